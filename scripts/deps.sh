@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages FastGPU builds and tests with, when any is missing.
+# Safe to run again: it does nothing when everything is present.
+set -euo pipefail
+
+PACKAGES=(
+  cmake ninja-build g++ pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
+  libsqlite3-dev libpq-dev coinor-libcbc-dev
+  libspdlog-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  gnuplot-nox procps
+)
+# Optional packages: the PostgreSQL server (tests labelled "postgres" skip without it).
+OPTIONAL=(postgresql)
+
+missing=()
+for p in "${PACKAGES[@]}" ${FASTGPU_WITH_OPTIONAL:+"${OPTIONAL[@]}"}; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "fastgpu: installing missing Debian packages: ${missing[*]}" >&2
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

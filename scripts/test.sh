@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds FastGPU and runs the whole test suite with ctest.
+# Extra arguments go to ctest (e.g. -R Model, -L postgres).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FASTGPU_WITH_OPTIONAL=1 bash scripts/build.sh
+BUILD_DIR=${FASTGPU_BUILD_DIR:-build}
+if [[ -n "${FASTGPU_SANITIZE:-}" && -z "${FASTGPU_BUILD_DIR:-}" ]]; then BUILD_DIR=build-san; fi
+cd "$BUILD_DIR"
+ctest --output-on-failure -j "${FASTGPU_TEST_JOBS:-$(nproc)}" --timeout 600 "$@"

@@ -1,0 +1,68 @@
+// Jobs: a command run to completion by one or more replicas placed as a gang.
+//
+// Lifecycle: pending -> scheduled -> running -> succeeded | failed | cancelled.
+// A replica lost with its node sends the job back to pending while retries remain.
+// Every transition records its reason. Plain value types; functions are pure.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "model/shape.h"
+
+namespace fastgpu {
+
+enum class JobState { kPending, kScheduled, kRunning, kSucceeded, kFailed, kCancelled };
+
+std::string_view JobStateName(JobState s);  // "pending", "scheduled", ...
+Result<JobState> ParseJobState(std::string_view name);
+bool IsTerminal(JobState s);
+// Whether the lifecycle allows from -> to. Terminal states allow nothing; any live
+// state may go to failed or cancelled; scheduled and running may go back to pending
+// (requeue after a lost node or an unhealthy GPU).
+bool CanTransition(JobState from, JobState to);
+
+struct JobEvent {
+  TimePoint at{};
+  JobState from = JobState::kPending;
+  JobState to = JobState::kPending;
+  std::string reason;
+};
+
+// What a tenant submits.
+struct JobSpec {
+  std::string name;                        // optional, 0-128 printable characters
+  std::vector<std::string> command;        // argv; required, first element non-empty
+  std::map<std::string, std::string> env;  // extra environment
+  Shape shape;                             // per replica
+  int replicas = 1;                        // gang size, 1..1024
+  int max_retries = 0;                     // requeues allowed after a loss, 0..100
+};
+
+struct Job {
+  std::string id;          // "job-<hex>"
+  std::string tenant_id;
+  JobSpec spec;
+  JobState state = JobState::kPending;
+  std::string reason;      // reason of the latest transition
+  int attempts = 0;        // times the job was scheduled
+  TimePoint created_at{};
+  TimePoint updated_at{};
+  std::vector<JobEvent> events;
+};
+
+// Checks a spec: command present, env keys valid (no '=' or NUL, not empty), replicas
+// and retries in range, and the shape (see ValidateShape).
+Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_models = nullptr);
+
+// Moves `job` to `to` at `now` with `reason`, recording an event. FailedPrecondition
+// when the lifecycle does not allow it (the job is left unchanged).
+Status TransitionJob(Job& job, JobState to, std::string reason, TimePoint now);
+
+}  // namespace fastgpu
