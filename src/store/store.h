@@ -1,0 +1,227 @@
+// Store: the control plane's durable state behind one interface.
+//
+// Everything the control plane must not lose (tenants, tokens, nodes, jobs,
+// allocations, job logs, idempotency records, a few meta keys) goes through a Store.
+// Two implementations: SQLite (embedded, the default; OpenSqliteStore) and an in-memory
+// one for tests of other modules (NewMemoryStore); both pass the same conformance suite.
+//
+// Access is by transaction:
+//   Status s = store.Write([&](WriteTx& tx) -> Status {
+//     FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
+//     FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kScheduled, "placed", now));
+//     return tx.UpdateJob(job);
+//   });
+// * Write runs `fn` in a write transaction and returns once the change is durable
+//   (SQLite: the WAL is fsync'd). If `fn` returns non-OK, everything it wrote is rolled
+//   back and Write returns that status. Concurrent Write calls are batched into one
+//   database transaction (group commit): each `fn` runs inside its own savepoint, so a
+//   failing `fn` rolls back only its own writes; the others commit together.
+//   Writes are serialised: `fn` sees every write committed before it and its own.
+// * Read runs `fn` on a consistent snapshot that does not block writers or other
+//   readers. It returns `fn`'s status.
+// * `fn` runs exactly once (unless the store fails before running it, in which case
+//   Write returns Internal / Unavailable without running it). A transaction object is
+//   valid only inside `fn` and only on the thread that runs it. `fn` must not call
+//   Read or Write on the same store (that would deadlock), and should be short: other
+//   writers wait for it. Do slow work (network, solver) outside the transaction.
+// * A successful Write is durable; if Write returns non-OK, the writes of `fn` are not
+//   stored (a commit failure returns Internal / Unavailable).
+//
+// Errors (every method, never an exception):
+//   NotFound            the object (or the object it refers to) does not exist;
+//   AlreadyExists       a unique key (id, tenant name, token hash, ...) is taken;
+//   FailedPrecondition  the change is not allowed from the stored state;
+//   InvalidArgument     the arguments are malformed (e.g. a GPU index a node lacks);
+//   OutOfRange          a log chunk leaves a gap (the message says the expected offset);
+//   ResourceExhausted   a log is at its size cap;
+//   Unavailable         the database stayed locked / busy beyond the busy timeout;
+//   Internal            any other database failure (with the database's message).
+//
+// Thread-safety: a Store is thread-safe; any method may be called from any thread.
+// The Store must outlive every call into it; destroying it waits for queued writes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+#include "store/records.h"
+
+namespace fastgpu {
+
+// Default cap on the log bytes stored per allocation: 8 MiB.
+inline constexpr int64_t kDefaultMaxLogBytes = int64_t{8} << 20;
+
+// Read operations. Every result reflects the transaction's snapshot.
+class ReadTx {
+ public:
+  virtual ~ReadTx() = default;
+
+  // --- tenants ---
+  virtual Result<Tenant> GetTenant(const std::string& id) = 0;          // NotFound
+  virtual Result<Tenant> GetTenantByName(const std::string& name) = 0;  // NotFound
+  virtual Result<std::vector<Tenant>> ListTenants() = 0;                // ordered by name
+
+  // --- API tokens ---
+  // The token with this hash, revoked or not (the caller checks `revoked`). NotFound.
+  virtual Result<ApiToken> FindTokenByHash(const std::string& sha256_hex) = 0;
+  // Every token of the tenant, revoked ones included, in creation order. An unknown
+  // tenant has none (empty list, not NotFound).
+  virtual Result<std::vector<ApiToken>> ListTokens(const std::string& tenant_id) = 0;
+
+  // --- nodes ---
+  virtual Result<NodeRecord> GetNode(const std::string& node_id) = 0;            // NotFound
+  virtual Result<NodeRecord> GetNodeByAgentId(const std::string& agent_id) = 0;  // NotFound
+  virtual Result<std::vector<NodeRecord>> ListNodes() = 0;  // in registration order
+
+  // --- jobs ---
+  virtual Result<Job> GetJob(const std::string& id) = 0;  // with its events; NotFound
+  // Jobs matching `filter`, oldest first, at most filter.limit of them. Pass the
+  // returned next_cursor back in filter.cursor for the next page (the same filter
+  // otherwise). A malformed cursor is InvalidArgument.
+  virtual Result<JobPage> ListJobs(const JobFilter& filter) = 0;
+
+  // --- allocations ---
+  virtual Result<AllocationRecord> GetAllocation(const std::string& id) = 0;  // NotFound
+  // Every allocation of the node / job, any state, in creation order (empty if none).
+  virtual Result<std::vector<AllocationRecord>> ListAllocationsByNode(
+      const std::string& node_id) = 0;
+  virtual Result<std::vector<AllocationRecord>> ListAllocationsByJob(const std::string& job_id) = 0;
+  // Every live allocation (pending, starting, running) of every node, creation order.
+  virtual Result<std::vector<AllocationRecord>> ListLiveAllocations() = 0;
+
+  // --- job logs (per allocation) ---
+  // Up to `limit_bytes` (>= 0) bytes of the allocation's log starting at `offset` (>= 0).
+  // An offset at or past the end gives empty data with next_offset == offset (past the
+  // end) or the size. NotFound when the allocation does not exist; InvalidArgument for
+  // a negative offset or limit.
+  virtual Result<LogChunk> ReadLog(const std::string& alloc_id, int64_t offset,
+                                   int64_t limit_bytes) = 0;
+  // Bytes stored for the allocation (0 when nothing yet). NotFound for no allocation.
+  virtual Result<int64_t> LogSize(const std::string& alloc_id) = 0;
+
+  // --- idempotency records and meta ---
+  virtual Result<IdempotencyRecord> GetIdempotency(const std::string& tenant_id,
+                                                   const std::string& key) = 0;  // NotFound
+  virtual Result<std::string> GetMeta(const std::string& key) = 0;               // NotFound
+};
+
+// Write operations; a WriteTx reads its own writes.
+class WriteTx : public ReadTx {
+ public:
+  // --- tenants ---
+  // Stores `tenant` as given (the caller sets id and created_at). AlreadyExists when the
+  // id or the name is taken.
+  virtual Status CreateTenant(const Tenant& tenant) = 0;
+  virtual Status UpdateTenantQuota(const std::string& id, const Quota& quota) = 0;  // NotFound
+
+  // --- API tokens ---
+  // AlreadyExists when the id or the hash is taken; NotFound when the tenant is unknown.
+  virtual Status CreateToken(const ApiToken& token) = 0;
+  // Marks the token revoked (revoking twice is OK). NotFound.
+  virtual Status RevokeToken(const std::string& token_id) = 0;
+
+  // --- nodes ---
+  // Registers a node by its agent_id. A new agent_id stores `record` as given
+  // (record.node.id must be set by the caller). A known agent_id keeps the stored node
+  // id and registered_at and replaces everything else (name, resources, GPUs, token
+  // hash, state, last heartbeat); record.node.id is then ignored. AlreadyExists when a
+  // new agent_id comes with a node id already used by another agent.
+  virtual Result<UpsertNodeResult> UpsertNode(const NodeRecord& record) = 0;
+  // Sets last_heartbeat to `at` and the health of the GPUs listed (others unchanged).
+  // NotFound for an unknown node; InvalidArgument for a GPU index the node lacks.
+  virtual Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
+                                     const std::vector<GpuHealth>& gpu_health) = 0;
+  virtual Status SetNodeState(const std::string& node_id, NodeState state) = 0;  // NotFound
+
+  // --- jobs ---
+  // Stores `job` (the caller sets id, tenant_id, state, created_at, ...; events given
+  // are stored too). With a non-empty `idempotency_key`, a second call with the same
+  // (tenant_id, key) returns the job stored by the first with existed = true and
+  // stores nothing. AlreadyExists when the job id is taken; NotFound when the tenant
+  // is unknown.
+  virtual Result<CreateJobResult> CreateJob(const Job& job,
+                                            std::string_view idempotency_key = {}) = 0;
+  // Stores state, reason, attempts and updated_at of `job`, and appends the events of
+  // job.events beyond those stored (the stored prefix is not rewritten). NotFound;
+  // FailedPrecondition when job.events holds fewer events than are stored.
+  virtual Status UpdateJob(const Job& job) = 0;
+
+  // --- allocations ---
+  // Stores the records (a gang's allocations in one call; all or none). AlreadyExists
+  // for a taken id; NotFound when a job or node they name does not exist.
+  virtual Status CreateAllocations(const std::vector<AllocationRecord>& records) = 0;
+  // Moves the allocation to update.state and returns the stored result.
+  //   * Same state as stored: OK, nothing changes except a non-empty message.
+  //   * Backwards or sideways (see CanAdvance): FailedPrecondition, nothing changes.
+  //   * Entering running: started_at_ms = update.at (if not set already).
+  //   * Leaving the live states (exited, failed, released): ended_at_ms = update.at
+  //     (if not set already); exited / failed also store exit_code and signal.
+  // NotFound for an unknown allocation.
+  virtual Result<AllocationRecord> UpdateAllocation(const std::string& id,
+                                                    const AllocationUpdate& update) = 0;
+  // UpdateAllocation to released at `at`; releasing a released allocation is OK.
+  virtual Status ReleaseAllocation(const std::string& id, TimePoint at) = 0;
+
+  // --- job logs ---
+  // Appends `data` that starts at byte `offset` of the allocation's log, and returns the
+  // log size afterwards. Idempotent: bytes before the stored size are skipped (the
+  // stored ones are kept, not compared), so a repeated chunk is a no-op. An offset past
+  // the stored size (a gap) is OutOfRange, with "expected offset N" in the message.
+  // The log is capped (default kDefaultMaxLogBytes per allocation): the oldest bytes
+  // are kept and newer ones refused; a chunk that crosses the cap is stored up to the
+  // cap (the returned size says how far), and a log already at the cap gives
+  // ResourceExhausted. NotFound for an unknown allocation.
+  virtual Result<int64_t> AppendLog(const std::string& alloc_id, int64_t offset,
+                                    std::string_view data) = 0;
+
+  // --- idempotency records ---
+  // AlreadyExists when (tenant_id, key) is taken (the stored record is kept).
+  virtual Status PutIdempotency(const IdempotencyRecord& record) = 0;
+  // Deletes records created before `cutoff`; returns how many were deleted.
+  virtual Result<int64_t> DeleteIdempotencyBefore(TimePoint cutoff) = 0;
+
+  // --- meta ---
+  virtual Status PutMeta(const std::string& key, const std::string& value) = 0;  // upsert
+  virtual Status DeleteMeta(const std::string& key) = 0;  // deleting a missing key is OK
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // See the file comment.
+  virtual Status Write(std::function<Status(WriteTx&)> fn) = 0;
+  virtual Status Read(std::function<Status(ReadTx&)> fn) = 0;
+  // "sqlite" or "memory".
+  virtual std::string_view Kind() const = 0;
+};
+
+struct SqliteOptions {
+  std::string path;                              // required; created if missing
+  std::chrono::milliseconds busy_timeout{5000};  // default 5 s, then Unavailable
+  int read_pool_size = 4;                        // default 4 read connections, >= 1
+  int max_batch = 512;                           // default 512 Write calls per commit
+  int64_t max_log_bytes = kDefaultMaxLogBytes;   // default 8 MiB per allocation
+};
+
+// Opens (or creates) the database at options.path in WAL mode with synchronous=FULL
+// and applies the schema migrations it lacks. FailedPrecondition when the file was
+// written by a newer FastGPU (a schema version this build does not know);
+// InvalidArgument for bad options; Internal / Unavailable for database failures.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
+
+struct MemoryStoreOptions {
+  int64_t max_log_bytes = kDefaultMaxLogBytes;  // default 8 MiB per allocation
+};
+
+// A store that keeps everything in memory (lost when destroyed), with the same
+// semantics as the SQLite one. Write is "durable" as soon as it returns.
+std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options = {});
+
+}  // namespace fastgpu
