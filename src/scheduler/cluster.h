@@ -1,0 +1,113 @@
+// Cluster: the scheduler's mutable view of the pool's free capacity.
+//
+// It holds, per node, the GPU model, CPU and memory (total and free), each GPU's free
+// compute (milli, 0..1000) and free memory, GPU health and the node's `schedulable`
+// flag (false for drained or lost nodes). Policies read it; only Apply/Release and the
+// setters change it. Every change to a node bumps that node's version, so a policy can
+// cache per-node values (fragmentation, scores) keyed by (node, version).
+//
+// Ownership: the Cluster owns its node states. Thread-safety: none; a Cluster is used
+// by one thread at a time (the reconciler or one simulation). Const methods may be called
+// concurrently when no thread mutates.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "model/gpu.h"
+#include "scheduler/placement.h"
+
+namespace fastgpu::sched {
+
+inline constexpr int kMilliPerGpu = 1000;
+// Most GPUs one node may have in a Cluster (the fragmentation memo packs states).
+inline constexpr int kMaxGpusPerNode = 16;
+
+struct GpuState {
+  int free_milli = kMilliPerGpu;  // 0..1000
+  int64_t total_memory_mib = 0;   // 0 = unknown (trace GPUs); memory asks then cannot fit
+  int64_t free_memory_mib = 0;
+  bool healthy = true;            // false: gets no new work
+};
+
+struct NodeState {
+  std::string id;
+  std::string gpu_model;       // empty when the node has no GPU
+  int model_id = -1;           // Cluster::ModelId(gpu_model); -1 without GPUs
+  int64_t cpu_total_milli = 0;
+  int64_t cpu_free_milli = 0;
+  int64_t memory_total_mib = 0;
+  int64_t memory_free_mib = 0;
+  std::vector<GpuState> gpus;  // by GPU index
+  bool schedulable = true;     // false: drained or lost, gets no new work
+  uint64_t version = 0;        // bumped on every change of this node
+
+  // Sum of free milli over healthy GPUs.
+  int64_t FreeGpuMilli() const;
+  // Number of healthy GPUs with all of their compute free.
+  int FullyFreeGpus() const;
+};
+
+// What AddNode needs to know about a node.
+struct NodeSpec {
+  std::string id;
+  std::string gpu_model;         // one model per node; empty for CPU-only nodes
+  int gpu_count = 0;
+  int64_t gpu_memory_mib = 0;    // per GPU; 0 = unknown
+  int64_t cpu_milli = 0;
+  int64_t memory_mib = 0;
+};
+
+class Cluster {
+ public:
+  Cluster() = default;
+
+  // Builds a Cluster from registered nodes (all free, all schedulable). A node's GPU
+  // model is that of its first GPU; GPU health and memory come from the Gpu values.
+  // Fails (InvalidArgument) on mixed models within a node or more than kMaxGpusPerNode GPUs.
+  static Result<Cluster> FromNodes(const std::vector<Node>& nodes);
+
+  // Adds a node with everything free; returns its index (0, 1, ...). Asserts on a spec
+  // with more than kMaxGpusPerNode GPUs or negative amounts (programmer error).
+  int AddNode(const NodeSpec& spec);
+
+  // Takes the placement's resources. Fails, changing nothing, when the node index is
+  // bad, a GPU index is bad or repeated, a GPU is unhealthy, or any amount would go
+  // below zero (FailedPrecondition, naming the resource). Apply does not check the
+  // node's schedulable flag (the server may re-apply existing allocations on a drained node).
+  Status Apply(const NodePlacement& placement);
+  // Gives the resources back. Fails, changing nothing, when anything would exceed the
+  // node's total (over-release).
+  Status Release(const NodePlacement& placement);
+
+  // Health and drain marks; each bumps the node's version. Out-of-range indexes fail.
+  Status SetGpuHealthy(int node, int gpu_index, bool healthy);
+  Status SetSchedulable(int node, bool schedulable);
+
+  const std::vector<NodeState>& nodes() const { return nodes_; }
+  const NodeState& node(int index) const { return nodes_[index]; }
+  int size() const { return static_cast<int>(nodes_.size()); }
+  // Index of the node with this id, or -1.
+  int FindNode(std::string_view id) const;
+
+  // Dense id of a GPU model name (0, 1, ... in order of first appearance), or -1.
+  int ModelId(std::string_view model) const;
+  const std::vector<std::string>& models() const { return models_; }
+
+  // Totals over healthy GPUs of all nodes (schedulable or not).
+  int64_t TotalGpuMilli() const { return total_gpu_milli_; }
+  int64_t FreeGpuMilli() const { return free_gpu_milli_; }
+
+ private:
+  int InternModel(const std::string& model);
+
+  std::vector<NodeState> nodes_;
+  std::vector<std::string> models_;
+  int64_t total_gpu_milli_ = 0;
+  int64_t free_gpu_milli_ = 0;
+};
+
+}  // namespace fastgpu::sched

@@ -1,0 +1,215 @@
+// fgd (Weng et al., USENIX ATC'23) and fastgpu, our default: both choose the placement
+// that least increases the fragmentation of the cluster against the target workload.
+//
+// fgd scores a node by sigmoid((frag_before - frag_after) / 1000) * 100, truncated to an
+// integer as the paper's simulator does; equal scores go to a seeded node order.
+// fastgpu adds to the fragmentation increase two costs, in the same GPU-milli unit:
+//   - stranding: GPU milli that would be left without the CPU or memory to use it,
+//     judged by the workload's mean CPU and memory per requested GPU;
+//   - scarcity: for a task free to use any model, the share of the chosen model's
+//     capacity that model-constrained tasks of the target workload need.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "scheduler/fragmentation.h"
+#include "scheduler/policies_internal.h"
+#include "scheduler/scoring_policy.h"
+
+namespace fastgpu::sched {
+namespace {
+
+struct Tuning {
+  bool fastgpu = false;
+  double strand_weight = 1.0;    // cost per stranded GPU milli
+  double scarcity_weight = 1.0;  // cost per GPU milli times model pressure
+  bool quantise = true;          // the paper's integer score
+};
+
+class FragPolicy final : public ScoringPolicy {
+ public:
+  FragPolicy(const PolicyOptions& o, Tuning tuning)
+      : ScoringPolicy(o, true, true), tuning_(tuning), learn_(o.target_workload.empty()) {
+    target_ = o.target_workload;
+  }
+  std::string_view Name() const override { return tuning_.fastgpu ? "fastgpu" : "fgd"; }
+
+ protected:
+  void BeforePlace(const Cluster& c, const Shape& s) override {
+    bool rebuild = !model_ || models_seen_ != c.models().size();
+    if (learn_) {
+      seen_.push_back(s);
+      if (seen_.size() >= next_learn_) {
+        target_ = BuildTargetWorkload(seen_);
+        next_learn_ *= 2;
+        rebuild = true;
+      }
+    }
+    if (rebuild) Rebuild(c);
+  }
+
+  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
+               int* gpu) override {
+    const NodeState& node = c.node(n);
+    if (static_cast<int>(nodes_.size()) != c.size()) nodes_.assign(c.size(), NodeCache{});
+    NodeCache& nc = nodes_[n];
+    if (!nc.valid || nc.version != node.version) {
+      nc.valid = true;
+      nc.version = node.version;
+      nc.state = StateOf(node);
+      nc.frag = memo_.Get(*model_, nc.state);
+      nc.strand = Stranded(nc.state, node.cpu_free_milli, node.memory_free_mib);
+    }
+    FragState after = nc.state;
+    after.cpu_free_milli -= s.cpu_milli;
+    int64_t mem_after = node.memory_free_mib - s.memory_mib;
+    double extra = 0;
+    if (tuning_.fastgpu && s.gpu_count > 0 && s.gpu_models.empty() && node.model_id >= 0 &&
+        node.model_id < static_cast<int>(pressure_.size())) {
+      extra += tuning_.scarcity_weight * pressure_[node.model_id] *
+               static_cast<double>(s.TotalGpuMilli());
+    }
+    if (!info.fractional) {
+      // Whole GPUs (or none): the first fully free GPUs; in the sorted state, leading 1000s.
+      for (int k = 0; k < s.gpu_count; ++k) after.free_milli[k] = 0;
+      std::sort(after.free_milli.begin(), after.free_milli.begin() + after.gpu_count,
+                std::greater<>());
+      return ScoreOf(nc, after, mem_after, extra);
+    }
+    // A fraction: try each fitting GPU (same free milli, same outcome); first index wins ties.
+    double best = 0;
+    int last_value = -1;
+    double last_score = 0;
+    for (int i = 0; i < static_cast<int>(node.gpus.size()); ++i) {
+      if (!GpuFits(node.gpus[i], s)) continue;
+      int value = node.gpus[i].free_milli;
+      double score;
+      if (value == last_value) {
+        score = last_score;
+      } else {
+        FragState trial = after;
+        int pos = 0;
+        while (trial.free_milli[pos] != value) ++pos;
+        trial.free_milli[pos] = static_cast<int16_t>(value - s.gpu_milli);
+        while (pos + 1 < trial.gpu_count && trial.free_milli[pos] < trial.free_milli[pos + 1]) {
+          std::swap(trial.free_milli[pos], trial.free_milli[pos + 1]);
+          ++pos;
+        }
+        score = ScoreOf(nc, trial, mem_after, extra);
+        last_value = value;
+        last_score = score;
+      }
+      if (*gpu < 0 || score > best) {
+        best = score;
+        *gpu = i;
+      }
+    }
+    return best;
+  }
+
+ private:
+  struct NodeCache {
+    bool valid = false;
+    uint64_t version = 0;
+    FragState state;
+    double frag = 0;
+    double strand = 0;
+  };
+
+  double ScoreOf(const NodeCache& nc, const FragState& after, int64_t mem_after, double extra) {
+    double cost = memo_.Get(*model_, after) - nc.frag;
+    if (tuning_.fastgpu) {
+      cost += tuning_.strand_weight * (Stranded(after, after.cpu_free_milli, mem_after) - nc.strand);
+      cost += extra;
+    }
+    double score = 100.0 / (1.0 + std::exp(cost / 1000.0));
+    return tuning_.quantise ? std::floor(score) : score;
+  }
+
+  // GPU milli left without the CPU or memory to use it.
+  double Stranded(const FragState& s, int64_t cpu_free, int64_t mem_free) const {
+    if (!tuning_.fastgpu) return 0;
+    double gpu_free = 0;
+    for (int i = 0; i < s.gpu_count; ++i) gpu_free += s.free_milli[i];
+    double usable = gpu_free;
+    if (cpu_per_gpu_ > 0) usable = std::min(usable, cpu_free * 1000.0 / cpu_per_gpu_);
+    if (mem_per_gpu_ > 0) usable = std::min(usable, mem_free * 1000.0 / mem_per_gpu_);
+    return gpu_free - std::max(0.0, usable);
+  }
+
+  void Rebuild(const Cluster& c) {
+    model_ = std::make_unique<FragmentationModel>(c, target_);
+    models_seen_ = c.models().size();
+    memo_.Clear();
+    nodes_.clear();
+    InvalidateScores();
+    // Mean CPU and memory per requested GPU over the target workload.
+    double cpu = 0, mem = 0, gpus = 0, total_pop = 0;
+    for (const TargetTask& t : target_) {
+      cpu += t.popularity * static_cast<double>(t.shape.cpu_milli);
+      mem += t.popularity * static_cast<double>(t.shape.memory_mib);
+      gpus += t.popularity * static_cast<double>(t.shape.TotalGpuMilli()) / 1000.0;
+      total_pop += t.popularity;
+    }
+    cpu_per_gpu_ = options_.cpu_milli_per_gpu > 0 ? options_.cpu_milli_per_gpu
+                                                  : (gpus > 0 ? cpu / gpus : 0);
+    mem_per_gpu_ = options_.memory_mib_per_gpu > 0 ? options_.memory_mib_per_gpu
+                                                   : (gpus > 0 ? mem / gpus : 0);
+    // Pressure of model-constrained demand on each model, with the whole workload
+    // scaled to the cluster's capacity; constrained demand is spread over its models by
+    // capacity.
+    std::vector<double> capacity(c.models().size(), 0);
+    for (const NodeState& node : c.nodes()) {
+      if (node.model_id >= 0) capacity[node.model_id] += 1000.0 * node.gpus.size();
+    }
+    double total_capacity = 0;
+    for (double cap : capacity) total_capacity += cap;
+    double demand_total = 0;
+    for (const TargetTask& t : target_) {
+      demand_total += t.popularity * static_cast<double>(t.shape.TotalGpuMilli());
+    }
+    pressure_.assign(c.models().size(), 0);
+    if (demand_total <= 0 || total_capacity <= 0) return;
+    double scale = total_capacity / demand_total;
+    for (const TargetTask& t : target_) {
+      if (t.shape.gpu_models.empty() || t.shape.gpu_count == 0) continue;
+      double allowed_cap = 0;
+      for (size_t m = 0; m < capacity.size(); ++m) {
+        if (t.shape.AllowsModel(c.models()[m])) allowed_cap += capacity[m];
+      }
+      if (allowed_cap <= 0) continue;
+      double demand = scale * t.popularity * static_cast<double>(t.shape.TotalGpuMilli());
+      for (size_t m = 0; m < capacity.size(); ++m) {
+        if (t.shape.AllowsModel(c.models()[m])) pressure_[m] += demand / allowed_cap;
+      }
+    }
+    for (double& p : pressure_) p = std::min(p, 1.0);
+  }
+
+  Tuning tuning_;
+  bool learn_;
+  std::vector<TargetTask> target_;
+  std::vector<Shape> seen_;
+  size_t next_learn_ = 1;
+  std::unique_ptr<FragmentationModel> model_;
+  size_t models_seen_ = 0;
+  FragMemo memo_;
+  std::vector<NodeCache> nodes_;
+  double cpu_per_gpu_ = 0;
+  double mem_per_gpu_ = 0;
+  std::vector<double> pressure_;
+};
+
+}  // namespace
+
+std::unique_ptr<Policy> MakeFgd(const PolicyOptions& o) {
+  return std::make_unique<FragPolicy>(o, Tuning{});
+}
+
+std::unique_ptr<Policy> MakeFastGpu(const PolicyOptions& o) {
+  Tuning t;
+  t.fastgpu = true;
+  return std::make_unique<FragPolicy>(o, t);
+}
+
+}  // namespace fastgpu::sched

@@ -1,0 +1,145 @@
+#include "scheduler/fragmentation.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace fastgpu::sched {
+
+std::vector<TargetTask> BuildTargetWorkload(const std::vector<Shape>& tasks, double coverage) {
+  struct Kind {
+    Shape shape;
+    int64_t count = 0;
+    double memory_sum = 0;
+    size_t first = 0;
+  };
+  using Key = std::tuple<int64_t, int, int, std::vector<std::string>>;
+  std::map<Key, Kind> kinds;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Shape& s = tasks[i];
+    std::vector<std::string> models = s.gpu_models;
+    std::sort(models.begin(), models.end());
+    Key key{s.cpu_milli, s.gpu_milli, s.gpu_count, models};
+    auto [it, fresh] = kinds.try_emplace(key);
+    if (fresh) {
+      it->second.shape = s;
+      it->second.shape.gpu_models = models;
+      it->second.first = i;
+    }
+    ++it->second.count;
+    it->second.memory_sum += static_cast<double>(s.memory_mib);
+  }
+  std::vector<Kind*> order;
+  for (auto& [key, kind] : kinds) order.push_back(&kind);
+  // Most popular first; ties by the first appearance, so the result is deterministic.
+  std::stable_sort(order.begin(), order.end(), [](const Kind* a, const Kind* b) {
+    return a->count != b->count ? a->count > b->count : a->first < b->first;
+  });
+  std::vector<TargetTask> out;
+  int64_t covered = 0;
+  const double need = coverage * static_cast<double>(tasks.size());
+  for (Kind* kind : order) {
+    if (!out.empty() && static_cast<double>(covered) >= need) break;
+    TargetTask task;
+    task.shape = kind->shape;
+    task.shape.memory_mib = static_cast<int64_t>(kind->memory_sum / kind->count);
+    task.popularity = static_cast<double>(kind->count);
+    covered += kind->count;
+    out.push_back(std::move(task));
+  }
+  for (TargetTask& t : out) t.popularity /= static_cast<double>(covered);
+  return out;
+}
+
+FragState StateOf(const NodeState& node) {
+  FragState s;
+  s.model_id = node.model_id;
+  s.gpu_count = static_cast<int>(node.gpus.size());
+  s.cpu_free_milli = node.cpu_free_milli;
+  for (int i = 0; i < s.gpu_count; ++i) {
+    s.free_milli[i] = node.gpus[i].healthy ? static_cast<int16_t>(node.gpus[i].free_milli) : 0;
+  }
+  std::sort(s.free_milli.begin(), s.free_milli.begin() + s.gpu_count, std::greater<>());
+  return s;
+}
+
+FragmentationModel::FragmentationModel(const Cluster& cluster,
+                                       const std::vector<TargetTask>& target) {
+  double total = 0;
+  for (const TargetTask& t : target) total += t.popularity;
+  if (total <= 0) return;
+  for (const TargetTask& t : target) {
+    Task task;
+    task.cpu_milli = t.shape.cpu_milli;
+    task.gpu_milli = t.shape.gpu_milli;
+    task.gpu_count = t.shape.gpu_count;
+    task.weight = t.popularity / total;
+    if (!t.shape.gpu_models.empty()) {
+      task.model_mask = 0;
+      for (const std::string& m : t.shape.gpu_models) {
+        int id = cluster.ModelId(m);
+        if (id >= 0 && id < 64) task.model_mask |= uint64_t{1} << id;
+      }
+    }
+    tasks_.push_back(task);
+  }
+}
+
+double FragmentationModel::Fragmentation(const FragState& s) const {
+  int total = 0;
+  for (int i = 0; i < s.gpu_count; ++i) total += s.free_milli[i];
+  if (total == 0) return 0;
+  double frag = 0;
+  for (const Task& t : tasks_) {
+    bool usable = t.gpu_count > 0 && s.model_id >= 0 && s.model_id < 64 &&
+                  ((t.model_mask >> s.model_id) & 1) && s.cpu_free_milli >= t.cpu_milli;
+    if (!usable) {
+      frag += t.weight * total;
+      continue;
+    }
+    // free_milli is descending: the GPUs that fit come first.
+    int fit = 0;
+    while (fit < s.gpu_count && s.free_milli[fit] >= t.gpu_milli) ++fit;
+    if (fit < t.gpu_count) {
+      frag += t.weight * total;
+    } else {
+      int small = 0;
+      for (int i = fit; i < s.gpu_count; ++i) small += s.free_milli[i];
+      frag += t.weight * small;
+    }
+  }
+  return frag;
+}
+
+size_t FragMemo::Hash::operator()(const FragState& s) const {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v) {
+    h ^= v;
+    h *= 1099511628211ull;
+  };
+  mix(static_cast<uint64_t>(s.model_id + 1));
+  mix(static_cast<uint64_t>(s.cpu_free_milli));
+  for (int i = 0; i < s.gpu_count; ++i) mix(static_cast<uint64_t>(s.free_milli[i]));
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+double FragMemo::Get(const FragmentationModel& model, const FragState& state) {
+  auto it = map_.find(state);
+  if (it != map_.end()) {
+    ++hits_;
+    return it->second;
+  }
+  ++misses_;
+  if (map_.size() >= max_entries_) map_.clear();
+  double value = model.Fragmentation(state);
+  map_.emplace(state, value);
+  return value;
+}
+
+double ClusterFragmentation(const Cluster& cluster, const FragmentationModel& model) {
+  double total = 0;
+  for (const NodeState& node : cluster.nodes()) total += model.Fragmentation(StateOf(node));
+  return total;
+}
+
+}  // namespace fastgpu::sched

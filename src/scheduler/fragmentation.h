@@ -1,0 +1,89 @@
+// Fragmentation of GPU capacity against a target workload (Weng et al., USENIX ATC'23).
+//
+// For one typical task, a node's free GPU milli counts as fragmented when the task
+// cannot use it: all of it when the task needs no GPU, cannot use the node's model,
+// finds too few GPUs with enough free milli, or lacks CPU; otherwise only the free milli
+// of the GPUs too small for it. A node's fragmentation is the popularity-weighted sum
+// over the target workload (weights sum to 1), in GPU milli. Unhealthy GPUs count as
+// having nothing free.
+//
+// Thread-safety: a FragmentationModel is immutable after construction and may be shared;
+// a FragMemo is used by one thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "model/shape.h"
+#include "scheduler/cluster.h"
+#include "scheduler/policy.h"
+
+namespace fastgpu::sched {
+
+// The target workload of a task list as the paper builds it: one entry per distinct
+// (CPU milli, per-GPU milli, GPU count, model constraint), CPU-only tasks included, most
+// popular first, taken until they cover `coverage` of the tasks (default 0.95), with
+// popularity renormalised to sum to 1. Memory is carried as the mean of the kind.
+std::vector<TargetTask> BuildTargetWorkload(const std::vector<Shape>& tasks,
+                                            double coverage = 0.95);
+
+// A node's state as far as fragmentation sees it; free milli sorted descending.
+struct FragState {
+  int model_id = -1;
+  int gpu_count = 0;
+  int64_t cpu_free_milli = 0;
+  std::array<int16_t, kMaxGpusPerNode> free_milli{};  // first gpu_count used, descending
+  friend bool operator==(const FragState&, const FragState&) = default;
+};
+
+// The state of a cluster node (unhealthy GPUs as 0 free).
+FragState StateOf(const NodeState& node);
+
+class FragmentationModel {
+ public:
+  // Compiles `target` against the cluster's model ids (constraint models the cluster
+  // lacks are dropped). Popularity is normalised; an empty target gives zero everywhere.
+  FragmentationModel(const Cluster& cluster, const std::vector<TargetTask>& target);
+
+  // Fragmented GPU milli of one node state.
+  double Fragmentation(const FragState& state) const;
+
+  struct Task {
+    int64_t cpu_milli = 0;
+    int gpu_milli = 0;
+    int gpu_count = 0;
+    uint64_t model_mask = ~uint64_t{0};  // bit per cluster model id
+    double weight = 0;
+  };
+  const std::vector<Task>& tasks() const { return tasks_; }
+
+ private:
+  std::vector<Task> tasks_;
+};
+
+// Memoised FragmentationModel::Fragmentation keyed by the state. Cleared when it grows
+// past `max_entries` (default 1<<20).
+class FragMemo {
+ public:
+  explicit FragMemo(size_t max_entries = size_t{1} << 20) : max_entries_(max_entries) {}
+  double Get(const FragmentationModel& model, const FragState& state);
+  void Clear() { map_.clear(); }
+  size_t hits() const { return hits_; }
+  size_t misses() const { return misses_; }
+
+ private:
+  struct Hash {
+    size_t operator()(const FragState& s) const;
+  };
+  std::unordered_map<FragState, double, Hash> map_;
+  size_t max_entries_;
+  size_t hits_ = 0;
+  size_t misses_ = 0;
+};
+
+// Sum of node fragmentation over the cluster (GPU milli).
+double ClusterFragmentation(const Cluster& cluster, const FragmentationModel& model);
+
+}  // namespace fastgpu::sched

@@ -1,0 +1,189 @@
+#include "scheduler/scoring_policy.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "model/shape.h"
+
+namespace fastgpu::sched {
+
+bool GpuFits(const GpuState& gpu, const Shape& shape) {
+  if (!gpu.healthy || gpu.free_milli < shape.gpu_milli) return false;
+  if (shape.gpu_milli >= kMilliPerGpu) {
+    return gpu.free_milli == kMilliPerGpu && gpu.total_memory_mib >= shape.gpu_memory_mib;
+  }
+  return gpu.free_memory_mib >= shape.gpu_memory_mib;
+}
+
+bool NodeFits(const NodeState& node, const Shape& shape, const ShapeInfo& info) {
+  if (!node.schedulable || node.cpu_free_milli < shape.cpu_milli ||
+      node.memory_free_mib < shape.memory_mib) {
+    return false;
+  }
+  if (shape.gpu_count == 0) return true;
+  if (node.model_id < 0 || node.model_id >= static_cast<int>(info.model_allowed.size()) ||
+      !info.model_allowed[node.model_id]) {
+    return false;
+  }
+  int fit = 0;
+  for (const GpuState& gpu : node.gpus) {
+    if (GpuFits(gpu, shape) && ++fit >= shape.gpu_count) return true;
+  }
+  return false;
+}
+
+NodePlacement MakePlacement(const Cluster& cluster, int node_index, const Shape& shape,
+                            int gpu_index) {
+  const NodeState& node = cluster.node(node_index);
+  NodePlacement p;
+  p.node = node_index;
+  p.cpu_milli = shape.cpu_milli;
+  p.memory_mib = shape.memory_mib;
+  if (shape.gpu_count == 0) return p;
+  if (shape.gpu_milli < kMilliPerGpu && gpu_index >= 0) {
+    p.gpus.push_back({gpu_index, shape.gpu_milli, shape.gpu_memory_mib});
+    return p;
+  }
+  for (int i = 0; i < static_cast<int>(node.gpus.size()) &&
+                  static_cast<int>(p.gpus.size()) < shape.gpu_count;
+       ++i) {
+    if (!GpuFits(node.gpus[i], shape)) continue;
+    int64_t memory = shape.gpu_milli >= kMilliPerGpu ? node.gpus[i].total_memory_mib
+                                                     : shape.gpu_memory_mib;
+    p.gpus.push_back({i, shape.gpu_milli, memory});
+  }
+  return p;
+}
+
+Status NoFitStatus(const Cluster& cluster, const Shape& shape, const ShapeInfo& info) {
+  int candidates = 0, lack_cpu = 0, lack_memory = 0, lack_gpu = 0;
+  for (const NodeState& node : cluster.nodes()) {
+    if (!node.schedulable) continue;
+    if (shape.gpu_count > 0) {
+      bool model_ok = node.model_id >= 0 &&
+                      node.model_id < static_cast<int>(info.model_allowed.size()) &&
+                      info.model_allowed[node.model_id];
+      int healthy = 0;
+      for (const GpuState& gpu : node.gpus) healthy += gpu.healthy ? 1 : 0;
+      if (!model_ok || healthy < shape.gpu_count) continue;
+    }
+    ++candidates;
+    if (node.cpu_free_milli < shape.cpu_milli) ++lack_cpu;
+    if (node.memory_free_mib < shape.memory_mib) ++lack_memory;
+    if (shape.gpu_count > 0) {
+      int fit = 0;
+      for (const GpuState& gpu : node.gpus) fit += GpuFits(gpu, shape) ? 1 : 0;
+      if (fit < shape.gpu_count) ++lack_gpu;
+    }
+  }
+  std::string what = "no node fits " + DescribeShape(shape) + ": ";
+  if (candidates == 0) {
+    if (shape.gpu_count == 0) return ResourceExhausted(what + "no schedulable node");
+    return ResourceExhausted(what + "no schedulable node with " +
+                             std::to_string(shape.gpu_count) +
+                             " healthy GPU(s) of an allowed model");
+  }
+  return ResourceExhausted(what + "of " + std::to_string(candidates) + " candidate nodes, " +
+                           std::to_string(lack_cpu) + " lack CPU, " +
+                           std::to_string(lack_memory) + " lack memory, " +
+                           std::to_string(lack_gpu) + " lack free GPU");
+}
+
+ScoringPolicy::ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable)
+    : options_(options), rng_(options.seed), seeded_order_(seeded_order), cacheable_(cacheable) {}
+
+void ScoringPolicy::InvalidateScores() {
+  for (auto& row : cache_) {
+    for (Entry& e : row) e.valid = false;
+  }
+}
+
+int ScoringPolicy::TightestGpu(const NodeState& node, const Shape& shape) {
+  int best = -1;
+  for (int i = 0; i < static_cast<int>(node.gpus.size()); ++i) {
+    if (!GpuFits(node.gpus[i], shape)) continue;
+    if (best < 0 || node.gpus[i].free_milli < node.gpus[best].free_milli) best = i;
+  }
+  return best;
+}
+
+void ScoringPolicy::EnsureOrder(int nodes) {
+  if (static_cast<int>(rank_.size()) == nodes) return;
+  std::vector<int> order(nodes);
+  std::iota(order.begin(), order.end(), 0);
+  if (seeded_order_) {
+    std::mt19937_64 order_rng(options_.seed ^ 0x9e3779b97f4a7c15ull);
+    std::shuffle(order.begin(), order.end(), order_rng);
+  }
+  rank_.assign(nodes, 0);
+  for (int i = 0; i < nodes; ++i) rank_[order[i]] = i;
+}
+
+const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const Shape& shape) {
+  if (cluster.models().size() != cluster_models_) {  // new models: rebuild the shape table
+    shape_ids_.clear();
+    shapes_.clear();
+    cache_.clear();
+    cluster_models_ = cluster.models().size();
+  }
+  std::string key = std::to_string(shape.cpu_milli) + "/" + std::to_string(shape.memory_mib) +
+                    "/" + std::to_string(shape.gpu_count) + "/" +
+                    std::to_string(shape.gpu_milli) + "/" +
+                    std::to_string(shape.gpu_memory_mib);
+  for (const std::string& m : shape.gpu_models) key += "/" + m;
+  auto it = shape_ids_.find(key);
+  if (it != shape_ids_.end()) return shapes_[it->second];
+  if (shapes_.size() >= 4096) {  // bound the cache on long-running servers
+    shape_ids_.clear();
+    shapes_.clear();
+    cache_.clear();
+  }
+  ShapeInfo info;
+  info.id = static_cast<int>(shapes_.size());
+  info.whole = shape.gpu_milli >= kMilliPerGpu;
+  info.fractional = shape.IsFractional();
+  info.model_allowed.resize(cluster.models().size());
+  for (size_t m = 0; m < cluster.models().size(); ++m) {
+    info.model_allowed[m] = shape.AllowsModel(cluster.models()[m]);
+  }
+  shape_ids_.emplace(std::move(key), info.id);
+  shapes_.push_back(std::move(info));
+  cache_.emplace_back();
+  return shapes_.back();
+}
+
+Result<NodePlacement> ScoringPolicy::Place(const Cluster& cluster, const Shape& shape) {
+  BeforePlace(cluster, shape);
+  const ShapeInfo& info = Prepare(cluster, shape);
+  EnsureOrder(cluster.size());
+  std::vector<Entry>& row = cache_[info.id];
+  if (static_cast<int>(row.size()) != cluster.size()) row.assign(cluster.size(), Entry{});
+  int best = -1;
+  double best_score = 0;
+  int best_gpu = -1;
+  for (int n = 0; n < cluster.size(); ++n) {
+    const NodeState& node = cluster.node(n);
+    Entry& e = row[n];
+    if (!cacheable_ || !e.valid || e.version != node.version) {
+      e.valid = true;
+      e.version = node.version;
+      e.fits = NodeFits(node, shape, info);
+      e.gpu_index = -1;
+      if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
+    }
+    if (!e.fits) continue;
+    if (best < 0 || e.score > best_score || (e.score == best_score && rank_[n] < rank_[best])) {
+      best = n;
+      best_score = e.score;
+      best_gpu = e.gpu_index;
+    }
+  }
+  if (best < 0) return NoFitStatus(cluster, shape, info);
+  if (info.fractional && best_gpu < 0) best_gpu = TightestGpu(cluster.node(best), shape);
+  NodePlacement placement = MakePlacement(cluster, best, shape, best_gpu);
+  AfterPlace(cluster, placement);
+  return placement;
+}
+
+}  // namespace fastgpu::sched
