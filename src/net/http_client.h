@@ -1,0 +1,116 @@
+// HttpClient: a small synchronous HTTP/1.1 client for FastGPU's REST API.
+//
+// Used by the CLI, the node agent and the load generator. One client talks to one
+// base URL ("http://127.0.0.1:8080", "https://cp.example.com/prefix") and keeps one
+// connection open between calls (keep-alive); a call on a connection the server has
+// closed meanwhile is retried once on a fresh connection, and a failed connection is
+// dropped so the next call reconnects. `https` URLs go through OpenSSL (peer verified
+// against the system CA store, or `ca_file`, unless `verify_tls` is false).
+//
+// Errors are values: a call that got any HTTP answer returns it (whatever its status;
+// see ApiStatus for turning an error answer into a Status). Connection refused, a
+// timeout, a reset or a TLS failure return Unavailable with the address in the message.
+//
+// Thread safety: NOT thread-safe. A client owns one connection and one I/O context;
+// use one object per thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+
+namespace fastgpu {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResponse {
+  int status = 0;       // HTTP status code, e.g. 200
+  HttpHeaders headers;  // as received, in order
+  std::string body;     // whole body (empty for a streamed GET that succeeded)
+
+  bool ok() const { return status >= 200 && status < 300; }
+  // The first header of that name (case-insensitive), or "" when absent.
+  std::string Header(std::string_view name) const;
+};
+
+struct HttpClientOptions {
+  // Time allowed to resolve and connect (and finish the TLS handshake). Default 5 s.
+  std::chrono::milliseconds connect_timeout{5000};
+  // Time allowed to send a request and read its whole answer. Default 30 s. For a
+  // streamed GET it is the longest silence allowed between two pieces of the body.
+  std::chrono::milliseconds read_timeout{30000};
+  // Sent as "Authorization: Bearer <token>" when not empty. Default empty.
+  std::string bearer_token;
+  // https only: verify the server's certificate and host name. Default true.
+  bool verify_tls = true;
+  // https only: a PEM file of extra trusted CAs. Default empty (system store only).
+  std::string ca_file;
+  // Answers with a larger body fail with ResourceExhausted. Default 64 MiB.
+  size_t max_body_bytes = size_t{64} << 20;
+};
+
+class HttpClient {
+ public:
+  // Parses `base_url` (scheme http or https, host, optional port and path prefix).
+  // InvalidArgument for a malformed URL or another scheme. Does not connect yet.
+  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url,
+                                                    HttpClientOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends `method` (GET, POST, PUT, DELETE, PATCH) to base path + `path` ("/v1/jobs",
+  // query string allowed) with `body` and extra `headers`. A non-empty body without a
+  // Content-Type header is sent as application/json. Returns the answer, whatever its
+  // HTTP status; Unavailable when no answer came (see the header comment).
+  Result<HttpResponse> Do(std::string_view method, std::string_view path,
+                          std::string_view body = {}, const HttpHeaders& headers = {});
+  Result<HttpResponse> Get(std::string_view path, const HttpHeaders& headers = {}) {
+    return Do("GET", path, {}, headers);
+  }
+  Result<HttpResponse> Post(std::string_view path, std::string_view body,
+                            const HttpHeaders& headers = {}) {
+    return Do("POST", path, body, headers);
+  }
+  Result<HttpResponse> Delete(std::string_view path, const HttpHeaders& headers = {}) {
+    return Do("DELETE", path, {}, headers);
+  }
+
+  // A GET whose body is handed to `on_chunk` piece by piece as it arrives (log
+  // following). `on_chunk` returns false to stop early (the connection is then
+  // closed; the call still succeeds). For a 2xx answer the returned body is empty;
+  // for any other status the body is collected into the answer instead.
+  Result<HttpResponse> GetStream(std::string_view path,
+                                 const std::function<bool(std::string_view)>& on_chunk,
+                                 const HttpHeaders& headers = {});
+
+  // Replaces the bearer token used by later calls ("" sends none).
+  void set_bearer_token(std::string token);
+  // "http://127.0.0.1:8080" (scheme, host and port, without the path prefix).
+  const std::string& origin() const;
+  // How many connections this client has opened so far (keep-alive shows as 1).
+  int connections_opened() const;
+
+ private:
+  struct Impl;
+  explicit HttpClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// OK for a 2xx answer. Otherwise the API error `{"code": ..., "message": ...}` as a
+// Status (code by name; when the body is not such an object, the code fitting the
+// HTTP status and the start of the body as message).
+Status ApiStatus(const HttpResponse& response);
+
+// "INVALID_ARGUMENT" -> kInvalidArgument; kUnknown for a name it does not know.
+StatusCode StatusCodeFromName(std::string_view name);
+
+}  // namespace fastgpu
