@@ -8,6 +8,8 @@
 namespace fastgpu {
 namespace {
 
+__extension__ typedef __int128 Int128;
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -115,7 +117,7 @@ Result<int64_t> ParseMemoryMib(std::string_view text) {
     return InvalidArgument("'" + std::string(text) + "': too large");
   }
   // value_thousandths * per_unit / 1e6 MiB
-  __int128 mib_1e6 = static_cast<__int128>(*r) * per_unit;
+  Int128 mib_1e6 = static_cast<Int128>(*r) * per_unit;
   if (mib_1e6 % 1000000 != 0) {
     return InvalidArgument("'" + std::string(text) + "': not a whole number of MiB");
   }

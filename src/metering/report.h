@@ -1,0 +1,55 @@
+// Usage reports: metered records grouped by job, GPU model or UTC day, priced.
+//
+// Amounts are exact in microcents; each row is rounded half up to whole cents. The
+// tenant's bill for a window is, by definition, the sum of its per-job rows in cents,
+// so a report by job always adds up to the bill to the cent; rows of a report by model
+// or by day are rounded on their own and may differ from the bill by under a cent per
+// row (the report's `total_cents` is always the bill). Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "metering/pricing.h"
+
+namespace fastgpu::metering {
+
+enum class GroupBy { kJob, kModel, kDay };
+Result<GroupBy> ParseGroupBy(std::string_view text);  // "job", "model", "day"
+std::string_view GroupByName(GroupBy by);
+
+struct UsageRow {
+  std::string key;              // job id, GPU model ("cpu-only" for none) or "2026-11-25"
+  int64_t billed_seconds = 0;   // replica-seconds billed
+  int64_t gpu_milli_seconds = 0;  // GPU held (billed share, milli) x seconds
+  int64_t microcents = 0;
+  int64_t cents = 0;            // microcents rounded half up
+  double GpuHours() const { return static_cast<double>(gpu_milli_seconds) / 3.6e6; }
+};
+
+struct UsageReport {
+  GroupBy by = GroupBy::kJob;
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  std::vector<UsageRow> rows;   // sorted by key
+  int64_t total_cents = 0;      // the bill: sum over jobs of their rounded charges
+};
+
+// Prices the parts of `records` that fall in [from_ms, to_ms). A record running past
+// `to_ms` is clipped there (its end is unknown yet or later); the minimum charge applies
+// to records that start inside the window. Records are split at UTC midnight for the
+// by-day grouping; the split never changes a record's total. InvalidArgument for a
+// bad record, price table or window.
+Result<UsageReport> BuildReport(const std::vector<UsageRecord>& records, const PriceTable& prices,
+                                GroupBy by, int64_t from_ms, int64_t to_ms);
+
+// "key,billed_seconds,gpu_hours,cost" with a header line and a closing "total" line.
+std::string ReportToCsv(const UsageReport& report);
+// {"by":..,"from":..,"to":..,"rows":[{"key","billed_seconds","gpu_hours","cents","cost"}],
+//  "total_cents":..,"total":"$.."}
+std::string ReportToJson(const UsageReport& report);
+
+}  // namespace fastgpu::metering
