@@ -1,0 +1,118 @@
+// Agent: the node agent. It registers its machine's GPUs with the control plane,
+// sends heartbeats (GPU health and replica states), turns each allocation it is given
+// into an isolated virtual GPU and a supervised process tree, ships logs, and after its
+// own restart re-adopts the workloads still running (docs/agent-protocol.md,
+// docs/agent.md).
+//
+// `fastgpu agent` runs one on a GPU machine; `fastgpu up` runs one in-process beside
+// the control plane. The Agent owns its inventory and launcher and one background
+// thread. Workloads are not children of that thread: they survive Stop() and the death
+// of the process (unless `kill_workloads_on_stop`).
+//
+// Thread safety: Start() and Stop() are called from one owning thread; the accessors
+// (node_id, registered, Snapshot) are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/gpu_inventory.h"
+#include "agent/health.h"
+#include "common/status.h"
+
+namespace fastgpu {
+
+class ProcessLauncher;
+
+struct AgentOptions {
+  // Control plane base URL, e.g. "http://127.0.0.1:8080". Required.
+  std::string server_url;
+  // Join token made by the control plane. Required.
+  std::string join_token;
+  // Where the state file, replica folders (logs, working directories) and MPS folders
+  // live; created when missing. Required.
+  std::string data_dir;
+  // Node name. Default "": the host name.
+  std::string name;
+  // The GPUs. Required (see OpenGpuInventory).
+  std::unique_ptr<GpuInventory> inventory;
+  // Process launcher. Default nullptr: the real one (setsid + per-replica shim).
+  std::unique_ptr<ProcessLauncher> launcher;
+  // Time between heartbeats. Default 0: what the control plane's register answer says
+  // (heartbeat_interval_ms), 2 s before that.
+  std::chrono::milliseconds heartbeat_interval{0};
+  // Wait before retrying a failed registration or heartbeat. Default 1 s.
+  std::chrono::milliseconds retry_interval{1000};
+  // Between SIGTERM and SIGKILL when stopping a replica. Default 10 s.
+  std::chrono::milliseconds stop_grace{10000};
+  // Allocatable CPU and memory reported at registration. Default 0: detected
+  // (online CPUs x 1000, MemTotal).
+  int64_t cpu_milli = 0;
+  int64_t memory_mib = 0;
+  // When a GPU counts as unhealthy (fatal XIDs, ECC, temperature).
+  HealthThresholds health;
+  // cgroup v2 mount point; replicas get a group under <root>/fastgpu.slice (or the
+  // agent's own group). Default "/sys/fs/cgroup"; "" disables cgroups.
+  std::string cgroup_root = "/sys/fs/cgroup";
+  // Combined stdout/stderr kept on disk per replica; more is dropped. Default 64 MiB.
+  int64_t log_cap_bytes = int64_t{64} << 20;
+  // Most log bytes sent in one POST /logs. Default 256 KiB.
+  int64_t log_chunk_bytes = int64_t{256} << 10;
+  // The MPS control program (started with -d per GPU for mps slices). Default
+  // "nvidia-cuda-mps-control" (looked up in PATH).
+  std::string mps_control = "nvidia-cuda-mps-control";
+  // Stop() also stops every workload (SIGTERM, grace, SIGKILL). Default false: they
+  // keep running and the next agent on this data dir re-adopts them.
+  bool kill_workloads_on_stop = false;
+};
+
+// What the agent holds right now, for `fastgpu up`, logs and tests.
+struct AgentSnapshot {
+  std::string node_id;  // "" until registered
+  bool registered = false;
+  bool cgroups_enabled = false;
+  std::string cgroup_note;  // why cgroups are off, when they are
+  std::vector<Gpu> gpus;    // with health as last reported
+  struct Replica {
+    std::string allocation_id;
+    std::string state;  // starting, running, exited, failed
+    int pid = 0;
+    int exit_code = 0;
+    int signal = 0;
+    std::string message;
+  };
+  std::vector<Replica> replicas;
+  int64_t heartbeats_sent = 0;  // answered with 200
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentOptions options);
+  ~Agent();  // Stop()
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Checks the options, creates the data dir, loads the state file (re-adopting the
+  // replicas it lists), probes cgroups, and starts the background thread, which
+  // registers and then heartbeats until Stop(). Registration failures are retried in
+  // the background, so Start() succeeds while the control plane is down.
+  // InvalidArgument for missing options; DataLoss for an unreadable state file;
+  // FailedPrecondition when called twice.
+  Status Start();
+
+  // Stops the background thread (an HTTP call in flight may take up to its timeout)
+  // and saves the state. Workloads keep running unless kill_workloads_on_stop.
+  // Safe to call more than once, and without Start().
+  void Stop();
+
+  AgentSnapshot Snapshot() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fastgpu
