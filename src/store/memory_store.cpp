@@ -1,0 +1,442 @@
+// MemoryStore: the Store interface over maps in memory, for tests of other modules.
+//
+// One shared_mutex: Read holds it shared (a consistent snapshot), Write holds it
+// exclusive. A Write records an undo step before each change; when `fn` fails the
+// steps run backwards, so a failing `fn` leaves nothing behind.
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <utility>
+
+#include "store/store.h"
+#include "store/store_util.h"
+
+namespace fastgpu {
+namespace {
+
+template <typename T>
+struct Seq {
+  int64_t seq = 0;  // creation order
+  T value;
+};
+
+using TenantKey = std::pair<std::string, std::string>;  // (tenant_id, key)
+
+struct MemState {
+  int64_t next_seq = 1;
+  std::map<std::string, Tenant> tenants;
+  std::map<std::string, std::string> tenant_by_name;
+  std::map<std::string, Seq<ApiToken>> tokens;
+  std::map<std::string, std::string> token_by_hash;
+  std::map<std::string, Seq<NodeRecord>> nodes;
+  std::map<std::string, std::string> node_by_agent;
+  std::map<std::string, Seq<Job>> jobs;
+  std::map<int64_t, std::string> job_by_seq;
+  std::map<TenantKey, std::string> job_by_idempotency_key;
+  std::map<std::string, Seq<AllocationRecord>> allocs;
+  std::map<std::string, std::string> logs;
+  std::map<TenantKey, IdempotencyRecord> idempotency;
+  std::map<std::string, std::string> meta;
+};
+
+template <typename T>
+std::vector<T> SortedBySeq(std::vector<Seq<T>> items) {
+  std::sort(items.begin(), items.end(),
+            [](const Seq<T>& a, const Seq<T>& b) { return a.seq < b.seq; });
+  std::vector<T> out;
+  out.reserve(items.size());
+  for (Seq<T>& s : items) out.push_back(std::move(s.value));
+  return out;
+}
+
+template <typename Base>
+class MemReader : public Base {
+ public:
+  explicit MemReader(MemState& s) : s_(s) {}
+
+  Result<Tenant> GetTenant(const std::string& id) override {
+    auto it = s_.tenants.find(id);
+    if (it == s_.tenants.end()) return NotFound("tenant " + id + " not found");
+    return it->second;
+  }
+  Result<Tenant> GetTenantByName(const std::string& name) override {
+    auto it = s_.tenant_by_name.find(name);
+    if (it == s_.tenant_by_name.end()) return NotFound("tenant '" + name + "' not found");
+    return s_.tenants.at(it->second);
+  }
+  Result<std::vector<Tenant>> ListTenants() override {
+    std::vector<Tenant> out;
+    for (const auto& [name, id] : s_.tenant_by_name) out.push_back(s_.tenants.at(id));
+    return out;
+  }
+  Result<ApiToken> FindTokenByHash(const std::string& sha256_hex) override {
+    auto it = s_.token_by_hash.find(sha256_hex);
+    if (it == s_.token_by_hash.end()) return NotFound("token not found");
+    return s_.tokens.at(it->second).value;
+  }
+  Result<std::vector<ApiToken>> ListTokens(const std::string& tenant_id) override {
+    std::vector<Seq<ApiToken>> found;
+    for (const auto& [id, t] : s_.tokens) {
+      if (t.value.tenant_id == tenant_id) found.push_back(t);
+    }
+    return SortedBySeq(std::move(found));
+  }
+  Result<NodeRecord> GetNode(const std::string& node_id) override {
+    auto it = s_.nodes.find(node_id);
+    if (it == s_.nodes.end()) return NotFound("node " + node_id + " not found");
+    return it->second.value;
+  }
+  Result<NodeRecord> GetNodeByAgentId(const std::string& agent_id) override {
+    auto it = s_.node_by_agent.find(agent_id);
+    if (it == s_.node_by_agent.end()) return NotFound("no node for agent " + agent_id);
+    return s_.nodes.at(it->second).value;
+  }
+  Result<std::vector<NodeRecord>> ListNodes() override {
+    std::vector<Seq<NodeRecord>> all;
+    for (const auto& [id, n] : s_.nodes) all.push_back(n);
+    return SortedBySeq(std::move(all));
+  }
+  Result<Job> GetJob(const std::string& id) override {
+    auto it = s_.jobs.find(id);
+    if (it == s_.jobs.end()) return NotFound("job " + id + " not found");
+    return it->second.value;
+  }
+  Result<JobPage> ListJobs(const JobFilter& filter) override {
+    FASTGPU_ASSIGN_OR_RETURN(int64_t after, ParseJobCursor(filter.cursor));
+    const int limit = ClampJobLimit(filter.limit);
+    JobPage page;
+    for (auto it = s_.job_by_seq.upper_bound(after); it != s_.job_by_seq.end(); ++it) {
+      const Job& job = s_.jobs.at(it->second).value;
+      if (!filter.tenant_id.empty() && job.tenant_id != filter.tenant_id) continue;
+      if (!filter.states.empty() &&
+          std::find(filter.states.begin(), filter.states.end(), job.state) == filter.states.end()) {
+        continue;
+      }
+      if (static_cast<int>(page.jobs.size()) == limit) {
+        page.next_cursor = FormatJobCursor(std::prev(it)->first);
+        break;
+      }
+      page.jobs.push_back(job);
+      if (!filter.include_events) page.jobs.back().events.clear();
+    }
+    return page;
+  }
+  Result<AllocationRecord> GetAllocation(const std::string& id) override {
+    auto it = s_.allocs.find(id);
+    if (it == s_.allocs.end()) return NotFound("allocation " + id + " not found");
+    return it->second.value;
+  }
+  Result<std::vector<AllocationRecord>> ListAllocationsByNode(const std::string& node_id) override {
+    return AllocsWhere([&](const AllocationRecord& r) { return r.alloc.node_id == node_id; });
+  }
+  Result<std::vector<AllocationRecord>> ListAllocationsByJob(const std::string& job_id) override {
+    return AllocsWhere([&](const AllocationRecord& r) { return r.alloc.job_id == job_id; });
+  }
+  Result<std::vector<AllocationRecord>> ListLiveAllocations() override {
+    return AllocsWhere([](const AllocationRecord& r) { return IsLive(r.state); });
+  }
+  Result<LogChunk> ReadLog(const std::string& alloc_id, int64_t offset,
+                           int64_t limit_bytes) override {
+    if (offset < 0 || limit_bytes < 0) return InvalidArgument("negative log offset or limit");
+    if (!s_.allocs.contains(alloc_id)) return NotFound("allocation " + alloc_id + " not found");
+    auto log = s_.logs.find(alloc_id);
+    LogChunk chunk;
+    if (log != s_.logs.end()) {
+      chunk.size_bytes = static_cast<int64_t>(log->second.size());
+      if (offset < chunk.size_bytes) {
+        chunk.data =
+            log->second.substr(static_cast<size_t>(offset), static_cast<size_t>(limit_bytes));
+      }
+    }
+    chunk.next_offset = offset + static_cast<int64_t>(chunk.data.size());
+    return chunk;
+  }
+  Result<int64_t> LogSize(const std::string& alloc_id) override {
+    if (!s_.allocs.contains(alloc_id)) return NotFound("allocation " + alloc_id + " not found");
+    auto it = s_.logs.find(alloc_id);
+    return it == s_.logs.end() ? int64_t{0} : static_cast<int64_t>(it->second.size());
+  }
+  Result<IdempotencyRecord> GetIdempotency(const std::string& tenant_id,
+                                           const std::string& key) override {
+    auto it = s_.idempotency.find({tenant_id, key});
+    if (it == s_.idempotency.end()) return NotFound("no idempotency record for " + key);
+    return it->second;
+  }
+  Result<std::string> GetMeta(const std::string& key) override {
+    auto it = s_.meta.find(key);
+    if (it == s_.meta.end()) return NotFound("meta key " + key + " not found");
+    return it->second;
+  }
+
+ protected:
+  template <typename Pred>
+  std::vector<AllocationRecord> AllocsWhere(Pred pred) {
+    std::vector<Seq<AllocationRecord>> found;
+    for (const auto& [id, r] : s_.allocs) {
+      if (pred(r.value)) found.push_back(r);
+    }
+    return SortedBySeq(std::move(found));
+  }
+
+  MemState& s_;
+};
+
+using MemReadTx = MemReader<ReadTx>;
+
+class MemWriteTx final : public MemReader<WriteTx> {
+ public:
+  MemWriteTx(MemState& s, int64_t max_log_bytes) : MemReader(s), max_log_bytes_(max_log_bytes) {}
+
+  // Undoes every change of this transaction, newest first.
+  void Rollback() {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
+    undo_.clear();
+  }
+
+  Status CreateTenant(const Tenant& tenant) override {
+    if (s_.tenants.contains(tenant.id)) return AlreadyExists("tenant " + tenant.id + " exists");
+    if (s_.tenant_by_name.contains(tenant.name)) {
+      return AlreadyExists("tenant name '" + tenant.name + "' is taken");
+    }
+    Tenant t = tenant;
+    t.created_at = TruncateToMillis(t.created_at);
+    Put(s_.tenants, t.id, t);
+    Put(s_.tenant_by_name, t.name, t.id);
+    return OkStatus();
+  }
+  Status UpdateTenantQuota(const std::string& id, const Quota& quota) override {
+    FASTGPU_ASSIGN_OR_RETURN(Tenant t, GetTenant(id));
+    t.quota = quota;
+    Put(s_.tenants, id, t);
+    return OkStatus();
+  }
+  Status CreateToken(const ApiToken& token) override {
+    if (s_.tokens.contains(token.id)) return AlreadyExists("token " + token.id + " exists");
+    if (s_.token_by_hash.contains(token.sha256_hex)) return AlreadyExists("token hash is taken");
+    if (!s_.tenants.contains(token.tenant_id)) {
+      return NotFound("tenant " + token.tenant_id + " not found");
+    }
+    ApiToken t = token;
+    t.created_at = TruncateToMillis(t.created_at);
+    Put(s_.tokens, t.id, Seq<ApiToken>{NextSeq(), t});
+    Put(s_.token_by_hash, t.sha256_hex, t.id);
+    return OkStatus();
+  }
+  Status RevokeToken(const std::string& token_id) override {
+    auto it = s_.tokens.find(token_id);
+    if (it == s_.tokens.end()) return NotFound("token " + token_id + " not found");
+    Seq<ApiToken> t = it->second;
+    t.value.revoked = true;
+    Put(s_.tokens, token_id, t);
+    return OkStatus();
+  }
+  Result<UpsertNodeResult> UpsertNode(const NodeRecord& record) override {
+    NodeRecord r = record;
+    r.last_heartbeat = TruncateToMillis(r.last_heartbeat);
+    r.registered_at = TruncateToMillis(r.registered_at);
+    auto known = s_.node_by_agent.find(record.agent_id);
+    if (known != s_.node_by_agent.end()) {
+      Seq<NodeRecord> stored = s_.nodes.at(known->second);
+      r.node.id = stored.value.node.id;
+      r.registered_at = stored.value.registered_at;
+      Put(s_.nodes, r.node.id, Seq<NodeRecord>{stored.seq, r});
+      return UpsertNodeResult{r.node.id, true};
+    }
+    if (r.node.id.empty()) return InvalidArgument("node id is required for a new agent");
+    if (s_.nodes.contains(r.node.id)) return AlreadyExists("node " + r.node.id + " exists");
+    Put(s_.nodes, r.node.id, Seq<NodeRecord>{NextSeq(), r});
+    Put(s_.node_by_agent, r.agent_id, r.node.id);
+    return UpsertNodeResult{r.node.id, false};
+  }
+  Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
+                             const std::vector<GpuHealth>& gpu_health) override {
+    auto it = s_.nodes.find(node_id);
+    if (it == s_.nodes.end()) return NotFound("node " + node_id + " not found");
+    Seq<NodeRecord> n = it->second;
+    FASTGPU_RETURN_IF_ERROR(ApplyGpuHealth(n.value.node, gpu_health));
+    n.value.last_heartbeat = TruncateToMillis(at);
+    Put(s_.nodes, node_id, n);
+    return OkStatus();
+  }
+  Status SetNodeState(const std::string& node_id, NodeState state) override {
+    auto it = s_.nodes.find(node_id);
+    if (it == s_.nodes.end()) return NotFound("node " + node_id + " not found");
+    Seq<NodeRecord> n = it->second;
+    n.value.state = state;
+    Put(s_.nodes, node_id, n);
+    return OkStatus();
+  }
+  Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key) override {
+    if (!s_.tenants.contains(job.tenant_id)) {
+      return NotFound("tenant " + job.tenant_id + " not found");
+    }
+    TenantKey key{job.tenant_id, std::string(idempotency_key)};
+    if (!idempotency_key.empty()) {
+      auto it = s_.job_by_idempotency_key.find(key);
+      if (it != s_.job_by_idempotency_key.end()) {
+        return CreateJobResult{s_.jobs.at(it->second).value, true};
+      }
+    }
+    if (s_.jobs.contains(job.id)) return AlreadyExists("job " + job.id + " exists");
+    Job j = NormalizeJobTimes(job);
+    int64_t seq = NextSeq();
+    Put(s_.jobs, j.id, Seq<Job>{seq, j});
+    Put(s_.job_by_seq, seq, j.id);
+    if (!idempotency_key.empty()) Put(s_.job_by_idempotency_key, key, j.id);
+    return CreateJobResult{j, false};
+  }
+  Status UpdateJob(const Job& job) override {
+    auto it = s_.jobs.find(job.id);
+    if (it == s_.jobs.end()) return NotFound("job " + job.id + " not found");
+    Seq<Job> stored = it->second;
+    if (job.events.size() < stored.value.events.size()) {
+      return FailedPrecondition("job " + job.id + ": events can only be appended");
+    }
+    Job n = NormalizeJobTimes(job);
+    Job& s = stored.value;
+    s.state = n.state;
+    s.reason = n.reason;
+    s.attempts = n.attempts;
+    s.updated_at = n.updated_at;
+    s.events.insert(s.events.end(), n.events.begin() + static_cast<long>(s.events.size()),
+                    n.events.end());
+    Put(s_.jobs, job.id, stored);
+    return OkStatus();
+  }
+  Status CreateAllocations(const std::vector<AllocationRecord>& records) override {
+    std::set<std::string> ids;
+    for (const AllocationRecord& r : records) {
+      if (s_.allocs.contains(r.alloc.id) || !ids.insert(r.alloc.id).second) {
+        return AlreadyExists("allocation " + r.alloc.id + " exists");
+      }
+      if (!s_.jobs.contains(r.alloc.job_id))
+        return NotFound("job " + r.alloc.job_id + " not found");
+      if (!s_.nodes.contains(r.alloc.node_id)) {
+        return NotFound("node " + r.alloc.node_id + " not found");
+      }
+    }
+    for (const AllocationRecord& r : records) {
+      AllocationRecord copy = r;
+      copy.alloc.created_at = TruncateToMillis(copy.alloc.created_at);
+      Put(s_.allocs, r.alloc.id, Seq<AllocationRecord>{NextSeq(), copy});
+    }
+    return OkStatus();
+  }
+  Result<AllocationRecord> UpdateAllocation(const std::string& id,
+                                            const AllocationUpdate& update) override {
+    auto it = s_.allocs.find(id);
+    if (it == s_.allocs.end()) return NotFound("allocation " + id + " not found");
+    Seq<AllocationRecord> r = it->second;
+    FASTGPU_RETURN_IF_ERROR(ApplyAllocationUpdate(r.value, update));
+    Put(s_.allocs, id, r);
+    return r.value;
+  }
+  Status ReleaseAllocation(const std::string& id, TimePoint at) override {
+    AllocationUpdate u;
+    u.state = AllocationState::kReleased;
+    u.at = at;
+    return UpdateAllocation(id, u).status();
+  }
+  Result<int64_t> AppendLog(const std::string& alloc_id, int64_t offset,
+                            std::string_view data) override {
+    if (!s_.allocs.contains(alloc_id)) return NotFound("allocation " + alloc_id + " not found");
+    std::string& log = s_.logs[alloc_id];
+    const int64_t size = static_cast<int64_t>(log.size());
+    FASTGPU_ASSIGN_OR_RETURN(std::string_view fresh,
+                             LogBytesToAppend(size, offset, data, max_log_bytes_));
+    if (!fresh.empty()) {
+      undo_.push_back([this, alloc_id, size] { s_.logs[alloc_id].resize(size); });
+      log.append(fresh);
+    }
+    return static_cast<int64_t>(log.size());
+  }
+  Status PutIdempotency(const IdempotencyRecord& record) override {
+    TenantKey key{record.tenant_id, record.key};
+    if (s_.idempotency.contains(key)) return AlreadyExists("request id " + record.key + " used");
+    IdempotencyRecord r = record;
+    r.created_at = TruncateToMillis(r.created_at);
+    Put(s_.idempotency, key, r);
+    return OkStatus();
+  }
+  Result<int64_t> DeleteIdempotencyBefore(TimePoint cutoff) override {
+    std::vector<TenantKey> doomed;
+    for (const auto& [key, r] : s_.idempotency) {
+      if (r.created_at < TruncateToMillis(cutoff)) doomed.push_back(key);
+    }
+    for (const TenantKey& key : doomed) Erase(s_.idempotency, key);
+    return static_cast<int64_t>(doomed.size());
+  }
+  Status PutMeta(const std::string& key, const std::string& value) override {
+    Put(s_.meta, key, value);
+    return OkStatus();
+  }
+  Status DeleteMeta(const std::string& key) override {
+    Erase(s_.meta, key);
+    return OkStatus();
+  }
+
+ private:
+  int64_t NextSeq() {
+    int64_t old = s_.next_seq++;
+    undo_.push_back([this, old] { s_.next_seq = old; });
+    return old;
+  }
+  // Remembers the current value at `key` (or its absence) so Rollback can restore it.
+  template <typename M, typename K>
+  void Remember(M& m, const K& key) {
+    auto it = m.find(key);
+    if (it == m.end()) {
+      undo_.push_back([&m, key] { m.erase(key); });
+    } else {
+      undo_.push_back([&m, key, old = it->second] { m.insert_or_assign(key, old); });
+    }
+  }
+  template <typename M, typename K, typename V>
+  void Put(M& m, const K& key, V value) {
+    Remember(m, key);
+    m.insert_or_assign(key, std::move(value));
+  }
+  template <typename M, typename K>
+  void Erase(M& m, const K& key) {
+    Remember(m, key);
+    m.erase(key);
+  }
+
+  const int64_t max_log_bytes_;
+  std::vector<std::function<void()>> undo_;
+};
+
+class MemoryStore final : public Store {
+ public:
+  explicit MemoryStore(const MemoryStoreOptions& options) : options_(options) {}
+
+  Status Write(std::function<Status(WriteTx&)> fn) override {
+    std::unique_lock lock(mu_);
+    MemWriteTx tx(state_, options_.max_log_bytes);
+    Status s = RunGuarded([&] { return fn(tx); });
+    if (!s.ok()) tx.Rollback();
+    return s;
+  }
+  Status Read(std::function<Status(ReadTx&)> fn) override {
+    std::shared_lock lock(mu_);
+    MemReadTx tx(state_);
+    return RunGuarded([&] { return fn(tx); });
+  }
+  std::string_view Kind() const override { return "memory"; }
+
+ private:
+  const MemoryStoreOptions options_;
+  std::shared_mutex mu_;
+  MemState state_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options) {
+  return std::make_unique<MemoryStore>(options);
+}
+
+}  // namespace fastgpu

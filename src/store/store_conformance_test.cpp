@@ -1,0 +1,269 @@
+// The conformance suite, part 1: transactions, tenants, tokens, nodes, idempotency
+// records and meta. Runs against every Store implementation (see AllStoreFactories).
+#include <gtest/gtest.h>
+
+#include "store/store_test_util.h"
+
+namespace fastgpu::testing {
+namespace {
+
+TEST_P(StoreConformanceTest, FailingWriteRollsBackEverything) {
+  Status s = W([](WriteTx& tx) {
+    FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-1", "alpha")));
+    FASTGPU_RETURN_IF_ERROR(tx.PutMeta("k", "v"));
+    return Aborted("changed my mind");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAborted);
+  EXPECT_EQ(s.message(), "changed my mind");
+  EXPECT_EQ(R([](ReadTx& tx) { return tx.GetTenant("tenant-1").status(); }).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(R([](ReadTx& tx) { return tx.GetMeta("k").status(); }).code(), StatusCode::kNotFound);
+  // The name is free again.
+  EXPECT_TRUE(W([](WriteTx& tx) { return tx.CreateTenant(MakeTenant("tenant-2", "alpha")); }).ok());
+}
+
+TEST_P(StoreConformanceTest, WriteSeesItsOwnWritesAndExceptionsBecomeInternal) {
+  ASSERT_TRUE(W([](WriteTx& tx) {
+                FASTGPU_RETURN_IF_ERROR(tx.PutMeta("k", "v1"));
+                FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetMeta("k"));
+                return v == "v1" ? OkStatus() : Internal("not read back");
+              }).ok());
+  Status s = W([](WriteTx& tx) -> Status {
+    (void)tx.PutMeta("k", "v2");
+    throw std::runtime_error("boom");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  std::string v;
+  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(v, tx.GetMeta("k"));
+                return OkStatus();
+              }).ok());
+  EXPECT_EQ(v, "v1");
+}
+
+TEST_P(StoreConformanceTest, Tenants) {
+  ASSERT_TRUE(W([](WriteTx& tx) {
+                FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-b", "bravo")));
+                Tenant admin = MakeTenant("tenant-a", "alpha");
+                admin.admin = true;
+                return tx.CreateTenant(admin);
+              }).ok());
+  EXPECT_EQ(W([](WriteTx& tx) { return tx.CreateTenant(MakeTenant("tenant-c", "bravo")); }).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(W([](WriteTx& tx) { return tx.CreateTenant(MakeTenant("tenant-b", "other")); }).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_TRUE(W([](WriteTx& tx) { return tx.UpdateTenantQuota("tenant-b", Quota{8000, 5}); }).ok());
+  EXPECT_EQ(W([](WriteTx& tx) { return tx.UpdateTenantQuota("tenant-x", Quota{}); }).code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(R([](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(Tenant b, tx.GetTenant("tenant-b"));
+                EXPECT_EQ(b.name, "bravo");
+                EXPECT_EQ(b.quota.max_gpu_milli, 8000);
+                EXPECT_EQ(b.quota.budget_cents, 5);
+                EXPECT_EQ(b.created_at, T(1000));
+                EXPECT_FALSE(b.admin);
+                FASTGPU_ASSIGN_OR_RETURN(Tenant a, tx.GetTenantByName("alpha"));
+                EXPECT_EQ(a.id, "tenant-a");
+                EXPECT_TRUE(a.admin);
+                EXPECT_EQ(tx.GetTenant("nope").status().code(), StatusCode::kNotFound);
+                EXPECT_EQ(tx.GetTenantByName("nope").status().code(), StatusCode::kNotFound);
+                FASTGPU_ASSIGN_OR_RETURN(auto all, tx.ListTenants());
+                EXPECT_EQ(all.size(), 2u);
+                if (all.size() == 2) {
+                  EXPECT_EQ(all[0].name, "alpha");
+                  EXPECT_EQ(all[1].name, "bravo");
+                }
+                return OkStatus();
+              }).ok());
+}
+
+TEST_P(StoreConformanceTest, Tokens) {
+  const std::string h1(64, '1'), h2(64, '2');
+  ASSERT_TRUE(W([&](WriteTx& tx) {
+                FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-1", "alpha")));
+                FASTGPU_RETURN_IF_ERROR(tx.CreateToken(MakeToken("tok-2", "tenant-1", h2)));
+                return tx.CreateToken(MakeToken("tok-1", "tenant-1", h1));
+              }).ok());
+  EXPECT_EQ(
+      W([&](WriteTx& tx) { return tx.CreateToken(MakeToken("tok-3", "tenant-1", h1)); }).code(),
+      StatusCode::kAlreadyExists);
+  EXPECT_EQ(W([&](WriteTx& tx) {
+              return tx.CreateToken(MakeToken("tok-1", "tenant-1", std::string(64, '3')));
+            }).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(W([&](WriteTx& tx) {
+              return tx.CreateToken(MakeToken("tok-4", "tenant-x", std::string(64, '4')));
+            }).code(),
+            StatusCode::kNotFound);
+  EXPECT_TRUE(W([](WriteTx& tx) { return tx.RevokeToken("tok-2"); }).ok());
+  EXPECT_TRUE(W([](WriteTx& tx) { return tx.RevokeToken("tok-2"); }).ok());
+  EXPECT_EQ(W([](WriteTx& tx) { return tx.RevokeToken("tok-x"); }).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(ApiToken t1, tx.FindTokenByHash(h1));
+                EXPECT_EQ(t1, MakeToken("tok-1", "tenant-1", h1));
+                FASTGPU_ASSIGN_OR_RETURN(ApiToken t2, tx.FindTokenByHash(h2));
+                EXPECT_TRUE(t2.revoked);
+                EXPECT_EQ(tx.FindTokenByHash(std::string(64, '9')).status().code(),
+                          StatusCode::kNotFound);
+                FASTGPU_ASSIGN_OR_RETURN(auto list, tx.ListTokens("tenant-1"));
+                EXPECT_EQ(list.size(), 2u);
+                if (list.size() == 2) {
+                  EXPECT_EQ(list[0].id, "tok-2");  // creation order
+                  EXPECT_EQ(list[1].id, "tok-1");
+                }
+                FASTGPU_ASSIGN_OR_RETURN(auto none, tx.ListTokens("tenant-x"));
+                EXPECT_TRUE(none.empty());
+                return OkStatus();
+              }).ok());
+}
+
+void ExpectSameNode(const NodeRecord& a, const NodeRecord& b) {
+  EXPECT_EQ(a.node.id, b.node.id);
+  EXPECT_EQ(a.node.name, b.node.name);
+  EXPECT_EQ(a.node.cpu_milli, b.node.cpu_milli);
+  EXPECT_EQ(a.node.memory_mib, b.node.memory_mib);
+  EXPECT_EQ(a.node.simulated, b.node.simulated);
+  ASSERT_EQ(a.node.gpus.size(), b.node.gpus.size());
+  for (size_t i = 0; i < a.node.gpus.size(); ++i) {
+    const Gpu &x = a.node.gpus[i], &y = b.node.gpus[i];
+    EXPECT_EQ(x.index, y.index);
+    EXPECT_EQ(x.uuid, y.uuid);
+    EXPECT_EQ(x.model, y.model);
+    EXPECT_EQ(x.memory_mib, y.memory_mib);
+    EXPECT_EQ(x.healthy, y.healthy);
+    EXPECT_EQ(x.health_reason, y.health_reason);
+    EXPECT_EQ(x.mig_enabled, y.mig_enabled);
+    EXPECT_EQ(x.simulated, y.simulated);
+  }
+  EXPECT_EQ(a.agent_id, b.agent_id);
+  EXPECT_EQ(a.token_sha256_hex, b.token_sha256_hex);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.last_heartbeat, b.last_heartbeat);
+  EXPECT_EQ(a.registered_at, b.registered_at);
+}
+
+TEST_P(StoreConformanceTest, NodesUpsertHeartbeatState) {
+  NodeRecord n1 = MakeNode("node-1", "agent-1", 2);
+  n1.node.gpus[1].mig_enabled = true;
+  NodeRecord n2 = MakeNode("node-2", "agent-2", 0);
+  ASSERT_TRUE(W([&](WriteTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(UpsertNodeResult r1, tx.UpsertNode(n1));
+                EXPECT_EQ(r1.node_id, "node-1");
+                EXPECT_FALSE(r1.existed);
+                FASTGPU_ASSIGN_OR_RETURN(UpsertNodeResult r2, tx.UpsertNode(n2));
+                EXPECT_FALSE(r2.existed);
+                return OkStatus();
+              }).ok());
+  // The same agent again, with a new id proposed and more memory: keeps node-1.
+  NodeRecord again = MakeNode("node-9", "agent-1", 2);
+  again.node.memory_mib = 1024;
+  again.registered_at = T(9000);
+  again.state = NodeState::kDraining;
+  ASSERT_TRUE(W([&](WriteTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(UpsertNodeResult r, tx.UpsertNode(again));
+                EXPECT_EQ(r.node_id, "node-1");
+                EXPECT_TRUE(r.existed);
+                return OkStatus();
+              }).ok());
+  // A new agent claiming a taken node id.
+  EXPECT_EQ(W([](WriteTx& tx) {
+              return tx.UpsertNode(MakeNode("node-2", "agent-3", 1)).status();
+            }).code(),
+            StatusCode::kAlreadyExists);
+  ASSERT_TRUE(W([](WriteTx& tx) {
+                return tx.UpdateNodeHeartbeat("node-1", T(7000), {GpuHealth{1, false, "XID 79"}});
+              }).ok());
+  EXPECT_EQ(W([](WriteTx& tx) {
+              return tx.UpdateNodeHeartbeat("node-1", T(8000),
+                                            {GpuHealth{0, true, ""}, GpuHealth{5, false, "?"}});
+            }).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(W([](WriteTx& tx) { return tx.UpdateNodeHeartbeat("node-x", T(1), {}); }).code(),
+            StatusCode::kNotFound);
+  EXPECT_TRUE(W([](WriteTx& tx) { return tx.SetNodeState("node-2", NodeState::kLost); }).ok());
+  EXPECT_EQ(W([](WriteTx& tx) { return tx.SetNodeState("node-x", NodeState::kLost); }).code(),
+            StatusCode::kNotFound);
+
+  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(NodeRecord got, tx.GetNode("node-1"));
+                NodeRecord want = again;
+                want.node.id = "node-1";
+                want.registered_at = T(4000);
+                want.last_heartbeat = T(7000);
+                want.node.gpus[1].healthy = false;
+                want.node.gpus[1].health_reason = "XID 79";
+                ExpectSameNode(got, want);
+                FASTGPU_ASSIGN_OR_RETURN(NodeRecord by_agent, tx.GetNodeByAgentId("agent-1"));
+                EXPECT_EQ(by_agent.node.id, "node-1");
+                EXPECT_EQ(tx.GetNode("node-x").status().code(), StatusCode::kNotFound);
+                EXPECT_EQ(tx.GetNodeByAgentId("agent-x").status().code(), StatusCode::kNotFound);
+                FASTGPU_ASSIGN_OR_RETURN(auto all, tx.ListNodes());
+                EXPECT_EQ(all.size(), 2u);
+                if (all.size() == 2) {
+                  EXPECT_EQ(all[0].node.id, "node-1");
+                  EXPECT_EQ(all[1].node.id, "node-2");
+                  EXPECT_EQ(all[1].state, NodeState::kLost);
+                  EXPECT_TRUE(all[1].node.gpus.empty());
+                }
+                return OkStatus();
+              }).ok());
+}
+
+TEST_P(StoreConformanceTest, IdempotencyRecords) {
+  IdempotencyRecord rec{
+      "tenant-1", "req-1", "POST /v1/tenants", std::string(64, 'f'), 201, "{\"id\":\"tenant-2\"}",
+      T(1000)};
+  ASSERT_TRUE(W([&](WriteTx& tx) { return tx.PutIdempotency(rec); }).ok());
+  IdempotencyRecord other = rec;
+  other.http_status = 500;
+  EXPECT_EQ(W([&](WriteTx& tx) { return tx.PutIdempotency(other); }).code(),
+            StatusCode::kAlreadyExists);
+  IdempotencyRecord newer = rec;
+  newer.tenant_id = "tenant-2";  // same key, another tenant: a different record
+  newer.created_at = T(5000);
+  ASSERT_TRUE(W([&](WriteTx& tx) { return tx.PutIdempotency(newer); }).ok());
+  ASSERT_TRUE(
+      R([&](ReadTx& tx) -> Status {
+        FASTGPU_ASSIGN_OR_RETURN(IdempotencyRecord got, tx.GetIdempotency("tenant-1", "req-1"));
+        EXPECT_EQ(got, rec);
+        EXPECT_EQ(tx.GetIdempotency("tenant-1", "req-2").status().code(), StatusCode::kNotFound);
+        return OkStatus();
+      }).ok());
+  int64_t deleted = -1;
+  ASSERT_TRUE(W([&](WriteTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(deleted, tx.DeleteIdempotencyBefore(T(3000)));
+                return OkStatus();
+              }).ok());
+  EXPECT_EQ(deleted, 1);
+  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+                EXPECT_EQ(tx.GetIdempotency("tenant-1", "req-1").status().code(),
+                          StatusCode::kNotFound);
+                return tx.GetIdempotency("tenant-2", "req-1").status();
+              }).ok());
+}
+
+TEST_P(StoreConformanceTest, Meta) {
+  ASSERT_TRUE(W([](WriteTx& tx) {
+                FASTGPU_RETURN_IF_ERROR(tx.PutMeta("join_token_sha256", "abc"));
+                FASTGPU_RETURN_IF_ERROR(tx.PutMeta("join_token_sha256", "def"));
+                FASTGPU_RETURN_IF_ERROR(tx.PutMeta("gone", "x"));
+                FASTGPU_RETURN_IF_ERROR(tx.DeleteMeta("gone"));
+                return tx.DeleteMeta("never-there");
+              }).ok());
+  ASSERT_TRUE(R([](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetMeta("join_token_sha256"));
+                EXPECT_EQ(v, "def");
+                EXPECT_EQ(tx.GetMeta("gone").status().code(), StatusCode::kNotFound);
+                return OkStatus();
+              }).ok());
+}
+
+TEST_P(StoreConformanceTest, KindIsNamed) { EXPECT_EQ(store_->Kind(), GetParam().name); }
+
+INSTANTIATE_TEST_SUITE_P(AllStores, StoreConformanceTest, ::testing::ValuesIn(AllStoreFactories()),
+                         [](const ::testing::TestParamInfo<StoreFactory>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace fastgpu::testing

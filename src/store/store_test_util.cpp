@@ -1,0 +1,127 @@
+#include "store/store_test_util.h"
+
+#include <atomic>
+#include <random>
+
+namespace fastgpu::testing {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  static std::atomic<int> counter{0};
+  path_ = std::filesystem::temp_directory_path() /
+          ("fastgpu-store-test-" + std::to_string(rd()) + "-" + std::to_string(counter++));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::vector<StoreFactory> AllStoreFactories() {
+  std::vector<StoreFactory> out;
+  out.push_back({"memory", [](const std::filesystem::path&, int64_t max_log_bytes) {
+                   return NewMemoryStore(MemoryStoreOptions{max_log_bytes});
+                 }});
+#ifdef FASTGPU_STORE_HAS_SQLITE
+  out.push_back(
+      {"sqlite",
+       [](const std::filesystem::path& dir, int64_t max_log_bytes) -> std::unique_ptr<Store> {
+         SqliteOptions opt;
+         opt.max_log_bytes = max_log_bytes;
+         opt.path = (dir / "state.db").string();
+         auto store = OpenSqliteStore(opt);
+         EXPECT_TRUE(store.ok()) << store.status();
+         return store.ok() ? std::move(*store) : nullptr;
+       }});
+#endif
+  return out;
+}
+
+TimePoint T(int64_t unix_ms) { return FromUnixMillis(unix_ms); }
+
+Tenant MakeTenant(const std::string& id, const std::string& name) {
+  Tenant t;
+  t.id = id;
+  t.name = name;
+  t.quota = Quota{4000, 100};
+  t.created_at = T(1000);
+  return t;
+}
+
+ApiToken MakeToken(const std::string& id, const std::string& tenant_id, const std::string& hash) {
+  ApiToken t;
+  t.id = id;
+  t.tenant_id = tenant_id;
+  t.name = "ci";
+  t.sha256_hex = hash;
+  t.created_at = T(2000);
+  return t;
+}
+
+NodeRecord MakeNode(const std::string& id, const std::string& agent_id, int gpus) {
+  NodeRecord r;
+  r.node.id = id;
+  r.node.name = "host-" + agent_id;
+  r.node.cpu_milli = 64000;
+  r.node.memory_mib = 512 * 1024;
+  for (int i = 0; i < gpus; ++i) {
+    Gpu g;
+    g.index = i;
+    g.uuid = "SIM-" + agent_id + "-" + std::to_string(i);
+    g.model = "H100-80GB";
+    g.memory_mib = 81920;
+    g.simulated = true;
+    r.node.gpus.push_back(g);
+  }
+  r.node.simulated = true;
+  r.agent_id = agent_id;
+  r.token_sha256_hex = std::string(64, 'a');
+  r.last_heartbeat = T(5000);
+  r.registered_at = T(4000);
+  return r;
+}
+
+Job MakeJob(const std::string& id, const std::string& tenant_id, int64_t created_ms) {
+  Job j;
+  j.id = id;
+  j.tenant_id = tenant_id;
+  j.spec.name = "train";
+  j.spec.command = {"python", "train.py", "--lr=0.1"};
+  j.spec.env = {{"A", "1"}, {"B", "two words"}};
+  j.spec.shape.gpu_count = 1;
+  j.spec.shape.gpu_milli = 500;
+  j.spec.shape.gpu_memory_mib = 20480;
+  j.spec.shape.gpu_models = {"H100-80GB", "A100-80GB"};
+  j.spec.shape.cpu_milli = 2000;
+  j.spec.shape.memory_mib = 8192;
+  j.spec.shape.isolation = Isolation::kMps;
+  j.spec.replicas = 2;
+  j.spec.max_retries = 3;
+  j.created_at = T(created_ms);
+  j.updated_at = T(created_ms);
+  return j;
+}
+
+AllocationRecord MakeAlloc(const std::string& id, const std::string& job_id,
+                           const std::string& node_id, int replica) {
+  AllocationRecord r;
+  r.alloc.id = id;
+  r.alloc.job_id = job_id;
+  r.alloc.replica = replica;
+  r.alloc.node_id = node_id;
+  r.alloc.gpu_model = "H100-80GB";
+  r.alloc.slices = {VgpuSlice{0, "SIM-0", 500, 20480, Isolation::kMps},
+                    VgpuSlice{1, "SIM-1", 1000, 81920, Isolation::kExclusive}};
+  r.alloc.cpu_milli = 2000;
+  r.alloc.memory_mib = 8192;
+  r.alloc.created_at = T(6000);
+  return r;
+}
+
+void StoreConformanceTest::SetUp() {
+  store_ = GetParam().open(dir_.path(), kDefaultMaxLogBytes);
+  ASSERT_NE(store_, nullptr);
+}
+
+}  // namespace fastgpu::testing

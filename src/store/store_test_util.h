@@ -1,0 +1,60 @@
+// Test fixtures of the store module: the conformance suite's parameter (one factory per
+// implementation), a temp directory, and builders of valid records.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace fastgpu::testing {
+
+// A fresh directory under the system temp dir, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct StoreFactory {
+  std::string name;
+  // Opens a store whose files (if any) live in `dir`, with a log cap per allocation.
+  std::function<std::unique_ptr<Store>(const std::filesystem::path& dir, int64_t max_log_bytes)>
+      open;
+};
+
+// Every implementation the conformance suite runs against.
+std::vector<StoreFactory> AllStoreFactories();
+
+// Record builders with deterministic, millisecond-aligned times.
+TimePoint T(int64_t unix_ms);
+Tenant MakeTenant(const std::string& id, const std::string& name);
+ApiToken MakeToken(const std::string& id, const std::string& tenant_id, const std::string& hash);
+NodeRecord MakeNode(const std::string& id, const std::string& agent_id, int gpus);
+Job MakeJob(const std::string& id, const std::string& tenant_id, int64_t created_ms = 1000);
+AllocationRecord MakeAlloc(const std::string& id, const std::string& job_id,
+                           const std::string& node_id, int replica = 0);
+
+// Fixture of the conformance suite: a store of the parameter's kind in a temp dir.
+class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override;
+  // Runs fn in a write transaction and returns its status.
+  Status W(const std::function<Status(WriteTx&)>& fn) { return store_->Write(fn); }
+  Status R(const std::function<Status(ReadTx&)>& fn) { return store_->Read(fn); }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace fastgpu::testing

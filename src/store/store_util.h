@@ -1,0 +1,46 @@
+// Helpers shared by the Store implementations: the rules both must apply the same way.
+// Internal to the store module. Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "store/records.h"
+
+namespace fastgpu {
+
+// `t` with the sub-millisecond part dropped (what the store keeps).
+TimePoint TruncateToMillis(TimePoint t);
+
+// The job with every time truncated to the millisecond.
+Job NormalizeJobTimes(const Job& job);
+
+// Job list cursors: the creation sequence number of the last job returned, as text.
+// An empty cursor is 0 (from the start); anything but digits is InvalidArgument.
+Result<int64_t> ParseJobCursor(const std::string& cursor);
+std::string FormatJobCursor(int64_t seq);
+// JobFilter::limit clamped to 1..1000.
+int ClampJobLimit(int limit);
+
+// Sets health and reason of the GPUs named in `health` on `node`. InvalidArgument (and
+// `node` unchanged) when an index is not one of the node's GPUs.
+Status ApplyGpuHealth(Node& node, const std::vector<GpuHealth>& health);
+
+// Applies an allocation state change per WriteTx::UpdateAllocation.
+// FailedPrecondition (and `record` unchanged) when the change goes backwards.
+Status ApplyAllocationUpdate(AllocationRecord& record, const AllocationUpdate& update);
+
+// The part of `data` (a log chunk at `offset`) to append to a log of `size` bytes,
+// per WriteTx::AppendLog: overlap trimmed, a gap OutOfRange, cut at `max_bytes`,
+// ResourceExhausted when the log is already full and something new remains.
+Result<std::string_view> LogBytesToAppend(int64_t size, int64_t offset, std::string_view data,
+                                          int64_t max_bytes);
+
+// Runs `fn`, turning an escaping exception into Internal.
+Status RunGuarded(const std::function<Status()>& fn);
+
+}  // namespace fastgpu
