@@ -1,0 +1,124 @@
+// The configuration-LP bound on the Alibaba trace at 100% arrival, per pod list, over
+// 10 seeds, compared with the ranges of the placement-headroom research note. Slow
+// (about a minute): skips unless FASTGPU_SLOW=1.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "optimizer/config_lp.h"
+
+namespace fastgpu::opt {
+namespace {
+
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
+struct Pod {
+  std::string name;
+  Shape shape;
+};
+
+// Arrival order per the research note: the name-sorted list shuffled with the seed, then
+// draws with replacement appended until the next draw's per-GPU milli would push the
+// arrived total past 1.3 x capacity. Returns the tasks arrived when the arrived GPU milli
+// first reaches the capacity (100% arrival).
+std::vector<Shape> ArrivedAt100(std::vector<Pod> pods, int64_t capacity_milli, uint64_t seed) {
+  std::sort(pods.begin(), pods.end(), [](const Pod& a, const Pod& b) { return a.name < b.name; });
+  std::mt19937_64 rng(seed);
+  std::vector<const Pod*> order;
+  for (const Pod& p : pods) order.push_back(&p);
+  std::shuffle(order.begin(), order.end(), rng);
+  int64_t total = 0;
+  for (const Pod* p : order) total += p->shape.TotalGpuMilli();
+  while (true) {
+    const Pod& p = pods[rng() % pods.size()];
+    if (total + p.shape.gpu_milli > capacity_milli * 13 / 10) break;
+    total += p.shape.TotalGpuMilli();
+    order.push_back(&p);
+  }
+  std::vector<Shape> arrived;
+  int64_t arrived_milli = 0;
+  for (const Pod* p : order) {
+    if (arrived_milli >= capacity_milli) break;
+    arrived.push_back(p->shape);
+    arrived_milli += p->shape.TotalGpuMilli();
+  }
+  return arrived;
+}
+
+struct ListCase {
+  const char* list;
+  double low_percent;  // the note's range of the relaxed optimum
+  double high_percent;
+};
+
+class LpBoundTraceTest : public ::testing::TestWithParam<ListCase> {};
+
+TEST_P(LpBoundTraceTest, BoundAt100PercentArrival) {
+  const char* slow = std::getenv("FASTGPU_SLOW");
+  if (slow == nullptr || std::string(slow) != "1") GTEST_SKIP() << "set FASTGPU_SLOW=1";
+  const std::string dir = FASTGPU_TRACE_DIR;
+  auto nodes = ReadCsv(dir + "/openb_node_list_gpu_node.csv");
+  if (nodes.empty()) GTEST_SKIP() << "no trace at " << dir;
+  int64_t gpus = 0;
+  for (const auto& row : nodes) gpus += std::stoll(row.at(3));
+  std::vector<Pod> pods;
+  for (const auto& row : ReadCsv(dir + "/openb_pod_list_" + GetParam().list + ".csv")) {
+    Pod pod;
+    pod.name = row.at(0);
+    pod.shape.cpu_milli = std::stoll(row.at(1));
+    pod.shape.memory_mib = std::stoll(row.at(2));
+    pod.shape.gpu_count = std::stoi(row.at(3));
+    pod.shape.gpu_milli = pod.shape.gpu_count > 0 ? std::stoi(row.at(4)) : 0;
+    pods.push_back(std::move(pod));
+  }
+  ASSERT_FALSE(pods.empty());
+  double sum = 0, low = 100, high = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    std::vector<Shape> arrived = ArrivedAt100(pods, gpus * 1000, seed);
+    Result<ConfigLpBound> b = GpuConfigLpBound(gpus, ItemsFromShapes(arrived));
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_TRUE(b->converged);
+    const double percent = 100 * b->UpperBoundShare();
+    std::printf("%s seed %2llu: tasks %zu, bound %.3f%% (primal %.3f%%, %d iterations)\n",
+                GetParam().list, static_cast<unsigned long long>(seed), arrived.size(), percent,
+                100 * b->primal_milli / static_cast<double>(b->capacity_milli), b->iterations);
+    sum += percent;
+    low = std::min(low, percent);
+    high = std::max(high, percent);
+  }
+  std::printf("%s: mean %.2f%%, min %.2f%%, max %.2f%% (note: %.2f-%.2f)\n", GetParam().list,
+              sum / 10, low, high, GetParam().low_percent, GetParam().high_percent);
+  // A valid bound is not below the relaxed optimum; a tight one is not far above it.
+  EXPECT_GE(sum / 10, GetParam().low_percent - 0.1);
+  EXPECT_LE(sum / 10, GetParam().high_percent + 0.5);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    PodLists, LpBoundTraceTest,
+    ::testing::Values(ListCase{"default", 96.77, 96.98}, ListCase{"gpushare40", 95.65, 95.73},
+                      ListCase{"gpushare80", 91.20, 91.47}, ListCase{"multigpu20", 97.23, 97.45},
+                      ListCase{"multigpu50", 98.34, 98.54}, ListCase{"gpuspec10", 96.77, 96.98},
+                      ListCase{"cpu050", 96.79, 97.00}),
+    [](const auto& info) { return std::string(info.param.list); });
+
+}  // namespace
+}  // namespace fastgpu::opt
