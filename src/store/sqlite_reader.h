@@ -1,0 +1,188 @@
+// The read half of the SQLite transactions (internal; included by sqlite_tx.cpp only).
+// SqliteReader<ReadTx> is the read transaction; SqliteReader<WriteTx> is the base of the
+// write transaction, which reads through the same methods.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/sqlite_codec.h"
+#include "store/sqlite_db.h"
+#include "store/store.h"
+#include "store/store_util.h"
+
+// Column lists, so that every query of a table decodes the same way.
+#define FASTGPU_TENANT_COLS "id, name, admin, max_gpu_milli, budget_cents, created_at_ms"
+#define FASTGPU_TOKEN_COLS "id, tenant_id, name, sha256_hex, created_at_ms, revoked"
+#define FASTGPU_NODE_COLS                                                                      \
+  "id, agent_id, name, cpu_milli, memory_mib, gpus_json, simulated, token_sha256_hex, state, " \
+  "last_heartbeat_ms, registered_at_ms"
+#define FASTGPU_JOB_COLS \
+  "id, tenant_id, spec_json, state, reason, attempts, created_at_ms, updated_at_ms, seq"
+#define FASTGPU_ALLOC_COLS                                                                       \
+  "id, job_id, replica, node_id, gpu_model, slices_json, cpu_milli, memory_mib, created_at_ms, " \
+  "state, exit_code, signal_no, started_at_ms, ended_at_ms, message, log_bytes"
+
+namespace fastgpu {
+
+// Row decoders for the column lists above.
+Tenant TenantFromRow(const Stmt& q);
+ApiToken TokenFromRow(const Stmt& q);
+Result<NodeRecord> NodeFromRow(const Stmt& q);
+Result<Job> JobFromRow(const Stmt& q);  // without events
+Result<AllocationRecord> AllocFromRow(const Stmt& q);
+
+template <typename Base>
+class SqliteReader : public Base {
+ public:
+  explicit SqliteReader(SqliteConn& conn) : c_(conn) {}
+
+  Result<Tenant> GetTenant(const std::string& id) override {
+    Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants WHERE id = ?1");
+    q.Bind(1, id);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("tenant " + id + " not found");
+    return TenantFromRow(q);
+  }
+  Result<Tenant> GetTenantByName(const std::string& name) override {
+    Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants WHERE name = ?1");
+    q.Bind(1, name);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("tenant '" + name + "' not found");
+    return TenantFromRow(q);
+  }
+  Result<std::vector<Tenant>> ListTenants() override {
+    Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants ORDER BY name");
+    std::vector<Tenant> out;
+    for (;;) {
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return out;
+      out.push_back(TenantFromRow(q));
+    }
+  }
+  Result<ApiToken> FindTokenByHash(const std::string& sha256_hex) override {
+    Stmt q(c_, "SELECT " FASTGPU_TOKEN_COLS " FROM api_tokens WHERE sha256_hex = ?1");
+    q.Bind(1, sha256_hex);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("token not found");
+    return TokenFromRow(q);
+  }
+  Result<std::vector<ApiToken>> ListTokens(const std::string& tenant_id) override {
+    Stmt q(c_, "SELECT " FASTGPU_TOKEN_COLS " FROM api_tokens WHERE tenant_id = ?1 ORDER BY seq");
+    q.Bind(1, tenant_id);
+    std::vector<ApiToken> out;
+    for (;;) {
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return out;
+      out.push_back(TokenFromRow(q));
+    }
+  }
+  Result<NodeRecord> GetNode(const std::string& node_id) override {
+    Stmt q(c_, "SELECT " FASTGPU_NODE_COLS " FROM nodes WHERE id = ?1");
+    q.Bind(1, node_id);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("node " + node_id + " not found");
+    return NodeFromRow(q);
+  }
+  Result<NodeRecord> GetNodeByAgentId(const std::string& agent_id) override {
+    Stmt q(c_, "SELECT " FASTGPU_NODE_COLS " FROM nodes WHERE agent_id = ?1");
+    q.Bind(1, agent_id);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("no node for agent " + agent_id);
+    return NodeFromRow(q);
+  }
+  Result<std::vector<NodeRecord>> ListNodes() override {
+    Stmt q(c_, "SELECT " FASTGPU_NODE_COLS " FROM nodes ORDER BY seq");
+    std::vector<NodeRecord> out;
+    for (;;) {
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return out;
+      FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, NodeFromRow(q));
+      out.push_back(std::move(n));
+    }
+  }
+  Result<Job> GetJob(const std::string& id) override {
+    Job job;
+    {
+      Stmt q(c_, "SELECT " FASTGPU_JOB_COLS " FROM jobs WHERE id = ?1");
+      q.Bind(1, id);
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return NotFound("job " + id + " not found");
+      FASTGPU_ASSIGN_OR_RETURN(job, JobFromRow(q));
+    }
+    FASTGPU_RETURN_IF_ERROR(LoadEvents(job));
+    return job;
+  }
+  Result<JobPage> ListJobs(const JobFilter& filter) override;
+  Result<AllocationRecord> GetAllocation(const std::string& id) override {
+    Stmt q(c_, "SELECT " FASTGPU_ALLOC_COLS " FROM allocations WHERE id = ?1");
+    q.Bind(1, id);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("allocation " + id + " not found");
+    return AllocFromRow(q);
+  }
+  Result<std::vector<AllocationRecord>> ListAllocationsByNode(const std::string& node_id) override {
+    Stmt q(c_, "SELECT " FASTGPU_ALLOC_COLS " FROM allocations WHERE node_id = ?1 ORDER BY seq");
+    q.Bind(1, node_id);
+    return AllocRows(q);
+  }
+  Result<std::vector<AllocationRecord>> ListAllocationsByJob(const std::string& job_id) override {
+    Stmt q(c_, "SELECT " FASTGPU_ALLOC_COLS " FROM allocations WHERE job_id = ?1 ORDER BY seq");
+    q.Bind(1, job_id);
+    return AllocRows(q);
+  }
+  Result<std::vector<AllocationRecord>> ListLiveAllocations() override {
+    Stmt q(c_, "SELECT " FASTGPU_ALLOC_COLS
+               " FROM allocations WHERE state IN ('pending', 'starting', 'running')"
+               " ORDER BY seq");
+    return AllocRows(q);
+  }
+  Result<LogChunk> ReadLog(const std::string& alloc_id, int64_t offset,
+                           int64_t limit_bytes) override;
+  Result<int64_t> LogSize(const std::string& alloc_id) override {
+    Stmt q(c_, "SELECT log_bytes FROM allocations WHERE id = ?1");
+    q.Bind(1, alloc_id);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("allocation " + alloc_id + " not found");
+    return q.Int(0);
+  }
+  Result<IdempotencyRecord> GetIdempotency(const std::string& tenant_id,
+                                           const std::string& key) override {
+    Stmt q(c_,
+           "SELECT method_path, request_sha256_hex, http_status, response_body, created_at_ms"
+           " FROM idempotency WHERE tenant_id = ?1 AND idem_key = ?2");
+    q.Bind(1, tenant_id).Bind(2, key);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("no idempotency record for " + key);
+    return IdempotencyRecord{tenant_id,
+                             key,
+                             q.Text(0),
+                             q.Text(1),
+                             static_cast<int>(q.Int(2)),
+                             q.Text(3),
+                             FromUnixMillis(q.Int(4))};
+  }
+  Result<std::string> GetMeta(const std::string& key) override {
+    Stmt q(c_, "SELECT value FROM meta WHERE key = ?1");
+    q.Bind(1, key);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("meta key " + key + " not found");
+    return q.Text(0);
+  }
+
+ protected:
+  Status LoadEvents(Job& job);
+  Result<std::vector<AllocationRecord>> AllocRows(Stmt& q) {
+    std::vector<AllocationRecord> out;
+    for (;;) {
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return out;
+      FASTGPU_ASSIGN_OR_RETURN(AllocationRecord r, AllocFromRow(q));
+      out.push_back(std::move(r));
+    }
+  }
+
+  SqliteConn& c_;
+};
+
+}  // namespace fastgpu

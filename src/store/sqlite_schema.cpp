@@ -1,0 +1,148 @@
+#include "store/sqlite_schema.h"
+
+#include <string>
+#include <vector>
+
+namespace fastgpu {
+namespace {
+
+// Times are Unix milliseconds. JSON columns hold what has no query on its parts
+// (job spec, GPUs of a node, slices of an allocation). `seq` columns give creation order.
+const char* const kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE tenants(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  admin INTEGER NOT NULL,
+  max_gpu_milli INTEGER NOT NULL,
+  budget_cents INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL);
+CREATE TABLE api_tokens(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  sha256_hex TEXT NOT NULL UNIQUE,
+  created_at_ms INTEGER NOT NULL,
+  revoked INTEGER NOT NULL);
+CREATE INDEX api_tokens_by_tenant ON api_tokens(tenant_id, seq);
+CREATE TABLE nodes(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  agent_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  cpu_milli INTEGER NOT NULL,
+  memory_mib INTEGER NOT NULL,
+  gpus_json TEXT NOT NULL,
+  simulated INTEGER NOT NULL,
+  token_sha256_hex TEXT NOT NULL,
+  state TEXT NOT NULL,
+  last_heartbeat_ms INTEGER NOT NULL,
+  registered_at_ms INTEGER NOT NULL);
+CREATE TABLE jobs(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  spec_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  idempotency_key TEXT);
+CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs(tenant_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_by_tenant_state ON jobs(tenant_id, state, seq);
+CREATE INDEX jobs_by_state ON jobs(state, seq);
+CREATE TABLE job_events(
+  job_id TEXT NOT NULL REFERENCES jobs(id),
+  n INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY(job_id, n)) WITHOUT ROWID;
+CREATE TABLE allocations(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  job_id TEXT NOT NULL REFERENCES jobs(id),
+  replica INTEGER NOT NULL,
+  node_id TEXT NOT NULL REFERENCES nodes(id),
+  gpu_model TEXT NOT NULL,
+  slices_json TEXT NOT NULL,
+  cpu_milli INTEGER NOT NULL,
+  memory_mib INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  signal_no INTEGER NOT NULL,
+  started_at_ms INTEGER NOT NULL,
+  ended_at_ms INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  log_bytes INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX allocations_by_node ON allocations(node_id, seq);
+CREATE INDEX allocations_by_job ON allocations(job_id, seq);
+CREATE INDEX allocations_live ON allocations(seq)
+  WHERE state IN ('pending', 'starting', 'running');
+CREATE TABLE log_chunks(
+  alloc_id TEXT NOT NULL REFERENCES allocations(id),
+  start_byte INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY(alloc_id, start_byte)) WITHOUT ROWID;
+CREATE TABLE idempotency(
+  tenant_id TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  method_path TEXT NOT NULL,
+  request_sha256_hex TEXT NOT NULL,
+  http_status INTEGER NOT NULL,
+  response_body TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(tenant_id, idem_key));
+CREATE INDEX idempotency_by_created ON idempotency(created_at_ms);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+};
+
+Result<int> CurrentVersion(SqliteConn& conn) {
+  Stmt q(conn, "SELECT max(version) FROM schema_version");
+  FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row || q.IsNull(0)) return 0;
+  return static_cast<int>(q.Int(0));
+}
+
+Status MigrateInTransaction(SqliteConn& conn) {
+  FASTGPU_RETURN_IF_ERROR(
+      conn.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
+  FASTGPU_ASSIGN_OR_RETURN(int version, CurrentVersion(conn));
+  if (version > LatestSchemaVersion()) {
+    return FailedPrecondition("the database has schema version " + std::to_string(version) +
+                              ", newer than this build's " + std::to_string(LatestSchemaVersion()) +
+                              "; run a newer fastgpu or restore a backup");
+  }
+  for (int v = version; v < LatestSchemaVersion(); ++v) {
+    FASTGPU_RETURN_IF_ERROR(
+        conn.Exec(kMigrations[v]).WithContext("migration " + std::to_string(v + 1)));
+  }
+  if (version == LatestSchemaVersion()) return OkStatus();
+  FASTGPU_RETURN_IF_ERROR(conn.Exec("DELETE FROM schema_version"));
+  Stmt ins(conn, "INSERT INTO schema_version(version) VALUES (?1)");
+  ins.Bind(1, int64_t{LatestSchemaVersion()});
+  return ins.Run();
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+Status MigrateSchema(SqliteConn& conn) {
+  FASTGPU_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+  Status s = MigrateInTransaction(conn);
+  if (!s.ok()) {
+    conn.Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  return conn.Exec("COMMIT");
+}
+
+}  // namespace fastgpu

@@ -1,0 +1,268 @@
+#include "store/sqlite_tx.h"
+
+#include <set>
+
+#include "store/sqlite_reader.h"
+
+namespace fastgpu {
+namespace {
+
+// Runs a statement that must change exactly the row it names; NotFound otherwise.
+Status RunOnOne(Stmt& q, const std::string& what) {
+  FASTGPU_RETURN_IF_ERROR(q.Run());
+  if (q.Changes() == 0) return NotFound(what + " not found");
+  return OkStatus();
+}
+
+class SqliteWriteTx final : public SqliteReader<WriteTx> {
+ public:
+  SqliteWriteTx(SqliteConn& conn, int64_t max_log_bytes)
+      : SqliteReader(conn), max_log_bytes_(max_log_bytes) {}
+
+  Status CreateTenant(const Tenant& t) override {
+    if (GetTenant(t.id).ok()) return AlreadyExists("tenant " + t.id + " exists");
+    if (GetTenantByName(t.name).ok()) return AlreadyExists("tenant name '" + t.name + "' is taken");
+    Stmt q(c_, "INSERT INTO tenants(" FASTGPU_TENANT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    q.Bind(1, t.id).Bind(2, t.name).Bind(3, int64_t{t.admin}).Bind(4, t.quota.max_gpu_milli);
+    q.Bind(5, t.quota.budget_cents).Bind(6, ToUnixMillis(t.created_at));
+    return q.Run();
+  }
+  Status UpdateTenantQuota(const std::string& id, const Quota& quota) override {
+    Stmt q(c_, "UPDATE tenants SET max_gpu_milli = ?2, budget_cents = ?3 WHERE id = ?1");
+    q.Bind(1, id).Bind(2, quota.max_gpu_milli).Bind(3, quota.budget_cents);
+    return RunOnOne(q, "tenant " + id);
+  }
+  Status CreateToken(const ApiToken& t) override {
+    FASTGPU_ASSIGN_OR_RETURN(bool taken, Exists("SELECT 1 FROM api_tokens WHERE id = ?1", t.id));
+    if (taken) {
+      return AlreadyExists("token " + t.id + " exists");
+    }
+    if (FindTokenByHash(t.sha256_hex).ok()) return AlreadyExists("token hash is taken");
+    if (!GetTenant(t.tenant_id).ok()) return NotFound("tenant " + t.tenant_id + " not found");
+    Stmt q(c_, "INSERT INTO api_tokens(" FASTGPU_TOKEN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    q.Bind(1, t.id).Bind(2, t.tenant_id).Bind(3, t.name).Bind(4, t.sha256_hex);
+    q.Bind(5, ToUnixMillis(t.created_at)).Bind(6, int64_t{t.revoked});
+    return q.Run();
+  }
+  Status RevokeToken(const std::string& token_id) override {
+    Stmt q(c_, "UPDATE api_tokens SET revoked = 1 WHERE id = ?1");
+    q.Bind(1, token_id);
+    return RunOnOne(q, "token " + token_id);
+  }
+  Result<UpsertNodeResult> UpsertNode(const NodeRecord& r) override {
+    Result<NodeRecord> known = GetNodeByAgentId(r.agent_id);
+    const bool existed = known.ok();
+    if (!existed && known.status().code() != StatusCode::kNotFound) return known.status();
+    if (!existed) {
+      if (r.node.id.empty()) return InvalidArgument("node id is required for a new agent");
+      if (GetNode(r.node.id).ok()) return AlreadyExists("node " + r.node.id + " exists");
+    }
+    // Insert, or on a known agent_id update everything but id and registered_at.
+    Stmt q(c_, "INSERT INTO nodes(" FASTGPU_NODE_COLS
+               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+               " ON CONFLICT(agent_id) DO UPDATE SET name = excluded.name,"
+               " cpu_milli = excluded.cpu_milli, memory_mib = excluded.memory_mib,"
+               " gpus_json = excluded.gpus_json, simulated = excluded.simulated,"
+               " token_sha256_hex = excluded.token_sha256_hex, state = excluded.state,"
+               " last_heartbeat_ms = excluded.last_heartbeat_ms");
+    const std::string id = existed ? known->node.id : r.node.id;
+    q.Bind(1, id).Bind(2, r.agent_id).Bind(3, r.node.name).Bind(4, r.node.cpu_milli);
+    q.Bind(5, r.node.memory_mib).Bind(6, EncodeGpus(r.node.gpus));
+    q.Bind(7, int64_t{r.node.simulated}).Bind(8, r.token_sha256_hex);
+    q.Bind(9, NodeStateName(r.state)).Bind(10, ToUnixMillis(r.last_heartbeat));
+    q.Bind(11, ToUnixMillis(r.registered_at));
+    FASTGPU_RETURN_IF_ERROR(q.Run());
+    return UpsertNodeResult{id, existed};
+  }
+  Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
+                             const std::vector<GpuHealth>& gpu_health) override {
+    FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, GetNode(node_id));
+    FASTGPU_RETURN_IF_ERROR(ApplyGpuHealth(n.node, gpu_health));
+    Stmt q(c_, "UPDATE nodes SET gpus_json = ?2, last_heartbeat_ms = ?3 WHERE id = ?1");
+    q.Bind(1, node_id).Bind(2, EncodeGpus(n.node.gpus)).Bind(3, ToUnixMillis(at));
+    return RunOnOne(q, "node " + node_id);
+  }
+  Status SetNodeState(const std::string& node_id, NodeState state) override {
+    Stmt q(c_, "UPDATE nodes SET state = ?2 WHERE id = ?1");
+    q.Bind(1, node_id).Bind(2, NodeStateName(state));
+    return RunOnOne(q, "node " + node_id);
+  }
+  Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key) override {
+    if (!GetTenant(job.tenant_id).ok()) return NotFound("tenant " + job.tenant_id + " not found");
+    if (!idempotency_key.empty()) {
+      Stmt q(c_, "SELECT id FROM jobs WHERE tenant_id = ?1 AND idempotency_key = ?2");
+      q.Bind(1, job.tenant_id).Bind(2, idempotency_key);
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (row) {
+        FASTGPU_ASSIGN_OR_RETURN(Job existing, GetJob(q.Text(0)));
+        return CreateJobResult{std::move(existing), true};
+      }
+    }
+    FASTGPU_ASSIGN_OR_RETURN(bool taken, Exists("SELECT 1 FROM jobs WHERE id = ?1", job.id));
+    if (taken) {
+      return AlreadyExists("job " + job.id + " exists");
+    }
+    Stmt q(c_,
+           "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts,"
+           " created_at_ms, updated_at_ms, idempotency_key)"
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    q.Bind(1, job.id).Bind(2, job.tenant_id).Bind(3, EncodeJobSpec(job.spec));
+    q.Bind(4, JobStateName(job.state)).Bind(5, job.reason).Bind(6, int64_t{job.attempts});
+    q.Bind(7, ToUnixMillis(job.created_at)).Bind(8, ToUnixMillis(job.updated_at));
+    if (idempotency_key.empty()) {
+      q.BindNull(9);
+    } else {
+      q.Bind(9, idempotency_key);
+    }
+    FASTGPU_RETURN_IF_ERROR(q.Run());
+    FASTGPU_RETURN_IF_ERROR(InsertEvents(job, 0));
+    return CreateJobResult{NormalizeJobTimes(job), false};
+  }
+  Status UpdateJob(const Job& job) override {
+    FASTGPU_ASSIGN_OR_RETURN(bool found, Exists("SELECT 1 FROM jobs WHERE id = ?1", job.id));
+    if (!found) return NotFound("job " + job.id + " not found");
+    int64_t stored_events = 0;
+    {
+      Stmt count(c_, "SELECT count(*) FROM job_events WHERE job_id = ?1");
+      count.Bind(1, job.id);
+      FASTGPU_ASSIGN_OR_RETURN(bool row, count.Step());
+      if (row) stored_events = count.Int(0);
+    }
+    if (static_cast<int64_t>(job.events.size()) < stored_events) {
+      return FailedPrecondition("job " + job.id + ": events can only be appended");
+    }
+    Stmt q(c_,
+           "UPDATE jobs SET state = ?2, reason = ?3, attempts = ?4, updated_at_ms = ?5"
+           " WHERE id = ?1");
+    q.Bind(1, job.id).Bind(2, JobStateName(job.state)).Bind(3, job.reason);
+    q.Bind(4, int64_t{job.attempts}).Bind(5, ToUnixMillis(job.updated_at));
+    FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "job " + job.id));
+    return InsertEvents(job, static_cast<size_t>(stored_events));
+  }
+  Status CreateAllocations(const std::vector<AllocationRecord>& records) override {
+    std::set<std::string> ids;
+    for (const AllocationRecord& r : records) {
+      FASTGPU_ASSIGN_OR_RETURN(bool taken,
+                               Exists("SELECT 1 FROM allocations WHERE id = ?1", r.alloc.id));
+      if (!ids.insert(r.alloc.id).second || taken) {
+        return AlreadyExists("allocation " + r.alloc.id + " exists");
+      }
+      FASTGPU_ASSIGN_OR_RETURN(bool job,
+                               Exists("SELECT 1 FROM jobs WHERE id = ?1", r.alloc.job_id));
+      if (!job) return NotFound("job " + r.alloc.job_id + " not found");
+      FASTGPU_ASSIGN_OR_RETURN(bool node,
+                               Exists("SELECT 1 FROM nodes WHERE id = ?1", r.alloc.node_id));
+      if (!node) return NotFound("node " + r.alloc.node_id + " not found");
+    }
+    for (const AllocationRecord& r : records) {
+      Stmt q(c_, "INSERT INTO allocations(" FASTGPU_ALLOC_COLS
+                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)");
+      const Allocation& a = r.alloc;
+      q.Bind(1, a.id).Bind(2, a.job_id).Bind(3, int64_t{a.replica}).Bind(4, a.node_id);
+      q.Bind(5, a.gpu_model).Bind(6, EncodeSlices(a.slices)).Bind(7, a.cpu_milli);
+      q.Bind(8, a.memory_mib).Bind(9, ToUnixMillis(a.created_at));
+      q.Bind(10, AllocationStateName(r.state)).Bind(11, int64_t{r.exit_code});
+      q.Bind(12, int64_t{r.signal}).Bind(13, r.started_at_ms).Bind(14, r.ended_at_ms);
+      q.Bind(15, r.message);
+      FASTGPU_RETURN_IF_ERROR(q.Run());
+    }
+    return OkStatus();
+  }
+  Result<AllocationRecord> UpdateAllocation(const std::string& id,
+                                            const AllocationUpdate& update) override {
+    FASTGPU_ASSIGN_OR_RETURN(AllocationRecord r, GetAllocation(id));
+    FASTGPU_RETURN_IF_ERROR(ApplyAllocationUpdate(r, update));
+    Stmt q(c_,
+           "UPDATE allocations SET state = ?2, exit_code = ?3, signal_no = ?4,"
+           " started_at_ms = ?5, ended_at_ms = ?6, message = ?7 WHERE id = ?1");
+    q.Bind(1, id).Bind(2, AllocationStateName(r.state)).Bind(3, int64_t{r.exit_code});
+    q.Bind(4, int64_t{r.signal}).Bind(5, r.started_at_ms).Bind(6, r.ended_at_ms);
+    q.Bind(7, r.message);
+    FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "allocation " + id));
+    return r;
+  }
+  Status ReleaseAllocation(const std::string& id, TimePoint at) override {
+    AllocationUpdate u;
+    u.state = AllocationState::kReleased;
+    u.at = at;
+    return UpdateAllocation(id, u).status();
+  }
+  Result<int64_t> AppendLog(const std::string& alloc_id, int64_t offset,
+                            std::string_view data) override {
+    FASTGPU_ASSIGN_OR_RETURN(int64_t size, LogSize(alloc_id));
+    FASTGPU_ASSIGN_OR_RETURN(std::string_view fresh,
+                             LogBytesToAppend(size, offset, data, max_log_bytes_));
+    if (fresh.empty()) return size;
+    Stmt ins(c_, "INSERT INTO log_chunks(alloc_id, start_byte, data) VALUES (?1, ?2, ?3)");
+    ins.Bind(1, alloc_id).Bind(2, size).BindBlob(3, fresh);
+    FASTGPU_RETURN_IF_ERROR(ins.Run());
+    const int64_t new_size = size + static_cast<int64_t>(fresh.size());
+    Stmt upd(c_, "UPDATE allocations SET log_bytes = ?2 WHERE id = ?1");
+    upd.Bind(1, alloc_id).Bind(2, new_size);
+    FASTGPU_RETURN_IF_ERROR(RunOnOne(upd, "allocation " + alloc_id));
+    return new_size;
+  }
+  Status PutIdempotency(const IdempotencyRecord& r) override {
+    if (GetIdempotency(r.tenant_id, r.key).ok()) {
+      return AlreadyExists("request id " + r.key + " used");
+    }
+    Stmt q(c_,
+           "INSERT INTO idempotency(tenant_id, idem_key, method_path, request_sha256_hex,"
+           " http_status, response_body, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    q.Bind(1, r.tenant_id).Bind(2, r.key).Bind(3, r.method_path).Bind(4, r.request_sha256_hex);
+    q.Bind(5, int64_t{r.http_status}).Bind(6, r.response_body).Bind(7, ToUnixMillis(r.created_at));
+    return q.Run();
+  }
+  Result<int64_t> DeleteIdempotencyBefore(TimePoint cutoff) override {
+    Stmt q(c_, "DELETE FROM idempotency WHERE created_at_ms < ?1");
+    q.Bind(1, ToUnixMillis(cutoff));
+    FASTGPU_RETURN_IF_ERROR(q.Run());
+    return q.Changes();
+  }
+  Status PutMeta(const std::string& key, const std::string& value) override {
+    Stmt q(c_,
+           "INSERT INTO meta(key, value) VALUES (?1, ?2)"
+           " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    q.Bind(1, key).Bind(2, value);
+    return q.Run();
+  }
+  Status DeleteMeta(const std::string& key) override {
+    Stmt q(c_, "DELETE FROM meta WHERE key = ?1");
+    q.Bind(1, key);
+    return q.Run();
+  }
+
+ private:
+  // Whether `sql` (one ?1 parameter) returns a row.
+  Result<bool> Exists(const char* sql, const std::string& arg) {
+    Stmt q(c_, sql);
+    q.Bind(1, arg);
+    return q.Step();
+  }
+  Status InsertEvents(const Job& job, size_t from) {
+    for (size_t n = from; n < job.events.size(); ++n) {
+      const JobEvent& e = job.events[n];
+      Stmt q(c_,
+             "INSERT INTO job_events(job_id, n, at_ms, from_state, to_state, reason)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      q.Bind(1, job.id).Bind(2, static_cast<int64_t>(n)).Bind(3, ToUnixMillis(e.at));
+      q.Bind(4, JobStateName(e.from)).Bind(5, JobStateName(e.to)).Bind(6, e.reason);
+      FASTGPU_RETURN_IF_ERROR(q.Run());
+    }
+    return OkStatus();
+  }
+
+  const int64_t max_log_bytes_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReadTx> NewSqliteReadTx(SqliteConn& conn) {
+  return std::make_unique<SqliteReader<ReadTx>>(conn);
+}
+
+std::unique_ptr<WriteTx> NewSqliteWriteTx(SqliteConn& conn, int64_t max_log_bytes) {
+  return std::make_unique<SqliteWriteTx>(conn, max_log_bytes);
+}
+
+}  // namespace fastgpu
