@@ -1,15 +1,125 @@
-#include "main/commands.h"
+// `fastgpu sim`: replay the Alibaba GPU trace through placement policies.
+#include <unistd.h>
 
 #include <iostream>
+#include <sstream>
+
+#include "main/commands.h"
+#include "scheduler/policy.h"
+#include "sim/report.h"
+#include "sim/simulator.h"
+#include "sim/trace.h"
 
 namespace fastgpu {
+namespace {
+
+struct SimFlags {
+  std::string nodes;
+  std::string pods;
+  std::string policies = "fgd,best-fit,fastgpu";
+  std::string output = "table";
+  std::string plot;
+  bool progress = false;
+  sim::SimOptions options;
+};
+
+std::vector<std::string> SplitNames(const std::string& list) {
+  std::vector<std::string> names;
+  std::stringstream in(list);
+  std::string name;
+  while (std::getline(in, name, ',')) {
+    if (!name.empty()) names.push_back(name);
+  }
+  return names;
+}
+
+int RunSim(const SimFlags& flags) {
+  Result<std::vector<sim::TraceNode>> nodes = sim::ReadNodeList(flags.nodes);
+  if (!nodes.ok()) {
+    std::cerr << "fastgpu sim: " << nodes.status().message() << "\n";
+    return nodes.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  Result<std::vector<sim::TracePod>> pods = sim::ReadPodList(flags.pods);
+  if (!pods.ok()) {
+    std::cerr << "fastgpu sim: " << pods.status().message() << "\n";
+    return pods.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  sim::SimOptions options = flags.options;
+  if (flags.progress || ::isatty(STDERR_FILENO)) {
+    options.on_progress = [](int done, int total) {
+      std::cerr << "\rfastgpu sim: " << done << "/" << total << " runs done" << std::flush;
+      if (done == total) std::cerr << "\n";
+    };
+  }
+  Result<sim::SimReport> report =
+      sim::Simulate(*nodes, *pods, SplitNames(flags.policies), options);
+  if (!report.ok()) {
+    std::cerr << "fastgpu sim: " << report.status().message() << "\n";
+    return report.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  if (flags.output == "json") {
+    std::cout << boost::json::serialize(sim::ReportToJson(*report)) << "\n";
+  } else {
+    std::cout << sim::ReportToTable(*report);
+  }
+  if (!flags.plot.empty()) {
+    std::string title = "Unallocated GPUs vs arrived demand: " + flags.pods;
+    Status st = sim::WritePlot(*report, flags.plot, title);
+    if (!st.ok()) {
+      std::cerr << "fastgpu sim: " << st.message() << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
 
 void RegisterSimCommand(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("sim", "Replay a cluster trace through the placement policies");
-  cmd->callback([exit_code] {
-    std::cerr << "fastgpu sim: the simulator is not built yet\n";
-    *exit_code = 2;
-  });
+  auto flags = std::make_shared<SimFlags>();
+  std::string policy_list;
+  for (const std::string& name : sched::PolicyNames()) {
+    policy_list += (policy_list.empty() ? "" : ", ") + name;
+  }
+  auto* cmd = app.add_subcommand(
+      "sim",
+      "Replay a cluster trace through the placement policies.\n"
+      "The Alibaba GPU trace (cluster-trace-gpu-v2023) has the node list\n"
+      "  openb_node_list_gpu_node.csv and pod lists openb_pod_list_<name>.csv\n"
+      "  (default, gpushare40, gpushare80, multigpu20, multigpu50, gpuspec10, cpu050);\n"
+      "  in this project they sit in ../shared/traces/alibaba-gpu-2023/.");
+  cmd->add_option("--nodes", flags->nodes, "Node list CSV (sn,cpu_milli,memory_mib,gpu,model)")
+      ->required();
+  cmd->add_option("--pods", flags->pods,
+                  "Pod list CSV (name,cpu_milli,memory_mib,num_gpu,gpu_milli[,gpu_spec])")
+      ->required();
+  cmd->add_option("--policies", flags->policies,
+                  "Comma-separated policies (" + policy_list + ", or a batch placer)")
+      ->capture_default_str();
+  cmd->add_option("--seeds", flags->options.seeds, "Runs per policy, averaged")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--seed-base", flags->options.seed_base, "First seed")->capture_default_str();
+  cmd->add_option("--max-arrival", flags->options.max_arrival,
+                  "Stop when arrived GPU demand reaches this multiple of capacity")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 10.0));
+  cmd->add_option("--jobs,-j", flags->options.jobs, "Threads running policies and seeds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--batch-size", flags->options.batch_size, "Requests per batch placer call")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--batch-time-limit", flags->options.batch_time_limit_seconds,
+                  "Seconds a batch placer may spend per call")
+      ->capture_default_str();
+  cmd->add_option("-o,--output", flags->output, "table or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "json"}));
+  cmd->add_option("--plot", flags->plot, "Draw the curves of all policies into this SVG (gnuplot)");
+  cmd->add_flag("--progress", flags->progress,
+                "Show progress on stderr (default: only when stderr is a terminal)");
+  cmd->callback([flags, exit_code] { *exit_code = RunSim(*flags); });
 }
 
 }  // namespace fastgpu

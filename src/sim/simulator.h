@@ -1,0 +1,83 @@
+// The trace simulator: replays a pod list on a node list through placement policies.
+//
+// Method (as in Weng et al., USENIX ATC'23 and their public simulator): the pod list is
+// sorted by name and shuffled with the seed; pods drawn with replacement from the sorted
+// list are appended until the next draw's per-GPU milli would push the total GPU demand
+// past max_arrival x capacity. Pods arrive one at a time, none departs; each is placed at
+// once or fails (and still counts as arrived). After every arrival the simulator records
+// the arrived GPU demand, the allocated GPU milli and the fragmented GPU milli (against
+// the target workload built from the pod list), each over capacity. The figure "at x%"
+// is the mean over the events whose arrived share rounds to x%.
+//
+// Thread-safety: Simulate may run seeds and policies on `jobs` threads of its own; each
+// run has its own Cluster and Policy. The functions are otherwise pure.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "scheduler/cluster.h"
+#include "scheduler/policy.h"
+#include "sim/trace.h"
+
+namespace fastgpu::sim {
+
+struct SimOptions {
+  double max_arrival = 1.3;           // arrived GPU demand / capacity to stop at; default 1.3
+  int seeds = 10;                     // runs per policy, averaged; default 10
+  uint64_t seed_base = 0;             // seeds are seed_base, seed_base + 1, ...; default 0
+  int jobs = 1;                       // threads running (policy, seed) pairs; default 1
+  int batch_size = 64;                // for batch placers; default 64
+  double batch_time_limit_seconds = 1;  // for batch placers; default 1 s
+  double target_coverage = 0.95;      // share of pods the target workload covers; default 0.95
+  // Called after each finished run with (done, total); from the worker threads, one
+  // call at a time. Default none.
+  std::function<void(int done, int total)> on_progress;
+};
+
+struct CurvePoint {
+  int arrived_pct = 0;      // arrived GPU demand, % of capacity
+  double allocated = 0;     // allocated share of GPU capacity (0..1), mean over seeds
+  double unallocated = 0;   // 1 - allocated
+  double fragmented = 0;    // fragmented share of GPU capacity (0..1)
+};
+
+struct PolicyResult {
+  std::string policy;
+  double alloc_share_at_100 = 0;     // mean over seeds
+  std::vector<double> alloc_share_at_100_per_seed;
+  double alloc_share_at_max = 0;     // at round(max_arrival * 100) %
+  double alloc_share_final = 0;      // after the last arrival
+  std::optional<double> first_failure_arrival;  // arrived share at the first failure (mean)
+  double frag_share_at_100 = 0;
+  double placements_per_second = 0;  // arrivals handled / time spent in the policy and Apply
+  double arrivals = 0;               // mean per seed
+  double failures = 0;               // mean per seed
+  std::vector<CurvePoint> curve;     // 0% .. max in 1% steps
+};
+
+struct SimReport {
+  int nodes = 0;
+  int64_t capacity_gpus = 0;
+  int pods = 0;
+  int target_kinds = 0;  // entries of the target workload
+  SimOptions options;
+  std::vector<PolicyResult> policies;
+  std::optional<double> lp_upper_bound;  // from the optimizer's hook, when set
+};
+
+// The arrival order of one seed: indexes into `pods` sorted by name (see the method above).
+std::vector<int> DrawArrivals(const std::vector<TracePod>& pods_by_name, int64_t capacity_milli,
+                              double max_arrival, uint64_t seed);
+
+// Runs every policy (scheduler registry first, then batch placers) on every seed.
+// InvalidArgument for an unknown policy name or bad options; a policy's Internal error
+// (a placement that does not apply) stops the run.
+Result<SimReport> Simulate(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
+                           const std::vector<std::string>& policies, const SimOptions& options);
+
+}  // namespace fastgpu::sim
