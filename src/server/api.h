@@ -1,0 +1,109 @@
+// Api: the REST/JSON API under /v1, plus /healthz, /metrics and /.
+//
+// Handle() authenticates the caller, routes the request to the resource's handler
+// (api_jobs.cpp, api_nodes.cpp, api_admin.cpp), maps every error Status to
+// {"code","message"} with its HTTP status, and records request metrics. Mutations are
+// idempotent under an Idempotency-Key header. Every acknowledged change is durable
+// (Store::Write returns after the commit). See docs/api.md for the endpoints.
+//
+// Borrows everything it is given (all must outlive it). Thread-safe: Handle runs on
+// several server threads at once.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "server/auth.h"
+#include "server/http_server.h"
+#include "server/json_codec.h"
+#include "server/metrics.h"
+#include "store/store.h"
+
+namespace fastgpu::server {
+
+struct ApiOptions {
+  int64_t heartbeat_interval_ms = 2000;  // told to agents at registration
+  int64_t lease_ms = 15000;              // a node silent this long is lost
+  int64_t max_log_chunk_bytes = 256 * 1024;  // most bytes one log read returns
+};
+
+class Api {
+ public:
+  // `on_change` is called (outside any transaction) after a change the reconciler
+  // should act on soon: a job submitted or cancelled, a node registered, a replica's
+  // state or a GPU's health reported. May be empty.
+  Api(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics, Authenticator& auth,
+      ApiOptions options, std::function<void()> on_change);
+
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  struct Route;
+  // The route's pattern for metrics ("/v1/jobs/{id}") and its response.
+  HttpResponse Dispatch(const HttpRequest& req, std::string& route);
+
+  // api_jobs.cpp
+  HttpResponse SubmitJob(const HttpRequest& req, const Principal& p);
+  HttpResponse ListJobs(const HttpRequest& req, const Principal& p);
+  HttpResponse GetJob(const Principal& p, const std::string& id);
+  HttpResponse CancelJob(const HttpRequest& req, const Principal& p, const std::string& id);
+  HttpResponse JobLogs(const HttpRequest& req, const Principal& p, const std::string& id);
+  HttpResponse GetAllocation(const Principal& p, const std::string& id);
+  HttpResponse ListAllocations(const HttpRequest& req, const Principal& p);
+  // api_nodes.cpp
+  HttpResponse RegisterNode(const HttpRequest& req);
+  HttpResponse Heartbeat(const HttpRequest& req, const std::string& node_id);
+  HttpResponse AppendLogs(const HttpRequest& req, const std::string& node_id);
+  HttpResponse ListNodes();
+  HttpResponse SetDrain(const HttpRequest& req, const Principal& p, const std::string& node_id,
+                        bool drain);
+  // api_admin.cpp
+  HttpResponse CreateTenant(const HttpRequest& req, const Principal& p);
+  HttpResponse ListTenants();
+  HttpResponse GetTenant(const Principal& p, const std::string& id);
+  HttpResponse CreateToken(const HttpRequest& req, const Principal& p, const std::string& tenant);
+  HttpResponse ListTokens(const std::string& tenant);
+  HttpResponse RevokeToken(const HttpRequest& req, const Principal& p, const std::string& id);
+  HttpResponse MetricsText();
+
+  // Runs `fn` in one write transaction. With an Idempotency-Key header, a key seen
+  // before (same tenant, method, path and body) answers the stored response without
+  // running `fn`; a key reused for another request is 422. `redact` removes secrets
+  // from the body before it is kept for replays.
+  HttpResponse Mutate(const HttpRequest& req, const Principal& p,
+                      const std::function<Result<HttpResponse>(WriteTx&)>& fn,
+                      const std::function<std::string(const HttpResponse&)>& redact = {});
+  // Node-token check inside a transaction: NotFound for an unknown node,
+  // Unauthenticated for a wrong token.
+  Result<NodeRecord> AuthNode(ReadTx& tx, const HttpRequest& req, const std::string& node_id);
+  // The tenant id of `id_or_name` ("tenant-..." or a name).
+  Result<Tenant> FindTenant(ReadTx& tx, const std::string& id_or_name);
+  std::set<std::string> KnownModels();
+  void NoteModels(const std::vector<Gpu>& gpus);
+  void Changed() {
+    if (on_change_) on_change_();
+  }
+
+  Store& store_;
+  Clock& clock_;
+  IdGenerator& ids_;
+  Metrics& metrics_;
+  Authenticator& auth_;
+  const ApiOptions options_;
+  const std::function<void()> on_change_;
+  std::mutex models_mu_;
+  std::set<std::string> pool_models_;  // GPU models seen on registered nodes
+};
+
+// Helpers shared by the api_*.cpp files.
+HttpResponse JsonResponse(int status, const json::value& body);
+HttpResponse ErrorResponse(const Status& status);
+// Allocation as the API shows it: placement plus state, exit code, times, message.
+json::object AllocationRecordToJson(const AllocationRecord& rec);
+
+}  // namespace fastgpu::server

@@ -1,0 +1,162 @@
+// Tenants, API tokens (admin) and the /metrics text.
+#include <map>
+
+#include "server/api.h"
+
+namespace fastgpu::server {
+
+namespace {
+
+json::object TokenToJson(const ApiToken& t) {
+  return {{"id", t.id},
+          {"tenant_id", t.tenant_id},
+          {"name", t.name},
+          {"revoked", t.revoked},
+          {"created_at", ToUnixMillis(t.created_at)}};
+}
+
+}  // namespace
+
+HttpResponse Api::CreateTenant(const HttpRequest& req, const Principal& p) {
+  auto body = ParseObject(req.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  FieldReader r(*body);
+  Tenant t;
+  Status st = r.String("name", t.name, true);
+  if (st.ok()) st = r.Bool("admin", t.admin);
+  if (st.ok()) st = r.Int("max_gpu_milli", t.quota.max_gpu_milli, 0, int64_t{1} << 40);
+  if (st.ok()) st = r.Int("budget_cents", t.quota.budget_cents, 0, int64_t{1} << 50);
+  if (st.ok()) st = r.Finish();
+  if (st.ok()) st = ValidateTenantName(t.name).WithContext("name");
+  if (st.ok()) st = ValidateQuota(t.quota);
+  if (!st.ok()) return ErrorResponse(st);
+  t.id = ids_.Next("tenant");
+  t.created_at = clock_.Now();
+  return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+    Status created = tx.CreateTenant(t);
+    if (created.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists("name: a tenant named '" + t.name + "' exists");
+    }
+    FASTGPU_RETURN_IF_ERROR(created);
+    return JsonResponse(201, TenantToJson(t));
+  });
+}
+
+HttpResponse Api::ListTenants() {
+  json::array out;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(auto tenants, tx.ListTenants());
+    for (const auto& t : tenants) out.push_back(TenantToJson(t));
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, json::object{{"tenants", std::move(out)}});
+}
+
+HttpResponse Api::GetTenant(const Principal& p, const std::string& id) {
+  json::object out;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, id));
+    if (!p.admin && t.id != p.tenant_id) return NotFound("no tenant '" + id + "'");
+    out = TenantToJson(t);
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, out);
+}
+
+HttpResponse Api::CreateToken(const HttpRequest& req, const Principal& p,
+                              const std::string& tenant) {
+  std::string name;
+  if (!req.body.empty()) {
+    auto body = ParseObject(req.body);
+    if (!body.ok()) return ErrorResponse(body.status());
+    FieldReader r(*body);
+    Status st = r.String("name", name);
+    if (st.ok()) st = r.Finish();
+    if (st.ok() && name.size() > 128) st = InvalidArgument("name: at most 128 characters");
+    if (!st.ok()) return ErrorResponse(st);
+  }
+  const std::string secret = RandomHex(32);
+  ApiToken tok{ids_.Next("tok"), "", name, Sha256Hex(secret), clock_.Now(), false};
+  return Mutate(
+      req, p,
+      [&](WriteTx& tx) -> Result<HttpResponse> {
+        FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, tenant));
+        tok.tenant_id = t.id;
+        FASTGPU_RETURN_IF_ERROR(tx.CreateToken(tok));
+        json::object o = TokenToJson(tok);
+        o["token"] = secret;
+        return JsonResponse(201, o);
+      },
+      // The secret is shown once: a replay gets the token's record without it.
+      [&](const HttpResponse&) {
+        json::object o = TokenToJson(tok);
+        o["token"] = "";
+        o["note"] = "the secret was shown only in the first answer";
+        return json::serialize(o);
+      });
+}
+
+HttpResponse Api::ListTokens(const std::string& tenant) {
+  json::array out;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, tenant));
+    FASTGPU_ASSIGN_OR_RETURN(auto toks, tx.ListTokens(t.id));
+    for (const auto& tok : toks) out.push_back(TokenToJson(tok));
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, json::object{{"tokens", std::move(out)}});
+}
+
+HttpResponse Api::RevokeToken(const HttpRequest& req, const Principal& p, const std::string& id) {
+  HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+    Status st = tx.RevokeToken(id);
+    if (st.code() == StatusCode::kNotFound) return NotFound("no token " + id);
+    FASTGPU_RETURN_IF_ERROR(st);
+    return JsonResponse(200, json::object{{"id", id}, {"revoked", true}});
+  });
+  auth_.ForgetAll();
+  return resp;
+}
+
+HttpResponse Api::MetricsText() {
+  PoolGauges g;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    for (JobState s : {JobState::kPending, JobState::kScheduled, JobState::kRunning,
+                       JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
+      JobFilter f;
+      f.states = {s};
+      f.limit = 1000;
+      int64_t count = 0;
+      do {
+        FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
+        count += static_cast<int64_t>(page.jobs.size());
+        f.cursor = page.next_cursor;
+      } while (!f.cursor.empty());
+      g.jobs_by_state[std::string(JobStateName(s))] = count;
+    }
+    FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
+    FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
+    std::map<std::string, std::map<int, int64_t>> used;  // node -> gpu index -> milli
+    for (const auto& a : live) {
+      for (const auto& s : a.alloc.slices) used[a.alloc.node_id][s.gpu_index] += s.milli;
+    }
+    for (const char* s : {"ready", "draining", "lost"}) g.nodes_by_state[s] = 0;
+    for (const auto& n : nodes) {
+      ++g.nodes_by_state[std::string(NodeStateName(n.state))];
+      for (const Gpu& gpu : n.node.gpus) {
+        double allocated = used[n.node.id][gpu.index] / 1000.0;
+        g.gpus_allocated_by_model[gpu.model] += allocated;
+        double& free = g.gpus_free_by_model[gpu.model];
+        if (n.state == NodeState::kReady && gpu.healthy) free += std::max(0.0, 1.0 - allocated);
+      }
+    }
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  return {200, "text/plain; version=0.0.4", metrics_.Render(g)};
+}
+
+}  // namespace fastgpu::server

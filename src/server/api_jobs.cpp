@@ -1,0 +1,218 @@
+// Jobs and allocations: submit, list, get, cancel, logs; allocation reads.
+#include <charconv>
+
+#include "server/api.h"
+
+namespace fastgpu::server {
+
+namespace {
+
+// A tenant sees only its own jobs; another tenant's job is reported as not found so
+// that ids of others do not leak.
+Status CheckOwner(const Principal& p, const Job& job) {
+  if (p.admin || job.tenant_id == p.tenant_id) return OkStatus();
+  return NotFound("no job " + job.id);
+}
+
+Result<int64_t> QueryInt(const HttpRequest& req, const std::string& key, int64_t fallback,
+                         int64_t min, int64_t max) {
+  auto it = req.query.find(key);
+  if (it == req.query.end()) return fallback;
+  int64_t v = 0;
+  const std::string& s = it->second;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v < min || v > max) {
+    return InvalidArgument(key + ": must be an integer between " + std::to_string(min) +
+                           " and " + std::to_string(max));
+  }
+  return v;
+}
+
+// Whether any live or finished allocation of the job sits on a simulated node.
+Result<bool> OnSimulatedNode(ReadTx& tx, const std::vector<AllocationRecord>& allocs) {
+  for (const auto& a : allocs) {
+    auto node = tx.GetNode(a.alloc.node_id);
+    if (node.ok() && node->node.simulated) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
+  auto body = ParseObject(req.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  std::set<std::string> models = KnownModels();
+  auto spec = JobSpecFromJson(*body, &models);
+  if (!spec.ok()) return ErrorResponse(spec.status());
+  const std::string key = req.Header("idempotency-key");
+  if (key.size() > 200) {
+    return ErrorResponse(InvalidArgument("Idempotency-Key: at most 200 characters"));
+  }
+  Job job;
+  job.id = ids_.Next("job");
+  job.tenant_id = p.tenant_id;
+  job.spec = std::move(*spec);
+  job.state = JobState::kPending;
+  job.reason = "submitted";
+  job.created_at = job.updated_at = clock_.Now();
+  CreateJobResult created;
+  Status st = store_.Write([&](WriteTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(created, tx.CreateJob(job, key));
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  if (!created.existed) Changed();
+  return JsonResponse(created.existed ? 200 : 201, JobToJson(created.job, {}, false));
+}
+
+HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
+  JobFilter filter;
+  filter.tenant_id = p.tenant_id;
+  if (p.admin) {
+    auto it = req.query.find("tenant");
+    filter.tenant_id = it == req.query.end() ? "" : it->second;
+  }
+  if (auto it = req.query.find("state"); it != req.query.end()) {
+    auto s = ParseJobState(it->second);
+    if (!s.ok()) return ErrorResponse(s.status().WithContext("state"));
+    filter.states.push_back(*s);
+  }
+  auto limit = QueryInt(req, "limit", 100, 1, 1000);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  filter.limit = static_cast<int>(*limit);
+  if (auto it = req.query.find("cursor"); it != req.query.end()) filter.cursor = it->second;
+  JobPage page;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(page, tx.ListJobs(filter));
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  json::array jobs;
+  for (const Job& j : page.jobs) jobs.push_back(JobToJson(j, {}, false));
+  return JsonResponse(200, json::object{{"jobs", std::move(jobs)},
+                                        {"next_cursor", page.next_cursor}});
+}
+
+HttpResponse Api::GetJob(const Principal& p, const std::string& id) {
+  json::object out;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
+    FASTGPU_RETURN_IF_ERROR(CheckOwner(p, job));
+    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
+    FASTGPU_ASSIGN_OR_RETURN(bool simulated, OnSimulatedNode(tx, allocs));
+    out = JobToJson(job, {}, simulated);
+    json::array arr;
+    for (const auto& a : allocs) arr.push_back(AllocationRecordToJson(a));
+    out["allocations"] = std::move(arr);
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, out);
+}
+
+HttpResponse Api::CancelJob(const HttpRequest& req, const Principal& p, const std::string& id) {
+  HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
+    FASTGPU_RETURN_IF_ERROR(CheckOwner(p, job));
+    TimePoint now = clock_.Now();
+    if (IsTerminal(job.state)) {
+      return FailedPrecondition("job " + id + " is already " +
+                                std::string(JobStateName(job.state)));
+    }
+    FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kCancelled,
+                                          "cancelled by " + (p.admin ? "the admin" : p.tenant_id),
+                                          now));
+    FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
+    for (const auto& a : allocs) {
+      if (a.state != AllocationState::kReleased) {
+        FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+      }
+    }
+    return JsonResponse(200, JobToJson(job, {}, false));
+  });
+  if (resp.status == 200) Changed();
+  return resp;
+}
+
+HttpResponse Api::JobLogs(const HttpRequest& req, const Principal& p, const std::string& id) {
+  auto replica = QueryInt(req, "replica", 0, 0, 1023);
+  if (!replica.ok()) return ErrorResponse(replica.status());
+  auto offset = QueryInt(req, "offset", 0, 0, int64_t{1} << 50);
+  if (!offset.ok()) return ErrorResponse(offset.status());
+  json::object out;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
+    FASTGPU_RETURN_IF_ERROR(CheckOwner(p, job));
+    if (*replica >= job.spec.replicas) {
+      return InvalidArgument("replica: the job has " + std::to_string(job.spec.replicas) +
+                             " replica(s)");
+    }
+    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
+    // The newest allocation of the replica holds its current attempt's log.
+    const AllocationRecord* latest = nullptr;
+    for (const auto& a : allocs) {
+      if (a.alloc.replica == *replica) latest = &a;
+    }
+    out["job_state"] = JobStateName(job.state);
+    if (latest == nullptr) {
+      out["allocation_id"] = "";
+      out["data"] = "";
+      out["next_offset"] = *offset;
+      out["done"] = IsTerminal(job.state);
+      return OkStatus();
+    }
+    FASTGPU_ASSIGN_OR_RETURN(LogChunk chunk,
+                             tx.ReadLog(latest->alloc.id, *offset, options_.max_log_chunk_bytes));
+    out["allocation_id"] = latest->alloc.id;
+    out["data"] = chunk.data;
+    out["next_offset"] = chunk.next_offset;
+    // Done: nothing more will come (the job is over and everything stored was read).
+    out["done"] = IsTerminal(job.state) && chunk.next_offset >= chunk.size_bytes;
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, out);
+}
+
+HttpResponse Api::GetAllocation(const Principal& p, const std::string& id) {
+  json::object out;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    auto rec = tx.GetAllocation(id);
+    if (!rec.ok()) return rec.status();
+    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(rec->alloc.job_id));
+    if (!p.admin && job.tenant_id != p.tenant_id) return NotFound("no allocation " + id);
+    out = AllocationRecordToJson(*rec);
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, out);
+}
+
+HttpResponse Api::ListAllocations(const HttpRequest& req, const Principal& p) {
+  auto job_it = req.query.find("job");
+  auto node_it = req.query.find("node");
+  if (!p.admin && job_it == req.query.end()) {
+    return ErrorResponse(PermissionDenied("only the admin may list allocations without ?job="));
+  }
+  json::array arr;
+  Status st = store_.Read([&](ReadTx& tx) -> Status {
+    std::vector<AllocationRecord> recs;
+    if (job_it != req.query.end()) {
+      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(job_it->second));
+      FASTGPU_RETURN_IF_ERROR(CheckOwner(p, job));
+      FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByJob(job.id));
+    } else if (node_it != req.query.end()) {
+      FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByNode(node_it->second));
+    } else {
+      FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListLiveAllocations());
+    }
+    for (const auto& r : recs) arr.push_back(AllocationRecordToJson(r));
+    return OkStatus();
+  });
+  if (!st.ok()) return ErrorResponse(st);
+  return JsonResponse(200, json::object{{"allocations", std::move(arr)}});
+}
+
+}  // namespace fastgpu::server

@@ -1,0 +1,72 @@
+// HttpServer: a small HTTP/1.1 server on Boost.Beast and Asio.
+//
+// It owns an io_context run by `io_threads` threads (default 2) that do all socket
+// I/O, and a pool of `worker_threads` (default 32) that run the handler, so that a
+// handler may block on the store (a durable write waits for its group commit)
+// without stalling other connections. Keep-alive is supported; a body larger than
+// `max_body_bytes` is answered 413 without reaching the handler; a malformed request
+// is answered 400. The handler must be thread-safe: it runs on several workers at once.
+//
+// Start() binds and returns the bound port (0 in options picks a free one); Stop()
+// closes the listener and every connection and joins all threads. Stop() is
+// idempotent and is called by the destructor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace fastgpu::server {
+
+struct HttpRequest {
+  std::string method;                        // "GET", "POST", ...
+  std::string path;                          // "/v1/jobs/job-1" (no query string)
+  std::map<std::string, std::string> query;  // decoded query parameters
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+
+  // The header's value, or "" when absent. `name` must be lower-case.
+  std::string Header(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";         // address to bind
+  uint16_t port = 0;                      // 0: any free port
+  int io_threads = 2;                     // threads running the io_context
+  int worker_threads = 32;                // threads running the handler
+  size_t max_body_bytes = 1 << 20;        // larger bodies get 413
+  int idle_timeout_ms = 60000;            // a connection idle this long is closed
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds, listens and starts the threads. Returns the bound port, or Unavailable
+  // when the address cannot be bound. Call once.
+  Result<uint16_t> Start();
+  // Stops accepting, closes connections, joins the threads. Idempotent.
+  void Stop();
+
+  struct Impl;  // defined in http_server.cpp (sessions reach it too)
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fastgpu::server

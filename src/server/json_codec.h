@@ -1,0 +1,71 @@
+// JSON encoding and strict decoding of the API's resources (Boost.JSON).
+//
+// Decoders refuse unknown fields, wrong types and out-of-range numbers with an
+// InvalidArgument whose message starts with the field's path ("shape.gpu_milli: ...").
+// Encoders never fail. All functions are pure and thread-safe.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "model/allocation.h"
+#include "model/gpu.h"
+#include "model/job.h"
+#include "model/tenant.h"
+
+namespace fastgpu::server {
+
+namespace json = boost::json;
+
+// Parses `body` as one JSON object. InvalidArgument when it is not valid JSON or not an object.
+Result<json::object> ParseObject(std::string_view body);
+
+// Reads the fields of one JSON object, refusing types that do not fit and, at
+// Finish(), any field that was not read. Field paths in errors carry `prefix`.
+class FieldReader {
+ public:
+  FieldReader(const json::object& obj, std::string prefix = "");
+  // Each getter leaves `out` unchanged when the field is absent (or null) and
+  // returns InvalidArgument naming the field when its type or range is wrong.
+  Status String(std::string_view key, std::string& out, bool required = false);
+  Status Int(std::string_view key, int64_t& out, int64_t min, int64_t max, bool required = false);
+  Status Int(std::string_view key, int& out, int min, int max, bool required = false);
+  Status Bool(std::string_view key, bool& out);
+  Status StringList(std::string_view key, std::vector<std::string>& out, bool required = false);
+  Status StringMap(std::string_view key, std::map<std::string, std::string>& out);
+  // The nested object, or nullptr when absent; InvalidArgument when not an object.
+  Result<const json::object*> Object(std::string_view key);
+  Result<const json::array*> Array(std::string_view key);
+  // InvalidArgument naming the first field that no getter asked for.
+  Status Finish() const;
+  std::string Path(std::string_view key) const;
+
+ private:
+  const json::value* Find(std::string_view key);
+  const json::object& obj_;
+  std::string prefix_;
+  std::set<std::string, std::less<>> seen_;
+};
+
+// {"name","command","env","shape":{...},"replicas","max_retries"}; validates the spec too.
+Result<JobSpec> JobSpecFromJson(const json::object& obj, const std::set<std::string>* known_models);
+Result<Shape> ShapeFromJson(const json::object& obj, const std::string& prefix);
+
+json::object ShapeToJson(const Shape& shape);
+json::object JobSpecToJson(const JobSpec& spec);
+// The job with its events; `allocations` are its live allocations (may be empty);
+// `simulated` marks a job placed on simulated GPUs.
+json::object JobToJson(const Job& job, const std::vector<Allocation>& allocations, bool simulated);
+json::object AllocationToJson(const Allocation& alloc);
+json::object GpuToJson(const Gpu& gpu);
+json::object TenantToJson(const Tenant& tenant);
+
+// "INVALID_ARGUMENT" / message body of an error.
+std::string ErrorJson(const Status& status);
+
+}  // namespace fastgpu::server

@@ -1,0 +1,126 @@
+#include "server/metrics.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace fastgpu::server {
+
+namespace {
+
+const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                            0.05,   0.1,   0.25,   0.5,   1,    2.5};
+const std::vector<double> kSchedulingBounds = {0.001, 0.01, 0.1, 0.5, 1,   2.5,
+                                               5,     10,   30,  60,  300, 3600};
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds_seconds)
+    : bounds_(std::move(bounds_seconds)), counts_(bounds_.size() + 1, 0) {}
+
+void Histogram::Observe(double seconds) {
+  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), seconds) - bounds_.begin();
+  ++counts_[i];
+  sum_ += seconds;
+  ++count_;
+}
+
+void Histogram::Render(const std::string& name, const std::string& labels,
+                       std::string& out) const {
+  std::string sep = labels.empty() ? "" : labels + ",";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += counts_[i];
+    out += name + "_bucket{" + sep + "le=\"" + Num(bounds_[i]) + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  out += name + "_bucket{" + sep + "le=\"+Inf\"} " + std::to_string(count_) + "\n";
+  std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  out += name + "_sum" + braces + " " + Num(sum_) + "\n";
+  out += name + "_count" + braces + " " + std::to_string(count_) + "\n";
+}
+
+Metrics::Metrics() : scheduling_latency_(kSchedulingBounds) {}
+
+void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status,
+                             double seconds) {
+  std::lock_guard lock(mu_);
+  ++requests_[{route, method, status}];
+  auto key = std::make_pair(route, method);
+  auto it = request_latency_.find(key);
+  if (it == request_latency_.end()) it = request_latency_.emplace(key, kLatencyBounds).first;
+  it->second.Observe(seconds);
+}
+
+void Metrics::ObserveScheduling(double seconds) {
+  std::lock_guard lock(mu_);
+  scheduling_latency_.Observe(seconds);
+}
+
+void Metrics::CountHeartbeat() {
+  std::lock_guard lock(mu_);
+  ++heartbeats_;
+}
+
+std::string Metrics::Render(const PoolGauges& g) const {
+  std::string out;
+  out += "# HELP fastgpu_jobs Jobs by state.\n# TYPE fastgpu_jobs gauge\n";
+  for (const auto& [state, n] : g.jobs_by_state) {
+    out += "fastgpu_jobs{state=\"" + Escape(state) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP fastgpu_nodes Nodes by state.\n# TYPE fastgpu_nodes gauge\n";
+  for (const auto& [state, n] : g.nodes_by_state) {
+    out += "fastgpu_nodes{state=\"" + Escape(state) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP fastgpu_gpus_allocated GPUs allocated (fractions count as fractions).\n"
+         "# TYPE fastgpu_gpus_allocated gauge\n";
+  for (const auto& [model, n] : g.gpus_allocated_by_model) {
+    out += "fastgpu_gpus_allocated{model=\"" + Escape(model) + "\"} " + Num(n) + "\n";
+  }
+  out += "# HELP fastgpu_gpus_free GPUs free on ready nodes, healthy GPUs only.\n"
+         "# TYPE fastgpu_gpus_free gauge\n";
+  for (const auto& [model, n] : g.gpus_free_by_model) {
+    out += "fastgpu_gpus_free{model=\"" + Escape(model) + "\"} " + Num(n) + "\n";
+  }
+  std::lock_guard lock(mu_);
+  out += "# HELP fastgpu_scheduling_latency_seconds From submission to placement.\n"
+         "# TYPE fastgpu_scheduling_latency_seconds histogram\n";
+  scheduling_latency_.Render("fastgpu_scheduling_latency_seconds", "", out);
+  out += "# HELP fastgpu_heartbeats_total Node heartbeats accepted.\n"
+         "# TYPE fastgpu_heartbeats_total counter\n";
+  out += "fastgpu_heartbeats_total " + std::to_string(heartbeats_) + "\n";
+  out += "# HELP fastgpu_api_requests_total API requests by route, method and status.\n"
+         "# TYPE fastgpu_api_requests_total counter\n";
+  for (const auto& [key, n] : requests_) {
+    const auto& [route, method, status] = key;
+    out += "fastgpu_api_requests_total{route=\"" + Escape(route) + "\",method=\"" + method +
+           "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP fastgpu_api_request_duration_seconds API latency by route and method.\n"
+         "# TYPE fastgpu_api_request_duration_seconds histogram\n";
+  for (const auto& [key, h] : request_latency_) {
+    h.Render("fastgpu_api_request_duration_seconds",
+             "route=\"" + Escape(key.first) + "\",method=\"" + key.second + "\"", out);
+  }
+  return out;
+}
+
+}  // namespace fastgpu::server

@@ -1,0 +1,63 @@
+// Metrics: the control plane's counters and histograms, rendered as Prometheus text.
+//
+// API requests are counted by route pattern ("/v1/jobs/{id}"), method and status, with
+// a latency histogram per route; the reconciler records scheduling latency (submit to
+// placement). Gauges that describe the pool (jobs by state, GPUs by model) are computed
+// at scrape time by the caller and passed to Render. Thread-safe (one mutex).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace fastgpu::server {
+
+// A cumulative histogram with fixed bucket bounds in seconds.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds_seconds);
+  void Observe(double seconds);
+  // Appends "<name>_bucket{<labels>,le=...}", _sum and _count lines.
+  void Render(const std::string& name, const std::string& labels, std::string& out) const;
+  uint64_t count() const { return count_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // per bucket, not cumulative
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
+
+// Pool gauges gathered by the caller at scrape time.
+struct PoolGauges {
+  std::map<std::string, int64_t> jobs_by_state;             // "pending" -> n
+  std::map<std::string, int64_t> nodes_by_state;            // "ready" -> n
+  std::map<std::string, double> gpus_allocated_by_model;    // model -> GPUs (fractional)
+  std::map<std::string, double> gpus_free_by_model;         // model -> GPUs (fractional)
+};
+
+class Metrics {
+ public:
+  Metrics();
+  // One API request served: route pattern, method, HTTP status, latency.
+  void ObserveRequest(const std::string& route, const std::string& method, int status,
+                      double seconds);
+  // One job placed: seconds from its submission (or requeue) to its placement.
+  void ObserveScheduling(double seconds);
+  void CountHeartbeat();
+  // The whole exposition text.
+  std::string Render(const PoolGauges& gauges) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
+  std::map<std::pair<std::string, std::string>, Histogram> request_latency_;
+  Histogram scheduling_latency_;
+  uint64_t heartbeats_ = 0;
+};
+
+}  // namespace fastgpu::server

@@ -1,0 +1,461 @@
+#include "server/reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <optional>
+#include <set>
+
+namespace fastgpu::server {
+
+namespace {
+
+constexpr auto kIdempotencyTtl = std::chrono::hours(24);
+
+// Releases every unreleased allocation of the job and sends it back to pending, or
+// fails it when its retries are used up. Terminal jobs only get their allocations freed.
+Status RequeueJob(WriteTx& tx, const std::string& job_id, const std::string& why, TimePoint now,
+                  PassStats& stats) {
+  FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(job_id));
+  FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job_id));
+  for (const auto& a : allocs) {
+    if (a.state != AllocationState::kReleased) {
+      FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+    }
+  }
+  if (IsTerminal(job.state) || job.state == JobState::kPending) return OkStatus();
+  int retries_used = std::max(0, job.attempts - 1);
+  if (retries_used < job.spec.max_retries) {
+    FASTGPU_RETURN_IF_ERROR(TransitionJob(
+        job, JobState::kPending,
+        why + "; requeued (retry " + std::to_string(retries_used + 1) + " of " +
+            std::to_string(job.spec.max_retries) + ")",
+        now));
+    ++stats.requeued;
+  } else {
+    FASTGPU_RETURN_IF_ERROR(TransitionJob(
+        job, JobState::kFailed,
+        why + "; no retry left (max_retries " + std::to_string(job.spec.max_retries) + ")", now));
+    ++stats.failed;
+  }
+  return tx.UpdateJob(job);
+}
+
+struct Decision {
+  JobState to;
+  std::string reason;
+};
+
+// What the agents' reports say should happen to a scheduled or running job.
+std::optional<Decision> Decide(const Job& job, const std::vector<AllocationRecord>& allocs) {
+  std::vector<const AllocationRecord*> current;
+  for (const auto& a : allocs) {
+    if (a.state != AllocationState::kReleased) current.push_back(&a);
+  }
+  if (current.empty()) return Decision{JobState::kPending, "its allocations were released"};
+  int running = 0, exited_ok = 0;
+  for (const AllocationRecord* a : current) {
+    std::string who = "replica " + std::to_string(a->alloc.replica);
+    if (a->state == AllocationState::kFailed) {
+      return Decision{JobState::kFailed,
+                      who + " failed to start" + (a->message.empty() ? "" : ": " + a->message)};
+    }
+    if (a->state == AllocationState::kExited) {
+      if (a->signal != 0) {
+        return Decision{JobState::kFailed, who + " was killed by signal " +
+                                               std::to_string(a->signal)};
+      }
+      if (a->exit_code != 0) {
+        return Decision{JobState::kFailed,
+                        who + " exited with code " + std::to_string(a->exit_code)};
+      }
+      ++exited_ok;
+    }
+    if (a->state == AllocationState::kRunning) ++running;
+  }
+  int n = job.spec.replicas;
+  if (exited_ok == n && static_cast<int>(current.size()) == n) {
+    return Decision{JobState::kSucceeded, "all " + std::to_string(n) + " replica(s) exited 0"};
+  }
+  if (job.state == JobState::kScheduled && running + exited_ok == n &&
+      static_cast<int>(current.size()) == n) {
+    return Decision{JobState::kRunning, "all " + std::to_string(n) + " replica(s) running"};
+  }
+  return std::nullopt;
+}
+
+sched::NodePlacement PlacementOf(const Allocation& a, int node_index) {
+  sched::NodePlacement p;
+  p.node = node_index;
+  for (const VgpuSlice& s : a.slices) p.gpus.push_back({s.gpu_index, s.milli, s.memory_mib});
+  p.cpu_milli = a.cpu_milli;
+  p.memory_mib = a.memory_mib;
+  return p;
+}
+
+// The time the job last entered pending (for the scheduling latency histogram).
+TimePoint PendingSince(const Job& job) {
+  TimePoint t = job.created_at;
+  for (const JobEvent& e : job.events) {
+    if (e.to == JobState::kPending) t = e.at;
+  }
+  return t;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Reconciler>> Reconciler::Create(Store& store, Clock& clock,
+                                                       IdGenerator& ids, Metrics& metrics,
+                                                       ReconcilerOptions options) {
+  FASTGPU_RETURN_IF_ERROR(sched::MakePolicy(options.policy, {}).status());
+  return std::unique_ptr<Reconciler>(
+      new Reconciler(store, clock, ids, metrics, std::move(options)));
+}
+
+Reconciler::Reconciler(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
+                       ReconcilerOptions options)
+    : store_(store),
+      clock_(clock),
+      ids_(ids),
+      metrics_(metrics),
+      options_(std::move(options)) {}
+
+Reconciler::~Reconciler() { Stop(); }
+
+Result<PassStats> Reconciler::RunOnce() {
+  std::lock_guard lock(pass_mu_);
+  PassStats stats;
+  FASTGPU_RETURN_IF_ERROR(ExpireLeases(stats));
+  FASTGPU_RETURN_IF_ERROR(RequeueUnhealthy(stats));
+  FASTGPU_RETURN_IF_ERROR(AdvanceJobs(stats));
+  FASTGPU_RETURN_IF_ERROR(PlacePending(stats));
+  FASTGPU_RETURN_IF_ERROR(CollectGarbage());
+  return stats;
+}
+
+Status Reconciler::ExpireLeases(PassStats& stats) {
+  const TimePoint now = clock_.Now();
+  std::vector<std::string> stale;
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
+    for (const auto& n : nodes) {
+      if (n.state != NodeState::kLost && now - n.last_heartbeat > options_.node_timeout) {
+        stale.push_back(n.node.id);
+      }
+    }
+    return OkStatus();
+  }));
+  for (const std::string& id : stale) {
+    PassStats local;
+    bool lost = false;
+    FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+      local = PassStats();
+      FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, tx.GetNode(id));
+      lost = n.state != NodeState::kLost && now - n.last_heartbeat > options_.node_timeout;
+      if (!lost) return OkStatus();  // it heartbeat meanwhile
+      if (n.state == NodeState::kDraining) {
+        FASTGPU_RETURN_IF_ERROR(tx.PutMeta("node_drained/" + id, "1"));
+      }
+      FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(id, NodeState::kLost));
+      FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByNode(id));
+      std::set<std::string> jobs;
+      for (const auto& a : allocs) {
+        if (IsLive(a.state)) jobs.insert(a.alloc.job_id);
+      }
+      auto silent = std::chrono::duration_cast<std::chrono::seconds>(now - n.last_heartbeat);
+      for (const std::string& job : jobs) {
+        FASTGPU_RETURN_IF_ERROR(RequeueJob(
+            tx, job,
+            "node " + id + " lost (no heartbeat for " + std::to_string(silent.count()) + " s)",
+            now, local));
+      }
+      return OkStatus();
+    }));
+    if (lost) {
+      spdlog::warn("reconciler: node {} lost; {} job(s) requeued, {} failed", id,
+                   local.requeued, local.failed);
+      ++stats.nodes_lost;
+      stats.requeued += local.requeued;
+      stats.failed += local.failed;
+    }
+  }
+  return OkStatus();
+}
+
+Status Reconciler::RequeueUnhealthy(PassStats& stats) {
+  std::map<std::string, std::string> jobs;  // job id -> why
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
+    std::map<std::string, const NodeRecord*> by_id;
+    for (const auto& n : nodes) by_id[n.node.id] = &n;
+    FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
+    for (const auto& a : live) {
+      auto it = by_id.find(a.alloc.node_id);
+      if (it == by_id.end()) continue;
+      for (const VgpuSlice& s : a.alloc.slices) {
+        for (const Gpu& g : it->second->node.gpus) {
+          if (g.index == s.gpu_index && !g.healthy) {
+            jobs[a.alloc.job_id] = "GPU " + std::to_string(g.index) + " of node " +
+                                   a.alloc.node_id + " is unhealthy" +
+                                   (g.health_reason.empty() ? "" : " (" + g.health_reason + ")");
+          }
+        }
+      }
+    }
+    return OkStatus();
+  }));
+  if (jobs.empty()) return OkStatus();
+  const TimePoint now = clock_.Now();
+  PassStats local;
+  FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+    local = PassStats();
+    for (const auto& [job, why] : jobs) FASTGPU_RETURN_IF_ERROR(RequeueJob(tx, job, why, now, local));
+    return OkStatus();
+  }));
+  stats.requeued += local.requeued;
+  stats.failed += local.failed;
+  return OkStatus();
+}
+
+Status Reconciler::AdvanceJobs(PassStats& stats) {
+  std::vector<std::string> candidates;
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
+    JobFilter f;
+    f.states = {JobState::kScheduled, JobState::kRunning};
+    f.limit = 1000;
+    do {
+      FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
+      for (const Job& j : page.jobs) {
+        FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(j.id));
+        if (Decide(j, allocs).has_value()) candidates.push_back(j.id);
+      }
+      f.cursor = page.next_cursor;
+    } while (!f.cursor.empty());
+    return OkStatus();
+  }));
+  if (candidates.empty()) return OkStatus();
+  const TimePoint now = clock_.Now();
+  PassStats local;
+  FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+    local = PassStats();
+    for (const std::string& id : candidates) {
+      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
+      if (job.state != JobState::kScheduled && job.state != JobState::kRunning) continue;
+      FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
+      std::optional<Decision> d = Decide(job, allocs);
+      if (!d) continue;
+      if (d->to == JobState::kPending) {
+        FASTGPU_RETURN_IF_ERROR(RequeueJob(tx, id, d->reason, now, local));
+        continue;
+      }
+      if (IsTerminal(d->to)) {
+        for (const auto& a : allocs) {
+          if (a.state != AllocationState::kReleased) {
+            FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+          }
+        }
+      }
+      FASTGPU_RETURN_IF_ERROR(TransitionJob(job, d->to, d->reason, now));
+      FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+      if (d->to == JobState::kRunning) ++local.running;
+      if (d->to == JobState::kSucceeded) ++local.succeeded;
+      if (d->to == JobState::kFailed) ++local.failed;
+    }
+    return OkStatus();
+  }));
+  stats.requeued += local.requeued;
+  stats.running += local.running;
+  stats.succeeded += local.succeeded;
+  stats.failed += local.failed;
+  return OkStatus();
+}
+
+Status Reconciler::PlacePending(PassStats& stats) {
+  std::vector<NodeRecord> nodes;
+  std::vector<AllocationRecord> live;
+  std::vector<Job> pending;
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
+    JobFilter f;
+    f.states = {JobState::kPending};
+    f.limit = std::min(1000, options_.max_pending_per_pass);
+    do {
+      FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
+      for (Job& j : page.jobs) pending.push_back(std::move(j));
+      f.cursor = page.next_cursor;
+    } while (!f.cursor.empty() && static_cast<int>(pending.size()) < options_.max_pending_per_pass);
+    if (pending.empty()) return OkStatus();
+    FASTGPU_ASSIGN_OR_RETURN(nodes, tx.ListNodes());
+    FASTGPU_ASSIGN_OR_RETURN(live, tx.ListLiveAllocations());
+    return OkStatus();
+  }));
+  if (pending.empty()) return OkStatus();
+
+  // The pool as the scheduler sees it: every node, its live allocations applied
+  // (before health marks, which Apply refuses), new work only on ready nodes.
+  sched::Cluster cluster;
+  std::map<std::string, int> index_of;
+  for (const NodeRecord& n : nodes) {
+    sched::NodeSpec spec;
+    spec.id = n.node.id;
+    if (!n.node.gpus.empty()) {
+      spec.gpu_model = n.node.gpus[0].model;
+      spec.gpu_count = static_cast<int>(n.node.gpus.size());
+      spec.gpu_memory_mib = n.node.gpus[0].memory_mib;
+    }
+    spec.cpu_milli = n.node.cpu_milli;
+    spec.memory_mib = n.node.memory_mib;
+    index_of[n.node.id] = cluster.AddNode(spec);
+  }
+  for (const AllocationRecord& a : live) {
+    auto it = index_of.find(a.alloc.node_id);
+    if (it == index_of.end()) continue;
+    Status st = cluster.Apply(PlacementOf(a.alloc, it->second));
+    if (!st.ok()) spdlog::warn("reconciler: allocation {}: {}", a.alloc.id, st.ToString());
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const NodeRecord& n = nodes[i];
+    for (const Gpu& g : n.node.gpus) {
+      if (!g.healthy) cluster.SetGpuHealthy(static_cast<int>(i), g.index, false).IgnoreError();
+    }
+    cluster.SetSchedulable(static_cast<int>(i), n.state == NodeState::kReady).IgnoreError();
+  }
+
+  struct Plan {
+    std::string job_id;
+    std::vector<AllocationRecord> allocs;
+    std::string where;
+  };
+  // A fresh policy per pass: the cluster is rebuilt each pass, so node versions start
+  // over and a policy's per-node caches (keyed by version) must not outlive the pass.
+  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<sched::Policy> policy,
+                           sched::MakePolicy(options_.policy, {}));
+  std::vector<Plan> plans;
+  std::map<std::string, std::string> waiting;  // job id -> why it is not placed
+  const TimePoint now = clock_.Now();
+  for (const Job& job : pending) {
+    sched::Request req{job.id, job.spec.shape, job.spec.replicas};
+    const Isolation iso = job.spec.shape.EffectiveIsolation();
+    Result<std::vector<sched::NodePlacement>> placed = ResourceExhausted("");
+    if (iso == Isolation::kMig) {
+      // MIG only on GPUs in MIG mode: place on a copy where the others look unhealthy.
+      sched::Cluster mig = cluster;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        for (const Gpu& g : nodes[i].node.gpus) {
+          if (!g.mig_enabled) mig.SetGpuHealthy(static_cast<int>(i), g.index, false).IgnoreError();
+        }
+      }
+      placed = sched::PlaceGang(*policy, mig, req);
+      if (placed.ok()) {
+        for (const auto& p : *placed) cluster.Apply(p).IgnoreError();
+      }
+    } else {
+      placed = sched::PlaceGang(*policy, cluster, req);
+    }
+    if (!placed.ok()) {
+      waiting[job.id] = "waiting for capacity: " + placed.status().message();
+      ++stats.unplaceable;
+      continue;
+    }
+    Plan plan{job.id, {}, ""};
+    for (size_t r = 0; r < placed->size(); ++r) {
+      const sched::NodePlacement& p = (*placed)[r];
+      const NodeRecord& node = nodes[p.node];
+      AllocationRecord rec;
+      rec.alloc.id = ids_.Next("alloc");
+      rec.alloc.job_id = job.id;
+      rec.alloc.replica = static_cast<int>(r);
+      rec.alloc.node_id = node.node.id;
+      rec.alloc.cpu_milli = p.cpu_milli;
+      rec.alloc.memory_mib = p.memory_mib;
+      rec.alloc.created_at = now;
+      for (const sched::GpuSlot& slot : p.gpus) {
+        const Gpu& gpu = node.node.gpus.at(slot.gpu_index);
+        rec.alloc.gpu_model = gpu.model;
+        // memory_mib is the memory reserved and the cap the agent enforces; 0 (a
+        // fraction that asked for no memory) means no cap beyond the GPU's own.
+        rec.alloc.slices.push_back({slot.gpu_index, gpu.uuid, slot.milli, slot.memory_mib, iso});
+      }
+      rec.state = AllocationState::kPending;
+      plan.where += (r ? ", " : "") + node.node.id;
+      if (!p.gpus.empty()) {
+        plan.where += " (GPU";
+        for (const auto& slot : p.gpus) plan.where += " " + std::to_string(slot.gpu_index);
+        plan.where += ")";
+      }
+      plan.allocs.push_back(std::move(rec));
+    }
+    plans.push_back(std::move(plan));
+  }
+
+  std::vector<double> latencies;
+  int placed_count = 0;
+  FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+    latencies.clear();
+    placed_count = 0;
+    for (const Plan& plan : plans) {
+      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(plan.job_id));
+      if (job.state != JobState::kPending) continue;  // cancelled meanwhile
+      FASTGPU_RETURN_IF_ERROR(tx.CreateAllocations(plan.allocs));
+      latencies.push_back(std::chrono::duration<double>(now - PendingSince(job)).count());
+      FASTGPU_RETURN_IF_ERROR(
+          TransitionJob(job, JobState::kScheduled, "placed on " + plan.where, now));
+      FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+      ++placed_count;
+    }
+    for (const auto& [id, why] : waiting) {
+      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
+      if (job.state != JobState::kPending || job.reason == why) continue;
+      job.reason = why;  // visible in `job get`; not a transition
+      FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+    }
+    return OkStatus();
+  }));
+  for (double s : latencies) metrics_.ObserveScheduling(s);
+  stats.placed += placed_count;
+  return OkStatus();
+}
+
+Status Reconciler::CollectGarbage() {
+  const TimePoint now = clock_.Now();
+  if (now - last_gc_ < std::chrono::minutes(10)) return OkStatus();
+  last_gc_ = now;
+  return store_.Write([&](WriteTx& tx) -> Status {
+    return tx.DeleteIdempotencyBefore(now - kIdempotencyTtl).status();
+  });
+}
+
+void Reconciler::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      poked_ = false;
+      lock.unlock();
+      auto r = RunOnce();
+      if (!r.ok()) spdlog::warn("reconciler: pass failed: {}", r.status().ToString());
+      lock.lock();
+      cv_.wait_for(lock, options_.interval, [this] { return stopping_ || poked_; });
+    }
+  });
+}
+
+void Reconciler::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Reconciler::Poke() {
+  {
+    std::lock_guard lock(mu_);
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
+}  // namespace fastgpu::server

@@ -1,0 +1,96 @@
+// Reconciler: the control plane's level-triggered control loop.
+//
+// Each pass compares what the store wants (jobs) with what is (nodes, allocations,
+// agent reports) and acts on the difference, in this order:
+//   1. node leases: a ready or draining node silent for longer than node_timeout is
+//      marked lost; the jobs of its live allocations are requeued (or failed when no
+//      retry is left);
+//   2. GPU health: a live allocation on a GPU now unhealthy is requeued the same way;
+//   3. job progress from agent reports: every replica running -> running; every
+//      replica exited 0 -> succeeded; any replica failed or exited non-zero -> failed
+//      (its other replicas are released, so their agents stop them);
+//   4. placement: pending jobs, oldest first, are placed as gangs by the scheduler's
+//      policy on a sched::Cluster rebuilt from ready nodes and live allocations; the
+//      allocations and the job's move to scheduled are written in one transaction.
+// Time comes only from the Clock, so tests drive it with a ManualClock and RunOnce().
+// Start() runs passes on a thread of its own (every `interval`, sooner after Poke()).
+//
+// Borrows the store, clock, ids and metrics (they must outlive it). Thread-safe:
+// RunOnce, Poke, Start and Stop may be called from any thread (passes never overlap).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "scheduler/policy.h"
+#include "server/metrics.h"
+#include "store/store.h"
+
+namespace fastgpu::server {
+
+struct ReconcilerOptions {
+  std::string policy = std::string(sched::kDefaultPolicy);  // placement policy name
+  std::chrono::milliseconds node_timeout{15000};  // default 15 s without heartbeat: lost
+  std::chrono::milliseconds interval{500};        // default: a pass every 0.5 s (thread)
+  int max_pending_per_pass = 2000;                // pending jobs considered per pass
+};
+
+// What one pass did.
+struct PassStats {
+  int nodes_lost = 0;
+  int requeued = 0;        // jobs sent back to pending
+  int failed = 0;          // jobs failed (replica failure, or no retry left)
+  int succeeded = 0;
+  int running = 0;         // jobs that became running
+  int placed = 0;          // jobs placed
+  int unplaceable = 0;     // pending jobs that fit nowhere now
+};
+
+class Reconciler {
+ public:
+  // NotFound when the policy name is unknown.
+  static Result<std::unique_ptr<Reconciler>> Create(Store& store, Clock& clock, IdGenerator& ids,
+                                                    Metrics& metrics, ReconcilerOptions options);
+  ~Reconciler();
+
+  // One pass (see the file comment). Errors of the store end the pass early and are
+  // returned; the next pass starts over (every step is level-triggered).
+  Result<PassStats> RunOnce();
+
+  // Runs passes on a background thread until Stop(). Idempotent.
+  void Start();
+  void Stop();
+  // Asks the background thread for a pass soon (after a submission or a report).
+  void Poke();
+
+ private:
+  Reconciler(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
+             ReconcilerOptions options);
+  Status ExpireLeases(PassStats& stats);
+  Status RequeueUnhealthy(PassStats& stats);
+  Status AdvanceJobs(PassStats& stats);
+  Status PlacePending(PassStats& stats);
+  Status CollectGarbage();
+
+  Store& store_;
+  Clock& clock_;
+  IdGenerator& ids_;
+  Metrics& metrics_;
+  const ReconcilerOptions options_;
+  std::mutex pass_mu_;  // one pass at a time
+  TimePoint last_gc_{};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool poked_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace fastgpu::server

@@ -1,0 +1,267 @@
+// The reconciler driven through the API and simulated agents: placement, the job
+// lifecycle from agent reports, node loss, unhealthy GPUs, drain, cancel, logs.
+#include "server/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include "server/server_test_util.h"
+
+namespace fastgpu::server::testing {
+namespace {
+
+std::string JobBody(int replicas, int retries, const std::string& gpu = "\"gpu_count\":1,\"gpu_milli\":500") {
+  return R"({"command":["sleep","1"],"shape":{)" + gpu + R"(,"cpu_milli":1000,"memory_mib":1024},)" +
+         R"("replicas":)" + std::to_string(replicas) + R"(,"max_retries":)" +
+         std::to_string(retries) + "}";
+}
+
+std::string Submit(TestControlPlane& cp, const std::string& body) {
+  Reply r = cp.Do("POST", "/v1/jobs", cp.admin(), body);
+  EXPECT_EQ(r.status, 201) << r.raw;
+  return r.Str("id");
+}
+
+Reply GetJob(TestControlPlane& cp, const std::string& id) {
+  return cp.Do("GET", "/v1/jobs/" + id, cp.admin());
+}
+
+json::array Reports(const std::vector<std::string>& allocs, const std::string& state,
+                    int exit_code = 0) {
+  json::array a;
+  for (const auto& id : allocs) a.push_back(ReplicaReport(id, state, exit_code));
+  return a;
+}
+
+TEST(ReconcilerTest, JobGoesFromPendingToSucceededWithReasons) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 4);
+  std::string id = Submit(cp, JobBody(2, 0));
+  EXPECT_EQ(GetJob(cp, id).Str("state"), "pending");
+  cp.Reconcile();
+  Reply job = GetJob(cp, id);
+  EXPECT_EQ(job.Str("state"), "scheduled") << job.raw;
+  EXPECT_NE(job.Str("reason").find("placed on " + agent.node_id()), std::string::npos);
+  EXPECT_TRUE(job.body.at("simulated").as_bool());
+
+  Reply hb = agent.Heartbeat();
+  ASSERT_EQ(hb.status, 200) << hb.raw;
+  auto allocs = agent.Allocations(hb);
+  ASSERT_EQ(allocs.size(), 2u);
+  const auto& first = hb.body.at("allocations").as_array()[0].as_object();
+  EXPECT_EQ(first.at("command").as_array()[0].as_string(), "sleep");
+  EXPECT_EQ(first.at("replicas").as_int64(), 2);
+  const auto& slice = first.at("slices").as_array()[0].as_object();
+  EXPECT_EQ(slice.at("milli").as_int64(), 500);
+  EXPECT_EQ(slice.at("isolation").as_string(), "mps");  // the default for a fraction
+
+  agent.Heartbeat(Reports({allocs[0]}, "running"));
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, id).Str("state"), "scheduled");  // one of two replicas running
+  agent.Heartbeat(Reports(allocs, "running"));
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, id).Str("state"), "running");
+
+  // Logs: the agent appends, a tenant reads from an offset.
+  std::string logs = "/v1/nodes/" + agent.node_id() + "/logs";
+  Reply l1 = cp.Do("POST", logs, agent.token(),
+                   R"({"allocation_id":")" + allocs[0] + R"(","offset":0,"data":"hello "})");
+  EXPECT_EQ(l1.body.at("next_offset").as_int64(), 6) << l1.raw;
+  Reply gap = cp.Do("POST", logs, agent.token(),
+                    R"({"allocation_id":")" + allocs[0] + R"(","offset":99,"data":"x"})");
+  EXPECT_EQ(gap.body.at("next_offset").as_int64(), 6) << gap.raw;  // resend from 6
+  cp.Do("POST", logs, agent.token(),
+        R"({"allocation_id":")" + allocs[0] + R"(","offset":6,"data":"world"})");
+  Reply read = cp.Do("GET", "/v1/jobs/" + id + "/logs?replica=0&offset=6", cp.admin());
+  EXPECT_EQ(read.Str("data"), "world") << read.raw;
+  EXPECT_EQ(read.body.at("next_offset").as_int64(), 11);
+  EXPECT_FALSE(read.body.at("done").as_bool());
+
+  Reply answer = agent.Heartbeat(Reports(allocs, "exited", 0));
+  EXPECT_EQ(agent.Allocations(answer).size(), 0u);  // finished: no longer desired
+  cp.Reconcile();
+  job = GetJob(cp, id);
+  EXPECT_EQ(job.Str("state"), "succeeded");
+  EXPECT_NE(job.Str("reason").find("exited 0"), std::string::npos);
+  std::vector<std::string> path;
+  for (const auto& e : job.body.at("events").as_array()) {
+    path.emplace_back(e.at("to").as_string());
+    EXPECT_FALSE(e.at("reason").as_string().empty());
+  }
+  EXPECT_EQ(path, (std::vector<std::string>{"scheduled", "running", "succeeded"}));
+  EXPECT_TRUE(cp.Do("GET", "/v1/jobs/" + id + "/logs?offset=11", cp.admin())
+                  .body.at("done").as_bool());
+  Reply metrics = cp.Do("GET", "/metrics", "");
+  EXPECT_NE(metrics.raw.find("fastgpu_jobs{state=\"succeeded\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.raw.find("fastgpu_scheduling_latency_seconds_count 1"), std::string::npos);
+  EXPECT_NE(metrics.raw.find("fastgpu_gpus_free{model=\"H100-80GB\"} 4"), std::string::npos)
+      << metrics.raw;
+}
+
+TEST(ReconcilerTest, AReplicaFailureFailsTheJobAndStopsTheOthers) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 2);
+  std::string id = Submit(cp, JobBody(2, 3, "\"gpu_count\":1"));
+  cp.Reconcile();
+  auto allocs = agent.Allocations(agent.Heartbeat());
+  ASSERT_EQ(allocs.size(), 2u);
+  json::array reports;
+  reports.push_back(ReplicaReport(allocs[0], "running"));
+  reports.push_back(ReplicaReport(allocs[1], "exited", 3));
+  agent.Heartbeat(reports);
+  cp.Reconcile();
+  Reply job = GetJob(cp, id);
+  EXPECT_EQ(job.Str("state"), "failed");
+  EXPECT_NE(job.Str("reason").find("exited with code 3"), std::string::npos) << job.raw;
+  // The surviving replica is neither desired nor kept: the agent is told to cancel it.
+  Reply hb = agent.Heartbeat(Reports({allocs[0]}, "running"));
+  EXPECT_TRUE(agent.Allocations(hb).empty());
+  ASSERT_EQ(hb.body.at("cancel").as_array().size(), 1u);
+  EXPECT_EQ(hb.body.at("cancel").as_array()[0].as_string(), allocs[0]);
+}
+
+TEST(ReconcilerTest, GangIsAllOrNothing) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 2);
+  std::string big = Submit(cp, JobBody(3, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  Reply job = GetJob(cp, big);
+  EXPECT_EQ(job.Str("state"), "pending");
+  EXPECT_NE(job.Str("reason").find("waiting for capacity"), std::string::npos) << job.raw;
+  EXPECT_TRUE(agent.Allocations(agent.Heartbeat()).empty());
+  std::string small = Submit(cp, JobBody(2, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, small).Str("state"), "scheduled");
+  EXPECT_EQ(agent.Allocations(agent.Heartbeat()).size(), 2u);
+}
+
+TEST(ReconcilerTest, LostNodeRequeuesElsewhereThenFailsWithoutRetries) {
+  TestControlPlane cp;
+  SimAgent a(cp, "a", 1);
+  std::string id = Submit(cp, JobBody(1, 1, "\"gpu_count\":1"));
+  cp.Reconcile();
+  ASSERT_EQ(a.Allocations(a.Heartbeat()).size(), 1u);
+  SimAgent b(cp, "b", 1);
+  // a goes silent; b keeps heartbeating.
+  for (int i = 0; i < 8; ++i) {
+    cp.clock().Advance(std::chrono::seconds(2));
+    b.Heartbeat();
+    cp.Reconcile();
+  }
+  Reply job = GetJob(cp, id);
+  EXPECT_EQ(job.Str("state"), "scheduled") << job.raw;
+  EXPECT_EQ(job.body.at("attempts").as_int64(), 2);
+  bool saw_loss = false;
+  for (const auto& e : job.body.at("events").as_array()) {
+    if (e.at("reason").as_string().find("node " + a.node_id() + " lost") != std::string::npos) {
+      saw_loss = true;
+    }
+  }
+  EXPECT_TRUE(saw_loss) << job.raw;
+  auto on_b = b.Allocations(b.Heartbeat());
+  ASSERT_EQ(on_b.size(), 1u);
+  Reply nodes = cp.Do("GET", "/v1/nodes", cp.admin());
+  EXPECT_EQ(nodes.body.at("nodes").as_array()[0].at("state").as_string(), "lost");
+
+  // a comes back: ready again, but its old replica is to be cancelled.
+  Reply back = a.Heartbeat();
+  EXPECT_TRUE(a.Allocations(back).empty());
+  EXPECT_EQ(cp.Do("GET", "/v1/nodes", cp.admin()).body.at("nodes").as_array()[0].at("state")
+                .as_string(),
+            "ready");
+
+  // Now b is lost too, and the one retry is spent: the job fails with the reason.
+  for (int i = 0; i < 8; ++i) {
+    cp.clock().Advance(std::chrono::seconds(2));
+    a.Heartbeat();
+    cp.Reconcile();
+  }
+  job = GetJob(cp, id);
+  EXPECT_EQ(job.Str("state"), "failed") << job.raw;
+  EXPECT_NE(job.Str("reason").find("no retry left"), std::string::npos) << job.raw;
+}
+
+TEST(ReconcilerTest, UnhealthyGpuGetsNoWorkAndItsReplicasMove) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 2);
+  std::string id = Submit(cp, JobBody(1, 2, "\"gpu_count\":1"));
+  cp.Reconcile();
+  Reply hb = agent.Heartbeat();
+  int gpu = static_cast<int>(
+      hb.body.at("allocations").as_array()[0].at("slices").as_array()[0].at("gpu_index").as_int64());
+  json::array health;
+  health.push_back(json::object{{"index", gpu}, {"healthy", false}, {"health_reason", "XID 79"}});
+  agent.Heartbeat({}, health);
+  cp.Reconcile();
+  Reply job = GetJob(cp, id);
+  EXPECT_EQ(job.Str("state"), "scheduled");
+  EXPECT_EQ(job.body.at("attempts").as_int64(), 2);
+  hb = agent.Heartbeat();
+  ASSERT_EQ(agent.Allocations(hb).size(), 1u);
+  EXPECT_NE(hb.body.at("allocations").as_array()[0].at("slices").as_array()[0].at("gpu_index")
+                .as_int64(),
+            gpu);
+  // Only one healthy GPU is left: a second whole-GPU job waits.
+  std::string second = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, second).Str("state"), "pending");
+}
+
+TEST(ReconcilerTest, DrainedNodeGetsNoNewWork) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 2);
+  std::string before = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  EXPECT_EQ(cp.Do("POST", "/v1/nodes/" + agent.node_id() + "/drain", cp.admin()).status, 200);
+  std::string after = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, before).Str("state"), "scheduled");  // keeps what it runs
+  EXPECT_EQ(GetJob(cp, after).Str("state"), "pending");
+  EXPECT_EQ(agent.Allocations(agent.Heartbeat()).size(), 1u);
+  EXPECT_EQ(cp.Do("POST", "/v1/nodes/" + agent.node_id() + "/undrain", cp.admin()).status, 200);
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, after).Str("state"), "scheduled");
+}
+
+TEST(ReconcilerTest, CancelReleasesAndTellsTheAgent) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 1);
+  std::string id = Submit(cp, JobBody(1, 0));
+  cp.Reconcile();
+  auto allocs = agent.Allocations(agent.Heartbeat(Reports({}, "running")));
+  ASSERT_EQ(allocs.size(), 1u);
+  agent.Heartbeat(Reports(allocs, "running"));
+  cp.Reconcile();
+  Reply c = cp.Do("POST", "/v1/jobs/" + id + "/cancel", cp.admin());
+  EXPECT_EQ(c.Str("state"), "cancelled") << c.raw;
+  Reply hb = agent.Heartbeat(Reports(allocs, "running"));
+  EXPECT_TRUE(agent.Allocations(hb).empty());
+  EXPECT_EQ(hb.body.at("cancel").as_array().size(), 1u);
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, id).Str("state"), "cancelled");
+  Reply alloc = cp.Do("GET", "/v1/allocations/" + allocs[0], cp.admin());
+  EXPECT_EQ(alloc.Str("state"), "released");
+}
+
+TEST(ReconcilerTest, MigJobsGoOnlyToMigGpus) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 2);
+  std::string id = Submit(cp, JobBody(1, 0, "\"gpu_count\":1,\"gpu_milli\":500,\"isolation\":\"mig\""));
+  cp.Reconcile();
+  Reply job = GetJob(cp, id);
+  EXPECT_EQ(job.Str("state"), "pending");
+  EXPECT_NE(job.Str("reason").find("waiting for capacity"), std::string::npos) << job.raw;
+}
+
+TEST(ReconcilerTest, UnknownPolicyIsRefused) {
+  auto store = NewMemoryStore();
+  ManualClock clock;
+  SequentialIdGenerator ids;
+  Metrics metrics;
+  ReconcilerOptions opts;
+  opts.policy = "no-such-policy";
+  auto r = Reconciler::Create(*store, clock, ids, metrics, opts);
+  EXPECT_FALSE(r.ok());
+}
+
+}  // namespace
+}  // namespace fastgpu::server::testing

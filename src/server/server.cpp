@@ -1,0 +1,154 @@
+#include "server/server.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fastgpu::server {
+
+namespace {
+
+constexpr char kJoinMetaKey[] = "join_token_sha256";
+constexpr char kAdminTenant[] = "admin";
+
+// Writes `text` to `path` with mode 0600, durably.
+Status WriteSecretFile(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal("cannot write " + path + ": " + std::strerror(errno));
+  ::fchmod(fd, 0600);
+  std::string data = text + "\n";
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok) return Internal("cannot write " + path);
+  return OkStatus();
+}
+
+// The file's first line, or "" when it cannot be read.
+std::string ReadSecretFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("listen: expected host:port, got '" + listen + "'");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string port_text = listen.substr(colon + 1);
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535) {
+    return InvalidArgument("listen: bad port '" + port_text + "'");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
+  const std::string dir = options_.data_dir;
+  const std::string admin_path = dir.empty() ? "" : dir + "/admin.token";
+  const std::string join_path = dir.empty() ? "" : dir + "/join.token";
+  std::string admin_from_file = dir.empty() ? "" : ReadSecretFile(admin_path);
+  std::string join_from_file = dir.empty() ? "" : ReadSecretFile(join_path);
+  bool new_admin = false, new_join = false;
+  FASTGPU_RETURN_IF_ERROR(store.Write([&](WriteTx& tx) -> Status {
+    auto admin = tx.GetTenantByName(kAdminTenant);
+    if (!admin.ok()) {
+      if (admin.status().code() != StatusCode::kNotFound) return admin.status();
+      Tenant t;
+      t.id = ids.Next("tenant");
+      t.name = kAdminTenant;
+      t.admin = true;
+      t.created_at = clock.Now();
+      FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(t));
+      admin = t;
+    }
+    admin_token_.clear();
+    if (!admin_from_file.empty()) {
+      auto tok = tx.FindTokenByHash(Sha256Hex(admin_from_file));
+      if (tok.ok() && !tok->revoked && tok->tenant_id == admin->id) admin_token_ = admin_from_file;
+    }
+    if (admin_token_.empty()) {
+      admin_token_ = RandomHex(32);
+      ApiToken tok{ids.Next("tok"), admin->id, "admin (bootstrap)", Sha256Hex(admin_token_),
+                   clock.Now(), false};
+      FASTGPU_RETURN_IF_ERROR(tx.CreateToken(tok));
+      new_admin = true;
+    }
+    auto join_hash = tx.GetMeta(kJoinMetaKey);
+    if (!join_from_file.empty() && join_hash.ok() && *join_hash == Sha256Hex(join_from_file)) {
+      join_token_ = join_from_file;
+    } else {
+      join_token_ = RandomHex(32);
+      FASTGPU_RETURN_IF_ERROR(tx.PutMeta(kJoinMetaKey, Sha256Hex(join_token_)));
+      new_join = true;
+    }
+    return OkStatus();
+  }));
+  if (!dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (new_admin) FASTGPU_RETURN_IF_ERROR(WriteSecretFile(admin_path, admin_token_));
+    if (new_join) FASTGPU_RETURN_IF_ERROR(WriteSecretFile(join_path, join_token_));
+  }
+  return OkStatus();
+}
+
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& store, Clock& clock,
+                                               IdGenerator& ids) {
+  auto listen = ParseListen(options.listen);
+  if (!listen.ok()) return listen.status();
+  std::unique_ptr<Server> s(new Server());
+  s->options_ = std::move(options);
+  FASTGPU_RETURN_IF_ERROR(s->Bootstrap(store, clock, ids));
+  s->auth_ = std::make_unique<Authenticator>(store, Sha256Hex(s->join_token_));
+  ReconcilerOptions ro;
+  ro.policy = s->options_.policy;
+  ro.node_timeout = s->options_.node_timeout;
+  ro.interval = s->options_.reconcile_interval;
+  FASTGPU_ASSIGN_OR_RETURN(s->reconciler_,
+                           Reconciler::Create(store, clock, ids, s->metrics_, ro));
+  ApiOptions ao;
+  ao.heartbeat_interval_ms = s->options_.heartbeat_interval.count();
+  ao.lease_ms = s->options_.node_timeout.count();
+  Reconciler* rec = s->reconciler_.get();
+  s->api_ = std::make_unique<Api>(store, clock, ids, s->metrics_, *s->auth_, ao,
+                                  [rec] { rec->Poke(); });
+  HttpServerOptions ho;
+  ho.host = listen->first;
+  ho.port = listen->second;
+  ho.io_threads = s->options_.io_threads;
+  ho.worker_threads = s->options_.worker_threads;
+  ho.max_body_bytes = s->options_.max_body_bytes;
+  Api* api = s->api_.get();
+  s->http_ = std::make_unique<HttpServer>(ho, [api](const HttpRequest& r) { return api->Handle(r); });
+  return s;
+}
+
+Server::~Server() { Stop(); }
+
+Result<uint16_t> Server::Start() {
+  FASTGPU_ASSIGN_OR_RETURN(port_, http_->Start());
+  if (options_.run_reconciler) reconciler_->Start();
+  return port_;
+}
+
+void Server::Stop() {
+  if (http_) http_->Stop();
+  if (reconciler_) reconciler_->Stop();
+}
+
+}  // namespace fastgpu::server

@@ -1,0 +1,77 @@
+// Server: the whole control plane in one object: HTTP API, reconciler, metrics.
+//
+// Create() bootstraps the store: the admin tenant and an admin token at first start,
+// and the join token agents register with. With a data_dir, the admin token is written
+// to <data_dir>/admin.token and the join token to <data_dir>/join.token (mode 0600),
+// and both are reused at the next start while they stay valid. Start() listens and
+// starts the reconciler thread; Stop() stops both (idempotent; the destructor calls it).
+//
+// Borrows the store, clock and id generator (they must outlive the Server).
+// Thread-safe: Start/Stop from one thread; accessors from any.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "server/api.h"
+#include "server/auth.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/reconciler.h"
+#include "store/store.h"
+
+namespace fastgpu::server {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  std::string data_dir;                   // default empty: token files are not written
+  std::string policy = std::string(sched::kDefaultPolicy);  // placement policy
+  std::chrono::milliseconds node_timeout{15000};       // default 15 s: lease of a node
+  std::chrono::milliseconds heartbeat_interval{2000};  // default 2 s: told to agents
+  std::chrono::milliseconds reconcile_interval{500};   // default 0.5 s between passes
+  int io_threads = 2;                     // default 2: Asio threads
+  int worker_threads = 32;                // default 32: handler threads (store waits)
+  size_t max_body_bytes = 1 << 20;        // default 1 MiB: larger bodies get 413
+  bool run_reconciler = true;             // default true; tests call RunOnce themselves
+};
+
+// "127.0.0.1:8080" -> host, port. InvalidArgument when malformed.
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen);
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Create(ServerOptions options, Store& store, Clock& clock,
+                                                IdGenerator& ids);
+  ~Server();
+
+  // Listens and starts the reconciler; returns the bound port.
+  Result<uint16_t> Start();
+  void Stop();
+
+  // The admin token (plaintext, as written to admin.token) and the join token.
+  const std::string& admin_token() const { return admin_token_; }
+  const std::string& join_token() const { return join_token_; }
+  Reconciler& reconciler() { return *reconciler_; }
+  Metrics& metrics() { return metrics_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  Server() = default;
+  Status Bootstrap(Store& store, Clock& clock, IdGenerator& ids);
+
+  ServerOptions options_;
+  std::string admin_token_;
+  std::string join_token_;
+  Metrics metrics_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> http_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace fastgpu::server
