@@ -414,24 +414,50 @@ class MemoryStore final : public Store {
   explicit MemoryStore(const MemoryStoreOptions& options) : options_(options) {}
 
   Status Write(std::function<Status(WriteTx&)> fn) override {
+    if (in_transaction_ == this) return FailedPrecondition("nested Store::Write");
     std::unique_lock lock(mu_);
+    in_transaction_ = this;
     MemWriteTx tx(state_, options_.max_log_bytes);
     Status s = RunGuarded([&] { return fn(tx); });
     if (!s.ok()) tx.Rollback();
+    in_transaction_ = nullptr;
+    std::lock_guard stats_lock(stats_mu_);
+    if (s.ok()) {
+      ++stats_.writes_ok;
+      ++stats_.commits;
+      stats_.max_batch = 1;
+    } else {
+      ++stats_.writes_failed;
+    }
     return s;
   }
   Status Read(std::function<Status(ReadTx&)> fn) override {
+    if (in_transaction_ == this) return FailedPrecondition("Store::Read inside a transaction");
     std::shared_lock lock(mu_);
+    in_transaction_ = this;
     MemReadTx tx(state_);
-    return RunGuarded([&] { return fn(tx); });
+    Status s = RunGuarded([&] { return fn(tx); });
+    in_transaction_ = nullptr;
+    return s;
   }
   std::string_view Kind() const override { return "memory"; }
+  StoreStats Stats() const override {
+    std::lock_guard lock(stats_mu_);
+    return stats_;
+  }
 
  private:
+  // The store whose transaction this thread is running, to refuse nesting.
+  static thread_local const MemoryStore* in_transaction_;
+  mutable std::mutex stats_mu_;
+  StoreStats stats_;  // guarded by stats_mu_
+
   const MemoryStoreOptions options_;
   std::shared_mutex mu_;
   MemState state_;
 };
+
+thread_local const MemoryStore* MemoryStore::in_transaction_ = nullptr;
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 // batch, so the batch size grows with the load by itself.
 // Reads: a pool of read connections; each Read runs in its own read transaction, a
 // snapshot that WAL mode keeps consistent while the writer commits.
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -81,6 +82,13 @@ class SqliteStore final : public Store {
 
   std::string_view Kind() const override { return "sqlite"; }
 
+  StoreStats Stats() const override {
+    std::lock_guard lock(queue_mu_);
+    StoreStats s = stats_;
+    s.queued_writes = static_cast<int64_t>(queue_.size());
+    return s;
+  }
+
  private:
   Status ReadOn(SqliteConn& conn, const std::function<Status(ReadTx&)>& fn) {
     FASTGPU_RETURN_IF_ERROR(Stmt(conn, "BEGIN").Run());
@@ -119,18 +127,25 @@ class SqliteStore final : public Store {
           queue_.pop_front();
         }
       }
-      RunBatch(batch);
+      const bool committed = RunBatch(batch);
+      {
+        std::lock_guard lock(queue_mu_);
+        stats_.commits += committed ? 1 : 0;
+        stats_.max_batch = std::max<int64_t>(stats_.max_batch, static_cast<int64_t>(batch.size()));
+        for (PendingWrite* p : batch) ++(p->result.ok() ? stats_.writes_ok : stats_.writes_failed);
+      }
       for (PendingWrite* p : batch) p->done.set_value(p->result);
     }
   }
 
-  // Runs every write of `batch` in one transaction; sets each one's result.
-  void RunBatch(const std::vector<PendingWrite*>& batch) {
+  // Runs every write of `batch` in one transaction; sets each one's result. True when
+  // the transaction committed.
+  bool RunBatch(const std::vector<PendingWrite*>& batch) {
     SqliteConn& c = *writer_;
     Status begin = Stmt(c, "BEGIN IMMEDIATE").Run();
     if (!begin.ok()) {
       for (PendingWrite* p : batch) p->result = begin;
-      return;
+      return false;
     }
     std::unique_ptr<WriteTx> tx = NewSqliteWriteTx(c, options_.max_log_bytes);
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -151,7 +166,7 @@ class SqliteStore final : public Store {
             if (q->result.ok()) q->result = broken;
           }
           if (c.InTransaction()) c.Exec("ROLLBACK").IgnoreError();
-          return;
+          return false;
         }
       }
       p->result = s;
@@ -162,17 +177,20 @@ class SqliteStore final : public Store {
       for (PendingWrite* p : batch) {
         if (p->result.ok()) p->result = commit.WithContext("commit");
       }
+      return false;
     }
+    return true;
   }
 
   const SqliteOptions options_;
   std::unique_ptr<SqliteConn> writer_;  // used only by the writer thread after construction
   std::vector<std::unique_ptr<SqliteConn>> readers_;
 
-  std::mutex queue_mu_;
+  mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<PendingWrite*> queue_;  // guarded by queue_mu_
   bool stopping_ = false;            // guarded by queue_mu_
+  StoreStats stats_;                 // guarded by queue_mu_
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;

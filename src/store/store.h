@@ -24,6 +24,8 @@
 //   valid only inside `fn` and only on the thread that runs it. `fn` must not call
 //   Read or Write on the same store (that would deadlock), and should be short: other
 //   writers wait for it. Do slow work (network, solver) outside the transaction.
+//   Both implementations refuse a nested Write with FailedPrecondition instead of
+//   deadlocking; the memory store refuses a nested Read too.
 // * A successful Write is durable; if Write returns non-OK, the writes of `fn` are not
 //   stored (a commit failure returns Internal / Unavailable).
 //
@@ -192,6 +194,15 @@ class WriteTx : public ReadTx {
   virtual Status DeleteMeta(const std::string& key) = 0;  // deleting a missing key is OK
 };
 
+// Counters of a store since it was opened (for metrics and tests).
+struct StoreStats {
+  int64_t writes_ok = 0;      // Write calls that committed
+  int64_t writes_failed = 0;  // Write calls that returned non-OK
+  int64_t commits = 0;        // database transactions committed (one per batch)
+  int64_t queued_writes = 0;  // Write calls waiting for the writer right now
+  int64_t max_batch = 0;      // largest number of Write calls in one transaction so far
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -200,6 +211,8 @@ class Store {
   virtual Status Read(std::function<Status(ReadTx&)> fn) = 0;
   // "sqlite" or "memory".
   virtual std::string_view Kind() const = 0;
+  // A snapshot of the counters; the default (for fakes) is all zero.
+  virtual StoreStats Stats() const { return {}; }
 };
 
 struct SqliteOptions {

@@ -1,0 +1,376 @@
+// Tests of the SQLite store alone: durability across reopen and a killed process,
+// migrations, group commit, snapshots, busy databases.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "store/sqlite_schema.h"
+#include "store/store_test_util.h"
+
+namespace fastgpu::testing {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Store> Open(std::chrono::milliseconds busy = std::chrono::seconds(5)) {
+    SqliteOptions opt;
+    opt.path = path_;
+    opt.busy_timeout = busy;
+    auto store = OpenSqliteStore(opt);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+  // Runs raw SQL on the database file with a separate connection.
+  void RawExec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+  int64_t CountJobs(Store& store) {
+    int64_t n = -1;
+    EXPECT_TRUE(store
+                    .Read([&](ReadTx& tx) -> Status {
+                      n = 0;
+                      JobFilter f;
+                      f.limit = 1000;
+                      for (;;) {
+                        FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
+                        n += static_cast<int64_t>(page.jobs.size());
+                        if (page.next_cursor.empty()) return OkStatus();
+                        f.cursor = page.next_cursor;
+                      }
+                    })
+                    .ok());
+    return n;
+  }
+  static Status CreateTenant(Store& store) {
+    return store.Write(
+        [](WriteTx& tx) { return tx.CreateTenant(MakeTenant("tenant-1", "alpha")); });
+  }
+
+  TempDir dir_;
+  std::string path_ = (dir_.path() / "state.db").string();
+};
+
+TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(CreateTenant(*store).ok());
+    ASSERT_TRUE(store
+                    ->Write([](WriteTx& tx) -> Status {
+                      Job job = MakeJob("job-1", "tenant-1");
+                      FASTGPU_RETURN_IF_ERROR(
+                          TransitionJob(job, JobState::kCancelled, "by user", T(3000)));
+                      FASTGPU_RETURN_IF_ERROR(tx.CreateJob(job, "req-7").status());
+                      FASTGPU_RETURN_IF_ERROR(tx.UpsertNode(MakeNode("node-1", "a1", 1)).status());
+                      FASTGPU_RETURN_IF_ERROR(
+                          tx.CreateAllocations({MakeAlloc("alloc-1", "job-1", "node-1")}));
+                      FASTGPU_RETURN_IF_ERROR(tx.AppendLog("alloc-1", 0, "bytes\n").status());
+                      return tx.PutMeta("bootstrap", "done");
+                    })
+                    .ok());
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Read([](ReadTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob("job-1"));
+                    EXPECT_EQ(job.state, JobState::kCancelled);
+                    EXPECT_EQ(job.events.size(), 1u);
+                    EXPECT_EQ(job.spec.command, MakeJob("x", "y").spec.command);
+                    FASTGPU_ASSIGN_OR_RETURN(Tenant t, tx.GetTenantByName("alpha"));
+                    EXPECT_EQ(t.id, "tenant-1");
+                    FASTGPU_ASSIGN_OR_RETURN(LogChunk log, tx.ReadLog("alloc-1", 0, 100));
+                    EXPECT_EQ(log.data, "bytes\n");
+                    FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetMeta("bootstrap"));
+                    EXPECT_EQ(v, "done");
+                    return OkStatus();
+                  })
+                  .ok());
+  // The idempotency key survived too.
+  ASSERT_TRUE(store
+                  ->Write([](WriteTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(CreateJobResult r,
+                                             tx.CreateJob(MakeJob("job-2", "tenant-1"), "req-7"));
+                    EXPECT_TRUE(r.existed);
+                    EXPECT_EQ(r.job.id, "job-1");
+                    return OkStatus();
+                  })
+                  .ok());
+}
+
+TEST_F(SqliteStoreTest, MigratesAnEmptyFileAndRecordsTheVersion) {
+  std::ofstream(path_).close();  // an existing, empty file
+  ASSERT_NE(Open(), nullptr);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), LatestSchemaVersion());
+  EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);  // one row only
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  // Reopening applies nothing again and works.
+  ASSERT_NE(Open(), nullptr);
+}
+
+TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
+  ASSERT_NE(Open(), nullptr);
+  RawExec("UPDATE schema_version SET version = 999");
+  SqliteOptions opt;
+  opt.path = path_;
+  auto store = OpenSqliteStore(opt);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("999"), std::string::npos) << store.status();
+}
+
+TEST_F(SqliteStoreTest, RefusesBadOptionsAndNonDatabases) {
+  EXPECT_EQ(OpenSqliteStore(SqliteOptions{}).status().code(), StatusCode::kInvalidArgument);
+  SqliteOptions bad_pool;
+  bad_pool.path = path_;
+  bad_pool.read_pool_size = 0;
+  EXPECT_EQ(OpenSqliteStore(bad_pool).status().code(), StatusCode::kInvalidArgument);
+  std::ofstream(path_) << "this is not a database, just some text long enough to have a header";
+  SqliteOptions opt;
+  opt.path = path_;
+  auto store = OpenSqliteStore(opt);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kInternal) << store.status();
+}
+
+TEST_F(SqliteStoreTest, ConcurrentWritersAreAllDurableAndBatched) {
+  constexpr int kThreads = 8, kPerThread = 200;
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(CreateTenant(*store).ok());
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          const std::string id = "job-" + std::to_string(t) + "-" + std::to_string(i);
+          Status s = store->Write(
+              [&](WriteTx& tx) { return tx.CreateJob(MakeJob(id, "tenant-1")).status(); });
+          if (!s.ok()) ++failures;
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    StoreStats stats = store->Stats();
+    EXPECT_EQ(stats.writes_ok, 1 + kThreads * kPerThread);
+    EXPECT_EQ(stats.writes_failed, 0);
+    EXPECT_LE(stats.commits, stats.writes_ok);
+    EXPECT_LE(stats.max_batch, kThreads);
+    EXPECT_EQ(CountJobs(*store), kThreads * kPerThread);
+  }
+  auto reopened = Open();
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(CountJobs(*reopened), kThreads * kPerThread);
+}
+
+TEST_F(SqliteStoreTest, AFailingWriteInABatchLeavesTheOthersCommitted) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(CreateTenant(*store).ok());
+  // Hold the writer inside one write until the others have queued up behind it, so
+  // that they all run as the next batch.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> entered;
+  auto blocker = std::async(std::launch::async, [&] {
+    return store->Write([&](WriteTx& tx) {
+      entered.set_value();
+      released.wait();
+      return tx.PutMeta("blocker", "1");
+    });
+  });
+  entered.get_future().wait();
+  constexpr int kWriters = 5;
+  const int64_t commits_before = store->Stats().commits;
+  std::vector<std::future<Status>> writers;
+  for (int i = 0; i < kWriters; ++i) {
+    writers.push_back(std::async(std::launch::async, [&store, i] {
+      return store->Write([i](WriteTx& tx) -> Status {
+        FASTGPU_RETURN_IF_ERROR(
+            tx.CreateJob(MakeJob("job-" + std::to_string(i), "tenant-1")).status());
+        if (i == 2) return Aborted("writer 2 gives up after writing");
+        return OkStatus();
+      });
+    }));
+  }
+  while (store->Stats().queued_writes < kWriters) std::this_thread::yield();
+  release.set_value();
+  EXPECT_TRUE(blocker.get().ok());
+  for (int i = 0; i < kWriters; ++i) {
+    Status s = writers[i].get();
+    if (i == 2) {
+      EXPECT_EQ(s.code(), StatusCode::kAborted);
+    } else {
+      EXPECT_TRUE(s.ok()) << s;
+    }
+  }
+  StoreStats stats = store->Stats();
+  EXPECT_EQ(stats.commits, commits_before + 2);  // the blocker's, then one for the five
+  EXPECT_EQ(stats.max_batch, kWriters);
+  EXPECT_EQ(stats.writes_failed, 1);
+  ASSERT_TRUE(store
+                  ->Read([](ReadTx& tx) -> Status {
+                    for (int i = 0; i < kWriters; ++i) {
+                      Status s = tx.GetJob("job-" + std::to_string(i)).status();
+                      EXPECT_EQ(s.ok(), i != 2) << i << ": " << s;
+                    }
+                    return OkStatus();
+                  })
+                  .ok());
+}
+
+TEST_F(SqliteStoreTest, ReadsSeeWholeTransactionsOnly) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(CreateTenant(*store).ok());
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 100; ++i) {
+      // Two jobs per write; every other write fails after its first job.
+      Status s = store->Write([i](WriteTx& tx) -> Status {
+        FASTGPU_RETURN_IF_ERROR(
+            tx.CreateJob(MakeJob("job-a" + std::to_string(i), "tenant-1")).status());
+        if (i % 2) return Aborted("half-done");
+        return tx.CreateJob(MakeJob("job-b" + std::to_string(i), "tenant-1")).status();
+      });
+      EXPECT_EQ(s.ok(), i % 2 == 0);
+    }
+    done = true;
+  });
+  int reads = 0;
+  while (!done || reads < 10) {
+    ++reads;
+    const int64_t n = CountJobs(*store);
+    EXPECT_EQ(n % 2, 0) << "a read saw half a transaction";
+  }
+  writer.join();
+  EXPECT_EQ(CountJobs(*store), 100);
+}
+
+TEST_F(SqliteStoreTest, LockedDatabaseGivesUnavailable) {
+  auto store = Open(std::chrono::milliseconds(50));
+  ASSERT_NE(store, nullptr);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  Status s = store->Write([](WriteTx& tx) { return tx.PutMeta("k", "v"); });
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s;
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_TRUE(store->Write([](WriteTx& tx) { return tx.PutMeta("k", "v"); }).ok());
+}
+
+TEST_F(SqliteStoreTest, NestedWriteIsRefused) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  Status inner;
+  ASSERT_TRUE(store
+                  ->Write([&](WriteTx&) {
+                    inner = store->Write([](WriteTx&) { return OkStatus(); });
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(inner.code(), StatusCode::kFailedPrecondition);
+}
+
+// A child process streams acknowledged job ids to a pipe and is killed mid-stream;
+// every id it acknowledged must be in the database afterwards.
+TEST_F(SqliteStoreTest, EveryAcknowledgedWriteSurvivesSigkill) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(CreateTenant(*store).ok());
+  }
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    SqliteOptions opt;
+    opt.path = path_;
+    auto store = OpenSqliteStore(opt);
+    if (!store.ok()) _exit(2);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0;; ++i) {
+          const std::string id = "job-" + std::to_string(t) + "-" + std::to_string(i);
+          Status s = (*store)->Write(
+              [&](WriteTx& tx) { return tx.CreateJob(MakeJob(id, "tenant-1")).status(); });
+          if (!s.ok()) _exit(3);
+          const std::string line = id + "\n";
+          if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+            _exit(4);
+          }
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string received;
+  char buf[4096];
+  auto lines = [&] { return std::count(received.begin(), received.end(), '\n'); };
+  bool killed = false;
+  for (;;) {
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    received.append(buf, static_cast<size_t>(n));
+    if (!killed && lines() >= 300) {
+      ASSERT_EQ(kill(child, SIGKILL), 0);
+      killed = true;  // keep reading what was written before the kill
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  if (!received.empty() && received.back() != '\n') received.resize(received.rfind('\n') + 1);
+
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  std::set<std::string> acked;
+  for (size_t pos = 0; pos < received.size();) {
+    size_t nl = received.find('\n', pos);
+    acked.insert(received.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  ASSERT_GE(acked.size(), 300u);
+  ASSERT_TRUE(store
+                  ->Read([&](ReadTx& tx) -> Status {
+                    for (const std::string& id : acked) {
+                      EXPECT_TRUE(tx.GetJob(id).ok()) << "acknowledged " << id << " lost";
+                    }
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_GE(CountJobs(*store), static_cast<int64_t>(acked.size()));
+}
+
+}  // namespace
+}  // namespace fastgpu::testing
