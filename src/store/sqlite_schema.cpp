@@ -102,6 +102,10 @@ CREATE TABLE idempotency(
 CREATE INDEX idempotency_by_created ON idempotency(created_at_ms);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql",
+    // 2: a tenant's jobs in creation order without a sort (GET /v1/jobs pages).
+    R"sql(
+CREATE INDEX jobs_by_tenant ON jobs(tenant_id, seq);
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {
@@ -111,7 +115,7 @@ Result<int> CurrentVersion(SqliteConn& conn) {
   return static_cast<int>(q.Int(0));
 }
 
-Status MigrateInTransaction(SqliteConn& conn) {
+Status MigrateInTransaction(SqliteConn& conn, int target) {
   FASTGPU_RETURN_IF_ERROR(
       conn.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)"));
   FASTGPU_ASSIGN_OR_RETURN(int version, CurrentVersion(conn));
@@ -120,14 +124,14 @@ Status MigrateInTransaction(SqliteConn& conn) {
                               ", newer than this build's " + std::to_string(LatestSchemaVersion()) +
                               "; run a newer fastgpu or restore a backup");
   }
-  for (int v = version; v < LatestSchemaVersion(); ++v) {
+  for (int v = version; v < target; ++v) {
     FASTGPU_RETURN_IF_ERROR(
         conn.Exec(kMigrations[v]).WithContext("migration " + std::to_string(v + 1)));
   }
-  if (version == LatestSchemaVersion()) return OkStatus();
+  if (version >= target) return OkStatus();
   FASTGPU_RETURN_IF_ERROR(conn.Exec("DELETE FROM schema_version"));
   Stmt ins(conn, "INSERT INTO schema_version(version) VALUES (?1)");
-  ins.Bind(1, int64_t{LatestSchemaVersion()});
+  ins.Bind(1, int64_t{target});
   return ins.Run();
 }
 
@@ -135,9 +139,12 @@ Status MigrateInTransaction(SqliteConn& conn) {
 
 int LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
-Status MigrateSchema(SqliteConn& conn) {
+Status MigrateSchema(SqliteConn& conn, int target_version) {
+  if (target_version < 1 || target_version > LatestSchemaVersion()) {
+    return InvalidArgument("no schema version " + std::to_string(target_version));
+  }
   FASTGPU_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
-  Status s = MigrateInTransaction(conn);
+  Status s = MigrateInTransaction(conn, target_version);
   if (!s.ok()) {
     conn.Exec("ROLLBACK").IgnoreError();
     return s;

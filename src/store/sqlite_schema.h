@@ -13,8 +13,9 @@ namespace fastgpu {
 // The schema version this build writes.
 int LatestSchemaVersion();
 
-// Applies the missing migrations in one transaction. FailedPrecondition when the
-// database is from a newer build (its version is above LatestSchemaVersion()).
-Status MigrateSchema(SqliteConn& conn);
+// Applies the missing migrations up to `target_version` (default: the latest) in one
+// transaction. FailedPrecondition when the database is from a newer build (its version
+// is above LatestSchemaVersion()); InvalidArgument for a target outside 1..latest.
+Status MigrateSchema(SqliteConn& conn, int target_version = LatestSchemaVersion());
 
 }  // namespace fastgpu

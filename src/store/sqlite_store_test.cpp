@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "store/sqlite_codec.h"
 #include "store/sqlite_schema.h"
 #include "store/store_test_util.h"
 
@@ -126,6 +127,43 @@ TEST_F(SqliteStoreTest, MigratesAnEmptyFileAndRecordsTheVersion) {
   sqlite3_close(db);
   // Reopening applies nothing again and works.
   ASSERT_NE(Open(), nullptr);
+}
+
+TEST_F(SqliteStoreTest, UpgradesAnOlderSchemaKeepingItsData) {
+  ASSERT_GE(LatestSchemaVersion(), 2);
+  {
+    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(MigrateSchema(**conn, 1).ok());
+  }
+  RawExec(
+      "INSERT INTO tenants VALUES ('tenant-1', 'alpha', 0, 0, 0, 1000);"
+      "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts, created_at_ms,"
+      " updated_at_ms) VALUES ('job-1', 'tenant-1', '" +
+      EncodeJobSpec(MakeJob("x", "y").spec) + "', 'running', 'r', 1, 1000, 2000);");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Read([](ReadTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob("job-1"));
+                    EXPECT_EQ(job.state, JobState::kRunning);
+                    EXPECT_EQ(job.spec.shape, MakeJob("x", "y").spec.shape);
+                    return OkStatus();
+                  })
+                  .ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT (SELECT version FROM schema_version), (SELECT count(*)"
+                               " FROM sqlite_master WHERE name = 'jobs_by_tenant')",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), LatestSchemaVersion());
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), 1);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {

@@ -258,6 +258,26 @@ TEST_P(StoreConformanceTest, Meta) {
               }).ok());
 }
 
+TEST_P(StoreConformanceTest, NestedWriteIsRefusedNotDeadlocked) {
+  Status inner;
+  ASSERT_TRUE(W([&](WriteTx& tx) {
+                inner = store_->Write([](WriteTx&) { return OkStatus(); });
+                return tx.PutMeta("outer", "done");
+              }).ok());
+  EXPECT_EQ(inner.code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StoreConformanceTest, StatsCountWrites) {
+  const StoreStats before = store_->Stats();
+  ASSERT_TRUE(W([](WriteTx& tx) { return tx.PutMeta("a", "1"); }).ok());
+  ASSERT_FALSE(W([](WriteTx&) { return Aborted("no"); }).ok());
+  const StoreStats after = store_->Stats();
+  EXPECT_EQ(after.writes_ok, before.writes_ok + 1);
+  EXPECT_EQ(after.writes_failed, before.writes_failed + 1);
+  EXPECT_GE(after.commits, before.commits + 1);
+  EXPECT_GE(after.max_batch, 1);
+}
+
 TEST_P(StoreConformanceTest, KindIsNamed) { EXPECT_EQ(store_->Kind(), GetParam().name); }
 
 INSTANTIATE_TEST_SUITE_P(AllStores, StoreConformanceTest, ::testing::ValuesIn(AllStoreFactories()),
