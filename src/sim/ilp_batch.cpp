@@ -54,29 +54,34 @@ sched::NodePlacement FromReplica(const sched::Cluster& cluster, const Shape& sha
   for (const opt::IlpSlice& s : rep.slices) {
     const sched::GpuState& gpu = cluster.node(rep.node).gpus[s.gpu];
     const bool whole = shape.gpu_milli >= sched::kMilliPerGpu;
-    p.gpus.push_back({s.gpu, static_cast<int>(s.milli),
-                      whole ? gpu.free_memory_mib : shape.gpu_memory_mib});
+    p.gpus.push_back(
+        {s.gpu, static_cast<int>(s.milli), whole ? gpu.free_memory_mib : shape.gpu_memory_mib});
   }
   return p;
 }
 
 class IlpBatchPlacer final : public BatchPlacer {
  public:
-  IlpBatchPlacer(BatchOptions options, std::unique_ptr<sched::Policy> warm_policy)
-      : options_(std::move(options)), warm_policy_(std::move(warm_policy)) {}
+  explicit IlpBatchPlacer(BatchOptions options) : options_(std::move(options)) {}
 
   std::string_view Name() const override { return "ilp-batch"; }
 
   std::vector<std::optional<sched::NodePlacement>> PlaceBatch(
       const sched::Cluster& cluster, const std::vector<sched::Request>& requests) override {
     opt::IlpProblem problem = ToProblem(cluster, requests);
-    // Warm start: the online policy placing the batch one request after the other.
+    // Warm start: the default online policy placing the batch one request after the
+    // other on a scratch copy. A fresh policy each time: its per-node caches are keyed by
+    // node versions, which a scratch copy shares with the real cluster.
     std::vector<opt::IlpRequestPlacement> warm(requests.size());
+    sched::PolicyOptions popts;
+    popts.seed = options_.seed;
+    popts.target_workload = options_.target_workload;
+    Result<std::unique_ptr<sched::Policy>> policy = sched::MakePolicy(sched::kDefaultPolicy, popts);
     sched::Cluster scratch = cluster;
-    for (size_t r = 0; r < requests.size(); ++r) {
-      Result<sched::NodePlacement> p = warm_policy_->Place(scratch, requests[r].shape);
+    for (size_t r = 0; policy.ok() && r < requests.size(); ++r) {
+      Result<sched::NodePlacement> p = (*policy)->Place(scratch, requests[r].shape);
       if (!p.ok() || !scratch.Apply(*p).ok()) continue;
-      warm_policy_->OnNodeChanged(scratch, p->node);
+      (*policy)->OnNodeChanged(scratch, p->node);
       warm[r].replicas.push_back(ToReplica(*p));
     }
     opt::IlpOptions ilp;
@@ -96,16 +101,12 @@ class IlpBatchPlacer final : public BatchPlacer {
 
  private:
   BatchOptions options_;
-  std::unique_ptr<sched::Policy> warm_policy_;
 };
 
 Result<std::unique_ptr<BatchPlacer>> MakeIlpBatch(const BatchOptions& options) {
-  sched::PolicyOptions popts;
-  popts.seed = options.seed;
-  popts.target_workload = options.target_workload;
-  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<sched::Policy> warm,
-                           sched::MakePolicy(sched::kDefaultPolicy, popts));
-  return std::unique_ptr<BatchPlacer>(new IlpBatchPlacer(options, std::move(warm)));
+  // Fails early (NotFound) if the default policy is not registered.
+  FASTGPU_RETURN_IF_ERROR(sched::MakePolicy(sched::kDefaultPolicy, {}).status());
+  return std::unique_ptr<BatchPlacer>(std::make_unique<IlpBatchPlacer>(options));
 }
 
 // The share of the pool's GPU capacity that no policy can exceed once `arrived` came.
