@@ -47,7 +47,8 @@ std::string EncodeJobSpec(const JobSpec& spec) {
                      {"isolation", IsolationName(s.isolation)}};
   json::object o{{"name", spec.name},         {"command", std::move(command)},
                  {"env", std::move(env)},     {"shape", std::move(shape)},
-                 {"replicas", spec.replicas}, {"max_retries", spec.max_retries}};
+                 {"replicas", spec.replicas}, {"max_retries", spec.max_retries},
+                 {"priority", spec.priority}};
   return json::serialize(o);
 }
 
@@ -72,6 +73,9 @@ Result<JobSpec> DecodeJobSpec(std::string_view text) {
     spec.shape.isolation = IsolationOf(s.at("isolation"));
     spec.replicas = static_cast<int>(o.at("replicas").as_int64());
     spec.max_retries = static_cast<int>(o.at("max_retries").as_int64());
+    if (const json::value* p = o.if_contains("priority")) {
+      spec.priority = static_cast<int>(p->as_int64());  // absent in rows of older versions
+    }
     return spec;
   });
 }

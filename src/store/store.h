@@ -100,8 +100,8 @@ class ReadTx {
 
   // --- job logs (per allocation) ---
   // Up to `limit_bytes` (>= 0) bytes of the allocation's log starting at `offset` (>= 0).
-  // An offset at or past the end gives empty data with next_offset == offset (past the
-  // end) or the size. NotFound when the allocation does not exist; InvalidArgument for
+  // An offset at or past the end gives empty data with next_offset == offset; poll
+  // again later from there. NotFound when the allocation does not exist; InvalidArgument for
   // a negative offset or limit.
   virtual Result<LogChunk> ReadLog(const std::string& alloc_id, int64_t offset,
                                    int64_t limit_bytes) = 0;
