@@ -91,9 +91,11 @@ Result<IlpSolution> SolveBatch(const IlpProblem& problem, const IlpOptions& opti
     if (!mip_start.empty()) model.setMIPStart(mip_start);
     const std::string seconds = std::to_string(std::max(0.0, options.time_limit_s));
     const std::string gap = std::to_string(std::max(0.0, options.relative_gap_limit));
+    // Preprocessing is off: CglPreProcess::postProcess crashes in CBC 2.10.8 when the
+    // time limit stops the search on some of these programs.
     const char* argv[] = {"fastgpu", "-log",          "0",         "-timeMode", "elapsed",
                           "-sec",    seconds.c_str(), "-ratioGap", gap.c_str(), "-allowableGap",
-                          "0.5",     "-solve",        "-quit"};
+                          "0.5",     "-preprocess",   "off",       "-solve",    "-quit"};
     CbcMain1(
         static_cast<int>(std::size(argv)), argv, model, [](CbcModel*, int) { return 0; }, data);
     proven = model.isProvenOptimal();
