@@ -191,7 +191,7 @@ TEST_F(SqliteStoreTest, RefusesBadOptionsAndNonDatabases) {
   EXPECT_EQ(store.status().code(), StatusCode::kInternal) << store.status();
 }
 
-TEST_F(SqliteStoreTest, ConcurrentWritersAreAllDurableAndBatched) {
+TEST_F(SqliteStoreTest, ConcurrentWritersAreAllDurableAndCounted) {
   constexpr int kThreads = 8, kPerThread = 200;
   {
     auto store = Open();
