@@ -21,11 +21,10 @@
 
 #include "agent/gpu_inventory.h"
 #include "agent/health.h"
+#include "agent/launcher.h"
 #include "common/status.h"
 
 namespace fastgpu {
-
-class ProcessLauncher;
 
 struct AgentOptions {
   // Control plane base URL, e.g. "http://127.0.0.1:8080". Required.

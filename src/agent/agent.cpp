@@ -1,0 +1,294 @@
+#include "agent/agent.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "agent/cgroup.h"
+#include "agent/launcher.h"
+#include "agent/log_shipper.h"
+#include "agent/mps.h"
+#include "agent/protocol.h"
+#include "agent/replicas.h"
+#include "agent/state.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "net/http_client.h"
+
+namespace fastgpu {
+namespace {
+
+int64_t DetectMemoryMib() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemTotal:") return kib / 1024;
+  }
+  return 0;
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+class Agent::Impl {
+ public:
+  explicit Impl(AgentOptions options) : options_(std::move(options)) {}
+
+  Status Start();
+  void Stop();
+  AgentSnapshot Snapshot() const {
+    std::lock_guard lock(snapshot_mu_);
+    return snapshot_;
+  }
+
+ private:
+  void Loop();
+  // One round: read GPUs, follow replicas, register if needed, heartbeat, act on the
+  // answer, ship logs, save state. Returns false when the control plane was not reached.
+  bool Tick();
+  bool Register();
+  bool Heartbeat();
+  void SaveState();
+  void PublishSnapshot();
+  std::string Message() const;
+
+  AgentOptions options_;
+  std::string state_path_;
+  AgentState state_;
+  Cgroups cgroups_;
+  std::unique_ptr<MpsDaemons> mps_;
+  std::unique_ptr<ReplicaSet> replicas_;
+  std::unique_ptr<HttpClient> client_;
+  HealthTracker health_{HealthThresholds{}};
+  std::vector<GpuSample> gpus_;
+  std::chrono::milliseconds interval_{2000};
+  int64_t heartbeats_ = 0;
+
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  bool started_ = false;
+
+  mutable std::mutex snapshot_mu_;
+  AgentSnapshot snapshot_;  // guarded by snapshot_mu_
+};
+
+Status Agent::Impl::Start() {
+  if (started_) return FailedPrecondition("agent already started");
+  if (options_.server_url.empty()) return InvalidArgument("agent: server URL is required");
+  if (options_.join_token.empty()) return InvalidArgument("agent: join token is required");
+  if (options_.data_dir.empty()) return InvalidArgument("agent: data dir is required");
+  if (options_.inventory == nullptr) return InvalidArgument("agent: a GPU inventory is required");
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir + "/replicas", ec);
+  if (ec) return Internal("agent: cannot create " + options_.data_dir + ": " + ec.message());
+  state_path_ = options_.data_dir + "/agent-state.json";
+  auto loaded = LoadAgentState(state_path_);
+  if (loaded.ok()) {
+    state_ = std::move(loaded).value();
+    spdlog::info("agent state loaded from {}: node {}, {} replicas to re-adopt", state_path_,
+                 state_.node_id.empty() ? "(unregistered)" : state_.node_id,
+                 state_.replicas.size());
+  } else if (loaded.status().code() != StatusCode::kNotFound) {
+    return loaded.status();
+  }
+  if (state_.agent_id.empty()) state_.agent_id = RandomIdGenerator().Next("agent");
+  if (options_.name.empty()) options_.name = HostName();
+  if (options_.cpu_milli <= 0) {
+    options_.cpu_milli =
+        static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency())) * 1000;
+  }
+  if (options_.memory_mib <= 0) options_.memory_mib = DetectMemoryMib();
+  if (options_.heartbeat_interval.count() > 0) interval_ = options_.heartbeat_interval;
+  health_ = HealthTracker(options_.health);
+  cgroups_ = Cgroups::Probe(options_.cgroup_root);
+  if (cgroups_.enabled()) {
+    spdlog::info("agent: {}", cgroups_.note());
+  } else {
+    spdlog::warn("agent: {}", cgroups_.note());
+  }
+  if (options_.launcher == nullptr) options_.launcher = MakeShimLauncher();
+  mps_ = std::make_unique<MpsDaemons>(options_.data_dir + "/mps", options_.mps_control);
+  ReplicaSetOptions ro;
+  ro.data_dir = options_.data_dir;
+  ro.mps_root = options_.data_dir + "/mps";
+  ro.log_cap_bytes = options_.log_cap_bytes;
+  ro.stop_grace = options_.stop_grace;
+  replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.launcher, cgroups_, *mps_,
+                                           SystemClock::Default());
+  HttpClientOptions http;
+  http.connect_timeout = std::chrono::seconds(3);
+  http.read_timeout = std::chrono::seconds(10);
+  auto client = HttpClient::Create(options_.server_url, http);
+  if (!client.ok()) return client.status();
+  client_ = std::move(client).value();
+  spdlog::info("agent {} ({}) for {}: {}", options_.name, state_.agent_id, options_.server_url,
+               options_.inventory->Describe());
+  SaveState();
+  started_ = true;
+  thread_ = std::thread([this] { Loop(); });
+  return OkStatus();
+}
+
+void Agent::Impl::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || !started_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (options_.kill_workloads_on_stop) replicas_->StopAll();
+  SaveState();
+  PublishSnapshot();
+}
+
+void Agent::Impl::Loop() {
+  for (;;) {
+    bool ok = Tick();
+    std::unique_lock lock(mu_);
+    auto wait = ok ? interval_ : std::min(interval_, options_.retry_interval);
+    if (cv_.wait_for(lock, wait, [this] { return stopping_; })) return;
+  }
+}
+
+bool Agent::Impl::Tick() {
+  auto samples = options_.inventory->Sample();
+  if (samples.ok()) {
+    gpus_ = std::move(samples).value();
+  } else {
+    spdlog::warn("agent: cannot read GPUs: {}", samples.status().message());
+  }
+  health_.Observe(options_.inventory->DrainEvents());
+  std::vector<Gpu> judged = health_.Evaluate(gpus_);
+  for (size_t i = 0; i < gpus_.size(); ++i) {
+    if (gpus_[i].gpu.healthy && !judged[i].healthy) {
+      spdlog::error("GPU {} ({}) is unhealthy: {}", judged[i].index, judged[i].uuid,
+                    judged[i].health_reason);
+    }
+    gpus_[i].gpu = judged[i];
+  }
+  replicas_->Poll();
+  bool ok = (!state_.node_id.empty() || Register()) && Heartbeat();
+  replicas_->Forget();
+  SaveState();
+  PublishSnapshot();
+  return ok;
+}
+
+std::string Agent::Impl::Message() const {
+  std::string m = options_.inventory->Describe();
+  if (!cgroups_.enabled()) m += "; " + cgroups_.note();
+  return m;
+}
+
+bool Agent::Impl::Register() {
+  RegisterRequest req;
+  req.name = options_.name;
+  req.agent_id = state_.agent_id;
+  req.cpu_milli = options_.cpu_milli;
+  req.memory_mib = options_.memory_mib;
+  req.simulated = options_.inventory->simulated();
+  for (const GpuSample& s : gpus_) req.gpus.push_back(s.gpu);
+  req.message = Message();
+  client_->set_bearer_token(options_.join_token);
+  auto res = client_->Post("/v1/nodes/register", EncodeRegister(req));
+  if (!res.ok()) {
+    spdlog::warn("agent: register: {}", res.status().message());
+    return false;
+  }
+  if (Status st = ApiStatus(*res); !st.ok()) {
+    spdlog::error("agent: register refused: {}", st.ToString());
+    return false;
+  }
+  auto answer = DecodeRegisterResponse(res->body);
+  if (!answer.ok()) {
+    spdlog::error("agent: register answer: {}", answer.status().message());
+    return false;
+  }
+  state_.node_id = answer->node_id;
+  state_.node_token = answer->node_token;
+  if (options_.heartbeat_interval.count() == 0 && answer->heartbeat_interval_ms > 0) {
+    interval_ = std::chrono::milliseconds(answer->heartbeat_interval_ms);
+  }
+  spdlog::info("agent: registered as node {} ({} GPUs)", state_.node_id, gpus_.size());
+  SaveState();
+  return true;
+}
+
+bool Agent::Impl::Heartbeat() {
+  HeartbeatRequest req;
+  for (const GpuSample& s : gpus_) req.gpus.push_back(s.gpu);
+  req.replicas = replicas_->Reports();
+  req.message = Message();
+  client_->set_bearer_token(state_.node_token);
+  auto res = client_->Post("/v1/nodes/" + state_.node_id + "/heartbeat", EncodeHeartbeat(req));
+  if (!res.ok()) {
+    spdlog::warn("agent: heartbeat: {}", res.status().message());
+    return false;
+  }
+  if (res->status == 404 || res->status == 401) {
+    spdlog::warn("agent: control plane answered {} to the heartbeat of node {}; registering again",
+                 res->status, state_.node_id);
+    state_.node_id.clear();
+    state_.node_token.clear();
+    return false;
+  }
+  if (Status st = ApiStatus(*res); !st.ok()) {
+    spdlog::warn("agent: heartbeat refused: {}", st.ToString());
+    return false;
+  }
+  auto answer = DecodeHeartbeatResponse(res->body);
+  if (!answer.ok()) {
+    spdlog::error("agent: heartbeat answer: {}", answer.status().message());
+    return false;
+  }
+  ++heartbeats_;
+  replicas_->Apply(*answer, gpus_);
+  for (ReplicaRecord& rec : state_.replicas) {
+    Status st = ShipLogs(*client_, state_.node_id, rec, options_.log_chunk_bytes);
+    if (!st.ok()) spdlog::warn("agent: logs of {}: {}", rec.id(), st.message());
+  }
+  return true;
+}
+
+void Agent::Impl::SaveState() {
+  Status st = SaveAgentState(state_path_, state_);
+  if (!st.ok()) spdlog::error("agent: cannot save state: {}", st.message());
+}
+
+void Agent::Impl::PublishSnapshot() {
+  AgentSnapshot snap;
+  snap.node_id = state_.node_id;
+  snap.registered = !state_.node_id.empty();
+  snap.cgroups_enabled = cgroups_.enabled();
+  snap.cgroup_note = cgroups_.note();
+  for (const GpuSample& s : gpus_) snap.gpus.push_back(s.gpu);
+  for (const ReplicaRecord& rec : state_.replicas) {
+    snap.replicas.push_back(
+        {rec.id(), rec.state, rec.handle.pid, rec.exit_code, rec.signal, rec.message});
+  }
+  snap.heartbeats_sent = heartbeats_;
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_ = std::move(snap);
+}
+
+Agent::Agent(AgentOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Agent::~Agent() { Stop(); }
+Status Agent::Start() { return impl_->Start(); }
+void Agent::Stop() { impl_->Stop(); }
+AgentSnapshot Agent::Snapshot() const { return impl_->Snapshot(); }
+
+}  // namespace fastgpu

@@ -1,0 +1,212 @@
+#include "agent/agent.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "agent/fake_inventory.h"
+#include "agent/launcher.h"
+#include "agent/testing/fake_control_plane.h"
+#include "agent/testing/temp_dir.h"
+
+namespace fastgpu {
+namespace {
+
+using testing::FakeControlPlane;
+using testing::TestAllocation;
+
+// Runs an Agent in-process against a FakeControlPlane with simulated GPUs.
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cp = FakeControlPlane::Start();
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    cp_ = std::move(cp).value();
+  }
+
+  std::unique_ptr<Agent> StartAgent(const std::string& gpus = "1xH100-80GB") {
+    auto inv = FakeGpuInventory::Create(gpus, "agent-test");
+    EXPECT_TRUE(inv.ok());
+    inventory_ = inv->get();
+    AgentOptions o;
+    o.server_url = cp_->url();
+    o.join_token = cp_->join_token();
+    o.data_dir = dir_.path();
+    o.name = "test-node";
+    o.inventory = std::move(inv).value();
+    o.heartbeat_interval = std::chrono::milliseconds(20);
+    o.retry_interval = std::chrono::milliseconds(20);
+    o.stop_grace = std::chrono::milliseconds(500);
+    o.cgroup_root = "";  // hermetic: never touch the machine's cgroups
+    auto agent = std::make_unique<Agent>(std::move(o));
+    Status st = agent->Start();
+    EXPECT_TRUE(st.ok()) << st;
+    return agent;
+  }
+
+  std::string State(const std::string& id) {
+    auto r = cp_->replicas();
+    return r.count(id) ? r[id].state : "";
+  }
+  bool WaitState(const std::string& id, const std::string& state) {
+    return FakeControlPlane::WaitFor([&] { return State(id) == state; });
+  }
+  std::string WorkDir(const std::string& id) { return dir_.path() + "/replicas/" + id + "/work"; }
+
+  testing::TempDir dir_;
+  std::unique_ptr<FakeControlPlane> cp_;
+  FakeGpuInventory* inventory_ = nullptr;  // owned by the agent
+};
+
+VgpuSlice Mps(int milli, int64_t memory_mib) { return {0, "", milli, memory_mib, Isolation::kMps}; }
+
+const char* kPrintEnv =
+    "echo PCT=$CUDA_MPS_ACTIVE_THREAD_PERCENTAGE MEM=$CUDA_MPS_PINNED_DEVICE_MEM_LIMIT "
+    "ISO=$FASTGPU_ISOLATION JOB=$FASTGPU_JOB_ID REPLICA=$FASTGPU_REPLICA/$FASTGPU_REPLICAS "
+    "ALLOC=$FASTGPU_ALLOCATION_ID";
+
+TEST_F(AgentTest, RegistersAndReportsSimulatedGpus) {
+  auto agent = StartAgent("2xA100-80GB");
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return cp_->heartbeats() >= 2; }));
+  std::string reg = cp_->last_register_body();
+  EXPECT_NE(reg.find(R"("name":"test-node")"), std::string::npos) << reg;
+  EXPECT_NE(reg.find(R"("simulated":true)"), std::string::npos) << reg;
+  EXPECT_NE(reg.find(R"("model":"A100-80GB")"), std::string::npos) << reg;
+  EXPECT_NE(reg.find("cgroups turned off"), std::string::npos) << reg;
+  EXPECT_EQ(cp_->gpus().size(), 2u);
+  EXPECT_TRUE(agent->Snapshot().registered);
+}
+
+TEST_F(AgentTest, HalfGpuJobSeesMpsVariablesFromItsShape) {
+  auto agent = StartAgent();
+  auto d = TestAllocation("alloc-half", {"sh", "-c", kPrintEnv}, {Mps(500, 40960)});
+  d.replicas = 2;
+  d.allocation.replica = 1;
+  cp_->SetAllocations({d});
+  ASSERT_TRUE(WaitState("alloc-half", "exited")) << State("alloc-half");
+  auto r = cp_->replicas()["alloc-half"];
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.message.find("no MPS daemon"), std::string::npos) << r.message;
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return !cp_->logs("alloc-half").empty(); }));
+  EXPECT_EQ(cp_->logs("alloc-half"),
+            "PCT=50 MEM=0=40960MB ISO=mps JOB=job-alloc-half REPLICA=1/2 ALLOC=alloc-half\n");
+}
+
+TEST_F(AgentTest, TwoFractionsOnOneGpuGetDisjointLimitsAndAThirdIsRefused) {
+  auto agent = StartAgent();
+  auto a = TestAllocation("alloc-a", {"sh", "-c", kPrintEnv}, {Mps(700, 50000)});
+  auto b = TestAllocation("alloc-b", {"sh", "-c", kPrintEnv}, {Mps(300, 30000)});
+  cp_->SetAllocations({a, b});
+  ASSERT_TRUE(WaitState("alloc-a", "exited"));
+  ASSERT_TRUE(WaitState("alloc-b", "exited"));
+  ASSERT_TRUE(FakeControlPlane::WaitFor(
+      [&] { return !cp_->logs("alloc-a").empty() && !cp_->logs("alloc-b").empty(); }));
+  EXPECT_NE(cp_->logs("alloc-a").find("PCT=70 MEM=0=50000MB"), std::string::npos);
+  EXPECT_NE(cp_->logs("alloc-b").find("PCT=30 MEM=0=30000MB"), std::string::npos);
+  // While a long one holds 700 milli, 400 more do not fit.
+  auto hold = TestAllocation("alloc-hold", {"sleep", "30"}, {Mps(700, 10000)});
+  auto extra = TestAllocation("alloc-extra", {"true"}, {Mps(400, 10000)});
+  cp_->SetAllocations({hold});
+  ASSERT_TRUE(WaitState("alloc-hold", "running"));
+  cp_->SetAllocations({hold, extra});
+  ASSERT_TRUE(WaitState("alloc-extra", "failed"));
+  EXPECT_NE(cp_->replicas()["alloc-extra"].message.find("oversubscribed"), std::string::npos)
+      << cp_->replicas()["alloc-extra"].message;
+  cp_->SetCancel({"alloc-hold"});
+  ASSERT_TRUE(WaitState("alloc-hold", "exited"));
+}
+
+TEST_F(AgentTest, InjectedXidMarksTheGpuUnhealthyInTheHeartbeat) {
+  auto agent = StartAgent("2xH100-80GB");
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return cp_->gpus().size() == 2; }));
+  EXPECT_TRUE(cp_->gpus()[1].healthy);
+  inventory_->InjectXid(1, 79);
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return !cp_->gpus()[1].healthy; }));
+  EXPECT_EQ(cp_->gpus()[1].health_reason, "XID 79 (fell off the bus)");
+  EXPECT_TRUE(cp_->gpus()[0].healthy);
+  // New work on the sick GPU fails with the reason; nothing is silently weaker.
+  VgpuSlice on_sick{1, "", 500, 0, Isolation::kMps};
+  cp_->SetAllocations({TestAllocation("alloc-sick", {"true"}, {on_sick})});
+  ASSERT_TRUE(WaitState("alloc-sick", "failed"));
+  EXPECT_NE(cp_->replicas()["alloc-sick"].message.find("XID 79"), std::string::npos);
+}
+
+TEST_F(AgentTest, CancelKillsEveryDescendant) {
+  auto agent = StartAgent();
+  auto d = TestAllocation(
+      "alloc-tree", {"sh", "-c",
+                     "sleep 300 & echo $! > pids; (sleep 300 & echo $! >> pids; wait) & "
+                     "while [ $(wc -l < pids) -lt 2 ]; do sleep 0.01; done; touch ready; wait"});
+  cp_->SetAllocations({d});
+  ASSERT_TRUE(FakeControlPlane::WaitFor(
+      [&] { return std::ifstream(WorkDir("alloc-tree") + "/ready").good(); }));
+  std::vector<int> pids;
+  std::ifstream in(WorkDir("alloc-tree") + "/pids");
+  for (int pid; in >> pid;) pids.push_back(pid);
+  ASSERT_EQ(pids.size(), 2u);
+  cp_->SetCancel({"alloc-tree"});
+  ASSERT_TRUE(WaitState("alloc-tree", "exited"));
+  EXPECT_NE(cp_->replicas()["alloc-tree"].signal, 0);
+  EXPECT_NE(cp_->replicas()["alloc-tree"].message.find("cancelled"), std::string::npos);
+  EXPECT_TRUE(FakeControlPlane::WaitFor([&] {
+    for (int pid : pids) {
+      if (kill(pid, 0) == 0 && ProcessStartTime(pid) != 0) return false;
+    }
+    return true;
+  }));
+  // Unlisted and cancelled: the agent forgets it (and never starts it again).
+  cp_->SetAllocations({});
+  cp_->SetCancel({});
+  EXPECT_TRUE(FakeControlPlane::WaitFor([&] { return agent->Snapshot().replicas.empty(); }));
+}
+
+TEST_F(AgentTest, TermIgnoringWorkloadIsKilledAfterTheGrace) {
+  auto agent = StartAgent();
+  auto d = TestAllocation(
+      "alloc-stubborn", {"sh", "-c", "trap '' TERM; touch ready; while true; do sleep 0.05; done"});
+  cp_->SetAllocations({d});
+  ASSERT_TRUE(FakeControlPlane::WaitFor(
+      [&] { return std::ifstream(WorkDir("alloc-stubborn") + "/ready").good(); }));
+  cp_->SetCancel({"alloc-stubborn"});
+  ASSERT_TRUE(WaitState("alloc-stubborn", "exited"));
+  EXPECT_EQ(cp_->replicas()["alloc-stubborn"].signal, SIGKILL);
+}
+
+TEST_F(AgentTest, RestartedAgentReadoptsARunningJob) {
+  auto first = StartAgent();
+  auto d = TestAllocation(
+      "alloc-long",
+      {"sh", "-c", "echo started; while [ ! -f release ]; do sleep 0.02; done; echo finished"});
+  cp_->SetAllocations({d});
+  ASSERT_TRUE(WaitState("alloc-long", "running"));
+  int pid = cp_->replicas()["alloc-long"].pid;
+  ASSERT_GT(pid, 0);
+  first->Stop();  // like a crash for the workload: it is not stopped
+  first.reset();
+  EXPECT_EQ(kill(pid, 0), 0) << "the workload died with the agent";
+  auto second = StartAgent();
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] {
+    for (const auto& r : second->Snapshot().replicas) {
+      if (r.allocation_id == "alloc-long" && r.state == "running") return true;
+    }
+    return false;
+  }));
+  std::ofstream(WorkDir("alloc-long") + "/release") << "go";
+  ASSERT_TRUE(WaitState("alloc-long", "exited"));
+  EXPECT_EQ(cp_->replicas()["alloc-long"].exit_code, 0);
+  ASSERT_TRUE(FakeControlPlane::WaitFor(
+      [&] { return cp_->logs("alloc-long").find("finished") != std::string::npos; }));
+  EXPECT_EQ(cp_->logs("alloc-long"), "started\nfinished\n");
+  EXPECT_EQ(cp_->registrations(), 1);  // the node id and token were kept on disk
+}
+
+TEST_F(AgentTest, StartRefusesMissingOptions) {
+  AgentOptions empty;
+  Agent agent(std::move(empty));
+  EXPECT_EQ(agent.Start().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fastgpu

@@ -1,0 +1,78 @@
+// ProcessLauncher: starts, watches and signals workload processes.
+//
+// The real launcher (MakeShimLauncher) detaches every workload from the agent: it
+// forks twice, so the per-replica "shim" is re-parented to init and runs in a session
+// of its own (setsid). The shim forks the workload into its own process group (and its
+// cgroup, when given), relays the workload's stdout/stderr into the log file up to a
+// size cap, waits for it, kills what is left of its process group, and writes the exit
+// status to a file (temp + fsync + rename). So the exit code is known even when the
+// agent was down at the time, and killing the agent kills no workload. Between fork and
+// exec only async-signal-safe calls are made (the agent is multi-threaded).
+//
+// A ProcessHandle names the shim and the workload by pid and start time (from
+// /proc/<pid>/stat), so a recycled pid is never mistaken for them.
+//
+// Thread safety: implementations must be thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace fastgpu {
+
+struct LaunchSpec {
+  std::vector<std::string> argv;              // argv[0] is looked up in env's PATH
+  std::map<std::string, std::string> env;     // the whole environment of the workload
+  std::string work_dir;                       // must exist
+  std::string log_path;                       // combined stdout/stderr, appended
+  int64_t log_cap_bytes = int64_t{64} << 20;  // output beyond this is dropped (noted once)
+  std::string status_path;                    // written by the shim when the workload ends
+  std::string cgroup_dir;                     // cgroup v2 folder to join before exec; "" none
+};
+
+struct ProcessHandle {
+  int shim_pid = 0;
+  uint64_t shim_start = 0;  // start time in clock ticks since boot
+  int pid = 0;              // the workload (leader of its process group)
+  uint64_t pid_start = 0;
+};
+
+struct ProcessState {
+  enum class Kind { kRunning, kExited, kLost };
+  Kind kind = Kind::kRunning;
+  int exit_code = 0;        // kExited: exit status (128 + n is NOT used; see signal)
+  int signal = 0;           // kExited: the signal that ended it, 0 if none
+  int64_t ended_at_ms = 0;  // kExited: Unix ms
+  std::string message;      // "exit 0", "killed by signal 9", why it is lost
+};
+
+class ProcessLauncher {
+ public:
+  virtual ~ProcessLauncher() = default;
+  // Starts the workload. FailedPrecondition when argv[0] cannot be found or executed
+  // (the message says why); Internal when fork or pipes fail.
+  virtual Result<ProcessHandle> Launch(const LaunchSpec& spec) = 0;
+  // Where the workload is: the status file decides kExited; otherwise a live shim means
+  // kRunning; a shim that is gone without a status file is kLost.
+  virtual ProcessState Poll(const ProcessHandle& handle, const std::string& status_path) = 0;
+  // Sends `signal` to the workload's process group while its shim is alive; OK (and
+  // nothing sent) when it is already gone.
+  virtual Status Signal(const ProcessHandle& handle, int signal) = 0;
+};
+
+std::unique_ptr<ProcessLauncher> MakeShimLauncher();
+
+// Start time (field 22 of /proc/<pid>/stat) of a live, non-zombie process; 0 when there
+// is no such process.
+uint64_t ProcessStartTime(int pid);
+
+// The status file's content for an exit status as waitpid returns it (used by the shim,
+// and by tests): "exit <code> <signal> <ended_at_ms>\n".
+ProcessState ParseStatusFile(const std::string& content);
+
+}  // namespace fastgpu

@@ -1,0 +1,62 @@
+#include "agent/log_shipper.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "agent/protocol.h"
+#include "common/log.h"
+
+namespace fastgpu {
+
+Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
+                int64_t chunk_bytes, int max_chunks) {
+  if (rec.dir.empty()) return OkStatus();
+  for (int n = 0; n < max_chunks; ++n) {
+    std::ifstream in(rec.log_path(), std::ios::binary);
+    if (!in) return OkStatus();  // nothing written yet
+    in.seekg(0, std::ios::end);
+    int64_t size = static_cast<int64_t>(in.tellg());
+    if (size <= rec.log_file_offset) return OkStatus();
+    int64_t want = std::min(chunk_bytes, size - rec.log_file_offset);
+    std::string raw(static_cast<size_t>(want), '\0');
+    in.seekg(rec.log_file_offset);
+    in.read(raw.data(), want);
+    raw.resize(static_cast<size_t>(in.gcount()));
+    size_t consumed = raw.size();
+    bool last_piece = rec.log_file_offset + static_cast<int64_t>(raw.size()) >= size;
+    std::string data =
+        SanitizeUtf8(raw, /*hold_incomplete=*/!(rec.ended() && last_piece), &consumed);
+    if (consumed == 0) return OkStatus();  // only the start of a character so far
+    LogChunk chunk{rec.id(), rec.log_server_offset, data};
+    auto res = client.Post("/v1/nodes/" + node_id + "/logs", EncodeLogChunk(chunk));
+    if (!res.ok()) return res.status();
+    if (res->status == 404 || res->status == 400) {
+      spdlog::warn("control plane refused the logs of {} ({}); dropping {} bytes", rec.id(),
+                   ApiStatus(*res).message(), size - rec.log_file_offset);
+      rec.log_file_offset = size;
+      return OkStatus();
+    }
+    FASTGPU_RETURN_IF_ERROR(ApiStatus(*res));
+    auto next = DecodeLogResponse(res->body);
+    if (!next.ok()) return next.status();
+    int64_t expected = rec.log_server_offset + static_cast<int64_t>(data.size());
+    if (*next == expected) {
+      rec.log_file_offset += static_cast<int64_t>(consumed);
+      rec.log_server_offset = expected;
+    } else if (*next == rec.log_server_offset) {
+      // No progress: the control plane keeps no more of this log (its size cap).
+      spdlog::warn("control plane keeps no more log of {} at offset {}; dropping the rest",
+                   rec.id(), *next);
+      rec.log_file_offset = size;
+      return OkStatus();
+    } else {
+      // The control plane holds another amount: move there (1:1 for valid UTF-8).
+      int64_t shift = *next - rec.log_server_offset;
+      rec.log_file_offset = std::clamp<int64_t>(rec.log_file_offset + shift, 0, size);
+      rec.log_server_offset = *next;
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace fastgpu

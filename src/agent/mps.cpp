@@ -1,0 +1,119 @@
+#include "agent/mps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "agent/launcher.h"
+#include "agent/vgpu.h"
+
+extern char** environ;
+
+namespace fastgpu {
+
+MpsDaemons::MpsDaemons(std::string mps_root, std::string control,
+                       std::chrono::milliseconds start_timeout)
+    : root_(std::move(mps_root)), control_(std::move(control)), start_timeout_(start_timeout) {}
+
+bool MpsDaemons::Running(const std::string& gpu_uuid) const {
+  std::ifstream in(MpsPipeDirectory(root_, gpu_uuid) + "/nvidia-cuda-mps-control.pid");
+  int pid = 0;
+  return in >> pid && ProcessStartTime(pid) != 0;
+}
+
+Status MpsDaemons::RunControl(const std::string& gpu_uuid, const char* arg,
+                              const std::string& stdin_text) {
+  std::string pipe_dir = MpsPipeDirectory(root_, gpu_uuid);
+  std::string log_dir = root_ + "/" + gpu_uuid + "/log";
+  std::error_code ec;
+  std::filesystem::create_directories(pipe_dir, ec);
+  if (!ec) std::filesystem::create_directories(log_dir, ec);
+  if (ec) return Unavailable("MPS folders for " + gpu_uuid + ": " + ec.message());
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    if (kv.rfind("CUDA_VISIBLE_DEVICES=", 0) == 0 || kv.rfind("CUDA_MPS_", 0) == 0) continue;
+    env_storage.push_back(kv);
+  }
+  env_storage.push_back("CUDA_VISIBLE_DEVICES=" + gpu_uuid);
+  env_storage.push_back("CUDA_MPS_PIPE_DIRECTORY=" + pipe_dir);
+  env_storage.push_back("CUDA_MPS_LOG_DIRECTORY=" + log_dir);
+  std::vector<char*> envp;
+  for (auto& s : env_storage) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string prog = control_;
+  std::vector<char*> argv = {prog.data()};
+  std::string arg_storage = arg != nullptr ? arg : "";
+  if (arg != nullptr) argv.push_back(arg_storage.data());
+  argv.push_back(nullptr);
+
+  int in_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) != 0) return Unavailable(std::string("pipe: ") + strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  // The daemon starts with default signal handling and an empty mask, whatever the
+  // agent's threads block.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  int err = posix_spawnp(&pid, prog.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(in_pipe[0]);
+  if (err != 0) {
+    close(in_pipe[1]);
+    return Unavailable("cannot run " + control_ + ": " + strerror(err));
+  }
+  if (!stdin_text.empty()) {
+    ssize_t ignored = write(in_pipe[1], stdin_text.data(), stdin_text.size());
+    (void)ignored;
+  }
+  close(in_pipe[1]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Unavailable(control_ + " " + arg_storage + " for " + gpu_uuid + " failed (status " +
+                       std::to_string(status) + "); see " + log_dir);
+  }
+  return OkStatus();
+}
+
+Status MpsDaemons::Ensure(const std::string& gpu_uuid, bool* started) {
+  if (started != nullptr) *started = false;
+  if (Running(gpu_uuid)) return OkStatus();
+  FASTGPU_RETURN_IF_ERROR(RunControl(gpu_uuid, "-d", ""));
+  auto deadline = std::chrono::steady_clock::now() + start_timeout_;
+  while (!Running(gpu_uuid)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable("MPS control daemon for " + gpu_uuid + " wrote no pid file in " +
+                         MpsPipeDirectory(root_, gpu_uuid));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (started != nullptr) *started = true;
+  return OkStatus();
+}
+
+Status MpsDaemons::Stop(const std::string& gpu_uuid) {
+  if (!Running(gpu_uuid)) return OkStatus();
+  return RunControl(gpu_uuid, nullptr, "quit\n");
+}
+
+}  // namespace fastgpu

@@ -1,0 +1,88 @@
+#include "agent/mps.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/launcher.h"
+#include "agent/testing/temp_dir.h"
+#include "agent/vgpu.h"
+
+namespace fastgpu {
+namespace {
+
+// A stand-in for nvidia-cuda-mps-control: "-d" records its environment and leaves a
+// background "daemon" whose pid goes to the pid file; "quit" on stdin stops it.
+const char* kFakeControl = R"sh(#!/bin/sh
+echo "$* CVD=$CUDA_VISIBLE_DEVICES PIPE=$CUDA_MPS_PIPE_DIRECTORY LOG=$CUDA_MPS_LOG_DIRECTORY" >> "$CALLS"
+if [ "$1" = "-d" ]; then
+  sleep 300 > /dev/null 2>&1 &
+  echo $! > "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid"
+  exit 0
+fi
+read cmd
+if [ "$cmd" = quit ]; then kill "$(cat "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid")"; fi
+)sh";
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Lines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+TEST(MpsTest, StartsOneDaemonPerGpuWatchesAndStopsIt) {
+  testing::TempDir dir;
+  std::string control = dir.path() + "/fake-mps-control";
+  std::ofstream(control) << kFakeControl;
+  chmod(control.c_str(), 0755);
+  std::string calls = dir.path() + "/calls";
+  setenv("CALLS", calls.c_str(), 1);
+  MpsDaemons mps(dir.path() + "/mps", control);
+  EXPECT_FALSE(mps.Running("GPU-a"));
+  bool started = false;
+  ASSERT_TRUE(mps.Ensure("GPU-a", &started).ok());
+  EXPECT_TRUE(started);
+  EXPECT_TRUE(mps.Running("GPU-a"));
+  std::string pipe = MpsPipeDirectory(dir.path() + "/mps", "GPU-a");
+  EXPECT_EQ(Read(calls), "-d CVD=GPU-a PIPE=" + pipe + " LOG=" + dir.path() + "/mps/GPU-a/log\n");
+  ASSERT_TRUE(mps.Ensure("GPU-a", &started).ok());  // already running: not started again
+  EXPECT_FALSE(started);
+  EXPECT_EQ(Lines(Read(calls)), 1);
+  // The daemon dies: the next Ensure restarts it.
+  int pid = 0;
+  std::ifstream(pipe + "/nvidia-cuda-mps-control.pid") >> pid;
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGKILL);
+  for (int i = 0; i < 500 && mps.Running("GPU-a"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(mps.Ensure("GPU-a", &started).ok());
+  EXPECT_TRUE(started);
+  ASSERT_TRUE(mps.Stop("GPU-a").ok());
+  for (int i = 0; i < 500 && mps.Running("GPU-a"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(mps.Running("GPU-a"));
+  unsetenv("CALLS");
+}
+
+TEST(MpsTest, MissingProgramIsUnavailable) {
+  testing::TempDir dir;
+  MpsDaemons mps(dir.path() + "/mps", dir.path() + "/no-such-mps-control");
+  Status st = mps.Ensure("GPU-a");
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st;
+}
+
+}  // namespace
+}  // namespace fastgpu

@@ -1,0 +1,96 @@
+// The agent side of docs/agent-protocol.md: message types and their JSON form.
+//
+// Pure functions (Boost.JSON inside), thread-safe. Parsing is strict about types and
+// required fields and returns InvalidArgument naming the field; unknown fields are
+// ignored so that the control plane can add some.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "model/allocation.h"
+#include "model/gpu.h"
+
+namespace fastgpu {
+
+struct RegisterRequest {
+  std::string name;
+  std::string agent_id;
+  int64_t cpu_milli = 0;
+  int64_t memory_mib = 0;
+  bool simulated = false;
+  std::vector<Gpu> gpus;
+  // Free text for operators (not in the protocol's required fields): e.g. that cgroups
+  // are not writable. Sent as "message".
+  std::string message;
+};
+
+struct RegisterResponse {
+  std::string node_id;
+  std::string node_token;
+  int64_t heartbeat_interval_ms = 0;
+  int64_t lease_ms = 0;
+};
+
+// A replica as the agent reports it in a heartbeat.
+struct ReplicaReport {
+  std::string allocation_id;
+  std::string state;  // "starting", "running", "exited", "failed"
+  int pid = 0;
+  int exit_code = 0;
+  int signal = 0;
+  int64_t started_at_ms = 0;  // 0: not started
+  int64_t ended_at_ms = 0;    // 0: not ended
+  std::string message;
+};
+
+struct HeartbeatRequest {
+  std::vector<Gpu> gpus;  // index, healthy, health_reason are what counts
+  std::vector<ReplicaReport> replicas;
+  std::string message;  // free text, as in RegisterRequest
+};
+
+// One allocation the control plane wants running on this node.
+struct DesiredReplica {
+  Allocation allocation;  // id, job_id, replica, gpu_model, slices, cpu_milli, memory_mib
+  int replicas = 1;
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;
+};
+
+struct HeartbeatResponse {
+  int64_t lease_ms = 0;
+  std::vector<DesiredReplica> allocations;
+  std::vector<std::string> cancel;
+};
+
+struct LogChunk {
+  std::string allocation_id;
+  int64_t offset = 0;
+  std::string data;  // valid UTF-8
+};
+
+std::string EncodeRegister(const RegisterRequest& req);
+Result<RegisterResponse> DecodeRegisterResponse(std::string_view body);
+std::string EncodeHeartbeat(const HeartbeatRequest& req);
+Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body);
+std::string EncodeLogChunk(const LogChunk& chunk);
+// The answer's next_offset.
+Result<int64_t> DecodeLogResponse(std::string_view body);
+
+// A DesiredReplica as JSON and back (the state file keeps them in this form).
+std::string EncodeDesiredReplica(const DesiredReplica& d);
+Result<DesiredReplica> DecodeDesiredReplica(std::string_view json);
+
+// Makes `bytes` valid UTF-8: each byte that does not start or continue a valid
+// sequence becomes U+FFFD. When `hold_incomplete` is set, an incomplete sequence at the
+// very end is not converted but left out, and `*consumed` (optional) says how many input
+// bytes the output covers (so the caller can send the rest later).
+std::string SanitizeUtf8(std::string_view bytes, bool hold_incomplete = false,
+                         size_t* consumed = nullptr);
+
+}  // namespace fastgpu

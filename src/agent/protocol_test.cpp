@@ -1,0 +1,123 @@
+#include "agent/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/state.h"
+
+namespace fastgpu {
+namespace {
+
+TEST(ProtocolTest, HeartbeatAnswerRoundTrips) {
+  const char* body =
+      R"({"lease_ms":15000,"allocations":[{"allocation_id":"alloc-1","job_id":"job-1",
+    "replica":0,"replicas":2,"command":["python","train.py"],"env":{"K":"V"},"cpu_milli":2000,
+    "memory_mib":8192,"gpu_model":"H100-80GB","slices":[{"gpu_index":0,"gpu_uuid":"GPU-x",
+    "milli":500,"memory_mib":40960,"isolation":"mps"}]}],"cancel":["alloc-2"],"extra":1})";
+  auto r = DecodeHeartbeatResponse(body);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->allocations.size(), 1u);
+  const DesiredReplica& d = r->allocations[0];
+  EXPECT_EQ(d.allocation.id, "alloc-1");
+  EXPECT_EQ(d.replicas, 2);
+  EXPECT_EQ(d.command, (std::vector<std::string>{"python", "train.py"}));
+  EXPECT_EQ(d.env.at("K"), "V");
+  ASSERT_EQ(d.allocation.slices.size(), 1u);
+  EXPECT_EQ(d.allocation.slices[0].isolation, Isolation::kMps);
+  EXPECT_EQ(d.allocation.slices[0].memory_mib, 40960);
+  EXPECT_EQ(r->cancel, std::vector<std::string>{"alloc-2"});
+  auto again = DecodeDesiredReplica(EncodeDesiredReplica(d));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(EncodeDesiredReplica(*again), EncodeDesiredReplica(d));
+}
+
+TEST(ProtocolTest, BadAnswersNameTheField) {
+  EXPECT_FALSE(DecodeHeartbeatResponse("not json").ok());
+  auto r = DecodeHeartbeatResponse(R"({"allocations":[{"allocation_id":"a","job_id":"j"}]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("command"), std::string::npos) << r.status();
+  auto iso = DecodeHeartbeatResponse(R"({"allocations":[{"allocation_id":"a","job_id":"j",
+    "command":["x"],"slices":[{"gpu_index":0,"milli":5,"isolation":"magic"}]}]})");
+  EXPECT_FALSE(iso.ok());
+  EXPECT_FALSE(DecodeRegisterResponse(R"({"node_id":"n"})").ok());
+  auto reg =
+      DecodeRegisterResponse(R"({"node_id":"n","node_token":"t","heartbeat_interval_ms":2000})");
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ(reg->heartbeat_interval_ms, 2000);
+  EXPECT_EQ(*DecodeLogResponse(R"({"next_offset":42})"), 42);
+}
+
+TEST(ProtocolTest, EncodesReportsAsTheProtocolSays) {
+  HeartbeatRequest hb;
+  Gpu g;
+  g.index = 0;
+  g.healthy = false;
+  g.health_reason = "XID 79 (fell off the bus)";
+  hb.gpus.push_back(g);
+  hb.replicas.push_back({"alloc-1", "exited", 0, 0, 9, 100, 200, "killed by signal 9"});
+  hb.replicas.push_back({"alloc-2", "running", 1234, 0, 0, 100, 0, ""});
+  std::string json = EncodeHeartbeat(hb);
+  EXPECT_NE(json.find(R"x("health_reason":"XID 79 (fell off the bus)")x"), std::string::npos);
+  EXPECT_NE(
+      json.find(R"("state":"exited","started_at":100,"exit_code":0,"signal":9,"ended_at":200)"),
+      std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("state":"running","pid":1234)"), std::string::npos) << json;
+}
+
+TEST(ProtocolTest, SanitizesUtf8) {
+  EXPECT_EQ(SanitizeUtf8("plain"), "plain");
+  EXPECT_EQ(SanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(SanitizeUtf8("a\xFF"
+                         "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(SanitizeUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
+  EXPECT_EQ(SanitizeUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  size_t consumed = 0;
+  EXPECT_EQ(SanitizeUtf8("ab\xE2\x82", true, &consumed), "ab");
+  EXPECT_EQ(consumed, 2u);
+  EXPECT_EQ(SanitizeUtf8("ab\xE2\x82", false, &consumed), "ab\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(consumed, 4u);
+}
+
+TEST(StateTest, SavesAtomicallyAndLoadsBack) {
+  auto dir = std::filesystem::temp_directory_path() / ("fastgpu-state-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "agent-state.json").string();
+  EXPECT_EQ(LoadAgentState(path).status().code(), StatusCode::kNotFound);
+  AgentState st;
+  st.agent_id = "agent-1";
+  st.node_id = "node-1";
+  st.node_token = "secret";
+  ReplicaRecord rec;
+  rec.desired.allocation.id = "alloc-1";
+  rec.desired.allocation.job_id = "job-1";
+  rec.desired.command = {"sleep", "1"};
+  rec.state = "running";
+  rec.handle = {11, 22, 33, 44};
+  rec.log_file_offset = 5;
+  rec.log_server_offset = 5;
+  rec.mig_instances = {"MIG-1"};
+  rec.mps_gpus = {"GPU-1"};
+  st.replicas.push_back(rec);
+  st.finished = {"alloc-0"};
+  ASSERT_TRUE(SaveAgentState(path, st).ok());
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  auto back = LoadAgentState(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->node_token, "secret");
+  ASSERT_EQ(back->replicas.size(), 1u);
+  EXPECT_EQ(back->replicas[0].handle.pid_start, 44u);
+  EXPECT_EQ(EncodeDesiredReplica(back->replicas[0].desired), EncodeDesiredReplica(rec.desired));
+  EXPECT_EQ(back->replicas[0].mps_gpus, rec.mps_gpus);
+  EXPECT_EQ(back->finished, st.finished);
+  std::ofstream(path) << "{garbage";
+  EXPECT_EQ(LoadAgentState(path).status().code(), StatusCode::kDataLoss);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace fastgpu

@@ -1,0 +1,265 @@
+#include "agent/replicas.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "agent/vgpu.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+namespace fastgpu {
+namespace fs = std::filesystem;
+
+ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, ProcessLauncher& launcher,
+                       const Cgroups& cgroups, MpsDaemons& mps, const Clock& clock)
+    : options_(std::move(options)),
+      state_(state),
+      launcher_(launcher),
+      cgroups_(cgroups),
+      mps_(mps),
+      clock_(clock) {}
+
+std::map<std::string, std::string> ReplicaSet::BaseEnv(const std::string& work_dir) const {
+  std::map<std::string, std::string> env;
+  const char* path = std::getenv("PATH");
+  env["PATH"] =
+      path != nullptr ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const char* key : {"LANG", "LC_ALL", "TZ", "USER", "LOGNAME"}) {
+    if (const char* v = std::getenv(key)) env[key] = v;
+  }
+  env["HOME"] = work_dir;
+  env["FASTGPU_WORK_DIR"] = work_dir;
+  return env;
+}
+
+void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSample>& gpus) {
+  std::set<std::string> cancel(desired.cancel.begin(), desired.cancel.end());
+  std::set<std::string> listed;
+  for (const DesiredReplica& d : desired.allocations) listed.insert(d.allocation.id);
+  for (ReplicaRecord& rec : state_.replicas) {
+    if (cancel.count(rec.id())) {
+      rec.unlisted = !listed.count(rec.id());
+      BeginStop(rec, "cancelled");
+    } else if (!listed.count(rec.id())) {
+      rec.unlisted = true;
+      BeginStop(rec, "no longer desired by the control plane");
+    } else {
+      rec.unlisted = false;
+    }
+  }
+  std::set<std::string> known;
+  for (const ReplicaRecord& rec : state_.replicas) known.insert(rec.id());
+  known.insert(state_.finished.begin(), state_.finished.end());
+  for (const DesiredReplica& d : desired.allocations) {
+    if (known.count(d.allocation.id) || cancel.count(d.allocation.id)) continue;
+    known.insert(d.allocation.id);
+    Start(d, gpus);
+  }
+}
+
+void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>& gpus) {
+  ReplicaRecord rec;
+  rec.desired = want;
+  rec.dir = options_.data_dir + "/replicas/" + want.allocation.id;
+  auto fail = [&](const std::string& why) {
+    rec.state = "failed";
+    rec.message = why;
+    rec.ended_at_ms = clock_.NowUnixMillis();
+    spdlog::warn("replica {} failed to start: {}", rec.id(), why);
+    state_.replicas.push_back(std::move(rec));
+  };
+  const std::string& id = want.allocation.id;
+  if (id.empty() || id.size() > 128 ||
+      id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+          std::string::npos) {
+    rec.dir.clear();
+    return fail("allocation id '" + id + "' is not a safe folder name");
+  }
+  if (want.command.empty() || want.command[0].empty()) return fail("empty command");
+  std::vector<Allocation> placed;
+  std::vector<std::string> placed_mig;
+  for (const ReplicaRecord& r : state_.replicas) {
+    if (r.ended()) continue;
+    placed.push_back(r.desired.allocation);
+    placed_mig.insert(placed_mig.end(), r.mig_instances.begin(), r.mig_instances.end());
+  }
+  Result<VgpuPlan> plan = PlanVgpu(want, gpus, placed, placed_mig, options_.mps_root);
+  if (!plan.ok()) return fail(plan.status().message());
+  std::string work_dir = rec.dir + "/work";
+  std::error_code ec;
+  fs::create_directories(work_dir, ec);
+  if (ec) return fail("cannot create " + work_dir + ": " + ec.message());
+  for (int index : plan->mps_gpus) {
+    auto it = std::find_if(gpus.begin(), gpus.end(),
+                           [&](const GpuSample& g) { return g.gpu.index == index; });
+    const std::string& uuid = it->gpu.uuid;
+    bool started = false;
+    Status st = mps_.Ensure(uuid, &started);
+    if (!st.ok()) return fail("mps isolation: " + st.message());
+    if (started) spdlog::info("started the MPS control daemon for GPU {} ({})", index, uuid);
+    rec.mps_gpus.push_back(uuid);
+  }
+  std::vector<std::string> notes;
+  if (!plan->note.empty()) notes.push_back(plan->note);
+  if (cgroups_.enabled()) {
+    auto dir =
+        cgroups_.Create(want.allocation.id, want.allocation.cpu_milli, want.allocation.memory_mib);
+    if (!dir.ok()) return fail("cgroup: " + dir.status().message());
+    rec.cgroup_dir = *dir;
+  } else {
+    notes.push_back("no CPU/memory limits: " + cgroups_.note());
+  }
+  LaunchSpec spec;
+  spec.argv = want.command;
+  spec.env = BaseEnv(work_dir);
+  for (const auto& [k, v] : want.env) spec.env[k] = v;
+  for (const auto& [k, v] : plan->env) spec.env[k] = v;  // the isolation always wins
+  spec.work_dir = work_dir;
+  spec.log_path = rec.log_path();
+  spec.log_cap_bytes = options_.log_cap_bytes;
+  spec.status_path = rec.status_path();
+  spec.cgroup_dir = rec.cgroup_dir;
+  Result<ProcessHandle> handle = launcher_.Launch(spec);
+  if (!handle.ok()) {
+    if (!rec.cgroup_dir.empty()) cgroups_.Remove(rec.cgroup_dir);
+    return fail(handle.status().message());
+  }
+  rec.handle = *handle;
+  rec.mig_instances = plan->mig_instances;
+  rec.state = "running";
+  rec.started_at_ms = clock_.NowUnixMillis();
+  for (const std::string& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
+  rec.message = rec.note;
+  spdlog::info("replica {} of job {} started: pid {}", rec.id(), want.allocation.job_id,
+               rec.handle.pid);
+  state_.replicas.push_back(std::move(rec));
+}
+
+void ReplicaSet::BeginStop(ReplicaRecord& rec, const std::string& why) {
+  if (rec.ended() || rec.stop_sent_at_ms != 0) return;
+  spdlog::info("stopping replica {}: {}", rec.id(), why);
+  Status st = launcher_.Signal(rec.handle, SIGTERM);
+  if (!st.ok()) spdlog::warn("replica {}: {}", rec.id(), st.message());
+  rec.stop_sent_at_ms = clock_.NowUnixMillis();
+  rec.message = "stopping: " + why;
+}
+
+void ReplicaSet::Finish(ReplicaRecord& rec) {
+  if (!rec.cgroup_dir.empty()) {
+    cgroups_.Kill(rec.cgroup_dir);
+    cgroups_.Remove(rec.cgroup_dir);
+  }
+}
+
+void ReplicaSet::Poll() {
+  const int64_t now = clock_.NowUnixMillis();
+  std::set<std::string> mps_in_use;
+  for (ReplicaRecord& rec : state_.replicas) {
+    if (rec.state != "running") continue;
+    ProcessState ps = launcher_.Poll(rec.handle, rec.status_path());
+    if (ps.kind == ProcessState::Kind::kRunning) {
+      if (rec.stop_sent_at_ms != 0 && !rec.kill_sent &&
+          now - rec.stop_sent_at_ms >= options_.stop_grace.count()) {
+        spdlog::info("replica {} still running after the grace period: SIGKILL", rec.id());
+        launcher_.Signal(rec.handle, SIGKILL).IgnoreError();
+        if (!rec.cgroup_dir.empty()) cgroups_.Kill(rec.cgroup_dir);
+        rec.kill_sent = true;
+      }
+      mps_in_use.insert(rec.mps_gpus.begin(), rec.mps_gpus.end());
+      continue;
+    }
+    std::string why = rec.stop_sent_at_ms != 0 ? " (" + rec.message + ")" : "";
+    if (!rec.note.empty()) why += "; " + rec.note;
+    if (ps.kind == ProcessState::Kind::kExited) {
+      rec.state = "exited";
+      rec.exit_code = ps.exit_code;
+      rec.signal = ps.signal;
+      rec.ended_at_ms = ps.ended_at_ms;
+      rec.message = ps.message + why;
+    } else {
+      rec.state = "failed";
+      rec.ended_at_ms = now;
+      rec.message = ps.message + why;
+    }
+    spdlog::info("replica {} ended: {}", rec.id(), rec.message);
+    Finish(rec);
+  }
+  for (const std::string& uuid : mps_in_use) {
+    bool started = false;
+    Status st = mps_.Ensure(uuid, &started);
+    if (!st.ok()) {
+      spdlog::error("MPS control daemon for {} is down and could not be restarted: {}", uuid,
+                    st.message());
+    } else if (started) {
+      spdlog::warn("MPS control daemon for {} had stopped; restarted it", uuid);
+    }
+  }
+}
+
+void ReplicaSet::Forget() {
+  auto& reps = state_.replicas;
+  for (auto it = reps.begin(); it != reps.end();) {
+    std::error_code ec;
+    auto size = it->dir.empty() ? 0 : fs::file_size(it->log_path(), ec);
+    bool shipped = ec || static_cast<int64_t>(size) <= it->log_file_offset;
+    if (it->unlisted && it->ended() && shipped) {
+      spdlog::info("forgetting replica {}", it->id());
+      state_.finished.push_back(it->id());
+      if (!it->dir.empty()) fs::remove_all(it->dir, ec);
+      it = reps.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (state_.finished.size() > AgentState::kMaxFinished) {
+    state_.finished.erase(state_.finished.begin(),
+                          state_.finished.end() - AgentState::kMaxFinished);
+  }
+}
+
+void ReplicaSet::StopAll() {
+  for (ReplicaRecord& rec : state_.replicas) BeginStop(rec, "the agent is shutting down");
+  auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
+  for (;;) {
+    bool live = false;
+    for (ReplicaRecord& rec : state_.replicas) {
+      if (rec.state != "running") continue;
+      if (launcher_.Poll(rec.handle, rec.status_path()).kind == ProcessState::Kind::kRunning) {
+        live = true;
+      }
+    }
+    if (!live || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (ReplicaRecord& rec : state_.replicas) {
+    if (rec.state != "running") continue;
+    launcher_.Signal(rec.handle, SIGKILL).IgnoreError();
+    if (!rec.cgroup_dir.empty()) cgroups_.Kill(rec.cgroup_dir);
+  }
+  Poll();
+}
+
+std::vector<ReplicaReport> ReplicaSet::Reports() const {
+  std::vector<ReplicaReport> out;
+  for (const ReplicaRecord& rec : state_.replicas) {
+    ReplicaReport r;
+    r.allocation_id = rec.id();
+    r.state = rec.state;
+    r.pid = rec.state == "running" ? rec.handle.pid : 0;
+    r.exit_code = rec.exit_code;
+    r.signal = rec.signal;
+    r.started_at_ms = rec.started_at_ms;
+    r.ended_at_ms = rec.ended_at_ms;
+    r.message = rec.message;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace fastgpu

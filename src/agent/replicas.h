@@ -1,0 +1,68 @@
+// ReplicaSet: the replicas an agent holds and their lifecycle.
+//
+// Apply() takes the control plane's desired set (level-triggered): it starts what is
+// new (virtual GPU plan, MPS daemon, cgroup, working folder, launch), stops what is
+// cancelled or no longer listed (SIGTERM, then SIGKILL and cgroup.kill after the grace
+// period), and never starts an allocation twice. Poll() follows the processes (exit
+// code and signal from the shim's status file). Forget() drops ended, unlisted
+// replicas whose logs are shipped. The records live in the AgentState so that they are
+// saved with it.
+//
+// Thread safety: not thread-safe; the agent loop owns it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/cgroup.h"
+#include "agent/gpu_inventory.h"
+#include "agent/launcher.h"
+#include "agent/mps.h"
+#include "agent/protocol.h"
+#include "agent/state.h"
+#include "common/clock.h"
+
+namespace fastgpu {
+
+struct ReplicaSetOptions {
+  std::string data_dir;                       // replicas live in <data_dir>/replicas/<id>
+  std::string mps_root;                       // <data_dir>/mps
+  int64_t log_cap_bytes = int64_t{64} << 20;  // per replica
+  std::chrono::milliseconds stop_grace{10000};
+};
+
+class ReplicaSet {
+ public:
+  // Borrows everything; all must outlive the set.
+  ReplicaSet(ReplicaSetOptions options, AgentState& state, ProcessLauncher& launcher,
+             const Cgroups& cgroups, MpsDaemons& mps, const Clock& clock);
+
+  // Acts on the desired set and the cancel list; `gpus` are the node's GPUs with health.
+  void Apply(const HeartbeatResponse& desired, const std::vector<GpuSample>& gpus);
+  // Updates running replicas, escalates stops past their grace period, and keeps the
+  // MPS daemons of running mps replicas alive (restarting one that died).
+  void Poll();
+  // Drops ended replicas that are no longer listed and whose logs are all shipped.
+  void Forget();
+  // Stops every live replica now: SIGTERM, up to the grace period, then SIGKILL.
+  void StopAll();
+
+  std::vector<ReplicaReport> Reports() const;
+
+ private:
+  void Start(const DesiredReplica& want, const std::vector<GpuSample>& gpus);
+  void BeginStop(ReplicaRecord& rec, const std::string& why);
+  void Finish(ReplicaRecord& rec);
+  std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
+
+  ReplicaSetOptions options_;
+  AgentState& state_;
+  ProcessLauncher& launcher_;
+  const Cgroups& cgroups_;
+  MpsDaemons& mps_;
+  const Clock& clock_;
+};
+
+}  // namespace fastgpu

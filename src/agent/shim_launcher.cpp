@@ -1,0 +1,368 @@
+// The real ProcessLauncher: double fork, setsid, a per-replica shim (see launcher.h).
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "agent/launcher.h"
+
+namespace fastgpu {
+namespace {
+
+// ---- async-signal-safe helpers (used between fork and exec) ----
+
+size_t FormatInt(char* out, int64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  bool neg = v < 0;
+  uint64_t u = neg ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
+  do {
+    tmp[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  size_t len = 0;
+  if (neg) out[len++] = '-';
+  while (n > 0) out[len++] = tmp[--n];
+  return len;
+}
+
+void WriteAll(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+}
+
+void WriteCString(int fd, const char* s) { WriteAll(fd, s, strlen(s)); }
+
+int64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void CloseFrom(int first) {
+  if (syscall(SYS_close_range, first, ~0U, 0) == 0) return;
+  for (int fd = first; fd < 4096; ++fd) close(fd);
+}
+
+// Everything the shim needs, prepared before fork so the child allocates nothing.
+struct Prepared {
+  std::string exe;
+  std::vector<std::string> argv_storage, env_storage;
+  std::vector<char*> argv, envp;
+  std::string work_dir, log_path, status_path, status_tmp, cgroup_procs;
+  int64_t log_cap = 0;
+};
+
+[[noreturn]] void RunWorkload(const Prepared& p, int out_w, int exec_w) {
+  setpgid(0, 0);
+  if (!p.cgroup_procs.empty()) {
+    int fd = open(p.cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+    char num[24];
+    size_t len = FormatInt(num, getpid());
+    if (fd < 0 || write(fd, num, len) != static_cast<ssize_t>(len)) {
+      WriteCString(out_w, "fastgpu: could not join the replica's cgroup; running without limits\n");
+    }
+    if (fd >= 0) close(fd);
+  }
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) dup2(devnull, 0);
+  dup2(out_w, 1);
+  dup2(out_w, 2);
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  int err = 0;
+  if (chdir(p.work_dir.c_str()) != 0) {
+    err = errno;
+  } else {
+    // Every other descriptor closes at exec; the exec-error pipe already is close-on-exec.
+    if (syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) != 0) {
+      for (int fd = 3; fd < 4096; ++fd) {
+        if (fd != exec_w) fcntl(fd, F_SETFD, FD_CLOEXEC);
+      }
+    }
+    execve(p.exe.c_str(), p.argv.data(), p.envp.data());
+    err = errno;
+  }
+  WriteAll(exec_w, reinterpret_cast<const char*>(&err), sizeof(err));
+  _exit(127);
+}
+
+void WriteStatus(const Prepared& p, const char* line, size_t len) {
+  int fd = open(p.status_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  WriteAll(fd, line, len);
+  fsync(fd);
+  close(fd);
+  rename(p.status_tmp.c_str(), p.status_path.c_str());
+}
+
+// The shim: forks the workload, relays its output with a cap, records its end.
+[[noreturn]] void RunShim(const Prepared& p, int report_w) {
+  setsid();
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  int out[2], exec_pipe[2];
+  int log_fd = open(p.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    int32_t msg[3] = {getpid(), 0, errno != 0 ? errno : EIO};
+    WriteAll(report_w, reinterpret_cast<const char*>(msg), sizeof(msg));
+    _exit(1);
+  }
+  pid_t child = fork();
+  if (child == 0) RunWorkload(p, out[1], exec_pipe[1]);
+  close(out[1]);
+  close(exec_pipe[1]);
+  int exec_err = child < 0 ? errno : 0;
+  if (child > 0) {
+    ssize_t n;
+    do {
+      n = read(exec_pipe[0], &exec_err, sizeof(exec_err));
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof(exec_err))) exec_err = 0;
+  }
+  int32_t msg[3] = {getpid(), child, exec_err};
+  WriteAll(report_w, reinterpret_cast<const char*>(msg), sizeof(msg));
+  close(report_w);
+  char line[96];
+  size_t len = 0;
+  if (child < 0) _exit(1);
+  if (exec_err != 0) {
+    int st;
+    waitpid(child, &st, 0);
+    _exit(0);  // the agent reports the failure from the report pipe
+  }
+  struct stat sb;
+  int64_t written = fstat(log_fd, &sb) == 0 ? sb.st_size : 0;
+  bool capped = false, out_open = true, reaped = false;
+  int status = 0;
+  char buf[16384];
+  // Appends n bytes of buf to the log up to the cap; notes the cap once.
+  auto relay = [&](ssize_t n) {
+    int64_t room = p.log_cap - written;
+    size_t take = room > 0 ? std::min(static_cast<size_t>(n), static_cast<size_t>(room)) : 0;
+    if (take > 0) {
+      WriteAll(log_fd, buf, take);
+      written += static_cast<int64_t>(take);
+    }
+    if (take < static_cast<size_t>(n) && !capped) {
+      capped = true;
+      WriteCString(log_fd, "\n[fastgpu: log cap reached; further output dropped]\n");
+    }
+  };
+  while (!reaped) {
+    if (out_open) {
+      struct pollfd pfd = {out[0], POLLIN, 0};
+      if (poll(&pfd, 1, 200) > 0) {
+        ssize_t n = read(out[0], buf, sizeof(buf));
+        if (n > 0) {
+          relay(n);
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+          out_open = false;
+        }
+      }
+      pid_t r = waitpid(child, &status, WNOHANG);
+      if (r == child) reaped = true;
+    } else {
+      if (waitpid(child, &status, 0) == child) reaped = true;
+    }
+  }
+  // Drain what the workload wrote just before it ended, without waiting for leftovers.
+  fcntl(out[0], F_SETFL, O_NONBLOCK);
+  for (;;) {
+    ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    relay(n);
+  }
+  kill(-child, SIGKILL);  // whatever the workload left behind in its process group
+  fsync(log_fd);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  const char* prefix = "exit ";
+  memcpy(line, prefix, 5);
+  len = 5;
+  len += FormatInt(line + len, code);
+  line[len++] = ' ';
+  len += FormatInt(line + len, sig);
+  line[len++] = ' ';
+  len += FormatInt(line + len, NowMs());
+  line[len++] = '\n';
+  WriteStatus(p, line, len);
+  _exit(0);
+}
+
+std::string FindExecutable(const std::string& name, const std::map<std::string, std::string>& env) {
+  if (name.find('/') != std::string::npos) return name;
+  auto it = env.find("PATH");
+  std::string path = it != env.end() ? it->second : "/usr/local/bin:/usr/bin:/bin";
+  std::stringstream dirs(path);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+class ShimLauncher final : public ProcessLauncher {
+ public:
+  Result<ProcessHandle> Launch(const LaunchSpec& spec) override {
+    if (spec.argv.empty() || spec.argv[0].empty()) return InvalidArgument("empty command");
+    Prepared p;
+    p.exe = FindExecutable(spec.argv[0], spec.env);
+    if (p.exe.empty()) {
+      return FailedPrecondition("command not found: " + spec.argv[0] + " (searched PATH)");
+    }
+    p.argv_storage = spec.argv;
+    for (const auto& [k, v] : spec.env) p.env_storage.push_back(k + "=" + v);
+    for (auto& s : p.argv_storage) p.argv.push_back(s.data());
+    p.argv.push_back(nullptr);
+    for (auto& s : p.env_storage) p.envp.push_back(s.data());
+    p.envp.push_back(nullptr);
+    p.work_dir = spec.work_dir;
+    p.log_path = spec.log_path;
+    p.status_path = spec.status_path;
+    p.status_tmp = spec.status_path + ".tmp";
+    p.cgroup_procs = spec.cgroup_dir.empty() ? "" : spec.cgroup_dir + "/cgroup.procs";
+    p.log_cap = spec.log_cap_bytes;
+
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + strerror(errno));
+    pid_t first = fork();
+    if (first < 0) {
+      int err = errno;
+      close(report[0]);
+      close(report[1]);
+      return Internal(std::string("fork: ") + strerror(err));
+    }
+    if (first == 0) {
+      // Intermediate child: fork the shim and leave, so the shim is re-parented to init.
+      close(report[0]);
+      if (dup2(report[1], 3) < 0) _exit(1);
+      CloseFrom(4);
+      pid_t shim = fork();
+      if (shim == 0) RunShim(p, 3);
+      _exit(shim < 0 ? 1 : 0);
+    }
+    close(report[1]);
+    int st = 0;
+    while (waitpid(first, &st, 0) < 0 && errno == EINTR) {
+    }
+    int32_t msg[3] = {0, 0, 0};
+    size_t got = 0;
+    while (got < sizeof(msg)) {
+      struct pollfd pfd = {report[0], POLLIN, 0};
+      if (poll(&pfd, 1, 10000) <= 0) break;
+      ssize_t n = read(report[0], reinterpret_cast<char*>(msg) + got, sizeof(msg) - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    close(report[0]);
+    if (got != sizeof(msg)) return Internal("the replica's shim did not report its start");
+    if (msg[2] != 0) {
+      return FailedPrecondition("cannot start " + spec.argv[0] + ": " + strerror(msg[2]));
+    }
+    ProcessHandle h;
+    h.shim_pid = msg[0];
+    h.pid = msg[1];
+    h.shim_start = ProcessStartTime(h.shim_pid);
+    h.pid_start = ProcessStartTime(h.pid);
+    return h;
+  }
+
+  ProcessState Poll(const ProcessHandle& h, const std::string& status_path) override {
+    std::ifstream in(status_path);
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      return ParseStatusFile(ss.str());
+    }
+    ProcessState s;
+    if (h.shim_pid > 0 && h.shim_start != 0 && ProcessStartTime(h.shim_pid) == h.shim_start) {
+      return s;  // running
+    }
+    // The shim may have written the file between the two checks.
+    std::ifstream again(status_path);
+    if (again) {
+      std::stringstream ss;
+      ss << again.rdbuf();
+      return ParseStatusFile(ss.str());
+    }
+    s.kind = ProcessState::Kind::kLost;
+    s.message = "the replica's supervisor (shim pid " + std::to_string(h.shim_pid) +
+                ") is gone without recording an exit status";
+    return s;
+  }
+
+  Status Signal(const ProcessHandle& h, int sig) override {
+    if (h.shim_pid <= 0 || ProcessStartTime(h.shim_pid) != h.shim_start) return OkStatus();
+    if (h.pid <= 0) return OkStatus();
+    if (kill(-h.pid, sig) != 0 && errno != ESRCH) {
+      return Internal("kill(-" + std::to_string(h.pid) + "): " + strerror(errno));
+    }
+    return OkStatus();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessLauncher> MakeShimLauncher() { return std::make_unique<ShimLauncher>(); }
+
+uint64_t ProcessStartTime(int pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  if (!in) return 0;
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close_paren = content.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::istringstream rest(content.substr(close_paren + 2));
+  std::string field;
+  // Fields after the name start at 3 (state); start time is field 22.
+  char state = 0;
+  rest >> state;
+  if (state == 'Z' || state == 'X' || state == 'x') return 0;
+  for (int i = 4; i <= 21 && rest >> field; ++i) {
+  }
+  uint64_t start = 0;
+  rest >> start;
+  return start;
+}
+
+ProcessState ParseStatusFile(const std::string& content) {
+  ProcessState s;
+  std::istringstream in(content);
+  std::string word;
+  int code = 0, sig = 0;
+  int64_t ended = 0;
+  if (!(in >> word >> code >> sig >> ended) || word != "exit") {
+    s.kind = ProcessState::Kind::kLost;
+    s.message = "unreadable exit status file";
+    return s;
+  }
+  s.kind = ProcessState::Kind::kExited;
+  s.exit_code = code;
+  s.signal = sig;
+  s.ended_at_ms = ended;
+  s.message = sig != 0 ? "killed by signal " + std::to_string(sig) + " (" + strsignal(sig) + ")"
+                       : "exit " + std::to_string(code);
+  return s;
+}
+
+}  // namespace fastgpu
