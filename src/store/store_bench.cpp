@@ -1,7 +1,8 @@
-// Durable job creations per second through the SQLite store (WAL, synchronous=FULL) on
-// a temp file, with 1 and 64 concurrent writer threads. Each Write is one job, as the
-// server's POST /v1/jobs does; `items_per_second` (all threads together) is the figure
-// to report, and `jobs_per_commit` shows how many Write calls group commit folded into one fsync.
+// Store throughput on a temp file. Writes: durable job creations per second through the
+// SQLite store (WAL, synchronous=FULL) with 1 and 64 concurrent writer threads, one job
+// per Write as the server's POST /v1/jobs does; `items_per_second` (all threads
+// together) is the figure to report, and `jobs_per_commit` shows how many Write calls
+// group commit folded into one fsync. Reads: GetJob and a page of pending jobs.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "store/store.h"
 
@@ -89,8 +91,76 @@ void BM_DurableJobCreate(benchmark::State& state) {
   if (state.thread_index() == 0) TearDownStore();
 }
 
+// Reads beside the writer: GetJob by id, and the reconciler's page of pending jobs,
+// over 10,000 stored jobs of which every tenth is pending.
+void FillForReads() {
+  std::vector<Job> jobs;
+  for (int i = 0; i < 10'000; ++i) {
+    Job j = BenchJob("job-r" + std::to_string(i));
+    j.state = i % 10 == 0 ? JobState::kPending : JobState::kSucceeded;
+    jobs.push_back(std::move(j));
+  }
+  g_store
+      ->Write([&](WriteTx& tx) -> Status {
+        for (const Job& j : jobs) FASTGPU_RETURN_IF_ERROR(tx.CreateJob(j).status());
+        return OkStatus();
+      })
+      .IgnoreError();
+}
+
+void BM_GetJob(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    SetUpStore();
+    if (g_store != nullptr) FillForReads();
+  }
+  int64_t i = state.thread_index();
+  for (auto _ : state) {
+    if (g_store == nullptr) {
+      state.SkipWithError("cannot open the store");
+      break;
+    }
+    const std::string id = "job-r" + std::to_string((i++ * 7919) % 10'000);
+    Status s = g_store->Read([&](ReadTx& tx) { return tx.GetJob(id).status(); });
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) TearDownStore();
+}
+
+void BM_ListPendingJobs(benchmark::State& state) {
+  SetUpStore();
+  if (g_store != nullptr) FillForReads();
+  JobFilter filter;
+  filter.states = {JobState::kPending};
+  filter.limit = 100;
+  for (auto _ : state) {
+    if (g_store == nullptr) {
+      state.SkipWithError("cannot open the store");
+      break;
+    }
+    size_t n = 0;
+    Status s = g_store->Read([&](ReadTx& tx) -> Status {
+      FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(filter));
+      n = page.jobs.size();
+      return OkStatus();
+    });
+    if (!s.ok() || n != 100) {
+      state.SkipWithError("listing failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  TearDownStore();
+}
+
 BENCHMARK(BM_DurableJobCreate)->Threads(1)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_DurableJobCreate)->Threads(64)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_GetJob)->Threads(1)->UseRealTime();
+BENCHMARK(BM_GetJob)->Threads(4)->UseRealTime();
+BENCHMARK(BM_ListPendingJobs)->UseRealTime();
 
 }  // namespace
 }  // namespace fastgpu
