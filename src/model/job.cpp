@@ -60,6 +60,9 @@ Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_m
   if (spec.max_retries < 0 || spec.max_retries > 100) {
     return InvalidArgument("max_retries must be 0..100");
   }
+  if (spec.priority < -1000 || spec.priority > 1000) {
+    return InvalidArgument("priority must be -1000..1000");
+  }
   return ValidateShape(spec.shape, known_models).WithContext("shape");
 }
 

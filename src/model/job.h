@@ -43,6 +43,7 @@ struct JobSpec {
   Shape shape;                             // per replica
   int replicas = 1;                        // gang size, 1..1024
   int max_retries = 0;                     // requeues allowed after a loss, 0..100
+  int priority = 0;  // -1000..1000, default 0; over budget, the lowest is stopped first
 };
 
 struct Job {

@@ -162,6 +162,7 @@ Result<JobSpec> JobSpecFromJson(const json::object& obj,
   FASTGPU_RETURN_IF_ERROR(r.StringMap("env", spec.env));
   FASTGPU_RETURN_IF_ERROR(r.Int("replicas", spec.replicas, 1, 1024));
   FASTGPU_RETURN_IF_ERROR(r.Int("max_retries", spec.max_retries, 0, 100));
+  FASTGPU_RETURN_IF_ERROR(r.Int("priority", spec.priority, -1000, 1000));
   FASTGPU_ASSIGN_OR_RETURN(const json::object* shape, r.Object("shape"));
   if (shape == nullptr) return InvalidArgument("shape: is required");
   FASTGPU_ASSIGN_OR_RETURN(spec.shape, ShapeFromJson(*shape, "shape"));
@@ -190,7 +191,8 @@ json::object JobSpecToJson(const JobSpec& spec) {
   for (const auto& [k, v] : spec.env) env[k] = v;
   return {{"name", spec.name},          {"command", std::move(cmd)},
           {"env", std::move(env)},      {"shape", ShapeToJson(spec.shape)},
-          {"replicas", spec.replicas},  {"max_retries", spec.max_retries}};
+          {"replicas", spec.replicas},  {"max_retries", spec.max_retries},
+          {"priority", spec.priority}};
 }
 
 json::object JobToJson(const Job& job, const std::vector<Allocation>& allocations,

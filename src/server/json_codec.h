@@ -52,7 +52,8 @@ class FieldReader {
   std::set<std::string, std::less<>> seen_;
 };
 
-// {"name","command","env","shape":{...},"replicas","max_retries"}; validates the spec too.
+// {"name","command","env","shape":{...},"replicas","max_retries",
+// "priority"}; validates the spec too.
 Result<JobSpec> JobSpecFromJson(const json::object& obj, const std::set<std::string>* known_models);
 Result<Shape> ShapeFromJson(const json::object& obj, const std::string& prefix);
 
