@@ -128,7 +128,8 @@ Result<IlpSolution> SolveBatch(const IlpProblem& problem, const IlpOptions& opti
                                         : static_cast<double>(best_objective);
   if (proven) out.best_bound = std::max(static_cast<double>(best_objective), bound);
   const double gap = out.best_bound - static_cast<double>(best_objective);
-  out.status = gap < 0.5 ? IlpStatus::kOptimal : IlpStatus::kFeasible;
+  out.status = gap < 0.5 ? IlpStatus::kOptimal
+                         : (best_objective > 0 ? IlpStatus::kFeasible : IlpStatus::kNoSolution);
   out.relative_gap = out.status == IlpStatus::kOptimal ? 0 : gap / std::max(1.0, out.best_bound);
   out.solve_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -70,7 +70,8 @@ struct IlpRequestPlacement {
 enum class IlpStatus {
   kOptimal,     // proven optimal
   kFeasible,    // a placement, not proven optimal (time limit); see best_bound and gap
-  kNoSolution,  // the solver found no placement at all in its time
+  kNoSolution,  // nothing placed, though the bound says something might fit (SolveBatch
+                // always holds the greedy placement, so this needs both it and CBC empty)
 };
 const char* IlpStatusName(IlpStatus status);  // "optimal", "feasible", "no_solution"
 

@@ -1,0 +1,150 @@
+// Benchmarks of the batch optimiser and the configuration LP on the Alibaba trace's
+// 1,213 GPU nodes: a batch of 64 default-list tasks on a pool filled (best fit) to a
+// given share, solved exactly (all nodes) or with 48 candidate nodes per request.
+//   build-opt/bin/optimizer_bench --benchmark_min_time=0.01s  (prints counters per case)
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "optimizer/batch_ilp.h"
+#include "optimizer/config_lp.h"
+
+namespace fastgpu::opt {
+namespace {
+
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    rows.push_back(std::move(cells));
+  }
+  return rows;
+}
+
+std::vector<IlpNode> TraceNodes() {
+  std::vector<IlpNode> nodes;
+  for (const auto& row :
+       ReadCsv(std::string(FASTGPU_TRACE_DIR) + "/openb_node_list_gpu_node.csv")) {
+    IlpNode n;
+    n.name = row.at(0);
+    n.free_cpu_milli = std::stoll(row.at(1));
+    n.free_memory_mib = std::stoll(row.at(2));
+    n.model = row.at(4);
+    n.gpus.assign(std::stoi(row.at(3)), IlpGpu{1000, 0, true});
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
+}
+
+std::vector<IlpRequest> TracePods(uint64_t seed) {
+  std::vector<IlpRequest> pods;
+  for (const auto& row : ReadCsv(std::string(FASTGPU_TRACE_DIR) + "/openb_pod_list_default.csv")) {
+    IlpRequest r;
+    r.shape.cpu_milli = std::stoll(row.at(1));
+    r.shape.memory_mib = std::stoll(row.at(2));
+    r.shape.gpu_count = std::stoi(row.at(3));
+    r.shape.gpu_milli = r.shape.gpu_count > 0 ? std::stoi(row.at(4)) : 0;
+    pods.push_back(r);
+  }
+  std::mt19937_64 rng(seed);
+  std::shuffle(pods.begin(), pods.end(), rng);
+  return pods;
+}
+
+void Apply(std::vector<IlpNode>& nodes, const IlpRequest& request,
+           const IlpRequestPlacement& placement) {
+  for (const IlpReplicaPlacement& rep : placement.replicas) {
+    IlpNode& node = nodes[rep.node];
+    node.free_cpu_milli -= request.shape.cpu_milli;
+    node.free_memory_mib -= request.shape.memory_mib;
+    for (const IlpSlice& s : rep.slices) node.gpus[s.gpu].free_milli -= s.milli;
+  }
+}
+
+// The pool filled by greedy batches of 64 until `fill_percent` of its GPU milli is
+// allocated, and the next 64 tasks as the batch to solve.
+IlpProblem FilledProblem(int fill_percent) {
+  IlpProblem p;
+  p.nodes = TraceNodes();
+  std::vector<IlpRequest> pods = TracePods(1);
+  int64_t capacity = 0;
+  for (const IlpNode& n : p.nodes) capacity += 1000 * static_cast<int64_t>(n.gpus.size());
+  int64_t allocated = 0;
+  size_t next = 0;
+  while (allocated * 100 < capacity * fill_percent && next + 64 <= pods.size()) {
+    IlpProblem batch{p.nodes, {pods.begin() + next, pods.begin() + next + 64}};
+    next += 64;
+    auto placement = GreedyPlacement(batch);
+    for (size_t r = 0; r < placement.size(); ++r) Apply(p.nodes, batch.requests[r], placement[r]);
+    allocated += AllocatedGpuMilli(batch, placement);
+  }
+  p.requests.assign(pods.begin() + next, pods.begin() + next + 64);
+  return p;
+}
+
+void BM_SolveBatch(benchmark::State& state) {
+  const IlpProblem p = FilledProblem(static_cast<int>(state.range(0)));
+  IlpOptions options;
+  options.time_limit_s = 1;
+  options.max_candidate_nodes = static_cast<int>(state.range(1));
+  IlpSolution last;
+  for (auto _ : state) {
+    Result<IlpSolution> s = SolveBatch(p, options);
+    if (!s.ok()) state.SkipWithError(s.status().ToString().c_str());
+    if (s.ok()) last = *s;
+  }
+  state.counters["columns"] = last.columns;
+  state.counters["rows"] = last.rows;
+  state.counters["objective"] = static_cast<double>(last.objective);
+  state.counters["greedy"] = static_cast<double>(AllocatedGpuMilli(p, GreedyPlacement(p)));
+  state.counters["bound"] = last.best_bound;
+  state.counters["gap"] = last.relative_gap;
+  state.counters["optimal"] = last.status == IlpStatus::kOptimal ? 1 : 0;
+}
+// Args: fill percent, candidate nodes per request (0 = all).
+BENCHMARK(BM_SolveBatch)
+    ->Args({50, 0})
+    ->Args({50, 48})
+    ->Args({90, 0})
+    ->Args({90, 48})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+void BM_LpUpperBoundOfBatch(benchmark::State& state) {
+  const IlpProblem p = FilledProblem(static_cast<int>(state.range(0)));
+  double bound = 0;
+  for (auto _ : state) bound = LpUpperBound(p).value_or(-1);
+  state.counters["bound"] = bound;
+}
+BENCHMARK(BM_LpUpperBoundOfBatch)->Arg(50)->Arg(90)->Unit(benchmark::kMillisecond);
+
+void BM_ConfigLpBound(benchmark::State& state) {
+  std::map<int, int64_t> items;
+  int64_t gpus = 0;
+  for (const IlpNode& n : TraceNodes()) gpus += static_cast<int64_t>(n.gpus.size());
+  for (const IlpRequest& r : TracePods(1)) {
+    if (r.shape.gpu_count == 0) continue;
+    items[std::min(r.shape.gpu_milli, 1000)] += r.shape.gpu_milli >= 1000 ? r.shape.gpu_count : 1;
+  }
+  ConfigLpBound bound;
+  for (auto _ : state) bound = GpuConfigLpBound(gpus, items).value_or(ConfigLpBound{});
+  state.counters["bound_percent"] = 100 * bound.UpperBoundShare();
+  state.counters["iterations"] = bound.iterations;
+}
+BENCHMARK(BM_ConfigLpBound)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace fastgpu::opt
+
+BENCHMARK_MAIN();
