@@ -59,6 +59,9 @@ std::vector<IlpRequest> TracePods(uint64_t seed) {
   }
   std::mt19937_64 rng(seed);
   std::shuffle(pods.begin(), pods.end(), rng);
+  // Then draws with replacement, so that a nearly full pool still has tasks to come.
+  const size_t listed = pods.size();
+  for (size_t i = 0; i < listed; ++i) pods.push_back(pods[rng() % listed]);
   return pods;
 }
 
@@ -74,7 +77,7 @@ void Apply(std::vector<IlpNode>& nodes, const IlpRequest& request,
 
 // The pool filled by greedy batches of 64 until `fill_percent` of its GPU milli is
 // allocated, and the next 64 tasks as the batch to solve.
-IlpProblem FilledProblem(int fill_percent) {
+IlpProblem FilledProblem(int fill_percent, double* filled_percent = nullptr) {
   IlpProblem p;
   p.nodes = TraceNodes();
   std::vector<IlpRequest> pods = TracePods(1);
@@ -82,7 +85,7 @@ IlpProblem FilledProblem(int fill_percent) {
   for (const IlpNode& n : p.nodes) capacity += 1000 * static_cast<int64_t>(n.gpus.size());
   int64_t allocated = 0;
   size_t next = 0;
-  while (allocated * 100 < capacity * fill_percent && next + 64 <= pods.size()) {
+  while (allocated * 100 < capacity * fill_percent && next + 128 <= pods.size()) {
     IlpProblem batch{p.nodes, {pods.begin() + next, pods.begin() + next + 64}};
     next += 64;
     auto placement = GreedyPlacement(batch);
@@ -90,11 +93,13 @@ IlpProblem FilledProblem(int fill_percent) {
     allocated += AllocatedGpuMilli(batch, placement);
   }
   p.requests.assign(pods.begin() + next, pods.begin() + next + 64);
+  if (filled_percent != nullptr) *filled_percent = 100.0 * allocated / capacity;
   return p;
 }
 
 void BM_SolveBatch(benchmark::State& state) {
-  const IlpProblem p = FilledProblem(static_cast<int>(state.range(0)));
+  double filled = 0;
+  const IlpProblem p = FilledProblem(static_cast<int>(state.range(0)), &filled);
   IlpOptions options;
   options.time_limit_s = 1;
   options.max_candidate_nodes = static_cast<int>(state.range(1));
@@ -104,6 +109,7 @@ void BM_SolveBatch(benchmark::State& state) {
     if (!s.ok()) state.SkipWithError(s.status().ToString().c_str());
     if (s.ok()) last = *s;
   }
+  state.counters["filled_percent"] = filled;
   state.counters["columns"] = last.columns;
   state.counters["rows"] = last.rows;
   state.counters["objective"] = static_cast<double>(last.objective);
@@ -118,6 +124,8 @@ BENCHMARK(BM_SolveBatch)
     ->Args({50, 48})
     ->Args({90, 0})
     ->Args({90, 48})
+    ->Args({92, 0})
+    ->Args({92, 48})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
@@ -133,7 +141,9 @@ void BM_ConfigLpBound(benchmark::State& state) {
   std::map<int, int64_t> items;
   int64_t gpus = 0;
   for (const IlpNode& n : TraceNodes()) gpus += static_cast<int64_t>(n.gpus.size());
-  for (const IlpRequest& r : TracePods(1)) {
+  std::vector<IlpRequest> pods = TracePods(1);
+  pods.resize(pods.size() / 2);  // the listed tasks only
+  for (const IlpRequest& r : pods) {
     if (r.shape.gpu_count == 0) continue;
     items[std::min(r.shape.gpu_milli, 1000)] += r.shape.gpu_milli >= 1000 ? r.shape.gpu_count : 1;
   }
