@@ -175,6 +175,7 @@ HttpResponse Api::Dispatch(const HttpRequest& req, std::string& route) {
       return SetDrain(req, who, p[2], p[3] == "drain");
     }
   }
+  if (auto usage = DispatchUsage(req, who, p, route)) return *std::move(usage);
   if (n >= 2 && p[1] == "tenants") {
     if (n == 2) {
       route = "/v1/tenants";

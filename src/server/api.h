@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -70,6 +71,10 @@ class Api {
   HttpResponse ListTokens(const std::string& tenant);
   HttpResponse RevokeToken(const HttpRequest& req, const Principal& p, const std::string& id);
   HttpResponse MetricsText();
+  // api_usage.cpp: /v1/prices, /v1/usage, /v1/tenants/{id}/quota; nullopt for other paths.
+  std::optional<HttpResponse> DispatchUsage(const HttpRequest& req, const Principal& who,
+                                            const std::vector<std::string>& path_parts,
+                                            std::string& route);
 
   // Runs `fn` in one write transaction. With an Idempotency-Key header, a key seen
   // before (same tenant, method, path and body) answers the stored response without

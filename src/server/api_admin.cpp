@@ -2,6 +2,7 @@
 #include <map>
 
 #include "server/api.h"
+#include "server/usage_service.h"
 
 namespace fastgpu::server {
 
@@ -59,6 +60,7 @@ HttpResponse Api::GetTenant(const Principal& p, const std::string& id) {
     FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, id));
     if (!p.admin && t.id != p.tenant_id) return NotFound("no tenant '" + id + "'");
     out = TenantToJson(t);
+    FASTGPU_ASSIGN_OR_RETURN(out["usage"], TenantUsageJson(tx, t, clock_.NowUnixMillis()));
     return OkStatus();
   });
   if (!st.ok()) return ErrorResponse(st);

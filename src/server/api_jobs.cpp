@@ -2,6 +2,7 @@
 #include <charconv>
 
 #include "server/api.h"
+#include "server/usage_service.h"
 
 namespace fastgpu::server {
 
@@ -59,6 +60,8 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
   CreateJobResult created;
   Status st = store_.Write([&](WriteTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(created, tx.CreateJob(job, key));
+    // Quotas (429 when exceeded); a replay of a stored submission is not checked again.
+    if (!created.existed) return CheckSubmissionQuota(tx, job, clock_.NowUnixMillis());
     return OkStatus();
   });
   if (!st.ok()) return ErrorResponse(st);

@@ -30,6 +30,7 @@ Result<Gpu> GpuFromJson(const json::value& v, const std::string& path) {
 struct Report {
   std::string allocation_id;
   AllocationUpdate update;
+  TimePoint started_at{};  // the agent's start time when given (for usage records)
 };
 
 Result<Report> ReportFromJson(const json::value& v, const std::string& path, TimePoint now) {
@@ -61,6 +62,7 @@ Result<Report> ReportFromJson(const json::value& v, const std::string& path, Tim
   // The agent's own times are kept when given (they are when it happened); else now.
   int64_t at = rep.update.state == AllocationState::kRunning ? started_at : ended_at;
   rep.update.at = at > 0 ? FromUnixMillis(at) : now;
+  if (started_at > 0) rep.started_at = FromUnixMillis(started_at);
   return rep;
 }
 
@@ -213,6 +215,12 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
         return cur.status();
       }
       if (cur->state == rep.update.state || !CanAdvance(cur->state, rep.update.state)) continue;
+      if (rep.started_at != TimePoint{} && rep.update.state != AllocationState::kRunning &&
+          CanAdvance(cur->state, AllocationState::kRunning)) {
+        // First seen already finished: record when it started (metering needs both ends).
+        AllocationUpdate ran{AllocationState::kRunning, rep.started_at, 0, 0, ""};
+        FASTGPU_RETURN_IF_ERROR(tx.UpdateAllocation(rep.allocation_id, ran).status());
+      }
       auto updated = tx.UpdateAllocation(rep.allocation_id, rep.update);
       if (!updated.ok() && updated.status().code() != StatusCode::kFailedPrecondition) {
         return updated.status();

@@ -6,6 +6,8 @@
 #include <optional>
 #include <set>
 
+#include "server/usage_budget.h"
+
 namespace fastgpu::server {
 
 namespace {
@@ -128,6 +130,8 @@ Result<PassStats> Reconciler::RunOnce() {
   FASTGPU_RETURN_IF_ERROR(ExpireLeases(stats));
   FASTGPU_RETURN_IF_ERROR(RequeueUnhealthy(stats));
   FASTGPU_RETURN_IF_ERROR(AdvanceJobs(stats));
+  FASTGPU_RETURN_IF_ERROR(
+      EnforceBudgets(store_, clock_, {.grace = options_.budget_grace}, &budget_checked_).status());
   FASTGPU_RETURN_IF_ERROR(PlacePending(stats));
   FASTGPU_RETURN_IF_ERROR(CollectGarbage());
   return stats;
@@ -254,6 +258,10 @@ Status Reconciler::AdvanceJobs(PassStats& stats) {
             FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
           }
         }
+      }
+      if (job.state == JobState::kScheduled && d->to == JobState::kSucceeded) {
+        // Every replica ran and ended between two passes: it did run.
+        FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kRunning, "replicas ran", now));
       }
       FASTGPU_RETURN_IF_ERROR(TransitionJob(job, d->to, d->reason, now));
       FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));

@@ -39,6 +39,8 @@ struct ReconcilerOptions {
   std::chrono::milliseconds node_timeout{15000};  // default 15 s without heartbeat: lost
   std::chrono::milliseconds interval{500};        // default: a pass every 0.5 s (thread)
   int max_pending_per_pass = 2000;                // pending jobs considered per pass
+  // Over budget this long, a tenant's work is stopped (see usage_budget.h); default 10 min.
+  std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};
 };
 
 // What one pass did.
@@ -85,6 +87,7 @@ class Reconciler {
   const ReconcilerOptions options_;
   std::mutex pass_mu_;  // one pass at a time
   TimePoint last_gc_{};
+  TimePoint budget_checked_{};  // last budget enforcement (usage_budget.h)
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -119,6 +119,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
   ro.policy = s->options_.policy;
   ro.node_timeout = s->options_.node_timeout;
   ro.interval = s->options_.reconcile_interval;
+  ro.budget_grace = s->options_.budget_grace;
   FASTGPU_ASSIGN_OR_RETURN(s->reconciler_,
                            Reconciler::Create(store, clock, ids, s->metrics_, ro));
   ApiOptions ao;

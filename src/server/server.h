@@ -37,6 +37,7 @@ struct ServerOptions {
   int worker_threads = 32;                // default 32: handler threads (store waits)
   size_t max_body_bytes = 1 << 20;        // default 1 MiB: larger bodies get 413
   bool run_reconciler = true;             // default true; tests call RunOnce themselves
+  std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};  // default 10 min
 };
 
 // "127.0.0.1:8080" -> host, port. InvalidArgument when malformed.
