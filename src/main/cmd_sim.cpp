@@ -6,6 +6,7 @@
 
 #include "main/commands.h"
 #include "scheduler/policy.h"
+#include "sim/cost_report.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
 #include "sim/trace.h"
@@ -19,6 +20,7 @@ struct SimFlags {
   std::string policies = "fgd,best-fit,fastgpu";
   std::string output = "table";
   std::string plot;
+  std::string prices;  // price table JSON: also report the trace's cost (sim/cost_report.h)
   bool progress = false;
   sim::SimOptions options;
 };
@@ -57,10 +59,22 @@ int RunSim(const SimFlags& flags) {
     std::cerr << "fastgpu sim: " << report.status().message() << "\n";
     return report.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
+  Result<std::vector<sim::TraceCost>> costs = std::vector<sim::TraceCost>();
+  if (!flags.prices.empty()) {
+    costs = sim::CostOfTraceFiles(*nodes, *pods, flags.pods, SplitNames(flags.policies),
+                                  flags.prices);
+    if (!costs.ok()) {
+      std::cerr << "fastgpu sim: " << costs.status().message() << "\n";
+      return 2;
+    }
+  }
   if (flags.output == "json") {
-    std::cout << boost::json::serialize(sim::ReportToJson(*report)) << "\n";
+    boost::json::object out = sim::ReportToJson(*report);
+    if (!flags.prices.empty()) out["cost"] = sim::TraceCostsToJson(*costs);
+    std::cout << boost::json::serialize(out) << "\n";
   } else {
     std::cout << sim::ReportToTable(*report);
+    if (!flags.prices.empty()) std::cout << "\n" << sim::TraceCostsToTable(*costs);
   }
   if (!flags.plot.empty()) {
     std::string title = "Unallocated GPUs vs arrived demand: " + flags.pods;
@@ -117,6 +131,9 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--plot", flags->plot, "Draw the curves of all policies into this SVG (gnuplot)");
+  cmd->add_option("--prices", flags->prices,
+                  "Price table JSON (as PUT /v1/prices): also report what the trace costs,\n"
+                  "pooled against dedicated whole GPUs (pods live creation_time..deletion_time)");
   cmd->add_flag("--progress", flags->progress,
                 "Show progress on stderr (default: only when stderr is a terminal)");
   cmd->callback([flags, exit_code] { *exit_code = RunSim(*flags); });
