@@ -61,7 +61,6 @@ class Agent::Impl {
   bool Heartbeat();
   void SaveState();
   void PublishSnapshot();
-  std::string Message() const;
 
   AgentOptions options_;
   std::string state_path_;
@@ -188,12 +187,6 @@ bool Agent::Impl::Tick() {
   return ok;
 }
 
-std::string Agent::Impl::Message() const {
-  std::string m = options_.inventory->Describe();
-  if (!cgroups_.enabled()) m += "; " + cgroups_.note();
-  return m;
-}
-
 bool Agent::Impl::Register() {
   RegisterRequest req;
   req.name = options_.name;
@@ -202,7 +195,6 @@ bool Agent::Impl::Register() {
   req.memory_mib = options_.memory_mib;
   req.simulated = options_.inventory->simulated();
   for (const GpuSample& s : gpus_) req.gpus.push_back(s.gpu);
-  req.message = Message();
   client_->set_bearer_token(options_.join_token);
   auto res = client_->Post("/v1/nodes/register", EncodeRegister(req));
   if (!res.ok()) {
@@ -232,7 +224,6 @@ bool Agent::Impl::Heartbeat() {
   HeartbeatRequest req;
   for (const GpuSample& s : gpus_) req.gpus.push_back(s.gpu);
   req.replicas = replicas_->Reports();
-  req.message = Message();
   client_->set_bearer_token(state_.node_token);
   auto res = client_->Post("/v1/nodes/" + state_.node_id + "/heartbeat", EncodeHeartbeat(req));
   if (!res.ok()) {

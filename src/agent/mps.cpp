@@ -61,6 +61,10 @@ Status MpsDaemons::RunControl(const std::string& gpu_uuid, const char* arg,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  std::string out_log = log_dir + "/control-output.log";
+  posix_spawn_file_actions_addopen(&actions, 1, out_log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
   // The daemon starts with default signal handling and an empty mask, whatever the
   // agent's threads block.
   posix_spawnattr_t attr;

@@ -151,7 +151,6 @@ std::string EncodeRegister(const RegisterRequest& req) {
   o["memory_mib"] = req.memory_mib;
   o["simulated"] = req.simulated;
   o["gpus"] = GpusToJson(req.gpus, true);
-  if (!req.message.empty()) o["message"] = req.message;
   return json::serialize(o);
 }
 
@@ -189,7 +188,6 @@ std::string EncodeHeartbeat(const HeartbeatRequest& req) {
     replicas.push_back(std::move(ro));
   }
   o["replicas"] = std::move(replicas);
-  if (!req.message.empty()) o["message"] = req.message;
   return json::serialize(o);
 }
 

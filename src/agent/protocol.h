@@ -24,9 +24,6 @@ struct RegisterRequest {
   int64_t memory_mib = 0;
   bool simulated = false;
   std::vector<Gpu> gpus;
-  // Free text for operators (not in the protocol's required fields): e.g. that cgroups
-  // are not writable. Sent as "message".
-  std::string message;
 };
 
 struct RegisterResponse {

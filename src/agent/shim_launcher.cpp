@@ -256,6 +256,14 @@ class ShimLauncher final : public ProcessLauncher {
       close(report[0]);
       if (dup2(report[1], 3) < 0) _exit(1);
       CloseFrom(4);
+      // The shim keeps none of the agent's terminals or pipes open.
+      int devnull = open("/dev/null", O_RDWR);
+      if (devnull >= 0) {
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        if (devnull > 3) close(devnull);
+      }
       pid_t shim = fork();
       if (shim == 0) RunShim(p, 3);
       _exit(shim < 0 ? 1 : 0);

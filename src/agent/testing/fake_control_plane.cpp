@@ -11,6 +11,17 @@ TestResponse Error(int status, const std::string& code, const std::string& messa
   return Reply(status, json::serialize(json::object{{"code", code}, {"message", message}}));
 }
 
+// The first field of `o` that the protocol does not define for that message, or "".
+// (The real control plane refuses unknown fields, so the fake does too.)
+std::string UnknownField(const json::object& o, std::initializer_list<const char*> known) {
+  for (const auto& [key, value] : o) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) return std::string(key);
+  }
+  return "";
+}
+
 std::string Bearer(const TestRequest& req) {
   std::string h = req.Header("authorization");
   return h.rfind("Bearer ", 0) == 0 ? h.substr(7) : "";
@@ -49,6 +60,9 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
   std::string path = req.Path();
   if (req.method == "POST" && path == "/v1/nodes/register") {
     if (Bearer(req) != join_token_) return Error(401, "UNAUTHENTICATED", "bad join token");
+    std::string unknown =
+        UnknownField(o, {"name", "agent_id", "cpu_milli", "memory_mib", "simulated", "gpus"});
+    if (!unknown.empty()) return Error(400, "INVALID_ARGUMENT", "unknown field " + unknown);
     std::string agent_id = o.contains("agent_id") ? std::string(o.at("agent_id").as_string()) : "";
     std::string& node = node_by_agent_[agent_id];
     if (node.empty()) node = "node-" + std::to_string(1000 + node_by_agent_.size());
@@ -72,6 +86,9 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
   if (tok == token_by_node_.end()) return Error(404, "NOT_FOUND", "unknown node " + node);
   if (Bearer(req) != tok->second) return Error(401, "UNAUTHENTICATED", "bad node token");
   if (verb == "heartbeat") {
+    if (std::string unknown = UnknownField(o, {"gpus", "replicas"}); !unknown.empty()) {
+      return Error(400, "INVALID_ARGUMENT", "unknown field " + unknown);
+    }
     ++heartbeats_;
     last_heartbeat_ = req.body;
     gpus_.clear();
@@ -88,6 +105,9 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
     if (const json::value* rs = o.if_contains("replicas"); rs && rs->is_array()) {
       for (const json::value& rv : rs->as_array()) {
         const json::object& ro = rv.as_object();
+        std::string unknown = UnknownField(ro, {"allocation_id", "state", "pid", "exit_code",
+                                                "signal", "started_at", "ended_at", "message"});
+        if (!unknown.empty()) return Error(400, "INVALID_ARGUMENT", "unknown field " + unknown);
         SeenReplica r;
         r.state = std::string(ro.at("state").as_string());
         if (ro.contains("pid")) r.pid = static_cast<int>(ro.at("pid").as_int64());
