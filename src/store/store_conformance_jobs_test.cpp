@@ -15,6 +15,7 @@ void ExpectSameJob(const Job& a, const Job& b, bool events = true) {
   EXPECT_EQ(a.spec.shape, b.spec.shape);
   EXPECT_EQ(a.spec.replicas, b.spec.replicas);
   EXPECT_EQ(a.spec.max_retries, b.spec.max_retries);
+  EXPECT_EQ(a.spec.priority, b.spec.priority);
   EXPECT_EQ(a.state, b.state);
   EXPECT_EQ(a.reason, b.reason);
   EXPECT_EQ(a.attempts, b.attempts);

@@ -98,6 +98,7 @@ Job MakeJob(const std::string& id, const std::string& tenant_id, int64_t created
   j.spec.shape.isolation = Isolation::kMps;
   j.spec.replicas = 2;
   j.spec.max_retries = 3;
+  j.spec.priority = -7;
   j.created_at = T(created_ms);
   j.updated_at = T(created_ms);
   return j;
