@@ -37,6 +37,7 @@
 //   OutOfRange          a log chunk leaves a gap (the message says the expected offset);
 //   ResourceExhausted   a log is at its size cap;
 //   Unavailable         the database stayed locked / busy beyond the busy timeout;
+//   DataLoss            a stored row cannot be decoded (a damaged database file);
 //   Internal            any other database failure (with the database's message).
 //
 // Thread-safety: a Store is thread-safe; any method may be called from any thread.
