@@ -1,15 +1,138 @@
-#include "main/commands.h"
+// `fastgpu agent`: the node agent on a GPU machine (see src/agent/agent.h, docs/agent.md).
+#include <signal.h>
 
 #include <iostream>
 
+#include "agent/agent.h"
+#include "agent/gpu_inventory.h"
+#include "common/log.h"
+#include "main/commands.h"
+#include "model/units.h"
+
 namespace fastgpu {
+namespace {
+
+struct AgentFlags {
+  std::string server;
+  std::string join_token;
+  std::string data_dir = "/var/lib/fastgpu/agent";
+  std::string simulate_gpus;
+  std::string name;
+  std::string fault_file;
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string mps_control = "nvidia-cuda-mps-control";
+  std::string cpu;
+  std::string memory;
+  std::string log_cap = "64MiB";
+  int64_t heartbeat_interval_ms = 0;
+  int64_t stop_grace_s = 10;
+  int max_temperature_c = 95;
+  int64_t max_uncorrected_ecc = 0;
+  bool kill_on_exit = false;
+};
+
+int RunAgent(const AgentFlags& f) {
+  AgentOptions o;
+  o.server_url = f.server;
+  o.join_token = f.join_token;
+  o.data_dir = f.data_dir;
+  o.name = f.name;
+  o.cgroup_root = f.cgroup_root;
+  o.mps_control = f.mps_control;
+  o.heartbeat_interval = std::chrono::milliseconds(f.heartbeat_interval_ms);
+  o.stop_grace = std::chrono::seconds(f.stop_grace_s);
+  o.health.max_temperature_c = f.max_temperature_c;
+  o.health.max_uncorrected_ecc = f.max_uncorrected_ecc;
+  o.kill_workloads_on_stop = f.kill_on_exit;
+  if (!f.cpu.empty()) {
+    auto cpu = ParseCpuMilli(f.cpu);
+    if (!cpu.ok()) return std::cerr << "fastgpu agent: --cpu: " << cpu.status() << "\n", 2;
+    o.cpu_milli = *cpu;
+  }
+  if (!f.memory.empty()) {
+    auto mem = ParseMemoryMib(f.memory);
+    if (!mem.ok()) return std::cerr << "fastgpu agent: --memory: " << mem.status() << "\n", 2;
+    o.memory_mib = *mem;
+  }
+  auto cap = ParseMemoryMib(f.log_cap);
+  if (!cap.ok()) return std::cerr << "fastgpu agent: --log-cap: " << cap.status() << "\n", 2;
+  o.log_cap_bytes = *cap * 1024 * 1024;
+
+  InventoryChoice choice;
+  choice.simulate = f.simulate_gpus;
+  choice.fault_file = f.fault_file;
+  choice.uuid_seed = f.name.empty() ? f.data_dir : f.name;
+  std::string note;
+  auto inventory = OpenGpuInventory(choice, &note);
+  if (!inventory.ok()) {
+    std::cerr << "fastgpu agent: " << inventory.status().message()
+              << "\n(use --simulate-gpus 4xH100-80GB on a machine without GPUs)\n";
+    return 1;
+  }
+  spdlog::info("fastgpu agent: {}", note);
+  o.inventory = std::move(inventory).value();
+
+  // Signals are taken by sigwait below; every thread inherits the blocked mask (the
+  // launcher gives workloads a clean one).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  Agent agent(std::move(o));
+  Status st = agent.Start();
+  if (!st.ok()) {
+    std::cerr << "fastgpu agent: " << st << "\n";
+    return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("fastgpu agent: signal {}; stopping ({})", sig,
+               f.kill_on_exit ? "stopping workloads" : "workloads keep running");
+  agent.Stop();
+  return 0;
+}
+
+}  // namespace
 
 void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("agent", "Run the node agent on a GPU machine");
-  cmd->callback([exit_code] {
-    std::cerr << "fastgpu agent: the node agent is not built yet\n";
-    *exit_code = 2;
-  });
+  auto flags = std::make_shared<AgentFlags>();
+  cmd->add_option("--server", flags->server, "Control plane URL, e.g. http://10.0.0.1:8080")
+      ->required()
+      ->envname("FASTGPU_SERVER");
+  cmd->add_option("--join-token", flags->join_token, "Join token made by the control plane")
+      ->required()
+      ->envname("FASTGPU_JOIN_TOKEN");
+  cmd->add_option("--data-dir", flags->data_dir, "State file, replica folders, logs, MPS folders")
+      ->capture_default_str();
+  cmd->add_option("--simulate-gpus", flags->simulate_gpus,
+                  "Simulate GPUs instead of NVML, e.g. 4xH100-80GB or 2xH100-80GB,1xA100-80GB:mig");
+  cmd->add_option("--name", flags->name, "Node name (default: the host name)");
+  cmd->add_option("--fault-file", flags->fault_file,
+                  "Simulated GPUs only: file of injected faults ('xid 0 79', 'ecc 1 2', 'lost 2')");
+  cmd->add_option("--cgroup-root", flags->cgroup_root, "cgroup v2 mount point ('' disables)")
+      ->capture_default_str();
+  cmd->add_option("--mps-control", flags->mps_control, "The MPS control program")
+      ->capture_default_str();
+  cmd->add_option("--cpu", flags->cpu, "Allocatable CPU, e.g. 32 (default: all online CPUs)");
+  cmd->add_option("--memory", flags->memory, "Allocatable memory, e.g. 256GiB (default: MemTotal)");
+  cmd->add_option("--log-cap", flags->log_cap, "Output kept per replica")->capture_default_str();
+  cmd->add_option("--heartbeat-interval-ms", flags->heartbeat_interval_ms,
+                  "Heartbeat period (default 0: what the control plane says)");
+  cmd->add_option("--stop-grace", flags->stop_grace_s, "Seconds between SIGTERM and SIGKILL")
+      ->capture_default_str();
+  cmd->add_option("--max-gpu-temperature", flags->max_temperature_c,
+                  "A GPU hotter than this (C) is unhealthy; 0 disables")
+      ->capture_default_str();
+  cmd->add_option("--max-uncorrected-ecc", flags->max_uncorrected_ecc,
+                  "A GPU with more uncorrectable ECC errors is unhealthy")
+      ->capture_default_str();
+  cmd->add_flag("--kill-workloads-on-exit", flags->kill_on_exit,
+                "Stop every workload when the agent exits (default: they keep running and the "
+                "next agent re-adopts them)");
+  cmd->callback([flags, exit_code] { *exit_code = RunAgent(*flags); });
 }
 
 }  // namespace fastgpu

@@ -1,0 +1,179 @@
+// End to end: `fastgpu server` and two `fastgpu agent` processes with simulated GPUs.
+// A fractional job runs to success with its log shipped; a whole-GPU job whose GPU gets
+// an injected XID 79 is requeued onto the other node and finishes there.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "agent/testing/fake_control_plane.h"
+#include "agent/testing/temp_dir.h"
+#include "net/http_client.h"
+
+extern char** environ;
+
+namespace fastgpu {
+namespace {
+
+namespace json = boost::json;
+using testing::FakeControlPlane;
+
+class Process {
+ public:
+  Process(std::vector<std::string> args, const std::string& log_path) {
+    args.insert(args.begin(), FASTGPU_BINARY);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Process() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int status;
+    waitpid(pid_, &status, 0);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class AgentEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string cp = dir_.path() + "/cp";
+    server_ = std::make_unique<Process>(
+        std::vector<std::string>{"server", "--listen", "127.0.0.1:0", "--data-dir", cp,
+                                 "--heartbeat-interval", "0.1", "--node-timeout", "5"},
+        dir_.path() + "/server.log");
+    std::string url;
+    ASSERT_TRUE(FakeControlPlane::WaitFor([&] {
+      std::string log = Read(dir_.path() + "/server.log");
+      size_t at = log.find("listening on ");
+      if (at == std::string::npos) return false;
+      url = log.substr(at + 13, log.find('\n', at) - at - 13);
+      return true;
+    })) << Read(dir_.path() + "/server.log");
+    admin_ = Read(cp + "/admin.token");
+    join_ = Read(cp + "/join.token");
+    HttpClientOptions o;
+    o.bearer_token = admin_;
+    auto client = HttpClient::Create(url, o);
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = std::move(client).value();
+    for (const char* name : {"node-a", "node-b"}) {
+      std::string d = dir_.path() + "/" + name;
+      agents_.push_back(std::make_unique<Process>(
+          std::vector<std::string>{"agent", "--server", url, "--join-token", join_, "--data-dir", d,
+                                   "--simulate-gpus", "1xH100-80GB", "--name", name,
+                                   "--cgroup-root", "", "--fault-file", d + ".faults",
+                                   "--stop-grace", "1", "--kill-workloads-on-exit"},
+          dir_.path() + "/" + name + ".log"));
+    }
+    ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return NodeCount() == 2; }));
+  }
+
+  json::object Get(const std::string& path) {
+    auto res = client_->Get(path);
+    if (!res.ok() || !res->ok()) return {};
+    return json::parse(res->body).as_object();
+  }
+  std::string Submit(const std::string& body) {
+    auto res = client_->Post("/v1/jobs", body);
+    EXPECT_TRUE(res.ok()) << res.status();
+    EXPECT_TRUE(res->ok()) << res->status << " " << res->body;
+    return std::string(json::parse(res->body).at("id").as_string());
+  }
+  std::string JobState(const std::string& id) {
+    json::object job = Get("/v1/jobs/" + id);
+    return job.contains("state") ? std::string(job["state"].as_string()) : "";
+  }
+  // Node id of the job's newest live allocation, "" if none.
+  std::string JobNode(const std::string& id) {
+    json::object job = Get("/v1/jobs/" + id);
+    if (!job.contains("allocations")) return "";
+    auto& allocs = job["allocations"].as_array();
+    return allocs.empty() ? "" : std::string(allocs.back().at("node_id").as_string());
+  }
+  size_t NodeCount() {
+    json::object nodes = Get("/v1/nodes");
+    return nodes.contains("nodes") ? nodes["nodes"].as_array().size() : 0;
+  }
+  std::string NodeName(const std::string& node_id) {
+    json::object nodes = Get("/v1/nodes");
+    for (auto& n : nodes["nodes"].as_array()) {
+      if (n.at("id").as_string() == node_id) return std::string(n.at("name").as_string());
+    }
+    return "";
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Process> server_;
+  std::vector<std::unique_ptr<Process>> agents_;
+  std::unique_ptr<HttpClient> client_;
+  std::string admin_, join_;
+};
+
+TEST_F(AgentEndToEndTest, FractionalJobSucceedsWithItsLog) {
+  std::string id = Submit(R"({"command":["sh","-c","echo hello $CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"],
+      "shape":{"gpu_count":1,"gpu_milli":500,"gpu_memory_mib":20480}})");
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return JobState(id) == "succeeded"; }))
+      << JobState(id) << "\n"
+      << Read(dir_.path() + "/node-a.log");
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] {
+    json::object logs = Get("/v1/jobs/" + id + "/logs?replica=0");
+    return logs.contains("data") && logs["data"].as_string() == "hello 50\n";
+  }));
+}
+
+TEST_F(AgentEndToEndTest, XidOnTheJobsGpuRequeuesItOnTheOtherNode) {
+  std::string release = dir_.path() + "/release";
+  std::string id = Submit(R"({"command":["sh","-c","while [ ! -f )" + release +
+                          R"( ]; do sleep 0.05; done"],"shape":{"gpu_count":1},"max_retries":2})");
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return JobState(id) == "running"; })) << JobState(id);
+  std::string first = JobNode(id);
+  std::string sick = NodeName(first);
+  ASSERT_FALSE(sick.empty());
+  std::ofstream(dir_.path() + "/" + sick + ".faults", std::ios::app) << "xid 0 79\n";
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] {
+    std::string node = JobNode(id);
+    return !node.empty() && node != first && JobState(id) == "running";
+  })) << JobState(id);
+  std::ofstream(release) << "go";
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return JobState(id) == "succeeded"; }))
+      << JobState(id);
+  bool unhealthy_seen = false;
+  json::object nodes = Get("/v1/nodes");
+  for (auto& n : nodes["nodes"].as_array()) {
+    if (n.at("id").as_string() != first) continue;
+    for (auto& g : n.at("gpus").as_array()) {
+      unhealthy_seen = !g.at("healthy").as_bool() &&
+                       g.at("health_reason").as_string() == "XID 79 (fell off the bus)";
+    }
+  }
+  EXPECT_TRUE(unhealthy_seen);
+}
+
+}  // namespace
+}  // namespace fastgpu
