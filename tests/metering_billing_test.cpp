@@ -50,7 +50,8 @@ TEST(MeteringBillingTest, TheBillIsTheSumOfJobsToTheCent) {
   // 1.5 h later (by the agent's clock) all three end; the report reaches us later still.
   const int64_t end = start + 5'400'000;
   cp.clock().AdvanceTo(FromUnixMillis(end + 7000));
-  json::array exited{Report(a_half[0], "exited", start, end), Report(a_gang[0], "exited", start, end),
+  json::array exited{Report(a_half[0], "exited", start, end),
+                     Report(a_gang[0], "exited", start, end),
                      Report(a_gang[1], "exited", start, end)};
   ASSERT_EQ(agent.Heartbeat(exited).status, 200);
   agent.Heartbeat(exited);  // re-reported: still counted once
@@ -76,7 +77,8 @@ TEST(MeteringBillingTest, TheBillIsTheSumOfJobsToTheCent) {
   EXPECT_EQ(by_day.body.at("total_cents").as_int64(), 970);
 
   // CSV: a header, one line per job, the total.
-  Reply csv = cp.Do("GET", "/v1/usage?" + Window("team-a", t0, end + 60'000) + "&format=csv", token);
+  Reply csv =
+      cp.Do("GET", "/v1/usage?" + Window("team-a", t0, end + 60'000) + "&format=csv", token);
   ASSERT_EQ(csv.status, 200);
   EXPECT_EQ(csv.raw.rfind("job,billed_seconds,", 0), 0u) << csv.raw;
   EXPECT_NE(csv.raw.find("total,,,9.70"), std::string::npos) << csv.raw;
@@ -150,8 +152,8 @@ TEST(MeteringBillingTest, ARestartOnTheSameDatabaseNeitherLosesNorDoublesASecond
     cp.Reconcile();
     cp.clock().AdvanceTo(FromUnixMillis(start + 600'000));
     before_restart = cp.clock().NowUnixMillis();
-    bill_before = Usage(cp, token, Window("team-a", start, before_restart))
-                      .body.at("total_cents").as_int64();
+    bill_before =
+        Usage(cp, token, Window("team-a", start, before_restart)).body.at("total_cents").as_int64();
   }
   // 600 s x (0.05c + 0.01c + 0.002c) = 37.2c.
   EXPECT_EQ(bill_before, 37);
@@ -190,7 +192,8 @@ TEST(MeteringBillingTest, ALostAgentsAllocationEndsAtTheControlPlanesTime) {
   auto allocs = AllocationsOf(cp, job);
   ASSERT_EQ(allocs.size(), 1u);
   Reply job_view = cp.Do("GET", "/v1/jobs/" + job, token);
-  const std::string node = job_view.body.at("allocations").as_array()[0].at("node_id").as_string().c_str();
+  const std::string node =
+      job_view.body.at("allocations").as_array()[0].at("node_id").as_string().c_str();
   SimAgent& runner = node == agent.node_id() ? agent : spare;
   SimAgent& other = node == agent.node_id() ? spare : agent;
   const int64_t start = cp.clock().NowUnixMillis();
@@ -243,7 +246,7 @@ TEST(MeteringBillingTest, AnAgentsFirstReportMayAlreadyBeTheEnd) {
   EXPECT_EQ(a.body.at("started_at").as_int64(), start) << a.raw;
   Reply bill = Usage(cp, token, Window("team-a", start - 1000, start + 600'000));
   EXPECT_EQ(bill.body.at("rows").as_array()[0].at("billed_seconds").as_int64(), 43);  // rounded up
-  EXPECT_EQ(bill.body.at("total_cents").as_int64(), 4);  // 4.3c
+  EXPECT_EQ(bill.body.at("total_cents").as_int64(), 4);                               // 4.3c
 }
 
 }  // namespace

@@ -32,14 +32,16 @@ TEST(MeteringQuotaTest, GpusHeldAtOnceAreCapped) {
   std::string first = Submit(cp, token, JobBody(kHalf, 0, 0));
   cp.Reconcile();  // placed: held by a live allocation
   // Pending demand counts as well as live allocations.
-  Reply second = cp.Do("POST", "/v1/jobs", token, JobBody(kHalf, 0, 0), {{"Idempotency-Key", "k2"}});
+  Reply second =
+      cp.Do("POST", "/v1/jobs", token, JobBody(kHalf, 0, 0), {{"Idempotency-Key", "k2"}});
   ASSERT_EQ(second.status, 201) << second.raw;
   Reply third = cp.Do("POST", "/v1/jobs", token, JobBody(kHalf, 0, 0));
   EXPECT_EQ(third.status, 429) << third.raw;
   EXPECT_EQ(third.Str("code"), "RESOURCE_EXHAUSTED");
   EXPECT_NE(third.Str("message").find("may hold 1000 milli-GPU"), std::string::npos) << third.raw;
   // A replay of the accepted submission is answered, not refused.
-  Reply replay = cp.Do("POST", "/v1/jobs", token, JobBody(kHalf, 0, 0), {{"Idempotency-Key", "k2"}});
+  Reply replay =
+      cp.Do("POST", "/v1/jobs", token, JobBody(kHalf, 0, 0), {{"Idempotency-Key", "k2"}});
   EXPECT_EQ(replay.status, 200) << replay.raw;
   EXPECT_EQ(replay.Str("id"), second.Str("id"));
   // A CPU-only job holds no GPU and passes.
@@ -117,11 +119,11 @@ TEST(MeteringQuotaTest, OverBudgetWarnsThenStopsLowestPriorityFirstAfterTheGrace
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + newest, token).Str("state"), "cancelled");
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + high, token).Str("state"), "running");
   cp.clock().Advance(seconds(5));  // the reconciler checks budgets every 5 s
-  cp.Reconcile();  // its own pass stops the rest
+  cp.Reconcile();                  // its own pass stops the rest
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + high, token).Str("state"), "cancelled");
   // The stopped allocations ended at the control plane's time: the bill stops growing.
-  const int64_t bill = cp.Do("GET", "/v1/tenants/team-a", token)
-                           .body.at("usage").at("spent_cents").as_int64();
+  const int64_t bill =
+      cp.Do("GET", "/v1/tenants/team-a", token).body.at("usage").at("spent_cents").as_int64();
   cp.clock().Advance(seconds(3600));
   EXPECT_EQ(cp.Do("GET", "/v1/tenants/team-a", token).body.at("usage").at("spent_cents").as_int64(),
             bill);

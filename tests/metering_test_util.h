@@ -17,8 +17,8 @@ using server::testing::TestControlPlane;
 namespace json = boost::json;
 
 // A job body: `replicas` of `gpu` ("\"gpu_count\":1,\"gpu_milli\":500"), CPU and memory.
-std::string JobBody(const std::string& gpu, int64_t cpu_milli, int64_t memory_mib,
-                    int replicas = 1, int priority = 0);
+std::string JobBody(const std::string& gpu, int64_t cpu_milli, int64_t memory_mib, int replicas = 1,
+                    int priority = 0);
 
 // Submits as `token`; expects 201 and returns the job id.
 std::string Submit(TestControlPlane& cp, const std::string& token, const std::string& body);

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>

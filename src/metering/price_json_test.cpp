@@ -58,5 +58,16 @@ TEST(PeriodTest, CalendarMonthsInUtc) {
   EXPECT_EQ(MonthKey(1'798'761'600'000), "2027-01");  // 2027-01-01T00:00:00Z
 }
 
+TEST(PeriodTest, ParsesInstants) {
+  EXPECT_EQ(*ParseInstantMs("2026-11-25"), 1'795'564'800'000);
+  EXPECT_EQ(*ParseInstantMs("2026-11-25T10:00:00Z"), 1'795'600'800'000);
+  EXPECT_EQ(*ParseInstantMs("2026-11-25T10:00:00.250Z"), 1'795'600'800'250);
+  EXPECT_EQ(*ParseInstantMs("1795600800000"), 1'795'600'800'000);
+  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-02-30", "2026-11-25T25:00:00Z",
+                          "2026-11-25T10:00:00", "2026-11-25 10:00", "-5"}) {
+    EXPECT_FALSE(ParseInstantMs(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace fastgpu::metering

@@ -105,8 +105,7 @@ std::optional<HttpResponse> Api::DispatchUsage(const HttpRequest& req, const Pri
     HttpResponse resp = Mutate(req, who, [&](WriteTx& tx) -> Result<HttpResponse> {
       FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, p[2]));
       FieldReader r(*body);
-      FASTGPU_RETURN_IF_ERROR(
-          r.Int("max_gpu_milli", t.quota.max_gpu_milli, 0, int64_t{1} << 40));
+      FASTGPU_RETURN_IF_ERROR(r.Int("max_gpu_milli", t.quota.max_gpu_milli, 0, int64_t{1} << 40));
       FASTGPU_RETURN_IF_ERROR(r.Int("budget_cents", t.quota.budget_cents, 0, int64_t{1} << 50));
       FASTGPU_RETURN_IF_ERROR(r.Finish());
       FASTGPU_RETURN_IF_ERROR(ValidateQuota(t.quota));

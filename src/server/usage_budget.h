@@ -26,7 +26,7 @@ namespace fastgpu::server {
 
 struct BudgetOptions {
   std::chrono::milliseconds grace{std::chrono::minutes(10)};  // default 10 min
-  int max_stops_per_pass = 16;                                  // default 16 jobs per pass
+  int max_stops_per_pass = 16;                                // default 16 jobs per pass
   // With a `last_run`, a pass sooner than this after the previous one does nothing (the
   // reconciler may run many passes a second); default 5 s.
   std::chrono::milliseconds check_every{std::chrono::seconds(5)};

@@ -102,8 +102,8 @@ Result<std::vector<metering::UsageRecord>> UsageRecords(ReadTx& tx, const std::s
 }
 
 Result<metering::UsageReport> UsageReportFor(ReadTx& tx, const std::string& tenant_id,
-                                             metering::GroupBy by, int64_t from_ms,
-                                             int64_t to_ms, int64_t now_ms) {
+                                             metering::GroupBy by, int64_t from_ms, int64_t to_ms,
+                                             int64_t now_ms) {
   FASTGPU_ASSIGN_OR_RETURN(metering::PriceTable prices, LoadPrices(tx));
   FASTGPU_ASSIGN_OR_RETURN(auto records, UsageRecords(tx, tenant_id, from_ms, to_ms, now_ms));
   return metering::BuildReport(records, prices, by, from_ms, to_ms);

@@ -18,7 +18,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,16 +46,16 @@ Result<std::vector<metering::UsageRecord>> UsageRecords(ReadTx& tx, const std::s
 
 // The priced report over [from_ms, to_ms) (see metering/report.h).
 Result<metering::UsageReport> UsageReportFor(ReadTx& tx, const std::string& tenant_id,
-                                             metering::GroupBy by, int64_t from_ms,
-                                             int64_t to_ms, int64_t now_ms);
+                                             metering::GroupBy by, int64_t from_ms, int64_t to_ms,
+                                             int64_t now_ms);
 
 // What the tenant holds and has spent now.
 struct TenantStanding {
-  int64_t gpu_milli_held = 0;     // live allocations + demand of jobs not yet placed
-  int64_t period_start_ms = 0;    // start of the budget period (UTC calendar month)
-  int64_t spent_cents = 0;        // the bill from period start to now
-  bool over_budget = false;       // budget set and spent_cents >= budget
-  int64_t over_since_ms = 0;      // when the crossing was first seen (0: not recorded)
+  int64_t gpu_milli_held = 0;   // live allocations + demand of jobs not yet placed
+  int64_t period_start_ms = 0;  // start of the budget period (UTC calendar month)
+  int64_t spent_cents = 0;      // the bill from period start to now
+  bool over_budget = false;     // budget set and spent_cents >= budget
+  int64_t over_since_ms = 0;    // when the crossing was first seen (0: not recorded)
 };
 Result<TenantStanding> StandingOf(ReadTx& tx, const Tenant& tenant, int64_t now_ms,
                                   const std::string& skip_job_id = "");

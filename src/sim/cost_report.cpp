@@ -81,8 +81,7 @@ Result<std::map<std::string, PodLifetime>> ReadPodLifetimes(const std::string& p
 Result<TraceCost> CostOfTrace(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods,
                               const std::map<std::string, PodLifetime>& lifetimes,
-                              const std::string& policy_name,
-                              const metering::PriceTable& prices) {
+                              const std::string& policy_name, const metering::PriceTable& prices) {
   FASTGPU_RETURN_IF_ERROR(metering::ValidatePriceTable(prices));
   FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<sched::Policy> policy,
                            sched::MakePolicy(policy_name, {}));

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <map>
 #include <string>
@@ -39,9 +38,9 @@ Result<std::map<std::string, PodLifetime>> ParsePodLifetimes(const std::string& 
 struct TraceCost {
   std::string policy;
   int64_t pods_billed = 0;
-  int64_t pods_unplaced = 0;    // fit nowhere at arrival
-  int64_t pods_skipped = 0;     // no lifetime in the trace
-  metering::PoolingCost cost;   // pooled vs dedicated, cents and GPU-hours
+  int64_t pods_unplaced = 0;   // fit nowhere at arrival
+  int64_t pods_skipped = 0;    // no lifetime in the trace
+  metering::PoolingCost cost;  // pooled vs dedicated, cents and GPU-hours
 };
 
 // Replays `pods` (with `lifetimes` by name) on `nodes` with `policy` (a scheduler policy

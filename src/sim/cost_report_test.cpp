@@ -15,8 +15,7 @@ metering::PriceTable Prices() {
 }
 
 TEST(CostReportTest, ParsesLifetimesByHeader) {
-  auto l = ParsePodLifetimes(
-      "deletion_time,name,creation_time\n100,p1,10\n,p2,5\n", "pods.csv");
+  auto l = ParsePodLifetimes("deletion_time,name,creation_time\n100,p1,10\n,p2,5\n", "pods.csv");
   ASSERT_TRUE(l.ok()) << l.status();
   EXPECT_EQ(l->at("p1").creation_s, 10);
   EXPECT_EQ(l->at("p1").deletion_s, 100);
