@@ -203,6 +203,27 @@ TEST_F(AgentTest, RestartedAgentReadoptsARunningJob) {
   EXPECT_EQ(cp_->registrations(), 1);  // the node id and token were kept on disk
 }
 
+TEST_F(AgentTest, JobThatEndedWhileTheAgentWasDownIsReportedWithItsExitCode) {
+  auto first = StartAgent();
+  auto d = TestAllocation("alloc-gone",
+                          {"sh", "-c",
+                           "i=0; while [ ! -f release ] && [ $i -lt 1500 ]; do sleep 0.02; "
+                           "i=$((i+1)); done; echo bye; exit 7"});
+  cp_->SetAllocations({d});
+  ASSERT_TRUE(WaitState("alloc-gone", "running"));
+  first->Stop();
+  first.reset();
+  std::ofstream(WorkDir("alloc-gone") + "/release") << "go";
+  std::string status_file = dir_.path() + "/replicas/alloc-gone/exit-status";
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return std::ifstream(status_file).good(); }));
+  EXPECT_EQ(State("alloc-gone"), "running");  // nobody has told the control plane yet
+  auto second = StartAgent();
+  ASSERT_TRUE(WaitState("alloc-gone", "exited"));
+  EXPECT_EQ(cp_->replicas()["alloc-gone"].exit_code, 7);
+  EXPECT_EQ(cp_->replicas()["alloc-gone"].message.rfind("exit 7", 0), 0u);
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return cp_->logs("alloc-gone") == "bye\n"; }));
+}
+
 TEST_F(AgentTest, StartRefusesMissingOptions) {
   AgentOptions empty;
   Agent agent(std::move(empty));
