@@ -3,11 +3,16 @@
 //
 // fgd scores a node by sigmoid((frag_before - frag_after) / 1000) * 100, truncated to an
 // integer as the paper's simulator does; equal scores go to a seeded node order.
-// fastgpu adds to the fragmentation increase two costs, in the same GPU-milli unit:
+// fgd measures against the most popular task kinds covering 95% of the target workload.
+// fastgpu measures against all of them and adds to the fragmentation increase three
+// costs, in the same GPU-milli unit, before the same integer score and tie-break:
 //   - stranding: GPU milli that would be left without the CPU or memory to use it,
-//     judged by the workload's mean CPU and memory per requested GPU;
+//     judged by the workload's mean CPU and memory per requested GPU (weight 0.25);
+//   - fill residual: per GPU, the least free milli that popular fraction sizes (kinds
+//     with at least 1.5% of tasks) can leave when packed into its free milli; a hole
+//     that only rare tasks can fill counts as lost (weight 6);
 //   - scarcity: for a task free to use any model, the share of the chosen model's
-//     capacity that model-constrained tasks of the target workload need.
+//     capacity that model-constrained tasks of the target workload need (weight 1).
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -21,9 +26,11 @@ namespace {
 
 struct Tuning {
   bool fastgpu = false;
-  double strand_weight = 1.0;    // cost per stranded GPU milli
-  double scarcity_weight = 1.0;  // cost per GPU milli times model pressure
-  bool quantise = true;          // the paper's integer score
+  double target_coverage = 0.95;  // share of the target workload measured against
+  double strand_weight = 0;       // cost per stranded GPU milli
+  double scarcity_weight = 0;     // cost per GPU milli times model pressure
+  double fill_weight = 0;         // cost per milli of fill residual
+  double fill_min_share = 0.015;  // a fraction size fills holes if this popular
 };
 
 class FragPolicy final : public ScoringPolicy {
@@ -120,10 +127,18 @@ class FragPolicy final : public ScoringPolicy {
     double cost = memo_.Get(*model_, after) - nc.frag;
     if (tuning_.fastgpu) {
       cost += tuning_.strand_weight * (Stranded(after, after.cpu_free_milli, mem_after) - nc.strand);
+      cost += tuning_.fill_weight * (Residual(after) - Residual(nc.state));
       cost += extra;
     }
-    double score = 100.0 / (1.0 + std::exp(cost / 1000.0));
-    return tuning_.quantise ? std::floor(score) : score;
+    // The paper's score: sigmoid of the decrease, times 100, truncated to an integer.
+    return std::floor(100.0 / (1.0 + std::exp(cost / 1000.0)));
+  }
+
+  // Sum over GPUs of the least residual that popular fractional sizes can leave.
+  double Residual(const FragState& s) const {
+    double r = 0;
+    for (int i = 0; i < s.gpu_count; ++i) r += residual_[s.free_milli[i]];
+    return r;
   }
 
   // GPU milli left without the CPU or memory to use it.
@@ -138,11 +153,32 @@ class FragPolicy final : public ScoringPolicy {
   }
 
   void Rebuild(const Cluster& c) {
-    model_ = std::make_unique<FragmentationModel>(c, target_);
+    model_ = std::make_unique<FragmentationModel>(
+        c, TopCoverage(target_, tuning_.target_coverage));
     models_seen_ = c.models().size();
     memo_.Clear();
     nodes_.clear();
     InvalidateScores();
+    // Best-fill residual of a GPU's free milli with popular sizes.
+    residual_.assign(kMilliPerGpu + 1, 0);
+    {
+      double pop_total = 0;
+      for (const TargetTask& t : target_) pop_total += t.popularity;
+      std::vector<int> sizes{kMilliPerGpu};
+      for (const TargetTask& t : target_) {
+        if (t.shape.gpu_count == 1 && t.shape.gpu_milli < kMilliPerGpu) {
+          double share = t.popularity / pop_total;
+          if (share >= tuning_.fill_min_share) sizes.push_back(t.shape.gpu_milli);
+        }
+      }
+      for (int f = 1; f <= kMilliPerGpu; ++f) {
+        double best = f;
+        for (int m : sizes) {
+          if (m <= f) best = std::min(best, residual_[f - m]);
+        }
+        residual_[f] = best;
+      }
+    }
     // Mean CPU and memory per requested GPU over the target workload.
     double cpu = 0, mem = 0, gpus = 0, total_pop = 0;
     for (const TargetTask& t : target_) {
@@ -198,6 +234,7 @@ class FragPolicy final : public ScoringPolicy {
   double cpu_per_gpu_ = 0;
   double mem_per_gpu_ = 0;
   std::vector<double> pressure_;
+  std::vector<double> residual_;
 };
 
 }  // namespace
@@ -209,6 +246,11 @@ std::unique_ptr<Policy> MakeFgd(const PolicyOptions& o) {
 std::unique_ptr<Policy> MakeFastGpu(const PolicyOptions& o) {
   Tuning t;
   t.fastgpu = true;
+  t.target_coverage = 1.0;
+  t.strand_weight = 0.25;
+  t.scarcity_weight = 1.0;
+  t.fill_weight = 6.0;
+  t.fill_min_share = 0.015;
   return std::make_unique<FragPolicy>(o, t);
 }
 

@@ -51,6 +51,23 @@ std::vector<TargetTask> BuildTargetWorkload(const std::vector<Shape>& tasks, dou
   return out;
 }
 
+std::vector<TargetTask> TopCoverage(std::vector<TargetTask> target, double coverage) {
+  std::stable_sort(target.begin(), target.end(), [](const TargetTask& a, const TargetTask& b) {
+    return a.popularity > b.popularity;
+  });
+  double total = 0;
+  for (const TargetTask& t : target) total += t.popularity;
+  std::vector<TargetTask> out;
+  double covered = 0;
+  for (TargetTask& t : target) {
+    if (!out.empty() && covered >= coverage * total * (1 - 1e-12)) break;
+    covered += t.popularity;
+    out.push_back(std::move(t));
+  }
+  for (TargetTask& t : out) t.popularity /= covered;
+  return out;
+}
+
 FragState StateOf(const NodeState& node) {
   FragState s;
   s.model_id = node.model_id;

@@ -29,6 +29,10 @@ namespace fastgpu::sched {
 std::vector<TargetTask> BuildTargetWorkload(const std::vector<Shape>& tasks,
                                             double coverage = 0.95);
 
+// The most popular kinds of `target` (stable order by popularity, descending) covering
+// `coverage` of its total popularity, renormalised to sum to 1.
+std::vector<TargetTask> TopCoverage(std::vector<TargetTask> target, double coverage);
+
 // A node's state as far as fragmentation sees it; free milli sorted descending.
 struct FragState {
   int model_id = -1;

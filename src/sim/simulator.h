@@ -33,7 +33,7 @@ struct SimOptions {
   int jobs = 1;                       // threads running (policy, seed) pairs; default 1
   int batch_size = 64;                // for batch placers; default 64
   double batch_time_limit_seconds = 1;  // for batch placers; default 1 s
-  double target_coverage = 0.95;      // share of pods the target workload covers; default 0.95
+  double target_coverage = 0.95;      // share of pods the fragmentation metric covers; default 0.95
   // Called after each finished run with (done, total); from the worker threads, one
   // call at a time. Default none.
   std::function<void(int done, int total)> on_progress;
@@ -64,7 +64,7 @@ struct SimReport {
   int nodes = 0;
   int64_t capacity_gpus = 0;
   int pods = 0;
-  int target_kinds = 0;  // entries of the target workload
+  int target_kinds = 0;  // task kinds the fragmentation metric measures against
   SimOptions options;
   std::vector<PolicyResult> policies;
   std::optional<double> lp_upper_bound;  // from the optimizer's hook, when set
