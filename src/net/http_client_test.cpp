@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
 
 #include "net/testing/test_http_server.h"
@@ -207,6 +209,64 @@ TEST(ApiStatusTest, MapsErrorBodiesAndStatuses) {
   EXPECT_EQ(ApiStatus(HttpResponse{502, {}, ""}).code(), StatusCode::kInternal);
   EXPECT_EQ(StatusCodeFromName("RESOURCE_EXHAUSTED"), StatusCode::kResourceExhausted);
   EXPECT_EQ(StatusCodeFromName("nonsense"), StatusCode::kUnknown);
+}
+
+}  // namespace
+}  // namespace fastgpu
+
+namespace fastgpu {
+namespace {
+
+// https against a TLS test server whose self-signed certificate is made here with the
+// openssl command (skipped where it is missing).
+class HttpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::system("command -v openssl > /dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl";
+    char tmpl[] = "/tmp/fastgpu-tls-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+        "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
+        dir_ + "/key.pem -out " + dir_ + "/cert.pem > /dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    auto server = testing::TestHttpServer::StartTls(
+        [](const TestRequest& r) { return testing::Reply(200, "secure " + r.target); },
+        dir_ + "/cert.pem", dir_ + "/key.pem");
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+  }
+  void TearDown() override {
+    server_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::string dir_;
+  std::unique_ptr<TestHttpServer> server_;
+};
+
+TEST_F(HttpsTest, TalksToAServerItTrusts) {
+  HttpClientOptions options;
+  options.ca_file = dir_ + "/cert.pem";
+  auto client = MakeClient(server_->url(), options);
+  ASSERT_EQ(client->origin().rfind("https://", 0), 0u);
+  for (int i = 0; i < 3; ++i) {
+    auto res = client->Get("/v1/x");
+    ASSERT_TRUE(res.ok()) << res.status();
+    EXPECT_EQ(res->body, "secure /v1/x");
+  }
+  EXPECT_EQ(client->connections_opened(), 1);
+}
+
+TEST_F(HttpsTest, RefusesACertificateItDoesNotTrust) {
+  auto client = MakeClient(server_->url());
+  auto res = client->Get("/v1/x");
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(res.status().message().find("TLS handshake"), std::string::npos) << res.status();
+  HttpClientOptions insecure;
+  insecure.verify_tls = false;
+  EXPECT_TRUE(MakeClient(server_->url(), insecure)->Get("/").ok());
 }
 
 }  // namespace

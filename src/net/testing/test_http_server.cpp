@@ -5,10 +5,12 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -40,6 +42,7 @@ struct TestHttpServer::Impl {
   std::atomic<int> accepted{0};
   std::thread accept_thread;
   std::mutex mu;
+  std::optional<asio::ssl::context> tls;        // set for StartTls
   std::vector<std::thread> connection_threads;  // guarded by mu
   std::set<int> open_fds;                       // guarded by mu
 
@@ -58,11 +61,27 @@ struct TestHttpServer::Impl {
   }
 
   void Serve(tcp::socket& socket) {
+    boost::system::error_code ec;
+    if (tls) {
+      asio::ssl::stream<tcp::socket&> stream(socket, *tls);
+      stream.handshake(asio::ssl::stream_base::server, ec);
+      if (!ec) ServeOn(stream);
+    } else {
+      ServeOn(socket);
+    }
+    std::lock_guard lock(mu);
+    open_fds.erase(socket.native_handle());
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  template <class Stream>
+  void ServeOn(Stream& stream) {
     beast::flat_buffer buffer;
     boost::system::error_code ec;
     while (!stopping) {
       http::request<http::string_body> req;
-      http::read(socket, buffer, req, ec);
+      http::read(stream, buffer, req, ec);
       if (ec) break;
       TestRequest treq{std::string(req.method_string()), std::string(req.target()), {}, req.body()};
       for (const auto& f : req) {
@@ -77,33 +96,47 @@ struct TestHttpServer::Impl {
         res.body() = tres.body;
         res.keep_alive(keep);
         res.prepare_payload();
-        http::write(socket, res, ec);
+        http::write(stream, res, ec);
       } else {
         http::response<http::empty_body> res{static_cast<http::status>(tres.status), 11};
         res.set(http::field::content_type, tres.content_type);
         res.keep_alive(keep);
         res.chunked(true);
         http::response_serializer<http::empty_body> sr{res};
-        http::write_header(socket, sr, ec);
+        http::write_header(stream, sr, ec);
         for (const std::string& c : tres.chunks) {
-          if (!ec) asio::write(socket, http::make_chunk(asio::buffer(c)), ec);
+          if (!ec) asio::write(stream, http::make_chunk(asio::buffer(c)), ec);
         }
-        if (!ec) asio::write(socket, http::make_chunk_last(), ec);
+        if (!ec) asio::write(stream, http::make_chunk_last(), ec);
       }
       if (ec || !keep) break;
     }
-    std::lock_guard lock(mu);
-    open_fds.erase(socket.native_handle());
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
   }
 };
 
 TestHttpServer::TestHttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TestHttpServer::~TestHttpServer() { Stop(); }
 
-Result<std::unique_ptr<TestHttpServer>> TestHttpServer::Start(TestHandler handler) {
+Result<std::unique_ptr<TestHttpServer>> TestHttpServer::StartTls(TestHandler handler,
+                                                                 const std::string& cert_file,
+                                                                 const std::string& key_file) {
   auto impl = std::make_unique<Impl>();
+  try {
+    impl->tls.emplace(asio::ssl::context::tls_server);
+    impl->tls->use_certificate_chain_file(cert_file);
+    impl->tls->use_private_key_file(key_file, asio::ssl::context::pem);
+  } catch (const boost::system::system_error& e) {
+    return InvalidArgument(std::string("test TLS server: ") + e.what());
+  }
+  return Listen(std::move(impl), std::move(handler));
+}
+
+Result<std::unique_ptr<TestHttpServer>> TestHttpServer::Start(TestHandler handler) {
+  return Listen(std::make_unique<Impl>(), std::move(handler));
+}
+
+Result<std::unique_ptr<TestHttpServer>> TestHttpServer::Listen(std::unique_ptr<Impl> impl,
+                                                               TestHandler handler) {
   impl->handler = std::move(handler);
   boost::system::error_code ec;
   tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
@@ -139,7 +172,9 @@ void TestHttpServer::DropConnections() {
 }
 
 int TestHttpServer::port() const { return impl_->port; }
-std::string TestHttpServer::url() const { return "http://127.0.0.1:" + std::to_string(port()); }
+std::string TestHttpServer::url() const {
+  return std::string(impl_->tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port());
+}
 int TestHttpServer::connections_accepted() const { return impl_->accepted; }
 
 }  // namespace fastgpu::testing

@@ -56,6 +56,11 @@ class TestHttpServer {
  public:
   // Listens on 127.0.0.1:0 and starts accepting. Unavailable if it cannot bind.
   static Result<std::unique_ptr<TestHttpServer>> Start(TestHandler handler);
+  // The same over TLS with the PEM certificate chain and key in these files;
+  // InvalidArgument when they cannot be loaded. url() then starts with https.
+  static Result<std::unique_ptr<TestHttpServer>> StartTls(TestHandler handler,
+                                                          const std::string& cert_file,
+                                                          const std::string& key_file);
   ~TestHttpServer();
   TestHttpServer(const TestHttpServer&) = delete;
   TestHttpServer& operator=(const TestHttpServer&) = delete;
@@ -70,6 +75,8 @@ class TestHttpServer {
  private:
   struct Impl;
   explicit TestHttpServer(std::unique_ptr<Impl> impl);
+  static Result<std::unique_ptr<TestHttpServer>> Listen(std::unique_ptr<Impl> impl,
+                                                        TestHandler handler);
   std::unique_ptr<Impl> impl_;
 };
 
