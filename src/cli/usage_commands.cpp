@@ -1,0 +1,313 @@
+#include "cli/usage_commands.h"
+
+#include <boost/json.hpp>
+#include <cctype>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <memory>
+
+#include "cli/api_client.h"
+#include "cli/config.h"
+#include "cli/output.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "metering/price_json.h"
+#include "metering/pricing.h"
+
+namespace fastgpu::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+struct Flags {
+  std::string server;
+  std::string token;
+  std::string config = DefaultConfigPath();
+  std::string output = "table";
+};
+
+void AddFlags(CLI::App* cmd, const std::shared_ptr<Flags>& f,
+              std::vector<std::string> outputs = {"table", "json"}) {
+  cmd->add_option("--server", f->server, "Control plane URL (default: $FASTGPU_SERVER, config)");
+  cmd->add_option("--token", f->token, "API token (default: $FASTGPU_TOKEN, config)");
+  cmd->add_option("--config", f->config, "Config file")->capture_default_str();
+  cmd->add_option("-o,--output", f->output, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember(outputs));
+}
+
+using Body = std::function<Result<std::string>(ApiClient& api, const std::string& output)>;
+
+int Run(const Flags& f, const Body& body) {
+  auto cfg = ResolveConfig(f.server, f.token, f.config);
+  if (!cfg.ok()) {
+    std::cerr << "fastgpu: " << cfg.status().message() << "\n";
+    return 1;
+  }
+  auto api = ApiClient::Create(*cfg);
+  if (!api.ok()) {
+    std::cerr << "fastgpu: " << api.status().message() << "\n";
+    return 2;
+  }
+  auto out = body(**api, f.output);
+  if (!out.ok()) {
+    std::cerr << "fastgpu: " << out.status().message() << " ["
+              << StatusCodeName(out.status().code()) << "]\n";
+    return out.status().message().rfind("usage:", 0) == 0 ? 2 : 1;
+  }
+  std::cout << *out << std::flush;
+  return 0;
+}
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string Str(const json::value& v, std::string_view key) {
+  const json::value* f = v.is_object() ? v.as_object().if_contains(key) : nullptr;
+  if (f == nullptr) return "";
+  if (f->is_string()) return std::string(f->as_string());
+  return json::serialize(*f);
+}
+
+std::string RenderReport(const json::value& r) {
+  const std::string by = Str(r, "by");
+  Table t({by == "job"     ? "JOB"
+           : by == "model" ? "GPU MODEL"
+                           : "DAY (UTC)",
+           "BILLED SECONDS", "GPU-HOURS", "COST"});
+  for (const auto& row : r.at("rows").as_array()) {
+    char hours[32];
+    std::snprintf(hours, sizeof hours, "%.3f", row.at("gpu_hours").to_number<double>());
+    t.Add({Str(row, "key"), Str(row, "billed_seconds"), hours, Str(row, "cost")});
+  }
+  t.Add({"TOTAL", "", "", Str(r, "total")});
+  std::string head = "tenant " + Str(r, "tenant") + ", " +
+                     FormatRfc3339(FromUnixMillis(r.at("from").as_int64())) + " to " +
+                     FormatRfc3339(FromUnixMillis(r.at("to").as_int64())) + "\n";
+  std::string foot = by == "job" ? ""
+                                 : "(rows are rounded on their own; the total is the bill, "
+                                   "the sum of the jobs' rounded charges)\n";
+  return head + t.Render() + foot;
+}
+
+std::string RenderPrices(const json::value& p) {
+  Table t({"ITEM", "PRICE"});
+  for (const auto& [model, price] : p.at("gpu_hour").as_object()) {
+    t.Add({"GPU-hour " + std::string(model), "$" + std::string(price.as_string())});
+  }
+  t.Add({"GPU-hour (other models)", "$" + Str(p, "default_gpu_hour")});
+  t.Add({"CPU core-hour", "$" + Str(p, "cpu_hour")});
+  t.Add({"GiB-hour of memory", "$" + Str(p, "gib_hour")});
+  t.Add({"minimum charge", Str(p, "minimum_seconds") + " s"});
+  return t.Render() + "Per-second billing; a fraction of a GPU pays max(compute, memory share).\n";
+}
+
+void AddUsage(CLI::App& app, int* exit_code) {
+  for (CLI::App* old : app.get_subcommands([](CLI::App* s) { return s->get_name() == "usage"; })) {
+    app.remove_subcommand(old);  // a placeholder registered before
+  }
+  auto f = std::make_shared<Flags>();
+  auto q = std::make_shared<std::map<std::string, std::string>>();
+  auto* cmd =
+      app.add_subcommand("usage",
+                         "Report metered GPU usage and cost (by job, GPU model or UTC day).\n"
+                         "The sum over jobs is the tenant's bill, to the cent.");
+  cmd->add_option("--tenant", (*q)["tenant"], "Tenant name or id (the admin: any; default all)");
+  cmd->add_option("--from", (*q)["from"],
+                  "Start: 2026-11-01, 2026-11-01T00:00:00Z or Unix ms (default: this month)");
+  cmd->add_option("--to", (*q)["to"], "End, exclusive (default: now)");
+  (*q)["by"] = "job";
+  cmd->add_option("--by", (*q)["by"], "Group rows by")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"job", "model", "day"}));
+  AddFlags(cmd, f, {"table", "json", "csv"});
+  cmd->callback([f, q, exit_code] {
+    *exit_code = Run(*f, [q](ApiClient& api, const std::string& output) -> Result<std::string> {
+      std::string query;
+      for (const auto& [k, v] : *q) {
+        if (!v.empty()) query += (query.empty() ? "?" : "&") + k + "=" + Escape(v);
+      }
+      FASTGPU_ASSIGN_OR_RETURN(json::value r, api.Call("GET", "/v1/usage" + query));
+      if (output == "json") return json::serialize(r) + "\n";
+      if (output == "table") return RenderReport(r);
+      // CSV from the same answer (the API's own CSV carries the same columns).
+      std::string csv = Str(r, "by") + ",billed_seconds,gpu_hours,cost\n";
+      for (const auto& row : r.at("rows").as_array()) {
+        char hours[32];
+        std::snprintf(hours, sizeof hours, "%.6f", row.at("gpu_hours").to_number<double>());
+        const std::string cost = Str(row, "cost");
+        csv += Str(row, "key") + "," + Str(row, "billed_seconds") + "," + hours + "," +
+               (cost.empty() ? "" : cost.substr(cost.find('$') + 1)) + "\n";
+      }
+      const std::string total = Str(r, "total");
+      return csv + "total,,," + total.substr(total.find('$') + 1) + "\n";
+    });
+  });
+}
+
+void AddPrice(CLI::App& app, int* exit_code) {
+  auto* price = app.add_subcommand("price", "Show and set the price table");
+  price->require_subcommand(1);
+  auto sf = std::make_shared<Flags>();
+  struct SetArgs {
+    std::string model, gpu_hour, cpu_hour, gib_hour;
+    int64_t minimum_seconds = -1;
+  };
+  auto a = std::make_shared<SetArgs>();
+  auto* set = price->add_subcommand(
+      "set", "Set prices (admin): the GPU-hour of a model, CPU core-hour, GiB-hour, minimum");
+  set->add_option("--model", a->model, "GPU model the --gpu-hour price is for (e.g. H100-80GB)");
+  set->add_option("--gpu-hour", a->gpu_hour,
+                  "Dollars per GPU-hour of --model (or of every "
+                  "model not listed, without --model)");
+  set->add_option("--cpu-hour", a->cpu_hour, "Dollars per CPU core-hour");
+  set->add_option("--gib-hour", a->gib_hour, "Dollars per GiB-hour of main memory");
+  set->add_option("--minimum-seconds", a->minimum_seconds,
+                  "Seconds every usage record is billed at least")
+      ->check(CLI::Range(0, 2678400));
+  AddFlags(set, sf);
+  set->callback([sf, a, exit_code] {
+    *exit_code = Run(*sf, [a](ApiClient& api, const std::string& output) -> Result<std::string> {
+      if (!a->model.empty() && a->gpu_hour.empty()) {
+        return InvalidArgument("usage: --model needs --gpu-hour");
+      }
+      // Read, change, write back: the API replaces the whole table.
+      FASTGPU_ASSIGN_OR_RETURN(json::value cur, api.Call("GET", "/v1/prices"));
+      json::object t = cur.as_object();
+      auto dollars = [](const std::string& flag, const std::string& v) -> Result<std::string> {
+        auto mc = metering::ParseDollarsToMillicents(v);
+        if (!mc.ok()) return InvalidArgument("usage: " + flag + ": " + mc.status().message());
+        return metering::FormatMillicentsAsDollars(*mc);
+      };
+      if (!a->gpu_hour.empty()) {
+        FASTGPU_ASSIGN_OR_RETURN(std::string v, dollars("--gpu-hour", a->gpu_hour));
+        if (a->model.empty()) {
+          t["default_gpu_hour"] = v;
+        } else {
+          t["gpu_hour"].as_object()[a->model] = v;
+        }
+      }
+      if (!a->cpu_hour.empty()) {
+        FASTGPU_ASSIGN_OR_RETURN(std::string v, dollars("--cpu-hour", a->cpu_hour));
+        t["cpu_hour"] = v;
+      }
+      if (!a->gib_hour.empty()) {
+        FASTGPU_ASSIGN_OR_RETURN(std::string v, dollars("--gib-hour", a->gib_hour));
+        t["gib_hour"] = v;
+      }
+      if (a->minimum_seconds >= 0) t["minimum_seconds"] = a->minimum_seconds;
+      FASTGPU_ASSIGN_OR_RETURN(json::value r,
+                               api.Call("PUT", "/v1/prices", json::serialize(t), RandomHex(16)));
+      return output == "json" ? json::serialize(r) + "\n" : RenderPrices(r);
+    });
+  });
+  auto lf = std::make_shared<Flags>();
+  auto* list = price->add_subcommand("list", "Show the price table");
+  AddFlags(list, lf);
+  list->callback([lf, exit_code] {
+    *exit_code = Run(*lf, [](ApiClient& api, const std::string& output) -> Result<std::string> {
+      FASTGPU_ASSIGN_OR_RETURN(json::value r, api.Call("GET", "/v1/prices"));
+      return output == "json" ? json::serialize(r) + "\n" : RenderPrices(r);
+    });
+  });
+}
+
+void AddQuota(CLI::App& app, int* exit_code) {
+  auto tenants = app.get_subcommands([](CLI::App* s) { return s->get_name() == "tenant"; });
+  CLI::App* tenant =
+      tenants.empty() ? app.add_subcommand("tenant", "Manage tenants (admin)") : tenants[0];
+  auto f = std::make_shared<Flags>();
+  struct QuotaArgs {
+    std::string tenant, max_gpu, budget;
+  };
+  auto a = std::make_shared<QuotaArgs>();
+  auto* quota = tenant->add_subcommand(
+      "quota", "Set a tenant's quota (admin): GPUs held at once, budget per UTC month; 0 = none");
+  quota->add_option("TENANT", a->tenant, "Tenant name or id")->required();
+  quota->add_option("--max-gpu", a->max_gpu, "GPUs held at once: 4, 0.5 or 1500m");
+  quota->add_option("--budget", a->budget, "Dollars per calendar month (UTC), e.g. 100.00");
+  AddFlags(quota, f);
+  quota->callback([f, a, exit_code] {
+    *exit_code = Run(*f, [a](ApiClient& api, const std::string& output) -> Result<std::string> {
+      json::object body;
+      if (!a->max_gpu.empty()) {
+        auto m = ParseGpuMilliLimit(a->max_gpu);
+        if (!m.ok()) return InvalidArgument("usage: --max-gpu: " + m.status().message());
+        body["max_gpu_milli"] = *m;
+      }
+      if (!a->budget.empty()) {
+        auto c = ParseDollarsToCents(a->budget);
+        if (!c.ok()) return InvalidArgument("usage: --budget: " + c.status().message());
+        body["budget_cents"] = *c;
+      }
+      if (body.empty()) return InvalidArgument("usage: give --max-gpu and/or --budget");
+      FASTGPU_ASSIGN_OR_RETURN(json::value r,
+                               api.Call("PUT", "/v1/tenants/" + Escape(a->tenant) + "/quota",
+                                        json::serialize(body), RandomHex(16)));
+      if (output == "json") return json::serialize(r) + "\n";
+      const json::value& q = r;
+      const json::value& u = r.at("usage");
+      int64_t max = q.at("max_gpu_milli").as_int64();
+      char gpus[32];
+      std::snprintf(gpus, sizeof gpus, "%.3g GPU", static_cast<double>(max) / 1000.0);
+      std::string out = "tenant " + Str(r, "name") + ": max " + (max ? gpus : "unlimited") +
+                        " held at once, budget " +
+                        (q.at("budget_cents").as_int64() ? Str(u, "budget") : "unlimited") +
+                        " per month; spent " + Str(u, "spent") + " in " + Str(u, "period") + "\n";
+      if (!Str(u, "warning").empty() && Str(u, "warning") != "\"\"") {
+        out += "warning: " + Str(u, "warning") + "\n";
+      }
+      return out;
+    });
+  });
+}
+
+}  // namespace
+
+Result<int64_t> ParseGpuMilliLimit(std::string_view text) {
+  std::string t(text);
+  if (!t.empty() && t.back() == 'm') {
+    t.pop_back();
+    if (t.empty() || t.size() > 12) return InvalidArgument("'" + std::string(text) + "'");
+    for (char c : t) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) {
+        return InvalidArgument("'" + std::string(text) + "' is not a GPU amount");
+      }
+    }
+    return std::stoll(t);
+  }
+  // A decimal with at most 3 decimals: reuse the exact dollar parser (5 decimals).
+  auto v = metering::ParseDollarsToMillicents(t);
+  if (!v.ok() || t.find('$') != std::string::npos || *v % 100 != 0) {
+    return InvalidArgument("'" + std::string(text) + "' is not a GPU amount (4, 0.5, 1500m)");
+  }
+  return *v / 100;
+}
+
+Result<int64_t> ParseDollarsToCents(std::string_view text) {
+  auto mc = metering::ParseDollarsToMillicents(text);
+  if (!mc.ok()) return mc.status();
+  if (*mc % 1000 != 0) return InvalidArgument("'" + std::string(text) + "': whole cents only");
+  return *mc / 1000;
+}
+
+void RegisterUsageCommands(CLI::App& app, int* exit_code) {
+  AddUsage(app, exit_code);
+  AddPrice(app, exit_code);
+  AddQuota(app, exit_code);
+}
+
+}  // namespace fastgpu::cli
