@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
@@ -17,6 +18,26 @@ namespace {
 using testing::FakeControlPlane;
 using testing::TestAllocation;
 
+// Simulated GPUs that claim to be real, so that the agent does what it does on real GPUs
+// (start MPS daemons); the daemon program is a stand-in in these tests.
+class RealLookingInventory final : public GpuInventory {
+ public:
+  explicit RealLookingInventory(std::unique_ptr<FakeGpuInventory> fake) : fake_(std::move(fake)) {}
+  Result<std::vector<GpuSample>> Sample() override {
+    auto s = fake_->Sample();
+    if (s.ok()) {
+      for (auto& g : *s) g.gpu.simulated = false;
+    }
+    return s;
+  }
+  std::vector<GpuEvent> DrainEvents() override { return fake_->DrainEvents(); }
+  bool simulated() const override { return false; }
+  std::string Describe() const override { return "real-looking " + fake_->Describe(); }
+
+ private:
+  std::unique_ptr<FakeGpuInventory> fake_;
+};
+
 // Runs an Agent in-process against a FakeControlPlane with simulated GPUs.
 class AgentTest : public ::testing::Test {
  protected:
@@ -26,16 +47,22 @@ class AgentTest : public ::testing::Test {
     cp_ = std::move(cp).value();
   }
 
-  std::unique_ptr<Agent> StartAgent(const std::string& gpus = "1xH100-80GB") {
+  std::unique_ptr<Agent> StartAgent(const std::string& gpus = "1xH100-80GB",
+                                    bool looks_real = false, const std::string& mps_control = "") {
     auto inv = FakeGpuInventory::Create(gpus, "agent-test");
     EXPECT_TRUE(inv.ok());
     inventory_ = inv->get();
     AgentOptions o;
+    if (!mps_control.empty()) o.mps_control = mps_control;
+    if (looks_real) {
+      o.inventory = std::make_unique<RealLookingInventory>(std::move(inv).value());
+    } else {
+      o.inventory = std::move(inv).value();
+    }
     o.server_url = cp_->url();
     o.join_token = cp_->join_token();
     o.data_dir = dir_.path();
     o.name = "test-node";
-    o.inventory = std::move(inv).value();
     o.heartbeat_interval = std::chrono::milliseconds(20);
     o.retry_interval = std::chrono::milliseconds(20);
     o.stop_grace = std::chrono::milliseconds(500);
@@ -222,6 +249,34 @@ TEST_F(AgentTest, JobThatEndedWhileTheAgentWasDownIsReportedWithItsExitCode) {
   EXPECT_EQ(cp_->replicas()["alloc-gone"].exit_code, 7);
   EXPECT_EQ(cp_->replicas()["alloc-gone"].message.rfind("exit 7", 0), 0u);
   ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return cp_->logs("alloc-gone") == "bye\n"; }));
+}
+
+TEST_F(AgentTest, MpsSliceOnARealGpuStartsThatGpusDaemonFirst) {
+  std::string control = dir_.path() + "/fake-mps-control";
+  std::ofstream(control) << "#!/bin/sh\n"
+                            "echo \"$1 $CUDA_VISIBLE_DEVICES $CUDA_MPS_PIPE_DIRECTORY\" >> "
+                            "\"$CUDA_MPS_LOG_DIRECTORY/../../calls\"\n"
+                            "sleep 30 > /dev/null 2>&1 &\n"
+                            "echo $! > \"$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid\"\n";
+  chmod(control.c_str(), 0755);
+  auto agent = StartAgent("1xH100-80GB", /*looks_real=*/true, control);
+  auto d =
+      TestAllocation("alloc-mps", {"sh", "-c", "echo $CUDA_MPS_PIPE_DIRECTORY"}, {Mps(250, 10240)});
+  cp_->SetAllocations({d});
+  ASSERT_TRUE(WaitState("alloc-mps", "exited")) << cp_->replicas()["alloc-mps"].message;
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return !cp_->logs("alloc-mps").empty(); }));
+  std::string pipe = cp_->logs("alloc-mps");
+  pipe.pop_back();  // newline
+  std::ifstream calls(dir_.path() + "/mps/calls");
+  std::string arg, visible, daemon_pipe;
+  calls >> arg >> visible >> daemon_pipe;
+  EXPECT_EQ(arg, "-d");
+  EXPECT_EQ(visible.rfind("SIM-", 0), 0u);  // the GPU's UUID
+  EXPECT_EQ(daemon_pipe, pipe);             // the client talks to that GPU's daemon
+  EXPECT_EQ(pipe, dir_.path() + "/mps/" + visible + "/pipe");
+  int pid = 0;
+  std::ifstream(pipe + "/nvidia-cuda-mps-control.pid") >> pid;
+  if (pid > 0) kill(pid, SIGKILL);
 }
 
 TEST_F(AgentTest, StartRefusesMissingOptions) {
