@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -116,6 +117,7 @@ void WriteStatus(const Prepared& p, const char* line, size_t len) {
 // The shim: forks the workload, relays its output with a cap, records its end.
 [[noreturn]] void RunShim(const Prepared& p, int report_w) {
   setsid();
+  prctl(PR_SET_NAME, "fastgpu-shim", 0, 0, 0);  // the name ps shows (the argv is the agent's)
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   int out[2], exec_pipe[2];
