@@ -185,13 +185,21 @@ PolicyResult Summarise(const std::string& name, const std::vector<SeedRun>& runs
   r.failures = failures / n;
   r.alloc_share_final = final_sum / n;
   if (ff_count > 0) r.first_failure_arrival = ff_sum / ff_count;
+  // A seed with no arrival landing in a 1% step (one large task can jump past it) keeps
+  // its previous step's values there: nothing changed in between.
+  std::vector<double> last_alloc(runs.size(), -1), last_frag(runs.size(), 0);
   for (int pct = 0; pct <= max_pct; ++pct) {
     double alloc = 0, frag = 0;
     int seeds = 0;
-    for (const SeedRun& run : runs) {
-      if (run.count[pct] == 0) continue;
-      alloc += run.alloc_sum[pct] / run.count[pct];
-      frag += run.frag_sum[pct] / run.count[pct];
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const SeedRun& run = runs[i];
+      if (run.count[pct] > 0) {
+        last_alloc[i] = run.alloc_sum[pct] / run.count[pct];
+        last_frag[i] = run.frag_sum[pct] / run.count[pct];
+      }
+      if (last_alloc[i] < 0) continue;
+      alloc += last_alloc[i];
+      frag += last_frag[i];
       ++seeds;
     }
     if (seeds == 0) continue;
