@@ -112,7 +112,7 @@ class GpuPacking final : public ScoringPolicy {
   }
 };
 
-// Keeps tasks of one kind (per-GPU milli and GPU count) together on nodes.
+// Keeps tasks of one kind (GPU-sharing, or n whole GPUs) together on nodes.
 class GpuClustering final : public ScoringPolicy {
  public:
   explicit GpuClustering(const PolicyOptions& o) : ScoringPolicy(o, true, true) {}
@@ -131,7 +131,7 @@ class GpuClustering final : public ScoringPolicy {
     if (p.gpus.empty()) return;
     pending_node_ = p.node;
     pending_version_ = c.node(p.node).version;
-    pending_tag_ = {static_cast<int>(p.gpus.size()), p.gpus[0].milli};
+    pending_tag_ = TagOf(static_cast<int>(p.gpus.size()), p.gpus[0].milli);
   }
   double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
                int* gpu) override {
@@ -141,13 +141,17 @@ class GpuClustering final : public ScoringPolicy {
     const std::set<Tag>& tags = affinity_[n];
     int64_t left = kMaxSpecGpuMilli - NodeFreeGpuMilli(node);
     int64_t base = 100 / 4 * left / static_cast<int64_t>(kMaxSpecGpuMilli);
-    Tag tag{s.gpu_count, s.gpu_milli};
+    Tag tag = TagOf(s.gpu_count, s.gpu_milli);
     if (tags.count(tag)) return static_cast<double>(base + (tags.size() == 1 ? 75 : 50));
     return static_cast<double>(base + (tags.empty() ? 25 : 0));
   }
 
  private:
+  // The paper's affinity: one tag for all GPU-sharing tasks, one per whole-GPU count.
   using Tag = std::pair<int, int>;
+  static Tag TagOf(int gpu_count, int gpu_milli) {
+    return gpu_milli < kMilliPerGpu ? Tag{1, 0} : Tag{gpu_count, kMilliPerGpu};
+  }
   std::map<int, std::set<Tag>> affinity_;
   int pending_node_ = -1;
   uint64_t pending_version_ = 0;
