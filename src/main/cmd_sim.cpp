@@ -1,6 +1,7 @@
 // `fastgpu sim`: replay the Alibaba GPU trace through placement policies.
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -77,7 +78,9 @@ int RunSim(const SimFlags& flags) {
     if (!flags.prices.empty()) std::cout << "\n" << sim::TraceCostsToTable(*costs);
   }
   if (!flags.plot.empty()) {
-    std::string title = "Unallocated GPUs vs arrived demand: " + flags.pods;
+    std::string title = "Unallocated GPUs vs arrived demand: " +
+                        std::filesystem::path(flags.pods).filename().string() + ", " +
+                        std::to_string(options.seeds) + " seeds";
     Status st = sim::WritePlot(*report, flags.plot, title);
     if (!st.ok()) {
       std::cerr << "fastgpu sim: " << st.message() << "\n";
