@@ -7,10 +7,10 @@
 // fastgpu measures against all of them and adds to the fragmentation increase three
 // costs, in the same GPU-milli unit, before the same integer score and tie-break:
 //   - stranding: GPU milli that would be left without the CPU or memory to use it,
-//     judged by the workload's mean CPU and memory per requested GPU (weight 0.25);
+//     judged by the workload's mean CPU and memory per requested GPU (weight 0.15);
 //   - fill residual: per GPU, the least free milli that popular fraction sizes (kinds
 //     with at least 1.5% of tasks) can leave when packed into its free milli; a hole
-//     that only rare tasks can fill counts as lost (weight 6);
+//     that only rare tasks can fill counts as lost (weight 10);
 //   - scarcity: for a task free to use any model, the share of the chosen model's
 //     capacity that model-constrained tasks of the target workload need (weight 1).
 #include <algorithm>
@@ -247,9 +247,9 @@ std::unique_ptr<Policy> MakeFastGpu(const PolicyOptions& o) {
   Tuning t;
   t.fastgpu = true;
   t.target_coverage = 1.0;
-  t.strand_weight = 0.25;
+  t.strand_weight = 0.15;
   t.scarcity_weight = 1.0;
-  t.fill_weight = 6.0;
+  t.fill_weight = 10.0;
   t.fill_min_share = 0.015;
   return std::make_unique<FragPolicy>(o, t);
 }
