@@ -54,16 +54,15 @@ int RunSim(const SimFlags& flags) {
       if (done == total) std::cerr << "\n";
     };
   }
-  Result<sim::SimReport> report =
-      sim::Simulate(*nodes, *pods, SplitNames(flags.policies), options);
+  Result<sim::SimReport> report = sim::Simulate(*nodes, *pods, SplitNames(flags.policies), options);
   if (!report.ok()) {
     std::cerr << "fastgpu sim: " << report.status().message() << "\n";
     return report.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   Result<std::vector<sim::TraceCost>> costs = std::vector<sim::TraceCost>();
   if (!flags.prices.empty()) {
-    costs = sim::CostOfTraceFiles(*nodes, *pods, flags.pods, SplitNames(flags.policies),
-                                  flags.prices);
+    costs =
+        sim::CostOfTraceFiles(*nodes, *pods, flags.pods, SplitNames(flags.policies), flags.prices);
     if (!costs.ok()) {
       std::cerr << "fastgpu sim: " << costs.status().message() << "\n";
       return 2;

@@ -42,8 +42,8 @@ Result<Cluster> Cluster::FromNodes(const std::vector<Node>& nodes) {
     if (!node.gpus.empty()) spec.gpu_model = node.gpus[0].model;
     for (const Gpu& gpu : node.gpus) {
       if (gpu.model != spec.gpu_model) {
-        return InvalidArgument("node " + node.id + " mixes GPU models " + spec.gpu_model +
-                               " and " + gpu.model);
+        return InvalidArgument("node " + node.id + " mixes GPU models " + spec.gpu_model + " and " +
+                               gpu.model);
       }
     }
     if (spec.cpu_milli < 0 || spec.memory_mib < 0) {
@@ -117,8 +117,8 @@ Status CheckSlots(const NodeState& node, const NodePlacement& p) {
                                 std::to_string(slot.gpu_index));
     }
     if (seen & (1u << slot.gpu_index)) {
-      return FailedPrecondition("GPU " + std::to_string(slot.gpu_index) + " of node " +
-                                node.id + " used twice in one placement");
+      return FailedPrecondition("GPU " + std::to_string(slot.gpu_index) + " of node " + node.id +
+                                " used twice in one placement");
     }
     seen |= 1u << slot.gpu_index;
     if (slot.milli < 1 || slot.milli > kMilliPerGpu || slot.memory_mib < 0) {
@@ -144,8 +144,8 @@ Status Cluster::Apply(const NodePlacement& p) {
     std::string where = "GPU " + std::to_string(slot.gpu_index) + " of node " + node.id;
     if (!gpu.healthy) return FailedPrecondition(where + " is unhealthy");
     if (gpu.free_milli < slot.milli) {
-      return FailedPrecondition(where + " has " + std::to_string(gpu.free_milli) +
-                                " milli free, " + std::to_string(slot.milli) + " asked");
+      return FailedPrecondition(where + " has " + std::to_string(gpu.free_milli) + " milli free, " +
+                                std::to_string(slot.milli) + " asked");
     }
     if (gpu.free_memory_mib < slot.memory_mib) {
       return FailedPrecondition(where + " has " + std::to_string(gpu.free_memory_mib) +
@@ -157,9 +157,8 @@ Status Cluster::Apply(const NodePlacement& p) {
                               " CPU milli free, " + std::to_string(p.cpu_milli) + " asked");
   }
   if (node.memory_free_mib < p.memory_mib) {
-    return FailedPrecondition("node " + node.id + " has " +
-                              std::to_string(node.memory_free_mib) + " MiB memory free, " +
-                              std::to_string(p.memory_mib) + " asked");
+    return FailedPrecondition("node " + node.id + " has " + std::to_string(node.memory_free_mib) +
+                              " MiB memory free, " + std::to_string(p.memory_mib) + " asked");
   }
   for (const GpuSlot& slot : p.gpus) {
     GpuState& gpu = node.gpus[slot.gpu_index];
@@ -183,8 +182,8 @@ Status Cluster::Release(const NodePlacement& p) {
     const GpuState& gpu = node.gpus[slot.gpu_index];
     if (gpu.free_milli + slot.milli > kMilliPerGpu ||
         gpu.free_memory_mib + slot.memory_mib > gpu.total_memory_mib) {
-      return FailedPrecondition("release of GPU " + std::to_string(slot.gpu_index) +
-                                " of node " + node.id + " exceeds what is allocated");
+      return FailedPrecondition("release of GPU " + std::to_string(slot.gpu_index) + " of node " +
+                                node.id + " exceeds what is allocated");
     }
   }
   if (node.cpu_free_milli + p.cpu_milli > node.cpu_total_milli ||

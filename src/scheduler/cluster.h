@@ -30,13 +30,13 @@ struct GpuState {
   int free_milli = kMilliPerGpu;  // 0..1000
   int64_t total_memory_mib = 0;   // 0 = unknown (trace GPUs); memory asks then cannot fit
   int64_t free_memory_mib = 0;
-  bool healthy = true;            // false: gets no new work
+  bool healthy = true;  // false: gets no new work
 };
 
 struct NodeState {
   std::string id;
-  std::string gpu_model;       // empty when the node has no GPU
-  int model_id = -1;           // Cluster::ModelId(gpu_model); -1 without GPUs
+  std::string gpu_model;  // empty when the node has no GPU
+  int model_id = -1;      // Cluster::ModelId(gpu_model); -1 without GPUs
   int64_t cpu_total_milli = 0;
   int64_t cpu_free_milli = 0;
   int64_t memory_total_mib = 0;
@@ -54,9 +54,9 @@ struct NodeState {
 // What AddNode needs to know about a node.
 struct NodeSpec {
   std::string id;
-  std::string gpu_model;         // one model per node; empty for CPU-only nodes
+  std::string gpu_model;  // one model per node; empty for CPU-only nodes
   int gpu_count = 0;
-  int64_t gpu_memory_mib = 0;    // per GPU; 0 = unknown
+  int64_t gpu_memory_mib = 0;  // per GPU; 0 = unknown
   int64_t cpu_milli = 0;
   int64_t memory_mib = 0;
 };

@@ -42,13 +42,13 @@ TEST(ClusterTest, ApplyRefusesOverCommitAndChangesNothing) {
   Cluster c = TwoNodes();
   ASSERT_TRUE(c.Apply({0, {{0, 600, 0}}, 0, 0}).ok());
   uint64_t v = c.node(0).version;
-  EXPECT_FALSE(c.Apply({0, {{0, 500, 0}}, 0, 0}).ok());              // milli
-  EXPECT_FALSE(c.Apply({0, {{1, 100, 90000}}, 0, 0}).ok());          // GPU memory
-  EXPECT_FALSE(c.Apply({0, {{1, 100, 0}}, 40000, 0}).ok());          // CPU
-  EXPECT_FALSE(c.Apply({0, {{1, 100, 0}}, 0, 200000}).ok());         // memory
-  EXPECT_FALSE(c.Apply({0, {{1, 100, 0}, {1, 100, 0}}, 0, 0}).ok()); // GPU twice
-  EXPECT_FALSE(c.Apply({0, {{2, 100, 0}}, 0, 0}).ok());              // no such GPU
-  EXPECT_FALSE(c.Apply({5, {}, 0, 0}).ok());                         // no such node
+  EXPECT_FALSE(c.Apply({0, {{0, 500, 0}}, 0, 0}).ok());               // milli
+  EXPECT_FALSE(c.Apply({0, {{1, 100, 90000}}, 0, 0}).ok());           // GPU memory
+  EXPECT_FALSE(c.Apply({0, {{1, 100, 0}}, 40000, 0}).ok());           // CPU
+  EXPECT_FALSE(c.Apply({0, {{1, 100, 0}}, 0, 200000}).ok());          // memory
+  EXPECT_FALSE(c.Apply({0, {{1, 100, 0}, {1, 100, 0}}, 0, 0}).ok());  // GPU twice
+  EXPECT_FALSE(c.Apply({0, {{2, 100, 0}}, 0, 0}).ok());               // no such GPU
+  EXPECT_FALSE(c.Apply({5, {}, 0, 0}).ok());                          // no such node
   // A partial success must not leak: GPU 1 fits, GPU 0 does not.
   EXPECT_FALSE(c.Apply({0, {{1, 1000, 0}, {0, 1000, 0}}, 0, 0}).ok());
   EXPECT_EQ(c.node(0).gpus[1].free_milli, 1000);

@@ -55,8 +55,7 @@ class FragPolicy final : public ScoringPolicy {
     if (rebuild) Rebuild(c);
   }
 
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
-               int* gpu) override {
+  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
     const NodeState& node = c.node(n);
     if (static_cast<int>(nodes_.size()) != c.size()) nodes_.assign(c.size(), NodeCache{});
     NodeCache& nc = nodes_[n];
@@ -126,7 +125,8 @@ class FragPolicy final : public ScoringPolicy {
   double ScoreOf(const NodeCache& nc, const FragState& after, int64_t mem_after, double extra) {
     double cost = memo_.Get(*model_, after) - nc.frag;
     if (tuning_.fastgpu) {
-      cost += tuning_.strand_weight * (Stranded(after, after.cpu_free_milli, mem_after) - nc.strand);
+      cost +=
+          tuning_.strand_weight * (Stranded(after, after.cpu_free_milli, mem_after) - nc.strand);
       cost += tuning_.fill_weight * (Residual(after) - Residual(nc.state));
       cost += extra;
     }
@@ -153,8 +153,7 @@ class FragPolicy final : public ScoringPolicy {
   }
 
   void Rebuild(const Cluster& c) {
-    model_ = std::make_unique<FragmentationModel>(
-        c, TopCoverage(target_, tuning_.target_coverage));
+    model_ = std::make_unique<FragmentationModel>(c, TopCoverage(target_, tuning_.target_coverage));
     models_seen_ = c.models().size();
     memo_.Clear();
     nodes_.clear();
@@ -187,10 +186,10 @@ class FragPolicy final : public ScoringPolicy {
       gpus += t.popularity * static_cast<double>(t.shape.TotalGpuMilli()) / 1000.0;
       total_pop += t.popularity;
     }
-    cpu_per_gpu_ = options_.cpu_milli_per_gpu > 0 ? options_.cpu_milli_per_gpu
-                                                  : (gpus > 0 ? cpu / gpus : 0);
-    mem_per_gpu_ = options_.memory_mib_per_gpu > 0 ? options_.memory_mib_per_gpu
-                                                   : (gpus > 0 ? mem / gpus : 0);
+    cpu_per_gpu_ =
+        options_.cpu_milli_per_gpu > 0 ? options_.cpu_milli_per_gpu : (gpus > 0 ? cpu / gpus : 0);
+    mem_per_gpu_ =
+        options_.memory_mib_per_gpu > 0 ? options_.memory_mib_per_gpu : (gpus > 0 ? mem / gpus : 0);
     // Pressure of model-constrained demand on each model, with the whole workload
     // scaled to the cluster's capacity; constrained demand is spread over its models by
     // capacity.

@@ -34,8 +34,8 @@ TEST_F(FragmentationTest, SmallHolesCountForTasksThatNeedMore) {
   ASSERT_TRUE(cluster_.Apply({0, {{0, 800, 0}, {1, 300, 0}}, 0, 0}).ok());
   // Free: 200, 700, 1000, 1000.
   FragmentationModel model(cluster_, {{Task(1, 500, 1000), 3}, {Task(1, 1000, 1000), 1}});
-  double for_half = 200;             // only the 200 hole is too small for 500
-  double for_whole = 200 + 700;      // both partly used GPUs are too small for a whole GPU
+  double for_half = 200;         // only the 200 hole is too small for 500
+  double for_whole = 200 + 700;  // both partly used GPUs are too small for a whole GPU
   EXPECT_DOUBLE_EQ(model.Fragmentation(StateOf(cluster_.node(0))),
                    0.75 * for_half + 0.25 * for_whole);
 }

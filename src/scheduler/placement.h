@@ -23,8 +23,8 @@ struct GpuSlot {
 // One replica's place: a node (by index in the Cluster), its GPU slots (empty for
 // CPU-only work, one per GPU otherwise), and the CPU and memory it takes there.
 struct NodePlacement {
-  int node = -1;               // index into Cluster::nodes(); -1 = none
-  std::vector<GpuSlot> gpus;   // distinct gpu_index values
+  int node = -1;              // index into Cluster::nodes(); -1 = none
+  std::vector<GpuSlot> gpus;  // distinct gpu_index values
   int64_t cpu_milli = 0;
   int64_t memory_mib = 0;
   int64_t TotalGpuMilli() const;
@@ -33,7 +33,7 @@ struct NodePlacement {
 
 // A workload to place: `replicas` copies of `shape`, all or nothing (a gang).
 struct Request {
-  std::string id;    // caller's id (job id, trace task name); used only in messages
+  std::string id;  // caller's id (job id, trace task name); used only in messages
   Shape shape;
   int replicas = 1;  // default 1; >= 1
 };

@@ -109,8 +109,7 @@ TEST_P(PolicyConformance, NeverOverCommitsAndFailsOnlyWhenNothingFits) {
       ++failed;
       EXPECT_EQ(p.status().code(), StatusCode::kResourceExhausted);
       EXPECT_FALSE(p.status().message().empty());
-      EXPECT_FALSE(FitsSomewhere(cluster, shape)) << DescribeShape(shape) << ": "
-                                                  << p.status();
+      EXPECT_FALSE(FitsSomewhere(cluster, shape)) << DescribeShape(shape) << ": " << p.status();
       continue;
     }
     const NodeState& node = cluster.node(p->node);

@@ -13,10 +13,14 @@ struct Entry {
   Factory make;
 };
 constexpr Entry kPolicies[] = {
-    {"first-fit", &MakeFirstFit},     {"best-fit", &MakeBestFit},
-    {"dot-product", &MakeDotProduct}, {"gpu-packing", &MakeGpuPacking},
-    {"gpu-clustering", &MakeGpuClustering}, {"fgd", &MakeFgd},
-    {"random", &MakeRandom},          {"fastgpu", &MakeFastGpu},
+    {"first-fit", &MakeFirstFit},
+    {"best-fit", &MakeBestFit},
+    {"dot-product", &MakeDotProduct},
+    {"gpu-packing", &MakeGpuPacking},
+    {"gpu-clustering", &MakeGpuClustering},
+    {"fgd", &MakeFgd},
+    {"random", &MakeRandom},
+    {"fastgpu", &MakeFastGpu},
 };
 
 }  // namespace

@@ -45,12 +45,12 @@ NodePlacement MakePlacement(const Cluster& cluster, int node_index, const Shape&
     p.gpus.push_back({gpu_index, shape.gpu_milli, shape.gpu_memory_mib});
     return p;
   }
-  for (int i = 0; i < static_cast<int>(node.gpus.size()) &&
-                  static_cast<int>(p.gpus.size()) < shape.gpu_count;
+  for (int i = 0;
+       i < static_cast<int>(node.gpus.size()) && static_cast<int>(p.gpus.size()) < shape.gpu_count;
        ++i) {
     if (!GpuFits(node.gpus[i], shape)) continue;
-    int64_t memory = shape.gpu_milli >= kMilliPerGpu ? node.gpus[i].total_memory_mib
-                                                     : shape.gpu_memory_mib;
+    int64_t memory =
+        shape.gpu_milli >= kMilliPerGpu ? node.gpus[i].total_memory_mib : shape.gpu_memory_mib;
     p.gpus.push_back({i, shape.gpu_milli, memory});
   }
   return p;
@@ -80,14 +80,12 @@ Status NoFitStatus(const Cluster& cluster, const Shape& shape, const ShapeInfo& 
   std::string what = "no node fits " + DescribeShape(shape) + ": ";
   if (candidates == 0) {
     if (shape.gpu_count == 0) return ResourceExhausted(what + "no schedulable node");
-    return ResourceExhausted(what + "no schedulable node with " +
-                             std::to_string(shape.gpu_count) +
+    return ResourceExhausted(what + "no schedulable node with " + std::to_string(shape.gpu_count) +
                              " healthy GPU(s) of an allowed model");
   }
   return ResourceExhausted(what + "of " + std::to_string(candidates) + " candidate nodes, " +
-                           std::to_string(lack_cpu) + " lack CPU, " +
-                           std::to_string(lack_memory) + " lack memory, " +
-                           std::to_string(lack_gpu) + " lack free GPU");
+                           std::to_string(lack_cpu) + " lack CPU, " + std::to_string(lack_memory) +
+                           " lack memory, " + std::to_string(lack_gpu) + " lack free GPU");
 }
 
 ScoringPolicy::ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable)
@@ -127,9 +125,8 @@ const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const Shape& sha
     cache_.clear();
     cluster_models_ = cluster.models().size();
   }
-  std::string key = std::to_string(shape.cpu_milli) + "/" + std::to_string(shape.memory_mib) +
-                    "/" + std::to_string(shape.gpu_count) + "/" +
-                    std::to_string(shape.gpu_milli) + "/" +
+  std::string key = std::to_string(shape.cpu_milli) + "/" + std::to_string(shape.memory_mib) + "/" +
+                    std::to_string(shape.gpu_count) + "/" + std::to_string(shape.gpu_milli) + "/" +
                     std::to_string(shape.gpu_memory_mib);
   for (const std::string& m : shape.gpu_models) key += "/" + m;
   auto it = shape_ids_.find(key);

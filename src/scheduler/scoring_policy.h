@@ -46,8 +46,8 @@ class ScoringPolicy : public Policy {
  protected:
   // Scores a feasible node (higher is better) and, for a fraction, sets *gpu_index to
   // the GPU to use. Called only when NodeFits holds.
-  virtual double Score(const Cluster& cluster, int node, const Shape& shape,
-                       const ShapeInfo& info, int* gpu_index) = 0;
+  virtual double Score(const Cluster& cluster, int node, const Shape& shape, const ShapeInfo& info,
+                       int* gpu_index) = 0;
   // Called before a placement is scored (e.g. to refresh a learned target workload).
   virtual void BeforePlace(const Cluster& cluster, const Shape& shape) {
     (void)cluster;

@@ -24,8 +24,7 @@ class FirstFit final : public ScoringPolicy {
   std::string_view Name() const override { return "first-fit"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
-               int* gpu) override {
+  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
     if (info.fractional) {
       const NodeState& node = c.node(n);
       for (int i = 0; i < static_cast<int>(node.gpus.size()); ++i) {
@@ -46,12 +45,11 @@ class BestFit final : public ScoringPolicy {
   std::string_view Name() const override { return "best-fit"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
-               int* gpu) override {
+  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
     const NodeState& node = c.node(n);
-    double left = 0.5 * static_cast<double>(node.cpu_free_milli - s.cpu_milli) / kMaxSpecCpuMilli +
-                  0.5 * static_cast<double>(NodeFreeGpuMilli(node) - s.TotalGpuMilli()) /
-                      kMaxSpecGpuMilli;
+    double left =
+        0.5 * static_cast<double>(node.cpu_free_milli - s.cpu_milli) / kMaxSpecCpuMilli +
+        0.5 * static_cast<double>(NodeFreeGpuMilli(node) - s.TotalGpuMilli()) / kMaxSpecGpuMilli;
     if (info.fractional) *gpu = TightestGpu(node, s);
     return static_cast<double>(static_cast<int64_t>((1.0 - left) * 100));
   }
@@ -65,8 +63,7 @@ class DotProduct final : public ScoringPolicy {
   std::string_view Name() const override { return "dot-product"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
-               int* gpu) override {
+  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
     const NodeState& node = c.node(n);
     double dot = (static_cast<double>(node.cpu_free_milli) / kMaxSpecCpuMilli) *
                      (static_cast<double>(s.cpu_milli) / kMaxSpecCpuMilli) +
@@ -84,8 +81,7 @@ class GpuPacking final : public ScoringPolicy {
   std::string_view Name() const override { return "gpu-packing"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
-               int* gpu) override {
+  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
     const NodeState& node = c.node(n);
     if (s.gpu_count == 0) return 0;
     if (info.fractional) *gpu = TightestGpu(node, s);
@@ -133,8 +129,7 @@ class GpuClustering final : public ScoringPolicy {
     pending_version_ = c.node(p.node).version;
     pending_tag_ = TagOf(static_cast<int>(p.gpus.size()), p.gpus[0].milli);
   }
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
-               int* gpu) override {
+  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
     const NodeState& node = c.node(n);
     if (s.gpu_count == 0) return 0;
     if (info.fractional) *gpu = TightestGpu(node, s);
@@ -165,8 +160,7 @@ class RandomFit final : public ScoringPolicy {
   std::string_view Name() const override { return "random"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info,
-               int* gpu) override {
+  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
     if (info.fractional) {
       const NodeState& node = c.node(n);
       int seen = 0;
@@ -185,9 +179,7 @@ class RandomFit final : public ScoringPolicy {
 std::unique_ptr<Policy> MakeFirstFit(const PolicyOptions& o) {
   return std::make_unique<FirstFit>(o);
 }
-std::unique_ptr<Policy> MakeBestFit(const PolicyOptions& o) {
-  return std::make_unique<BestFit>(o);
-}
+std::unique_ptr<Policy> MakeBestFit(const PolicyOptions& o) { return std::make_unique<BestFit>(o); }
 std::unique_ptr<Policy> MakeDotProduct(const PolicyOptions& o) {
   return std::make_unique<DotProduct>(o);
 }

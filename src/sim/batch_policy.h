@@ -27,9 +27,9 @@
 namespace fastgpu::sim {
 
 struct BatchOptions {
-  int batch_size = 64;             // requests per PlaceBatch call; default 64
-  double time_limit_seconds = 1;   // solver budget per call; default 1 s
-  uint64_t seed = 0;               // the run's seed
+  int batch_size = 64;            // requests per PlaceBatch call; default 64
+  double time_limit_seconds = 1;  // solver budget per call; default 1 s
+  uint64_t seed = 0;              // the run's seed
   // The workload the trace was drawn from (as given to online policies).
   std::vector<sched::TargetTask> target_workload;
 };

@@ -3,9 +3,8 @@
 // WritePlot, which writes files and runs gnuplot.
 #pragma once
 
-#include <string>
-
 #include <boost/json.hpp>
+#include <string>
 
 #include "common/status.h"
 #include "sim/simulator.h"

@@ -2,12 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <boost/json.hpp>
 
 namespace {
 

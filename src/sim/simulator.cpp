@@ -212,9 +212,8 @@ PolicyResult Summarise(const std::string& name, const std::vector<SeedRun>& runs
     if (pct == max_pct) r.alloc_share_at_max = point.allocated;
   }
   for (const SeedRun& run : runs) {
-    r.alloc_share_at_100_per_seed.push_back(run.count.size() > 100 && run.count[100] > 0
-                                                ? run.alloc_sum[100] / run.count[100]
-                                                : 0);
+    r.alloc_share_at_100_per_seed.push_back(
+        run.count.size() > 100 && run.count[100] > 0 ? run.alloc_sum[100] / run.count[100] : 0);
   }
   return r;
 }
@@ -268,8 +267,8 @@ Result<SimReport> Simulate(const std::vector<TraceNode>& nodes, const std::vecto
 
   std::vector<std::vector<int>> orders;
   for (int s = 0; s < options.seeds; ++s) {
-    orders.push_back(DrawArrivals(sorted, empty.TotalGpuMilli(), options.max_arrival,
-                                  options.seed_base + s));
+    orders.push_back(
+        DrawArrivals(sorted, empty.TotalGpuMilli(), options.max_arrival, options.seed_base + s));
   }
   const int total = static_cast<int>(policies.size()) * options.seeds;
   std::vector<SeedRun> runs(total);

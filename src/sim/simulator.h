@@ -27,31 +27,31 @@
 namespace fastgpu::sim {
 
 struct SimOptions {
-  double max_arrival = 1.3;           // arrived GPU demand / capacity to stop at; default 1.3
-  int seeds = 10;                     // runs per policy, averaged; default 10
-  uint64_t seed_base = 0;             // seeds are seed_base, seed_base + 1, ...; default 0
-  int jobs = 1;                       // threads running (policy, seed) pairs; default 1
-  int batch_size = 64;                // for batch placers; default 64
+  double max_arrival = 1.3;             // arrived GPU demand / capacity to stop at; default 1.3
+  int seeds = 10;                       // runs per policy, averaged; default 10
+  uint64_t seed_base = 0;               // seeds are seed_base, seed_base + 1, ...; default 0
+  int jobs = 1;                         // threads running (policy, seed) pairs; default 1
+  int batch_size = 64;                  // for batch placers; default 64
   double batch_time_limit_seconds = 1;  // for batch placers; default 1 s
-  double target_coverage = 0.95;      // share of pods the fragmentation metric covers; default 0.95
+  double target_coverage = 0.95;  // share of pods the fragmentation metric covers; default 0.95
   // Called after each finished run with (done, total); from the worker threads, one
   // call at a time. Default none.
   std::function<void(int done, int total)> on_progress;
 };
 
 struct CurvePoint {
-  int arrived_pct = 0;      // arrived GPU demand, % of capacity
-  double allocated = 0;     // allocated share of GPU capacity (0..1), mean over seeds
-  double unallocated = 0;   // 1 - allocated
-  double fragmented = 0;    // fragmented share of GPU capacity (0..1)
+  int arrived_pct = 0;     // arrived GPU demand, % of capacity
+  double allocated = 0;    // allocated share of GPU capacity (0..1), mean over seeds
+  double unallocated = 0;  // 1 - allocated
+  double fragmented = 0;   // fragmented share of GPU capacity (0..1)
 };
 
 struct PolicyResult {
   std::string policy;
-  double alloc_share_at_100 = 0;     // mean over seeds
+  double alloc_share_at_100 = 0;  // mean over seeds
   std::vector<double> alloc_share_at_100_per_seed;
-  double alloc_share_at_max = 0;     // at round(max_arrival * 100) %
-  double alloc_share_final = 0;      // after the last arrival
+  double alloc_share_at_max = 0;                // at round(max_arrival * 100) %
+  double alloc_share_final = 0;                 // after the last arrival
   std::optional<double> first_failure_arrival;  // arrived share at the first failure (mean)
   double frag_share_at_100 = 0;
   double placements_per_second = 0;  // arrivals handled / time spent in the policy and Apply

@@ -90,20 +90,20 @@ constexpr int64_t kMaxAmount = int64_t{1} << 40;
 }  // namespace
 
 Result<std::vector<TraceNode>> ParseNodeList(const std::string& text, const std::string& source) {
-  FASTGPU_ASSIGN_OR_RETURN(Table table,
-                           ParseTable(text, source, {"sn", "cpu_milli", "memory_mib", "gpu", "model"}));
+  FASTGPU_ASSIGN_OR_RETURN(
+      Table table, ParseTable(text, source, {"sn", "cpu_milli", "memory_mib", "gpu", "model"}));
   std::vector<TraceNode> nodes;
   for (const auto& [line, f] : table.rows) {
     std::string where = source + ":" + std::to_string(line);
     TraceNode node;
     node.name = f[table.columns["sn"]];
     if (node.name.empty()) return InvalidArgument(where + ": empty node name (sn)");
-    FASTGPU_ASSIGN_OR_RETURN(node.cpu_milli,
-                             ParseInt(f[table.columns["cpu_milli"]], "cpu_milli", where, kMaxAmount));
+    FASTGPU_ASSIGN_OR_RETURN(
+        node.cpu_milli, ParseInt(f[table.columns["cpu_milli"]], "cpu_milli", where, kMaxAmount));
     FASTGPU_ASSIGN_OR_RETURN(
         node.memory_mib, ParseInt(f[table.columns["memory_mib"]], "memory_mib", where, kMaxAmount));
-    FASTGPU_ASSIGN_OR_RETURN(int64_t gpus, ParseInt(f[table.columns["gpu"]], "gpu", where,
-                                                    sched::kMaxGpusPerNode));
+    FASTGPU_ASSIGN_OR_RETURN(
+        int64_t gpus, ParseInt(f[table.columns["gpu"]], "gpu", where, sched::kMaxGpusPerNode));
     node.gpu_count = static_cast<int>(gpus);
     node.model = f[table.columns["model"]];
     if (node.gpu_count > 0 && node.model.empty()) {
@@ -116,8 +116,8 @@ Result<std::vector<TraceNode>> ParseNodeList(const std::string& text, const std:
 
 Result<std::vector<TracePod>> ParsePodList(const std::string& text, const std::string& source) {
   FASTGPU_ASSIGN_OR_RETURN(
-      Table table, ParseTable(text, source,
-                              {"name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"}));
+      Table table,
+      ParseTable(text, source, {"name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"}));
   bool has_spec = table.columns.count("gpu_spec") > 0;
   std::vector<TracePod> pods;
   for (const auto& [line, f] : table.rows) {
@@ -126,8 +126,8 @@ Result<std::vector<TracePod>> ParsePodList(const std::string& text, const std::s
     pod.name = f[table.columns["name"]];
     if (pod.name.empty()) return InvalidArgument(where + ": empty pod name");
     Shape& s = pod.shape;
-    FASTGPU_ASSIGN_OR_RETURN(s.cpu_milli,
-                             ParseInt(f[table.columns["cpu_milli"]], "cpu_milli", where, kMaxAmount));
+    FASTGPU_ASSIGN_OR_RETURN(
+        s.cpu_milli, ParseInt(f[table.columns["cpu_milli"]], "cpu_milli", where, kMaxAmount));
     FASTGPU_ASSIGN_OR_RETURN(
         s.memory_mib, ParseInt(f[table.columns["memory_mib"]], "memory_mib", where, kMaxAmount));
     FASTGPU_ASSIGN_OR_RETURN(int64_t gpus, ParseInt(f[table.columns["num_gpu"]], "num_gpu", where,
@@ -146,9 +146,10 @@ Result<std::vector<TracePod>> ParsePodList(const std::string& text, const std::s
       size_t start = 0;
       while (!spec.empty() && start <= spec.size()) {
         size_t bar = spec.find('|', start);
-        std::string model = spec.substr(start, bar == std::string::npos ? std::string::npos
-                                                                         : bar - start);
-        if (model.empty()) return InvalidArgument(where + ": empty model in gpu_spec '" + spec + "'");
+        std::string model =
+            spec.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+        if (model.empty())
+          return InvalidArgument(where + ": empty model in gpu_spec '" + spec + "'");
         s.gpu_models.push_back(model);
         if (bar == std::string::npos) break;
         start = bar + 1;
