@@ -13,6 +13,7 @@ namespace fastgpu::server {
 namespace {
 
 constexpr auto kIdempotencyTtl = std::chrono::hours(24);
+constexpr auto kMinGap = std::chrono::milliseconds(50);
 
 // Releases every unreleased allocation of the job and sends it back to pending, or
 // fails it when its retries are used up. Terminal jobs only get their allocations freed.
@@ -360,7 +361,8 @@ Status Reconciler::PlacePending(PassStats& stats) {
       placed = sched::PlaceGang(*policy, cluster, req);
     }
     if (!placed.ok()) {
-      waiting[job.id] = "waiting for capacity: " + placed.status().message();
+      std::string why = "waiting for capacity: " + placed.status().message();
+      if (job.reason != why) waiting[job.id] = std::move(why);  // written once, not per pass
       ++stats.unplaceable;
       continue;
     }
@@ -395,6 +397,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
     plans.push_back(std::move(plan));
   }
 
+  if (plans.empty() && waiting.empty()) return OkStatus();
   std::vector<double> latencies;
   int placed_count = 0;
   FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
@@ -444,7 +447,9 @@ void Reconciler::Start() {
       auto r = RunOnce();
       if (!r.ok()) spdlog::warn("reconciler: pass failed: {}", r.status().ToString());
       lock.lock();
-      cv_.wait_for(lock, options_.interval, [this] { return stopping_ || poked_; });
+      // At most one pass per kMinGap even when poked constantly (a stream of submissions).
+      cv_.wait_for(lock, kMinGap, [this] { return stopping_; });
+      cv_.wait_for(lock, options_.interval - kMinGap, [this] { return stopping_ || poked_; });
     }
   });
 }

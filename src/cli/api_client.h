@@ -1,0 +1,38 @@
+// ApiClient: the CLI's view of the control plane's REST API.
+//
+// Wraps net::HttpClient: sends JSON, parses JSON answers, and turns failures into a
+// Status whose message a person can act on: Unavailable "cannot reach the control plane
+// at URL", Unauthenticated with a hint to log in, the API's own {"code","message"}
+// otherwise. Not thread-safe (one connection).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <memory>
+#include <string>
+
+#include "cli/config.h"
+#include "common/result.h"
+#include "net/http_client.h"
+
+namespace fastgpu::cli {
+
+class ApiClient {
+ public:
+  static Result<std::unique_ptr<ApiClient>> Create(const ClientConfig& config);
+
+  // Sends the request; returns the parsed JSON answer of a 2xx response. A non-empty
+  // `idempotency_key` is sent as Idempotency-Key and makes one retry after a
+  // connection failure safe (it is then retried once).
+  Result<boost::json::value> Call(const std::string& method, const std::string& path,
+                                  const std::string& body = "",
+                                  const std::string& idempotency_key = "");
+
+ private:
+  ApiClient(ClientConfig config, std::unique_ptr<HttpClient> http)
+      : config_(std::move(config)), http_(std::move(http)) {}
+  ClientConfig config_;
+  std::unique_ptr<HttpClient> http_;
+};
+
+}  // namespace fastgpu::cli

@@ -1,0 +1,391 @@
+#include "cli/client_commands.h"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "cli/api_client.h"
+#include "cli/config.h"
+#include "cli/output.h"
+#include "cli/usage_commands.h"
+#include "common/ids.h"
+#include "model/units.h"
+
+namespace fastgpu::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+struct CommonFlags {
+  std::string server;
+  std::string token;
+  std::string config = DefaultConfigPath();
+  std::string output = "table";
+};
+
+void AddCommon(CLI::App* cmd, const std::shared_ptr<CommonFlags>& f) {
+  cmd->add_option("--server", f->server, "Control plane URL (default: $FASTGPU_SERVER, config)");
+  cmd->add_option("--token", f->token, "API token (default: $FASTGPU_TOKEN, config)");
+  cmd->add_option("--config", f->config, "Config file")->capture_default_str();
+  cmd->add_option("-o,--output", f->output, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "json"}));
+}
+
+using Body = std::function<Result<std::string>(ApiClient& api, bool as_json)>;
+
+int Run(const CommonFlags& f, const Body& body) {
+  auto cfg = ResolveConfig(f.server, f.token, f.config);
+  if (!cfg.ok()) {
+    std::cerr << "fastgpu: " << cfg.status().message() << "\n";
+    return 1;
+  }
+  auto api = ApiClient::Create(*cfg);
+  if (!api.ok()) {
+    std::cerr << "fastgpu: " << api.status().message() << "\n";
+    return 2;
+  }
+  auto out = body(**api, f.output == "json");
+  if (!out.ok()) {
+    std::cerr << "fastgpu: " << out.status().message() << " ["
+              << StatusCodeName(out.status().code()) << "]\n";
+    return out.status().code() == StatusCode::kInvalidArgument &&
+                   out.status().message().rfind("usage:", 0) == 0
+               ? 2
+               : 1;
+  }
+  std::cout << *out << std::flush;
+  return 0;
+}
+
+Status Usage(const std::string& m) { return InvalidArgument("usage: " + m); }
+
+// JSON output, or the table renderer's.
+Result<std::string> Show(Result<json::value> v, bool as_json,
+                         std::string (*render)(const json::value&)) {
+  if (!v.ok()) return v.status();
+  return as_json ? json::serialize(*v) + "\n" : render(*v);
+}
+
+// ---- login ----
+void AddLogin(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<CommonFlags>();
+  auto* cmd = app.add_subcommand(
+      "login", "Save the control plane's address and an API token in the config file");
+  AddCommon(cmd, f);
+  cmd->callback([f, exit_code] {
+    *exit_code = Run(*f, [f](ApiClient& api, bool as_json) -> Result<std::string> {
+      auto cfg = ResolveConfig(f->server, f->token, f->config);
+      if (!cfg.ok()) return cfg.status();
+      if (cfg->token.empty()) return Usage("login needs --token (or FASTGPU_TOKEN)");
+      // The token must work before it is saved.
+      auto check = api.Call("GET", "/v1/jobs?limit=1");
+      if (!check.ok()) return check.status();
+      FASTGPU_RETURN_IF_ERROR(SaveConfig(f->config, *cfg));
+      if (as_json) {
+        return json::serialize(json::object{{"server", cfg->server}, {"config", f->config}}) +
+               "\n";
+      }
+      return "logged in to " + cfg->server + "; saved in " + f->config + "\n";
+    });
+  });
+}
+
+// ---- job ----
+struct SubmitFlags {
+  std::string gpu = "0", gpu_memory, cpu, memory, isolation = "default", name, key;
+  std::vector<std::string> gpu_models, env, command;
+  int replicas = 1, retries = 0;
+};
+
+Result<std::string> SubmitBody(const SubmitFlags& s) {
+  json::object shape;
+  auto gpu = ParseGpuAmount(s.gpu);
+  if (!gpu.ok()) return Usage("--gpu: " + gpu.status().message());
+  shape["gpu_count"] = gpu->count;
+  shape["gpu_milli"] = gpu->milli_per_gpu;
+  if (!s.gpu_memory.empty()) {
+    auto m = ParseMemoryMib(s.gpu_memory);
+    if (!m.ok()) return Usage("--gpu-memory: " + m.status().message());
+    shape["gpu_memory_mib"] = *m;
+  }
+  if (!s.cpu.empty()) {
+    auto c = ParseCpuMilli(s.cpu);
+    if (!c.ok()) return Usage("--cpu: " + c.status().message());
+    shape["cpu_milli"] = *c;
+  }
+  if (!s.memory.empty()) {
+    auto m = ParseMemoryMib(s.memory);
+    if (!m.ok()) return Usage("--memory: " + m.status().message());
+    shape["memory_mib"] = *m;
+  }
+  json::array models;
+  for (const auto& m : s.gpu_models) models.emplace_back(m);
+  shape["gpu_models"] = std::move(models);
+  shape["isolation"] = s.isolation;
+  json::object env;
+  for (const auto& kv : s.env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return Usage("--env: expected K=V, got '" + kv + "'");
+    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  json::array cmd;
+  for (const auto& a : s.command) cmd.emplace_back(a);
+  json::object body{{"name", s.name},         {"command", std::move(cmd)},
+                    {"env", std::move(env)},  {"shape", std::move(shape)},
+                    {"replicas", s.replicas}, {"max_retries", s.retries}};
+  return json::serialize(body);
+}
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+void AddJob(CLI::App& app, int* exit_code) {
+  auto* job = app.add_subcommand("job", "Submit, list, inspect, follow and cancel jobs");
+  job->require_subcommand(1);
+
+  auto f = std::make_shared<CommonFlags>();
+  auto s = std::make_shared<SubmitFlags>();
+  auto* submit = job->add_subcommand("submit", "Submit a job: fastgpu job submit [flags] -- CMD...");
+  AddCommon(submit, f);
+  submit->add_option("--gpu", s->gpu, "GPUs per replica: 0.5, 500m (a fraction) or 1, 2, 8 (whole)")
+      ->capture_default_str();
+  submit->add_option("--gpu-memory", s->gpu_memory, "GPU memory per GPU, e.g. 20GiB");
+  submit->add_option("--gpu-model", s->gpu_models, "Allowed GPU model (repeatable)");
+  submit->add_option("--cpu", s->cpu, "CPU per replica: 2, 500m");
+  submit->add_option("--memory", s->memory, "Memory per replica, e.g. 8GiB");
+  submit->add_option("--replicas", s->replicas, "Replicas, placed as a gang")->capture_default_str();
+  submit->add_option("--retries", s->retries, "Requeues allowed after a lost node")
+      ->capture_default_str();
+  submit->add_option("--isolation", s->isolation, "default, exclusive, mig, mps or shared")
+      ->capture_default_str();
+  submit->add_option("--name", s->name, "Job name");
+  submit->add_option("--env", s->env, "Environment variable K=V (repeatable)");
+  submit->add_option("--idempotency-key", s->key,
+                     "Request id making retries safe (default: a random one)");
+  submit->add_option("command", s->command, "The command and its arguments (after --)")
+      ->required();
+  submit->callback([f, s, exit_code] {
+    *exit_code = Run(*f, [s](ApiClient& api, bool as_json) -> Result<std::string> {
+      FASTGPU_ASSIGN_OR_RETURN(std::string body, SubmitBody(*s));
+      std::string key = s->key.empty() ? RandomHex(16) : s->key;
+      auto v = api.Call("POST", "/v1/jobs", body, key);
+      if (!v.ok()) return v.status();
+      if (as_json) return json::serialize(*v) + "\n";
+      return "submitted " + std::string(v->at("id").as_string()) + " (" +
+             std::string(v->at("state").as_string()) + ")\n";
+    });
+  });
+
+  auto lf = std::make_shared<CommonFlags>();
+  auto state = std::make_shared<std::string>();
+  auto tenant = std::make_shared<std::string>();
+  auto cursor = std::make_shared<std::string>();
+  auto limit = std::make_shared<int>(100);
+  auto* list = job->add_subcommand("list", "List jobs (a tenant sees its own; admin sees all)");
+  AddCommon(list, lf);
+  list->add_option("--state", *state, "Only jobs in this state");
+  list->add_option("--tenant", *tenant, "Only this tenant's jobs (admin)");
+  list->add_option("--limit", *limit, "Most jobs to show")->capture_default_str();
+  list->add_option("--cursor", *cursor, "Continue a previous listing");
+  list->callback([=] {
+    *exit_code = Run(*lf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      std::string q = "/v1/jobs?limit=" + std::to_string(*limit);
+      if (!state->empty()) q += "&state=" + Escape(*state);
+      if (!tenant->empty()) q += "&tenant=" + Escape(*tenant);
+      if (!cursor->empty()) q += "&cursor=" + Escape(*cursor);
+      return Show(api.Call("GET", q), as_json, RenderJobList);
+    });
+  });
+
+  auto gf = std::make_shared<CommonFlags>();
+  auto gid = std::make_shared<std::string>();
+  auto* get = job->add_subcommand("get", "Show a job: state, reason, events, allocations");
+  AddCommon(get, gf);
+  get->add_option("id", *gid, "Job id")->required();
+  get->callback([=] {
+    *exit_code = Run(*gf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      return Show(api.Call("GET", "/v1/jobs/" + Escape(*gid)), as_json, RenderJob);
+    });
+  });
+
+  auto cf = std::make_shared<CommonFlags>();
+  auto cid = std::make_shared<std::string>();
+  auto* cancel = job->add_subcommand("cancel", "Cancel a job");
+  AddCommon(cancel, cf);
+  cancel->add_option("id", *cid, "Job id")->required();
+  cancel->callback([=] {
+    *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      auto v = api.Call("POST", "/v1/jobs/" + Escape(*cid) + "/cancel", "", RandomHex(16));
+      if (!v.ok()) return v.status();
+      if (as_json) return json::serialize(*v) + "\n";
+      return "cancelled " + *cid + "\n";
+    });
+  });
+
+  auto gl = std::make_shared<CommonFlags>();
+  auto lid = std::make_shared<std::string>();
+  auto replica = std::make_shared<int>(0);
+  auto follow = std::make_shared<bool>(false);
+  auto* logs = job->add_subcommand("logs", "Print a replica's output; -f follows it");
+  AddCommon(logs, gl);
+  logs->add_option("id", *lid, "Job id")->required();
+  logs->add_option("--replica", *replica, "Replica index")->capture_default_str();
+  logs->add_flag("-f,--follow", *follow, "Keep printing until the job ends");
+  logs->callback([=] {
+    *exit_code = Run(*gl, [=](ApiClient& api, bool) -> Result<std::string> {
+      int64_t offset = 0;
+      while (true) {
+        auto v = api.Call("GET", "/v1/jobs/" + Escape(*lid) + "/logs?replica=" +
+                                     std::to_string(*replica) + "&offset=" +
+                                     std::to_string(offset));
+        if (!v.ok()) return v.status();
+        const json::object& o = v->as_object();
+        std::string data(o.at("data").as_string());
+        std::cout << data << std::flush;
+        offset = o.at("next_offset").as_int64();
+        if (o.at("done").as_bool()) break;
+        if (data.empty()) {
+          if (!*follow) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        }
+      }
+      return std::string();
+    });
+  });
+}
+
+// ---- node ----
+void AddNode(CLI::App& app, int* exit_code) {
+  auto* node = app.add_subcommand("node", "List and drain nodes");
+  node->require_subcommand(1);
+  auto lf = std::make_shared<CommonFlags>();
+  auto* list = node->add_subcommand("list", "List nodes, their GPUs and health (admin)");
+  AddCommon(list, lf);
+  list->callback([=] {
+    *exit_code = Run(*lf, [](ApiClient& api, bool as_json) -> Result<std::string> {
+      return Show(api.Call("GET", "/v1/nodes"), as_json, RenderNodeList);
+    });
+  });
+  auto df = std::make_shared<CommonFlags>();
+  auto id = std::make_shared<std::string>();
+  auto undo = std::make_shared<bool>(false);
+  auto* drain = node->add_subcommand("drain", "Stop giving a node new work (admin)");
+  AddCommon(drain, df);
+  drain->add_option("id", *id, "Node id")->required();
+  drain->add_flag("--undo", *undo, "Give the node new work again");
+  drain->callback([=] {
+    *exit_code = Run(*df, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      auto v = api.Call("POST", "/v1/nodes/" + Escape(*id) + (*undo ? "/undrain" : "/drain"), "",
+                        RandomHex(16));
+      if (!v.ok()) return v.status();
+      if (as_json) return json::serialize(*v) + "\n";
+      return "node " + *id + " is " + std::string(v->at("state").as_string()) + "\n";
+    });
+  });
+}
+
+// ---- tenant, token ----
+void AddTenant(CLI::App& app, int* exit_code) {
+  auto* tenant = app.add_subcommand("tenant", "Create and list tenants (admin)");
+  tenant->require_subcommand(1);
+  auto cf = std::make_shared<CommonFlags>();
+  auto name = std::make_shared<std::string>();
+  auto max_gpu = std::make_shared<std::string>();
+  auto* create = tenant->add_subcommand("create", "Create a tenant");
+  AddCommon(create, cf);
+  create->add_option("name", *name, "Tenant name: [a-z][a-z0-9-]*")->required();
+  create->add_option("--max-gpu", *max_gpu, "GPU quota held at once (e.g. 4, 0.5)");
+  create->callback([=] {
+    *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      json::object body{{"name", *name}};
+      if (!max_gpu->empty()) {
+        auto g = ParseGpuAmount(*max_gpu);
+        if (!g.ok()) return Usage("--max-gpu: " + g.status().message());
+        body["max_gpu_milli"] = g->TotalMilli();
+      }
+      return Show(api.Call("POST", "/v1/tenants", json::serialize(body), RandomHex(16)), as_json,
+                  RenderTenant);
+    });
+  });
+  auto lf = std::make_shared<CommonFlags>();
+  auto* list = tenant->add_subcommand("list", "List tenants");
+  AddCommon(list, lf);
+  list->callback([=] {
+    *exit_code = Run(*lf, [](ApiClient& api, bool as_json) -> Result<std::string> {
+      return Show(api.Call("GET", "/v1/tenants"), as_json, RenderTenantList);
+    });
+  });
+}
+
+void AddToken(CLI::App& app, int* exit_code) {
+  auto* token = app.add_subcommand("token", "Create and revoke API tokens (admin)");
+  token->require_subcommand(1);
+  auto cf = std::make_shared<CommonFlags>();
+  auto tenant = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  auto* create = token->add_subcommand("create", "Create a token; its secret is shown once");
+  AddCommon(create, cf);
+  create->add_option("--tenant", *tenant, "Tenant name or id")->required();
+  create->add_option("--name", *name, "A label for the token");
+  create->callback([=] {
+    *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      return Show(api.Call("POST", "/v1/tenants/" + Escape(*tenant) + "/tokens",
+                           json::serialize(json::object{{"name", *name}})),
+                  as_json, RenderToken);
+    });
+  });
+  auto lf = std::make_shared<CommonFlags>();
+  auto ltenant = std::make_shared<std::string>();
+  auto* list = token->add_subcommand("list", "List a tenant's tokens (never their secrets)");
+  AddCommon(list, lf);
+  list->add_option("--tenant", *ltenant, "Tenant name or id")->required();
+  list->callback([=] {
+    *exit_code = Run(*lf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      return Show(api.Call("GET", "/v1/tenants/" + Escape(*ltenant) + "/tokens"), as_json,
+                  RenderTokenList);
+    });
+  });
+  auto rf = std::make_shared<CommonFlags>();
+  auto id = std::make_shared<std::string>();
+  auto* revoke = token->add_subcommand("revoke", "Revoke a token");
+  AddCommon(revoke, rf);
+  revoke->add_option("id", *id, "Token id (tok-...)")->required();
+  revoke->callback([=] {
+    *exit_code = Run(*rf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      auto v = api.Call("POST", "/v1/tokens/" + Escape(*id) + "/revoke", "", RandomHex(16));
+      if (!v.ok()) return v.status();
+      if (as_json) return json::serialize(*v) + "\n";
+      return "revoked " + *id + "\n";
+    });
+  });
+}
+
+}  // namespace
+
+void RegisterClientCommands(CLI::App& app, int* exit_code) {
+  AddLogin(app, exit_code);
+  AddJob(app, exit_code);
+  AddNode(app, exit_code);
+  AddTenant(app, exit_code);
+  AddToken(app, exit_code);
+  RegisterUsageCommands(app, exit_code);  // usage, price, tenant quota (metering)
+}
+
+}  // namespace fastgpu::cli
