@@ -130,7 +130,8 @@ int64_t PlacementObjective(const IlpProblem& problem,
                            const std::vector<IlpRequestPlacement>& placements,
                            int64_t placement_bonus);
 
-// OK when the problem is well formed (shapes valid, replicas >= 1, amounts >= 0).
+// OK when the problem is well formed: amounts >= 0, GPU free milli 0..1000, replicas >= 1,
+// and each shape CPU-only (no GPU milli), a fraction (1 GPU, 1..999) or whole GPUs (1000).
 Status ValidateProblem(const IlpProblem& problem);
 
 }  // namespace fastgpu::opt

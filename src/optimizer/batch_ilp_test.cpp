@@ -248,8 +248,24 @@ TEST(BatchIlpTest, RefusesBadInput) {
   std::vector<IlpRequestPlacement> bad(1);
   bad[0].replicas.push_back({0, {{0, 700}}});
   EXPECT_EQ(SolveBatch(p, {.warm_start = bad}).status().code(), StatusCode::kInvalidArgument);
+  Shape two_halves = Fraction(500);
+  two_halves.gpu_count = 2;
+  p.requests = {{two_halves, 1}};
+  EXPECT_EQ(SolveBatch(p).status().code(), StatusCode::kInvalidArgument);
+  p.requests = {{Fraction(500), 1}};
   p.nodes[0].gpus[0].free_milli = 1200;
   EXPECT_EQ(LpUpperBound(p).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The trace's gpu_spec sometimes names a model twice; the program does not mind.
+TEST(BatchIlpTest, AcceptsAModelNamedTwice) {
+  IlpProblem p;
+  p.nodes.push_back(MakeNode({1000}, 64000, 262144, "V100M32"));
+  Shape s = Whole(1);
+  s.gpu_models = {"V100M32", "V100M32"};
+  p.requests = {{s, 1}};
+  IlpSolution out = SolveOk(p);
+  EXPECT_EQ(out.objective, 1000);
 }
 
 TEST(BatchIlpTest, CheckPlacementCatchesOverCommitAndPartialGangs) {

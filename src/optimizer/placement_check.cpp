@@ -37,8 +37,23 @@ Status ValidateProblem(const IlpProblem& problem) {
   }
   for (size_t r = 0; r < problem.requests.size(); ++r) {
     const IlpRequest& request = problem.requests[r];
-    Status s = ValidateShape(request.shape);
-    if (!s.ok()) return s.WithContext("request " + std::to_string(r));
+    // Only what the program relies on; product rules (isolation, repeated model names)
+    // are the caller's business.
+    const Shape& shape = request.shape;
+    const std::string who = "request " + std::to_string(r);
+    if (shape.gpu_count < 0 || shape.cpu_milli < 0 || shape.memory_mib < 0 ||
+        shape.gpu_memory_mib < 0) {
+      return InvalidArgument(who + ": negative amount");
+    }
+    if (shape.gpu_count == 0 && shape.gpu_milli != 0) {
+      return InvalidArgument(who + ": gpu_milli without GPUs");
+    }
+    if (shape.gpu_count > 0 && (shape.gpu_milli < 1 || shape.gpu_milli > 1000)) {
+      return InvalidArgument(who + ": gpu_milli must be 1..1000");
+    }
+    if (shape.gpu_count > 1 && shape.gpu_milli != 1000) {
+      return InvalidArgument(who + ": several GPUs must be whole (gpu_milli 1000)");
+    }
     if (request.replicas < 1) {
       return InvalidArgument("request " + std::to_string(r) + ": replicas must be >= 1");
     }

@@ -90,10 +90,14 @@ class IlpBatchPlacer final : public BatchPlacer {
     ilp.max_candidate_nodes = kMaxCandidateNodes;
     if (opt::CheckPlacement(problem, warm).ok()) ilp.warm_start = std::move(warm);
     Result<opt::IlpSolution> solution = opt::SolveBatch(problem, ilp);
+    // Should the solver fail, the warm start (the online policy's answer) stands.
+    const std::vector<opt::IlpRequestPlacement>& chosen =
+        solution.ok() ? solution->placements
+                      : (ilp.warm_start ? *ilp.warm_start
+                                        : std::vector<opt::IlpRequestPlacement>(requests.size()));
     std::vector<std::optional<sched::NodePlacement>> out(requests.size());
-    if (!solution.ok()) return out;
-    for (size_t r = 0; r < requests.size(); ++r) {
-      const opt::IlpRequestPlacement& p = solution->placements[r];
+    for (size_t r = 0; r < requests.size() && r < chosen.size(); ++r) {
+      const opt::IlpRequestPlacement& p = chosen[r];
       if (p.placed()) out[r] = FromReplica(cluster, requests[r].shape, p.replicas.front());
     }
     return out;
