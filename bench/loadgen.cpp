@@ -186,11 +186,20 @@ int main(int argc, char** argv) {
   app.add_option("--server", url, "Control plane URL")->capture_default_str();
   app.add_option("--data-dir", data_dir, "The server's data dir (admin.token, join.token)")
       ->capture_default_str();
-  app.add_option("--clients", clients, "submit: concurrent clients")->capture_default_str();
-  app.add_option("--agents", agents, "heartbeat: simulated agents")->capture_default_str();
-  app.add_option("--threads", threads, "heartbeat: client threads")->capture_default_str();
-  app.add_option("--seconds", seconds, "Duration of the measurement")->capture_default_str();
+  app.add_option("--clients", clients, "submit: concurrent clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--agents", agents, "heartbeat: simulated agents (registered anew each run)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--threads", threads, "heartbeat: client threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--seconds", seconds, "Duration of the measurement")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
   CLI11_PARSE(app, argc, argv);
+  threads = std::min(threads, agents);
   if (mode == "submit") {
     Submit(url, FirstLine(data_dir + "/admin.token"), clients, seconds);
   } else {

@@ -14,6 +14,8 @@ namespace {
 
 constexpr auto kIdempotencyTtl = std::chrono::hours(24);
 constexpr auto kMinGap = std::chrono::milliseconds(50);
+// Most jobs placed (or given a new waiting reason) per write transaction.
+constexpr size_t kWriteChunk = 128;
 
 // Releases every unreleased allocation of the job and sends it back to pending, or
 // fails it when its retries are used up. Terminal jobs only get their allocations freed.
@@ -398,29 +400,44 @@ Status Reconciler::PlacePending(PassStats& stats) {
   }
 
   if (plans.empty() && waiting.empty()) return OkStatus();
+  // Written in chunks: each chunk is consistent on its own (placements were computed
+  // against one cluster), and API writes interleave instead of waiting for one big
+  // transaction.
   std::vector<double> latencies;
   int placed_count = 0;
-  FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
-    latencies.clear();
-    placed_count = 0;
-    for (const Plan& plan : plans) {
-      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(plan.job_id));
-      if (job.state != JobState::kPending) continue;  // cancelled meanwhile
-      FASTGPU_RETURN_IF_ERROR(tx.CreateAllocations(plan.allocs));
-      latencies.push_back(std::chrono::duration<double>(now - PendingSince(job)).count());
-      FASTGPU_RETURN_IF_ERROR(
-          TransitionJob(job, JobState::kScheduled, "placed on " + plan.where, now));
-      FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
-      ++placed_count;
-    }
-    for (const auto& [id, why] : waiting) {
-      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
-      if (job.state != JobState::kPending || job.reason == why) continue;
-      job.reason = why;  // visible in `job get`; not a transition
-      FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
-    }
-    return OkStatus();
-  }));
+  for (size_t begin = 0; begin < plans.size(); begin += kWriteChunk) {
+    size_t end = std::min(plans.size(), begin + kWriteChunk);
+    std::vector<double> chunk_latencies;
+    FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+      chunk_latencies.clear();
+      for (size_t i = begin; i < end; ++i) {
+        const Plan& plan = plans[i];
+        FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(plan.job_id));
+        if (job.state != JobState::kPending) continue;  // cancelled meanwhile
+        FASTGPU_RETURN_IF_ERROR(tx.CreateAllocations(plan.allocs));
+        chunk_latencies.push_back(std::chrono::duration<double>(now - PendingSince(job)).count());
+        FASTGPU_RETURN_IF_ERROR(
+            TransitionJob(job, JobState::kScheduled, "placed on " + plan.where, now));
+        FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+      }
+      return OkStatus();
+    }));
+    placed_count += static_cast<int>(chunk_latencies.size());
+    latencies.insert(latencies.end(), chunk_latencies.begin(), chunk_latencies.end());
+  }
+  std::vector<std::pair<std::string, std::string>> reasons(waiting.begin(), waiting.end());
+  for (size_t begin = 0; begin < reasons.size(); begin += kWriteChunk) {
+    size_t end = std::min(reasons.size(), begin + kWriteChunk);
+    FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+      for (size_t i = begin; i < end; ++i) {
+        FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(reasons[i].first));
+        if (job.state != JobState::kPending || job.reason == reasons[i].second) continue;
+        job.reason = reasons[i].second;  // visible in `job get`; not a transition
+        FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+      }
+      return OkStatus();
+    }));
+  }
   for (double s : latencies) metrics_.ObserveScheduling(s);
   stats.placed += placed_count;
   return OkStatus();
