@@ -22,6 +22,7 @@ struct ServerFlags {
   int io_threads = 2;
   int workers = 32;
   size_t max_body_bytes = 1 << 20;
+  double budget_grace_s = 600;  // over budget this long, a tenant's work is stopped
 };
 
 int RunServer(const ServerFlags& f) {
@@ -36,6 +37,7 @@ int RunServer(const ServerFlags& f) {
   o.io_threads = f.io_threads;
   o.worker_threads = f.workers;
   o.max_body_bytes = f.max_body_bytes;
+  o.budget_grace = std::chrono::milliseconds(static_cast<int64_t>(f.budget_grace_s * 1000));
   auto cp = server::ControlPlane::Open(o);
   if (!cp.ok()) {
     std::cerr << "fastgpu server: " << cp.status() << "\n";
@@ -86,6 +88,11 @@ void RegisterServerCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body accepted")
       ->capture_default_str();
+  cmd->add_option("--budget-grace", flags->budget_grace_s,
+                  "Seconds a tenant may run over its budget before its work is stopped, lowest "
+                  "priority first (docs/metering.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 31.0 * 86400));
   cmd->callback([flags, exit_code] { *exit_code = RunServer(*flags); });
 }
 
