@@ -8,10 +8,9 @@
 // It talks to a running `fastgpu server` (--server, tokens read from --data-dir).
 // Latencies are measured on the steady clock. Not run by ctest (see docs/benchmarks.md).
 #include <CLI/CLI.hpp>
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -134,8 +133,8 @@ void Heartbeat(const std::string& url, const std::string& join_token, int agents
                         {"gpus", std::move(gpus)}};
       auto r = c->Post("/v1/nodes/register", json::serialize(body));
       if (!r.ok() || r->status != 200) {
-        std::cerr << "loadgen: register failed: "
-                  << (r.ok() ? r->body : r.status().ToString()) << "\n";
+        std::cerr << "loadgen: register failed: " << (r.ok() ? r->body : r.status().ToString())
+                  << "\n";
         std::exit(1);
       }
       json::value v = json::parse(r->body);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <thread>
 
@@ -48,12 +47,14 @@ class SimulatedAgent {
     auto c = HttpClient::Create(url, join);
     json::array gpus;
     for (int i = 0; i < 2; ++i) {
-      gpus.push_back(json::object{{"index", i}, {"uuid", "SIM-" + std::to_string(i)},
-                                  {"model", "H100-80GB"}, {"memory_mib", 81559},
+      gpus.push_back(json::object{{"index", i},
+                                  {"uuid", "SIM-" + std::to_string(i)},
+                                  {"model", "H100-80GB"},
+                                  {"memory_mib", 81559},
                                   {"simulated", true}});
     }
-    json::object body{{"name", "sim-1"},       {"agent_id", "sim-1"}, {"cpu_milli", 32000},
-                      {"memory_mib", 262144}, {"simulated", true},  {"gpus", gpus}};
+    json::object body{{"name", "sim-1"},      {"agent_id", "sim-1"}, {"cpu_milli", 32000},
+                      {"memory_mib", 262144}, {"simulated", true},   {"gpus", gpus}};
     auto r = (*c)->Post("/v1/nodes/register", json::serialize(body));
     EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
     json::value v = json::parse(r->body);
@@ -76,9 +77,10 @@ class SimulatedAgent {
       json::object rep{{"allocation_id", id}, {"state", state}};
       if (state == "exited") rep["exit_code"] = 0;
       reports_.push_back(rep);
-      auto l = client_->Post("/v1/nodes/" + node_id_ + "/logs",
-                             json::serialize(json::object{{"allocation_id", id}, {"offset", 0},
-                                                          {"data", "hello from " + id + "\n"}}));
+      auto l = client_->Post(
+          "/v1/nodes/" + node_id_ + "/logs",
+          json::serialize(json::object{
+              {"allocation_id", id}, {"offset", 0}, {"data", "hello from " + id + "\n"}}));
       EXPECT_TRUE(l.ok() && l->status == 200);
     }
     return ids;
@@ -114,10 +116,10 @@ TEST(CliE2eTest, SubmitRunSucceedAndEveryCommand) {
   EXPECT_EQ(ReadFirstLine(config).find(secret) != std::string::npos, true);
   const std::string as_alice = "--config " + config;
 
-  CommandResult sub = RunFastgpu(
-      "job submit " + as_alice +
-      " --gpu 0.5 --gpu-memory 20GiB --cpu 2 --memory 8GiB --replicas 2 --retries 1"
-      " --isolation mps --name demo --env K=V -o json -- python train.py --epochs 1");
+  CommandResult sub =
+      RunFastgpu("job submit " + as_alice +
+                 " --gpu 0.5 --gpu-memory 20GiB --cpu 2 --memory 8GiB --replicas 2 --retries 1"
+                 " --isolation mps --name demo --env K=V -o json -- python train.py --epochs 1");
   ASSERT_EQ(sub.exit_code, 0) << sub.output;
   json::value job = Json(sub);
   std::string id(job.at("id").as_string());
@@ -176,8 +178,7 @@ TEST(CliE2eTest, SubmitRunSucceedAndEveryCommand) {
   EXPECT_NE(usage.output.find("--gpu"), std::string::npos) << usage.output;
   CommandResult down = RunFastgpu("job list --server http://127.0.0.1:1 --token x");
   EXPECT_EQ(down.exit_code, 1);
-  EXPECT_NE(down.output.find("cannot reach the control plane"), std::string::npos)
-      << down.output;
+  EXPECT_NE(down.output.find("cannot reach the control plane"), std::string::npos) << down.output;
   // Revoked tokens stop working.
   std::string tok_id(Json(tok).at("id").as_string());
   EXPECT_EQ(RunFastgpu("token revoke " + tok_id + " " + as_admin).exit_code, 0);
@@ -193,10 +194,10 @@ TEST(CliE2eTest, EnvironmentOverridesTheConfigFile) {
   const std::string admin = ReadFirstLine(dir.path() + "/admin.token");
   const std::string config = dir.path() + "/config.json";
   // The config file points nowhere; the environment wins.
-  ASSERT_EQ(RunFastgpu("login --config " + config + " --server " + server.url() + " --token " +
-                       admin)
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunFastgpu("login --config " + config + " --server " + server.url() + " --token " + admin)
+          .exit_code,
+      0);
   std::string env = "FASTGPU_SERVER=" + server.url() + " FASTGPU_TOKEN=" + admin + " ";
   CommandResult r = RunFastgpu("tenant list --config /nonexistent/config.json");
   EXPECT_EQ(r.exit_code, 1);  // default server, no token: nothing listens on :8080 here
@@ -234,9 +235,7 @@ TEST(CliE2eTest, UpRunsAJobOnItsLocalSimulatedAgent) {
   EXPECT_EQ(up.Signal(SIGTERM), 0) << up.output();
 }
 
-TEST(CliE2eTest, UsageHasHelp) {
-  EXPECT_EQ(RunFastgpu("usage --help").exit_code, 0);
-}
+TEST(CliE2eTest, UsageHasHelp) { EXPECT_EQ(RunFastgpu("usage --help").exit_code, 0); }
 
 }  // namespace
 }  // namespace fastgpu::testing

@@ -3,9 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -93,8 +92,8 @@ TEST(ServerDurabilityTest, EveryAcknowledgedJobSurvivesSigkill) {
   size_t missing = 0;
   for (const auto& [key, id] : acked) missing += stored.count(id) == 0;
   EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged jobs";
-  std::cout << "acknowledged before SIGKILL: " << acked.size() << ", stored after restart: "
-            << stored.size() << ", missing: " << missing << "\n";
+  std::cout << "acknowledged before SIGKILL: " << acked.size()
+            << ", stored after restart: " << stored.size() << ", missing: " << missing << "\n";
   // A client retrying an acknowledged submission gets the same job, not a second one.
   const auto& [key, id] = *acked.begin();
   auto c = Client(second.url(), token);

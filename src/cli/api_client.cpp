@@ -26,10 +26,10 @@ Result<json::value> ApiClient::Call(const std::string& method, const std::string
   }
   Status st = ApiStatus(*res);
   if (st.code() == StatusCode::kUnauthenticated) {
-    return Unauthenticated(st.message() +
-                           (config_.token.empty()
-                                ? " (no token: run `fastgpu login --token ...` or set FASTGPU_TOKEN)"
-                                : " (check the token: `fastgpu login`, FASTGPU_TOKEN or --token)"));
+    return Unauthenticated(
+        st.message() + (config_.token.empty()
+                            ? " (no token: run `fastgpu login --token ...` or set FASTGPU_TOKEN)"
+                            : " (check the token: `fastgpu login`, FASTGPU_TOKEN or --token)"));
   }
   if (!st.ok()) return st;
   boost::system::error_code ec;

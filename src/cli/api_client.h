@@ -7,7 +7,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <memory>
 #include <string>
 

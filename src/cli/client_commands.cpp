@@ -1,7 +1,6 @@
 #include "cli/client_commands.h"
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -88,8 +87,7 @@ void AddLogin(CLI::App& app, int* exit_code) {
       if (!check.ok()) return check.status();
       FASTGPU_RETURN_IF_ERROR(SaveConfig(f->config, *cfg));
       if (as_json) {
-        return json::serialize(json::object{{"server", cfg->server}, {"config", f->config}}) +
-               "\n";
+        return json::serialize(json::object{{"server", cfg->server}, {"config", f->config}}) + "\n";
       }
       return "logged in to " + cfg->server + "; saved in " + f->config + "\n";
     });
@@ -162,7 +160,8 @@ void AddJob(CLI::App& app, int* exit_code) {
 
   auto f = std::make_shared<CommonFlags>();
   auto s = std::make_shared<SubmitFlags>();
-  auto* submit = job->add_subcommand("submit", "Submit a job: fastgpu job submit [flags] -- CMD...");
+  auto* submit =
+      job->add_subcommand("submit", "Submit a job: fastgpu job submit [flags] -- CMD...");
   AddCommon(submit, f);
   submit->add_option("--gpu", s->gpu, "GPUs per replica: 0.5, 500m (a fraction) or 1, 2, 8 (whole)")
       ->capture_default_str();
@@ -170,7 +169,8 @@ void AddJob(CLI::App& app, int* exit_code) {
   submit->add_option("--gpu-model", s->gpu_models, "Allowed GPU model (repeatable)");
   submit->add_option("--cpu", s->cpu, "CPU per replica: 2, 500m");
   submit->add_option("--memory", s->memory, "Memory per replica, e.g. 8GiB");
-  submit->add_option("--replicas", s->replicas, "Replicas, placed as a gang")->capture_default_str();
+  submit->add_option("--replicas", s->replicas, "Replicas, placed as a gang")
+      ->capture_default_str();
   submit->add_option("--retries", s->retries, "Requeues allowed after a lost node")
       ->capture_default_str();
   submit->add_option("--isolation", s->isolation, "default, exclusive, mig, mps or shared")
@@ -179,8 +179,7 @@ void AddJob(CLI::App& app, int* exit_code) {
   submit->add_option("--env", s->env, "Environment variable K=V (repeatable)");
   submit->add_option("--idempotency-key", s->key,
                      "Request id making retries safe (default: a random one)");
-  submit->add_option("command", s->command, "The command and its arguments (after --)")
-      ->required();
+  submit->add_option("command", s->command, "The command and its arguments (after --)")->required();
   submit->callback([f, s, exit_code] {
     *exit_code = Run(*f, [s](ApiClient& api, bool as_json) -> Result<std::string> {
       FASTGPU_ASSIGN_OR_RETURN(std::string body, SubmitBody(*s));
@@ -252,9 +251,9 @@ void AddJob(CLI::App& app, int* exit_code) {
     *exit_code = Run(*gl, [=](ApiClient& api, bool) -> Result<std::string> {
       int64_t offset = 0;
       while (true) {
-        auto v = api.Call("GET", "/v1/jobs/" + Escape(*lid) + "/logs?replica=" +
-                                     std::to_string(*replica) + "&offset=" +
-                                     std::to_string(offset));
+        auto v = api.Call("GET", "/v1/jobs/" + Escape(*lid) +
+                                     "/logs?replica=" + std::to_string(*replica) +
+                                     "&offset=" + std::to_string(offset));
         if (!v.ok()) return v.status();
         const json::object& o = v->as_object();
         std::string data(o.at("data").as_string());

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

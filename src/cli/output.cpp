@@ -99,14 +99,14 @@ std::string RenderJob(const json::value& j) {
   o << "id:        " << Str(j, "id") << "\n"
     << "name:      " << Str(j, "name") << "\n"
     << "tenant:    " << Str(j, "tenant_id") << "\n"
-    << "state:     " << Str(j, "state") << (Bool(j, "simulated") ? " (simulated GPUs)" : "")
-    << "\n"
+    << "state:     " << Str(j, "state") << (Bool(j, "simulated") ? " (simulated GPUs)" : "") << "\n"
     << "reason:    " << Str(j, "reason") << "\n"
     << "shape:     " << Shape(j) << "\n"
     << "replicas:  " << Str(j, "replicas") << "   max retries: " << Str(j, "max_retries")
     << "   attempts: " << Str(j, "attempts") << "\n";
   std::string cmd;
-  for (const auto& a : Arr(j, "command")) cmd += (cmd.empty() ? "" : " ") + std::string(a.as_string());
+  for (const auto& a : Arr(j, "command"))
+    cmd += (cmd.empty() ? "" : " ") + std::string(a.as_string());
   o << "command:   " << cmd << "\n"
     << "created:   " << Time(Int(j, "created_at")) << "\n";
   o << "\nevents:\n";
@@ -124,8 +124,8 @@ std::string RenderJob(const json::value& j) {
         gpus += (gpus.empty() ? "" : ",") + Str(s, "gpu_index") + ":" + Str(s, "milli") + "m/" +
                 Str(s, "isolation");
       }
-      al.Add({"  " + Str(a, "allocation_id"), Str(a, "replica"), Str(a, "node_id"),
-              Str(a, "state"), gpus, Str(a, "exit_code"), Str(a, "message")});
+      al.Add({"  " + Str(a, "allocation_id"), Str(a, "replica"), Str(a, "node_id"), Str(a, "state"),
+              gpus, Str(a, "exit_code"), Str(a, "message")});
     }
     o << al.Render();
   }
@@ -144,12 +144,11 @@ std::string RenderNodeList(const json::value& list) {
     for (const auto& g : gpus) {
       milli += Int(g, "allocated_milli");
       if (!Bool(g, "healthy")) {
-        unhealthy += (unhealthy.empty() ? "" : ", ") + Str(g, "index") + ": " +
-                     Str(g, "health_reason");
+        unhealthy +=
+            (unhealthy.empty() ? "" : ", ") + Str(g, "index") + ": " + Str(g, "health_reason");
       }
     }
-    t.Add({Str(n, "id"), Str(n, "name"), Str(n, "state"), desc,
-           Gpus(milli),
+    t.Add({Str(n, "id"), Str(n, "name"), Str(n, "state"), desc, Gpus(milli),
            unhealthy.empty() ? "-" : unhealthy, Time(Int(n, "last_heartbeat"))});
   }
   return t.Render();

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <string>
 #include <vector>
 

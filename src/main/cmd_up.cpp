@@ -44,8 +44,8 @@ int RunUp(const UpFlags& f) {
   }
   std::string host = server::ParseListen(f.listen)->first;
   std::string url = "http://" + host + ":" + std::to_string(*port);
-  std::string local = host == "0.0.0.0" || host == "::" ? "http://127.0.0.1:" + std::to_string(*port)
-                                                        : url;
+  std::string local =
+      host == "0.0.0.0" || host == "::" ? "http://127.0.0.1:" + std::to_string(*port) : url;
 
   InventoryChoice choice;
   choice.simulate = f.simulate_gpus;
@@ -97,8 +97,7 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--simulate-gpus", f->simulate_gpus,
                   "Simulate these GPUs instead of using NVML, e.g. 4xH100-80GB");
-  cmd->add_option("--fallback-gpus", f->fallback_gpus,
-                  "GPUs to simulate when NVML finds none")
+  cmd->add_option("--fallback-gpus", f->fallback_gpus, "GPUs to simulate when NVML finds none")
       ->capture_default_str();
   cmd->add_option("--policy", f->policy, "Placement policy")
       ->capture_default_str()

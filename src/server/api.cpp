@@ -48,8 +48,7 @@ HttpResponse Api::Handle(const HttpRequest& req) {
   auto start = std::chrono::steady_clock::now();
   std::string route = "unmatched";
   HttpResponse resp = Dispatch(req, route);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.ObserveRequest(route, req.method, resp.status, seconds);
   return resp;
 }
@@ -230,8 +229,9 @@ HttpResponse Api::Mutate(const HttpRequest& req, const Principal& p,
     }
     FASTGPU_ASSIGN_OR_RETURN(out, fn(tx));
     if (!key.empty()) {
-      IdempotencyRecord rec{p.tenant_id, key,        method_path, body_hash, out.status,
-                            redact ? redact(out) : out.body, clock_.Now()};
+      IdempotencyRecord rec{p.tenant_id, key,        method_path,
+                            body_hash,   out.status, redact ? redact(out) : out.body,
+                            clock_.Now()};
       FASTGPU_RETURN_IF_ERROR(tx.PutIdempotency(rec));
     }
     return OkStatus();

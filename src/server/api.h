@@ -28,8 +28,8 @@
 namespace fastgpu::server {
 
 struct ApiOptions {
-  int64_t heartbeat_interval_ms = 2000;  // told to agents at registration
-  int64_t lease_ms = 15000;              // a node silent this long is lost
+  int64_t heartbeat_interval_ms = 2000;      // told to agents at registration
+  int64_t lease_ms = 15000;                  // a node silent this long is lost
   int64_t max_log_chunk_bytes = 256 * 1024;  // most bytes one log read returns
 };
 

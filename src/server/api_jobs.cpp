@@ -23,8 +23,8 @@ Result<int64_t> QueryInt(const HttpRequest& req, const std::string& key, int64_t
   const std::string& s = it->second;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size() || v < min || v > max) {
-    return InvalidArgument(key + ": must be an integer between " + std::to_string(min) +
-                           " and " + std::to_string(max));
+    return InvalidArgument(key + ": must be an integer between " + std::to_string(min) + " and " +
+                           std::to_string(max));
   }
   return v;
 }
@@ -93,8 +93,8 @@ HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
   if (!st.ok()) return ErrorResponse(st);
   json::array jobs;
   for (const Job& j : page.jobs) jobs.push_back(JobToJson(j, {}, false));
-  return JsonResponse(200, json::object{{"jobs", std::move(jobs)},
-                                        {"next_cursor", page.next_cursor}});
+  return JsonResponse(200,
+                      json::object{{"jobs", std::move(jobs)}, {"next_cursor", page.next_cursor}});
 }
 
 HttpResponse Api::GetJob(const Principal& p, const std::string& id) {
@@ -123,9 +123,8 @@ HttpResponse Api::CancelJob(const HttpRequest& req, const Principal& p, const st
       return FailedPrecondition("job " + id + " is already " +
                                 std::string(JobStateName(job.state)));
     }
-    FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kCancelled,
-                                          "cancelled by " + (p.admin ? "the admin" : p.tenant_id),
-                                          now));
+    FASTGPU_RETURN_IF_ERROR(TransitionJob(
+        job, JobState::kCancelled, "cancelled by " + (p.admin ? "the admin" : p.tenant_id), now));
     FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
     for (const auto& a : allocs) {

@@ -1,8 +1,7 @@
 // Nodes: agent registration, heartbeats and logs (docs/agent-protocol.md); admin list
 // and drain.
-#include "server/api.h"
-
 #include "scheduler/cluster.h"
+#include "server/api.h"
 
 namespace fastgpu::server {
 
@@ -123,8 +122,8 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
     return ErrorResponse(InvalidArgument("agent_id: must be 1-200 characters"));
   }
   if (rec.node.gpus.size() > static_cast<size_t>(sched::kMaxGpusPerNode)) {
-    return ErrorResponse(InvalidArgument("gpus: at most " +
-                                         std::to_string(sched::kMaxGpusPerNode) + " per node"));
+    return ErrorResponse(
+        InvalidArgument("gpus: at most " + std::to_string(sched::kMaxGpusPerNode) + " per node"));
   }
   for (size_t i = 1; i < rec.node.gpus.size(); ++i) {
     if (rec.node.gpus[i].model != rec.node.gpus[0].model) {
@@ -141,7 +140,8 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
   st = store_.Write([&](WriteTx& tx) -> Status {
     auto prior = tx.GetNodeByAgentId(rec.agent_id);
     if (prior.ok() && prior->state == NodeState::kDraining) rec.state = NodeState::kDraining;
-    if (prior.ok() && prior->state == NodeState::kLost && tx.GetMeta(DrainKey(prior->node.id)).ok()) {
+    if (prior.ok() && prior->state == NodeState::kLost &&
+        tx.GetMeta(DrainKey(prior->node.id)).ok()) {
       rec.state = NodeState::kDraining;
     }
     FASTGPU_ASSIGN_OR_RETURN(UpsertNodeResult res, tx.UpsertNode(rec));

@@ -89,8 +89,8 @@ TEST(ApiTest, EveryEndpointRefusesNoTokenAndTheWrongCaller) {
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + id, alice).Str("state"), "scheduled");
   // The agent endpoints: no token, a tenant token, another node's token.
   SimAgent other(cp, "a2", 1);
-  for (const std::string& path : {"/v1/nodes/" + agent.node_id() + "/heartbeat",
-                                  "/v1/nodes/" + agent.node_id() + "/logs"}) {
+  for (const std::string& path :
+       {"/v1/nodes/" + agent.node_id() + "/heartbeat", "/v1/nodes/" + agent.node_id() + "/logs"}) {
     std::string body = path.ends_with("logs")
                            ? R"({"allocation_id":")" + alloc + R"(","offset":0,"data":"x"})"
                            : "{}";
@@ -144,8 +144,9 @@ TEST(ApiTest, BadInputGets4xxNamingTheFieldAndWritesNothing) {
   Reply t = cp.Do("POST", "/v1/tenants", cp.admin(), R"({"name":"Not Valid"})");
   EXPECT_EQ(t.status, 400);
   EXPECT_NE(t.Str("message").find("name"), std::string::npos) << t.raw;
-  Reply reg = cp.Do("POST", "/v1/nodes/register", cp.server().join_token(),
-                    R"({"name":"n","agent_id":"a","cpu_milli":1,"memory_mib":1,"gpus":[{"index":0}]})");
+  Reply reg =
+      cp.Do("POST", "/v1/nodes/register", cp.server().join_token(),
+            R"({"name":"n","agent_id":"a","cpu_milli":1,"memory_mib":1,"gpus":[{"index":0}]})");
   EXPECT_EQ(reg.status, 400);
   EXPECT_NE(reg.Str("message").find("gpus[0].uuid"), std::string::npos) << reg.raw;
   EXPECT_EQ(cp.Do("GET", "/v1/jobs?limit=0", cp.admin()).status, 400);

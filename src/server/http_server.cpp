@@ -1,13 +1,13 @@
 #include "server/http_server.h"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
 #include <cctype>
 #include <chrono>
 #include <optional>
@@ -190,8 +190,8 @@ Result<uint16_t> HttpServer::Start() {
   if (!ec) m.acceptor.bind(endpoint, ec);
   if (!ec) m.acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Unavailable("cannot listen on " + m.options.host + ":" +
-                       std::to_string(m.options.port) + ": " + ec.message());
+    return Unavailable("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) +
+                       ": " + ec.message());
   }
   uint16_t port = m.acceptor.local_endpoint().port();
   m.workers = std::make_unique<net::thread_pool>(std::max(1, m.options.worker_threads));

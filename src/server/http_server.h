@@ -23,9 +23,9 @@
 namespace fastgpu::server {
 
 struct HttpRequest {
-  std::string method;                        // "GET", "POST", ...
-  std::string path;                          // "/v1/jobs/job-1" (no query string)
-  std::map<std::string, std::string> query;  // decoded query parameters
+  std::string method;                          // "GET", "POST", ...
+  std::string path;                            // "/v1/jobs/job-1" (no query string)
+  std::map<std::string, std::string> query;    // decoded query parameters
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 
@@ -42,12 +42,12 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpServerOptions {
-  std::string host = "127.0.0.1";         // address to bind
-  uint16_t port = 0;                      // 0: any free port
-  int io_threads = 2;                     // threads running the io_context
-  int worker_threads = 32;                // threads running the handler
-  size_t max_body_bytes = 1 << 20;        // larger bodies get 413
-  int idle_timeout_ms = 60000;            // a connection idle this long is closed
+  std::string host = "127.0.0.1";   // address to bind
+  uint16_t port = 0;                // 0: any free port
+  int io_threads = 2;               // threads running the io_context
+  int worker_threads = 32;          // threads running the handler
+  size_t max_body_bytes = 1 << 20;  // larger bodies get 413
+  int idle_timeout_ms = 60000;      // a connection idle this long is closed
 };
 
 class HttpServer {

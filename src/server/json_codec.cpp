@@ -49,8 +49,8 @@ Status FieldReader::Int(std::string_view key, int64_t& out, int64_t min, int64_t
     n = v->as_int64();
   } else if (v->is_uint64()) {
     return InvalidArgument(Path(key) + ": out of range");
-  } else if (v->is_double() && v->as_double() == static_cast<double>(static_cast<int64_t>(
-                                                       v->as_double())) &&
+  } else if (v->is_double() &&
+             v->as_double() == static_cast<double>(static_cast<int64_t>(v->as_double())) &&
              std::abs(v->as_double()) < 9e15) {
     n = static_cast<int64_t>(v->as_double());
   } else {
@@ -79,8 +79,7 @@ Status FieldReader::Bool(std::string_view key, bool& out) {
   return OkStatus();
 }
 
-Status FieldReader::StringList(std::string_view key, std::vector<std::string>& out,
-                               bool required) {
+Status FieldReader::StringList(std::string_view key, std::vector<std::string>& out, bool required) {
   const json::value* v = Find(key);
   if (v == nullptr) {
     return required ? InvalidArgument(Path(key) + ": is required") : OkStatus();
@@ -189,14 +188,13 @@ json::object JobSpecToJson(const JobSpec& spec) {
   for (const auto& a : spec.command) cmd.emplace_back(a);
   json::object env;
   for (const auto& [k, v] : spec.env) env[k] = v;
-  return {{"name", spec.name},          {"command", std::move(cmd)},
-          {"env", std::move(env)},      {"shape", ShapeToJson(spec.shape)},
-          {"replicas", spec.replicas},  {"max_retries", spec.max_retries},
+  return {{"name", spec.name},         {"command", std::move(cmd)},
+          {"env", std::move(env)},     {"shape", ShapeToJson(spec.shape)},
+          {"replicas", spec.replicas}, {"max_retries", spec.max_retries},
           {"priority", spec.priority}};
 }
 
-json::object JobToJson(const Job& job, const std::vector<Allocation>& allocations,
-                       bool simulated) {
+json::object JobToJson(const Job& job, const std::vector<Allocation>& allocations, bool simulated) {
   json::object o = JobSpecToJson(job.spec);
   o["id"] = job.id;
   o["tenant_id"] = job.tenant_id;
@@ -229,10 +227,14 @@ json::object AllocationToJson(const Allocation& a) {
                                   {"memory_mib", s.memory_mib},
                                   {"isolation", IsolationName(s.isolation)}});
   }
-  return {{"allocation_id", a.id},         {"job_id", a.job_id},
-          {"replica", a.replica},          {"node_id", a.node_id},
-          {"gpu_model", a.gpu_model},      {"slices", std::move(slices)},
-          {"cpu_milli", a.cpu_milli},      {"memory_mib", a.memory_mib},
+  return {{"allocation_id", a.id},
+          {"job_id", a.job_id},
+          {"replica", a.replica},
+          {"node_id", a.node_id},
+          {"gpu_model", a.gpu_model},
+          {"slices", std::move(slices)},
+          {"cpu_milli", a.cpu_milli},
+          {"memory_mib", a.memory_mib},
           {"created_at", ToUnixMillis(a.created_at)}};
 }
 
@@ -257,8 +259,8 @@ json::object TenantToJson(const Tenant& t) {
 }
 
 std::string ErrorJson(const Status& status) {
-  return json::serialize(json::object{{"code", StatusCodeName(status.code())},
-                                      {"message", status.message()}});
+  return json::serialize(
+      json::object{{"code", StatusCodeName(status.code())}, {"message", status.message()}});
 }
 
 }  // namespace fastgpu::server

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <set>
 #include <string>
 #include <string_view>

@@ -43,8 +43,7 @@ void Histogram::Observe(double seconds) {
   ++count_;
 }
 
-void Histogram::Render(const std::string& name, const std::string& labels,
-                       std::string& out) const {
+void Histogram::Render(const std::string& name, const std::string& labels, std::string& out) const {
   std::string sep = labels.empty() ? "" : labels + ",";
   uint64_t cumulative = 0;
   for (size_t i = 0; i < bounds_.size(); ++i) {
@@ -90,32 +89,38 @@ std::string Metrics::Render(const PoolGauges& g) const {
   for (const auto& [state, n] : g.nodes_by_state) {
     out += "fastgpu_nodes{state=\"" + Escape(state) + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP fastgpu_gpus_allocated GPUs allocated (fractions count as fractions).\n"
-         "# TYPE fastgpu_gpus_allocated gauge\n";
+  out +=
+      "# HELP fastgpu_gpus_allocated GPUs allocated (fractions count as fractions).\n"
+      "# TYPE fastgpu_gpus_allocated gauge\n";
   for (const auto& [model, n] : g.gpus_allocated_by_model) {
     out += "fastgpu_gpus_allocated{model=\"" + Escape(model) + "\"} " + Num(n) + "\n";
   }
-  out += "# HELP fastgpu_gpus_free GPUs free on ready nodes, healthy GPUs only.\n"
-         "# TYPE fastgpu_gpus_free gauge\n";
+  out +=
+      "# HELP fastgpu_gpus_free GPUs free on ready nodes, healthy GPUs only.\n"
+      "# TYPE fastgpu_gpus_free gauge\n";
   for (const auto& [model, n] : g.gpus_free_by_model) {
     out += "fastgpu_gpus_free{model=\"" + Escape(model) + "\"} " + Num(n) + "\n";
   }
   std::lock_guard lock(mu_);
-  out += "# HELP fastgpu_scheduling_latency_seconds From submission to placement.\n"
-         "# TYPE fastgpu_scheduling_latency_seconds histogram\n";
+  out +=
+      "# HELP fastgpu_scheduling_latency_seconds From submission to placement.\n"
+      "# TYPE fastgpu_scheduling_latency_seconds histogram\n";
   scheduling_latency_.Render("fastgpu_scheduling_latency_seconds", "", out);
-  out += "# HELP fastgpu_heartbeats_total Node heartbeats accepted.\n"
-         "# TYPE fastgpu_heartbeats_total counter\n";
+  out +=
+      "# HELP fastgpu_heartbeats_total Node heartbeats accepted.\n"
+      "# TYPE fastgpu_heartbeats_total counter\n";
   out += "fastgpu_heartbeats_total " + std::to_string(heartbeats_) + "\n";
-  out += "# HELP fastgpu_api_requests_total API requests by route, method and status.\n"
-         "# TYPE fastgpu_api_requests_total counter\n";
+  out +=
+      "# HELP fastgpu_api_requests_total API requests by route, method and status.\n"
+      "# TYPE fastgpu_api_requests_total counter\n";
   for (const auto& [key, n] : requests_) {
     const auto& [route, method, status] = key;
     out += "fastgpu_api_requests_total{route=\"" + Escape(route) + "\",method=\"" + method +
            "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP fastgpu_api_request_duration_seconds API latency by route and method.\n"
-         "# TYPE fastgpu_api_request_duration_seconds histogram\n";
+  out +=
+      "# HELP fastgpu_api_request_duration_seconds API latency by route and method.\n"
+      "# TYPE fastgpu_api_request_duration_seconds histogram\n";
   for (const auto& [key, h] : request_latency_) {
     h.Render("fastgpu_api_request_duration_seconds",
              "route=\"" + Escape(key.first) + "\",method=\"" + key.second + "\"", out);

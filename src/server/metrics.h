@@ -34,10 +34,10 @@ class Histogram {
 
 // Pool gauges gathered by the caller at scrape time.
 struct PoolGauges {
-  std::map<std::string, int64_t> jobs_by_state;             // "pending" -> n
-  std::map<std::string, int64_t> nodes_by_state;            // "ready" -> n
-  std::map<std::string, double> gpus_allocated_by_model;    // model -> GPUs (fractional)
-  std::map<std::string, double> gpus_free_by_model;         // model -> GPUs (fractional)
+  std::map<std::string, int64_t> jobs_by_state;           // "pending" -> n
+  std::map<std::string, int64_t> nodes_by_state;          // "ready" -> n
+  std::map<std::string, double> gpus_allocated_by_model;  // model -> GPUs (fractional)
+  std::map<std::string, double> gpus_free_by_model;       // model -> GPUs (fractional)
 };
 
 class Metrics {

@@ -31,11 +31,11 @@ Status RequeueJob(WriteTx& tx, const std::string& job_id, const std::string& why
   if (IsTerminal(job.state) || job.state == JobState::kPending) return OkStatus();
   int retries_used = std::max(0, job.attempts - 1);
   if (retries_used < job.spec.max_retries) {
-    FASTGPU_RETURN_IF_ERROR(TransitionJob(
-        job, JobState::kPending,
-        why + "; requeued (retry " + std::to_string(retries_used + 1) + " of " +
-            std::to_string(job.spec.max_retries) + ")",
-        now));
+    FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kPending,
+                                          why + "; requeued (retry " +
+                                              std::to_string(retries_used + 1) + " of " +
+                                              std::to_string(job.spec.max_retries) + ")",
+                                          now));
     ++stats.requeued;
   } else {
     FASTGPU_RETURN_IF_ERROR(TransitionJob(
@@ -67,8 +67,8 @@ std::optional<Decision> Decide(const Job& job, const std::vector<AllocationRecor
     }
     if (a->state == AllocationState::kExited) {
       if (a->signal != 0) {
-        return Decision{JobState::kFailed, who + " was killed by signal " +
-                                               std::to_string(a->signal)};
+        return Decision{JobState::kFailed,
+                        who + " was killed by signal " + std::to_string(a->signal)};
       }
       if (a->exit_code != 0) {
         return Decision{JobState::kFailed,
@@ -109,8 +109,8 @@ TimePoint PendingSince(const Job& job) {
 
 }  // namespace
 
-Result<std::unique_ptr<Reconciler>> Reconciler::Create(Store& store, Clock& clock,
-                                                       IdGenerator& ids, Metrics& metrics,
+Result<std::unique_ptr<Reconciler>> Reconciler::Create(Store& store, Clock& clock, IdGenerator& ids,
+                                                       Metrics& metrics,
                                                        ReconcilerOptions options) {
   FASTGPU_RETURN_IF_ERROR(sched::MakePolicy(options.policy, {}).status());
   return std::unique_ptr<Reconciler>(
@@ -119,11 +119,7 @@ Result<std::unique_ptr<Reconciler>> Reconciler::Create(Store& store, Clock& cloc
 
 Reconciler::Reconciler(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
                        ReconcilerOptions options)
-    : store_(store),
-      clock_(clock),
-      ids_(ids),
-      metrics_(metrics),
-      options_(std::move(options)) {}
+    : store_(store), clock_(clock), ids_(ids), metrics_(metrics), options_(std::move(options)) {}
 
 Reconciler::~Reconciler() { Stop(); }
 
@@ -173,14 +169,14 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
       for (const std::string& job : jobs) {
         FASTGPU_RETURN_IF_ERROR(RequeueJob(
             tx, job,
-            "node " + id + " lost (no heartbeat for " + std::to_string(silent.count()) + " s)",
-            now, local));
+            "node " + id + " lost (no heartbeat for " + std::to_string(silent.count()) + " s)", now,
+            local));
       }
       return OkStatus();
     }));
     if (lost) {
-      spdlog::warn("reconciler: node {} lost; {} job(s) requeued, {} failed", id,
-                   local.requeued, local.failed);
+      spdlog::warn("reconciler: node {} lost; {} job(s) requeued, {} failed", id, local.requeued,
+                   local.failed);
       ++stats.nodes_lost;
       stats.requeued += local.requeued;
       stats.failed += local.failed;
@@ -216,7 +212,8 @@ Status Reconciler::RequeueUnhealthy(PassStats& stats) {
   PassStats local;
   FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
     local = PassStats();
-    for (const auto& [job, why] : jobs) FASTGPU_RETURN_IF_ERROR(RequeueJob(tx, job, why, now, local));
+    for (const auto& [job, why] : jobs)
+      FASTGPU_RETURN_IF_ERROR(RequeueJob(tx, job, why, now, local));
     return OkStatus();
   }));
   stats.requeued += local.requeued;

@@ -36,9 +36,9 @@ namespace fastgpu::server {
 
 struct ReconcilerOptions {
   std::string policy = std::string(sched::kDefaultPolicy);  // placement policy name
-  std::chrono::milliseconds node_timeout{15000};  // default 15 s without heartbeat: lost
-  std::chrono::milliseconds interval{500};        // default: a pass every 0.5 s (thread)
-  int max_pending_per_pass = 2000;                // pending jobs considered per pass
+  std::chrono::milliseconds node_timeout{15000};            // default 15 s without heartbeat: lost
+  std::chrono::milliseconds interval{500};                  // default: a pass every 0.5 s (thread)
+  int max_pending_per_pass = 2000;                          // pending jobs considered per pass
   // Over budget this long, a tenant's work is stopped (see usage_budget.h); default 10 min.
   std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};
 };
@@ -46,12 +46,12 @@ struct ReconcilerOptions {
 // What one pass did.
 struct PassStats {
   int nodes_lost = 0;
-  int requeued = 0;        // jobs sent back to pending
-  int failed = 0;          // jobs failed (replica failure, or no retry left)
+  int requeued = 0;  // jobs sent back to pending
+  int failed = 0;    // jobs failed (replica failure, or no retry left)
   int succeeded = 0;
-  int running = 0;         // jobs that became running
-  int placed = 0;          // jobs placed
-  int unplaceable = 0;     // pending jobs that fit nowhere now
+  int running = 0;      // jobs that became running
+  int placed = 0;       // jobs placed
+  int unplaceable = 0;  // pending jobs that fit nowhere now
 };
 
 class Reconciler {

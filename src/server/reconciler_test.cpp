@@ -9,10 +9,11 @@
 namespace fastgpu::server::testing {
 namespace {
 
-std::string JobBody(int replicas, int retries, const std::string& gpu = "\"gpu_count\":1,\"gpu_milli\":500") {
-  return R"({"command":["sleep","1"],"shape":{)" + gpu + R"(,"cpu_milli":1000,"memory_mib":1024},)" +
-         R"("replicas":)" + std::to_string(replicas) + R"(,"max_retries":)" +
-         std::to_string(retries) + "}";
+std::string JobBody(int replicas, int retries,
+                    const std::string& gpu = "\"gpu_count\":1,\"gpu_milli\":500") {
+  return R"({"command":["sleep","1"],"shape":{)" + gpu +
+         R"(,"cpu_milli":1000,"memory_mib":1024},)" + R"("replicas":)" + std::to_string(replicas) +
+         R"(,"max_retries":)" + std::to_string(retries) + "}";
 }
 
 std::string Submit(TestControlPlane& cp, const std::string& body) {
@@ -88,8 +89,8 @@ TEST(ReconcilerTest, JobGoesFromPendingToSucceededWithReasons) {
     EXPECT_FALSE(e.at("reason").as_string().empty());
   }
   EXPECT_EQ(path, (std::vector<std::string>{"scheduled", "running", "succeeded"}));
-  EXPECT_TRUE(cp.Do("GET", "/v1/jobs/" + id + "/logs?offset=11", cp.admin())
-                  .body.at("done").as_bool());
+  EXPECT_TRUE(
+      cp.Do("GET", "/v1/jobs/" + id + "/logs?offset=11", cp.admin()).body.at("done").as_bool());
   Reply metrics = cp.Do("GET", "/metrics", "");
   EXPECT_NE(metrics.raw.find("fastgpu_jobs{state=\"succeeded\"} 1"), std::string::npos);
   EXPECT_NE(metrics.raw.find("fastgpu_scheduling_latency_seconds_count 1"), std::string::npos);
@@ -165,9 +166,9 @@ TEST(ReconcilerTest, LostNodeRequeuesElsewhereThenFailsWithoutRetries) {
   // a comes back: ready again, but its old replica is to be cancelled.
   Reply back = a.Heartbeat();
   EXPECT_TRUE(a.Allocations(back).empty());
-  EXPECT_EQ(cp.Do("GET", "/v1/nodes", cp.admin()).body.at("nodes").as_array()[0].at("state")
-                .as_string(),
-            "ready");
+  EXPECT_EQ(
+      cp.Do("GET", "/v1/nodes", cp.admin()).body.at("nodes").as_array()[0].at("state").as_string(),
+      "ready");
 
   // Now b is lost too, and the one retry is spent: the job fails with the reason.
   for (int i = 0; i < 8; ++i) {
@@ -186,8 +187,12 @@ TEST(ReconcilerTest, UnhealthyGpuGetsNoWorkAndItsReplicasMove) {
   std::string id = Submit(cp, JobBody(1, 2, "\"gpu_count\":1"));
   cp.Reconcile();
   Reply hb = agent.Heartbeat();
-  int gpu = static_cast<int>(
-      hb.body.at("allocations").as_array()[0].at("slices").as_array()[0].at("gpu_index").as_int64());
+  int gpu = static_cast<int>(hb.body.at("allocations")
+                                 .as_array()[0]
+                                 .at("slices")
+                                 .as_array()[0]
+                                 .at("gpu_index")
+                                 .as_int64());
   json::array health;
   health.push_back(json::object{{"index", gpu}, {"healthy", false}, {"health_reason", "XID 79"}});
   agent.Heartbeat({}, health);
@@ -197,9 +202,9 @@ TEST(ReconcilerTest, UnhealthyGpuGetsNoWorkAndItsReplicasMove) {
   EXPECT_EQ(job.body.at("attempts").as_int64(), 2);
   hb = agent.Heartbeat();
   ASSERT_EQ(agent.Allocations(hb).size(), 1u);
-  EXPECT_NE(hb.body.at("allocations").as_array()[0].at("slices").as_array()[0].at("gpu_index")
-                .as_int64(),
-            gpu);
+  EXPECT_NE(
+      hb.body.at("allocations").as_array()[0].at("slices").as_array()[0].at("gpu_index").as_int64(),
+      gpu);
   // Only one healthy GPU is left: a second whole-GPU job waits.
   std::string second = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
   cp.Reconcile();
@@ -245,7 +250,8 @@ TEST(ReconcilerTest, CancelReleasesAndTellsTheAgent) {
 TEST(ReconcilerTest, MigJobsGoOnlyToMigGpus) {
   TestControlPlane cp;
   SimAgent agent(cp, "a1", 2);
-  std::string id = Submit(cp, JobBody(1, 0, "\"gpu_count\":1,\"gpu_milli\":500,\"isolation\":\"mig\""));
+  std::string id =
+      Submit(cp, JobBody(1, 0, "\"gpu_count\":1,\"gpu_milli\":500,\"isolation\":\"mig\""));
   cp.Reconcile();
   Reply job = GetJob(cp, id);
   EXPECT_EQ(job.Str("state"), "pending");

@@ -83,8 +83,8 @@ Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
     }
     if (admin_token_.empty()) {
       admin_token_ = RandomHex(32);
-      ApiToken tok{ids.Next("tok"), admin->id, "admin (bootstrap)", Sha256Hex(admin_token_),
-                   clock.Now(), false};
+      ApiToken tok{ids.Next("tok"),         admin->id,   "admin (bootstrap)",
+                   Sha256Hex(admin_token_), clock.Now(), false};
       FASTGPU_RETURN_IF_ERROR(tx.CreateToken(tok));
       new_admin = true;
     }
@@ -120,14 +120,13 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
   ro.node_timeout = s->options_.node_timeout;
   ro.interval = s->options_.reconcile_interval;
   ro.budget_grace = s->options_.budget_grace;
-  FASTGPU_ASSIGN_OR_RETURN(s->reconciler_,
-                           Reconciler::Create(store, clock, ids, s->metrics_, ro));
+  FASTGPU_ASSIGN_OR_RETURN(s->reconciler_, Reconciler::Create(store, clock, ids, s->metrics_, ro));
   ApiOptions ao;
   ao.heartbeat_interval_ms = s->options_.heartbeat_interval.count();
   ao.lease_ms = s->options_.node_timeout.count();
   Reconciler* rec = s->reconciler_.get();
-  s->api_ = std::make_unique<Api>(store, clock, ids, s->metrics_, *s->auth_, ao,
-                                  [rec] { rec->Poke(); });
+  s->api_ =
+      std::make_unique<Api>(store, clock, ids, s->metrics_, *s->auth_, ao, [rec] { rec->Poke(); });
   HttpServerOptions ho;
   ho.host = listen->first;
   ho.port = listen->second;
@@ -135,7 +134,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
   ho.worker_threads = s->options_.worker_threads;
   ho.max_body_bytes = s->options_.max_body_bytes;
   Api* api = s->api_.get();
-  s->http_ = std::make_unique<HttpServer>(ho, [api](const HttpRequest& r) { return api->Handle(r); });
+  s->http_ =
+      std::make_unique<HttpServer>(ho, [api](const HttpRequest& r) { return api->Handle(r); });
   return s;
 }
 

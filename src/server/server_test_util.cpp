@@ -46,8 +46,8 @@ void TestControlPlane::Reconcile() {
   for (int i = 0; i < 10; ++i) {
     auto stats = server_->reconciler().RunOnce();
     ASSERT_TRUE(stats.ok()) << stats.status();
-    if (stats->nodes_lost + stats->requeued + stats->failed + stats->succeeded +
-            stats->running + stats->placed ==
+    if (stats->nodes_lost + stats->requeued + stats->failed + stats->succeeded + stats->running +
+            stats->placed ==
         0) {
       return;
     }
@@ -73,8 +73,8 @@ SimAgent::SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::st
                                 {"healthy", true},
                                 {"simulated", true}});
   }
-  json::object body{{"name", agent_id},   {"agent_id", agent_id},   {"cpu_milli", 64000},
-                    {"memory_mib", 524288}, {"simulated", true}, {"gpus", std::move(list)}};
+  json::object body{{"name", agent_id},     {"agent_id", agent_id}, {"cpu_milli", 64000},
+                    {"memory_mib", 524288}, {"simulated", true},    {"gpus", std::move(list)}};
   Reply r = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(), json::serialize(body));
   EXPECT_EQ(r.status, 200) << r.raw;
   node_id_ = r.Str("node_id");

@@ -3,9 +3,9 @@
 // a JSON-speaking client, and a simulated agent that speaks docs/agent-protocol.md.
 #pragma once
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,8 +30,7 @@ struct Reply {
 
 // One HTTP call; a transport failure fails the test and returns status 0.
 Reply Call(const std::string& base_url, const std::string& method, const std::string& path,
-           const std::string& token, const std::string& body = "",
-           const HttpHeaders& headers = {});
+           const std::string& token, const std::string& body = "", const HttpHeaders& headers = {});
 
 class TestControlPlane {
  public:
@@ -65,8 +64,7 @@ class TestControlPlane {
 // A simulated node agent: registers `gpus` GPUs of `model` and heartbeats on demand.
 class SimAgent {
  public:
-  SimAgent(TestControlPlane& cp, std::string agent_id, int gpus,
-           std::string model = "H100-80GB");
+  SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::string model = "H100-80GB");
   // Sends a heartbeat with the given replica reports and GPU health; returns the answer.
   Reply Heartbeat(const json::array& replicas = {}, const json::array& gpus = {});
   // Allocation ids in the latest heartbeat answer.
