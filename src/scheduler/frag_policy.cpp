@@ -8,9 +8,11 @@
 // costs, in the same GPU-milli unit, before the same integer score and tie-break:
 //   - stranding: GPU milli that would be left without the CPU or memory to use it,
 //     judged by the workload's mean CPU and memory per requested GPU (weight 0.15);
-//   - fill residual: per GPU, the least free milli that popular fraction sizes (kinds
-//     with at least 1.5% of tasks) can leave when packed into its free milli; a hole
-//     that only rare tasks can fill counts as lost (weight 10);
+//   - fill residual: per GPU, the least free milli that the fill sizes can leave when
+//     packed into its free milli; a hole that only rare tasks can fill counts as lost
+//     (weight 10). Fill sizes (FillSizes): fraction sizes with at least 0.5% of tasks
+//     whose supply covers at least half of the holes that rely on them (a 190-milli hole
+//     beside an 810-milli task is lost when 160-milli tasks are far fewer than 810s);
 //   - scarcity: for a task free to use any model, the share of the chosen model's
 //     capacity that model-constrained tasks of the target workload need (weight 1).
 #include <algorithm>
@@ -30,7 +32,8 @@ struct Tuning {
   double strand_weight = 0;       // cost per stranded GPU milli
   double scarcity_weight = 0;     // cost per GPU milli times model pressure
   double fill_weight = 0;         // cost per milli of fill residual
-  double fill_min_share = 0.015;  // a fraction size fills holes if this popular
+  double fill_min_share = 0.005;  // a fraction size fills holes if this popular (by size)
+  double fill_min_cover = 0.5;    // ... and its supply covers this share of its holes
 };
 
 class FragPolicy final : public ScoringPolicy {
@@ -158,18 +161,11 @@ class FragPolicy final : public ScoringPolicy {
     memo_.Clear();
     nodes_.clear();
     InvalidateScores();
-    // Best-fill residual of a GPU's free milli with popular sizes.
+    // Best-fill residual of a GPU's free milli with the fill sizes.
     residual_.assign(kMilliPerGpu + 1, 0);
     {
-      double pop_total = 0;
-      for (const TargetTask& t : target_) pop_total += t.popularity;
-      std::vector<int> sizes{kMilliPerGpu};
-      for (const TargetTask& t : target_) {
-        if (t.shape.gpu_count == 1 && t.shape.gpu_milli < kMilliPerGpu) {
-          double share = t.popularity / pop_total;
-          if (share >= tuning_.fill_min_share) sizes.push_back(t.shape.gpu_milli);
-        }
-      }
+      std::vector<int> sizes = FillSizes(target_, tuning_.fill_min_share, tuning_.fill_min_cover);
+      sizes.push_back(kMilliPerGpu);
       for (int f = 1; f <= kMilliPerGpu; ++f) {
         double best = f;
         for (int m : sizes) {
@@ -249,7 +245,8 @@ std::unique_ptr<Policy> MakeFastGpu(const PolicyOptions& o) {
   t.strand_weight = 0.15;
   t.scarcity_weight = 1.0;
   t.fill_weight = 10.0;
-  t.fill_min_share = 0.015;
+  t.fill_min_share = 0.005;
+  t.fill_min_cover = 0.5;
   return std::make_unique<FragPolicy>(o, t);
 }
 

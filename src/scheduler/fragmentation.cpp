@@ -68,6 +68,48 @@ std::vector<TargetTask> TopCoverage(std::vector<TargetTask> target, double cover
   return out;
 }
 
+std::vector<int> FillSizes(const std::vector<TargetTask>& target, double min_share,
+                           double min_cover) {
+  double total = 0;
+  for (const TargetTask& t : target) total += t.popularity;
+  if (total <= 0) return {};
+  std::vector<double> share(kMilliPerGpu, 0);  // by fraction size
+  for (const TargetTask& t : target) {
+    if (t.shape.gpu_count == 1 && t.shape.gpu_milli > 0 && t.shape.gpu_milli < kMilliPerGpu) {
+      share[t.shape.gpu_milli] += t.popularity / total;
+    }
+  }
+  std::vector<bool> counted(kMilliPerGpu, false);
+  for (int m = 1; m < kMilliPerGpu; ++m) counted[m] = share[m] > 0 && share[m] >= min_share;
+  while (true) {
+    // Tasks whose hole relies on each counted size.
+    std::vector<double> reliant(kMilliPerGpu, 0);
+    for (int c = 1; c < kMilliPerGpu; ++c) {
+      if (share[c] <= 0) continue;
+      int m = kMilliPerGpu - c;
+      while (m > 0 && !counted[m]) --m;
+      if (m > 0) reliant[m] += share[c];
+    }
+    int worst = -1;
+    double worst_cover = min_cover;
+    for (int m = 1; m < kMilliPerGpu; ++m) {
+      if (!counted[m] || reliant[m] <= 0) continue;
+      double cover = share[m] / reliant[m];
+      if (cover < worst_cover) {
+        worst_cover = cover;
+        worst = m;
+      }
+    }
+    if (worst < 0) break;
+    counted[worst] = false;
+  }
+  std::vector<int> sizes;
+  for (int m = 1; m < kMilliPerGpu; ++m) {
+    if (counted[m]) sizes.push_back(m);
+  }
+  return sizes;
+}
+
 FragState StateOf(const NodeState& node) {
   FragState s;
   s.model_id = node.model_id;

@@ -33,6 +33,17 @@ std::vector<TargetTask> BuildTargetWorkload(const std::vector<Shape>& tasks,
 // `coverage` of its total popularity, renormalised to sum to 1.
 std::vector<TargetTask> TopCoverage(std::vector<TargetTask> target, double coverage);
 
+// The fraction sizes (one GPU, under 1000 milli) that the fill-residual look-ahead counts
+// as able to fill free GPU milli, ascending. A size counts when its tasks (summed over the
+// kinds of that size) are at least `min_share` of all tasks of `target`, and when there
+// are enough of them for the holes that rely on it: a fraction size c leaves a hole of
+// 1000 - c milli on a fresh GPU, which relies on the largest counted size that fits it.
+// Sizes whose supply is under `min_cover` of the tasks whose holes rely on them are
+// dropped one at a time, the least covered first, re-assigning holes after each drop. A
+// size no hole relies on stays. Empty for an empty target.
+std::vector<int> FillSizes(const std::vector<TargetTask>& target, double min_share,
+                           double min_cover);
+
 // A node's state as far as fragmentation sees it; free milli sorted descending.
 struct FragState {
   int model_id = -1;

@@ -85,5 +85,20 @@ TEST(TargetWorkloadTest, KeepsMostPopularKindsUpToCoverage) {
   EXPECT_DOUBLE_EQ(top[1].popularity, 3.0 / 9.0);
 }
 
+TEST(FillSizesTest, DropsSizesTooRareForTheHolesThatRelyOnThem) {
+  // 810s leave 190-milli holes that only 160s fit; 160s are far fewer than 810s.
+  // 470s fill each other's 530-milli holes; 320s fill the 350-milli holes of 650s.
+  // 280 is below the popularity floor; 1000 (a whole GPU) is never a fill size.
+  std::vector<TargetTask> target = {{Task(1, 810, 1000), 30},  {Task(1, 160, 1000), 2},
+                                    {Task(1, 470, 1000), 20},  {Task(1, 470, 2000), 5},
+                                    {Task(1, 650, 1000), 6},   {Task(1, 320, 1000), 8},
+                                    {Task(1, 280, 1000), 0.2}, {Task(1, 1000, 1000), 28.8}};
+  EXPECT_EQ(FillSizes(target, 0.005, 0.5), (std::vector<int>{320, 470, 650, 810}));
+  // With no supply rule the rare 160 counts; a higher floor drops the 650s (6%).
+  EXPECT_EQ(FillSizes(target, 0.005, 0), (std::vector<int>{160, 320, 470, 650, 810}));
+  EXPECT_EQ(FillSizes(target, 0.07, 0.5), (std::vector<int>{320, 470, 810}));
+  EXPECT_TRUE(FillSizes({}, 0.005, 0.5).empty());
+}
+
 }  // namespace
 }  // namespace fastgpu::sched
