@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/api_client.h"
+#include "cli/command_runner.h"
 #include "cli/config.h"
 #include "cli/output.h"
 #include "cli/usage_commands.h"
@@ -20,46 +21,15 @@ namespace json = boost::json;
 
 namespace {
 
-struct CommonFlags {
-  std::string server;
-  std::string token;
-  std::string config = DefaultConfigPath();
-  std::string output = "table";
-};
+using CommonFlags = ClientFlags;
 
-void AddCommon(CLI::App* cmd, const std::shared_ptr<CommonFlags>& f) {
-  cmd->add_option("--server", f->server, "Control plane URL (default: $FASTGPU_SERVER, config)");
-  cmd->add_option("--token", f->token, "API token (default: $FASTGPU_TOKEN, config)");
-  cmd->add_option("--config", f->config, "Config file")->capture_default_str();
-  cmd->add_option("-o,--output", f->output, "Output format")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"table", "json"}));
-}
+void AddCommon(CLI::App* cmd, const std::shared_ptr<CommonFlags>& f) { AddClientFlags(cmd, f); }
 
 using Body = std::function<Result<std::string>(ApiClient& api, bool as_json)>;
 
 int Run(const CommonFlags& f, const Body& body) {
-  auto cfg = ResolveConfig(f.server, f.token, f.config);
-  if (!cfg.ok()) {
-    std::cerr << "fastgpu: " << cfg.status().message() << "\n";
-    return 1;
-  }
-  auto api = ApiClient::Create(*cfg);
-  if (!api.ok()) {
-    std::cerr << "fastgpu: " << api.status().message() << "\n";
-    return 2;
-  }
-  auto out = body(**api, f.output == "json");
-  if (!out.ok()) {
-    std::cerr << "fastgpu: " << out.status().message() << " ["
-              << StatusCodeName(out.status().code()) << "]\n";
-    return out.status().code() == StatusCode::kInvalidArgument &&
-                   out.status().message().rfind("usage:", 0) == 0
-               ? 2
-               : 1;
-  }
-  std::cout << *out << std::flush;
-  return 0;
+  return RunClientCommand(
+      f, [&](ApiClient& api, const std::string& output) { return body(api, output == "json"); });
 }
 
 Status Usage(const std::string& m) { return InvalidArgument("usage: " + m); }

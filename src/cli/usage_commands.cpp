@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/api_client.h"
+#include "cli/command_runner.h"
 #include "cli/config.h"
 #include "cli/output.h"
 #include "common/clock.h"
@@ -21,45 +22,14 @@ namespace json = boost::json;
 
 namespace {
 
-struct Flags {
-  std::string server;
-  std::string token;
-  std::string config = DefaultConfigPath();
-  std::string output = "table";
-};
+using Flags = ClientFlags;
 
 void AddFlags(CLI::App* cmd, const std::shared_ptr<Flags>& f,
               std::vector<std::string> outputs = {"table", "json"}) {
-  cmd->add_option("--server", f->server, "Control plane URL (default: $FASTGPU_SERVER, config)");
-  cmd->add_option("--token", f->token, "API token (default: $FASTGPU_TOKEN, config)");
-  cmd->add_option("--config", f->config, "Config file")->capture_default_str();
-  cmd->add_option("-o,--output", f->output, "Output format")
-      ->capture_default_str()
-      ->check(CLI::IsMember(outputs));
+  AddClientFlags(cmd, f, std::move(outputs));
 }
 
-using Body = std::function<Result<std::string>(ApiClient& api, const std::string& output)>;
-
-int Run(const Flags& f, const Body& body) {
-  auto cfg = ResolveConfig(f.server, f.token, f.config);
-  if (!cfg.ok()) {
-    std::cerr << "fastgpu: " << cfg.status().message() << "\n";
-    return 1;
-  }
-  auto api = ApiClient::Create(*cfg);
-  if (!api.ok()) {
-    std::cerr << "fastgpu: " << api.status().message() << "\n";
-    return 2;
-  }
-  auto out = body(**api, f.output);
-  if (!out.ok()) {
-    std::cerr << "fastgpu: " << out.status().message() << " ["
-              << StatusCodeName(out.status().code()) << "]\n";
-    return out.status().message().rfind("usage:", 0) == 0 ? 2 : 1;
-  }
-  std::cout << *out << std::flush;
-  return 0;
-}
+int Run(const Flags& f, const ClientBody& body) { return RunClientCommand(f, body); }
 
 std::string Escape(const std::string& s) {
   std::string out;

@@ -1,0 +1,43 @@
+#include "cli/command_runner.h"
+
+#include <iostream>
+
+#include "cli/config.h"
+
+namespace fastgpu::cli {
+
+void AddClientFlags(CLI::App* cmd, const std::shared_ptr<ClientFlags>& f,
+                    std::vector<std::string> outputs) {
+  cmd->add_option("--server", f->server, "Control plane URL (default: $FASTGPU_SERVER, config)");
+  cmd->add_option("--token", f->token, "API token (default: $FASTGPU_TOKEN, config)");
+  cmd->add_option("--config", f->config, "Config file")->capture_default_str();
+  cmd->add_option("-o,--output", f->output, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember(outputs));
+}
+
+int RunClientCommand(const ClientFlags& f, const ClientBody& body) {
+  auto cfg = ResolveConfig(f.server, f.token, f.config);
+  if (!cfg.ok()) {
+    std::cerr << "fastgpu: " << cfg.status().message() << "\n";
+    return 1;
+  }
+  auto api = ApiClient::Create(*cfg);
+  if (!api.ok()) {
+    std::cerr << "fastgpu: " << api.status().message() << "\n";
+    return 2;
+  }
+  auto out = body(**api, f.output);
+  if (!out.ok()) {
+    std::cerr << "fastgpu: " << out.status().message() << " ["
+              << StatusCodeName(out.status().code()) << "]\n";
+    return out.status().code() == StatusCode::kInvalidArgument &&
+                   out.status().message().rfind("usage:", 0) == 0
+               ? 2
+               : 1;
+  }
+  std::cout << *out << std::flush;
+  return 0;
+}
+
+}  // namespace fastgpu::cli
