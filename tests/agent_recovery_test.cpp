@@ -65,12 +65,7 @@ class FastgpuProcess {
   pid_t pid_ = -1;
 };
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Read(const std::string& path) { return testing::ReadFile(path); }
 
 class AgentRecoveryTest : public ::testing::Test {
  protected:

@@ -11,12 +11,7 @@
 namespace fastgpu {
 namespace {
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Read(const std::string& path) { return testing::ReadFile(path); }
 
 TEST(CgroupTest, WritesLimitsUnderAWritableHierarchy) {
   testing::TempDir root;  // stands in for a cgroup v2 mount

@@ -13,12 +13,7 @@
 namespace fastgpu {
 namespace {
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Read(const std::string& path) { return testing::ReadFile(path); }
 
 class LauncherTest : public ::testing::Test {
  protected:

@@ -28,12 +28,7 @@ read cmd
 if [ "$cmd" = quit ]; then kill "$(cat "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid")"; fi
 )sh";
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Read(const std::string& path) { return testing::ReadFile(path); }
 
 int Lines(const std::string& text) {
   int n = 0;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -67,6 +68,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec);
   void Dispatch(http::request<http::string_body> req);
   void Write(HttpResponse r, bool keep_alive, unsigned version);
+  // Closes after a final answer without resetting the connection: stops sending, then
+  // reads and discards what the client still sends (an oversized body, say) until it
+  // closes or 2 s pass, so that the client gets to read the answer.
+  void LingeringClose();
+  void Drain(std::shared_ptr<std::array<char, 16384>> buf);
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -160,13 +166,36 @@ void Session::Write(HttpResponse r, bool keep_alive, unsigned version) {
   res->prepare_payload();
   stream_.expires_after(std::chrono::milliseconds(impl_->options.idle_timeout_ms));
   http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-    if (ec || !res->keep_alive()) {
+    if (ec) {
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
       return;
     }
+    if (!res->keep_alive()) {
+      self->LingeringClose();
+      return;
+    }
     self->DoRead();
   });
+}
+
+void Session::LingeringClose() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::chrono::seconds(2));
+  Drain(std::make_shared<std::array<char, 16384>>());
+}
+
+void Session::Drain(std::shared_ptr<std::array<char, 16384>> buf) {
+  stream_.async_read_some(net::buffer(*buf),
+                          [self = shared_from_this(), buf](beast::error_code ec, size_t) {
+                            if (ec) {
+                              beast::error_code ignored;
+                              self->stream_.socket().close(ignored);
+                              return;
+                            }
+                            self->Drain(buf);
+                          });
 }
 
 }  // namespace

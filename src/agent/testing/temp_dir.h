@@ -1,8 +1,11 @@
 // TempDir: a fresh folder under the system temp dir, removed with everything in it on
-// destruction. For tests only.
+// destruction; ReadFile: a whole file as a string. For tests only.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <filesystem>
@@ -29,5 +32,22 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The file's bytes, or "" when it cannot be opened. Retries reads a signal interrupted
+// (the launcher's tests run while workloads end and signal their parents).
+inline std::string ReadFile(const std::string& path) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
 
 }  // namespace fastgpu::testing
