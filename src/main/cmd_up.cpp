@@ -8,44 +8,28 @@
 #include "agent/gpu_inventory.h"
 #include "common/log.h"
 #include "main/commands.h"
-#include "scheduler/policy.h"
-#include "server/control_plane.h"
+#include "main/control_plane_flags.h"
 #include "server/signals.h"
 
 namespace fastgpu {
 
 namespace {
 
-struct UpFlags {
-  std::string listen = "127.0.0.1:8080";
-  std::string data_dir = ".fastgpu";
+struct UpFlags : ControlPlaneFlags {
   std::string simulate_gpus;
   std::string fallback_gpus = "4xH100-80GB";
-  std::string policy = std::string(sched::kDefaultPolicy);
-  double node_timeout_s = 15;
 };
 
 int RunUp(const UpFlags& f) {
   server::BlockTerminationSignals();  // before any thread starts
-  server::ServerOptions o;
-  o.listen = f.listen;
-  o.data_dir = f.data_dir;
-  o.policy = f.policy;
-  o.node_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.node_timeout_s * 1000));
-  auto cp = server::ControlPlane::Open(o);
-  if (!cp.ok()) {
-    std::cerr << "fastgpu up: " << cp.status() << "\n";
+  auto running = StartControlPlane(f);
+  if (!running.ok()) {
+    std::cerr << "fastgpu up: " << running.status() << "\n";
     return 1;
   }
-  auto port = (*cp)->Start();
-  if (!port.ok()) {
-    std::cerr << "fastgpu up: " << port.status() << "\n";
-    return 1;
-  }
-  std::string host = server::ParseListen(f.listen)->first;
-  std::string url = "http://" + host + ":" + std::to_string(*port);
-  std::string local =
-      host == "0.0.0.0" || host == "::" ? "http://127.0.0.1:" + std::to_string(*port) : url;
+  auto& cp = running->control_plane;
+  std::string url = running->Url();
+  std::string local = running->LocalUrl();
 
   InventoryChoice choice;
   choice.simulate = f.simulate_gpus;
@@ -61,7 +45,7 @@ int RunUp(const UpFlags& f) {
   std::string describe = (*inventory)->Describe();
   AgentOptions ao;
   ao.server_url = local;
-  ao.join_token = (*cp)->server().join_token();
+  ao.join_token = cp->server().join_token();
   ao.data_dir = f.data_dir + "/agent";
   ao.inventory = std::move(inventory).value();
   Agent agent(std::move(ao));
@@ -81,7 +65,7 @@ int RunUp(const UpFlags& f) {
   int sig = server::WaitForTerminationSignal();
   spdlog::info("fastgpu up: signal {}, stopping", sig);
   agent.Stop();
-  (*cp)->Stop();
+  cp->Stop();
   return 0;
 }
 
@@ -91,19 +75,10 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<UpFlags>();
   auto* cmd = app.add_subcommand(
       "up", "Start a control plane with embedded SQLite and a local agent in one process");
-  cmd->add_option("--listen", f->listen, "host:port to listen on (port 0: any free port)")
-      ->capture_default_str();
-  cmd->add_option("--data-dir", f->data_dir, "Folder of the database, tokens and agent state")
-      ->capture_default_str();
+  AddControlPlaneFlags(cmd, f);
   cmd->add_option("--simulate-gpus", f->simulate_gpus,
                   "Simulate these GPUs instead of using NVML, e.g. 4xH100-80GB");
   cmd->add_option("--fallback-gpus", f->fallback_gpus, "GPUs to simulate when NVML finds none")
-      ->capture_default_str();
-  cmd->add_option("--policy", f->policy, "Placement policy")
-      ->capture_default_str()
-      ->check(CLI::IsMember(sched::PolicyNames()));
-  cmd->add_option("--node-timeout", f->node_timeout_s,
-                  "Seconds without heartbeat before a node is marked lost")
       ->capture_default_str();
   cmd->callback([f, exit_code] { *exit_code = RunUp(*f); });
 }

@@ -1,0 +1,76 @@
+#include "main/control_plane_flags.h"
+
+#include <chrono>
+
+#include "scheduler/policy.h"
+#include "server/server.h"
+
+namespace fastgpu {
+namespace {
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+}  // namespace
+
+void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& f) {
+  if (f->policy.empty()) f->policy = std::string(sched::kDefaultPolicy);
+  cmd->add_option("--listen", f->listen, "host:port to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", f->data_dir,
+                  "Folder of the SQLite database, the admin.token / join.token files and, "
+                  "for `up`, the local agent's state")
+      ->capture_default_str();
+  cmd->add_option("--policy", f->policy, "Placement policy")
+      ->capture_default_str()
+      ->check(CLI::IsMember(sched::PolicyNames()));
+  cmd->add_option("--node-timeout", f->node_timeout_s,
+                  "Seconds without heartbeat before a node is marked lost")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  cmd->add_option("--heartbeat-interval", f->heartbeat_interval_s,
+                  "Seconds between agent heartbeats (told to agents)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
+  cmd->add_option("--io-threads", f->io_threads, "Threads doing socket I/O")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--workers", f->workers, "Threads running API handlers")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-body-bytes", f->max_body_bytes, "Largest request body accepted")
+      ->capture_default_str();
+  cmd->add_option("--budget-grace", f->budget_grace_s,
+                  "Seconds a tenant may run over its budget before its work is stopped, lowest "
+                  "priority first (docs/metering.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 31.0 * 86400));
+}
+
+std::string RunningControlPlane::LocalUrl() const {
+  if (host == "0.0.0.0" || host == "::") return "http://127.0.0.1:" + std::to_string(port);
+  return Url();
+}
+
+Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
+  server::ServerOptions o;
+  o.listen = f.listen;
+  o.data_dir = f.data_dir;
+  o.policy = f.policy;
+  o.node_timeout = Millis(f.node_timeout_s);
+  o.heartbeat_interval = Millis(f.heartbeat_interval_s);
+  o.io_threads = f.io_threads;
+  o.worker_threads = f.workers;
+  o.max_body_bytes = f.max_body_bytes;
+  o.budget_grace = Millis(f.budget_grace_s);
+  auto listen = server::ParseListen(f.listen);
+  if (!listen.ok()) return listen.status();
+  RunningControlPlane running;
+  running.host = listen->first;
+  FASTGPU_ASSIGN_OR_RETURN(running.control_plane, server::ControlPlane::Open(o));
+  FASTGPU_ASSIGN_OR_RETURN(running.port, running.control_plane->Start());
+  return running;
+}
+
+}  // namespace fastgpu

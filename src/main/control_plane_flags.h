@@ -1,0 +1,46 @@
+// The control plane's flags and startup, shared by `fastgpu server` and `fastgpu up`:
+// one set of options (every server flag works with `up` too) and one function that
+// opens the store, starts serving and reports the address.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "server/control_plane.h"
+
+namespace fastgpu {
+
+struct ControlPlaneFlags {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = ".fastgpu";
+  std::string policy;                 // default: the scheduler's default policy
+  double node_timeout_s = 15;
+  double heartbeat_interval_s = 2;
+  int io_threads = 2;
+  int workers = 32;
+  size_t max_body_bytes = 1 << 20;
+  double budget_grace_s = 600;        // over budget this long, a tenant's work is stopped
+};
+
+// Adds --listen, --data-dir, --policy, --node-timeout, --heartbeat-interval,
+// --io-threads, --workers, --max-body-bytes and --budget-grace to `cmd`.
+void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& flags);
+
+struct RunningControlPlane {
+  std::unique_ptr<server::ControlPlane> control_plane;
+  std::string host;   // as given in --listen
+  uint16_t port = 0;  // the port bound (the chosen one for port 0)
+  std::string Url() const { return "http://" + host + ":" + std::to_string(port); }
+  // An address a local client can reach (127.0.0.1 for a wildcard listen address).
+  std::string LocalUrl() const;
+};
+
+// Opens the SQLite store in data_dir and starts serving. The error names what failed.
+Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& flags);
+
+}  // namespace fastgpu
