@@ -235,6 +235,53 @@ TEST(CliE2eTest, UpRunsAJobOnItsLocalSimulatedAgent) {
   EXPECT_EQ(up.Signal(SIGTERM), 0) << up.output();
 }
 
+// "Run and wait" can be scripted: the exit code says how the job ended.
+TEST(CliE2eTest, WaitSubmitWaitAndFollowExitWithTheJobsOutcome) {
+  ScratchDir dir;
+  ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB"});
+  ASSERT_TRUE(up.ok()) << up.output();
+  const std::string admin = ReadFirstLine(dir.path() + "/admin.token");
+  // No scheme in the address: plain HTTP.
+  std::string host_port = up.url().substr(up.url().find("://") + 3);
+  const std::string flags = "--server " + host_port + " --token " + admin;
+
+  CommandResult ok = RunFastgpu("job submit --wait --priority 5 --gpu 0.1 " + flags + " -- true");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("succeeded"), std::string::npos) << ok.output;
+
+  CommandResult bad =
+      RunFastgpu("job submit --wait -o json --gpu 0.1 " + flags + " -- sh -c 'echo oops; exit 3'");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("failed"), std::string::npos) << bad.output;
+
+  CommandResult failed = RunFastgpu("job submit -o json --gpu 0.1 " + flags + " -- false");
+  ASSERT_EQ(failed.exit_code, 0) << failed.output;
+  std::string failed_id(Json(failed).at("id").as_string());
+  CommandResult follow = RunFastgpu("job logs -f " + failed_id + " " + flags);
+  EXPECT_EQ(follow.exit_code, 1) << follow.output;
+  EXPECT_EQ(RunFastgpu("job wait " + failed_id + " " + flags).exit_code, 1);
+
+  std::vector<std::string> sleepers;
+  for (int i = 0; i < 2; ++i) {
+    CommandResult r = RunFastgpu("job submit -o json --gpu 0.1 " + flags + " -- sleep 60");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    sleepers.emplace_back(Json(r).at("id").as_string());
+  }
+  CommandResult timed_out = RunFastgpu("job wait --timeout 1 " + sleepers[0] + " " + flags);
+  EXPECT_EQ(timed_out.exit_code, 1) << timed_out.output;
+  EXPECT_NE(timed_out.output.find("still"), std::string::npos) << timed_out.output;
+  CommandResult cancel = RunFastgpu("job cancel " + sleepers[0] + " " + sleepers[1] + " " + flags);
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.output;
+  for (const std::string& id : sleepers) {
+    CommandResult w = RunFastgpu("job wait " + id + " " + flags);
+    EXPECT_EQ(w.exit_code, 1) << w.output;
+    EXPECT_NE(w.output.find("cancelled"), std::string::npos) << w.output;
+  }
+  CommandResult missing = RunFastgpu("job cancel job-nosuch " + flags);
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_EQ(up.Signal(SIGTERM), 0) << up.output();
+}
+
 TEST(CliE2eTest, UsageHasHelp) { EXPECT_EQ(RunFastgpu("usage --help").exit_code, 0); }
 
 }  // namespace

@@ -68,7 +68,9 @@ void AddLogin(CLI::App& app, int* exit_code) {
 struct SubmitFlags {
   std::string gpu = "0", gpu_memory, cpu, memory, isolation = "default", name, key;
   std::vector<std::string> gpu_models, env, command;
-  int replicas = 1, retries = 0;
+  int replicas = 1, retries = 0, priority = 0;
+  bool wait = false;
+  double timeout_seconds = 0;
 };
 
 Result<std::string> SubmitBody(const SubmitFlags& s) {
@@ -106,7 +108,8 @@ Result<std::string> SubmitBody(const SubmitFlags& s) {
   for (const auto& a : s.command) cmd.emplace_back(a);
   json::object body{{"name", s.name},         {"command", std::move(cmd)},
                     {"env", std::move(env)},  {"shape", std::move(shape)},
-                    {"replicas", s.replicas}, {"max_retries", s.retries}};
+                    {"replicas", s.replicas}, {"max_retries", s.retries},
+                    {"priority", s.priority}};
   return json::serialize(body);
 }
 
@@ -122,6 +125,44 @@ std::string Escape(const std::string& s) {
     }
   }
   return out;
+}
+
+// Polls each job until it has ended or `timeout_seconds` (0: no limit) passed. Succeeded
+// jobs give their summary; a failed or cancelled one, or the time running out, gives an
+// error, so the command exits non-zero (as `kubectl wait` and `srun` do).
+Result<std::string> WaitForJobs(ApiClient& api, const std::vector<std::string>& ids,
+                                double timeout_seconds, bool as_json) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
+  json::array done;
+  std::string text;
+  for (const std::string& id : ids) {
+    while (true) {
+      auto v = api.Call("GET", "/v1/jobs/" + Escape(id));
+      if (!v.ok()) return v.status();
+      const std::string state(v->at("state").as_string());
+      const std::string reason(v->at("reason").as_string());
+      if (state == "succeeded") {
+        done.push_back(*v);
+        text += "job " + id + " succeeded\n";
+        break;
+      }
+      if (state == "failed" || state == "cancelled") {
+        std::cout << text << std::flush;
+        return FailedPrecondition("job " + id + " " + state +
+                                  (reason.empty() ? "" : ": " + reason));
+      }
+      if (timeout_seconds > 0 && std::chrono::steady_clock::now() >= deadline) {
+        std::cout << text << std::flush;
+        return DeadlineExceeded("job " + id + " is still " + state + " after " +
+                                std::to_string(static_cast<int64_t>(timeout_seconds)) + " s" +
+                                (reason.empty() ? "" : " (" + reason + ")"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  if (as_json) return json::serialize(json::object{{"jobs", std::move(done)}}) + "\n";
+  return text;
 }
 
 void AddJob(CLI::App& app, int* exit_code) {
@@ -149,6 +190,17 @@ void AddJob(CLI::App& app, int* exit_code) {
   submit->add_option("--env", s->env, "Environment variable K=V (repeatable)");
   submit->add_option("--idempotency-key", s->key,
                      "Request id making retries safe (default: a random one)");
+  submit
+      ->add_option("--priority", s->priority,
+                   "-1000..1000; higher is placed first and stopped last")
+      ->capture_default_str();
+  submit->add_flag("--wait", s->wait,
+                   "Wait until the job ends: exit 0 when it succeeded, 1 when it failed or was "
+                   "cancelled");
+  submit
+      ->add_option("--timeout", s->timeout_seconds,
+                   "With --wait: give up after this many seconds (0: never)")
+      ->capture_default_str();
   submit->add_option("command", s->command, "The command and its arguments (after --)")->required();
   submit->callback([f, s, exit_code] {
     *exit_code = Run(*f, [s](ApiClient& api, bool as_json) -> Result<std::string> {
@@ -156,9 +208,28 @@ void AddJob(CLI::App& app, int* exit_code) {
       std::string key = s->key.empty() ? RandomHex(16) : s->key;
       auto v = api.Call("POST", "/v1/jobs", body, key);
       if (!v.ok()) return v.status();
+      const std::string id(v->at("id").as_string());
+      if (s->wait) {
+        if (!as_json) std::cout << "submitted " << id << "; waiting for it to end\n" << std::flush;
+        return WaitForJobs(api, {id}, s->timeout_seconds, as_json);
+      }
       if (as_json) return json::serialize(*v) + "\n";
-      return "submitted " + std::string(v->at("id").as_string()) + " (" +
-             std::string(v->at("state").as_string()) + ")\n";
+      return "submitted " + id + " (" + std::string(v->at("state").as_string()) + ")\n";
+    });
+  });
+
+  auto wf = std::make_shared<CommonFlags>();
+  auto wids = std::make_shared<std::vector<std::string>>();
+  auto wtimeout = std::make_shared<double>(0);
+  auto* wait = job->add_subcommand(
+      "wait", "Wait until jobs end: exit 0 when all succeeded, 1 when one failed or was cancelled");
+  AddCommon(wait, wf);
+  wait->add_option("ids", *wids, "Job ids")->required();
+  wait->add_option("--timeout", *wtimeout, "Give up after this many seconds (0: never)")
+      ->capture_default_str();
+  wait->callback([=] {
+    *exit_code = Run(*wf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      return WaitForJobs(api, *wids, *wtimeout, as_json);
     });
   });
 
@@ -195,16 +266,34 @@ void AddJob(CLI::App& app, int* exit_code) {
   });
 
   auto cf = std::make_shared<CommonFlags>();
-  auto cid = std::make_shared<std::string>();
-  auto* cancel = job->add_subcommand("cancel", "Cancel a job");
+  auto cids = std::make_shared<std::vector<std::string>>();
+  auto* cancel = job->add_subcommand("cancel", "Cancel jobs");
   AddCommon(cancel, cf);
-  cancel->add_option("id", *cid, "Job id")->required();
+  cancel->add_option("ids", *cids, "Job ids")->required();
   cancel->callback([=] {
     *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
-      auto v = api.Call("POST", "/v1/jobs/" + Escape(*cid) + "/cancel", "", RandomHex(16));
-      if (!v.ok()) return v.status();
-      if (as_json) return json::serialize(*v) + "\n";
-      return "cancelled " + *cid + "\n";
+      // Every job is tried; the first error is returned after the others were cancelled.
+      json::array answers;
+      std::string text;
+      Status first_error;
+      for (const std::string& id : *cids) {
+        auto v = api.Call("POST", "/v1/jobs/" + Escape(id) + "/cancel", "", RandomHex(16));
+        if (!v.ok()) {
+          std::cerr << "fastgpu: " << id << ": " << v.status().message() << "\n";
+          if (first_error.ok()) first_error = v.status();
+          continue;
+        }
+        answers.push_back(*v);
+        text += "cancelled " + id + "\n";
+      }
+      if (!first_error.ok()) {
+        std::cout << text << std::flush;
+        return first_error;
+      }
+      if (as_json) {
+        return json::serialize(answers.size() == 1 ? answers[0] : json::value(answers)) + "\n";
+      }
+      return text;
     });
   });
 
@@ -235,6 +324,10 @@ void AddJob(CLI::App& app, int* exit_code) {
           std::this_thread::sleep_for(std::chrono::milliseconds(500));
         }
       }
+      if (!*follow) return std::string();
+      // Following ends with the job: its outcome is the exit code, as with `job wait`.
+      auto end = WaitForJobs(api, {*lid}, 0, false);
+      if (!end.ok()) return end.status();
       return std::string();
     });
   });

@@ -27,7 +27,14 @@ int RunClientCommand(const ClientFlags& f, const ClientBody& body) {
     std::cerr << "fastgpu: " << api.status().message() << "\n";
     return 2;
   }
-  auto out = body(**api, f.output);
+  // A body reads the control plane's JSON with throwing accessors; an answer of an
+  // unexpected shape must end the command with a message, never abort it.
+  Result<std::string> out = Internal("no answer");
+  try {
+    out = body(**api, f.output);
+  } catch (const std::exception& e) {
+    out = Internal(std::string("unexpected answer from the control plane: ") + e.what());
+  }
   if (!out.ok()) {
     std::cerr << "fastgpu: " << out.status().message() << " ["
               << StatusCodeName(out.status().code()) << "]\n";

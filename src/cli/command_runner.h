@@ -5,7 +5,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,10 +17,10 @@
 namespace fastgpu::cli {
 
 struct ClientFlags {
-  std::string server;                       // default: $FASTGPU_SERVER, then the config file
-  std::string token;                        // default: $FASTGPU_TOKEN, then the config file
+  std::string server;  // default: $FASTGPU_SERVER, then the config file
+  std::string token;   // default: $FASTGPU_TOKEN, then the config file
   std::string config = DefaultConfigPath();
-  std::string output = "table";             // one of the command's output formats
+  std::string output = "table";  // one of the command's output formats
 };
 
 // Adds the shared flags to `cmd`; `outputs` lists the formats -o accepts.

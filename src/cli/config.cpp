@@ -58,6 +58,8 @@ Result<ClientConfig> ResolveConfig(const std::string& flag_server, const std::st
   if (!flag_server.empty()) c.server = flag_server;
   if (!flag_token.empty()) c.token = flag_token;
   if (c.server.empty()) c.server = kDefaultServer;
+  // "127.0.0.1:8080" means plain HTTP, as kubectl's --server does without a scheme.
+  if (c.server.find("://") == std::string::npos) c.server = "http://" + c.server;
   return c;
 }
 

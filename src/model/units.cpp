@@ -93,35 +93,55 @@ Result<int64_t> ParseMemoryMib(std::string_view text) {
   std::string_view s = Trim(text);
   struct Suffix {
     const char* text;
-    int64_t mib_thousandths;  // MiB per unit, times 1000
+    int64_t bytes;  // per unit; 0: refused
+    bool binary;    // binary units must give whole MiB; decimal ones round up to the next MiB
   };
+  constexpr int64_t kMiB = 1024 * 1024;
   static const Suffix kSuffixes[] = {
-      {"TiB", 1024LL * 1024 * 1000}, {"GiB", 1024LL * 1000}, {"MiB", 1000}, {"KiB", 0},
-      {"Ti", 1024LL * 1024 * 1000},  {"Gi", 1024LL * 1000},  {"Mi", 1000},
-      {"T", 1024LL * 1024 * 1000},   {"G", 1024LL * 1000},   {"M", 1000},
+      {"TiB", 1024 * 1024 * kMiB, true},
+      {"GiB", 1024 * kMiB, true},
+      {"MiB", kMiB, true},
+      {"KiB", 0, true},
+      {"Ti", 1024 * 1024 * kMiB, true},
+      {"Gi", 1024 * kMiB, true},
+      {"Mi", kMiB, true},
+      {"Ki", 0, true},
+      {"TB", 1000000000000, false},
+      {"GB", 1000000000, false},
+      {"MB", 1000000, false},
+      {"KB", 0, false},
+      {"T", 1000000000000, false},
+      {"G", 1000000000, false},
+      {"M", 1000000, false},
+      {"K", 0, false},
   };
-  int64_t per_unit = 1000;  // bare number: MiB
+  int64_t per_unit = kMiB;  // bare number: MiB
+  bool binary = true;
   for (const Suffix& suf : kSuffixes) {
     if (EndsWithNoCase(s, suf.text)) {
-      if (suf.mib_thousandths == 0) {
-        return InvalidArgument("'" + std::string(text) + "': use MiB, GiB or TiB");
+      if (suf.bytes == 0) {
+        return InvalidArgument("'" + std::string(text) +
+                               "': use MiB, GiB or TiB (binary), or MB, GB, TB (decimal)");
       }
-      per_unit = suf.mib_thousandths;
+      per_unit = suf.bytes;
+      binary = suf.binary;
       s = Trim(s.substr(0, s.size() - std::string_view(suf.text).size()));
       break;
     }
   }
   auto r = ParseThousandths(s, text);
   if (!r.ok()) return r.status();
-  if (*r > std::numeric_limits<int64_t>::max() / per_unit) {
-    return InvalidArgument("'" + std::string(text) + "': too large");
-  }
-  // value_thousandths * per_unit / 1e6 MiB
-  Int128 mib_1e6 = static_cast<Int128>(*r) * per_unit;
-  if (mib_1e6 % 1000000 != 0) {
+  // bytes * 1000 = value_thousandths * per_unit
+  Int128 bytes_1e3 = static_cast<Int128>(*r) * per_unit;
+  const Int128 mib_1e3 = static_cast<Int128>(kMiB) * 1000;
+  if (binary && bytes_1e3 % mib_1e3 != 0) {
     return InvalidArgument("'" + std::string(text) + "': not a whole number of MiB");
   }
-  return static_cast<int64_t>(mib_1e6 / 1000000);
+  Int128 mib = (bytes_1e3 + mib_1e3 - 1) / mib_1e3;
+  if (mib > std::numeric_limits<int64_t>::max() / kMiB) {
+    return InvalidArgument("'" + std::string(text) + "': too large");
+  }
+  return static_cast<int64_t>(mib);
 }
 
 Result<int64_t> ParseCpuMilli(std::string_view text) {

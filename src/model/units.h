@@ -3,7 +3,9 @@
 //   GPU:    "0.5" -> 500 milli of one GPU; "500m" -> 500 milli; "2" -> two whole GPUs;
 //           "1" / "1000m" -> one whole GPU. Fractions above one GPU ("1.5") are refused:
 //           a request is either a fraction of one GPU or a whole count.
-//   Memory: "40GiB", "512MiB", "1TiB", "40G" (= GiB), "1024" (bare number = MiB) -> MiB.
+//   Memory: "40GiB"/"40Gi", "512MiB", "1TiB" (binary, whole MiB); "8G"/"8GB" = 8e9 bytes,
+//           "500M"/"500MB", "1T" (decimal, as Kubernetes reads them, rounded up to whole MiB);
+//           "1024" (bare number = MiB) -> MiB.
 //   CPU:    "2" -> 2000 milli, "500m" -> 500 milli, "0.25" -> 250 milli.
 // All functions are pure and thread-safe; errors name the bad text.
 #pragma once

@@ -26,7 +26,12 @@ TEST(UnitsTest, BadGpuAmounts) {
 TEST(UnitsTest, Memory) {
   EXPECT_EQ(*ParseMemoryMib("40GiB"), 40 * 1024);
   EXPECT_EQ(*ParseMemoryMib("40Gi"), 40 * 1024);
-  EXPECT_EQ(*ParseMemoryMib("40G"), 40 * 1024);
+  // Decimal units as Kubernetes reads them (8G = 8e9 bytes), rounded up to whole MiB.
+  EXPECT_EQ(*ParseMemoryMib("8G"), 7630);
+  EXPECT_EQ(*ParseMemoryMib("8GB"), 7630);
+  EXPECT_EQ(*ParseMemoryMib("1M"), 1);
+  EXPECT_EQ(*ParseMemoryMib("1048.576MB"), 1000);
+  EXPECT_EQ(*ParseMemoryMib("1T"), 953675);
   EXPECT_EQ(*ParseMemoryMib("512MiB"), 512);
   EXPECT_EQ(*ParseMemoryMib("1TiB"), 1024 * 1024);
   EXPECT_EQ(*ParseMemoryMib("1.5GiB"), 1536);
@@ -35,7 +40,8 @@ TEST(UnitsTest, Memory) {
 }
 
 TEST(UnitsTest, BadMemory) {
-  for (const char* bad : {"", "GiB", "-4GiB", "4KiB", "1.0001GiB", "0.5MiB", "4 XB", "4PB"}) {
+  for (const char* bad : {"", "GiB", "-4GiB", "4KiB", "4K", "4KB", "1.0001GiB", "99999999999TiB",
+                          "0.5MiB", "4 XB", "4PB"}) {
     EXPECT_FALSE(ParseMemoryMib(bad).ok()) << bad;
   }
 }
