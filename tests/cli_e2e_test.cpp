@@ -282,6 +282,28 @@ TEST(CliE2eTest, WaitSubmitWaitAndFollowExitWithTheJobsOutcome) {
   EXPECT_EQ(up.Signal(SIGTERM), 0) << up.output();
 }
 
+// Quotas are shown without flags and spoken of in GPUs.
+TEST(CliE2eTest, QuotaIsShownAndItsErrorsSpeakInGpus) {
+  ScratchDir dir;
+  ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB"});
+  ASSERT_TRUE(up.ok()) << up.output();
+  const std::string admin = ReadFirstLine(dir.path() + "/admin.token");
+  const std::string flags = "--server " + up.url() + " --token " + admin;
+  ASSERT_EQ(RunFastgpu("tenant create team-q --max-gpu 1.5 " + flags).exit_code, 0);
+  CommandResult shown = RunFastgpu("tenant quota team-q " + flags);
+  EXPECT_EQ(shown.exit_code, 0) << shown.output;
+  EXPECT_NE(shown.output.find("max 1.5 GPU held at once"), std::string::npos) << shown.output;
+  CommandResult token = RunFastgpu("token create --tenant team-q -o json " + flags);
+  ASSERT_EQ(token.exit_code, 0) << token.output;
+  const std::string tenant_flags =
+      "--server " + up.url() + " --token " + std::string(Json(token).at("token").as_string());
+  CommandResult over = RunFastgpu("job submit --gpu 2 " + tenant_flags + " -- true");
+  EXPECT_EQ(over.exit_code, 1) << over.output;
+  EXPECT_NE(over.output.find("may hold 1.5 GPU at once"), std::string::npos) << over.output;
+  EXPECT_NE(over.output.find("asks for 2 GPU"), std::string::npos) << over.output;
+  EXPECT_EQ(up.Signal(SIGTERM), 0) << up.output();
+}
+
 TEST(CliE2eTest, UsageHasHelp) { EXPECT_EQ(RunFastgpu("usage --help").exit_code, 0); }
 
 }  // namespace

@@ -38,7 +38,7 @@ TEST(MeteringQuotaTest, GpusHeldAtOnceAreCapped) {
   Reply third = cp.Do("POST", "/v1/jobs", token, JobBody(kHalf, 0, 0));
   EXPECT_EQ(third.status, 429) << third.raw;
   EXPECT_EQ(third.Str("code"), "RESOURCE_EXHAUSTED");
-  EXPECT_NE(third.Str("message").find("may hold 1000 milli-GPU"), std::string::npos) << third.raw;
+  EXPECT_NE(third.Str("message").find("may hold 1 GPU at once"), std::string::npos) << third.raw;
   // A replay of the accepted submission is answered, not refused.
   Reply replay =
       cp.Do("POST", "/v1/jobs", token, JobBody(kHalf, 0, 0), {{"Idempotency-Key", "k2"}});

@@ -373,14 +373,14 @@ void AddTenant(CLI::App& app, int* exit_code) {
   auto* create = tenant->add_subcommand("create", "Create a tenant");
   AddCommon(create, cf);
   create->add_option("name", *name, "Tenant name: [a-z][a-z0-9-]*")->required();
-  create->add_option("--max-gpu", *max_gpu, "GPU quota held at once (e.g. 4, 0.5)");
+  create->add_option("--max-gpu", *max_gpu, "GPU quota held at once (e.g. 4, 1.5, 500m)");
   create->callback([=] {
     *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       json::object body{{"name", *name}};
       if (!max_gpu->empty()) {
-        auto g = ParseGpuAmount(*max_gpu);
+        auto g = ParseGpuMilliLimit(*max_gpu);
         if (!g.ok()) return Usage("--max-gpu: " + g.status().message());
-        body["max_gpu_milli"] = g->TotalMilli();
+        body["max_gpu_milli"] = *g;
       }
       return Show(api.Call("POST", "/v1/tenants", json::serialize(body), RandomHex(16)), as_json,
                   RenderTenant);

@@ -15,6 +15,7 @@
 #include "common/ids.h"
 #include "metering/price_json.h"
 #include "metering/pricing.h"
+#include "model/units.h"
 
 namespace fastgpu::cli {
 
@@ -205,7 +206,9 @@ void AddQuota(CLI::App& app, int* exit_code) {
   };
   auto a = std::make_shared<QuotaArgs>();
   auto* quota = tenant->add_subcommand(
-      "quota", "Set a tenant's quota (admin): GPUs held at once, budget per UTC month; 0 = none");
+      "quota",
+      "Show a tenant's quota, or set it (admin): GPUs held at once, budget per UTC month; 0 = "
+      "none");
   quota->add_option("TENANT", a->tenant, "Tenant name or id")->required();
   quota->add_option("--max-gpu", a->max_gpu, "GPUs held at once: 4, 0.5 or 1500m");
   quota->add_option("--budget", a->budget, "Dollars per calendar month (UTC), e.g. 100.00");
@@ -223,17 +226,18 @@ void AddQuota(CLI::App& app, int* exit_code) {
         if (!c.ok()) return InvalidArgument("usage: --budget: " + c.status().message());
         body["budget_cents"] = *c;
       }
-      if (body.empty()) return InvalidArgument("usage: give --max-gpu and/or --budget");
+      // Without flags: show the quota (the tenant's record carries it with its usage).
       FASTGPU_ASSIGN_OR_RETURN(json::value r,
-                               api.Call("PUT", "/v1/tenants/" + Escape(a->tenant) + "/quota",
-                                        json::serialize(body), RandomHex(16)));
+                               body.empty()
+                                   ? api.Call("GET", "/v1/tenants/" + Escape(a->tenant))
+                                   : api.Call("PUT", "/v1/tenants/" + Escape(a->tenant) + "/quota",
+                                              json::serialize(body), RandomHex(16)));
       if (output == "json") return json::serialize(r) + "\n";
       const json::value& q = r;
       const json::value& u = r.at("usage");
       int64_t max = q.at("max_gpu_milli").as_int64();
-      char gpus[32];
-      std::snprintf(gpus, sizeof gpus, "%.3g GPU", static_cast<double>(max) / 1000.0);
-      std::string out = "tenant " + Str(r, "name") + ": max " + (max ? gpus : "unlimited") +
+      std::string out = "tenant " + Str(r, "name") + ": max " +
+                        (max ? FormatGpuMilli(max) : std::string("unlimited")) +
                         " held at once, budget " +
                         (q.at("budget_cents").as_int64() ? Str(u, "budget") : "unlimited") +
                         " per month; spent " + Str(u, "spent") + " in " + Str(u, "period") + "\n";

@@ -188,4 +188,6 @@ std::string FormatCpuMilli(int64_t milli) {
   return out;
 }
 
+std::string FormatGpuMilli(int64_t milli) { return FormatCpuMilli(milli) + " GPU"; }
+
 }  // namespace fastgpu

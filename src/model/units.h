@@ -37,5 +37,7 @@ std::string FormatGpuAmount(const GpuAmount& amount);
 std::string FormatMemoryMib(int64_t mib);
 // "2", "0.5".
 std::string FormatCpuMilli(int64_t milli);
+// A GPU total in GPUs, for people: 1500 -> "1.5 GPU", 250 -> "0.25 GPU", 2000 -> "2 GPU".
+std::string FormatGpuMilli(int64_t milli);
 
 }  // namespace fastgpu

@@ -58,6 +58,9 @@ TEST(UnitsTest, Formatting) {
   EXPECT_EQ(FormatGpuAmount({1, 500}), "0.5");
   EXPECT_EQ(FormatGpuAmount({2, 1000}), "2");
   EXPECT_EQ(FormatGpuAmount({0, 0}), "0");
+  EXPECT_EQ(FormatGpuMilli(1500), "1.5 GPU");
+  EXPECT_EQ(FormatGpuMilli(250), "0.25 GPU");
+  EXPECT_EQ(FormatGpuMilli(2000), "2 GPU");
   EXPECT_EQ(FormatMemoryMib(40 * 1024), "40GiB");
   EXPECT_EQ(FormatMemoryMib(512), "512MiB");
   EXPECT_EQ(FormatMemoryMib(1536), "1.5GiB");

@@ -5,6 +5,7 @@
 
 #include "metering/period.h"
 #include "metering/price_json.h"
+#include "model/units.h"
 
 namespace fastgpu::server {
 
@@ -158,10 +159,10 @@ Status CheckSubmissionQuota(ReadTx& tx, const Job& job, int64_t now_ms) {
   FASTGPU_ASSIGN_OR_RETURN(TenantStanding s, StandingOf(tx, t, now_ms, job.id));
   const int64_t demand = job.spec.replicas * job.spec.shape.TotalGpuMilli();
   if (q.max_gpu_milli > 0 && demand > 0 && s.gpu_milli_held + demand > q.max_gpu_milli) {
-    return ResourceExhausted(
-        "quota: tenant '" + t.name + "' may hold " + std::to_string(q.max_gpu_milli) +
-        " milli-GPU at once; it holds or waits for " + std::to_string(s.gpu_milli_held) +
-        " and this job asks for " + std::to_string(demand));
+    return ResourceExhausted("quota: tenant '" + t.name + "' may hold " +
+                             FormatGpuMilli(q.max_gpu_milli) + " at once; it holds or waits for " +
+                             FormatGpuMilli(s.gpu_milli_held) + " and this job asks for " +
+                             FormatGpuMilli(demand));
   }
   if (q.budget_cents > 0 && s.spent_cents >= q.budget_cents) {
     return ResourceExhausted(
