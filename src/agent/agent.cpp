@@ -104,6 +104,12 @@ Status Agent::Impl::Start() {
     return loaded.status();
   }
   if (state_.agent_id.empty()) state_.agent_id = RandomIdGenerator().Next("agent");
+  if (state_.node_secret.empty()) {
+    // Made before the first registration and saved below, so that no crash loses it. A
+    // state file from before node secrets has the node token the control plane took as
+    // the node's secret when it upgraded its database.
+    state_.node_secret = state_.node_token.empty() ? RandomHex(32) : state_.node_token;
+  }
   if (options_.name.empty()) options_.name = HostName();
   if (options_.cpu_milli <= 0) {
     options_.cpu_milli =
@@ -191,6 +197,7 @@ bool Agent::Impl::Register() {
   RegisterRequest req;
   req.name = options_.name;
   req.agent_id = state_.agent_id;
+  req.node_secret = state_.node_secret;
   req.cpu_milli = options_.cpu_milli;
   req.memory_mib = options_.memory_mib;
   req.simulated = options_.inventory->simulated();
@@ -212,6 +219,7 @@ bool Agent::Impl::Register() {
   }
   state_.node_id = answer->node_id;
   state_.node_token = answer->node_token;
+  if (!answer->node_secret.empty()) state_.node_secret = answer->node_secret;
   if (options_.heartbeat_interval.count() == 0 && answer->heartbeat_interval_ms > 0) {
     interval_ = std::chrono::milliseconds(answer->heartbeat_interval_ms);
   }

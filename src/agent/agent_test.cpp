@@ -230,6 +230,37 @@ TEST_F(AgentTest, RestartedAgentReadoptsARunningJob) {
   EXPECT_EQ(cp_->registrations(), 1);  // the node id and token were kept on disk
 }
 
+TEST_F(AgentTest, RegistersAgainWithItsSecretAfterARestartAndALostNode) {
+  auto first = StartAgent();
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return cp_->heartbeats() >= 1; }));
+  // The secret is in the state file (mode 0600) and went with the registration.
+  const std::string state_path = dir_.path() + "/agent-state.json";
+  std::stringstream ss;
+  ss << std::ifstream(state_path).rdbuf();
+  const std::string marker = R"("node_secret":")";
+  size_t at = ss.str().find(marker);
+  ASSERT_NE(at, std::string::npos) << ss.str();
+  const std::string secret = ss.str().substr(
+      at + marker.size(), ss.str().find('"', at + marker.size()) - at - marker.size());
+  EXPECT_GE(secret.size(), 32u);
+  EXPECT_NE(cp_->last_register_body().find(secret), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(stat(state_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  first->Stop();
+  first.reset();
+  // Restarted, and then lost by the control plane: it registers again with the same secret
+  // (the fake refuses a known agent id without it) and heartbeats under the same node id.
+  auto second = StartAgent();
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return cp_->heartbeats() >= 3; }));
+  cp_->ForgetNodeTokens();
+  const int beats = cp_->heartbeats();
+  ASSERT_TRUE(FakeControlPlane::WaitFor(
+      [&] { return cp_->registrations() == 2 && cp_->heartbeats() >= beats + 2; }));
+  EXPECT_NE(cp_->last_register_body().find(secret), std::string::npos);
+  EXPECT_EQ(second->Snapshot().node_id, cp_->node_id());
+}
+
 TEST_F(AgentTest, JobThatEndedWhileTheAgentWasDownIsReportedWithItsExitCode) {
   auto first = StartAgent();
   auto d = TestAllocation("alloc-gone",

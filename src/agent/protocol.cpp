@@ -147,6 +147,7 @@ std::string EncodeRegister(const RegisterRequest& req) {
   json::object o;
   o["name"] = req.name;
   o["agent_id"] = req.agent_id;
+  if (!req.node_secret.empty()) o["node_secret"] = req.node_secret;
   o["cpu_milli"] = req.cpu_milli;
   o["memory_mib"] = req.memory_mib;
   o["simulated"] = req.simulated;
@@ -159,6 +160,7 @@ Result<RegisterResponse> DecodeRegisterResponse(std::string_view body) {
   RegisterResponse r;
   FASTGPU_RETURN_IF_ERROR(ReadString(o, "node_id", &r.node_id, true));
   FASTGPU_RETURN_IF_ERROR(ReadString(o, "node_token", &r.node_token, true));
+  FASTGPU_RETURN_IF_ERROR(ReadString(o, "node_secret", &r.node_secret, false));
   FASTGPU_RETURN_IF_ERROR(ReadInt(o, "heartbeat_interval_ms", &r.heartbeat_interval_ms, false));
   FASTGPU_RETURN_IF_ERROR(ReadInt(o, "lease_ms", &r.lease_ms, false));
   if (r.node_id.empty() || r.node_token.empty()) {

@@ -20,6 +20,7 @@ namespace fastgpu {
 struct RegisterRequest {
   std::string name;
   std::string agent_id;
+  std::string node_secret;  // the node's secret; "" = none yet (the control plane makes one)
   int64_t cpu_milli = 0;
   int64_t memory_mib = 0;
   bool simulated = false;
@@ -29,6 +30,7 @@ struct RegisterRequest {
 struct RegisterResponse {
   std::string node_id;
   std::string node_token;
+  std::string node_secret;  // the secret to present next time ("" from an older server)
   int64_t heartbeat_interval_ms = 0;
   int64_t lease_ms = 0;
 };

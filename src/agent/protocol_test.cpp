@@ -46,6 +46,17 @@ TEST(ProtocolTest, BadAnswersNameTheField) {
       DecodeRegisterResponse(R"({"node_id":"n","node_token":"t","heartbeat_interval_ms":2000})");
   ASSERT_TRUE(reg.ok());
   EXPECT_EQ(reg->heartbeat_interval_ms, 2000);
+  EXPECT_EQ(reg->node_secret, "");  // an older control plane sends none
+  auto with_secret =
+      DecodeRegisterResponse(R"({"node_id":"n","node_token":"t","node_secret":"s"})");
+  ASSERT_TRUE(with_secret.ok());
+  EXPECT_EQ(with_secret->node_secret, "s");
+  RegisterRequest req;
+  req.agent_id = "a";
+  EXPECT_EQ(EncodeRegister(req).find("node_secret"), std::string::npos);  // none: not sent
+  req.node_secret = "0123456789abcdef0123456789abcdef";
+  EXPECT_NE(EncodeRegister(req).find(R"("node_secret":"0123456789abcdef0123456789abcdef")"),
+            std::string::npos);
   EXPECT_EQ(*DecodeLogResponse(R"({"next_offset":42})"), 42);
 }
 

@@ -71,6 +71,7 @@ Result<AgentState> LoadAgentState(const std::string& path) {
   st.agent_id = Str(o, "agent_id");
   st.node_id = Str(o, "node_id");
   st.node_token = Str(o, "node_token");
+  st.node_secret = Str(o, "node_secret");
   if (const json::value* f = o.if_contains("finished"); f != nullptr && f->is_array()) {
     for (const json::value& id : f->as_array()) {
       if (id.is_string()) st.finished.emplace_back(id.as_string());
@@ -126,6 +127,7 @@ Status SaveAgentState(const std::string& path, const AgentState& state) {
   o["agent_id"] = state.agent_id;
   o["node_id"] = state.node_id;
   o["node_token"] = state.node_token;
+  o["node_secret"] = state.node_secret;
   json::array finished;
   for (const std::string& id : state.finished) finished.push_back(json::string(id));
   o["finished"] = std::move(finished);

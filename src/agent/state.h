@@ -1,7 +1,8 @@
 // The agent's state file: what it must remember across its own restart.
 //
 // A small JSON file in the data dir, written atomically (temp file, fsync, rename,
-// fsync of the folder): the agent id, the node id and token the control plane gave it,
+// fsync of the folder; mode 0600): the agent id, the node's secret, the node id and
+// token the control plane gave it,
 // each replica it holds (its allocation, process handle with start times, state, log
 // offsets) and the ids of allocations it already ran and forgot (so that a late
 // listing never starts one twice). Pure data plus load/save; thread-compatible.
@@ -47,6 +48,9 @@ struct AgentState {
   std::string agent_id;
   std::string node_id;
   std::string node_token;
+  // The node's long-lived secret: the control plane registers this agent_id again only
+  // for it (docs/agent-protocol.md). Kept across restarts and re-registrations.
+  std::string node_secret;
   std::vector<ReplicaRecord> replicas;
   std::vector<std::string> finished;  // most recent last, at most kMaxFinished
   static constexpr size_t kMaxFinished = 4096;

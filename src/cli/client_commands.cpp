@@ -335,7 +335,7 @@ void AddJob(CLI::App& app, int* exit_code) {
 
 // ---- node ----
 void AddNode(CLI::App& app, int* exit_code) {
-  auto* node = app.add_subcommand("node", "List and drain nodes");
+  auto* node = app.add_subcommand("node", "List, drain and revoke nodes");
   node->require_subcommand(1);
   auto lf = std::make_shared<CommonFlags>();
   auto* list = node->add_subcommand("list", "List nodes, their GPUs and health (admin)");
@@ -359,6 +359,23 @@ void AddNode(CLI::App& app, int* exit_code) {
       if (!v.ok()) return v.status();
       if (as_json) return json::serialize(*v) + "\n";
       return "node " + *id + " is " + std::string(v->at("state").as_string()) + "\n";
+    });
+  });
+  auto rf = std::make_shared<CommonFlags>();
+  auto rid = std::make_shared<std::string>();
+  auto* revoke = node->add_subcommand(
+      "revoke",
+      "Revoke a node's token and secret: its agent is refused, and the next registration of "
+      "its agent id with the join token takes the node afresh (admin)");
+  AddCommon(revoke, rf);
+  revoke->add_option("id", *rid, "Node id")->required();
+  revoke->callback([=] {
+    *exit_code = Run(*rf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      auto v = api.Call("POST", "/v1/nodes/" + Escape(*rid) + "/revoke", "", RandomHex(16));
+      if (!v.ok()) return v.status();
+      if (as_json) return json::serialize(*v) + "\n";
+      return "node " + *rid + ": credentials revoked; its agent id may register again with the " +
+             "join token\n";
     });
   });
 }

@@ -173,6 +173,12 @@ HttpResponse Api::Dispatch(const HttpRequest& req, std::string& route) {
       if (auto s = admin_only(); !s.ok()) return ErrorResponse(s);
       return SetDrain(req, who, p[2], p[3] == "drain");
     }
+    if (n == 4 && p[3] == "revoke") {
+      route = "/v1/nodes/{id}/revoke";
+      if (m != "POST") return MethodNotAllowed();
+      if (auto s = admin_only(); !s.ok()) return ErrorResponse(s);
+      return RevokeNode(req, who, p[2]);
+    }
   }
   if (auto usage = DispatchUsage(req, who, p, route)) return *std::move(usage);
   if (n >= 2 && p[1] == "tenants") {
@@ -253,6 +259,9 @@ Result<NodeRecord> Api::AuthNode(ReadTx& tx, const HttpRequest& req, const std::
       return NotFound("unknown node " + node_id + " (register again)");
     }
     return rec.status();
+  }
+  if (rec->token_sha256_hex.empty()) {
+    return Unauthenticated("the credentials of node " + node_id + " were revoked (register again)");
   }
   if (Sha256Hex(token) != rec->token_sha256_hex) {
     return Unauthenticated("wrong node token for " + node_id);

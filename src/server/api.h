@@ -63,6 +63,8 @@ class Api {
   HttpResponse ListNodes();
   HttpResponse SetDrain(const HttpRequest& req, const Principal& p, const std::string& node_id,
                         bool drain);
+  // Admin: clears the node's token and secret (docs/api.md).
+  HttpResponse RevokeNode(const HttpRequest& req, const Principal& p, const std::string& node_id);
   // api_admin.cpp
   HttpResponse CreateTenant(const HttpRequest& req, const Principal& p);
   HttpResponse ListTenants();

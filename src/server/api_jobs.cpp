@@ -57,14 +57,29 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
   job.state = JobState::kPending;
   job.reason = "submitted";
   job.created_at = job.updated_at = clock_.Now();
+  // The request's fingerprint, kept with the key: a reuse for another request is refused.
+  const std::string request_hash =
+      key.empty() ? "" : Sha256Hex(req.method + " " + req.path + "\n" + req.body);
   CreateJobResult created;
   Status st = store_.Write([&](WriteTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(created, tx.CreateJob(job, key));
+    FASTGPU_ASSIGN_OR_RETURN(created, tx.CreateJob(job, key, request_hash));
+    if (created.existed && !created.request_sha256_hex.empty() &&
+        created.request_sha256_hex != request_hash) {
+      // Nothing of the stored job is shown: only its owner's identical request replays it.
+      return Status(StatusCode::kFailedPrecondition,
+                    "Idempotency-Key '" + key +
+                        "' was already used with a different request body; use a new key "
+                        "for a new job");
+    }
     // Quotas (429 when exceeded); a replay of a stored submission is not checked again.
     if (!created.existed) return CheckSubmissionQuota(tx, job, clock_.NowUnixMillis());
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
+  if (!st.ok()) {
+    HttpResponse err = ErrorResponse(st);
+    if (st.message().rfind("Idempotency-Key", 0) == 0) err.status = 422;
+    return err;
+  }
   if (!created.existed) Changed();
   return JsonResponse(created.existed ? 200 : 201, JobToJson(created.job, {}, false));
 }

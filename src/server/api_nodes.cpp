@@ -7,6 +7,9 @@ namespace fastgpu::server {
 
 namespace {
 
+// Shortest node secret accepted from an agent (the agent makes 64 hex digits).
+constexpr size_t kMinNodeSecretChars = 32;
+
 // A drained node keeps its drain across a loss and a return: the mark lives in meta.
 std::string DrainKey(const std::string& node_id) { return "node_drained/" + node_id; }
 
@@ -103,8 +106,10 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
   if (!body.ok()) return ErrorResponse(body.status());
   FieldReader r(*body);
   NodeRecord rec;
+  std::string secret;
   Status st = r.String("name", rec.node.name, true);
   if (st.ok()) st = r.String("agent_id", rec.agent_id, true);
+  if (st.ok()) st = r.String("node_secret", secret);
   if (st.ok()) st = r.Int("cpu_milli", rec.node.cpu_milli, 0, int64_t{1} << 40, true);
   if (st.ok()) st = r.Int("memory_mib", rec.node.memory_mib, 0, int64_t{1} << 40, true);
   if (st.ok()) st = r.Bool("simulated", rec.node.simulated);
@@ -120,6 +125,10 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
   if (st = r.Finish(); !st.ok()) return ErrorResponse(st);
   if (rec.agent_id.empty() || rec.agent_id.size() > 200) {
     return ErrorResponse(InvalidArgument("agent_id: must be 1-200 characters"));
+  }
+  if (!secret.empty() && (secret.size() < kMinNodeSecretChars || secret.size() > 200)) {
+    return ErrorResponse(InvalidArgument("node_secret: must be " +
+                                         std::to_string(kMinNodeSecretChars) + "-200 characters"));
   }
   if (rec.node.gpus.size() > static_cast<size_t>(sched::kMaxGpusPerNode)) {
     return ErrorResponse(
@@ -139,6 +148,20 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
   std::string node_id;
   st = store_.Write([&](WriteTx& tx) -> Status {
     auto prior = tx.GetNodeByAgentId(rec.agent_id);
+    if (!prior.ok() && prior.status().code() != StatusCode::kNotFound) return prior.status();
+    // The join token creates nodes; a registered node is registered again only by the
+    // holder of its secret, so that the join token alone never takes a node over.
+    if (prior.ok() && !prior->secret_sha256_hex.empty() &&
+        (secret.empty() || Sha256Hex(secret) != prior->secret_sha256_hex)) {
+      const std::string& id = prior->node.id;
+      return AlreadyExists("agent_id '" + rec.agent_id + "' is already registered as node " + id +
+                           "; registering it again needs that node's node_secret (kept in its "
+                           "agent's state file), or an admin must first revoke the node "
+                           "(fastgpu node revoke " +
+                           id + ")");
+    }
+    if (secret.empty()) secret = RandomHex(32);
+    rec.secret_sha256_hex = Sha256Hex(secret);
     if (prior.ok() && prior->state == NodeState::kDraining) rec.state = NodeState::kDraining;
     if (prior.ok() && prior->state == NodeState::kLost &&
         tx.GetMeta(DrainKey(prior->node.id)).ok()) {
@@ -153,6 +176,7 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
   Changed();
   return JsonResponse(200, json::object{{"node_id", node_id},
                                         {"node_token", node_token},
+                                        {"node_secret", secret},
                                         {"heartbeat_interval_ms", options_.heartbeat_interval_ms},
                                         {"lease_ms", options_.lease_ms}});
 }
@@ -329,6 +353,20 @@ HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p, const std
   });
   if (resp.status == 200) Changed();
   return resp;
+}
+
+HttpResponse Api::RevokeNode(const HttpRequest& req, const Principal& p,
+                             const std::string& node_id) {
+  return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+    FASTGPU_RETURN_IF_ERROR(tx.RevokeNodeCredentials(node_id));
+    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, tx.GetNode(node_id));
+    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByNode(node_id));
+    std::vector<AllocationRecord> live;
+    for (auto& a : allocs) {
+      if (IsLive(a.state)) live.push_back(std::move(a));
+    }
+    return JsonResponse(200, NodeToJson(node, live));
+  });
 }
 
 }  // namespace fastgpu::server

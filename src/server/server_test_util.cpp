@@ -73,8 +73,15 @@ SimAgent::SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::st
                                 {"healthy", true},
                                 {"simulated", true}});
   }
-  json::object body{{"name", agent_id},     {"agent_id", agent_id}, {"cpu_milli", 64000},
-                    {"memory_mib", 524288}, {"simulated", true},    {"gpus", std::move(list)}};
+  // A secret of its own, the same for the same agent id, so that the agent registers again
+  // (e.g. after the control plane's restart) as a real agent does from its state file.
+  json::object body{{"name", agent_id},
+                    {"agent_id", agent_id},
+                    {"node_secret", "sim-node-secret-0123456789abcdef-" + agent_id},
+                    {"cpu_milli", 64000},
+                    {"memory_mib", 524288},
+                    {"simulated", true},
+                    {"gpus", std::move(list)}};
   Reply r = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(), json::serialize(body));
   EXPECT_EQ(r.status, 200) << r.raw;
   node_id_ = r.Str("node_id");

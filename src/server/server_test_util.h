@@ -61,7 +61,8 @@ class TestControlPlane {
   std::string url_;
 };
 
-// A simulated node agent: registers `gpus` GPUs of `model` and heartbeats on demand.
+// A simulated node agent: registers `gpus` GPUs of `model` (with a node secret derived from
+// `agent_id`, so the same agent id registers again) and heartbeats on demand.
 class SimAgent {
  public:
   SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::string model = "H100-80GB");

@@ -36,6 +36,7 @@ struct MemState {
   std::map<std::string, Seq<Job>> jobs;
   std::map<int64_t, std::string> job_by_seq;
   std::map<TenantKey, std::string> job_by_idempotency_key;
+  std::map<TenantKey, std::string> job_request_hash;  // same keys: the first request's hash
   std::map<std::string, Seq<AllocationRecord>> allocs;
   std::map<std::string, std::string> logs;
   std::map<TenantKey, IdempotencyRecord> idempotency;
@@ -251,6 +252,15 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Put(s_.node_by_agent, r.agent_id, r.node.id);
     return UpsertNodeResult{r.node.id, false};
   }
+  Status RevokeNodeCredentials(const std::string& node_id) override {
+    auto it = s_.nodes.find(node_id);
+    if (it == s_.nodes.end()) return NotFound("node " + node_id + " not found");
+    Seq<NodeRecord> n = it->second;
+    n.value.token_sha256_hex.clear();
+    n.value.secret_sha256_hex.clear();
+    Put(s_.nodes, node_id, n);
+    return OkStatus();
+  }
   Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
                              const std::vector<GpuHealth>& gpu_health) override {
     auto it = s_.nodes.find(node_id);
@@ -269,7 +279,8 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Put(s_.nodes, node_id, n);
     return OkStatus();
   }
-  Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key) override {
+  Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key,
+                                    std::string_view request_sha256_hex) override {
     if (!s_.tenants.contains(job.tenant_id)) {
       return NotFound("tenant " + job.tenant_id + " not found");
     }
@@ -277,7 +288,9 @@ class MemWriteTx final : public MemReader<WriteTx> {
     if (!idempotency_key.empty()) {
       auto it = s_.job_by_idempotency_key.find(key);
       if (it != s_.job_by_idempotency_key.end()) {
-        return CreateJobResult{s_.jobs.at(it->second).value, true};
+        auto hash = s_.job_request_hash.find(key);
+        return CreateJobResult{s_.jobs.at(it->second).value, true,
+                               hash == s_.job_request_hash.end() ? "" : hash->second};
       }
     }
     if (s_.jobs.contains(job.id)) return AlreadyExists("job " + job.id + " exists");
@@ -285,8 +298,11 @@ class MemWriteTx final : public MemReader<WriteTx> {
     int64_t seq = NextSeq();
     Put(s_.jobs, j.id, Seq<Job>{seq, j});
     Put(s_.job_by_seq, seq, j.id);
-    if (!idempotency_key.empty()) Put(s_.job_by_idempotency_key, key, j.id);
-    return CreateJobResult{j, false};
+    if (!idempotency_key.empty()) {
+      Put(s_.job_by_idempotency_key, key, j.id);
+      Put(s_.job_request_hash, key, std::string(request_sha256_hex));
+    }
+    return CreateJobResult{j, false, ""};
   }
   Status UpdateJob(const Job& job) override {
     auto it = s_.jobs.find(job.id);

@@ -44,7 +44,12 @@ Result<NodeState> ParseNodeState(std::string_view name);
 struct NodeRecord {
   Node node;                     // node.id is the store's key ("node-<hex>")
   std::string agent_id;          // the agent's stable identity; unique across nodes
-  std::string token_sha256_hex;  // hash of the node's own token (agent -> server auth)
+  std::string token_sha256_hex;  // hash of the node's own token (agent -> server auth);
+                                 // "" once revoked (no token then matches)
+  // Hash of the node's long-lived secret, the credential that lets its agent register the
+  // same agent_id again. "" when it has none (revoked by an admin): the join token may then
+  // claim the agent_id afresh.
+  std::string secret_sha256_hex;
   NodeState state = NodeState::kReady;
   TimePoint last_heartbeat{};
   TimePoint registered_at{};
@@ -118,6 +123,9 @@ struct JobPage {
 struct CreateJobResult {
   Job job;               // the stored job (the existing one when `existed`)
   bool existed = false;  // true: the idempotency key was already used
+  // When `existed`: the request hash stored with the key by the first call ("" when that
+  // call gave none). Empty when not `existed`.
+  std::string request_sha256_hex;
 };
 
 struct UpsertNodeResult {

@@ -49,6 +49,7 @@ Result<NodeRecord> NodeFromRow(const Stmt& q) {
   FASTGPU_ASSIGN_OR_RETURN(r.state, ParseOr(ParseNodeState(q.Text(8)), "node state"));
   r.last_heartbeat = FromUnixMillis(q.Int(9));
   r.registered_at = FromUnixMillis(q.Int(10));
+  r.secret_sha256_hex = q.Text(11);
   return r;
 }
 

@@ -16,7 +16,7 @@
 #define FASTGPU_TOKEN_COLS "id, tenant_id, name, sha256_hex, created_at_ms, revoked"
 #define FASTGPU_NODE_COLS                                                                      \
   "id, agent_id, name, cpu_milli, memory_mib, gpus_json, simulated, token_sha256_hex, state, " \
-  "last_heartbeat_ms, registered_at_ms"
+  "last_heartbeat_ms, registered_at_ms, secret_sha256_hex"
 #define FASTGPU_JOB_COLS \
   "id, tenant_id, spec_json, state, reason, attempts, created_at_ms, updated_at_ms, seq"
 #define FASTGPU_ALLOC_COLS                                                                       \

@@ -106,6 +106,14 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
     R"sql(
 CREATE INDEX jobs_by_tenant ON jobs(tenant_id, seq);
 )sql",
+    // 3: a node's long-lived secret (re-registration needs it; a node registered before
+    // this version has its current token as its secret), and the hash of the request that
+    // first used a job's idempotency key (a reuse with another request is refused).
+    R"sql(
+ALTER TABLE nodes ADD COLUMN secret_sha256_hex TEXT NOT NULL DEFAULT '';
+UPDATE nodes SET secret_sha256_hex = token_sha256_hex;
+ALTER TABLE jobs ADD COLUMN idempotency_sha256_hex TEXT;
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {

@@ -166,6 +166,41 @@ TEST_F(SqliteStoreTest, UpgradesAnOlderSchemaKeepingItsData) {
   sqlite3_close(db);
 }
 
+TEST_F(SqliteStoreTest, UpgradeGivesOldNodesTheirTokenAsSecretAndKeepsJobKeys) {
+  {
+    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(MigrateSchema(**conn, 2).ok());
+  }
+  const std::string token_hash(64, '7');
+  RawExec(
+      "INSERT INTO tenants VALUES ('tenant-1', 'alpha', 0, 0, 0, 1000);"
+      "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts, created_at_ms,"
+      " updated_at_ms, idempotency_key) VALUES ('job-1', 'tenant-1', '" +
+      EncodeJobSpec(MakeJob("x", "y").spec) +
+      "', 'running', 'r', 1, 1000, 2000, 'req-1');"
+      "INSERT INTO nodes(id, agent_id, name, cpu_milli, memory_mib, gpus_json, simulated,"
+      " token_sha256_hex, state, last_heartbeat_ms, registered_at_ms) VALUES ('node-1', 'a1',"
+      " 'n', 1000, 1024, '[]', 1, '" +
+      token_hash + "', 'ready', 1000, 1000);");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Write([&](WriteTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, tx.GetNode("node-1"));
+                    EXPECT_EQ(n.token_sha256_hex, token_hash);
+                    EXPECT_EQ(n.secret_sha256_hex, token_hash);
+                    FASTGPU_ASSIGN_OR_RETURN(
+                        CreateJobResult r,
+                        tx.CreateJob(MakeJob("job-2", "tenant-1"), "req-1", std::string(64, 'f')));
+                    EXPECT_TRUE(r.existed);
+                    EXPECT_EQ(r.job.id, "job-1");
+                    EXPECT_EQ(r.request_sha256_hex, "");  // stored before hashes were kept
+                    return OkStatus();
+                  })
+                  .ok());
+}
+
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
   ASSERT_NE(Open(), nullptr);
   RawExec("UPDATE schema_version SET version = 999");

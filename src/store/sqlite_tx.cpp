@@ -59,20 +59,26 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     }
     // Insert, or on a known agent_id update everything but id and registered_at.
     Stmt q(c_, "INSERT INTO nodes(" FASTGPU_NODE_COLS
-               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
                " ON CONFLICT(agent_id) DO UPDATE SET name = excluded.name,"
                " cpu_milli = excluded.cpu_milli, memory_mib = excluded.memory_mib,"
                " gpus_json = excluded.gpus_json, simulated = excluded.simulated,"
                " token_sha256_hex = excluded.token_sha256_hex, state = excluded.state,"
-               " last_heartbeat_ms = excluded.last_heartbeat_ms");
+               " last_heartbeat_ms = excluded.last_heartbeat_ms,"
+               " secret_sha256_hex = excluded.secret_sha256_hex");
     const std::string id = existed ? known->node.id : r.node.id;
     q.Bind(1, id).Bind(2, r.agent_id).Bind(3, r.node.name).Bind(4, r.node.cpu_milli);
     q.Bind(5, r.node.memory_mib).Bind(6, EncodeGpus(r.node.gpus));
     q.Bind(7, int64_t{r.node.simulated}).Bind(8, r.token_sha256_hex);
     q.Bind(9, NodeStateName(r.state)).Bind(10, ToUnixMillis(r.last_heartbeat));
-    q.Bind(11, ToUnixMillis(r.registered_at));
+    q.Bind(11, ToUnixMillis(r.registered_at)).Bind(12, r.secret_sha256_hex);
     FASTGPU_RETURN_IF_ERROR(q.Run());
     return UpsertNodeResult{id, existed};
+  }
+  Status RevokeNodeCredentials(const std::string& node_id) override {
+    Stmt q(c_, "UPDATE nodes SET token_sha256_hex = '', secret_sha256_hex = '' WHERE id = ?1");
+    q.Bind(1, node_id);
+    return RunOnOne(q, "node " + node_id);
   }
   Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
                              const std::vector<GpuHealth>& gpu_health) override {
@@ -87,15 +93,19 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     q.Bind(1, node_id).Bind(2, NodeStateName(state));
     return RunOnOne(q, "node " + node_id);
   }
-  Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key) override {
+  Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key,
+                                    std::string_view request_sha256_hex) override {
     if (!GetTenant(job.tenant_id).ok()) return NotFound("tenant " + job.tenant_id + " not found");
     if (!idempotency_key.empty()) {
-      Stmt q(c_, "SELECT id FROM jobs WHERE tenant_id = ?1 AND idempotency_key = ?2");
+      Stmt q(c_,
+             "SELECT id, idempotency_sha256_hex FROM jobs"
+             " WHERE tenant_id = ?1 AND idempotency_key = ?2");
       q.Bind(1, job.tenant_id).Bind(2, idempotency_key);
       FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
       if (row) {
+        std::string hash = q.IsNull(1) ? "" : q.Text(1);
         FASTGPU_ASSIGN_OR_RETURN(Job existing, GetJob(q.Text(0)));
-        return CreateJobResult{std::move(existing), true};
+        return CreateJobResult{std::move(existing), true, std::move(hash)};
       }
     }
     FASTGPU_ASSIGN_OR_RETURN(bool taken, Exists("SELECT 1 FROM jobs WHERE id = ?1", job.id));
@@ -104,15 +114,15 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     }
     Stmt q(c_,
            "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts,"
-           " created_at_ms, updated_at_ms, idempotency_key)"
-           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+           " created_at_ms, updated_at_ms, idempotency_key, idempotency_sha256_hex)"
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     q.Bind(1, job.id).Bind(2, job.tenant_id).Bind(3, EncodeJobSpec(job.spec));
     q.Bind(4, JobStateName(job.state)).Bind(5, job.reason).Bind(6, int64_t{job.attempts});
     q.Bind(7, ToUnixMillis(job.created_at)).Bind(8, ToUnixMillis(job.updated_at));
     if (idempotency_key.empty()) {
-      q.BindNull(9);
+      q.BindNull(9).BindNull(10);
     } else {
-      q.Bind(9, idempotency_key);
+      q.Bind(9, idempotency_key).Bind(10, request_sha256_hex);
     }
     FASTGPU_RETURN_IF_ERROR(q.Run());
     FASTGPU_RETURN_IF_ERROR(InsertEvents(job, 0));

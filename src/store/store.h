@@ -135,8 +135,13 @@ class WriteTx : public ReadTx {
   // (record.node.id must be set by the caller). A known agent_id keeps the stored node
   // id and registered_at and replaces everything else (name, resources, GPUs, token
   // hash, state, last heartbeat); record.node.id is then ignored. AlreadyExists when a
-  // new agent_id comes with a node id already used by another agent.
+  // new agent_id comes with a node id already used by another agent. (The caller decides
+  // whether the agent may register again: see NodeRecord::secret_sha256_hex.)
   virtual Result<UpsertNodeResult> UpsertNode(const NodeRecord& record) = 0;
+  // Clears the node's token and secret hashes: its token is refused from now on and the
+  // next registration of its agent_id needs only the join token. Revoking twice is OK.
+  // NotFound for an unknown node.
+  virtual Status RevokeNodeCredentials(const std::string& node_id) = 0;
   // Sets last_heartbeat to `at` and the health of the GPUs listed (others unchanged).
   // NotFound for an unknown node; InvalidArgument for a GPU index the node lacks.
   virtual Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
@@ -145,12 +150,14 @@ class WriteTx : public ReadTx {
 
   // --- jobs ---
   // Stores `job` (the caller sets id, tenant_id, state, created_at, ...; events given
-  // are stored too). With a non-empty `idempotency_key`, a second call with the same
-  // (tenant_id, key) returns the job stored by the first with existed = true and
-  // stores nothing. AlreadyExists when the job id is taken; NotFound when the tenant
-  // is unknown.
-  virtual Result<CreateJobResult> CreateJob(const Job& job,
-                                            std::string_view idempotency_key = {}) = 0;
+  // are stored too). With a non-empty `idempotency_key`, `request_sha256_hex` (a hash of
+  // the request, may be empty) is stored with the key, and a second call with the same
+  // (tenant_id, key) returns the job stored by the first with existed = true and the
+  // first call's request hash, and stores nothing (the caller compares the hashes).
+  // Keys of different tenants never meet. AlreadyExists when the job id is taken;
+  // NotFound when the tenant is unknown.
+  virtual Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key = {},
+                                            std::string_view request_sha256_hex = {}) = 0;
   // Stores state, reason, attempts and updated_at of `job`, and appends the events of
   // job.events beyond those stored (the stored prefix is not rewritten). NotFound;
   // FailedPrecondition when job.events holds fewer events than are stored.

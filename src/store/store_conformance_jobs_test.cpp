@@ -42,10 +42,10 @@ class JobsTest : public StoreConformanceTest {
                   return tx.UpsertNode(MakeNode("node-2", "a2", 2)).status();
                 }).ok());
   }
-  Result<CreateJobResult> Create(const Job& job, std::string key = "") {
+  Result<CreateJobResult> Create(const Job& job, std::string key = "", std::string hash = "") {
     Result<CreateJobResult> out = Internal("not run");
     Status s = W([&](WriteTx& tx) -> Status {
-      out = tx.CreateJob(job, key);
+      out = tx.CreateJob(job, key, hash);
       return out.status();
     });
     if (!s.ok()) return s;
@@ -92,6 +92,34 @@ TEST_P(JobsTest, CreateGetAndErrors) {
                 EXPECT_EQ(tx.GetJob("job-x").status().code(), StatusCode::kNotFound);
                 return OkStatus();
               }).ok());
+}
+
+TEST_P(JobsTest, IdempotencyKeyKeepsTheFirstRequestHash) {
+  const std::string h1(64, '1'), h2(64, '2');
+  auto first = Create(MakeJob("job-1", "tenant-1"), "req-1", h1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->existed);
+  EXPECT_EQ(first->request_sha256_hex, "");
+  // A second call answers the first job and the first call's hash, whatever it brings.
+  auto second = Create(MakeJob("job-2", "tenant-1"), "req-1", h2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->existed);
+  EXPECT_EQ(second->job.id, "job-1");
+  EXPECT_EQ(second->request_sha256_hex, h1);
+  // Another tenant's key of the same name is its own, with its own hash.
+  auto other = Create(MakeJob("job-3", "tenant-2"), "req-1", h2);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->existed);
+  auto other_again = Create(MakeJob("job-4", "tenant-2"), "req-1", h1);
+  ASSERT_TRUE(other_again.ok());
+  EXPECT_EQ(other_again->job.id, "job-3");
+  EXPECT_EQ(other_again->request_sha256_hex, h2);
+  // A key stored without a hash answers an empty one.
+  ASSERT_TRUE(Create(MakeJob("job-5", "tenant-1"), "req-2").ok());
+  auto unhashed = Create(MakeJob("job-6", "tenant-1"), "req-2", h1);
+  ASSERT_TRUE(unhashed.ok());
+  EXPECT_TRUE(unhashed->existed);
+  EXPECT_EQ(unhashed->request_sha256_hex, "");
 }
 
 TEST_P(JobsTest, IdempotencyKeyReturnsTheFirstJob) {

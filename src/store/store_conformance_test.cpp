@@ -137,6 +137,7 @@ void ExpectSameNode(const NodeRecord& a, const NodeRecord& b) {
   }
   EXPECT_EQ(a.agent_id, b.agent_id);
   EXPECT_EQ(a.token_sha256_hex, b.token_sha256_hex);
+  EXPECT_EQ(a.secret_sha256_hex, b.secret_sha256_hex);
   EXPECT_EQ(a.state, b.state);
   EXPECT_EQ(a.last_heartbeat, b.last_heartbeat);
   EXPECT_EQ(a.registered_at, b.registered_at);
@@ -157,6 +158,7 @@ TEST_P(StoreConformanceTest, NodesUpsertHeartbeatState) {
   // The same agent again, with a new id proposed and more memory: keeps node-1.
   NodeRecord again = MakeNode("node-9", "agent-1", 2);
   again.node.memory_mib = 1024;
+  again.token_sha256_hex = std::string(64, 'c');  // a new session token, the same secret
   again.registered_at = T(9000);
   again.state = NodeState::kDraining;
   ASSERT_TRUE(W([&](WriteTx& tx) -> Status {
@@ -205,6 +207,34 @@ TEST_P(StoreConformanceTest, NodesUpsertHeartbeatState) {
                   EXPECT_EQ(all[1].state, NodeState::kLost);
                   EXPECT_TRUE(all[1].node.gpus.empty());
                 }
+                return OkStatus();
+              }).ok());
+}
+
+TEST_P(StoreConformanceTest, RevokeNodeCredentialsClearsTokenAndSecretOnly) {
+  NodeRecord n = MakeNode("node-1", "agent-1", 1);
+  ASSERT_TRUE(W([&](WriteTx& tx) { return tx.UpsertNode(n).status(); }).ok());
+  ASSERT_TRUE(W([](WriteTx& tx) { return tx.RevokeNodeCredentials("node-1"); }).ok());
+  ASSERT_TRUE(W([](WriteTx& tx) { return tx.RevokeNodeCredentials("node-1"); }).ok());  // twice
+  EXPECT_EQ(W([](WriteTx& tx) { return tx.RevokeNodeCredentials("node-x"); }).code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(NodeRecord got, tx.GetNodeByAgentId("agent-1"));
+                NodeRecord want = n;
+                want.token_sha256_hex.clear();
+                want.secret_sha256_hex.clear();
+                ExpectSameNode(got, want);
+                return OkStatus();
+              }).ok());
+  // A later registration of the agent stores fresh hashes under the same node id.
+  NodeRecord again = MakeNode("node-9", "agent-1", 1);
+  again.token_sha256_hex = std::string(64, 'd');
+  again.secret_sha256_hex = std::string(64, 'e');
+  ASSERT_TRUE(W([&](WriteTx& tx) { return tx.UpsertNode(again).status(); }).ok());
+  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(NodeRecord got, tx.GetNode("node-1"));
+                EXPECT_EQ(got.token_sha256_hex, again.token_sha256_hex);
+                EXPECT_EQ(got.secret_sha256_hex, again.secret_sha256_hex);
                 return OkStatus();
               }).ok());
 }

@@ -77,6 +77,7 @@ NodeRecord MakeNode(const std::string& id, const std::string& agent_id, int gpus
   r.node.simulated = true;
   r.agent_id = agent_id;
   r.token_sha256_hex = std::string(64, 'a');
+  r.secret_sha256_hex = std::string(64, 'b');
   r.last_heartbeat = T(5000);
   r.registered_at = T(4000);
   return r;

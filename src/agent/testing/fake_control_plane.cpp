@@ -60,18 +60,28 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
   std::string path = req.Path();
   if (req.method == "POST" && path == "/v1/nodes/register") {
     if (Bearer(req) != join_token_) return Error(401, "UNAUTHENTICATED", "bad join token");
-    std::string unknown =
-        UnknownField(o, {"name", "agent_id", "cpu_milli", "memory_mib", "simulated", "gpus"});
+    std::string unknown = UnknownField(
+        o, {"name", "agent_id", "node_secret", "cpu_milli", "memory_mib", "simulated", "gpus"});
     if (!unknown.empty()) return Error(400, "INVALID_ARGUMENT", "unknown field " + unknown);
     std::string agent_id = o.contains("agent_id") ? std::string(o.at("agent_id").as_string()) : "";
+    std::string secret =
+        o.contains("node_secret") ? std::string(o.at("node_secret").as_string()) : "";
+    // As the real control plane: a known agent id registers again only with its secret.
+    std::string& stored_secret = secret_by_agent_[agent_id];
+    if (!stored_secret.empty() && secret != stored_secret) {
+      return Error(409, "ALREADY_EXISTS", "node exists; its node_secret is required");
+    }
     std::string& node = node_by_agent_[agent_id];
     if (node.empty()) node = "node-" + std::to_string(1000 + node_by_agent_.size());
+    if (secret.empty()) secret = "secret-of-" + node + "-0123456789abcdef0123456789abcdef";
+    stored_secret = secret;
     if (first_node_.empty()) first_node_ = node;
     std::string token = "tok-" + node + "-" + std::to_string(++registrations_);
     token_by_node_[node] = token;
     last_register_ = req.body;
     return Reply(200, json::serialize(json::object{{"node_id", node},
                                                    {"node_token", token},
+                                                   {"node_secret", secret},
                                                    {"heartbeat_interval_ms", 100},
                                                    {"lease_ms", 15000}}));
   }
@@ -138,6 +148,10 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
 void FakeControlPlane::SetAllocations(std::vector<DesiredReplica> allocations) {
   std::lock_guard lock(mu_);
   allocations_ = std::move(allocations);
+}
+void FakeControlPlane::ForgetNodeTokens() {
+  std::lock_guard lock(mu_);
+  token_by_node_.clear();
 }
 void FakeControlPlane::SetCancel(std::vector<std::string> cancel) {
   std::lock_guard lock(mu_);

@@ -2,7 +2,8 @@
 // agent tests (never used in production). Serves register, heartbeat and logs on
 // 127.0.0.1 port 0; the test sets the desired allocations and cancel list and reads back
 // what the agent reported. Tokens are checked (join token for register, node token for
-// the rest); registering again with the same agent_id keeps the node id.
+// the rest); registering again with the same agent_id keeps the node id and needs the
+// node secret given at the first registration (409 without it).
 //
 // Thread safety: all methods are thread-safe (the server thread calls in too).
 #pragma once
@@ -43,6 +44,9 @@ class FakeControlPlane {
 
   void SetAllocations(std::vector<DesiredReplica> allocations);
   void SetCancel(std::vector<std::string> cancel);
+  // Forgets every node token, as a control plane that lost its nodes: heartbeats then
+  // get 404 and agents must register again (with their node secret).
+  void ForgetNodeTokens();
 
   int registrations() const;
   int heartbeats() const;
@@ -66,6 +70,7 @@ class FakeControlPlane {
   mutable std::mutex mu_;
   std::map<std::string, std::string> node_by_agent_;  // agent_id -> node id
   std::map<std::string, std::string> token_by_node_;
+  std::map<std::string, std::string> secret_by_agent_;  // agent_id -> its node secret
   std::vector<DesiredReplica> allocations_;
   std::vector<std::string> cancel_;
   int registrations_ = 0;
