@@ -23,6 +23,7 @@
 #include "server/http_server.h"
 #include "server/json_codec.h"
 #include "server/metrics.h"
+#include "server/node_leases.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -31,6 +32,9 @@ struct ApiOptions {
   int64_t heartbeat_interval_ms = 2000;      // told to agents at registration
   int64_t lease_ms = 15000;                  // a node silent this long is lost
   int64_t max_log_chunk_bytes = 256 * 1024;  // most bytes one log read returns
+  // Borrowed, may be null (default): heartbeats renew the node's lease here once its
+  // token is authenticated, before the store write (see node_leases.h).
+  NodeLeases* leases = nullptr;
 };
 
 class Api {

@@ -2,6 +2,7 @@
 // and drain.
 #include "scheduler/cluster.h"
 #include "server/api.h"
+#include "server/node_usage.h"
 
 namespace fastgpu::server {
 
@@ -91,6 +92,7 @@ json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecor
           {"last_heartbeat", ToUnixMillis(rec.last_heartbeat)},
           {"registered_at", ToUnixMillis(rec.registered_at)},
           {"live_allocations", static_cast<int64_t>(live.size())},
+          {"overcommitted", OvercommitReason(rec, UsageOn(rec.node.id, live))},
           {"gpus", std::move(gpus)}};
 }
 
@@ -212,9 +214,16 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
   }
   if (Status st = r.Finish(); !st.ok()) return ErrorResponse(st);
 
+  // The lease counts the heartbeat as soon as the node is known to be who it says,
+  // whether or not the write below can be stored (e.g. while the disk is full).
+  Status st =
+      store_.Read([&](ReadTx& tx) -> Status { return AuthNode(tx, req, node_id).status(); });
+  if (!st.ok()) return ErrorResponse(st);
+  if (options_.leases != nullptr) options_.leases->Renew(node_id, now);
+
   bool changed = false;
   json::array allocations, cancel;
-  Status st = store_.Write([&](WriteTx& tx) -> Status {
+  st = store_.Write([&](WriteTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, AuthNode(tx, req, node_id));
     for (const GpuHealth& h : health) {
       for (const Gpu& g : node.node.gpus) {

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <exception>
 #include <map>
 #include <optional>
 #include <set>
 
+#include "server/node_usage.h"
 #include "server/usage_budget.h"
 
 namespace fastgpu::server {
@@ -14,6 +17,10 @@ namespace {
 
 constexpr auto kIdempotencyTtl = std::chrono::hours(24);
 constexpr auto kMinGap = std::chrono::milliseconds(50);
+// At most one log line per this long about passes that threw.
+constexpr auto kExceptionLogEvery = std::chrono::seconds(10);
+// Over-committed nodes named in a pending job's reason.
+constexpr size_t kOvercommittedNamed = 3;
 // Most jobs placed (or given a new waiting reason) per write transaction.
 constexpr size_t kWriteChunk = 128;
 
@@ -89,6 +96,30 @@ std::optional<Decision> Decide(const Job& job, const std::vector<AllocationRecor
   return std::nullopt;
 }
 
+// Moves a scheduled or running job as `d` says (Decide's answer); a terminal move frees
+// its allocations (their recorded exits are kept).
+Status ApplyDecision(WriteTx& tx, Job& job, const std::vector<AllocationRecord>& allocs,
+                     const Decision& d, TimePoint now, PassStats& stats) {
+  if (d.to == JobState::kPending) return RequeueJob(tx, job.id, d.reason, now, stats);
+  if (IsTerminal(d.to)) {
+    for (const auto& a : allocs) {
+      if (a.state != AllocationState::kReleased) {
+        FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+      }
+    }
+  }
+  if (job.state == JobState::kScheduled && d.to == JobState::kSucceeded) {
+    // Every replica ran and ended between two passes: it did run.
+    FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kRunning, "replicas ran", now));
+  }
+  FASTGPU_RETURN_IF_ERROR(TransitionJob(job, d.to, d.reason, now));
+  FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+  if (d.to == JobState::kRunning) ++stats.running;
+  if (d.to == JobState::kSucceeded) ++stats.succeeded;
+  if (d.to == JobState::kFailed) ++stats.failed;
+  return OkStatus();
+}
+
 sched::NodePlacement PlacementOf(const Allocation& a, int node_index) {
   sched::NodePlacement p;
   p.node = node_index;
@@ -119,7 +150,12 @@ Result<std::unique_ptr<Reconciler>> Reconciler::Create(Store& store, Clock& cloc
 
 Reconciler::Reconciler(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
                        ReconcilerOptions options)
-    : store_(store), clock_(clock), ids_(ids), metrics_(metrics), options_(std::move(options)) {}
+    : store_(store),
+      clock_(clock),
+      ids_(ids),
+      metrics_(metrics),
+      options_(std::move(options)),
+      leases_(clock.Now()) {}
 
 Reconciler::~Reconciler() { Stop(); }
 
@@ -142,7 +178,8 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
   FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
     for (const auto& n : nodes) {
-      if (n.state != NodeState::kLost && now - n.last_heartbeat > options_.node_timeout) {
+      if (n.state != NodeState::kLost &&
+          now - leases_.LastSeen(n.node.id, n.last_heartbeat) > options_.node_timeout) {
         stale.push_back(n.node.id);
       }
     }
@@ -154,7 +191,8 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
     FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
       local = PassStats();
       FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, tx.GetNode(id));
-      lost = n.state != NodeState::kLost && now - n.last_heartbeat > options_.node_timeout;
+      const TimePoint last_seen = leases_.LastSeen(id, n.last_heartbeat);
+      lost = n.state != NodeState::kLost && now - last_seen > options_.node_timeout;
       if (!lost) return OkStatus();  // it heartbeat meanwhile
       if (n.state == NodeState::kDraining) {
         FASTGPU_RETURN_IF_ERROR(tx.PutMeta("node_drained/" + id, "1"));
@@ -165,8 +203,19 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
       for (const auto& a : allocs) {
         if (IsLive(a.state)) jobs.insert(a.alloc.job_id);
       }
-      auto silent = std::chrono::duration_cast<std::chrono::seconds>(now - n.last_heartbeat);
+      auto silent = std::chrono::duration_cast<std::chrono::seconds>(now - last_seen);
       for (const std::string& job : jobs) {
+        // What its replicas reported before the loss wins over the loss: a replica that
+        // exited non-zero fails the job with its own code, not with "node lost".
+        FASTGPU_ASSIGN_OR_RETURN(Job j, tx.GetJob(job));
+        if (j.state == JobState::kScheduled || j.state == JobState::kRunning) {
+          FASTGPU_ASSIGN_OR_RETURN(auto job_allocs, tx.ListAllocationsByJob(job));
+          std::optional<Decision> d = Decide(j, job_allocs);
+          if (d && IsTerminal(d->to)) {
+            FASTGPU_RETURN_IF_ERROR(ApplyDecision(tx, j, job_allocs, *d, now, local));
+            continue;
+          }
+        }
         FASTGPU_RETURN_IF_ERROR(RequeueJob(
             tx, job,
             "node " + id + " lost (no heartbeat for " + std::to_string(silent.count()) + " s)", now,
@@ -196,12 +245,20 @@ Status Reconciler::RequeueUnhealthy(PassStats& stats) {
       auto it = by_id.find(a.alloc.node_id);
       if (it == by_id.end()) continue;
       for (const VgpuSlice& s : a.alloc.slices) {
+        bool present = false;
         for (const Gpu& g : it->second->node.gpus) {
-          if (g.index == s.gpu_index && !g.healthy) {
+          if (g.index != s.gpu_index) continue;
+          present = true;
+          if (!g.healthy) {
             jobs[a.alloc.job_id] = "GPU " + std::to_string(g.index) + " of node " +
                                    a.alloc.node_id + " is unhealthy" +
                                    (g.health_reason.empty() ? "" : " (" + g.health_reason + ")");
           }
+        }
+        if (!present) {
+          jobs[a.alloc.job_id] = "GPU " + std::to_string(s.gpu_index) + " of node " +
+                                 a.alloc.node_id + " is gone (the node now reports " +
+                                 std::to_string(it->second->node.gpus.size()) + " GPU(s))";
         }
       }
     }
@@ -248,26 +305,7 @@ Status Reconciler::AdvanceJobs(PassStats& stats) {
       FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
       std::optional<Decision> d = Decide(job, allocs);
       if (!d) continue;
-      if (d->to == JobState::kPending) {
-        FASTGPU_RETURN_IF_ERROR(RequeueJob(tx, id, d->reason, now, local));
-        continue;
-      }
-      if (IsTerminal(d->to)) {
-        for (const auto& a : allocs) {
-          if (a.state != AllocationState::kReleased) {
-            FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
-          }
-        }
-      }
-      if (job.state == JobState::kScheduled && d->to == JobState::kSucceeded) {
-        // Every replica ran and ended between two passes: it did run.
-        FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kRunning, "replicas ran", now));
-      }
-      FASTGPU_RETURN_IF_ERROR(TransitionJob(job, d->to, d->reason, now));
-      FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
-      if (d->to == JobState::kRunning) ++local.running;
-      if (d->to == JobState::kSucceeded) ++local.succeeded;
-      if (d->to == JobState::kFailed) ++local.failed;
+      FASTGPU_RETURN_IF_ERROR(ApplyDecision(tx, job, allocs, *d, now, local));
     }
     return OkStatus();
   }));
@@ -300,32 +338,74 @@ Status Reconciler::PlacePending(PassStats& stats) {
 
   // The pool as the scheduler sees it: every node, its live allocations applied
   // (before health marks, which Apply refuses), new work only on ready nodes.
+  // A live allocation always holds its resources here: a node that now reports less
+  // than its live allocations hold is sized to hold them, and is over-committed (no new
+  // work) until they fit in what it reports.
   sched::Cluster cluster;
   std::map<std::string, int> index_of;
-  for (const NodeRecord& n : nodes) {
+  std::map<std::string, std::string> overcommitted;  // node id -> why
+  std::vector<int> reported_gpus(nodes.size(), 0);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const NodeRecord& n = nodes[i];
+    const NodeUsage usage = UsageOn(n.node.id, live);
+    std::string why = OvercommitReason(n, usage);
+    if (!why.empty()) overcommitted[n.node.id] = std::move(why);
     sched::NodeSpec spec;
     spec.id = n.node.id;
-    if (!n.node.gpus.empty()) {
-      spec.gpu_model = n.node.gpus[0].model;
-      spec.gpu_count = static_cast<int>(n.node.gpus.size());
-      spec.gpu_memory_mib = n.node.gpus[0].memory_mib;
+    int gpu_count = static_cast<int>(n.node.gpus.size());
+    reported_gpus[i] = gpu_count;
+    for (const auto& [index, milli] : usage.gpu_milli) gpu_count = std::max(gpu_count, index + 1);
+    spec.gpu_count = std::min(gpu_count, sched::kMaxGpusPerNode);
+    if (spec.gpu_count > 0) {
+      spec.gpu_model = n.node.gpus.empty() ? "" : n.node.gpus[0].model;
+      for (const AllocationRecord& a : live) {  // a node that reports no GPU any more
+        if (spec.gpu_model.empty() && a.alloc.node_id == n.node.id)
+          spec.gpu_model = a.alloc.gpu_model;
+      }
+      spec.gpu_memory_mib = n.node.gpus.empty() ? 0 : n.node.gpus[0].memory_mib;
+      for (const auto& [index, mib] : usage.gpu_memory_mib) {
+        spec.gpu_memory_mib = std::max(spec.gpu_memory_mib, mib);
+      }
     }
-    spec.cpu_milli = n.node.cpu_milli;
-    spec.memory_mib = n.node.memory_mib;
+    spec.cpu_milli = std::max(n.node.cpu_milli, usage.cpu_milli);
+    spec.memory_mib = std::max(n.node.memory_mib, usage.memory_mib);
     index_of[n.node.id] = cluster.AddNode(spec);
   }
   for (const AllocationRecord& a : live) {
     auto it = index_of.find(a.alloc.node_id);
     if (it == index_of.end()) continue;
     Status st = cluster.Apply(PlacementOf(a.alloc, it->second));
-    if (!st.ok()) spdlog::warn("reconciler: allocation {}: {}", a.alloc.id, st.ToString());
+    if (!st.ok()) {
+      // Only a store that already books a GPU twice gets here: keep the node closed.
+      overcommitted[a.alloc.node_id] = "over-committed: allocation " + a.alloc.id +
+                                       " does not fit beside the others (" + st.message() + ")";
+    }
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     const NodeRecord& n = nodes[i];
+    const int index = static_cast<int>(i);
     for (const Gpu& g : n.node.gpus) {
-      if (!g.healthy) cluster.SetGpuHealthy(static_cast<int>(i), g.index, false).IgnoreError();
+      if (!g.healthy) cluster.SetGpuHealthy(index, g.index, false).IgnoreError();
     }
-    cluster.SetSchedulable(static_cast<int>(i), n.state == NodeState::kReady).IgnoreError();
+    for (int g = reported_gpus[i]; g < static_cast<int>(cluster.node(index).gpus.size()); ++g) {
+      cluster.SetGpuHealthy(index, g, false).IgnoreError();  // a GPU the node no longer has
+    }
+    cluster
+        .SetSchedulable(index, n.state == NodeState::kReady && !overcommitted.contains(n.node.id))
+        .IgnoreError();
+  }
+  // Said in the reason of every job left waiting, so an over-committed node is visible.
+  std::string overcommit_note;
+  size_t named = 0;
+  for (const NodeRecord& n : nodes) {
+    auto it = overcommitted.find(n.node.id);
+    if (it == overcommitted.end() || n.state != NodeState::kReady) continue;  // closed anyway
+    overcommit_note += named == 0 ? "; no new work on over-committed node(s): " : ", ";
+    if (named++ == kOvercommittedNamed) {
+      overcommit_note += "...";
+      break;
+    }
+    overcommit_note += n.node.id + " (" + it->second + ")";
   }
 
   struct Plan {
@@ -360,7 +440,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
       placed = sched::PlaceGang(*policy, cluster, req);
     }
     if (!placed.ok()) {
-      std::string why = "waiting for capacity: " + placed.status().message();
+      std::string why = "waiting for capacity: " + placed.status().message() + overcommit_note;
       if (job.reason != why) waiting[job.id] = std::move(why);  // written once, not per pass
       ++stats.unplaceable;
       continue;
@@ -458,14 +538,31 @@ void Reconciler::Start() {
     while (!stopping_) {
       poked_ = false;
       lock.unlock();
-      auto r = RunOnce();
-      if (!r.ok()) spdlog::warn("reconciler: pass failed: {}", r.status().ToString());
+      RunPassLogged();
       lock.lock();
       // At most one pass per kMinGap even when poked constantly (a stream of submissions).
       cv_.wait_for(lock, kMinGap, [this] { return stopping_; });
       cv_.wait_for(lock, options_.interval - kMinGap, [this] { return stopping_ || poked_; });
     }
   });
+}
+
+void Reconciler::RunPassLogged() {
+  try {
+    auto r = RunOnce();
+    if (!r.ok()) spdlog::warn("reconciler: pass failed: {}", r.status().ToString());
+  } catch (const std::exception& e) {
+    // A bug or a library's exception: the loop must go on (the next pass starts over).
+    const TimePoint now = clock_.Now();
+    if (now - last_exception_log_ < kExceptionLogEvery) {
+      ++exceptions_unlogged_;
+      return;
+    }
+    spdlog::error("reconciler: pass threw: {} ({} more since the last report)", e.what(),
+                  exceptions_unlogged_);
+    last_exception_log_ = now;
+    exceptions_unlogged_ = 0;
+  }
 }
 
 void Reconciler::Stop() {

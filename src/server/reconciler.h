@@ -4,16 +4,26 @@
 // agent reports) and acts on the difference, in this order:
 //   1. node leases: a ready or draining node silent for longer than node_timeout is
 //      marked lost; the jobs of its live allocations are requeued (or failed when no
-//      retry is left);
-//   2. GPU health: a live allocation on a GPU now unhealthy is requeued the same way;
+//      retry is left), except a job whose replicas already reported how it ended: it
+//      ends as reported (a node's loss never hides a reported exit). Silence is judged
+//      on the heartbeats the server received (NodeLeases, in memory), not on those it
+//      could store, and every node has a full lease from the reconciler's creation on
+//      (the control plane's own downtime is not the node's silence);
+//   2. GPU health: a live allocation on a GPU now unhealthy, or on a GPU its node no
+//      longer reports, is requeued the same way;
 //   3. job progress from agent reports: every replica running -> running; every
 //      replica exited 0 -> succeeded; any replica failed or exited non-zero -> failed
 //      (its other replicas are released, so their agents stop them);
 //   4. placement: pending jobs, oldest first, are placed as gangs by the scheduler's
 //      policy on a sched::Cluster rebuilt from ready nodes and live allocations; the
 //      allocations and the job's move to scheduled are written in one transaction.
+//      A live allocation always holds its resources in that view, even on a node that
+//      now reports less (node_usage.h): such a node is over-committed and gets no new
+//      work until it has room; the pending jobs' reasons name it.
+// Start() runs passes on a thread of its own; nothing a pass throws ends that thread (it
+// is logged, at most once per 10 s, and the next pass starts over).
 // Time comes only from the Clock, so tests drive it with a ManualClock and RunOnce().
-// Start() runs passes on a thread of its own (every `interval`, sooner after Poke()).
+// Start() runs passes every `interval`, sooner after Poke().
 //
 // Borrows the store, clock, ids and metrics (they must outlive it). Thread-safe:
 // RunOnce, Poke, Start and Stop may be called from any thread (passes never overlap).
@@ -30,6 +40,7 @@
 #include "common/ids.h"
 #include "scheduler/policy.h"
 #include "server/metrics.h"
+#include "server/node_leases.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -71,6 +82,9 @@ class Reconciler {
   // Asks the background thread for a pass soon (after a submission or a report).
   void Poke();
 
+  // The in-memory leases the passes judge nodes on; the heartbeat handler renews them.
+  NodeLeases& leases() { return leases_; }
+
  private:
   Reconciler(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
              ReconcilerOptions options);
@@ -79,6 +93,8 @@ class Reconciler {
   Status AdvanceJobs(PassStats& stats);
   Status PlacePending(PassStats& stats);
   Status CollectGarbage();
+  // The background thread's loop body: one pass, its failure or exception logged.
+  void RunPassLogged();
 
   Store& store_;
   Clock& clock_;
@@ -88,6 +104,9 @@ class Reconciler {
   std::mutex pass_mu_;  // one pass at a time
   TimePoint last_gc_{};
   TimePoint budget_checked_{};  // last budget enforcement (usage_budget.h)
+  NodeLeases leases_;
+  TimePoint last_exception_log_{};  // RunPassLogged's rate limit (background thread only)
+  int exceptions_unlogged_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;

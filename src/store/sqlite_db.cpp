@@ -1,5 +1,9 @@
 #include "store/sqlite_db.h"
 
+#include <cerrno>
+
+#include "store/store.h"
+
 namespace fastgpu {
 
 Status SqliteStatus(int rc, sqlite3* db, std::string_view context) {
@@ -10,6 +14,17 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view context) {
   }
   if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return AlreadyExists(msg);
+  }
+  // No space left (SQLite says FULL, or a write / sync failed with ENOSPC): the caller
+  // may retry once space returns, so Unavailable with a message that says what to fix.
+  const bool no_space = db != nullptr && sqlite3_system_errno(db) == ENOSPC;
+  if (primary == SQLITE_FULL || (primary == SQLITE_IOERR && no_space)) {
+    return DiskFullError(msg);
+  }
+  if (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC ||
+      rc == SQLITE_IOERR_TRUNCATE || rc == SQLITE_IOERR_SHMSIZE) {
+    return Unavailable("the control plane cannot write its database; retry later (sqlite: " + msg +
+                       ")");
   }
   return Internal("sqlite: " + msg);
 }

@@ -159,9 +159,13 @@ class SqliteStore final : public Store {
         if (!end.ok() || !c.InTransaction()) {
           // The transaction is broken (or SQLite rolled it back): nothing of the batch
           // can commit. Fail this write, those before it, and those not yet run.
-          Status broken =
-              Internal("write transaction aborted: " +
-                       (end.ok() ? std::string("rolled back by the database") : end.ToString()));
+          // A transaction lost to a full disk stays Unavailable: retry once space returns.
+          const Status& cause = end.ok() ? s : end;
+          Status broken = cause.code() == StatusCode::kUnavailable
+                              ? Unavailable("write transaction aborted: " + cause.message())
+                              : Internal("write transaction aborted: " +
+                                         (end.ok() ? std::string("rolled back by the database")
+                                                   : end.ToString()));
           for (PendingWrite* q : batch) {
             if (q->result.ok()) q->result = broken;
           }

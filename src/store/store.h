@@ -36,7 +36,9 @@
 //   InvalidArgument     the arguments are malformed (e.g. a GPU index a node lacks);
 //   OutOfRange          a log chunk leaves a gap (the message says the expected offset);
 //   ResourceExhausted   a log is at its size cap;
-//   Unavailable         the database stayed locked / busy beyond the busy timeout;
+//   Unavailable         the database stayed locked / busy beyond the busy timeout, or
+//                       a write found no space on the disk (or the disk failed it):
+//                       see DiskFullError; nothing of that write is stored;
 //   DataLoss            a stored row cannot be decoded (a damaged database file);
 //   Internal            any other database failure (with the database's message).
 //
@@ -201,6 +203,12 @@ class WriteTx : public ReadTx {
   virtual Status PutMeta(const std::string& key, const std::string& value) = 0;  // upsert
   virtual Status DeleteMeta(const std::string& key) = 0;  // deleting a missing key is OK
 };
+
+// The status of a write that failed because the disk under the store is full (or failed
+// the write): Unavailable, "the control plane's disk is full; retry later (<detail>)".
+// Clients retry on it (HTTP 503); nothing that depends on the write is to be treated as
+// failed for good.
+Status DiskFullError(std::string_view detail);
 
 // Counters of a store since it was opened (for metrics and tests).
 struct StoreStats {

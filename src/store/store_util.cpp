@@ -97,4 +97,10 @@ Status RunGuarded(const std::function<Status()>& fn) {
   }
 }
 
+Status DiskFullError(std::string_view detail) {
+  std::string msg = "the control plane's disk is full; retry later";
+  if (!detail.empty()) msg += " (" + std::string(detail) + ")";
+  return Unavailable(std::move(msg));
+}
+
 }  // namespace fastgpu
