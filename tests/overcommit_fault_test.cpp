@@ -33,12 +33,15 @@ std::string RegisterBody(const std::string& agent_id, const Capacity& c) {
                                 {"healthy", true},
                                 {"simulated", true}});
   }
-  return json::serialize(json::object{{"name", agent_id},
-                                      {"agent_id", agent_id},
-                                      {"cpu_milli", c.cpu_milli},
-                                      {"memory_mib", c.memory_mib},
-                                      {"simulated", true},
-                                      {"gpus", std::move(gpus)}});
+  // The node's own secret, the same for the same agent id, as a real agent keeps it.
+  return json::serialize(
+      json::object{{"name", agent_id},
+                   {"agent_id", agent_id},
+                   {"node_secret", "overcommit-test-secret-0123456789-" + agent_id},
+                   {"cpu_milli", c.cpu_milli},
+                   {"memory_mib", c.memory_mib},
+                   {"simulated", true},
+                   {"gpus", std::move(gpus)}});
 }
 
 struct Registered {
