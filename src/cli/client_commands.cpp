@@ -13,6 +13,7 @@
 #include "cli/output.h"
 #include "cli/usage_commands.h"
 #include "common/ids.h"
+#include "metering/json_text.h"
 #include "model/units.h"
 
 namespace fastgpu::cli {
@@ -38,7 +39,7 @@ Status Usage(const std::string& m) { return InvalidArgument("usage: " + m); }
 Result<std::string> Show(Result<json::value> v, bool as_json,
                          std::string (*render)(const json::value&)) {
   if (!v.ok()) return v.status();
-  return as_json ? json::serialize(*v) + "\n" : render(*v);
+  return as_json ? metering::JsonText(*v) + "\n" : render(*v);
 }
 
 // ---- login ----
@@ -57,7 +58,8 @@ void AddLogin(CLI::App& app, int* exit_code) {
       if (!check.ok()) return check.status();
       FASTGPU_RETURN_IF_ERROR(SaveConfig(f->config, *cfg));
       if (as_json) {
-        return json::serialize(json::object{{"server", cfg->server}, {"config", f->config}}) + "\n";
+        return metering::JsonText(json::object{{"server", cfg->server}, {"config", f->config}}) +
+               "\n";
       }
       return "logged in to " + cfg->server + "; saved in " + f->config + "\n";
     });
@@ -161,7 +163,7 @@ Result<std::string> WaitForJobs(ApiClient& api, const std::vector<std::string>& 
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   }
-  if (as_json) return json::serialize(json::object{{"jobs", std::move(done)}}) + "\n";
+  if (as_json) return metering::JsonText(json::object{{"jobs", std::move(done)}}) + "\n";
   return text;
 }
 
@@ -213,7 +215,7 @@ void AddJob(CLI::App& app, int* exit_code) {
         if (!as_json) std::cout << "submitted " << id << "; waiting for it to end\n" << std::flush;
         return WaitForJobs(api, {id}, s->timeout_seconds, as_json);
       }
-      if (as_json) return json::serialize(*v) + "\n";
+      if (as_json) return metering::JsonText(*v) + "\n";
       return "submitted " + id + " (" + std::string(v->at("state").as_string()) + ")\n";
     });
   });
@@ -224,7 +226,7 @@ void AddJob(CLI::App& app, int* exit_code) {
   auto* wait = job->add_subcommand(
       "wait", "Wait until jobs end: exit 0 when all succeeded, 1 when one failed or was cancelled");
   AddCommon(wait, wf);
-  wait->add_option("ids", *wids, "Job ids")->required();
+  wait->add_option("jobs", *wids, "Job ids or names")->required();
   wait->add_option("--timeout", *wtimeout, "Give up after this many seconds (0: never)")
       ->capture_default_str();
   wait->callback([=] {
@@ -241,7 +243,7 @@ void AddJob(CLI::App& app, int* exit_code) {
   auto* list = job->add_subcommand("list", "List jobs (a tenant sees its own; admin sees all)");
   AddCommon(list, lf);
   list->add_option("--state", *state, "Only jobs in this state");
-  list->add_option("--tenant", *tenant, "Only this tenant's jobs (admin)");
+  list->add_option("--tenant", *tenant, "Only this tenant's jobs: name or id (admin)");
   list->add_option("--limit", *limit, "Most jobs to show")->capture_default_str();
   list->add_option("--cursor", *cursor, "Continue a previous listing");
   list->callback([=] {
@@ -258,7 +260,7 @@ void AddJob(CLI::App& app, int* exit_code) {
   auto gid = std::make_shared<std::string>();
   auto* get = job->add_subcommand("get", "Show a job: state, reason, events, allocations");
   AddCommon(get, gf);
-  get->add_option("id", *gid, "Job id")->required();
+  get->add_option("job", *gid, "Job id or name")->required();
   get->callback([=] {
     *exit_code = Run(*gf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       return Show(api.Call("GET", "/v1/jobs/" + Escape(*gid)), as_json, RenderJob);
@@ -269,7 +271,7 @@ void AddJob(CLI::App& app, int* exit_code) {
   auto cids = std::make_shared<std::vector<std::string>>();
   auto* cancel = job->add_subcommand("cancel", "Cancel jobs");
   AddCommon(cancel, cf);
-  cancel->add_option("ids", *cids, "Job ids")->required();
+  cancel->add_option("jobs", *cids, "Job ids or names")->required();
   cancel->callback([=] {
     *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       // Every job is tried; the first error is returned after the others were cancelled.
@@ -283,15 +285,16 @@ void AddJob(CLI::App& app, int* exit_code) {
           if (first_error.ok()) first_error = v.status();
           continue;
         }
-        answers.push_back(*v);
-        text += "cancelled " + id + "\n";
+        const std::string job_id(v->at("id").as_string());
+        text += "cancelled " + job_id + (job_id == id ? "" : " (" + id + ")") + "\n";
+        answers.push_back(*std::move(v));
       }
       if (!first_error.ok()) {
         std::cout << text << std::flush;
         return first_error;
       }
       if (as_json) {
-        return json::serialize(answers.size() == 1 ? answers[0] : json::value(answers)) + "\n";
+        return metering::JsonText(answers.size() == 1 ? answers[0] : json::value(answers)) + "\n";
       }
       return text;
     });
@@ -303,7 +306,7 @@ void AddJob(CLI::App& app, int* exit_code) {
   auto follow = std::make_shared<bool>(false);
   auto* logs = job->add_subcommand("logs", "Print a replica's output; -f follows it");
   AddCommon(logs, gl);
-  logs->add_option("id", *lid, "Job id")->required();
+  logs->add_option("job", *lid, "Job id or name")->required();
   logs->add_option("--replica", *replica, "Replica index")->capture_default_str();
   logs->add_flag("-f,--follow", *follow, "Keep printing until the job ends");
   logs->callback([=] {
@@ -350,15 +353,17 @@ void AddNode(CLI::App& app, int* exit_code) {
   auto undo = std::make_shared<bool>(false);
   auto* drain = node->add_subcommand("drain", "Stop giving a node new work (admin)");
   AddCommon(drain, df);
-  drain->add_option("id", *id, "Node id")->required();
+  drain->add_option("node", *id, "Node id or name")->required();
   drain->add_flag("--undo", *undo, "Give the node new work again");
   drain->callback([=] {
     *exit_code = Run(*df, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       auto v = api.Call("POST", "/v1/nodes/" + Escape(*id) + (*undo ? "/undrain" : "/drain"), "",
                         RandomHex(16));
       if (!v.ok()) return v.status();
-      if (as_json) return json::serialize(*v) + "\n";
-      return "node " + *id + " is " + std::string(v->at("state").as_string()) + "\n";
+      if (as_json) return metering::JsonText(*v) + "\n";
+      return "node " + std::string(v->at("name").as_string()) + " (" +
+             std::string(v->at("id").as_string()) + ") is " +
+             std::string(v->at("state").as_string()) + "\n";
     });
   });
   auto rf = std::make_shared<CommonFlags>();
@@ -368,12 +373,12 @@ void AddNode(CLI::App& app, int* exit_code) {
       "Revoke a node's token and secret: its agent is refused, and the next registration of "
       "its agent id with the join token takes the node afresh (admin)");
   AddCommon(revoke, rf);
-  revoke->add_option("id", *rid, "Node id")->required();
+  revoke->add_option("node", *rid, "Node id or name")->required();
   revoke->callback([=] {
     *exit_code = Run(*rf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       auto v = api.Call("POST", "/v1/nodes/" + Escape(*rid) + "/revoke", "", RandomHex(16));
       if (!v.ok()) return v.status();
-      if (as_json) return json::serialize(*v) + "\n";
+      if (as_json) return metering::JsonText(*v) + "\n";
       return "node " + *rid + ": credentials revoked; its agent id may register again with the " +
              "join token\n";
     });
@@ -423,11 +428,21 @@ void AddToken(CLI::App& app, int* exit_code) {
   AddCommon(create, cf);
   create->add_option("--tenant", *tenant, "Tenant name or id")->required();
   create->add_option("--name", *name, "A label for the token");
+  auto secret_only = std::make_shared<bool>(false);
+  create->add_flag("--secret-only", *secret_only,
+                   "Print only the secret (for scripts: TOKEN=$(fastgpu token create ...))");
   create->callback([=] {
     *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
-      return Show(api.Call("POST", "/v1/tenants/" + Escape(*tenant) + "/tokens",
-                           json::serialize(json::object{{"name", *name}})),
-                  as_json, RenderToken);
+      auto v = api.Call("POST", "/v1/tenants/" + Escape(*tenant) + "/tokens",
+                        json::serialize(json::object{{"name", *name}}));
+      if (v.ok() && *secret_only) {
+        const json::value* secret = v->as_object().if_contains("token");
+        if (secret == nullptr || !secret->is_string() || secret->as_string().empty()) {
+          return FailedPrecondition("the answer carries no secret (it is shown only once)");
+        }
+        return std::string(secret->as_string()) + "\n";
+      }
+      return Show(std::move(v), as_json, RenderToken);
     });
   });
   auto lf = std::make_shared<CommonFlags>();
@@ -450,7 +465,7 @@ void AddToken(CLI::App& app, int* exit_code) {
     *exit_code = Run(*rf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       auto v = api.Call("POST", "/v1/tokens/" + Escape(*id) + "/revoke", "", RandomHex(16));
       if (!v.ok()) return v.status();
-      if (as_json) return json::serialize(*v) + "\n";
+      if (as_json) return metering::JsonText(*v) + "\n";
       return "revoked " + *id + "\n";
     });
   });

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/clock.h"
+#include "metering/json_text.h"
 #include "model/units.h"
 
 namespace fastgpu::cli {
@@ -20,7 +21,7 @@ std::string Str(const json::value& v, std::string_view key) {
   if (f->is_string()) return std::string(f->as_string());
   if (f->is_bool()) return f->as_bool() ? "true" : "false";
   if (f->is_null()) return "";
-  return json::serialize(*f);
+  return metering::JsonText(*f);
 }
 
 int64_t Int(const json::value& v, std::string_view key) {

@@ -13,6 +13,7 @@
 #include "cli/output.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "metering/json_text.h"
 #include "metering/price_json.h"
 #include "metering/pricing.h"
 #include "model/units.h"
@@ -50,7 +51,7 @@ std::string Str(const json::value& v, std::string_view key) {
   const json::value* f = v.is_object() ? v.as_object().if_contains(key) : nullptr;
   if (f == nullptr) return "";
   if (f->is_string()) return std::string(f->as_string());
-  return json::serialize(*f);
+  return metering::JsonText(*f);
 }
 
 std::string RenderReport(const json::value& r) {
@@ -68,10 +69,7 @@ std::string RenderReport(const json::value& r) {
   std::string head = "tenant " + Str(r, "tenant") + ", " +
                      FormatRfc3339(FromUnixMillis(r.at("from").as_int64())) + " to " +
                      FormatRfc3339(FromUnixMillis(r.at("to").as_int64())) + "\n";
-  std::string foot = by == "job" ? ""
-                                 : "(rows are rounded on their own; the total is the bill, "
-                                   "the sum of the jobs' rounded charges)\n";
-  return head + t.Render() + foot;
+  return head + t.Render();
 }
 
 std::string RenderPrices(const json::value& p) {
@@ -95,7 +93,7 @@ void AddUsage(CLI::App& app, int* exit_code) {
   auto* cmd =
       app.add_subcommand("usage",
                          "Report metered GPU usage and cost (by job, GPU model or UTC day).\n"
-                         "The sum over jobs is the tenant's bill, to the cent.");
+                         "The rows add up to the total, the tenant's bill, to the cent.");
   cmd->add_option("--tenant", (*q)["tenant"], "Tenant name or id (the admin: any; default all)");
   cmd->add_option("--from", (*q)["from"],
                   "Start: 2026-11-01, 2026-11-01T00:00:00Z or Unix ms (default: this month)");
@@ -112,7 +110,7 @@ void AddUsage(CLI::App& app, int* exit_code) {
         if (!v.empty()) query += (query.empty() ? "?" : "&") + k + "=" + Escape(v);
       }
       FASTGPU_ASSIGN_OR_RETURN(json::value r, api.Call("GET", "/v1/usage" + query));
-      if (output == "json") return json::serialize(r) + "\n";
+      if (output == "json") return metering::JsonText(r) + "\n";
       if (output == "table") return RenderReport(r);
       // CSV from the same answer (the API's own CSV carries the same columns).
       std::string csv = Str(r, "by") + ",billed_seconds,gpu_hours,cost\n";
@@ -130,7 +128,9 @@ void AddUsage(CLI::App& app, int* exit_code) {
 }
 
 void AddPrice(CLI::App& app, int* exit_code) {
-  auto* price = app.add_subcommand("price", "Show and set the price table");
+  auto* price = app.add_subcommand(
+      "price",
+      "The price table: `price list` shows it (any tenant), `price set` changes it (admin)");
   price->require_subcommand(1);
   auto sf = std::make_shared<Flags>();
   struct SetArgs {
@@ -139,21 +139,31 @@ void AddPrice(CLI::App& app, int* exit_code) {
   };
   auto a = std::make_shared<SetArgs>();
   auto* set = price->add_subcommand(
-      "set", "Set prices (admin): the GPU-hour of a model, CPU core-hour, GiB-hour, minimum");
-  set->add_option("--model", a->model, "GPU model the --gpu-hour price is for (e.g. H100-80GB)");
+      "set",
+      "Change prices (admin): a GPU model's GPU-hour, the GPU-hour of unlisted models, the CPU "
+      "core-hour, the GiB-hour, the minimum billed seconds; what is not given keeps its price");
+  set->add_option("--model", a->model,
+                  "GPU model the --gpu-hour price is for (e.g. H100-80GB); needs --gpu-hour");
   set->add_option("--gpu-hour", a->gpu_hour,
-                  "Dollars per GPU-hour of --model (or of every "
-                  "model not listed, without --model)");
-  set->add_option("--cpu-hour", a->cpu_hour, "Dollars per CPU core-hour");
-  set->add_option("--gib-hour", a->gib_hour, "Dollars per GiB-hour of main memory");
+                  "Dollars per GPU-hour (up to 5 decimals) of --model, or without --model of "
+                  "every model the table does not list");
+  set->add_option("--cpu-hour", a->cpu_hour, "Dollars per CPU core-hour (up to 5 decimals)");
+  set->add_option("--gib-hour", a->gib_hour,
+                  "Dollars per GiB-hour of main memory (up to 5 decimals)");
   set->add_option("--minimum-seconds", a->minimum_seconds,
-                  "Seconds every usage record is billed at least")
+                  "Bill every usage record at least this many seconds (0: no minimum)")
       ->check(CLI::Range(0, 2678400));
   AddFlags(set, sf);
   set->callback([sf, a, exit_code] {
     *exit_code = Run(*sf, [a](ApiClient& api, const std::string& output) -> Result<std::string> {
       if (!a->model.empty() && a->gpu_hour.empty()) {
         return InvalidArgument("usage: --model needs --gpu-hour");
+      }
+      if (a->gpu_hour.empty() && a->cpu_hour.empty() && a->gib_hour.empty() &&
+          a->minimum_seconds < 0) {
+        return InvalidArgument(
+            "usage: price set needs at least one of --gpu-hour, --cpu-hour, --gib-hour, "
+            "--minimum-seconds (`fastgpu price list` shows the table)");
       }
       // Read, change, write back: the API replaces the whole table.
       FASTGPU_ASSIGN_OR_RETURN(json::value cur, api.Call("GET", "/v1/prices"));
@@ -182,16 +192,19 @@ void AddPrice(CLI::App& app, int* exit_code) {
       if (a->minimum_seconds >= 0) t["minimum_seconds"] = a->minimum_seconds;
       FASTGPU_ASSIGN_OR_RETURN(json::value r,
                                api.Call("PUT", "/v1/prices", json::serialize(t), RandomHex(16)));
-      return output == "json" ? json::serialize(r) + "\n" : RenderPrices(r);
+      return output == "json" ? metering::JsonText(r) + "\n" : RenderPrices(r);
     });
   });
   auto lf = std::make_shared<Flags>();
-  auto* list = price->add_subcommand("list", "Show the price table");
+  auto* list = price->add_subcommand(
+      "list",
+      "Show the price table (any tenant): GPU-hour per model and for other models, CPU "
+      "core-hour, GiB-hour, minimum billed seconds");
   AddFlags(list, lf);
   list->callback([lf, exit_code] {
     *exit_code = Run(*lf, [](ApiClient& api, const std::string& output) -> Result<std::string> {
       FASTGPU_ASSIGN_OR_RETURN(json::value r, api.Call("GET", "/v1/prices"));
-      return output == "json" ? json::serialize(r) + "\n" : RenderPrices(r);
+      return output == "json" ? metering::JsonText(r) + "\n" : RenderPrices(r);
     });
   });
 }
@@ -232,7 +245,7 @@ void AddQuota(CLI::App& app, int* exit_code) {
                                    ? api.Call("GET", "/v1/tenants/" + Escape(a->tenant))
                                    : api.Call("PUT", "/v1/tenants/" + Escape(a->tenant) + "/quota",
                                               json::serialize(body), RandomHex(16)));
-      if (output == "json") return json::serialize(r) + "\n";
+      if (output == "json") return metering::JsonText(r) + "\n";
       const json::value& q = r;
       const json::value& u = r.at("usage");
       int64_t max = q.at("max_gpu_milli").as_int64();

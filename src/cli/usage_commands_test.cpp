@@ -41,5 +41,31 @@ TEST(UsageCommandsTest, AddsItsCommandsBesideOthers) {
   EXPECT_EQ(exit_code, 2);
 }
 
+// `fastgpu price --help` names what each subcommand does, and each subcommand's help
+// says it: list shows the table to any tenant, set changes the items given (admin).
+TEST(UsageCommandsTest, PriceHelpMatchesItsSubcommands) {
+  CLI::App app;
+  int exit_code = 0;
+  RegisterUsageCommands(app, &exit_code);
+  CLI::App* price = app.get_subcommand("price");
+  const std::string help = price->help();
+  EXPECT_NE(help.find("`price list` shows it (any tenant)"), std::string::npos) << help;
+  EXPECT_NE(help.find("`price set` changes it (admin)"), std::string::npos) << help;
+  std::vector<std::string> names;
+  for (CLI::App* sub : price->get_subcommands({})) names.push_back(sub->get_name());
+  EXPECT_EQ(names, (std::vector<std::string>{"set", "list"}));
+  const std::string set = price->get_subcommand("set")->help();
+  EXPECT_NE(set.find("what is not given keeps its price"), std::string::npos) << set;
+  for (const char* flag :
+       {"--model", "--gpu-hour", "--cpu-hour", "--gib-hour", "--minimum-seconds"}) {
+    EXPECT_NE(set.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(price->get_subcommand("list")->help().find("Show the price table (any tenant)"),
+            std::string::npos);
+  // `price set` without a price is bad usage (exit 2), before any request.
+  app.parse(std::vector<std::string>{"/nonexistent/fastgpu.json", "--config", "set", "price"});
+  EXPECT_EQ(exit_code, 2);
+}
+
 }  // namespace
 }  // namespace fastgpu::cli

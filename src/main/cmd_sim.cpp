@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "main/commands.h"
+#include "metering/json_text.h"
 #include "scheduler/policy.h"
 #include "sim/cost_report.h"
 #include "sim/report.h"
@@ -71,7 +72,7 @@ int RunSim(const SimFlags& flags) {
   if (flags.output == "json") {
     boost::json::object out = sim::ReportToJson(*report);
     if (!flags.prices.empty()) out["cost"] = sim::TraceCostsToJson(*costs);
-    std::cout << boost::json::serialize(out) << "\n";
+    std::cout << metering::JsonText(out) << "\n";
   } else {
     std::cout << sim::ReportToTable(*report);
     if (!flags.prices.empty()) std::cout << "\n" << sim::TraceCostsToTable(*costs);

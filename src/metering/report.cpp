@@ -1,11 +1,14 @@
 #include "metering/report.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <tuple>
+
+#include "metering/json_text.h"
 
 namespace fastgpu::metering {
 namespace {
@@ -45,6 +48,9 @@ std::vector<Slice> SplitByDay(int64_t start, int64_t end, int64_t billed) {
   return out;
 }
 
+// GPU-hours to 6 decimals (what the CSV shows); exact in gpu_milli_seconds.
+double RoundedGpuHours(const UsageRow& row) { return std::round(row.GpuHours() * 1e6) / 1e6; }
+
 }  // namespace
 
 Result<GroupBy> ParseGroupBy(std::string_view text) {
@@ -56,9 +62,12 @@ Result<GroupBy> ParseGroupBy(std::string_view text) {
 
 std::string_view GroupByName(GroupBy by) {
   switch (by) {
-    case GroupBy::kJob: return "job";
-    case GroupBy::kModel: return "model";
-    case GroupBy::kDay: return "day";
+    case GroupBy::kJob:
+      return "job";
+    case GroupBy::kModel:
+      return "model";
+    case GroupBy::kDay:
+      return "day";
   }
   return "job";
 }
@@ -67,8 +76,16 @@ Result<UsageReport> BuildReport(const std::vector<UsageRecord>& records, const P
                                 GroupBy by, int64_t from_ms, int64_t to_ms) {
   FASTGPU_RETURN_IF_ERROR(ValidatePriceTable(prices));
   if (to_ms < from_ms) return InvalidArgument("report window ends before it starts");
+  // The unit of rounding is the cell: one job's use of one GPU model on one UTC day. Each
+  // cell's exact microcents are rounded to cents once; every row is a sum of whole cells
+  // and the total is the sum of all cells, so the rows of every grouping add up to the
+  // same total, and a month's bill is the sum of its days' bills.
+  struct Cell {
+    std::string row_key;
+    int64_t microcents = 0;
+  };
   std::map<std::string, UsageRow> rows;
-  std::map<std::string, int64_t> job_microcents;
+  std::map<std::tuple<std::string, std::string, std::string>, Cell> cells;
   for (const UsageRecord& rec : records) {
     FASTGPU_RETURN_IF_ERROR(ValidateUsageRecord(rec).WithContext(rec.allocation_id));
     int64_t start = std::max(rec.start_ms, from_ms);
@@ -82,32 +99,43 @@ Result<UsageReport> BuildReport(const std::vector<UsageRecord>& records, const P
     int64_t billed = BilledSeconds(clipped, p);
     if (billed == 0) continue;
     int64_t share_milli = clipped.gpu_count * BilledGpuShareMicro(clipped) / 1000;
+    const std::string model = rec.gpu_model.empty() ? "cpu-only" : rec.gpu_model;
     for (const Slice& s : SplitByDay(start, std::max(end, start + 1), billed)) {
       if (s.seconds == 0) continue;
       int64_t micro = ChargeMicrocents(clipped, s.seconds, p);
+      const std::string day = DayKey(s.start_ms);
       std::string key;
       switch (by) {
-        case GroupBy::kJob: key = rec.job_id; break;
-        case GroupBy::kModel: key = rec.gpu_model.empty() ? "cpu-only" : rec.gpu_model; break;
-        case GroupBy::kDay: key = DayKey(s.start_ms); break;
+        case GroupBy::kJob:
+          key = rec.job_id;
+          break;
+        case GroupBy::kModel:
+          key = model;
+          break;
+        case GroupBy::kDay:
+          key = day;
+          break;
       }
       UsageRow& row = rows[key];
       row.key = key;
       row.billed_seconds += s.seconds;
       row.gpu_milli_seconds += share_milli * s.seconds;
       row.microcents += micro;
-      job_microcents[rec.job_id] += micro;
+      Cell& cell = cells[{rec.job_id, model, day}];
+      cell.row_key = key;
+      cell.microcents += micro;
     }
   }
   UsageReport report;
   report.by = by;
   report.from_ms = from_ms;
   report.to_ms = to_ms;
-  for (auto& [key, row] : rows) {
-    row.cents = RoundToCents(row.microcents);
-    report.rows.push_back(row);
+  for (const auto& [id, cell] : cells) {
+    const int64_t cents = RoundToCents(cell.microcents);
+    rows[cell.row_key].cents += cents;
+    report.total_cents += cents;
   }
-  for (const auto& [job, micro] : job_microcents) report.total_cents += RoundToCents(micro);
+  for (auto& [key, row] : rows) report.rows.push_back(row);
   return report;
 }
 
@@ -137,14 +165,15 @@ std::string ReportToJson(const UsageReport& r) {
   for (const UsageRow& row : r.rows) {
     rows.push_back(boost::json::object{{"key", row.key},
                                        {"billed_seconds", row.billed_seconds},
-                                       {"gpu_hours", row.GpuHours()},
+                                       {"gpu_hours", RoundedGpuHours(row)},
+                                       {"gpu_milli_seconds", row.gpu_milli_seconds},
                                        {"cents", row.cents},
                                        {"cost", FormatCents(row.cents)}});
   }
   o["rows"] = std::move(rows);
   o["total_cents"] = r.total_cents;
   o["total"] = FormatCents(r.total_cents);
-  return boost::json::serialize(o);
+  return JsonText(o);
 }
 
 }  // namespace fastgpu::metering

@@ -1,10 +1,11 @@
 // Usage reports: metered records grouped by job, GPU model or UTC day, priced.
 //
-// Amounts are exact in microcents; each row is rounded half up to whole cents. The
-// tenant's bill for a window is, by definition, the sum of its per-job rows in cents,
-// so a report by job always adds up to the bill to the cent; rows of a report by model
-// or by day are rounded on their own and may differ from the bill by under a cent per
-// row (the report's `total_cents` is always the bill). Pure functions; thread-safe.
+// Amounts are exact in microcents until they are rounded to cents, once, per cell: one
+// job's use of one GPU model on one UTC day (a record is split at UTC midnight; the
+// split never changes its billed seconds). A row's cents are the sum of its cells'
+// rounded cents and the total (the bill) is the sum of all cells, so the rows of every
+// grouping (job, model, day) add up to the same total to the cent, and a month's bill is
+// the sum of its days'. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -22,11 +23,11 @@ Result<GroupBy> ParseGroupBy(std::string_view text);  // "job", "model", "day"
 std::string_view GroupByName(GroupBy by);
 
 struct UsageRow {
-  std::string key;              // job id, GPU model ("cpu-only" for none) or "2026-11-25"
-  int64_t billed_seconds = 0;   // replica-seconds billed
+  std::string key;                // job id, GPU model ("cpu-only" for none) or "2026-11-25"
+  int64_t billed_seconds = 0;     // replica-seconds billed
   int64_t gpu_milli_seconds = 0;  // GPU held (billed share, milli) x seconds
-  int64_t microcents = 0;
-  int64_t cents = 0;            // microcents rounded half up
+  int64_t microcents = 0;         // exact (unrounded) charge of the row
+  int64_t cents = 0;              // sum of the row's cells, each rounded half up
   double GpuHours() const { return static_cast<double>(gpu_milli_seconds) / 3.6e6; }
 };
 
@@ -34,8 +35,8 @@ struct UsageReport {
   GroupBy by = GroupBy::kJob;
   int64_t from_ms = 0;
   int64_t to_ms = 0;
-  std::vector<UsageRow> rows;   // sorted by key
-  int64_t total_cents = 0;      // the bill: sum over jobs of their rounded charges
+  std::vector<UsageRow> rows;  // sorted by key
+  int64_t total_cents = 0;     // the bill: the sum of every cell's rounded charge
 };
 
 // Prices the parts of `records` that fall in [from_ms, to_ms). A record running past
@@ -48,8 +49,9 @@ Result<UsageReport> BuildReport(const std::vector<UsageRecord>& records, const P
 
 // "key,billed_seconds,gpu_hours,cost" with a header line and a closing "total" line.
 std::string ReportToCsv(const UsageReport& report);
-// {"by":..,"from":..,"to":..,"rows":[{"key","billed_seconds","gpu_hours","cents","cost"}],
-//  "total_cents":..,"total":"$.."}
+// {"by":..,"from":..,"to":..,"rows":[{"key","billed_seconds","gpu_hours",
+//  "gpu_milli_seconds","cents","cost"}],"total_cents":..,"total":"$.."}; gpu_hours is
+// rounded to 6 decimals (gpu_milli_seconds is exact), money is integer cents plus "$1.23".
 std::string ReportToJson(const UsageReport& report);
 
 }  // namespace fastgpu::metering

@@ -2,12 +2,13 @@
 
 #include <chrono>
 
+#include "metering/json_text.h"
 #include "model/gpu.h"
 
 namespace fastgpu::server {
 
 HttpResponse JsonResponse(int status, const json::value& body) {
-  return {status, "application/json", json::serialize(body)};
+  return {status, "application/json", metering::JsonText(body)};
 }
 
 HttpResponse ErrorResponse(const Status& status) {

@@ -8,11 +8,31 @@ namespace fastgpu::server {
 
 namespace {
 
-// A tenant sees only its own jobs; another tenant's job is reported as not found so
-// that ids of others do not leak.
-Status CheckOwner(const Principal& p, const Job& job) {
-  if (p.admin || job.tenant_id == p.tenant_id) return OkStatus();
-  return NotFound("no job " + job.id);
+// Most candidates an ambiguous job name lists.
+constexpr int kMaxNameMatches = 10;
+
+// The job the caller names by id or by name. A tenant sees only its own jobs: another
+// tenant's job is reported as not found so that ids of others do not leak. A name must
+// match exactly one of the caller's jobs (the admin: of every tenant's); several are
+// FailedPrecondition (409) listing their ids. The job comes with its events.
+Result<Job> FindJob(ReadTx& tx, const Principal& p, const std::string& id_or_name) {
+  auto by_id = tx.GetJob(id_or_name);
+  if (by_id.ok() && (p.admin || by_id->tenant_id == p.tenant_id)) return by_id;
+  if (!by_id.ok() && by_id.status().code() != StatusCode::kNotFound) return by_id.status();
+  FASTGPU_ASSIGN_OR_RETURN(
+      std::vector<Job> named,
+      tx.FindJobsByName(p.admin ? "" : p.tenant_id, id_or_name, kMaxNameMatches + 1));
+  if (named.empty()) return NotFound("no job '" + id_or_name + "' (neither an id nor a name)");
+  if (named.size() == 1) return tx.GetJob(named[0].id);
+  std::string ids;
+  for (size_t i = 0; i < named.size() && i < kMaxNameMatches; ++i) {
+    ids += (i ? ", " : "") + named[i].id;
+  }
+  const std::string count = named.size() > kMaxNameMatches
+                                ? "more than " + std::to_string(kMaxNameMatches)
+                                : std::to_string(named.size());
+  return FailedPrecondition("job name '" + id_or_name + "' matches " + count + " jobs: " + ids +
+                            "; use an id");
 }
 
 Result<int64_t> QueryInt(const HttpRequest& req, const std::string& key, int64_t fallback,
@@ -87,9 +107,12 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
 HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
   JobFilter filter;
   filter.tenant_id = p.tenant_id;
+  // The admin may name a tenant (by name or id); a tenant sees only its own jobs.
+  std::string asked_tenant;
   if (p.admin) {
     auto it = req.query.find("tenant");
-    filter.tenant_id = it == req.query.end() ? "" : it->second;
+    filter.tenant_id = "";
+    if (it != req.query.end()) asked_tenant = it->second;
   }
   if (auto it = req.query.find("state"); it != req.query.end()) {
     auto s = ParseJobState(it->second);
@@ -102,6 +125,10 @@ HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
   if (auto it = req.query.find("cursor"); it != req.query.end()) filter.cursor = it->second;
   JobPage page;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
+    if (!asked_tenant.empty()) {
+      FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, asked_tenant));
+      filter.tenant_id = t.id;
+    }
     FASTGPU_ASSIGN_OR_RETURN(page, tx.ListJobs(filter));
     return OkStatus();
   });
@@ -115,9 +142,8 @@ HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
 HttpResponse Api::GetJob(const Principal& p, const std::string& id) {
   json::object out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
-    FASTGPU_RETURN_IF_ERROR(CheckOwner(p, job));
-    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
+    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     FASTGPU_ASSIGN_OR_RETURN(bool simulated, OnSimulatedNode(tx, allocs));
     out = JobToJson(job, {}, simulated);
     json::array arr;
@@ -131,17 +157,16 @@ HttpResponse Api::GetJob(const Principal& p, const std::string& id) {
 
 HttpResponse Api::CancelJob(const HttpRequest& req, const Principal& p, const std::string& id) {
   HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
-    FASTGPU_RETURN_IF_ERROR(CheckOwner(p, job));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
     TimePoint now = clock_.Now();
     if (IsTerminal(job.state)) {
-      return FailedPrecondition("job " + id + " is already " +
+      return FailedPrecondition("job " + job.id + " is already " +
                                 std::string(JobStateName(job.state)));
     }
     FASTGPU_RETURN_IF_ERROR(TransitionJob(
         job, JobState::kCancelled, "cancelled by " + (p.admin ? "the admin" : p.tenant_id), now));
     FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
-    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
+    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     for (const auto& a : allocs) {
       if (a.state != AllocationState::kReleased) {
         FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
@@ -160,13 +185,12 @@ HttpResponse Api::JobLogs(const HttpRequest& req, const Principal& p, const std:
   if (!offset.ok()) return ErrorResponse(offset.status());
   json::object out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
-    FASTGPU_RETURN_IF_ERROR(CheckOwner(p, job));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
     if (*replica >= job.spec.replicas) {
       return InvalidArgument("replica: the job has " + std::to_string(job.spec.replicas) +
                              " replica(s)");
     }
-    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
+    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     // The newest allocation of the replica holds its current attempt's log.
     const AllocationRecord* latest = nullptr;
     for (const auto& a : allocs) {
@@ -217,8 +241,7 @@ HttpResponse Api::ListAllocations(const HttpRequest& req, const Principal& p) {
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     std::vector<AllocationRecord> recs;
     if (job_it != req.query.end()) {
-      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(job_it->second));
-      FASTGPU_RETURN_IF_ERROR(CheckOwner(p, job));
+      FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, job_it->second));
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByJob(job.id));
     } else if (node_it != req.query.end()) {
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByNode(node_it->second));

@@ -69,6 +69,21 @@ Result<Report> ReportFromJson(const json::value& v, const std::string& path, Tim
   return rep;
 }
 
+// The node the admin names by id or by name; a name must match exactly one node (several
+// are FailedPrecondition, 409, listing their ids).
+Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
+  const std::string id_or_name = PercentDecode(path_segment);
+  auto by_id = tx.GetNode(id_or_name);
+  if (by_id.ok() || by_id.status().code() != StatusCode::kNotFound) return by_id;
+  FASTGPU_ASSIGN_OR_RETURN(std::vector<NodeRecord> named, tx.FindNodesByName(id_or_name));
+  if (named.empty()) return NotFound("no node '" + id_or_name + "' (neither an id nor a name)");
+  if (named.size() == 1) return named[0];
+  std::string ids;
+  for (const auto& n : named) ids += (ids.empty() ? "" : ", ") + n.node.id;
+  return FailedPrecondition("node name '" + id_or_name + "' matches " +
+                            std::to_string(named.size()) + " nodes: " + ids + "; use an id");
+}
+
 json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecord>& live) {
   json::array gpus;
   for (const Gpu& g : rec.node.gpus) {
@@ -341,10 +356,11 @@ HttpResponse Api::ListNodes() {
   return JsonResponse(200, json::object{{"nodes", std::move(out)}});
 }
 
-HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p, const std::string& node_id,
-                           bool drain) {
+HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p,
+                           const std::string& id_or_name, bool drain) {
   HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, tx.GetNode(node_id));
+    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, id_or_name));
+    const std::string& node_id = node.node.id;
     if (drain) {
       FASTGPU_RETURN_IF_ERROR(tx.PutMeta(DrainKey(node_id), "1"));
       if (node.state == NodeState::kReady) {
@@ -365,8 +381,10 @@ HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p, const std
 }
 
 HttpResponse Api::RevokeNode(const HttpRequest& req, const Principal& p,
-                             const std::string& node_id) {
+                             const std::string& id_or_name) {
   return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+    FASTGPU_ASSIGN_OR_RETURN(NodeRecord found, FindNode(tx, id_or_name));
+    const std::string& node_id = found.node.id;
     FASTGPU_RETURN_IF_ERROR(tx.RevokeNodeCredentials(node_id));
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, tx.GetNode(node_id));
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByNode(node_id));

@@ -100,6 +100,27 @@ class MemReader : public Base {
     for (const auto& [id, n] : s_.nodes) all.push_back(n);
     return SortedBySeq(std::move(all));
   }
+  Result<std::vector<NodeRecord>> FindNodesByName(const std::string& name) override {
+    std::vector<Seq<NodeRecord>> found;
+    for (const auto& [id, n] : s_.nodes) {
+      if (n.value.node.name == name) found.push_back(n);
+    }
+    return SortedBySeq(std::move(found));
+  }
+  Result<std::vector<Job>> FindJobsByName(const std::string& tenant_id, const std::string& name,
+                                          int limit) override {
+    std::vector<Job> out;
+    if (name.empty()) return out;
+    const size_t most = static_cast<size_t>(ClampJobLimit(limit));
+    for (const auto& [seq, id] : s_.job_by_seq) {
+      const Job& job = s_.jobs.at(id).value;
+      if (job.spec.name != name || (!tenant_id.empty() && job.tenant_id != tenant_id)) continue;
+      out.push_back(job);
+      out.back().events.clear();
+      if (out.size() == most) break;
+    }
+    return out;
+  }
   Result<Job> GetJob(const std::string& id) override {
     auto it = s_.jobs.find(id);
     if (it == s_.jobs.end()) return NotFound("job " + id + " not found");

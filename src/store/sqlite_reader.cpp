@@ -154,6 +154,26 @@ Result<JobPage> SqliteReader<Base>::ListJobs(const JobFilter& filter) {
 }
 
 template <typename Base>
+Result<std::vector<Job>> SqliteReader<Base>::FindJobsByName(const std::string& tenant_id,
+                                                            const std::string& name, int limit) {
+  std::vector<Job> out;
+  if (name.empty()) return out;
+  // Both use an index on (tenant_id, name, seq) / (name, seq) (schema migration 4).
+  Stmt q(c_, tenant_id.empty()
+                 ? "SELECT " FASTGPU_JOB_COLS " FROM jobs WHERE name = ?1 ORDER BY seq LIMIT ?2"
+                 : "SELECT " FASTGPU_JOB_COLS
+                   " FROM jobs WHERE tenant_id = ?3 AND name = ?1 ORDER BY seq LIMIT ?2");
+  q.Bind(1, name).Bind(2, int64_t{ClampJobLimit(limit)});
+  if (!tenant_id.empty()) q.Bind(3, tenant_id);
+  for (;;) {
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return out;
+    FASTGPU_ASSIGN_OR_RETURN(Job job, JobFromRow(q));
+    out.push_back(std::move(job));
+  }
+}
+
+template <typename Base>
 Result<LogChunk> SqliteReader<Base>::ReadLog(const std::string& alloc_id, int64_t offset,
                                              int64_t limit_bytes) {
   if (offset < 0 || limit_bytes < 0) return InvalidArgument("negative log offset or limit");

@@ -101,6 +101,19 @@ class SqliteReader : public Base {
       out.push_back(std::move(n));
     }
   }
+  Result<std::vector<NodeRecord>> FindNodesByName(const std::string& name) override {
+    Stmt q(c_, "SELECT " FASTGPU_NODE_COLS " FROM nodes WHERE name = ?1 ORDER BY seq");
+    q.Bind(1, name);
+    std::vector<NodeRecord> out;
+    for (;;) {
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return out;
+      FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, NodeFromRow(q));
+      out.push_back(std::move(n));
+    }
+  }
+  Result<std::vector<Job>> FindJobsByName(const std::string& tenant_id, const std::string& name,
+                                          int limit) override;
   Result<Job> GetJob(const std::string& id) override {
     Job job;
     {

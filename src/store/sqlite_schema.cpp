@@ -114,6 +114,15 @@ ALTER TABLE nodes ADD COLUMN secret_sha256_hex TEXT NOT NULL DEFAULT '';
 UPDATE nodes SET secret_sha256_hex = token_sha256_hex;
 ALTER TABLE jobs ADD COLUMN idempotency_sha256_hex TEXT;
 )sql",
+    // 4: jobs and nodes found by name (a user names a job, or the admin a node, by its
+    // name where an id is accepted); a job's name, copied out of its spec.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN name TEXT NOT NULL DEFAULT '';
+UPDATE jobs SET name = coalesce(json_extract(spec_json, '$.name'), '');
+CREATE INDEX jobs_by_tenant_name ON jobs(tenant_id, name, seq);
+CREATE INDEX jobs_by_name ON jobs(name, seq);
+CREATE INDEX nodes_by_name ON nodes(name, seq);
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {

@@ -201,6 +201,30 @@ TEST_F(SqliteStoreTest, UpgradeGivesOldNodesTheirTokenAsSecretAndKeepsJobKeys) {
                   .ok());
 }
 
+TEST_F(SqliteStoreTest, UpgradeFindsOlderJobsByName) {
+  {
+    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(MigrateSchema(**conn, 3).ok());
+  }
+  Job named = MakeJob("x", "y");
+  named.spec.name = "hello";
+  RawExec(
+      "INSERT INTO tenants VALUES ('tenant-1', 'alpha', 0, 0, 0, 1000);"
+      "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts, created_at_ms,"
+      " updated_at_ms) VALUES ('job-1', 'tenant-1', '" +
+      EncodeJobSpec(named.spec) + "', 'running', 'r', 1, 1000, 2000);");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Read([](ReadTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(auto jobs, tx.FindJobsByName("tenant-1", "hello", 5));
+                    EXPECT_EQ(jobs.size(), 1u);
+                    return OkStatus();
+                  })
+                  .ok());
+}
+
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
   ASSERT_NE(Open(), nullptr);
   RawExec("UPDATE schema_version SET version = 999");

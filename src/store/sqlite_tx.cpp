@@ -114,11 +114,12 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     }
     Stmt q(c_,
            "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts,"
-           " created_at_ms, updated_at_ms, idempotency_key, idempotency_sha256_hex)"
-           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+           " created_at_ms, updated_at_ms, idempotency_key, idempotency_sha256_hex, name)"
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     q.Bind(1, job.id).Bind(2, job.tenant_id).Bind(3, EncodeJobSpec(job.spec));
     q.Bind(4, JobStateName(job.state)).Bind(5, job.reason).Bind(6, int64_t{job.attempts});
     q.Bind(7, ToUnixMillis(job.created_at)).Bind(8, ToUnixMillis(job.updated_at));
+    q.Bind(11, job.spec.name);
     if (idempotency_key.empty()) {
       q.BindNull(9).BindNull(10);
     } else {

@@ -84,6 +84,9 @@ class ReadTx {
   virtual Result<NodeRecord> GetNode(const std::string& node_id) = 0;            // NotFound
   virtual Result<NodeRecord> GetNodeByAgentId(const std::string& agent_id) = 0;  // NotFound
   virtual Result<std::vector<NodeRecord>> ListNodes() = 0;  // in registration order
+  // The nodes named `name` (exact match; names need not be unique), in registration
+  // order; empty when none is (not NotFound).
+  virtual Result<std::vector<NodeRecord>> FindNodesByName(const std::string& name) = 0;
 
   // --- jobs ---
   virtual Result<Job> GetJob(const std::string& id) = 0;  // with its events; NotFound
@@ -91,6 +94,12 @@ class ReadTx {
   // returned next_cursor back in filter.cursor for the next page (the same filter
   // otherwise). A malformed cursor is InvalidArgument.
   virtual Result<JobPage> ListJobs(const JobFilter& filter) = 0;
+  // The jobs named `name` (JobSpec::name, exact match) of the tenant (of every tenant
+  // when `tenant_id` is empty), oldest first, at most `limit` of them (clamped to
+  // 1..1000), without events. Empty when none is (not NotFound); an empty name matches
+  // no job.
+  virtual Result<std::vector<Job>> FindJobsByName(const std::string& tenant_id,
+                                                  const std::string& name, int limit) = 0;
 
   // --- allocations ---
   virtual Result<AllocationRecord> GetAllocation(const std::string& id) = 0;  // NotFound

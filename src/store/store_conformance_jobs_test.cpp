@@ -94,6 +94,44 @@ TEST_P(JobsTest, CreateGetAndErrors) {
               }).ok());
 }
 
+TEST_P(JobsTest, FindJobsByNameOfOneTenantOrAll) {
+  auto named = [](const std::string& id, const std::string& tenant, const std::string& name,
+                  int64_t at) {
+    Job j = MakeJob(id, tenant, at);
+    j.spec.name = name;
+    j.events.push_back(JobEvent{T(at), JobState::kPending, JobState::kPending, "submitted"});
+    return j;
+  };
+  ASSERT_TRUE(Create(named("job-1", "tenant-1", "hello", 1000)).ok());
+  ASSERT_TRUE(Create(named("job-2", "tenant-1", "other", 2000)).ok());
+  ASSERT_TRUE(Create(named("job-3", "tenant-2", "hello", 3000)).ok());
+  ASSERT_TRUE(Create(named("job-4", "tenant-1", "hello", 4000)).ok());
+  ASSERT_TRUE(Create(named("job-5", "tenant-1", "", 5000)).ok());
+  auto ids = [](const std::vector<Job>& jobs) {
+    std::vector<std::string> out;
+    for (const Job& j : jobs) out.push_back(j.id);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(auto mine, tx.FindJobsByName("tenant-1", "hello", 10));
+                EXPECT_EQ(ids(mine), (V{"job-1", "job-4"}));
+                EXPECT_TRUE(mine[0].events.empty());  // without events, as ListJobs
+                EXPECT_EQ(mine[0].spec.name, "hello");
+                FASTGPU_ASSIGN_OR_RETURN(auto all, tx.FindJobsByName("", "hello", 10));
+                EXPECT_EQ(ids(all), (V{"job-1", "job-3", "job-4"}));
+                FASTGPU_ASSIGN_OR_RETURN(auto first, tx.FindJobsByName("", "hello", 2));
+                EXPECT_EQ(ids(first), (V{"job-1", "job-3"}));
+                FASTGPU_ASSIGN_OR_RETURN(auto theirs, tx.FindJobsByName("tenant-2", "other", 10));
+                EXPECT_TRUE(theirs.empty());
+                FASTGPU_ASSIGN_OR_RETURN(auto none, tx.FindJobsByName("tenant-1", "", 10));
+                EXPECT_TRUE(none.empty());  // an unnamed job is never found by name
+                FASTGPU_ASSIGN_OR_RETURN(auto prefix, tx.FindJobsByName("tenant-1", "hell", 10));
+                EXPECT_TRUE(prefix.empty());
+                return OkStatus();
+              }).ok());
+}
+
 TEST_P(JobsTest, IdempotencyKeyKeepsTheFirstRequestHash) {
   const std::string h1(64, '1'), h2(64, '2');
   auto first = Create(MakeJob("job-1", "tenant-1"), "req-1", h1);

@@ -211,6 +211,34 @@ TEST_P(StoreConformanceTest, NodesUpsertHeartbeatState) {
               }).ok());
 }
 
+TEST_P(StoreConformanceTest, FindNodesByName) {
+  NodeRecord a = MakeNode("node-1", "agent-1", 1);
+  NodeRecord b = MakeNode("node-2", "agent-2", 1);
+  NodeRecord c = MakeNode("node-3", "agent-3", 1);
+  a.node.name = "gpu-host-1";
+  b.node.name = "gpu-host-2";
+  c.node.name = "gpu-host-1";  // names need not be unique
+  ASSERT_TRUE(W([&](WriteTx& tx) -> Status {
+                for (const auto* n : {&a, &b, &c}) {
+                  FASTGPU_RETURN_IF_ERROR(tx.UpsertNode(*n).status());
+                }
+                return OkStatus();
+              }).ok());
+  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(auto two, tx.FindNodesByName("gpu-host-1"));
+                EXPECT_EQ(two.size(), 2u);
+                if (two.size() == 2) {
+                  EXPECT_EQ(two[0].node.id, "node-1");  // registration order
+                  EXPECT_EQ(two[1].node.id, "node-3");
+                }
+                FASTGPU_ASSIGN_OR_RETURN(auto one, tx.FindNodesByName("gpu-host-2"));
+                EXPECT_EQ(one.size(), 1u);
+                FASTGPU_ASSIGN_OR_RETURN(auto none, tx.FindNodesByName("gpu-host"));
+                EXPECT_TRUE(none.empty());
+                return OkStatus();
+              }).ok());
+}
+
 TEST_P(StoreConformanceTest, RevokeNodeCredentialsClearsTokenAndSecretOnly) {
   NodeRecord n = MakeNode("node-1", "agent-1", 1);
   ASSERT_TRUE(W([&](WriteTx& tx) { return tx.UpsertNode(n).status(); }).ok());
