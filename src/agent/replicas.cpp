@@ -16,10 +16,12 @@
 namespace fastgpu {
 namespace fs = std::filesystem;
 
-ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, ProcessLauncher& launcher,
-                       const Cgroups& cgroups, MpsDaemons& mps, const Clock& clock)
+ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, StateWriter& writer,
+                       ProcessLauncher& launcher, const Cgroups& cgroups, MpsDaemons& mps,
+                       const Clock& clock)
     : options_(std::move(options)),
       state_(state),
+      writer_(writer),
       launcher_(launcher),
       cgroups_(cgroups),
       mps_(mps),
@@ -42,7 +44,17 @@ void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSa
   std::set<std::string> cancel(desired.cancel.begin(), desired.cancel.end());
   std::set<std::string> listed;
   for (const DesiredReplica& d : desired.allocations) listed.insert(d.allocation.id);
+  for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
+    it =
+        listed.count(it->first) && !cancel.count(it->first) ? std::next(it) : unrecorded_.erase(it);
+  }
   for (ReplicaRecord& rec : state_.replicas) {
+    if (listed.count(rec.id()) && rec.desired.command.empty()) {
+      // Adopted without a record (Adopt): take what the control plane says it is.
+      for (const DesiredReplica& d : desired.allocations) {
+        if (d.allocation.id == rec.id()) rec.desired = d;
+      }
+    }
     if (cancel.count(rec.id())) {
       rec.unlisted = !listed.count(rec.id());
       BeginStop(rec, "cancelled");
@@ -63,6 +75,16 @@ void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSa
   }
 }
 
+void ReplicaSet::Put(ReplicaRecord rec) {
+  for (ReplicaRecord& r : state_.replicas) {
+    if (r.id() == rec.id()) {
+      r = std::move(rec);
+      return;
+    }
+  }
+  state_.replicas.push_back(std::move(rec));
+}
+
 void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>& gpus) {
   ReplicaRecord rec;
   rec.desired = want;
@@ -72,7 +94,7 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
     rec.message = why;
     rec.ended_at_ms = clock_.NowUnixMillis();
     spdlog::warn("replica {} failed to start: {}", rec.id(), why);
-    state_.replicas.push_back(std::move(rec));
+    Put(std::move(rec));
   };
   const std::string& id = want.allocation.id;
   if (id.empty() || id.size() > 128 ||
@@ -91,6 +113,22 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
   }
   Result<VgpuPlan> plan = PlanVgpu(want, gpus, placed, placed_mig, options_.mps_root);
   if (!plan.ok()) return fail(plan.status().message());
+  // Durable record first: a restart must know of everything that may have been launched.
+  rec.state = "starting";
+  rec.message = "starting";
+  state_.replicas.push_back(rec);
+  if (Status st = writer_.Save(state_); !st.ok()) {
+    state_.replicas.pop_back();
+    std::string why = "not started: the agent cannot record it in " + writer_.Describe() + " (" +
+                      st.message() + "); it retries on every heartbeat";
+    auto [it, inserted] = unrecorded_.try_emplace(rec.id(), why);
+    if (inserted || it->second != why) {
+      spdlog::error("replica {}: {}", rec.id(), why);
+      it->second = why;
+    }
+    return;
+  }
+  unrecorded_.erase(rec.id());
   std::string work_dir = rec.dir + "/work";
   std::error_code ec;
   fs::create_directories(work_dir, ec);
@@ -138,7 +176,56 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
   rec.message = rec.note;
   spdlog::info("replica {} of job {} started: pid {}", rec.id(), want.allocation.job_id,
                rec.handle.pid);
-  state_.replicas.push_back(std::move(rec));
+  Put(std::move(rec));
+  // Best effort: should this fail, a restart finds the workload by its allocation id.
+  if (Status st = writer_.Save(state_); !st.ok()) {
+    spdlog::warn("replica {}: started, but its pids are not saved yet: {}", want.allocation.id,
+                 st.message());
+  }
+}
+
+void ReplicaSet::Adopt(const std::map<std::string, ProcessHandle>& running) {
+  std::set<std::string> named;
+  auto& reps = state_.replicas;
+  for (auto it = reps.begin(); it != reps.end();) {
+    named.insert(it->id());
+    if (it->state != "starting") {
+      ++it;
+      continue;
+    }
+    std::error_code ec;
+    if (auto found = running.find(it->id()); found != running.end()) {
+      it->handle = found->second;
+      it->state = "running";
+      it->started_at_ms = clock_.NowUnixMillis();
+      it->message = "re-adopted after an agent restart";
+      spdlog::info("replica {}: re-adopted its workload, pid {}", it->id(), it->handle.pid);
+    } else if (fs::exists(it->status_path(), ec)) {
+      it->state = "running";  // Poll() reads its exit status
+      spdlog::info("replica {}: ended while the agent was down", it->id());
+    } else {
+      spdlog::info("replica {}: recorded but never launched; starting it when still desired",
+                   it->id());
+      if (!it->cgroup_dir.empty()) cgroups_.Remove(it->cgroup_dir);
+      it = reps.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  for (const auto& [id, handle] : running) {
+    if (named.count(id)) continue;
+    ReplicaRecord rec;
+    rec.desired.allocation.id = id;
+    rec.handle = handle;
+    rec.state = "running";
+    rec.dir = options_.data_dir + "/replicas/" + id;
+    rec.started_at_ms = clock_.NowUnixMillis();
+    rec.message = "re-adopted after an agent restart (it was missing from the state file)";
+    rec.unlisted = true;
+    spdlog::warn("replica {}: found its workload (pid {}) without a record; adopted it", id,
+                 handle.pid);
+    reps.push_back(std::move(rec));
+  }
 }
 
 void ReplicaSet::BeginStop(ReplicaRecord& rec, const std::string& why) {
@@ -247,6 +334,13 @@ void ReplicaSet::StopAll() {
 
 std::vector<ReplicaReport> ReplicaSet::Reports() const {
   std::vector<ReplicaReport> out;
+  for (const auto& [id, why] : unrecorded_) {
+    ReplicaReport r;
+    r.allocation_id = id;
+    r.state = "starting";
+    r.message = why;
+    out.push_back(std::move(r));
+  }
   for (const ReplicaRecord& rec : state_.replicas) {
     ReplicaReport r;
     r.allocation_id = rec.id();

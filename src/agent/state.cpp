@@ -7,8 +7,8 @@
 #include <boost/json.hpp>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "agent/files.h"
 
 namespace fastgpu {
 namespace {
@@ -59,12 +59,13 @@ Status WriteAndSync(const std::string& path, const std::string& data) {
 }  // namespace
 
 Result<AgentState> LoadAgentState(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound("no state file at " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  auto text = ReadWholeFile(path);
+  if (!text.ok() && text.status().code() == StatusCode::kNotFound) {
+    return NotFound("no state file at " + path);
+  }
+  if (!text.ok()) return DataLoss("state file: " + text.status().message());
   boost::system::error_code ec;
-  json::value v = json::parse(ss.str(), ec);
+  json::value v = json::parse(*text, ec);
   if (ec || !v.is_object()) return DataLoss("state file " + path + " is not a JSON object");
   const json::object& o = v.as_object();
   AgentState st;
