@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
-#include "agent/vgpu.h"
 #include "common/ids.h"
 #include "common/log.h"
 
@@ -68,10 +68,41 @@ void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSa
   std::set<std::string> known;
   for (const ReplicaRecord& rec : state_.replicas) known.insert(rec.id());
   known.insert(state_.finished.begin(), state_.finished.end());
+  // New replicas: plan each and record it "starting"; make all the records durable in one
+  // save; launch only when that save succeeded (a restart must know of every launch).
+  std::vector<std::pair<const DesiredReplica*, VgpuPlan>> batch;
   for (const DesiredReplica& d : desired.allocations) {
     if (known.count(d.allocation.id) || cancel.count(d.allocation.id)) continue;
+    // The rest waits for the next round, so that heartbeats keep their pace.
+    if (static_cast<int>(batch.size()) >= options_.max_starts_per_round) break;
     known.insert(d.allocation.id);
-    Start(d, gpus);
+    if (auto plan = Prepare(d, gpus)) batch.emplace_back(&d, std::move(*plan));
+  }
+  if (batch.empty()) return;
+  if (Status st = writer_.Save(state_); !st.ok()) {
+    std::set<std::string> unsaved;
+    for (const auto& [d, plan] : batch) unsaved.insert(d->allocation.id);
+    std::erase_if(state_.replicas, [&](const ReplicaRecord& r) {
+      return r.state == "starting" && unsaved.count(r.id());
+    });
+    std::string why = "not started: the agent cannot record it in " + writer_.Describe() + " (" +
+                      st.message() + "); it retries on every heartbeat";
+    for (const std::string& id : unsaved) {
+      auto [it, inserted] = unrecorded_.try_emplace(id, why);
+      if (inserted || it->second != why) {
+        spdlog::error("replica {}: {}", id, why);
+        it->second = why;
+      }
+    }
+    return;
+  }
+  for (const auto& [d, plan] : batch) {
+    unrecorded_.erase(d->allocation.id);
+    Launch(*d, plan, gpus);
+  }
+  // Best effort: should this fail, a restart finds the workloads by allocation id.
+  if (Status st = writer_.Save(state_); !st.ok()) {
+    spdlog::warn("replicas started, but their pids are not saved yet: {}", st.message());
   }
 }
 
@@ -85,7 +116,8 @@ void ReplicaSet::Put(ReplicaRecord rec) {
   state_.replicas.push_back(std::move(rec));
 }
 
-void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>& gpus) {
+std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
+                                            const std::vector<GpuSample>& gpus) {
   ReplicaRecord rec;
   rec.desired = want;
   rec.dir = options_.data_dir + "/replicas/" + want.allocation.id;
@@ -95,6 +127,7 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
     rec.ended_at_ms = clock_.NowUnixMillis();
     spdlog::warn("replica {} failed to start: {}", rec.id(), why);
     Put(std::move(rec));
+    return std::nullopt;
   };
   const std::string& id = want.allocation.id;
   if (id.empty() || id.size() > 128 ||
@@ -113,27 +146,31 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
   }
   Result<VgpuPlan> plan = PlanVgpu(want, gpus, placed, placed_mig, options_.mps_root);
   if (!plan.ok()) return fail(plan.status().message());
-  // Durable record first: a restart must know of everything that may have been launched.
   rec.state = "starting";
   rec.message = "starting";
-  state_.replicas.push_back(rec);
-  if (Status st = writer_.Save(state_); !st.ok()) {
-    state_.replicas.pop_back();
-    std::string why = "not started: the agent cannot record it in " + writer_.Describe() + " (" +
-                      st.message() + "); it retries on every heartbeat";
-    auto [it, inserted] = unrecorded_.try_emplace(rec.id(), why);
-    if (inserted || it->second != why) {
-      spdlog::error("replica {}: {}", rec.id(), why);
-      it->second = why;
-    }
-    return;
-  }
-  unrecorded_.erase(rec.id());
+  rec.mig_instances = plan->mig_instances;
+  state_.replicas.push_back(std::move(rec));
+  return std::move(plan).value();
+}
+
+void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
+                        const std::vector<GpuSample>& gpus) {
+  auto found = std::find_if(state_.replicas.begin(), state_.replicas.end(),
+                            [&](const ReplicaRecord& r) { return r.id() == want.allocation.id; });
+  if (found == state_.replicas.end()) return;
+  ReplicaRecord rec = *found;
+  auto fail = [&](const std::string& why) {
+    rec.state = "failed";
+    rec.message = why;
+    rec.ended_at_ms = clock_.NowUnixMillis();
+    spdlog::warn("replica {} failed to start: {}", rec.id(), why);
+    Put(std::move(rec));
+  };
   std::string work_dir = rec.dir + "/work";
   std::error_code ec;
   fs::create_directories(work_dir, ec);
   if (ec) return fail("cannot create " + work_dir + ": " + ec.message());
-  for (int index : plan->mps_gpus) {
+  for (int index : plan.mps_gpus) {
     auto it = std::find_if(gpus.begin(), gpus.end(),
                            [&](const GpuSample& g) { return g.gpu.index == index; });
     const std::string& uuid = it->gpu.uuid;
@@ -144,7 +181,7 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
     rec.mps_gpus.push_back(uuid);
   }
   std::vector<std::string> notes;
-  if (!plan->note.empty()) notes.push_back(plan->note);
+  if (!plan.note.empty()) notes.push_back(plan.note);
   if (cgroups_.enabled()) {
     auto dir =
         cgroups_.Create(want.allocation.id, want.allocation.cpu_milli, want.allocation.memory_mib);
@@ -157,7 +194,7 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
   spec.argv = want.command;
   spec.env = BaseEnv(work_dir);
   for (const auto& [k, v] : want.env) spec.env[k] = v;
-  for (const auto& [k, v] : plan->env) spec.env[k] = v;  // the isolation always wins
+  for (const auto& [k, v] : plan.env) spec.env[k] = v;  // the isolation always wins
   spec.work_dir = work_dir;
   spec.log_path = rec.log_path();
   spec.log_cap_bytes = options_.log_cap_bytes;
@@ -169,7 +206,6 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
     return fail(handle.status().message());
   }
   rec.handle = *handle;
-  rec.mig_instances = plan->mig_instances;
   rec.state = "running";
   rec.started_at_ms = clock_.NowUnixMillis();
   for (const std::string& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
@@ -177,11 +213,6 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
   spdlog::info("replica {} of job {} started: pid {}", rec.id(), want.allocation.job_id,
                rec.handle.pid);
   Put(std::move(rec));
-  // Best effort: should this fail, a restart finds the workload by its allocation id.
-  if (Status st = writer_.Save(state_); !st.ok()) {
-    spdlog::warn("replica {}: started, but its pids are not saved yet: {}", want.allocation.id,
-                 st.message());
-  }
 }
 
 void ReplicaSet::Adopt(const std::map<std::string, ProcessHandle>& running) {

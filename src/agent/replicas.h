@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@
 #include "agent/protocol.h"
 #include "agent/state.h"
 #include "agent/state_writer.h"
+#include "agent/vgpu.h"
 #include "common/clock.h"
 
 namespace fastgpu {
@@ -38,6 +40,9 @@ struct ReplicaSetOptions {
   std::string mps_root;                       // <data_dir>/mps
   int64_t log_cap_bytes = int64_t{64} << 20;  // per replica
   std::chrono::milliseconds stop_grace{10000};
+  // Most replicas started by one Apply (each launch forks; hundreds at once would delay
+  // the heartbeat past the node lease). The others start on the next Apply.
+  int max_starts_per_round = 64;
 };
 
 class ReplicaSet {
@@ -68,7 +73,12 @@ class ReplicaSet {
   std::vector<ReplicaReport> Reports() const;
 
  private:
-  void Start(const DesiredReplica& want, const std::vector<GpuSample>& gpus);
+  // Checks and plans `want`; on success appends its "starting" record and returns the
+  // plan, else appends a "failed" record and returns nothing.
+  std::optional<VgpuPlan> Prepare(const DesiredReplica& want, const std::vector<GpuSample>& gpus);
+  // Launches a replica Prepare recorded (and the caller saved): folders, MPS, cgroup,
+  // process; the record becomes "running" or "failed".
+  void Launch(const DesiredReplica& want, const VgpuPlan& plan, const std::vector<GpuSample>& gpus);
   void BeginStop(ReplicaRecord& rec, const std::string& why);
   void Finish(ReplicaRecord& rec);
   std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
