@@ -133,7 +133,10 @@ Status SaveAgentState(const std::string& path, const AgentState& state) {
   json::array replicas;
   for (const ReplicaRecord& rec : state.replicas) {
     json::object r;
-    r["allocation"] = json::parse(EncodeDesiredReplica(rec.desired));
+    boost::system::error_code ec;
+    json::value allocation = json::parse(EncodeDesiredReplica(rec.desired), ec);
+    if (ec) return Internal("state: cannot encode allocation " + rec.id() + ": " + ec.message());
+    r["allocation"] = std::move(allocation);
     r["state"] = rec.state;
     r["shim_pid"] = rec.handle.shim_pid;
     r["shim_start"] = rec.handle.shim_start;
