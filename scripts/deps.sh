@@ -9,7 +9,7 @@ PACKAGES=(
   libsqlite3-dev libpq-dev coinor-libcbc-dev
   libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  gnuplot-nox procps
+  gnuplot-nox procps valgrind
 )
 # Optional packages: the PostgreSQL server (tests labelled "postgres" skip without it).
 OPTIONAL=(postgresql)

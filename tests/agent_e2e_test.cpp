@@ -133,7 +133,7 @@ class AgentEndToEndTest : public ::testing::Test {
     return "";
   }
 
-  testing::TempDir dir_;
+  testing::AgentTempDir dir_;
   std::unique_ptr<Process> server_;
   std::vector<std::unique_ptr<Process>> agents_;
   std::unique_ptr<HttpClient> client_;

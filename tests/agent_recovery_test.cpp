@@ -99,7 +99,7 @@ class AgentRecoveryTest : public ::testing::Test {
     auto r = cp_->replicas();
     return r.count(id) ? r[id].state : "";
   }
-  testing::TempDir dir_;
+  testing::AgentTempDir dir_;
   std::unique_ptr<FakeControlPlane> cp_;
 };
 

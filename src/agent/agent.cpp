@@ -3,12 +3,13 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "agent/cgroup.h"
+#include "agent/files.h"
 #include "agent/launcher.h"
 #include "agent/log_shipper.h"
 #include "agent/mps.h"
@@ -23,14 +24,13 @@ namespace fastgpu {
 namespace {
 
 int64_t DetectMemoryMib() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  int64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit) {
-    if (key == "MemTotal:") return kib / 1024;
-  }
-  return 0;
+  auto text = ReadWholeFile("/proc/meminfo");
+  if (!text.ok()) return 0;
+  size_t at = text->find("MemTotal:");
+  if (at == std::string::npos) return 0;
+  long long kib = 0;
+  if (std::sscanf(text->c_str() + at, "MemTotal: %lld", &kib) != 1) return 0;
+  return static_cast<int64_t>(kib) / 1024;
 }
 
 std::string HostName() {
@@ -68,6 +68,7 @@ class Agent::Impl {
   Cgroups cgroups_;
   std::unique_ptr<MpsDaemons> mps_;
   std::unique_ptr<ReplicaSet> replicas_;
+  std::string last_save_error_;  // the last SaveState failure, logged once
   std::unique_ptr<HttpClient> client_;
   HealthTracker health_{HealthThresholds{}};
   std::vector<GpuSample> gpus_;
@@ -131,8 +132,10 @@ Status Agent::Impl::Start() {
   ro.mps_root = options_.data_dir + "/mps";
   ro.log_cap_bytes = options_.log_cap_bytes;
   ro.stop_grace = options_.stop_grace;
-  replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.launcher, cgroups_, *mps_,
-                                           SystemClock::Default());
+  if (options_.state_writer == nullptr) options_.state_writer = MakeFileStateWriter(state_path_);
+  replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.state_writer, *options_.launcher,
+                                           cgroups_, *mps_, SystemClock::Default());
+  replicas_->Adopt(FindLaunchedWorkloads(options_.data_dir + "/replicas"));
   HttpClientOptions http;
   http.connect_timeout = std::chrono::seconds(3);
   http.read_timeout = std::chrono::seconds(10);
@@ -161,8 +164,26 @@ void Agent::Impl::Stop() {
 }
 
 void Agent::Impl::Loop() {
+  int64_t escaped = 0;
+  auto last_report = std::chrono::steady_clock::time_point{};
   for (;;) {
-    bool ok = Tick();
+    bool ok = false;
+    // Errors are values in the agent; an exception that still escapes a round (from a
+    // library) is logged, at most once every 10 s, and the next round goes on: no
+    // workload or file may end the agent (or `fastgpu up`'s control plane with it).
+    try {
+      ok = Tick();
+    } catch (const std::exception& e) {
+      ++escaped;
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_report >= std::chrono::seconds(10)) {
+        last_report = now;
+        spdlog::error("agent: a round failed with an exception ({} so far): {}", escaped, e.what());
+      }
+    } catch (...) {
+      ++escaped;
+      spdlog::error("agent: a round failed with an unknown exception ({} so far)", escaped);
+    }
     std::unique_lock lock(mu_);
     auto wait = ok ? interval_ : std::min(interval_, options_.retry_interval);
     if (cv_.wait_for(lock, wait, [this] { return stopping_; })) return;
@@ -264,8 +285,15 @@ bool Agent::Impl::Heartbeat() {
 }
 
 void Agent::Impl::SaveState() {
-  Status st = SaveAgentState(state_path_, state_);
-  if (!st.ok()) spdlog::error("agent: cannot save state: {}", st.message());
+  Status st = options_.state_writer->Save(state_);
+  if (st.ok()) {
+    if (!last_save_error_.empty()) spdlog::info("agent: state saved again");
+    last_save_error_.clear();
+  } else if (st.message() != last_save_error_) {
+    spdlog::error("agent: cannot save state (no new replica starts until it can): {}",
+                  st.message());
+    last_save_error_ = st.message();
+  }
 }
 
 void Agent::Impl::PublishSnapshot() {

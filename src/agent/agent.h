@@ -22,6 +22,7 @@
 #include "agent/gpu_inventory.h"
 #include "agent/health.h"
 #include "agent/launcher.h"
+#include "agent/state_writer.h"
 #include "common/status.h"
 
 namespace fastgpu {
@@ -40,6 +41,9 @@ struct AgentOptions {
   std::unique_ptr<GpuInventory> inventory;
   // Process launcher. Default nullptr: the real one (setsid + per-replica shim).
   std::unique_ptr<ProcessLauncher> launcher;
+  // Where the state is made durable. Default nullptr: the state file
+  // <data_dir>/agent-state.json. An allocation is started only once it is recorded here.
+  std::unique_ptr<StateWriter> state_writer;
   // Time between heartbeats. Default 0: what the control plane's register answer says
   // (heartbeat_interval_ms), 2 s before that.
   std::chrono::milliseconds heartbeat_interval{0};
@@ -95,8 +99,9 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
   // Checks the options, creates the data dir, loads the state file (re-adopting the
-  // replicas it lists), probes cgroups, and starts the background thread, which
-  // registers and then heartbeats until Stop(). Registration failures are retried in
+  // replicas it lists, and the workloads it launched that the file misses: they are
+  // found by allocation id, see FindLaunchedWorkloads), probes cgroups, and starts the background
+  // thread, which registers and then heartbeats until Stop(). Registration failures are retried in
   // the background, so Start() succeeds while the control plane is down.
   // InvalidArgument for missing options; DataLoss for an unreadable state file;
   // FailedPrecondition when called twice.

@@ -82,7 +82,7 @@ class AgentTest : public ::testing::Test {
   }
   std::string WorkDir(const std::string& id) { return dir_.path() + "/replicas/" + id + "/work"; }
 
-  testing::TempDir dir_;
+  testing::AgentTempDir dir_;
   std::unique_ptr<FakeControlPlane> cp_;
   FakeGpuInventory* inventory_ = nullptr;  // owned by the agent
 };

@@ -6,18 +6,17 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 #include <sstream>
+
+#include "agent/files.h"
 
 namespace fastgpu {
 namespace {
 
 bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return false;
+  *out = std::move(text).value();
   return true;
 }
 

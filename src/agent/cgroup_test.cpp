@@ -14,7 +14,7 @@ namespace {
 std::string Read(const std::string& path) { return testing::ReadFile(path); }
 
 TEST(CgroupTest, WritesLimitsUnderAWritableHierarchy) {
-  testing::TempDir root;  // stands in for a cgroup v2 mount
+  testing::AgentTempDir root;  // stands in for a cgroup v2 mount
   std::ofstream(root.path() + "/cgroup.controllers") << "cpuset cpu io memory pids\n";
   std::ofstream(root.path() + "/cgroup.subtree_control") << "cpu memory\n";
   Cgroups c = Cgroups::Probe(root.path());
@@ -33,7 +33,7 @@ TEST(CgroupTest, WritesLimitsUnderAWritableHierarchy) {
 }
 
 TEST(CgroupTest, SaysWhyWhenNotUsable) {
-  testing::TempDir root;
+  testing::AgentTempDir root;
   Cgroups none = Cgroups::Probe(root.path());
   EXPECT_FALSE(none.enabled());
   EXPECT_NE(none.note().find("no cgroup v2 hierarchy"), std::string::npos) << none.note();

@@ -1,5 +1,6 @@
 #include "agent/fake_inventory.h"
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -40,7 +41,11 @@ int64_t SimulatedMemoryMib(std::string_view model) {
   if (gb != std::string_view::npos) {
     size_t start = gb;
     while (start > 0 && model[start - 1] >= '0' && model[start - 1] <= '9') --start;
-    if (start < gb) return std::stoll(std::string(model.substr(start, gb - start))) * 1024;
+    int64_t gib = 0;
+    auto [end, err] = std::from_chars(model.data() + start, model.data() + gb, gib);
+    if (start < gb && err == std::errc() && end == model.data() + gb && gib < (int64_t{1} << 40)) {
+      return gib * 1024;
+    }
   }
   return 16384;
 }

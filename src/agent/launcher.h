@@ -69,7 +69,19 @@ std::unique_ptr<ProcessLauncher> MakeShimLauncher();
 
 // Start time (field 22 of /proc/<pid>/stat) of a live, non-zombie process; 0 when there
 // is no such process.
+// Never throws: a process that exits while its stat file is read counts as gone.
 uint64_t ProcessStartTime(int pid);
+// Field 22 of a /proc/<pid>/stat line; 0 for a zombie or dead process, or a malformed line.
+uint64_t ParseProcStatStartTime(const std::string& content);
+
+// The live workloads a shim launcher started for replicas under `replicas_dir`
+// ("<data_dir>/replicas"), keyed by allocation id, found without any state file: every
+// process whose environment has FASTGPU_ALLOCATION_ID=<id> and
+// FASTGPU_WORK_DIR=<replicas_dir>/<id>/work, that leads its own process group (the
+// workload itself, not one of its children) and whose parent is a "fastgpu-shim". The
+// handles carry pids and start times as Launch returns them. Processes that exit during
+// the scan are skipped. Never throws.
+std::map<std::string, ProcessHandle> FindLaunchedWorkloads(const std::string& replicas_dir);
 
 // The status file's content for an exit status as waitpid returns it (used by the shim,
 // and by tests): "exit <code> <signal> <ended_at_ms>\n".

@@ -36,7 +36,7 @@ class LauncherTest : public ::testing::Test {
     }
     return st;
   }
-  testing::TempDir dir_;
+  testing::AgentTempDir dir_;
   std::unique_ptr<ProcessLauncher> launcher_ = MakeShimLauncher();
 };
 

@@ -1,8 +1,10 @@
 #include "agent/log_shipper.h"
 
-#include <algorithm>
-#include <fstream>
+#include <sys/stat.h>
 
+#include <algorithm>
+
+#include "agent/files.h"
 #include "agent/protocol.h"
 #include "common/log.h"
 
@@ -12,23 +14,22 @@ Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& r
                 int64_t chunk_bytes, int max_chunks) {
   if (rec.dir.empty()) return OkStatus();
   for (int n = 0; n < max_chunks; ++n) {
-    std::ifstream in(rec.log_path(), std::ios::binary);
-    if (!in) return OkStatus();  // nothing written yet
-    in.seekg(0, std::ios::end);
-    int64_t size = static_cast<int64_t>(in.tellg());
+    struct stat sb;
+    if (stat(rec.log_path().c_str(), &sb) != 0) return OkStatus();  // nothing written yet
+    int64_t size = static_cast<int64_t>(sb.st_size);
     if (size <= rec.log_file_offset) return OkStatus();
     int64_t want = std::min(chunk_bytes, size - rec.log_file_offset);
-    std::string raw(static_cast<size_t>(want), '\0');
-    in.seekg(rec.log_file_offset);
-    in.read(raw.data(), want);
-    raw.resize(static_cast<size_t>(in.gcount()));
+    auto piece = ReadFileRange(rec.log_path(), rec.log_file_offset, want);
+    if (!piece.ok()) return piece.status();
+    std::string raw = std::move(piece).value();
+    if (raw.empty()) return OkStatus();
     size_t consumed = raw.size();
     bool last_piece = rec.log_file_offset + static_cast<int64_t>(raw.size()) >= size;
     std::string data =
         SanitizeUtf8(raw, /*hold_incomplete=*/!(rec.ended() && last_piece), &consumed);
     if (consumed == 0) return OkStatus();  // only the start of a character so far
-    LogChunk chunk{rec.id(), rec.log_server_offset, data};
-    auto res = client.Post("/v1/nodes/" + node_id + "/logs", EncodeLogChunk(chunk));
+    LogShipment chunk{rec.id(), rec.log_server_offset, data};
+    auto res = client.Post("/v1/nodes/" + node_id + "/logs", EncodeLogShipment(chunk));
     if (!res.ok()) return res.status();
     if (res->status == 404 || res->status == 400) {
       spdlog::warn("control plane refused the logs of {} ({}); dropping {} bytes", rec.id(),

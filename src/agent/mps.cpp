@@ -7,12 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 #include <vector>
 
+#include "agent/files.h"
 #include "agent/launcher.h"
 #include "agent/vgpu.h"
 
@@ -25,9 +26,9 @@ MpsDaemons::MpsDaemons(std::string mps_root, std::string control,
     : root_(std::move(mps_root)), control_(std::move(control)), start_timeout_(start_timeout) {}
 
 bool MpsDaemons::Running(const std::string& gpu_uuid) const {
-  std::ifstream in(MpsPipeDirectory(root_, gpu_uuid) + "/nvidia-cuda-mps-control.pid");
-  int pid = 0;
-  return in >> pid && ProcessStartTime(pid) != 0;
+  auto text = ReadWholeFile(MpsPipeDirectory(root_, gpu_uuid) + "/nvidia-cuda-mps-control.pid", 64);
+  int pid = text.ok() ? std::atoi(text->c_str()) : 0;
+  return pid > 0 && ProcessStartTime(pid) != 0;
 }
 
 Status MpsDaemons::RunControl(const std::string& gpu_uuid, const char* arg,

@@ -216,7 +216,7 @@ Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body) {
   return r;
 }
 
-std::string EncodeLogChunk(const LogChunk& chunk) {
+std::string EncodeLogShipment(const LogShipment& chunk) {
   return json::serialize(json::object{
       {"allocation_id", chunk.allocation_id}, {"offset", chunk.offset}, {"data", chunk.data}});
 }

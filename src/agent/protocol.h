@@ -67,7 +67,10 @@ struct HeartbeatResponse {
   std::vector<std::string> cancel;
 };
 
-struct LogChunk {
+// A piece of a replica's output sent with POST /v1/nodes/{id}/logs. (The control plane's
+// store has its own LogChunk, a piece read back; the names differ so that the two
+// layouts never meet in one namespace.)
+struct LogShipment {
   std::string allocation_id;
   int64_t offset = 0;
   std::string data;  // valid UTF-8
@@ -77,7 +80,7 @@ std::string EncodeRegister(const RegisterRequest& req);
 Result<RegisterResponse> DecodeRegisterResponse(std::string_view body);
 std::string EncodeHeartbeat(const HeartbeatRequest& req);
 Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body);
-std::string EncodeLogChunk(const LogChunk& chunk);
+std::string EncodeLogShipment(const LogShipment& chunk);
 // The answer's next_offset.
 Result<int64_t> DecodeLogResponse(std::string_view body);
 

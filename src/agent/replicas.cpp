@@ -6,20 +6,22 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
-#include "agent/vgpu.h"
 #include "common/ids.h"
 #include "common/log.h"
 
 namespace fastgpu {
 namespace fs = std::filesystem;
 
-ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, ProcessLauncher& launcher,
-                       const Cgroups& cgroups, MpsDaemons& mps, const Clock& clock)
+ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, StateWriter& writer,
+                       ProcessLauncher& launcher, const Cgroups& cgroups, MpsDaemons& mps,
+                       const Clock& clock)
     : options_(std::move(options)),
       state_(state),
+      writer_(writer),
       launcher_(launcher),
       cgroups_(cgroups),
       mps_(mps),
@@ -42,7 +44,17 @@ void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSa
   std::set<std::string> cancel(desired.cancel.begin(), desired.cancel.end());
   std::set<std::string> listed;
   for (const DesiredReplica& d : desired.allocations) listed.insert(d.allocation.id);
+  for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
+    it =
+        listed.count(it->first) && !cancel.count(it->first) ? std::next(it) : unrecorded_.erase(it);
+  }
   for (ReplicaRecord& rec : state_.replicas) {
+    if (listed.count(rec.id()) && rec.desired.command.empty()) {
+      // Adopted without a record (Adopt): take what the control plane says it is.
+      for (const DesiredReplica& d : desired.allocations) {
+        if (d.allocation.id == rec.id()) rec.desired = d;
+      }
+    }
     if (cancel.count(rec.id())) {
       rec.unlisted = !listed.count(rec.id());
       BeginStop(rec, "cancelled");
@@ -56,14 +68,56 @@ void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSa
   std::set<std::string> known;
   for (const ReplicaRecord& rec : state_.replicas) known.insert(rec.id());
   known.insert(state_.finished.begin(), state_.finished.end());
+  // New replicas: plan each and record it "starting"; make all the records durable in one
+  // save; launch only when that save succeeded (a restart must know of every launch).
+  std::vector<std::pair<const DesiredReplica*, VgpuPlan>> batch;
   for (const DesiredReplica& d : desired.allocations) {
     if (known.count(d.allocation.id) || cancel.count(d.allocation.id)) continue;
+    // The rest waits for the next round, so that heartbeats keep their pace.
+    if (static_cast<int>(batch.size()) >= options_.max_starts_per_round) break;
     known.insert(d.allocation.id);
-    Start(d, gpus);
+    if (auto plan = Prepare(d, gpus)) batch.emplace_back(&d, std::move(*plan));
+  }
+  if (batch.empty()) return;
+  if (Status st = writer_.Save(state_); !st.ok()) {
+    std::set<std::string> unsaved;
+    for (const auto& [d, plan] : batch) unsaved.insert(d->allocation.id);
+    std::erase_if(state_.replicas, [&](const ReplicaRecord& r) {
+      return r.state == "starting" && unsaved.count(r.id());
+    });
+    std::string why = "not started: the agent cannot record it in " + writer_.Describe() + " (" +
+                      st.message() + "); it retries on every heartbeat";
+    for (const std::string& id : unsaved) {
+      auto [it, inserted] = unrecorded_.try_emplace(id, why);
+      if (inserted || it->second != why) {
+        spdlog::error("replica {}: {}", id, why);
+        it->second = why;
+      }
+    }
+    return;
+  }
+  for (const auto& [d, plan] : batch) {
+    unrecorded_.erase(d->allocation.id);
+    Launch(*d, plan, gpus);
+  }
+  // Best effort: should this fail, a restart finds the workloads by allocation id.
+  if (Status st = writer_.Save(state_); !st.ok()) {
+    spdlog::warn("replicas started, but their pids are not saved yet: {}", st.message());
   }
 }
 
-void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>& gpus) {
+void ReplicaSet::Put(ReplicaRecord rec) {
+  for (ReplicaRecord& r : state_.replicas) {
+    if (r.id() == rec.id()) {
+      r = std::move(rec);
+      return;
+    }
+  }
+  state_.replicas.push_back(std::move(rec));
+}
+
+std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
+                                            const std::vector<GpuSample>& gpus) {
   ReplicaRecord rec;
   rec.desired = want;
   rec.dir = options_.data_dir + "/replicas/" + want.allocation.id;
@@ -72,7 +126,8 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
     rec.message = why;
     rec.ended_at_ms = clock_.NowUnixMillis();
     spdlog::warn("replica {} failed to start: {}", rec.id(), why);
-    state_.replicas.push_back(std::move(rec));
+    Put(std::move(rec));
+    return std::nullopt;
   };
   const std::string& id = want.allocation.id;
   if (id.empty() || id.size() > 128 ||
@@ -91,11 +146,31 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
   }
   Result<VgpuPlan> plan = PlanVgpu(want, gpus, placed, placed_mig, options_.mps_root);
   if (!plan.ok()) return fail(plan.status().message());
+  rec.state = "starting";
+  rec.message = "starting";
+  rec.mig_instances = plan->mig_instances;
+  state_.replicas.push_back(std::move(rec));
+  return std::move(plan).value();
+}
+
+void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
+                        const std::vector<GpuSample>& gpus) {
+  auto found = std::find_if(state_.replicas.begin(), state_.replicas.end(),
+                            [&](const ReplicaRecord& r) { return r.id() == want.allocation.id; });
+  if (found == state_.replicas.end()) return;
+  ReplicaRecord rec = *found;
+  auto fail = [&](const std::string& why) {
+    rec.state = "failed";
+    rec.message = why;
+    rec.ended_at_ms = clock_.NowUnixMillis();
+    spdlog::warn("replica {} failed to start: {}", rec.id(), why);
+    Put(std::move(rec));
+  };
   std::string work_dir = rec.dir + "/work";
   std::error_code ec;
   fs::create_directories(work_dir, ec);
   if (ec) return fail("cannot create " + work_dir + ": " + ec.message());
-  for (int index : plan->mps_gpus) {
+  for (int index : plan.mps_gpus) {
     auto it = std::find_if(gpus.begin(), gpus.end(),
                            [&](const GpuSample& g) { return g.gpu.index == index; });
     const std::string& uuid = it->gpu.uuid;
@@ -106,7 +181,7 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
     rec.mps_gpus.push_back(uuid);
   }
   std::vector<std::string> notes;
-  if (!plan->note.empty()) notes.push_back(plan->note);
+  if (!plan.note.empty()) notes.push_back(plan.note);
   if (cgroups_.enabled()) {
     auto dir =
         cgroups_.Create(want.allocation.id, want.allocation.cpu_milli, want.allocation.memory_mib);
@@ -119,7 +194,7 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
   spec.argv = want.command;
   spec.env = BaseEnv(work_dir);
   for (const auto& [k, v] : want.env) spec.env[k] = v;
-  for (const auto& [k, v] : plan->env) spec.env[k] = v;  // the isolation always wins
+  for (const auto& [k, v] : plan.env) spec.env[k] = v;  // the isolation always wins
   spec.work_dir = work_dir;
   spec.log_path = rec.log_path();
   spec.log_cap_bytes = options_.log_cap_bytes;
@@ -131,14 +206,57 @@ void ReplicaSet::Start(const DesiredReplica& want, const std::vector<GpuSample>&
     return fail(handle.status().message());
   }
   rec.handle = *handle;
-  rec.mig_instances = plan->mig_instances;
   rec.state = "running";
   rec.started_at_ms = clock_.NowUnixMillis();
   for (const std::string& n : notes) rec.note += (rec.note.empty() ? "" : "; ") + n;
   rec.message = rec.note;
   spdlog::info("replica {} of job {} started: pid {}", rec.id(), want.allocation.job_id,
                rec.handle.pid);
-  state_.replicas.push_back(std::move(rec));
+  Put(std::move(rec));
+}
+
+void ReplicaSet::Adopt(const std::map<std::string, ProcessHandle>& running) {
+  std::set<std::string> named;
+  auto& reps = state_.replicas;
+  for (auto it = reps.begin(); it != reps.end();) {
+    named.insert(it->id());
+    if (it->state != "starting") {
+      ++it;
+      continue;
+    }
+    std::error_code ec;
+    if (auto found = running.find(it->id()); found != running.end()) {
+      it->handle = found->second;
+      it->state = "running";
+      it->started_at_ms = clock_.NowUnixMillis();
+      it->message = "re-adopted after an agent restart";
+      spdlog::info("replica {}: re-adopted its workload, pid {}", it->id(), it->handle.pid);
+    } else if (fs::exists(it->status_path(), ec)) {
+      it->state = "running";  // Poll() reads its exit status
+      spdlog::info("replica {}: ended while the agent was down", it->id());
+    } else {
+      spdlog::info("replica {}: recorded but never launched; starting it when still desired",
+                   it->id());
+      if (!it->cgroup_dir.empty()) cgroups_.Remove(it->cgroup_dir);
+      it = reps.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  for (const auto& [id, handle] : running) {
+    if (named.count(id)) continue;
+    ReplicaRecord rec;
+    rec.desired.allocation.id = id;
+    rec.handle = handle;
+    rec.state = "running";
+    rec.dir = options_.data_dir + "/replicas/" + id;
+    rec.started_at_ms = clock_.NowUnixMillis();
+    rec.message = "re-adopted after an agent restart (it was missing from the state file)";
+    rec.unlisted = true;
+    spdlog::warn("replica {}: found its workload (pid {}) without a record; adopted it", id,
+                 handle.pid);
+    reps.push_back(std::move(rec));
+  }
 }
 
 void ReplicaSet::BeginStop(ReplicaRecord& rec, const std::string& why) {
@@ -247,6 +365,13 @@ void ReplicaSet::StopAll() {
 
 std::vector<ReplicaReport> ReplicaSet::Reports() const {
   std::vector<ReplicaReport> out;
+  for (const auto& [id, why] : unrecorded_) {
+    ReplicaReport r;
+    r.allocation_id = id;
+    r.state = "starting";
+    r.message = why;
+    out.push_back(std::move(r));
+  }
   for (const ReplicaRecord& rec : state_.replicas) {
     ReplicaReport r;
     r.allocation_id = rec.id();

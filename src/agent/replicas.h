@@ -3,7 +3,12 @@
 // Apply() takes the control plane's desired set (level-triggered): it starts what is
 // new (virtual GPU plan, MPS daemon, cgroup, working folder, launch), stops what is
 // cancelled or no longer listed (SIGTERM, then SIGKILL and cgroup.kill after the grace
-// period), and never starts an allocation twice. Poll() follows the processes (exit
+// period), and never starts an allocation twice: before it launches anything it records
+// the replica ("starting") through the StateWriter, and when that fails it launches
+// nothing, reports the replica as "starting" with the reason, and tries again on the
+// next Apply. Adopt() (after the agent's restart) finds the workloads it launched by
+// their allocation id, so a replica recorded but not yet given its pids is re-adopted
+// and a workload missing from the state is adopted or stopped. Poll() follows the processes (exit
 // code and signal from the shim's status file). Forget() drops ended, unlisted
 // replicas whose logs are shipped. The records live in the AgentState so that they are
 // saved with it.
@@ -13,6 +18,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +29,8 @@
 #include "agent/mps.h"
 #include "agent/protocol.h"
 #include "agent/state.h"
+#include "agent/state_writer.h"
+#include "agent/vgpu.h"
 #include "common/clock.h"
 
 namespace fastgpu {
@@ -31,13 +40,25 @@ struct ReplicaSetOptions {
   std::string mps_root;                       // <data_dir>/mps
   int64_t log_cap_bytes = int64_t{64} << 20;  // per replica
   std::chrono::milliseconds stop_grace{10000};
+  // Most replicas started by one Apply (each launch forks; hundreds at once would delay
+  // the heartbeat past the node lease). The others start on the next Apply.
+  int max_starts_per_round = 64;
 };
 
 class ReplicaSet {
  public:
   // Borrows everything; all must outlive the set.
-  ReplicaSet(ReplicaSetOptions options, AgentState& state, ProcessLauncher& launcher,
-             const Cgroups& cgroups, MpsDaemons& mps, const Clock& clock);
+  ReplicaSet(ReplicaSetOptions options, AgentState& state, StateWriter& writer,
+             ProcessLauncher& launcher, const Cgroups& cgroups, MpsDaemons& mps,
+             const Clock& clock);
+
+  // Once, after the state was loaded: records left "starting" (recorded, then the agent
+  // stopped before it saved the pids) get the workload `running` finds for their
+  // allocation id, or are marked running when their exit status is already on disk, or
+  // are dropped when nothing was launched (Apply starts them if still wanted). Workloads
+  // in `running` that no record names are adopted as unlisted replicas: the next Apply
+  // keeps the ones still desired and stops the others. `running`: FindLaunchedWorkloads.
+  void Adopt(const std::map<std::string, ProcessHandle>& running);
 
   // Acts on the desired set and the cancel list; `gpus` are the node's GPUs with health.
   void Apply(const HeartbeatResponse& desired, const std::vector<GpuSample>& gpus);
@@ -52,17 +73,27 @@ class ReplicaSet {
   std::vector<ReplicaReport> Reports() const;
 
  private:
-  void Start(const DesiredReplica& want, const std::vector<GpuSample>& gpus);
+  // Checks and plans `want`; on success appends its "starting" record and returns the
+  // plan, else appends a "failed" record and returns nothing.
+  std::optional<VgpuPlan> Prepare(const DesiredReplica& want, const std::vector<GpuSample>& gpus);
+  // Launches a replica Prepare recorded (and the caller saved): folders, MPS, cgroup,
+  // process; the record becomes "running" or "failed".
+  void Launch(const DesiredReplica& want, const VgpuPlan& plan, const std::vector<GpuSample>& gpus);
   void BeginStop(ReplicaRecord& rec, const std::string& why);
   void Finish(ReplicaRecord& rec);
   std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
+  // Replaces the record with the same id, or appends `rec`.
+  void Put(ReplicaRecord rec);
 
   ReplicaSetOptions options_;
   AgentState& state_;
+  StateWriter& writer_;
   ProcessLauncher& launcher_;
   const Cgroups& cgroups_;
   MpsDaemons& mps_;
   const Clock& clock_;
+  // Desired allocations not started because they could not be recorded: id -> why.
+  std::map<std::string, std::string> unrecorded_;
 };
 
 }  // namespace fastgpu

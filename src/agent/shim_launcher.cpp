@@ -1,4 +1,5 @@
 // The real ProcessLauncher: double fork, setsid, a per-replica shim (see launcher.h).
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,10 +12,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
+#include <string_view>
 
+#include "agent/files.h"
 #include "agent/launcher.h"
 
 namespace fastgpu {
@@ -298,22 +302,16 @@ class ShimLauncher final : public ProcessLauncher {
   }
 
   ProcessState Poll(const ProcessHandle& h, const std::string& status_path) override {
-    std::ifstream in(status_path);
-    if (in) {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      return ParseStatusFile(ss.str());
+    if (auto content = ReadWholeFile(status_path, 4096); content.ok()) {
+      return ParseStatusFile(*content);
     }
     ProcessState s;
     if (h.shim_pid > 0 && h.shim_start != 0 && ProcessStartTime(h.shim_pid) == h.shim_start) {
       return s;  // running
     }
     // The shim may have written the file between the two checks.
-    std::ifstream again(status_path);
-    if (again) {
-      std::stringstream ss;
-      ss << again.rdbuf();
-      return ParseStatusFile(ss.str());
+    if (auto content = ReadWholeFile(status_path, 4096); content.ok()) {
+      return ParseStatusFile(*content);
     }
     s.kind = ProcessState::Kind::kLost;
     s.message = "the replica's supervisor (shim pid " + std::to_string(h.shim_pid) +
@@ -337,22 +335,95 @@ std::unique_ptr<ProcessLauncher> MakeShimLauncher() { return std::make_unique<Sh
 
 uint64_t ProcessStartTime(int pid) {
   if (pid <= 0) return 0;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return 0;
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The process may exit at any moment, even between open() and read() (read() then
+  // fails with ESRCH): every failure means "no such process".
+  auto content = ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!content.ok()) return 0;
+  return ParseProcStatStartTime(*content);
+}
+
+uint64_t ParseProcStatStartTime(const std::string& content) {
   size_t close_paren = content.rfind(')');
-  if (close_paren == std::string::npos) return 0;
-  std::istringstream rest(content.substr(close_paren + 2));
-  std::string field;
+  if (close_paren == std::string::npos || close_paren + 2 > content.size()) return 0;
   // Fields after the name start at 3 (state); start time is field 22.
-  char state = 0;
-  rest >> state;
-  if (state == 'Z' || state == 'X' || state == 'x') return 0;
-  for (int i = 4; i <= 21 && rest >> field; ++i) {
+  const char* p = content.c_str() + close_paren + 2;
+  char state = *p;
+  if (state == 'Z' || state == 'X' || state == 'x' || state == '\0') return 0;
+  int field = 3;
+  while (*p != '\0' && field < 22) {
+    if (*p == ' ') ++field;
+    ++p;
   }
+  if (field != 22) return 0;
   uint64_t start = 0;
-  rest >> start;
-  return start;
+  bool digits = false;
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    start = start * 10 + static_cast<uint64_t>(*p - '0');
+    digits = true;
+  }
+  return digits ? start : 0;
+}
+
+namespace {
+
+// Fields 4 (ppid) and 5 (process group) of a /proc/<pid>/stat line, and the name (2).
+bool ParseProcStatParents(const std::string& content, std::string* name, int* ppid, int* pgrp) {
+  size_t open_paren = content.find('(');
+  size_t close_paren = content.rfind(')');
+  if (open_paren == std::string::npos || close_paren == std::string::npos ||
+      close_paren < open_paren) {
+    return false;
+  }
+  *name = content.substr(open_paren + 1, close_paren - open_paren - 1);
+  char state = 0;
+  return std::sscanf(content.c_str() + close_paren + 1, " %c %d %d", &state, ppid, pgrp) == 3;
+}
+
+}  // namespace
+
+std::map<std::string, ProcessHandle> FindLaunchedWorkloads(const std::string& replicas_dir) {
+  std::map<std::string, ProcessHandle> found;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return found;
+  const std::string kId = "FASTGPU_ALLOCATION_ID=", kWork = "FASTGPU_WORK_DIR=";
+  while (struct dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    std::string base = std::string("/proc/") + e->d_name;
+    auto environ = ReadWholeFile(base + "/environ", int64_t{4} << 20);
+    if (!environ.ok() || environ->find(kId) == std::string::npos) continue;
+    std::string id, work;
+    for (size_t at = 0; at < environ->size();) {
+      size_t nul = environ->find('\0', at);
+      if (nul == std::string::npos) nul = environ->size();
+      std::string_view var(environ->data() + at, nul - at);
+      if (var.substr(0, kId.size()) == kId) id = var.substr(kId.size());
+      if (var.substr(0, kWork.size()) == kWork) work = var.substr(kWork.size());
+      at = nul + 1;
+    }
+    if (id.empty() || work != replicas_dir + "/" + id + "/work") continue;
+    auto stat = ReadWholeFile(base + "/stat", 4096);
+    std::string name;
+    int ppid = 0, pgrp = 0;
+    if (!stat.ok() || !ParseProcStatParents(*stat, &name, &ppid, &pgrp) || pgrp != pid) continue;
+    auto parent = ReadWholeFile("/proc/" + std::to_string(ppid) + "/stat", 4096);
+    std::string parent_name;
+    int pp = 0, pg = 0;
+    if (!parent.ok() || !ParseProcStatParents(*parent, &parent_name, &pp, &pg) ||
+        parent_name != "fastgpu-shim") {
+      continue;
+    }
+    ProcessHandle h;
+    h.pid = static_cast<int>(pid);
+    h.pid_start = ParseProcStatStartTime(*stat);
+    h.shim_pid = ppid;
+    h.shim_start = ParseProcStatStartTime(*parent);
+    if (h.pid_start == 0 || h.shim_start == 0) continue;
+    found[id] = h;
+  }
+  closedir(proc);
+  return found;
 }
 
 ProcessState ParseStatusFile(const std::string& content) {

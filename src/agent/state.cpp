@@ -7,8 +7,8 @@
 #include <boost/json.hpp>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "agent/files.h"
 
 namespace fastgpu {
 namespace {
@@ -59,12 +59,13 @@ Status WriteAndSync(const std::string& path, const std::string& data) {
 }  // namespace
 
 Result<AgentState> LoadAgentState(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound("no state file at " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
+  auto text = ReadWholeFile(path);
+  if (!text.ok() && text.status().code() == StatusCode::kNotFound) {
+    return NotFound("no state file at " + path);
+  }
+  if (!text.ok()) return DataLoss("state file: " + text.status().message());
   boost::system::error_code ec;
-  json::value v = json::parse(ss.str(), ec);
+  json::value v = json::parse(*text, ec);
   if (ec || !v.is_object()) return DataLoss("state file " + path + " is not a JSON object");
   const json::object& o = v.as_object();
   AgentState st;
@@ -134,7 +135,10 @@ Status SaveAgentState(const std::string& path, const AgentState& state) {
   json::array replicas;
   for (const ReplicaRecord& rec : state.replicas) {
     json::object r;
-    r["allocation"] = json::parse(EncodeDesiredReplica(rec.desired));
+    boost::system::error_code ec;
+    json::value allocation = json::parse(EncodeDesiredReplica(rec.desired), ec);
+    if (ec) return Internal("state: cannot encode allocation " + rec.id() + ": " + ec.message());
+    r["allocation"] = std::move(allocation);
     r["state"] = rec.state;
     r["shim_pid"] = rec.handle.shim_pid;
     r["shim_start"] = rec.handle.shim_start;

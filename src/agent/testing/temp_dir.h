@@ -1,21 +1,20 @@
-// TempDir: a fresh folder under the system temp dir, removed with everything in it on
+// AgentTempDir: a fresh folder under the system temp dir, removed with everything in it on
 // destruction; ReadFile: a whole file as a string. For tests only.
 #pragma once
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
 namespace fastgpu::testing {
 
-class TempDir {
+class AgentTempDir {
  public:
-  TempDir() {
+  AgentTempDir() {
     static std::atomic<int> counter{0};
     path_ = (std::filesystem::temp_directory_path() /
              ("fastgpu-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++)))
@@ -23,7 +22,7 @@ class TempDir {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
-  ~TempDir() {
+  ~AgentTempDir() {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
