@@ -10,6 +10,7 @@ PACKAGES=(
   libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox procps
+  clang-14 libfuzzer-14-dev
 )
 # Optional packages: the PostgreSQL server (tests labelled "postgres" skip without it).
 OPTIONAL=(postgresql)

@@ -2,9 +2,17 @@
 // serve are refused with 405 and an Allow header, and /metrics stays small however many
 // distinct methods and paths clients send (every label from a bounded set).
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <functional>
+#include <future>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "server/http_server.h"
 #include "server/log_limiter.h"
@@ -60,6 +68,44 @@ TEST(HttpLimitsTest, WrongAndUnknownMethodsAre405WithAllow) {
   EXPECT_EQ(c.Send("GET", "/healthz").status, 200);
   EXPECT_EQ(c.Send("GET", "/metrics").status, 200);
   EXPECT_EQ(c.Send("GET", "/no/such/thing").status, 404);
+}
+
+TEST(HttpLimitsTest, EveryRouteInTheTableIsServed) {
+  TestControlPlane cp;
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/"},
+      {"GET", "/healthz"},
+      {"GET", "/metrics"},
+      {"POST", "/v1/nodes/register"},
+      {"POST", "/v1/nodes/x/heartbeat"},
+      {"POST", "/v1/nodes/x/logs"},
+      {"GET", "/v1/jobs"},
+      {"POST", "/v1/jobs"},
+      {"GET", "/v1/jobs/x"},
+      {"POST", "/v1/jobs/x/cancel"},
+      {"GET", "/v1/jobs/x/logs"},
+      {"GET", "/v1/allocations"},
+      {"GET", "/v1/allocations/x"},
+      {"GET", "/v1/nodes"},
+      {"POST", "/v1/nodes/x/drain"},
+      {"POST", "/v1/nodes/x/undrain"},
+      {"GET", "/v1/prices"},
+      {"PUT", "/v1/prices"},
+      {"GET", "/v1/usage"},
+      {"GET", "/v1/tenants"},
+      {"POST", "/v1/tenants"},
+      {"GET", "/v1/tenants/x"},
+      {"GET", "/v1/tenants/x/tokens"},
+      {"POST", "/v1/tenants/x/tokens"},
+      {"PUT", "/v1/tenants/x/quota"},
+      {"POST", "/v1/tokens/x/revoke"},
+  };
+  for (const auto& [method, path] : routes) {
+    SCOPED_TRACE(method + " " + path);
+    Reply r = cp.Do(method, path, cp.admin(), "{}");
+    EXPECT_NE(r.status, 405) << r.raw;
+    EXPECT_EQ(r.raw.find("no such endpoint"), std::string::npos) << r.raw;
+  }
 }
 
 TEST(HttpLimitsTest, MetricsStayBoundedUnderDistinctMethodsAndPaths) {
@@ -132,6 +178,144 @@ TEST(HttpLimitsTest, HandlerThatThrowsIs500AndTheServerGoesOn) {
     EXPECT_EQ(c.Send("POST", "/json", "{\"k\":\"v\"}").status, 200);
     EXPECT_EQ(c.Send("GET", "/ok").status, 200);
   }
+}
+
+// A raw TCP connection to 127.0.0.1:`port` (blocking), for tests of connection limits.
+class RawSocket {
+ public:
+  explicit RawSocket(uint16_t port) : socket_(ioc_) {
+    boost::system::error_code ec;
+    socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    EXPECT_FALSE(ec) << ec.message();
+  }
+  void Send(const std::string& bytes) {
+    boost::system::error_code ec;
+    boost::asio::write(socket_, boost::asio::buffer(bytes), ec);
+  }
+  // Everything the server sends until it closes, or nullopt when it has not closed
+  // within `timeout`.
+  std::optional<std::string> ReadUntilClosed(std::chrono::milliseconds timeout) {
+    std::string got;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{socket_.native_handle(), POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
+      if (n <= 0) return got;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return std::nullopt;
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::socket socket_;
+};
+
+bool WaitFor(const std::function<bool()>& done) {
+  for (int i = 0; i < 500 && !done(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+HttpResponse Ok(const HttpRequest&) { return {200, "application/json", "{}"}; }
+
+TEST(HttpLimitsTest, AtTheLimitTheOldestIdleConnectionMakesRoom) {
+  HttpServerOptions o;
+  o.max_connections = 2;
+  HttpServer server(o, Ok);
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok());
+  RawHttpClient a(*port), b(*port), c(*port);
+  ASSERT_EQ(a.Send("GET", "/").status, 200);
+  ASSERT_EQ(b.Send("GET", "/").status, 200);
+  ASSERT_TRUE(WaitFor([&] { return server.open_connections() == 2; }));
+  for (int i = 0; i < 5; ++i) {
+    // A third client is served; the oldest idle connection (a's) is closed for it.
+    ASSERT_EQ(c.Send("GET", "/healthz").status, 200);
+    EXPECT_TRUE(WaitFor([&] { return server.open_connections() <= 2; }));
+    EXPECT_EQ(server.open_connections(), 2);
+  }
+  EXPECT_EQ(a.Send("GET", "/").status, 0);  // closed by the server
+  EXPECT_EQ(c.Send("GET", "/").status, 200);
+}
+
+TEST(HttpLimitsTest, AtTheLimitWithEveryConnectionBusyNewOnesGet503) {
+  HttpServerOptions o;
+  o.max_connections = 1;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> entered{false};
+  HttpServer server(o, [&](const HttpRequest&) -> HttpResponse {
+    entered = true;
+    released.wait();
+    return {200, "application/json", "{}"};
+  });
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok());
+  std::thread busy([&] {
+    RawHttpClient a(*port);
+    EXPECT_EQ(a.Send("GET", "/slow").status, 200);
+  });
+  ASSERT_TRUE(WaitFor([&] { return entered.load(); }));
+  RawSocket late(*port);
+  auto got = late.ReadUntilClosed(std::chrono::seconds(5));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->rfind("HTTP/1.1 503", 0), 0u) << *got;
+  EXPECT_NE(got->find("\"code\":\"UNAVAILABLE\""), std::string::npos) << *got;
+  release.set_value();
+  busy.join();
+}
+
+TEST(HttpLimitsTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  HttpServerOptions o;
+  o.idle_timeout_ms = 200;
+  HttpServer server(o, Ok);
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok());
+  RawSocket silent(*port);
+  auto got = silent.ReadUntilClosed(std::chrono::seconds(5));
+  ASSERT_TRUE(got.has_value()) << "still open after 5 s";
+  EXPECT_EQ(*got, "");
+  EXPECT_TRUE(WaitFor([&] { return server.open_connections() == 0; }));
+}
+
+TEST(HttpLimitsTest, RequestTricklingInIsClosedAfterTheRequestTimeout) {
+  HttpServerOptions o;
+  o.idle_timeout_ms = 60000;
+  o.request_timeout_ms = 300;
+  HttpServer server(o, Ok);
+  auto port = server.Start();
+  ASSERT_TRUE(port.ok());
+  RawSocket slow(*port);
+  slow.Send("GET / HTTP/1.1\r\n");
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 50 && !closed; ++i) {  // a header line every 100 ms, for up to 5 s
+    slow.Send("X-Slow-" + std::to_string(i) + ": 1\r\n");
+    closed = slow.ReadUntilClosed(std::chrono::milliseconds(100)).has_value();
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST(HttpLimitsTest, DefaultConnectionLimitFollowsTheDescriptorLimit) {
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  auto with_soft = [&](rlim_t soft) {
+    rlimit rl = old;
+    rl.rlim_cur = std::min(soft, old.rlim_max);
+    EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int n = DefaultMaxConnections();
+    EXPECT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    return n;
+  };
+  if (old.rlim_max >= 1024) EXPECT_EQ(with_soft(1024), 960);
+  EXPECT_EQ(with_soft(128), 64);
+  EXPECT_EQ(with_soft(100), 50);
+  EXPECT_EQ(with_soft(10), 8);
 }
 
 TEST(HttpLimitsTest, LogLimiterLetsOneLineThroughPerInterval) {

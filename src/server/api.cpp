@@ -54,7 +54,7 @@ struct RouteSpec {
 };
 
 // Every endpoint the API serves (docs/api.md). Dispatch below must agree with it;
-// api_test.cpp checks that each one answers something other than 404 and 405.
+// tests/http_limits_test.cpp checks that each one reaches its handler.
 constexpr RouteSpec kRoutes[] = {
     {"/", "GET"},
     {"/healthz", "GET"},

@@ -45,7 +45,49 @@ std::string ErrorBody(std::string_view code, std::string_view message) {
   return "{\"code\":\"" + std::string(code) + "\",\"message\":\"" + std::string(message) + "\"}";
 }
 
+// The request as handlers see it (path without the query, decoded query parameters,
+// lower-case header names), or nullopt when the target is malformed.
+std::optional<HttpRequest> ToHttpRequest(http::request<http::string_body>& req) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  std::string_view target(req.target().data(), req.target().size());
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  r.path = std::string(url->encoded_path());
+  for (auto param : url->params()) r.query[param.key] = param.value;
+  for (const auto& field : req) {
+    r.headers[Lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
+        std::string(field.value());
+  }
+  r.body = std::move(req.body());
+  return r;
+}
+
+constexpr size_t kHeaderLimitBytes = 64 * 1024;
+
 }  // namespace
+
+Result<HttpRequest> ParseHttpRequest(std::string_view bytes, size_t max_body_bytes) {
+  http::request_parser<http::string_body> parser;
+  parser.eager(true);
+  parser.body_limit(max_body_bytes);
+  parser.header_limit(kHeaderLimitBytes);
+  beast::error_code ec;
+  size_t used = 0;
+  while (!parser.is_done()) {
+    size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec == http::error::need_more && used < bytes.size() && n > 0) continue;
+    if (ec == http::error::need_more) parser.put_eof(ec);
+    if (ec == http::error::body_limit) return ResourceExhausted("request body too large");
+    if (ec) return InvalidArgument("malformed HTTP request: " + ec.message());
+    if (!parser.is_done()) return InvalidArgument("incomplete HTTP request");
+  }
+  auto req = parser.release();
+  std::optional<HttpRequest> r = ToHttpRequest(req);
+  if (!r) return InvalidArgument("malformed request target");
+  return *std::move(r);
+}
 
 class HttpSession;
 
@@ -265,7 +307,7 @@ void HttpSession::ReadRequest() {
   if (!phase_.compare_exchange_strong(expected, Phase::kReading)) return Close();
   parser_.emplace();
   parser_->body_limit(impl_->options.max_body_bytes);
-  parser_->header_limit(64 * 1024);
+  parser_->header_limit(kHeaderLimitBytes);
   stream_.expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -302,22 +344,13 @@ void HttpSession::OnRead(beast::error_code ec) {
 }
 
 void HttpSession::Dispatch(http::request<http::string_body> req) {
-  HttpRequest r;
-  r.method = std::string(req.method_string());
-  std::string_view target(req.target().data(), req.target().size());
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) {
+  std::optional<HttpRequest> parsed = ToHttpRequest(req);
+  if (!parsed) {
     Write({400, "application/json", ErrorBody("INVALID_ARGUMENT", "malformed request target")},
           false, req.version());
     return;
   }
-  r.path = std::string(url->encoded_path());
-  for (auto param : url->params()) r.query[param.key] = param.value;
-  for (const auto& field : req) {
-    r.headers[Lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
-        std::string(field.value());
-  }
-  r.body = std::move(req.body());
+  HttpRequest r = *std::move(parsed);
   bool keep_alive = req.keep_alive();
   unsigned version = req.version();
   net::post(*impl_->workers, [self = shared_from_this(), r = std::move(r), keep_alive, version] {

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -73,6 +74,11 @@ struct HttpServerOptions {
 // of descriptors for the store, logs and runtime (64, or half the limit when it is under
 // 128), between 8 and 16384.
 int DefaultMaxConnections();
+
+// Parses one whole HTTP/1.1 request from `bytes` as the server does (the same parser,
+// limits and target decoding); for the fuzzer and tests. ResourceExhausted when the body
+// exceeds `max_body_bytes`, InvalidArgument when the request is malformed or incomplete.
+Result<HttpRequest> ParseHttpRequest(std::string_view bytes, size_t max_body_bytes = 1 << 20);
 
 class HttpServer {
  public:

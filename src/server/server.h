@@ -61,6 +61,8 @@ class Server {
   const std::string& join_token() const { return join_token_; }
   Reconciler& reconciler() { return *reconciler_; }
   Metrics& metrics() { return metrics_; }
+  // The request handler behind the HTTP server (to drive the API in process: the fuzzer).
+  Api& api() { return *api_; }
   uint16_t port() const { return port_; }
 
  private:
