@@ -6,8 +6,10 @@
 // the input picks the route, method, headers, query and body. To get past
 // authentication, an Authorization value "Bearer admin", "Bearer join", "Bearer tenant"
 // or "Bearer node" is replaced by the admin token, the join token, a tenant's token or a
-// registered node's token; "{node}" and "{last}" in a target are replaced by that node's
-// id and by the "id" of the previous answer (a job submitted, say). Findings: a crash,
+// registered node's token; "%7Bnode%7D" and "%7Blast%7D" ("{node}", "{last}" as a target
+// spells them) in a path are replaced by that node's
+// id and by the "id" of the previous answer (a job submitted, say); with
+// FASTGPU_FUZZ_VERBOSE set, each answer is printed. Findings: a crash,
 // a sanitizer report, an exception escaping Api::Handle, or a status outside 100..599.
 #include <spdlog/spdlog.h>
 
@@ -30,6 +32,9 @@ namespace fastgpu::server {
 namespace {
 
 namespace json = boost::json;
+
+// FASTGPU_FUZZ_VERBOSE=1: print each request's answer (to check what a seed reaches).
+const bool verbose = std::getenv("FASTGPU_FUZZ_VERBOSE") != nullptr;
 
 constexpr size_t kMaxBodyBytes = 64 * 1024;
 constexpr int kMaxRequests = 8;
@@ -115,6 +120,10 @@ struct World {
       Die(std::string("exception escaped Api::Handle: ") + e.what());
     }
     if (resp.status < 100 || resp.status > 599) Die("status " + std::to_string(resp.status));
+    if (verbose) {
+      std::fprintf(stderr, "%s %s -> %d %.200s\n", r.method.c_str(), r.path.c_str(), resp.status,
+                   resp.body.c_str());
+    }
     std::string id = JsonField(resp.body, "id");
     if (!id.empty()) last_id = id;
   }
