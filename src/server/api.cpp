@@ -71,6 +71,7 @@ constexpr RouteSpec kRoutes[] = {
     {"/v1/nodes", "GET"},
     {"/v1/nodes/{id}/drain", "POST"},
     {"/v1/nodes/{id}/undrain", "POST"},
+    {"/v1/nodes/{id}/revoke", "POST"},
     {"/v1/prices", "GET, PUT"},
     {"/v1/usage", "GET"},
     {"/v1/tenants", "GET, POST"},
@@ -152,24 +153,22 @@ HttpResponse Api::Handle(const HttpRequest& req) {
   // (never the raw path), the method folded to a known one or "other" by Metrics.
   std::string route = "unmatched";
   HttpResponse resp;
+  // A path the table does not name still goes to Dispatch (which answers 404, or serves
+  // an endpoint not yet in the table; its route labels are literals too).
   const RouteSpec* spec = MatchRoute(req.path);
-  if (spec == nullptr) {
-    resp = NoRoute(req.path);
+  if (spec != nullptr) route = spec->pattern;
+  if (spec != nullptr && !MethodAllowed(*spec, req.method)) {
+    resp = MethodNotAllowed(*spec);
   } else {
-    route = spec->pattern;
-    if (!MethodAllowed(*spec, req.method)) {
-      resp = MethodNotAllowed(*spec);
-    } else {
-      try {
-        resp = Dispatch(req, route);
-      } catch (const std::exception& e) {
-        // A third-party throw that escaped its adapter (a Boost.JSON accessor, say, or
-        // std::bad_alloc): the caller gets a 500 with the error body, the server goes on.
-        spdlog::error("api: {} failed: {}", spec->pattern, e.what());
-        resp = ErrorResponse(Internal("internal error"));
-      }
-      route = spec->pattern;  // the table's pattern, whatever the handler set
+    try {
+      resp = Dispatch(req, route);
+    } catch (const std::exception& e) {
+      // A third-party throw that escaped its adapter (a Boost.JSON accessor, say, or
+      // std::bad_alloc): the caller gets a 500 with the error body, the server goes on.
+      spdlog::error("api: {} failed: {}", route, e.what());
+      resp = ErrorResponse(Internal("internal error"));
     }
+    if (spec != nullptr) route = spec->pattern;  // the table's pattern, whatever was set
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.ObserveRequest(route, req.method, resp.status, seconds);
