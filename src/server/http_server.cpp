@@ -118,7 +118,8 @@ struct HttpServer::Impl {
   void OnAccept(beast::error_code ec, tcp::socket socket);
   // Closes the oldest idle connection, else the oldest still reading its request.
   // False when every connection is busy in a handler or already closing.
-  bool EvictOne();
+  // `why` completes the log line ("out of descriptors").
+  bool EvictOne(const std::string& why);
   // Answers 503 on a socket beyond the limit and closes it.
   void Reject(tcp::socket socket);
 };
@@ -186,7 +187,7 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     }
     // Out of descriptors: free one (a client waiting in the backlog, a health probe
     // say, then gets in) and wait before trying again instead of spinning.
-    if (ec == net::error::no_descriptors || ec.value() == ENFILE) EvictOne();
+    if (ec == net::error::no_descriptors || ec.value() == ENFILE) EvictOne("out of descriptors");
     accept_backoff = std::clamp(accept_backoff * 2, std::chrono::milliseconds(5),
                                 std::chrono::milliseconds(1000));
     accept_retry.expires_after(accept_backoff);
@@ -203,7 +204,8 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
       std::lock_guard lock(sessions_mu);
       open = sessions.size();
     }
-    if (open >= static_cast<size_t>(max_connections) && !EvictOne()) {
+    if (open >= static_cast<size_t>(max_connections) &&
+        !EvictOne("connection limit " + std::to_string(max_connections) + " reached")) {
       if (auto n = limit_log.Allow()) {
         spdlog::warn("http: {} connections open, all busy; answering 503{}", open,
                      SuppressedSuffix(*n));
@@ -220,7 +222,7 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   Accept();
 }
 
-bool HttpServer::Impl::EvictOne() {
+bool HttpServer::Impl::EvictOne(const std::string& why) {
   std::vector<std::shared_ptr<HttpSession>> candidates;
   {
     std::lock_guard lock(sessions_mu);
@@ -233,9 +235,8 @@ bool HttpServer::Impl::EvictOne() {
     for (const auto& s : candidates) {
       if (s->phase() == phase && s->CloseIf(phase)) {
         if (auto n = limit_log.Allow()) {
-          spdlog::info("http: connection limit {} reached; closed the oldest {} connection{}",
-                       max_connections, phase == Phase::kIdle ? "idle" : "reading",
-                       SuppressedSuffix(*n));
+          spdlog::info("http: {}; closed the oldest {} connection{}", why,
+                       phase == Phase::kIdle ? "idle" : "reading", SuppressedSuffix(*n));
         }
         return true;
       }
