@@ -10,7 +10,8 @@
 // spells them) in a path are replaced by that node's
 // id and by the "id" of the previous answer (a job submitted, say); with
 // FASTGPU_FUZZ_VERBOSE set, each answer is printed. Findings: a crash,
-// a sanitizer report, an exception escaping Api::Handle, or a status outside 100..599.
+// a sanitizer report, an exception escaping Api::Handle, a 500 (with the in-memory store
+// nothing should fail inside), or a status outside 100..599.
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -120,6 +121,9 @@ struct World {
       Die(std::string("exception escaped Api::Handle: ") + e.what());
     }
     if (resp.status < 100 || resp.status > 599) Die("status " + std::to_string(resp.status));
+    // The in-memory store does not fail, so a 500 means a handler threw (Api::Handle
+    // turns that into 500) or reported an internal error: a bug either way.
+    if (resp.status == 500) Die(r.method + " " + r.path + " answered 500: " + resp.body);
     if (verbose) {
       std::fprintf(stderr, "%s %s -> %d %.200s\n", r.method.c_str(), r.path.c_str(), resp.status,
                    resp.body.c_str());
