@@ -9,10 +9,12 @@ PACKAGES=(
   libsqlite3-dev libpq-dev coinor-libcbc-dev
   libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  gnuplot-nox procps valgrind
+  gnuplot-nox procps
 )
-# Optional packages: the PostgreSQL server (tests labelled "postgres" skip without it).
-OPTIONAL=(postgresql)
+# Packages only the test suite needs (scripts/test.sh installs them): the PostgreSQL server
+# (tests labelled "postgres" skip without it), valgrind (the leak check of a log-heavy `up`),
+# clang 14 and libFuzzer (the fuzz test over the API); their tests skip cleanly without them.
+OPTIONAL=(postgresql valgrind clang-14 libfuzzer-14-dev)
 
 missing=()
 for p in "${PACKAGES[@]}" ${FASTGPU_WITH_OPTIONAL:+"${OPTIONAL[@]}"}; do

@@ -46,6 +46,19 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "priority first (docs/metering.md)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 31.0 * 86400));
+  cmd->add_option("--max-connections", f->max_connections,
+                  "Most client connections open at once; beyond it the oldest idle one is "
+                  "closed (0: the descriptor limit RLIMIT_NOFILE less a reserve of 64)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--idle-timeout", f->idle_timeout_s,
+                  "Seconds a keep-alive connection may stay idle before it is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  cmd->add_option("--request-timeout", f->request_timeout_s,
+                  "Seconds a request's header and body may take to arrive once it has begun")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
 }
 
 std::string RunningControlPlane::LocalUrl() const {
@@ -64,6 +77,9 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.worker_threads = f.workers;
   o.max_body_bytes = f.max_body_bytes;
   o.budget_grace = Millis(f.budget_grace_s);
+  o.max_connections = f.max_connections;
+  o.idle_timeout = Millis(f.idle_timeout_s);
+  o.request_timeout = Millis(f.request_timeout_s);
   auto listen = server::ParseListen(f.listen);
   if (!listen.ok()) return listen.status();
   RunningControlPlane running;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -18,17 +17,21 @@ namespace fastgpu {
 struct ControlPlaneFlags {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = ".fastgpu";
-  std::string policy;                 // default: the scheduler's default policy
+  std::string policy;  // default: the scheduler's default policy
   double node_timeout_s = 15;
   double heartbeat_interval_s = 2;
   int io_threads = 2;
   int workers = 32;
   size_t max_body_bytes = 1 << 20;
-  double budget_grace_s = 600;        // over budget this long, a tenant's work is stopped
+  double budget_grace_s = 600;    // over budget this long, a tenant's work is stopped
+  int max_connections = 0;        // 0: from RLIMIT_NOFILE (server::DefaultMaxConnections)
+  double idle_timeout_s = 60;     // a keep-alive connection idle this long is closed
+  double request_timeout_s = 30;  // a request must arrive whole within this
 };
 
 // Adds --listen, --data-dir, --policy, --node-timeout, --heartbeat-interval,
-// --io-threads, --workers, --max-body-bytes and --budget-grace to `cmd`.
+// --io-threads, --workers, --max-body-bytes, --budget-grace, --max-connections,
+// --idle-timeout and --request-timeout to `cmd`.
 void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& flags);
 
 struct RunningControlPlane {

@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 
 #include "metering/json_text.h"
@@ -44,11 +46,131 @@ Api::Api(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics, Authent
       .IgnoreError();  // an empty set only narrows the models a shape may name
 }
 
+namespace {
+
+// One endpoint: its pattern ("{id}" matches one path segment) and the methods it takes.
+struct RouteSpec {
+  std::string_view pattern;
+  std::string_view methods;  // the Allow header's value: "GET, POST"
+};
+
+// Every endpoint the API serves (docs/api.md). Dispatch below must agree with it;
+// tests/http_limits_test.cpp checks that each one reaches its handler.
+constexpr RouteSpec kRoutes[] = {
+    {"/", "GET"},
+    {"/healthz", "GET"},
+    {"/metrics", "GET"},
+    {"/v1/nodes/register", "POST"},
+    {"/v1/nodes/{id}/heartbeat", "POST"},
+    {"/v1/nodes/{id}/logs", "POST"},
+    {"/v1/jobs", "GET, POST"},
+    {"/v1/jobs/{id}", "GET"},
+    {"/v1/jobs/{id}/cancel", "POST"},
+    {"/v1/jobs/{id}/logs", "GET"},
+    {"/v1/allocations", "GET"},
+    {"/v1/allocations/{id}", "GET"},
+    {"/v1/nodes", "GET"},
+    {"/v1/nodes/{id}/drain", "POST"},
+    {"/v1/nodes/{id}/undrain", "POST"},
+    {"/v1/nodes/{id}/revoke", "POST"},
+    {"/v1/prices", "GET, PUT"},
+    {"/v1/usage", "GET"},
+    {"/v1/tenants", "GET, POST"},
+    {"/v1/tenants/{id}", "GET"},
+    {"/v1/tenants/{id}/tokens", "GET, POST"},
+    {"/v1/tenants/{id}/quota", "PUT"},
+    {"/v1/tokens/{id}/revoke", "POST"},
+};
+
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+// The endpoint `path` names, or null. A literal segment beats "{id}" ("/v1/nodes/register").
+const RouteSpec* MatchRoute(const std::string& path) {
+  if (path == "/") return &kRoutes[0];
+  const std::vector<std::string_view> got = Segments(path);
+  const RouteSpec* best = nullptr;
+  int best_literals = -1;
+  for (const RouteSpec& r : kRoutes) {
+    const std::vector<std::string_view> want = Segments(r.pattern);
+    if (want.empty() || want.size() != got.size()) continue;
+    int literals = 0;
+    bool match = true;
+    for (size_t i = 0; i < want.size() && match; ++i) {
+      if (want[i] == "{id}") continue;
+      match = want[i] == got[i];
+      ++literals;
+    }
+    if (match && literals > best_literals) {
+      best = &r;
+      best_literals = literals;
+    }
+  }
+  return best;
+}
+
+bool MethodAllowed(const RouteSpec& r, const std::string& method) {
+  std::string_view list = r.methods;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view m = list.substr(0, comma);
+    while (!m.empty() && m.front() == ' ') m.remove_prefix(1);
+    if (m == method) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// 405 with the project's error body and an Allow header naming what the route takes.
+HttpResponse MethodNotAllowed(const RouteSpec& r) {
+  HttpResponse resp{
+      405, "application/json",
+      ErrorJson(Status(StatusCode::kInvalidArgument,
+                       "method not allowed; this endpoint takes " + std::string(r.methods)))};
+  resp.headers.emplace_back("Allow", std::string(r.methods));
+  return resp;
+}
+
+HttpResponse NoRoute(const std::string& path) {
+  return ErrorResponse(NotFound("no such endpoint: " + path));
+}
+
+}  // namespace
+
 HttpResponse Api::Handle(const HttpRequest& req) {
   // The route's latency is measured on the steady clock: it is a metric, not a decision.
   auto start = std::chrono::steady_clock::now();
+  // Every label is drawn from a bounded set: the route's pattern from the table below
+  // (never the raw path), the method folded to a known one or "other" by Metrics.
   std::string route = "unmatched";
-  HttpResponse resp = Dispatch(req, route);
+  HttpResponse resp;
+  // A path the table does not name still goes to Dispatch (which answers 404, or serves
+  // an endpoint not yet in the table; its route labels are literals too).
+  const RouteSpec* spec = MatchRoute(req.path);
+  if (spec != nullptr) route = spec->pattern;
+  if (spec != nullptr && !MethodAllowed(*spec, req.method)) {
+    resp = MethodNotAllowed(*spec);
+  } else {
+    try {
+      resp = Dispatch(req, route);
+    } catch (const std::exception& e) {
+      // A third-party throw that escaped its adapter (a Boost.JSON accessor, say, or
+      // std::bad_alloc): the caller gets a 500 with the error body, the server goes on.
+      spdlog::error("api: {} failed: {}", route, e.what());
+      resp = ErrorResponse(Internal("internal error"));
+    }
+    if (spec != nullptr) route = spec->pattern;  // the table's pattern, whatever was set
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.ObserveRequest(route, req.method, resp.status, seconds);
   return resp;
@@ -68,13 +190,10 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
+// Unreachable once Handle has checked the method against kRoutes; kept as a safe answer.
 HttpResponse MethodNotAllowed() {
   return {405, "application/json",
           ErrorJson(Status(StatusCode::kInvalidArgument, "method not allowed"))};
-}
-
-HttpResponse NoRoute(const std::string& path) {
-  return ErrorResponse(NotFound("no such endpoint: " + path));
 }
 
 constexpr char kIndexText[] =

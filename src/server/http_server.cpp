@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -11,9 +12,13 @@
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <chrono>
+#include <list>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "server/log_limiter.h"
 
 namespace fastgpu::server {
 
@@ -40,34 +45,110 @@ std::string ErrorBody(std::string_view code, std::string_view message) {
   return "{\"code\":\"" + std::string(code) + "\",\"message\":\"" + std::string(message) + "\"}";
 }
 
+// The request as handlers see it (path without the query, decoded query parameters,
+// lower-case header names), or nullopt when the target is malformed.
+std::optional<HttpRequest> ToHttpRequest(http::request<http::string_body>& req) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  std::string_view target(req.target().data(), req.target().size());
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  r.path = std::string(url->encoded_path());
+  for (auto param : url->params()) r.query[param.key] = param.value;
+  for (const auto& field : req) {
+    r.headers[Lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
+        std::string(field.value());
+  }
+  r.body = std::move(req.body());
+  return r;
+}
+
+constexpr size_t kHeaderLimitBytes = 64 * 1024;
+
 }  // namespace
 
+Result<HttpRequest> ParseHttpRequest(std::string_view bytes, size_t max_body_bytes) {
+  http::request_parser<http::string_body> parser;
+  parser.eager(true);
+  parser.body_limit(max_body_bytes);
+  parser.header_limit(kHeaderLimitBytes);
+  beast::error_code ec;
+  size_t used = 0;
+  while (!parser.is_done()) {
+    size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    if (ec == http::error::need_more && used < bytes.size() && n > 0) continue;
+    if (ec == http::error::need_more) parser.put_eof(ec);
+    if (ec == http::error::body_limit) return ResourceExhausted("request body too large");
+    if (ec) return InvalidArgument("malformed HTTP request: " + ec.message());
+    if (!parser.is_done()) return InvalidArgument("incomplete HTTP request");
+  }
+  auto req = parser.release();
+  std::optional<HttpRequest> r = ToHttpRequest(req);
+  if (!r) return InvalidArgument("malformed request target");
+  return *std::move(r);
+}
+
+class HttpSession;
+
 struct HttpServer::Impl {
+  // Open connections in the order they were accepted. Sessions add and remove
+  // themselves; the acceptor scans it to pick one to close at the limit. Declared
+  // before the io_context: sessions still queued there unregister as it is destroyed.
+  mutable std::mutex sessions_mu;
+  std::list<std::weak_ptr<HttpSession>> sessions;
+
   HttpServerOptions options;
   HttpHandler handler;
+  int max_connections = 0;
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
+  net::steady_timer accept_retry{ioc};
+  std::chrono::milliseconds accept_backoff{0};
   std::vector<std::thread> io_threads;
   std::unique_ptr<net::thread_pool> workers;
   std::atomic<bool> stopped{false};
   bool started = false;
+  LogLimiter accept_log;
+  LogLimiter limit_log;
+  LogLimiter handler_log;
 
   void Accept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  // Closes the oldest idle connection, else the oldest still reading its request.
+  // False when every connection is busy in a handler or already closing.
+  // `why` completes the log line ("out of descriptors").
+  bool EvictOne(const std::string& why);
+  // Answers 503 on a socket beyond the limit and closes it.
+  void Reject(tcp::socket socket);
 };
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// Where a connection is in its life: the acceptor may close kIdle and kReading ones.
+enum class Phase { kIdle, kReading, kBusy, kClosing };
+
+}  // namespace
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* impl) : stream_(std::move(socket)), impl_(impl) {}
-  void Start() { DoRead(); }
+  HttpSession(tcp::socket socket, HttpServer::Impl* impl)
+      : stream_(std::move(socket)), impl_(impl) {}
+  ~HttpSession();
+  // Registers with the server and waits for the first request.
+  void Start();
+  // From any thread: closes the connection if it is in `from`; true when it did.
+  bool CloseIf(Phase from);
+  Phase phase() const { return phase_.load(); }
 
  private:
-  void DoRead();
+  void WaitForRequest();
+  void ReadRequest();
   void OnRead(beast::error_code ec);
   void Dispatch(http::request<http::string_body> req);
   void Write(HttpResponse r, bool keep_alive, unsigned version);
+  void Close();
   // Closes after a final answer without resetting the connection: stops sending, then
   // reads and discards what the client still sends (an oversized body, say) until it
   // closes or 2 s pass, so that the client gets to read the answer.
@@ -78,40 +159,167 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl* impl_;
+  std::atomic<Phase> phase_{Phase::kIdle};
+  std::list<std::weak_ptr<HttpSession>>::iterator entry_;
+  bool registered_ = false;
 };
 
-}  // namespace
+int DefaultMaxConnections() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 16384;
+  const auto soft = static_cast<int64_t>(rl.rlim_cur);
+  const int64_t reserve = soft >= 128 ? 64 : soft / 2;
+  return static_cast<int>(std::clamp<int64_t>(soft - reserve, 8, 16384));
+}
 
 void HttpServer::Impl::Accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted || stopped) return;
-      spdlog::warn("http: accept failed: {}", ec.message());
-    } else {
-      socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<Session>(std::move(socket), this)->Start();
-    }
-    if (!stopped) Accept();
+    OnAccept(ec, std::move(socket));
   });
 }
 
-namespace {
+void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopped || ec == net::error::operation_aborted) return;
+  if (ec) {
+    if (auto n = accept_log.Allow()) {
+      spdlog::warn("http: accept failed: {}; retrying with back-off{}", ec.message(),
+                   SuppressedSuffix(*n));
+    }
+    // Out of descriptors: free one (a client waiting in the backlog, a health probe
+    // say, then gets in) and wait before trying again instead of spinning.
+    if (ec == net::error::no_descriptors || ec.value() == ENFILE) EvictOne("out of descriptors");
+    accept_backoff = std::clamp(accept_backoff * 2, std::chrono::milliseconds(5),
+                                std::chrono::milliseconds(1000));
+    accept_retry.expires_after(accept_backoff);
+    accept_retry.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && !stopped) Accept();
+    });
+    return;
+  }
+  accept_backoff = std::chrono::milliseconds(0);
+  try {
+    socket.set_option(tcp::no_delay(true), ec);
+    size_t open;
+    {
+      std::lock_guard lock(sessions_mu);
+      open = sessions.size();
+    }
+    if (open >= static_cast<size_t>(max_connections) &&
+        !EvictOne("connection limit " + std::to_string(max_connections) + " reached")) {
+      if (auto n = limit_log.Allow()) {
+        spdlog::warn("http: {} connections open, all busy; answering 503{}", open,
+                     SuppressedSuffix(*n));
+      }
+      Reject(std::move(socket));
+    } else {
+      std::make_shared<HttpSession>(std::move(socket), this)->Start();
+    }
+  } catch (const std::exception& e) {  // std::bad_alloc: drop this connection, go on
+    if (auto n = accept_log.Allow()) {
+      spdlog::warn("http: cannot serve a connection: {}{}", e.what(), SuppressedSuffix(*n));
+    }
+  }
+  Accept();
+}
 
-void Session::DoRead() {
+bool HttpServer::Impl::EvictOne(const std::string& why) {
+  std::vector<std::shared_ptr<HttpSession>> candidates;
+  {
+    std::lock_guard lock(sessions_mu);
+    candidates.reserve(sessions.size());
+    for (const auto& w : sessions) {
+      if (auto s = w.lock()) candidates.push_back(std::move(s));
+    }
+  }
+  for (Phase phase : {Phase::kIdle, Phase::kReading}) {
+    for (const auto& s : candidates) {
+      if (s->phase() == phase && s->CloseIf(phase)) {
+        if (auto n = limit_log.Allow()) {
+          spdlog::info("http: {}; closed the oldest {} connection{}", why,
+                       phase == Phase::kIdle ? "idle" : "reading", SuppressedSuffix(*n));
+        }
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void HttpServer::Impl::Reject(tcp::socket socket) {
+  static const std::string kAnswer =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: fastgpu\r\n"
+      "Content-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\n"
+      "Content-Length: 70\r\n\r\n"
+      "{\"code\":\"UNAVAILABLE\",\"message\":\"too many connections; retry later\"}";
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(net::buffer(kAnswer), ec);  // a fresh socket's send buffer takes it
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+HttpSession::~HttpSession() {
+  if (!registered_) return;
+  std::lock_guard lock(impl_->sessions_mu);
+  impl_->sessions.erase(entry_);
+}
+
+void HttpSession::Start() {
+  {
+    std::lock_guard lock(impl_->sessions_mu);
+    entry_ = impl_->sessions.insert(impl_->sessions.end(), weak_from_this());
+    registered_ = true;
+  }
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+}
+
+bool HttpSession::CloseIf(Phase from) {
+  if (!phase_.compare_exchange_strong(from, Phase::kClosing)) return false;
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  return true;
+}
+
+void HttpSession::Close() {
+  phase_ = Phase::kClosing;
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
+
+// Waits up to the idle timeout for the first byte of the next request.
+void HttpSession::WaitForRequest() {
+  Phase expected = Phase::kBusy;
+  if (!phase_.compare_exchange_strong(expected, Phase::kIdle) && expected != Phase::kIdle) {
+    return Close();  // closed by the acceptor meanwhile
+  }
+  if (buffer_.size() > 0) return ReadRequest();  // a pipelined request is here already
+  stream_.expires_after(std::chrono::milliseconds(impl_->options.idle_timeout_ms));
+  stream_.async_read_some(
+      buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+        if (ec) return self->Close();  // timeout, peer gone, or closed by the acceptor
+        self->buffer_.commit(n);
+        self->ReadRequest();
+      });
+}
+
+// Reads one whole request, which must arrive within the request timeout.
+void HttpSession::ReadRequest() {
+  Phase expected = Phase::kIdle;
+  if (!phase_.compare_exchange_strong(expected, Phase::kReading)) return Close();
   parser_.emplace();
   parser_->body_limit(impl_->options.max_body_bytes);
-  parser_->header_limit(64 * 1024);
-  stream_.expires_after(std::chrono::milliseconds(impl_->options.idle_timeout_ms));
+  parser_->header_limit(kHeaderLimitBytes);
+  stream_.expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
 }
 
-void Session::OnRead(beast::error_code ec) {
+void HttpSession::OnRead(beast::error_code ec) {
+  Phase expected = Phase::kReading;
+  if (!phase_.compare_exchange_strong(expected, Phase::kBusy)) return Close();
   if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
       ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    return;
+    return Close();
   }
   if (ec == http::error::body_limit) {
     Write({413, "application/json",
@@ -126,67 +334,75 @@ void Session::OnRead(beast::error_code ec) {
           11);
     return;
   }
-  Dispatch(parser_->release());
+  try {
+    Dispatch(parser_->release());
+  } catch (const std::exception& e) {  // std::bad_alloc copying a large request, say
+    if (auto n = impl_->handler_log.Allow()) {
+      spdlog::error("http: cannot dispatch a request: {}{}", e.what(), SuppressedSuffix(*n));
+    }
+    Write({500, "application/json", ErrorBody("INTERNAL", "internal error")}, false, 11);
+  }
 }
 
-void Session::Dispatch(http::request<http::string_body> req) {
-  HttpRequest r;
-  r.method = std::string(req.method_string());
-  std::string_view target(req.target().data(), req.target().size());
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) {
+void HttpSession::Dispatch(http::request<http::string_body> req) {
+  std::optional<HttpRequest> parsed = ToHttpRequest(req);
+  if (!parsed) {
     Write({400, "application/json", ErrorBody("INVALID_ARGUMENT", "malformed request target")},
           false, req.version());
     return;
   }
-  r.path = std::string(url->encoded_path());
-  for (auto param : url->params()) r.query[param.key] = param.value;
-  for (const auto& field : req) {
-    r.headers[Lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
-        std::string(field.value());
-  }
-  r.body = std::move(req.body());
+  HttpRequest r = *std::move(parsed);
   bool keep_alive = req.keep_alive();
   unsigned version = req.version();
   net::post(*impl_->workers, [self = shared_from_this(), r = std::move(r), keep_alive, version] {
-    HttpResponse resp = self->impl_->handler(r);
+    HttpResponse resp;
+    try {
+      resp = self->impl_->handler(r);
+    } catch (const std::exception& e) {
+      if (auto n = self->impl_->handler_log.Allow()) {
+        spdlog::error("http: {} {}: handler failed: {}{}", r.method.substr(0, 16),
+                      r.path.substr(0, 128), e.what(), SuppressedSuffix(*n));
+      }
+      resp = {500, "application/json", ErrorBody("INTERNAL", "internal error")};
+    } catch (...) {
+      resp = {500, "application/json", ErrorBody("INTERNAL", "internal error")};
+    }
     net::post(self->stream_.get_executor(), [self, resp = std::move(resp), keep_alive, version] {
       self->Write(std::move(resp), keep_alive, version);
     });
   });
 }
 
-void Session::Write(HttpResponse r, bool keep_alive, unsigned version) {
+void HttpSession::Write(HttpResponse r, bool keep_alive, unsigned version) {
+  if (phase_.load() == Phase::kClosing) return Close();
   auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), version);
   res->set(http::field::server, "fastgpu");
   res->set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) res->set(name, value);
   res->keep_alive(keep_alive && !impl_->stopped);
   res->body() = std::move(r.body);
   res->prepare_payload();
-  stream_.expires_after(std::chrono::milliseconds(impl_->options.idle_timeout_ms));
+  stream_.expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
   http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-    if (ec) {
-      beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      return;
-    }
+    if (ec) return self->Close();
     if (!res->keep_alive()) {
       self->LingeringClose();
       return;
     }
-    self->DoRead();
+    self->WaitForRequest();
   });
 }
 
-void Session::LingeringClose() {
+void HttpSession::LingeringClose() {
+  phase_ = Phase::kClosing;
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.expires_after(std::chrono::seconds(2));
   Drain(std::make_shared<std::array<char, 16384>>());
 }
 
-void Session::Drain(std::shared_ptr<std::array<char, 16384>> buf) {
+void HttpSession::Drain(std::shared_ptr<std::array<char, 16384>> buf) {
   stream_.async_read_some(net::buffer(*buf),
                           [self = shared_from_this(), buf](beast::error_code ec, size_t) {
                             if (ec) {
@@ -197,8 +413,6 @@ void Session::Drain(std::shared_ptr<std::array<char, 16384>> buf) {
                             self->Drain(buf);
                           });
 }
-
-}  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
     : impl_(std::make_unique<Impl>()) {
@@ -223,14 +437,35 @@ Result<uint16_t> HttpServer::Start() {
                        ": " + ec.message());
   }
   uint16_t port = m.acceptor.local_endpoint().port();
+  m.max_connections =
+      m.options.max_connections > 0 ? m.options.max_connections : DefaultMaxConnections();
+  spdlog::debug("http: at most {} connections", m.max_connections);
   m.workers = std::make_unique<net::thread_pool>(std::max(1, m.options.worker_threads));
   m.work.emplace(m.ioc.get_executor());
   m.Accept();
   for (int i = 0; i < std::max(1, m.options.io_threads); ++i) {
-    m.io_threads.emplace_back([&m] { m.ioc.run(); });
+    m.io_threads.emplace_back([&m] {
+      // A completion handler that throws (std::bad_alloc, say) must not end the thread
+      // or the process: log it and keep serving.
+      for (;;) {
+        try {
+          m.ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          if (auto n = m.handler_log.Allow()) {
+            spdlog::error("http: I/O handler failed: {}{}", e.what(), SuppressedSuffix(*n));
+          }
+        }
+      }
+    });
   }
   m.started = true;
   return port;
+}
+
+int HttpServer::open_connections() const {
+  std::lock_guard lock(impl_->sessions_mu);
+  return static_cast<int>(impl_->sessions.size());
 }
 
 void HttpServer::Stop() {
@@ -239,6 +474,7 @@ void HttpServer::Stop() {
   net::post(m.ioc, [&m] {
     beast::error_code ignored;
     m.acceptor.close(ignored);
+    m.accept_retry.cancel();
   });
   m.work.reset();
   m.workers->join();  // in-flight handlers finish; their writes are queued on ioc

@@ -5,7 +5,20 @@
 // handler may block on the store (a durable write waits for its group commit)
 // without stalling other connections. Keep-alive is supported; a body larger than
 // `max_body_bytes` is answered 413 without reaching the handler; a malformed request
-// is answered 400. The handler must be thread-safe: it runs on several workers at once.
+// is answered 400; a handler that throws is answered 500 (no exception escapes a
+// handler or the accept loop). The handler must be thread-safe: it runs on several
+// workers at once.
+//
+// Limits against clients that hold connections (docs/api.md, "Connection limits"):
+//   - a keep-alive connection idle for `idle_timeout_ms` is closed, and a request must
+//     arrive whole within `request_timeout_ms` of its first byte (slow senders);
+//   - at most `max_connections` connections are open. A connection accepted beyond
+//     that closes the oldest idle one (failing that, the oldest one still reading its
+//     request); when every connection is busy in a handler it is answered 503 and
+//     closed. New clients (a /healthz probe) are therefore always answered;
+//   - when accept fails (EMFILE: out of descriptors) the server closes the oldest idle
+//     connection and retries after a back-off that doubles from 5 ms to 1 s, and logs
+//     the failure at most once per 10 s with the count of repeats.
 //
 // Start() binds and returns the bound port (0 in options picks a free one); Stop()
 // closes the listener and every connection and joins all threads. Stop() is
@@ -17,6 +30,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 
@@ -37,6 +53,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers = {};  // extra fields: "Allow"
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -47,8 +64,21 @@ struct HttpServerOptions {
   int io_threads = 2;               // threads running the io_context
   int worker_threads = 32;          // threads running the handler
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413
-  int idle_timeout_ms = 60000;      // a connection idle this long is closed
+  int idle_timeout_ms = 60000;      // default 60 s: a connection idle this long is closed
+  int request_timeout_ms = 30000;   // default 30 s: a request's whole header and body
+                                    // must arrive within this of its first byte
+  int max_connections = 0;          // default 0: DefaultMaxConnections()
 };
+
+// The connection limit used when none is given: the soft RLIMIT_NOFILE less a reserve
+// of descriptors for the store, logs and runtime (64, or half the limit when it is under
+// 128), between 8 and 16384.
+int DefaultMaxConnections();
+
+// Parses one whole HTTP/1.1 request from `bytes` as the server does (the same parser,
+// limits and target decoding); for the fuzzer and tests. ResourceExhausted when the body
+// exceeds `max_body_bytes`, InvalidArgument when the request is malformed or incomplete.
+Result<HttpRequest> ParseHttpRequest(std::string_view bytes, size_t max_body_bytes = 1 << 20);
 
 class HttpServer {
  public:
@@ -62,6 +92,8 @@ class HttpServer {
   Result<uint16_t> Start();
   // Stops accepting, closes connections, joins the threads. Idempotent.
   void Stop();
+  // Connections open now (for tests and logs). Thread-safe.
+  int open_connections() const;
 
   struct Impl;  // defined in http_server.cpp (sessions reach it too)
 

@@ -33,6 +33,15 @@ std::string Escape(const std::string& s) {
 
 }  // namespace
 
+std::string MethodLabel(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",   "HEAD",    "POST",    "PUT",  "DELETE",
+                                                "PATCH", "OPTIONS", "CONNECT", "TRACE"};
+  for (std::string_view m : kKnown) {
+    if (m == method) return std::string(m);
+  }
+  return "other";
+}
+
 Histogram::Histogram(std::vector<double> bounds_seconds)
     : bounds_(std::move(bounds_seconds)), counts_(bounds_.size() + 1, 0) {}
 
@@ -61,9 +70,21 @@ Metrics::Metrics() : scheduling_latency_(kSchedulingBounds) {}
 
 void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status,
                              double seconds) {
+  std::string method_label = MethodLabel(method);
+  if (status < 100 || status > 599) status = 0;
   std::lock_guard lock(mu_);
-  ++requests_[{route, method, status}];
-  auto key = std::make_pair(route, method);
+  // Routes come from the API's table; past kMaxRoutes distinct ones (a programming error)
+  // further routes fold into "other" so the exposition stays bounded regardless.
+  std::string route_label = route;
+  if (!routes_.contains(route)) {
+    if (routes_.size() >= kMaxRoutes) {
+      route_label = "other";
+    } else {
+      routes_.insert(route);
+    }
+  }
+  ++requests_[{route_label, method_label, status}];
+  auto key = std::make_pair(route_label, method_label);
   auto it = request_latency_.find(key);
   if (it == request_latency_.end()) it = request_latency_.emplace(key, kLatencyBounds).first;
   it->second.Observe(seconds);

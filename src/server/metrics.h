@@ -2,19 +2,28 @@
 //
 // API requests are counted by route pattern ("/v1/jobs/{id}"), method and status, with
 // a latency histogram per route; the reconciler records scheduling latency (submit to
-// placement). Gauges that describe the pool (jobs by state, GPUs by model) are computed
-// at scrape time by the caller and passed to Render. Thread-safe (one mutex).
+// placement). Every label comes from a bounded set, whatever clients send: methods fold
+// to the standard ones or "other" (MethodLabel), statuses outside 100..599 to "0", and
+// routes past kMaxRoutes distinct patterns to "other", so the exposition cannot grow
+// with the number of distinct requests. Gauges that describe the pool (jobs by state, GPUs by
+// model) are computed at scrape time by the caller and passed to Render. Thread-safe (one mutex).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
 namespace fastgpu::server {
+
+// The method as a metric label: "GET", "POST", ... for the nine standard methods, else
+// "other".
+std::string MethodLabel(std::string_view method);
 
 // A cumulative histogram with fixed bucket bounds in seconds.
 class Histogram {
@@ -43,7 +52,8 @@ struct PoolGauges {
 class Metrics {
  public:
   Metrics();
-  // One API request served: route pattern, method, HTTP status, latency.
+  // One API request served: route pattern, method (any string: folded by MethodLabel),
+  // HTTP status, latency.
   void ObserveRequest(const std::string& route, const std::string& method, int status,
                       double seconds);
   // One job placed: seconds from its submission (or requeue) to its placement.
@@ -53,7 +63,10 @@ class Metrics {
   std::string Render(const PoolGauges& gauges) const;
 
  private:
+  static constexpr size_t kMaxRoutes = 64;  // distinct route labels kept
+
   mutable std::mutex mu_;
+  std::set<std::string> routes_;  // route labels seen, at most kMaxRoutes
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
   std::map<std::pair<std::string, std::string>, Histogram> request_latency_;
   Histogram scheduling_latency_;

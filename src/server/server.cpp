@@ -134,6 +134,9 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
   ho.io_threads = s->options_.io_threads;
   ho.worker_threads = s->options_.worker_threads;
   ho.max_body_bytes = s->options_.max_body_bytes;
+  ho.max_connections = s->options_.max_connections;
+  ho.idle_timeout_ms = static_cast<int>(s->options_.idle_timeout.count());
+  ho.request_timeout_ms = static_cast<int>(s->options_.request_timeout.count());
   Api* api = s->api_.get();
   s->http_ =
       std::make_unique<HttpServer>(ho, [api](const HttpRequest& r) { return api->Handle(r); });

@@ -38,6 +38,9 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;  // default 1 MiB: larger bodies get 413
   bool run_reconciler = true;       // default true; tests call RunOnce themselves
   std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};  // default 10 min
+  int max_connections = 0;  // default 0: HTTP connection limit from RLIMIT_NOFILE
+  std::chrono::milliseconds idle_timeout{60000};     // default 60 s: idle connection closed
+  std::chrono::milliseconds request_timeout{30000};  // default 30 s: to receive a request
 };
 
 // "127.0.0.1:8080" -> host, port. InvalidArgument when malformed.
@@ -58,6 +61,8 @@ class Server {
   const std::string& join_token() const { return join_token_; }
   Reconciler& reconciler() { return *reconciler_; }
   Metrics& metrics() { return metrics_; }
+  // The request handler behind the HTTP server (to drive the API in process: the fuzzer).
+  Api& api() { return *api_; }
   uint16_t port() const { return port_; }
 
  private:
