@@ -2,8 +2,9 @@
 # Builds the libFuzzer targets with clang into build-fuzz/ and runs http_api_fuzzer.
 #   scripts/fuzz.sh [SECONDS] [extra libFuzzer flags...]
 # SECONDS (default 60) bounds the run (-max_total_time). Exits 77 (skipped) when clang-14
-# or libFuzzer is not installed, 0 when the run found nothing, non-zero on a finding
-# (the input is kept under build-fuzz/findings/).
+# or libFuzzer is not installed, 0 when the run found nothing, 1 on a finding (libFuzzer's
+# own default, 77, would read as "skipped"; the input is kept under build-fuzz/findings/).
+# The build is -O1 with assertions on (no NDEBUG), so a library's assertion is a finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
@@ -43,4 +44,5 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 "$BUILD_DIR/bin/http_api_fuzzer" "$work" -max_total_time="$SECONDS_TO_RUN" \
   -max_len=16384 -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
+  -error_exitcode=1 -timeout_exitcode=1 \
   -artifact_prefix="$findings/" "$@"

@@ -78,7 +78,11 @@ Result<HttpRequest> ParseHttpRequest(std::string_view bytes, size_t max_body_byt
     size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
     used += n;
     if (ec == http::error::need_more && used < bytes.size() && n > 0) continue;
-    if (ec == http::error::need_more) parser.put_eof(ec);
+    if (ec == http::error::need_more) {
+      // Beast asserts that a parser given end-of-input has seen some of a message.
+      if (!parser.got_some()) return InvalidArgument("incomplete HTTP request");
+      parser.put_eof(ec);
+    }
     if (ec == http::error::body_limit) return ResourceExhausted("request body too large");
     if (ec) return InvalidArgument("malformed HTTP request: " + ec.message());
     if (!parser.is_done()) return InvalidArgument("incomplete HTTP request");
