@@ -46,6 +46,9 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "priority first (docs/metering.md)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 31.0 * 86400));
+  cmd->add_flag("--allow-unplaceable", f->allow_unplaceable,
+                "Accept jobs that no registered node could ever hold (they wait, saying why) "
+                "instead of refusing them with 422; for a pool about to grow");
 }
 
 std::string RunningControlPlane::LocalUrl() const {
@@ -64,6 +67,7 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.worker_threads = f.workers;
   o.max_body_bytes = f.max_body_bytes;
   o.budget_grace = Millis(f.budget_grace_s);
+  o.allow_unplaceable = f.allow_unplaceable;
   auto listen = server::ParseListen(f.listen);
   if (!listen.ok()) return listen.status();
   RunningControlPlane running;

@@ -25,10 +25,11 @@ struct ControlPlaneFlags {
   int workers = 32;
   size_t max_body_bytes = 1 << 20;
   double budget_grace_s = 600;        // over budget this long, a tenant's work is stopped
+  bool allow_unplaceable = false;     // accept jobs no node could ever hold (they wait)
 };
 
 // Adds --listen, --data-dir, --policy, --node-timeout, --heartbeat-interval,
-// --io-threads, --workers, --max-body-bytes and --budget-grace to `cmd`.
+// --io-threads, --workers, --max-body-bytes, --budget-grace and --allow-unplaceable to `cmd`.
 void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& flags);
 
 struct RunningControlPlane {

@@ -38,6 +38,8 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;  // default 1 MiB: larger bodies get 413
   bool run_reconciler = true;       // default true; tests call RunOnce themselves
   std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};  // default 10 min
+  // Default false: a job no registered node could ever hold gets 422 (admission.h).
+  bool allow_unplaceable = false;
 };
 
 // "127.0.0.1:8080" -> host, port. InvalidArgument when malformed.
