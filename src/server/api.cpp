@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "model/gpu.h"
+#include "server/allocation_end.h"
 
 namespace fastgpu::server {
 
@@ -22,6 +23,7 @@ json::object AllocationRecordToJson(const AllocationRecord& rec) {
   o["started_at"] = rec.started_at_ms;
   o["ended_at"] = rec.ended_at_ms;
   o["message"] = rec.message;
+  o["ended"] = EndedText(rec);
   return o;
 }
 

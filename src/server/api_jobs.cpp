@@ -2,6 +2,7 @@
 #include <charconv>
 
 #include "server/admission.h"
+#include "server/allocation_end.h"
 #include "server/api.h"
 #include "server/usage_service.h"
 
@@ -150,7 +151,8 @@ HttpResponse Api::CancelJob(const HttpRequest& req, const Principal& p, const st
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
     for (const auto& a : allocs) {
       if (a.state != AllocationState::kReleased) {
-        FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+        FASTGPU_RETURN_IF_ERROR(
+            tx.UpdateAllocation(a.alloc.id, ReleaseUpdate(a, now, "job cancelled")).status());
       }
     }
     return JsonResponse(200, JobToJson(job, {}, false));

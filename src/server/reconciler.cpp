@@ -9,6 +9,7 @@
 #include <set>
 
 #include "scheduler/feasibility.h"
+#include "server/allocation_end.h"
 #include "server/node_usage.h"
 #include "server/usage_budget.h"
 
@@ -33,7 +34,7 @@ Status RequeueJob(WriteTx& tx, const std::string& job_id, const std::string& why
   FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job_id));
   for (const auto& a : allocs) {
     if (a.state != AllocationState::kReleased) {
-      FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+      FASTGPU_RETURN_IF_ERROR(tx.UpdateAllocation(a.alloc.id, ReleaseUpdate(a, now, why)).status());
     }
   }
   if (IsTerminal(job.state) || job.state == JobState::kPending) return OkStatus();
@@ -105,7 +106,11 @@ Status ApplyDecision(WriteTx& tx, Job& job, const std::vector<AllocationRecord>&
   if (IsTerminal(d.to)) {
     for (const auto& a : allocs) {
       if (a.state != AllocationState::kReleased) {
-        FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+        FASTGPU_RETURN_IF_ERROR(
+            tx.UpdateAllocation(
+                  a.alloc.id,
+                  ReleaseUpdate(a, now, "job " + std::string(JobStateName(d.to)) + ": " + d.reason))
+                .status());
       }
     }
   }
