@@ -13,8 +13,11 @@ const char kJob[] =
 
 json::object Exited(const std::string& alloc, int exit_code, int signal,
                     const std::string& message) {
-  return json::object{{"allocation_id", alloc}, {"state", "exited"},    {"exit_code", exit_code},
-                      {"signal", signal},       {"message", message}};
+  return json::object{{"allocation_id", alloc},
+                      {"state", "exited"},
+                      {"exit_code", exit_code},
+                      {"signal", signal},
+                      {"message", message}};
 }
 
 Reply Alloc(TestControlPlane& cp, const std::string& id) {
@@ -51,8 +54,8 @@ TEST(AllocationEndTest, ACancelledReplicaRecordsTheSignalItWasStoppedWith) {
   EXPECT_EQ(killed.body.at("signal").as_int64(), 15);
   EXPECT_EQ(killed.Str("ended"), "signal 15");
   EXPECT_EQ(killed.Str("message"),
-            "killed by signal 15 (Terminated) after it was stopped by the control plane (job "
-            "cancelled)");
+            "ended after it was stopped by the control plane (job cancelled): killed by signal 15 "
+            "(Terminated)");
   EXPECT_EQ(Alloc(cp, allocs[1]).Str("ended"), "stopped by the control plane");
   // A repeated report changes nothing; the job stays cancelled.
   agent.Heartbeat(reports);
@@ -83,8 +86,8 @@ TEST(AllocationEndTest, ExitsBeforeTheReleaseAreKeptAsReported) {
   Reply after = Alloc(cp, allocs[1]);
   EXPECT_EQ(after.Str("ended"), "signal 15");
   EXPECT_EQ(after.Str("message"),
-            "killed by signal 15 after it was stopped by the control plane (job failed: replica "
-            "0 exited with code 3)");
+            "ended after it was stopped by the control plane (job failed: replica 0 exited with "
+            "code 3): killed by signal 15");
 }
 
 }  // namespace

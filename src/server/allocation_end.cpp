@@ -35,7 +35,7 @@ std::optional<AllocationUpdate> LateExitUpdate(const AllocationRecord& rec,
     how = report.signal != 0 ? "killed by signal " + std::to_string(report.signal)
                              : "exit " + std::to_string(report.exit_code);
   }
-  u.message = how + " after it was " + rec.message;  // no longer starts with the mark
+  u.message = "ended after it was " + rec.message + ": " + how;  // no longer starts with the mark
   return u;
 }
 
