@@ -62,6 +62,13 @@ std::string Shape(const json::value& job) {
   return Str(job.at("shape"), "description");
 }
 
+// How an allocation ended: the server's "ended" ("signal 15", "exit 0", ...), or its exit
+// code from a server that does not say.
+std::string Ended(const json::value& alloc) {
+  if (alloc.is_object() && alloc.as_object().contains("ended")) return Str(alloc, "ended");
+  return Str(alloc, "exit_code");
+}
+
 }  // namespace
 
 std::string Table::Render() const {
@@ -126,7 +133,7 @@ std::string RenderJob(const json::value& j) {
                 Str(s, "isolation");
       }
       al.Add({"  " + Str(a, "allocation_id"), Str(a, "replica"), Str(a, "node_id"), Str(a, "state"),
-              gpus, Str(a, "exit_code"), Str(a, "message")});
+              gpus, Ended(a), Str(a, "message")});
     }
     o << al.Render();
   }

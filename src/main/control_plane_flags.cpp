@@ -59,6 +59,9 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "Seconds a request's header and body may take to arrive once it has begun")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_flag("--allow-unplaceable", f->allow_unplaceable,
+                "Accept jobs that no registered node could ever hold (they wait, saying why) "
+                "instead of refusing them with 422; for a pool about to grow");
 }
 
 std::string RunningControlPlane::LocalUrl() const {
@@ -80,6 +83,7 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.max_connections = f.max_connections;
   o.idle_timeout = Millis(f.idle_timeout_s);
   o.request_timeout = Millis(f.request_timeout_s);
+  o.allow_unplaceable = f.allow_unplaceable;
   auto listen = server::ParseListen(f.listen);
   if (!listen.ok()) return listen.status();
   RunningControlPlane running;

@@ -6,6 +6,7 @@
 
 #include "metering/json_text.h"
 #include "model/gpu.h"
+#include "server/allocation_end.h"
 
 namespace fastgpu::server {
 
@@ -25,6 +26,7 @@ json::object AllocationRecordToJson(const AllocationRecord& rec) {
   o["started_at"] = rec.started_at_ms;
   o["ended_at"] = rec.ended_at_ms;
   o["message"] = rec.message;
+  o["ended"] = EndedText(rec);
   return o;
 }
 

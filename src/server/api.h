@@ -35,6 +35,9 @@ struct ApiOptions {
   // Borrowed, may be null (default): heartbeats renew the node's lease here once its
   // token is authenticated, before the store write (see node_leases.h).
   NodeLeases* leases = nullptr;
+  // Default false: a job no registered node could ever hold is refused with 422
+  // (admission.h); true: it is accepted and waits, saying why.
+  bool allow_unplaceable = false;
 };
 
 class Api {

@@ -1,6 +1,8 @@
 // Jobs and allocations: submit, list, get, cancel, logs; allocation reads.
 #include <charconv>
 
+#include "server/admission.h"
+#include "server/allocation_end.h"
 #include "server/api.h"
 #include "server/usage_service.h"
 
@@ -81,7 +83,9 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
   const std::string request_hash =
       key.empty() ? "" : Sha256Hex(req.method + " " + req.path + "\n" + req.body);
   CreateJobResult created;
+  bool unplaceable = false;  // no node of the pool could ever hold it (422)
   Status st = store_.Write([&](WriteTx& tx) -> Status {
+    unplaceable = false;
     FASTGPU_ASSIGN_OR_RETURN(created, tx.CreateJob(job, key, request_hash));
     if (created.existed && !created.request_sha256_hex.empty() &&
         created.request_sha256_hex != request_hash) {
@@ -92,12 +96,15 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
                         "for a new job");
     }
     // Quotas (429 when exceeded); a replay of a stored submission is not checked again.
-    if (!created.existed) return CheckSubmissionQuota(tx, job, clock_.NowUnixMillis());
-    return OkStatus();
+    if (created.existed) return OkStatus();
+    Status admitted = CheckAdmission(tx, job.spec, options_.allow_unplaceable);
+    unplaceable = !admitted.ok() && admitted.code() == StatusCode::kFailedPrecondition;
+    FASTGPU_RETURN_IF_ERROR(admitted);
+    return CheckSubmissionQuota(tx, job, clock_.NowUnixMillis());
   });
   if (!st.ok()) {
     HttpResponse err = ErrorResponse(st);
-    if (st.message().rfind("Idempotency-Key", 0) == 0) err.status = 422;
+    if (st.message().rfind("Idempotency-Key", 0) == 0 || unplaceable) err.status = 422;
     return err;
   }
   if (!created.existed) Changed();
@@ -169,7 +176,8 @@ HttpResponse Api::CancelJob(const HttpRequest& req, const Principal& p, const st
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     for (const auto& a : allocs) {
       if (a.state != AllocationState::kReleased) {
-        FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+        FASTGPU_RETURN_IF_ERROR(
+            tx.UpdateAllocation(a.alloc.id, ReleaseUpdate(a, now, "job cancelled")).status());
       }
     }
     return JsonResponse(200, JobToJson(job, {}, false));

@@ -1,6 +1,7 @@
 // Nodes: agent registration, heartbeats and logs (docs/agent-protocol.md); admin list
 // and drain.
 #include "scheduler/cluster.h"
+#include "server/allocation_end.h"
 #include "server/api.h"
 #include "server/node_usage.h"
 
@@ -255,7 +256,13 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
     for (const Report& rep : reports) {
       auto cur = tx.GetAllocation(rep.allocation_id);
       if (!cur.ok() || cur->alloc.node_id != node_id || !IsLive(cur->state)) {
-        // Unknown here, or released / finished: the agent should stop and forget it.
+        // Unknown here, or released / finished: the agent should stop and forget it. How a
+        // replica the control plane stopped ended is kept on its released allocation.
+        if (cur.ok() && cur->alloc.node_id == node_id) {
+          if (auto late = LateExitUpdate(*cur, rep.update)) {
+            FASTGPU_RETURN_IF_ERROR(tx.UpdateAllocation(rep.allocation_id, *late).status());
+          }
+        }
         if (cur.ok() || cur.status().code() == StatusCode::kNotFound) {
           cancel.emplace_back(rep.allocation_id);
           continue;

@@ -1,5 +1,7 @@
 #include "server/node_usage.h"
 
+#include <algorithm>
+
 namespace fastgpu::server {
 
 NodeUsage UsageOn(const std::string& node_id, const std::vector<AllocationRecord>& allocs) {
@@ -48,6 +50,48 @@ std::string OvercommitReason(const NodeRecord& node, const NodeUsage& usage) {
     }
   }
   return why.empty() ? "" : "over-committed: " + why;
+}
+
+std::vector<sched::PoolNode> PoolView(const std::vector<NodeRecord>& nodes,
+                                      const std::vector<AllocationRecord>& live) {
+  std::vector<sched::PoolNode> pool;
+  pool.reserve(nodes.size());
+  for (const NodeRecord& n : nodes) {
+    const NodeUsage usage = UsageOn(n.node.id, live);
+    sched::PoolNode p;
+    p.id = n.node.id;
+    p.gpu_model = n.node.gpus.empty() ? "" : n.node.gpus[0].model;
+    p.cpu_milli = n.node.cpu_milli;
+    p.memory_mib = n.node.memory_mib;
+    p.cpu_free_milli = std::max<int64_t>(0, n.node.cpu_milli - usage.cpu_milli);
+    p.memory_free_mib = std::max<int64_t>(0, n.node.memory_mib - usage.memory_mib);
+    for (const Gpu& g : n.node.gpus) {
+      sched::PoolGpu pg;
+      pg.index = g.index;
+      pg.memory_mib = g.memory_mib;
+      pg.healthy = g.healthy;
+      pg.health_reason = g.health_reason;
+      pg.mig_enabled = g.mig_enabled;
+      auto milli = usage.gpu_milli.find(g.index);
+      auto mib = usage.gpu_memory_mib.find(g.index);
+      pg.free_milli = static_cast<int>(std::clamp<int64_t>(
+          sched::kMilliPerGpu - (milli == usage.gpu_milli.end() ? 0 : milli->second), 0,
+          sched::kMilliPerGpu));
+      pg.free_memory_mib = std::max<int64_t>(
+          0, g.memory_mib - (mib == usage.gpu_memory_mib.end() ? 0 : mib->second));
+      p.gpus.push_back(std::move(pg));
+    }
+    if (n.state == NodeState::kLost) {
+      p.availability = sched::NodeAvailability::kLost;
+    } else if (n.state == NodeState::kDraining) {
+      p.availability = sched::NodeAvailability::kDrained;
+    } else if (std::string why = OvercommitReason(n, usage); !why.empty()) {
+      p.availability = sched::NodeAvailability::kOvercommitted;
+      p.why = std::move(why);
+    }
+    pool.push_back(std::move(p));
+  }
+  return pool;
 }
 
 }  // namespace fastgpu::server

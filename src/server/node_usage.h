@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "scheduler/feasibility.h"
 #include "store/records.h"
 
 namespace fastgpu::server {
@@ -29,5 +30,12 @@ NodeUsage UsageOn(const std::string& node_id, const std::vector<AllocationRecord
 // Why `node` holds more than it reports, e.g. "live allocations hold 4000 CPU milli, the
 // node reports 2000", or "" when everything fits.
 std::string OvercommitReason(const NodeRecord& node, const NodeUsage& usage);
+
+// Every node of `nodes` (same order) as feasibility diagnostics see it: the totals it
+// reports, what `live` leaves free of them (never below zero), and whether it is open
+// (ready and not over-committed), drained (draining), lost or over-committed (with
+// OvercommitReason as its why).
+std::vector<sched::PoolNode> PoolView(const std::vector<NodeRecord>& nodes,
+                                      const std::vector<AllocationRecord>& live);
 
 }  // namespace fastgpu::server

@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 
+#include "scheduler/feasibility.h"
+#include "server/allocation_end.h"
 #include "server/node_usage.h"
 #include "server/usage_budget.h"
 
@@ -32,7 +34,7 @@ Status RequeueJob(WriteTx& tx, const std::string& job_id, const std::string& why
   FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job_id));
   for (const auto& a : allocs) {
     if (a.state != AllocationState::kReleased) {
-      FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+      FASTGPU_RETURN_IF_ERROR(tx.UpdateAllocation(a.alloc.id, ReleaseUpdate(a, now, why)).status());
     }
   }
   if (IsTerminal(job.state) || job.state == JobState::kPending) return OkStatus();
@@ -104,7 +106,11 @@ Status ApplyDecision(WriteTx& tx, Job& job, const std::vector<AllocationRecord>&
   if (IsTerminal(d.to)) {
     for (const auto& a : allocs) {
       if (a.state != AllocationState::kReleased) {
-        FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+        FASTGPU_RETURN_IF_ERROR(
+            tx.UpdateAllocation(
+                  a.alloc.id,
+                  ReleaseUpdate(a, now, "job " + std::string(JobStateName(d.to)) + ": " + d.reason))
+                .status());
       }
     }
   }
@@ -408,6 +414,18 @@ Status Reconciler::PlacePending(PassStats& stats) {
     overcommit_note += n.node.id + " (" + it->second + ")";
   }
 
+  // The pool as feasibility diagnostics see it (same order as `nodes`), for the reason
+  // of each job left waiting; its free amounts follow this pass's placements.
+  std::vector<sched::PoolNode> pool = PoolView(nodes, live);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    auto it = overcommitted.find(nodes[i].node.id);
+    if (it != overcommitted.end() && pool[i].availability == sched::NodeAvailability::kOpen) {
+      pool[i].availability = sched::NodeAvailability::kOvercommitted;
+      pool[i].why = it->second;
+    }
+  }
+  int placed_this_pass = 0, pool_fresh_at = -1;  // pool's free amounts as of this count
+
   struct Plan {
     std::string job_id;
     std::vector<AllocationRecord> allocs;
@@ -440,11 +458,20 @@ Status Reconciler::PlacePending(PassStats& stats) {
       placed = sched::PlaceGang(*policy, cluster, req);
     }
     if (!placed.ok()) {
-      std::string why = "waiting for capacity: " + placed.status().message() + overcommit_note;
+      if (pool_fresh_at != placed_this_pass) {
+        for (size_t i = 0; i < pool.size(); ++i) {
+          sched::SetFreeFrom(cluster.node(static_cast<int>(i)), pool[i]);
+        }
+        pool_fresh_at = placed_this_pass;
+      }
+      const sched::Diagnosis d = sched::Diagnose(pool, req, placed.status().message());
+      std::string why = d.Text();
+      if (d.verdict == sched::Verdict::kBusy) why += overcommit_note;
       if (job.reason != why) waiting[job.id] = std::move(why);  // written once, not per pass
       ++stats.unplaceable;
       continue;
     }
+    ++placed_this_pass;
     Plan plan{job.id, {}, ""};
     for (size_t r = 0; r < placed->size(); ++r) {
       const sched::NodePlacement& p = (*placed)[r];

@@ -19,7 +19,12 @@
 //      allocations and the job's move to scheduled are written in one transaction.
 //      A live allocation always holds its resources in that view, even on a node that
 //      now reports less (node_usage.h): such a node is over-committed and gets no new
-//      work until it has room; the pending jobs' reasons name it.
+//      work until it has room; the pending jobs' reasons name it. A job left waiting gets
+//      a reason from the scheduler's feasibility diagnostics (feasibility.h): never fits in
+//      this pool, waiting for unavailable capacity (naming drained, lost or over-committed
+//      nodes and unhealthy GPUs), or waiting for capacity (saying what holds it).
+//   Allocations released while live are marked "stopped by the control plane (<why>)"
+//   (allocation_end.h).
 // Start() runs passes on a thread of its own; nothing a pass throws ends that thread (it
 // is logged, at most once per 10 s, and the next pass starts over).
 // Time comes only from the Clock, so tests drive it with a ManualClock and RunOnce().

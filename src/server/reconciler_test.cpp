@@ -121,13 +121,19 @@ TEST(ReconcilerTest, AReplicaFailureFailsTheJobAndStopsTheOthers) {
 }
 
 TEST(ReconcilerTest, GangIsAllOrNothing) {
-  TestControlPlane cp;
+  // A gang larger than the pool is accepted only when the pool may grow.
+  ServerOptions options;
+  options.allow_unplaceable = true;
+  TestControlPlane cp(nullptr, options);
   SimAgent agent(cp, "a1", 2);
   std::string big = Submit(cp, JobBody(3, 0, "\"gpu_count\":1"));
   cp.Reconcile();
   Reply job = GetJob(cp, big);
   EXPECT_EQ(job.Str("state"), "pending");
-  EXPECT_NE(job.Str("reason").find("waiting for capacity"), std::string::npos) << job.raw;
+  EXPECT_EQ(job.Str("reason"),
+            "never fits in this pool as it is: the gang needs 3 GPUs at once; the whole pool "
+            "has 2")
+      << job.raw;
   EXPECT_TRUE(agent.Allocations(agent.Heartbeat()).empty());
   std::string small = Submit(cp, JobBody(2, 0, "\"gpu_count\":1"));
   cp.Reconcile();
@@ -248,14 +254,19 @@ TEST(ReconcilerTest, CancelReleasesAndTellsTheAgent) {
 }
 
 TEST(ReconcilerTest, MigJobsGoOnlyToMigGpus) {
-  TestControlPlane cp;
+  ServerOptions options;
+  options.allow_unplaceable = true;
+  TestControlPlane cp(nullptr, options);
   SimAgent agent(cp, "a1", 2);
   std::string id =
       Submit(cp, JobBody(1, 0, "\"gpu_count\":1,\"gpu_milli\":500,\"isolation\":\"mig\""));
   cp.Reconcile();
   Reply job = GetJob(cp, id);
   EXPECT_EQ(job.Str("state"), "pending");
-  EXPECT_NE(job.Str("reason").find("waiting for capacity"), std::string::npos) << job.raw;
+  EXPECT_EQ(job.Str("reason"),
+            "never fits in this pool as it is: asks for MIG isolation; no GPU is in MIG mode")
+      << job.raw;
+  EXPECT_TRUE(agent.Allocations(agent.Heartbeat()).empty());
 }
 
 TEST(ReconcilerTest, UnknownPolicyIsRefused) {

@@ -125,6 +125,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
   ao.heartbeat_interval_ms = s->options_.heartbeat_interval.count();
   ao.lease_ms = s->options_.node_timeout.count();
   ao.leases = &s->reconciler_->leases();
+  ao.allow_unplaceable = s->options_.allow_unplaceable;
   Reconciler* rec = s->reconciler_.get();
   s->api_ =
       std::make_unique<Api>(store, clock, ids, s->metrics_, *s->auth_, ao, [rec] { rec->Poke(); });

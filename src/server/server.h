@@ -41,6 +41,8 @@ struct ServerOptions {
   int max_connections = 0;  // default 0: HTTP connection limit from RLIMIT_NOFILE
   std::chrono::milliseconds idle_timeout{60000};     // default 60 s: idle connection closed
   std::chrono::milliseconds request_timeout{30000};  // default 30 s: to receive a request
+  // Default false: a job no registered node could ever hold gets 422 (admission.h).
+  bool allow_unplaceable = false;
 };
 
 // "127.0.0.1:8080" -> host, port. InvalidArgument when malformed.

@@ -180,7 +180,10 @@ class WriteTx : public ReadTx {
   virtual Status CreateAllocations(const std::vector<AllocationRecord>& records) = 0;
   // Moves the allocation to update.state and returns the stored result.
   //   * Same state as stored: OK, nothing changes except a non-empty message.
-  //   * Backwards or sideways (see CanAdvance): FailedPrecondition, nothing changes.
+  //   * Released, updated to exited or failed (how its process ended, reported after the
+  //     release): exit_code, signal and a non-empty message are stored; the state stays
+  //     released and ended_at_ms is kept.
+  //   * Otherwise backwards or sideways (see CanAdvance): FailedPrecondition, nothing changes.
   //   * Entering running: started_at_ms = update.at (if not set already).
   //   * Leaving the live states (exited, failed, released): ended_at_ms = update.at
   //     (if not set already); exited / failed also store exit_code and signal.

@@ -53,6 +53,14 @@ Status ApplyAllocationUpdate(AllocationRecord& r, const AllocationUpdate& u) {
     if (!u.message.empty()) r.message = u.message;
     return OkStatus();
   }
+  if (r.state == AllocationState::kReleased &&
+      (u.state == AllocationState::kExited || u.state == AllocationState::kFailed)) {
+    // How its process ended, reported after the release: recorded, the state kept.
+    r.exit_code = u.exit_code;
+    r.signal = u.signal;
+    if (!u.message.empty()) r.message = u.message;
+    return OkStatus();
+  }
   if (!CanAdvance(r.state, u.state)) {
     return FailedPrecondition("allocation " + r.alloc.id + " cannot go from " +
                               std::string(AllocationStateName(r.state)) + " to " +

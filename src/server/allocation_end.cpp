@@ -1,0 +1,50 @@
+#include "server/allocation_end.h"
+
+namespace fastgpu::server {
+
+namespace {
+
+bool StoppedUnreported(const AllocationRecord& rec) {
+  return rec.state == AllocationState::kReleased &&
+         rec.message.rfind(kStoppedByControlPlane, 0) == 0;
+}
+
+}  // namespace
+
+std::string StoppedMessage(const std::string& why) {
+  return std::string(kStoppedByControlPlane) + " (" + why + ")";
+}
+
+AllocationUpdate ReleaseUpdate(const AllocationRecord& rec, TimePoint at, const std::string& why) {
+  AllocationUpdate u;
+  u.state = AllocationState::kReleased;
+  u.at = at;
+  if (IsLive(rec.state)) u.message = StoppedMessage(why);
+  return u;
+}
+
+std::optional<AllocationUpdate> LateExitUpdate(const AllocationRecord& rec,
+                                               const AllocationUpdate& report) {
+  if (!StoppedUnreported(rec)) return std::nullopt;
+  if (report.state != AllocationState::kExited && report.state != AllocationState::kFailed) {
+    return std::nullopt;
+  }
+  AllocationUpdate u = report;
+  std::string how = report.message;
+  if (how.empty()) {
+    how = report.signal != 0 ? "killed by signal " + std::to_string(report.signal)
+                             : "exit " + std::to_string(report.exit_code);
+  }
+  u.message = "ended after it was " + rec.message + ": " + how;  // no longer starts with the mark
+  return u;
+}
+
+std::string EndedText(const AllocationRecord& rec) {
+  if (IsLive(rec.state)) return "";
+  if (rec.signal != 0) return "signal " + std::to_string(rec.signal);
+  if (StoppedUnreported(rec)) return std::string(kStoppedByControlPlane);
+  if (rec.state == AllocationState::kFailed) return "failed to start";
+  return "exit " + std::to_string(rec.exit_code);
+}
+
+}  // namespace fastgpu::server

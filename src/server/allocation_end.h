@@ -1,0 +1,41 @@
+// How an allocation ended, as its record tells it.
+//
+// An allocation the control plane releases while its replica still runs (the job was
+// cancelled, requeued, or failed through another replica) is marked "stopped by the
+// control plane (<why>)". The agent then stops the process (SIGTERM, then SIGKILL) and
+// reports how it ended; that first report after the release is recorded on the released
+// allocation (its exit code and signal; the state stays released), so the record says
+// "killed by signal 15" and not "exit 0". EndedText is what `fastgpu job get` shows in
+// its EXIT column. Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "store/records.h"
+
+namespace fastgpu::server {
+
+inline constexpr std::string_view kStoppedByControlPlane = "stopped by the control plane";
+
+// "stopped by the control plane (job cancelled)".
+std::string StoppedMessage(const std::string& why);
+
+// The update that releases `rec` at `at`: a live one with StoppedMessage(why), one that
+// already ended with its record kept as it is.
+AllocationUpdate ReleaseUpdate(const AllocationRecord& rec, TimePoint at, const std::string& why);
+
+// When `rec` was released by the control plane while live and no exit has been recorded
+// since, and `report` says how its process ended (exited or failed): the update that
+// records it on the released allocation (exit code, signal, and a message saying both what
+// ended it and why it was stopped). Otherwise nullopt (nothing to record).
+std::optional<AllocationUpdate> LateExitUpdate(const AllocationRecord& rec,
+                                               const AllocationUpdate& report);
+
+// How it ended, for people: "" while live, "signal 15", "exit 3", "failed to start", or
+// "stopped by the control plane" when it was released while live and its agent has not
+// reported since.
+std::string EndedText(const AllocationRecord& rec);
+
+}  // namespace fastgpu::server
