@@ -44,7 +44,9 @@ std::string Submit(const std::string& flags, const std::string& name, const std:
 
 TEST(CliNamesE2eTest, JobsNodesAndTenantsByName) {
   ScratchDir dir;
-  ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB"});
+  // --allow-unplaceable: a job that asks more than the pool has waits (it is cancelled below).
+  ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB",
+                    "--allow-unplaceable"});
   ASSERT_TRUE(up.ok()) << up.output();
   const std::string admin =
       "--server " + up.url() + " --token " + ReadFirstLine(dir.path() + "/admin.token");
