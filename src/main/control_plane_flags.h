@@ -23,15 +23,16 @@ struct ControlPlaneFlags {
   int io_threads = 2;
   int workers = 32;
   size_t max_body_bytes = 1 << 20;
-  double budget_grace_s = 600;    // over budget this long, a tenant's work is stopped
-  int max_connections = 0;        // 0: from RLIMIT_NOFILE (server::DefaultMaxConnections)
-  double idle_timeout_s = 60;     // a keep-alive connection idle this long is closed
-  double request_timeout_s = 30;  // a request must arrive whole within this
+  double budget_grace_s = 600;     // over budget this long, a tenant's work is stopped
+  int max_connections = 0;         // 0: from RLIMIT_NOFILE (server::DefaultMaxConnections)
+  double idle_timeout_s = 60;      // a keep-alive connection idle this long is closed
+  double request_timeout_s = 30;   // a request must arrive whole within this
+  std::string log_limit = "8MiB";  // log bytes kept per replica; the rest is dropped
 };
 
 // Adds --listen, --data-dir, --policy, --node-timeout, --heartbeat-interval,
 // --io-threads, --workers, --max-body-bytes, --budget-grace, --max-connections,
-// --idle-timeout and --request-timeout to `cmd`.
+// --idle-timeout, --request-timeout and --log-limit to `cmd`.
 void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& flags);
 
 struct RunningControlPlane {

@@ -41,6 +41,10 @@ struct ServerOptions {
   int max_connections = 0;  // default 0: HTTP connection limit from RLIMIT_NOFILE
   std::chrono::milliseconds idle_timeout{60000};     // default 60 s: idle connection closed
   std::chrono::milliseconds request_timeout{30000};  // default 30 s: to receive a request
+  // Default 8 MiB: log bytes kept per replica (allocation); the rest is dropped and
+  // counted (`dropped_bytes` of GET /v1/jobs/{id}/logs). The store must be opened with
+  // the same cap (ControlPlane::Open does).
+  int64_t max_log_bytes = kDefaultMaxLogBytes;
 };
 
 // "127.0.0.1:8080" -> host, port. InvalidArgument when malformed.
