@@ -79,8 +79,10 @@ class SimulatedAgent {
       reports_.push_back(rep);
       auto l = client_->Post(
           "/v1/nodes/" + node_id_ + "/logs",
-          json::serialize(json::object{
-              {"allocation_id", id}, {"offset", 0}, {"data", "hello from " + id + "\n"}}));
+          json::serialize(json::object{{"allocation_id", id},
+                                       {"offset", 0},
+                                       {"data", "hello from " + id + "\n"},
+                                       {"final", state == "exited"}}));
       EXPECT_TRUE(l.ok() && l->status == 200);
     }
     return ids;

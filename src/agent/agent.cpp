@@ -23,6 +23,9 @@
 namespace fastgpu {
 namespace {
 
+// How often new replica output is shipped between heartbeats.
+constexpr std::chrono::milliseconds kShipInterval{250};
+
 int64_t DetectMemoryMib() {
   auto text = ReadWholeFile("/proc/meminfo");
   if (!text.ok()) return 0;
@@ -57,6 +60,8 @@ class Agent::Impl {
   // One round: read GPUs, follow replicas, register if needed, heartbeat, act on the
   // answer, ship logs, save state. Returns false when the control plane was not reached.
   bool Tick();
+  // Ships the output of replicas that have some unsent (between heartbeats).
+  void ShipPendingLogs();
   bool Register();
   bool Heartbeat();
   void SaveState();
@@ -184,9 +189,32 @@ void Agent::Impl::Loop() {
       ++escaped;
       spdlog::error("agent: a round failed with an unknown exception ({} so far)", escaped);
     }
-    std::unique_lock lock(mu_);
+    // Until the next round, new output goes out every 250 ms (docs/agent.md).
     auto wait = ok ? interval_ : std::min(interval_, options_.retry_interval);
-    if (cv_.wait_for(lock, wait, [this] { return stopping_; })) return;
+    auto next_round = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next_round) break;
+      auto step = std::min<std::chrono::steady_clock::duration>(next_round - now, kShipInterval);
+      {
+        std::unique_lock lock(mu_);
+        if (cv_.wait_for(lock, step, [this] { return stopping_; })) return;
+      }
+      if (ok && std::chrono::steady_clock::now() < next_round) ShipPendingLogs();
+    }
+  }
+}
+
+void Agent::Impl::ShipPendingLogs() {
+  if (state_.node_id.empty()) return;
+  try {
+    for (ReplicaRecord& rec : state_.replicas) {
+      if (!HasUnshippedLogs(rec)) continue;
+      Status st = ShipLogs(*client_, state_.node_id, rec, options_.log_chunk_bytes);
+      if (!st.ok()) spdlog::warn("agent: logs of {}: {}", rec.id(), st.message());
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("agent: shipping logs failed with an exception: {}", e.what());
   }
 }
 

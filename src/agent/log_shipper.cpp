@@ -10,14 +10,57 @@
 
 namespace fastgpu {
 
+namespace {
+
+// Sends the final (empty) shipment of an ended replica whose output is all shipped.
+Status SendFinal(HttpClient& client, const std::string& node_id, ReplicaRecord& rec) {
+  LogShipment fin{rec.id(), rec.log_server_offset, "", /*final=*/true};
+  auto res = client.Post("/v1/nodes/" + node_id + "/logs", EncodeLogShipment(fin));
+  if (!res.ok()) return res.status();
+  if (res->status == 404 || res->status == 400) {
+    rec.log_final_sent = true;  // the control plane no longer knows the allocation
+    return OkStatus();
+  }
+  FASTGPU_RETURN_IF_ERROR(ApiStatus(*res));
+  auto next = DecodeLogResponse(res->body);
+  if (!next.ok()) return next.status();
+  if (*next != rec.log_server_offset) {
+    // The control plane holds another amount: ship from there first.
+    int64_t shift = *next - rec.log_server_offset;
+    rec.log_file_offset = std::max<int64_t>(rec.log_file_offset + shift, 0);
+    rec.log_server_offset = *next;
+    return OkStatus();
+  }
+  rec.log_final_sent = true;
+  return OkStatus();
+}
+
+}  // namespace
+
+bool HasUnshippedLogs(const ReplicaRecord& rec) {
+  if (rec.ended() && !rec.log_final_sent) return true;
+  if (rec.dir.empty()) return false;
+  struct stat sb;
+  if (stat(rec.log_path().c_str(), &sb) != 0) return false;
+  return static_cast<int64_t>(sb.st_size) > rec.log_file_offset;
+}
+
 Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
                 int64_t chunk_bytes, int max_chunks) {
-  if (rec.dir.empty()) return OkStatus();
+  if (rec.log_final_sent) return OkStatus();
   for (int n = 0; n < max_chunks; ++n) {
     struct stat sb;
-    if (stat(rec.log_path().c_str(), &sb) != 0) return OkStatus();  // nothing written yet
-    int64_t size = static_cast<int64_t>(sb.st_size);
-    if (size <= rec.log_file_offset) return OkStatus();
+    int64_t size = 0;
+    if (!rec.dir.empty() && stat(rec.log_path().c_str(), &sb) == 0) {
+      size = static_cast<int64_t>(sb.st_size);
+    }
+    if (size <= rec.log_file_offset) {
+      // Everything written so far is shipped; once the replica has ended, say so.
+      if (!rec.ended()) return OkStatus();
+      FASTGPU_RETURN_IF_ERROR(SendFinal(client, node_id, rec));
+      if (rec.log_final_sent) return OkStatus();
+      continue;
+    }
     int64_t want = std::min(chunk_bytes, size - rec.log_file_offset);
     auto piece = ReadFileRange(rec.log_path(), rec.log_file_offset, want);
     if (!piece.ok()) return piece.status();
@@ -35,6 +78,7 @@ Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& r
       spdlog::warn("control plane refused the logs of {} ({}); dropping {} bytes", rec.id(),
                    ApiStatus(*res).message(), size - rec.log_file_offset);
       rec.log_file_offset = size;
+      if (rec.ended()) rec.log_final_sent = true;
       return OkStatus();
     }
     FASTGPU_RETURN_IF_ERROR(ApiStatus(*res));
@@ -45,7 +89,7 @@ Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& r
       rec.log_file_offset += static_cast<int64_t>(consumed);
       rec.log_server_offset = expected;
     } else if (*next == rec.log_server_offset) {
-      // No progress: the control plane keeps no more of this log (its size cap).
+      // No progress: the control plane keeps no more of this log.
       spdlog::warn("control plane keeps no more log of {} at offset {}; dropping the rest",
                    rec.id(), *next);
       rec.log_file_offset = size;

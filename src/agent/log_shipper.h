@@ -19,7 +19,13 @@ namespace fastgpu {
 // Ships up to `max_chunks` chunks of at most `chunk_bytes` each. OK when everything
 // available was sent (or the control plane no longer knows the allocation: the rest is
 // then dropped, said in the log); Unavailable or the API error otherwise (retry later).
+// Once the replica has ended and all its output is shipped, sends the final shipment
+// (LogShipment::final) and sets rec.log_final_sent; nothing is sent after that.
 Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
                 int64_t chunk_bytes, int max_chunks = 8);
+
+// True while the replica has output not yet shipped, or has ended without its final
+// shipment: the agent then ships every 250 ms rather than once per heartbeat.
+bool HasUnshippedLogs(const ReplicaRecord& rec);
 
 }  // namespace fastgpu

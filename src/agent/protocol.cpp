@@ -217,8 +217,10 @@ Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body) {
 }
 
 std::string EncodeLogShipment(const LogShipment& chunk) {
-  return json::serialize(json::object{
-      {"allocation_id", chunk.allocation_id}, {"offset", chunk.offset}, {"data", chunk.data}});
+  json::object o{
+      {"allocation_id", chunk.allocation_id}, {"offset", chunk.offset}, {"data", chunk.data}};
+  if (chunk.final) o["final"] = true;
+  return json::serialize(o);
 }
 
 Result<int64_t> DecodeLogResponse(std::string_view body) {

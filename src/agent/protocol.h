@@ -74,6 +74,10 @@ struct LogShipment {
   std::string allocation_id;
   int64_t offset = 0;
   std::string data;  // valid UTF-8
+  // Set on the replica's last shipment, sent once it has ended and every byte of its
+  // output was shipped (or refused): offset + data.size() is then the log's final size,
+  // and the control plane's `job logs` may say done.
+  bool final = false;
 };
 
 std::string EncodeRegister(const RegisterRequest& req);

@@ -326,7 +326,7 @@ void ReplicaSet::Forget() {
     std::error_code ec;
     auto size = it->dir.empty() ? 0 : fs::file_size(it->log_path(), ec);
     bool shipped = ec || static_cast<int64_t>(size) <= it->log_file_offset;
-    if (it->unlisted && it->ended() && shipped) {
+    if (it->unlisted && it->ended() && shipped && it->log_final_sent) {
       spdlog::info("forgetting replica {}", it->id());
       state_.finished.push_back(it->id());
       if (!it->dir.empty()) fs::remove_all(it->dir, ec);

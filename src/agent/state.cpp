@@ -116,6 +116,7 @@ Result<AgentState> LoadAgentState(const std::string& path) {
       rec.stop_sent_at_ms = Int(r, "stop_sent_at");
       rec.kill_sent = Bool(r, "kill_sent");
       rec.unlisted = Bool(r, "unlisted");
+      rec.log_final_sent = Bool(r, "log_final_sent");
       st.replicas.push_back(std::move(rec));
     }
   }
@@ -163,6 +164,7 @@ Status SaveAgentState(const std::string& path, const AgentState& state) {
     r["stop_sent_at"] = rec.stop_sent_at_ms;
     r["kill_sent"] = rec.kill_sent;
     r["unlisted"] = rec.unlisted;
+    r["log_final_sent"] = rec.log_final_sent;
     replicas.push_back(std::move(r));
   }
   o["replicas"] = std::move(replicas);

@@ -34,6 +34,7 @@ struct ReplicaRecord {
   std::string note;               // what the isolation gives (soft limits, simulated...)
   int64_t log_file_offset = 0;    // bytes of output.log already shipped
   int64_t log_server_offset = 0;  // the control plane's offset for the next chunk
+  bool log_final_sent = false;    // the final shipment (LogShipment::final) was accepted
   int64_t stop_sent_at_ms = 0;    // when SIGTERM was sent; 0 = not stopping
   bool kill_sent = false;         // SIGKILL sent after the grace period
   bool unlisted = false;          // no longer desired: forget once it has ended

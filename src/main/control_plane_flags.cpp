@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "model/units.h"
 #include "scheduler/policy.h"
 #include "server/server.h"
 
@@ -62,6 +63,10 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
   cmd->add_flag("--allow-unplaceable", f->allow_unplaceable,
                 "Accept jobs that no registered node could ever hold (they wait, saying why) "
                 "instead of refusing them with 422; for a pool about to grow");
+  cmd->add_option("--log-limit", f->log_limit,
+                  "Output kept per replica (e.g. 8MiB, 1GiB); bytes beyond it are dropped and "
+                  "counted, and the log ends with a line saying how many")
+      ->capture_default_str();
 }
 
 std::string RunningControlPlane::LocalUrl() const {
@@ -84,6 +89,11 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.idle_timeout = Millis(f.idle_timeout_s);
   o.request_timeout = Millis(f.request_timeout_s);
   o.allow_unplaceable = f.allow_unplaceable;
+  auto log_limit_mib = ParseMemoryMib(f.log_limit);
+  if (!log_limit_mib.ok() || *log_limit_mib <= 0) {
+    return InvalidArgument("--log-limit: want a size such as 8MiB, got \"" + f.log_limit + "\"");
+  }
+  o.max_log_bytes = *log_limit_mib * 1024 * 1024;
   auto listen = server::ParseListen(f.listen);
   if (!listen.ok()) return listen.status();
   RunningControlPlane running;

@@ -28,11 +28,12 @@ struct ControlPlaneFlags {
   double idle_timeout_s = 60;      // a keep-alive connection idle this long is closed
   double request_timeout_s = 30;   // a request must arrive whole within this
   bool allow_unplaceable = false;  // accept jobs no node could ever hold (they wait)
+  std::string log_limit = "8MiB";  // log bytes kept per replica; the rest is dropped
 };
 
 // Adds --listen, --data-dir, --policy, --node-timeout, --heartbeat-interval,
 // --io-threads, --workers, --max-body-bytes, --budget-grace, --max-connections,
-// --idle-timeout, --request-timeout and --allow-unplaceable to `cmd`.
+// --idle-timeout, --request-timeout, --allow-unplaceable and --log-limit to `cmd`.
 void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& flags);
 
 struct RunningControlPlane {

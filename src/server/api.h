@@ -32,6 +32,9 @@ struct ApiOptions {
   int64_t heartbeat_interval_ms = 2000;      // told to agents at registration
   int64_t lease_ms = 15000;                  // a node silent this long is lost
   int64_t max_log_chunk_bytes = 256 * 1024;  // most bytes one log read returns
+  // The per-replica log limit: the store's cap (ServerOptions::max_log_bytes), named in
+  // the dropped-bytes marker. Default kDefaultMaxLogBytes (8 MiB).
+  int64_t max_log_bytes = kDefaultMaxLogBytes;
   // Borrowed, may be null (default): heartbeats renew the node's lease here once its
   // token is authenticated, before the store write (see node_leases.h).
   NodeLeases* leases = nullptr;

@@ -4,6 +4,7 @@
 #include "server/admission.h"
 #include "server/allocation_end.h"
 #include "server/api.h"
+#include "server/log_end.h"
 #include "server/usage_service.h"
 
 namespace fastgpu::server {
@@ -209,16 +210,39 @@ HttpResponse Api::JobLogs(const HttpRequest& req, const Principal& p, const std:
       out["allocation_id"] = "";
       out["data"] = "";
       out["next_offset"] = *offset;
+      out["dropped_bytes"] = 0;
+      out["log_limit_bytes"] = options_.max_log_bytes;
       out["done"] = IsTerminal(job.state);
       return OkStatus();
     }
     FASTGPU_ASSIGN_OR_RETURN(LogChunk chunk,
                              tx.ReadLog(latest->alloc.id, *offset, options_.max_log_chunk_bytes));
+    FASTGPU_ASSIGN_OR_RETURN(LogEnd le, GetLogEnd(tx, latest->alloc.id));
+    const int64_t stored = chunk.size_bytes;
+    const int64_t dropped = std::max<int64_t>(0, le.shipped_bytes - stored);
+    // Once the agent's final shipment is in, a marker after the stored bytes says how
+    // many were dropped (offsets run on through it).
+    std::string marker =
+        le.final && dropped > 0 ? DroppedMarker(dropped, options_.max_log_bytes) : std::string();
+    const int64_t log_end = stored + static_cast<int64_t>(marker.size());
+    if (!marker.empty() && *offset >= stored && *offset < log_end) {
+      chunk.data = marker.substr(static_cast<size_t>(*offset - stored));
+      chunk.next_offset = log_end;
+    }
+    // Every byte kept has arrived: the agent said so, or it never will (the node is
+    // lost, or the replica never ran and wrote nothing).
+    bool complete = le.final || (latest->started_at_ms == 0 && stored == 0);
+    if (!complete) {
+      auto node = tx.GetNode(latest->alloc.node_id);
+      complete = !node.ok() || node->state == NodeState::kLost;
+    }
     out["allocation_id"] = latest->alloc.id;
     out["data"] = chunk.data;
     out["next_offset"] = chunk.next_offset;
-    // Done: nothing more will come (the job is over and everything stored was read).
-    out["done"] = IsTerminal(job.state) && chunk.next_offset >= chunk.size_bytes;
+    out["dropped_bytes"] = dropped;
+    out["log_limit_bytes"] = options_.max_log_bytes;
+    // Done: nothing more will come (the job is over, its log complete, and all read).
+    out["done"] = IsTerminal(job.state) && complete && chunk.next_offset >= log_end;
     return OkStatus();
   });
   if (!st.ok()) return ErrorResponse(st);

@@ -3,6 +3,7 @@
 #include "scheduler/cluster.h"
 #include "server/allocation_end.h"
 #include "server/api.h"
+#include "server/log_end.h"
 #include "server/node_usage.h"
 
 namespace fastgpu::server {
@@ -311,11 +312,14 @@ HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id)
   FieldReader r(*body);
   std::string alloc_id, data;
   int64_t offset = 0;
+  bool final = false;
   Status st = r.String("allocation_id", alloc_id, true);
   if (st.ok()) st = r.Int("offset", offset, 0, int64_t{1} << 50, true);
   if (st.ok()) st = r.String("data", data, true);
+  if (st.ok()) st = r.Bool("final", final);
   if (st.ok()) st = r.Finish();
   if (!st.ok()) return ErrorResponse(st);
+  const int64_t end = offset + static_cast<int64_t>(data.size());
   int64_t next = 0;
   bool truncated = false;
   st = store_.Write([&](WriteTx& tx) -> Status {
@@ -327,19 +331,31 @@ HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id)
     auto size = tx.AppendLog(alloc_id, offset, data);
     if (size.ok()) {
       next = *size;
-      truncated = *size < offset + static_cast<int64_t>(data.size());
-      return OkStatus();
-    }
-    if (size.status().code() == StatusCode::kOutOfRange) {
-      FASTGPU_ASSIGN_OR_RETURN(next, tx.LogSize(alloc_id));  // resend from here
-      return OkStatus();
-    }
-    if (size.status().code() == StatusCode::kResourceExhausted) {
-      next = offset + static_cast<int64_t>(data.size());  // at the cap: drop, do not resend
+      truncated = *size < end;
+    } else if (size.status().code() == StatusCode::kOutOfRange) {
+      FASTGPU_ASSIGN_OR_RETURN(int64_t stored, tx.LogSize(alloc_id));
+      // Past a log at its limit the agent's offsets run ahead of the stored size: the
+      // bytes in between were refused (dropped), not lost in transit.
+      if (stored >= options_.max_log_bytes) {
+        next = end;
+        truncated = true;
+      } else {
+        next = stored;  // resend from here
+      }
+    } else if (size.status().code() == StatusCode::kResourceExhausted) {
+      next = end;  // at the limit: drop, do not resend
       truncated = true;
-      return OkStatus();
+    } else {
+      return size.status();
     }
-    return size.status();
+    if (!truncated && !final) return OkStatus();
+    // Bytes refused past the limit and the final shipment are recorded (log_end.h).
+    FASTGPU_ASSIGN_OR_RETURN(LogEnd le, GetLogEnd(tx, alloc_id));
+    if (next == end) {
+      le.shipped_bytes = std::max(le.shipped_bytes, end);
+      if (final) le.final = true;
+    }
+    return PutLogEnd(tx, alloc_id, le);
   });
   if (!st.ok()) return ErrorResponse(st);
   return JsonResponse(200, json::object{{"next_offset", next}, {"truncated", truncated}});

@@ -16,6 +16,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(ServerOptions options) 
   cp->data_dir_ = options.data_dir;
   SqliteOptions so;
   so.path = options.data_dir + "/fastgpu.db";
+  so.max_log_bytes = options.max_log_bytes;
   FASTGPU_ASSIGN_OR_RETURN(cp->store_, OpenSqliteStore(so));
   FASTGPU_ASSIGN_OR_RETURN(cp->server_, Server::Create(std::move(options), *cp->store_,
                                                        SystemClock::Default(), cp->ids_));

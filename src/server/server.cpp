@@ -124,6 +124,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
   ApiOptions ao;
   ao.heartbeat_interval_ms = s->options_.heartbeat_interval.count();
   ao.lease_ms = s->options_.node_timeout.count();
+  ao.max_log_bytes = s->options_.max_log_bytes;
   ao.leases = &s->reconciler_->leases();
   ao.allow_unplaceable = s->options_.allow_unplaceable;
   Reconciler* rec = s->reconciler_.get();

@@ -43,6 +43,10 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{30000};  // default 30 s: to receive a request
   // Default false: a job no registered node could ever hold gets 422 (admission.h).
   bool allow_unplaceable = false;
+  // Default 8 MiB: log bytes kept per replica (allocation); the rest is dropped and
+  // counted (`dropped_bytes` of GET /v1/jobs/{id}/logs). The store must be opened with
+  // the same cap (ControlPlane::Open does).
+  int64_t max_log_bytes = kDefaultMaxLogBytes;
 };
 
 // "127.0.0.1:8080" -> host, port. InvalidArgument when malformed.
