@@ -89,6 +89,11 @@ TEST(ReconcilerTest, JobGoesFromPendingToSucceededWithReasons) {
     EXPECT_FALSE(e.at("reason").as_string().empty());
   }
   EXPECT_EQ(path, (std::vector<std::string>{"scheduled", "running", "succeeded"}));
+  // The job has ended but its agent has not said the log is complete: not done yet.
+  EXPECT_FALSE(
+      cp.Do("GET", "/v1/jobs/" + id + "/logs?offset=11", cp.admin()).body.at("done").as_bool());
+  cp.Do("POST", logs, agent.token(),
+        R"({"allocation_id":")" + allocs[0] + R"(","offset":11,"data":"","final":true})");
   EXPECT_TRUE(
       cp.Do("GET", "/v1/jobs/" + id + "/logs?offset=11", cp.admin()).body.at("done").as_bool());
   Reply metrics = cp.Do("GET", "/metrics", "");
