@@ -9,6 +9,14 @@
 // agent was down at the time, and killing the agent kills no workload. Between fork and
 // exec only async-signal-safe calls are made (the agent is multi-threaded).
 //
+// With a SandboxSpec (launcher.h, docs/security-sandbox.md) the shim first enters a new
+// PID namespace and forks a tiny init there (pid 1, "fastgpu-init": it only reaps orphans
+// and dies with the shim); the workload, still the shim's own child and leader of its
+// process group, is pid 2 of that namespace, unshares mount, IPC and UTS namespaces, hides
+// the paths it must not see, gets a private /tmp, /dev and /proc, joins its cgroups and
+// then drops to an unprivileged uid/gid before exec. When the workload ends the shim
+// kills the init, which ends everything left in the namespace.
+//
 // A ProcessHandle names the shim and the workload by pid and start time (from
 // /proc/<pid>/stat), so a recycled pid is never mistaken for them.
 //
@@ -25,6 +33,28 @@
 
 namespace fastgpu {
 
+// How a workload is confined. The default confines nothing: the workload runs as the
+// launcher's user in the host's namespaces.
+struct SandboxSpec {
+  // Run as this uid/gid: no supplementary groups, empty capability sets (bounding,
+  // ambient, inheritable too) and no_new_privs. -1 (default): keep the launcher's user.
+  int64_t uid = -1;
+  int64_t gid = -1;
+  // Own PID, mount, IPC and UTS namespaces, with the mount setup below. Default false.
+  bool namespaces = false;
+  // namespaces only: the UTS host name. Default "": "fastgpu".
+  std::string hostname;
+  // namespaces only: absolute paths covered by an empty tmpfs (a path inside another one
+  // is covered with it).
+  std::vector<std::string> hide_paths;
+  // namespaces only: folders under a hidden path made visible again at the same place
+  // (the work dir, an MPS pipe folder). Must exist.
+  std::vector<std::string> bind_back;
+  // namespaces only: device nodes bound into the private /dev under their base name
+  // (/dev/null, /dev/zero, ... and the allocation's GPUs). Missing ones are skipped.
+  std::vector<std::string> devices;
+};
+
 struct LaunchSpec {
   std::vector<std::string> argv;              // argv[0] is looked up in env's PATH
   std::map<std::string, std::string> env;     // the whole environment of the workload
@@ -35,7 +65,17 @@ struct LaunchSpec {
   // cgroup.procs (v2) or tasks/cgroup.procs (v1) files the workload writes its pid into
   // before exec, one per hierarchy; empty: no cgroup.
   std::vector<std::string> cgroup_procs;
+  // Confinement (see SandboxSpec); the cgroups are joined before privileges are dropped.
+  SandboxSpec sandbox;
 };
+
+// What this host lets the launcher confine, found by trying it in a throwaway child.
+struct SandboxSupport {
+  bool root = false;        // euid 0: can change uid/gid and drop capabilities
+  bool namespaces = false;  // PID, mount, IPC and UTS namespaces and the mounts work
+  std::string note;         // what is missing and why, for logs and reports
+};
+SandboxSupport ProbeSandbox();
 
 struct ProcessHandle {
   int shim_pid = 0;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 
 #include "agent/files.h"
 #include "agent/launcher.h"
+#include "agent/sandbox.h"
 
 namespace fastgpu {
 namespace {
@@ -72,6 +74,21 @@ struct Prepared {
   std::string work_dir, log_path, status_path, status_tmp;
   std::vector<std::string> cgroup_procs;
   int64_t log_cap = 0;
+  sandbox::Prepared sandbox;
+};
+
+// What the workload's child tells the shim when it could not exec (nothing when it did).
+struct ExecError {
+  int32_t err = 0;
+  int32_t step = sandbox::kNone;  // a sandbox step, or kNone for chdir/exec
+};
+
+// What the shim tells the launcher: its pid, the workload's, and why it did not start.
+struct ShimReport {
+  int32_t shim_pid = 0;
+  int32_t pid = 0;
+  int32_t err = 0;
+  int32_t step = sandbox::kNone;
 };
 
 [[noreturn]] void RunWorkload(const Prepared& p, int out_w, int exec_w) {
@@ -93,10 +110,24 @@ struct Prepared {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  int err = 0;
-  if (chdir(p.work_dir.c_str()) != 0) {
-    err = errno;
-  } else {
+  ExecError e;
+  auto fail = [&](int err, int32_t step) {
+    e.err = err;
+    e.step = step;
+    WriteAll(exec_w, reinterpret_cast<const char*>(&e), sizeof(e));
+    _exit(127);
+  };
+  // The cgroups are joined above, while still privileged; then namespaces, then the uid.
+  if (p.sandbox.namespaces) {
+    int32_t step = sandbox::kNone;
+    if (int err = sandbox::EnterNamespaces(p.sandbox, &step); err != 0) fail(err, step);
+  }
+  if (chdir(p.work_dir.c_str()) != 0) fail(errno, sandbox::kNone);
+  {
+    int32_t step = sandbox::kNone;
+    if (int err = sandbox::DropPrivileges(p.sandbox, &step); err != 0) fail(err, step);
+  }
+  {
     // Every other descriptor closes at exec; the exec-error pipe already is close-on-exec.
     if (syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) != 0) {
       for (int fd = 3; fd < 4096; ++fd) {
@@ -104,10 +135,25 @@ struct Prepared {
       }
     }
     execve(p.exe.c_str(), p.argv.data(), p.envp.data());
-    err = errno;
+    fail(errno, sandbox::kNone);
   }
-  WriteAll(exec_w, reinterpret_cast<const char*>(&err), sizeof(err));
   _exit(127);
+}
+
+// pid 1 of the workload's PID namespace: reaps what is re-parented to it, ignores every
+// signal it has no handler for (as a namespace's init does), and dies with the shim,
+// which ends every process left in the namespace.
+[[noreturn]] void RunInit() {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl(PR_SET_NAME, "fastgpu-init", 0, 0, 0);
+  CloseFrom(0);
+  for (;;) {
+    int st = 0;
+    if (waitpid(-1, &st, 0) < 0 && errno == ECHILD) {
+      struct timespec ts = {0, 100 * 1000 * 1000};
+      nanosleep(&ts, nullptr);
+    }
+  }
 }
 
 void WriteStatus(const Prepared& p, const char* line, size_t len) {
@@ -125,34 +171,59 @@ void WriteStatus(const Prepared& p, const char* line, size_t len) {
   prctl(PR_SET_NAME, "fastgpu-shim", 0, 0, 0);  // the name ps shows (the argv is the agent's)
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
+  auto report_failure = [&](int err, int32_t step) {
+    ShimReport r{getpid(), 0, err != 0 ? err : EIO, step};
+    WriteAll(report_w, reinterpret_cast<const char*>(&r), sizeof(r));
+    _exit(1);
+  };
+  // The init is forked before any pipe exists, so it holds none of them.
+  pid_t init = 0;
+  if (p.sandbox.namespaces) {
+    if (unshare(CLONE_NEWPID) != 0) report_failure(errno, sandbox::kUnsharePid);
+    init = fork();
+    if (init == 0) RunInit();
+    if (init < 0) report_failure(errno, sandbox::kForkInit);
+  }
+  auto end_init = [&] {
+    if (init <= 0) return;
+    kill(init, SIGKILL);  // and with it whatever is left in the namespace
+    int st;
+    while (waitpid(init, &st, 0) < 0 && errno == EINTR) {
+    }
+  };
   int out[2], exec_pipe[2];
   int log_fd = open(p.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(exec_pipe, O_CLOEXEC) != 0) {
-    int32_t msg[3] = {getpid(), 0, errno != 0 ? errno : EIO};
-    WriteAll(report_w, reinterpret_cast<const char*>(msg), sizeof(msg));
-    _exit(1);
+    int err = errno;
+    end_init();
+    report_failure(err, sandbox::kNone);
   }
   pid_t child = fork();
   if (child == 0) RunWorkload(p, out[1], exec_pipe[1]);
   close(out[1]);
   close(exec_pipe[1]);
-  int exec_err = child < 0 ? errno : 0;
+  ExecError exec_err;
+  if (child < 0) exec_err.err = errno;
   if (child > 0) {
     ssize_t n;
     do {
       n = read(exec_pipe[0], &exec_err, sizeof(exec_err));
     } while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof(exec_err))) exec_err = 0;
+    if (n != static_cast<ssize_t>(sizeof(exec_err))) exec_err = ExecError{};
   }
-  int32_t msg[3] = {getpid(), child, exec_err};
-  WriteAll(report_w, reinterpret_cast<const char*>(msg), sizeof(msg));
+  ShimReport report{getpid(), child, exec_err.err, exec_err.step};
+  WriteAll(report_w, reinterpret_cast<const char*>(&report), sizeof(report));
   close(report_w);
   char line[96];
   size_t len = 0;
-  if (child < 0) _exit(1);
-  if (exec_err != 0) {
+  if (child < 0) {
+    end_init();
+    _exit(1);
+  }
+  if (exec_err.err != 0) {
     int st;
     waitpid(child, &st, 0);
+    end_init();
     _exit(0);  // the agent reports the failure from the report pipe
   }
   struct stat sb;
@@ -198,6 +269,7 @@ void WriteStatus(const Prepared& p, const char* line, size_t len) {
     relay(n);
   }
   kill(-child, SIGKILL);  // whatever the workload left behind in its process group
+  end_init();
   fsync(log_fd);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
   int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
@@ -248,6 +320,9 @@ class ShimLauncher final : public ProcessLauncher {
     p.status_tmp = spec.status_path + ".tmp";
     p.cgroup_procs = spec.cgroup_procs;
     p.log_cap = spec.log_cap_bytes;
+    auto sandbox = sandbox::Prepare(spec.sandbox);
+    if (!sandbox.ok()) return sandbox.status();
+    p.sandbox = std::move(sandbox).value();
 
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + strerror(errno));
@@ -279,24 +354,27 @@ class ShimLauncher final : public ProcessLauncher {
     int st = 0;
     while (waitpid(first, &st, 0) < 0 && errno == EINTR) {
     }
-    int32_t msg[3] = {0, 0, 0};
+    ShimReport msg;
     size_t got = 0;
     while (got < sizeof(msg)) {
       struct pollfd pfd = {report[0], POLLIN, 0};
       if (poll(&pfd, 1, 10000) <= 0) break;
-      ssize_t n = read(report[0], reinterpret_cast<char*>(msg) + got, sizeof(msg) - got);
+      ssize_t n = read(report[0], reinterpret_cast<char*>(&msg) + got, sizeof(msg) - got);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += static_cast<size_t>(n);
     }
     close(report[0]);
     if (got != sizeof(msg)) return Internal("the replica's shim did not report its start");
-    if (msg[2] != 0) {
-      return FailedPrecondition("cannot start " + spec.argv[0] + ": " + strerror(msg[2]));
+    if (msg.err != 0) {
+      std::string where = msg.step != sandbox::kNone
+                              ? std::string("sandbox: ") + sandbox::StepName(msg.step) + ": "
+                              : "";
+      return FailedPrecondition("cannot start " + spec.argv[0] + ": " + where + strerror(msg.err));
     }
     ProcessHandle h;
-    h.shim_pid = msg[0];
-    h.pid = msg[1];
+    h.shim_pid = msg.shim_pid;
+    h.pid = msg.pid;
     h.shim_start = ProcessStartTime(h.shim_pid);
     h.pid_start = ProcessStartTime(h.pid);
     return h;
