@@ -73,6 +73,7 @@ class Agent::Impl {
   Cgroups cgroups_;
   std::unique_ptr<MpsDaemons> mps_;
   std::unique_ptr<ReplicaSet> replicas_;
+  std::string sandbox_note_;
   std::string last_save_error_;  // the last SaveState failure, logged once
   std::unique_ptr<HttpClient> client_;
   HealthTracker health_{HealthThresholds{}};
@@ -130,6 +131,37 @@ Status Agent::Impl::Start() {
   } else {
     spdlog::warn("agent: {}", cgroups_.note());
   }
+  SandboxSupport support;
+  if (options_.sandbox.enabled) {
+    if (options_.sandbox.first_uid <= 0 || options_.sandbox.last_uid < options_.sandbox.first_uid) {
+      return InvalidArgument("agent: sandbox uid range " +
+                             std::to_string(options_.sandbox.first_uid) + "-" +
+                             std::to_string(options_.sandbox.last_uid) +
+                             " is empty or includes root");
+    }
+    support = ProbeSandbox();
+    std::string range = std::to_string(options_.sandbox.first_uid) + "-" +
+                        std::to_string(options_.sandbox.last_uid);
+    if (support.root && support.namespaces) {
+      sandbox_note_ = "sandbox: each replica runs as its own uid (" + range +
+                      ") without capabilities, in its own PID, mount, IPC and UTS namespaces";
+      spdlog::info("agent: {}", sandbox_note_);
+    } else if (support.root) {
+      sandbox_note_ = "sandbox DEGRADED: each replica runs as its own uid (" + range +
+                      ") without capabilities, but " + support.note;
+      spdlog::warn("agent: {}", sandbox_note_);
+    } else {
+      sandbox_note_ = "sandbox OFF: " + support.note;
+      spdlog::warn("agent: {}", sandbox_note_);
+    }
+    // Others may pass through to their own work dir (0700, theirs), never list or read.
+    std::filesystem::permissions(options_.data_dir, std::filesystem::perms(0711), ec);
+    std::filesystem::permissions(options_.data_dir + "/replicas", std::filesystem::perms(0711),
+                                 ec);
+  } else {
+    sandbox_note_ = "sandbox off: workloads run as the agent's user in the host's namespaces";
+    spdlog::warn("agent: {}", sandbox_note_);
+  }
   if (options_.launcher == nullptr) options_.launcher = MakeShimLauncher();
   mps_ = std::make_unique<MpsDaemons>(options_.data_dir + "/mps", options_.mps_control);
   ReplicaSetOptions ro;
@@ -137,6 +169,8 @@ Status Agent::Impl::Start() {
   ro.mps_root = options_.data_dir + "/mps";
   ro.log_cap_bytes = options_.log_cap_bytes;
   ro.stop_grace = options_.stop_grace;
+  ro.sandbox = options_.sandbox;
+  ro.support = support;
   if (options_.state_writer == nullptr) options_.state_writer = MakeFileStateWriter(state_path_);
   replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.state_writer, *options_.launcher,
                                            cgroups_, *mps_, SystemClock::Default());
@@ -150,6 +184,7 @@ Status Agent::Impl::Start() {
   spdlog::info("agent {} ({}) for {}: {}", options_.name, state_.agent_id, options_.server_url,
                options_.inventory->Describe());
   SaveState();
+  PublishSnapshot();
   started_ = true;
   thread_ = std::thread([this] { Loop(); });
   return OkStatus();
@@ -330,6 +365,7 @@ void Agent::Impl::PublishSnapshot() {
   snap.registered = !state_.node_id.empty();
   snap.cgroups_enabled = cgroups_.enabled();
   snap.cgroup_note = cgroups_.note();
+  snap.sandbox_note = sandbox_note_;
   for (const GpuSample& s : gpus_) snap.gpus.push_back(s.gpu);
   for (const ReplicaRecord& rec : state_.replicas) {
     snap.replicas.push_back(

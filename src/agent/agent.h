@@ -70,6 +70,11 @@ struct AgentOptions {
   // Stop() also stops every workload (SIGTERM, grace, SIGKILL). Default false: they
   // keep running and the next agent on this data dir re-adopts them.
   bool kill_workloads_on_stop = false;
+  // Confinement of workloads (own uid, namespaces, hidden paths, private /dev; see
+  // SandboxOptions in launcher.h and docs/security-sandbox.md). Default off. Where the
+  // host cannot do all of it (not root, no namespaces) the agent warns, runs workloads
+  // with what it can, and says so in every replica's note and in Snapshot().
+  SandboxOptions sandbox;
 };
 
 // What the agent holds right now, for `fastgpu up`, logs and tests.
@@ -78,6 +83,7 @@ struct AgentSnapshot {
   bool registered = false;
   bool cgroups_enabled = false;
   std::string cgroup_note;  // why cgroups are off, when they are
+  std::string sandbox_note;  // what confinement workloads get on this host
   std::vector<Gpu> gpus;    // with health as last reported
   struct Replica {
     std::string allocation_id;

@@ -69,6 +69,24 @@ struct LaunchSpec {
   SandboxSpec sandbox;
 };
 
+// The operator's policy for confining replicas (the agent turns it into a SandboxSpec
+// per replica; docs/security-sandbox.md).
+struct SandboxOptions {
+  // Default false (library users and tests opt in; `fastgpu agent` and `fastgpu up` turn
+  // it on): workloads run as the agent's user in the host's namespaces.
+  bool enabled = false;
+  // Each replica runs as its own uid (its gid the same number): the lowest in
+  // [first_uid, last_uid] that no replica the agent still holds uses. Default 200000-299999.
+  int64_t first_uid = 200000;
+  int64_t last_uid = 299999;
+  // Paths hidden from workloads besides the agent's data dir (`fastgpu up` adds the
+  // control plane's). Default none.
+  std::vector<std::string> hide_paths;
+  // Where the GPU device nodes are: nvidia<N>, nvidiactl, nvidia-uvm, nvidia-uvm-tools.
+  // Default "/dev"; tests point it at fake nodes.
+  std::string gpu_dev_dir = "/dev";
+};
+
 // What this host lets the launcher confine, found by trying it in a throwaway child.
 struct SandboxSupport {
   bool root = false;        // euid 0: can change uid/gid and drop capabilities

@@ -78,6 +78,7 @@ json::object DesiredToJson(const DesiredReplica& d) {
   json::object env;
   for (const auto& [k, v] : d.env) env[k] = v;
   o["env"] = std::move(env);
+  if (d.run_as_root) o["run_as_root"] = true;
   o["cpu_milli"] = a.cpu_milli;
   o["memory_mib"] = a.memory_mib;
   o["gpu_model"] = a.gpu_model;
@@ -118,6 +119,10 @@ Result<DesiredReplica> DesiredFromJson(const json::value& v) {
       if (!val.is_string()) return Missing("env." + std::string(k)).WithContext(ctx);
       d.env[std::string(k)] = std::string(val.as_string());
     }
+  }
+  if (const json::value* root = o.if_contains("run_as_root"); root != nullptr && !root->is_null()) {
+    if (!root->is_bool()) return Missing("run_as_root").WithContext(ctx);
+    d.run_as_root = root->as_bool();
   }
   if (const json::value* slices = o.if_contains("slices");
       slices != nullptr && !slices->is_null()) {

@@ -59,6 +59,9 @@ struct DesiredReplica {
   int replicas = 1;
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
+  // Run as root in the sandbox instead of as an unprivileged uid: only for a tenant the
+  // admin allowed to (tenant setting allow_root). Default false; JSON "run_as_root".
+  bool run_as_root = false;
 };
 
 struct HeartbeatResponse {

@@ -1,20 +1,41 @@
 #include "agent/replicas.h"
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
 #include <thread>
 
+#include "agent/files.h"
 #include "common/ids.h"
 #include "common/log.h"
 
 namespace fastgpu {
 namespace fs = std::filesystem;
+
+namespace {
+
+// The real uid of a live process (its "Uid:" line), -1 when unknown or 0 (root is no
+// sandbox uid).
+int64_t RunningUid(int pid) {
+  auto status = ReadWholeFile("/proc/" + std::to_string(pid) + "/status", 16384);
+  if (!status.ok()) return -1;
+  size_t at = status->find("\nUid:");
+  if (at == std::string::npos) return -1;
+  long long uid = -1;
+  if (std::sscanf(status->c_str() + at, "\nUid: %lld", &uid) != 1 || uid <= 0) return -1;
+  return uid;
+}
+
+}  // namespace
 
 ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, StateWriter& writer,
                        ProcessLauncher& launcher, const Cgroups& cgroups, MpsDaemons& mps,
@@ -38,6 +59,62 @@ std::map<std::string, std::string> ReplicaSet::BaseEnv(const std::string& work_d
   env["HOME"] = work_dir;
   env["FASTGPU_WORK_DIR"] = work_dir;
   return env;
+}
+
+int64_t ReplicaSet::FreeUid() const {
+  std::set<int64_t> used;
+  for (const ReplicaRecord& r : state_.replicas) used.insert(r.uid);
+  for (int64_t uid = options_.sandbox.first_uid; uid <= options_.sandbox.last_uid; ++uid) {
+    if (!used.count(uid)) return uid;
+  }
+  return -1;
+}
+
+SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<GpuSample>& gpus,
+                                   const std::map<std::string, std::string>& env,
+                                   std::string* note) const {
+  SandboxSpec s;
+  const SandboxOptions& o = options_.sandbox;
+  if (!o.enabled) return s;
+  s.uid = rec.uid;
+  s.gid = rec.uid;
+  *note = rec.uid >= 0 ? "sandbox: uid " + std::to_string(rec.uid)
+          : rec.desired.run_as_root ? "sandbox: root (the tenant allows root)"
+                                    : "sandbox: runs as the agent's user";
+  if (!options_.support.namespaces) {
+    *note += "; no namespaces: " + options_.support.note;
+    return s;
+  }
+  *note += ", own PID/mount/IPC/UTS namespaces";
+  s.namespaces = true;
+  s.hostname = rec.id();
+  auto absolute = [](const std::string& path) {
+    std::error_code ec;
+    fs::path abs = fs::absolute(path, ec);
+    return ec ? path : abs.lexically_normal().string();
+  };
+  s.hide_paths.push_back(absolute(options_.data_dir));
+  s.hide_paths.insert(s.hide_paths.end(), o.hide_paths.begin(), o.hide_paths.end());
+  s.bind_back.push_back(absolute(rec.dir + "/work"));
+  if (auto it = env.find("CUDA_MPS_PIPE_DIRECTORY"); it != env.end()) {
+    std::error_code ec;
+    if (fs::is_directory(it->second, ec)) s.bind_back.push_back(absolute(it->second));
+  }
+  for (const char* dev : {"null", "zero", "full", "random", "urandom", "tty"}) {
+    s.devices.push_back(std::string("/dev/") + dev);
+  }
+  // The allocation's GPUs only, then the driver's shared nodes (skipped where absent).
+  std::set<int> indices;
+  for (const VgpuSlice& slice : rec.desired.allocation.slices) indices.insert(slice.gpu_index);
+  for (const GpuSample& g : gpus) {
+    if (!indices.count(g.gpu.index)) continue;
+    int minor = g.device_minor >= 0 ? g.device_minor : g.gpu.index;
+    s.devices.push_back(o.gpu_dev_dir + "/nvidia" + std::to_string(minor));
+  }
+  for (const char* dev : {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"}) {
+    s.devices.push_back(o.gpu_dev_dir + "/" + dev);
+  }
+  return s;
 }
 
 void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSample>& gpus) {
@@ -146,6 +223,14 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
   }
   Result<VgpuPlan> plan = PlanVgpu(want, gpus, placed, placed_mig, options_.mps_root);
   if (!plan.ok()) return fail(plan.status().message());
+  if (options_.sandbox.enabled && options_.support.root && !want.run_as_root) {
+    rec.uid = FreeUid();
+    if (rec.uid < 0) {
+      return fail("no free sandbox uid: all of " + std::to_string(options_.sandbox.first_uid) +
+                  "-" + std::to_string(options_.sandbox.last_uid) +
+                  " are held by replicas of this node");
+    }
+  }
   rec.state = "starting";
   rec.message = "starting";
   rec.mig_instances = plan->mig_instances;
@@ -170,6 +255,15 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   std::error_code ec;
   fs::create_directories(work_dir, ec);
   if (ec) return fail("cannot create " + work_dir + ": " + ec.message());
+  // Only the replica's user may enter its work dir; the replica folder (log, exit status)
+  // is the agent's, passable so that a sandbox without namespaces reaches the work dir.
+  if (rec.uid >= 0 && ::chown(work_dir.c_str(), static_cast<uid_t>(rec.uid),
+                              static_cast<gid_t>(rec.uid)) != 0) {
+    return fail("cannot give " + work_dir + " to uid " + std::to_string(rec.uid) + ": " +
+                std::strerror(errno));
+  }
+  ::chmod(work_dir.c_str(), 0700);
+  ::chmod(rec.dir.c_str(), 0711);
   for (int index : plan.mps_gpus) {
     auto it = std::find_if(gpus.begin(), gpus.end(),
                            [&](const GpuSample& g) { return g.gpu.index == index; });
@@ -200,6 +294,9 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   spec.log_cap_bytes = options_.log_cap_bytes;
   spec.status_path = rec.status_path();
   if (!rec.cgroup_dir.empty()) spec.cgroup_procs.push_back(rec.cgroup_dir + "/cgroup.procs");
+  std::string sandbox_note;
+  spec.sandbox = SandboxFor(rec, gpus, spec.env, &sandbox_note);
+  if (!sandbox_note.empty()) notes.push_back(sandbox_note);
   Result<ProcessHandle> handle = launcher_.Launch(spec);
   if (!handle.ok()) {
     if (!rec.cgroup_dir.empty()) cgroups_.Remove(rec.cgroup_dir);
@@ -248,6 +345,7 @@ void ReplicaSet::Adopt(const std::map<std::string, ProcessHandle>& running) {
     ReplicaRecord rec;
     rec.desired.allocation.id = id;
     rec.handle = handle;
+    rec.uid = RunningUid(handle.pid);
     rec.state = "running";
     rec.dir = options_.data_dir + "/replicas/" + id;
     rec.started_at_ms = clock_.NowUnixMillis();

@@ -43,6 +43,9 @@ struct ReplicaSetOptions {
   // Most replicas started by one Apply (each launch forks; hundreds at once would delay
   // the heartbeat past the node lease). The others start on the next Apply.
   int max_starts_per_round = 64;
+  // Confinement of workloads, and what this host supports of it (ProbeSandbox).
+  SandboxOptions sandbox;
+  SandboxSupport support;
 };
 
 class ReplicaSet {
@@ -82,6 +85,11 @@ class ReplicaSet {
   void BeginStop(ReplicaRecord& rec, const std::string& why);
   void Finish(ReplicaRecord& rec);
   std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
+  // The lowest sandbox uid no held replica uses; -1 when the range is used up.
+  int64_t FreeUid() const;
+  // The SandboxSpec of a replica and a note on what it gives.
+  SandboxSpec SandboxFor(const ReplicaRecord& rec, const std::vector<GpuSample>& gpus,
+                         const std::map<std::string, std::string>& env, std::string* note) const;
   // Replaces the record with the same id, or appends `rec`.
   void Put(ReplicaRecord rec);
 

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 #include <string_view>
 
@@ -119,6 +120,8 @@ struct ShimReport {
   };
   // The cgroups are joined above, while still privileged; then namespaces, then the uid.
   if (p.sandbox.namespaces) {
+    // No cwd may keep a way under a path about to be hidden.
+    if (chdir("/") != 0) fail(errno, sandbox::kNone);
     int32_t step = sandbox::kNone;
     if (int err = sandbox::EnterNamespaces(p.sandbox, &step); err != 0) fail(err, step);
   }
@@ -315,6 +318,11 @@ class ShimLauncher final : public ProcessLauncher {
     for (auto& s : p.env_storage) p.envp.push_back(s.data());
     p.envp.push_back(nullptr);
     p.work_dir = spec.work_dir;
+    if (spec.sandbox.namespaces) {
+      std::error_code ec;
+      auto abs = std::filesystem::absolute(spec.work_dir, ec);
+      if (!ec) p.work_dir = abs.lexically_normal().string();
+    }
     p.log_path = spec.log_path;
     p.status_path = spec.status_path;
     p.status_tmp = spec.status_path + ".tmp";

@@ -95,6 +95,7 @@ Result<AgentState> LoadAgentState(const std::string& path) {
       rec.handle.pid_start = static_cast<uint64_t>(Int(r, "pid_start"));
       rec.dir = Str(r, "dir");
       rec.cgroup_dir = Str(r, "cgroup_dir");
+      rec.uid = r.contains("uid") ? Int(r, "uid") : -1;
       if (const json::value* m = r.if_contains("mig_instances"); m != nullptr && m->is_array()) {
         for (const json::value& u : m->as_array()) {
           if (u.is_string()) rec.mig_instances.emplace_back(u.as_string());
@@ -147,6 +148,7 @@ Status SaveAgentState(const std::string& path, const AgentState& state) {
     r["pid_start"] = rec.handle.pid_start;
     r["dir"] = rec.dir;
     r["cgroup_dir"] = rec.cgroup_dir;
+    r["uid"] = rec.uid;
     json::array mig;
     for (const std::string& u : rec.mig_instances) mig.push_back(json::string(u));
     r["mig_instances"] = std::move(mig);

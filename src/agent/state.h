@@ -24,6 +24,7 @@ struct ReplicaRecord {
   ProcessHandle handle;
   std::string dir;         // <data_dir>/replicas/<allocation id>
   std::string cgroup_dir;  // "" when it runs without a cgroup
+  int64_t uid = -1;        // the sandbox uid (and gid) it runs as; -1: the agent's user
   std::vector<std::string> mig_instances;
   std::vector<std::string> mps_gpus;  // UUIDs of the GPUs whose MPS daemon it uses
   int exit_code = 0;

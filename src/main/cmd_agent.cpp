@@ -7,6 +7,7 @@
 #include "agent/gpu_inventory.h"
 #include "common/log.h"
 #include "main/commands.h"
+#include "main/sandbox_flags.h"
 #include "model/units.h"
 
 namespace fastgpu {
@@ -31,8 +32,11 @@ struct AgentFlags {
   bool kill_on_exit = false;
 };
 
-int RunAgent(const AgentFlags& f) {
+int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
   AgentOptions o;
+  auto sandbox = SandboxOptionsFromFlags(sf);
+  if (!sandbox.ok()) return std::cerr << "fastgpu agent: " << sandbox.status().message() << "\n", 2;
+  o.sandbox = *sandbox;
   o.server_url = f.server;
   o.join_token = f.join_token;
   o.data_dir = f.data_dir;
@@ -99,6 +103,7 @@ int RunAgent(const AgentFlags& f) {
 void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("agent", "Run the node agent on a GPU machine");
   auto flags = std::make_shared<AgentFlags>();
+  auto sandbox = std::make_shared<SandboxFlags>();
   cmd->add_option("--server", flags->server, "Control plane URL, e.g. http://10.0.0.1:8080")
       ->required()
       ->envname("FASTGPU_SERVER");
@@ -132,7 +137,8 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--kill-workloads-on-exit", flags->kill_on_exit,
                 "Stop every workload when the agent exits (default: they keep running and the "
                 "next agent re-adopts them)");
-  cmd->callback([flags, exit_code] { *exit_code = RunAgent(*flags); });
+  AddSandboxFlags(cmd, sandbox);
+  cmd->callback([flags, sandbox, exit_code] { *exit_code = RunAgent(*flags, *sandbox); });
 }
 
 }  // namespace fastgpu

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "main/commands.h"
 #include "main/control_plane_flags.h"
+#include "main/sandbox_flags.h"
 #include "model/units.h"
 #include "server/signals.h"
 
@@ -66,7 +67,25 @@ struct UpFlags : ControlPlaneFlags {
   std::string fallback_gpus = "4xH100-80GB";
 };
 
-int RunUp(const UpFlags& f) {
+// The control plane's files are for root only: others may pass through the data dir to
+// their own work dir (the agent's replicas live under it) but neither list it nor read
+// the store (SQLite makes its files 0644).
+void ProtectDataDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::permissions(dir, fs::perms(0711), ec);
+  for (const char* name : {"fastgpu.db", "fastgpu.db-wal", "fastgpu.db-shm", "admin.token",
+                           "join.token"}) {
+    if (fs::exists(dir + "/" + name, ec)) fs::permissions(dir + "/" + name, fs::perms(0600), ec);
+  }
+}
+
+int RunUp(const UpFlags& f, const SandboxFlags& sf) {
+  auto sandbox = SandboxOptionsFromFlags(sf);
+  if (!sandbox.ok()) {
+    std::cerr << "fastgpu up: " << sandbox.status().message() << "\n";
+    return 2;
+  }
   server::BlockTerminationSignals();  // before any thread starts
   auto running = StartControlPlane(f);
   if (!running.ok()) {
@@ -120,6 +139,9 @@ int RunUp(const UpFlags& f) {
   ao.server_url = local;
   ao.join_token = cp->server().join_token();
   ao.data_dir = f.data_dir + "/agent";
+  ao.sandbox = *sandbox;
+  ao.sandbox.hide_paths.push_back(AbsolutePath(f.data_dir));  // tokens and the store
+  if (ao.sandbox.enabled) ProtectDataDir(f.data_dir);
   ao.inventory = std::move(inventory).value();
   const int64_t ao_cpu_milli = ao.cpu_milli, ao_memory_mib = ao.memory_mib;
   Agent agent(std::move(ao));
@@ -132,7 +154,8 @@ int RunUp(const UpFlags& f) {
             << "API: " << url << "/v1 (REST, see docs/api.md); health: " << url << "/healthz\n"
             << "admin token: " << f.data_dir << "/admin.token\n"
             << "join token: " << f.data_dir << "/join.token\n"
-            << "local agent GPUs: " << describe << (simulated ? " (SIMULATED)" : "") << "\n";
+            << "local agent GPUs: " << describe << (simulated ? " (SIMULATED)" : "") << "\n"
+            << "local agent " << agent.Snapshot().sandbox_note << "\n";
   if (ao_cpu_milli > 0 || ao_memory_mib > 0) {
     std::cout << "local node offers: "
               << (ao_cpu_milli > 0 ? FormatCpuMilli(ao_cpu_milli) + " CPU" : "all CPUs") << ", "
@@ -157,6 +180,7 @@ int RunUp(const UpFlags& f) {
 
 void RegisterUpCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<UpFlags>();
+  auto sandbox = std::make_shared<SandboxFlags>();
   auto* cmd = app.add_subcommand(
       "up", "Start a control plane with embedded SQLite and a local agent in one process");
   AddControlPlaneFlags(cmd, f);
@@ -170,7 +194,8 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--memory", f->memory,
                   "Memory the local node offers, e.g. 128GiB (default: MemTotal; simulated "
                   "GPUs: at least 256GiB)");
-  cmd->callback([f, exit_code] { *exit_code = RunUp(*f); });
+  AddSandboxFlags(cmd, sandbox);
+  cmd->callback([f, sandbox, exit_code] { *exit_code = RunUp(*f, *sandbox); });
 }
 
 }  // namespace fastgpu
