@@ -93,7 +93,8 @@ class AgentEndToEndTest : public ::testing::Test {
           std::vector<std::string>{"agent", "--server", url, "--join-token", join_, "--data-dir", d,
                                    "--simulate-gpus", "1xH100-80GB", "--name", name,
                                    "--cgroup-root", "", "--fault-file", d + ".faults",
-                                   "--stop-grace", "1", "--kill-workloads-on-exit"},
+                                   "--stop-grace", "1", "--kill-workloads-on-exit",
+                                   "--no-sandbox"},  // jobs read files of the test's temp dir
           dir_.path() + "/" + name + ".log"));
     }
     ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return NodeCount() == 2; }));

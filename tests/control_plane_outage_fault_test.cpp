@@ -40,7 +40,8 @@ TEST(ControlPlaneOutageTest, AnOutageLongerThanTheLeaseKillsNoHealthyWork) {
   ChildProcess agent(
       {"agent", "--server", url, "--join-token", ReadFirstLine(cp_dir + "/join.token"),
        "--data-dir", dir.path() + "/agent", "--simulate-gpus", "2xH100-80GB", "--name", "n1",
-       "--cgroup-root", "", "--stop-grace", "1", "--kill-workloads-on-exit"},
+       "--cgroup-root", "", "--stop-grace", "1", "--kill-workloads-on-exit",
+       "--no-sandbox"},  // the jobs write and read files of the test's temp dir
       dir.path() + "/agent.log");
   ASSERT_TRUE(WaitUntil([&] {
     auto r = api.Do("GET", "/v1/nodes");

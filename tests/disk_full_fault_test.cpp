@@ -205,7 +205,8 @@ TEST(DiskFullTest, RealServerOnAFullTmpfsAnswers503AndLosesNoNode) {
   const std::string agent_dir = dir.path() + "/agent";
   ChildProcess agent({"agent", "--server", url, "--join-token", join, "--data-dir", agent_dir,
                       "--simulate-gpus", "1xH100-80GB", "--name", "n1", "--cgroup-root", "",
-                      "--stop-grace", "1", "--kill-workloads-on-exit"},
+                      "--stop-grace", "1", "--kill-workloads-on-exit",
+                      "--no-sandbox"},  // the job reads a file of the test's temp dir
                      dir.path() + "/agent.log");
   auto node_state = [&] {
     auto r = api.Do("GET", "/v1/nodes");

@@ -13,10 +13,17 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
+#include <boost/json.hpp>
+
 #include "agent/launcher.h"
+#include "agent/state.h"
 #include "agent/testing/temp_dir.h"
+#include "tests/test_util.h"
+#include "tests/server_process.h"
+#include "tests/up_process.h"
 
 namespace fastgpu {
 namespace {
@@ -220,6 +227,232 @@ TEST_F(SandboxLauncherTest, RefusesUidZeroAsASandboxUser) {
   auto h = launcher_->Launch(spec);
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.status().code(), StatusCode::kInvalidArgument);
+}
+
+
+TEST(SandboxStateTest, TheUidAndTheRootOptInSurviveARestart) {
+  testing::AgentTempDir dir;
+  AgentState state;
+  state.agent_id = "agent-1";
+  ReplicaRecord rec;
+  rec.desired.allocation.id = "alloc-1";
+  rec.desired.allocation.job_id = "job-1";
+  rec.desired.command = {"true"};
+  rec.desired.run_as_root = true;
+  rec.uid = 200007;
+  state.replicas.push_back(rec);
+  rec.desired.allocation.id = "alloc-2";
+  rec.desired.run_as_root = false;
+  rec.uid = -1;
+  state.replicas.push_back(rec);
+  ASSERT_TRUE(SaveAgentState(dir.path() + "/state.json", state).ok());
+  auto loaded = LoadAgentState(dir.path() + "/state.json");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->replicas.size(), 2u);
+  EXPECT_EQ(loaded->replicas[0].uid, 200007);
+  EXPECT_TRUE(loaded->replicas[0].desired.run_as_root);
+  EXPECT_EQ(loaded->replicas[1].uid, -1);
+  EXPECT_FALSE(loaded->replicas[1].desired.run_as_root);
+}
+
+// ---- end to end: `fastgpu up` and two tenants ----
+
+// A folder in the current directory (not under /tmp, which a sandbox gets a private copy
+// of anyway): the hiding of the data dir itself is what is tested.
+class CwdScratch {
+ public:
+  CwdScratch() {
+    std::string tmpl = (fs::current_path() / "isolation-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
+  }
+  ~CwdScratch() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class IsolationEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SandboxSupport support = ProbeSandbox();
+    if (!support.root || !support.namespaces) GTEST_SKIP() << support.note;
+    ASSERT_FALSE(scratch_.path().empty());
+    data_ = scratch_.path() + "/data";
+    // Fake GPU device nodes: real, harmless character devices (/dev/zero's and /dev/full's).
+    gpu_dev_ = scratch_.path() + "/gpudev";
+    fs::create_directories(gpu_dev_);
+    ASSERT_EQ(::mknod((gpu_dev_ + "/nvidia0").c_str(), S_IFCHR | 0666, makedev(1, 5)), 0);
+    ASSERT_EQ(::mknod((gpu_dev_ + "/nvidia1").c_str(), S_IFCHR | 0666, makedev(1, 7)), 0);
+    up_ = std::make_unique<testing::UpProcess>(
+        std::vector<std::string>{"--log-level", "warn", "up", "--data-dir", data_,
+                                 "--simulate-gpus", "2xH100-80GB", "--gpu-dev-dir", gpu_dev_,
+                                 "--sandbox-uids", "231100-231199"},
+        scratch_.path() + "/up.log");
+    ASSERT_TRUE(up_->ok()) << up_->output();
+    admin_ = " --server " + up_->url() + " --token " + testing::ReadFirstLine(data_ + "/admin.token");
+    for (const char* t : {"mallory", "alice"}) {
+      ASSERT_EQ(Cli(admin_, std::string("tenant create ") + t).exit_code, 0);
+      testing::CommandResult tok = Cli(admin_, std::string("token create --secret-only --tenant ") + t);
+      ASSERT_EQ(tok.exit_code, 0) << tok.output;
+      std::string secret = tok.output.substr(0, tok.output.find('\n'));
+      (std::string(t) == "mallory" ? mallory_ : alice_) =
+          " --server " + up_->url() + " --token " + secret;
+    }
+  }
+  void TearDown() override {
+    if (up_ != nullptr) up_->Stop(SIGTERM, std::chrono::seconds(30));
+  }
+  // `fastgpu args` as `who` (its --server and --token go before a " -- " command).
+  static testing::CommandResult Cli(const std::string& who, const std::string& args) {
+    size_t dashes = args.find(" -- ");
+    if (dashes == std::string::npos) return testing::RunFastgpu(args + who);
+    return testing::RunFastgpu(args.substr(0, dashes) + who + args.substr(dashes));
+  }
+  // Submits `script` (sh -c) on one whole GPU; returns the job id.
+  std::string Submit(const std::string& who, const std::string& name, const std::string& script,
+                     const std::string& extra = "") {
+    std::string quoted = "'";
+    for (char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    quoted += "'";
+    testing::CommandResult r =
+        Cli(who, "job submit --name " + name + " --gpu 1 " + extra + " -o json -- sh -c " + quoted);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    if (r.exit_code != 0) return "";
+    return std::string(boost::json::parse(r.output).at("id").as_string());
+  }
+  boost::json::object Job(const std::string& who, const std::string& id) {
+    testing::CommandResult r = Cli(who, "job get " + id + " -o json");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.exit_code == 0 ? boost::json::parse(r.output).as_object() : boost::json::object{};
+  }
+  bool WaitState(const std::string& who, const std::string& id, const std::string& state) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto j = Job(who, id);
+      if (j.contains("state") && j.at("state").as_string() == state) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  std::string Logs(const std::string& who, const std::string& id) {
+    std::string out = Cli(who, "job logs " + id).output;
+    if (getenv("ISOLATION_TEST_VERBOSE") != nullptr) std::cerr << out;
+    return out;
+  }
+  // The live workload of a job (its allocation id and host pid), found as the agent does.
+  std::pair<std::string, ProcessHandle> Workload(const std::string& who, const std::string& id) {
+    auto j = Job(who, id);
+    if (!j.contains("allocations") || j.at("allocations").as_array().empty()) return {};
+    std::string alloc(j.at("allocations").as_array()[0].at("allocation_id").as_string());
+    auto found = FindLaunchedWorkloads(data_ + "/agent/replicas");
+    return {alloc, found.count(alloc) ? found[alloc] : ProcessHandle{}};
+  }
+  int GpuIndex(const std::string& who, const std::string& id) {
+    auto j = Job(who, id);
+    return static_cast<int>(
+        j.at("allocations").as_array()[0].at("slices").as_array()[0].at("gpu_index").as_int64());
+  }
+
+  CwdScratch scratch_;
+  std::string data_, gpu_dev_;
+  std::unique_ptr<testing::UpProcess> up_;
+  std::string admin_, mallory_, alice_;
+};
+
+TEST_F(IsolationEndToEndTest, MalloryCannotReachSecretsOtherJobsOrOtherGpus) {
+  std::string alice = Submit(alice_, "alice-job",
+                             "echo alice-private > secret.txt; echo ready; exec sleep 300");
+  ASSERT_TRUE(WaitState(alice_, alice, "running"));
+  auto [alice_alloc, alice_proc] = Workload(alice_, alice);
+  ASSERT_GT(alice_proc.pid, 0) << "alice's workload not found";
+  const std::string alice_work = data_ + "/agent/replicas/" + alice_alloc + "/work";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!fs::exists(alice_work + "/secret.txt") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(ReadFile(alice_work + "/secret.txt"), "alice-private\n");
+
+  const std::string pid = std::to_string(alice_proc.pid);
+  std::string script =
+      "echo uid=$(id -u); "
+      "for f in " + data_ + "/admin.token " + data_ + "/join.token " + data_ + "/fastgpu.db " +
+      data_ + "/agent/agent-state.json " + alice_work + "/secret.txt; do "
+      "  if cat $f >/dev/null 2>&1; then echo READ $f; fi; done; "
+      "ls " + alice_work + " >/dev/null 2>&1 && echo LISTED-ALICE; "
+      "ls " + data_ + "/agent/replicas 2>/dev/null | grep -q " + alice_alloc + " && echo SAW-ALICE; "
+      "kill -TERM " + pid + " 2>/dev/null && echo KILLED-ALICE; "
+      "kill -TERM -" + pid + " 2>/dev/null && echo KILLED-ALICE-GROUP; "
+      "echo procs=$(ls /proc | grep '^[0-9]' | tr '\\n' ' '); "
+      "ps -e -o comm= | tr '\\n' ' '; echo; "
+      "for i in 0 1; do head -c 1 /dev/nvidia$i >/dev/null 2>&1 && echo opened-nvidia$i; "
+      "test -e /dev/nvidia$i && echo has-nvidia$i; done; echo done";
+  std::string mallory = Submit(mallory_, "mallory-job", script);
+  ASSERT_TRUE(WaitState(mallory_, mallory, "succeeded"));
+  std::string out = Logs(mallory_, mallory);
+  ASSERT_NE(out.find("done"), std::string::npos) << out;
+  EXPECT_EQ(out.find("uid=0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("uid=2311"), std::string::npos) << out;  // from --sandbox-uids
+  // Alice's replica runs as another uid of the range.
+  std::string status = ReadFile("/proc/" + std::to_string(alice_proc.pid) + "/status");
+  size_t uid_at = status.find("\nUid:\t");
+  ASSERT_NE(uid_at, std::string::npos) << status;
+  std::string alice_uid = status.substr(uid_at + 6, status.find('\t', uid_at + 6) - uid_at - 6);
+  EXPECT_EQ(alice_uid.rfind("2311", 0), 0u) << alice_uid;
+  EXPECT_EQ(out.find("uid=" + alice_uid + "\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("READ "), std::string::npos) << out;
+  EXPECT_EQ(out.find("LISTED-ALICE"), std::string::npos) << out;
+  EXPECT_EQ(out.find("SAW-ALICE"), std::string::npos) << out;
+  EXPECT_EQ(out.find("KILLED-ALICE"), std::string::npos) << out;
+  // Only its own processes: the namespace's init (1), the shell (2), its children.
+  size_t at = out.find("procs=");
+  ASSERT_NE(at, std::string::npos) << out;
+  std::istringstream procs(out.substr(at + 6, out.find('\n', at) - at - 6));
+  for (int p; procs >> p;) EXPECT_LT(p, 20) << out;
+  EXPECT_EQ(out.find("fastgpu "), std::string::npos) << out;  // the agent is invisible
+  EXPECT_EQ(out.find(" sleep"), std::string::npos) << out;    // and so is alice's job
+  // Its own GPU's device node only.
+  int mine = GpuIndex(mallory_, mallory), other = 1 - mine;
+  EXPECT_NE(out.find("opened-nvidia" + std::to_string(mine)), std::string::npos) << out;
+  EXPECT_EQ(out.find("has-nvidia" + std::to_string(other)), std::string::npos) << out;
+  EXPECT_EQ(out.find("opened-nvidia" + std::to_string(other)), std::string::npos) << out;
+
+  // Alice's job was untouched, and `job cancel` (SIGTERM to its process group) ends a
+  // plain sleep although it runs in a PID namespace of its own.
+  EXPECT_NE(ProcessStartTime(alice_proc.pid), 0u);
+  EXPECT_EQ(Job(alice_, alice).at("state").as_string(), "running");
+  ASSERT_EQ(Cli(alice_, "job cancel " + alice).exit_code, 0);
+  EXPECT_TRUE(WaitState(alice_, alice, "cancelled")) << Cli(alice_, "job get " + alice).output;
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ProcessStartTime(alice_proc.pid) != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(ProcessStartTime(alice_proc.pid), 0u) << "SIGTERM did not end the sleep";
+}
+
+TEST_F(IsolationEndToEndTest, RootOnlyForATenantTheAdminAllows) {
+  testing::CommandResult refused =
+      Cli(mallory_, "job submit --gpu 1 --root -- id -u");
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_NE(refused.output.find("may not run jobs as root"), std::string::npos) << refused.output;
+  // Only the admin may allow it.
+  EXPECT_NE(Cli(mallory_, "tenant allow-root mallory").exit_code, 0);
+  testing::CommandResult allowed = Cli(admin_, "tenant allow-root mallory");
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.output;
+  EXPECT_NE(allowed.output.find("may run as root"), std::string::npos) << allowed.output;
+  std::string id = Submit(mallory_, "rooted",
+                          "echo uid=$(id -u); cat " + data_ + "/admin.token >/dev/null 2>&1 && "
+                          "echo READ-ADMIN; echo done", "--root");
+  ASSERT_TRUE(WaitState(mallory_, id, "succeeded"));
+  std::string out = Logs(mallory_, id);
+  EXPECT_NE(out.find("uid=0\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("READ-ADMIN"), std::string::npos) << out;  // still hidden
+  // Taken back: refused again.
+  ASSERT_EQ(Cli(admin_, "tenant allow-root --deny mallory").exit_code, 0);
+  EXPECT_NE(Cli(mallory_, "job submit --gpu 1 --root -- id -u").exit_code, 0);
 }
 
 }  // namespace

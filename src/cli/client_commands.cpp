@@ -72,6 +72,7 @@ struct SubmitFlags {
   std::vector<std::string> gpu_models, env, command;
   int replicas = 1, retries = 0, priority = 0;
   bool wait = false;
+  bool root = false;
   double timeout_seconds = 0;
 };
 
@@ -112,6 +113,7 @@ Result<std::string> SubmitBody(const SubmitFlags& s) {
                     {"env", std::move(env)},  {"shape", std::move(shape)},
                     {"replicas", s.replicas}, {"max_retries", s.retries},
                     {"priority", s.priority}};
+  if (s.root) body["run_as_root"] = true;
   return json::serialize(body);
 }
 
@@ -196,6 +198,9 @@ void AddJob(CLI::App& app, int* exit_code) {
       ->add_option("--priority", s->priority,
                    "-1000..1000; higher is placed first and stopped last")
       ->capture_default_str();
+  submit->add_flag("--root", s->root,
+                   "Run as root on the node instead of an unprivileged sandbox user (refused "
+                   "unless an admin allowed the tenant: fastgpu tenant allow-root)");
   submit->add_flag("--wait", s->wait,
                    "Wait until the job ends: exit 0 when it succeeded, 1 when it failed or was "
                    "cancelled");
@@ -392,13 +397,17 @@ void AddTenant(CLI::App& app, int* exit_code) {
   auto cf = std::make_shared<CommonFlags>();
   auto name = std::make_shared<std::string>();
   auto max_gpu = std::make_shared<std::string>();
+  auto allow_root = std::make_shared<bool>(false);
   auto* create = tenant->add_subcommand("create", "Create a tenant");
   AddCommon(create, cf);
   create->add_option("name", *name, "Tenant name: [a-z][a-z0-9-]*")->required();
   create->add_option("--max-gpu", *max_gpu, "GPU quota held at once (e.g. 4, 1.5, 500m)");
+  create->add_flag("--allow-root", *allow_root,
+                   "Let the tenant's jobs run as root on the nodes (job submit --root)");
   create->callback([=] {
     *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       json::object body{{"name", *name}};
+      if (*allow_root) body["allow_root"] = true;
       if (!max_gpu->empty()) {
         auto g = ParseGpuMilliLimit(*max_gpu);
         if (!g.ok()) return Usage("--max-gpu: " + g.status().message());
@@ -406,6 +415,22 @@ void AddTenant(CLI::App& app, int* exit_code) {
       }
       return Show(api.Call("POST", "/v1/tenants", json::serialize(body), RandomHex(16)), as_json,
                   RenderTenant);
+    });
+  });
+  auto rf = std::make_shared<CommonFlags>();
+  auto rname = std::make_shared<std::string>();
+  auto deny = std::make_shared<bool>(false);
+  auto* root = tenant->add_subcommand(
+      "allow-root", "Let a tenant's jobs run as root on the nodes (--deny takes it back)");
+  AddCommon(root, rf);
+  root->add_option("tenant", *rname, "Tenant name or id")->required();
+  root->add_flag("--deny", *deny, "Take the permission back (new jobs only)");
+  root->callback([=] {
+    *exit_code = Run(*rf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      json::object body{{"allow_root", !*deny}};
+      return Show(api.Call("PUT", "/v1/tenants/" + Escape(*rname) + "/settings",
+                           json::serialize(body), RandomHex(16)),
+                  as_json, RenderTenant);
     });
   });
   auto lf = std::make_shared<CommonFlags>();

@@ -182,7 +182,10 @@ std::string RenderTokenList(const json::value& list) {
 }
 
 std::string RenderTenant(const json::value& x) {
-  return "tenant " + Str(x, "name") + " (" + Str(x, "id") + ")\n";
+  const json::value* root = x.is_object() ? x.as_object().if_contains("allow_root") : nullptr;
+  bool allow_root = root != nullptr && root->is_bool() && root->as_bool();
+  return "tenant " + Str(x, "name") + " (" + Str(x, "id") + ")" +
+         (allow_root ? ": its jobs may run as root (job submit --root)" : "") + "\n";
 }
 
 std::string RenderToken(const json::value& x) {

@@ -44,6 +44,9 @@ struct JobSpec {
   int replicas = 1;                        // gang size, 1..1024
   int max_retries = 0;                     // requeues allowed after a loss, 0..100
   int priority = 0;  // -1000..1000, default 0; over budget, the lowest is stopped first
+  // Run as root on the node instead of an unprivileged sandbox user; refused (403) unless
+  // the tenant has allow_root. Default false.
+  bool run_as_root = false;
 };
 
 struct Job {

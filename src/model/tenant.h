@@ -21,6 +21,9 @@ struct Tenant {
   std::string name;            // unique, 1-63 of [a-z0-9-], starts with a letter
   bool admin = false;          // the operator's tenant: sees and touches everything
   Quota quota;
+  // The admin lets this tenant's jobs ask to run as root on the node (`job submit
+  // --root`); default false: every replica runs as an unprivileged user.
+  bool allow_root = false;
   TimePoint created_at{};
 };
 

@@ -81,6 +81,7 @@ constexpr RouteSpec kRoutes[] = {
     {"/v1/tenants/{id}", "GET"},
     {"/v1/tenants/{id}/tokens", "GET, POST"},
     {"/v1/tenants/{id}/quota", "PUT"},
+    {"/v1/tenants/{id}/settings", "PUT"},
     {"/v1/tokens/{id}/revoke", "POST"},
 };
 
@@ -320,6 +321,12 @@ HttpResponse Api::Dispatch(const HttpRequest& req, std::string& route) {
       if (m != "POST" && m != "GET") return MethodNotAllowed();
       if (auto s = admin_only(); !s.ok()) return ErrorResponse(s);
       return m == "POST" ? CreateToken(req, who, p[2]) : ListTokens(p[2]);
+    }
+    if (n == 4 && p[3] == "settings") {
+      route = "/v1/tenants/{id}/settings";
+      if (m != "PUT") return MethodNotAllowed();
+      if (auto s = admin_only(); !s.ok()) return ErrorResponse(s);
+      return SetTenantSettings(req, who, p[2]);
     }
   }
   if (n == 4 && p[1] == "tokens" && p[3] == "revoke") {

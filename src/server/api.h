@@ -77,6 +77,9 @@ class Api {
   HttpResponse RevokeNode(const HttpRequest& req, const Principal& p, const std::string& node_id);
   // api_admin.cpp
   HttpResponse CreateTenant(const HttpRequest& req, const Principal& p);
+  // PUT /v1/tenants/{id}/settings (admin): {"allow_root": bool}.
+  HttpResponse SetTenantSettings(const HttpRequest& req, const Principal& p,
+                                 const std::string& id);
   HttpResponse ListTenants();
   HttpResponse GetTenant(const Principal& p, const std::string& id);
   HttpResponse CreateToken(const HttpRequest& req, const Principal& p, const std::string& tenant);

@@ -25,6 +25,7 @@ HttpResponse Api::CreateTenant(const HttpRequest& req, const Principal& p) {
   Tenant t;
   Status st = r.String("name", t.name, true);
   if (st.ok()) st = r.Bool("admin", t.admin);
+  if (st.ok()) st = r.Bool("allow_root", t.allow_root);
   if (st.ok()) st = r.Int("max_gpu_milli", t.quota.max_gpu_milli, 0, int64_t{1} << 40);
   if (st.ok()) st = r.Int("budget_cents", t.quota.budget_cents, 0, int64_t{1} << 50);
   if (st.ok()) st = r.Finish();
@@ -40,6 +41,20 @@ HttpResponse Api::CreateTenant(const HttpRequest& req, const Principal& p) {
     }
     FASTGPU_RETURN_IF_ERROR(created);
     return JsonResponse(201, TenantToJson(t));
+  });
+}
+
+HttpResponse Api::SetTenantSettings(const HttpRequest& req, const Principal& p,
+                                     const std::string& id) {
+  auto body = ParseObject(req.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, id));
+    FieldReader r(*body);
+    FASTGPU_RETURN_IF_ERROR(r.Bool("allow_root", t.allow_root));
+    FASTGPU_RETURN_IF_ERROR(r.Finish());
+    FASTGPU_RETURN_IF_ERROR(tx.SetTenantAllowRoot(t.id, t.allow_root));
+    return JsonResponse(200, TenantToJson(t));
   });
 }
 

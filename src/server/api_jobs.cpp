@@ -98,6 +98,14 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
     }
     // Quotas (429 when exceeded); a replay of a stored submission is not checked again.
     if (created.existed) return OkStatus();
+    if (job.spec.run_as_root) {
+      FASTGPU_ASSIGN_OR_RETURN(Tenant tenant, tx.GetTenant(job.tenant_id));
+      if (!tenant.allow_root) {
+        return PermissionDenied("run_as_root: tenant '" + tenant.name +
+                                "' may not run jobs as root on the nodes (an admin can allow it: "
+                                "fastgpu tenant allow-root " + tenant.name + ")");
+      }
+    }
     Status admitted = CheckAdmission(tx, job.spec, options_.allow_unplaceable);
     unplaceable = !admitted.ok() && admitted.code() == StatusCode::kFailedPrecondition;
     FASTGPU_RETURN_IF_ERROR(admitted);

@@ -182,6 +182,7 @@ Result<JobSpec> JobSpecFromJson(const json::object& obj,
   FASTGPU_RETURN_IF_ERROR(r.Int("replicas", spec.replicas, 1, 1024));
   FASTGPU_RETURN_IF_ERROR(r.Int("max_retries", spec.max_retries, 0, 100));
   FASTGPU_RETURN_IF_ERROR(r.Int("priority", spec.priority, -1000, 1000));
+  FASTGPU_RETURN_IF_ERROR(r.Bool("run_as_root", spec.run_as_root));
   FASTGPU_ASSIGN_OR_RETURN(const json::object* shape, r.Object("shape"));
   if (shape == nullptr) return InvalidArgument("shape: is required");
   FASTGPU_ASSIGN_OR_RETURN(spec.shape, ShapeFromJson(*shape, "shape"));
@@ -208,10 +209,12 @@ json::object JobSpecToJson(const JobSpec& spec) {
   for (const auto& a : spec.command) cmd.emplace_back(a);
   json::object env;
   for (const auto& [k, v] : spec.env) env[k] = v;
-  return {{"name", spec.name},         {"command", std::move(cmd)},
-          {"env", std::move(env)},     {"shape", ShapeToJson(spec.shape)},
-          {"replicas", spec.replicas}, {"max_retries", spec.max_retries},
-          {"priority", spec.priority}};
+  json::object o{{"name", spec.name},         {"command", std::move(cmd)},
+                 {"env", std::move(env)},     {"shape", ShapeToJson(spec.shape)},
+                 {"replicas", spec.replicas}, {"max_retries", spec.max_retries},
+                 {"priority", spec.priority}};
+  if (spec.run_as_root) o["run_as_root"] = true;
+  return o;
 }
 
 json::object JobToJson(const Job& job, const std::vector<Allocation>& allocations, bool simulated) {
@@ -275,6 +278,7 @@ json::object TenantToJson(const Tenant& t) {
           {"admin", t.admin},
           {"max_gpu_milli", t.quota.max_gpu_milli},
           {"budget_cents", t.quota.budget_cents},
+          {"allow_root", t.allow_root},
           {"created_at", ToUnixMillis(t.created_at)}};
 }
 

@@ -235,6 +235,12 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Put(s_.tenants, id, t);
     return OkStatus();
   }
+  Status SetTenantAllowRoot(const std::string& id, bool allow_root) override {
+    FASTGPU_ASSIGN_OR_RETURN(Tenant t, GetTenant(id));
+    t.allow_root = allow_root;
+    Put(s_.tenants, id, t);
+    return OkStatus();
+  }
   Status CreateToken(const ApiToken& token) override {
     if (s_.tokens.contains(token.id)) return AlreadyExists("token " + token.id + " exists");
     if (s_.token_by_hash.contains(token.sha256_hex)) return AlreadyExists("token hash is taken");

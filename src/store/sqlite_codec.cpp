@@ -49,6 +49,7 @@ std::string EncodeJobSpec(const JobSpec& spec) {
                  {"env", std::move(env)},     {"shape", std::move(shape)},
                  {"replicas", spec.replicas}, {"max_retries", spec.max_retries},
                  {"priority", spec.priority}};
+  if (spec.run_as_root) o["run_as_root"] = true;
   return json::serialize(o);
 }
 
@@ -76,6 +77,7 @@ Result<JobSpec> DecodeJobSpec(std::string_view text) {
     if (const json::value* p = o.if_contains("priority")) {
       spec.priority = static_cast<int>(p->as_int64());  // absent in rows of older versions
     }
+    if (const json::value* root = o.if_contains("run_as_root")) spec.run_as_root = root->as_bool();
     return spec;
   });
 }

@@ -22,6 +22,7 @@ Tenant TenantFromRow(const Stmt& q) {
   t.quota.max_gpu_milli = q.Int(3);
   t.quota.budget_cents = q.Int(4);
   t.created_at = FromUnixMillis(q.Int(5));
+  t.allow_root = q.Int(6) != 0;
   return t;
 }
 

@@ -12,7 +12,8 @@
 #include "store/store_util.h"
 
 // Column lists, so that every query of a table decodes the same way.
-#define FASTGPU_TENANT_COLS "id, name, admin, max_gpu_milli, budget_cents, created_at_ms"
+#define FASTGPU_TENANT_COLS \
+  "id, name, admin, max_gpu_milli, budget_cents, created_at_ms, allow_root"
 #define FASTGPU_TOKEN_COLS "id, tenant_id, name, sha256_hex, created_at_ms, revoked"
 #define FASTGPU_NODE_COLS                                                                      \
   "id, agent_id, name, cpu_milli, memory_mib, gpus_json, simulated, token_sha256_hex, state, " \

@@ -123,6 +123,10 @@ CREATE INDEX jobs_by_tenant_name ON jobs(tenant_id, name, seq);
 CREATE INDEX jobs_by_name ON jobs(name, seq);
 CREATE INDEX nodes_by_name ON nodes(name, seq);
 )sql",
+    // 5: a tenant the admin lets run jobs as root on the node (default: never).
+    R"sql(
+ALTER TABLE tenants ADD COLUMN allow_root INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {

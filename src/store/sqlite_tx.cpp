@@ -22,14 +22,20 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
   Status CreateTenant(const Tenant& t) override {
     if (GetTenant(t.id).ok()) return AlreadyExists("tenant " + t.id + " exists");
     if (GetTenantByName(t.name).ok()) return AlreadyExists("tenant name '" + t.name + "' is taken");
-    Stmt q(c_, "INSERT INTO tenants(" FASTGPU_TENANT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    Stmt q(c_, "INSERT INTO tenants(" FASTGPU_TENANT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     q.Bind(1, t.id).Bind(2, t.name).Bind(3, int64_t{t.admin}).Bind(4, t.quota.max_gpu_milli);
     q.Bind(5, t.quota.budget_cents).Bind(6, ToUnixMillis(t.created_at));
+    q.Bind(7, int64_t{t.allow_root});
     return q.Run();
   }
   Status UpdateTenantQuota(const std::string& id, const Quota& quota) override {
     Stmt q(c_, "UPDATE tenants SET max_gpu_milli = ?2, budget_cents = ?3 WHERE id = ?1");
     q.Bind(1, id).Bind(2, quota.max_gpu_milli).Bind(3, quota.budget_cents);
+    return RunOnOne(q, "tenant " + id);
+  }
+  Status SetTenantAllowRoot(const std::string& id, bool allow_root) override {
+    Stmt q(c_, "UPDATE tenants SET allow_root = ?2 WHERE id = ?1");
+    q.Bind(1, id).Bind(2, int64_t{allow_root});
     return RunOnOne(q, "tenant " + id);
   }
   Status CreateToken(const ApiToken& t) override {

@@ -134,6 +134,8 @@ class WriteTx : public ReadTx {
   // id or the name is taken.
   virtual Status CreateTenant(const Tenant& tenant) = 0;
   virtual Status UpdateTenantQuota(const std::string& id, const Quota& quota) = 0;  // NotFound
+  // Whether the tenant's jobs may run as root on nodes (Tenant::allow_root). NotFound.
+  virtual Status SetTenantAllowRoot(const std::string& id, bool allow_root) = 0;
 
   // --- API tokens ---
   // AlreadyExists when the id or the hash is taken; NotFound when the tenant is unknown.
