@@ -188,6 +188,47 @@ TEST(ApiTest, IdempotencyKeyMakesRetriesSafe) {
   EXPECT_EQ(cp.Do("POST", path, cp.admin(), "").status, 409);  // already cancelled
 }
 
+TEST(ApiTest, RunAsRootOnlyForATenantTheAdminAllows) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 4);
+  std::string alice = cp.NewTenantToken("alice");
+  const std::string root_job =
+      R"({"command":["id","-u"],"shape":{"gpu_count":1},"run_as_root":true})";
+  Reply refused = cp.Do("POST", "/v1/jobs", alice, root_job);
+  EXPECT_EQ(refused.status, 403) << refused.raw;
+  EXPECT_EQ(refused.Str("code"), "PERMISSION_DENIED");
+  EXPECT_NE(refused.Str("message").find("may not run jobs as root"), std::string::npos);
+  Reply bad = cp.Do("POST", "/v1/jobs", alice,
+                    R"({"command":["true"],"shape":{"gpu_count":1},"run_as_root":"yes"})");
+  EXPECT_EQ(bad.status, 400) << bad.raw;
+  // The setting is the admin's alone.
+  EXPECT_EQ(cp.Do("PUT", "/v1/tenants/alice/settings", alice, R"({"allow_root":true})").status,
+            403);
+  Reply allowed = cp.Do("PUT", "/v1/tenants/alice/settings", cp.admin(), R"({"allow_root":true})");
+  ASSERT_EQ(allowed.status, 200) << allowed.raw;
+  EXPECT_TRUE(allowed.body.at("allow_root").as_bool());
+  EXPECT_TRUE(cp.Do("GET", "/v1/tenants/alice", alice).body.at("allow_root").as_bool());
+  Reply job = cp.Do("POST", "/v1/jobs", alice, root_job);
+  ASSERT_EQ(job.status, 201) << job.raw;
+  EXPECT_TRUE(job.body.at("run_as_root").as_bool());
+  // The agent is told (and only for that job).
+  ASSERT_EQ(cp.Do("POST", "/v1/jobs", alice, kJob).status, 201);
+  cp.Reconcile();
+  Reply hb = agent.Heartbeat();
+  int rooted = 0, plain = 0;
+  for (const auto& a : hb.body.at("allocations").as_array()) {
+    const json::value* root = a.as_object().if_contains("run_as_root");
+    (root != nullptr && root->as_bool() ? rooted : plain)++;
+  }
+  EXPECT_EQ(rooted, 1);
+  EXPECT_EQ(plain, 2);  // kJob has two replicas
+  // Taken back: refused again.
+  ASSERT_EQ(
+      cp.Do("PUT", "/v1/tenants/alice/settings", cp.admin(), R"({"allow_root":false})").status,
+      200);
+  EXPECT_EQ(cp.Do("POST", "/v1/jobs", alice, root_job).status, 403);
+}
+
 TEST(ApiTest, TenantsAndTokens) {
   TestControlPlane cp;
   Reply t = cp.Do("POST", "/v1/tenants", cp.admin(), R"({"name":"alice","max_gpu_milli":4000})");

@@ -77,6 +77,32 @@ TEST_P(StoreConformanceTest, Tenants) {
               }).ok());
 }
 
+TEST_P(StoreConformanceTest, TenantAllowRoot) {
+  ASSERT_TRUE(W([](WriteTx& tx) {
+                FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-b", "bravo")));
+                Tenant root = MakeTenant("tenant-r", "rooted");
+                root.allow_root = true;
+                return tx.CreateTenant(root);
+              }).ok());
+  auto allowed = [&](const std::string& id) {
+    bool out = false;
+    EXPECT_TRUE(R([&](ReadTx& tx) -> Status {
+                  FASTGPU_ASSIGN_OR_RETURN(Tenant t, tx.GetTenant(id));
+                  out = t.allow_root;
+                  return OkStatus();
+                }).ok());
+    return out;
+  };
+  EXPECT_FALSE(allowed("tenant-b"));  // the default
+  EXPECT_TRUE(allowed("tenant-r"));
+  EXPECT_TRUE(W([](WriteTx& tx) { return tx.SetTenantAllowRoot("tenant-b", true); }).ok());
+  EXPECT_TRUE(W([](WriteTx& tx) { return tx.SetTenantAllowRoot("tenant-r", false); }).ok());
+  EXPECT_TRUE(allowed("tenant-b"));
+  EXPECT_FALSE(allowed("tenant-r"));
+  EXPECT_EQ(W([](WriteTx& tx) { return tx.SetTenantAllowRoot("tenant-x", true); }).code(),
+            StatusCode::kNotFound);
+}
+
 TEST_P(StoreConformanceTest, Tokens) {
   const std::string h1(64, '1'), h2(64, '2');
   ASSERT_TRUE(W([&](WriteTx& tx) {
