@@ -201,14 +201,20 @@ TEST_F(SandboxLauncherTest, PrivateDevHoldsOnlyTheGivenNodes) {
   LaunchSpec spec = Spec(
       "ls /dev | tr '\\n' ' '; echo; head -c 4 /dev/nvidia1 | od -An -tx1; "
       "test -e /dev/nvidia0 && echo HAS-GPU0; test -e /dev/sda && echo HAS-DISK; "
-      "test -d /dev/shm && touch /dev/shm/x && echo shm-ok");
+      "test -d /dev/shm && touch /dev/shm/x && echo shm-ok; "
+      "head -c 2 /dev/nvidia-caps/nvidia-cap1 | od -An -tx1 | sed 's/^/cap:/'");
+  fs::create_directories(gpus + "/nvidia-caps");  // a folder is bound whole (MIG)
+  ASSERT_EQ(::mknod((gpus + "/nvidia-caps/nvidia-cap1").c_str(), S_IFCHR | 0444, makedev(1, 5)),
+            0);
   spec.sandbox.devices.push_back(gpus + "/nvidia1");
+  spec.sandbox.devices.push_back(gpus + "/nvidia-caps");
   std::string out = Run(spec);
   EXPECT_NE(out.find("nvidia1"), std::string::npos) << out;
   EXPECT_NE(out.find("00 00 00 00"), std::string::npos) << out;  // it opened and read it
   EXPECT_EQ(out.find("nvidia0"), std::string::npos) << out;
   EXPECT_EQ(out.find("HAS-"), std::string::npos) << out;
   EXPECT_NE(out.find("shm-ok"), std::string::npos) << out;
+  EXPECT_NE(out.find("cap: 00 00"), std::string::npos) << out;
 }
 
 TEST_F(SandboxLauncherTest, RootOptInKeepsRootInsideTheNamespaces) {

@@ -51,7 +51,8 @@ struct SandboxSpec {
   // (the work dir, an MPS pipe folder). Must exist.
   std::vector<std::string> bind_back;
   // namespaces only: device nodes bound into the private /dev under their base name
-  // (/dev/null, /dev/zero, ... and the allocation's GPUs). Missing ones are skipped.
+  // (/dev/null, /dev/zero, ... and the allocation's GPUs; a folder such as nvidia-caps is
+  // bound whole). Missing ones are skipped.
   std::vector<std::string> devices;
 };
 

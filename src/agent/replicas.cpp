@@ -114,6 +114,11 @@ SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<G
   for (const char* dev : {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"}) {
     s.devices.push_back(o.gpu_dev_dir + "/" + dev);
   }
+  // A MIG instance is opened through the capability nodes of its GPU and compute
+  // instances; the whole folder is bound (the driver checks each capability).
+  bool mig = std::any_of(rec.desired.allocation.slices.begin(), rec.desired.allocation.slices.end(),
+                         [](const VgpuSlice& s) { return s.isolation == Isolation::kMig; });
+  if (mig) s.devices.push_back(o.gpu_dev_dir + "/nvidia-caps");
   return s;
 }
 

@@ -134,7 +134,8 @@ Result<Prepared> Prepare(const SandboxSpec& spec) {
     std::string target = "/dev/" + source.filename().string();
     bool dup = std::any_of(p.devices.begin(), p.devices.end(),
                            [&](const Prepared::Device& x) { return x.target == target; });
-    if (!dup) p.devices.push_back({d, target});
+    std::error_code ec;
+    if (!dup) p.devices.push_back({d, target, fs::is_directory(d, ec)});
   }
   if (p.devices.size() > kMaxDevices) return InvalidArgument("sandbox: too many devices");
   return p;
@@ -177,10 +178,14 @@ int EnterNamespaces(const Prepared& p, int32_t* step) {
   }
   for (size_t i = 0; i < p.devices.size(); ++i) {
     if (dev_fd[i] < 0) continue;
-    int fd = open(p.devices[i].target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return fail(kDevNode);
-    close(fd);
-    if (mount(FdPath(fd_path, dev_fd[i]), p.devices[i].target.c_str(), nullptr, MS_BIND,
+    if (p.devices[i].folder) {
+      if (mkdir(p.devices[i].target.c_str(), 0755) != 0) return fail(kDevNode);
+    } else {
+      int fd = open(p.devices[i].target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0) return fail(kDevNode);
+      close(fd);
+    }
+    if (mount(FdPath(fd_path, dev_fd[i]), p.devices[i].target.c_str(), nullptr, MS_BIND | MS_REC,
               nullptr) != 0) {
       return fail(kDevNode);
     }
