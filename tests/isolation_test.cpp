@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,13 +17,11 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/json.hpp>
-
 #include "agent/launcher.h"
 #include "agent/state.h"
 #include "agent/testing/temp_dir.h"
-#include "tests/test_util.h"
 #include "tests/server_process.h"
+#include "tests/test_util.h"
 #include "tests/up_process.h"
 
 namespace fastgpu {
@@ -34,10 +33,10 @@ using testing::ReadFile;
 constexpr int64_t kUid = 231000;
 
 // Skips the test unless this host can sandbox (root, namespaces).
-#define SKIP_WITHOUT_SANDBOX()                                                        \
-  do {                                                                                \
-    SandboxSupport support = ProbeSandbox();                                          \
-    if (!support.root || !support.namespaces) GTEST_SKIP() << support.note;           \
+#define SKIP_WITHOUT_SANDBOX()                                              \
+  do {                                                                      \
+    SandboxSupport support = ProbeSandbox();                                \
+    if (!support.root || !support.namespaces) GTEST_SKIP() << support.note; \
   } while (0)
 
 class SandboxLauncherTest : public ::testing::Test {
@@ -110,10 +109,11 @@ TEST_F(SandboxLauncherTest, RunsUnprivilegedWithoutCapabilities) {
 TEST_F(SandboxLauncherTest, SeesItsWorkDirButNotTheHiddenDataDir) {
   SKIP_WITHOUT_SANDBOX();
   std::ofstream(dir_.path() + "/beside-data") << "x";
-  std::string out = Run(Spec(
-      "echo mine > note && cat note; cat " + data_ + "/admin.token || echo no-token; ls " + data_ +
-      "; ls " + data_ + "/replicas; ls " + dir_.path() + " | wc -l; ls /tmp | wc -l; "
-      "touch /tmp/scratch && echo tmp-writable"));
+  std::string out =
+      Run(Spec("echo mine > note && cat note; cat " + data_ + "/admin.token || echo no-token; ls " +
+               data_ + "; ls " + data_ + "/replicas; ls " + dir_.path() +
+               " | wc -l; ls /tmp | wc -l; "
+               "touch /tmp/scratch && echo tmp-writable"));
   EXPECT_NE(out.find("mine\n"), std::string::npos) << out;
   EXPECT_EQ(out.find("secret-admin-token"), std::string::npos) << out;
   EXPECT_NE(out.find("no-token"), std::string::npos) << out;
@@ -204,8 +204,7 @@ TEST_F(SandboxLauncherTest, PrivateDevHoldsOnlyTheGivenNodes) {
       "test -d /dev/shm && touch /dev/shm/x && echo shm-ok; "
       "head -c 2 /dev/nvidia-caps/nvidia-cap1 | od -An -tx1 | sed 's/^/cap:/'");
   fs::create_directories(gpus + "/nvidia-caps");  // a folder is bound whole (MIG)
-  ASSERT_EQ(::mknod((gpus + "/nvidia-caps/nvidia-cap1").c_str(), S_IFCHR | 0444, makedev(1, 5)),
-            0);
+  ASSERT_EQ(::mknod((gpus + "/nvidia-caps/nvidia-cap1").c_str(), S_IFCHR | 0444, makedev(1, 5)), 0);
   spec.sandbox.devices.push_back(gpus + "/nvidia1");
   spec.sandbox.devices.push_back(gpus + "/nvidia-caps");
   std::string out = Run(spec);
@@ -235,7 +234,6 @@ TEST_F(SandboxLauncherTest, RefusesUidZeroAsASandboxUser) {
   EXPECT_EQ(h.status().code(), StatusCode::kInvalidArgument);
 }
 
-
 TEST(SandboxStateTest, TheUidAndTheRootOptInSurviveARestart) {
   testing::AgentTempDir dir;
   AgentState state;
@@ -263,15 +261,15 @@ TEST(SandboxStateTest, TheUidAndTheRootOptInSurviveARestart) {
 
 // ---- end to end: `fastgpu up` and two tenants ----
 
-// A folder in the current directory (not under /tmp, which a sandbox gets a private copy
-// of anyway): the hiding of the data dir itself is what is tested.
-class CwdScratch {
+// A folder in the build dir (not under /tmp, which a sandbox gets a private copy of
+// anyway): the hiding of the data dir itself is what is tested.
+class BuildScratch {
  public:
-  CwdScratch() {
-    std::string tmpl = (fs::current_path() / "isolation-XXXXXX").string();
+  BuildScratch() {
+    std::string tmpl = (fs::path(FASTGPU_BINARY).parent_path() / "isolation-test-XXXXXX").string();
     path_ = ::mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
   }
-  ~CwdScratch() {
+  ~BuildScratch() {
     std::error_code ec;
     if (!path_.empty()) fs::remove_all(path_, ec);
   }
@@ -299,10 +297,12 @@ class IsolationEndToEndTest : public ::testing::Test {
                                  "--sandbox-uids", "231100-231199"},
         scratch_.path() + "/up.log");
     ASSERT_TRUE(up_->ok()) << up_->output();
-    admin_ = " --server " + up_->url() + " --token " + testing::ReadFirstLine(data_ + "/admin.token");
+    admin_ =
+        " --server " + up_->url() + " --token " + testing::ReadFirstLine(data_ + "/admin.token");
     for (const char* t : {"mallory", "alice"}) {
       ASSERT_EQ(Cli(admin_, std::string("tenant create ") + t).exit_code, 0);
-      testing::CommandResult tok = Cli(admin_, std::string("token create --secret-only --tenant ") + t);
+      testing::CommandResult tok =
+          Cli(admin_, std::string("token create --secret-only --tenant ") + t);
       ASSERT_EQ(tok.exit_code, 0) << tok.output;
       std::string secret = tok.output.substr(0, tok.output.find('\n'));
       (std::string(t) == "mallory" ? mallory_ : alice_) =
@@ -363,15 +363,15 @@ class IsolationEndToEndTest : public ::testing::Test {
         j.at("allocations").as_array()[0].at("slices").as_array()[0].at("gpu_index").as_int64());
   }
 
-  CwdScratch scratch_;
+  BuildScratch scratch_;
   std::string data_, gpu_dev_;
   std::unique_ptr<testing::UpProcess> up_;
   std::string admin_, mallory_, alice_;
 };
 
 TEST_F(IsolationEndToEndTest, MalloryCannotReachSecretsOtherJobsOrOtherGpus) {
-  std::string alice = Submit(alice_, "alice-job",
-                             "echo alice-private > secret.txt; echo ready; exec sleep 300");
+  std::string alice =
+      Submit(alice_, "alice-job", "echo alice-private > secret.txt; echo ready; exec sleep 300");
   ASSERT_TRUE(WaitState(alice_, alice, "running"));
   auto [alice_alloc, alice_proc] = Workload(alice_, alice);
   ASSERT_GT(alice_proc.pid, 0) << "alice's workload not found";
@@ -381,17 +381,39 @@ TEST_F(IsolationEndToEndTest, MalloryCannotReachSecretsOtherJobsOrOtherGpus) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(ReadFile(alice_work + "/secret.txt"), "alice-private\n");
+  // Defence in depth on disk: others pass through the data dirs, read nothing.
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : -1;
+  };
+  EXPECT_EQ(mode(data_), 0711);
+  EXPECT_EQ(mode(data_ + "/admin.token"), 0600);
+  EXPECT_EQ(mode(data_ + "/join.token"), 0600);
+  EXPECT_EQ(mode(data_ + "/fastgpu.db"), 0600);
+  EXPECT_EQ(mode(data_ + "/agent"), 0711);
+  EXPECT_EQ(mode(data_ + "/agent/replicas"), 0711);
+  EXPECT_EQ(mode(alice_work), 0700);
 
   const std::string pid = std::to_string(alice_proc.pid);
   std::string script =
       "echo uid=$(id -u); "
-      "for f in " + data_ + "/admin.token " + data_ + "/join.token " + data_ + "/fastgpu.db " +
-      data_ + "/agent/agent-state.json " + alice_work + "/secret.txt; do "
+      "for f in " +
+      data_ + "/admin.token " + data_ + "/join.token " + data_ + "/fastgpu.db " + data_ +
+      "/agent/agent-state.json " + alice_work +
+      "/secret.txt; do "
       "  if cat $f >/dev/null 2>&1; then echo READ $f; fi; done; "
-      "ls " + alice_work + " >/dev/null 2>&1 && echo LISTED-ALICE; "
-      "ls " + data_ + "/agent/replicas 2>/dev/null | grep -q " + alice_alloc + " && echo SAW-ALICE; "
-      "kill -TERM " + pid + " 2>/dev/null && echo KILLED-ALICE; "
-      "kill -TERM -" + pid + " 2>/dev/null && echo KILLED-ALICE-GROUP; "
+      "ls " +
+      alice_work +
+      " >/dev/null 2>&1 && echo LISTED-ALICE; "
+      "ls " +
+      data_ + "/agent/replicas 2>/dev/null | grep -q " + alice_alloc +
+      " && echo SAW-ALICE; "
+      "kill -TERM " +
+      pid +
+      " 2>/dev/null && echo KILLED-ALICE; "
+      "kill -TERM -" +
+      pid +
+      " 2>/dev/null && echo KILLED-ALICE-GROUP; "
       "echo procs=$(ls /proc | grep '^[0-9]' | tr '\\n' ' '); "
       "ps -e -o comm= | tr '\\n' ' '; echo; "
       "for i in 0 1; do head -c 1 /dev/nvidia$i >/dev/null 2>&1 && echo opened-nvidia$i; "
@@ -440,8 +462,7 @@ TEST_F(IsolationEndToEndTest, MalloryCannotReachSecretsOtherJobsOrOtherGpus) {
 }
 
 TEST_F(IsolationEndToEndTest, RootOnlyForATenantTheAdminAllows) {
-  testing::CommandResult refused =
-      Cli(mallory_, "job submit --gpu 1 --root -- id -u");
+  testing::CommandResult refused = Cli(mallory_, "job submit --gpu 1 --root -- id -u");
   EXPECT_NE(refused.exit_code, 0) << refused.output;
   EXPECT_NE(refused.output.find("may not run jobs as root"), std::string::npos) << refused.output;
   // Only the admin may allow it.
@@ -450,8 +471,10 @@ TEST_F(IsolationEndToEndTest, RootOnlyForATenantTheAdminAllows) {
   ASSERT_EQ(allowed.exit_code, 0) << allowed.output;
   EXPECT_NE(allowed.output.find("may run as root"), std::string::npos) << allowed.output;
   std::string id = Submit(mallory_, "rooted",
-                          "echo uid=$(id -u); cat " + data_ + "/admin.token >/dev/null 2>&1 && "
-                          "echo READ-ADMIN; echo done", "--root");
+                          "echo uid=$(id -u); cat " + data_ +
+                              "/admin.token >/dev/null 2>&1 && "
+                              "echo READ-ADMIN; echo done",
+                          "--root");
   ASSERT_TRUE(WaitState(mallory_, id, "succeeded"));
   std::string out = Logs(mallory_, id);
   EXPECT_NE(out.find("uid=0\n"), std::string::npos) << out;

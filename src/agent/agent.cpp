@@ -134,10 +134,9 @@ Status Agent::Impl::Start() {
   SandboxSupport support;
   if (options_.sandbox.enabled) {
     if (options_.sandbox.first_uid <= 0 || options_.sandbox.last_uid < options_.sandbox.first_uid) {
-      return InvalidArgument("agent: sandbox uid range " +
-                             std::to_string(options_.sandbox.first_uid) + "-" +
-                             std::to_string(options_.sandbox.last_uid) +
-                             " is empty or includes root");
+      return InvalidArgument(
+          "agent: sandbox uid range " + std::to_string(options_.sandbox.first_uid) + "-" +
+          std::to_string(options_.sandbox.last_uid) + " is empty or includes root");
     }
     support = ProbeSandbox();
     std::string range = std::to_string(options_.sandbox.first_uid) + "-" +
@@ -156,8 +155,7 @@ Status Agent::Impl::Start() {
     }
     // Others may pass through to their own work dir (0700, theirs), never list or read.
     std::filesystem::permissions(options_.data_dir, std::filesystem::perms(0711), ec);
-    std::filesystem::permissions(options_.data_dir + "/replicas", std::filesystem::perms(0711),
-                                 ec);
+    std::filesystem::permissions(options_.data_dir + "/replicas", std::filesystem::perms(0711), ec);
   } else {
     sandbox_note_ = "sandbox off: workloads run as the agent's user in the host's namespaces";
     spdlog::warn("agent: {}", sandbox_note_);

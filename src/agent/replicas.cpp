@@ -78,7 +78,7 @@ SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<G
   if (!o.enabled) return s;
   s.uid = rec.uid;
   s.gid = rec.uid;
-  *note = rec.uid >= 0 ? "sandbox: uid " + std::to_string(rec.uid)
+  *note = rec.uid >= 0              ? "sandbox: uid " + std::to_string(rec.uid)
           : rec.desired.run_as_root ? "sandbox: root (the tenant allows root)"
                                     : "sandbox: runs as the agent's user";
   if (!options_.support.namespaces) {
@@ -262,8 +262,8 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   if (ec) return fail("cannot create " + work_dir + ": " + ec.message());
   // Only the replica's user may enter its work dir; the replica folder (log, exit status)
   // is the agent's, passable so that a sandbox without namespaces reaches the work dir.
-  if (rec.uid >= 0 && ::chown(work_dir.c_str(), static_cast<uid_t>(rec.uid),
-                              static_cast<gid_t>(rec.uid)) != 0) {
+  if (rec.uid >= 0 &&
+      ::chown(work_dir.c_str(), static_cast<uid_t>(rec.uid), static_cast<gid_t>(rec.uid)) != 0) {
     return fail("cannot give " + work_dir + " to uid " + std::to_string(rec.uid) + ": " +
                 std::strerror(errno));
   }

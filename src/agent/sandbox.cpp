@@ -192,9 +192,8 @@ int EnterNamespaces(const Prepared& p, int32_t* step) {
     close(dev_fd[i]);
   }
   // Pseudo-terminals of this sandbox only; a kernel without devpts instances gets none.
-  if (mkdir("/dev/pts", 0755) == 0 &&
-      mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-            "newinstance,ptmxmode=0666,mode=0620") == 0) {
+  if (mkdir("/dev/pts", 0755) == 0 && mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                                            "newinstance,ptmxmode=0666,mode=0620") == 0) {
     symlink("pts/ptmx", "/dev/ptmx");
   }
   if (mkdir("/dev/shm", 0755) != 0 ||
@@ -296,8 +295,9 @@ SandboxSupport ProbeSandbox() {
       s.note = "the namespace probe failed (code " + std::to_string(code) + ")";
   }
   if (!s.namespaces) {
-    s.note += ": workloads run as unprivileged users but in the host's namespaces (they see "
-              "the host's files, processes and devices)";
+    s.note +=
+        ": workloads run as unprivileged users but in the host's namespaces (they see "
+        "the host's files, processes and devices)";
   }
   return s;
 }

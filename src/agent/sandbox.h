@@ -61,8 +61,8 @@ struct Prepared {
   };
   std::vector<Bind> binds;
   struct Device {
-    std::string source;  // host node (or folder of nodes)
-    std::string target;  // /dev/<base name>
+    std::string source;   // host node (or folder of nodes)
+    std::string target;   // /dev/<base name>
     bool folder = false;  // a folder such as nvidia-caps: bound whole
   };
   std::vector<Device> devices;

@@ -67,19 +67,6 @@ struct UpFlags : ControlPlaneFlags {
   std::string fallback_gpus = "4xH100-80GB";
 };
 
-// The control plane's files are for root only: others may pass through the data dir to
-// their own work dir (the agent's replicas live under it) but neither list it nor read
-// the store (SQLite makes its files 0644).
-void ProtectDataDir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::permissions(dir, fs::perms(0711), ec);
-  for (const char* name : {"fastgpu.db", "fastgpu.db-wal", "fastgpu.db-shm", "admin.token",
-                           "join.token"}) {
-    if (fs::exists(dir + "/" + name, ec)) fs::permissions(dir + "/" + name, fs::perms(0600), ec);
-  }
-}
-
 int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   auto sandbox = SandboxOptionsFromFlags(sf);
   if (!sandbox.ok()) {
@@ -141,7 +128,6 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   ao.data_dir = f.data_dir + "/agent";
   ao.sandbox = *sandbox;
   ao.sandbox.hide_paths.push_back(AbsolutePath(f.data_dir));  // tokens and the store
-  if (ao.sandbox.enabled) ProtectDataDir(f.data_dir);
   ao.inventory = std::move(inventory).value();
   const int64_t ao_cpu_milli = ao.cpu_milli, ao_memory_mib = ao.memory_mib;
   Agent agent(std::move(ao));

@@ -1,6 +1,8 @@
 #include "main/control_plane_flags.h"
 
 #include <chrono>
+#include <filesystem>
+#include <string>
 
 #include "model/units.h"
 #include "scheduler/policy.h"
@@ -74,6 +76,23 @@ std::string RunningControlPlane::LocalUrl() const {
   return Url();
 }
 
+namespace {
+
+// The control plane's files are its own: others may pass through the data dir (to a
+// replica's work dir when `fastgpu up` keeps its agent there) but neither list it nor
+// read the store (SQLite makes its files 0644) or the tokens (written 0600).
+void ProtectDataDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::permissions(dir, fs::perms(0711), ec);
+  for (const char* name :
+       {"fastgpu.db", "fastgpu.db-wal", "fastgpu.db-shm", "admin.token", "join.token"}) {
+    if (fs::exists(dir + "/" + name, ec)) fs::permissions(dir + "/" + name, fs::perms(0600), ec);
+  }
+}
+
+}  // namespace
+
 Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   server::ServerOptions o;
   o.listen = f.listen;
@@ -100,6 +119,7 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   running.host = listen->first;
   FASTGPU_ASSIGN_OR_RETURN(running.control_plane, server::ControlPlane::Open(o));
   FASTGPU_ASSIGN_OR_RETURN(running.port, running.control_plane->Start());
+  if (!f.data_dir.empty()) ProtectDataDir(f.data_dir);
   return running;
 }
 

@@ -78,8 +78,7 @@ class Api {
   // api_admin.cpp
   HttpResponse CreateTenant(const HttpRequest& req, const Principal& p);
   // PUT /v1/tenants/{id}/settings (admin): {"allow_root": bool}.
-  HttpResponse SetTenantSettings(const HttpRequest& req, const Principal& p,
-                                 const std::string& id);
+  HttpResponse SetTenantSettings(const HttpRequest& req, const Principal& p, const std::string& id);
   HttpResponse ListTenants();
   HttpResponse GetTenant(const Principal& p, const std::string& id);
   HttpResponse CreateToken(const HttpRequest& req, const Principal& p, const std::string& tenant);

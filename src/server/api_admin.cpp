@@ -45,7 +45,7 @@ HttpResponse Api::CreateTenant(const HttpRequest& req, const Principal& p) {
 }
 
 HttpResponse Api::SetTenantSettings(const HttpRequest& req, const Principal& p,
-                                     const std::string& id) {
+                                    const std::string& id) {
   auto body = ParseObject(req.body);
   if (!body.ok()) return ErrorResponse(body.status());
   return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {

@@ -103,7 +103,8 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
       if (!tenant.allow_root) {
         return PermissionDenied("run_as_root: tenant '" + tenant.name +
                                 "' may not run jobs as root on the nodes (an admin can allow it: "
-                                "fastgpu tenant allow-root " + tenant.name + ")");
+                                "fastgpu tenant allow-root " +
+                                tenant.name + ")");
       }
     }
     Status admitted = CheckAdmission(tx, job.spec, options_.allow_unplaceable);
