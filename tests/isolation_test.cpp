@@ -18,7 +18,9 @@
 #include <thread>
 
 #include "agent/launcher.h"
+#include "agent/replicas.h"
 #include "agent/state.h"
+#include "agent/testing/fake_control_plane.h"
 #include "agent/testing/temp_dir.h"
 #include "tests/server_process.h"
 #include "tests/test_util.h"
@@ -257,6 +259,108 @@ TEST(SandboxStateTest, TheUidAndTheRootOptInSurviveARestart) {
   EXPECT_TRUE(loaded->replicas[0].desired.run_as_root);
   EXPECT_EQ(loaded->replicas[1].uid, -1);
   EXPECT_FALSE(loaded->replicas[1].desired.run_as_root);
+}
+
+// ---- the agent's replica set: one uid per replica, kept across a restart ----
+
+// Records what it is asked to launch; a "workload" runs until its exit-status file exists.
+class RecordingLauncher final : public ProcessLauncher {
+ public:
+  Result<ProcessHandle> Launch(const LaunchSpec& spec) override {
+    specs[spec.env.at("FASTGPU_ALLOCATION_ID")] = spec;
+    ProcessHandle h;
+    h.shim_pid = h.pid = getpid();
+    h.shim_start = h.pid_start = ProcessStartTime(getpid());
+    return h;
+  }
+  ProcessState Poll(const ProcessHandle&, const std::string& status_path) override {
+    std::string content = ReadFile(status_path);
+    return content.empty() ? ProcessState{} : ParseStatusFile(content);
+  }
+  Status Signal(const ProcessHandle&, int) override { return OkStatus(); }
+  std::map<std::string, LaunchSpec> specs;
+};
+
+class SandboxUidTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (chown of work dirs)";
+    options_.data_dir = dir_.path();
+    options_.mps_root = dir_.path() + "/mps";
+    options_.sandbox.enabled = true;
+    options_.sandbox.first_uid = 231300;
+    options_.sandbox.last_uid = 231302;
+    options_.support.root = true;  // no namespaces: the spec's uid is what is checked
+    Restart();
+  }
+  // A new replica set on the state file, as after an agent restart.
+  void Restart() {
+    auto loaded = LoadAgentState(dir_.path() + "/agent-state.json");
+    state_ = loaded.ok() ? std::move(loaded).value() : AgentState{};
+    set_ = std::make_unique<ReplicaSet>(options_, state_, *writer_, launcher_, cgroups_, mps_,
+                                        SystemClock::Default());
+  }
+  void Apply(const std::vector<DesiredReplica>& want) {
+    HeartbeatResponse r;
+    r.allocations = want;
+    set_->Apply(r, {});
+  }
+  static DesiredReplica Want(const std::string& id, bool root = false) {
+    DesiredReplica d = testing::TestAllocation(id, {"true"});
+    d.run_as_root = root;
+    return d;
+  }
+  const ReplicaRecord* Record(const std::string& id) const {
+    for (const ReplicaRecord& r : state_.replicas) {
+      if (r.id() == id) return &r;
+    }
+    return nullptr;
+  }
+
+  testing::AgentTempDir dir_;
+  ReplicaSetOptions options_;
+  AgentState state_;
+  std::unique_ptr<StateWriter> writer_ = MakeFileStateWriter(dir_.path() + "/agent-state.json");
+  RecordingLauncher launcher_;
+  Cgroups cgroups_ = Cgroups::Probe("");
+  MpsDaemons mps_{dir_.path() + "/mps", "true"};
+  std::unique_ptr<ReplicaSet> set_;
+};
+
+TEST_F(SandboxUidTest, EachReplicaGetsTheLowestFreeUidAndKeepsItAcrossARestart) {
+  Apply({Want("alloc-a"), Want("alloc-b")});
+  ASSERT_EQ(launcher_.specs.size(), 2u);
+  EXPECT_EQ(launcher_.specs["alloc-a"].sandbox.uid, 231300);
+  EXPECT_EQ(launcher_.specs["alloc-a"].sandbox.gid, 231300);
+  EXPECT_EQ(launcher_.specs["alloc-b"].sandbox.uid, 231301);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_.path() + "/replicas/alloc-b/work").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 231301u);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+
+  Restart();  // the uids come back from the state file
+  ASSERT_NE(Record("alloc-a"), nullptr);
+  EXPECT_EQ(Record("alloc-a")->uid, 231300);
+  // A root job takes no uid; the next plain one gets the last, then the range is used up.
+  Apply({Want("alloc-a"), Want("alloc-b"), Want("alloc-r", true), Want("alloc-c"),
+         Want("alloc-d")});
+  EXPECT_EQ(launcher_.specs["alloc-r"].sandbox.uid, -1);
+  EXPECT_EQ(launcher_.specs["alloc-c"].sandbox.uid, 231302);
+  EXPECT_EQ(launcher_.specs.count("alloc-d"), 0u);
+  ASSERT_NE(Record("alloc-d"), nullptr);
+  EXPECT_EQ(Record("alloc-d")->state, "failed");
+  EXPECT_NE(Record("alloc-d")->message.find("no free sandbox uid"), std::string::npos)
+      << Record("alloc-d")->message;
+
+  // Once alloc-a ended and was forgotten (its folder removed), its uid is free again.
+  std::ofstream(dir_.path() + "/replicas/alloc-a/exit-status") << "exit 0 0 1\n";
+  set_->Poll();
+  Apply({Want("alloc-b"), Want("alloc-r", true), Want("alloc-c")});
+  for (ReplicaRecord& r : state_.replicas) r.log_final_sent = true;
+  set_->Forget();
+  EXPECT_EQ(Record("alloc-a"), nullptr);
+  Apply({Want("alloc-b"), Want("alloc-r", true), Want("alloc-c"), Want("alloc-e")});
+  EXPECT_EQ(launcher_.specs["alloc-e"].sandbox.uid, 231300);
 }
 
 // ---- end to end: `fastgpu up` and two tenants ----
