@@ -228,6 +228,27 @@ TEST_F(SandboxLauncherTest, RootOptInKeepsRootInsideTheNamespaces) {
   EXPECT_NE(out.find("no-token"), std::string::npos) << out;
 }
 
+TEST_F(SandboxLauncherTest, JoinsItsCgroupFromInsideThePidNamespace) {
+  SKIP_WITHOUT_SANDBOX();
+  // Any writable v1 hierarchy will do; the pid written is the namespace's own.
+  std::string group;
+  for (const char* h : {"/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/unified"}) {
+    std::string g = std::string(h) + "/fastgpu-isolation-test-" + std::to_string(getpid());
+    if (::mkdir(g.c_str(), 0755) == 0) {
+      group = g;
+      break;
+    }
+  }
+  if (group.empty()) GTEST_SKIP() << "no writable cgroup hierarchy";
+  LaunchSpec spec = Spec("cat /proc/self/cgroup");
+  spec.cgroup_procs = {group + "/cgroup.procs"};
+  std::string out = Run(spec);
+  ::rmdir(group.c_str());
+  std::string name = group.substr(group.rfind('/'));
+  EXPECT_NE(out.find(name + "\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("could not join"), std::string::npos) << out;
+}
+
 TEST_F(SandboxLauncherTest, RefusesUidZeroAsASandboxUser) {
   LaunchSpec spec = Spec("true");
   spec.sandbox.uid = 0;
