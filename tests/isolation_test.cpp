@@ -384,6 +384,29 @@ TEST_F(SandboxUidTest, EachReplicaGetsTheLowestFreeUidAndKeepsItAcrossARestart) 
   EXPECT_EQ(launcher_.specs["alloc-e"].sandbox.uid, 231300);
 }
 
+TEST_F(SandboxUidTest, MpsReplicasOfOneGpuShareAUid) {
+  std::vector<GpuSample> gpus(2);
+  for (int i = 0; i < 2; ++i) {
+    gpus[i].gpu.index = i;
+    gpus[i].gpu.uuid = "GPU-SIM-" + std::to_string(i);
+    gpus[i].gpu.model = "H100-80GB";
+    gpus[i].gpu.memory_mib = 81559;
+    gpus[i].gpu.healthy = true;
+    gpus[i].gpu.simulated = true;
+  }
+  auto mps = [](const std::string& id, int gpu) {
+    return testing::TestAllocation(id, {"true"}, {{gpu, "GPU-SIM-" + std::to_string(gpu), 300,
+                                                   10240, Isolation::kMps}});
+  };
+  HeartbeatResponse r;
+  r.allocations = {mps("alloc-m1", 0), mps("alloc-m2", 0), mps("alloc-m3", 1)};
+  set_->Apply(r, gpus);
+  ASSERT_EQ(launcher_.specs.size(), 3u);
+  EXPECT_EQ(launcher_.specs["alloc-m1"].sandbox.uid, 231300);
+  EXPECT_EQ(launcher_.specs["alloc-m2"].sandbox.uid, 231300);  // the same MPS server's user
+  EXPECT_EQ(launcher_.specs["alloc-m3"].sandbox.uid, 231301);  // another GPU, another uid
+}
+
 // ---- end to end: `fastgpu up` and two tenants ----
 
 // A folder in the build dir (not under /tmp, which a sandbox gets a private copy of

@@ -77,7 +77,8 @@ struct SandboxOptions {
   // it on): workloads run as the agent's user in the host's namespaces.
   bool enabled = false;
   // Each replica runs as its own uid (its gid the same number): the lowest in
-  // [first_uid, last_uid] that no replica the agent still holds uses. Default 200000-299999.
+  // [first_uid, last_uid] that no replica the agent still holds uses; MPS replicas of one
+  // GPU share one (MPS serves one user at a time). Default 200000-299999.
   int64_t first_uid = 200000;
   int64_t last_uid = 299999;
   // Paths hidden from workloads besides the agent's data dir (`fastgpu up` adds the

@@ -70,6 +70,21 @@ int64_t ReplicaSet::FreeUid() const {
   return -1;
 }
 
+int64_t ReplicaSet::MpsUid(const DesiredReplica& want) const {
+  std::set<int> mine;
+  for (const VgpuSlice& s : want.allocation.slices) {
+    if (s.isolation == Isolation::kMps) mine.insert(s.gpu_index);
+  }
+  if (mine.empty()) return -1;
+  for (const ReplicaRecord& r : state_.replicas) {
+    if (r.ended() || r.uid < 0 || r.desired.run_as_root) continue;
+    for (const VgpuSlice& s : r.desired.allocation.slices) {
+      if (s.isolation == Isolation::kMps && mine.count(s.gpu_index)) return r.uid;
+    }
+  }
+  return -1;
+}
+
 SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<GpuSample>& gpus,
                                    const std::map<std::string, std::string>& env,
                                    std::string* note) const {
@@ -229,7 +244,8 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
   Result<VgpuPlan> plan = PlanVgpu(want, gpus, placed, placed_mig, options_.mps_root);
   if (!plan.ok()) return fail(plan.status().message());
   if (options_.sandbox.enabled && options_.support.root && !want.run_as_root) {
-    rec.uid = FreeUid();
+    rec.uid = MpsUid(want);
+    if (rec.uid < 0) rec.uid = FreeUid();
     if (rec.uid < 0) {
       return fail("no free sandbox uid: all of " + std::to_string(options_.sandbox.first_uid) +
                   "-" + std::to_string(options_.sandbox.last_uid) +

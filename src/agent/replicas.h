@@ -87,6 +87,9 @@ class ReplicaSet {
   std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
   // The lowest sandbox uid no held replica uses; -1 when the range is used up.
   int64_t FreeUid() const;
+  // The uid of a live MPS replica on one of `want`'s MPS GPUs (NVIDIA's MPS serves one
+  // user at a time: MPS clients of one GPU share a uid to run concurrently); -1: none.
+  int64_t MpsUid(const DesiredReplica& want) const;
   // The SandboxSpec of a replica and a note on what it gives.
   SandboxSpec SandboxFor(const ReplicaRecord& rec, const std::vector<GpuSample>& gpus,
                          const std::map<std::string, std::string>& env, std::string* note) const;
