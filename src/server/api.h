@@ -43,6 +43,10 @@ struct ApiOptions {
   bool allow_unplaceable = false;
 };
 
+// The node an admin names by id or by name (a path segment, percent-decoded); a name
+// must match exactly one node (several are FailedPrecondition, 409, listing their ids).
+Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment);
+
 class Api {
  public:
   // `on_change` is called (outside any transaction) after a change the reconciler
@@ -98,7 +102,7 @@ class Api {
   // Node-token check inside a transaction: NotFound for an unknown node,
   // Unauthenticated for a wrong token.
   Result<NodeRecord> AuthNode(ReadTx& tx, const HttpRequest& req, const std::string& node_id);
-  // The tenant id of `id_or_name` ("tenant-..." or a name).
+  // The tenant named by id or by name (an id is tried first; a name may look like one).
   Result<Tenant> FindTenant(ReadTx& tx, const std::string& id_or_name);
   std::set<std::string> KnownModels();
   void NoteModels(const std::vector<Gpu>& gpus);

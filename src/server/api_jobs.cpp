@@ -276,7 +276,8 @@ HttpResponse Api::ListAllocations(const HttpRequest& req, const Principal& p) {
       FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, job_it->second));
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByJob(job.id));
     } else if (node_it != req.query.end()) {
-      FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByNode(node_it->second));
+      FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, node_it->second));
+      FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByNode(node.node.id));
     } else {
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListLiveAllocations());
     }
