@@ -12,6 +12,7 @@
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <chrono>
+#include <future>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -152,6 +153,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnRead(beast::error_code ec);
   void Dispatch(http::request<http::string_body> req);
   void Write(HttpResponse r, bool keep_alive, unsigned version);
+  // On a worker thread: sends a streamed answer (HttpResponse::stream), then goes on
+  // with the connection on its strand.
+  void Stream(HttpResponse r, bool keep_alive, unsigned version);
+  // On a worker thread: runs `start(done)` on the strand, which starts one write that
+  // calls `done(ec)`, and waits for it. False when the write failed.
+  bool WriteAndWait(const std::function<void(std::function<void(beast::error_code)>)>& start);
   void Close();
   // Closes after a final answer without resetting the connection: stops sending, then
   // reads and discards what the client still sends (an oversized body, say) until it
@@ -371,6 +378,7 @@ void HttpSession::Dispatch(http::request<http::string_body> req) {
     } catch (...) {
       resp = {500, "application/json", ErrorBody("INTERNAL", "internal error")};
     }
+    if (resp.stream) return self->Stream(std::move(resp), keep_alive, version);
     net::post(self->stream_.get_executor(), [self, resp = std::move(resp), keep_alive, version] {
       self->Write(std::move(resp), keep_alive, version);
     });
@@ -394,6 +402,74 @@ void HttpSession::Write(HttpResponse r, bool keep_alive, unsigned version) {
       self->LingeringClose();
       return;
     }
+    self->WaitForRequest();
+  });
+}
+
+bool HttpSession::WriteAndWait(
+    const std::function<void(std::function<void(beast::error_code)>)>& start) {
+  auto done = std::make_shared<std::promise<beast::error_code>>();
+  std::future<beast::error_code> result = done->get_future();
+  net::post(stream_.get_executor(), [self = shared_from_this(), &start, done] {
+    if (self->phase_.load() == Phase::kClosing) {
+      done->set_value(net::error::operation_aborted);
+      return;
+    }
+    self->stream_.expires_after(std::chrono::milliseconds(self->impl_->options.request_timeout_ms));
+    start([self, done](beast::error_code ec) {
+      self->stream_.expires_never();
+      done->set_value(ec);
+    });
+  });
+  // The strand runs until every worker has returned (Stop() joins workers first), so
+  // the write completes (or fails) and this returns.
+  return !result.get();
+}
+
+void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
+  auto header = std::make_shared<http::response<http::empty_body>>(
+      static_cast<http::status>(r.status), version);
+  header->set(http::field::server, "fastgpu");
+  header->set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) header->set(name, value);
+  header->keep_alive(keep_alive && !impl_->stopped);
+  header->chunked(true);
+  auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+  bool ok = WriteAndWait([&](auto done) {
+    http::async_write_header(
+        stream_, *serializer,
+        [done, header, serializer](beast::error_code ec, size_t) { done(ec); });
+  });
+  if (ok) {
+    StreamWriter writer = [this, &ok](std::string_view bytes) {
+      if (!ok || impl_->stopped || phase_.load() == Phase::kClosing) return ok = false;
+      if (bytes.empty()) return true;
+      ok = WriteAndWait([&](auto done) {
+        net::async_write(stream_, http::make_chunk(net::const_buffer(bytes.data(), bytes.size())),
+                         [done](beast::error_code ec, size_t) { done(ec); });
+      });
+      return ok;
+    };
+    try {
+      r.stream(writer);
+    } catch (const std::exception& e) {  // the body is cut short: the client sees no end
+      if (auto n = impl_->handler_log.Allow()) {
+        spdlog::error("http: a streamed answer failed: {}{}", e.what(), SuppressedSuffix(*n));
+      }
+      ok = false;
+    }
+    r.stream = nullptr;  // what it holds (a stream slot, say) goes now
+  }
+  if (ok) {
+    ok = WriteAndWait([&](auto done) {
+      net::async_write(stream_, http::make_chunk_last(),
+                       [done](beast::error_code ec, size_t) { done(ec); });
+    });
+  }
+  const bool again = ok && header->keep_alive() && !impl_->stopped;
+  net::post(stream_.get_executor(), [self = shared_from_this(), ok, again] {
+    if (!ok) return self->Close();
+    if (!again) return self->LingeringClose();
     self->WaitForRequest();
   });
 }
