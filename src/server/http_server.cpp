@@ -442,7 +442,8 @@ void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
   });
   if (ok) {
     StreamWriter writer = [this, &ok](std::string_view bytes) {
-      if (!ok || impl_->stopped || phase_.load() == Phase::kClosing) return ok = false;
+      if (!ok || phase_.load() == Phase::kClosing) return ok = false;
+      if (impl_->stopped) return false;  // ends with the last chunk, then closes
       if (bytes.empty()) return true;
       ok = WriteAndWait([&](auto done) {
         net::async_write(stream_, http::make_chunk(net::const_buffer(bytes.data(), bytes.size())),
