@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "net/http_client.h"
+#include "tests/json_output.h"
 #include "tests/server_process.h"
 #include "tests/test_util.h"
 
@@ -16,13 +17,6 @@ namespace fastgpu::testing {
 namespace {
 
 namespace json = boost::json;
-
-json::value Json(const CommandResult& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.output, ec);
-  EXPECT_FALSE(ec) << r.output;
-  return v;
-}
 
 // Polls `fastgpu job get` until the job reaches `state` (the server's reconciler runs
 // on its own thread); returns the last output.
@@ -32,7 +26,7 @@ std::string WaitForState(const std::string& flags, const std::string& id,
   for (int i = 0; i < 100; ++i) {
     CommandResult r = RunFastgpu("job get " + id + " -o json " + flags);
     last = r.output;
-    if (r.exit_code == 0 && Json(r).at("state").as_string() == state) return last;
+    if (r.exit_code == 0 && JsonOutput(r).at("state").as_string() == state) return last;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ADD_FAILURE() << id << " never reached " << state << ": " << last;
@@ -77,12 +71,11 @@ class SimulatedAgent {
       json::object rep{{"allocation_id", id}, {"state", state}};
       if (state == "exited") rep["exit_code"] = 0;
       reports_.push_back(rep);
-      auto l = client_->Post(
-          "/v1/nodes/" + node_id_ + "/logs",
-          json::serialize(json::object{{"allocation_id", id},
-                                       {"offset", 0},
-                                       {"data", "hello from " + id + "\n"},
-                                       {"final", state == "exited"}}));
+      auto l = client_->Post("/v1/nodes/" + node_id_ + "/logs",
+                             json::serialize(json::object{{"allocation_id", id},
+                                                          {"offset", 0},
+                                                          {"data", "hello from " + id + "\n"},
+                                                          {"final", state == "exited"}}));
       EXPECT_TRUE(l.ok() && l->status == 200);
     }
     return ids;
@@ -108,7 +101,7 @@ TEST(CliE2eTest, SubmitRunSucceedAndEveryCommand) {
   ASSERT_EQ(t.exit_code, 0) << t.output;
   CommandResult tok = RunFastgpu("token create --tenant alice --name ci -o json " + as_admin);
   ASSERT_EQ(tok.exit_code, 0) << tok.output;
-  std::string secret(Json(tok).at("token").as_string());
+  std::string secret(JsonOutput(tok).at("token").as_string());
   EXPECT_NE(RunFastgpu("tenant list " + as_admin).output.find("alice"), std::string::npos);
 
   // login writes the config file; later commands need no flags but --config.
@@ -123,7 +116,7 @@ TEST(CliE2eTest, SubmitRunSucceedAndEveryCommand) {
                  " --gpu 0.5 --gpu-memory 20GiB --cpu 2 --memory 8GiB --replicas 2 --retries 1"
                  " --isolation mps --name demo --env K=V -o json -- python train.py --epochs 1");
   ASSERT_EQ(sub.exit_code, 0) << sub.output;
-  json::value job = Json(sub);
+  json::value job = JsonOutput(sub);
   std::string id(job.at("id").as_string());
   EXPECT_EQ(job.at("shape").at("gpu_milli").as_int64(), 500);
   EXPECT_EQ(job.at("shape").at("gpu_memory_mib").as_int64(), 20480);
@@ -159,7 +152,7 @@ TEST(CliE2eTest, SubmitRunSucceedAndEveryCommand) {
 
   // Cancel a pending job (the only node is drained).
   CommandResult second = RunFastgpu("job submit -o json " + as_alice + " --gpu 1 -- sleep 9");
-  std::string id2(Json(second).at("id").as_string());
+  std::string id2(JsonOutput(second).at("id").as_string());
   EXPECT_EQ(RunFastgpu("job cancel " + id2 + " " + as_alice).exit_code, 0);
   EXPECT_NE(RunFastgpu("job get " + id2 + " " + as_alice).output.find("cancelled"),
             std::string::npos);
@@ -182,7 +175,7 @@ TEST(CliE2eTest, SubmitRunSucceedAndEveryCommand) {
   EXPECT_EQ(down.exit_code, 1);
   EXPECT_NE(down.output.find("cannot reach the control plane"), std::string::npos) << down.output;
   // Revoked tokens stop working.
-  std::string tok_id(Json(tok).at("id").as_string());
+  std::string tok_id(JsonOutput(tok).at("id").as_string());
   EXPECT_EQ(RunFastgpu("token revoke " + tok_id + " " + as_admin).exit_code, 0);
   EXPECT_EQ(RunFastgpu("job list " + as_alice).exit_code, 1);
 
@@ -224,7 +217,7 @@ TEST(CliE2eTest, UpRunsAJobOnItsLocalSimulatedAgent) {
   CommandResult sub =
       RunFastgpu("job submit -o json --gpu 0.5 --name hello " + flags + " -- echo hello-from-up");
   ASSERT_EQ(sub.exit_code, 0) << sub.output;
-  std::string id(Json(sub).at("id").as_string());
+  std::string id(JsonOutput(sub).at("id").as_string());
   WaitForState(flags, id, "succeeded");
   std::string logs;
   for (int i = 0; i < 50 && logs.find("hello-from-up") == std::string::npos; ++i) {
@@ -258,7 +251,7 @@ TEST(CliE2eTest, WaitSubmitWaitAndFollowExitWithTheJobsOutcome) {
 
   CommandResult failed = RunFastgpu("job submit -o json --gpu 0.1 " + flags + " -- false");
   ASSERT_EQ(failed.exit_code, 0) << failed.output;
-  std::string failed_id(Json(failed).at("id").as_string());
+  std::string failed_id(JsonOutput(failed).at("id").as_string());
   CommandResult follow = RunFastgpu("job logs -f " + failed_id + " " + flags);
   EXPECT_EQ(follow.exit_code, 1) << follow.output;
   EXPECT_EQ(RunFastgpu("job wait " + failed_id + " " + flags).exit_code, 1);
@@ -267,7 +260,7 @@ TEST(CliE2eTest, WaitSubmitWaitAndFollowExitWithTheJobsOutcome) {
   for (int i = 0; i < 2; ++i) {
     CommandResult r = RunFastgpu("job submit -o json --gpu 0.1 " + flags + " -- sleep 60");
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    sleepers.emplace_back(Json(r).at("id").as_string());
+    sleepers.emplace_back(JsonOutput(r).at("id").as_string());
   }
   CommandResult timed_out = RunFastgpu("job wait --timeout 1 " + sleepers[0] + " " + flags);
   EXPECT_EQ(timed_out.exit_code, 1) << timed_out.output;
@@ -298,7 +291,7 @@ TEST(CliE2eTest, QuotaIsShownAndItsErrorsSpeakInGpus) {
   CommandResult token = RunFastgpu("token create --tenant team-q -o json " + flags);
   ASSERT_EQ(token.exit_code, 0) << token.output;
   const std::string tenant_flags =
-      "--server " + up.url() + " --token " + std::string(Json(token).at("token").as_string());
+      "--server " + up.url() + " --token " + std::string(JsonOutput(token).at("token").as_string());
   CommandResult over = RunFastgpu("job submit --gpu 2 " + tenant_flags + " -- true");
   EXPECT_EQ(over.exit_code, 1) << over.output;
   EXPECT_NE(over.output.find("may hold 1.5 GPU at once"), std::string::npos) << over.output;

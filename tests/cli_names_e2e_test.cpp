@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "net/http_client.h"
+#include "tests/json_output.h"
 #include "tests/server_process.h"
 #include "tests/test_util.h"
 
@@ -15,13 +16,6 @@ namespace fastgpu::testing {
 namespace {
 
 namespace json = boost::json;
-
-json::value Json(const CommandResult& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.output, ec);
-  EXPECT_FALSE(ec) << r.output;
-  return v;
-}
 
 std::string Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) == std::string::npos ? "missing '" + needle + "' in:\n" + haystack
@@ -32,21 +26,21 @@ std::string TokenFor(const std::string& tenant, const std::string& admin_flags) 
   EXPECT_EQ(RunFastgpu("tenant create " + tenant + " " + admin_flags).exit_code, 0);
   CommandResult tok = RunFastgpu("token create --tenant " + tenant + " -o json " + admin_flags);
   EXPECT_EQ(tok.exit_code, 0) << tok.output;
-  return std::string(Json(tok).at("token").as_string());
+  return std::string(JsonOutput(tok).at("token").as_string());
 }
 
 std::string Submit(const std::string& flags, const std::string& name, const std::string& cmd) {
   CommandResult r =
       RunFastgpu("job submit -o json --gpu 0.1 --name " + name + " " + flags + " -- " + cmd);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  return std::string(Json(r).at("id").as_string());
+  return std::string(JsonOutput(r).at("id").as_string());
 }
 
 TEST(CliNamesE2eTest, JobsNodesAndTenantsByName) {
   ScratchDir dir;
   // --allow-unplaceable: a job that asks more than the pool has waits (it is cancelled below).
-  ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB",
-                    "--allow-unplaceable"});
+  ServerProcess up(
+      {"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB", "--allow-unplaceable"});
   ASSERT_TRUE(up.ok()) << up.output();
   const std::string admin =
       "--server " + up.url() + " --token " + ReadFirstLine(dir.path() + "/admin.token");
@@ -58,10 +52,10 @@ TEST(CliNamesE2eTest, JobsNodesAndTenantsByName) {
   const std::string b_hello = Submit(as_b, "hello", "true");
   CommandResult get_a = RunFastgpu("job get hello -o json " + as_a);
   ASSERT_EQ(get_a.exit_code, 0) << get_a.output;
-  EXPECT_EQ(Json(get_a).at("id").as_string(), a_hello);
+  EXPECT_EQ(JsonOutput(get_a).at("id").as_string(), a_hello);
   CommandResult get_b = RunFastgpu("job get hello -o json " + as_b);
   ASSERT_EQ(get_b.exit_code, 0) << get_b.output;
-  EXPECT_EQ(Json(get_b).at("id").as_string(), b_hello);
+  EXPECT_EQ(JsonOutput(get_b).at("id").as_string(), b_hello);
   // Another tenant's job id stays hidden.
   CommandResult hidden = RunFastgpu("job get " + a_hello + " " + as_b);
   EXPECT_EQ(hidden.exit_code, 1);
@@ -94,7 +88,7 @@ TEST(CliNamesE2eTest, JobsNodesAndTenantsByName) {
   // job list --tenant NAME (admin).
   CommandResult list = RunFastgpu("job list --tenant team-b -o json " + admin);
   ASSERT_EQ(list.exit_code, 0) << list.output;
-  const json::value listed = Json(list);
+  const json::value listed = JsonOutput(list);
   const json::array& jobs = listed.at("jobs").as_array();
   ASSERT_EQ(jobs.size(), 1u) << list.output;
   EXPECT_EQ(jobs[0].at("id").as_string(), b_hello);
@@ -106,7 +100,7 @@ TEST(CliNamesE2eTest, JobsNodesAndTenantsByName) {
   CommandResult big =
       RunFastgpu("job submit -o json --gpu 8 --name waiting " + as_a + " -- sleep 1");
   ASSERT_EQ(big.exit_code, 0) << big.output;
-  const std::string waiting(Json(big).at("id").as_string());
+  const std::string waiting(JsonOutput(big).at("id").as_string());
   CommandResult cancel = RunFastgpu("job cancel waiting " + as_a);
   EXPECT_EQ(cancel.exit_code, 0) << cancel.output;
   EXPECT_EQ(Contains(cancel.output, "cancelled " + waiting + " (waiting)"), "");
@@ -119,7 +113,7 @@ TEST(CliNamesE2eTest, JobsNodesAndTenantsByName) {
   // Nodes by name (admin).
   CommandResult nodes = RunFastgpu("node list -o json " + admin);
   ASSERT_EQ(nodes.exit_code, 0) << nodes.output;
-  const json::value node = Json(nodes).at("nodes").as_array().at(0);
+  const json::value node = JsonOutput(nodes).at("nodes").as_array().at(0);
   const std::string node_name(node.at("name").as_string()), node_id(node.at("id").as_string());
   ASSERT_NE(node_name, node_id);
   CommandResult drain = RunFastgpu("node drain '" + node_name + "' " + admin);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "tests/json_output.h"
 #include "tests/server_process.h"
 #include "tests/test_util.h"
 
@@ -17,16 +18,9 @@ namespace {
 
 namespace json = boost::json;
 
-json::value Json(const CommandResult& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.output, ec);
-  EXPECT_FALSE(ec) << r.output;
-  return ec ? json::value() : v;
-}
-
 // The nodes of `fastgpu node list -o json` (empty when the call fails).
 json::array Nodes(const std::string& flags) {
-  json::value v = Json(RunFastgpu("node list -o json " + flags));
+  json::value v = JsonOutput(RunFastgpu("node list -o json " + flags));
   if (!v.is_object() || !v.as_object().contains("nodes")) return {};
   return v.at("nodes").as_array();
 }
@@ -44,10 +38,10 @@ bool JobSucceeds(const std::string& flags) {
   CommandResult sub = RunFastgpu("job submit -o json --gpu 0.5 " + flags + " -- echo hi");
   EXPECT_EQ(sub.exit_code, 0) << sub.output;
   if (sub.exit_code != 0) return false;
-  std::string id(Json(sub).at("id").as_string());
+  std::string id(JsonOutput(sub).at("id").as_string());
   return WaitFor([&] {
     CommandResult r = RunFastgpu("job get -o json " + id + " " + flags);
-    return r.exit_code == 0 && Json(r).at("state").as_string() == "succeeded";
+    return r.exit_code == 0 && JsonOutput(r).at("state").as_string() == "succeeded";
   });
 }
 
@@ -69,7 +63,7 @@ TEST(NodeRevokeE2eTest, RevokedNodeIsRefusedThenItsAgentRegistersAgain) {
     CommandResult tok = RunFastgpu("token create --tenant bob -o json " + flags);
     ASSERT_EQ(tok.exit_code, 0) << tok.output;
     const std::string as_bob =
-        "--server " + up.url() + " --token " + std::string(Json(tok).at("token").as_string());
+        "--server " + up.url() + " --token " + std::string(JsonOutput(tok).at("token").as_string());
     CommandResult denied = RunFastgpu("node revoke " + node_id + " " + as_bob);
     EXPECT_EQ(denied.exit_code, 1) << denied.output;
     EXPECT_NE(denied.output.find("PERMISSION_DENIED"), std::string::npos) << denied.output;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "tests/json_output.h"
 #include "tests/server_process.h"
 #include "tests/test_util.h"
 
@@ -16,13 +17,6 @@ namespace {
 
 namespace json = boost::json;
 
-json::value Json(const CommandResult& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.output, ec);
-  EXPECT_FALSE(ec) << r.output;
-  return v;
-}
-
 // Polls `fastgpu job get -o json` (every 100 ms, at most 20 s) until `done` holds.
 template <typename Pred>
 json::value WaitFor(const std::string& flags, const std::string& id, Pred done) {
@@ -30,7 +24,7 @@ json::value WaitFor(const std::string& flags, const std::string& id, Pred done) 
   for (int i = 0; i < 200; ++i) {
     CommandResult r = RunFastgpu("job get " + id + " -o json " + flags);
     if (r.exit_code == 0) {
-      last = Json(r);
+      last = JsonOutput(r);
       if (done(last.as_object())) return last;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -56,7 +50,7 @@ TEST(PendingReasonsE2eTest, UserSeesTheRealObstacleAndTheSignal) {
   for (int i = 0; i < 100 && node.empty(); ++i) {
     CommandResult nodes = RunFastgpu("node list -o json " + flags);
     if (nodes.exit_code == 0) {
-      const json::value list = Json(nodes);
+      const json::value list = JsonOutput(nodes);
       for (const auto& n : list.at("nodes").as_array()) {
         node = std::string(n.at("id").as_string());
       }
@@ -87,7 +81,7 @@ TEST(PendingReasonsE2eTest, UserSeesTheRealObstacleAndTheSignal) {
   ASSERT_EQ(RunFastgpu("node drain " + node + " " + flags).exit_code, 0);
   CommandResult sub = RunFastgpu("job submit -o json --gpu 1 " + flags + " -- sleep 60");
   ASSERT_EQ(sub.exit_code, 0) << sub.output;
-  const std::string id(Json(sub).at("id").as_string());
+  const std::string id(JsonOutput(sub).at("id").as_string());
   const std::string drained = "waiting for unavailable capacity: node " + node + " is drained";
   WaitFor(flags, id, [&](const json::object& j) { return Field(j, "reason") == drained; });
   CommandResult get = RunFastgpu("job get " + id + " " + flags);

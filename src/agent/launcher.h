@@ -32,7 +32,9 @@ struct LaunchSpec {
   std::string log_path;                       // combined stdout/stderr, appended
   int64_t log_cap_bytes = int64_t{64} << 20;  // output beyond this is dropped (noted once)
   std::string status_path;                    // written by the shim when the workload ends
-  std::string cgroup_dir;                     // cgroup v2 folder to join before exec; "" none
+  // cgroup.procs (v2) or tasks/cgroup.procs (v1) files the workload writes its pid into
+  // before exec, one per hierarchy; empty: no cgroup.
+  std::vector<std::string> cgroup_procs;
 };
 
 struct ProcessHandle {

@@ -199,7 +199,7 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   spec.log_path = rec.log_path();
   spec.log_cap_bytes = options_.log_cap_bytes;
   spec.status_path = rec.status_path();
-  spec.cgroup_dir = rec.cgroup_dir;
+  if (!rec.cgroup_dir.empty()) spec.cgroup_procs.push_back(rec.cgroup_dir + "/cgroup.procs");
   Result<ProcessHandle> handle = launcher_.Launch(spec);
   if (!handle.ok()) {
     if (!rec.cgroup_dir.empty()) cgroups_.Remove(rec.cgroup_dir);

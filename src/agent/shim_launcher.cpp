@@ -69,14 +69,15 @@ struct Prepared {
   std::string exe;
   std::vector<std::string> argv_storage, env_storage;
   std::vector<char*> argv, envp;
-  std::string work_dir, log_path, status_path, status_tmp, cgroup_procs;
+  std::string work_dir, log_path, status_path, status_tmp;
+  std::vector<std::string> cgroup_procs;
   int64_t log_cap = 0;
 };
 
 [[noreturn]] void RunWorkload(const Prepared& p, int out_w, int exec_w) {
   setpgid(0, 0);
-  if (!p.cgroup_procs.empty()) {
-    int fd = open(p.cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+  for (const std::string& procs : p.cgroup_procs) {
+    int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     char num[24];
     size_t len = FormatInt(num, getpid());
     if (fd < 0 || write(fd, num, len) != static_cast<ssize_t>(len)) {
@@ -245,7 +246,7 @@ class ShimLauncher final : public ProcessLauncher {
     p.log_path = spec.log_path;
     p.status_path = spec.status_path;
     p.status_tmp = spec.status_path + ".tmp";
-    p.cgroup_procs = spec.cgroup_dir.empty() ? "" : spec.cgroup_dir + "/cgroup.procs";
+    p.cgroup_procs = spec.cgroup_procs;
     p.log_cap = spec.log_cap_bytes;
 
     int report[2];
