@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -159,6 +160,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // On a worker thread: runs `start(done)` on the strand, which starts one write that
   // calls `done(ec)`, and waits for it. False when the write failed.
   bool WriteAndWait(const std::function<void(std::function<void(beast::error_code)>)>& start);
+  // On a worker thread between writes of a stream: false once the client has closed the
+  // connection or reset it.
+  bool PeerStillThere();
   void Close();
   // Closes after a final answer without resetting the connection: stops sending, then
   // reads and discards what the client still sends (an oversized body, say) until it
@@ -365,7 +369,11 @@ void HttpSession::Dispatch(http::request<http::string_body> req) {
   HttpRequest r = *std::move(parsed);
   bool keep_alive = req.keep_alive();
   unsigned version = req.version();
-  net::post(*impl_->workers, [self = shared_from_this(), r = std::move(r), keep_alive, version] {
+  // The guard keeps the I/O threads running until the answer's writes are queued (and,
+  // for a stream, done): without it Stop() could let them finish while a worker still
+  // has an answer to send, and a stream would wait forever for its write.
+  net::post(*impl_->workers, [self = shared_from_this(), r = std::move(r), keep_alive, version,
+                              io_work = net::make_work_guard(impl_->ioc)] {
     HttpResponse resp;
     try {
       resp = self->impl_->handler(r);
@@ -421,9 +429,20 @@ bool HttpSession::WriteAndWait(
       done->set_value(ec);
     });
   });
-  // The strand runs until every worker has returned (Stop() joins workers first), so
-  // the write completes (or fails) and this returns.
+  // The I/O threads run while the handler's worker holds its work guard (Dispatch), so
+  // the write completes, fails or times out, and this returns.
   return !result.get();
+}
+
+bool HttpSession::PeerStillThere() {
+  // No operation is pending on the socket while a stream runs (its writes are waited
+  // for), so a non-blocking peek from this thread is safe: 0 bytes means the client
+  // closed its side, an error other than "nothing yet" that it is gone.
+  char byte;
+  ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return true;  // it sent more (a pipelined request): still there
+  if (n == 0) return false;
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
 void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
@@ -444,7 +463,7 @@ void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
     StreamWriter writer = [this, &ok](std::string_view bytes) {
       if (!ok || phase_.load() == Phase::kClosing) return ok = false;
       if (impl_->stopped) return false;  // ends with the last chunk, then closes
-      if (bytes.empty()) return true;
+      if (bytes.empty()) return ok = PeerStillThere();
       ok = WriteAndWait([&](auto done) {
         net::async_write(stream_, http::make_chunk(net::const_buffer(bytes.data(), bytes.size())),
                          [done](beast::error_code ec, size_t) { done(ec); });
