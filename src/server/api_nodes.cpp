@@ -358,6 +358,7 @@ HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id)
     return PutLogEnd(tx, alloc_id, le);
   });
   if (!st.ok()) return ErrorResponse(st);
+  log_waiters_.Notify(alloc_id);  // followed logs of this allocation read on
   return JsonResponse(200, json::object{{"next_offset", next}, {"truncated", truncated}});
 }
 
