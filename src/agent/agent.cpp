@@ -137,6 +137,7 @@ Status Agent::Impl::Start() {
   ro.mps_root = options_.data_dir + "/mps";
   ro.log_cap_bytes = options_.log_cap_bytes;
   ro.stop_grace = options_.stop_grace;
+  ro.gpu_dev_dir = options_.gpu_dev_dir;
   if (options_.state_writer == nullptr) options_.state_writer = MakeFileStateWriter(state_path_);
   replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.state_writer, *options_.launcher,
                                            cgroups_, *mps_, SystemClock::Default());

@@ -39,7 +39,14 @@ struct GpuSample {
   int64_t ecc_corrected = -1;    // volatile (since boot) counts; -1 when not supported
   int64_t ecc_uncorrected = -1;
   std::vector<MigInstance> mig_instances;  // empty unless gpu.mig_enabled
+  // N of the GPU's device node /dev/nvidia<N>: NVML's minor number; the index for
+  // simulated GPUs (and when NVML does not say).
+  int device_minor = -1;
 };
+
+// The GPU's character device: "<dev_dir>/nvidia<device_minor>" (the index when
+// device_minor is unknown). `dev_dir` is "/dev" on a real host (AgentOptions::gpu_dev_dir).
+std::string GpuDevicePath(const GpuSample& gpu, const std::string& dev_dir);
 
 // A critical error the driver reported for one GPU (NVIDIA "XID" code).
 struct GpuEvent {

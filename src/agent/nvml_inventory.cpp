@@ -63,6 +63,7 @@ struct NvmlGpuInventory::Api {
   NvmlReturn (*GetPowerUsage)(NvmlDevice, unsigned*) = nullptr;
   NvmlReturn (*GetTotalEccErrors)(NvmlDevice, int, int, unsigned long long*) = nullptr;
   NvmlReturn (*GetMigMode)(NvmlDevice, unsigned*, unsigned*) = nullptr;
+  NvmlReturn (*GetMinorNumber)(NvmlDevice, unsigned*) = nullptr;
   NvmlReturn (*GetMaxMigDeviceCount)(NvmlDevice, unsigned*) = nullptr;
   NvmlReturn (*GetMigDeviceHandleByIndex)(NvmlDevice, unsigned, NvmlDevice*) = nullptr;
   NvmlReturn (*EventSetCreate)(NvmlEventSet*) = nullptr;
@@ -122,6 +123,7 @@ Result<std::unique_ptr<NvmlGpuInventory>> NvmlGpuInventory::Open(const std::stri
   a.Resolve(a.GetPowerUsage, "nvmlDeviceGetPowerUsage");
   a.Resolve(a.GetTotalEccErrors, "nvmlDeviceGetTotalEccErrors");
   a.Resolve(a.GetMigMode, "nvmlDeviceGetMigMode");
+  a.Resolve(a.GetMinorNumber, "nvmlDeviceGetMinorNumber");
   a.Resolve(a.GetMaxMigDeviceCount, "nvmlDeviceGetMaxMigDeviceCount");
   a.Resolve(a.GetMigDeviceHandleByIndex, "nvmlDeviceGetMigDeviceHandleByIndex");
   a.Resolve(a.EventSetCreate, "nvmlEventSetCreate");
@@ -151,6 +153,10 @@ Result<std::unique_ptr<NvmlGpuInventory>> NvmlGpuInventory::Open(const std::stri
     }
     GpuSample s;
     s.gpu.index = static_cast<int>(i);
+    unsigned minor = 0;
+    if (a.GetMinorNumber && a.GetMinorNumber(dev, &minor) == kNvmlSuccess) {
+      s.device_minor = static_cast<int>(minor);
+    }
     if (a.GetUuid(dev, buf, sizeof(buf)) == kNvmlSuccess) s.gpu.uuid = buf;
     if (a.GetName(dev, buf, sizeof(buf)) == kNvmlSuccess) s.product_name = buf;
     NvmlMemory mem{};
