@@ -95,8 +95,9 @@ TEST(AllocationEndTest, ExitsBeforeTheReleaseAreKeptAsReported) {
 TEST(AllocationEndTest, AnOomKilledReplicaFailsTheJobWithThatReason) {
   TestControlPlane cp;
   SimAgent agent(cp, "a1", 2);
-  Reply sub = cp.Do("POST", "/v1/jobs", cp.admin(),
-                    R"({"command":["sh"],"shape":{"gpu_count":1,"gpu_milli":1000,"memory_mib":64}})");
+  Reply sub =
+      cp.Do("POST", "/v1/jobs", cp.admin(),
+            R"({"command":["sh"],"shape":{"gpu_count":1,"gpu_milli":1000,"memory_mib":64}})");
   ASSERT_EQ(sub.status, 201) << sub.raw;
   cp.Reconcile();
   auto allocs = agent.Allocations(agent.Heartbeat());

@@ -237,8 +237,9 @@ Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
   // cgroup v1: one hierarchy per controller (or a few together), found in the mount table.
   std::map<std::string, std::string> mounts = FindV1Mounts(mountinfo, root);
   if (!mounts.count("cpu") || !mounts.count("memory")) {
-    c.note_ = "cgroups not usable (" + v2_why + ", and no cgroup v1 cpu and memory hierarchies under " +
-              root + " in " + mountinfo + ")" + none;
+    c.note_ = "cgroups not usable (" + v2_why +
+              ", and no cgroup v1 cpu and memory hierarchies under " + root + " in " + mountinfo +
+              ")" + none;
     return c;
   }
   std::vector<std::string> skipped;
@@ -307,8 +308,8 @@ Result<std::string> Cgroups::Create(const std::string& name, const CgroupLimits&
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
     return InvalidArgument("cgroup name '" + name + "' is not a folder name");
   }
-  Result<std::string> made = version_ == CgroupVersion::kV2 ? CreateV2(name, limits)
-                                                            : CreateV1(name, limits);
+  Result<std::string> made =
+      version_ == CgroupVersion::kV2 ? CreateV2(name, limits) : CreateV1(name, limits);
   if (!made.ok()) Remove(name);
   return made;
 }
@@ -409,7 +410,8 @@ void Cgroups::Remove(const std::string& name) const {
 
 int64_t Cgroups::OomKills(const std::string& name) const {
   if (!enabled() || name.empty()) return -1;
-  if (version_ == CgroupVersion::kV2) return CounterIn(base_ + "/" + name + "/memory.events", "oom_kill");
+  if (version_ == CgroupVersion::kV2)
+    return CounterIn(base_ + "/" + name + "/memory.events", "oom_kill");
   return CounterIn(Dir(name, "memory") + "/memory.oom_control", "oom_kill");
 }
 

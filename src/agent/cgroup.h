@@ -104,11 +104,11 @@ class Cgroups {
   std::vector<std::string> Bases() const;
 
   CgroupVersion version_ = CgroupVersion::kNone;
-  std::string base_;                          // v2: <root>/fastgpu
-  std::map<std::string, std::string> v1_;     // v1: controller -> <mount>/fastgpu
-  bool pids_ = false;                         // pids.max is written
-  bool devices_ = false;                      // devices can be restricted
-  bool swap_ = false;                         // v1: memory.memsw.* exists
+  std::string base_;                       // v2: <root>/fastgpu
+  std::map<std::string, std::string> v1_;  // v1: controller -> <mount>/fastgpu
+  bool pids_ = false;                      // pids.max is written
+  bool devices_ = false;                   // devices can be restricted
+  bool swap_ = false;                      // v1: memory.memsw.* exists
   std::string note_;
 };
 

@@ -66,15 +66,30 @@ TEST(CgroupTest, WritesV2LimitsUnderAWritableHierarchy) {
 // point with an escaped space), one outside it and a cgroup2 mount.
 std::string V1MountInfo(const std::string& root) {
   return "30 1 8:1 / / rw - ext4 /dev/vda rw\n"
-         "31 23 0:28 / " + root + " rw - tmpfs tmpfs rw\n"
-         "32 31 0:29 / " + root + "/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
-         "35 31 0:32 / " + root + "/memory rw,relatime - cgroup cgroup rw,memory\n"
-         "36 31 0:33 / " + root + "/dev\\040ices rw,relatime - cgroup cgroup rw,devices\n"
-         "37 31 0:34 / " + root + "/freezer rw,relatime - cgroup cgroup rw,freezer\n"
+         "31 23 0:28 / " +
+         root +
+         " rw - tmpfs tmpfs rw\n"
+         "32 31 0:29 / " +
+         root +
+         "/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
+         "35 31 0:32 / " +
+         root +
+         "/memory rw,relatime - cgroup cgroup rw,memory\n"
+         "36 31 0:33 / " +
+         root +
+         "/dev\\040ices rw,relatime - cgroup cgroup rw,devices\n"
+         "37 31 0:34 / " +
+         root +
+         "/freezer rw,relatime - cgroup cgroup rw,freezer\n"
          "38 1 0:35 / /elsewhere/pids rw,relatime - cgroup cgroup rw,pids\n"
-         "39 31 0:35 / " + root + "/pids rw,relatime - cgroup cgroup rw,pids\n"
-         "40 31 0:37 / " + root + "/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n"
-         "41 31 0:38 / " + root + "/unified rw,relatime - cgroup2 cgroup2 rw\n";
+         "39 31 0:35 / " +
+         root +
+         "/pids rw,relatime - cgroup cgroup rw,pids\n"
+         "40 31 0:37 / " +
+         root +
+         "/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n"
+         "41 31 0:38 / " +
+         root + "/unified rw,relatime - cgroup2 cgroup2 rw\n";
 }
 
 TEST(CgroupTest, FindsV1HierarchiesInTheMountTableAndWritesTheirLimits) {
@@ -173,7 +188,8 @@ TEST(CgroupTest, QuotasNamesAndOptionalV1Controllers) {
   std::ofstream(root.path() + "/cpu/fastgpu/cpu.cfs_quota_us") << "-1\n";
   std::string mountinfo = root.path() + "/mountinfo";
   std::ofstream(mountinfo) << "32 31 0:29 / " + root.path() + "/cpu rw - cgroup cgroup rw,cpu\n"
-                           << "35 31 0:32 / " + root.path() + "/memory rw - cgroup cgroup rw,memory\n";
+                           << "35 31 0:32 / " + root.path() +
+                                  "/memory rw - cgroup cgroup rw,memory\n";
   Cgroups c = Cgroups::Probe(root.path(), mountinfo);
   ASSERT_TRUE(c.enabled()) << c.note();
   EXPECT_FALSE(c.restricts_devices());
@@ -338,7 +354,8 @@ TEST_F(RealCgroupTest, DeviceCgroupDeniesDevicesNotAllowed) {
   // Outside the group both open.
   EXPECT_EQ(TryDevices(allowed, denied), 2);
   ASSERT_TRUE(cgroups_.Create(name_, {0, 0, 0, rules}).ok());
-  pid_t child = SpawnInGroup(cgroups_.ProcsFiles(name_), [&] { return TryDevices(allowed, denied); });
+  pid_t child =
+      SpawnInGroup(cgroups_.ProcsFiles(name_), [&] { return TryDevices(allowed, denied); });
   int status = WaitChild(child);
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the allowed node did not open; 2: the denied one did";
@@ -371,7 +388,8 @@ TEST(DeviceProgramCgroupTest, AnAttachedProgramDeniesDevicesNotAllowed) {
     GTEST_SKIP() << st;
   }
   EXPECT_TRUE(st.ok()) << st;
-  pid_t child = SpawnInGroup({group + "/cgroup.procs"}, [&] { return TryDevices(allowed, denied); });
+  pid_t child =
+      SpawnInGroup({group + "/cgroup.procs"}, [&] { return TryDevices(allowed, denied); });
   int status = WaitChild(child);
   EXPECT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the allowed node did not open; 2: the denied one did";

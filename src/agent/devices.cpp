@@ -28,8 +28,12 @@ bpf_insn LoadCtxWord(uint8_t dst, int16_t off) {
 bpf_insn AluImm(uint8_t op, uint8_t dst, int32_t imm) {
   return Insn(BPF_ALU64 | op | BPF_K, dst, 0, 0, imm);
 }
-bpf_insn MovReg(uint8_t dst, uint8_t src) { return Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn JneImm(uint8_t dst, int32_t imm) { return Insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm); }
+bpf_insn MovReg(uint8_t dst, uint8_t src) {
+  return Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn JneImm(uint8_t dst, int32_t imm) {
+  return Insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm);
+}
 bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
 int32_t AccessBits(const std::string& access) {
@@ -53,9 +57,9 @@ std::string DeviceRule::ToV1() const {
 }
 
 std::vector<DeviceRule> StandardDeviceRules() {
-  return {{'c', 1, 3, "rw"}, {'c', 1, 5, "rw"}, {'c', 1, 7, "rw"},
-          {'c', 1, 8, "rw"}, {'c', 1, 9, "rw"}, {'c', 5, 0, "rw"},
-          {'c', 5, 2, "rw"}, {'c', 136, DeviceRule::kAny, "rw"}};
+  return {
+      {'c', 1, 3, "rw"}, {'c', 1, 5, "rw"}, {'c', 1, 7, "rw"}, {'c', 1, 8, "rw"},
+      {'c', 1, 9, "rw"}, {'c', 5, 0, "rw"}, {'c', 5, 2, "rw"}, {'c', 136, DeviceRule::kAny, "rw"}};
 }
 
 std::vector<DeviceRule> DeviceRulesForPaths(const std::vector<std::string>& paths,
@@ -93,8 +97,7 @@ std::vector<bpf_insn> BuildDeviceProgram(const std::vector<DeviceRule>& rules) {
   for (const DeviceRule& rule : rules) {
     // One block per rule; each test jumps past the block's end when it does not match.
     std::vector<bpf_insn> block;
-    block.push_back(
-        JneImm(BPF_REG_2, rule.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR));
+    block.push_back(JneImm(BPF_REG_2, rule.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR));
     block.push_back(MovReg(BPF_REG_6, BPF_REG_3));
     block.push_back(AluImm(BPF_AND, BPF_REG_6, ~AccessBits(rule.access)));
     block.push_back(JneImm(BPF_REG_6, 0));
@@ -108,7 +111,8 @@ std::vector<bpf_insn> BuildDeviceProgram(const std::vector<DeviceRule>& rules) {
     block.push_back(Exit());
     const int n = static_cast<int>(block.size());
     for (int i = 0; i < n; ++i) {
-      if (block[i].code == (BPF_JMP | BPF_JNE | BPF_K)) block[i].off = static_cast<int16_t>(n - 1 - i);
+      if (block[i].code == (BPF_JMP | BPF_JNE | BPF_K))
+        block[i].off = static_cast<int16_t>(n - 1 - i);
     }
     prog.insert(prog.end(), block.begin(), block.end());
   }

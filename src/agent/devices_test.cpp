@@ -36,14 +36,23 @@ int Eval(const std::vector<bpf_insn>& prog, const bpf_cgroup_dev_ctx& ctx) {
         reg[i.dst_reg] = v;
         break;
       }
-      case BPF_ALU64 | BPF_AND | BPF_K: reg[i.dst_reg] &= static_cast<uint64_t>(int64_t{i.imm}); break;
-      case BPF_ALU64 | BPF_RSH | BPF_K: reg[i.dst_reg] >>= i.imm; break;
-      case BPF_ALU64 | BPF_MOV | BPF_K: reg[i.dst_reg] = static_cast<uint64_t>(int64_t{i.imm}); break;
-      case BPF_ALU64 | BPF_MOV | BPF_X: reg[i.dst_reg] = reg[i.src_reg]; break;
+      case BPF_ALU64 | BPF_AND | BPF_K:
+        reg[i.dst_reg] &= static_cast<uint64_t>(int64_t{i.imm});
+        break;
+      case BPF_ALU64 | BPF_RSH | BPF_K:
+        reg[i.dst_reg] >>= i.imm;
+        break;
+      case BPF_ALU64 | BPF_MOV | BPF_K:
+        reg[i.dst_reg] = static_cast<uint64_t>(int64_t{i.imm});
+        break;
+      case BPF_ALU64 | BPF_MOV | BPF_X:
+        reg[i.dst_reg] = reg[i.src_reg];
+        break;
       case BPF_JMP | BPF_JNE | BPF_K:
         if (reg[i.dst_reg] != static_cast<uint64_t>(int64_t{i.imm})) pc += i.off;
         break;
-      case BPF_JMP | BPF_EXIT: return static_cast<int>(reg[BPF_REG_0]);
+      case BPF_JMP | BPF_EXIT:
+        return static_cast<int>(reg[BPF_REG_0]);
       default:
         ADD_FAILURE() << "unexpected instruction code " << int{i.code} << " at " << pc - 1;
         return -1;
@@ -62,20 +71,20 @@ constexpr int kR = BPF_DEVCG_ACC_READ, kW = BPF_DEVCG_ACC_WRITE, kM = BPF_DEVCG_
 
 TEST(DeviceProgramTest, AllowsExactlyTheRules) {
   std::vector<DeviceRule> rules = StandardDeviceRules();
-  rules.push_back({'c', 195, 0, "rw"});   // a GPU
-  rules.push_back({'b', 8, 0, "r"});      // a read-only disk
+  rules.push_back({'c', 195, 0, "rw"});  // a GPU
+  rules.push_back({'b', 8, 0, "r"});     // a read-only disk
   auto prog = BuildDeviceProgram(rules);
-  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 1, 3)), 1);   // null
-  EXPECT_EQ(Eval(prog, Ctx(kChar, kR, 1, 9)), 1);        // urandom
-  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 136, 7)), 1); // any pts
-  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 195, 0)), 1); // its GPU
-  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 195, 1)), 0); // another GPU
-  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 1, 1)), 0);   // /dev/mem
-  EXPECT_EQ(Eval(prog, Ctx(kChar, kM, 1, 3)), 0);        // mknod is not granted
+  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 1, 3)), 1);    // null
+  EXPECT_EQ(Eval(prog, Ctx(kChar, kR, 1, 9)), 1);         // urandom
+  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 136, 7)), 1);  // any pts
+  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 195, 0)), 1);  // its GPU
+  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 195, 1)), 0);  // another GPU
+  EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kW, 1, 1)), 0);    // /dev/mem
+  EXPECT_EQ(Eval(prog, Ctx(kChar, kM, 1, 3)), 0);         // mknod is not granted
   EXPECT_EQ(Eval(prog, Ctx(kChar, kR | kM, 136, 7)), 0);
   EXPECT_EQ(Eval(prog, Ctx(kBlock, kR | kW, 1, 3)), 0);  // type must match
   EXPECT_EQ(Eval(prog, Ctx(kBlock, kR, 8, 0)), 1);
-  EXPECT_EQ(Eval(prog, Ctx(kBlock, kW, 8, 0)), 0);       // write not in "r"
+  EXPECT_EQ(Eval(prog, Ctx(kBlock, kW, 8, 0)), 0);  // write not in "r"
   EXPECT_EQ(Eval(prog, Ctx(kChar, kR, 8, 0)), 0);
 }
 
@@ -107,8 +116,8 @@ TEST(DeviceRulesTest, V1LinesAndRulesFromDeviceNodes) {
   std::string plain = dir.path() + "/plain";
   ASSERT_EQ(close(creat(plain.c_str(), 0600)), 0);
   std::vector<std::string> skipped;
-  auto rules = DeviceRulesForPaths({"/dev/null", plain, dir.path() + "/missing", "/dev/null"},
-                                   &skipped);
+  auto rules =
+      DeviceRulesForPaths({"/dev/null", plain, dir.path() + "/missing", "/dev/null"}, &skipped);
   ASSERT_EQ(rules.size(), 1u);  // the duplicate is dropped
   EXPECT_EQ(rules[0], (DeviceRule{'c', 1, 3, "rw"}));
   ASSERT_EQ(skipped.size(), 2u);

@@ -2,13 +2,18 @@
 // replica may open the device node of its own GPU but not another GPU's (fake nodes in
 // --gpu-dev-dir), and a replica past its memory limit is reported with reason OOMKilled.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include "agent/agent.h"
 #include "agent/cgroup.h"
 #include "agent/fake_inventory.h"
+#include "agent/launcher.h"
 #include "agent/testing/fake_control_plane.h"
 #include "agent/testing/temp_dir.h"
 
@@ -27,8 +32,12 @@ class ReplicaLimitsTest : public ::testing::Test {
     auto cp = FakeControlPlane::Start();
     ASSERT_TRUE(cp.ok()) << cp.status();
     cp_ = std::move(cp).value();
+    agent_ = StartAgent(/*kill_workloads_on_stop=*/true);
+    ASSERT_NE(agent_, nullptr);
+  }
+  std::unique_ptr<Agent> StartAgent(bool kill_workloads_on_stop) {
     auto inv = FakeGpuInventory::Create("2xH100-80GB", "limits-test");
-    ASSERT_TRUE(inv.ok());
+    if (!inv.ok()) return nullptr;
     AgentOptions o;
     o.inventory = std::move(inv).value();
     o.server_url = cp_->url();
@@ -40,12 +49,18 @@ class ReplicaLimitsTest : public ::testing::Test {
     o.stop_grace = std::chrono::milliseconds(500);
     o.cgroup_root = "/sys/fs/cgroup";
     o.gpu_dev_dir = dev_.path();
-    o.kill_workloads_on_stop = true;
-    agent_ = std::make_unique<Agent>(std::move(o));
-    ASSERT_TRUE(agent_->Start().ok());
+    o.kill_workloads_on_stop = kill_workloads_on_stop;
+    auto agent = std::make_unique<Agent>(std::move(o));
+    if (!agent->Start().ok()) return nullptr;
+    return agent;
   }
   void TearDown() override {
     if (agent_ != nullptr) agent_->Stop();
+    // Workloads outlive an agent by design: end what a failed test left behind.
+    for (const std::string& id : ids_) {
+      cgroups_.Kill(id);
+      cgroups_.Remove(id);
+    }
   }
   FakeControlPlane::SeenReplica WaitEnded(const std::string& id) {
     EXPECT_TRUE(FakeControlPlane::WaitFor([&] {
@@ -59,6 +74,7 @@ class ReplicaLimitsTest : public ::testing::Test {
   Cgroups cgroups_;
   std::unique_ptr<FakeControlPlane> cp_;
   std::unique_ptr<Agent> agent_;
+  std::vector<std::string> ids_;  // allocations the test started
 };
 
 TEST_F(ReplicaLimitsTest, AReplicaOpensItsOwnGpuNodeButNotAnother) {
@@ -68,10 +84,12 @@ TEST_F(ReplicaLimitsTest, AReplicaOpensItsOwnGpuNodeButNotAnother) {
   ASSERT_EQ(mknod((dev_.path() + "/nvidia1").c_str(), S_IFCHR | 0600, makedev(1, 4)), 0);
   // Unique on the host: cgroups are shared with whatever else runs there.
   const std::string id = "alloc-dev-" + std::to_string(getpid());
-  auto d = TestAllocation(id, {"sh", "-c",
-                                         "(exec 3<\"$D/nvidia0\") && echo gpu0-opened; "
-                                         "(exec 4<\"$D/nvidia1\") 2>&1 && echo gpu1-opened; "
-                                         "exit 0"},
+  ids_.push_back(id);
+  auto d = TestAllocation(id,
+                          {"sh", "-c",
+                           "(exec 3<\"$D/nvidia0\") && echo gpu0-opened; "
+                           "(exec 4<\"$D/nvidia1\") 2>&1 && echo gpu1-opened; "
+                           "exit 0"},
                           {{0, "", 500, 40960, Isolation::kMps}});
   d.env["D"] = dev_.path();
   cp_->SetAllocations({d});
@@ -86,6 +104,7 @@ TEST_F(ReplicaLimitsTest, AReplicaOpensItsOwnGpuNodeButNotAnother) {
 
 TEST_F(ReplicaLimitsTest, AReplicaPastItsMemoryLimitIsReportedOomKilled) {
   const std::string id = "alloc-oom-" + std::to_string(getpid());
+  ids_.push_back(id);
   auto d = TestAllocation(id, {"sh", "-c", "head -c 200M /dev/zero | tail >/dev/null"});
   d.allocation.memory_mib = 32;
   cp_->SetAllocations({d});
@@ -97,6 +116,42 @@ TEST_F(ReplicaLimitsTest, AReplicaPastItsMemoryLimitIsReportedOomKilled) {
   // The group is gone once the replica ended.
   EXPECT_TRUE(FakeControlPlane::WaitFor(
       [&] { return access(cgroups_.Dir(id, "memory").c_str(), F_OK) != 0; }));
+}
+
+// The state keeps the group's name: an agent started after a restart still kills the
+// whole group (a child that left the process group included) and removes it.
+TEST_F(ReplicaLimitsTest, ARestartedAgentStillKillsAndRemovesTheGroup) {
+  agent_->Stop();
+  agent_ = StartAgent(/*kill_workloads_on_stop=*/false);
+  ASSERT_NE(agent_, nullptr);
+  const std::string id = "alloc-restart-" + std::to_string(getpid());
+  ids_.push_back(id);
+  auto d = TestAllocation(id, {"sh", "-c", "setsid sleep 300 & exec sleep 300"});
+  cp_->SetAllocations({d});
+  std::string procs = cgroups_.Dir(id, "memory") + "/cgroup.procs";
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] {
+    std::string text = testing::ReadFile(procs);
+    return cp_->replicas()[id].state == "running" &&
+           std::count(text.begin(), text.end(), '\n') == 2;
+  })) << testing::ReadFile(procs);
+  std::string pids = testing::ReadFile(procs);
+  agent_->Stop();  // the workloads keep running
+  agent_ = StartAgent(/*kill_workloads_on_stop=*/true);
+  ASSERT_NE(agent_, nullptr);
+  EXPECT_EQ(testing::ReadFile(procs), pids);
+  cp_->SetAllocations({});
+  cp_->SetCancel({id});
+  EXPECT_TRUE(FakeControlPlane::WaitFor([&] {
+    return access(cgroups_.Dir(id, "memory").c_str(), F_OK) != 0 &&
+           access(cgroups_.Dir(id, "cpu").c_str(), F_OK) != 0;
+  })) << "the group is still there: "
+      << testing::ReadFile(procs);
+  std::istringstream in(pids);
+  for (int pid = 0; in >> pid;) {
+    // Dead, or a zombie waiting for its parent to reap it.
+    EXPECT_TRUE(FakeControlPlane::WaitFor([&] { return ProcessStartTime(pid) == 0; }))
+        << "pid " << pid << " still runs";
+  }
 }
 
 }  // namespace
