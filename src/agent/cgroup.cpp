@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -406,6 +407,37 @@ void Cgroups::Remove(const std::string& name) const {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
+}
+
+std::vector<std::string> Cgroups::RemoveStale(const std::set<std::string>& keep,
+                                              std::chrono::seconds min_age) const {
+  std::vector<std::string> removed;
+  if (!enabled()) return removed;
+  std::set<std::string> names;
+  for (const std::string& base : Bases()) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+      if (entry.is_directory(ec)) names.insert(entry.path().filename().string());
+    }
+  }
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& name : names) {
+    if (keep.count(name)) continue;
+    std::vector<std::string> dirs;
+    bool young = false;
+    for (const std::string& base : Bases()) {
+      std::string dir = base + "/" + name;
+      struct stat st {};
+      if (stat(dir.c_str(), &st) != 0) continue;
+      dirs.push_back(dir);
+      auto made = std::chrono::system_clock::from_time_t(st.st_mtime);
+      young = young || now - made < min_age;
+    }
+    if (young || dirs.empty() || !PidsIn(dirs).empty()) continue;
+    Remove(name);
+    removed.push_back(name);
+  }
+  return removed;
 }
 
 int64_t Cgroups::OomKills(const std::string& name) const {

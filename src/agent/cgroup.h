@@ -27,9 +27,11 @@
 // thread. Probe returns a value that is then read-only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,6 +87,14 @@ class Cgroups {
   // Removes the group in every hierarchy (it must be empty of processes); errors are
   // ignored.
   void Remove(const std::string& name) const;
+  // Removes the groups under fastgpu/ that hold no process, are not named in `keep`, and
+  // were made at least `min_age` ago: those left by replicas whose agent never came back
+  // (workloads outlive their agent; the next agent on the same data dir would remove
+  // them). Returns the names removed. With several agents on one host, one agent may so
+  // remove the group of another's replica that ended while that agent was down (which
+  // then reports it without its OOM counter).
+  std::vector<std::string> RemoveStale(const std::set<std::string>& keep,
+                                       std::chrono::seconds min_age) const;
   // How many processes of the group the kernel's OOM killer has killed (v2
   // memory.events, v1 memory.oom_control "oom_kill"); -1 when unknown.
   int64_t OomKills(const std::string& name) const;

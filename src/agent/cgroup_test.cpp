@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -322,6 +324,46 @@ TEST_F(RealCgroupTest, AProcessPastTheMemoryLimitIsOomKilledAndCounted) {
                 (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   EXPECT_TRUE(killed) << "status " << status;
   EXPECT_GE(cgroups_.OomKills(name_), 1);
+}
+
+TEST_F(RealCgroupTest, RemoveStaleTakesOnlyOldEmptyGroupsNoRecordNames) {
+  const std::vector<std::string> names = {name_ + "-old", name_ + "-young", name_ + "-kept",
+                                          name_ + "-busy"};
+  for (const std::string& n : names) ASSERT_TRUE(cgroups_.Create(n, {}).ok()) << n;
+  auto age = [&](const std::string& n) {
+    struct timespec times[2] = {{0, UTIME_OMIT}, {time(nullptr) - 3600, 0}};
+    for (const std::string& procs : cgroups_.ProcsFiles(n)) {
+      std::string dir = fs::path(procs).parent_path().string();
+      ASSERT_EQ(utimensat(AT_FDCWD, dir.c_str(), times, 0), 0) << dir << ": " << strerror(errno);
+    }
+  };
+  age(names[0]);
+  age(names[2]);
+  age(names[3]);
+  pid_t busy = SpawnInGroup(cgroups_.ProcsFiles(names[3]), [] {
+    execl("/bin/sleep", "sleep", "300", nullptr);
+    return 127;
+  });
+  for (int i = 0; i < 500 && Pids(cgroups_.ProcsFiles(names[3])[0]).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto removed = cgroups_.RemoveStale({names[2]}, std::chrono::minutes(10));
+  auto in = [&](const std::string& n) {
+    return std::find(removed.begin(), removed.end(), n) != removed.end();
+  };
+  EXPECT_TRUE(in(names[0]));
+  EXPECT_FALSE(in(names[1])) << "made just now";
+  EXPECT_FALSE(in(names[2])) << "named by a record";
+  EXPECT_FALSE(in(names[3])) << "has a process";
+  EXPECT_FALSE(fs::exists(cgroups_.Dir(names[0], "memory")));
+  EXPECT_TRUE(fs::exists(cgroups_.Dir(names[1], "memory")));
+  EXPECT_TRUE(fs::exists(cgroups_.Dir(names[3], "cpu")));
+  kill(busy, SIGKILL);
+  WaitChild(busy);
+  for (const std::string& n : names) {
+    cgroups_.Kill(n);
+    cgroups_.Remove(n);
+  }
 }
 
 // Makes `allowed` (c 1:5, like /dev/zero) and `denied` (c 1:7, like /dev/full) in `dir`.
