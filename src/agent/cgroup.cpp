@@ -193,31 +193,37 @@ Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
     v2_why = "the cgroup v2 hierarchy at " + root + " lacks the cpu or memory controller";
   } else {
     // cgroup v2.
-    std::string want = "+cpu +memory";
-    bool pids = HasWord(controllers, "pids");
-    if (pids) want += " +pids";
-    std::string subtree;
-    ReadFile(root + "/cgroup.subtree_control", &subtree);
     std::string base = root + "/fastgpu";
-    int err = 0;
-    std::string where;
-    if (!HasWord(subtree, "cpu") || !HasWord(subtree, "memory") ||
-        (pids && !HasWord(subtree, "pids"))) {
-      err = WriteFile(root + "/cgroup.subtree_control", want);
-      where = root;
-    }
-    if (err == 0 && mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) {
+    if (mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) {
       c.note_ = "cgroup v2 not usable (cannot create " + base + ": " + strerror(errno) + ")" + none;
       return c;
     }
-    if (err == 0) {
-      err = WriteFile(base + "/cgroup.subtree_control", want);
-      where = base;
+    // Enables `want` for the root's children and for fastgpu's; "" or what failed.
+    auto enable = [&](const std::string& want) -> std::string {
+      std::string subtree;
+      ReadFile(root + "/cgroup.subtree_control", &subtree);
+      std::istringstream words(want);
+      bool missing = false;
+      for (std::string w; words >> w;) missing = missing || !HasWord(subtree, w.substr(1));
+      for (const std::string& dir : {missing ? root : std::string(), base}) {
+        if (dir.empty()) continue;
+        if (int err = WriteFile(dir + "/cgroup.subtree_control", want); err != 0) {
+          return "cannot enable " + want + " in " + dir + ": " + strerror(err);
+        }
+      }
+      return "";
+    };
+    bool pids = HasWord(controllers, "pids");
+    std::string pids_why;
+    if (pids) {
+      pids_why = enable("+cpu +memory +pids");
+      pids = pids_why.empty();
     }
-    if (err != 0) {
-      c.note_ = "cgroup v2 not usable (cannot enable " + want + " in " + where + ": " +
-                strerror(err) + ")" + none;
-      return c;
+    if (!pids) {
+      if (std::string why = enable("+cpu +memory"); !why.empty()) {
+        c.note_ = "cgroup v2 not usable (" + why + ")" + none;
+        return c;
+      }
     }
     c.version_ = CgroupVersion::kV2;
     c.base_ = base;
@@ -231,7 +237,10 @@ Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
       devices_why = prog.status().message();
     }
     c.note_ = "cgroup v2 limits (" + Join(c.controllers()) + ") under " + base;
-    if (!pids) c.note_ += "; no pids controller: process count not limited";
+    if (!pids) {
+      c.note_ += "; process count not limited (" +
+                 (pids_why.empty() ? std::string("no pids controller") : pids_why) + ")";
+    }
     if (!devices_why.empty()) c.note_ += "; devices not restricted (" + devices_why + ")";
     return c;
   }
