@@ -187,6 +187,7 @@ std::string EncodeHeartbeat(const HeartbeatRequest& req) {
       ro["ended_at"] = r.ended_at_ms;
     }
     if (!r.message.empty()) ro["message"] = r.message;
+    if (!r.reason.empty()) ro["reason"] = r.reason;
     replicas.push_back(std::move(ro));
   }
   o["replicas"] = std::move(replicas);

@@ -20,6 +20,7 @@ struct AgentFlags {
   std::string name;
   std::string fault_file;
   std::string cgroup_root = "/sys/fs/cgroup";
+  std::string gpu_dev_dir = "/dev";
   std::string mps_control = "nvidia-cuda-mps-control";
   std::string cpu;
   std::string memory;
@@ -38,6 +39,7 @@ int RunAgent(const AgentFlags& f) {
   o.data_dir = f.data_dir;
   o.name = f.name;
   o.cgroup_root = f.cgroup_root;
+  o.gpu_dev_dir = f.gpu_dev_dir;
   o.mps_control = f.mps_control;
   o.heartbeat_interval = std::chrono::milliseconds(f.heartbeat_interval_ms);
   o.stop_grace = std::chrono::seconds(f.stop_grace_s);
@@ -112,7 +114,11 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--name", flags->name, "Node name (default: the host name)");
   cmd->add_option("--fault-file", flags->fault_file,
                   "Simulated GPUs only: file of injected faults ('xid 0 79', 'ecc 1 2', 'lost 2')");
-  cmd->add_option("--cgroup-root", flags->cgroup_root, "cgroup v2 mount point ('' disables)")
+  cmd->add_option("--cgroup-root", flags->cgroup_root,
+                  "Where cgroup v2 (or the v1 hierarchies) is mounted ('' disables)")
+      ->capture_default_str();
+  cmd->add_option("--gpu-dev-dir", flags->gpu_dev_dir,
+                  "Folder of the GPU device nodes (nvidia<N>, nvidiactl, nvidia-uvm)")
       ->capture_default_str();
   cmd->add_option("--mps-control", flags->mps_control, "The MPS control program")
       ->capture_default_str();
