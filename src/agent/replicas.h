@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "agent/cgroup.h"
+#include "agent/container.h"
 #include "agent/gpu_inventory.h"
 #include "agent/launcher.h"
 #include "agent/mps.h"
@@ -43,6 +44,8 @@ struct ReplicaSetOptions {
   // Most replicas started by one Apply (each launch forks; hundreds at once would delay
   // the heartbeat past the node lease). The others start on the next Apply.
   int max_starts_per_round = 64;
+  // How replicas of jobs with an image run (container.h): runtime, allowed registries.
+  ContainerOptions containers;
 };
 
 class ReplicaSet {
@@ -81,6 +84,8 @@ class ReplicaSet {
   void Launch(const DesiredReplica& want, const VgpuPlan& plan, const std::vector<GpuSample>& gpus);
   void BeginStop(ReplicaRecord& rec, const std::string& why);
   void Finish(ReplicaRecord& rec);
+  // Kills and removes the container of an image replica (nothing for a plain one).
+  void RemoveContainerOf(const ReplicaRecord& rec);
   std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
   // Replaces the record with the same id, or appends `rec`.
   void Put(ReplicaRecord rec);
