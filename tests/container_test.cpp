@@ -99,8 +99,14 @@ class PodmanSandbox {
   std::string Podman(const std::string& args) const {
     return "podman " + Join(runtime_args_) + " " + args;
   }
+  // Workloads outlive a killed `fastgpu up` by design; a test's containers must not
+  // outlive the test (nor keep mounts in the scratch folder).
+  void RemoveAllContainers() const { Sh(Podman("rm --all --force --time 0")); }
 
  private:
+  ~PodmanSandbox() {
+    if (!dir_.empty()) RemoveAllContainers();
+  }
   PodmanSandbox() {
     if (geteuid() != 0) {
       skip_ = "needs root (podman with the agent's uid mapping)";
@@ -217,6 +223,9 @@ class ContainerTest : public ::testing::Test {
     ASSERT_TRUE(s->error().empty()) << s->error();
     sandbox_ = s;
   }
+  void TearDown() override {
+    if (sandbox_ != nullptr) sandbox_->RemoveAllContainers();
+  }
   std::vector<std::string> AgentFlags(const std::string& registries = "localhost") const {
     return {"--registries", registries, "--container-runtime-args",
             Join(sandbox_->runtime_args()), "--container-run-args", Join(sandbox_->run_args())};
@@ -250,7 +259,7 @@ TEST_F(ContainerTest, ReplicaRunsInTheImageAsAnUnprivilegedUser) {
 TEST_F(ContainerTest, ContainerExitCodeIsTheJobsExitCode) {
   Up u(AgentFlags());
   ASSERT_TRUE(u.up->ok()) << u.up->output();
-  std::string id = u.Submit("--image " + std::string(kImage) + " -- sh -c " + Quote("exit 7"));
+  std::string id = u.Submit("--cpu 100m --image " + std::string(kImage) + " -- sh -c " + Quote("exit 7"));
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(u.Wait(id, std::chrono::seconds(60)), "failed");
   EXPECT_NE(u.Reason(id).find("exited with code 7"), std::string::npos) << u.Reason(id);
@@ -259,7 +268,7 @@ TEST_F(ContainerTest, ContainerExitCodeIsTheJobsExitCode) {
 TEST_F(ContainerTest, ImageFromARegistryTheNodeDoesNotAllowFails) {
   Up u(AgentFlags("localhost,registry.internal:5000"));
   ASSERT_TRUE(u.up->ok()) << u.up->output();
-  std::string id = u.Submit("--image registry.example.com/team/app:v1 -- true");
+  std::string id = u.Submit("--cpu 100m --image registry.example.com/team/app:v1 -- true");
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(u.Wait(id, std::chrono::seconds(60)), "failed");
   std::string reason = u.Reason(id);
@@ -272,8 +281,10 @@ TEST_F(ContainerTest, ImageFromARegistryTheNodeDoesNotAllowFails) {
 TEST_F(ContainerTest, CancelStopsTheContainerWithinTheGracePeriodAndRemovesIt) {
   Up u(AgentFlags());
   ASSERT_TRUE(u.up->ok()) << u.up->output();
-  std::string id = u.Submit("--image " + std::string(kImage) + " -- sh -c " +
-                            Quote("echo started; sleep 613"));
+  // A duration no other process on the machine sleeps, to look for it afterwards.
+  const std::string sleep = "sleep " + std::to_string(100000 + getpid() % 100000);
+  std::string id = u.Submit("--cpu 100m --image " + std::string(kImage) + " -- sh -c " +
+                            Quote("echo started; " + sleep));
   ASSERT_FALSE(id.empty());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (u.Logs(id).find("started") == std::string::npos &&
@@ -283,7 +294,7 @@ TEST_F(ContainerTest, CancelStopsTheContainerWithinTheGracePeriodAndRemovesIt) {
   ASSERT_NE(u.Logs(id).find("started"), std::string::npos) << u.up->output();
   json::value job = u.Get(id);
   ASSERT_TRUE(job.is_object());
-  std::string alloc(job.at("allocations").as_array().at(0).at("id").as_string());
+  std::string alloc(job.at("allocations").as_array().at(0).at("allocation_id").as_string());
   EXPECT_EQ(Sh(sandbox_->Podman("container exists fastgpu-" + alloc)).exit_code, 0);
   auto cancelled_at = std::chrono::steady_clock::now();
   CommandResult cancel = RunFastgpu("job cancel" + u.flags + " " + id);
@@ -302,7 +313,7 @@ TEST_F(ContainerTest, CancelStopsTheContainerWithinTheGracePeriodAndRemovesIt) {
   EXPECT_LT(took, std::chrono::seconds(8)) << "the container ignored SIGTERM";
   EXPECT_EQ(u.Wait(id, std::chrono::seconds(30)), "cancelled");
   // No process of the workload is left on the node either.
-  EXPECT_NE(Sh("pgrep -f 'slee[p] 613'").exit_code, 0) << Sh("ps -ef").output;
+  EXPECT_NE(Sh("pgrep -x -f " + Quote(sleep)).exit_code, 0) << Sh("ps -ef").output;
 }
 
 // Needs neither root nor podman: the agent finds no runtime. Also: the API refuses a
@@ -316,8 +327,8 @@ TEST(ContainerRuntimeMissingTest, ImageJobsFailWithPodmanNotFoundWhilePlainJobsR
   Up u({});
   setenv("PATH", saved.c_str(), 1);
   ASSERT_TRUE(u.up->ok()) << u.up->output();
-  std::string boxed = u.Submit("--image " + std::string(kImage) + " -- true");
-  std::string plain = u.Submit("-- sh -c " + Quote("echo plain-ok"));
+  std::string boxed = u.Submit("--cpu 100m --image " + std::string(kImage) + " -- true");
+  std::string plain = u.Submit("--cpu 100m -- sh -c " + Quote("echo plain-ok"));
   ASSERT_FALSE(boxed.empty());
   ASSERT_FALSE(plain.empty());
   EXPECT_EQ(u.Wait(boxed, std::chrono::seconds(60)), "failed");
@@ -326,7 +337,7 @@ TEST(ContainerRuntimeMissingTest, ImageJobsFailWithPodmanNotFoundWhilePlainJobsR
   EXPECT_EQ(u.Wait(plain, std::chrono::seconds(60)), "succeeded") << u.Reason(plain);
   EXPECT_NE(u.Logs(plain).find("plain-ok"), std::string::npos);
   // A malformed reference never reaches a node: the API refuses it.
-  CommandResult bad = RunFastgpu("job submit" + u.flags + " --image Not/Valid -- true");
+  CommandResult bad = RunFastgpu("job submit" + u.flags + " --cpu 100m --image Not/Valid -- true");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("image: 'Not/Valid' is not a valid image reference"),
             std::string::npos)
