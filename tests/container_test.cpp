@@ -2,11 +2,13 @@
 // runs in the image's root filesystem as an unprivileged user, its exit code is the
 // job's, an image from a registry the node does not allow fails with the reason, a
 // container job stops on cancel well within the grace period and leaves no container,
+// an agent restarted after its `podman run` was killed removes the orphaned container,
 // and a node without podman fails image jobs with "podman not found" while plain jobs
 // run. Podman runs on storage private to the test (--root/--runroot in a scratch folder,
 // vfs driver), with a tiny image imported from busybox-static. Skips without root,
 // podman or /bin/busybox (except the podman-missing test, which needs neither).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -121,9 +123,9 @@ class PodmanSandbox {
       return;
     }
     dir_ = dir_holder_.path();
-    runtime_args_ = {"--root",      dir_ + "/storage", "--runroot",       dir_ + "/run",
-                     "--tmpdir",    dir_ + "/tmp",     "--storage-driver", "vfs",
-                     "--cgroup-manager", "cgroupfs",    "--events-backend", "none"};
+    runtime_args_ = {"--root",           dir_ + "/storage", "--runroot",        dir_ + "/run",
+                     "--tmpdir",         dir_ + "/tmp",     "--storage-driver", "vfs",
+                     "--cgroup-manager", "cgroupfs",        "--events-backend", "none"};
     if (HybridWithV2Controllers()) {
       // crun sees a pure cgroup v1 host in a mount namespace without the v2 mount.
       std::string wrapper = dir_ + "/crun-v1";
@@ -158,8 +160,8 @@ class PodmanSandbox {
       error_ = "podman import failed: " + imp.output;
     }
     // A container must start here at all, else the tests below say nothing about FastGPU.
-    CommandResult probe = Sh(Podman("run --rm --pull=never " + Join(run_args_) + " " + kImage +
-                                    " true"));
+    CommandResult probe =
+        Sh(Podman("run --rm --pull=never " + Join(run_args_) + " " + kImage + " true"));
     if (error_.empty() && probe.exit_code != 0) error_ = "podman run failed: " + probe.output;
   }
 
@@ -181,11 +183,13 @@ struct Up {
   std::unique_ptr<UpProcess> up;
   std::string flags;
 
-  explicit Up(const std::vector<std::string>& extra) {
-    std::vector<std::string> args{"--log-level", "info", "up", "--data-dir", dir.path(),
+  explicit Up(const std::vector<std::string>& extra) { Start(extra, "/up.log"); }
+
+  void Start(const std::vector<std::string>& extra, const std::string& log) {
+    std::vector<std::string> args{"--log-level",     "info",       "up", "--data-dir", dir.path(),
                                   "--simulate-gpus", "1xH100-80GB"};
     args.insert(args.end(), extra.begin(), extra.end());
-    up = std::make_unique<UpProcess>(args, dir.path() + "/up.log");
+    up = std::make_unique<UpProcess>(args, dir.path() + log);
     if (!up->ok()) return;
     flags = " --server " + up->url() + " --token " + ReadFirstLine(dir.path() + "/admin.token");
   }
@@ -198,7 +202,9 @@ struct Up {
     if (!v.is_object() || !v.as_object().contains("id")) return "";
     return std::string(v.at("id").as_string());
   }
-  json::value Get(const std::string& id) { return JsonOutput(RunFastgpu("job get -o json" + flags + " " + id)); }
+  json::value Get(const std::string& id) {
+    return JsonOutput(RunFastgpu("job get -o json" + flags + " " + id));
+  }
   std::string State(const std::string& id) {
     json::value v = Get(id);
     return v.is_object() ? std::string(v.at("state").as_string()) : "";
@@ -212,7 +218,9 @@ struct Up {
     RunFastgpu("job wait --timeout " + std::to_string(timeout.count()) + flags + " " + id);
     return State(id);
   }
-  std::string Logs(const std::string& id) { return RunFastgpu("job logs" + flags + " " + id).output; }
+  std::string Logs(const std::string& id) {
+    return RunFastgpu("job logs" + flags + " " + id).output;
+  }
 };
 
 class ContainerTest : public ::testing::Test {
@@ -227,8 +235,12 @@ class ContainerTest : public ::testing::Test {
     if (sandbox_ != nullptr) sandbox_->RemoveAllContainers();
   }
   std::vector<std::string> AgentFlags(const std::string& registries = "localhost") const {
-    return {"--registries", registries, "--container-runtime-args",
-            Join(sandbox_->runtime_args()), "--container-run-args", Join(sandbox_->run_args())};
+    return {"--registries",
+            registries,
+            "--container-runtime-args",
+            Join(sandbox_->runtime_args()),
+            "--container-run-args",
+            Join(sandbox_->run_args())};
   }
   PodmanSandbox* sandbox_ = nullptr;
 };
@@ -241,8 +253,9 @@ TEST_F(ContainerTest, ReplicaRunsInTheImageAsAnUnprivilegedUser) {
                             Quote("cat /etc/os-release || ls /; id -u; pwd; "
                                   "touch written-by-container && echo wrote"));
   ASSERT_FALSE(id.empty());
-  EXPECT_EQ(u.Wait(id, std::chrono::seconds(60)), "succeeded")
-      << u.Reason(id) << "\n" << u.Logs(id) << "\n" << u.up->output();
+  EXPECT_EQ(u.Wait(id, std::chrono::seconds(60)), "succeeded") << u.Reason(id) << "\n"
+                                                               << u.Logs(id) << "\n"
+                                                               << u.up->output();
   std::string logs = u.Logs(id);
   // The image's /etc/os-release, not the host's.
   EXPECT_NE(logs.find("ID=" + sandbox_->marker()), std::string::npos) << logs;
@@ -251,15 +264,15 @@ TEST_F(ContainerTest, ReplicaRunsInTheImageAsAnUnprivilegedUser) {
   EXPECT_NE(logs.find("wrote"), std::string::npos) << logs;  // its work folder is writable
   // `job get` shows the image.
   CommandResult get = RunFastgpu("job get" + u.flags + " " + id);
-  EXPECT_NE(get.output.find("image:     " + std::string(kImage)), std::string::npos)
-      << get.output;
+  EXPECT_NE(get.output.find("image:     " + std::string(kImage)), std::string::npos) << get.output;
   EXPECT_EQ(std::string(u.Get(id).at("image").as_string()), kImage);
 }
 
 TEST_F(ContainerTest, ContainerExitCodeIsTheJobsExitCode) {
   Up u(AgentFlags());
   ASSERT_TRUE(u.up->ok()) << u.up->output();
-  std::string id = u.Submit("--cpu 100m --image " + std::string(kImage) + " -- sh -c " + Quote("exit 7"));
+  std::string id =
+      u.Submit("--cpu 100m --image " + std::string(kImage) + " -- sh -c " + Quote("exit 7"));
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(u.Wait(id, std::chrono::seconds(60)), "failed");
   EXPECT_NE(u.Reason(id).find("exited with code 7"), std::string::npos) << u.Reason(id);
@@ -316,6 +329,45 @@ TEST_F(ContainerTest, CancelStopsTheContainerWithinTheGracePeriodAndRemovesIt) {
   EXPECT_NE(Sh("pgrep -x -f " + Quote(sleep)).exit_code, 0) << Sh("ps -ef").output;
 }
 
+TEST_F(ContainerTest, AgentRestartRemovesAContainerWhosePodmanWasKilled) {
+  Up u(AgentFlags());
+  ASSERT_TRUE(u.up->ok()) << u.up->output();
+  const std::string sleep = "sleep " + std::to_string(200000 + getpid() % 100000);
+  std::string id = u.Submit("--cpu 100m --image " + std::string(kImage) + " -- sh -c " +
+                            Quote("echo started; " + sleep));
+  ASSERT_FALSE(id.empty());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (u.Logs(id).find("started") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_NE(u.Logs(id).find("started"), std::string::npos) << u.up->output();
+  json::value job = u.Get(id);
+  ASSERT_TRUE(job.is_object());
+  std::string alloc(job.at("allocations").as_array().at(0).at("allocation_id").as_string());
+  const std::string name = "fastgpu-" + alloc;
+  // The agent goes down (its workloads keep running), then `podman run` is killed: the
+  // container lives on without anyone attached to it.
+  u.up->Stop(SIGKILL);
+  // ("[-]" keeps the pattern from matching the shell that runs pkill.)
+  CommandResult killed = Sh("pkill -KILL -f " + Quote("[-]-name=" + name + " "));
+  ASSERT_EQ(killed.exit_code, 0) << killed.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(Sh(sandbox_->Podman("container exists " + name)).exit_code, 0);
+  ASSERT_EQ(Sh("pgrep -x -f " + Quote(sleep)).exit_code, 0);
+  // The restarted agent finds the replica ended and removes its container.
+  u.Start(AgentFlags(), "/up2.log");
+  ASSERT_TRUE(u.up->ok()) << u.up->output();
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Sh(sandbox_->Podman("container exists " + name)).exit_code == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_NE(Sh(sandbox_->Podman("container exists " + name)).exit_code, 0) << u.up->output();
+  EXPECT_NE(Sh("pgrep -x -f " + Quote(sleep)).exit_code, 0) << Sh("ps -ef").output;
+  EXPECT_EQ(u.Wait(id, std::chrono::seconds(30)), "failed") << u.Reason(id);
+}
+
 // Needs neither root nor podman: the agent finds no runtime. Also: the API refuses a
 // malformed reference.
 TEST(ContainerRuntimeMissingTest, ImageJobsFailWithPodmanNotFoundWhilePlainJobsRun) {
@@ -332,15 +384,13 @@ TEST(ContainerRuntimeMissingTest, ImageJobsFailWithPodmanNotFoundWhilePlainJobsR
   ASSERT_FALSE(boxed.empty());
   ASSERT_FALSE(plain.empty());
   EXPECT_EQ(u.Wait(boxed, std::chrono::seconds(60)), "failed");
-  EXPECT_NE(u.Reason(boxed).find("podman not found in PATH"), std::string::npos)
-      << u.Reason(boxed);
+  EXPECT_NE(u.Reason(boxed).find("podman not found in PATH"), std::string::npos) << u.Reason(boxed);
   EXPECT_EQ(u.Wait(plain, std::chrono::seconds(60)), "succeeded") << u.Reason(plain);
   EXPECT_NE(u.Logs(plain).find("plain-ok"), std::string::npos);
   // A malformed reference never reaches a node: the API refuses it.
   CommandResult bad = RunFastgpu("job submit" + u.flags + " --cpu 100m --image Not/Valid -- true");
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.output.find("image: 'Not/Valid' is not a valid image reference"),
-            std::string::npos)
+  EXPECT_NE(bad.output.find("image: 'Not/Valid' is not a valid image reference"), std::string::npos)
       << bad.output;
 }
 

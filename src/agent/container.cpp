@@ -97,8 +97,8 @@ std::vector<std::string> BuildContainerArgv(const ContainerOptions& options,
 std::vector<std::string> BuildRemoveArgv(const ContainerOptions& options,
                                          const std::string& allocation_id) {
   std::vector<std::string> argv = Prefix(options);
-  argv.insert(argv.end(), {"rm", "--force", "--ignore", "--time", "0",
-                           ContainerName(allocation_id)});
+  argv.insert(argv.end(),
+              {"rm", "--force", "--ignore", "--time", "0", ContainerName(allocation_id)});
   return argv;
 }
 
@@ -139,8 +139,9 @@ Result<std::string> FindRuntime(const ContainerOptions& options, const std::stri
   if (rt.empty()) return NotFound("no container runtime configured (--container-runtime)");
   if (rt.find('/') != std::string::npos) {
     if (access(rt.c_str(), X_OK) == 0) return rt;
-    return NotFound(rt + " not found or not executable: image jobs need podman (apt-get "
-                         "install podman crun) or --container-runtime naming it");
+    return NotFound(rt +
+                    " not found or not executable: image jobs need podman (apt-get "
+                    "install podman crun) or --container-runtime naming it");
   }
   size_t start = 0;
   for (;;) {
@@ -161,8 +162,7 @@ Result<std::string> FindRuntime(const ContainerOptions& options, const std::stri
 Result<std::pair<int, int>> ContainerUser(const ContainerOptions& options) {
   int uid = -1, gid = -1;
   char rest = 0;
-  if (std::sscanf(options.user.c_str(), "%d:%d%c", &uid, &gid, &rest) != 2 || uid < 0 ||
-      gid < 0) {
+  if (std::sscanf(options.user.c_str(), "%d:%d%c", &uid, &gid, &rest) != 2 || uid < 0 || gid < 0) {
     return InvalidArgument("container user '" + options.user + "' is not uid:gid");
   }
   return std::pair<int, int>{uid, gid};
@@ -175,9 +175,9 @@ std::map<std::string, std::string> RuntimeEnv() {
       path != nullptr ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   const char* home = std::getenv("HOME");
   env["HOME"] = home != nullptr ? home : "/root";
-  for (const char* key : {"LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "CONTAINERS_CONF",
-                          "CONTAINERS_STORAGE_CONF", "CONTAINERS_REGISTRIES_CONF", "TMPDIR",
-                          "XDG_RUNTIME_DIR"}) {
+  for (const char* key :
+       {"LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF",
+        "CONTAINERS_REGISTRIES_CONF", "TMPDIR", "XDG_RUNTIME_DIR"}) {
     if (const char* v = std::getenv(key)) env[key] = v;
   }
   return env;

@@ -61,15 +61,15 @@ struct ContainerOptions {
 
 // One container replica, as the agent plans it.
 struct ContainerRun {
-  std::string allocation_id;                // names the container
-  std::string image;                        // canonical reference (ImageRef::Canonical)
-  std::vector<std::string> command;         // argv inside the container
-  std::map<std::string, std::string> env;   // the container's whole extra environment
-  std::string work_dir;                     // bind-mounted at the same path, and the cwd
-  std::vector<std::string> mounts;          // more folders bind-mounted at the same path
-  std::vector<std::string> devices;         // --device values (GpuDeviceArgs)
-  int64_t memory_mib = 0;                   // --memory; 0: none
-  int64_t cpu_milli = 0;                    // --cpus; 0: none
+  std::string allocation_id;               // names the container
+  std::string image;                       // canonical reference (ImageRef::Canonical)
+  std::vector<std::string> command;        // argv inside the container
+  std::map<std::string, std::string> env;  // the container's whole extra environment
+  std::string work_dir;                    // bind-mounted at the same path, and the cwd
+  std::vector<std::string> mounts;         // more folders bind-mounted at the same path
+  std::vector<std::string> devices;        // --device values (GpuDeviceArgs)
+  int64_t memory_mib = 0;                  // --memory; 0: none
+  int64_t cpu_milli = 0;                   // --cpus; 0: none
 };
 
 // "fastgpu-<allocation id>".

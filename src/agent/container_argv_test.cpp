@@ -1,11 +1,10 @@
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "agent/container.h"
 
@@ -65,8 +64,8 @@ TEST(ContainerArgvTest, RunsUnprivilegedWithLimitsEnvAndWorkDir) {
   for (const char* want :
        {"--rm", "--name=fastgpu-alloc-1", "--pull=never", "--init", "--sig-proxy=true",
         "--log-driver=passthrough", "--user=65534:65534", "--cap-drop=all",
-        "--security-opt=no-new-privileges", "--network=host", "--pids-limit=4096",
-        "--memory=2048m", "--cpus=1.500", "--device=/dev/nvidia0", "--device=/dev/nvidiactl",
+        "--security-opt=no-new-privileges", "--network=host", "--pids-limit=4096", "--memory=2048m",
+        "--cpus=1.500", "--device=/dev/nvidia0", "--device=/dev/nvidiactl",
         "--env=CUDA_VISIBLE_DEVICES=GPU-1", "--env=WEIRD=a b=c -x",
         "--volume=/data/replicas/alloc-1/work:/data/replicas/alloc-1/work",
         "--workdir=/data/replicas/alloc-1/work"}) {
@@ -131,15 +130,16 @@ TEST(ContainerArgvTest, GpuDevicesFromNodesOrCdi) {
   for (const char* n : {"nvidia0", "nvidia1", "nvidia2", "nvidiactl", "nvidia-uvm"}) {
     std::ofstream(options.dev_dir + "/" + n) << "";
   }
-  EXPECT_EQ(GpuDeviceArgs(options, {2, 0}),
-            (std::vector<std::string>{options.dev_dir + "/nvidia2", options.dev_dir + "/nvidia0",
-                                      options.dev_dir + "/nvidiactl",
-                                      options.dev_dir + "/nvidia-uvm"}));
+  EXPECT_EQ(
+      GpuDeviceArgs(options, {2, 0}),
+      (std::vector<std::string>{options.dev_dir + "/nvidia2", options.dev_dir + "/nvidia0",
+                                options.dev_dir + "/nvidiactl", options.dev_dir + "/nvidia-uvm"}));
   EXPECT_TRUE(GpuDeviceArgs(options, {}).empty());  // CPU-only: no GPU, no control nodes
   fs::create_directories(options.cdi_dirs[0]);
   std::ofstream(options.cdi_dirs[0] + "/other.json") << R"({"kind":"vendor.com/fpga"})";
   EXPECT_EQ(GpuDeviceArgs(options, {1}).front(), options.dev_dir + "/nvidia1");
-  std::ofstream(options.cdi_dirs[0] + "/nvidia.yaml") << "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\n";
+  std::ofstream(options.cdi_dirs[0] + "/nvidia.yaml")
+      << "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\n";
   EXPECT_EQ(GpuDeviceArgs(options, {1, 3}),
             (std::vector<std::string>{"nvidia.com/gpu=1", "nvidia.com/gpu=3"}));
 }
@@ -223,13 +223,13 @@ TEST(ContainerArgvTest, MakeContainerLaunchSplitsTheTwoEnvironments) {
   spec.work_dir = work;
   ContainerOptions options;
   ASSERT_TRUE(MakeContainerLaunch(options, want, &spec).ok());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(work.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);
   EXPECT_EQ(spec.argv[0], "podman");
   EXPECT_TRUE(Has(spec.argv, "localhost/trainer:latest"));
   EXPECT_TRUE(Has(spec.argv, "--env=CONTAINERS_CONF=/tmp/evil.conf"));  // inside: harmless
-  EXPECT_TRUE(Has(spec.argv, "--env=USER=alice"));                     // the job set it
+  EXPECT_TRUE(Has(spec.argv, "--env=USER=alice"));                      // the job set it
   EXPECT_TRUE(Has(spec.argv, "--env=HOME=" + work));
   EXPECT_FALSE(Has(spec.argv, "--env=PATH=/usr/bin"));
   EXPECT_FALSE(Has(spec.argv, "--env=LOGNAME=root"));
@@ -243,7 +243,8 @@ TEST(ContainerArgvTest, MakeContainerLaunchSplitsTheTwoEnvironments) {
   } else {
     EXPECT_EQ(spec.env.at("CONTAINERS_CONF"), agent_conf);
   }
-  EXPECT_EQ(spec.env.count("USER") ? spec.env.at("USER") : "", std::getenv("USER") ? std::getenv("USER") : "");
+  EXPECT_EQ(spec.env.count("USER") ? spec.env.at("USER") : "",
+            std::getenv("USER") ? std::getenv("USER") : "");
 
   want.image = "docker.io/library/busybox";
   LaunchSpec refused;

@@ -3,9 +3,8 @@
 // --container-run-args.
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "agent/container.h"
 #include "common/result.h"

@@ -64,8 +64,9 @@ Result<ImageRef> ParseImageRef(std::string_view text) {
     ref.tag = std::string(name.substr(colon + 1));
     name = name.substr(0, colon);
     if (!std::regex_match(ref.tag, kTag)) {
-      return Bad(text, "the tag '" + ref.tag + "' must be 1-128 of [A-Za-z0-9_.-], not starting "
-                       "with '.' or '-'");
+      return Bad(text, "the tag '" + ref.tag +
+                           "' must be 1-128 of [A-Za-z0-9_.-], not starting "
+                           "with '.' or '-'");
     }
   }
   if (name.empty()) return Bad(text, "the repository name is empty");

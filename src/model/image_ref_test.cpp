@@ -32,10 +32,26 @@ TEST(ImageRefTest, NormalisesRegistryRepositoryAndTag) {
 }
 
 TEST(ImageRefTest, RefusesMalformedReferences) {
-  for (const char* bad :
-       {"", "Busybox", "a//b", "/a", "a/", "busybox:", "busybox:-x", "busybox:a b", "a b",
-        "localhost/", "reg.io:port/app", "reg..io/app", "-reg.io/app", "app@sha256:abc",
-        "app@sha256:" "zz", "a--/b", "a..b", "foo/-bar", "x\n", "--privileged"}) {
+  for (const char* bad : {"",
+                          "Busybox",
+                          "a//b",
+                          "/a",
+                          "a/",
+                          "busybox:",
+                          "busybox:-x",
+                          "busybox:a b",
+                          "a b",
+                          "localhost/",
+                          "reg.io:port/app",
+                          "reg..io/app",
+                          "-reg.io/app",
+                          "app@sha256:abc",
+                          "app@sha256:zz",
+                          "a--/b",
+                          "a..b",
+                          "foo/-bar",
+                          "x\n",
+                          "--privileged"}) {
     auto ref = ParseImageRef(bad);
     EXPECT_FALSE(ref.ok()) << "accepted '" << bad << "' as " << ref->Canonical();
     if (!ref.ok()) {
