@@ -111,7 +111,7 @@ class PodmanSandbox {
   }
   PodmanSandbox() {
     if (geteuid() != 0) {
-      skip_ = "needs root (podman with the agent's uid mapping)";
+      skip_ = "needs root (the agent runs podman as root)";
       return;
     }
     if (Sh("command -v podman").exit_code != 0) {
