@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -141,6 +142,21 @@ Status Agent::Impl::Start() {
   ro.log_cap_bytes = options_.log_cap_bytes;
   ro.stop_grace = options_.stop_grace;
   ro.gpu_dev_dir = options_.gpu_dev_dir;
+  ro.containers = options_.containers;
+  {
+    const char* path = std::getenv("PATH");
+    auto runtime = FindRuntime(ro.containers, path != nullptr ? path : "");
+    if (runtime.ok()) {
+      std::string registries;
+      for (const std::string& r : ro.containers.allowed_registries) {
+        registries += (registries.empty() ? "" : ", ") + r;
+      }
+      spdlog::info("agent: image jobs run with {}; allowed registries: {}", *runtime,
+                   registries.empty() ? "none" : registries);
+    } else {
+      spdlog::warn("agent: image jobs will fail: {}", runtime.status().message());
+    }
+  }
   if (options_.state_writer == nullptr) options_.state_writer = MakeFileStateWriter(state_path_);
   replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.state_writer, *options_.launcher,
                                            cgroups_, *mps_, SystemClock::Default());

@@ -22,6 +22,7 @@
 #include "agent/gpu_inventory.h"
 #include "agent/health.h"
 #include "agent/launcher.h"
+#include "agent/container.h"
 #include "agent/state_writer.h"
 #include "common/status.h"
 
@@ -75,6 +76,9 @@ struct AgentOptions {
   // Stop() also stops every workload (SIGTERM, grace, SIGKILL). Default false: they
   // keep running and the next agent on this data dir re-adopts them.
   bool kill_workloads_on_stop = false;
+  // Jobs with an image: the container runtime, allowed registries and extra runtime
+  // options (see container.h for each default: podman, {"localhost"}, none).
+  ContainerOptions containers;
 };
 
 // What the agent holds right now, for `fastgpu up`, logs and tests.

@@ -62,6 +62,9 @@ struct DesiredReplica {
   int replicas = 1;
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
+  // The job's OCI image ("" = a plain process): the replica runs in a container
+  // (container.h); the field is absent from the JSON when empty.
+  std::string image;
 };
 
 struct HeartbeatResponse {

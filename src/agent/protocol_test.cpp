@@ -29,9 +29,16 @@ TEST(ProtocolTest, HeartbeatAnswerRoundTrips) {
   EXPECT_EQ(d.allocation.slices[0].isolation, Isolation::kMps);
   EXPECT_EQ(d.allocation.slices[0].memory_mib, 40960);
   EXPECT_EQ(r->cancel, std::vector<std::string>{"alloc-2"});
+  EXPECT_EQ(d.image, "");
   auto again = DecodeDesiredReplica(EncodeDesiredReplica(d));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(EncodeDesiredReplica(*again), EncodeDesiredReplica(d));
+  EXPECT_EQ(EncodeDesiredReplica(d).find("image"), std::string::npos);  // absent when plain
+  DesiredReplica boxed = d;
+  boxed.image = "localhost/app:v1";
+  auto boxed_back = DecodeDesiredReplica(EncodeDesiredReplica(boxed));
+  ASSERT_TRUE(boxed_back.ok());
+  EXPECT_EQ(boxed_back->image, "localhost/app:v1");
 }
 
 TEST(ProtocolTest, BadAnswersNameTheField) {

@@ -180,6 +180,15 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
     return fail("allocation id '" + id + "' is not a safe folder name");
   }
   if (want.command.empty() || want.command[0].empty()) return fail("empty command");
+  if (!want.image.empty()) {
+    if (auto ref = CheckImage(options_.containers, want.image); !ref.ok()) {
+      return fail(ref.status().message());
+    }
+    const char* path = std::getenv("PATH");
+    if (auto rt = FindRuntime(options_.containers, path != nullptr ? path : ""); !rt.ok()) {
+      return fail(rt.status().message());
+    }
+  }
   std::vector<Allocation> placed;
   std::vector<std::string> placed_mig;
   for (const ReplicaRecord& r : state_.replicas) {
@@ -248,6 +257,12 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   spec.log_cap_bytes = options_.log_cap_bytes;
   spec.status_path = rec.status_path();
   spec.cgroup_procs = cgroups_.ProcsFiles(rec.cgroup);
+  if (!want.image.empty()) {
+    if (Status st = MakeContainerLaunch(options_.containers, want, &spec); !st.ok()) {
+      if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
+      return fail("container: " + st.message());
+    }
+  }
   Result<ProcessHandle> handle = launcher_.Launch(spec);
   if (!handle.ok()) {
     if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
@@ -321,6 +336,16 @@ void ReplicaSet::Finish(ReplicaRecord& rec) {
     cgroups_.Kill(rec.cgroup);
     cgroups_.Remove(rec.cgroup);
   }
+  RemoveContainerOf(rec);
+}
+
+void ReplicaSet::RemoveContainerOf(const ReplicaRecord& rec) {
+  // podman run --rm removes the container when it ends normally; this covers a podman
+  // killed before its container (SIGKILL past the grace period, a crash, a reboot).
+  if (rec.desired.image.empty()) return;
+  if (Status st = RemoveContainer(options_.containers, rec.id()); !st.ok()) {
+    spdlog::warn("replica {}: {}", rec.id(), st.message());
+  }
 }
 
 void ReplicaSet::Poll() {
@@ -335,6 +360,7 @@ void ReplicaSet::Poll() {
         spdlog::info("replica {} still running after the grace period: SIGKILL", rec.id());
         launcher_.Signal(rec.handle, SIGKILL).IgnoreError();
         if (!rec.cgroup.empty()) cgroups_.Kill(rec.cgroup);
+        RemoveContainerOf(rec);  // the container lives outside podman's process group
         rec.kill_sent = true;
       }
       mps_in_use.insert(rec.mps_gpus.begin(), rec.mps_gpus.end());
@@ -415,6 +441,7 @@ void ReplicaSet::StopAll() {
     if (rec.state != "running") continue;
     launcher_.Signal(rec.handle, SIGKILL).IgnoreError();
     if (!rec.cgroup.empty()) cgroups_.Kill(rec.cgroup);
+    RemoveContainerOf(rec);
   }
   Poll();
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "agent/cgroup.h"
+#include "agent/container.h"
 #include "agent/gpu_inventory.h"
 #include "agent/launcher.h"
 #include "agent/mps.h"
@@ -51,6 +52,8 @@ struct ReplicaSetOptions {
   std::string gpu_dev_dir = "/dev";
   // Most processes and threads per replica (pids.max), against fork bombs; 0 = no limit.
   int64_t pids_max = 16384;
+  // How replicas of jobs with an image run (container.h): runtime, allowed registries.
+  ContainerOptions containers;
 };
 
 class ReplicaSet {
@@ -89,6 +92,8 @@ class ReplicaSet {
   void Launch(const DesiredReplica& want, const VgpuPlan& plan, const std::vector<GpuSample>& gpus);
   void BeginStop(ReplicaRecord& rec, const std::string& why);
   void Finish(ReplicaRecord& rec);
+  // Kills and removes the container of an image replica (nothing for a plain one).
+  void RemoveContainerOf(const ReplicaRecord& rec);
   std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
   // The devices `want` may use: the standard ones plus its GPUs' nodes (missing nodes of
   // real GPUs are logged).

@@ -7,6 +7,7 @@
 #include "agent/gpu_inventory.h"
 #include "common/log.h"
 #include "main/commands.h"
+#include "main/container_flags.h"
 #include "model/units.h"
 
 namespace fastgpu {
@@ -30,6 +31,7 @@ struct AgentFlags {
   int max_temperature_c = 95;
   int64_t max_uncorrected_ecc = 0;
   bool kill_on_exit = false;
+  ContainerFlags containers;
 };
 
 int RunAgent(const AgentFlags& f) {
@@ -46,6 +48,9 @@ int RunAgent(const AgentFlags& f) {
   o.health.max_temperature_c = f.max_temperature_c;
   o.health.max_uncorrected_ecc = f.max_uncorrected_ecc;
   o.kill_workloads_on_stop = f.kill_on_exit;
+  auto containers = ContainerOptionsFromFlags(f.containers);
+  if (!containers.ok()) return std::cerr << "fastgpu agent: " << containers.status() << "\n", 2;
+  o.containers = *containers;
   if (!f.cpu.empty()) {
     auto cpu = ParseCpuMilli(f.cpu);
     if (!cpu.ok()) return std::cerr << "fastgpu agent: --cpu: " << cpu.status() << "\n", 2;
@@ -138,6 +143,7 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--kill-workloads-on-exit", flags->kill_on_exit,
                 "Stop every workload when the agent exits (default: they keep running and the "
                 "next agent re-adopts them)");
+  AddContainerFlags(cmd, &flags->containers);
   cmd->callback([flags, exit_code] { *exit_code = RunAgent(*flags); });
 }
 

@@ -303,6 +303,7 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
       json::object spec = JobSpecToJson(job.spec);
       a["command"] = spec["command"];
       a["env"] = spec["env"];
+      if (!job.spec.image.empty()) a["image"] = spec["image"];
       allocations.push_back(std::move(a));
     }
     return OkStatus();
