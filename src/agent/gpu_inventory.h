@@ -44,6 +44,10 @@ struct GpuSample {
   std::vector<MigInstance> mig_instances;  // empty unless gpu.mig_enabled
 };
 
+// The GPU's character device: "<dev_dir>/nvidia<device_minor>" (the index when
+// device_minor is unknown). `dev_dir` is "/dev" on a real host (AgentOptions::gpu_dev_dir).
+std::string GpuDevicePath(const GpuSample& gpu, const std::string& dev_dir);
+
 // A critical error the driver reported for one GPU (NVIDIA "XID" code).
 struct GpuEvent {
   int gpu_index = 0;

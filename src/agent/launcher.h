@@ -84,9 +84,7 @@ struct SandboxOptions {
   // Paths hidden from workloads besides the agent's data dir (`fastgpu up` adds the
   // control plane's). Default none.
   std::vector<std::string> hide_paths;
-  // Where the GPU device nodes are: nvidia<N>, nvidiactl, nvidia-uvm, nvidia-uvm-tools.
-  // Default "/dev"; tests point it at fake nodes.
-  std::string gpu_dev_dir = "/dev";
+  // The GPU device nodes come from AgentOptions::gpu_dev_dir (`--gpu-dev-dir`).
 };
 
 // What this host lets the launcher confine, found by trying it in a throwaway child.

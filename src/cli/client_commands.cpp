@@ -68,7 +68,7 @@ void AddLogin(CLI::App& app, int* exit_code) {
 
 // ---- job ----
 struct SubmitFlags {
-  std::string gpu = "0", gpu_memory, cpu, memory, isolation = "default", name, key;
+  std::string gpu = "0", gpu_memory, cpu, memory, isolation = "default", name, key, image;
   std::vector<std::string> gpu_models, env, command;
   int replicas = 1, retries = 0, priority = 0;
   bool wait = false;
@@ -114,6 +114,8 @@ Result<std::string> SubmitBody(const SubmitFlags& s) {
                     {"replicas", s.replicas}, {"max_retries", s.retries},
                     {"priority", s.priority}};
   if (s.root) body["run_as_root"] = true;
+  // Sent only when given, so that a plain job still reaches a server without images.
+  if (!s.image.empty()) body["image"] = s.image;
   return json::serialize(body);
 }
 
@@ -192,6 +194,9 @@ void AddJob(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   submit->add_option("--name", s->name, "Job name");
   submit->add_option("--env", s->env, "Environment variable K=V (repeatable)");
+  submit->add_option("--image", s->image,
+                     "Run each replica in this OCI image (podman on the node), e.g. "
+                     "localhost/trainer:v3; its registry must be allowed by the node's operator");
   submit->add_option("--idempotency-key", s->key,
                      "Request id making retries safe (default: a random one)");
   submit
@@ -316,21 +321,52 @@ void AddJob(CLI::App& app, int* exit_code) {
   logs->add_flag("-f,--follow", *follow, "Keep printing until the job ends");
   logs->callback([=] {
     *exit_code = Run(*gl, [=](ApiClient& api, bool) -> Result<std::string> {
+      const std::string path =
+          "/v1/jobs/" + Escape(*lid) + "/logs?replica=" + std::to_string(*replica) + "&offset=";
       int64_t offset = 0;
-      while (true) {
-        auto v = api.Call("GET", "/v1/jobs/" + Escape(*lid) +
-                                     "/logs?replica=" + std::to_string(*replica) +
-                                     "&offset=" + std::to_string(offset));
-        if (!v.ok()) return v.status();
-        const json::object& o = v->as_object();
-        std::string data(o.at("data").as_string());
-        std::cout << data << std::flush;
+      // Prints one plain answer; true when the log is done.
+      auto print_plain = [&](const json::value& v) {
+        const json::object& o = v.as_object();
+        std::cout << std::string_view(o.at("data").as_string()) << std::flush;
         offset = o.at("next_offset").as_int64();
-        if (o.at("done").as_bool()) break;
-        if (data.empty()) {
-          if (!*follow) break;
-          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        return o.at("done").as_bool();
+      };
+      while (!*follow) {
+        auto v = api.Call("GET", path + std::to_string(offset));
+        if (!v.ok()) return v.status();
+        if (print_plain(*v) || v->at("data").as_string().empty()) break;
+      }
+      while (*follow) {
+        // The server streams the log's bytes as they are stored (X-Log-Offset names the
+        // first one's offset) and ends the stream when the log is done, or earlier (its
+        // lifetime bound, a restart); a busy server answers the plain JSON instead.
+        bool streamed = false;
+        int64_t got = 0;
+        auto res = api.Stream(
+            path + std::to_string(offset) + "&follow=true",
+            [&](std::string_view bytes) {
+              std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+              std::cout.flush();
+              got += static_cast<int64_t>(bytes.size());
+              return true;
+            },
+            [&](const HttpResponse& h) { return streamed = !h.Header("X-Log-Offset").empty(); });
+        offset += got;
+        if (!res.ok() && !streamed) return res.status();
+        if (res.ok() && !streamed) {  // a plain answer: poll
+          boost::system::error_code ec;
+          json::value v = json::parse(res->body, ec);
+          if (ec || !v.is_object())
+            return Internal("the control plane answered something that is not JSON");
+          const bool empty = v.at("data").as_string().empty();
+          if (print_plain(v)) break;
+          if (empty) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          continue;
         }
+        // The stream ended (or broke off): the plain answer says whether the log is done.
+        auto v = api.Call("GET", path + std::to_string(offset));
+        if (!v.ok()) return v.status();
+        if (print_plain(*v)) break;
       }
       if (!*follow) return std::string();
       // Following ends with the job: its outcome is the exit code, as with `job wait`.

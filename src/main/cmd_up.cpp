@@ -16,6 +16,7 @@
 #include "agent/gpu_inventory.h"
 #include "common/log.h"
 #include "main/commands.h"
+#include "main/container_flags.h"
 #include "main/control_plane_flags.h"
 #include "main/sandbox_flags.h"
 #include "model/units.h"
@@ -65,12 +66,19 @@ struct UpFlags : ControlPlaneFlags {
   std::string simulate_gpus;
   std::string cpu, memory;  // what the local node offers; empty: see RegisterUpCommand
   std::string fallback_gpus = "4xH100-80GB";
+  ContainerFlags containers;  // for the local agent
+  std::string gpu_dev_dir = "/dev";
 };
 
 int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   auto sandbox = SandboxOptionsFromFlags(sf);
   if (!sandbox.ok()) {
     std::cerr << "fastgpu up: " << sandbox.status().message() << "\n";
+    return 2;
+  }
+  auto containers = ContainerOptionsFromFlags(f.containers);
+  if (!containers.ok()) {
+    std::cerr << "fastgpu up: " << containers.status() << "\n";
     return 2;
   }
   server::BlockTerminationSignals();  // before any thread starts
@@ -129,6 +137,8 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   ao.sandbox = *sandbox;
   ao.sandbox.hide_paths.push_back(AbsolutePath(f.data_dir));  // tokens and the store
   ao.inventory = std::move(inventory).value();
+  ao.containers = *containers;
+  ao.gpu_dev_dir = f.gpu_dev_dir;
   const int64_t ao_cpu_milli = ao.cpu_milli, ao_memory_mib = ao.memory_mib;
   Agent agent(std::move(ao));
   if (Status st = agent.Start(); !st.ok()) {
@@ -180,6 +190,10 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--memory", f->memory,
                   "Memory the local node offers, e.g. 128GiB (default: MemTotal; simulated "
                   "GPUs: at least 256GiB)");
+  AddContainerFlags(cmd, &f->containers);
+  cmd->add_option("--gpu-dev-dir", f->gpu_dev_dir,
+                  "Folder of the local GPUs' device nodes (nvidia<N>, nvidiactl, nvidia-uvm)")
+      ->capture_default_str();
   AddSandboxFlags(cmd, sandbox);
   cmd->callback([f, sandbox, exit_code] { *exit_code = RunUp(*f, *sandbox); });
 }

@@ -15,9 +15,6 @@ void AddSandboxFlags(CLI::App* cmd, const std::shared_ptr<SandboxFlags>& flags) 
       ->capture_default_str();
   cmd->add_option("--sandbox-hide", flags->hide,
                   "Another folder to hide from workloads (repeatable; the data dir always is)");
-  cmd->add_option("--gpu-dev-dir", flags->gpu_dev_dir,
-                  "Where the GPU device nodes nvidia<N>, nvidiactl, nvidia-uvm are")
-      ->capture_default_str();
 }
 
 Result<SandboxOptions> SandboxOptionsFromFlags(const SandboxFlags& flags) {
@@ -38,10 +35,6 @@ Result<SandboxOptions> SandboxOptionsFromFlags(const SandboxFlags& flags) {
     }
   }
   o.hide_paths = flags.hide;
-  if (flags.gpu_dev_dir.empty() || flags.gpu_dev_dir[0] != '/') {
-    return InvalidArgument("--gpu-dev-dir: '" + flags.gpu_dev_dir + "' is not an absolute path");
-  }
-  o.gpu_dev_dir = flags.gpu_dev_dir;
   return o;
 }
 

@@ -16,10 +16,9 @@ struct SandboxFlags {
   bool enabled = true;
   std::string uids = "200000-299999";
   std::vector<std::string> hide;
-  std::string gpu_dev_dir = "/dev";
 };
 
-// Adds --sandbox/--no-sandbox, --sandbox-uids, --sandbox-hide and --gpu-dev-dir to `cmd`.
+// Adds --sandbox/--no-sandbox, --sandbox-uids and --sandbox-hide to `cmd`.
 void AddSandboxFlags(CLI::App* cmd, const std::shared_ptr<SandboxFlags>& flags);
 
 // The options the flags say; InvalidArgument for a bad uid range ("FIRST-LAST", first > 0)

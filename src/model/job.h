@@ -47,6 +47,10 @@ struct JobSpec {
   // Run as root on the node instead of an unprivileged sandbox user; refused (403) unless
   // the tenant has allow_root. Default false.
   bool run_as_root = false;
+  // OCI image each replica runs in (podman on the node, see docs/security-containers.md),
+  // e.g. "localhost/trainer:v3". Default "": the command runs as a plain process. The
+  // node refuses an image whose registry its operator did not allow.
+  std::string image;
 };
 
 struct Job {
@@ -62,7 +66,8 @@ struct Job {
 };
 
 // Checks a spec: command present, env keys valid (no '=' or NUL, not empty), replicas
-// and retries in range, and the shape (see ValidateShape).
+// and retries in range, image empty or a valid reference (ParseImageRef), and the shape
+// (see ValidateShape).
 Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_models = nullptr);
 
 // Moves `job` to `to` at `now` with `reason`, recording an event. FailedPrecondition

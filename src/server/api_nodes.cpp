@@ -52,7 +52,16 @@ Result<Report> ReportFromJson(const json::value& v, const std::string& path, Tim
   FASTGPU_RETURN_IF_ERROR(r.Int("started_at", started_at, 0, int64_t{1} << 50));
   FASTGPU_RETURN_IF_ERROR(r.Int("ended_at", ended_at, 0, int64_t{1} << 50));
   FASTGPU_RETURN_IF_ERROR(r.String("message", rep.update.message));
+  std::string reason;
+  FASTGPU_RETURN_IF_ERROR(r.String("reason", reason));
   FASTGPU_RETURN_IF_ERROR(r.Finish());
+  if (!reason.empty() && reason != kOomKilled) {
+    return InvalidArgument(path + ".reason: must be \"" + std::string(kOomKilled) + "\" or empty");
+  }
+  if (!reason.empty() && state != "exited") {
+    return InvalidArgument(path + ".reason: only an exited replica has one");
+  }
+  rep.update.message = WithReason(reason, rep.update.message);
   if (state == "starting") {
     rep.update.state = AllocationState::kStarting;
   } else if (state == "running") {
@@ -69,21 +78,6 @@ Result<Report> ReportFromJson(const json::value& v, const std::string& path, Tim
   rep.update.at = at > 0 ? FromUnixMillis(at) : now;
   if (started_at > 0) rep.started_at = FromUnixMillis(started_at);
   return rep;
-}
-
-// The node the admin names by id or by name; a name must match exactly one node (several
-// are FailedPrecondition, 409, listing their ids).
-Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
-  const std::string id_or_name = PercentDecode(path_segment);
-  auto by_id = tx.GetNode(id_or_name);
-  if (by_id.ok() || by_id.status().code() != StatusCode::kNotFound) return by_id;
-  FASTGPU_ASSIGN_OR_RETURN(std::vector<NodeRecord> named, tx.FindNodesByName(id_or_name));
-  if (named.empty()) return NotFound("no node '" + id_or_name + "' (neither an id nor a name)");
-  if (named.size() == 1) return named[0];
-  std::string ids;
-  for (const auto& n : named) ids += (ids.empty() ? "" : ", ") + n.node.id;
-  return FailedPrecondition("node name '" + id_or_name + "' matches " +
-                            std::to_string(named.size()) + " nodes: " + ids + "; use an id");
 }
 
 json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecord>& live) {
@@ -114,6 +108,21 @@ json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecor
 }
 
 }  // namespace
+
+// The node the admin names by id or by name; a name must match exactly one node (several
+// are FailedPrecondition, 409, listing their ids).
+Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
+  const std::string id_or_name = PercentDecode(path_segment);
+  auto by_id = tx.GetNode(id_or_name);
+  if (by_id.ok() || by_id.status().code() != StatusCode::kNotFound) return by_id;
+  FASTGPU_ASSIGN_OR_RETURN(std::vector<NodeRecord> named, tx.FindNodesByName(id_or_name));
+  if (named.empty()) return NotFound("no node '" + id_or_name + "' (neither an id nor a name)");
+  if (named.size() == 1) return named[0];
+  std::string ids;
+  for (const auto& n : named) ids += (ids.empty() ? "" : ", ") + n.node.id;
+  return FailedPrecondition("node name '" + id_or_name + "' matches " +
+                            std::to_string(named.size()) + " nodes: " + ids + "; use an id");
+}
 
 HttpResponse Api::RegisterNode(const HttpRequest& req) {
   auto who = auth_.Authenticate(req.Header("authorization"));
@@ -295,6 +304,7 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
       a["command"] = spec["command"];
       a["env"] = spec["env"];
       if (job.spec.run_as_root) a["run_as_root"] = true;
+      if (!job.spec.image.empty()) a["image"] = spec["image"];
       allocations.push_back(std::move(a));
     }
     return OkStatus();
@@ -359,6 +369,7 @@ HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id)
     return PutLogEnd(tx, alloc_id, le);
   });
   if (!st.ok()) return ErrorResponse(st);
+  log_waiters_.Notify(alloc_id);  // followed logs of this allocation read on
   return JsonResponse(200, json::object{{"next_offset", next}, {"truncated", truncated}});
 }
 
