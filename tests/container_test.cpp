@@ -376,7 +376,7 @@ TEST(ContainerRuntimeMissingTest, ImageJobsFailWithPodmanNotFoundWhilePlainJobsR
   const char* old_path = std::getenv("PATH");
   std::string saved = old_path != nullptr ? old_path : "";
   setenv("PATH", bin.path().c_str(), 1);  // the agent's PATH: sh and nothing else
-  Up u({});
+  Up u({"--no-sandbox"});  // its only `sh` is under /tmp, which a sandboxed job cannot see
   setenv("PATH", saved.c_str(), 1);
   ASSERT_TRUE(u.up->ok()) << u.up->output();
   std::string boxed = u.Submit("--cpu 100m --image " + std::string(kImage) + " -- true");

@@ -249,6 +249,20 @@ TEST_F(SandboxLauncherTest, JoinsItsCgroupFromInsideThePidNamespace) {
   EXPECT_EQ(out.find("could not join"), std::string::npos) << out;
 }
 
+TEST_F(SandboxLauncherTest, AProgramItCannotSeeIsRefusedClearly) {
+  SKIP_WITHOUT_SANDBOX();
+  std::string prog = dir_.path() + "/prog.sh";  // under /tmp: private in the sandbox
+  std::ofstream(prog) << "#!/bin/sh\necho hi\n";
+  ::chmod(prog.c_str(), 0755);
+  LaunchSpec spec = Spec("true");
+  spec.argv = {prog};
+  auto h = launcher_->Launch(spec);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(h.status().message().find("hidden in the sandbox"), std::string::npos)
+      << h.status().message();
+}
+
 TEST_F(SandboxLauncherTest, RefusesUidZeroAsASandboxUser) {
   LaunchSpec spec = Spec("true");
   spec.sandbox.uid = 0;

@@ -141,6 +141,16 @@ Result<Prepared> Prepare(const SandboxSpec& spec) {
   return p;
 }
 
+bool Hidden(const Prepared& p, const std::string& path) {
+  if (!p.namespaces) return false;
+  fs::path target = fs::path(path).lexically_normal();
+  bool covered = std::any_of(p.hides.begin(), p.hides.end(),
+                             [&](const Prepared::Hide& h) { return IsUnder(target, h.path); });
+  bool bound = std::any_of(p.binds.begin(), p.binds.end(),
+                           [&](const Prepared::Bind& b) { return IsUnder(target, b.target); });
+  return covered && !bound;
+}
+
 int EnterNamespaces(const Prepared& p, int32_t* step) {
   auto fail = [&](int32_t s) {
     *step = s;

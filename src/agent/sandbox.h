@@ -71,6 +71,10 @@ struct Prepared {
 // Checks and orders `spec` (absolute paths, limits). InvalidArgument on a bad spec.
 Result<Prepared> Prepare(const SandboxSpec& spec);
 
+// True when `path` (absolute) lies under a folder the sandbox covers and does not bind
+// back: a program there cannot be run inside it.
+bool Hidden(const Prepared& p, const std::string& path);
+
 // In the workload's child, after it joined its cgroups: new mount, IPC and UTS
 // namespaces and the mounts of Prepared. Returns 0, or an errno with *step set.
 int EnterNamespaces(const Prepared& p, int32_t* step);

@@ -331,6 +331,15 @@ class ShimLauncher final : public ProcessLauncher {
     auto sandbox = sandbox::Prepare(spec.sandbox);
     if (!sandbox.ok()) return sandbox.status();
     p.sandbox = std::move(sandbox).value();
+    if (spec.sandbox.namespaces) {
+      std::error_code ec;
+      auto exe = std::filesystem::absolute(p.exe, ec);
+      if (!ec && sandbox::Hidden(p.sandbox, exe.string())) {
+        return FailedPrecondition("cannot start " + spec.argv[0] + ": " + exe.string() +
+                                  " is hidden in the sandbox (a private /tmp or a hidden data "
+                                  "dir); install the program elsewhere or put it in the work dir");
+      }
+    }
 
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + strerror(errno));
