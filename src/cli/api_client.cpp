@@ -7,6 +7,7 @@ namespace json = boost::json;
 Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ClientConfig& config) {
   HttpClientOptions opts;
   opts.bearer_token = config.token;
+  opts.ca_file = config.ca_cert;
   opts.connect_timeout = std::chrono::seconds(5);
   opts.read_timeout = std::chrono::seconds(60);
   auto http = HttpClient::Create(config.server, opts);

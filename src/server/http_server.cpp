@@ -8,7 +8,9 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <chrono>
@@ -25,6 +27,7 @@ namespace fastgpu::server {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 std::string HttpRequest::Header(const std::string& name) const {
@@ -105,6 +108,7 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandler handler;
   int max_connections = 0;
+  std::optional<ssl::context> tls;  // set when serving HTTPS
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
@@ -126,7 +130,35 @@ struct HttpServer::Impl {
   bool EvictOne(const std::string& why);
   // Answers 503 on a socket beyond the limit and closes it.
   void Reject(tcp::socket socket);
+  // Sets `tls` from the options' certificate and key files (nothing when neither is set).
+  Status LoadTls();
 };
+
+Status HttpServer::Impl::LoadTls() {
+  const std::string& cert = options.tls_cert_file;
+  const std::string& key = options.tls_key_file;
+  if (cert.empty() && key.empty()) return OkStatus();
+  if (cert.empty() || key.empty()) {
+    return InvalidArgument("HTTPS needs both a certificate chain file and a key file");
+  }
+  try {
+    tls.emplace(ssl::context::tls_server);
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                     ssl::context::single_dh_use);
+    tls->use_certificate_chain_file(cert);
+  } catch (const boost::system::system_error& e) {
+    tls.reset();
+    return InvalidArgument("TLS certificate chain " + cert + ": " + e.code().message());
+  }
+  try {
+    tls->use_private_key_file(key, ssl::context::pem);
+  } catch (const boost::system::system_error& e) {
+    tls.reset();
+    return InvalidArgument("TLS key " + key + ": " + e.code().message());
+  }
+  return OkStatus();
+}
 
 namespace {
 
@@ -137,8 +169,13 @@ enum class Phase { kIdle, kReading, kBusy, kClosing };
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, HttpServer::Impl* impl)
-      : stream_(std::move(socket)), impl_(impl) {}
+  HttpSession(tcp::socket socket, HttpServer::Impl* impl) : impl_(impl) {
+    if (impl->tls) {
+      tls_.emplace(std::move(socket), *impl->tls);
+    } else {
+      plain_.emplace(std::move(socket));
+    }
+  }
   ~HttpSession();
   // Registers with the server and waits for the first request.
   void Start();
@@ -147,6 +184,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Phase phase() const { return phase_.load(); }
 
  private:
+  // HTTPS: the TLS handshake, which must end within the request timeout.
+  void Handshake();
   void WaitForRequest();
   void ReadRequest();
   void OnRead(beast::error_code ec);
@@ -159,7 +198,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void LingeringClose();
   void Drain(std::shared_ptr<std::array<char, 16384>> buf);
 
-  beast::tcp_stream stream_;
+  // The TCP stream under either kind of connection (timeouts, socket, executor).
+  beast::tcp_stream& Tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  // Calls `f` with the stream requests and answers go through (TLS or plain).
+  template <class F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
+
+  std::optional<beast::tcp_stream> plain_;                   // plain HTTP
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;  // HTTPS
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl* impl_;
@@ -257,7 +309,8 @@ void HttpServer::Impl::Reject(tcp::socket socket) {
       "{\"code\":\"UNAVAILABLE\",\"message\":\"too many connections; retry later\"}";
   beast::error_code ec;
   socket.non_blocking(true, ec);
-  socket.write_some(net::buffer(kAnswer), ec);  // a fresh socket's send buffer takes it
+  // Under TLS a plain answer would be noise to the client: it just sees the close.
+  if (!tls) socket.write_some(net::buffer(kAnswer), ec);  // a fresh socket's buffer takes it
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
 }
@@ -274,20 +327,41 @@ void HttpSession::Start() {
     entry_ = impl_->sessions.insert(impl_->sessions.end(), weak_from_this());
     registered_ = true;
   }
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  net::dispatch(Tcp().get_executor(), [self = shared_from_this()] {
+    if (self->tls_) return self->Handshake();
+    self->WaitForRequest();
+  });
 }
 
 bool HttpSession::CloseIf(Phase from) {
   if (!phase_.compare_exchange_strong(from, Phase::kClosing)) return false;
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  net::post(Tcp().get_executor(), [self = shared_from_this()] { self->Close(); });
   return true;
 }
 
 void HttpSession::Close() {
   phase_ = Phase::kClosing;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  Tcp().socket().close(ignored);
+}
+
+void HttpSession::Handshake() {
+  // Counts as reading: the acceptor may close a connection stuck here at the limit.
+  Phase expected = Phase::kIdle;
+  if (!phase_.compare_exchange_strong(expected, Phase::kReading)) return Close();
+  Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
+  tls_->async_handshake(ssl::stream_base::server, [self = shared_from_this()](
+                                                      beast::error_code ec) {
+    if (ec) {
+      // A plain-HTTP client, a client that does not trust the certificate, a scanner.
+      spdlog::debug("http: TLS handshake failed: {}", ec.message());
+      return self->Close();
+    }
+    Phase reading = Phase::kReading;
+    if (!self->phase_.compare_exchange_strong(reading, Phase::kIdle)) return self->Close();
+    self->WaitForRequest();
+  });
 }
 
 // Waits up to the idle timeout for the first byte of the next request.
@@ -297,13 +371,15 @@ void HttpSession::WaitForRequest() {
     return Close();  // closed by the acceptor meanwhile
   }
   if (buffer_.size() > 0) return ReadRequest();  // a pipelined request is here already
-  stream_.expires_after(std::chrono::milliseconds(impl_->options.idle_timeout_ms));
-  stream_.async_read_some(
-      buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
-        if (ec) return self->Close();  // timeout, peer gone, or closed by the acceptor
-        self->buffer_.commit(n);
-        self->ReadRequest();
-      });
+  Tcp().expires_after(std::chrono::milliseconds(impl_->options.idle_timeout_ms));
+  WithStream([this](auto& stream) {
+    stream.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->Close();  // timeout, peer gone, or closed by the acceptor
+          self->buffer_.commit(n);
+          self->ReadRequest();
+        });
+  });
 }
 
 // Reads one whole request, which must arrive within the request timeout.
@@ -313,9 +389,13 @@ void HttpSession::ReadRequest() {
   parser_.emplace();
   parser_->body_limit(impl_->options.max_body_bytes);
   parser_->header_limit(kHeaderLimitBytes);
-  stream_.expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
+  WithStream([this](auto& stream) {
+    http::async_read(stream, buffer_, *parser_, [self = shared_from_this()](
+                                                    beast::error_code ec, size_t) {
+      self->OnRead(ec);
+    });
+  });
 }
 
 void HttpSession::OnRead(beast::error_code ec) {
@@ -371,7 +451,7 @@ void HttpSession::Dispatch(http::request<http::string_body> req) {
     } catch (...) {
       resp = {500, "application/json", ErrorBody("INTERNAL", "internal error")};
     }
-    net::post(self->stream_.get_executor(), [self, resp = std::move(resp), keep_alive, version] {
+    net::post(self->Tcp().get_executor(), [self, resp = std::move(resp), keep_alive, version] {
       self->Write(std::move(resp), keep_alive, version);
     });
   });
@@ -387,31 +467,35 @@ void HttpSession::Write(HttpResponse r, bool keep_alive, unsigned version) {
   res->keep_alive(keep_alive && !impl_->stopped);
   res->body() = std::move(r.body);
   res->prepare_payload();
-  stream_.expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
-  http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-    if (ec) return self->Close();
-    if (!res->keep_alive()) {
-      self->LingeringClose();
-      return;
-    }
-    self->WaitForRequest();
+  Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
+  WithStream([this, &res](auto& stream) {
+    http::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code ec,
+                                                                      size_t) {
+      if (ec) return self->Close();
+      if (!res->keep_alive()) {
+        self->LingeringClose();
+        return;
+      }
+      self->WaitForRequest();
+    });
   });
 }
 
 void HttpSession::LingeringClose() {
   phase_ = Phase::kClosing;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(std::chrono::seconds(2));
+  Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  Tcp().expires_after(std::chrono::seconds(2));
   Drain(std::make_shared<std::array<char, 16384>>());
 }
 
 void HttpSession::Drain(std::shared_ptr<std::array<char, 16384>> buf) {
-  stream_.async_read_some(net::buffer(*buf),
+  // Raw TCP even under TLS: what arrives now is discarded unread.
+  Tcp().async_read_some(net::buffer(*buf),
                           [self = shared_from_this(), buf](beast::error_code ec, size_t) {
                             if (ec) {
                               beast::error_code ignored;
-                              self->stream_.socket().close(ignored);
+                              self->Tcp().socket().close(ignored);
                               return;
                             }
                             self->Drain(buf);
@@ -428,6 +512,7 @@ HttpServer::~HttpServer() { Stop(); }
 
 Result<uint16_t> HttpServer::Start() {
   Impl& m = *impl_;
+  FASTGPU_RETURN_IF_ERROR(m.LoadTls());
   beast::error_code ec;
   auto address = net::ip::make_address(m.options.host, ec);
   if (ec) return InvalidArgument("listen address '" + m.options.host + "': " + ec.message());
