@@ -365,11 +365,11 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
     TempDir other;
     auto other_files = server::EnsureAutoTls(other.path(), {"127.0.0.1"});
     ASSERT_TRUE(other_files.ok());
-    Child bad({"agent", "--server", url, "--join-token",
-               FormatJoinToken({join->secret, other_files->ca_sha256}), "--simulate-gpus",
-               "1xH100-80GB", "--data-dir", dir.path() + "/agent2", "--cgroup-root", "",
-               "--name", "bad"},
-              dir.path() + "/agent2.log");
+    Child bad(
+        {"agent", "--server", url, "--join-token",
+         FormatJoinToken({join->secret, other_files->ca_sha256}), "--simulate-gpus", "1xH100-80GB",
+         "--data-dir", dir.path() + "/agent2", "--cgroup-root", "", "--name", "bad"},
+        dir.path() + "/agent2.log");
     EXPECT_FALSE(bad.WaitFor("no CA certificate with the pinned hash", 15s).empty())
         << bad.output();
     EXPECT_EQ(bad.output().find("registered as node"), std::string::npos) << bad.output();
@@ -377,8 +377,8 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
     EXPECT_EQ(good.output().find(join->secret), std::string::npos);
     EXPECT_EQ(CountNodes(url, data + "/ca.crt", FirstLine(data + "/admin.token")), 1);
     // A pinning join token with an http:// URL is refused before anything is sent.
-    auto plain = testing::RunFastgpu("agent --server http://127.0.0.1:" + port +
-                                     " --join-token " + FirstLine(data + "/join.token") +
+    auto plain = testing::RunFastgpu("agent --server http://127.0.0.1:" + port + " --join-token " +
+                                     FirstLine(data + "/join.token") +
                                      " --simulate-gpus 1xH100-80GB --cgroup-root '' --data-dir " +
                                      dir.path() + "/agent3");
     EXPECT_EQ(plain.exit_code, 2) << plain.output;

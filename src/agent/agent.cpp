@@ -101,7 +101,8 @@ Status Agent::Impl::Start() {
   if (!join->ca_sha256.empty() && options_.server_url.rfind("https://", 0) != 0) {
     return InvalidArgument(
         "agent: the join token pins the control plane's CA, so the server URL must be "
-        "https://, not " + options_.server_url);
+        "https://, not " +
+        options_.server_url);
   }
   if (options_.data_dir.empty()) return InvalidArgument("agent: data dir is required");
   if (options_.inventory == nullptr) return InvalidArgument("agent: a GPU inventory is required");
@@ -160,8 +161,9 @@ Status Agent::Impl::Start() {
   if (!client.ok()) return client.status();
   client_ = std::move(client).value();
   spdlog::info("agent {} ({}) for {}{}: {}", options_.name, state_.agent_id, options_.server_url,
-               join->ca_sha256.empty() ? "" : " (CA pinned by the join token: sha256:" +
-                                                  join->ca_sha256 + ")",
+               join->ca_sha256.empty()
+                   ? ""
+                   : " (CA pinned by the join token: sha256:" + join->ca_sha256 + ")",
                options_.inventory->Describe());
   SaveState();
   started_ = true;

@@ -11,7 +11,8 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ClientConfig& config)
   opts.connect_timeout = std::chrono::seconds(5);
   opts.read_timeout = std::chrono::seconds(60);
   auto http = HttpClient::Create(config.server, opts);
-  if (!http.ok()) return http.status().WithContext("server URL '" + config.server + "'");
+  if (!http.ok())
+    return http.status().WithContext("server URL '" + RedactedUrl(config.server) + "'");
   return std::unique_ptr<ApiClient>(new ApiClient(config, std::move(http).value()));
 }
 

@@ -17,8 +17,8 @@
 namespace fastgpu::cli {
 
 struct ClientFlags {
-  std::string server;  // default: $FASTGPU_SERVER, then the config file
-  std::string token;   // default: $FASTGPU_TOKEN, then the config file
+  std::string server;   // default: $FASTGPU_SERVER, then the config file
+  std::string token;    // default: $FASTGPU_TOKEN, then the config file
   std::string ca_cert;  // default: $FASTGPU_CA_CERT, then the config file
   std::string config = DefaultConfigPath();
   std::string output = "table";  // one of the command's output formats

@@ -17,8 +17,8 @@
 namespace fastgpu::cli {
 
 struct ClientConfig {
-  std::string server;  // base URL, e.g. "http://127.0.0.1:8080"
-  std::string token;   // API token; empty when none is known
+  std::string server;   // base URL, e.g. "http://127.0.0.1:8080"
+  std::string token;    // API token; empty when none is known
   std::string ca_cert;  // PEM CA file for https; empty: the system CA store
 };
 

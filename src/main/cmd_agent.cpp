@@ -116,8 +116,9 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--data-dir", flags->data_dir, "State file, replica folders, logs, MPS folders")
       ->capture_default_str();
-  cmd->add_option("--simulate-gpus", flags->simulate_gpus,
-                  "Simulate GPUs instead of NVML, e.g. 4xH100-80GB, or 4xA100-80GB:mig for MIG mode");
+  cmd->add_option(
+      "--simulate-gpus", flags->simulate_gpus,
+      "Simulate GPUs instead of NVML, e.g. 4xH100-80GB, or 4xA100-80GB:mig for MIG mode");
   cmd->add_option("--name", flags->name, "Node name (default: the host name)");
   cmd->add_option("--fault-file", flags->fault_file,
                   "Simulated GPUs only: file of injected faults ('xid 0 79', 'ecc 1 2', 'lost 2')");

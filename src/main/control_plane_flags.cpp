@@ -151,8 +151,8 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
     o.tls_key_file = files.key_file;
   } else if (f.tls == "on" ||
              (f.tls == "auto" && !f.insecure_http && !server::IsLoopbackHost(running.host))) {
-    auto files = server::EnsureAutoTls(
-        f.data_dir, server::ServerCertificateNames(running.host, f.tls_sans));
+    auto files =
+        server::EnsureAutoTls(f.data_dir, server::ServerCertificateNames(running.host, f.tls_sans));
     if (!files.ok()) return files.status().WithContext("TLS certificates");
     running.tls = true;
     running.ca_file = files->ca_file;

@@ -48,11 +48,11 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
 
 struct RunningControlPlane {
   std::unique_ptr<server::ControlPlane> control_plane;
-  std::string host;   // as given in --listen
-  uint16_t port = 0;  // the port bound (the chosen one for port 0)
-  bool tls = false;   // serving HTTPS
-  std::string ca_file;    // HTTPS: the CA clients verify against ("" when unknown)
-  std::string ca_sha256;  // HTTPS: its fingerprint, pinned by the join token ("" when unknown)
+  std::string host;         // as given in --listen
+  uint16_t port = 0;        // the port bound (the chosen one for port 0)
+  bool tls = false;         // serving HTTPS
+  std::string ca_file;      // HTTPS: the CA clients verify against ("" when unknown)
+  std::string ca_sha256;    // HTTPS: its fingerprint, pinned by the join token ("" when unknown)
   bool created_ca = false;  // the CA was made at this start
   std::string Url() const {
     return std::string(tls ? "https" : "http") + "://" + UrlHost() + ":" + std::to_string(port);
@@ -63,7 +63,9 @@ struct RunningControlPlane {
   std::string LocalUrl() const;
 
  private:
-  std::string UrlHost() const { return host.find(':') != std::string::npos ? "[" + host + "]" : host; }
+  std::string UrlHost() const {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  }
 };
 
 // Opens the SQLite store in data_dir and starts serving. The error names what failed.

@@ -100,10 +100,10 @@ int VerifyAgainstPin(X509_STORE_CTX* ctx, void* arg) {
     if (hash == pin->ca_sha256) anchor = cert;
   }
   if (anchor == nullptr || leaf == nullptr) {
-    pin->error = "the server presented no CA certificate with the pinned hash sha256:" +
-                 pin->ca_sha256 + " (its CA certificates: " + (seen.empty() ? "none" : seen) +
-                 "); the join token is for another control plane, or the connection is " +
-                 "intercepted";
+    pin->error =
+        "the server presented no CA certificate with the pinned hash sha256:" + pin->ca_sha256 +
+        " (its CA certificates: " + (seen.empty() ? "none" : seen) +
+        "); the join token is for another control plane, or the connection is " + "intercepted";
     X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_UNTRUSTED);
     return 0;
   }
@@ -358,7 +358,7 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
                                                        HttpClientOptions options) {
   auto parsed = boost::urls::parse_uri(base_url);
   if (!parsed) {
-    return InvalidArgument("bad URL '" + std::string(base_url) + "': " + parsed.error().message());
+    return InvalidArgument("bad URL '" + RedactedUrl(base_url) + "': " + parsed.error().message());
   }
   const boost::urls::url_view& url = *parsed;
   auto impl = std::make_unique<Impl>();
@@ -366,14 +366,15 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
   if (scheme == "https") {
     impl->use_tls = true;
   } else if (scheme != "http") {
-    return InvalidArgument("URL '" + std::string(base_url) + "': scheme must be http or https");
+    return InvalidArgument("URL '" + RedactedUrl(base_url) + "': scheme must be http or https");
   }
   if (url.host_address().empty()) {
-    return InvalidArgument("URL '" + std::string(base_url) + "' has no host");
+    return InvalidArgument("URL '" + RedactedUrl(base_url) + "' has no host");
   }
   if (url.has_query() || url.has_fragment() || url.has_userinfo()) {
-    return InvalidArgument("URL '" + std::string(base_url) +
-                           "': only scheme, host, port and path are allowed");
+    return InvalidArgument("URL '" + RedactedUrl(base_url) +
+                           "': only scheme, host, port and path are allowed (no user:password; "
+                           "the token goes in --token or the config)");
   }
   impl->host = std::string(url.host_address());
   impl->port = url.has_port() ? std::string(url.port()) : (impl->use_tls ? "443" : "80");
@@ -443,6 +444,15 @@ std::string HttpResponse::Header(std::string_view name) const {
     }
   }
   return "";
+}
+
+std::string RedactedUrl(std::string_view url) {
+  size_t start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  return std::string(url.substr(0, start)) + "***" + std::string(url.substr(at));
 }
 
 StatusCode StatusCodeFromName(std::string_view name) {

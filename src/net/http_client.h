@@ -122,6 +122,10 @@ class HttpClient {
 // HTTP status and the start of the body as message).
 Status ApiStatus(const HttpResponse& response);
 
+// `url` with any user:password part replaced by "***" ("https://***@host/"), for
+// messages and logs: credentials someone put in a URL are never echoed.
+std::string RedactedUrl(std::string_view url);
+
 // "INVALID_ARGUMENT" -> kInvalidArgument; kUnknown for a name it does not know.
 StatusCode StatusCodeFromName(std::string_view name);
 

@@ -7,8 +7,8 @@
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
@@ -186,6 +186,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   // HTTPS: the TLS handshake, which must end within the request timeout.
   void Handshake();
+  void OnHandshake(beast::error_code ec);
   void WaitForRequest();
   void ReadRequest();
   void OnRead(beast::error_code ec);
@@ -351,17 +352,20 @@ void HttpSession::Handshake() {
   Phase expected = Phase::kIdle;
   if (!phase_.compare_exchange_strong(expected, Phase::kReading)) return Close();
   Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
-  tls_->async_handshake(ssl::stream_base::server, [self = shared_from_this()](
-                                                      beast::error_code ec) {
-    if (ec) {
-      // A plain-HTTP client, a client that does not trust the certificate, a scanner.
-      spdlog::debug("http: TLS handshake failed: {}", ec.message());
-      return self->Close();
-    }
-    Phase reading = Phase::kReading;
-    if (!self->phase_.compare_exchange_strong(reading, Phase::kIdle)) return self->Close();
-    self->WaitForRequest();
-  });
+  tls_->async_handshake(
+      ssl::stream_base::server,
+      [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+}
+
+void HttpSession::OnHandshake(beast::error_code ec) {
+  if (ec) {
+    // A plain-HTTP client, a client that does not trust the certificate, a scanner.
+    spdlog::debug("http: TLS handshake failed: {}", ec.message());
+    return Close();
+  }
+  Phase reading = Phase::kReading;
+  if (!phase_.compare_exchange_strong(reading, Phase::kIdle)) return Close();
+  WaitForRequest();
 }
 
 // Waits up to the idle timeout for the first byte of the next request.
@@ -391,10 +395,9 @@ void HttpSession::ReadRequest() {
   parser_->header_limit(kHeaderLimitBytes);
   Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
   WithStream([this](auto& stream) {
-    http::async_read(stream, buffer_, *parser_, [self = shared_from_this()](
-                                                    beast::error_code ec, size_t) {
-      self->OnRead(ec);
-    });
+    http::async_read(
+        stream, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   });
 }
 
@@ -469,8 +472,7 @@ void HttpSession::Write(HttpResponse r, bool keep_alive, unsigned version) {
   res->prepare_payload();
   Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
   WithStream([this, &res](auto& stream) {
-    http::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code ec,
-                                                                      size_t) {
+    http::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
       if (ec) return self->Close();
       if (!res->keep_alive()) {
         self->LingeringClose();
@@ -492,14 +494,14 @@ void HttpSession::LingeringClose() {
 void HttpSession::Drain(std::shared_ptr<std::array<char, 16384>> buf) {
   // Raw TCP even under TLS: what arrives now is discarded unread.
   Tcp().async_read_some(net::buffer(*buf),
-                          [self = shared_from_this(), buf](beast::error_code ec, size_t) {
-                            if (ec) {
-                              beast::error_code ignored;
-                              self->Tcp().socket().close(ignored);
-                              return;
-                            }
-                            self->Drain(buf);
-                          });
+                        [self = shared_from_this(), buf](beast::error_code ec, size_t) {
+                          if (ec) {
+                            beast::error_code ignored;
+                            self->Tcp().socket().close(ignored);
+                            return;
+                          }
+                          self->Drain(buf);
+                        });
 }
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)

@@ -50,9 +50,9 @@ constexpr int64_t kRenewBeforeSeconds = 30 * kDaySeconds;
 // The last OpenSSL error as text (and the queue cleared), for messages.
 std::string OpenSslError() {
   unsigned long e = ERR_get_error();
-  std::string text = e == 0 ? "unknown OpenSSL error" : ERR_reason_error_string(e) != nullptr
-                                                            ? ERR_reason_error_string(e)
-                                                            : "OpenSSL error " + std::to_string(e);
+  std::string text = e == 0                                  ? "unknown OpenSSL error"
+                     : ERR_reason_error_string(e) != nullptr ? ERR_reason_error_string(e)
+                                                             : "OpenSSL error " + std::to_string(e);
   ERR_clear_error();
   return text;
 }
@@ -211,8 +211,8 @@ Result<X509Ptr> MakeCert(EVP_PKEY* key, const std::string& common_name, X509* is
 }
 
 // Why an existing server certificate cannot be reused, or "" when it can.
-std::string ServerCertProblem(const std::string& cert_path, const std::string& key_path,
-                              X509* ca, const std::vector<std::string>& names) {
+std::string ServerCertProblem(const std::string& cert_path, const std::string& key_path, X509* ca,
+                              const std::vector<std::string>& names) {
   auto certs = LoadCerts(cert_path);
   if (!certs.ok()) return certs.status().message();
   auto key = LoadKey(key_path);
@@ -302,8 +302,8 @@ Result<TlsFiles> EnsureAutoTls(const std::string& dir, const std::vector<std::st
   const bool have_ca_cert = std::filesystem::exists(files.ca_file, ec);
   const bool have_ca_key = std::filesystem::exists(ca_key_path, ec);
   if (have_ca_cert != have_ca_key) {
-    return FailedPrecondition(dir + " has " + (have_ca_cert ? "ca.crt but no ca.key" :
-                              "ca.key but no ca.crt") +
+    return FailedPrecondition(dir + " has " +
+                              (have_ca_cert ? "ca.crt but no ca.key" : "ca.key but no ca.crt") +
                               "; restore the missing file, or remove both to make a new CA "
                               "(agents that pin the old one must then get a new join token)");
   }
@@ -321,10 +321,10 @@ Result<TlsFiles> EnsureAutoTls(const std::string& dir, const std::vector<std::st
   } else {
     FASTGPU_ASSIGN_OR_RETURN(ca_key, NewKey());
     std::string host = HostName();
-    FASTGPU_ASSIGN_OR_RETURN(ca, MakeCert(ca_key.get(),
-                                          "FastGPU control plane CA" +
-                                              (host.empty() ? "" : " (" + host + ")"),
-                                          nullptr, nullptr, {}, kCaValiditySeconds));
+    FASTGPU_ASSIGN_OR_RETURN(
+        ca,
+        MakeCert(ca_key.get(), "FastGPU control plane CA" + (host.empty() ? "" : " (" + host + ")"),
+                 nullptr, nullptr, {}, kCaValiditySeconds));
     // The key first: a crash between the two leaves ca.key alone, which the next start
     // refuses instead of silently making another CA.
     FASTGPU_RETURN_IF_ERROR(WriteFileAtomically(ca_key_path, KeyPem(ca_key.get()), 0600));
@@ -337,9 +337,8 @@ Result<TlsFiles> EnsureAutoTls(const std::string& dir, const std::vector<std::st
                             : ServerCertProblem(files.cert_file, files.key_file, ca.get(), names);
   if (!problem.empty()) {
     FASTGPU_ASSIGN_OR_RETURN(KeyPtr key, NewKey());
-    FASTGPU_ASSIGN_OR_RETURN(X509Ptr cert,
-                             MakeCert(key.get(), "FastGPU control plane", ca.get(), ca_key.get(),
-                                      names, kServerValiditySeconds));
+    FASTGPU_ASSIGN_OR_RETURN(X509Ptr cert, MakeCert(key.get(), "FastGPU control plane", ca.get(),
+                                                    ca_key.get(), names, kServerValiditySeconds));
     FASTGPU_RETURN_IF_ERROR(WriteFileAtomically(files.key_file, KeyPem(key.get()), 0600));
     FASTGPU_RETURN_IF_ERROR(
         WriteFileAtomically(files.cert_file, CertPem(cert.get()) + CertPem(ca.get()), 0644));
@@ -355,8 +354,8 @@ Result<TlsFiles> InspectTlsFiles(const std::string& cert_file, const std::string
   if (!key.ok()) return InvalidArgument("--tls-key: " + key.status().message());
   if (X509_check_private_key((*certs)[0].get(), key->get()) != 1) {
     ERR_clear_error();
-    return InvalidArgument("--tls-key " + key_file + " is not the key of the first certificate in " +
-                           cert_file);
+    return InvalidArgument("--tls-key " + key_file +
+                           " is not the key of the first certificate in " + cert_file);
   }
   TlsFiles files;
   files.cert_file = cert_file;

@@ -28,10 +28,10 @@
 namespace fastgpu::server {
 
 struct TlsFiles {
-  std::string cert_file;  // PEM chain the server presents: its certificate first
-  std::string key_file;   // PEM private key of that certificate
-  std::string ca_file;    // PEM CA certificate clients can verify against; "" when unknown
-  std::string ca_sha256;  // fingerprint of the CA certificate; "" when the chain has no CA
+  std::string cert_file;       // PEM chain the server presents: its certificate first
+  std::string key_file;        // PEM private key of that certificate
+  std::string ca_file;         // PEM CA certificate clients can verify against; "" when unknown
+  std::string ca_sha256;       // fingerprint of the CA certificate; "" when the chain has no CA
   bool created_ca = false;     // EnsureAutoTls made a new CA now
   bool issued_server = false;  // EnsureAutoTls issued a new server certificate now
 };

@@ -120,8 +120,7 @@ TEST(TlsCerts, RestartReusesTheFilesAndANewNameKeepsTheCa) {
   EXPECT_EQ(Slurp(dir.path() + "/ca.key"), ca_key);
   EXPECT_NE(Slurp(dir.path() + "/server.crt"), crt);
   EXPECT_EQ(Mode(dir.path() + "/server.key"), 0600);
-  EXPECT_EQ(VerifyChain(dir.path() + "/server.crt", dir.path() + "/ca.crt", "cp2.example.com"),
-            "");
+  EXPECT_EQ(VerifyChain(dir.path() + "/server.crt", dir.path() + "/ca.crt", "cp2.example.com"), "");
 }
 
 TEST(TlsCerts, AServerCertificateOfAnotherCaIsReplaced) {
