@@ -1,14 +1,20 @@
 // `job logs -f` against `fastgpu up --simulate-gpus 2xH100-80GB`: following a job prints
 // every byte it wrote (not only what was shipped when the job ended) and exits 0; a job
 // writing more than `--log-limit` ends with the dropped-bytes marker and the API reports
-// `dropped_bytes`; a line shows up within about a second and a half of being written.
+// `dropped_bytes`; a line shows up within about a second and a half of being written;
+// `?follow=true` answers a chunked stream of the log's bytes as they are stored.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -147,6 +153,88 @@ TEST(LogFollowTest, ALineAppearsWithinASecondAndAHalf) {
   ASSERT_EQ(delays.size(), 2u) << got;
   EXPECT_LT(delays[0], 1.5);
   EXPECT_LT(delays[1], 1.5);
+}
+
+// Reads from `fd` into `got` until `pred(got)` holds or `ms` pass; false on timeout or
+// when the server closes first.
+bool ReadUntil(int fd, std::string* got, const std::function<bool(const std::string&)>& pred,
+               int ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!pred(*got)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return false;
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) return pred(*got);
+    got->append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+TEST(LogFollowTest, FollowAnswersAChunkedStreamThatShowsALineBeforeTheJobEnds) {
+  Session s({});
+  ASSERT_TRUE(s.up->ok()) << s.up->output();
+  std::string id = s.Submit("echo first-line; sleep 4; echo second-line");
+  ASSERT_FALSE(id.empty());
+  const std::string url = s.up->url();
+  const int port = std::stoi(url.substr(url.rfind(':') + 1));
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string token = ReadFirstLine(s.dir.path() + "/admin.token");
+  const std::string req = "GET /v1/jobs/" + id +
+                          "/logs?replica=0&offset=0&follow=true HTTP/1.1\r\nHost: x\r\n"
+                          "Authorization: Bearer " +
+                          token + "\r\n\r\n";
+  ASSERT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  std::string got;
+  // The first line arrives while the job still sleeps.
+  ASSERT_TRUE(ReadUntil(
+      fd, &got, [](const std::string& g) { return g.find("first-line\n") != std::string::npos; },
+      15000))
+      << got;
+  auto job = s.client->Get("/v1/jobs/" + id);
+  ASSERT_TRUE(job.ok() && job->status == 200);
+  const std::string state(json::parse(job->body).at("state").as_string());
+  EXPECT_TRUE(state == "running" || state == "pending" || state == "scheduled") << state;
+  EXPECT_EQ(got.find("second-line"), std::string::npos) << got;
+  const std::string head = got.substr(0, got.find("\r\n\r\n"));
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  std::string lower = head;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_NE(lower.find("transfer-encoding: chunked"), std::string::npos) << head;
+  EXPECT_NE(lower.find("x-log-offset: 0"), std::string::npos) << head;
+  EXPECT_EQ(lower.find("content-length"), std::string::npos) << head;
+  // The rest follows, and the stream ends with the last chunk once the log is done.
+  ASSERT_TRUE(ReadUntil(
+      fd, &got,
+      [](const std::string& g) {
+        return g.find("second-line\n") != std::string::npos && g.size() >= 5 &&
+               g.compare(g.size() - 5, 5, "0\r\n\r\n") == 0;
+      },
+      30000))
+      << got;
+  close(fd);
+  // The body, de-chunked, is the log.
+  std::string body;
+  size_t pos = got.find("\r\n\r\n") + 4;
+  for (;;) {
+    size_t eol = got.find("\r\n", pos);
+    ASSERT_NE(eol, std::string::npos);
+    size_t n = std::stoul(got.substr(pos, eol - pos), nullptr, 16);
+    if (n == 0) break;
+    body += got.substr(eol + 2, n);
+    pos = eol + 2 + n + 2;
+  }
+  EXPECT_EQ(body, "first-line\nsecond-line\n");
 }
 
 }  // namespace

@@ -114,6 +114,11 @@ TEST(MeteringQuotaTest, OverBudgetWarnsThenStopsLowestPriorityFirstAfterTheGrace
   job = cp.Do("GET", "/v1/jobs/" + low, token);
   EXPECT_EQ(job.Str("state"), "cancelled");
   EXPECT_NE(job.Str("reason").find("over budget"), std::string::npos) << job.raw;
+  // Its running replica's record says the control plane stopped it, and why.
+  Reply stopped_alloc = cp.Do("GET", "/v1/allocations/" + AllocationsOf(cp, low).at(0), cp.admin());
+  EXPECT_NE(stopped_alloc.raw.find("stopped by the control plane (tenant over budget)"),
+            std::string::npos)
+      << stopped_alloc.raw;
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + high, token).Str("state"), "running");
   ASSERT_TRUE(server::EnforceBudgets(cp.store(), cp.clock(), {seconds(120), 1}).ok());
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + newest, token).Str("state"), "cancelled");

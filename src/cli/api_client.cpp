@@ -16,24 +16,41 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ClientConfig& config)
   return std::unique_ptr<ApiClient>(new ApiClient(config, std::move(http).value()));
 }
 
+namespace {
+
+// A failed answer as a Status a person can act on (see the header).
+Status AnswerStatus(const ClientConfig& config, const Result<HttpResponse>& res) {
+  if (!res.ok()) {
+    return Unavailable("cannot reach the control plane at " + config.server + ": " +
+                       res.status().message());
+  }
+  Status st = ApiStatus(*res);
+  if (st.code() == StatusCode::kUnauthenticated) {
+    return Unauthenticated(
+        st.message() + (config.token.empty()
+                            ? " (no token: run `fastgpu login --token ...` or set FASTGPU_TOKEN)"
+                            : " (check the token: `fastgpu login`, FASTGPU_TOKEN or --token)"));
+  }
+  return st;
+}
+
+}  // namespace
+
+Result<HttpResponse> ApiClient::Stream(const std::string& path,
+                                       const std::function<bool(std::string_view)>& on_chunk,
+                                       const std::function<bool(const HttpResponse&)>& on_headers) {
+  auto res = http_->GetStream(path, on_chunk, {}, on_headers);
+  FASTGPU_RETURN_IF_ERROR(AnswerStatus(config_, res));
+  return *std::move(res);
+}
+
 Result<json::value> ApiClient::Call(const std::string& method, const std::string& path,
                                     const std::string& body, const std::string& idempotency_key) {
   HttpHeaders headers;
   if (!idempotency_key.empty()) headers.emplace_back("Idempotency-Key", idempotency_key);
   auto res = http_->Do(method, path, body, headers);
   if (!res.ok() && !idempotency_key.empty()) res = http_->Do(method, path, body, headers);
-  if (!res.ok()) {
-    return Unavailable("cannot reach the control plane at " + config_.server + ": " +
-                       res.status().message());
-  }
-  Status st = ApiStatus(*res);
-  if (st.code() == StatusCode::kUnauthenticated) {
-    return Unauthenticated(
-        st.message() + (config_.token.empty()
-                            ? " (no token: run `fastgpu login --token ...` or set FASTGPU_TOKEN)"
-                            : " (check the token: `fastgpu login`, FASTGPU_TOKEN or --token)"));
-  }
-  if (!st.ok()) return st;
+  FASTGPU_RETURN_IF_ERROR(AnswerStatus(config_, res));
   boost::system::error_code ec;
   json::value v = json::parse(res->body, ec);
   if (ec) return Internal("the control plane answered something that is not JSON");

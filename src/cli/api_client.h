@@ -7,8 +7,10 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "cli/config.h"
 #include "common/result.h"
@@ -26,6 +28,12 @@ class ApiClient {
   Result<boost::json::value> Call(const std::string& method, const std::string& path,
                                   const std::string& body = "",
                                   const std::string& idempotency_key = "");
+  // A GET whose 2xx body goes to `on_chunk` as it arrives when `on_headers` accepts the
+  // answer's headers, else is returned in the answer (HttpClient::GetStream). Failures
+  // become a Status as with Call.
+  Result<HttpResponse> Stream(const std::string& path,
+                              const std::function<bool(std::string_view)>& on_chunk,
+                              const std::function<bool(const HttpResponse&)>& on_headers);
 
  private:
   ApiClient(ClientConfig config, std::unique_ptr<HttpClient> http)

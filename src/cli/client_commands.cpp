@@ -311,21 +311,52 @@ void AddJob(CLI::App& app, int* exit_code) {
   logs->add_flag("-f,--follow", *follow, "Keep printing until the job ends");
   logs->callback([=] {
     *exit_code = Run(*gl, [=](ApiClient& api, bool) -> Result<std::string> {
+      const std::string path =
+          "/v1/jobs/" + Escape(*lid) + "/logs?replica=" + std::to_string(*replica) + "&offset=";
       int64_t offset = 0;
-      while (true) {
-        auto v = api.Call("GET", "/v1/jobs/" + Escape(*lid) +
-                                     "/logs?replica=" + std::to_string(*replica) +
-                                     "&offset=" + std::to_string(offset));
-        if (!v.ok()) return v.status();
-        const json::object& o = v->as_object();
-        std::string data(o.at("data").as_string());
-        std::cout << data << std::flush;
+      // Prints one plain answer; true when the log is done.
+      auto print_plain = [&](const json::value& v) {
+        const json::object& o = v.as_object();
+        std::cout << std::string_view(o.at("data").as_string()) << std::flush;
         offset = o.at("next_offset").as_int64();
-        if (o.at("done").as_bool()) break;
-        if (data.empty()) {
-          if (!*follow) break;
-          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        return o.at("done").as_bool();
+      };
+      while (!*follow) {
+        auto v = api.Call("GET", path + std::to_string(offset));
+        if (!v.ok()) return v.status();
+        if (print_plain(*v) || v->at("data").as_string().empty()) break;
+      }
+      while (*follow) {
+        // The server streams the log's bytes as they are stored (X-Log-Offset names the
+        // first one's offset) and ends the stream when the log is done, or earlier (its
+        // lifetime bound, a restart); a busy server answers the plain JSON instead.
+        bool streamed = false;
+        int64_t got = 0;
+        auto res = api.Stream(
+            path + std::to_string(offset) + "&follow=true",
+            [&](std::string_view bytes) {
+              std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+              std::cout.flush();
+              got += static_cast<int64_t>(bytes.size());
+              return true;
+            },
+            [&](const HttpResponse& h) { return streamed = !h.Header("X-Log-Offset").empty(); });
+        offset += got;
+        if (!res.ok() && !streamed) return res.status();
+        if (res.ok() && !streamed) {  // a plain answer: poll
+          boost::system::error_code ec;
+          json::value v = json::parse(res->body, ec);
+          if (ec || !v.is_object())
+            return Internal("the control plane answered something that is not JSON");
+          const bool empty = v.at("data").as_string().empty();
+          if (print_plain(v)) break;
+          if (empty) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          continue;
         }
+        // The stream ended (or broke off): the plain answer says whether the log is done.
+        auto v = api.Call("GET", path + std::to_string(offset));
+        if (!v.ok()) return v.status();
+        if (print_plain(*v)) break;
       }
       if (!*follow) return std::string();
       // Following ends with the job: its outcome is the exit code, as with `job wait`.

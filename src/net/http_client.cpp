@@ -31,6 +31,7 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using Request = http::request<http::string_body>;
 using ChunkFn = std::function<bool(std::string_view)>;
+using HeadersFn = std::function<bool(const HttpResponse&)>;
 
 // Errors that mean "the server closed a kept-alive connection before answering".
 bool IsStale(const error_code& ec) {
@@ -147,6 +148,8 @@ struct HttpClient::Impl {
   beast::flat_buffer buffer;
   bool connected = false;
   int connections_opened = 0;
+  // GetStream only: sees a 2xx answer's headers; false collects its body instead.
+  const HeadersFn* on_headers = nullptr;
 
   std::string Address() const { return host + ":" + port; }
 
@@ -283,7 +286,7 @@ struct HttpClient::Impl {
       return Fail("read from", ec, options.read_timeout);
     }
     HttpResponse out{static_cast<int>(parser.get().result_int()), CopyHeaders(parser.get()), ""};
-    bool collect = !out.ok();
+    bool collect = !out.ok() || (on_headers != nullptr && *on_headers && !(*on_headers)(out));
     char chunk[16384];
     while (!parser.is_done()) {
       parser.get().body().data = chunk;
@@ -426,9 +429,13 @@ Result<HttpResponse> HttpClient::Do(std::string_view method, std::string_view pa
   return impl_->Call(method, path, body, headers, nullptr);
 }
 
-Result<HttpResponse> HttpClient::GetStream(std::string_view path, const ChunkFn& on_chunk,
-                                           const HttpHeaders& headers) {
-  return impl_->Call("GET", path, {}, headers, &on_chunk);
+Result<HttpResponse> HttpClient::GetStream(
+    std::string_view path, const ChunkFn& on_chunk, const HttpHeaders& headers,
+    const std::function<bool(const HttpResponse&)>& on_headers) {
+  impl_->on_headers = &on_headers;
+  Result<HttpResponse> res = impl_->Call("GET", path, {}, headers, &on_chunk);
+  impl_->on_headers = nullptr;
+  return res;
 }
 
 void HttpClient::set_bearer_token(std::string token) {

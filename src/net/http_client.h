@@ -99,10 +99,14 @@ class HttpClient {
   // A GET whose body is handed to `on_chunk` piece by piece as it arrives (log
   // following). `on_chunk` returns false to stop early (the connection is then
   // closed; the call still succeeds). For a 2xx answer the returned body is empty;
-  // for any other status the body is collected into the answer instead.
-  Result<HttpResponse> GetStream(std::string_view path,
-                                 const std::function<bool(std::string_view)>& on_chunk,
-                                 const HttpHeaders& headers = {});
+  // for any other status the body is collected into the answer instead. When given,
+  // `on_headers` sees a 2xx answer's status and headers before its body; when it returns
+  // false the body is collected into the answer instead of streamed (a server that
+  // answered a plain body, say).
+  Result<HttpResponse> GetStream(
+      std::string_view path, const std::function<bool(std::string_view)>& on_chunk,
+      const HttpHeaders& headers = {},
+      const std::function<bool(const HttpResponse&)>& on_headers = nullptr);
 
   // Replaces the bearer token used by later calls ("" sends none).
   void set_bearer_token(std::string token);

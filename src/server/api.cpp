@@ -393,7 +393,8 @@ Result<NodeRecord> Api::AuthNode(ReadTx& tx, const HttpRequest& req, const std::
 
 Result<Tenant> Api::FindTenant(ReadTx& tx, const std::string& id_or_name) {
   auto t = id_or_name.rfind("tenant-", 0) == 0 ? tx.GetTenant(id_or_name)
-                                               : tx.GetTenantByName(id_or_name);
+                                               : NotFound("not an id");
+  if (!t.ok() && t.status().code() == StatusCode::kNotFound) t = tx.GetTenantByName(id_or_name);
   if (!t.ok() && t.status().code() == StatusCode::kNotFound) {
     return NotFound("no tenant '" + id_or_name + "'");
   }

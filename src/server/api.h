@@ -10,6 +10,7 @@
 // several server threads at once.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "server/auth.h"
 #include "server/http_server.h"
 #include "server/json_codec.h"
+#include "server/log_waiters.h"
 #include "server/metrics.h"
 #include "server/node_leases.h"
 #include "store/store.h"
@@ -41,7 +43,17 @@ struct ApiOptions {
   // Default false: a job no registered node could ever hold is refused with 422
   // (admission.h); true: it is accepted and waits, saying why.
   bool allow_unplaceable = false;
+  // Followed logs (GET .../logs?follow=true): at most this many stream at once (each
+  // holds an HTTP worker; beyond it the plain JSON answer is given). Default 16: half the
+  // default 32 workers. A stream ends after `log_stream_max_ms` (default 5 minutes)
+  // even when the log goes on; the client asks again from its offset.
+  int max_log_streams = 16;
+  int64_t log_stream_max_ms = 300000;
 };
+
+// The node an admin names by id or by name (a path segment, percent-decoded); a name
+// must match exactly one node (several are FailedPrecondition, 409, listing their ids).
+Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment);
 
 class Api {
  public:
@@ -64,6 +76,21 @@ class Api {
   HttpResponse GetJob(const Principal& p, const std::string& id);
   HttpResponse CancelJob(const HttpRequest& req, const Principal& p, const std::string& id);
   HttpResponse JobLogs(const HttpRequest& req, const Principal& p, const std::string& id);
+  // One read of a replica's log as the plain logs answer gives it (see JobLogs).
+  struct LogRead {
+    std::string job_state;
+    std::string alloc_id;  // "" while the replica has no allocation
+    std::string data;
+    int64_t next_offset = 0;
+    int64_t dropped = 0;
+    bool done = false;
+  };
+  Result<LogRead> ReadReplicaLog(const Principal& p, const std::string& id, int64_t replica,
+                                 int64_t offset);
+  // On an HTTP worker: sends `first` and then the log's bytes as they are stored, until
+  // the log is done, the stream's lifetime passes, or `write` fails.
+  void StreamLog(const Principal& p, const std::string& id, int64_t replica, LogRead first,
+                 const StreamWriter& write);
   HttpResponse GetAllocation(const Principal& p, const std::string& id);
   HttpResponse ListAllocations(const HttpRequest& req, const Principal& p);
   // api_nodes.cpp
@@ -98,7 +125,7 @@ class Api {
   // Node-token check inside a transaction: NotFound for an unknown node,
   // Unauthenticated for a wrong token.
   Result<NodeRecord> AuthNode(ReadTx& tx, const HttpRequest& req, const std::string& node_id);
-  // The tenant id of `id_or_name` ("tenant-..." or a name).
+  // The tenant named by id or by name (an id is tried first; a name may look like one).
   Result<Tenant> FindTenant(ReadTx& tx, const std::string& id_or_name);
   std::set<std::string> KnownModels();
   void NoteModels(const std::vector<Gpu>& gpus);
@@ -115,6 +142,8 @@ class Api {
   const std::function<void()> on_change_;
   std::mutex models_mu_;
   std::set<std::string> pool_models_;  // GPU models seen on registered nodes
+  LogWaiters log_waiters_;             // followed logs wait here for new bytes
+  std::atomic<int> log_streams_{0};    // followed logs streaming now
 };
 
 // Helpers shared by the api_*.cpp files.

@@ -1,5 +1,9 @@
 // Jobs and allocations: submit, list, get, cancel, logs; allocation reads.
+#include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <memory>
+#include <optional>
 
 #include "server/admission.h"
 #include "server/allocation_end.h"
@@ -192,10 +196,79 @@ HttpResponse Api::JobLogs(const HttpRequest& req, const Principal& p, const std:
   if (!replica.ok()) return ErrorResponse(replica.status());
   auto offset = QueryInt(req, "offset", 0, 0, int64_t{1} << 50);
   if (!offset.ok()) return ErrorResponse(offset.status());
+  bool follow = false;
+  if (auto it = req.query.find("follow"); it != req.query.end()) {
+    if (it->second != "true" && it->second != "false") {
+      return ErrorResponse(InvalidArgument("follow: must be true or false"));
+    }
+    follow = it->second == "true";
+  }
+  auto read = ReadReplicaLog(p, id, *replica, *offset);
+  if (!read.ok()) return ErrorResponse(read.status());
+  if (follow && !read->done) {
+    // A stream holds a worker: beyond the bound the plain answer is given (the client
+    // then polls).
+    if (log_streams_.fetch_add(1) < options_.max_log_streams) {
+      std::shared_ptr<void> slot(nullptr, [this](void*) { log_streams_.fetch_sub(1); });
+      HttpResponse resp;
+      resp.content_type = "text/plain; charset=utf-8";
+      resp.headers = {{"X-Log-Offset", std::to_string(*offset)}, {"Cache-Control", "no-store"}};
+      resp.stream = [this, p, id, replica = *replica, first = *std::move(read),
+                     slot](const StreamWriter& write) { StreamLog(p, id, replica, first, write); };
+      return resp;
+    }
+    log_streams_.fetch_sub(1);
+  }
   json::object out;
+  out["job_state"] = read->job_state;
+  out["allocation_id"] = read->alloc_id;
+  out["data"] = read->data;
+  out["next_offset"] = read->next_offset;
+  out["dropped_bytes"] = read->dropped;
+  out["log_limit_bytes"] = options_.max_log_bytes;
+  out["done"] = read->done;
+  return JsonResponse(200, out);
+}
+
+void Api::StreamLog(const Principal& p, const std::string& id, int64_t replica, LogRead first,
+                    const StreamWriter& write) {
+  using std::chrono::milliseconds;
+  using std::chrono::steady_clock;
+  // The stream's lifetime and the fallback re-check are steady-clock waits, not decisions
+  // recorded anywhere.
+  const auto deadline = steady_clock::now() + milliseconds(options_.log_stream_max_ms);
+  LogRead cur = std::move(first);
+  std::optional<LogWaiters::Watch> watch;
+  uint64_t seen = 0;
+  for (;;) {
+    if (!cur.data.empty() && !write(cur.data)) return;
+    if (cur.done) return;
+    const auto now = steady_clock::now();
+    if (now >= deadline || !write({})) return;  // the client asks again from its offset
+    if (watch && watch->alloc_id() == cur.alloc_id) {
+      // Caught up: wait for the next shipment, re-checking every second (the job may
+      // end, or its node be lost, without new bytes).
+      if (cur.data.empty()) {
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - now);
+        watch->Wait(seen, std::min(left, milliseconds(1000)));
+      }
+    } else {
+      watch.reset();
+      watch.emplace(log_waiters_, cur.alloc_id);
+    }
+    seen = watch->Version();  // before the read: a shipment after it wakes the next wait
+    auto next = ReadReplicaLog(p, id, replica, cur.next_offset);
+    if (!next.ok()) return;
+    cur = *std::move(next);
+  }
+}
+
+Result<Api::LogRead> Api::ReadReplicaLog(const Principal& p, const std::string& id, int64_t replica,
+                                         int64_t offset) {
+  LogRead out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
-    if (*replica >= job.spec.replicas) {
+    if (replica >= job.spec.replicas) {
       return InvalidArgument("replica: the job has " + std::to_string(job.spec.replicas) +
                              " replica(s)");
     }
@@ -203,20 +276,17 @@ HttpResponse Api::JobLogs(const HttpRequest& req, const Principal& p, const std:
     // The newest allocation of the replica holds its current attempt's log.
     const AllocationRecord* latest = nullptr;
     for (const auto& a : allocs) {
-      if (a.alloc.replica == *replica) latest = &a;
+      if (a.alloc.replica == replica) latest = &a;
     }
-    out["job_state"] = JobStateName(job.state);
+    out = LogRead{};
+    out.job_state = JobStateName(job.state);
     if (latest == nullptr) {
-      out["allocation_id"] = "";
-      out["data"] = "";
-      out["next_offset"] = *offset;
-      out["dropped_bytes"] = 0;
-      out["log_limit_bytes"] = options_.max_log_bytes;
-      out["done"] = IsTerminal(job.state);
+      out.next_offset = offset;
+      out.done = IsTerminal(job.state);
       return OkStatus();
     }
     FASTGPU_ASSIGN_OR_RETURN(LogChunk chunk,
-                             tx.ReadLog(latest->alloc.id, *offset, options_.max_log_chunk_bytes));
+                             tx.ReadLog(latest->alloc.id, offset, options_.max_log_chunk_bytes));
     FASTGPU_ASSIGN_OR_RETURN(LogEnd le, GetLogEnd(tx, latest->alloc.id));
     const int64_t stored = chunk.size_bytes;
     const int64_t dropped = std::max<int64_t>(0, le.shipped_bytes - stored);
@@ -225,8 +295,8 @@ HttpResponse Api::JobLogs(const HttpRequest& req, const Principal& p, const std:
     std::string marker =
         le.final && dropped > 0 ? DroppedMarker(dropped, options_.max_log_bytes) : std::string();
     const int64_t log_end = stored + static_cast<int64_t>(marker.size());
-    if (!marker.empty() && *offset >= stored && *offset < log_end) {
-      chunk.data = marker.substr(static_cast<size_t>(*offset - stored));
+    if (!marker.empty() && offset >= stored && offset < log_end) {
+      chunk.data = marker.substr(static_cast<size_t>(offset - stored));
       chunk.next_offset = log_end;
     }
     // Every byte kept has arrived: the agent said so, or it never will (the node is
@@ -236,17 +306,16 @@ HttpResponse Api::JobLogs(const HttpRequest& req, const Principal& p, const std:
       auto node = tx.GetNode(latest->alloc.node_id);
       complete = !node.ok() || node->state == NodeState::kLost;
     }
-    out["allocation_id"] = latest->alloc.id;
-    out["data"] = chunk.data;
-    out["next_offset"] = chunk.next_offset;
-    out["dropped_bytes"] = dropped;
-    out["log_limit_bytes"] = options_.max_log_bytes;
+    out.alloc_id = latest->alloc.id;
+    out.data = std::move(chunk.data);
+    out.next_offset = chunk.next_offset;
+    out.dropped = dropped;
     // Done: nothing more will come (the job is over, its log complete, and all read).
-    out["done"] = IsTerminal(job.state) && complete && chunk.next_offset >= log_end;
+    out.done = IsTerminal(job.state) && complete && chunk.next_offset >= log_end;
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return JsonResponse(200, out);
+  if (!st.ok()) return st;
+  return out;
 }
 
 HttpResponse Api::GetAllocation(const Principal& p, const std::string& id) {
@@ -276,7 +345,8 @@ HttpResponse Api::ListAllocations(const HttpRequest& req, const Principal& p) {
       FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, job_it->second));
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByJob(job.id));
     } else if (node_it != req.query.end()) {
-      FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByNode(node_it->second));
+      FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, node_it->second));
+      FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByNode(node.node.id));
     } else {
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListLiveAllocations());
     }

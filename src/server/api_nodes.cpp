@@ -71,21 +71,6 @@ Result<Report> ReportFromJson(const json::value& v, const std::string& path, Tim
   return rep;
 }
 
-// The node the admin names by id or by name; a name must match exactly one node (several
-// are FailedPrecondition, 409, listing their ids).
-Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
-  const std::string id_or_name = PercentDecode(path_segment);
-  auto by_id = tx.GetNode(id_or_name);
-  if (by_id.ok() || by_id.status().code() != StatusCode::kNotFound) return by_id;
-  FASTGPU_ASSIGN_OR_RETURN(std::vector<NodeRecord> named, tx.FindNodesByName(id_or_name));
-  if (named.empty()) return NotFound("no node '" + id_or_name + "' (neither an id nor a name)");
-  if (named.size() == 1) return named[0];
-  std::string ids;
-  for (const auto& n : named) ids += (ids.empty() ? "" : ", ") + n.node.id;
-  return FailedPrecondition("node name '" + id_or_name + "' matches " +
-                            std::to_string(named.size()) + " nodes: " + ids + "; use an id");
-}
-
 json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecord>& live) {
   json::array gpus;
   for (const Gpu& g : rec.node.gpus) {
@@ -114,6 +99,21 @@ json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecor
 }
 
 }  // namespace
+
+// The node the admin names by id or by name; a name must match exactly one node (several
+// are FailedPrecondition, 409, listing their ids).
+Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
+  const std::string id_or_name = PercentDecode(path_segment);
+  auto by_id = tx.GetNode(id_or_name);
+  if (by_id.ok() || by_id.status().code() != StatusCode::kNotFound) return by_id;
+  FASTGPU_ASSIGN_OR_RETURN(std::vector<NodeRecord> named, tx.FindNodesByName(id_or_name));
+  if (named.empty()) return NotFound("no node '" + id_or_name + "' (neither an id nor a name)");
+  if (named.size() == 1) return named[0];
+  std::string ids;
+  for (const auto& n : named) ids += (ids.empty() ? "" : ", ") + n.node.id;
+  return FailedPrecondition("node name '" + id_or_name + "' matches " +
+                            std::to_string(named.size()) + " nodes: " + ids + "; use an id");
+}
 
 HttpResponse Api::RegisterNode(const HttpRequest& req) {
   auto who = auth_.Authenticate(req.Header("authorization"));
@@ -358,6 +358,7 @@ HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id)
     return PutLogEnd(tx, alloc_id, le);
   });
   if (!st.ok()) return ErrorResponse(st);
+  log_waiters_.Notify(alloc_id);  // followed logs of this allocation read on
   return JsonResponse(200, json::object{{"next_offset", next}, {"truncated", truncated}});
 }
 

@@ -214,5 +214,31 @@ TEST(ApiTest, TenantsAndTokens) {
   EXPECT_EQ(cp.Do("POST", "/v1/tenants/nobody/tokens", cp.admin(), "{}").status, 404);
 }
 
+// Names and ids are interchangeable: a tenant whose name looks like an id is found by
+// name, and allocations are listed by node name as well as by node id.
+TEST(ApiTest, NamesThatLookLikeIdsAndNodeNamesResolve) {
+  ServerOptions o;
+  o.node_timeout = std::chrono::hours(1);
+  TestControlPlane cp(nullptr, o);
+  Reply t = cp.Do("POST", "/v1/tenants", cp.admin(), R"({"name":"tenant-blue"})");
+  ASSERT_EQ(t.status, 201) << t.raw;
+  EXPECT_EQ(cp.Do("GET", "/v1/tenants/tenant-blue", cp.admin()).Str("id"), t.Str("id"));
+  EXPECT_EQ(cp.Do("GET", "/v1/tenants/" + t.Str("id"), cp.admin()).Str("name"), "tenant-blue");
+  EXPECT_EQ(cp.Do("GET", "/v1/tenants/tenant-nobody", cp.admin()).status, 404);
+
+  SimAgent agent(cp, "gpu-host-1", 2);
+  const std::string token = cp.NewTenantToken("alice");
+  Reply job = cp.Do("POST", "/v1/jobs", token,
+                    R"({"command":["x"],"shape":{"gpu_count":1,"gpu_milli":1000}})");
+  ASSERT_EQ(job.status, 201) << job.raw;
+  cp.Reconcile();
+  Reply by_name = cp.Do("GET", "/v1/allocations?node=gpu-host-1", cp.admin());
+  Reply by_id = cp.Do("GET", "/v1/allocations?node=" + agent.node_id(), cp.admin());
+  ASSERT_EQ(by_name.status, 200) << by_name.raw;
+  EXPECT_EQ(by_name.body.at("allocations").as_array().size(), 1u) << by_name.raw;
+  EXPECT_EQ(by_name.raw, by_id.raw);
+  EXPECT_EQ(cp.Do("GET", "/v1/allocations?node=no-such-host", cp.admin()).status, 404);
+}
+
 }  // namespace
 }  // namespace fastgpu::server::testing

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -14,6 +15,7 @@
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <chrono>
+#include <future>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -192,6 +194,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnRead(beast::error_code ec);
   void Dispatch(http::request<http::string_body> req);
   void Write(HttpResponse r, bool keep_alive, unsigned version);
+  // On a worker thread: sends a streamed answer (HttpResponse::stream), then goes on
+  // with the connection on its strand.
+  void Stream(HttpResponse r, bool keep_alive, unsigned version);
+  // On a worker thread: runs `start(done)` on the strand, which starts one write that
+  // calls `done(ec)`, and waits for it. False when the write failed.
+  bool WriteAndWait(const std::function<void(std::function<void(beast::error_code)>)>& start);
+  // On a worker thread between writes of a stream: false once the client has closed the
+  // connection or reset it.
+  bool PeerStillThere();
   void Close();
   // Closes after a final answer without resetting the connection: stops sending, then
   // reads and discards what the client still sends (an oversized body, say) until it
@@ -441,7 +452,11 @@ void HttpSession::Dispatch(http::request<http::string_body> req) {
   HttpRequest r = *std::move(parsed);
   bool keep_alive = req.keep_alive();
   unsigned version = req.version();
-  net::post(*impl_->workers, [self = shared_from_this(), r = std::move(r), keep_alive, version] {
+  // The guard keeps the I/O threads running until the answer's writes are queued (and,
+  // for a stream, done): without it Stop() could let them finish while a worker still
+  // has an answer to send, and a stream would wait forever for its write.
+  net::post(*impl_->workers, [self = shared_from_this(), r = std::move(r), keep_alive, version,
+                              io_work = net::make_work_guard(impl_->ioc)] {
     HttpResponse resp;
     try {
       resp = self->impl_->handler(r);
@@ -454,6 +469,7 @@ void HttpSession::Dispatch(http::request<http::string_body> req) {
     } catch (...) {
       resp = {500, "application/json", ErrorBody("INTERNAL", "internal error")};
     }
+    if (resp.stream) return self->Stream(std::move(resp), keep_alive, version);
     net::post(self->Tcp().get_executor(), [self, resp = std::move(resp), keep_alive, version] {
       self->Write(std::move(resp), keep_alive, version);
     });
@@ -480,6 +496,94 @@ void HttpSession::Write(HttpResponse r, bool keep_alive, unsigned version) {
       }
       self->WaitForRequest();
     });
+  });
+}
+
+bool HttpSession::WriteAndWait(
+    const std::function<void(std::function<void(beast::error_code)>)>& start) {
+  auto done = std::make_shared<std::promise<beast::error_code>>();
+  std::future<beast::error_code> result = done->get_future();
+  net::post(Tcp().get_executor(), [self = shared_from_this(), &start, done] {
+    if (self->phase_.load() == Phase::kClosing) {
+      done->set_value(net::error::operation_aborted);
+      return;
+    }
+    self->Tcp().expires_after(std::chrono::milliseconds(self->impl_->options.request_timeout_ms));
+    start([self, done](beast::error_code ec) {
+      self->Tcp().expires_never();
+      done->set_value(ec);
+    });
+  });
+  // The I/O threads run while the handler's worker holds its work guard (Dispatch), so
+  // the write completes, fails or times out, and this returns.
+  return !result.get();
+}
+
+bool HttpSession::PeerStillThere() {
+  // No operation is pending on the socket while a stream runs (its writes are waited
+  // for), so a non-blocking peek from this thread is safe: 0 bytes means the client
+  // closed its side, an error other than "nothing yet" that it is gone. Under TLS this
+  // peeks at raw records: a close_notify before the FIN reads as "still there" until the
+  // next write fails.
+  char byte;
+  ssize_t n = ::recv(Tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return true;  // it sent more (a pipelined request): still there
+  if (n == 0) return false;
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
+void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
+  auto header = std::make_shared<http::response<http::empty_body>>(
+      static_cast<http::status>(r.status), version);
+  header->set(http::field::server, "fastgpu");
+  header->set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) header->set(name, value);
+  header->keep_alive(keep_alive && !impl_->stopped);
+  header->chunked(true);
+  auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+  bool ok = WriteAndWait([&](auto done) {
+    WithStream([&](auto& stream) {
+      http::async_write_header(
+          stream, *serializer,
+          [done, header, serializer](beast::error_code ec, size_t) { done(ec); });
+    });
+  });
+  if (ok) {
+    StreamWriter writer = [this, &ok](std::string_view bytes) {
+      if (!ok || phase_.load() == Phase::kClosing) return ok = false;
+      if (impl_->stopped) return false;  // ends with the last chunk, then closes
+      if (bytes.empty()) return ok = PeerStillThere();
+      ok = WriteAndWait([&](auto done) {
+        WithStream([&](auto& stream) {
+          net::async_write(stream, http::make_chunk(net::const_buffer(bytes.data(), bytes.size())),
+                           [done](beast::error_code ec, size_t) { done(ec); });
+        });
+      });
+      return ok;
+    };
+    try {
+      r.stream(writer);
+    } catch (const std::exception& e) {  // the body is cut short: the client sees no end
+      if (auto n = impl_->handler_log.Allow()) {
+        spdlog::error("http: a streamed answer failed: {}{}", e.what(), SuppressedSuffix(*n));
+      }
+      ok = false;
+    }
+    r.stream = nullptr;  // what it holds (a stream slot, say) goes now
+  }
+  if (ok) {
+    ok = WriteAndWait([&](auto done) {
+      WithStream([&](auto& stream) {
+        net::async_write(stream, http::make_chunk_last(),
+                         [done](beast::error_code ec, size_t) { done(ec); });
+      });
+    });
+  }
+  const bool again = ok && header->keep_alive() && !impl_->stopped;
+  net::post(Tcp().get_executor(), [self = shared_from_this(), ok, again] {
+    if (!ok) return self->Close();
+    if (!again) return self->LingeringClose();
+    self->WaitForRequest();
   });
 }
 

@@ -22,6 +22,15 @@
 //     connection and retries after a back-off that doubles from 5 ms to 1 s, and logs
 //     the failure at most once per 10 s with the count of repeats.
 //
+// Streamed answers: a handler may return a response with `stream` set. The server then
+// sends the status line and headers with `Transfer-Encoding: chunked`, runs `stream` on
+// the handler's worker (it may block there: bound how many run at once) handing it a
+// StreamWriter that sends each piece as one chunk, and ends the body with the last
+// chunk when `stream` returns. The connection counts as busy meanwhile (never idle, never
+// evicted); each chunk must be sent within `request_timeout_ms`. The writer returns false
+// once the client is gone or the server is stopping; `stream` should then return soon
+// (Stop() waits for it).
+//
 // Start() binds and returns the bound port (0 in options picks a free one); Stop()
 // closes the listener and every connection and joins all threads. Stop() is
 // idempotent and is called by the destructor.
@@ -51,11 +60,19 @@ struct HttpRequest {
   std::string Header(const std::string& name) const;
 };
 
+// Sends `bytes` of a streamed answer as one chunk and waits until it is written. Empty
+// bytes send nothing and only check the connection. False when the client is gone or the
+// server is stopping: the stream should end then.
+using StreamWriter = std::function<bool(std::string_view bytes)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers = {};  // extra fields: "Allow"
+  // When set, the answer is streamed (chunked) instead of sending `body`; see the header
+  // comment. Runs once on a worker thread.
+  std::function<void(const StreamWriter&)> stream = nullptr;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

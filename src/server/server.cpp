@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -149,6 +150,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
   ao.max_log_bytes = s->options_.max_log_bytes;
   ao.leases = &s->reconciler_->leases();
   ao.allow_unplaceable = s->options_.allow_unplaceable;
+  ao.max_log_streams = std::max(1, s->options_.worker_threads / 2);
   Reconciler* rec = s->reconciler_.get();
   s->api_ =
       std::make_unique<Api>(store, clock, ids, s->metrics_, *s->auth_, ao, [rec] { rec->Poke(); });

@@ -8,6 +8,7 @@
 
 #include "metering/period.h"
 #include "metering/pricing.h"
+#include "server/allocation_end.h"
 #include "server/usage_service.h"
 
 namespace fastgpu::server {
@@ -127,7 +128,9 @@ Result<BudgetPassStats> EnforceBudgets(Store& store, Clock& clock, const BudgetO
         FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(j.id));
         for (const auto& a : allocs) {
           if (a.state != AllocationState::kReleased) {
-            FASTGPU_RETURN_IF_ERROR(tx.ReleaseAllocation(a.alloc.id, now));
+            FASTGPU_RETURN_IF_ERROR(
+                tx.UpdateAllocation(a.alloc.id, ReleaseUpdate(a, now, "tenant over budget"))
+                    .status());
           }
         }
         stopped.push_back(j.id);
