@@ -79,6 +79,15 @@ Result<HttpsServer> StartHttps(const server::TlsFiles& files) {
   HttpsServer s;
   s.http = std::make_unique<server::HttpServer>(o, [](const server::HttpRequest& r) {
     server::HttpResponse res;
+    if (r.path == "/stream") {  // three chunks, as `job logs -f` gets them
+      res.content_type = "text/plain";
+      res.stream = [](const server::StreamWriter& write) {
+        for (const char* piece : {"one\n", "two\n", "three\n"}) {
+          if (!write(piece)) return;
+        }
+      };
+      return res;
+    }
     res.body = r.path == "/healthz" ? R"({"status":"ok"})" : R"({"path":")" + r.path + "\"}";
     return res;
   });
@@ -125,6 +134,26 @@ TEST_F(TlsServerTest, AnswersHealthzOverHttpsToAClientWithTheCa) {
   EXPECT_EQ((*client)->connections_opened(), 1);  // keep-alive works under TLS
   auto by_name = GetHealthz("https://localhost:" + std::to_string(server_.port), o);
   ASSERT_TRUE(by_name.ok()) << by_name.status();
+}
+
+TEST_F(TlsServerTest, StreamsAChunkedAnswerOverHttps) {
+  HttpClientOptions o;
+  o.ca_file = files_.ca_file;
+  auto client = HttpClient::Create(server_.url(), o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (int i = 0; i < 2; ++i) {  // and the connection serves the next one
+    std::string got;
+    auto res = (*client)->GetStream("/stream", [&got](std::string_view piece) {
+      got.append(piece);
+      return true;
+    });
+    ASSERT_TRUE(res.ok()) << res.status();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(got, "one\ntwo\nthree\n");
+  }
+  auto after = (*client)->Get("/healthz");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->body, R"({"status":"ok"})");
 }
 
 TEST_F(TlsServerTest, RefusesClientsWithoutTheCaOrWithAnotherCa) {
@@ -435,6 +464,14 @@ TEST(TlsBinary, UpWithTlsRunsItsAgentAndTheCliOverHttps) {
                                   " --token " + token);
   EXPECT_EQ(list.exit_code, 0) << list.output;
   EXPECT_NE(list.output.find("H100-80GB"), std::string::npos) << list.output;
+  // A job's log followed over HTTPS (chunked) to its end.
+  const std::string flags = " --server " + url + " --ca-cert " + ca + " --token " + token;
+  auto submit = testing::RunFastgpu("job submit --gpu 0.5 --name hello-tls" + flags +
+                                    " -- echo hello over tls");
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  auto logs = testing::RunFastgpu("job logs hello-tls -f" + flags);
+  EXPECT_EQ(logs.exit_code, 0) << logs.output;
+  EXPECT_NE(logs.output.find("hello over tls"), std::string::npos) << logs.output;
   auto no_ca = testing::RunFastgpu("node list --server " + url + " --token " + token);
   EXPECT_EQ(no_ca.exit_code, 1) << no_ca.output;
   EXPECT_NE(no_ca.output.find("not trusted"), std::string::npos) << no_ca.output;
