@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/config.h"
 #include "common/join_token.h"
 #include "net/http_client.h"
 #include "server/http_server.h"
@@ -405,6 +406,23 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
     EXPECT_EQ(bad.output().find(join->secret), std::string::npos);  // never logged
     EXPECT_EQ(good.output().find(join->secret), std::string::npos);
     EXPECT_EQ(CountNodes(url, data + "/ca.crt", FirstLine(data + "/admin.token")), 1);
+
+    // A join token without a pin: the agent verifies against --ca-cert, and without it
+    // against the system store, which does not know this CA.
+    Child by_file({"agent", "--server", url, "--join-token", join->secret, "--ca-cert",
+                   data + "/ca.crt", "--simulate-gpus", "1xH100-80GB", "--data-dir",
+                   dir.path() + "/agent4", "--cgroup-root", "", "--name", "by-file"},
+                  dir.path() + "/agent4.log");
+    EXPECT_FALSE(by_file.WaitFor("registered as node", 20s).empty()) << by_file.output();
+    Child no_ca(
+        {"agent", "--server", url, "--join-token", join->secret, "--simulate-gpus", "1xH100-80GB",
+         "--data-dir", dir.path() + "/agent5", "--cgroup-root", "", "--name", "no-ca"},
+        dir.path() + "/agent5.log");
+    EXPECT_FALSE(no_ca.WaitFor("not trusted: .*certificate", 15s).empty()) << no_ca.output();
+    EXPECT_EQ(no_ca.output().find("registered as node"), std::string::npos) << no_ca.output();
+    EXPECT_EQ(CountNodes(url, data + "/ca.crt", FirstLine(data + "/admin.token")), 2);
+    no_ca.Stop();
+    by_file.Stop();
     // A pinning join token with an http:// URL is refused before anything is sent.
     auto plain = testing::RunFastgpu("agent --server http://127.0.0.1:" + port + " --join-token " +
                                      FirstLine(data + "/join.token") +
@@ -431,6 +449,34 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
   EXPECT_EQ(Slurp(data + "/server.key"), key);
   EXPECT_EQ(Slurp(data + "/join.token"), join);
   EXPECT_EQ(Mode(data + "/server.key"), 0600);
+}
+
+TEST(ClientConfigTls, CaCertComesFromTheFlagTheEnvironmentOrTheFile) {
+  TempDir dir;
+  const std::string path = dir.path() + "/config.json";
+  ::unsetenv("FASTGPU_CA_CERT");
+  ::unsetenv("FASTGPU_SERVER");
+  ::unsetenv("FASTGPU_TOKEN");
+  cli::ClientConfig saved{"https://cp.example.com:8443", "tok", "relative/ca.crt"};
+  ASSERT_TRUE(cli::SaveConfig(path, saved).ok());
+  EXPECT_EQ(Mode(path), 0600);
+  auto loaded = cli::LoadConfig(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  // Saved as an absolute path, so that it works from any directory.
+  EXPECT_EQ(loaded->ca_cert,
+            (std::filesystem::current_path() / "relative/ca.crt").lexically_normal().string());
+  auto from_file = cli::ResolveConfig("", "", path);
+  ASSERT_TRUE(from_file.ok());
+  EXPECT_EQ(from_file->ca_cert, loaded->ca_cert);
+  ::setenv("FASTGPU_CA_CERT", "/env/ca.crt", 1);
+  EXPECT_EQ(cli::ResolveConfig("", "", path)->ca_cert, "/env/ca.crt");
+  EXPECT_EQ(cli::ResolveConfig("", "", path, "/flag/ca.crt")->ca_cert, "/flag/ca.crt");
+  ::unsetenv("FASTGPU_CA_CERT");
+  // A config without the entry (written before TLS support) still loads.
+  std::ofstream(path) << R"({"server": "http://127.0.0.1:8080", "token": "t"})";
+  auto old = cli::ResolveConfig("", "", path);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->ca_cert, "");
 }
 
 TEST(TlsBinary, PlainHttpOnAWildcardAddressIsRefused) {
