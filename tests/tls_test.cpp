@@ -10,6 +10,8 @@
 //     the CLI over HTTPS.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -345,6 +347,18 @@ int CountNodes(const std::string& url, const std::string& ca_file, const std::st
   return items == nullptr ? -1 : static_cast<int>(items->size());
 }
 
+// True when the first certificate in `pem_file` names `host`.
+bool CoversName(const std::string& pem_file, const std::string& host) {
+  FILE* f = std::fopen(pem_file.c_str(), "r");
+  if (f == nullptr) return false;
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (cert == nullptr) return false;
+  bool ok = X509_check_host(cert, host.c_str(), host.size(), 0, nullptr) == 1;
+  X509_free(cert);
+  return ok;
+}
+
 std::string FirstLine(const std::string& path) {
   std::ifstream in(path);
   std::string line;
@@ -449,6 +463,52 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
   EXPECT_EQ(Slurp(data + "/server.key"), key);
   EXPECT_EQ(Slurp(data + "/join.token"), join);
   EXPECT_EQ(Mode(data + "/server.key"), 0600);
+  again.Stop();
+
+  // A new name for the certificate: a new server certificate from the same CA.
+  Child renamed({"server", "--listen", "127.0.0.1:0", "--tls", "on", "--data-dir", data,
+                 "--tls-san", "cp.fastgpu.test"},
+                dir.path() + "/server3.log");
+  ASSERT_FALSE(renamed.WaitFor(listening, 30s).empty()) << renamed.output();
+  EXPECT_EQ(renamed.WaitFor(fingerprint, 5s), printed);
+  EXPECT_EQ(Slurp(data + "/ca.crt"), ca);
+  EXPECT_NE(Slurp(data + "/server.crt"), crt);
+  EXPECT_EQ(Slurp(data + "/join.token"), join);
+  EXPECT_NE(Slurp(data + "/server.crt").find(ca), std::string::npos);  // the chain ends in it
+  EXPECT_TRUE(CoversName(data + "/server.crt", "cp.fastgpu.test"));
+  EXPECT_FALSE(CoversName(data + "/server.crt", "other.fastgpu.test"));
+}
+
+TEST(TlsBinary, ServerWithTheOperatorsOwnCertificate) {
+  TempDir own, dir;
+  auto files = server::EnsureAutoTls(own.path(), {"127.0.0.1"});  // "the operator's"
+  ASSERT_TRUE(files.ok()) << files.status();
+  const std::string data = dir.path() + "/cp";
+  Child server({"server", "--listen", "127.0.0.1:0", "--tls-cert", files->cert_file, "--tls-key",
+                files->key_file, "--data-dir", data},
+               dir.path() + "/server.log");
+  std::string port = server.WaitFor(R"(listening on https://127.0.0.1:(\d+))", 30s);
+  ASSERT_FALSE(port.empty()) << server.output();
+  EXPECT_EQ(server.WaitFor(R"(TLS CA fingerprint: SHA256:([0-9A-F:]+))", 5s),
+            server::ColonFingerprint(files->ca_sha256));
+  auto join = ParseJoinToken(FirstLine(data + "/join.token"));
+  ASSERT_TRUE(join.ok()) << join.status();
+  EXPECT_EQ(join->ca_sha256, files->ca_sha256);
+  EXPECT_FALSE(std::filesystem::exists(data + "/ca.key"));  // nothing made
+  HttpClientOptions with_ca;
+  with_ca.ca_file = files->ca_file;
+  auto health = GetHealthz("https://127.0.0.1:" + port, with_ca);
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->status, 200);
+
+  TempDir other;
+  auto other_files = server::EnsureAutoTls(other.path(), {"127.0.0.1"});
+  ASSERT_TRUE(other_files.ok());
+  auto mismatch = testing::RunFastgpu("server --listen 127.0.0.1:0 --tls-cert " + files->cert_file +
+                                      " --tls-key " + other_files->key_file + " --data-dir " +
+                                      dir.path() + "/cp2");
+  EXPECT_EQ(mismatch.exit_code, 1) << mismatch.output;
+  EXPECT_NE(mismatch.output.find("is not the key of"), std::string::npos) << mismatch.output;
 }
 
 TEST(ClientConfigTls, CaCertComesFromTheFlagTheEnvironmentOrTheFile) {
