@@ -172,9 +172,11 @@ TEST_F(TlsServerTest, RefusesClientsWithoutTheCaOrWithAnotherCa) {
   EXPECT_NE(other_ca.status().message().find("not trusted"), std::string::npos)
       << other_ca.status();
   EXPECT_NE(other_ca.status().message().find(other_files_.ca_file), std::string::npos);
-  // Plain HTTP to the HTTPS port gets no answer.
+  // Plain HTTP to the HTTPS port is told so (and never reaches the handler).
   auto plain = GetHealthz("http://127.0.0.1:" + std::to_string(server_.port), {});
-  EXPECT_FALSE(plain.ok() && plain->ok());
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->status, 400);
+  EXPECT_EQ(ApiStatus(*plain).message(), "this server speaks HTTPS: use an https:// URL");
   // The server still serves a good client after those.
   HttpClientOptions good;
   good.ca_file = files_.ca_file;

@@ -132,7 +132,8 @@ int RunUp(const UpFlags& f) {
   std::cout << "listening on " << url << "\n"
             << "API: " << url << "/v1 (REST, see docs/api.md); health: " << url << "/healthz\n"
             << running->TlsBanner() << "admin token: " << f.data_dir << "/admin.token\n"
-            << "join token: " << f.data_dir << "/join.token\n"
+            << "join token: " << f.data_dir << "/join.token"
+            << (running->ca_sha256.empty() ? "" : " (pins the TLS CA)") << "\n"
             << "local agent GPUs: " << describe << (simulated ? " (SIMULATED)" : "") << "\n";
   if (ao_cpu_milli > 0 || ao_memory_mib > 0) {
     std::cout << "local node offers: "

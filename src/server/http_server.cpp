@@ -188,6 +188,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   // HTTPS: the TLS handshake, which must end within the request timeout.
   void Handshake();
+  void OnFirstBytes();
   void OnHandshake(beast::error_code ec);
   void WaitForRequest();
   void ReadRequest();
@@ -363,17 +364,51 @@ void HttpSession::Handshake() {
   Phase expected = Phase::kIdle;
   if (!phase_.compare_exchange_strong(expected, Phase::kReading)) return Close();
   Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
-  tls_->async_handshake(
-      ssl::stream_base::server,
-      [self = shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
+  // The first bytes tell a TLS client (a handshake record, 0x16) from a plain-HTTP one.
+  Tcp().async_read_some(buffer_.prepare(4096),
+                        [self = shared_from_this()](beast::error_code ec, size_t n) {
+                          if (ec) return self->Close();
+                          self->buffer_.commit(n);
+                          self->OnFirstBytes();
+                        });
+}
+
+void HttpSession::OnFirstBytes() {
+  if (phase_.load() == Phase::kClosing) return Close();
+  const auto* first = static_cast<const unsigned char*>(buffer_.data().data());
+  if (buffer_.size() > 0 && first[0] != 0x16) {
+    // Plain HTTP sent to the HTTPS port: say so in plain HTTP, then close.
+    static const std::string kAnswer =
+        "HTTP/1.1 400 Bad Request\r\nServer: fastgpu\r\nContent-Type: application/json\r\n"
+        "Connection: close\r\nContent-Length: 85\r\n\r\n"
+        "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"this server speaks HTTPS: use an https:// "
+        "URL\"}";
+    buffer_.clear();
+    net::async_write(Tcp(), net::buffer(kAnswer),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->Close();
+                       self->LingeringClose();
+                     });
+    return;
+  }
+  // The default for `used` satisfies Beast 1.81's check of this overload's handler against
+  // the unbuffered signature void(error_code); Asio calls it with both arguments.
+  tls_->async_handshake(ssl::stream_base::server, buffer_.cdata(),
+                        [self = shared_from_this()](beast::error_code ec, size_t used = 0) {
+                          self->buffer_.consume(used);
+                          self->OnHandshake(ec);
+                        });
 }
 
 void HttpSession::OnHandshake(beast::error_code ec) {
   if (ec) {
-    // A plain-HTTP client, a client that does not trust the certificate, a scanner.
+    // A client that does not trust the certificate, an old TLS version, a scanner.
     spdlog::debug("http: TLS handshake failed: {}", ec.message());
     return Close();
   }
+  // Bytes past the handshake would be TLS records read around the TLS stream: none are
+  // expected (the client waits for the server's Finished); drop them rather than parse them.
+  buffer_.clear();
   Phase reading = Phase::kReading;
   if (!phase_.compare_exchange_strong(reading, Phase::kIdle)) return Close();
   WaitForRequest();

@@ -89,8 +89,9 @@ struct HttpServerOptions {
   int max_connections = 0;          // default 0: DefaultMaxConnections()
   // HTTPS when both are set (default empty: plain HTTP): the PEM certificate chain the
   // server presents (its certificate first) and its private key. The TLS handshake
-  // (TLS 1.2 or later) must end within `request_timeout_ms`; a connection refused at
-  // the limit is closed without the 503 answer.
+  // (TLS 1.2 or later) must end within `request_timeout_ms`; a plain-HTTP request is
+  // answered 400 ("this server speaks HTTPS") and closed; a connection refused at the
+  // limit is closed without the 503 answer.
   std::string tls_cert_file;
   std::string tls_key_file;
 };
