@@ -13,8 +13,12 @@ PACKAGES=(
 )
 # Packages only the test suite needs (scripts/test.sh installs them): the PostgreSQL server
 # (tests labelled "postgres" skip without it), valgrind (the leak check of a log-heavy `up`),
-# clang 14 and libFuzzer (the fuzz test over the API); their tests skip cleanly without them.
-OPTIONAL=(postgresql valgrind clang-14 libfuzzer-14-dev)
+# clang 14 and libFuzzer (the fuzz test over the API), podman with crun and catatonit (its
+# --init, a Recommends that --no-install-recommends would leave out) and busybox-static (the
+# container tests, label "isolation", import an image made of /bin/busybox into storage of
+# their own, so no registry and no global podman state is needed); their tests skip cleanly
+# without them.
+OPTIONAL=(postgresql valgrind clang-14 libfuzzer-14-dev podman crun catatonit busybox-static)
 
 missing=()
 for p in "${PACKAGES[@]}" ${FASTGPU_WITH_OPTIONAL:+"${OPTIONAL[@]}"}; do

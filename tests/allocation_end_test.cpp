@@ -90,5 +90,40 @@ TEST(AllocationEndTest, ExitsBeforeTheReleaseAreKeptAsReported) {
             "code 3): killed by signal 15");
 }
 
+// An agent's "OOMKilled" reason: the allocation ends "OOMKilled", its message says the
+// limit, and the job fails saying so.
+TEST(AllocationEndTest, AnOomKilledReplicaFailsTheJobWithThatReason) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 2);
+  Reply sub =
+      cp.Do("POST", "/v1/jobs", cp.admin(),
+            R"({"command":["sh"],"shape":{"gpu_count":1,"gpu_milli":1000,"memory_mib":64}})");
+  ASSERT_EQ(sub.status, 201) << sub.raw;
+  cp.Reconcile();
+  auto allocs = agent.Allocations(agent.Heartbeat());
+  ASSERT_EQ(allocs.size(), 1u);
+  agent.Heartbeat({ReplicaReport(allocs[0], "running")});
+  cp.Reconcile();
+  json::object oom = Exited(allocs[0], 137, 0, "exceeded its memory limit of 64 MiB (exit 137)");
+  oom["reason"] = "OOMKilled";
+  Reply hb = agent.Heartbeat({oom});
+  ASSERT_EQ(hb.status, 200) << hb.raw;
+  cp.Reconcile();
+  Reply ended = Alloc(cp, allocs[0]);
+  EXPECT_EQ(ended.Str("ended"), "OOMKilled") << ended.raw;
+  EXPECT_EQ(ended.Str("message"), "OOMKilled: exceeded its memory limit of 64 MiB (exit 137)");
+  Reply job = cp.Do("GET", "/v1/jobs/" + sub.Str("id"), cp.admin());
+  EXPECT_EQ(job.Str("state"), "failed") << job.raw;
+  EXPECT_EQ(job.Str("reason"),
+            "replica 0 was OOMKilled: exceeded its memory limit of 64 MiB (exit 137)");
+  // Reasons the protocol does not define, or on a replica that did not exit, are refused.
+  json::object bad = Exited(allocs[0], 1, 0, "");
+  bad["reason"] = "Evicted";
+  EXPECT_EQ(agent.Heartbeat({bad}).status, 400);
+  json::object running = ReplicaReport(allocs[0], "running");
+  running["reason"] = "OOMKilled";
+  EXPECT_EQ(agent.Heartbeat({running}).status, 400);
+}
+
 }  // namespace
 }  // namespace fastgpu::server::testing

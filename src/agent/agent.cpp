@@ -4,8 +4,10 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "agent/cgroup.h"
@@ -26,6 +28,8 @@ namespace {
 
 // How often new replica output is shipped between heartbeats.
 constexpr std::chrono::milliseconds kShipInterval{250};
+// Empty replica cgroups at least this old that no record names are removed at start.
+constexpr std::chrono::seconds kStaleCgroupAge{600};
 
 int64_t DetectMemoryMib() {
   auto text = ReadWholeFile("/proc/meminfo");
@@ -147,10 +151,34 @@ Status Agent::Impl::Start() {
   ro.mps_root = options_.data_dir + "/mps";
   ro.log_cap_bytes = options_.log_cap_bytes;
   ro.stop_grace = options_.stop_grace;
+  ro.gpu_dev_dir = options_.gpu_dev_dir;
+  ro.containers = options_.containers;
+  {
+    const char* path = std::getenv("PATH");
+    auto runtime = FindRuntime(ro.containers, path != nullptr ? path : "");
+    if (runtime.ok()) {
+      std::string registries;
+      for (const std::string& r : ro.containers.allowed_registries) {
+        registries += (registries.empty() ? "" : ", ") + r;
+      }
+      spdlog::info("agent: image jobs run with {}; allowed registries: {}", *runtime,
+                   registries.empty() ? "none" : registries);
+    } else {
+      spdlog::warn("agent: image jobs will fail: {}", runtime.status().message());
+    }
+  }
   if (options_.state_writer == nullptr) options_.state_writer = MakeFileStateWriter(state_path_);
   replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.state_writer, *options_.launcher,
                                            cgroups_, *mps_, SystemClock::Default());
   replicas_->Adopt(FindLaunchedWorkloads(options_.data_dir + "/replicas"));
+  std::set<std::string> own;
+  for (const ReplicaRecord& rec : state_.replicas) {
+    own.insert(rec.cgroup);
+    own.insert(rec.id());
+  }
+  for (const std::string& name : cgroups_.RemoveStale(own, kStaleCgroupAge)) {
+    spdlog::info("agent: removed the empty cgroup {} that no replica of this agent names", name);
+  }
   HttpClientOptions http;
   http.connect_timeout = std::chrono::seconds(3);
   http.read_timeout = std::chrono::seconds(10);

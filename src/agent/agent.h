@@ -22,6 +22,7 @@
 #include "agent/gpu_inventory.h"
 #include "agent/health.h"
 #include "agent/launcher.h"
+#include "agent/container.h"
 #include "agent/state_writer.h"
 #include "common/status.h"
 
@@ -62,9 +63,14 @@ struct AgentOptions {
   int64_t memory_mib = 0;
   // When a GPU counts as unhealthy (fatal XIDs, ECC, temperature).
   HealthThresholds health;
-  // cgroup v2 mount point; replicas get a group under <root>/fastgpu.slice (or the
-  // agent's own group). Default "/sys/fs/cgroup"; "" disables cgroups.
+  // Where cgroups are mounted: a cgroup v2 hierarchy, or the v1 per-controller mounts
+  // under it (found in /proc/self/mountinfo); replicas get groups named after their
+  // allocation ids under fastgpu/ (cgroup.h). Default "/sys/fs/cgroup"; "" disables
+  // cgroups.
   std::string cgroup_root = "/sys/fs/cgroup";
+  // Folder of the GPU device nodes (nvidia<N>, nvidiactl, nvidia-uvm, nvidia-caps/): a
+  // replica's device cgroup allows those of its GPUs. Default "/dev".
+  std::string gpu_dev_dir = "/dev";
   // Combined stdout/stderr kept on disk per replica; more is dropped. Default 64 MiB.
   int64_t log_cap_bytes = int64_t{64} << 20;
   // Most log bytes sent in one POST /logs. Default 256 KiB.
@@ -75,6 +81,9 @@ struct AgentOptions {
   // Stop() also stops every workload (SIGTERM, grace, SIGKILL). Default false: they
   // keep running and the next agent on this data dir re-adopts them.
   bool kill_workloads_on_stop = false;
+  // Jobs with an image: the container runtime, allowed registries and extra runtime
+  // options (see container.h for each default: podman, {"localhost"}, none).
+  ContainerOptions containers;
 };
 
 // What the agent holds right now, for `fastgpu up`, logs and tests.

@@ -5,19 +5,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "agent/files.h"
 
 namespace fastgpu {
 namespace {
 
+constexpr int64_t kCpuPeriodUs = 100000;
+constexpr int64_t kMinCpuQuotaUs = 1000;  // the kernel refuses less
+constexpr const char* kV1Controllers[] = {"cpu", "memory", "pids", "devices", "freezer"};
+
 bool ReadFile(const std::string& path, std::string* out) {
   auto text = ReadWholeFile(path);
   if (!text.ok()) return false;
   *out = std::move(text).value();
   return true;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
 }
 
 // Writes `value` in one write() call, as cgroup files expect. Returns errno or 0.
@@ -30,6 +43,13 @@ int WriteFile(const std::string& path, const std::string& value) {
   return err;
 }
 
+Status Write(const std::string& path, const std::string& value) {
+  if (int err = WriteFile(path, value); err != 0) {
+    return Internal("cannot write '" + value + "' to " + path + ": " + strerror(err));
+  }
+  return OkStatus();
+}
+
 bool HasWord(const std::string& text, const std::string& word) {
   std::istringstream in(text);
   std::string w;
@@ -39,85 +59,401 @@ bool HasWord(const std::string& text, const std::string& word) {
   return false;
 }
 
+// "\040" -> " " (mountinfo escapes spaces, tabs, newlines and backslashes in octal).
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7') {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool Under(const std::string& path, const std::string& root) {
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  return path == r || path.rfind(r == "/" ? r : r + "/", 0) == 0;
+}
+
+// Controller -> mount point of the v1 hierarchies under `root` listed in `mountinfo`.
+std::map<std::string, std::string> FindV1Mounts(const std::string& mountinfo,
+                                                const std::string& root) {
+  std::map<std::string, std::string> found;
+  std::string text;
+  if (!ReadFile(mountinfo, &text)) return found;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream head(line.substr(0, dash)), tail(line.substr(dash + 3));
+    std::string id, parent, dev, mroot, mount_point, fstype, source, super_opts;
+    if (!(head >> id >> parent >> dev >> mroot >> mount_point)) continue;
+    if (!(tail >> fstype >> source >> super_opts) || fstype != "cgroup") continue;
+    mount_point = Unescape(mount_point);
+    if (!Under(mount_point, root)) continue;
+    std::istringstream opts(super_opts);
+    std::string opt;
+    while (std::getline(opts, opt, ',')) {
+      for (const char* c : kV1Controllers) {
+        if (opt == c) found.try_emplace(c, mount_point);
+      }
+    }
+  }
+  return found;
+}
+
+std::vector<int> PidsIn(const std::vector<std::string>& dirs) {
+  std::set<int> pids;
+  for (const std::string& dir : dirs) {
+    std::string text;
+    if (!ReadFile(dir + "/cgroup.procs", &text)) continue;
+    std::istringstream in(text);
+    int pid = 0;
+    while (in >> pid) {
+      if (pid > 0) pids.insert(pid);
+    }
+  }
+  return {pids.begin(), pids.end()};
+}
+
+// SIGKILLs the pids in `dirs` until none is left or the deadline passes.
+void KillUntilEmpty(const std::vector<std::string>& dirs,
+                    std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    std::vector<int> pids = PidsIn(dirs);
+    if (pids.empty()) return;
+    for (int pid : pids) kill(pid, SIGKILL);
+    if (std::chrono::steady_clock::now() > deadline) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+int64_t CounterIn(const std::string& path, const std::string& key) {
+  std::string text;
+  if (!ReadFile(path, &text)) return -1;
+  std::istringstream in(text);
+  std::string k;
+  int64_t v = 0;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return -1;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
 }  // namespace
 
 std::string Cgroups::CpuMax(int64_t cpu_milli) {
-  if (cpu_milli <= 0) return "max 100000";
-  return std::to_string(cpu_milli * 100) + " 100000";
+  if (cpu_milli <= 0) return "max " + std::to_string(kCpuPeriodUs);
+  return std::to_string(CpuQuotaUs(cpu_milli)) + " " + std::to_string(kCpuPeriodUs);
 }
 
-Cgroups Cgroups::Probe(const std::string& root) {
+int64_t Cgroups::CpuQuotaUs(int64_t cpu_milli) {
+  if (cpu_milli <= 0) return -1;
+  return std::max(kMinCpuQuotaUs, cpu_milli * kCpuPeriodUs / 1000);
+}
+
+std::string Cgroups::NameOf(const std::string& persisted) {
+  size_t slash = persisted.find_last_of('/');
+  return slash == std::string::npos ? persisted : persisted.substr(slash + 1);
+}
+
+std::vector<std::string> Cgroups::controllers() const {
+  std::vector<std::string> out;
+  if (!enabled()) return out;
+  out = {"cpu", "memory"};
+  if (pids_) out.push_back("pids");
+  if (devices_) out.push_back("devices");
+  if (version_ == CgroupVersion::kV1 && v1_.count("freezer")) out.push_back("freezer");
+  return out;
+}
+
+Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
   Cgroups c;
+  const std::string none = ": replicas run without CPU, memory, process and device limits";
   if (root.empty()) {
-    c.note_ = "cgroups turned off: replicas run without CPU and memory limits";
+    c.note_ = "cgroups turned off" + none;
     return c;
   }
-  auto off = [&](const std::string& why) {
-    c.note_ = "cgroup v2 not usable (" + why + "): replicas run without CPU and memory limits";
-    return c;
-  };
+  std::string v2_why;
   std::string controllers;
   if (!ReadFile(root + "/cgroup.controllers", &controllers)) {
-    return off("no cgroup v2 hierarchy at " + root);
-  }
-  if (!HasWord(controllers, "cpu") || !HasWord(controllers, "memory")) {
-    return off(root + " lacks the cpu or memory controller");
-  }
-  std::string subtree;
-  ReadFile(root + "/cgroup.subtree_control", &subtree);
-  if (!HasWord(subtree, "cpu") || !HasWord(subtree, "memory")) {
-    if (int err = WriteFile(root + "/cgroup.subtree_control", "+cpu +memory"); err != 0) {
-      return off("cannot enable cpu and memory in " + root + ": " + strerror(err));
+    v2_why = "no cgroup v2 hierarchy at " + root;
+  } else if (!HasWord(controllers, "cpu") || !HasWord(controllers, "memory")) {
+    v2_why = "the cgroup v2 hierarchy at " + root + " lacks the cpu or memory controller";
+  } else {
+    // cgroup v2.
+    std::string base = root + "/fastgpu";
+    if (mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) {
+      c.note_ = "cgroup v2 not usable (cannot create " + base + ": " + strerror(errno) + ")" + none;
+      return c;
     }
+    // Enables `want` for the root's children and for fastgpu's; "" or what failed.
+    auto enable = [&](const std::string& want) -> std::string {
+      std::string subtree;
+      ReadFile(root + "/cgroup.subtree_control", &subtree);
+      std::istringstream words(want);
+      bool missing = false;
+      for (std::string w; words >> w;) missing = missing || !HasWord(subtree, w.substr(1));
+      for (const std::string& dir : {missing ? root : std::string(), base}) {
+        if (dir.empty()) continue;
+        if (int err = WriteFile(dir + "/cgroup.subtree_control", want); err != 0) {
+          return "cannot enable " + want + " in " + dir + ": " + strerror(err);
+        }
+      }
+      return "";
+    };
+    bool pids = HasWord(controllers, "pids");
+    std::string pids_why;
+    if (pids) {
+      pids_why = enable("+cpu +memory +pids");
+      pids = pids_why.empty();
+    }
+    if (!pids) {
+      if (std::string why = enable("+cpu +memory"); !why.empty()) {
+        c.note_ = "cgroup v2 not usable (" + why + ")" + none;
+        return c;
+      }
+    }
+    c.version_ = CgroupVersion::kV2;
+    c.base_ = base;
+    c.pids_ = pids;
+    std::string devices_why;
+    auto prog = LoadDeviceProgram(BuildDeviceProgram(StandardDeviceRules()));
+    if (prog.ok()) {
+      close(*prog);
+      c.devices_ = true;
+    } else {
+      devices_why = prog.status().message();
+    }
+    c.note_ = "cgroup v2 limits (" + Join(c.controllers()) + ") under " + base;
+    if (!pids) {
+      c.note_ += "; process count not limited (" +
+                 (pids_why.empty() ? std::string("no pids controller") : pids_why) + ")";
+    }
+    if (!devices_why.empty()) c.note_ += "; devices not restricted (" + devices_why + ")";
+    return c;
   }
-  std::string base = root + "/fastgpu";
-  if (mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) {
-    return off("cannot create " + base + ": " + strerror(errno));
+  // cgroup v1: one hierarchy per controller (or a few together), found in the mount table.
+  std::map<std::string, std::string> mounts = FindV1Mounts(mountinfo, root);
+  if (!mounts.count("cpu") || !mounts.count("memory")) {
+    c.note_ = "cgroups not usable (" + v2_why +
+              ", and no cgroup v1 cpu and memory hierarchies under " + root + " in " + mountinfo +
+              ")" + none;
+    return c;
   }
-  if (int err = WriteFile(base + "/cgroup.subtree_control", "+cpu +memory"); err != 0) {
-    return off("cannot enable cpu and memory in " + base + ": " + strerror(err));
+  std::vector<std::string> skipped;
+  for (const auto& [controller, mount_point] : mounts) {
+    std::string base = mount_point + "/fastgpu";
+    bool required = controller == "cpu" || controller == "memory";
+    if (mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) {
+      std::string why = "cannot create " + base + ": " + strerror(errno);
+      if (required) {
+        c.note_ = "cgroup v1 not usable (" + why + ")" + none;
+        return c;
+      }
+      skipped.push_back(controller + " (" + why + ")");
+      continue;
+    }
+    c.v1_[controller] = base;
   }
-  c.enabled_ = true;
-  c.base_ = base;
-  c.note_ = "cgroup v2 limits under " + base;
+  if (!Exists(c.v1_["cpu"] + "/cpu.cfs_quota_us")) {
+    c.note_ = "cgroup v1 not usable (" + c.v1_["cpu"] + " has no cpu.cfs_quota_us)" + none;
+    return c;
+  }
+  c.version_ = CgroupVersion::kV1;
+  c.pids_ = c.v1_.count("pids") > 0;
+  c.devices_ = c.v1_.count("devices") > 0;
+  c.swap_ = Exists(c.v1_["memory"] + "/memory.memsw.limit_in_bytes");
+  c.note_ = "cgroup v1 limits (" + Join(c.controllers()) + ") in " + Join(c.Bases());
+  for (const char* want : kV1Controllers) {
+    if (!mounts.count(want)) skipped.push_back(std::string(want) + " (not mounted)");
+  }
+  if (!skipped.empty()) c.note_ += "; not used: " + Join(skipped);
+  if (!c.swap_) c.note_ += "; no swap accounting (memory.memsw): swap is not limited";
   return c;
 }
 
-Result<std::string> Cgroups::Create(const std::string& name, int64_t cpu_milli,
-                                    int64_t memory_mib) const {
-  if (!enabled_) return FailedPrecondition(note_);
+std::vector<std::string> Cgroups::Bases() const {
+  std::vector<std::string> out;
+  if (version_ == CgroupVersion::kV2) return {base_};
+  for (const auto& [controller, base] : v1_) {
+    bool seen = false;
+    for (const std::string& b : out) seen = seen || b == base;
+    if (!seen) out.push_back(base);
+  }
+  return out;
+}
+
+std::string Cgroups::Dir(const std::string& name, const std::string& controller) const {
+  if (version_ == CgroupVersion::kV2) {
+    for (const std::string& c : controllers()) {
+      if (c == controller) return base_ + "/" + name;
+    }
+    return "";
+  }
+  auto it = v1_.find(controller);
+  return it == v1_.end() ? "" : it->second + "/" + name;
+}
+
+std::vector<std::string> Cgroups::ProcsFiles(const std::string& name) const {
+  std::vector<std::string> out;
+  if (!enabled() || name.empty()) return out;
+  for (const std::string& base : Bases()) out.push_back(base + "/" + name + "/cgroup.procs");
+  return out;
+}
+
+Result<std::string> Cgroups::Create(const std::string& name, const CgroupLimits& limits) const {
+  if (!enabled()) return FailedPrecondition(note_);
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    return InvalidArgument("cgroup name '" + name + "' is not a folder name");
+  }
+  Result<std::string> made =
+      version_ == CgroupVersion::kV2 ? CreateV2(name, limits) : CreateV1(name, limits);
+  if (!made.ok()) Remove(name);
+  return made;
+}
+
+Result<std::string> Cgroups::CreateV2(const std::string& name, const CgroupLimits& limits) const {
   std::string dir = base_ + "/" + name;
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Internal("cannot create " + dir + ": " + strerror(errno));
   }
-  if (int err = WriteFile(dir + "/cpu.max", CpuMax(cpu_milli)); err != 0) {
-    return Internal("cannot write " + dir + "/cpu.max: " + strerror(err));
+  FASTGPU_RETURN_IF_ERROR(Write(dir + "/cpu.max", CpuMax(limits.cpu_milli)));
+  std::string mem = limits.memory_mib > 0 ? std::to_string(limits.memory_mib << 20) : "max";
+  FASTGPU_RETURN_IF_ERROR(Write(dir + "/memory.max", mem));
+  if (limits.memory_mib > 0 && Exists(dir + "/memory.swap.max")) {
+    FASTGPU_RETURN_IF_ERROR(Write(dir + "/memory.swap.max", "0"));
   }
-  std::string mem = memory_mib > 0 ? std::to_string(memory_mib * 1024 * 1024) : "max";
-  if (int err = WriteFile(dir + "/memory.max", mem); err != 0) {
-    return Internal("cannot write " + dir + "/memory.max: " + strerror(err));
+  if (pids_) {
+    std::string max = limits.pids_max > 0 ? std::to_string(limits.pids_max) : "max";
+    FASTGPU_RETURN_IF_ERROR(Write(dir + "/pids.max", max));
   }
-  return dir;
+  if (devices_ && limits.devices) {
+    FASTGPU_RETURN_IF_ERROR(AttachDeviceProgram(dir, *limits.devices));
+  }
+  return name;
 }
 
-void Cgroups::Kill(const std::string& dir) const {
-  if (dir.empty()) return;
-  if (WriteFile(dir + "/cgroup.kill", "1") == 0) return;
-  for (int round = 0; round < 3; ++round) {
-    std::string procs;
-    if (!ReadFile(dir + "/cgroup.procs", &procs)) return;
-    std::istringstream in(procs);
-    int pid = 0;
-    bool any = false;
-    while (in >> pid) {
-      if (pid > 0) any = kill(pid, SIGKILL) == 0 || any;
+Result<std::string> Cgroups::CreateV1(const std::string& name, const CgroupLimits& limits) const {
+  for (const std::string& base : Bases()) {
+    std::string dir = base + "/" + name;
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Internal("cannot create " + dir + ": " + strerror(errno));
     }
-    if (!any) return;
+  }
+  std::string cpu = Dir(name, "cpu");
+  FASTGPU_RETURN_IF_ERROR(Write(cpu + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
+  FASTGPU_RETURN_IF_ERROR(
+      Write(cpu + "/cpu.cfs_quota_us", std::to_string(CpuQuotaUs(limits.cpu_milli))));
+  std::string memory = Dir(name, "memory");
+  std::string bytes = limits.memory_mib > 0 ? std::to_string(limits.memory_mib << 20) : "-1";
+  // memory + swap must stay at least the memory limit: memory first when setting,
+  // memory + swap first when lifting.
+  if (limits.memory_mib > 0) {
+    FASTGPU_RETURN_IF_ERROR(Write(memory + "/memory.limit_in_bytes", bytes));
+    if (swap_) FASTGPU_RETURN_IF_ERROR(Write(memory + "/memory.memsw.limit_in_bytes", bytes));
+  } else {
+    if (swap_) FASTGPU_RETURN_IF_ERROR(Write(memory + "/memory.memsw.limit_in_bytes", bytes));
+    FASTGPU_RETURN_IF_ERROR(Write(memory + "/memory.limit_in_bytes", bytes));
+  }
+  if (pids_) {
+    std::string max = limits.pids_max > 0 ? std::to_string(limits.pids_max) : "max";
+    FASTGPU_RETURN_IF_ERROR(Write(Dir(name, "pids") + "/pids.max", max));
+  }
+  if (devices_ && limits.devices) {
+    std::string devices = Dir(name, "devices");
+    FASTGPU_RETURN_IF_ERROR(Write(devices + "/devices.deny", "a"));
+    for (const DeviceRule& rule : *limits.devices) {
+      FASTGPU_RETURN_IF_ERROR(Write(devices + "/devices.allow", rule.ToV1()));
+    }
+  }
+  return name;
+}
+
+void Cgroups::Kill(const std::string& name) const {
+  if (!enabled() || name.empty()) return;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  std::vector<std::string> dirs;
+  for (const std::string& base : Bases()) dirs.push_back(base + "/" + name);
+  if (version_ == CgroupVersion::kV2) {
+    WriteFile(dirs[0] + "/cgroup.kill", "1");  // where the kernel has it
+    KillUntilEmpty(dirs, deadline);
+    return;
+  }
+  std::string freezer = Dir(name, "freezer");
+  if (!freezer.empty() && !PidsIn({freezer}).empty() &&
+      WriteFile(freezer + "/freezer.state", "FROZEN") == 0) {
+    // A frozen group cannot fork while its pids are read and killed.
+    auto frozen_by = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    std::string state;
+    while (ReadFile(freezer + "/freezer.state", &state) && state.rfind("FROZEN", 0) != 0 &&
+           std::chrono::steady_clock::now() < frozen_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    for (int pid : PidsIn(dirs)) kill(pid, SIGKILL);
+    WriteFile(freezer + "/freezer.state", "THAWED");
+  }
+  KillUntilEmpty(dirs, deadline);
+}
+
+void Cgroups::Remove(const std::string& name) const {
+  if (!enabled() || name.empty()) return;
+  for (const std::string& base : Bases()) {
+    std::string dir = base + "/" + name;
+    // Just-killed processes may take a moment to leave the group.
+    for (int i = 0; i < 50 && rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
 }
 
-void Cgroups::Remove(const std::string& dir) const {
-  if (!dir.empty()) rmdir(dir.c_str());
+std::vector<std::string> Cgroups::RemoveStale(const std::set<std::string>& keep,
+                                              std::chrono::seconds min_age) const {
+  std::vector<std::string> removed;
+  if (!enabled()) return removed;
+  std::set<std::string> names;
+  for (const std::string& base : Bases()) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+      if (entry.is_directory(ec)) names.insert(entry.path().filename().string());
+    }
+  }
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& name : names) {
+    if (keep.count(name)) continue;
+    std::vector<std::string> dirs;
+    bool young = false;
+    for (const std::string& base : Bases()) {
+      std::string dir = base + "/" + name;
+      struct stat st {};
+      if (stat(dir.c_str(), &st) != 0) continue;
+      dirs.push_back(dir);
+      auto made = std::chrono::system_clock::from_time_t(st.st_mtime);
+      young = young || now - made < min_age;
+    }
+    if (young || dirs.empty() || !PidsIn(dirs).empty()) continue;
+    Remove(name);
+    removed.push_back(name);
+  }
+  return removed;
+}
+
+int64_t Cgroups::OomKills(const std::string& name) const {
+  if (!enabled() || name.empty()) return -1;
+  if (version_ == CgroupVersion::kV2)
+    return CounterIn(base_ + "/" + name + "/memory.events", "oom_kill");
+  return CounterIn(Dir(name, "memory") + "/memory.oom_control", "oom_kill");
 }
 
 }  // namespace fastgpu

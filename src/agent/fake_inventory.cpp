@@ -79,6 +79,7 @@ Result<std::unique_ptr<FakeGpuInventory>> FakeGpuInventory::Create(std::string_v
       GpuSample s;
       s.gpu.index = static_cast<int>(gpus.size());
       s.gpu.uuid = SimUuid(seed_hash, s.gpu.index);
+      s.device_minor = s.gpu.index;
       s.gpu.model = model;
       s.gpu.memory_mib = SimulatedMemoryMib(model);
       s.gpu.mig_enabled = mig;

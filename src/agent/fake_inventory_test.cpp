@@ -30,6 +30,14 @@ TEST(FakeInventoryTest, ParsesSpecs) {
   EXPECT_EQ((*(*again)->Sample())[1].gpu.uuid, (*gpus)[1].gpu.uuid);
   EXPECT_NE((*(*other)->Sample())[1].gpu.uuid, (*gpus)[1].gpu.uuid);
   EXPECT_EQ(SimulatedMemoryMib("FOO-24GB"), 24 * 1024);
+  // Device nodes: /dev/nvidia<index> for simulated GPUs; NVML's minor number otherwise.
+  EXPECT_EQ((*gpus)[2].device_minor, 2);
+  EXPECT_EQ(GpuDevicePath((*gpus)[2], "/dev"), "/dev/nvidia2");
+  GpuSample real = (*gpus)[0];
+  real.device_minor = 5;
+  EXPECT_EQ(GpuDevicePath(real, "/tmp/fake-dev"), "/tmp/fake-dev/nvidia5");
+  real.device_minor = -1;
+  EXPECT_EQ(GpuDevicePath(real, "/dev"), "/dev/nvidia0");
 }
 
 TEST(FakeInventoryTest, RefusesBadSpecs) {

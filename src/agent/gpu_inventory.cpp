@@ -5,6 +5,11 @@
 
 namespace fastgpu {
 
+std::string GpuDevicePath(const GpuSample& gpu, const std::string& dev_dir) {
+  int n = gpu.device_minor >= 0 ? gpu.device_minor : gpu.gpu.index;
+  return dev_dir + "/nvidia" + std::to_string(n);
+}
+
 Result<std::unique_ptr<GpuInventory>> OpenGpuInventory(const InventoryChoice& choice,
                                                        std::string* note) {
   auto fake = [&](const std::string& spec,

@@ -32,6 +32,9 @@ struct MigInstance {
 struct GpuSample {
   Gpu gpu;                       // index, uuid, model, memory_mib, mig_enabled, simulated
   std::string product_name;      // as NVML names it, e.g. "NVIDIA H100 80GB HBM3"
+  // N of the GPU's device node /dev/nvidiaN (NVML's minor number, which need not be the
+  // index); -1 when unknown (the index is used then). Simulated GPUs: the index.
+  int device_minor = -1;
   bool present = true;           // false: the GPU no longer answers (fell off the bus)
   int utilization_percent = -1;  // -1 when unknown
   int temperature_c = -1;        // -1 when unknown
@@ -40,6 +43,10 @@ struct GpuSample {
   int64_t ecc_uncorrected = -1;
   std::vector<MigInstance> mig_instances;  // empty unless gpu.mig_enabled
 };
+
+// The GPU's character device: "<dev_dir>/nvidia<device_minor>" (the index when
+// device_minor is unknown). `dev_dir` is "/dev" on a real host (AgentOptions::gpu_dev_dir).
+std::string GpuDevicePath(const GpuSample& gpu, const std::string& dev_dir);
 
 // A critical error the driver reported for one GPU (NVIDIA "XID" code).
 struct GpuEvent {

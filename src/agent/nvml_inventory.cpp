@@ -56,6 +56,7 @@ struct NvmlGpuInventory::Api {
   NvmlReturn (*GetUuid)(NvmlDevice, char*, unsigned) = nullptr;
   NvmlReturn (*GetName)(NvmlDevice, char*, unsigned) = nullptr;
   NvmlReturn (*GetMemoryInfo)(NvmlDevice, NvmlMemory*) = nullptr;
+  NvmlReturn (*GetMinorNumber)(NvmlDevice, unsigned*) = nullptr;  // optional
   // Optional entry points (absent in old drivers): fields stay unknown.
   NvmlReturn (*GetDriverVersion)(char*, unsigned) = nullptr;
   NvmlReturn (*GetUtilization)(NvmlDevice, NvmlUtilization*) = nullptr;
@@ -117,6 +118,7 @@ Result<std::unique_ptr<NvmlGpuInventory>> NvmlGpuInventory::Open(const std::stri
     return Unavailable("no NVML: " + library + " lacks " + missing);
   }
   a.Resolve(a.GetDriverVersion, "nvmlSystemGetDriverVersion");
+  a.Resolve(a.GetMinorNumber, "nvmlDeviceGetMinorNumber");
   a.Resolve(a.GetUtilization, "nvmlDeviceGetUtilizationRates");
   a.Resolve(a.GetTemperature, "nvmlDeviceGetTemperature");
   a.Resolve(a.GetPowerUsage, "nvmlDeviceGetPowerUsage");
@@ -153,6 +155,10 @@ Result<std::unique_ptr<NvmlGpuInventory>> NvmlGpuInventory::Open(const std::stri
     s.gpu.index = static_cast<int>(i);
     if (a.GetUuid(dev, buf, sizeof(buf)) == kNvmlSuccess) s.gpu.uuid = buf;
     if (a.GetName(dev, buf, sizeof(buf)) == kNvmlSuccess) s.product_name = buf;
+    unsigned minor = 0;
+    if (a.GetMinorNumber != nullptr && a.GetMinorNumber(dev, &minor) == kNvmlSuccess) {
+      s.device_minor = static_cast<int>(minor);
+    }
     NvmlMemory mem{};
     if (a.GetMemoryInfo(dev, &mem) == kNvmlSuccess) {
       s.gpu.memory_mib = static_cast<int64_t>(mem.total >> 20);

@@ -78,6 +78,7 @@ json::object DesiredToJson(const DesiredReplica& d) {
   json::object env;
   for (const auto& [k, v] : d.env) env[k] = v;
   o["env"] = std::move(env);
+  if (!d.image.empty()) o["image"] = d.image;
   o["cpu_milli"] = a.cpu_milli;
   o["memory_mib"] = a.memory_mib;
   o["gpu_model"] = a.gpu_model;
@@ -106,6 +107,7 @@ Result<DesiredReplica> DesiredFromJson(const json::value& v) {
   FASTGPU_RETURN_IF_ERROR(ReadInt(o, "cpu_milli", &a.cpu_milli, false).WithContext(ctx));
   FASTGPU_RETURN_IF_ERROR(ReadInt(o, "memory_mib", &a.memory_mib, false).WithContext(ctx));
   FASTGPU_RETURN_IF_ERROR(ReadString(o, "gpu_model", &a.gpu_model, false).WithContext(ctx));
+  FASTGPU_RETURN_IF_ERROR(ReadString(o, "image", &d.image, false).WithContext(ctx));
   const json::value* cmd = o.if_contains("command");
   if (cmd == nullptr || !cmd->is_array()) return Missing("command").WithContext(ctx);
   for (const json::value& c : cmd->as_array()) {
@@ -187,6 +189,7 @@ std::string EncodeHeartbeat(const HeartbeatRequest& req) {
       ro["ended_at"] = r.ended_at_ms;
     }
     if (!r.message.empty()) ro["message"] = r.message;
+    if (!r.reason.empty()) ro["reason"] = r.reason;
     replicas.push_back(std::move(ro));
   }
   o["replicas"] = std::move(replicas);

@@ -45,6 +45,9 @@ struct ReplicaReport {
   int64_t started_at_ms = 0;  // 0: not started
   int64_t ended_at_ms = 0;    // 0: not ended
   std::string message;
+  // Why it ended, when the agent knows more than the exit status: "OOMKilled" (the
+  // kernel's OOM killer killed a process of its group at its memory limit). "" = none.
+  std::string reason;
 };
 
 struct HeartbeatRequest {
@@ -59,6 +62,9 @@ struct DesiredReplica {
   int replicas = 1;
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
+  // The job's OCI image ("" = a plain process): the replica runs in a container
+  // (container.h); the field is absent from the JSON when empty.
+  std::string image;
 };
 
 struct HeartbeatResponse {

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "agent/state.h"
+#include "agent/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -28,9 +29,16 @@ TEST(ProtocolTest, HeartbeatAnswerRoundTrips) {
   EXPECT_EQ(d.allocation.slices[0].isolation, Isolation::kMps);
   EXPECT_EQ(d.allocation.slices[0].memory_mib, 40960);
   EXPECT_EQ(r->cancel, std::vector<std::string>{"alloc-2"});
+  EXPECT_EQ(d.image, "");
   auto again = DecodeDesiredReplica(EncodeDesiredReplica(d));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(EncodeDesiredReplica(*again), EncodeDesiredReplica(d));
+  EXPECT_EQ(EncodeDesiredReplica(d).find("image"), std::string::npos);  // absent when plain
+  DesiredReplica boxed = d;
+  boxed.image = "localhost/app:v1";
+  auto boxed_back = DecodeDesiredReplica(EncodeDesiredReplica(boxed));
+  ASSERT_TRUE(boxed_back.ok());
+  EXPECT_EQ(boxed_back->image, "localhost/app:v1");
 }
 
 TEST(ProtocolTest, BadAnswersNameTheField) {
@@ -76,6 +84,11 @@ TEST(ProtocolTest, EncodesReportsAsTheProtocolSays) {
       std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("state":"running","pid":1234)"), std::string::npos) << json;
+  EXPECT_EQ(json.find(R"("reason")"), std::string::npos) << json;  // only when there is one
+  hb.replicas[0].reason = "OOMKilled";
+  json = EncodeHeartbeat(hb);
+  EXPECT_NE(json.find(R"("message":"killed by signal 9","reason":"OOMKilled")"), std::string::npos)
+      << json;
 }
 
 TEST(ProtocolTest, SanitizesUtf8) {
@@ -113,6 +126,8 @@ TEST(StateTest, SavesAtomicallyAndLoadsBack) {
   rec.log_server_offset = 5;
   rec.mig_instances = {"MIG-1"};
   rec.mps_gpus = {"GPU-1"};
+  rec.cgroup = "alloc-1";
+  rec.reason = "OOMKilled";
   st.replicas.push_back(rec);
   st.finished = {"alloc-0"};
   ASSERT_TRUE(SaveAgentState(path, st).ok());
@@ -125,6 +140,17 @@ TEST(StateTest, SavesAtomicallyAndLoadsBack) {
   EXPECT_EQ(EncodeDesiredReplica(back->replicas[0].desired), EncodeDesiredReplica(rec.desired));
   EXPECT_EQ(back->replicas[0].mps_gpus, rec.mps_gpus);
   EXPECT_EQ(back->finished, st.finished);
+  EXPECT_EQ(back->replicas[0].cgroup, "alloc-1");
+  EXPECT_EQ(back->replicas[0].reason, "OOMKilled");
+  // A state file from before v1 support kept the v2 folder: its name is the group's.
+  std::string text = testing::ReadFile(path);
+  size_t at = text.find(R"("cgroup":"alloc-1")");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, 18, R"("cgroup_dir":"/sys/fs/cgroup/fastgpu/alloc-1")");
+  std::ofstream(path, std::ios::trunc) << text;
+  auto old = LoadAgentState(path);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->replicas[0].cgroup, "alloc-1");
   std::ofstream(path) << "{garbage";
   EXPECT_EQ(LoadAgentState(path).status().code(), StatusCode::kDataLoss);
   std::filesystem::remove_all(dir);

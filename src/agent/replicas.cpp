@@ -15,6 +15,11 @@
 
 namespace fastgpu {
 namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kOomKilled = "OOMKilled";
+
+}  // namespace
 
 ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, StateWriter& writer,
                        ProcessLauncher& launcher, const Cgroups& cgroups, MpsDaemons& mps,
@@ -26,6 +31,44 @@ ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, StateWriter
       cgroups_(cgroups),
       mps_(mps),
       clock_(clock) {}
+
+std::vector<DeviceRule> ReplicaSet::DevicesFor(const DesiredReplica& want,
+                                               const std::vector<GpuSample>& gpus) const {
+  std::vector<DeviceRule> rules = StandardDeviceRules();
+  const std::string& dev = options_.gpu_dev_dir;
+  std::vector<std::string> paths;
+  bool real = false, mig = false;
+  for (const VgpuSlice& slice : want.allocation.slices) {
+    for (const GpuSample& g : gpus) {
+      if (g.gpu.index != slice.gpu_index) continue;
+      paths.push_back(GpuDevicePath(g, dev));
+      real = real || !g.gpu.simulated;
+    }
+    mig = mig || slice.isolation == Isolation::kMig;
+  }
+  if (!paths.empty()) {
+    for (const char* node : {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"}) {
+      paths.push_back(dev + "/" + node);
+    }
+  }
+  if (mig) {
+    // MIG instances are opened through capability nodes (nvidia-caps/nvidia-cap<N>).
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dev + "/nvidia-caps", ec)) {
+      paths.push_back(entry.path().string());
+    }
+  }
+  std::vector<std::string> skipped;
+  std::vector<DeviceRule> found = DeviceRulesForPaths(paths, &skipped);
+  rules.insert(rules.end(), found.begin(), found.end());
+  if (real && !skipped.empty()) {
+    std::string list;
+    for (const std::string& s : skipped) list += (list.empty() ? "" : "; ") + s;
+    spdlog::warn("replica {}: GPU device nodes not allowed because they are missing: {}",
+                 want.allocation.id, list);
+  }
+  return rules;
+}
 
 std::map<std::string, std::string> ReplicaSet::BaseEnv(const std::string& work_dir) const {
   std::map<std::string, std::string> env;
@@ -137,6 +180,15 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
     return fail("allocation id '" + id + "' is not a safe folder name");
   }
   if (want.command.empty() || want.command[0].empty()) return fail("empty command");
+  if (!want.image.empty()) {
+    if (auto ref = CheckImage(options_.containers, want.image); !ref.ok()) {
+      return fail(ref.status().message());
+    }
+    const char* path = std::getenv("PATH");
+    if (auto rt = FindRuntime(options_.containers, path != nullptr ? path : ""); !rt.ok()) {
+      return fail(rt.status().message());
+    }
+  }
   std::vector<Allocation> placed;
   std::vector<std::string> placed_mig;
   for (const ReplicaRecord& r : state_.replicas) {
@@ -183,10 +235,15 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   std::vector<std::string> notes;
   if (!plan.note.empty()) notes.push_back(plan.note);
   if (cgroups_.enabled()) {
-    auto dir =
-        cgroups_.Create(want.allocation.id, want.allocation.cpu_milli, want.allocation.memory_mib);
-    if (!dir.ok()) return fail("cgroup: " + dir.status().message());
-    rec.cgroup_dir = *dir;
+    CgroupLimits limits;
+    limits.cpu_milli = want.allocation.cpu_milli;
+    limits.memory_mib = want.allocation.memory_mib;
+    limits.pids_max = options_.pids_max;
+    limits.devices = DevicesFor(want, gpus);
+    auto name = cgroups_.Create(want.allocation.id, limits);
+    if (!name.ok()) return fail("cgroup: " + name.status().message());
+    rec.cgroup = *name;
+    if (!cgroups_.restricts_devices()) notes.push_back("device access not restricted");
   } else {
     notes.push_back("no CPU/memory limits: " + cgroups_.note());
   }
@@ -199,10 +256,16 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   spec.log_path = rec.log_path();
   spec.log_cap_bytes = options_.log_cap_bytes;
   spec.status_path = rec.status_path();
-  if (!rec.cgroup_dir.empty()) spec.cgroup_procs.push_back(rec.cgroup_dir + "/cgroup.procs");
+  spec.cgroup_procs = cgroups_.ProcsFiles(rec.cgroup);
+  if (!want.image.empty()) {
+    if (Status st = MakeContainerLaunch(options_.containers, want, &spec); !st.ok()) {
+      if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
+      return fail("container: " + st.message());
+    }
+  }
   Result<ProcessHandle> handle = launcher_.Launch(spec);
   if (!handle.ok()) {
-    if (!rec.cgroup_dir.empty()) cgroups_.Remove(rec.cgroup_dir);
+    if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
     return fail(handle.status().message());
   }
   rec.handle = *handle;
@@ -237,7 +300,7 @@ void ReplicaSet::Adopt(const std::map<std::string, ProcessHandle>& running) {
     } else {
       spdlog::info("replica {}: recorded but never launched; starting it when still desired",
                    it->id());
-      if (!it->cgroup_dir.empty()) cgroups_.Remove(it->cgroup_dir);
+      if (!it->cgroup.empty()) cgroups_.Remove(it->cgroup);
       it = reps.erase(it);
       continue;
     }
@@ -269,9 +332,19 @@ void ReplicaSet::BeginStop(ReplicaRecord& rec, const std::string& why) {
 }
 
 void ReplicaSet::Finish(ReplicaRecord& rec) {
-  if (!rec.cgroup_dir.empty()) {
-    cgroups_.Kill(rec.cgroup_dir);
-    cgroups_.Remove(rec.cgroup_dir);
+  if (!rec.cgroup.empty()) {
+    cgroups_.Kill(rec.cgroup);
+    cgroups_.Remove(rec.cgroup);
+  }
+  RemoveContainerOf(rec);
+}
+
+void ReplicaSet::RemoveContainerOf(const ReplicaRecord& rec) {
+  // podman run --rm removes the container when it ends normally; this covers a podman
+  // killed before its container (SIGKILL past the grace period, a crash, a reboot).
+  if (rec.desired.image.empty()) return;
+  if (Status st = RemoveContainer(options_.containers, rec.id()); !st.ok()) {
+    spdlog::warn("replica {}: {}", rec.id(), st.message());
   }
 }
 
@@ -286,7 +359,8 @@ void ReplicaSet::Poll() {
           now - rec.stop_sent_at_ms >= options_.stop_grace.count()) {
         spdlog::info("replica {} still running after the grace period: SIGKILL", rec.id());
         launcher_.Signal(rec.handle, SIGKILL).IgnoreError();
-        if (!rec.cgroup_dir.empty()) cgroups_.Kill(rec.cgroup_dir);
+        if (!rec.cgroup.empty()) cgroups_.Kill(rec.cgroup);
+        RemoveContainerOf(rec);  // the container lives outside podman's process group
         rec.kill_sent = true;
       }
       mps_in_use.insert(rec.mps_gpus.begin(), rec.mps_gpus.end());
@@ -300,6 +374,14 @@ void ReplicaSet::Poll() {
       rec.signal = ps.signal;
       rec.ended_at_ms = ps.ended_at_ms;
       rec.message = ps.message + why;
+      // Read before Finish removes the group: a failure the OOM killer caused (the
+      // workload itself, or a child whose death made it fail) is reported as such.
+      if ((ps.exit_code != 0 || ps.signal != 0) && cgroups_.OomKills(rec.cgroup) > 0) {
+        rec.reason = kOomKilled;
+        rec.message = std::string(kOomKilled) + ": exceeded its memory limit of " +
+                      std::to_string(rec.desired.allocation.memory_mib) + " MiB (" + ps.message +
+                      ")" + why;
+      }
     } else {
       rec.state = "failed";
       rec.ended_at_ms = now;
@@ -358,7 +440,8 @@ void ReplicaSet::StopAll() {
   for (ReplicaRecord& rec : state_.replicas) {
     if (rec.state != "running") continue;
     launcher_.Signal(rec.handle, SIGKILL).IgnoreError();
-    if (!rec.cgroup_dir.empty()) cgroups_.Kill(rec.cgroup_dir);
+    if (!rec.cgroup.empty()) cgroups_.Kill(rec.cgroup);
+    RemoveContainerOf(rec);
   }
   Poll();
 }
@@ -382,6 +465,7 @@ std::vector<ReplicaReport> ReplicaSet::Reports() const {
     r.started_at_ms = rec.started_at_ms;
     r.ended_at_ms = rec.ended_at_ms;
     r.message = rec.message;
+    r.reason = rec.reason;
     out.push_back(std::move(r));
   }
   return out;

@@ -1,7 +1,8 @@
 // ReplicaSet: the replicas an agent holds and their lifecycle.
 //
 // Apply() takes the control plane's desired set (level-triggered): it starts what is
-// new (virtual GPU plan, MPS daemon, cgroup, working folder, launch), stops what is
+// new (virtual GPU plan, MPS daemon, cgroup with CPU, memory, process-count and device
+// limits, working folder, launch), stops what is
 // cancelled or no longer listed (SIGTERM, then SIGKILL and cgroup.kill after the grace
 // period), and never starts an allocation twice: before it launches anything it records
 // the replica ("starting") through the StateWriter, and when that fails it launches
@@ -9,7 +10,8 @@
 // next Apply. Adopt() (after the agent's restart) finds the workloads it launched by
 // their allocation id, so a replica recorded but not yet given its pids is re-adopted
 // and a workload missing from the state is adopted or stopped. Poll() follows the processes (exit
-// code and signal from the shim's status file). Forget() drops ended, unlisted
+// code and signal from the shim's status file; a replica whose cgroup saw the OOM killer
+// ends with reason "OOMKilled"). Forget() drops ended, unlisted
 // replicas whose logs are shipped. The records live in the AgentState so that they are
 // saved with it.
 //
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "agent/cgroup.h"
+#include "agent/container.h"
 #include "agent/gpu_inventory.h"
 #include "agent/launcher.h"
 #include "agent/mps.h"
@@ -43,6 +46,14 @@ struct ReplicaSetOptions {
   // Most replicas started by one Apply (each launch forks; hundreds at once would delay
   // the heartbeat past the node lease). The others start on the next Apply.
   int max_starts_per_round = 64;
+  // Where the GPUs' device nodes live: <gpu_dev_dir>/nvidia<N>, nvidiactl, nvidia-uvm,
+  // nvidia-uvm-tools, nvidia-caps/. A replica's device cgroup allows those of its GPUs
+  // (and the standard harmless devices) only. Tests point it at fake nodes.
+  std::string gpu_dev_dir = "/dev";
+  // Most processes and threads per replica (pids.max), against fork bombs; 0 = no limit.
+  int64_t pids_max = 16384;
+  // How replicas of jobs with an image run (container.h): runtime, allowed registries.
+  ContainerOptions containers;
 };
 
 class ReplicaSet {
@@ -81,7 +92,13 @@ class ReplicaSet {
   void Launch(const DesiredReplica& want, const VgpuPlan& plan, const std::vector<GpuSample>& gpus);
   void BeginStop(ReplicaRecord& rec, const std::string& why);
   void Finish(ReplicaRecord& rec);
+  // Kills and removes the container of an image replica (nothing for a plain one).
+  void RemoveContainerOf(const ReplicaRecord& rec);
   std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
+  // The devices `want` may use: the standard ones plus its GPUs' nodes (missing nodes of
+  // real GPUs are logged).
+  std::vector<DeviceRule> DevicesFor(const DesiredReplica& want,
+                                     const std::vector<GpuSample>& gpus) const;
   // Replaces the record with the same id, or appends `rec`.
   void Put(ReplicaRecord rec);
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "agent/cgroup.h"
 #include "agent/files.h"
 
 namespace fastgpu {
@@ -94,7 +95,9 @@ Result<AgentState> LoadAgentState(const std::string& path) {
       rec.handle.pid = static_cast<int>(Int(r, "pid"));
       rec.handle.pid_start = static_cast<uint64_t>(Int(r, "pid_start"));
       rec.dir = Str(r, "dir");
-      rec.cgroup_dir = Str(r, "cgroup_dir");
+      rec.cgroup = Str(r, "cgroup");
+      // Older files kept the v2 folder; its last component is the group's name.
+      if (rec.cgroup.empty()) rec.cgroup = Cgroups::NameOf(Str(r, "cgroup_dir"));
       if (const json::value* m = r.if_contains("mig_instances"); m != nullptr && m->is_array()) {
         for (const json::value& u : m->as_array()) {
           if (u.is_string()) rec.mig_instances.emplace_back(u.as_string());
@@ -111,6 +114,7 @@ Result<AgentState> LoadAgentState(const std::string& path) {
       rec.ended_at_ms = Int(r, "ended_at");
       rec.message = Str(r, "message");
       rec.note = Str(r, "note");
+      rec.reason = Str(r, "reason");
       rec.log_file_offset = Int(r, "log_file_offset");
       rec.log_server_offset = Int(r, "log_server_offset");
       rec.stop_sent_at_ms = Int(r, "stop_sent_at");
@@ -146,7 +150,7 @@ Status SaveAgentState(const std::string& path, const AgentState& state) {
     r["pid"] = rec.handle.pid;
     r["pid_start"] = rec.handle.pid_start;
     r["dir"] = rec.dir;
-    r["cgroup_dir"] = rec.cgroup_dir;
+    r["cgroup"] = rec.cgroup;
     json::array mig;
     for (const std::string& u : rec.mig_instances) mig.push_back(json::string(u));
     r["mig_instances"] = std::move(mig);
@@ -159,6 +163,7 @@ Status SaveAgentState(const std::string& path, const AgentState& state) {
     r["ended_at"] = rec.ended_at_ms;
     r["message"] = rec.message;
     r["note"] = rec.note;
+    if (!rec.reason.empty()) r["reason"] = rec.reason;
     r["log_file_offset"] = rec.log_file_offset;
     r["log_server_offset"] = rec.log_server_offset;
     r["stop_sent_at"] = rec.stop_sent_at_ms;

@@ -23,7 +23,9 @@ struct ReplicaRecord {
   std::string state = "starting";  // starting, running, exited, failed
   ProcessHandle handle;
   std::string dir;         // <data_dir>/replicas/<allocation id>
-  std::string cgroup_dir;  // "" when it runs without a cgroup
+  // The replica's cgroup name (Cgroups::Create; its folders and procs files derive from
+  // it); "" when it runs without a cgroup.
+  std::string cgroup;
   std::vector<std::string> mig_instances;
   std::vector<std::string> mps_gpus;  // UUIDs of the GPUs whose MPS daemon it uses
   int exit_code = 0;
@@ -32,6 +34,7 @@ struct ReplicaRecord {
   int64_t ended_at_ms = 0;
   std::string message;
   std::string note;               // what the isolation gives (soft limits, simulated...)
+  std::string reason;             // why it ended, when known: "OOMKilled"
   int64_t log_file_offset = 0;    // bytes of output.log already shipped
   int64_t log_server_offset = 0;  // the control plane's offset for the next chunk
   bool log_final_sent = false;    // the final shipment (LogShipment::final) was accepted

@@ -68,7 +68,7 @@ void AddLogin(CLI::App& app, int* exit_code) {
 
 // ---- job ----
 struct SubmitFlags {
-  std::string gpu = "0", gpu_memory, cpu, memory, isolation = "default", name, key;
+  std::string gpu = "0", gpu_memory, cpu, memory, isolation = "default", name, key, image;
   std::vector<std::string> gpu_models, env, command;
   int replicas = 1, retries = 0, priority = 0;
   bool wait = false;
@@ -112,6 +112,8 @@ Result<std::string> SubmitBody(const SubmitFlags& s) {
                     {"env", std::move(env)},  {"shape", std::move(shape)},
                     {"replicas", s.replicas}, {"max_retries", s.retries},
                     {"priority", s.priority}};
+  // Sent only when given, so that a plain job still reaches a server without images.
+  if (!s.image.empty()) body["image"] = s.image;
   return json::serialize(body);
 }
 
@@ -190,6 +192,9 @@ void AddJob(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   submit->add_option("--name", s->name, "Job name");
   submit->add_option("--env", s->env, "Environment variable K=V (repeatable)");
+  submit->add_option("--image", s->image,
+                     "Run each replica in this OCI image (podman on the node), e.g. "
+                     "localhost/trainer:v3; its registry must be allowed by the node's operator");
   submit->add_option("--idempotency-key", s->key,
                      "Request id making retries safe (default: a random one)");
   submit

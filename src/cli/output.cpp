@@ -115,7 +115,9 @@ std::string RenderJob(const json::value& j) {
   std::string cmd;
   for (const auto& a : Arr(j, "command"))
     cmd += (cmd.empty() ? "" : " ") + std::string(a.as_string());
-  o << "command:   " << cmd << "\n"
+  o << "command:   " << cmd << "\n";
+  if (!Str(j, "image").empty()) o << "image:     " << Str(j, "image") << "\n";
+  o
     << "created:   " << Time(Int(j, "created_at")) << "\n";
   o << "\nevents:\n";
   Table ev({"  AT", "FROM", "TO", "REASON"});

@@ -7,6 +7,7 @@
 #include "agent/gpu_inventory.h"
 #include "common/log.h"
 #include "main/commands.h"
+#include "main/container_flags.h"
 #include "model/units.h"
 
 namespace fastgpu {
@@ -21,6 +22,7 @@ struct AgentFlags {
   std::string name;
   std::string fault_file;
   std::string cgroup_root = "/sys/fs/cgroup";
+  std::string gpu_dev_dir = "/dev";
   std::string mps_control = "nvidia-cuda-mps-control";
   std::string cpu;
   std::string memory;
@@ -30,6 +32,7 @@ struct AgentFlags {
   int max_temperature_c = 95;
   int64_t max_uncorrected_ecc = 0;
   bool kill_on_exit = false;
+  ContainerFlags containers;
 };
 
 int RunAgent(const AgentFlags& f) {
@@ -40,12 +43,16 @@ int RunAgent(const AgentFlags& f) {
   o.data_dir = f.data_dir;
   o.name = f.name;
   o.cgroup_root = f.cgroup_root;
+  o.gpu_dev_dir = f.gpu_dev_dir;
   o.mps_control = f.mps_control;
   o.heartbeat_interval = std::chrono::milliseconds(f.heartbeat_interval_ms);
   o.stop_grace = std::chrono::seconds(f.stop_grace_s);
   o.health.max_temperature_c = f.max_temperature_c;
   o.health.max_uncorrected_ecc = f.max_uncorrected_ecc;
   o.kill_workloads_on_stop = f.kill_on_exit;
+  auto containers = ContainerOptionsFromFlags(f.containers);
+  if (!containers.ok()) return std::cerr << "fastgpu agent: " << containers.status() << "\n", 2;
+  o.containers = *containers;
   if (!f.cpu.empty()) {
     auto cpu = ParseCpuMilli(f.cpu);
     if (!cpu.ok()) return std::cerr << "fastgpu agent: --cpu: " << cpu.status() << "\n", 2;
@@ -122,7 +129,11 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--name", flags->name, "Node name (default: the host name)");
   cmd->add_option("--fault-file", flags->fault_file,
                   "Simulated GPUs only: file of injected faults ('xid 0 79', 'ecc 1 2', 'lost 2')");
-  cmd->add_option("--cgroup-root", flags->cgroup_root, "cgroup v2 mount point ('' disables)")
+  cmd->add_option("--cgroup-root", flags->cgroup_root,
+                  "Where cgroup v2 (or the v1 hierarchies) is mounted ('' disables)")
+      ->capture_default_str();
+  cmd->add_option("--gpu-dev-dir", flags->gpu_dev_dir,
+                  "Folder of the GPU device nodes (nvidia<N>, nvidiactl, nvidia-uvm)")
       ->capture_default_str();
   cmd->add_option("--mps-control", flags->mps_control, "The MPS control program")
       ->capture_default_str();
@@ -142,6 +153,7 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--kill-workloads-on-exit", flags->kill_on_exit,
                 "Stop every workload when the agent exits (default: they keep running and the "
                 "next agent re-adopts them)");
+  AddContainerFlags(cmd, &flags->containers);
   cmd->callback([flags, exit_code] { *exit_code = RunAgent(*flags); });
 }
 

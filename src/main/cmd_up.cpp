@@ -16,6 +16,7 @@
 #include "agent/gpu_inventory.h"
 #include "common/log.h"
 #include "main/commands.h"
+#include "main/container_flags.h"
 #include "main/control_plane_flags.h"
 #include "model/units.h"
 #include "server/signals.h"
@@ -64,9 +65,15 @@ struct UpFlags : ControlPlaneFlags {
   std::string simulate_gpus;
   std::string cpu, memory;  // what the local node offers; empty: see RegisterUpCommand
   std::string fallback_gpus = "4xH100-80GB";
+  ContainerFlags containers;  // for the local agent
 };
 
 int RunUp(const UpFlags& f) {
+  auto containers = ContainerOptionsFromFlags(f.containers);
+  if (!containers.ok()) {
+    std::cerr << "fastgpu up: " << containers.status() << "\n";
+    return 2;
+  }
   server::BlockTerminationSignals();  // before any thread starts
   auto running = StartControlPlane(f);
   if (!running.ok()) {
@@ -122,6 +129,7 @@ int RunUp(const UpFlags& f) {
   if (running->ca_sha256.empty()) ao.ca_file = running->ca_file;
   ao.data_dir = f.data_dir + "/agent";
   ao.inventory = std::move(inventory).value();
+  ao.containers = *containers;
   const int64_t ao_cpu_milli = ao.cpu_milli, ao_memory_mib = ao.memory_mib;
   Agent agent(std::move(ao));
   if (Status st = agent.Start(); !st.ok()) {
@@ -174,6 +182,7 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--memory", f->memory,
                   "Memory the local node offers, e.g. 128GiB (default: MemTotal; simulated "
                   "GPUs: at least 256GiB)");
+  AddContainerFlags(cmd, &f->containers);
   cmd->callback([f, exit_code] { *exit_code = RunUp(*f); });
 }
 

@@ -1,5 +1,7 @@
 #include "model/job.h"
 
+#include "model/image_ref.h"
+
 namespace fastgpu {
 
 std::string_view JobStateName(JobState s) {
@@ -62,6 +64,11 @@ Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_m
   }
   if (spec.priority < -1000 || spec.priority > 1000) {
     return InvalidArgument("priority must be -1000..1000");
+  }
+  if (!spec.image.empty()) {
+    if (auto ref = ParseImageRef(spec.image); !ref.ok()) {
+      return ref.status().WithContext("image");
+    }
   }
   return ValidateShape(spec.shape, known_models).WithContext("shape");
 }

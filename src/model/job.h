@@ -44,6 +44,10 @@ struct JobSpec {
   int replicas = 1;                        // gang size, 1..1024
   int max_retries = 0;                     // requeues allowed after a loss, 0..100
   int priority = 0;  // -1000..1000, default 0; over budget, the lowest is stopped first
+  // OCI image each replica runs in (podman on the node, see docs/security-containers.md),
+  // e.g. "localhost/trainer:v3". Default "": the command runs as a plain process. The
+  // node refuses an image whose registry its operator did not allow.
+  std::string image;
 };
 
 struct Job {
@@ -59,7 +63,8 @@ struct Job {
 };
 
 // Checks a spec: command present, env keys valid (no '=' or NUL, not empty), replicas
-// and retries in range, and the shape (see ValidateShape).
+// and retries in range, image empty or a valid reference (ParseImageRef), and the shape
+// (see ValidateShape).
 Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_models = nullptr);
 
 // Moves `job` to `to` at `now` with `reason`, recording an event. FailedPrecondition

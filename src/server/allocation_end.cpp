@@ -11,6 +11,16 @@ bool StoppedUnreported(const AllocationRecord& rec) {
 
 }  // namespace
 
+std::string WithReason(std::string_view reason, const std::string& message) {
+  if (reason.empty() || message.rfind(reason, 0) == 0) return message;
+  return std::string(reason) + (message.empty() ? "" : ": " + message);
+}
+
+std::string EndReason(const AllocationRecord& rec) {
+  if (IsLive(rec.state) || rec.message.rfind(kOomKilled, 0) != 0) return "";
+  return std::string(kOomKilled);
+}
+
 std::string StoppedMessage(const std::string& why) {
   return std::string(kStoppedByControlPlane) + " (" + why + ")";
 }
@@ -41,6 +51,7 @@ std::optional<AllocationUpdate> LateExitUpdate(const AllocationRecord& rec,
 
 std::string EndedText(const AllocationRecord& rec) {
   if (IsLive(rec.state)) return "";
+  if (std::string reason = EndReason(rec); !reason.empty()) return reason;
   if (rec.signal != 0) return "signal " + std::to_string(rec.signal);
   if (StoppedUnreported(rec)) return std::string(kStoppedByControlPlane);
   if (rec.state == AllocationState::kFailed) return "failed to start";

@@ -19,6 +19,17 @@ namespace fastgpu::server {
 
 inline constexpr std::string_view kStoppedByControlPlane = "stopped by the control plane";
 
+// The reason an agent gives for a replica the kernel's OOM killer ended at its memory
+// limit (docs/agent-protocol.md). The allocation's message then starts with it.
+inline constexpr std::string_view kOomKilled = "OOMKilled";
+
+// The message to store for a report with `reason`: `message` when it already starts
+// with the reason (or there is none), else "<reason>: <message>".
+std::string WithReason(std::string_view reason, const std::string& message);
+
+// The reason recorded for an allocation that ended ("OOMKilled"), or "".
+std::string EndReason(const AllocationRecord& rec);
+
 // "stopped by the control plane (job cancelled)".
 std::string StoppedMessage(const std::string& why);
 
@@ -33,9 +44,9 @@ AllocationUpdate ReleaseUpdate(const AllocationRecord& rec, TimePoint at, const 
 std::optional<AllocationUpdate> LateExitUpdate(const AllocationRecord& rec,
                                                const AllocationUpdate& report);
 
-// How it ended, for people: "" while live, "signal 15", "exit 3", "failed to start", or
-// "stopped by the control plane" when it was released while live and its agent has not
-// reported since.
+// How it ended, for people: "" while live, "OOMKilled", "signal 15", "exit 3", "failed to
+// start", or "stopped by the control plane" when it was released while live and its agent
+// has not reported since.
 std::string EndedText(const AllocationRecord& rec);
 
 }  // namespace fastgpu::server

@@ -52,7 +52,16 @@ Result<Report> ReportFromJson(const json::value& v, const std::string& path, Tim
   FASTGPU_RETURN_IF_ERROR(r.Int("started_at", started_at, 0, int64_t{1} << 50));
   FASTGPU_RETURN_IF_ERROR(r.Int("ended_at", ended_at, 0, int64_t{1} << 50));
   FASTGPU_RETURN_IF_ERROR(r.String("message", rep.update.message));
+  std::string reason;
+  FASTGPU_RETURN_IF_ERROR(r.String("reason", reason));
   FASTGPU_RETURN_IF_ERROR(r.Finish());
+  if (!reason.empty() && reason != kOomKilled) {
+    return InvalidArgument(path + ".reason: must be \"" + std::string(kOomKilled) + "\" or empty");
+  }
+  if (!reason.empty() && state != "exited") {
+    return InvalidArgument(path + ".reason: only an exited replica has one");
+  }
+  rep.update.message = WithReason(reason, rep.update.message);
   if (state == "starting") {
     rep.update.state = AllocationState::kStarting;
   } else if (state == "running") {
@@ -294,6 +303,7 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
       json::object spec = JobSpecToJson(job.spec);
       a["command"] = spec["command"];
       a["env"] = spec["env"];
+      if (!job.spec.image.empty()) a["image"] = spec["image"];
       allocations.push_back(std::move(a));
     }
     return OkStatus();

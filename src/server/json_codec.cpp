@@ -182,6 +182,7 @@ Result<JobSpec> JobSpecFromJson(const json::object& obj,
   FASTGPU_RETURN_IF_ERROR(r.Int("replicas", spec.replicas, 1, 1024));
   FASTGPU_RETURN_IF_ERROR(r.Int("max_retries", spec.max_retries, 0, 100));
   FASTGPU_RETURN_IF_ERROR(r.Int("priority", spec.priority, -1000, 1000));
+  FASTGPU_RETURN_IF_ERROR(r.String("image", spec.image));
   FASTGPU_ASSIGN_OR_RETURN(const json::object* shape, r.Object("shape"));
   if (shape == nullptr) return InvalidArgument("shape: is required");
   FASTGPU_ASSIGN_OR_RETURN(spec.shape, ShapeFromJson(*shape, "shape"));
@@ -211,7 +212,7 @@ json::object JobSpecToJson(const JobSpec& spec) {
   return {{"name", spec.name},         {"command", std::move(cmd)},
           {"env", std::move(env)},     {"shape", ShapeToJson(spec.shape)},
           {"replicas", spec.replicas}, {"max_retries", spec.max_retries},
-          {"priority", spec.priority}};
+          {"priority", spec.priority}, {"image", spec.image}};
 }
 
 json::object JobToJson(const Job& job, const std::vector<Allocation>& allocations, bool simulated) {

@@ -75,6 +75,7 @@ std::optional<Decision> Decide(const Job& job, const std::vector<AllocationRecor
                       who + " failed to start" + (a->message.empty() ? "" : ": " + a->message)};
     }
     if (a->state == AllocationState::kExited) {
+      if (!EndReason(*a).empty()) return Decision{JobState::kFailed, who + " was " + a->message};
       if (a->signal != 0) {
         return Decision{JobState::kFailed,
                         who + " was killed by signal " + std::to_string(a->signal)};

@@ -48,7 +48,7 @@ std::string EncodeJobSpec(const JobSpec& spec) {
   json::object o{{"name", spec.name},         {"command", std::move(command)},
                  {"env", std::move(env)},     {"shape", std::move(shape)},
                  {"replicas", spec.replicas}, {"max_retries", spec.max_retries},
-                 {"priority", spec.priority}};
+                 {"priority", spec.priority}, {"image", spec.image}};
   return json::serialize(o);
 }
 
@@ -76,6 +76,7 @@ Result<JobSpec> DecodeJobSpec(std::string_view text) {
     if (const json::value* p = o.if_contains("priority")) {
       spec.priority = static_cast<int>(p->as_int64());  // absent in rows of older versions
     }
+    if (const json::value* i = o.if_contains("image")) spec.image = Str(*i);  // likewise
     return spec;
   });
 }

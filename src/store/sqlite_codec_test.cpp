@@ -19,6 +19,12 @@ TEST(SqliteCodecTest, JobSpecRoundTrips) {
   EXPECT_EQ(back->replicas, spec.replicas);
   EXPECT_EQ(back->max_retries, spec.max_retries);
   EXPECT_EQ(back->priority, spec.priority);
+  EXPECT_EQ(back->image, "");
+  JobSpec boxed = spec;
+  boxed.image = "registry.internal:5000/ml/train:v3";
+  auto boxed_back = DecodeJobSpec(EncodeJobSpec(boxed));
+  ASSERT_TRUE(boxed_back.ok()) << boxed_back.status();
+  EXPECT_EQ(boxed_back->image, boxed.image);
 }
 
 TEST(SqliteCodecTest, JobSpecWithoutPriorityReadsAsZero) {
@@ -28,6 +34,7 @@ TEST(SqliteCodecTest, JobSpecWithoutPriorityReadsAsZero) {
       R"("isolation":"default"},"replicas":1,"max_retries":0})");
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->priority, 0);
+  EXPECT_EQ(spec->image, "");  // rows of older versions have no image: a plain process
   EXPECT_EQ(spec->shape.cpu_milli, 100);
 }
 

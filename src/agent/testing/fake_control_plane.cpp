@@ -116,7 +116,8 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
       for (const json::value& rv : rs->as_array()) {
         const json::object& ro = rv.as_object();
         std::string unknown = UnknownField(ro, {"allocation_id", "state", "pid", "exit_code",
-                                                "signal", "started_at", "ended_at", "message"});
+                                                "signal", "started_at", "ended_at", "message",
+                                                "reason"});
         if (!unknown.empty()) return Error(400, "INVALID_ARGUMENT", "unknown field " + unknown);
         SeenReplica r;
         r.state = std::string(ro.at("state").as_string());
@@ -124,6 +125,7 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
         if (ro.contains("exit_code")) r.exit_code = static_cast<int>(ro.at("exit_code").as_int64());
         if (ro.contains("signal")) r.signal = static_cast<int>(ro.at("signal").as_int64());
         if (ro.contains("message")) r.message = std::string(ro.at("message").as_string());
+        if (ro.contains("reason")) r.reason = std::string(ro.at("reason").as_string());
         replicas_[std::string(ro.at("allocation_id").as_string())] = r;
       }
     }

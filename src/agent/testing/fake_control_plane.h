@@ -29,6 +29,7 @@ class FakeControlPlane {
     int exit_code = 0;
     int signal = 0;
     std::string message;
+    std::string reason;
   };
   struct SeenGpu {
     int index = 0;
