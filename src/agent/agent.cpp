@@ -19,6 +19,7 @@
 #include "agent/replicas.h"
 #include "agent/state.h"
 #include "common/ids.h"
+#include "common/join_token.h"
 #include "common/log.h"
 #include "net/http_client.h"
 
@@ -80,6 +81,7 @@ class Agent::Impl {
   std::string sandbox_note_;
   std::string last_save_error_;  // the last SaveState failure, logged once
   std::unique_ptr<HttpClient> client_;
+  std::string join_secret_;  // the join token without its CA pin: the register bearer
   HealthTracker health_{HealthThresholds{}};
   std::vector<GpuSample> gpus_;
   std::chrono::milliseconds interval_{2000};
@@ -99,6 +101,14 @@ Status Agent::Impl::Start() {
   if (started_) return FailedPrecondition("agent already started");
   if (options_.server_url.empty()) return InvalidArgument("agent: server URL is required");
   if (options_.join_token.empty()) return InvalidArgument("agent: join token is required");
+  auto join = ParseJoinToken(options_.join_token);
+  if (!join.ok()) return InvalidArgument("agent: " + join.status().message());
+  if (!join->ca_sha256.empty() && options_.server_url.rfind("https://", 0) != 0) {
+    return InvalidArgument(
+        "agent: the join token pins the control plane's CA, so the server URL must be "
+        "https://, not " +
+        options_.server_url);
+  }
   if (options_.data_dir.empty()) return InvalidArgument("agent: data dir is required");
   if (options_.inventory == nullptr) return InvalidArgument("agent: a GPU inventory is required");
   std::error_code ec;
@@ -204,10 +214,16 @@ Status Agent::Impl::Start() {
   HttpClientOptions http;
   http.connect_timeout = std::chrono::seconds(3);
   http.read_timeout = std::chrono::seconds(10);
+  http.ca_file = options_.ca_file;
+  http.ca_sha256 = join->ca_sha256;
+  join_secret_ = join->secret;
   auto client = HttpClient::Create(options_.server_url, http);
   if (!client.ok()) return client.status();
   client_ = std::move(client).value();
-  spdlog::info("agent {} ({}) for {}: {}", options_.name, state_.agent_id, options_.server_url,
+  spdlog::info("agent {} ({}) for {}{}: {}", options_.name, state_.agent_id, options_.server_url,
+               join->ca_sha256.empty()
+                   ? ""
+                   : " (CA pinned by the join token: sha256:" + join->ca_sha256 + ")",
                options_.inventory->Describe());
   SaveState();
   PublishSnapshot();
@@ -312,7 +328,7 @@ bool Agent::Impl::Register() {
   req.memory_mib = options_.memory_mib;
   req.simulated = options_.inventory->simulated();
   for (const GpuSample& s : gpus_) req.gpus.push_back(s.gpu);
-  client_->set_bearer_token(options_.join_token);
+  client_->set_bearer_token(join_secret_);
   auto res = client_->Post("/v1/nodes/register", EncodeRegister(req));
   if (!res.ok()) {
     spdlog::warn("agent: register: {}", res.status().message());

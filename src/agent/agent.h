@@ -31,8 +31,13 @@ namespace fastgpu {
 struct AgentOptions {
   // Control plane base URL, e.g. "http://127.0.0.1:8080". Required.
   std::string server_url;
-  // Join token made by the control plane. Required.
+  // Join token made by the control plane. Required. When it pins the control plane's CA
+  // (common/join_token.h) the server URL must be https and the server is accepted only
+  // when its certificate chain holds that CA; the pin is never sent.
   std::string join_token;
+  // https only: a PEM file of the CAs that may sign the control plane's certificate
+  // (instead of the system store). Default empty. A pin in the join token wins over it.
+  std::string ca_file;
   // Where the state file, replica folders (logs, working directories) and MPS folders
   // live; created when missing. Required.
   std::string data_dir;

@@ -7,10 +7,12 @@ namespace json = boost::json;
 Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ClientConfig& config) {
   HttpClientOptions opts;
   opts.bearer_token = config.token;
+  opts.ca_file = config.ca_cert;
   opts.connect_timeout = std::chrono::seconds(5);
   opts.read_timeout = std::chrono::seconds(60);
   auto http = HttpClient::Create(config.server, opts);
-  if (!http.ok()) return http.status().WithContext("server URL '" + config.server + "'");
+  if (!http.ok())
+    return http.status().WithContext("server URL '" + RedactedUrl(config.server) + "'");
   return std::unique_ptr<ApiClient>(new ApiClient(config, std::move(http).value()));
 }
 

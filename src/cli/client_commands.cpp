@@ -50,7 +50,7 @@ void AddLogin(CLI::App& app, int* exit_code) {
   AddCommon(cmd, f);
   cmd->callback([f, exit_code] {
     *exit_code = Run(*f, [f](ApiClient& api, bool as_json) -> Result<std::string> {
-      auto cfg = ResolveConfig(f->server, f->token, f->config);
+      auto cfg = ResolveConfig(f->server, f->token, f->config, f->ca_cert);
       if (!cfg.ok()) return cfg.status();
       if (cfg->token.empty()) return Usage("login needs --token (or FASTGPU_TOKEN)");
       // The token must work before it is saved.

@@ -10,6 +10,9 @@ void AddClientFlags(CLI::App* cmd, const std::shared_ptr<ClientFlags>& f,
                     std::vector<std::string> outputs) {
   cmd->add_option("--server", f->server, "Control plane URL (default: $FASTGPU_SERVER, config)");
   cmd->add_option("--token", f->token, "API token (default: $FASTGPU_TOKEN, config)");
+  cmd->add_option("--ca-cert", f->ca_cert,
+                  "https: PEM file of the control plane's CA, e.g. <data-dir>/ca.crt (default: "
+                  "$FASTGPU_CA_CERT, config, else the system CA store)");
   cmd->add_option("--config", f->config, "Config file")->capture_default_str();
   cmd->add_option("-o,--output", f->output, "Output format")
       ->capture_default_str()
@@ -17,7 +20,7 @@ void AddClientFlags(CLI::App* cmd, const std::shared_ptr<ClientFlags>& f,
 }
 
 int RunClientCommand(const ClientFlags& f, const ClientBody& body) {
-  auto cfg = ResolveConfig(f.server, f.token, f.config);
+  auto cfg = ResolveConfig(f.server, f.token, f.config, f.ca_cert);
   if (!cfg.ok()) {
     std::cerr << "fastgpu: " << cfg.status().message() << "\n";
     return 1;

@@ -1,5 +1,5 @@
 // The frame every API client command runs in: the flags they share (--server, --token,
-// --config, -o) and one runner that resolves the config, connects, runs the command's
+// --ca-cert, --config, -o) and one runner that resolves the config, connects, runs the command's
 // body and prints its output or its error with a fitting exit code.
 // Not thread-safe; used from main's thread only.
 #pragma once
@@ -17,8 +17,9 @@
 namespace fastgpu::cli {
 
 struct ClientFlags {
-  std::string server;  // default: $FASTGPU_SERVER, then the config file
-  std::string token;   // default: $FASTGPU_TOKEN, then the config file
+  std::string server;   // default: $FASTGPU_SERVER, then the config file
+  std::string token;    // default: $FASTGPU_TOKEN, then the config file
+  std::string ca_cert;  // default: $FASTGPU_CA_CERT, then the config file
   std::string config = DefaultConfigPath();
   std::string output = "table";  // one of the command's output formats
 };

@@ -33,6 +33,9 @@ Result<ClientConfig> LoadConfig(const std::string& path) {
   const json::object& o = v.as_object();
   if (auto* s = o.if_contains("server"); s != nullptr && s->is_string()) c.server = s->as_string();
   if (auto* t = o.if_contains("token"); t != nullptr && t->is_string()) c.token = t->as_string();
+  if (auto* a = o.if_contains("ca_cert"); a != nullptr && a->is_string()) {
+    c.ca_cert = a->as_string();
+  }
   return c;
 }
 
@@ -40,8 +43,13 @@ Status SaveConfig(const std::string& path, const ClientConfig& config) {
   std::error_code ec;
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  std::string text =
-      json::serialize(json::object{{"server", config.server}, {"token", config.token}}) + "\n";
+  json::object obj{{"server", config.server}, {"token", config.token}};
+  if (!config.ca_cert.empty()) {
+    // Absolute, so that the saved config works from any directory.
+    auto abs = std::filesystem::absolute(config.ca_cert, ec);
+    obj["ca_cert"] = ec ? config.ca_cert : abs.lexically_normal().string();
+  }
+  std::string text = json::serialize(obj) + "\n";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Internal("cannot write " + path + ": " + std::strerror(errno));
   ::fchmod(fd, 0600);
@@ -51,11 +59,14 @@ Status SaveConfig(const std::string& path, const ClientConfig& config) {
 }
 
 Result<ClientConfig> ResolveConfig(const std::string& flag_server, const std::string& flag_token,
-                                   const std::string& config_path) {
+                                   const std::string& config_path,
+                                   const std::string& flag_ca_cert) {
   FASTGPU_ASSIGN_OR_RETURN(ClientConfig c, LoadConfig(config_path));
   if (const char* s = std::getenv("FASTGPU_SERVER"); s != nullptr && *s != '\0') c.server = s;
   if (const char* t = std::getenv("FASTGPU_TOKEN"); t != nullptr && *t != '\0') c.token = t;
+  if (const char* a = std::getenv("FASTGPU_CA_CERT"); a != nullptr && *a != '\0') c.ca_cert = a;
   if (!flag_server.empty()) c.server = flag_server;
+  if (!flag_ca_cert.empty()) c.ca_cert = flag_ca_cert;
   if (!flag_token.empty()) c.token = flag_token;
   if (c.server.empty()) c.server = kDefaultServer;
   // "127.0.0.1:8080" means plain HTTP, as kubectl's --server does without a scheme.

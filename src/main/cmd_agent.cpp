@@ -17,6 +17,7 @@ namespace {
 struct AgentFlags {
   std::string server;
   std::string join_token;
+  std::string ca_cert;
   std::string data_dir = "/var/lib/fastgpu/agent";
   std::string simulate_gpus;
   std::string name;
@@ -42,6 +43,7 @@ int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
   o.sandbox = *sandbox;
   o.server_url = f.server;
   o.join_token = f.join_token;
+  o.ca_file = f.ca_cert;
   o.data_dir = f.data_dir;
   o.name = f.name;
   o.cgroup_root = f.cgroup_root;
@@ -114,13 +116,21 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--server", flags->server, "Control plane URL, e.g. http://10.0.0.1:8080")
       ->required()
       ->envname("FASTGPU_SERVER");
-  cmd->add_option("--join-token", flags->join_token, "Join token made by the control plane")
+  cmd->add_option("--join-token", flags->join_token,
+                  "Join token made by the control plane (<data-dir>/join.token); with TLS it "
+                  "pins the control plane's CA")
       ->required()
       ->envname("FASTGPU_JOIN_TOKEN");
+  cmd->add_option("--ca-cert", flags->ca_cert,
+                  "https: PEM file of the CA that signed the control plane's certificate, for a "
+                  "join token without a CA pin (default: the system CA store)")
+      ->envname("FASTGPU_CA_CERT")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--data-dir", flags->data_dir, "State file, replica folders, logs, MPS folders")
       ->capture_default_str();
-  cmd->add_option("--simulate-gpus", flags->simulate_gpus,
-                  "Simulate GPUs instead of NVML, e.g. 4xH100-80GB, or 4xA100-80GB:mig for MIG mode");
+  cmd->add_option(
+      "--simulate-gpus", flags->simulate_gpus,
+      "Simulate GPUs instead of NVML, e.g. 4xH100-80GB, or 4xA100-80GB:mig for MIG mode");
   cmd->add_option("--name", flags->name, "Node name (default: the host name)");
   cmd->add_option("--fault-file", flags->fault_file,
                   "Simulated GPUs only: file of injected faults ('xid 0 79', 'ecc 1 2', 'lost 2')");

@@ -19,8 +19,9 @@ int RunServer(const ControlPlaneFlags& f) {
     return 1;
   }
   std::cout << "listening on " << running->Url() << "\n"
-            << "admin token: " << f.data_dir << "/admin.token\n"
-            << "join token: " << f.data_dir << "/join.token\n"
+            << running->TlsBanner() << "admin token: " << f.data_dir << "/admin.token\n"
+            << "join token: " << f.data_dir << "/join.token"
+            << (running->ca_sha256.empty() ? "" : " (pins the TLS CA)") << "\n"
             << std::flush;
   int sig = server::WaitForTerminationSignal();
   spdlog::info("fastgpu server: signal {}, stopping", sig);

@@ -132,7 +132,8 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
     ao.memory_mib = std::max<int64_t>(host_memory_mib, kSimulatedMemoryMib);
   }
   ao.server_url = local;
-  ao.join_token = cp->server().join_token();
+  ao.join_token = cp->server().join_token();  // pins the CA when it is known
+  if (running->ca_sha256.empty()) ao.ca_file = running->ca_file;
   ao.data_dir = f.data_dir + "/agent";
   ao.sandbox = *sandbox;
   ao.sandbox.hide_paths.push_back(AbsolutePath(f.data_dir));  // tokens and the store
@@ -148,8 +149,9 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   const std::string cli = CliName();
   std::cout << "listening on " << url << "\n"
             << "API: " << url << "/v1 (REST, see docs/api.md); health: " << url << "/healthz\n"
-            << "admin token: " << f.data_dir << "/admin.token\n"
-            << "join token: " << f.data_dir << "/join.token\n"
+            << running->TlsBanner() << "admin token: " << f.data_dir << "/admin.token\n"
+            << "join token: " << f.data_dir << "/join.token"
+            << (running->ca_sha256.empty() ? "" : " (pins the TLS CA)") << "\n"
             << "local agent GPUs: " << describe << (simulated ? " (SIMULATED)" : "") << "\n"
             << "local agent " << agent.Snapshot().sandbox_note << "\n";
   if (ao_cpu_milli > 0 || ao_memory_mib > 0) {
@@ -160,8 +162,10 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   }
   if (!note.empty()) std::cout << "  " << note << "\n";
   std::cout << "try, in another shell:\n"
-            << "  export FASTGPU_SERVER=" << local << " FASTGPU_TOKEN=$(cat "
-            << AbsolutePath(f.data_dir) << "/admin.token)\n"
+            << "  export FASTGPU_SERVER=" << local
+            << (running->ca_file.empty() ? ""
+                                         : " FASTGPU_CA_CERT=" + AbsolutePath(running->ca_file))
+            << " FASTGPU_TOKEN=$(cat " << AbsolutePath(f.data_dir) << "/admin.token)\n"
             << "  " << cli << " job submit --gpu 0.5 -- echo hello\n"
             << "  " << cli << " job list\n"
             << std::flush;

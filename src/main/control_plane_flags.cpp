@@ -7,6 +7,7 @@
 #include "model/units.h"
 #include "scheduler/policy.h"
 #include "server/server.h"
+#include "server/tls_certs.h"
 
 namespace fastgpu {
 namespace {
@@ -69,11 +70,47 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "Output kept per replica (e.g. 8MiB, 1GiB); bytes beyond it are dropped and "
                   "counted, and the log ends with a line saying how many")
       ->capture_default_str();
+  cmd->add_option("--tls", f->tls,
+                  "auto: HTTPS with a CA and server certificate made in --data-dir (ca.crt, "
+                  "server.crt, keys 0600; reused at restart) when listening on a non-loopback "
+                  "address, plain HTTP on loopback; on (or a bare --tls): HTTPS always; off: "
+                  "plain HTTP (default: auto)")
+      ->expected(0, 1)
+      ->default_str("on")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  cmd->add_option("--tls-cert", f->tls_cert,
+                  "Serve HTTPS with this PEM certificate chain (server certificate first; end "
+                  "it with the CA's certificate so that join tokens can pin it)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tls-key", f->tls_key, "The PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tls-san", f->tls_sans,
+                  "Extra DNS name or IP address for the made server certificate (repeatable), "
+                  "e.g. the name agents use behind NAT");
+  cmd->add_flag("--insecure-http", f->insecure_http,
+                "Serve plain HTTP even on a non-loopback --listen address (tokens then cross the "
+                "network unencrypted; for a trusted network or a TLS proxy in front)");
 }
 
 std::string RunningControlPlane::LocalUrl() const {
-  if (host == "0.0.0.0" || host == "::") return "http://127.0.0.1:" + std::to_string(port);
+  if (host == "0.0.0.0" || host == "::") {
+    return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
+  }
   return Url();
+}
+
+std::string RunningControlPlane::TlsBanner() const {
+  if (!tls) return "";
+  std::string out;
+  if (!ca_file.empty()) {
+    out += "TLS CA: " + ca_file + (created_ca ? " (made now)" : "") + "\n";
+  }
+  if (!ca_sha256.empty()) {
+    out += "TLS CA fingerprint: SHA256:" + server::ColonFingerprint(ca_sha256) + "\n";
+  } else {
+    out += "TLS: the certificate chain ends in no CA certificate; agents need --ca-cert\n";
+  }
+  return out;
 }
 
 namespace {
@@ -117,6 +154,35 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   if (!listen.ok()) return listen.status();
   RunningControlPlane running;
   running.host = listen->first;
+  o.insecure_http = f.insecure_http;
+  const bool own_files = !f.tls_cert.empty() || !f.tls_key.empty();
+  if (own_files) {
+    if (f.tls_cert.empty() || f.tls_key.empty()) {
+      return InvalidArgument("--tls-cert and --tls-key go together");
+    }
+    if (f.tls == "off") return InvalidArgument("--tls off contradicts --tls-cert / --tls-key");
+    FASTGPU_ASSIGN_OR_RETURN(server::TlsFiles files,
+                             server::InspectTlsFiles(f.tls_cert, f.tls_key));
+    running.tls = true;
+    running.ca_file = files.ca_file;
+    running.ca_sha256 = files.ca_sha256;
+    o.tls_cert_file = files.cert_file;
+    o.tls_key_file = files.key_file;
+  } else if (f.tls == "on" ||
+             (f.tls == "auto" && !f.insecure_http && !server::IsLoopbackHost(running.host))) {
+    auto files =
+        server::EnsureAutoTls(f.data_dir, server::ServerCertificateNames(running.host, f.tls_sans));
+    if (!files.ok()) return files.status().WithContext("TLS certificates");
+    running.tls = true;
+    running.ca_file = files->ca_file;
+    running.ca_sha256 = files->ca_sha256;
+    running.created_ca = files->created_ca;
+    o.tls_cert_file = files->cert_file;
+    o.tls_key_file = files->key_file;
+  }
+  o.tls_ca_sha256 = running.ca_sha256;
+  // Before the data dir and database are made: a refused start leaves nothing behind.
+  FASTGPU_RETURN_IF_ERROR(server::CheckPlainHttpAllowed(o));
   FASTGPU_ASSIGN_OR_RETURN(running.control_plane, server::ControlPlane::Open(o));
   FASTGPU_ASSIGN_OR_RETURN(running.port, running.control_plane->Start());
   if (!f.data_dir.empty()) ProtectDataDir(f.data_dir);

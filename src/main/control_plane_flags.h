@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "server/control_plane.h"
@@ -29,20 +30,42 @@ struct ControlPlaneFlags {
   double request_timeout_s = 30;   // a request must arrive whole within this
   bool allow_unplaceable = false;  // accept jobs no node could ever hold (they wait)
   std::string log_limit = "8MiB";  // log bytes kept per replica; the rest is dropped
+  // "auto": HTTPS with a CA and certificate made in data_dir when listening on an address
+  // other machines reach (unless insecure_http), plain HTTP on loopback; "on": HTTPS
+  // always; "off": plain HTTP. tls_cert / tls_key (an operator's own files) mean HTTPS.
+  std::string tls = "auto";
+  std::string tls_cert;               // PEM chain, server certificate first; default none
+  std::string tls_key;                // its PEM private key; default none
+  std::vector<std::string> tls_sans;  // extra names for the made certificate
+  bool insecure_http = false;         // allow plain HTTP on a non-loopback address
 };
 
 // Adds --listen, --data-dir, --policy, --node-timeout, --heartbeat-interval,
 // --io-threads, --workers, --max-body-bytes, --budget-grace, --max-connections,
-// --idle-timeout, --request-timeout, --allow-unplaceable and --log-limit to `cmd`.
+// --idle-timeout, --request-timeout, --allow-unplaceable, --log-limit, --tls, --tls-cert,
+// --tls-key, --tls-san and --insecure-http to `cmd`.
 void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& flags);
 
 struct RunningControlPlane {
   std::unique_ptr<server::ControlPlane> control_plane;
-  std::string host;   // as given in --listen
-  uint16_t port = 0;  // the port bound (the chosen one for port 0)
-  std::string Url() const { return "http://" + host + ":" + std::to_string(port); }
+  std::string host;         // as given in --listen
+  uint16_t port = 0;        // the port bound (the chosen one for port 0)
+  bool tls = false;         // serving HTTPS
+  std::string ca_file;      // HTTPS: the CA clients verify against ("" when unknown)
+  std::string ca_sha256;    // HTTPS: its fingerprint, pinned by the join token ("" when unknown)
+  bool created_ca = false;  // the CA was made at this start
+  std::string Url() const {
+    return std::string(tls ? "https" : "http") + "://" + UrlHost() + ":" + std::to_string(port);
+  }
+  // Lines for the start banner about TLS (empty for plain HTTP), each ending in "\n".
+  std::string TlsBanner() const;
   // An address a local client can reach (127.0.0.1 for a wildcard listen address).
   std::string LocalUrl() const;
+
+ private:
+  std::string UrlHost() const {
+    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  }
 };
 
 // Opens the SQLite store in data_dir and starts serving. The error names what failed.

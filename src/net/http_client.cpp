@@ -1,6 +1,11 @@
 #include "net/http_client.h"
 
+#include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <strings.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +17,7 @@
 #include <boost/url/parse.hpp>
 #include <optional>
 
+#include "common/join_token.h"
 #include "common/version.h"
 
 namespace fastgpu {
@@ -43,6 +49,87 @@ HttpHeaders CopyHeaders(const http::response<Body>& msg) {
   return out;
 }
 
+bool IsIpAddress(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// Makes `param` require that the certificate names `host` (a DNS name or an IP address).
+void RequireHost(X509_VERIFY_PARAM* param, const std::string& host) {
+  if (IsIpAddress(host)) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+  }
+}
+
+std::string CertSha256(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
+// What the pinned verification needs; lives in the Impl, reached through the SSL_CTX.
+struct PinCheck {
+  std::string ca_sha256;  // the pin
+  std::string host;       // the URL's host, which the certificate must name
+  std::string error;      // why the last handshake's verification failed, or ""
+};
+
+// SSL_CTX_set_cert_verify_callback: replaces OpenSSL's chain building. Accepts the peer
+// when the chain it presented holds a CA certificate with the pinned SHA-256 and its own
+// certificate verifies up to that CA alone (signatures, validity dates, the host).
+int VerifyAgainstPin(X509_STORE_CTX* ctx, void* arg) {
+  auto* pin = static_cast<PinCheck*>(arg);
+  pin->error.clear();
+  X509* leaf = X509_STORE_CTX_get0_cert(ctx);
+  STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(ctx);
+  X509* anchor = nullptr;
+  std::string seen;
+  for (int i = 0; presented != nullptr && i < sk_X509_num(presented); ++i) {
+    X509* cert = sk_X509_value(presented, i);
+    if (X509_check_ca(cert) < 1) continue;
+    std::string hash = CertSha256(cert);
+    seen += (seen.empty() ? "" : ", ") + std::string("sha256:") + hash;
+    if (hash == pin->ca_sha256) anchor = cert;
+  }
+  if (anchor == nullptr || leaf == nullptr) {
+    pin->error =
+        "the server presented no CA certificate with the pinned hash sha256:" + pin->ca_sha256 +
+        " (its CA certificates: " + (seen.empty() ? "none" : seen) +
+        "); the join token is for another control plane, or the connection is " + "intercepted";
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_UNTRUSTED);
+    return 0;
+  }
+  X509_STORE* store = X509_STORE_new();
+  X509_STORE_CTX* check = X509_STORE_CTX_new();
+  int ok = 0;
+  if (store != nullptr && check != nullptr && X509_STORE_add_cert(store, anchor) == 1 &&
+      X509_STORE_CTX_init(check, store, leaf, presented) == 1) {
+    X509_VERIFY_PARAM_set_purpose(X509_STORE_CTX_get0_param(check), X509_PURPOSE_SSL_SERVER);
+    RequireHost(X509_STORE_CTX_get0_param(check), pin->host);
+    ok = X509_verify_cert(check) == 1 ? 1 : 0;
+    if (ok != 1) {
+      int err = X509_STORE_CTX_get_error(check);
+      pin->error = std::string("the certificate does not verify against the pinned CA: ") +
+                   X509_verify_cert_error_string(err);
+      X509_STORE_CTX_set_error(ctx, err);
+    }
+  } else {
+    pin->error = "cannot set up the pinned verification";
+  }
+  X509_STORE_CTX_free(check);
+  X509_STORE_free(store);
+  return ok;
+}
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -55,6 +142,7 @@ struct HttpClient::Impl {
   std::string origin;
   asio::io_context ioc;
   std::optional<ssl::context> ssl_ctx;
+  PinCheck pin;  // used when options.ca_sha256 is set
   std::optional<beast::tcp_stream> tcp_stream;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
   beast::flat_buffer buffer;
@@ -122,18 +210,39 @@ struct HttpClient::Impl {
         Close();
         return Unavailable("TLS to " + Address() + ": cannot set the server name");
       }
-      if (options.verify_tls) tls_stream->set_verify_callback(ssl::host_name_verification(host));
+      if (options.verify_tls && options.ca_sha256.empty()) {
+        RequireHost(SSL_get0_param(tls_stream->native_handle()), host);
+      }
+      pin.error.clear();
       ec = Run([&](auto handler) {
         tls_stream->async_handshake(ssl::stream_base::client, std::move(handler));
       });
       if (ec) {
+        Status failed = Fail("TLS handshake with", ec, options.connect_timeout);
+        std::string why = VerifyFailure();
         Close();
-        return Fail("TLS handshake with", ec, options.connect_timeout);
+        if (!why.empty()) {
+          return Unavailable("TLS handshake with " + origin + " (" + Address() +
+                             "): the server's certificate is not trusted: " + why);
+        }
+        return failed;
       }
     }
     connected = true;
     ++connections_opened;
     return OkStatus();
+  }
+
+  // Why the last handshake refused the server's certificate, or "" when it did not.
+  std::string VerifyFailure() {
+    if (!options.ca_sha256.empty() && !pin.error.empty()) return pin.error;
+    long result = SSL_get_verify_result(tls_stream->native_handle());
+    if (result == X509_V_OK) return "";
+    std::string why = X509_verify_cert_error_string(result);
+    if (!options.ca_sha256.empty()) return why;
+    return why + (options.ca_file.empty() ? " (verified against the system CA store; give the "
+                                            "control plane's CA with --ca-cert)"
+                                          : " (verified against " + options.ca_file + ")");
   }
 
   // Sends `req` and reads the answer on stream `s`. Sets `*stale` when the failure
@@ -252,7 +361,7 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
                                                        HttpClientOptions options) {
   auto parsed = boost::urls::parse_uri(base_url);
   if (!parsed) {
-    return InvalidArgument("bad URL '" + std::string(base_url) + "': " + parsed.error().message());
+    return InvalidArgument("bad URL '" + RedactedUrl(base_url) + "': " + parsed.error().message());
   }
   const boost::urls::url_view& url = *parsed;
   auto impl = std::make_unique<Impl>();
@@ -260,14 +369,15 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
   if (scheme == "https") {
     impl->use_tls = true;
   } else if (scheme != "http") {
-    return InvalidArgument("URL '" + std::string(base_url) + "': scheme must be http or https");
+    return InvalidArgument("URL '" + RedactedUrl(base_url) + "': scheme must be http or https");
   }
   if (url.host_address().empty()) {
-    return InvalidArgument("URL '" + std::string(base_url) + "' has no host");
+    return InvalidArgument("URL '" + RedactedUrl(base_url) + "' has no host");
   }
   if (url.has_query() || url.has_fragment() || url.has_userinfo()) {
-    return InvalidArgument("URL '" + std::string(base_url) +
-                           "': only scheme, host, port and path are allowed");
+    return InvalidArgument("URL '" + RedactedUrl(base_url) +
+                           "': only scheme, host, port and path are allowed (no user:password; "
+                           "the token goes in --token or the config)");
   }
   impl->host = std::string(url.host_address());
   impl->port = url.has_port() ? std::string(url.port()) : (impl->use_tls ? "443" : "80");
@@ -276,18 +386,39 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
   while (!impl->prefix.empty() && impl->prefix.back() == '/') impl->prefix.pop_back();
   impl->origin = scheme + "://" + impl->host_header;
   impl->options = std::move(options);
+  if (!impl->options.ca_sha256.empty()) {
+    auto pin = ParseSha256Pin(impl->options.ca_sha256);
+    if (!pin.ok()) return pin.status();
+    impl->options.ca_sha256 = *pin;
+  }
   if (impl->use_tls) {
     try {
       impl->ssl_ctx.emplace(ssl::context::tls_client);
-      if (impl->options.verify_tls) {
-        impl->ssl_ctx->set_default_verify_paths();
-        if (!impl->options.ca_file.empty()) impl->ssl_ctx->load_verify_file(impl->options.ca_file);
+      impl->ssl_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                                 ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                                 ssl::context::no_tlsv1_1);
+      if (impl->options.verify_tls && !impl->options.ca_sha256.empty()) {
+        impl->pin.host = impl->host;
+        impl->pin.ca_sha256 = impl->options.ca_sha256;
+        SSL_CTX_set_cert_verify_callback(impl->ssl_ctx->native_handle(), VerifyAgainstPin,
+                                         &impl->pin);
+        impl->ssl_ctx->set_verify_mode(ssl::verify_peer);
+      } else if (impl->options.verify_tls) {
+        if (impl->options.ca_file.empty()) {
+          impl->ssl_ctx->set_default_verify_paths();
+        } else {
+          impl->ssl_ctx->load_verify_file(impl->options.ca_file);
+        }
         impl->ssl_ctx->set_verify_mode(ssl::verify_peer);
       } else {
         impl->ssl_ctx->set_verify_mode(ssl::verify_none);
       }
     } catch (const boost::system::system_error& e) {
-      return InvalidArgument("TLS setup for " + impl->origin + ": " + e.what());
+      return InvalidArgument("TLS setup for " + impl->origin +
+                             (impl->options.ca_file.empty()
+                                  ? std::string()
+                                  : " (CA file '" + impl->options.ca_file + "')") +
+                             ": " + e.what());
     }
   }
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
@@ -320,6 +451,15 @@ std::string HttpResponse::Header(std::string_view name) const {
     }
   }
   return "";
+}
+
+std::string RedactedUrl(std::string_view url) {
+  size_t start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  return std::string(url.substr(0, start)) + "***" + std::string(url.substr(at));
 }
 
 StatusCode StatusCodeFromName(std::string_view name) {

@@ -4,8 +4,15 @@
 // base URL ("http://127.0.0.1:8080", "https://cp.example.com/prefix") and keeps one
 // connection open between calls (keep-alive); a call on a connection the server has
 // closed meanwhile is retried once on a fresh connection, and a failed connection is
-// dropped so the next call reconnects. `https` URLs go through OpenSSL (peer verified
-// against the system CA store, or `ca_file`, unless `verify_tls` is false).
+// dropped so the next call reconnects. `https` URLs go through OpenSSL; the server is
+// verified (unless `verify_tls` is false) in one of three ways:
+//   - `ca_sha256` set (a pin, e.g. from a join token): the chain the server presents must
+//     hold a CA certificate whose DER SHA-256 is the pin; the server's certificate must
+//     chain to that CA and name the URL's host. No other CA is trusted;
+//   - else `ca_file` set: the certificate must chain to a CA in that file (only those)
+//     and name the URL's host;
+//   - else: the system CA store and the URL's host.
+// The verification ends the TLS handshake, before any request (or token) is sent.
 //
 // Errors are values: a call that got any HTTP answer returns it (whatever its status;
 // see ApiStatus for turning an error answer into a Status). Connection refused, a
@@ -51,8 +58,13 @@ struct HttpClientOptions {
   std::string bearer_token;
   // https only: verify the server's certificate and host name. Default true.
   bool verify_tls = true;
-  // https only: a PEM file of extra trusted CAs. Default empty (system store only).
+  // https only: a PEM file of the CAs to trust instead of the system store. Default
+  // empty (the system store).
   std::string ca_file;
+  // https only: the SHA-256 (64 hex digits) of the DER encoding of the CA certificate
+  // the server must present in its chain (see the file comment). Default empty: none.
+  // Create() refuses a malformed one with InvalidArgument.
+  std::string ca_sha256;
   // Answers with a larger body fail with ResourceExhausted. Default 64 MiB.
   size_t max_body_bytes = size_t{64} << 20;
 };
@@ -113,6 +125,10 @@ class HttpClient {
 // Status (code by name; when the body is not such an object, the code fitting the
 // HTTP status and the start of the body as message).
 Status ApiStatus(const HttpResponse& response);
+
+// `url` with any user:password part replaced by "***" ("https://***@host/"), for
+// messages and logs: credentials someone put in a URL are never echoed.
+std::string RedactedUrl(std::string_view url);
 
 // "INVALID_ARGUMENT" -> kInvalidArgument; kUnknown for a name it does not know.
 StatusCode StatusCodeFromName(std::string_view name);

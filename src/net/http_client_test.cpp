@@ -271,3 +271,20 @@ TEST_F(HttpsTest, RefusesACertificateItDoesNotTrust) {
 
 }  // namespace
 }  // namespace fastgpu
+
+namespace fastgpu {
+namespace {
+
+TEST(RedactedUrl, HidesCredentialsInAUrl) {
+  EXPECT_EQ(RedactedUrl("https://admin:s3cret@cp.example.com:8443/x"),
+            "https://***@cp.example.com:8443/x");
+  EXPECT_EQ(RedactedUrl("http://tok@127.0.0.1"), "http://***@127.0.0.1");
+  EXPECT_EQ(RedactedUrl("https://cp.example.com/a@b"), "https://cp.example.com/a@b");
+  EXPECT_EQ(RedactedUrl("127.0.0.1:8080"), "127.0.0.1:8080");
+  auto refused = HttpClient::Create("https://admin:s3cret@cp.example.com/");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message().find("s3cret"), std::string::npos) << refused.status();
+}
+
+}  // namespace
+}  // namespace fastgpu

@@ -8,8 +8,10 @@
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <chrono>
@@ -27,6 +29,7 @@ namespace fastgpu::server {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 std::string HttpRequest::Header(const std::string& name) const {
@@ -107,6 +110,7 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandler handler;
   int max_connections = 0;
+  std::optional<ssl::context> tls;  // set when serving HTTPS
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
@@ -128,7 +132,35 @@ struct HttpServer::Impl {
   bool EvictOne(const std::string& why);
   // Answers 503 on a socket beyond the limit and closes it.
   void Reject(tcp::socket socket);
+  // Sets `tls` from the options' certificate and key files (nothing when neither is set).
+  Status LoadTls();
 };
+
+Status HttpServer::Impl::LoadTls() {
+  const std::string& cert = options.tls_cert_file;
+  const std::string& key = options.tls_key_file;
+  if (cert.empty() && key.empty()) return OkStatus();
+  if (cert.empty() || key.empty()) {
+    return InvalidArgument("HTTPS needs both a certificate chain file and a key file");
+  }
+  try {
+    tls.emplace(ssl::context::tls_server);
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                     ssl::context::single_dh_use);
+    tls->use_certificate_chain_file(cert);
+  } catch (const boost::system::system_error& e) {
+    tls.reset();
+    return InvalidArgument("TLS certificate chain " + cert + ": " + e.code().message());
+  }
+  try {
+    tls->use_private_key_file(key, ssl::context::pem);
+  } catch (const boost::system::system_error& e) {
+    tls.reset();
+    return InvalidArgument("TLS key " + key + ": " + e.code().message());
+  }
+  return OkStatus();
+}
 
 namespace {
 
@@ -139,8 +171,13 @@ enum class Phase { kIdle, kReading, kBusy, kClosing };
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, HttpServer::Impl* impl)
-      : stream_(std::move(socket)), impl_(impl) {}
+  HttpSession(tcp::socket socket, HttpServer::Impl* impl) : impl_(impl) {
+    if (impl->tls) {
+      tls_.emplace(std::move(socket), *impl->tls);
+    } else {
+      plain_.emplace(std::move(socket));
+    }
+  }
   ~HttpSession();
   // Registers with the server and waits for the first request.
   void Start();
@@ -149,6 +186,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Phase phase() const { return phase_.load(); }
 
  private:
+  // HTTPS: the TLS handshake, which must end within the request timeout.
+  void Handshake();
+  void OnFirstBytes();
+  void OnHandshake(beast::error_code ec);
   void WaitForRequest();
   void ReadRequest();
   void OnRead(beast::error_code ec);
@@ -170,7 +211,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void LingeringClose();
   void Drain(std::shared_ptr<std::array<char, 16384>> buf);
 
-  beast::tcp_stream stream_;
+  // The TCP stream under either kind of connection (timeouts, socket, executor).
+  beast::tcp_stream& Tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  // Calls `f` with the stream requests and answers go through (TLS or plain).
+  template <class F>
+  void WithStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
+
+  std::optional<beast::tcp_stream> plain_;                   // plain HTTP
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;  // HTTPS
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl* impl_;
@@ -268,7 +322,8 @@ void HttpServer::Impl::Reject(tcp::socket socket) {
       "{\"code\":\"UNAVAILABLE\",\"message\":\"too many connections; retry later\"}";
   beast::error_code ec;
   socket.non_blocking(true, ec);
-  socket.write_some(net::buffer(kAnswer), ec);  // a fresh socket's send buffer takes it
+  // Under TLS a plain answer would be noise to the client: it just sees the close.
+  if (!tls) socket.write_some(net::buffer(kAnswer), ec);  // a fresh socket's buffer takes it
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
 }
@@ -285,20 +340,78 @@ void HttpSession::Start() {
     entry_ = impl_->sessions.insert(impl_->sessions.end(), weak_from_this());
     registered_ = true;
   }
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  net::dispatch(Tcp().get_executor(), [self = shared_from_this()] {
+    if (self->tls_) return self->Handshake();
+    self->WaitForRequest();
+  });
 }
 
 bool HttpSession::CloseIf(Phase from) {
   if (!phase_.compare_exchange_strong(from, Phase::kClosing)) return false;
-  net::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  net::post(Tcp().get_executor(), [self = shared_from_this()] { self->Close(); });
   return true;
 }
 
 void HttpSession::Close() {
   phase_ = Phase::kClosing;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  Tcp().socket().close(ignored);
+}
+
+void HttpSession::Handshake() {
+  // Counts as reading: the acceptor may close a connection stuck here at the limit.
+  Phase expected = Phase::kIdle;
+  if (!phase_.compare_exchange_strong(expected, Phase::kReading)) return Close();
+  Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
+  // The first bytes tell a TLS client (a handshake record, 0x16) from a plain-HTTP one.
+  Tcp().async_read_some(buffer_.prepare(4096),
+                        [self = shared_from_this()](beast::error_code ec, size_t n) {
+                          if (ec) return self->Close();
+                          self->buffer_.commit(n);
+                          self->OnFirstBytes();
+                        });
+}
+
+void HttpSession::OnFirstBytes() {
+  if (phase_.load() == Phase::kClosing) return Close();
+  const auto* first = static_cast<const unsigned char*>(buffer_.data().data());
+  if (buffer_.size() > 0 && first[0] != 0x16) {
+    // Plain HTTP sent to the HTTPS port: say so in plain HTTP, then close.
+    static const std::string kAnswer =
+        "HTTP/1.1 400 Bad Request\r\nServer: fastgpu\r\nContent-Type: application/json\r\n"
+        "Connection: close\r\nContent-Length: 85\r\n\r\n"
+        "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"this server speaks HTTPS: use an https:// "
+        "URL\"}";
+    buffer_.clear();
+    net::async_write(Tcp(), net::buffer(kAnswer),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->Close();
+                       self->LingeringClose();
+                     });
+    return;
+  }
+  // The default for `used` satisfies Beast 1.81's check of this overload's handler against
+  // the unbuffered signature void(error_code); Asio calls it with both arguments.
+  tls_->async_handshake(ssl::stream_base::server, buffer_.cdata(),
+                        [self = shared_from_this()](beast::error_code ec, size_t used = 0) {
+                          self->buffer_.consume(used);
+                          self->OnHandshake(ec);
+                        });
+}
+
+void HttpSession::OnHandshake(beast::error_code ec) {
+  if (ec) {
+    // A client that does not trust the certificate, an old TLS version, a scanner.
+    spdlog::debug("http: TLS handshake failed: {}", ec.message());
+    return Close();
+  }
+  // Bytes past the handshake would be TLS records read around the TLS stream: none are
+  // expected (the client waits for the server's Finished); drop them rather than parse them.
+  buffer_.clear();
+  Phase reading = Phase::kReading;
+  if (!phase_.compare_exchange_strong(reading, Phase::kIdle)) return Close();
+  WaitForRequest();
 }
 
 // Waits up to the idle timeout for the first byte of the next request.
@@ -308,13 +421,15 @@ void HttpSession::WaitForRequest() {
     return Close();  // closed by the acceptor meanwhile
   }
   if (buffer_.size() > 0) return ReadRequest();  // a pipelined request is here already
-  stream_.expires_after(std::chrono::milliseconds(impl_->options.idle_timeout_ms));
-  stream_.async_read_some(
-      buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
-        if (ec) return self->Close();  // timeout, peer gone, or closed by the acceptor
-        self->buffer_.commit(n);
-        self->ReadRequest();
-      });
+  Tcp().expires_after(std::chrono::milliseconds(impl_->options.idle_timeout_ms));
+  WithStream([this](auto& stream) {
+    stream.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->Close();  // timeout, peer gone, or closed by the acceptor
+          self->buffer_.commit(n);
+          self->ReadRequest();
+        });
+  });
 }
 
 // Reads one whole request, which must arrive within the request timeout.
@@ -324,9 +439,12 @@ void HttpSession::ReadRequest() {
   parser_.emplace();
   parser_->body_limit(impl_->options.max_body_bytes);
   parser_->header_limit(kHeaderLimitBytes);
-  stream_.expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
+  WithStream([this](auto& stream) {
+    http::async_read(
+        stream, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  });
 }
 
 void HttpSession::OnRead(beast::error_code ec) {
@@ -387,7 +505,7 @@ void HttpSession::Dispatch(http::request<http::string_body> req) {
       resp = {500, "application/json", ErrorBody("INTERNAL", "internal error")};
     }
     if (resp.stream) return self->Stream(std::move(resp), keep_alive, version);
-    net::post(self->stream_.get_executor(), [self, resp = std::move(resp), keep_alive, version] {
+    net::post(self->Tcp().get_executor(), [self, resp = std::move(resp), keep_alive, version] {
       self->Write(std::move(resp), keep_alive, version);
     });
   });
@@ -403,14 +521,16 @@ void HttpSession::Write(HttpResponse r, bool keep_alive, unsigned version) {
   res->keep_alive(keep_alive && !impl_->stopped);
   res->body() = std::move(r.body);
   res->prepare_payload();
-  stream_.expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
-  http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
-    if (ec) return self->Close();
-    if (!res->keep_alive()) {
-      self->LingeringClose();
-      return;
-    }
-    self->WaitForRequest();
+  Tcp().expires_after(std::chrono::milliseconds(impl_->options.request_timeout_ms));
+  WithStream([this, &res](auto& stream) {
+    http::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      if (!res->keep_alive()) {
+        self->LingeringClose();
+        return;
+      }
+      self->WaitForRequest();
+    });
   });
 }
 
@@ -418,14 +538,14 @@ bool HttpSession::WriteAndWait(
     const std::function<void(std::function<void(beast::error_code)>)>& start) {
   auto done = std::make_shared<std::promise<beast::error_code>>();
   std::future<beast::error_code> result = done->get_future();
-  net::post(stream_.get_executor(), [self = shared_from_this(), &start, done] {
+  net::post(Tcp().get_executor(), [self = shared_from_this(), &start, done] {
     if (self->phase_.load() == Phase::kClosing) {
       done->set_value(net::error::operation_aborted);
       return;
     }
-    self->stream_.expires_after(std::chrono::milliseconds(self->impl_->options.request_timeout_ms));
+    self->Tcp().expires_after(std::chrono::milliseconds(self->impl_->options.request_timeout_ms));
     start([self, done](beast::error_code ec) {
-      self->stream_.expires_never();
+      self->Tcp().expires_never();
       done->set_value(ec);
     });
   });
@@ -437,9 +557,11 @@ bool HttpSession::WriteAndWait(
 bool HttpSession::PeerStillThere() {
   // No operation is pending on the socket while a stream runs (its writes are waited
   // for), so a non-blocking peek from this thread is safe: 0 bytes means the client
-  // closed its side, an error other than "nothing yet" that it is gone.
+  // closed its side, an error other than "nothing yet" that it is gone. Under TLS this
+  // peeks at raw records: a close_notify before the FIN reads as "still there" until the
+  // next write fails.
   char byte;
-  ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n = ::recv(Tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0) return true;  // it sent more (a pipelined request): still there
   if (n == 0) return false;
   return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
@@ -455,9 +577,11 @@ void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
   header->chunked(true);
   auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
   bool ok = WriteAndWait([&](auto done) {
-    http::async_write_header(
-        stream_, *serializer,
-        [done, header, serializer](beast::error_code ec, size_t) { done(ec); });
+    WithStream([&](auto& stream) {
+      http::async_write_header(
+          stream, *serializer,
+          [done, header, serializer](beast::error_code ec, size_t) { done(ec); });
+    });
   });
   if (ok) {
     StreamWriter writer = [this, &ok](std::string_view bytes) {
@@ -465,8 +589,10 @@ void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
       if (impl_->stopped) return false;  // ends with the last chunk, then closes
       if (bytes.empty()) return ok = PeerStillThere();
       ok = WriteAndWait([&](auto done) {
-        net::async_write(stream_, http::make_chunk(net::const_buffer(bytes.data(), bytes.size())),
-                         [done](beast::error_code ec, size_t) { done(ec); });
+        WithStream([&](auto& stream) {
+          net::async_write(stream, http::make_chunk(net::const_buffer(bytes.data(), bytes.size())),
+                           [done](beast::error_code ec, size_t) { done(ec); });
+        });
       });
       return ok;
     };
@@ -482,12 +608,14 @@ void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
   }
   if (ok) {
     ok = WriteAndWait([&](auto done) {
-      net::async_write(stream_, http::make_chunk_last(),
-                       [done](beast::error_code ec, size_t) { done(ec); });
+      WithStream([&](auto& stream) {
+        net::async_write(stream, http::make_chunk_last(),
+                         [done](beast::error_code ec, size_t) { done(ec); });
+      });
     });
   }
   const bool again = ok && header->keep_alive() && !impl_->stopped;
-  net::post(stream_.get_executor(), [self = shared_from_this(), ok, again] {
+  net::post(Tcp().get_executor(), [self = shared_from_this(), ok, again] {
     if (!ok) return self->Close();
     if (!again) return self->LingeringClose();
     self->WaitForRequest();
@@ -497,21 +625,22 @@ void HttpSession::Stream(HttpResponse r, bool keep_alive, unsigned version) {
 void HttpSession::LingeringClose() {
   phase_ = Phase::kClosing;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(std::chrono::seconds(2));
+  Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  Tcp().expires_after(std::chrono::seconds(2));
   Drain(std::make_shared<std::array<char, 16384>>());
 }
 
 void HttpSession::Drain(std::shared_ptr<std::array<char, 16384>> buf) {
-  stream_.async_read_some(net::buffer(*buf),
-                          [self = shared_from_this(), buf](beast::error_code ec, size_t) {
-                            if (ec) {
-                              beast::error_code ignored;
-                              self->stream_.socket().close(ignored);
-                              return;
-                            }
-                            self->Drain(buf);
-                          });
+  // Raw TCP even under TLS: what arrives now is discarded unread.
+  Tcp().async_read_some(net::buffer(*buf),
+                        [self = shared_from_this(), buf](beast::error_code ec, size_t) {
+                          if (ec) {
+                            beast::error_code ignored;
+                            self->Tcp().socket().close(ignored);
+                            return;
+                          }
+                          self->Drain(buf);
+                        });
 }
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
@@ -524,6 +653,7 @@ HttpServer::~HttpServer() { Stop(); }
 
 Result<uint16_t> HttpServer::Start() {
   Impl& m = *impl_;
+  FASTGPU_RETURN_IF_ERROR(m.LoadTls());
   beast::error_code ec;
   auto address = net::ip::make_address(m.options.host, ec);
   if (ec) return InvalidArgument("listen address '" + m.options.host + "': " + ec.message());

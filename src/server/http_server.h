@@ -1,4 +1,6 @@
-// HttpServer: a small HTTP/1.1 server on Boost.Beast and Asio.
+// HttpServer: a small HTTP/1.1 server on Boost.Beast and Asio, plain or over TLS
+// (HTTPS with the certificate and key files of the options; the same sessions serve
+// both, through a Beast ssl_stream or a plain tcp_stream).
 //
 // It owns an io_context run by `io_threads` threads (default 2) that do all socket
 // I/O, and a pool of `worker_threads` (default 32) that run the handler, so that a
@@ -85,6 +87,13 @@ struct HttpServerOptions {
   int request_timeout_ms = 30000;   // default 30 s: a request's whole header and body
                                     // must arrive within this of its first byte
   int max_connections = 0;          // default 0: DefaultMaxConnections()
+  // HTTPS when both are set (default empty: plain HTTP): the PEM certificate chain the
+  // server presents (its certificate first) and its private key. The TLS handshake
+  // (TLS 1.2 or later) must end within `request_timeout_ms`; a plain-HTTP request is
+  // answered 400 ("this server speaks HTTPS") and closed; a connection refused at the
+  // limit is closed without the 503 answer.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // The connection limit used when none is given: the soft RLIMIT_NOFILE less a reserve
@@ -104,8 +113,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds, listens and starts the threads. Returns the bound port, or Unavailable
-  // when the address cannot be bound. Call once.
+  // Binds, listens and starts the threads. Returns the bound port, Unavailable when the
+  // address cannot be bound, or InvalidArgument when the TLS files cannot be loaded (or
+  // the key is not the certificate's). Call once.
   Result<uint16_t> Start();
   // Stops accepting, closes connections, joins the threads. Idempotent.
   void Stop();

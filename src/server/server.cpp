@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/join_token.h"
+#include "server/tls_certs.h"
+
 namespace fastgpu::server {
 
 namespace {
@@ -40,6 +43,18 @@ std::string ReadSecretFile(const std::string& path) {
 
 }  // namespace
 
+Status CheckPlainHttpAllowed(const ServerOptions& options) {
+  auto listen = ParseListen(options.listen);
+  if (!listen.ok()) return listen.status();
+  const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
+  if (tls || options.insecure_http || IsLoopbackHost(listen->first)) return OkStatus();
+  return FailedPrecondition(
+      "refusing plain HTTP on " + options.listen +
+      ": API and join tokens would cross the network unencrypted. Serve HTTPS (--tls auto or "
+      "--tls on makes a CA and certificate in the data dir; or --tls-cert FILE --tls-key "
+      "FILE), or pass --insecure-http to serve plain HTTP on a network you trust");
+}
+
 Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) {
@@ -64,6 +79,9 @@ Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
   const std::string join_path = dir.empty() ? "" : dir + "/join.token";
   std::string admin_from_file = dir.empty() ? "" : ReadSecretFile(admin_path);
   std::string join_from_file = dir.empty() ? "" : ReadSecretFile(join_path);
+  // The file holds the secret, then the CA pin when there is one.
+  auto join_parsed = ParseJoinToken(join_from_file);
+  const std::string join_secret_from_file = join_parsed.ok() ? join_parsed->secret : "";
   bool new_admin = false, new_join = false;
   FASTGPU_RETURN_IF_ERROR(store.Write([&](WriteTx& tx) -> Status {
     auto admin = tx.GetTenantByName(kAdminTenant);
@@ -90,13 +108,16 @@ Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
       new_admin = true;
     }
     auto join_hash = tx.GetMeta(kJoinMetaKey);
-    if (!join_from_file.empty() && join_hash.ok() && *join_hash == Sha256Hex(join_from_file)) {
-      join_token_ = join_from_file;
+    if (!join_secret_from_file.empty() && join_hash.ok() &&
+        *join_hash == Sha256Hex(join_secret_from_file)) {
+      join_secret_ = join_secret_from_file;
     } else {
-      join_token_ = RandomHex(32);
-      FASTGPU_RETURN_IF_ERROR(tx.PutMeta(kJoinMetaKey, Sha256Hex(join_token_)));
+      join_secret_ = RandomHex(32);
+      FASTGPU_RETURN_IF_ERROR(tx.PutMeta(kJoinMetaKey, Sha256Hex(join_secret_)));
       new_join = true;
     }
+    join_token_ = FormatJoinToken({join_secret_, options_.tls_ca_sha256});
+    if (join_token_ != join_from_file) new_join = true;  // the pin came, went or changed
     return OkStatus();
   }));
   if (!dir.empty()) {
@@ -112,10 +133,11 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
                                                IdGenerator& ids) {
   auto listen = ParseListen(options.listen);
   if (!listen.ok()) return listen.status();
+  FASTGPU_RETURN_IF_ERROR(CheckPlainHttpAllowed(options));
   std::unique_ptr<Server> s(new Server());
   s->options_ = std::move(options);
   FASTGPU_RETURN_IF_ERROR(s->Bootstrap(store, clock, ids));
-  s->auth_ = std::make_unique<Authenticator>(store, Sha256Hex(s->join_token_));
+  s->auth_ = std::make_unique<Authenticator>(store, Sha256Hex(s->join_secret_));
   ReconcilerOptions ro;
   ro.policy = s->options_.policy;
   ro.node_timeout = s->options_.node_timeout;
@@ -141,6 +163,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& sto
   ho.max_connections = s->options_.max_connections;
   ho.idle_timeout_ms = static_cast<int>(s->options_.idle_timeout.count());
   ho.request_timeout_ms = static_cast<int>(s->options_.request_timeout.count());
+  ho.tls_cert_file = s->options_.tls_cert_file;
+  ho.tls_key_file = s->options_.tls_key_file;
   Api* api = s->api_.get();
   s->http_ =
       std::make_unique<HttpServer>(ho, [api](const HttpRequest& r) { return api->Handle(r); });

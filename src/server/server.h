@@ -3,7 +3,9 @@
 // Create() bootstraps the store: the admin tenant and an admin token at first start,
 // and the join token agents register with. With a data_dir, the admin token is written
 // to <data_dir>/admin.token and the join token to <data_dir>/join.token (mode 0600),
-// and both are reused at the next start while they stay valid. Start() listens and
+// and both are reused at the next start while they stay valid. With `tls_ca_sha256`
+// the join token (the file and join_token()) carries that CA pin after its secret; the
+// secret stays the same when the pin changes (the file is rewritten). Start() listens and
 // starts the reconciler thread; Stop() stops both (idempotent; the destructor calls it).
 //
 // Borrows the store, clock and id generator (they must outlive the Server).
@@ -47,7 +49,23 @@ struct ServerOptions {
   // counted (`dropped_bytes` of GET /v1/jobs/{id}/logs). The store must be opened with
   // the same cap (ControlPlane::Open does).
   int64_t max_log_bytes = kDefaultMaxLogBytes;
+  // HTTPS when both are set (default empty: plain HTTP): the PEM certificate chain and
+  // key the server presents (tls_certs.h makes them for `--tls auto`).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Default empty. The SHA-256 of the CA certificate (tls_certs.h), carried in the join
+  // token (common/join_token.h) so that agents can pin it.
+  std::string tls_ca_sha256;
+  // Default false: Create() refuses plain HTTP on an address other machines can reach
+  // (anything but 127.0.0.0/8, ::1, localhost), where tokens would cross the network
+  // in clear. True serves it anyway (a network the operator trusts, or TLS ended by a
+  // proxy in front).
+  bool insecure_http = false;
 };
+
+// OK unless `options` would serve plain HTTP on a non-loopback address without
+// `insecure_http`: then FailedPrecondition saying how to serve HTTPS or opt out.
+Status CheckPlainHttpAllowed(const ServerOptions& options);
 
 // "127.0.0.1:8080" -> host, port. InvalidArgument when malformed.
 Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen);
@@ -62,7 +80,8 @@ class Server {
   Result<uint16_t> Start();
   void Stop();
 
-  // The admin token (plaintext, as written to admin.token) and the join token.
+  // The admin token (plaintext, as written to admin.token) and the join token (as
+  // written to join.token: with the CA pin when there is one).
   const std::string& admin_token() const { return admin_token_; }
   const std::string& join_token() const { return join_token_; }
   Reconciler& reconciler() { return *reconciler_; }
@@ -77,7 +96,8 @@ class Server {
 
   ServerOptions options_;
   std::string admin_token_;
-  std::string join_token_;
+  std::string join_token_;   // as in the file: the secret, then the CA pin if any
+  std::string join_secret_;  // what agents send; its SHA-256 is in the store
   Metrics metrics_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Reconciler> reconciler_;
