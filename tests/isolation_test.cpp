@@ -1,4 +1,4 @@
-// Tenant isolation on the node (docs/security-sandbox.md): the shim launcher's sandbox on
+// Tenant isolation on the node (docs/security.md): the shim launcher's sandbox on
 // its own, then a real `fastgpu up` whose jobs must not see the control plane's secrets,
 // the agent's state, other jobs or other GPUs. Needs root and namespaces: skips cleanly
 // without them.

@@ -1,4 +1,4 @@
-// TLS for the control plane (docs/security-tls.md), on 127.0.0.1 only:
+// TLS for the control plane (docs/security.md), on 127.0.0.1 only:
 //   - in process: the HTTPS server with made certificates answers a client that has the
 //     CA, and refuses clients without it, with another CA, or whose host name the
 //     certificate does not cover; a CA pin accepts the right CA and refuses another;

@@ -82,7 +82,7 @@ struct AgentOptions {
   // keep running and the next agent on this data dir re-adopts them.
   bool kill_workloads_on_stop = false;
   // Confinement of workloads (own uid, namespaces, hidden paths, private /dev; see
-  // SandboxOptions in launcher.h and docs/security-sandbox.md). Default off. Where the
+  // SandboxOptions in launcher.h and docs/security.md). Default off. Where the
   // host cannot do all of it (not root, no namespaces) the agent warns, runs workloads
   // with what it can, and says so in every replica's note and in Snapshot().
   SandboxOptions sandbox;

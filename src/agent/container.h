@@ -1,5 +1,5 @@
 // Container replicas: a job with an `image` runs each replica in an OCI container
-// through podman (docs/security-containers.md).
+// through podman (docs/security.md).
 //
 // The shim launcher is unchanged: its workload is `podman run` in the foreground, so
 // the shim still owns the process group, the log (the container's stdout/stderr pass

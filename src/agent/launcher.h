@@ -9,7 +9,7 @@
 // agent was down at the time, and killing the agent kills no workload. Between fork and
 // exec only async-signal-safe calls are made (the agent is multi-threaded).
 //
-// With a SandboxSpec (launcher.h, docs/security-sandbox.md) the shim first enters a new
+// With a SandboxSpec (launcher.h, docs/security.md) the shim first enters a new
 // PID namespace and forks a tiny init there (pid 1, "fastgpu-init": it only reaps orphans
 // and dies with the shim); the workload, still the shim's own child and leader of its
 // process group, is pid 2 of that namespace, unshares mount, IPC and UTS namespaces, hides
@@ -71,7 +71,7 @@ struct LaunchSpec {
 };
 
 // The operator's policy for confining replicas (the agent turns it into a SandboxSpec
-// per replica; docs/security-sandbox.md).
+// per replica; docs/security.md).
 struct SandboxOptions {
   // Default false (library users and tests opt in; `fastgpu agent` and `fastgpu up` turn
   // it on): workloads run as the agent's user in the host's namespaces.

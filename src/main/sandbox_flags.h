@@ -1,5 +1,5 @@
 // The agent's sandbox flags, shared by `fastgpu agent` and `fastgpu up`
-// (docs/security-sandbox.md).
+// (docs/security.md).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -47,7 +47,7 @@ struct JobSpec {
   // Run as root on the node instead of an unprivileged sandbox user; refused (403) unless
   // the tenant has allow_root. Default false.
   bool run_as_root = false;
-  // OCI image each replica runs in (podman on the node, see docs/security-containers.md),
+  // OCI image each replica runs in (podman on the node, see docs/security.md),
   // e.g. "localhost/trainer:v3". Default "": the command runs as a plain process. The
   // node refuses an image whose registry its operator did not allow.
   std::string image;

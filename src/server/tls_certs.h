@@ -1,4 +1,4 @@
-// TLS material for the control plane (docs/security-tls.md).
+// TLS material for the control plane (docs/security.md).
 //
 // EnsureAutoTls makes, at first start, a self-signed CA (EC P-256, 10 years) and a
 // server certificate it signs (EC P-256, 1 year, subjectAltNames for the names given)
