@@ -259,7 +259,8 @@ TEST_F(ContainerTest, ReplicaRunsInTheImageAsAnUnprivilegedUser) {
   std::string logs = u.Logs(id);
   // The image's /etc/os-release, not the host's.
   EXPECT_NE(logs.find("ID=" + sandbox_->marker()), std::string::npos) << logs;
-  EXPECT_NE(logs.find("\n65534\n"), std::string::npos) << logs;
+  // The replica's own sandbox uid (the first of the default range: the only replica).
+  EXPECT_NE(logs.find("\n200000\n"), std::string::npos) << logs;
   EXPECT_EQ(logs.find("\n0\n"), std::string::npos) << logs;
   EXPECT_NE(logs.find("wrote"), std::string::npos) << logs;  // its work folder is writable
   // `job get` shows the image.

@@ -41,9 +41,10 @@ struct ContainerOptions {
   // Options put after `run`, before the image (e.g. --ulimit nofile=1024:1024). They come
   // after FastGPU's own options. Default none.
   std::vector<std::string> run_args;
-  // --user of every container. Default "65534:65534" (nobody:nogroup): never root, and
-  // the same for every replica until the launcher gives each replica a uid of its own,
-  // which then replaces this value. The replica's working folder is given to this user.
+  // --user of the container. The agent sets the replica's own sandbox uid here (or 0:0
+  // for a root job the tenant may run); the default "65534:65534" (nobody:nogroup) holds
+  // only where the agent gives no uids (sandbox off, or not root). The replica's working
+  // folder is given to this user.
   std::string user = "65534:65534";
   // --pids-limit per container. Default 4096.
   int64_t pids_limit = 4096;

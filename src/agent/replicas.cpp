@@ -294,9 +294,9 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
   }
   Result<VgpuPlan> plan = PlanVgpu(want, gpus, placed, placed_mig, options_.mps_root);
   if (!plan.ok()) return fail(plan.status().message());
-  // A job with an image runs as its container runtime decides; a plain one gets a uid.
-  if (options_.sandbox.enabled && options_.support.root && !want.run_as_root &&
-      want.image.empty()) {
+  // Every replica gets a uid of its own: a plain one runs as it in the sandbox, a job with
+  // an image as the container's user (its runtime confines it otherwise).
+  if (options_.sandbox.enabled && options_.support.root && !want.run_as_root) {
     rec.uid = MpsUid(want);
     if (rec.uid < 0) rec.uid = FreeUid();
     if (rec.uid < 0) {
@@ -374,7 +374,13 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   spec.status_path = rec.status_path();
   spec.cgroup_procs = cgroups_.ProcsFiles(rec.cgroup);
   if (!want.image.empty()) {
-    if (Status st = MakeContainerLaunch(options_.containers, want, &spec); !st.ok()) {
+    ContainerOptions containers = options_.containers;
+    if (want.run_as_root) {
+      containers.user = "0:0";
+    } else if (rec.uid >= 0) {
+      containers.user = std::to_string(rec.uid) + ":" + std::to_string(rec.uid);
+    }
+    if (Status st = MakeContainerLaunch(containers, want, &spec); !st.ok()) {
       if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
       return fail("container: " + st.message());
     }
