@@ -578,8 +578,15 @@ TEST_F(IsolationEndToEndTest, MalloryCannotReachSecretsOtherJobsOrOtherGpus) {
       " 2>/dev/null && echo KILLED-ALICE-GROUP; "
       "echo procs=$(ls /proc | grep '^[0-9]' | tr '\\n' ' '); "
       "ps -e -o comm= | tr '\\n' ' '; echo; "
+      "echo init-cmdline=$(tr '\\0' ' ' < /proc/1/cmdline 2>/dev/null); "
+      "ls -A /run/lock /tmp /var/tmp 2>/dev/null | grep -q left-by-host && echo SAW-HOST-LOCK; "
+      "touch /run/lock/left-by-mallory 2>/dev/null; "
       "for i in 0 1; do head -c 1 /dev/nvidia$i >/dev/null 2>&1 && echo opened-nvidia$i; "
       "test -e /dev/nvidia$i && echo has-nvidia$i; done; echo done";
+  // The host's world-writable /run/lock is not shared with replicas (nor left to by them).
+  const std::string host_lock = "/run/lock/left-by-host-" + std::to_string(getpid());
+  const bool has_run_lock = fs::is_directory("/run/lock");
+  if (has_run_lock) std::ofstream(host_lock) << "x";
   std::string mallory = Submit(mallory_, "mallory-job", script);
   ASSERT_TRUE(WaitState(mallory_, mallory, "succeeded"));
   std::string out = Logs(mallory_, mallory);
@@ -604,6 +611,14 @@ TEST_F(IsolationEndToEndTest, MalloryCannotReachSecretsOtherJobsOrOtherGpus) {
   for (int p; procs >> p;) EXPECT_LT(p, 20) << out;
   EXPECT_EQ(out.find("fastgpu "), std::string::npos) << out;  // the agent is invisible
   EXPECT_EQ(out.find(" sleep"), std::string::npos) << out;    // and so is alice's job
+  // The namespace's init is root's: its command line (the agent's, which may carry a
+  // join token) is hidden too.
+  EXPECT_NE(out.find("init-cmdline=\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("SAW-HOST-LOCK"), std::string::npos) << out;
+  if (has_run_lock) {
+    EXPECT_FALSE(fs::exists("/run/lock/left-by-mallory"));
+    fs::remove(host_lock);
+  }
   // Its own GPU's device node only.
   int mine = GpuIndex(mallory_, mallory), other = 1 - mine;
   EXPECT_NE(out.find("opened-nvidia" + std::to_string(mine)), std::string::npos) << out;

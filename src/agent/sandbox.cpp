@@ -81,10 +81,11 @@ Result<Prepared> Prepare(const SandboxSpec& spec) {
   if (p.uid == 0) return InvalidArgument("sandbox: uid 0 is not a sandbox (leave uid at -1)");
   p.hostname = spec.hostname.empty() ? "fastgpu" : spec.hostname.substr(0, 63);
   if (!spec.namespaces) return p;
-  // Private /tmp and /var/tmp are hides too, so that a data dir under /tmp is covered
-  // once and its work dir bound back after.
+  // Private /tmp, /var/tmp and /run/lock (the host's world-writable folders: shared, they
+  // would let replicas pass files, and outlive them) are hides too, so that a data dir
+  // under /tmp is covered once and its work dir bound back after.
   std::vector<std::pair<fs::path, std::string>> hides;
-  for (const char* tmp : {"/tmp", "/var/tmp"}) {
+  for (const char* tmp : {"/tmp", "/var/tmp", "/run/lock"}) {
     std::error_code ec;
     if (fs::is_directory(tmp, ec)) hides.emplace_back(tmp, "mode=1777");
   }
@@ -215,8 +216,14 @@ int EnterNamespaces(const Prepared& p, int32_t* step) {
   symlink("/proc/self/fd/1", "/dev/stdout");
   symlink("/proc/self/fd/2", "/dev/stderr");
   if (sethostname(p.hostname.data(), p.hostname.size()) != 0) return fail(kHostname);
-  // The /proc of this PID namespace: only its own processes.
-  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+  // The /proc of this PID namespace: only its own processes, and of those only the ones
+  // of its own uid (hidepid): not the namespace's root-owned init, whose command line is
+  // the agent's (which may hold a join token). Kernels before 5.8 take "2" for
+  // "invisible"; one without either still gets the namespace's own /proc.
+  const unsigned long proc_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount("proc", "/proc", "proc", proc_flags, "hidepid=invisible") != 0 &&
+      mount("proc", "/proc", "proc", proc_flags, "hidepid=2") != 0 &&
+      mount("proc", "/proc", "proc", proc_flags, nullptr) != 0) {
     return fail(kProc);
   }
   return 0;
