@@ -90,6 +90,28 @@ TEST(AllocationEndTest, ExitsBeforeTheReleaseAreKeptAsReported) {
             "code 3): killed by signal 15");
 }
 
+// A replica its agent could not start fails the job; once released with the job it still
+// reads "failed to start", not "exit 0".
+TEST(AllocationEndTest, AReplicaThatCouldNotStartStaysFailedToStart) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 2);
+  Reply sub = cp.Do("POST", "/v1/jobs", cp.admin(), kJob);
+  ASSERT_EQ(sub.status, 201) << sub.raw;
+  cp.Reconcile();
+  auto allocs = agent.Allocations(agent.Heartbeat());
+  ASSERT_EQ(allocs.size(), 2u);
+  json::object failed = ReplicaReport(allocs[0], "failed");
+  failed["message"] = "cannot start python3: Permission denied";
+  agent.Heartbeat({failed, ReplicaReport(allocs[1], "running")});
+  cp.Reconcile();
+  agent.Heartbeat({failed, ReplicaReport(allocs[1], "running")});
+  cp.Reconcile();
+  EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + sub.Str("id"), cp.admin()).Str("state"), "failed");
+  Reply a = Alloc(cp, allocs[0]);
+  EXPECT_EQ(a.Str("ended"), "failed to start") << a.raw;
+  EXPECT_EQ(a.Str("message"), "cannot start python3: Permission denied") << a.raw;
+}
+
 // An agent's "OOMKilled" reason: the allocation ends "OOMKilled", its message says the
 // limit, and the job fails saying so.
 TEST(AllocationEndTest, AnOomKilledReplicaFailsTheJobWithThatReason) {

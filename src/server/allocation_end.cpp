@@ -54,7 +54,13 @@ std::string EndedText(const AllocationRecord& rec) {
   if (std::string reason = EndReason(rec); !reason.empty()) return reason;
   if (rec.signal != 0) return "signal " + std::to_string(rec.signal);
   if (StoppedUnreported(rec)) return std::string(kStoppedByControlPlane);
-  if (rec.state == AllocationState::kFailed) return "failed to start";
+  // Failed to start, and maybe released since (the job failed through it): it never ran
+  // and its agent said why.
+  if (rec.state == AllocationState::kFailed ||
+      (rec.state == AllocationState::kReleased && rec.started_at_ms == 0 && rec.exit_code == 0 &&
+       !rec.message.empty())) {
+    return "failed to start";
+  }
   return "exit " + std::to_string(rec.exit_code);
 }
 
