@@ -444,7 +444,13 @@ std::vector<std::string> Cgroups::RemoveStale(const std::set<std::string>& keep,
     }
     if (young || dirs.empty() || !PidsIn(dirs).empty()) continue;
     Remove(name);
-    removed.push_back(name);
+    // Counted only when it is gone (an agent without the right to remove it logs nothing).
+    bool gone = true;
+    for (const std::string& dir : dirs) {
+      struct stat st {};
+      gone = gone && stat(dir.c_str(), &st) != 0;
+    }
+    if (gone) removed.push_back(name);
   }
   return removed;
 }

@@ -281,5 +281,24 @@ TEST(ApiTest, NamesThatLookLikeIdsAndNodeNamesResolve) {
   EXPECT_EQ(cp.Do("GET", "/v1/allocations?node=no-such-host", cp.admin()).status, 404);
 }
 
+// A node whose credentials were revoked takes no new work until its agent registers again.
+TEST(ApiTest, ARevokedNodeTakesNoNewWork) {
+  ServerOptions o;
+  o.node_timeout = std::chrono::hours(1);
+  o.allow_unplaceable = true;
+  TestControlPlane cp(nullptr, o);
+  SimAgent agent(cp, "gpu-host-1", 2);
+  ASSERT_EQ(cp.Do("POST", "/v1/nodes/gpu-host-1/revoke", cp.admin()).status, 200);
+  Reply job = cp.Do("POST", "/v1/jobs", cp.admin(),
+                    R"({"command":["x"],"shape":{"gpu_count":1,"gpu_milli":1000}})");
+  ASSERT_EQ(job.status, 201) << job.raw;
+  cp.Reconcile();
+  EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + job.Str("id"), cp.admin()).Str("state"), "pending");
+  // Registered again (same agent, new token): the job is placed.
+  SimAgent again(cp, "gpu-host-1", 2);
+  cp.Reconcile();
+  EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + job.Str("id"), cp.admin()).Str("state"), "scheduled");
+}
+
 }  // namespace
 }  // namespace fastgpu::server::testing

@@ -397,8 +397,12 @@ Status Reconciler::PlacePending(PassStats& stats) {
     for (int g = reported_gpus[i]; g < static_cast<int>(cluster.node(index).gpus.size()); ++g) {
       cluster.SetGpuHealthy(index, g, false).IgnoreError();  // a GPU the node no longer has
     }
+    // A node whose credentials were revoked takes no new work until its agent registers
+    // again (it may be gone for good).
+    const bool revoked = n.token_sha256_hex.empty();
     cluster
-        .SetSchedulable(index, n.state == NodeState::kReady && !overcommitted.contains(n.node.id))
+        .SetSchedulable(index, n.state == NodeState::kReady && !revoked &&
+                                   !overcommitted.contains(n.node.id))
         .IgnoreError();
   }
   // Said in the reason of every job left waiting, so an over-committed node is visible.
