@@ -4,18 +4,13 @@
 #include <cctype>
 #include <regex>
 
+#include "common/text.h"
+
 namespace fastgpu {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string NormalRegistry(std::string_view registry) {
-  std::string r = Lower(registry);
+  std::string r = AsciiLower(registry);
   if (r == "index.docker.io" || r == "registry-1.docker.io") return "docker.io";
   return r;
 }

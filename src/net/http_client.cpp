@@ -17,6 +17,7 @@
 #include <boost/url/parse.hpp>
 #include <optional>
 
+#include "common/text.h"
 #include "common/join_token.h"
 #include "common/version.h"
 
@@ -67,13 +68,7 @@ std::string CertSha256(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return "";
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
+  return HexLower(md, n);
 }
 
 // What the pinned verification needs; lives in the Impl, reached through the SSL_CTX.

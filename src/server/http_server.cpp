@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/text.h"
 #include "server/log_limiter.h"
 
 namespace fastgpu::server {
@@ -39,13 +40,6 @@ std::string HttpRequest::Header(const std::string& name) const {
 
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string ErrorBody(std::string_view code, std::string_view message) {
   return "{\"code\":\"" + std::string(code) + "\",\"message\":\"" + std::string(message) + "\"}";
 }
@@ -61,7 +55,7 @@ std::optional<HttpRequest> ToHttpRequest(http::request<http::string_body>& req) 
   r.path = std::string(url->encoded_path());
   for (auto param : url->params()) r.query[param.key] = param.value;
   for (const auto& field : req) {
-    r.headers[Lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
+    r.headers[AsciiLower(std::string_view(field.name_string().data(), field.name_string().size()))] =
         std::string(field.value());
   }
   r.body = std::move(req.body());

@@ -26,6 +26,8 @@
 #include <memory>
 #include <sstream>
 
+#include "common/text.h"
+
 namespace fastgpu::server {
 
 namespace {
@@ -123,14 +125,8 @@ std::string KeyPem(EVP_PKEY* key) {
 std::string Sha256Of(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  X509_digest(cert, EVP_sha256(), md, &n);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
+  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return "";
+  return HexLower(md, n);
 }
 
 Result<KeyPtr> NewKey() {
