@@ -1,5 +1,5 @@
-// The price table as JSON: what `PUT /v1/prices` takes, `GET /v1/prices` answers, the
-// store keeps (meta key "prices") and `fastgpu sim --prices FILE.json` reads.
+// The price table as JSON: what `PUT /v1/prices` takes, `GET /v1/prices` answers and
+// `fastgpu sim --prices FILE.json` reads (the store keeps the table in typed columns).
 //
 //   {"gpu_hour": {"H100-80GB": "2.49", "A100-80GB": "1.80"},  // dollars per GPU-hour
 //    "default_gpu_hour": "0",    // models not listed; default free

@@ -13,9 +13,6 @@ namespace {
 // Shortest node secret accepted from an agent (the agent makes 64 hex digits).
 constexpr size_t kMinNodeSecretChars = 32;
 
-// A drained node keeps its drain across a loss and a return: the mark lives in meta.
-std::string DrainKey(const std::string& node_id) { return "node_drained/" + node_id; }
-
 Result<Gpu> GpuFromJson(const json::value& v, const std::string& path) {
   if (!v.is_object()) return InvalidArgument(path + ": must be an object");
   FieldReader r(v.as_object(), path);
@@ -191,9 +188,10 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
     if (secret.empty()) secret = RandomHex(32);
     rec.secret_sha256_hex = Sha256Hex(secret);
     if (prior.ok() && prior->state == NodeState::kDraining) rec.state = NodeState::kDraining;
-    if (prior.ok() && prior->state == NodeState::kLost &&
-        tx.GetMeta(DrainKey(prior->node.id)).ok()) {
-      rec.state = NodeState::kDraining;
+    // A drained node keeps its drain across a loss and a return (the store's drain mark).
+    if (prior.ok() && prior->state == NodeState::kLost) {
+      FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained(prior->node.id));
+      if (drained) rec.state = NodeState::kDraining;
     }
     FASTGPU_ASSIGN_OR_RETURN(UpsertNodeResult res, tx.UpsertNode(rec));
     node_id = res.node_id;
@@ -258,7 +256,7 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
     }
     FASTGPU_RETURN_IF_ERROR(tx.UpdateNodeHeartbeat(node_id, now, health));
     if (node.state == NodeState::kLost) {
-      bool drained = tx.GetMeta(DrainKey(node_id)).ok();
+      FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained(node_id));
       FASTGPU_RETURN_IF_ERROR(
           tx.SetNodeState(node_id, drained ? NodeState::kDraining : NodeState::kReady));
       changed = true;
@@ -397,13 +395,13 @@ HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p,
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, id_or_name));
     const std::string& node_id = node.node.id;
     if (drain) {
-      FASTGPU_RETURN_IF_ERROR(tx.PutMeta(DrainKey(node_id), "1"));
+      FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained(node_id, true));
       if (node.state == NodeState::kReady) {
         FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(node_id, NodeState::kDraining));
         node.state = NodeState::kDraining;
       }
     } else {
-      FASTGPU_RETURN_IF_ERROR(tx.DeleteMeta(DrainKey(node_id)));
+      FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained(node_id, false));
       if (node.state == NodeState::kDraining) {
         FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(node_id, NodeState::kReady));
         node.state = NodeState::kReady;

@@ -1,7 +1,7 @@
-// The end of a replica's log as the control plane knows it, kept in the store's meta
-// table under "log_end/<allocation id>" (no schema change): the highest byte offset the
-// agent shipped (stored or refused past the log limit) and whether the agent sent its
-// final shipment (the replica ended and every byte went out). `job logs` says done
+// The end of a replica's log as the control plane knows it, kept in the store beside
+// the allocation (LogEnd, store/records.h; ReadTx::GetLogEnd): the highest byte offset
+// the agent shipped (stored or refused past the log limit) and whether the agent sent
+// its final shipment (the replica ended and every byte went out). `job logs` says done
 // only once the final shipment is in (or the node is lost), and reports the bytes
 // refused past the limit as `dropped_bytes` and a marker line after the stored log.
 // Plain functions over a transaction; thread-safety is the store's.
@@ -15,12 +15,8 @@
 
 namespace fastgpu::server {
 
-struct LogEnd {
-  int64_t shipped_bytes = 0;  // offset + size of the furthest shipment
-  bool final = false;         // the agent's final shipment arrived
-};
-
-// The recorded end, or a zero LogEnd when none is recorded.
+// The recorded end, or a zero LogEnd when none is recorded. NotFound for an unknown
+// allocation.
 Result<LogEnd> GetLogEnd(ReadTx& tx, const std::string& alloc_id);
 Status PutLogEnd(WriteTx& tx, const std::string& alloc_id, const LogEnd& end);
 

@@ -202,7 +202,7 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
       lost = n.state != NodeState::kLost && now - last_seen > options_.node_timeout;
       if (!lost) return OkStatus();  // it heartbeat meanwhile
       if (n.state == NodeState::kDraining) {
-        FASTGPU_RETURN_IF_ERROR(tx.PutMeta("node_drained/" + id, "1"));
+        FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained(id, true));
       }
       FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(id, NodeState::kLost));
       FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByNode(id));

@@ -238,6 +238,40 @@ TEST(ReconcilerTest, DrainedNodeGetsNoNewWork) {
   EXPECT_EQ(GetJob(cp, after).Str("state"), "scheduled");
 }
 
+// The drain mark outlives a loss: the node comes back draining, whether by a heartbeat
+// or by registering again, and takes no new work until it is undrained.
+TEST(ReconcilerTest, DrainedNodeComesBackFromALossDraining) {
+  TestControlPlane cp;
+  SimAgent a(cp, "a1", 1);
+  auto state = [&] {
+    Reply nodes = cp.Do("GET", "/v1/nodes", cp.admin());
+    return std::string(nodes.body.at("nodes").as_array()[0].at("state").as_string());
+  };
+  auto lose = [&] {
+    for (int i = 0; i < 8; ++i) {
+      cp.clock().Advance(std::chrono::seconds(2));
+      cp.Reconcile();
+    }
+  };
+  ASSERT_EQ(cp.Do("POST", "/v1/nodes/" + a.node_id() + "/drain", cp.admin()).status, 200);
+  lose();
+  ASSERT_EQ(state(), "lost");
+  a.Heartbeat();
+  EXPECT_EQ(state(), "draining");
+  lose();
+  ASSERT_EQ(state(), "lost");
+  SimAgent again(cp, "a1", 1);  // the same agent registers again
+  EXPECT_EQ(again.node_id(), a.node_id());
+  EXPECT_EQ(state(), "draining");
+  std::string job = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, job).Str("state"), "pending");
+  ASSERT_EQ(cp.Do("POST", "/v1/nodes/" + a.node_id() + "/undrain", cp.admin()).status, 200);
+  lose();
+  again.Heartbeat();
+  EXPECT_EQ(state(), "ready");  // undrained: a return from a loss is ready again
+}
+
 TEST(ReconcilerTest, CancelReleasesAndTellsTheAgent) {
   TestControlPlane cp;
   SimAgent agent(cp, "a1", 1);

@@ -17,7 +17,6 @@ namespace fastgpu::server {
 
 namespace {
 
-constexpr char kJoinMetaKey[] = "join_token_sha256";
 constexpr char kAdminTenant[] = "admin";
 
 // Writes `text` to `path` with mode 0600, durably.
@@ -107,13 +106,13 @@ Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
       FASTGPU_RETURN_IF_ERROR(tx.CreateToken(tok));
       new_admin = true;
     }
-    auto join_hash = tx.GetMeta(kJoinMetaKey);
+    auto join_hash = tx.GetJoinTokenHash();
     if (!join_secret_from_file.empty() && join_hash.ok() &&
         *join_hash == Sha256Hex(join_secret_from_file)) {
       join_secret_ = join_secret_from_file;
     } else {
       join_secret_ = RandomHex(32);
-      FASTGPU_RETURN_IF_ERROR(tx.PutMeta(kJoinMetaKey, Sha256Hex(join_secret_)));
+      FASTGPU_RETURN_IF_ERROR(tx.SetJoinTokenHash(Sha256Hex(join_secret_)));
       new_join = true;
     }
     join_token_ = FormatJoinToken({join_secret_, options_.tls_ca_sha256});

@@ -64,7 +64,7 @@ Result<BudgetPassStats> EnforceBudgets(Store& store, Clock& clock, const BudgetO
     FASTGPU_ASSIGN_OR_RETURN(auto tenants, tx.ListTenants());
     for (const Tenant& t : tenants) {
       if (t.quota.budget_cents <= 0) {
-        if (tx.GetMeta(BudgetOverKey(t.id, period)).ok()) clear.push_back(t.id);
+        if (tx.GetBudgetOverMark(t.id, period).ok()) clear.push_back(t.id);
         continue;
       }
       FASTGPU_ASSIGN_OR_RETURN(TenantStanding s, StandingOf(tx, t, now_ms));
@@ -81,7 +81,7 @@ Result<BudgetPassStats> EnforceBudgets(Store& store, Clock& clock, const BudgetO
   if (!clear.empty()) {
     FASTGPU_RETURN_IF_ERROR(store.Write([&](WriteTx& tx) -> Status {
       for (const std::string& id : clear) {
-        FASTGPU_RETURN_IF_ERROR(tx.DeleteMeta(BudgetOverKey(id, period)));
+        FASTGPU_RETURN_IF_ERROR(tx.DeleteBudgetOverMark(id, period));
       }
       return OkStatus();
     }));
@@ -97,7 +97,7 @@ Result<BudgetPassStats> EnforceBudgets(Store& store, Clock& clock, const BudgetO
                                   "); its work is stopped after " + Minutes(options.grace) +
                                   " unless the budget is raised";
       FASTGPU_RETURN_IF_ERROR(store.Write([&](WriteTx& tx) -> Status {
-        FASTGPU_RETURN_IF_ERROR(tx.PutMeta(BudgetOverKey(t.id, period), std::to_string(now_ms)));
+        FASTGPU_RETURN_IF_ERROR(tx.PutBudgetOverMark(BudgetOverMark{t.id, period, now_ms}));
         FASTGPU_ASSIGN_OR_RETURN(auto jobs, StopOrder(tx, t.id));
         for (Job& j : jobs) {
           j.reason = warning;  // a note, not a transition

@@ -1,9 +1,10 @@
 // Budget enforcement: what happens to a tenant whose spend this period (UTC calendar
 // month) reaches its budget.
 //
-//   1. On the first pass that sees the crossing, the moment is stored (meta key
-//      BudgetOverKey), a warning is logged, and every unfinished job of the tenant gets
-//      the warning as its reason (GET /v1/jobs/{id}); GET /v1/tenants/{id} shows it too.
+//   1. On the first pass that sees the crossing, the moment is stored (the store's
+//      BudgetOverMark of the tenant and period), a warning is logged, and every
+//      unfinished job of the tenant gets the warning as its reason (GET /v1/jobs/{id});
+//      GET /v1/tenants/{id} shows it too.
 //   2. Once `grace` has passed since that moment, the tenant's unfinished jobs are
 //      cancelled, lowest `priority` first and, among equals, newest first (at most
 //      `max_stops_per_pass` per pass), with the reason recorded in each job.

@@ -1,10 +1,8 @@
 #include "server/usage_service.h"
 
-#include <charconv>
 #include <map>
 
 #include "metering/period.h"
-#include "metering/price_json.h"
 #include "model/units.h"
 
 namespace fastgpu::server {
@@ -43,19 +41,13 @@ std::string Rfc3339(int64_t ms) { return FormatRfc3339(FromUnixMillis(ms)); }
 }  // namespace
 
 Result<metering::PriceTable> LoadPrices(ReadTx& tx) {
-  auto text = tx.GetMeta(kPricesMetaKey);
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) return metering::PriceTable();
-    return text.status();
-  }
-  auto prices = metering::ParsePriceTable(*text);
-  if (!prices.ok()) return DataLoss("stored price table: " + prices.status().message());
+  auto prices = tx.GetPriceTable();
+  if (prices.status().code() == StatusCode::kNotFound) return metering::PriceTable();
   return prices;
 }
 
 Status SavePrices(WriteTx& tx, const metering::PriceTable& prices) {
-  FASTGPU_RETURN_IF_ERROR(metering::ValidatePriceTable(prices));
-  return tx.PutMeta(kPricesMetaKey, json::serialize(metering::PriceTableToJson(prices)));
+  return tx.PutPriceTable(prices);  // validates
 }
 
 Result<std::vector<metering::UsageRecord>> UsageRecords(ReadTx& tx, const std::string& tenant_id,
@@ -110,10 +102,6 @@ Result<metering::UsageReport> UsageReportFor(ReadTx& tx, const std::string& tena
   return metering::BuildReport(records, prices, by, from_ms, to_ms);
 }
 
-std::string BudgetOverKey(const std::string& tenant_id, int64_t period_start_ms) {
-  return "budget_over/" + tenant_id + "/" + metering::MonthKey(period_start_ms);
-}
-
 Result<TenantStanding> StandingOf(ReadTx& tx, const Tenant& tenant, int64_t now_ms,
                                   const std::string& skip_job_id) {
   TenantStanding s;
@@ -143,9 +131,9 @@ Result<TenantStanding> StandingOf(ReadTx& tx, const Tenant& tenant, int64_t now_
       UsageReportFor(tx, tenant.id, metering::GroupBy::kJob, s.period_start_ms, now_ms, now_ms));
   s.spent_cents = bill.total_cents;
   s.over_budget = tenant.quota.budget_cents > 0 && s.spent_cents >= tenant.quota.budget_cents;
-  auto since = tx.GetMeta(BudgetOverKey(tenant.id, s.period_start_ms));
+  auto since = tx.GetBudgetOverMark(tenant.id, s.period_start_ms);
   if (since.ok()) {
-    std::from_chars(since->data(), since->data() + since->size(), s.over_since_ms);
+    s.over_since_ms = since->over_since_ms;
   } else if (since.status().code() != StatusCode::kNotFound) {
     return since.status();
   }

@@ -1,5 +1,6 @@
 // Metering on the control plane: usage records read from the store's allocation rows,
-// the admin's price table (meta key "prices"), quota checks at submission, and the
+// the admin's price table (the store's, ReadTx::GetPriceTable), quota checks at submission,
+// and the
 // tenant's spend against its budget.
 //
 // Usage record: one per allocation that ran (started_at_ms set by the agent's report,
@@ -30,8 +31,6 @@
 #include "store/store.h"
 
 namespace fastgpu::server {
-
-inline constexpr char kPricesMetaKey[] = "prices";
 
 // The stored price table; an empty table (everything free) when none was set.
 Result<metering::PriceTable> LoadPrices(ReadTx& tx);
@@ -70,8 +69,5 @@ Status CheckSubmissionQuota(ReadTx& tx, const Job& job, int64_t now_ms);
 // {"period","period_start","spent_cents","spent","budget_cents","budget",
 //  "gpu_milli_held","max_gpu_milli","over_budget","warning"} for GET /v1/tenants/{id}.
 Result<boost::json::object> TenantUsageJson(ReadTx& tx, const Tenant& tenant, int64_t now_ms);
-
-// Meta key of the moment `tenant_id` was first seen over budget in the period.
-std::string BudgetOverKey(const std::string& tenant_id, int64_t period_start_ms);
 
 }  // namespace fastgpu::server

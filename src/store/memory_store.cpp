@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <utility>
@@ -40,7 +41,11 @@ struct MemState {
   std::map<std::string, Seq<AllocationRecord>> allocs;
   std::map<std::string, std::string> logs;
   std::map<TenantKey, IdempotencyRecord> idempotency;
-  std::map<std::string, std::string> meta;
+  std::map<std::string, bool> drained_nodes;  // node id -> true (a set, for Put / Erase)
+  std::map<std::string, LogEnd> log_ends;
+  std::map<std::pair<std::string, int64_t>, BudgetOverMark> budget_marks;
+  std::optional<metering::PriceTable> prices;
+  std::optional<std::string> join_token_hash;
 };
 
 template <typename T>
@@ -106,6 +111,10 @@ class MemReader : public Base {
       if (n.value.node.name == name) found.push_back(n);
     }
     return SortedBySeq(std::move(found));
+  }
+  Result<bool> IsNodeDrained(const std::string& node_id) override {
+    if (!s_.nodes.contains(node_id)) return NotFound("node " + node_id + " not found");
+    return s_.drained_nodes.contains(node_id);
   }
   Result<std::vector<Job>> FindJobsByName(const std::string& tenant_id, const std::string& name,
                                           int limit) override {
@@ -181,16 +190,32 @@ class MemReader : public Base {
     auto it = s_.logs.find(alloc_id);
     return it == s_.logs.end() ? int64_t{0} : static_cast<int64_t>(it->second.size());
   }
+  Result<LogEnd> GetLogEnd(const std::string& alloc_id) override {
+    if (!s_.allocs.contains(alloc_id)) return NotFound("allocation " + alloc_id + " not found");
+    auto it = s_.log_ends.find(alloc_id);
+    return it == s_.log_ends.end() ? LogEnd{} : it->second;
+  }
   Result<IdempotencyRecord> GetIdempotency(const std::string& tenant_id,
                                            const std::string& key) override {
     auto it = s_.idempotency.find({tenant_id, key});
     if (it == s_.idempotency.end()) return NotFound("no idempotency record for " + key);
     return it->second;
   }
-  Result<std::string> GetMeta(const std::string& key) override {
-    auto it = s_.meta.find(key);
-    if (it == s_.meta.end()) return NotFound("meta key " + key + " not found");
+  Result<metering::PriceTable> GetPriceTable() override {
+    if (!s_.prices) return NotFound("no price table stored");
+    return *s_.prices;
+  }
+  Result<BudgetOverMark> GetBudgetOverMark(const std::string& tenant_id,
+                                           int64_t period_start_ms) override {
+    auto it = s_.budget_marks.find({tenant_id, period_start_ms});
+    if (it == s_.budget_marks.end()) {
+      return NotFound("no budget mark for tenant " + tenant_id + " in that period");
+    }
     return it->second;
+  }
+  Result<std::string> GetJoinTokenHash() override {
+    if (!s_.join_token_hash) return NotFound("no join token stored");
+    return *s_.join_token_hash;
   }
 
  protected:
@@ -306,6 +331,15 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Put(s_.nodes, node_id, n);
     return OkStatus();
   }
+  Status SetNodeDrained(const std::string& node_id, bool drained) override {
+    if (!s_.nodes.contains(node_id)) return NotFound("node " + node_id + " not found");
+    if (drained) {
+      Put(s_.drained_nodes, node_id, true);
+    } else {
+      Erase(s_.drained_nodes, node_id);
+    }
+    return OkStatus();
+  }
   Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key,
                                     std::string_view request_sha256_hex) override {
     if (!s_.tenants.contains(job.tenant_id)) {
@@ -396,6 +430,12 @@ class MemWriteTx final : public MemReader<WriteTx> {
     }
     return static_cast<int64_t>(log.size());
   }
+  Status SetLogEnd(const std::string& alloc_id, const LogEnd& end) override {
+    if (end.shipped_bytes < 0) return InvalidArgument("negative shipped_bytes");
+    if (!s_.allocs.contains(alloc_id)) return NotFound("allocation " + alloc_id + " not found");
+    Put(s_.log_ends, alloc_id, end);
+    return OkStatus();
+  }
   Status PutIdempotency(const IdempotencyRecord& record) override {
     TenantKey key{record.tenant_id, record.key};
     if (s_.idempotency.contains(key)) return AlreadyExists("request id " + record.key + " used");
@@ -412,12 +452,25 @@ class MemWriteTx final : public MemReader<WriteTx> {
     for (const TenantKey& key : doomed) Erase(s_.idempotency, key);
     return static_cast<int64_t>(doomed.size());
   }
-  Status PutMeta(const std::string& key, const std::string& value) override {
-    Put(s_.meta, key, value);
+  Status PutPriceTable(const metering::PriceTable& prices) override {
+    FASTGPU_RETURN_IF_ERROR(metering::ValidatePriceTable(prices));
+    Assign(s_.prices, std::optional<metering::PriceTable>(prices));
     return OkStatus();
   }
-  Status DeleteMeta(const std::string& key) override {
-    Erase(s_.meta, key);
+  Status PutBudgetOverMark(const BudgetOverMark& mark) override {
+    if (!s_.tenants.contains(mark.tenant_id)) {
+      return NotFound("tenant " + mark.tenant_id + " not found");
+    }
+    Put(s_.budget_marks, std::make_pair(mark.tenant_id, mark.period_start_ms), mark);
+    return OkStatus();
+  }
+  Status DeleteBudgetOverMark(const std::string& tenant_id, int64_t period_start_ms) override {
+    Erase(s_.budget_marks, std::make_pair(tenant_id, period_start_ms));
+    return OkStatus();
+  }
+  Status SetJoinTokenHash(const std::string& sha256_hex) override {
+    if (sha256_hex.empty()) return InvalidArgument("empty join token hash");
+    Assign(s_.join_token_hash, std::optional<std::string>(sha256_hex));
     return OkStatus();
   }
 
@@ -446,6 +499,12 @@ class MemWriteTx final : public MemReader<WriteTx> {
   void Erase(M& m, const K& key) {
     Remember(m, key);
     m.erase(key);
+  }
+  // Replaces a single value, remembering the old one.
+  template <typename V>
+  void Assign(V& slot, V value) {
+    undo_.push_back([&slot, old = slot] { slot = old; });
+    slot = std::move(value);
   }
 
   const int64_t max_log_bytes_;

@@ -1,8 +1,9 @@
 // Records: what the control plane keeps in its store, beside the model types.
 //
-// The model types (Tenant, Job, Node, Allocation) are stored as they are; this header
-// adds what only the control plane needs around them: API tokens, node registration
-// and liveness, allocation lifecycle, idempotency records. Plain value types; the
+// The model types (Tenant, Job, Node, Allocation) and the price table
+// (metering::PriceTable) are stored as they are; this header adds what only the control
+// plane needs around them: API tokens, node registration and liveness, allocation
+// lifecycle, log ends, budget marks, idempotency records. Plain value types; the
 // free functions are pure and thread-safe. Times in records are TimePoints stored to
 // the millisecond (sub-millisecond parts are dropped when a record is stored).
 #pragma once
@@ -138,6 +139,24 @@ struct LogChunk {
   std::string data;         // bytes [offset, next_offset)
   int64_t next_offset = 0;  // where the next read starts
   int64_t size_bytes = 0;   // bytes stored for the allocation so far
+};
+
+// The end of an allocation's log as its agent shipped it (see ReadTx::GetLogEnd): past
+// the log cap the agent's offsets run ahead of the stored bytes, and the difference is
+// what was refused (dropped). Zero for an allocation with nothing recorded.
+struct LogEnd {
+  int64_t shipped_bytes = 0;  // offset + size of the furthest shipment
+  bool final = false;         // the agent's final shipment arrived
+  friend bool operator==(const LogEnd&, const LogEnd&) = default;
+};
+
+// The moment a tenant was first seen over its budget in a budget period (see
+// ReadTx::GetBudgetOverMark). Keyed by (tenant_id, period_start_ms).
+struct BudgetOverMark {
+  std::string tenant_id;
+  int64_t period_start_ms = 0;  // Unix ms of the period's start (a UTC month's first instant)
+  int64_t over_since_ms = 0;    // Unix ms of the first check that saw the crossing
+  friend bool operator==(const BudgetOverMark&, const BudgetOverMark&) = default;
 };
 
 }  // namespace fastgpu

@@ -204,6 +204,28 @@ Result<LogChunk> SqliteReader<Base>::ReadLog(const std::string& alloc_id, int64_
   return chunk;
 }
 
+template <typename Base>
+Result<metering::PriceTable> SqliteReader<Base>::GetPriceTable() {
+  metering::PriceTable p;
+  {
+    Stmt q(c_,
+           "SELECT default_gpu_hour_millicents, cpu_hour_millicents, memory_gib_hour_millicents,"
+           " minimum_charge_seconds FROM prices WHERE id = 1");
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("no price table stored");
+    p.default_gpu_hour_millicents = q.Int(0);
+    p.cpu_hour_millicents = q.Int(1);
+    p.memory_gib_hour_millicents = q.Int(2);
+    p.minimum_charge_seconds = q.Int(3);
+  }
+  Stmt q(c_, "SELECT gpu_model, gpu_hour_millicents FROM gpu_prices");
+  for (;;) {
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return p;
+    p.gpu_hour_millicents[q.Text(0)] = q.Int(1);
+  }
+}
+
 template class SqliteReader<ReadTx>;
 template class SqliteReader<WriteTx>;
 

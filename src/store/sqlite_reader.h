@@ -113,6 +113,14 @@ class SqliteReader : public Base {
       out.push_back(std::move(n));
     }
   }
+  Result<bool> IsNodeDrained(const std::string& node_id) override {
+    Stmt q(c_,
+           "SELECT EXISTS(SELECT 1 FROM node_drains WHERE node_id = ?1) FROM nodes WHERE id = ?1");
+    q.Bind(1, node_id);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("node " + node_id + " not found");
+    return q.Int(0) != 0;
+  }
   Result<std::vector<Job>> FindJobsByName(const std::string& tenant_id, const std::string& name,
                                           int limit) override;
   Result<Job> GetJob(const std::string& id) override {
@@ -160,6 +168,13 @@ class SqliteReader : public Base {
     if (!row) return NotFound("allocation " + alloc_id + " not found");
     return q.Int(0);
   }
+  Result<LogEnd> GetLogEnd(const std::string& alloc_id) override {
+    Stmt q(c_, "SELECT log_shipped_bytes, log_final FROM allocations WHERE id = ?1");
+    q.Bind(1, alloc_id);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("allocation " + alloc_id + " not found");
+    return LogEnd{q.Int(0), q.Int(1) != 0};
+  }
   Result<IdempotencyRecord> GetIdempotency(const std::string& tenant_id,
                                            const std::string& key) override {
     Stmt q(c_,
@@ -176,11 +191,21 @@ class SqliteReader : public Base {
                              q.Text(3),
                              FromUnixMillis(q.Int(4))};
   }
-  Result<std::string> GetMeta(const std::string& key) override {
-    Stmt q(c_, "SELECT value FROM meta WHERE key = ?1");
-    q.Bind(1, key);
+  Result<metering::PriceTable> GetPriceTable() override;
+  Result<BudgetOverMark> GetBudgetOverMark(const std::string& tenant_id,
+                                           int64_t period_start_ms) override {
+    Stmt q(c_,
+           "SELECT over_since_ms FROM budget_over_marks"
+           " WHERE tenant_id = ?1 AND period_start_ms = ?2");
+    q.Bind(1, tenant_id).Bind(2, period_start_ms);
     FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return NotFound("meta key " + key + " not found");
+    if (!row) return NotFound("no budget mark for tenant " + tenant_id + " in that period");
+    return BudgetOverMark{tenant_id, period_start_ms, q.Int(0)};
+  }
+  Result<std::string> GetJoinTokenHash() override {
+    Stmt q(c_, "SELECT sha256_hex FROM join_token WHERE id = 1");
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("no join token stored");
     return q.Text(0);
   }
 

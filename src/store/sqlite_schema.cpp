@@ -127,6 +127,73 @@ CREATE INDEX nodes_by_name ON nodes(name, seq);
     R"sql(
 ALTER TABLE tenants ADD COLUMN allow_root INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 6: typed tables for what lived as string keys in `meta`, each row moved over:
+    //   node_drained/<node>              -> node_drains
+    //   log_end/<allocation> (JSON)      -> allocations.log_shipped_bytes, log_final
+    //   prices (JSON, dollar strings)    -> prices, gpu_prices (millicents)
+    //   budget_over/<tenant>/<YYYY-MM>   -> budget_over_marks (the month's first ms)
+    //   join_token_sha256                -> join_token
+    // Rows naming a node, allocation or tenant that does not exist are dropped, and so
+    // is `meta`. Dollar amounts have at most 5 decimals below 1e9 (price_json.h), so a
+    // double times 100000, rounded, is exact.
+    R"sql(
+CREATE TABLE node_drains(
+  node_id TEXT PRIMARY KEY REFERENCES nodes(id)) WITHOUT ROWID;
+ALTER TABLE allocations ADD COLUMN log_shipped_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE allocations ADD COLUMN log_final INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE prices(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  default_gpu_hour_millicents INTEGER NOT NULL,
+  cpu_hour_millicents INTEGER NOT NULL,
+  memory_gib_hour_millicents INTEGER NOT NULL,
+  minimum_charge_seconds INTEGER NOT NULL);
+CREATE TABLE gpu_prices(
+  gpu_model TEXT PRIMARY KEY,
+  gpu_hour_millicents INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE budget_over_marks(
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  period_start_ms INTEGER NOT NULL,
+  over_since_ms INTEGER NOT NULL,
+  PRIMARY KEY(tenant_id, period_start_ms)) WITHOUT ROWID;
+CREATE TABLE join_token(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sha256_hex TEXT NOT NULL);
+
+INSERT INTO node_drains(node_id)
+  SELECT substr(key, 14) FROM meta
+  WHERE substr(key, 1, 13) = 'node_drained/' AND substr(key, 14) IN (SELECT id FROM nodes);
+UPDATE allocations SET
+  log_shipped_bytes = coalesce((SELECT json_extract(value, '$.shipped_bytes') FROM meta
+                                WHERE key = 'log_end/' || allocations.id), 0),
+  log_final = coalesce((SELECT json_extract(value, '$.final') FROM meta
+                        WHERE key = 'log_end/' || allocations.id), 0)
+  WHERE 'log_end/' || allocations.id IN (SELECT key FROM meta);
+INSERT INTO prices(id, default_gpu_hour_millicents, cpu_hour_millicents,
+                   memory_gib_hour_millicents, minimum_charge_seconds)
+  SELECT 1,
+    CAST(round(CAST(coalesce(json_extract(value, '$.default_gpu_hour'), 0) AS REAL) * 100000)
+         AS INTEGER),
+    CAST(round(CAST(coalesce(json_extract(value, '$.cpu_hour'), 0) AS REAL) * 100000)
+         AS INTEGER),
+    CAST(round(CAST(coalesce(json_extract(value, '$.gib_hour'), 0) AS REAL) * 100000)
+         AS INTEGER),
+    CAST(coalesce(json_extract(value, '$.minimum_seconds'), 0) AS INTEGER)
+  FROM meta WHERE key = 'prices';
+INSERT INTO gpu_prices(gpu_model, gpu_hour_millicents)
+  SELECT g.key, CAST(round(CAST(g.value AS REAL) * 100000) AS INTEGER)
+  FROM meta, json_each(meta.value, '$.gpu_hour') AS g WHERE meta.key = 'prices';
+INSERT INTO budget_over_marks(tenant_id, period_start_ms, over_since_ms)
+  SELECT substr(key, 13, length(key) - 20),
+    CAST(strftime('%s', substr(key, -7) || '-01') AS INTEGER) * 1000,
+    CAST(value AS INTEGER)
+  FROM meta
+  WHERE substr(key, 1, 12) = 'budget_over/' AND length(key) > 20 AND substr(key, -8, 1) = '/'
+    AND substr(key, 13, length(key) - 20) IN (SELECT id FROM tenants)
+    AND strftime('%s', substr(key, -7) || '-01') IS NOT NULL;
+INSERT INTO join_token(id, sha256_hex)
+  SELECT 1, value FROM meta WHERE key = 'join_token_sha256' AND value != '';
+DROP TABLE meta;
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {

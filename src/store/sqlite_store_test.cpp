@@ -12,6 +12,8 @@
 #include <set>
 #include <thread>
 
+#include "metering/period.h"
+#include "metering/price_json.h"
 #include "store/sqlite_codec.h"
 #include "store/sqlite_schema.h"
 #include "store/store_test_util.h"
@@ -79,7 +81,9 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
                       FASTGPU_RETURN_IF_ERROR(
                           tx.CreateAllocations({MakeAlloc("alloc-1", "job-1", "node-1")}));
                       FASTGPU_RETURN_IF_ERROR(tx.AppendLog("alloc-1", 0, "bytes\n").status());
-                      return tx.PutMeta("bootstrap", "done");
+                      FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained("node-1", true));
+                      FASTGPU_RETURN_IF_ERROR(tx.SetLogEnd("alloc-1", LogEnd{9, true}));
+                      return tx.SetJoinTokenHash("bootstrap");
                     })
                     .ok());
   }
@@ -95,8 +99,12 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
                     EXPECT_EQ(t.id, "tenant-1");
                     FASTGPU_ASSIGN_OR_RETURN(LogChunk log, tx.ReadLog("alloc-1", 0, 100));
                     EXPECT_EQ(log.data, "bytes\n");
-                    FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetMeta("bootstrap"));
-                    EXPECT_EQ(v, "done");
+                    FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetJoinTokenHash());
+                    EXPECT_EQ(v, "bootstrap");
+                    FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained("node-1"));
+                    EXPECT_TRUE(drained);
+                    FASTGPU_ASSIGN_OR_RETURN(LogEnd end, tx.GetLogEnd("alloc-1"));
+                    EXPECT_EQ(end, (LogEnd{9, true}));
                     return OkStatus();
                   })
                   .ok());
@@ -225,6 +233,125 @@ TEST_F(SqliteStoreTest, UpgradeFindsOlderJobsByName) {
                   .ok());
 }
 
+// Version 5 kept drain marks, log ends, prices, budget marks and the join token's hash
+// as string keys of a `meta` table, in the forms the control plane wrote them; version 6
+// moves each into its typed table.
+TEST_F(SqliteStoreTest, UpgradeMovesMetaKeysIntoTypedRecords) {
+  {
+    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(MigrateSchema(**conn, 5).ok());
+  }
+  metering::PriceTable prices;
+  prices.gpu_hour_millicents = {{"H100-80GB", 249000}, {"A100-80GB", 180000}, {"T4", 1}};
+  prices.default_gpu_hour_millicents = 150000;
+  prices.cpu_hour_millicents = 4000;
+  prices.memory_gib_hour_millicents = 500;
+  prices.minimum_charge_seconds = 60;
+  const std::string prices_json = boost::json::serialize(metering::PriceTableToJson(prices));
+  constexpr int64_t kOverMs = 1793500000123;  // during November 2026
+  const int64_t nov = metering::MonthStartMs(kOverMs);
+  const std::string join_hash(64, 'c');
+  const std::string spec = EncodeJobSpec(MakeJob("x", "y").spec);
+  RawExec(
+      "INSERT INTO tenants(id, name, admin, max_gpu_milli, budget_cents, created_at_ms)"
+      " VALUES ('tenant-1', 'alpha', 0, 0, 100, 1000);"
+      "INSERT INTO nodes(id, agent_id, name, cpu_milli, memory_mib, gpus_json, simulated,"
+      " token_sha256_hex, state, last_heartbeat_ms, registered_at_ms) VALUES"
+      " ('node-1', 'a1', 'n1', 1000, 1024, '[]', 1, 'h1', 'lost', 1000, 1000),"
+      " ('node-2', 'a2', 'n2', 1000, 1024, '[]', 1, 'h2', 'ready', 1000, 1000);"
+      "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts, created_at_ms,"
+      " updated_at_ms) VALUES ('job-1', 'tenant-1', '" +
+      spec +
+      "', 'running', 'r', 1, 1000, 2000);"
+      "INSERT INTO allocations(id, job_id, replica, node_id, gpu_model, slices_json, cpu_milli,"
+      " memory_mib, created_at_ms, state, exit_code, signal_no, started_at_ms, ended_at_ms,"
+      " message, log_bytes) VALUES"
+      " ('alloc-1', 'job-1', 0, 'node-1', '', '[]', 1000, 1024, 1000, 'running', 0, 0, 1000, 0,"
+      " '', 8388608),"
+      " ('alloc-2', 'job-1', 1, 'node-1', '', '[]', 1000, 1024, 1000, 'running', 0, 0, 1000, 0,"
+      " '', 0);"
+      "INSERT INTO meta(key, value) VALUES"
+      " ('node_drained/node-1', '1'),"
+      " ('node_drained/node-gone', '1'),"
+      " ('log_end/alloc-1', '{\"shipped_bytes\":41943040,\"final\":true}'),"
+      " ('log_end/alloc-gone', '{\"shipped_bytes\":5,\"final\":false}'),"
+      " ('prices', '" +
+      prices_json +
+      "'),"
+      " ('budget_over/tenant-1/" +
+      metering::MonthKey(kOverMs) + "', '" + std::to_string(kOverMs) +
+      "'),"
+      " ('budget_over/tenant-gone/2026-11', '5'),"
+      " ('join_token_sha256', '" +
+      join_hash + "');");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Read([&](ReadTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained("node-1"));
+                    EXPECT_TRUE(drained);
+                    FASTGPU_ASSIGN_OR_RETURN(drained, tx.IsNodeDrained("node-2"));
+                    EXPECT_FALSE(drained);
+                    FASTGPU_ASSIGN_OR_RETURN(LogEnd end, tx.GetLogEnd("alloc-1"));
+                    EXPECT_EQ(end, (LogEnd{41943040, true}));
+                    FASTGPU_ASSIGN_OR_RETURN(end, tx.GetLogEnd("alloc-2"));
+                    EXPECT_EQ(end, LogEnd{});
+                    FASTGPU_ASSIGN_OR_RETURN(metering::PriceTable p, tx.GetPriceTable());
+                    EXPECT_EQ(p.gpu_hour_millicents, prices.gpu_hour_millicents);
+                    EXPECT_EQ(p.default_gpu_hour_millicents, prices.default_gpu_hour_millicents);
+                    EXPECT_EQ(p.cpu_hour_millicents, prices.cpu_hour_millicents);
+                    EXPECT_EQ(p.memory_gib_hour_millicents, prices.memory_gib_hour_millicents);
+                    EXPECT_EQ(p.minimum_charge_seconds, prices.minimum_charge_seconds);
+                    FASTGPU_ASSIGN_OR_RETURN(BudgetOverMark mark,
+                                             tx.GetBudgetOverMark("tenant-1", nov));
+                    EXPECT_EQ(mark.over_since_ms, kOverMs);
+                    FASTGPU_ASSIGN_OR_RETURN(std::string hash, tx.GetJoinTokenHash());
+                    EXPECT_EQ(hash, join_hash);
+                    // The rest of the rows came through too.
+                    FASTGPU_ASSIGN_OR_RETURN(LogChunk log, tx.ReadLog("alloc-1", 0, 0));
+                    EXPECT_EQ(log.size_bytes, 8388608);
+                    FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, tx.GetNode("node-1"));
+                    EXPECT_EQ(n.state, NodeState::kLost);
+                    return OkStatus();
+                  })
+                  .ok());
+  // Rows about things that do not exist were dropped with the table.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'meta'),"
+                               " (SELECT count(*) FROM node_drains),"
+                               " (SELECT count(*) FROM budget_over_marks)",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), 1);
+  EXPECT_EQ(sqlite3_column_int(stmt, 2), 1);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+// A data dir from version 5 that never stored any of them opens with none.
+TEST_F(SqliteStoreTest, UpgradeWithoutMetaKeysStoresNone) {
+  {
+    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    ASSERT_TRUE(MigrateSchema(**conn, 5).ok());
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Read([](ReadTx& tx) -> Status {
+                    EXPECT_EQ(tx.GetPriceTable().status().code(), StatusCode::kNotFound);
+                    EXPECT_EQ(tx.GetJoinTokenHash().status().code(), StatusCode::kNotFound);
+                    return OkStatus();
+                  })
+                  .ok());
+}
+
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
   ASSERT_NE(Open(), nullptr);
   RawExec("UPDATE schema_version SET version = 999");
@@ -295,7 +422,7 @@ TEST_F(SqliteStoreTest, AFailingWriteInABatchLeavesTheOthersCommitted) {
     return store->Write([&](WriteTx& tx) {
       entered.set_value();
       released.wait();
-      return tx.PutMeta("blocker", "1");
+      return tx.SetJoinTokenHash("blocker");
     });
   });
   entered.get_future().wait();
@@ -372,11 +499,11 @@ TEST_F(SqliteStoreTest, LockedDatabaseGivesUnavailable) {
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
-  Status s = store->Write([](WriteTx& tx) { return tx.PutMeta("k", "v"); });
+  Status s = store->Write([](WriteTx& tx) { return tx.SetJoinTokenHash("v"); });
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s;
   ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
-  EXPECT_TRUE(store->Write([](WriteTx& tx) { return tx.PutMeta("k", "v"); }).ok());
+  EXPECT_TRUE(store->Write([](WriteTx& tx) { return tx.SetJoinTokenHash("v"); }).ok());
 }
 
 TEST_F(SqliteStoreTest, NestedWriteIsRefused) {

@@ -204,6 +204,14 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     u.at = at;
     return UpdateAllocation(id, u).status();
   }
+  Status SetNodeDrained(const std::string& node_id, bool drained) override {
+    FASTGPU_ASSIGN_OR_RETURN(bool known, Exists("SELECT 1 FROM nodes WHERE id = ?1", node_id));
+    if (!known) return NotFound("node " + node_id + " not found");
+    Stmt q(c_, drained ? "INSERT OR IGNORE INTO node_drains(node_id) VALUES (?1)"
+                       : "DELETE FROM node_drains WHERE node_id = ?1");
+    q.Bind(1, node_id);
+    return q.Run();
+  }
   Result<int64_t> AppendLog(const std::string& alloc_id, int64_t offset,
                             std::string_view data) override {
     FASTGPU_ASSIGN_OR_RETURN(int64_t size, LogSize(alloc_id));
@@ -218,6 +226,12 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     upd.Bind(1, alloc_id).Bind(2, new_size);
     FASTGPU_RETURN_IF_ERROR(RunOnOne(upd, "allocation " + alloc_id));
     return new_size;
+  }
+  Status SetLogEnd(const std::string& alloc_id, const LogEnd& end) override {
+    if (end.shipped_bytes < 0) return InvalidArgument("negative shipped_bytes");
+    Stmt q(c_, "UPDATE allocations SET log_shipped_bytes = ?2, log_final = ?3 WHERE id = ?1");
+    q.Bind(1, alloc_id).Bind(2, end.shipped_bytes).Bind(3, int64_t{end.final});
+    return RunOnOne(q, "allocation " + alloc_id);
   }
   Status PutIdempotency(const IdempotencyRecord& r) override {
     if (GetIdempotency(r.tenant_id, r.key).ok()) {
@@ -236,16 +250,40 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     FASTGPU_RETURN_IF_ERROR(q.Run());
     return q.Changes();
   }
-  Status PutMeta(const std::string& key, const std::string& value) override {
+  Status PutPriceTable(const metering::PriceTable& p) override {
+    FASTGPU_RETURN_IF_ERROR(metering::ValidatePriceTable(p));
     Stmt q(c_,
-           "INSERT INTO meta(key, value) VALUES (?1, ?2)"
-           " ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-    q.Bind(1, key).Bind(2, value);
+           "INSERT OR REPLACE INTO prices(id, default_gpu_hour_millicents, cpu_hour_millicents,"
+           " memory_gib_hour_millicents, minimum_charge_seconds) VALUES (1, ?1, ?2, ?3, ?4)");
+    q.Bind(1, p.default_gpu_hour_millicents).Bind(2, p.cpu_hour_millicents);
+    q.Bind(3, p.memory_gib_hour_millicents).Bind(4, p.minimum_charge_seconds);
+    FASTGPU_RETURN_IF_ERROR(q.Run());
+    Stmt clear(c_, "DELETE FROM gpu_prices");
+    FASTGPU_RETURN_IF_ERROR(clear.Run());
+    for (const auto& [model, millicents] : p.gpu_hour_millicents) {
+      Stmt ins(c_, "INSERT INTO gpu_prices(gpu_model, gpu_hour_millicents) VALUES (?1, ?2)");
+      ins.Bind(1, model).Bind(2, millicents);
+      FASTGPU_RETURN_IF_ERROR(ins.Run());
+    }
+    return OkStatus();
+  }
+  Status PutBudgetOverMark(const BudgetOverMark& m) override {
+    if (!GetTenant(m.tenant_id).ok()) return NotFound("tenant " + m.tenant_id + " not found");
+    Stmt q(c_,
+           "INSERT OR REPLACE INTO budget_over_marks(tenant_id, period_start_ms, over_since_ms)"
+           " VALUES (?1, ?2, ?3)");
+    q.Bind(1, m.tenant_id).Bind(2, m.period_start_ms).Bind(3, m.over_since_ms);
     return q.Run();
   }
-  Status DeleteMeta(const std::string& key) override {
-    Stmt q(c_, "DELETE FROM meta WHERE key = ?1");
-    q.Bind(1, key);
+  Status DeleteBudgetOverMark(const std::string& tenant_id, int64_t period_start_ms) override {
+    Stmt q(c_, "DELETE FROM budget_over_marks WHERE tenant_id = ?1 AND period_start_ms = ?2");
+    q.Bind(1, tenant_id).Bind(2, period_start_ms);
+    return q.Run();
+  }
+  Status SetJoinTokenHash(const std::string& sha256_hex) override {
+    if (sha256_hex.empty()) return InvalidArgument("empty join token hash");
+    Stmt q(c_, "INSERT OR REPLACE INTO join_token(id, sha256_hex) VALUES (1, ?1)");
+    q.Bind(1, sha256_hex);
     return q.Run();
   }
 

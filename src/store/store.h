@@ -1,7 +1,9 @@
 // Store: the control plane's durable state behind one interface.
 //
-// Everything the control plane must not lose (tenants, tokens, nodes, jobs,
-// allocations, job logs, idempotency records, a few meta keys) goes through a Store.
+// Everything the control plane must not lose (tenants, tokens, nodes and their drain
+// marks, jobs, allocations, job logs and their ends, idempotency records, the price
+// table, budget marks, the join token's hash) goes through a Store. Each is a typed
+// record with its own methods; there is no untyped key/value escape hatch.
 // Two implementations: SQLite (embedded, the default; OpenSqliteStore) and an in-memory
 // one for tests of other modules (NewMemoryStore); both pass the same conformance suite.
 //
@@ -56,6 +58,7 @@
 
 #include "common/result.h"
 #include "common/status.h"
+#include "metering/pricing.h"
 #include "store/records.h"
 
 namespace fastgpu {
@@ -87,6 +90,10 @@ class ReadTx {
   // The nodes named `name` (exact match; names need not be unique), in registration
   // order; empty when none is (not NotFound).
   virtual Result<std::vector<NodeRecord>> FindNodesByName(const std::string& name) = 0;
+  // Whether the node carries the admin's drain mark (WriteTx::SetNodeDrained). The mark
+  // is apart from NodeRecord::state: it outlives a loss, so that a drained node that
+  // comes back is draining again. NotFound for an unknown node.
+  virtual Result<bool> IsNodeDrained(const std::string& node_id) = 0;
 
   // --- jobs ---
   virtual Result<Job> GetJob(const std::string& id) = 0;  // with its events; NotFound
@@ -119,11 +126,25 @@ class ReadTx {
                                    int64_t limit_bytes) = 0;
   // Bytes stored for the allocation (0 when nothing yet). NotFound for no allocation.
   virtual Result<int64_t> LogSize(const std::string& alloc_id) = 0;
+  // The end of the log as the agent shipped it (WriteTx::SetLogEnd); a zero LogEnd when
+  // none was recorded. NotFound for an unknown allocation.
+  virtual Result<LogEnd> GetLogEnd(const std::string& alloc_id) = 0;
 
-  // --- idempotency records and meta ---
+  // --- idempotency records ---
   virtual Result<IdempotencyRecord> GetIdempotency(const std::string& tenant_id,
                                                    const std::string& key) = 0;  // NotFound
-  virtual Result<std::string> GetMeta(const std::string& key) = 0;               // NotFound
+
+  // --- metering ---
+  // The price table last stored by PutPriceTable, as stored. NotFound when none was.
+  virtual Result<metering::PriceTable> GetPriceTable() = 0;
+  // The tenant's over-budget mark for the period that starts at `period_start_ms`.
+  // NotFound when there is none.
+  virtual Result<BudgetOverMark> GetBudgetOverMark(const std::string& tenant_id,
+                                                   int64_t period_start_ms) = 0;
+
+  // --- cluster secrets ---
+  // The SHA-256 (hex) of the current join token. NotFound when none was stored.
+  virtual Result<std::string> GetJoinTokenHash() = 0;
 };
 
 // Write operations; a WriteTx reads its own writes.
@@ -160,6 +181,10 @@ class WriteTx : public ReadTx {
   virtual Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
                                      const std::vector<GpuHealth>& gpu_health) = 0;
   virtual Status SetNodeState(const std::string& node_id, NodeState state) = 0;  // NotFound
+  // Sets or clears the node's drain mark (see ReadTx::IsNodeDrained); NodeRecord::state
+  // is not changed. Setting a set mark or clearing a clear one is OK. NotFound for an
+  // unknown node.
+  virtual Status SetNodeDrained(const std::string& node_id, bool drained) = 0;
 
   // --- jobs ---
   // Stores `job` (the caller sets id, tenant_id, state, created_at, ...; events given
@@ -206,6 +231,10 @@ class WriteTx : public ReadTx {
   // ResourceExhausted. NotFound for an unknown allocation.
   virtual Result<int64_t> AppendLog(const std::string& alloc_id, int64_t offset,
                                     std::string_view data) = 0;
+  // Replaces the recorded end of the allocation's log (see ReadTx::GetLogEnd); the caller
+  // decides how it moves. NotFound for an unknown allocation; InvalidArgument for a
+  // negative shipped_bytes.
+  virtual Status SetLogEnd(const std::string& alloc_id, const LogEnd& end) = 0;
 
   // --- idempotency records ---
   // AlreadyExists when (tenant_id, key) is taken (the stored record is kept).
@@ -213,9 +242,19 @@ class WriteTx : public ReadTx {
   // Deletes records created before `cutoff`; returns how many were deleted.
   virtual Result<int64_t> DeleteIdempotencyBefore(TimePoint cutoff) = 0;
 
-  // --- meta ---
-  virtual Status PutMeta(const std::string& key, const std::string& value) = 0;  // upsert
-  virtual Status DeleteMeta(const std::string& key) = 0;  // deleting a missing key is OK
+  // --- metering ---
+  // Replaces the price table (every field, the GPU models not in `prices` dropped).
+  // InvalidArgument when metering::ValidatePriceTable refuses it (nothing is stored).
+  virtual Status PutPriceTable(const metering::PriceTable& prices) = 0;
+  // Stores the mark, replacing the one with the same (tenant_id, period_start_ms).
+  // NotFound for an unknown tenant.
+  virtual Status PutBudgetOverMark(const BudgetOverMark& mark) = 0;
+  // Deletes the mark; deleting a missing one is OK.
+  virtual Status DeleteBudgetOverMark(const std::string& tenant_id, int64_t period_start_ms) = 0;
+
+  // --- cluster secrets ---
+  // Replaces the join token's hash. InvalidArgument for an empty hash.
+  virtual Status SetJoinTokenHash(const std::string& sha256_hex) = 0;
 };
 
 // The status of a write that failed because the disk under the store is full (or failed

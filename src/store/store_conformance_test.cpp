@@ -1,5 +1,5 @@
-// The conformance suite, part 1: transactions, tenants, tokens, nodes, idempotency
-// records and meta. Runs against every Store implementation (see AllStoreFactories).
+// The conformance suite, part 1: transactions, tenants, tokens, nodes and idempotency
+// records. Runs against every Store implementation (see AllStoreFactories).
 #include <gtest/gtest.h>
 
 #include "store/store_test_util.h"
@@ -10,32 +10,33 @@ namespace {
 TEST_P(StoreConformanceTest, FailingWriteRollsBackEverything) {
   Status s = W([](WriteTx& tx) {
     FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-1", "alpha")));
-    FASTGPU_RETURN_IF_ERROR(tx.PutMeta("k", "v"));
+    FASTGPU_RETURN_IF_ERROR(tx.SetJoinTokenHash("v"));
     return Aborted("changed my mind");
   });
   EXPECT_EQ(s.code(), StatusCode::kAborted);
   EXPECT_EQ(s.message(), "changed my mind");
   EXPECT_EQ(R([](ReadTx& tx) { return tx.GetTenant("tenant-1").status(); }).code(),
             StatusCode::kNotFound);
-  EXPECT_EQ(R([](ReadTx& tx) { return tx.GetMeta("k").status(); }).code(), StatusCode::kNotFound);
+  EXPECT_EQ(R([](ReadTx& tx) { return tx.GetJoinTokenHash().status(); }).code(),
+            StatusCode::kNotFound);
   // The name is free again.
   EXPECT_TRUE(W([](WriteTx& tx) { return tx.CreateTenant(MakeTenant("tenant-2", "alpha")); }).ok());
 }
 
 TEST_P(StoreConformanceTest, WriteSeesItsOwnWritesAndExceptionsBecomeInternal) {
   ASSERT_TRUE(W([](WriteTx& tx) {
-                FASTGPU_RETURN_IF_ERROR(tx.PutMeta("k", "v1"));
-                FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetMeta("k"));
+                FASTGPU_RETURN_IF_ERROR(tx.SetJoinTokenHash("v1"));
+                FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetJoinTokenHash());
                 return v == "v1" ? OkStatus() : Internal("not read back");
               }).ok());
   Status s = W([](WriteTx& tx) -> Status {
-    (void)tx.PutMeta("k", "v2");
+    (void)tx.SetJoinTokenHash("v2");
     throw std::runtime_error("boom");
   });
   EXPECT_EQ(s.code(), StatusCode::kInternal);
   std::string v;
   ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
-                FASTGPU_ASSIGN_OR_RETURN(v, tx.GetMeta("k"));
+                FASTGPU_ASSIGN_OR_RETURN(v, tx.GetJoinTokenHash());
                 return OkStatus();
               }).ok());
   EXPECT_EQ(v, "v1");
@@ -326,34 +327,18 @@ TEST_P(StoreConformanceTest, IdempotencyRecords) {
               }).ok());
 }
 
-TEST_P(StoreConformanceTest, Meta) {
-  ASSERT_TRUE(W([](WriteTx& tx) {
-                FASTGPU_RETURN_IF_ERROR(tx.PutMeta("join_token_sha256", "abc"));
-                FASTGPU_RETURN_IF_ERROR(tx.PutMeta("join_token_sha256", "def"));
-                FASTGPU_RETURN_IF_ERROR(tx.PutMeta("gone", "x"));
-                FASTGPU_RETURN_IF_ERROR(tx.DeleteMeta("gone"));
-                return tx.DeleteMeta("never-there");
-              }).ok());
-  ASSERT_TRUE(R([](ReadTx& tx) -> Status {
-                FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetMeta("join_token_sha256"));
-                EXPECT_EQ(v, "def");
-                EXPECT_EQ(tx.GetMeta("gone").status().code(), StatusCode::kNotFound);
-                return OkStatus();
-              }).ok());
-}
-
 TEST_P(StoreConformanceTest, NestedWriteIsRefusedNotDeadlocked) {
   Status inner;
   ASSERT_TRUE(W([&](WriteTx& tx) {
                 inner = store_->Write([](WriteTx&) { return OkStatus(); });
-                return tx.PutMeta("outer", "done");
+                return tx.SetJoinTokenHash("outer");
               }).ok());
   EXPECT_EQ(inner.code(), StatusCode::kFailedPrecondition);
 }
 
 TEST_P(StoreConformanceTest, StatsCountWrites) {
   const StoreStats before = store_->Stats();
-  ASSERT_TRUE(W([](WriteTx& tx) { return tx.PutMeta("a", "1"); }).ok());
+  ASSERT_TRUE(W([](WriteTx& tx) { return tx.SetJoinTokenHash("a"); }).ok());
   ASSERT_FALSE(W([](WriteTx&) { return Aborted("no"); }).ok());
   const StoreStats after = store_->Stats();
   EXPECT_EQ(after.writes_ok, before.writes_ok + 1);
