@@ -8,8 +8,8 @@
 // slices' grants into the workload's environment and limits (SetEnvironment). When the
 // replica is launched and while it runs, ReplicaSet (replicas.h) asks the mode for the
 // services the workload needs (Start, Supervise: MPS control daemons), the device nodes
-// it may open besides its GPUs' (DeviceNodes), the folders its sandbox must show
-// (SandboxPaths), how sandbox uids are shared (OneUserPerGpu) and what to undo when it
+// it may open besides its GPUs' (DeviceNodes), the host folders it must see
+// (HostFolders), how sandbox uids are shared (OneUserPerGpu) and what to undo when it
 // ends (Release).
 //
 // Adding a mode (vm comes next): one file isolation_<name>.cpp with a final class
@@ -116,10 +116,12 @@ class IsolationMode {
   // driver's shared ones (mig: <gpu_dev_dir>/nvidia-caps). The device cgroup allows the
   // nodes in a folder; missing ones are left out. Default none.
   virtual std::vector<std::string> DeviceNodes(const IsolationServices& services) const;
-  // Folders under hidden paths that a sandboxed workload must still see (mps: the pipe
-  // folders of rec.mps_gpus that exist). Default none.
-  virtual std::vector<std::string> SandboxPaths(const ReplicaRecord& rec,
-                                                const IsolationServices& services) const;
+  // Host folders the workload must see at the same path (mps: the pipe folders of
+  // rec.mps_gpus that exist): bound back into a plain replica's sandbox (they are under
+  // the hidden data dir), mounted into a container. The only host folders a workload
+  // gets besides its work dir: never one the job's environment names. Default none.
+  virtual std::vector<std::string> HostFolders(const ReplicaRecord& rec,
+                                               const IsolationServices& services) const;
   // True when replicas of this mode on one GPU must run as one sandbox uid (NVIDIA's
   // MPS serves one user at a time). Default false.
   virtual bool OneUserPerGpu() const { return false; }

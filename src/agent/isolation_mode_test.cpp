@@ -191,7 +191,7 @@ TEST_P(IsolationConformanceTest, SimulatedGpusAreSaidSoAndStartNothing) {
   ReplicaRecord rec;
   EXPECT_TRUE(mode().Start(*plan, gpus, services, &rec).ok());
   EXPECT_TRUE(rec.mps_gpus.empty());
-  EXPECT_TRUE(mode().SandboxPaths(rec, services).empty());
+  EXPECT_TRUE(mode().HostFolders(rec, services).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, IsolationConformanceTest, ::testing::ValuesIn(IsolationModes()),
@@ -321,7 +321,7 @@ TEST(MpsModeTest, LimitsFromTheShareAndOneDaemonPerGpu) {
   ASSERT_TRUE(mode.Start(*plan, gpus, services, &rec).ok());
   EXPECT_EQ(rec.mps_gpus, std::vector<std::string>{uuid});
   EXPECT_TRUE(mps.Running(uuid));
-  EXPECT_EQ(mode.SandboxPaths(rec, services),
+  EXPECT_EQ(mode.HostFolders(rec, services),
             std::vector<std::string>{MpsPipeDirectory(dir.path() + "/mps", uuid)});
   // The daemon dies while the replica runs: Supervise starts it again.
   ASSERT_TRUE(mps.Stop(uuid).ok());

@@ -77,8 +77,8 @@ class Mps final : public IsolationMode {
     }
   }
 
-  std::vector<std::string> SandboxPaths(const ReplicaRecord& rec,
-                                        const IsolationServices& services) const override {
+  std::vector<std::string> HostFolders(const ReplicaRecord& rec,
+                                       const IsolationServices& services) const override {
     // The pipe folder lives under the hidden data dir; the client talks to the daemon
     // through it.
     std::vector<std::string> paths;

@@ -66,8 +66,8 @@ void IsolationMode::Supervise(const std::vector<const ReplicaRecord*>&, Isolatio
 
 std::vector<std::string> IsolationMode::DeviceNodes(const IsolationServices&) const { return {}; }
 
-std::vector<std::string> IsolationMode::SandboxPaths(const ReplicaRecord&,
-                                                     const IsolationServices&) const {
+std::vector<std::string> IsolationMode::HostFolders(const ReplicaRecord&,
+                                                    const IsolationServices&) const {
   return {};
 }
 

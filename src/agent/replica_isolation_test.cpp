@@ -150,6 +150,32 @@ TEST_F(ReplicaIsolationTest, AFolderTheJobNamesIsNotBoundBack) {
   }
 }
 
+// The same for a job with an image: podman mounts the mode's folders only.
+TEST_F(ReplicaIsolationTest, AContainerGetsTheModesFoldersOnly) {
+  if (geteuid() != 0) GTEST_SKIP() << "gives the work folder to the container's user: needs root";
+  options_.containers.runtime = control_;  // any executable: nothing is run
+  set_ = std::make_unique<ReplicaSet>(options_, state_, writer_, launcher_, cgroups_, mps_, clock_);
+  auto gpus = Gpus("2xH100-80GB");
+  started_.push_back(gpus[0].gpu.uuid);
+  fs::create_directories(options_.data_dir);
+  auto job = [&](const std::string& id, int gpu, Isolation iso) {
+    DesiredReplica d =
+        testing::TestAllocation(id, {"true"}, {{gpu, gpus[gpu].gpu.uuid, 300, 0, iso}});
+    d.image = "localhost/trainer";
+    d.env["CUDA_MPS_PIPE_DIRECTORY"] = options_.data_dir;
+    return d;
+  };
+  HeartbeatResponse r;
+  r.allocations = {job("alloc-cm", 0, Isolation::kMps), job("alloc-cs", 1, Isolation::kShared)};
+  set_->Apply(r, gpus);
+  ASSERT_EQ(launcher_.specs.size(), 2u);
+  const std::string pipe = MpsPipeDirectory(options_.mps_root, gpus[0].gpu.uuid);
+  EXPECT_TRUE(Has(launcher_.specs.at("alloc-cm").argv, "--volume=" + pipe + ":" + pipe));
+  const std::string hidden = "--volume=" + options_.data_dir + ":" + options_.data_dir;
+  EXPECT_FALSE(Has(launcher_.specs.at("alloc-cm").argv, hidden));
+  EXPECT_FALSE(Has(launcher_.specs.at("alloc-cs").argv, hidden));
+}
+
 TEST_F(ReplicaIsolationTest, AMigReplicaSeesTheCapabilityNodesAndAnotherDoesNot) {
   auto gpus = Gpus("2xA100-80GB:mig");
   gpus[1].gpu.mig_enabled = false;

@@ -164,7 +164,7 @@ SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<G
   s.bind_back.push_back(absolute(rec.dir + "/work"));
   const IsolationMode* mode = IsolationModeOf(rec.desired.allocation);
   if (mode != nullptr) {
-    for (const std::string& path : mode->SandboxPaths(rec, Services())) {
+    for (const std::string& path : mode->HostFolders(rec, Services())) {
       s.bind_back.push_back(absolute(path));
     }
   }
@@ -347,7 +347,8 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   }
   ::chmod(work_dir.c_str(), 0700);
   ::chmod(rec.dir.c_str(), 0711);
-  if (const IsolationMode* mode = IsolationModeOf(want.allocation)) {
+  const IsolationMode* mode = IsolationModeOf(want.allocation);
+  if (mode != nullptr) {
     IsolationServices services = Services();
     if (Status st = mode->Start(plan, gpus, services, &rec); !st.ok()) return fail(st.message());
   }
@@ -383,7 +384,9 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
     } else if (rec.uid >= 0) {
       containers.user = std::to_string(rec.uid) + ":" + std::to_string(rec.uid);
     }
-    if (Status st = MakeContainerLaunch(containers, want, &spec); !st.ok()) {
+    std::vector<std::string> folders;
+    if (mode != nullptr) folders = mode->HostFolders(rec, Services());
+    if (Status st = MakeContainerLaunch(containers, want, folders, &spec); !st.ok()) {
       if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
       return fail("container: " + st.message());
     }
