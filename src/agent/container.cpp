@@ -184,7 +184,7 @@ std::map<std::string, std::string> RuntimeEnv() {
 }
 
 Status MakeContainerLaunch(const ContainerOptions& options, const DesiredReplica& want,
-                           LaunchSpec* spec) {
+                           const std::vector<std::string>& host_folders, LaunchSpec* spec) {
   FASTGPU_ASSIGN_OR_RETURN(ImageRef ref, CheckImage(options, want.image));
   FASTGPU_ASSIGN_OR_RETURN(auto user, ContainerUser(options));
   ContainerRun run;
@@ -197,12 +197,7 @@ Status MakeContainerLaunch(const ContainerOptions& options, const DesiredReplica
     if (!want.env.count(key)) run.env.erase(key);
   }
   run.work_dir = spec->work_dir;
-  if (auto it = run.env.find("CUDA_MPS_PIPE_DIRECTORY"); it != run.env.end()) {
-    // The MPS client reaches its control daemon there (the agent started it before this;
-    // simulated GPUs run no daemon and have no folder).
-    std::error_code ec;
-    if (fs::is_directory(it->second, ec)) run.mounts.push_back(it->second);
-  }
+  run.mounts = host_folders;
   std::vector<int> gpus;
   for (const VgpuSlice& s : want.allocation.slices) {
     if (std::find(gpus.begin(), gpus.end(), s.gpu_index) == gpus.end()) {

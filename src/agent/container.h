@@ -116,13 +116,15 @@ std::map<std::string, std::string> RuntimeEnv();
 // Turns `spec`, the plain launch of `want` (argv, env with the vGPU's variables, work
 // dir), into the launch of `podman run`: the container gets the replica's environment
 // (less the agent's PATH, USER, LOGNAME unless the job set them), its GPUs
-// (GpuDeviceArgs), its CPU and memory as limits, the MPS pipe folder when it exists,
-// and its working folder, which is given to options.user; the runtime process gets
-// RuntimeEnv plus FASTGPU_ALLOCATION_ID and FASTGPU_WORK_DIR. Fails (spec unchanged
-// but for the folder's owner) when the image is malformed or not allowed, or the
-// folder cannot be given to the user.
+// (GpuDeviceArgs), its CPU and memory as limits, `host_folders` (the folders its
+// isolation mode shares with it, IsolationMode::HostFolders: the MPS pipe folder) at the
+// same path, and its working folder, which is given to options.user; no other host
+// folder, whatever the job's environment names. The runtime process gets RuntimeEnv
+// plus FASTGPU_ALLOCATION_ID and FASTGPU_WORK_DIR. Fails (spec unchanged but for the
+// folder's owner) when the image is malformed or not allowed, or the folder cannot be
+// given to the user.
 Status MakeContainerLaunch(const ContainerOptions& options, const DesiredReplica& want,
-                           LaunchSpec* spec);
+                           const std::vector<std::string>& host_folders, LaunchSpec* spec);
 
 // Runs BuildRemoveArgv and waits up to `timeout` (then kills it). OK when the runtime
 // exited 0; Internal/Unavailable with its exit status otherwise. Blocks the caller.

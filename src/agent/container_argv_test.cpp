@@ -222,7 +222,7 @@ TEST(ContainerArgvTest, MakeContainerLaunchSplitsTheTwoEnvironments) {
               {"FASTGPU_ALLOCATION_ID", "a7"}};
   spec.work_dir = work;
   ContainerOptions options;
-  ASSERT_TRUE(MakeContainerLaunch(options, want, &spec).ok());
+  ASSERT_TRUE(MakeContainerLaunch(options, want, {}, &spec).ok());
   struct stat st {};
   ASSERT_EQ(stat(work.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);
@@ -248,8 +248,35 @@ TEST(ContainerArgvTest, MakeContainerLaunchSplitsTheTwoEnvironments) {
 
   want.image = "docker.io/library/busybox";
   LaunchSpec refused;
-  Status denied = MakeContainerLaunch(options, want, &refused);
+  Status denied = MakeContainerLaunch(options, want, {}, &refused);
   EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+}
+
+// Only the folders the isolation mode shares are mounted: a job naming a host folder in
+// CUDA_MPS_PIPE_DIRECTORY (or anywhere in its environment) gets no mount of it.
+TEST(ContainerArgvTest, MountsTheModesFoldersNeverOneTheJobNames) {
+  if (geteuid() != 0) GTEST_SKIP() << "gives the work folder to 65534: needs root";
+  TempDir dir;
+  std::string work = dir.path() + "/work", pipe = dir.path() + "/mps/GPU-1/pipe";
+  fs::create_directories(work);
+  fs::create_directories(pipe);
+  DesiredReplica want;
+  want.allocation.id = "a8";
+  want.command = {"python", "train.py"};
+  want.env = {{"CUDA_MPS_PIPE_DIRECTORY", "/etc"}};
+  want.image = "localhost/trainer";
+  LaunchSpec spec;
+  spec.argv = want.command;
+  spec.env = {{"CUDA_MPS_PIPE_DIRECTORY", "/etc"}, {"FASTGPU_ALLOCATION_ID", "a8"}};
+  spec.work_dir = work;
+  LaunchSpec mps = spec;
+  ASSERT_TRUE(MakeContainerLaunch(ContainerOptions{}, want, {}, &spec).ok());
+  for (const std::string& arg : spec.argv) {
+    EXPECT_TRUE(arg.rfind("--volume=", 0) != 0 || arg == "--volume=" + work + ":" + work) << arg;
+  }
+  ASSERT_TRUE(MakeContainerLaunch(ContainerOptions{}, want, {pipe}, &mps).ok());
+  EXPECT_TRUE(Has(mps.argv, "--volume=" + pipe + ":" + pipe));
+  EXPECT_FALSE(Has(mps.argv, "--volume=/etc:/etc"));
 }
 
 }  // namespace

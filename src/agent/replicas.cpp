@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "agent/files.h"
+#include "agent/isolation.h"
 #include "common/ids.h"
 #include "common/log.h"
 
@@ -58,25 +59,30 @@ std::vector<DeviceRule> ReplicaSet::DevicesFor(const DesiredReplica& want,
   std::vector<DeviceRule> rules = StandardDeviceRules();
   const std::string& dev = options_.gpu_dev_dir;
   std::vector<std::string> paths;
-  bool real = false, mig = false;
+  bool real = false;
   for (const VgpuSlice& slice : want.allocation.slices) {
     for (const GpuSample& g : gpus) {
       if (g.gpu.index != slice.gpu_index) continue;
       paths.push_back(GpuDevicePath(g, dev));
       real = real || !g.gpu.simulated;
     }
-    mig = mig || slice.isolation == Isolation::kMig;
   }
   if (!paths.empty()) {
     for (const char* node : {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"}) {
       paths.push_back(dev + "/" + node);
     }
   }
-  if (mig) {
-    // MIG instances are opened through capability nodes (nvidia-caps/nvidia-cap<N>).
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dev + "/nvidia-caps", ec)) {
-      paths.push_back(entry.path().string());
+  if (const IsolationMode* mode = IsolationModeOf(want.allocation)) {
+    // The mode's own nodes: a folder stands for the nodes in it; missing ones are left out.
+    for (const std::string& node : mode->DeviceNodes(Services())) {
+      std::error_code ec;
+      if (!fs::is_directory(node, ec)) {
+        if (fs::exists(node, ec)) paths.push_back(node);
+        continue;
+      }
+      for (const auto& entry : fs::directory_iterator(node, ec)) {
+        paths.push_back(entry.path().string());
+      }
     }
   }
   std::vector<std::string> skipped;
@@ -113,23 +119,25 @@ int64_t ReplicaSet::FreeUid() const {
   return -1;
 }
 
-int64_t ReplicaSet::MpsUid(const DesiredReplica& want) const {
+IsolationServices ReplicaSet::Services() const {
+  return IsolationServices{mps_, options_.mps_root, options_.gpu_dev_dir};
+}
+
+int64_t ReplicaSet::SharedGpuUid(const DesiredReplica& want) const {
+  const IsolationMode* mode = IsolationModeOf(want.allocation);
+  if (mode == nullptr || !mode->OneUserPerGpu()) return -1;
   std::set<int> mine;
-  for (const VgpuSlice& s : want.allocation.slices) {
-    if (s.isolation == Isolation::kMps) mine.insert(s.gpu_index);
-  }
-  if (mine.empty()) return -1;
+  for (const VgpuSlice& s : want.allocation.slices) mine.insert(s.gpu_index);
   for (const ReplicaRecord& r : state_.replicas) {
     if (r.ended() || r.uid < 0 || r.desired.run_as_root) continue;
     for (const VgpuSlice& s : r.desired.allocation.slices) {
-      if (s.isolation == Isolation::kMps && mine.count(s.gpu_index)) return r.uid;
+      if (s.isolation == mode->Kind() && mine.count(s.gpu_index)) return r.uid;
     }
   }
   return -1;
 }
 
 SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<GpuSample>& gpus,
-                                   const std::map<std::string, std::string>& env,
                                    std::string* note) const {
   SandboxSpec s;
   const SandboxOptions& o = options_.sandbox;
@@ -154,9 +162,11 @@ SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<G
   s.hide_paths.push_back(absolute(options_.data_dir));
   s.hide_paths.insert(s.hide_paths.end(), o.hide_paths.begin(), o.hide_paths.end());
   s.bind_back.push_back(absolute(rec.dir + "/work"));
-  if (auto it = env.find("CUDA_MPS_PIPE_DIRECTORY"); it != env.end()) {
-    std::error_code ec;
-    if (fs::is_directory(it->second, ec)) s.bind_back.push_back(absolute(it->second));
+  const IsolationMode* mode = IsolationModeOf(rec.desired.allocation);
+  if (mode != nullptr) {
+    for (const std::string& path : mode->HostFolders(rec, Services())) {
+      s.bind_back.push_back(absolute(path));
+    }
   }
   for (const char* dev : {"null", "zero", "full", "random", "urandom", "tty"}) {
     s.devices.push_back(std::string("/dev/") + dev);
@@ -171,11 +181,10 @@ SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<G
   for (const char* dev : {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"}) {
     s.devices.push_back(options_.gpu_dev_dir + "/" + dev);
   }
-  // A MIG instance is opened through the capability nodes of its GPU and compute
-  // instances; the whole folder is bound (the driver checks each capability).
-  bool mig = std::any_of(rec.desired.allocation.slices.begin(), rec.desired.allocation.slices.end(),
-                         [](const VgpuSlice& s) { return s.isolation == Isolation::kMig; });
-  if (mig) s.devices.push_back(options_.gpu_dev_dir + "/nvidia-caps");
+  // The mode's own nodes (mig: the capability folder, bound whole).
+  if (mode != nullptr) {
+    for (const std::string& node : mode->DeviceNodes(Services())) s.devices.push_back(node);
+  }
   return s;
 }
 
@@ -297,7 +306,7 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
   // Every replica gets a uid of its own: a plain one runs as it in the sandbox, a job with
   // an image as the container's user (its runtime confines it otherwise).
   if (options_.sandbox.enabled && options_.support.root && !want.run_as_root) {
-    rec.uid = MpsUid(want);
+    rec.uid = SharedGpuUid(want);
     if (rec.uid < 0) rec.uid = FreeUid();
     if (rec.uid < 0) {
       return fail("no free sandbox uid: all of " + std::to_string(options_.sandbox.first_uid) +
@@ -338,15 +347,10 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   }
   ::chmod(work_dir.c_str(), 0700);
   ::chmod(rec.dir.c_str(), 0711);
-  for (int index : plan.mps_gpus) {
-    auto it = std::find_if(gpus.begin(), gpus.end(),
-                           [&](const GpuSample& g) { return g.gpu.index == index; });
-    const std::string& uuid = it->gpu.uuid;
-    bool started = false;
-    Status st = mps_.Ensure(uuid, &started);
-    if (!st.ok()) return fail("mps isolation: " + st.message());
-    if (started) spdlog::info("started the MPS control daemon for GPU {} ({})", index, uuid);
-    rec.mps_gpus.push_back(uuid);
+  const IsolationMode* mode = IsolationModeOf(want.allocation);
+  if (mode != nullptr) {
+    IsolationServices services = Services();
+    if (Status st = mode->Start(plan, gpus, services, &rec); !st.ok()) return fail(st.message());
   }
   std::vector<std::string> notes;
   if (!plan.note.empty()) notes.push_back(plan.note);
@@ -380,7 +384,9 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
     } else if (rec.uid >= 0) {
       containers.user = std::to_string(rec.uid) + ":" + std::to_string(rec.uid);
     }
-    if (Status st = MakeContainerLaunch(containers, want, &spec); !st.ok()) {
+    std::vector<std::string> folders;
+    if (mode != nullptr) folders = mode->HostFolders(rec, Services());
+    if (Status st = MakeContainerLaunch(containers, want, folders, &spec); !st.ok()) {
       if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
       return fail("container: " + st.message());
     }
@@ -388,7 +394,7 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
   if (want.image.empty()) {
     // A container is confined by its runtime (podman): the sandbox is for plain processes.
     std::string sandbox_note;
-    spec.sandbox = SandboxFor(rec, gpus, spec.env, &sandbox_note);
+    spec.sandbox = SandboxFor(rec, gpus, &sandbox_note);
     if (!sandbox_note.empty()) notes.push_back(sandbox_note);
   }
   Result<ProcessHandle> handle = launcher_.Launch(spec);
@@ -466,6 +472,10 @@ void ReplicaSet::Finish(ReplicaRecord& rec) {
     cgroups_.Remove(rec.cgroup);
   }
   RemoveContainerOf(rec);
+  if (const IsolationMode* mode = IsolationModeOf(rec.desired.allocation)) {
+    IsolationServices services = Services();
+    mode->Release(rec, services);
+  }
 }
 
 void ReplicaSet::RemoveContainerOf(const ReplicaRecord& rec) {
@@ -479,7 +489,7 @@ void ReplicaSet::RemoveContainerOf(const ReplicaRecord& rec) {
 
 void ReplicaSet::Poll() {
   const int64_t now = clock_.NowUnixMillis();
-  std::set<std::string> mps_in_use;
+  std::vector<const ReplicaRecord*> live;
   for (ReplicaRecord& rec : state_.replicas) {
     if (rec.state != "running") continue;
     ProcessState ps = launcher_.Poll(rec.handle, rec.status_path());
@@ -492,7 +502,7 @@ void ReplicaSet::Poll() {
         RemoveContainerOf(rec);  // the container lives outside podman's process group
         rec.kill_sent = true;
       }
-      mps_in_use.insert(rec.mps_gpus.begin(), rec.mps_gpus.end());
+      live.push_back(&rec);
       continue;
     }
     std::string why = rec.stop_sent_at_ms != 0 ? " (" + rec.message + ")" : "";
@@ -519,16 +529,8 @@ void ReplicaSet::Poll() {
     spdlog::info("replica {} ended: {}", rec.id(), rec.message);
     Finish(rec);
   }
-  for (const std::string& uuid : mps_in_use) {
-    bool started = false;
-    Status st = mps_.Ensure(uuid, &started);
-    if (!st.ok()) {
-      spdlog::error("MPS control daemon for {} is down and could not be restarted: {}", uuid,
-                    st.message());
-    } else if (started) {
-      spdlog::warn("MPS control daemon for {} had stopped; restarted it", uuid);
-    }
-  }
+  IsolationServices services = Services();
+  for (const IsolationMode* mode : IsolationModes()) mode->Supervise(live, services);
 }
 
 void ReplicaSet::Forget() {

@@ -28,6 +28,7 @@
 #include "agent/cgroup.h"
 #include "agent/container.h"
 #include "agent/gpu_inventory.h"
+#include "agent/isolation.h"
 #include "agent/launcher.h"
 #include "agent/mps.h"
 #include "agent/protocol.h"
@@ -100,12 +101,15 @@ class ReplicaSet {
   std::map<std::string, std::string> BaseEnv(const std::string& work_dir) const;
   // The lowest sandbox uid no held replica uses; -1 when the range is used up.
   int64_t FreeUid() const;
-  // The uid of a live MPS replica on one of `want`'s MPS GPUs (NVIDIA's MPS serves one
-  // user at a time: MPS clients of one GPU share a uid to run concurrently); -1: none.
-  int64_t MpsUid(const DesiredReplica& want) const;
+  // For a mode whose replicas on one GPU share a uid (IsolationMode::OneUserPerGpu: MPS
+  // serves one user at a time), the uid of a live replica of that mode on one of `want`'s
+  // GPUs; -1: none, or the mode has no such rule.
+  int64_t SharedGpuUid(const DesiredReplica& want) const;
+  // What the isolation modes act through (isolation.h).
+  IsolationServices Services() const;
   // The SandboxSpec of a replica and a note on what it gives.
   SandboxSpec SandboxFor(const ReplicaRecord& rec, const std::vector<GpuSample>& gpus,
-                         const std::map<std::string, std::string>& env, std::string* note) const;
+                         std::string* note) const;
   // The devices `want` may use: the standard ones plus its GPUs' nodes (missing nodes of
   // real GPUs are logged).
   std::vector<DeviceRule> DevicesFor(const DesiredReplica& want,

@@ -3,15 +3,70 @@
 #include <algorithm>
 #include <set>
 
+#include "agent/isolation.h"
+#include "agent/isolation_internal.h"
+
 namespace fastgpu {
 namespace {
 
-std::string GpuName(int index) { return "GPU " + std::to_string(index); }
+// The variables every workload gets.
+void SetReplicaEnv(const DesiredReplica& want, VgpuPlan* plan) {
+  const Allocation& a = want.allocation;
+  plan->env["FASTGPU_JOB_ID"] = a.job_id;
+  plan->env["FASTGPU_REPLICA"] = std::to_string(a.replica);
+  plan->env["FASTGPU_REPLICAS"] = std::to_string(want.replicas);
+  plan->env["FASTGPU_ALLOCATION_ID"] = a.id;
+}
 
-// Memory a slice holds: its cap, or its compute share of the GPU when it names none.
-int64_t SliceMemoryMib(const VgpuSlice& s, int64_t gpu_memory_mib) {
-  if (s.memory_mib > 0) return s.memory_mib;
-  return gpu_memory_mib * s.milli / 1000;
+// The mode all of the allocation's slices share.
+Result<const IsolationMode*> ModeOf(const Allocation& a) {
+  const Isolation iso = a.slices[0].isolation;
+  for (const VgpuSlice& s : a.slices) {
+    if (s.isolation != iso) {
+      return InvalidArgument("the slices of one allocation must share one isolation mode");
+    }
+  }
+  FASTGPU_ASSIGN_OR_RETURN(const IsolationMode* mode, FindIsolationMode(iso));
+  FASTGPU_RETURN_IF_ERROR(mode->CheckAllocation(a));
+  return mode;
+}
+
+// The slice's GPU, when the node has it (once in the allocation), it is healthy and the
+// slice's share is a share.
+Result<const GpuSample*> SliceGpu(const VgpuSlice& s, const std::vector<GpuSample>& gpus,
+                                  std::string_view mode, std::set<int>* seen) {
+  auto it = std::find_if(gpus.begin(), gpus.end(),
+                         [&](const GpuSample& g) { return g.gpu.index == s.gpu_index; });
+  if (it == gpus.end()) {
+    return InvalidArgument("slice names " + GpuName(s.gpu_index) + ", which this node lacks");
+  }
+  if (!seen->insert(s.gpu_index).second) {
+    return InvalidArgument(GpuName(s.gpu_index) + " appears twice in the allocation");
+  }
+  const std::string name = GpuName(it->gpu.index);
+  if (!it->present || !it->gpu.healthy) {
+    return FailedPrecondition(std::string(mode) + " isolation: " + name + " is unhealthy (" +
+                              it->gpu.health_reason + ")");
+  }
+  if (s.milli < 1 || s.milli > 1000) {
+    return InvalidArgument("slice on " + name + ": milli must be 1..1000");
+  }
+  return &*it;
+}
+
+// What the replicas in `placed` other than `self` hold on `gpu`.
+GpuUse UseOf(const Gpu& gpu, const std::string& self, const std::vector<Allocation>& placed) {
+  GpuUse use;
+  for (const Allocation& p : placed) {
+    if (p.id == self) continue;
+    for (const VgpuSlice& ps : p.slices) {
+      if (ps.gpu_index != gpu.index) continue;
+      use.milli += ps.milli;
+      use.memory_mib += SliceMemoryMib(ps, gpu.memory_mib);
+      use.modes.insert(ps.isolation);
+    }
+  }
+  return use;
 }
 
 }  // namespace
@@ -25,169 +80,33 @@ Result<VgpuPlan> PlanVgpu(const DesiredReplica& want, const std::vector<GpuSampl
                           const std::vector<std::string>& placed_mig, const std::string& mps_root) {
   const Allocation& a = want.allocation;
   VgpuPlan plan;
-  plan.env["FASTGPU_JOB_ID"] = a.job_id;
-  plan.env["FASTGPU_REPLICA"] = std::to_string(a.replica);
-  plan.env["FASTGPU_REPLICAS"] = std::to_string(want.replicas);
-  plan.env["FASTGPU_ALLOCATION_ID"] = a.id;
+  SetReplicaEnv(want, &plan);
   if (a.slices.empty()) {
     plan.env["CUDA_VISIBLE_DEVICES"] = "";
     plan.env["FASTGPU_ISOLATION"] = "none";
     return plan;
   }
-  const Isolation iso = a.slices[0].isolation;
-  const std::string mode(IsolationName(iso));
-  for (const VgpuSlice& s : a.slices) {
-    if (s.isolation != iso) {
-      return InvalidArgument("the slices of one allocation must share one isolation mode");
-    }
-  }
-  if (iso == Isolation::kDefault) return InvalidArgument("slice without an explicit isolation");
-  if (iso == Isolation::kVm) return Unimplemented("vm isolation is not available yet");
-  if ((iso == Isolation::kMps || iso == Isolation::kShared) && a.slices.size() > 1) {
-    return FailedPrecondition(mode + " isolation gives one GPU per replica; this allocation has " +
-                              std::to_string(a.slices.size()) + " slices");
-  }
+  FASTGPU_ASSIGN_OR_RETURN(const IsolationMode* mode, ModeOf(a));
   std::set<std::string> mig_in_use(placed_mig.begin(), placed_mig.end());
-  std::vector<std::string> visible;
-  bool simulated = false;
-  int milli = 0;
-  int64_t memory_mib = 0;
   std::set<int> seen;
+  std::vector<SliceGrant> grants;
+  PlanContext context{mps_root, false};
   for (const VgpuSlice& s : a.slices) {
-    auto it = std::find_if(gpus.begin(), gpus.end(),
-                           [&](const GpuSample& g) { return g.gpu.index == s.gpu_index; });
-    if (it == gpus.end()) {
-      return InvalidArgument("slice names " + GpuName(s.gpu_index) + ", which this node lacks");
+    FASTGPU_ASSIGN_OR_RETURN(const GpuSample* gpu, SliceGpu(s, gpus, mode->Name(), &seen));
+    context.simulated = context.simulated || gpu->gpu.simulated;
+    SliceRequest request{a, s, *gpu, UseOf(gpu->gpu, a.id, placed), mig_in_use};
+    FASTGPU_ASSIGN_OR_RETURN(SliceGrant grant, mode->PlaceSlice(request));
+    if (!grant.mig_instance.empty()) {
+      mig_in_use.insert(grant.mig_instance);
+      plan.mig_instances.push_back(grant.mig_instance);
     }
-    if (!seen.insert(s.gpu_index).second) {
-      return InvalidArgument(GpuName(s.gpu_index) + " appears twice in the allocation");
-    }
-    const GpuSample& g = *it;
-    const std::string name = GpuName(g.gpu.index);
-    simulated = simulated || g.gpu.simulated;
-    if (!g.present || !g.gpu.healthy) {
-      return FailedPrecondition(mode + " isolation: " + name + " is unhealthy (" +
-                                g.gpu.health_reason + ")");
-    }
-    if (s.milli < 1 || s.milli > 1000) {
-      return InvalidArgument("slice on " + name + ": milli must be 1..1000");
-    }
-    if (iso == Isolation::kMig) {
-      if (!g.gpu.mig_enabled) {
-        return FailedPrecondition("mig isolation: " + name + " is not in MIG mode");
-      }
-      const MigInstance* chosen = nullptr;
-      if (!s.gpu_uuid.empty() && s.gpu_uuid != g.gpu.uuid) {
-        for (const MigInstance& m : g.mig_instances) {
-          if (m.uuid == s.gpu_uuid) chosen = &m;
-        }
-        if (chosen == nullptr) {
-          return InvalidArgument("slice names " + s.gpu_uuid + ", which is neither " + name +
-                                 " nor one of its MIG instances");
-        }
-        if (mig_in_use.count(chosen->uuid)) {
-          return FailedPrecondition("mig isolation: instance " + chosen->uuid + " is in use");
-        }
-      } else {
-        for (const MigInstance& m : g.mig_instances) {
-          if (mig_in_use.count(m.uuid) || m.memory_mib < s.memory_mib) continue;
-          if (chosen == nullptr || m.memory_mib < chosen->memory_mib) chosen = &m;
-        }
-        if (chosen == nullptr) {
-          return FailedPrecondition("mig isolation: " + name + " has no free MIG instance with " +
-                                    std::to_string(s.memory_mib) +
-                                    " MiB (the agent never creates instances)");
-        }
-      }
-      mig_in_use.insert(chosen->uuid);
-      plan.mig_instances.push_back(chosen->uuid);
-      visible.push_back(chosen->uuid);
-      memory_mib = chosen->memory_mib;
-      continue;
-    }
-    if (g.gpu.mig_enabled) {
-      return FailedPrecondition(mode + " isolation: " + name +
-                                " is in MIG mode; only mig slices can use it");
-    }
-    if (!s.gpu_uuid.empty() && s.gpu_uuid != g.gpu.uuid) {
-      return InvalidArgument("slice names " + s.gpu_uuid + " but " + name + " is " + g.gpu.uuid);
-    }
-    if (s.memory_mib > g.gpu.memory_mib) {
-      return InvalidArgument("slice on " + name + " asks " + std::to_string(s.memory_mib) +
-                             " MiB; the GPU has " + std::to_string(g.gpu.memory_mib));
-    }
-    int used_milli = 0;
-    int64_t used_memory = 0;
-    std::set<Isolation> modes;
-    for (const Allocation& p : placed) {
-      if (p.id == a.id) continue;
-      for (const VgpuSlice& ps : p.slices) {
-        if (ps.gpu_index != s.gpu_index) continue;
-        used_milli += ps.milli;
-        used_memory += SliceMemoryMib(ps, g.gpu.memory_mib);
-        modes.insert(ps.isolation);
-      }
-    }
-    if (iso == Isolation::kExclusive) {
-      if (s.milli != 1000) return InvalidArgument("exclusive isolation takes whole GPUs");
-      if (!modes.empty()) {
-        return ResourceExhausted("exclusive isolation: " + name + " already runs other replicas");
-      }
-    } else {
-      if (modes.count(Isolation::kExclusive)) {
-        return ResourceExhausted(name + " is held exclusively by another replica");
-      }
-      for (Isolation m : modes) {
-        if (m != iso) {
-          return FailedPrecondition(mode + " isolation: " + name + " already runs " +
-                                    std::string(IsolationName(m)) +
-                                    " replicas; modes are not mixed on one GPU");
-        }
-      }
-      int64_t mine = SliceMemoryMib(s, g.gpu.memory_mib);
-      if (used_milli + s.milli > 1000) {
-        return ResourceExhausted(name + " would be oversubscribed: " + std::to_string(used_milli) +
-                                 " + " + std::to_string(s.milli) + " milli > 1000");
-      }
-      if (used_memory + mine > g.gpu.memory_mib) {
-        return ResourceExhausted(
-            name + " memory would be oversubscribed: " + std::to_string(used_memory) + " + " +
-            std::to_string(mine) + " MiB > " + std::to_string(g.gpu.memory_mib) + " MiB");
-      }
-      milli = s.milli;
-      memory_mib = mine;
-    }
-    visible.push_back(g.gpu.uuid);
+    grants.push_back(std::move(grant));
   }
   std::string devices;
-  for (const std::string& v : visible) devices += (devices.empty() ? "" : ",") + v;
+  for (const SliceGrant& g : grants) devices += (devices.empty() ? "" : ",") + g.device;
   plan.env["CUDA_VISIBLE_DEVICES"] = devices;
-  plan.env["FASTGPU_ISOLATION"] = mode;
-  const VgpuSlice& first = a.slices[0];
-  if (iso == Isolation::kMps) {
-    plan.env["CUDA_MPS_PIPE_DIRECTORY"] = MpsPipeDirectory(mps_root, visible[0]);
-    plan.env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(std::max(1, milli / 10));
-    plan.env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] = "0=" + std::to_string(memory_mib) + "MB";
-    plan.env["FASTGPU_GPU_MILLI"] = std::to_string(milli);
-    plan.env["FASTGPU_GPU_MEMORY_MIB"] = std::to_string(memory_mib);
-    if (simulated) {
-      plan.note = "simulated GPU: MPS environment set as on a real GPU, but no MPS daemon runs";
-    } else {
-      plan.mps_gpus.push_back(first.gpu_index);
-    }
-  } else if (iso == Isolation::kShared) {
-    plan.env["FASTGPU_GPU_MILLI"] = std::to_string(milli);
-    plan.env["FASTGPU_GPU_MEMORY_MIB"] = std::to_string(memory_mib);
-    plan.note =
-        "shared isolation: time-sliced GPU; compute share and memory are soft limits, "
-        "not enforced";
-    if (simulated) plan.note += " (simulated GPU)";
-  } else if (iso == Isolation::kMig) {
-    plan.env["FASTGPU_GPU_MEMORY_MIB"] = std::to_string(memory_mib);
-    if (simulated) plan.note = "simulated GPU: MIG instance UUIDs are simulated";
-  } else if (simulated) {
-    plan.note = "simulated GPUs: whole-GPU environment set, no device behind it";
-  }
+  plan.env["FASTGPU_ISOLATION"] = std::string(mode->Name());
+  mode->SetEnvironment(grants, context, &plan);
   return plan;
 }
 

@@ -18,7 +18,9 @@
 // one the real mode gives, but no MPS daemon runs (the note says so).
 //
 // Fractions on one GPU must add up to at most the GPU (milli <= 1000, memory <= the
-// GPU's) and may not mix isolation modes. Pure functions, thread-safe.
+// GPU's) and may not mix isolation modes. Each mode is an IsolationMode (isolation.h,
+// one file isolation_<mode>.cpp each) chosen from a table; PlanVgpu does only what the
+// modes share. Pure functions, thread-safe.
 #pragma once
 
 #include <map>

@@ -8,6 +8,7 @@
 #include "main/commands.h"
 #include "metering/json_text.h"
 #include "scheduler/policy.h"
+#include "sim/batch_policy.h"
 #include "sim/cost_report.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
@@ -98,6 +99,10 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   for (const std::string& name : sched::PolicyNames()) {
     policy_list += (policy_list.empty() ? "" : ", ") + name;
   }
+  std::string batch_list;
+  for (const std::string& name : sim::BatchPlacerNames()) {
+    batch_list += (batch_list.empty() ? "" : ", ") + name;
+  }
   auto* cmd = app.add_subcommand(
       "sim",
       "Replay a cluster trace through the placement policies.\n"
@@ -110,8 +115,9 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--pods", flags->pods,
                   "Pod list CSV (name,cpu_milli,memory_mib,num_gpu,gpu_milli[,gpu_spec])")
       ->required();
-  cmd->add_option("--policies", flags->policies,
-                  "Comma-separated policies (" + policy_list + ", or a batch placer)")
+  cmd->add_option(
+         "--policies", flags->policies,
+         "Comma-separated policies (" + policy_list + "; batch placers: " + batch_list + ")")
       ->capture_default_str();
   cmd->add_option("--seeds", flags->options.seeds, "Runs per policy, averaged")
       ->capture_default_str()

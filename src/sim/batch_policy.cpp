@@ -1,64 +1,59 @@
 #include "sim/batch_policy.h"
 
-#include <map>
 #include <mutex>
+
+#include "sim/batch_placers_internal.h"
 
 namespace fastgpu::sim {
 namespace {
 
-struct Registry {
-  std::mutex mu;
-  std::map<std::string, BatchPlacerFactory, std::less<>> factories;
-  LpUpperBoundHook lp_hook;
+using Factory = Result<std::unique_ptr<BatchPlacer>> (*)(const BatchOptions&);
+struct Entry {
+  const char* name;
+  Factory make;
+};
+constexpr Entry kBatchPlacers[] = {
+    {"ilp-batch", &MakeIlpBatch},
 };
 
-Registry& GetRegistry() {
-  static Registry* registry = new Registry();  // never destroyed: used from static init
-  return *registry;
+struct LpHook {
+  std::mutex mu;
+  LpUpperBoundHook hook = &LpBoundShare;
+};
+
+LpHook& GetLpHook() {
+  static LpHook hook;
+  return hook;
 }
 
 }  // namespace
 
-bool RegisterBatchPlacer(std::string name, BatchPlacerFactory factory) {
-  Registry& r = GetRegistry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  r.factories[std::move(name)] = std::move(factory);
-  return true;
-}
-
 Result<std::unique_ptr<BatchPlacer>> MakeBatchPlacer(std::string_view name,
                                                      const BatchOptions& options) {
-  BatchPlacerFactory factory;
-  {
-    Registry& r = GetRegistry();
-    std::lock_guard<std::mutex> lock(r.mu);
-    auto it = r.factories.find(name);
-    if (it == r.factories.end()) {
-      return NotFound("no batch placer named '" + std::string(name) + "'");
-    }
-    factory = it->second;
+  for (const Entry& e : kBatchPlacers) {
+    if (name == e.name) return e.make(options);
   }
-  return factory(options);
+  std::string known;
+  for (const Entry& e : kBatchPlacers) known += (known.empty() ? "" : ", ") + std::string(e.name);
+  return NotFound("no batch placer named '" + std::string(name) + "' (known: " + known + ")");
 }
 
 std::vector<std::string> BatchPlacerNames() {
-  Registry& r = GetRegistry();
-  std::lock_guard<std::mutex> lock(r.mu);
   std::vector<std::string> names;
-  for (const auto& [name, factory] : r.factories) names.push_back(name);
+  for (const Entry& e : kBatchPlacers) names.emplace_back(e.name);
   return names;
 }
 
 void SetLpUpperBoundHook(LpUpperBoundHook hook) {
-  Registry& r = GetRegistry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  r.lp_hook = std::move(hook);
+  LpHook& h = GetLpHook();
+  std::lock_guard<std::mutex> lock(h.mu);
+  h.hook = std::move(hook);
 }
 
 LpUpperBoundHook GetLpUpperBoundHook() {
-  Registry& r = GetRegistry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  return r.lp_hook;
+  LpHook& h = GetLpHook();
+  std::lock_guard<std::mutex> lock(h.mu);
+  return h.hook;
 }
 
 }  // namespace fastgpu::sim

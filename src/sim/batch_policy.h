@@ -5,7 +5,8 @@
 // with the cluster as it stands, applies the placements it returns in request order
 // (a placement that no longer applies counts as a failure), and counts a nullopt as a
 // failed arrival. Policy names that the scheduler registry (sched::MakePolicy) does
-// not know are looked up here.
+// not know are looked up here, in a fixed table (batch_policy.cpp; a new placer is one
+// file plus one table line, see batch_placers_internal.h).
 //
 // Thread-safety: one BatchPlacer serves one simulation thread; the registry functions
 // are thread-safe. A BatchPlacer may not start threads of its own beyond what its
@@ -46,22 +47,17 @@ class BatchPlacer {
       const sched::Cluster& cluster, const std::vector<sched::Request>& requests) = 0;
 };
 
-using BatchPlacerFactory =
-    std::function<Result<std::unique_ptr<BatchPlacer>>(const BatchOptions& options)>;
-
-// Adds a named factory (a later registration of the same name replaces the earlier).
-// Call from a static initialiser in the placer's own file, e.g.
-//   static const bool kRegistered = RegisterBatchPlacer("ilp-batch", &MakeIlpBatch);
-bool RegisterBatchPlacer(std::string name, BatchPlacerFactory factory);
-// A new placer by name; NotFound when none is registered under it.
+// A new placer by name; NotFound (listing the names) when the table has none by it.
 Result<std::unique_ptr<BatchPlacer>> MakeBatchPlacer(std::string_view name,
                                                      const BatchOptions& options);
+// The names in the table, in table order: "ilp-batch".
 std::vector<std::string> BatchPlacerNames();
 
 // Optional LP upper bound on the GPU milli any policy could allocate once `arrived`
-// tasks (in arrival order) have come, on `cluster` empty. When set (by the optimizer
-// module, through SetLpUpperBoundHook) the simulator reports `lp_upper_bound` (a share
-// of capacity at 100% arrival); when unset the field is omitted.
+// tasks (in arrival order) have come, on `cluster` empty. When set the simulator
+// reports `lp_upper_bound` (a share of capacity at 100% arrival); when unset the field
+// is omitted. Default: the optimizer's GPU configuration LP (LpBoundShare);
+// SetLpUpperBoundHook(nullptr) turns it off.
 using LpUpperBoundHook = std::function<Result<double>(const sched::Cluster& empty_cluster,
                                                       const std::vector<Shape>& arrived)>;
 void SetLpUpperBoundHook(LpUpperBoundHook hook);

@@ -2,8 +2,8 @@
 // program of src/optimizer (COIN-OR CBC), warm-started from the default online policy
 // run over the same batch; and the LP upper bound hook (the GPU configuration LP).
 //
-// Registered from static initialisers: `fastgpu sim --policy ilp-batch` and the
-// `lp_upper_bound` field of every simulation report.
+// Listed in the batch placer table of batch_policy.cpp: `fastgpu sim --policies
+// ilp-batch`; LpBoundShare is the default `lp_upper_bound` of every simulation report.
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +11,7 @@
 
 #include "optimizer/batch_ilp.h"
 #include "optimizer/config_lp.h"
+#include "sim/batch_placers_internal.h"
 #include "sim/batch_policy.h"
 
 namespace fastgpu::sim {
@@ -107,13 +108,14 @@ class IlpBatchPlacer final : public BatchPlacer {
   BatchOptions options_;
 };
 
+}  // namespace
+
 Result<std::unique_ptr<BatchPlacer>> MakeIlpBatch(const BatchOptions& options) {
   // Fails early (NotFound) if the default policy is not registered.
   FASTGPU_RETURN_IF_ERROR(sched::MakePolicy(sched::kDefaultPolicy, {}).status());
   return std::unique_ptr<BatchPlacer>(std::make_unique<IlpBatchPlacer>(options));
 }
 
-// The share of the pool's GPU capacity that no policy can exceed once `arrived` came.
 Result<double> LpBoundShare(const sched::Cluster& empty, const std::vector<Shape>& arrived) {
   int64_t gpus = 0;
   for (const sched::NodeState& node : empty.nodes()) {
@@ -124,11 +126,4 @@ Result<double> LpBoundShare(const sched::Cluster& empty, const std::vector<Shape
   return bound.UpperBoundShare();
 }
 
-const bool kRegistered = [] {
-  RegisterBatchPlacer("ilp-batch", &MakeIlpBatch);
-  SetLpUpperBoundHook(&LpBoundShare);
-  return true;
-}();
-
-}  // namespace
 }  // namespace fastgpu::sim

@@ -47,6 +47,14 @@ TEST(IlpBatchTest, RegisteredWithTheSimulator) {
   EXPECT_TRUE(static_cast<bool>(GetLpUpperBoundHook()));
 }
 
+TEST(IlpBatchTest, UnknownBatchPlacerIsNotFoundAndListsTheKnownOnes) {
+  Result<std::unique_ptr<BatchPlacer>> placer = MakeBatchPlacer("nope", BatchOptions{});
+  EXPECT_EQ(placer.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(placer.status().message().find("'nope'"), std::string::npos);
+  EXPECT_NE(placer.status().message().find("known: ilp-batch"), std::string::npos)
+      << placer.status();
+}
+
 TEST(IlpBatchTest, PlacesABatchWithoutOverCommitAndBeatsOneByOne) {
   sched::Cluster cluster = BuildCluster(Nodes());
   BatchOptions options;

@@ -102,6 +102,19 @@ TEST_F(SimCliTest, TableAndClearErrors) {
   EXPECT_NE(missing.out.find("--nodes"), std::string::npos) << missing.out;
 }
 
+TEST_F(SimCliTest, HelpListsTheBatchPlacersAndTheBinaryRunsThem) {
+  CmdRun help = RunCommand(std::string(FASTGPU_BINARY) + " sim --help");
+  ASSERT_EQ(help.exit_code, 0) << help.out;
+  EXPECT_NE(help.out.find("batch placers: ilp-batch"), std::string::npos) << help.out;
+
+  CmdRun run = RunCommand(Sim("--policies ilp-batch --seeds 1 --batch-size 4 -o json"));
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(run.out, ec);
+  ASSERT_FALSE(ec) << run.out;
+  EXPECT_TRUE(v.as_object().at("policies").as_object().contains("ilp-batch")) << run.out;
+}
+
 TEST_F(SimCliTest, PlotsWithGnuplotOrSaysItIsMissing) {
   fs::path svg = dir_ / "curves.svg";
   CmdRun run = RunCommand(Sim("--policies fgd,fastgpu --seeds 1 --plot " + svg.string()));
