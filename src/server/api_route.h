@@ -61,8 +61,6 @@ struct Call {
 
   // The "{name}" segment of the path as sent; "" when the template has none of that name.
   const std::string& Param(std::string_view name) const;
-  // The header's value, or "" (`name` lower-case).
-  std::string Header(const std::string& name) const { return req.Header(name); }
 };
 
 // The success statuses a JSON reply may have.
