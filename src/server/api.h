@@ -1,9 +1,11 @@
 // Api: the REST/JSON API under /v1, plus /healthz, /metrics and /.
 //
-// Handle() authenticates the caller, routes the request to the resource's handler
-// (api_jobs.cpp, api_nodes.cpp, api_admin.cpp), maps every error Status to
-// {"code","message"} with its HTTP status, and records request metrics. Mutations are
-// idempotent under an Idempotency-Key header. Every acknowledged change is durable
+// Every endpoint is one line of one route table (api_routes.cpp: method, path template,
+// auth level, summary, handler; Routes() lists it). Handle() finds the route, authorizes
+// the caller at its level, runs the resource's handler (api_jobs.cpp, api_nodes.cpp,
+// api_admin.cpp, api_usage.cpp), answers its Reply or maps its error Status to
+// {"code","message"} with the code's HTTP status, and records request metrics. Mutations
+// are idempotent under an Idempotency-Key header. Every acknowledged change is durable
 // (Store::Write returns after the commit). See docs/api.md for the endpoints.
 //
 // Borrows everything it is given (all must outlive it). Thread-safe: Handle runs on
@@ -12,6 +14,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -20,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "server/api_route.h"
 #include "server/auth.h"
 #include "server/http_server.h"
 #include "server/json_codec.h"
@@ -63,19 +67,46 @@ class Api {
   Api(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics, Authenticator& auth,
       ApiOptions options, std::function<void()> on_change);
 
+  // Looks the route up (404 for an unknown path; 405 with an Allow header for a method its
+  // template does not take), authorizes the caller at the route's level (401, 403), runs
+  // the handler and writes its reply or error; records the request's metrics. A handler
+  // that throws is answered 500. Thread-safe.
   HttpResponse Handle(const HttpRequest& req);
 
+  // Every route the API serves, in the table's order: method, path template, auth level,
+  // summary. The same table Handle routes by.
+  static std::vector<RouteInfo> Routes();
+
  private:
-  struct Route;
-  // The route's pattern for metrics ("/v1/jobs/{id}") and its response.
-  HttpResponse Dispatch(const HttpRequest& req, std::string& route);
+  using Handler = Result<Reply> (Api::*)(const Call&);
+  struct Route {
+    RouteInfo info;
+    Handler handler;
+  };
+  // The one route table (api_routes.cpp). A method and template appear at most once.
+  static const std::vector<Route>& Table();
+
+  // Where a request's path and method lead.
+  struct Lookup {
+    const Route* route = nullptr;  // the route of the method; null when none
+    std::string_view pattern;      // the template the path fits; "" when none does
+    std::string allow;             // the methods that template takes: "GET, POST"
+    std::map<std::string, std::string, std::less<>> params;
+  };
+  static Lookup Find(const HttpRequest& req);
+  // The caller when it may use the route: a tenant for kTenant and kAdmin, an empty
+  // Principal for the others (kNode checks the node token against the store).
+  Result<Principal> Authorize(const RouteInfo& route, const HttpRequest& req,
+                              const std::string& node_id);
+  // Authorizes and runs the route's handler.
+  Result<Reply> Invoke(const Route& route, const HttpRequest& req, Lookup& found);
 
   // api_jobs.cpp
-  HttpResponse SubmitJob(const HttpRequest& req, const Principal& p);
-  HttpResponse ListJobs(const HttpRequest& req, const Principal& p);
-  HttpResponse GetJob(const Principal& p, const std::string& id);
-  HttpResponse CancelJob(const HttpRequest& req, const Principal& p, const std::string& id);
-  HttpResponse JobLogs(const HttpRequest& req, const Principal& p, const std::string& id);
+  Result<Reply> SubmitJob(const Call& c);
+  Result<Reply> ListJobs(const Call& c);
+  Result<Reply> GetJob(const Call& c);
+  Result<Reply> CancelJob(const Call& c);
+  Result<Reply> JobLogs(const Call& c);
   // One read of a replica's log as the plain logs answer gives it (see JobLogs).
   struct LogRead {
     std::string job_state;
@@ -91,39 +122,42 @@ class Api {
   // the log is done, the stream's lifetime passes, or `write` fails.
   void StreamLog(const Principal& p, const std::string& id, int64_t replica, LogRead first,
                  const StreamWriter& write);
-  HttpResponse GetAllocation(const Principal& p, const std::string& id);
-  HttpResponse ListAllocations(const HttpRequest& req, const Principal& p);
+  Result<Reply> GetAllocation(const Call& c);
+  Result<Reply> ListAllocations(const Call& c);
   // api_nodes.cpp
-  HttpResponse RegisterNode(const HttpRequest& req);
-  HttpResponse Heartbeat(const HttpRequest& req, const std::string& node_id);
-  HttpResponse AppendLogs(const HttpRequest& req, const std::string& node_id);
-  HttpResponse ListNodes();
-  HttpResponse SetDrain(const HttpRequest& req, const Principal& p, const std::string& node_id,
-                        bool drain);
+  Result<Reply> RegisterNode(const Call& c);
+  Result<Reply> Heartbeat(const Call& c);
+  Result<Reply> AppendLogs(const Call& c);
+  Result<Reply> ListNodes(const Call& c);
+  Result<Reply> DrainNode(const Call& c) { return SetDrain(c, true); }
+  Result<Reply> UndrainNode(const Call& c) { return SetDrain(c, false); }
+  Result<Reply> SetDrain(const Call& c, bool drain);
   // Admin: clears the node's token and secret (docs/api.md).
-  HttpResponse RevokeNode(const HttpRequest& req, const Principal& p, const std::string& node_id);
+  Result<Reply> RevokeNode(const Call& c);
   // api_admin.cpp
-  HttpResponse CreateTenant(const HttpRequest& req, const Principal& p);
+  Result<Reply> Index(const Call& c);
+  Result<Reply> Health(const Call& c);
+  Result<Reply> MetricsText(const Call& c);
+  Result<Reply> CreateTenant(const Call& c);
   // PUT /v1/tenants/{id}/settings (admin): {"allow_root": bool}.
-  HttpResponse SetTenantSettings(const HttpRequest& req, const Principal& p, const std::string& id);
-  HttpResponse ListTenants();
-  HttpResponse GetTenant(const Principal& p, const std::string& id);
-  HttpResponse CreateToken(const HttpRequest& req, const Principal& p, const std::string& tenant);
-  HttpResponse ListTokens(const std::string& tenant);
-  HttpResponse RevokeToken(const HttpRequest& req, const Principal& p, const std::string& id);
-  HttpResponse MetricsText();
-  // api_usage.cpp: /v1/prices, /v1/usage, /v1/tenants/{id}/quota; nullopt for other paths.
-  std::optional<HttpResponse> DispatchUsage(const HttpRequest& req, const Principal& who,
-                                            const std::vector<std::string>& path_parts,
-                                            std::string& route);
+  Result<Reply> SetTenantSettings(const Call& c);
+  Result<Reply> ListTenants(const Call& c);
+  Result<Reply> GetTenant(const Call& c);
+  Result<Reply> CreateToken(const Call& c);
+  Result<Reply> ListTokens(const Call& c);
+  Result<Reply> RevokeToken(const Call& c);
+  // api_usage.cpp: prices, usage reports, tenant quotas (docs/metering.md).
+  Result<Reply> GetPrices(const Call& c);
+  Result<Reply> SetPrices(const Call& c);
+  Result<Reply> GetUsage(const Call& c);
+  Result<Reply> SetQuota(const Call& c);
 
   // Runs `fn` in one write transaction. With an Idempotency-Key header, a key seen
-  // before (same tenant, method, path and body) answers the stored response without
-  // running `fn`; a key reused for another request is 422. `redact` removes secrets
-  // from the body before it is kept for replays.
-  HttpResponse Mutate(const HttpRequest& req, const Principal& p,
-                      const std::function<Result<HttpResponse>(WriteTx&)>& fn,
-                      const std::function<std::string(const HttpResponse&)>& redact = {});
+  // before (same tenant, method, path and body) replays the stored reply without
+  // running `fn`; a key reused for another request is 422 (Reply::Unprocessable).
+  // `redact` removes secrets from the reply's body before it is kept for replays.
+  Result<Reply> Mutate(const Call& c, const std::function<Result<Reply>(WriteTx&)>& fn,
+                       const std::function<std::string(const Reply&)>& redact = {});
   // Node-token check inside a transaction: NotFound for an unknown node,
   // Unauthenticated for a wrong token.
   Result<NodeRecord> AuthNode(ReadTx& tx, const HttpRequest& req, const std::string& node_id);
@@ -149,8 +183,6 @@ class Api {
 };
 
 // Helpers shared by the api_*.cpp files.
-HttpResponse JsonResponse(int status, const json::value& body);
-HttpResponse ErrorResponse(const Status& status);
 // Allocation as the API shows it: placement plus state, exit code, times, message.
 json::object AllocationRecordToJson(const AllocationRecord& rec);
 

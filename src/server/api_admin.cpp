@@ -16,12 +16,22 @@ json::object TokenToJson(const ApiToken& t) {
           {"created_at", ToUnixMillis(t.created_at)}};
 }
 
+constexpr char kIndexText[] =
+    "FastGPU control plane.\n"
+    "REST API under /v1 (JSON, Authorization: Bearer <token>); see docs/api.md.\n"
+    "Health: /healthz   Metrics: /metrics\n";
+
 }  // namespace
 
-HttpResponse Api::CreateTenant(const HttpRequest& req, const Principal& p) {
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  FieldReader r(*body);
+Result<Reply> Api::Index(const Call&) {
+  return Reply::Text("text/plain; charset=utf-8", kIndexText);
+}
+
+Result<Reply> Api::Health(const Call&) { return Reply::Json(json::object{{"status", "ok"}}); }
+
+Result<Reply> Api::CreateTenant(const Call& c) {
+  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
+  FieldReader r(body);
   Tenant t;
   Status st = r.String("name", t.name, true);
   if (st.ok()) st = r.Bool("admin", t.admin);
@@ -31,45 +41,45 @@ HttpResponse Api::CreateTenant(const HttpRequest& req, const Principal& p) {
   if (st.ok()) st = r.Finish();
   if (st.ok()) st = ValidateTenantName(t.name).WithContext("name");
   if (st.ok()) st = ValidateQuota(t.quota);
-  if (!st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(st);
   t.id = ids_.Next("tenant");
   t.created_at = clock_.Now();
-  return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+  return Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
     Status created = tx.CreateTenant(t);
     if (created.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("name: a tenant named '" + t.name + "' exists");
     }
     FASTGPU_RETURN_IF_ERROR(created);
-    return JsonResponse(201, TenantToJson(t));
+    return Reply::Created(TenantToJson(t));
   });
 }
 
-HttpResponse Api::SetTenantSettings(const HttpRequest& req, const Principal& p,
-                                    const std::string& id) {
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
-    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, id));
-    FieldReader r(*body);
+Result<Reply> Api::SetTenantSettings(const Call& c) {
+  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
+  return Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
+    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, c.Param("id")));
+    FieldReader r(body);
     FASTGPU_RETURN_IF_ERROR(r.Bool("allow_root", t.allow_root));
     FASTGPU_RETURN_IF_ERROR(r.Finish());
     FASTGPU_RETURN_IF_ERROR(tx.SetTenantAllowRoot(t.id, t.allow_root));
-    return JsonResponse(200, TenantToJson(t));
+    return Reply::Json(TenantToJson(t));
   });
 }
 
-HttpResponse Api::ListTenants() {
+Result<Reply> Api::ListTenants(const Call&) {
   json::array out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto tenants, tx.ListTenants());
     for (const auto& t : tenants) out.push_back(TenantToJson(t));
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return JsonResponse(200, json::object{{"tenants", std::move(out)}});
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Json(json::object{{"tenants", std::move(out)}});
 }
 
-HttpResponse Api::GetTenant(const Principal& p, const std::string& id) {
+Result<Reply> Api::GetTenant(const Call& c) {
+  const Principal& p = c.who;
+  const std::string& id = c.Param("id");
   json::object out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, id));
@@ -78,36 +88,35 @@ HttpResponse Api::GetTenant(const Principal& p, const std::string& id) {
     FASTGPU_ASSIGN_OR_RETURN(out["usage"], TenantUsageJson(tx, t, clock_.NowUnixMillis()));
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return JsonResponse(200, out);
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Json(out);
 }
 
-HttpResponse Api::CreateToken(const HttpRequest& req, const Principal& p,
-                              const std::string& tenant) {
+Result<Reply> Api::CreateToken(const Call& c) {
+  const std::string& tenant = c.Param("id");
   std::string name;
-  if (!req.body.empty()) {
-    auto body = ParseObject(req.body);
-    if (!body.ok()) return ErrorResponse(body.status());
-    FieldReader r(*body);
+  if (!c.req.body.empty()) {
+    FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
+    FieldReader r(body);
     Status st = r.String("name", name);
     if (st.ok()) st = r.Finish();
     if (st.ok() && name.size() > 128) st = InvalidArgument("name: at most 128 characters");
-    if (!st.ok()) return ErrorResponse(st);
+    FASTGPU_RETURN_IF_ERROR(st);
   }
   const std::string secret = RandomHex(32);
   ApiToken tok{ids_.Next("tok"), "", name, Sha256Hex(secret), clock_.Now(), false};
   return Mutate(
-      req, p,
-      [&](WriteTx& tx) -> Result<HttpResponse> {
+      c,
+      [&](WriteTx& tx) -> Result<Reply> {
         FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, tenant));
         tok.tenant_id = t.id;
         FASTGPU_RETURN_IF_ERROR(tx.CreateToken(tok));
         json::object o = TokenToJson(tok);
         o["token"] = secret;
-        return JsonResponse(201, o);
+        return Reply::Created(o);
       },
       // The secret is shown once: a replay gets the token's record without it.
-      [&](const HttpResponse&) {
+      [&](const Reply&) {
         json::object o = TokenToJson(tok);
         o["token"] = "";
         o["note"] = "the secret was shown only in the first answer";
@@ -115,7 +124,8 @@ HttpResponse Api::CreateToken(const HttpRequest& req, const Principal& p,
       });
 }
 
-HttpResponse Api::ListTokens(const std::string& tenant) {
+Result<Reply> Api::ListTokens(const Call& c) {
+  const std::string& tenant = c.Param("id");
   json::array out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, tenant));
@@ -123,22 +133,23 @@ HttpResponse Api::ListTokens(const std::string& tenant) {
     for (const auto& tok : toks) out.push_back(TokenToJson(tok));
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return JsonResponse(200, json::object{{"tokens", std::move(out)}});
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Json(json::object{{"tokens", std::move(out)}});
 }
 
-HttpResponse Api::RevokeToken(const HttpRequest& req, const Principal& p, const std::string& id) {
-  HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+Result<Reply> Api::RevokeToken(const Call& c) {
+  const std::string& id = c.Param("id");
+  Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
     Status st = tx.RevokeToken(id);
     if (st.code() == StatusCode::kNotFound) return NotFound("no token " + id);
     FASTGPU_RETURN_IF_ERROR(st);
-    return JsonResponse(200, json::object{{"id", id}, {"revoked", true}});
+    return Reply::Json(json::object{{"id", id}, {"revoked", true}});
   });
   auth_.ForgetAll();
-  return resp;
+  return reply;
 }
 
-HttpResponse Api::MetricsText() {
+Result<Reply> Api::MetricsText(const Call&) {
   PoolGauges g;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     for (JobState s : {JobState::kPending, JobState::kScheduled, JobState::kRunning,
@@ -172,8 +183,8 @@ HttpResponse Api::MetricsText() {
     }
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return {200, "text/plain; version=0.0.4", metrics_.Render(g)};
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Text("text/plain; version=0.0.4", metrics_.Render(g));
 }
 
 }  // namespace fastgpu::server

@@ -67,20 +67,18 @@ Result<bool> OnSimulatedNode(ReadTx& tx, const std::vector<AllocationRecord>& al
 
 }  // namespace
 
-HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
+Result<Reply> Api::SubmitJob(const Call& c) {
+  const HttpRequest& req = c.req;
+  const Principal& p = c.who;
+  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(req.body));
   std::set<std::string> models = KnownModels();
-  auto spec = JobSpecFromJson(*body, &models);
-  if (!spec.ok()) return ErrorResponse(spec.status());
+  FASTGPU_ASSIGN_OR_RETURN(JobSpec spec, JobSpecFromJson(body, &models));
   const std::string key = req.Header("idempotency-key");
-  if (key.size() > 200) {
-    return ErrorResponse(InvalidArgument("Idempotency-Key: at most 200 characters"));
-  }
+  if (key.size() > 200) return InvalidArgument("Idempotency-Key: at most 200 characters");
   Job job;
   job.id = ids_.Next("job");
   job.tenant_id = p.tenant_id;
-  job.spec = std::move(*spec);
+  job.spec = std::move(spec);
   job.state = JobState::kPending;
   job.reason = "submitted";
   job.created_at = job.updated_at = clock_.Now();
@@ -88,17 +86,20 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
   const std::string request_hash =
       key.empty() ? "" : Sha256Hex(req.method + " " + req.path + "\n" + req.body);
   CreateJobResult created;
-  bool unplaceable = false;  // no node of the pool could ever hold it (422)
+  // Refusals answered 422 (Reply::Unprocessable), nothing written: the key names another
+  // request, or no node of the pool could ever hold the job.
+  bool key_reused = false;
+  bool unplaceable = false;
   Status st = store_.Write([&](WriteTx& tx) -> Status {
-    unplaceable = false;
+    key_reused = unplaceable = false;
     FASTGPU_ASSIGN_OR_RETURN(created, tx.CreateJob(job, key, request_hash));
     if (created.existed && !created.request_sha256_hex.empty() &&
         created.request_sha256_hex != request_hash) {
       // Nothing of the stored job is shown: only its owner's identical request replays it.
-      return Status(StatusCode::kFailedPrecondition,
-                    "Idempotency-Key '" + key +
-                        "' was already used with a different request body; use a new key "
-                        "for a new job");
+      key_reused = true;
+      return FailedPrecondition("Idempotency-Key '" + key +
+                                "' was already used with a different request body; use a new "
+                                "key for a new job");
     }
     // Quotas (429 when exceeded); a replay of a stored submission is not checked again.
     if (created.existed) return OkStatus();
@@ -116,16 +117,16 @@ HttpResponse Api::SubmitJob(const HttpRequest& req, const Principal& p) {
     FASTGPU_RETURN_IF_ERROR(admitted);
     return CheckSubmissionQuota(tx, job, clock_.NowUnixMillis());
   });
-  if (!st.ok()) {
-    HttpResponse err = ErrorResponse(st);
-    if (st.message().rfind("Idempotency-Key", 0) == 0 || unplaceable) err.status = 422;
-    return err;
-  }
-  if (!created.existed) Changed();
-  return JsonResponse(created.existed ? 200 : 201, JobToJson(created.job, {}, false));
+  if (key_reused || unplaceable) return Reply::Unprocessable(st);
+  if (!st.ok()) return st;
+  if (created.existed) return Reply::Json(JobToJson(created.job, {}, false));  // a replay
+  Changed();
+  return Reply::Created(JobToJson(created.job, {}, false));
 }
 
-HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
+Result<Reply> Api::ListJobs(const Call& c) {
+  const HttpRequest& req = c.req;
+  const Principal& p = c.who;
   JobFilter filter;
   filter.tenant_id = p.tenant_id;
   // The admin may name a tenant (by name or id); a tenant sees only its own jobs.
@@ -137,12 +138,11 @@ HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
   }
   if (auto it = req.query.find("state"); it != req.query.end()) {
     auto s = ParseJobState(it->second);
-    if (!s.ok()) return ErrorResponse(s.status().WithContext("state"));
+    if (!s.ok()) return s.status().WithContext("state");
     filter.states.push_back(*s);
   }
-  auto limit = QueryInt(req, "limit", 100, 1, 1000);
-  if (!limit.ok()) return ErrorResponse(limit.status());
-  filter.limit = static_cast<int>(*limit);
+  FASTGPU_ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
+  filter.limit = static_cast<int>(limit);
   if (auto it = req.query.find("cursor"); it != req.query.end()) filter.cursor = it->second;
   JobPage page;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
@@ -153,14 +153,15 @@ HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
     FASTGPU_ASSIGN_OR_RETURN(page, tx.ListJobs(filter));
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(st);
   json::array jobs;
   for (const Job& j : page.jobs) jobs.push_back(JobToJson(j, {}, false));
-  return JsonResponse(200,
-                      json::object{{"jobs", std::move(jobs)}, {"next_cursor", page.next_cursor}});
+  return Reply::Json(json::object{{"jobs", std::move(jobs)}, {"next_cursor", page.next_cursor}});
 }
 
-HttpResponse Api::GetJob(const Principal& p, const std::string& id) {
+Result<Reply> Api::GetJob(const Call& c) {
+  const Principal& p = c.who;
+  const std::string& id = c.Param("id");
   json::object out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
@@ -172,12 +173,14 @@ HttpResponse Api::GetJob(const Principal& p, const std::string& id) {
     out["allocations"] = std::move(arr);
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return JsonResponse(200, out);
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Json(out);
 }
 
-HttpResponse Api::CancelJob(const HttpRequest& req, const Principal& p, const std::string& id) {
-  HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+Result<Reply> Api::CancelJob(const Call& c) {
+  const Principal& p = c.who;
+  const std::string& id = c.Param("id");
+  Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
     FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
     TimePoint now = clock_.Now();
     if (IsTerminal(job.state)) {
@@ -194,49 +197,49 @@ HttpResponse Api::CancelJob(const HttpRequest& req, const Principal& p, const st
             tx.UpdateAllocation(a.alloc.id, ReleaseUpdate(a, now, "job cancelled")).status());
       }
     }
-    return JsonResponse(200, JobToJson(job, {}, false));
+    return Reply::Json(JobToJson(job, {}, false));
   });
-  if (resp.status == 200) Changed();
-  return resp;
+  if (reply.ok() && reply->succeeded()) Changed();
+  return reply;
 }
 
-HttpResponse Api::JobLogs(const HttpRequest& req, const Principal& p, const std::string& id) {
-  auto replica = QueryInt(req, "replica", 0, 0, 1023);
-  if (!replica.ok()) return ErrorResponse(replica.status());
-  auto offset = QueryInt(req, "offset", 0, 0, int64_t{1} << 50);
-  if (!offset.ok()) return ErrorResponse(offset.status());
+Result<Reply> Api::JobLogs(const Call& c) {
+  const HttpRequest& req = c.req;
+  const Principal& p = c.who;
+  const std::string& id = c.Param("id");
+  FASTGPU_ASSIGN_OR_RETURN(int64_t replica, QueryInt(req, "replica", 0, 0, 1023));
+  FASTGPU_ASSIGN_OR_RETURN(int64_t offset, QueryInt(req, "offset", 0, 0, int64_t{1} << 50));
   bool follow = false;
   if (auto it = req.query.find("follow"); it != req.query.end()) {
     if (it->second != "true" && it->second != "false") {
-      return ErrorResponse(InvalidArgument("follow: must be true or false"));
+      return InvalidArgument("follow: must be true or false");
     }
     follow = it->second == "true";
   }
-  auto read = ReadReplicaLog(p, id, *replica, *offset);
-  if (!read.ok()) return ErrorResponse(read.status());
-  if (follow && !read->done) {
+  FASTGPU_ASSIGN_OR_RETURN(LogRead read, ReadReplicaLog(p, id, replica, offset));
+  if (follow && !read.done) {
     // A stream holds a worker: beyond the bound the plain answer is given (the client
     // then polls).
     if (log_streams_.fetch_add(1) < options_.max_log_streams) {
       std::shared_ptr<void> slot(nullptr, [this](void*) { log_streams_.fetch_sub(1); });
-      HttpResponse resp;
-      resp.content_type = "text/plain; charset=utf-8";
-      resp.headers = {{"X-Log-Offset", std::to_string(*offset)}, {"Cache-Control", "no-store"}};
-      resp.stream = [this, p, id, replica = *replica, first = *std::move(read),
-                     slot](const StreamWriter& write) { StreamLog(p, id, replica, first, write); };
-      return resp;
+      return Reply::Stream(
+          "text/plain; charset=utf-8",
+          {{"X-Log-Offset", std::to_string(offset)}, {"Cache-Control", "no-store"}},
+          [this, p, id, replica, first = std::move(read), slot](const StreamWriter& write) {
+            StreamLog(p, id, replica, first, write);
+          });
     }
     log_streams_.fetch_sub(1);
   }
   json::object out;
-  out["job_state"] = read->job_state;
-  out["allocation_id"] = read->alloc_id;
-  out["data"] = read->data;
-  out["next_offset"] = read->next_offset;
-  out["dropped_bytes"] = read->dropped;
+  out["job_state"] = read.job_state;
+  out["allocation_id"] = read.alloc_id;
+  out["data"] = read.data;
+  out["next_offset"] = read.next_offset;
+  out["dropped_bytes"] = read.dropped;
   out["log_limit_bytes"] = options_.max_log_bytes;
-  out["done"] = read->done;
-  return JsonResponse(200, out);
+  out["done"] = read.done;
+  return Reply::Json(out);
 }
 
 void Api::StreamLog(const Principal& p, const std::string& id, int64_t replica, LogRead first,
@@ -327,7 +330,9 @@ Result<Api::LogRead> Api::ReadReplicaLog(const Principal& p, const std::string& 
   return out;
 }
 
-HttpResponse Api::GetAllocation(const Principal& p, const std::string& id) {
+Result<Reply> Api::GetAllocation(const Call& c) {
+  const Principal& p = c.who;
+  const std::string& id = c.Param("id");
   json::object out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     auto rec = tx.GetAllocation(id);
@@ -337,15 +342,17 @@ HttpResponse Api::GetAllocation(const Principal& p, const std::string& id) {
     out = AllocationRecordToJson(*rec);
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return JsonResponse(200, out);
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Json(out);
 }
 
-HttpResponse Api::ListAllocations(const HttpRequest& req, const Principal& p) {
+Result<Reply> Api::ListAllocations(const Call& c) {
+  const HttpRequest& req = c.req;
+  const Principal& p = c.who;
   auto job_it = req.query.find("job");
   auto node_it = req.query.find("node");
   if (!p.admin && job_it == req.query.end()) {
-    return ErrorResponse(PermissionDenied("only the admin may list allocations without ?job="));
+    return PermissionDenied("only the admin may list allocations without ?job=");
   }
   json::array arr;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
@@ -362,8 +369,8 @@ HttpResponse Api::ListAllocations(const HttpRequest& req, const Principal& p) {
     for (const auto& r : recs) arr.push_back(AllocationRecordToJson(r));
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return JsonResponse(200, json::object{{"allocations", std::move(arr)}});
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Json(json::object{{"allocations", std::move(arr)}});
 }
 
 }  // namespace fastgpu::server

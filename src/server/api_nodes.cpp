@@ -121,15 +121,9 @@ Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
                             std::to_string(named.size()) + " nodes: " + ids + "; use an id");
 }
 
-HttpResponse Api::RegisterNode(const HttpRequest& req) {
-  auto who = auth_.Authenticate(req.Header("authorization"));
-  if (!who.ok()) return ErrorResponse(who.status());
-  if (who->kind != Principal::Kind::kJoin) {
-    return ErrorResponse(PermissionDenied("registering a node needs the join token"));
-  }
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  FieldReader r(*body);
+Result<Reply> Api::RegisterNode(const Call& c) {
+  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
+  FieldReader r(body);
   NodeRecord rec;
   std::string secret;
   Status st = r.String("name", rec.node.name, true);
@@ -138,34 +132,32 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
   if (st.ok()) st = r.Int("cpu_milli", rec.node.cpu_milli, 0, int64_t{1} << 40, true);
   if (st.ok()) st = r.Int("memory_mib", rec.node.memory_mib, 0, int64_t{1} << 40, true);
   if (st.ok()) st = r.Bool("simulated", rec.node.simulated);
-  auto gpus = st.ok() ? r.Array("gpus") : Result<const json::array*>(st);
-  if (!gpus.ok()) return ErrorResponse(gpus.status());
-  if (*gpus != nullptr) {
-    for (size_t i = 0; i < (*gpus)->size(); ++i) {
-      auto g = GpuFromJson((**gpus)[i], "gpus[" + std::to_string(i) + "]");
-      if (!g.ok()) return ErrorResponse(g.status());
-      rec.node.gpus.push_back(std::move(*g));
+  FASTGPU_RETURN_IF_ERROR(st);
+  FASTGPU_ASSIGN_OR_RETURN(const json::array* gpus, r.Array("gpus"));
+  if (gpus != nullptr) {
+    for (size_t i = 0; i < gpus->size(); ++i) {
+      FASTGPU_ASSIGN_OR_RETURN(Gpu g, GpuFromJson((*gpus)[i], "gpus[" + std::to_string(i) + "]"));
+      rec.node.gpus.push_back(std::move(g));
     }
   }
-  if (st = r.Finish(); !st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(r.Finish());
   if (rec.agent_id.empty() || rec.agent_id.size() > 200) {
-    return ErrorResponse(InvalidArgument("agent_id: must be 1-200 characters"));
+    return InvalidArgument("agent_id: must be 1-200 characters");
   }
   if (!secret.empty() && (secret.size() < kMinNodeSecretChars || secret.size() > 200)) {
-    return ErrorResponse(InvalidArgument("node_secret: must be " +
-                                         std::to_string(kMinNodeSecretChars) + "-200 characters"));
+    return InvalidArgument("node_secret: must be " + std::to_string(kMinNodeSecretChars) +
+                           "-200 characters");
   }
   if (rec.node.gpus.size() > static_cast<size_t>(sched::kMaxGpusPerNode)) {
-    return ErrorResponse(
-        InvalidArgument("gpus: at most " + std::to_string(sched::kMaxGpusPerNode) + " per node"));
+    return InvalidArgument("gpus: at most " + std::to_string(sched::kMaxGpusPerNode) + " per node");
   }
   for (size_t i = 1; i < rec.node.gpus.size(); ++i) {
     if (rec.node.gpus[i].model != rec.node.gpus[0].model) {
-      return ErrorResponse(InvalidArgument("gpus: every GPU of a node must be the same model"));
+      return InvalidArgument("gpus: every GPU of a node must be the same model");
     }
   }
   rec.node.id = ids_.Next("node");
-  if (st = ValidateNode(rec.node); !st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(ValidateNode(rec.node));
   const std::string node_token = RandomHex(32);
   rec.token_sha256_hex = Sha256Hex(node_token);
   rec.registered_at = rec.last_heartbeat = clock_.Now();
@@ -197,57 +189,54 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
     node_id = res.node_id;
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(st);
   NoteModels(rec.node.gpus);
   Changed();
-  return JsonResponse(200, json::object{{"node_id", node_id},
-                                        {"node_token", node_token},
-                                        {"node_secret", secret},
-                                        {"heartbeat_interval_ms", options_.heartbeat_interval_ms},
-                                        {"lease_ms", options_.lease_ms}});
+  return Reply::Json(json::object{{"node_id", node_id},
+                                  {"node_token", node_token},
+                                  {"node_secret", secret},
+                                  {"heartbeat_interval_ms", options_.heartbeat_interval_ms},
+                                  {"lease_ms", options_.lease_ms}});
 }
 
-HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) {
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
+Result<Reply> Api::Heartbeat(const Call& c) {
+  const HttpRequest& req = c.req;
+  const std::string& node_id = c.Param("id");
+  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(req.body));
   TimePoint now = clock_.Now();
-  FieldReader r(*body);
+  FieldReader r(body);
   std::vector<GpuHealth> health;
   std::vector<Report> reports;
-  auto gpus = r.Array("gpus");
-  if (!gpus.ok()) return ErrorResponse(gpus.status());
-  for (size_t i = 0; *gpus != nullptr && i < (*gpus)->size(); ++i) {
+  FASTGPU_ASSIGN_OR_RETURN(const json::array* gpus, r.Array("gpus"));
+  for (size_t i = 0; gpus != nullptr && i < gpus->size(); ++i) {
     std::string path = "gpus[" + std::to_string(i) + "]";
-    const json::value& v = (**gpus)[i];
-    if (!v.is_object()) return ErrorResponse(InvalidArgument(path + ": must be an object"));
+    const json::value& v = (*gpus)[i];
+    if (!v.is_object()) return InvalidArgument(path + ": must be an object");
     FieldReader g(v.as_object(), path);
     GpuHealth h;
     Status st = g.Int("index", h.index, 0, 1023, true);
     if (st.ok()) st = g.Bool("healthy", h.healthy);
     if (st.ok()) st = g.String("health_reason", h.reason);
     if (st.ok()) st = g.Finish();
-    if (!st.ok()) return ErrorResponse(st);
+    FASTGPU_RETURN_IF_ERROR(st);
     health.push_back(std::move(h));
   }
-  auto replicas = r.Array("replicas");
-  if (!replicas.ok()) return ErrorResponse(replicas.status());
-  for (size_t i = 0; *replicas != nullptr && i < (*replicas)->size(); ++i) {
-    auto rep = ReportFromJson((**replicas)[i], "replicas[" + std::to_string(i) + "]", now);
-    if (!rep.ok()) return ErrorResponse(rep.status());
-    reports.push_back(std::move(*rep));
+  FASTGPU_ASSIGN_OR_RETURN(const json::array* replicas, r.Array("replicas"));
+  for (size_t i = 0; replicas != nullptr && i < replicas->size(); ++i) {
+    FASTGPU_ASSIGN_OR_RETURN(
+        Report rep, ReportFromJson((*replicas)[i], "replicas[" + std::to_string(i) + "]", now));
+    reports.push_back(std::move(rep));
   }
-  if (Status st = r.Finish(); !st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(r.Finish());
 
-  // The lease counts the heartbeat as soon as the node is known to be who it says,
-  // whether or not the write below can be stored (e.g. while the disk is full).
-  Status st =
-      store_.Read([&](ReadTx& tx) -> Status { return AuthNode(tx, req, node_id).status(); });
-  if (!st.ok()) return ErrorResponse(st);
+  // The lease counts the heartbeat as soon as the node is known to be who it says (the
+  // route's kNode check, before this handler), whether or not the write below can be
+  // stored (e.g. while the disk is full).
   if (options_.leases != nullptr) options_.leases->Renew(node_id, now);
 
   bool changed = false;
   json::array allocations, cancel;
-  st = store_.Write([&](WriteTx& tx) -> Status {
+  Status st = store_.Write([&](WriteTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, AuthNode(tx, req, node_id));
     for (const GpuHealth& h : health) {
       for (const Gpu& g : node.node.gpus) {
@@ -307,18 +296,19 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
     }
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(st);
   metrics_.CountHeartbeat();
   if (changed) Changed();
-  return JsonResponse(200, json::object{{"lease_ms", options_.lease_ms},
-                                        {"allocations", std::move(allocations)},
-                                        {"cancel", std::move(cancel)}});
+  return Reply::Json(json::object{{"lease_ms", options_.lease_ms},
+                                  {"allocations", std::move(allocations)},
+                                  {"cancel", std::move(cancel)}});
 }
 
-HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id) {
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  FieldReader r(*body);
+Result<Reply> Api::AppendLogs(const Call& c) {
+  const HttpRequest& req = c.req;
+  const std::string& node_id = c.Param("id");
+  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(req.body));
+  FieldReader r(body);
   std::string alloc_id, data;
   int64_t offset = 0;
   bool final = false;
@@ -327,7 +317,7 @@ HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id)
   if (st.ok()) st = r.String("data", data, true);
   if (st.ok()) st = r.Bool("final", final);
   if (st.ok()) st = r.Finish();
-  if (!st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(st);
   const int64_t end = offset + static_cast<int64_t>(data.size());
   int64_t next = 0;
   bool truncated = false;
@@ -366,12 +356,12 @@ HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id)
     }
     return PutLogEnd(tx, alloc_id, le);
   });
-  if (!st.ok()) return ErrorResponse(st);
+  FASTGPU_RETURN_IF_ERROR(st);
   log_waiters_.Notify(alloc_id);  // followed logs of this allocation read on
-  return JsonResponse(200, json::object{{"next_offset", next}, {"truncated", truncated}});
+  return Reply::Json(json::object{{"next_offset", next}, {"truncated", truncated}});
 }
 
-HttpResponse Api::ListNodes() {
+Result<Reply> Api::ListNodes(const Call&) {
   json::array out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
@@ -385,13 +375,13 @@ HttpResponse Api::ListNodes() {
     }
     return OkStatus();
   });
-  if (!st.ok()) return ErrorResponse(st);
-  return JsonResponse(200, json::object{{"nodes", std::move(out)}});
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Json(json::object{{"nodes", std::move(out)}});
 }
 
-HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p,
-                           const std::string& id_or_name, bool drain) {
-  HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+Result<Reply> Api::SetDrain(const Call& c, bool drain) {
+  const std::string& id_or_name = c.Param("id");
+  Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, id_or_name));
     const std::string& node_id = node.node.id;
     if (drain) {
@@ -407,15 +397,15 @@ HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p,
         node.state = NodeState::kReady;
       }
     }
-    return JsonResponse(200, NodeToJson(node, {}));
+    return Reply::Json(NodeToJson(node, {}));
   });
-  if (resp.status == 200) Changed();
-  return resp;
+  if (reply.ok() && reply->succeeded()) Changed();
+  return reply;
 }
 
-HttpResponse Api::RevokeNode(const HttpRequest& req, const Principal& p,
-                             const std::string& id_or_name) {
-  return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
+Result<Reply> Api::RevokeNode(const Call& c) {
+  const std::string& id_or_name = c.Param("id");
+  return Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord found, FindNode(tx, id_or_name));
     const std::string& node_id = found.node.id;
     FASTGPU_RETURN_IF_ERROR(tx.RevokeNodeCredentials(node_id));
@@ -425,7 +415,7 @@ HttpResponse Api::RevokeNode(const HttpRequest& req, const Principal& p,
     for (auto& a : allocs) {
       if (IsLive(a.state)) live.push_back(std::move(a));
     }
-    return JsonResponse(200, NodeToJson(node, live));
+    return Reply::Json(NodeToJson(node, live));
   });
 }
 
