@@ -48,6 +48,10 @@ JsonObjectReader::JsonObjectReader(const json::value& value, std::string path,
   }
 }
 
+JsonObjectReader::JsonObjectReader(const json::object& object, std::string path,
+                                   UnknownFields unknown)
+    : obj_(&object), path_(std::move(path)), unknown_(unknown) {}
+
 std::string JsonObjectReader::Path(std::string_view key) const { return Join(path_, key); }
 
 void JsonObjectReader::Fail(std::string_view key, std::string_view what) {
@@ -121,6 +125,17 @@ JsonObjectReader& JsonObjectReader::Bool(std::string_view key, bool& out, Need n
     return *this;
   }
   out = v->as_bool();
+  return *this;
+}
+
+JsonObjectReader& JsonObjectReader::Double(std::string_view key, double& out, Need need) {
+  const json::value* v = Find(key, need);
+  if (v == nullptr) return *this;
+  if (!v->is_number()) {
+    Fail(key, "must be a number");
+    return *this;
+  }
+  out = v->to_number<double>();  // every JSON number converts to double
   return *this;
 }
 

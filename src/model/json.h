@@ -75,6 +75,8 @@ class JsonObjectReader {
   // `path` prefixes field names in errors ("" at the top, "shape", "gpus[2]").
   explicit JsonObjectReader(const boost::json::value& value, std::string path = "",
                             UnknownFields unknown = UnknownFields::kIgnore);
+  explicit JsonObjectReader(const boost::json::object& object, std::string path = "",
+                            UnknownFields unknown = UnknownFields::kIgnore);
 
   JsonObjectReader& Str(std::string_view key, std::string& out, Need need = Need::kOptional);
   JsonObjectReader& Int(std::string_view key, int64_t& out, int64_t min, int64_t max,
@@ -82,6 +84,8 @@ class JsonObjectReader {
   JsonObjectReader& Int(std::string_view key, int& out, int min, int max,
                         Need need = Need::kOptional);
   JsonObjectReader& Bool(std::string_view key, bool& out, Need need = Need::kOptional);
+  // Any JSON number.
+  JsonObjectReader& Double(std::string_view key, double& out, Need need = Need::kOptional);
   JsonObjectReader& StrList(std::string_view key, std::vector<std::string>& out,
                             Need need = Need::kOptional);
   JsonObjectReader& StrMap(std::string_view key, std::map<std::string, std::string>& out,

@@ -1,5 +1,6 @@
 // Nodes: agent registration, heartbeats and logs (docs/agent-protocol.md); admin list
 // and drain.
+#include "agent/protocol.h"
 #include "scheduler/cluster.h"
 #include "server/allocation_end.h"
 #include "server/api.h"
@@ -16,45 +17,22 @@ constexpr size_t kMinNodeSecretChars = 32;
 // A drained node keeps its drain across a loss and a return: the mark lives in meta.
 std::string DrainKey(const std::string& node_id) { return "node_drained/" + node_id; }
 
-Result<Gpu> GpuFromJson(const json::value& v, const std::string& path) {
-  if (!v.is_object()) return InvalidArgument(path + ": must be an object");
-  FieldReader r(v.as_object(), path);
-  Gpu g;
-  FASTGPU_RETURN_IF_ERROR(r.Int("index", g.index, 0, 1023, true));
-  FASTGPU_RETURN_IF_ERROR(r.String("uuid", g.uuid, true));
-  FASTGPU_RETURN_IF_ERROR(r.String("model", g.model, true));
-  FASTGPU_RETURN_IF_ERROR(r.Int("memory_mib", g.memory_mib, 1, int64_t{1} << 30, true));
-  FASTGPU_RETURN_IF_ERROR(r.Bool("healthy", g.healthy));
-  FASTGPU_RETURN_IF_ERROR(r.String("health_reason", g.health_reason));
-  FASTGPU_RETURN_IF_ERROR(r.Bool("mig_enabled", g.mig_enabled));
-  FASTGPU_RETURN_IF_ERROR(r.Bool("simulated", g.simulated));
-  FASTGPU_RETURN_IF_ERROR(r.Finish());
-  return g;
-}
-
 struct Report {
   std::string allocation_id;
   AllocationUpdate update;
   TimePoint started_at{};  // the agent's start time when given (for usage records)
 };
 
-Result<Report> ReportFromJson(const json::value& v, const std::string& path, TimePoint now) {
-  if (!v.is_object()) return InvalidArgument(path + ": must be an object");
-  FieldReader r(v.as_object(), path);
+// The protocol's replica report as an allocation update; `path` names it in errors.
+Result<Report> ReportFrom(const ReplicaReport& in, const std::string& path, TimePoint now) {
   Report rep;
-  std::string state;
-  int64_t pid = 0, started_at = 0, ended_at = 0;
-  FASTGPU_RETURN_IF_ERROR(r.String("allocation_id", rep.allocation_id, true));
-  FASTGPU_RETURN_IF_ERROR(r.String("state", state, true));
-  FASTGPU_RETURN_IF_ERROR(r.Int("pid", pid, 0, int64_t{1} << 40));
-  FASTGPU_RETURN_IF_ERROR(r.Int("exit_code", rep.update.exit_code, -1000, 1000));
-  FASTGPU_RETURN_IF_ERROR(r.Int("signal", rep.update.signal, 0, 128));
-  FASTGPU_RETURN_IF_ERROR(r.Int("started_at", started_at, 0, int64_t{1} << 50));
-  FASTGPU_RETURN_IF_ERROR(r.Int("ended_at", ended_at, 0, int64_t{1} << 50));
-  FASTGPU_RETURN_IF_ERROR(r.String("message", rep.update.message));
-  std::string reason;
-  FASTGPU_RETURN_IF_ERROR(r.String("reason", reason));
-  FASTGPU_RETURN_IF_ERROR(r.Finish());
+  rep.allocation_id = in.allocation_id;
+  rep.update.exit_code = in.exit_code;
+  rep.update.signal = in.signal;
+  rep.update.message = in.message;
+  const std::string& state = in.state;
+  const std::string& reason = in.reason;
+  const int64_t started_at = in.started_at_ms, ended_at = in.ended_at_ms;
   if (!reason.empty() && reason != kOomKilled) {
     return InvalidArgument(path + ".reason: must be \"" + std::string(kOomKilled) + "\" or empty");
   }
@@ -78,6 +56,11 @@ Result<Report> ReportFromJson(const json::value& v, const std::string& path, Tim
   rep.update.at = at > 0 ? FromUnixMillis(at) : now;
   if (started_at > 0) rep.started_at = FromUnixMillis(started_at);
   return rep;
+}
+
+// A protocol message (agent/protocol.h) as the answer's body.
+HttpResponse ProtocolResponse(std::string body) {
+  return {200, "application/json", std::move(body)};
 }
 
 json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecord>& live) {
@@ -130,27 +113,17 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
   if (who->kind != Principal::Kind::kJoin) {
     return ErrorResponse(PermissionDenied("registering a node needs the join token"));
   }
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  FieldReader r(*body);
+  auto msg = DecodeRegister(req.body);
+  if (!msg.ok()) return ErrorResponse(msg.status());
   NodeRecord rec;
-  std::string secret;
-  Status st = r.String("name", rec.node.name, true);
-  if (st.ok()) st = r.String("agent_id", rec.agent_id, true);
-  if (st.ok()) st = r.String("node_secret", secret);
-  if (st.ok()) st = r.Int("cpu_milli", rec.node.cpu_milli, 0, int64_t{1} << 40, true);
-  if (st.ok()) st = r.Int("memory_mib", rec.node.memory_mib, 0, int64_t{1} << 40, true);
-  if (st.ok()) st = r.Bool("simulated", rec.node.simulated);
-  auto gpus = st.ok() ? r.Array("gpus") : Result<const json::array*>(st);
-  if (!gpus.ok()) return ErrorResponse(gpus.status());
-  if (*gpus != nullptr) {
-    for (size_t i = 0; i < (*gpus)->size(); ++i) {
-      auto g = GpuFromJson((**gpus)[i], "gpus[" + std::to_string(i) + "]");
-      if (!g.ok()) return ErrorResponse(g.status());
-      rec.node.gpus.push_back(std::move(*g));
-    }
-  }
-  if (st = r.Finish(); !st.ok()) return ErrorResponse(st);
+  rec.node.name = msg->name;
+  rec.agent_id = msg->agent_id;
+  std::string secret = msg->node_secret;
+  rec.node.cpu_milli = msg->cpu_milli;
+  rec.node.memory_mib = msg->memory_mib;
+  rec.node.simulated = msg->simulated;
+  rec.node.gpus = std::move(msg->gpus);
+  Status st;
   if (rec.agent_id.empty() || rec.agent_id.size() > 200) {
     return ErrorResponse(InvalidArgument("agent_id: must be 1-200 characters"));
   }
@@ -202,43 +175,28 @@ HttpResponse Api::RegisterNode(const HttpRequest& req) {
   if (!st.ok()) return ErrorResponse(st);
   NoteModels(rec.node.gpus);
   Changed();
-  return JsonResponse(200, json::object{{"node_id", node_id},
-                                        {"node_token", node_token},
-                                        {"node_secret", secret},
-                                        {"heartbeat_interval_ms", options_.heartbeat_interval_ms},
-                                        {"lease_ms", options_.lease_ms}});
+  RegisterResponse answer;
+  answer.node_id = node_id;
+  answer.node_token = node_token;
+  answer.node_secret = secret;
+  answer.heartbeat_interval_ms = options_.heartbeat_interval_ms;
+  answer.lease_ms = options_.lease_ms;
+  return ProtocolResponse(EncodeRegisterResponse(answer));
 }
 
 HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) {
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
+  auto msg = DecodeHeartbeat(req.body);
+  if (!msg.ok()) return ErrorResponse(msg.status());
   TimePoint now = clock_.Now();
-  FieldReader r(*body);
   std::vector<GpuHealth> health;
   std::vector<Report> reports;
-  auto gpus = r.Array("gpus");
-  if (!gpus.ok()) return ErrorResponse(gpus.status());
-  for (size_t i = 0; *gpus != nullptr && i < (*gpus)->size(); ++i) {
-    std::string path = "gpus[" + std::to_string(i) + "]";
-    const json::value& v = (**gpus)[i];
-    if (!v.is_object()) return ErrorResponse(InvalidArgument(path + ": must be an object"));
-    FieldReader g(v.as_object(), path);
-    GpuHealth h;
-    Status st = g.Int("index", h.index, 0, 1023, true);
-    if (st.ok()) st = g.Bool("healthy", h.healthy);
-    if (st.ok()) st = g.String("health_reason", h.reason);
-    if (st.ok()) st = g.Finish();
-    if (!st.ok()) return ErrorResponse(st);
-    health.push_back(std::move(h));
-  }
-  auto replicas = r.Array("replicas");
-  if (!replicas.ok()) return ErrorResponse(replicas.status());
-  for (size_t i = 0; *replicas != nullptr && i < (*replicas)->size(); ++i) {
-    auto rep = ReportFromJson((**replicas)[i], "replicas[" + std::to_string(i) + "]", now);
+  for (const GpuHealthReport& g : msg->gpus)
+    health.push_back({g.index, g.healthy, g.health_reason});
+  for (size_t i = 0; i < msg->replicas.size(); ++i) {
+    auto rep = ReportFrom(msg->replicas[i], "replicas[" + std::to_string(i) + "]", now);
     if (!rep.ok()) return ErrorResponse(rep.status());
     reports.push_back(std::move(*rep));
   }
-  if (Status st = r.Finish(); !st.ok()) return ErrorResponse(st);
 
   // The lease counts the heartbeat as soon as the node is known to be who it says,
   // whether or not the write below can be stored (e.g. while the disk is full).
@@ -248,7 +206,8 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
   if (options_.leases != nullptr) options_.leases->Renew(node_id, now);
 
   bool changed = false;
-  json::array allocations, cancel;
+  HeartbeatResponse answer;
+  answer.lease_ms = options_.lease_ms;
   st = store_.Write([&](WriteTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, AuthNode(tx, req, node_id));
     for (const GpuHealth& h : health) {
@@ -274,7 +233,7 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
           }
         }
         if (cur.ok() || cur.status().code() == StatusCode::kNotFound) {
-          cancel.emplace_back(rep.allocation_id);
+          answer.cancel.push_back(rep.allocation_id);
           continue;
         }
         return cur.status();
@@ -296,40 +255,31 @@ HttpResponse Api::Heartbeat(const HttpRequest& req, const std::string& node_id) 
     for (const auto& rec : recs) {
       if (!IsLive(rec.state)) continue;
       FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(rec.alloc.job_id));
-      json::object a = AllocationToJson(rec.alloc);
-      a.erase("node_id");
-      a.erase("created_at");
-      a["replicas"] = job.spec.replicas;
-      json::object spec = JobSpecToJson(job.spec);
-      a["command"] = spec["command"];
-      a["env"] = spec["env"];
-      if (job.spec.run_as_root) a["run_as_root"] = true;
-      if (!job.spec.image.empty()) a["image"] = spec["image"];
-      allocations.push_back(std::move(a));
+      DesiredReplica d;
+      d.allocation = rec.alloc;
+      d.replicas = job.spec.replicas;
+      d.command = job.spec.command;
+      d.env = job.spec.env;
+      d.run_as_root = job.spec.run_as_root;
+      d.image = job.spec.image;
+      answer.allocations.push_back(std::move(d));
     }
     return OkStatus();
   });
   if (!st.ok()) return ErrorResponse(st);
   metrics_.CountHeartbeat();
   if (changed) Changed();
-  return JsonResponse(200, json::object{{"lease_ms", options_.lease_ms},
-                                        {"allocations", std::move(allocations)},
-                                        {"cancel", std::move(cancel)}});
+  return ProtocolResponse(EncodeHeartbeatResponse(answer));
 }
 
 HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id) {
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  FieldReader r(*body);
-  std::string alloc_id, data;
-  int64_t offset = 0;
-  bool final = false;
-  Status st = r.String("allocation_id", alloc_id, true);
-  if (st.ok()) st = r.Int("offset", offset, 0, int64_t{1} << 50, true);
-  if (st.ok()) st = r.String("data", data, true);
-  if (st.ok()) st = r.Bool("final", final);
-  if (st.ok()) st = r.Finish();
-  if (!st.ok()) return ErrorResponse(st);
+  auto msg = DecodeLogShipment(req.body);
+  if (!msg.ok()) return ErrorResponse(msg.status());
+  const std::string& alloc_id = msg->allocation_id;
+  const std::string& data = msg->data;
+  const int64_t offset = msg->offset;
+  const bool final = msg->final;
+  Status st;
   const int64_t end = offset + static_cast<int64_t>(data.size());
   int64_t next = 0;
   bool truncated = false;
@@ -370,7 +320,10 @@ HttpResponse Api::AppendLogs(const HttpRequest& req, const std::string& node_id)
   });
   if (!st.ok()) return ErrorResponse(st);
   log_waiters_.Notify(alloc_id);  // followed logs of this allocation read on
-  return JsonResponse(200, json::object{{"next_offset", next}, {"truncated", truncated}});
+  LogResponse answer;
+  answer.next_offset = next;
+  answer.truncated = truncated;
+  return ProtocolResponse(EncodeLogResponse(answer));
 }
 
 HttpResponse Api::ListNodes() {
