@@ -356,7 +356,9 @@ bool Agent::Impl::Register() {
 
 bool Agent::Impl::Heartbeat() {
   HeartbeatRequest req;
-  for (const GpuSample& s : gpus_) req.gpus.push_back(s.gpu);
+  for (const GpuSample& s : gpus_) {
+    req.gpus.push_back({s.gpu.index, s.gpu.healthy, s.gpu.health_reason});
+  }
   req.replicas = replicas_->Reports();
   client_->set_bearer_token(state_.node_token);
   auto res = client_->Post("/v1/nodes/" + state_.node_id + "/heartbeat", EncodeHeartbeat(req));

@@ -1,71 +1,99 @@
 #include "agent/protocol.h"
 
 #include <boost/json.hpp>
+#include <limits>
 
 namespace fastgpu {
 namespace {
 
 namespace json = boost::json;
 
-Result<json::object> ParseObject(std::string_view body, std::string_view what) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return InvalidArgument(std::string(what) + ": not JSON: " + ec.message());
-  if (!v.is_object()) return InvalidArgument(std::string(what) + ": not a JSON object");
-  return std::move(v.as_object());
-}
+constexpr int64_t kMaxMib = int64_t{1} << 40;
+constexpr int64_t kMaxMillis = int64_t{1} << 50;  // Unix ms, and byte offsets of a log
 
-Status Missing(std::string_view field) {
-  return InvalidArgument("field '" + std::string(field) + "' is missing or has the wrong type");
-}
-
-Status ReadString(const json::object& o, std::string_view key, std::string* out, bool required) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return required ? Missing(key) : OkStatus();
-  if (!v->is_string()) return Missing(key);
-  *out = std::string(v->as_string());
-  return OkStatus();
-}
-
-template <class Int>
-Status ReadInt(const json::object& o, std::string_view key, Int* out, bool required) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return required ? Missing(key) : OkStatus();
-  if (v->is_int64()) {
-    *out = static_cast<Int>(v->as_int64());
-  } else if (v->is_uint64()) {
-    *out = static_cast<Int>(v->as_uint64());
-  } else if (v->is_double() &&
-             v->as_double() == static_cast<double>(static_cast<int64_t>(v->as_double()))) {
-    *out = static_cast<Int>(v->as_double());
-  } else {
-    return Missing(key);
-  }
-  return OkStatus();
-}
-
-json::array GpusToJson(const std::vector<Gpu>& gpus, bool full) {
-  json::array out;
-  for (const Gpu& g : gpus) {
-    json::object o;
-    o["index"] = g.index;
-    if (full) {
-      o["uuid"] = g.uuid;
-      o["model"] = g.model;
-      o["memory_mib"] = g.memory_mib;
-    }
-    o["healthy"] = g.healthy;
-    o["health_reason"] = g.health_reason;
-    if (full) {
-      o["mig_enabled"] = g.mig_enabled;
-      o["simulated"] = g.simulated;
-    }
-    out.push_back(std::move(o));
-  }
+// Parses a message's body and decodes it with `decode`, its errors prefixed by `what`.
+template <class T, class Fn>
+Result<T> DecodeMessage(std::string_view body, std::string_view what, Fn decode) {
+  auto v = ParseJson(body);
+  if (!v.ok()) return v.status().WithContext(what);
+  T out;
+  JsonObjectReader r(*v);
+  decode(r, out);
+  Status st = r.Finish();
+  if (!st.ok()) return st.WithContext(what);
   return out;
 }
 
-json::object DesiredToJson(const DesiredReplica& d) {
+// Reads "protocol_version" (absent: 1) and refuses a peer too old for this build.
+void ReadVersion(JsonObjectReader& r, int& version) {
+  version = 1;
+  r.Int("protocol_version", version, 1, 1 << 20);
+  if (r.ok() && version < kMinAgentProtocolVersion) {
+    r.Fail("protocol_version", "version " + std::to_string(version) +
+                                   " is older than the oldest this build speaks (" +
+                                   std::to_string(kMinAgentProtocolVersion) + ")");
+  }
+}
+
+std::string Serialize(json::object o) { return json::serialize(o); }
+
+json::array ToArray(const auto& list) {
+  json::array a;
+  for (const auto& x : list) a.push_back(json::value_from(x));
+  return a;
+}
+
+}  // namespace
+
+// ---- nested values ----
+
+void tag_invoke(const json::value_from_tag&, json::value& v, const GpuHealthReport& g) {
+  v = json::object{{"index", g.index}, {"healthy", g.healthy}, {"health_reason", g.health_reason}};
+}
+
+Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+                  GpuHealthReport& g) {
+  JsonObjectReader r(v, path, unknown);
+  r.Int("index", g.index, 0, 1023, Need::kRequired)
+      .Bool("healthy", g.healthy)
+      .Str("health_reason", g.health_reason);
+  return r.Finish();
+}
+
+void tag_invoke(const json::value_from_tag&, json::value& v, const ReplicaReport& r) {
+  json::object o;
+  o["allocation_id"] = r.allocation_id;
+  o["state"] = r.state;
+  if (r.pid > 0) o["pid"] = r.pid;
+  if (r.started_at_ms > 0) o["started_at"] = r.started_at_ms;
+  if (r.state == "exited") {
+    o["exit_code"] = r.exit_code;
+    o["signal"] = r.signal;
+    o["ended_at"] = r.ended_at_ms;
+  } else if (r.ended_at_ms > 0) {
+    o["ended_at"] = r.ended_at_ms;
+  }
+  if (!r.message.empty()) o["message"] = r.message;
+  if (!r.reason.empty()) o["reason"] = r.reason;
+  v = std::move(o);
+}
+
+Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+                  ReplicaReport& rep) {
+  JsonObjectReader r(v, path, unknown);
+  r.Str("allocation_id", rep.allocation_id, Need::kRequired)
+      .Str("state", rep.state, Need::kRequired)
+      .Int("pid", rep.pid, 0, std::numeric_limits<int>::max())
+      .Int("exit_code", rep.exit_code, -1000, 1000)
+      .Int("signal", rep.signal, 0, 128)
+      .Int("started_at", rep.started_at_ms, 0, kMaxMillis)
+      .Int("ended_at", rep.ended_at_ms, 0, kMaxMillis)
+      .Str("message", rep.message)
+      .Str("reason", rep.reason);
+  return r.Finish();
+}
+
+void tag_invoke(const json::value_from_tag&, json::value& v, const DesiredReplica& d) {
   const Allocation& a = d.allocation;
   json::object o;
   o["allocation_id"] = a.id;
@@ -73,180 +101,178 @@ json::object DesiredToJson(const DesiredReplica& d) {
   o["replica"] = a.replica;
   o["replicas"] = d.replicas;
   json::array cmd;
-  for (const auto& c : d.command) cmd.push_back(json::string(c));
+  for (const auto& c : d.command) cmd.emplace_back(c);
   o["command"] = std::move(cmd);
   json::object env;
-  for (const auto& [k, v] : d.env) env[k] = v;
+  for (const auto& [k, val] : d.env) env[k] = val;
   o["env"] = std::move(env);
   if (d.run_as_root) o["run_as_root"] = true;
   if (!d.image.empty()) o["image"] = d.image;
   o["cpu_milli"] = a.cpu_milli;
   o["memory_mib"] = a.memory_mib;
   o["gpu_model"] = a.gpu_model;
-  json::array slices;
-  for (const VgpuSlice& s : a.slices) {
-    slices.push_back(json::object{{"gpu_index", s.gpu_index},
-                                  {"gpu_uuid", s.gpu_uuid},
-                                  {"milli", s.milli},
-                                  {"memory_mib", s.memory_mib},
-                                  {"isolation", std::string(IsolationName(s.isolation))}});
-  }
-  o["slices"] = std::move(slices);
-  return o;
+  o["slices"] = ToArray(a.slices);
+  v = std::move(o);
 }
 
-Result<DesiredReplica> DesiredFromJson(const json::value& v) {
-  if (!v.is_object()) return InvalidArgument("allocation is not an object");
-  const json::object& o = v.as_object();
-  DesiredReplica d;
+Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+                  DesiredReplica& d) {
+  JsonObjectReader r(v, path, unknown);
   Allocation& a = d.allocation;
-  FASTGPU_RETURN_IF_ERROR(ReadString(o, "allocation_id", &a.id, true));
-  auto ctx = "allocation " + a.id;
-  FASTGPU_RETURN_IF_ERROR(ReadString(o, "job_id", &a.job_id, true).WithContext(ctx));
-  FASTGPU_RETURN_IF_ERROR(ReadInt(o, "replica", &a.replica, false).WithContext(ctx));
-  FASTGPU_RETURN_IF_ERROR(ReadInt(o, "replicas", &d.replicas, false).WithContext(ctx));
-  FASTGPU_RETURN_IF_ERROR(ReadInt(o, "cpu_milli", &a.cpu_milli, false).WithContext(ctx));
-  FASTGPU_RETURN_IF_ERROR(ReadInt(o, "memory_mib", &a.memory_mib, false).WithContext(ctx));
-  FASTGPU_RETURN_IF_ERROR(ReadString(o, "gpu_model", &a.gpu_model, false).WithContext(ctx));
-  FASTGPU_RETURN_IF_ERROR(ReadString(o, "image", &d.image, false).WithContext(ctx));
-  const json::value* cmd = o.if_contains("command");
-  if (cmd == nullptr || !cmd->is_array()) return Missing("command").WithContext(ctx);
-  for (const json::value& c : cmd->as_array()) {
-    if (!c.is_string()) return Missing("command").WithContext(ctx);
-    d.command.emplace_back(c.as_string());
-  }
-  if (const json::value* env = o.if_contains("env"); env != nullptr && !env->is_null()) {
-    if (!env->is_object()) return Missing("env").WithContext(ctx);
-    for (const auto& [k, val] : env->as_object()) {
-      if (!val.is_string()) return Missing("env." + std::string(k)).WithContext(ctx);
-      d.env[std::string(k)] = std::string(val.as_string());
-    }
-  }
-  if (const json::value* root = o.if_contains("run_as_root"); root != nullptr && !root->is_null()) {
-    if (!root->is_bool()) return Missing("run_as_root").WithContext(ctx);
-    d.run_as_root = root->as_bool();
-  }
-  if (const json::value* slices = o.if_contains("slices");
-      slices != nullptr && !slices->is_null()) {
-    if (!slices->is_array()) return Missing("slices").WithContext(ctx);
-    for (const json::value& sv : slices->as_array()) {
-      if (!sv.is_object()) return Missing("slices[]").WithContext(ctx);
-      const json::object& so = sv.as_object();
-      VgpuSlice s;
-      std::string iso;
-      FASTGPU_RETURN_IF_ERROR(ReadInt(so, "gpu_index", &s.gpu_index, true).WithContext(ctx));
-      FASTGPU_RETURN_IF_ERROR(ReadString(so, "gpu_uuid", &s.gpu_uuid, false).WithContext(ctx));
-      FASTGPU_RETURN_IF_ERROR(ReadInt(so, "milli", &s.milli, true).WithContext(ctx));
-      FASTGPU_RETURN_IF_ERROR(ReadInt(so, "memory_mib", &s.memory_mib, false).WithContext(ctx));
-      FASTGPU_RETURN_IF_ERROR(ReadString(so, "isolation", &iso, true).WithContext(ctx));
-      auto parsed = ParseIsolation(iso);
-      if (!parsed.ok()) return parsed.status().WithContext(ctx);
-      s.isolation = *parsed;
-      a.slices.push_back(std::move(s));
-    }
-  }
-  return d;
+  r.Str("allocation_id", a.id, Need::kRequired)
+      .Str("job_id", a.job_id, Need::kRequired)
+      .Int("replica", a.replica, 0, 1023)
+      .Int("replicas", d.replicas, 1, 1024)
+      .StrList("command", d.command, Need::kRequired)
+      .StrMap("env", d.env)
+      .Bool("run_as_root", d.run_as_root)
+      .Str("image", d.image)
+      .Int("cpu_milli", a.cpu_milli, 0, kMaxMib)
+      .Int("memory_mib", a.memory_mib, 0, kMaxMib)
+      .Str("gpu_model", a.gpu_model)
+      .List("slices", a.slices);
+  return r.Finish();
 }
 
-}  // namespace
+// ---- register ----
 
 std::string EncodeRegister(const RegisterRequest& req) {
   json::object o;
+  o["protocol_version"] = req.protocol_version;
   o["name"] = req.name;
   o["agent_id"] = req.agent_id;
   if (!req.node_secret.empty()) o["node_secret"] = req.node_secret;
   o["cpu_milli"] = req.cpu_milli;
   o["memory_mib"] = req.memory_mib;
   o["simulated"] = req.simulated;
-  o["gpus"] = GpusToJson(req.gpus, true);
-  return json::serialize(o);
+  o["gpus"] = ToArray(req.gpus);
+  return Serialize(std::move(o));
+}
+
+Result<RegisterRequest> DecodeRegister(std::string_view body) {
+  return DecodeMessage<RegisterRequest>(
+      body, "register", [](JsonObjectReader& r, RegisterRequest& req) {
+        ReadVersion(r, req.protocol_version);
+        r.Str("name", req.name, Need::kRequired)
+            .Str("agent_id", req.agent_id, Need::kRequired)
+            .Str("node_secret", req.node_secret)
+            .Int("cpu_milli", req.cpu_milli, 0, kMaxMib, Need::kRequired)
+            .Int("memory_mib", req.memory_mib, 0, kMaxMib, Need::kRequired)
+            .Bool("simulated", req.simulated)
+            .List("gpus", req.gpus);
+      });
+}
+
+std::string EncodeRegisterResponse(const RegisterResponse& resp) {
+  return Serialize({{"protocol_version", resp.protocol_version},
+                    {"node_id", resp.node_id},
+                    {"node_token", resp.node_token},
+                    {"node_secret", resp.node_secret},
+                    {"heartbeat_interval_ms", resp.heartbeat_interval_ms},
+                    {"lease_ms", resp.lease_ms}});
 }
 
 Result<RegisterResponse> DecodeRegisterResponse(std::string_view body) {
-  FASTGPU_ASSIGN_OR_RETURN(json::object o, ParseObject(body, "register answer"));
-  RegisterResponse r;
-  FASTGPU_RETURN_IF_ERROR(ReadString(o, "node_id", &r.node_id, true));
-  FASTGPU_RETURN_IF_ERROR(ReadString(o, "node_token", &r.node_token, true));
-  FASTGPU_RETURN_IF_ERROR(ReadString(o, "node_secret", &r.node_secret, false));
-  FASTGPU_RETURN_IF_ERROR(ReadInt(o, "heartbeat_interval_ms", &r.heartbeat_interval_ms, false));
-  FASTGPU_RETURN_IF_ERROR(ReadInt(o, "lease_ms", &r.lease_ms, false));
-  if (r.node_id.empty() || r.node_token.empty()) {
+  auto r = DecodeMessage<RegisterResponse>(
+      body, "register answer", [](JsonObjectReader& r, RegisterResponse& resp) {
+        ReadVersion(r, resp.protocol_version);
+        r.Str("node_id", resp.node_id, Need::kRequired)
+            .Str("node_token", resp.node_token, Need::kRequired)
+            .Str("node_secret", resp.node_secret)  // "" from an older control plane
+            .Int("heartbeat_interval_ms", resp.heartbeat_interval_ms, 0, kMaxMillis)
+            .Int("lease_ms", resp.lease_ms, 0, kMaxMillis);
+      });
+  if (r.ok() && (r->node_id.empty() || r->node_token.empty())) {
     return InvalidArgument("register answer: empty node_id or node_token");
   }
   return r;
 }
 
+// ---- heartbeat ----
+
 std::string EncodeHeartbeat(const HeartbeatRequest& req) {
-  json::object o;
-  o["gpus"] = GpusToJson(req.gpus, false);
-  json::array replicas;
-  for (const ReplicaReport& r : req.replicas) {
-    json::object ro;
-    ro["allocation_id"] = r.allocation_id;
-    ro["state"] = r.state;
-    if (r.pid > 0) ro["pid"] = r.pid;
-    if (r.started_at_ms > 0) ro["started_at"] = r.started_at_ms;
-    if (r.state == "exited") {
-      ro["exit_code"] = r.exit_code;
-      ro["signal"] = r.signal;
-      ro["ended_at"] = r.ended_at_ms;
-    } else if (r.ended_at_ms > 0) {
-      ro["ended_at"] = r.ended_at_ms;
-    }
-    if (!r.message.empty()) ro["message"] = r.message;
-    if (!r.reason.empty()) ro["reason"] = r.reason;
-    replicas.push_back(std::move(ro));
-  }
-  o["replicas"] = std::move(replicas);
-  return json::serialize(o);
+  return Serialize({{"protocol_version", req.protocol_version},
+                    {"gpus", ToArray(req.gpus)},
+                    {"replicas", ToArray(req.replicas)}});
+}
+
+Result<HeartbeatRequest> DecodeHeartbeat(std::string_view body) {
+  return DecodeMessage<HeartbeatRequest>(body, "heartbeat",
+                                         [](JsonObjectReader& r, HeartbeatRequest& req) {
+                                           ReadVersion(r, req.protocol_version);
+                                           r.List("gpus", req.gpus).List("replicas", req.replicas);
+                                         });
+}
+
+std::string EncodeHeartbeatResponse(const HeartbeatResponse& resp) {
+  json::array cancel;
+  for (const std::string& c : resp.cancel) cancel.emplace_back(c);
+  return Serialize({{"protocol_version", resp.protocol_version},
+                    {"lease_ms", resp.lease_ms},
+                    {"allocations", ToArray(resp.allocations)},
+                    {"cancel", std::move(cancel)}});
 }
 
 Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body) {
-  FASTGPU_ASSIGN_OR_RETURN(json::object o, ParseObject(body, "heartbeat answer"));
-  HeartbeatResponse r;
-  FASTGPU_RETURN_IF_ERROR(ReadInt(o, "lease_ms", &r.lease_ms, false));
-  if (const json::value* allocs = o.if_contains("allocations");
-      allocs != nullptr && !allocs->is_null()) {
-    if (!allocs->is_array()) return Missing("allocations");
-    for (const json::value& v : allocs->as_array()) {
-      FASTGPU_ASSIGN_OR_RETURN(DesiredReplica d, DesiredFromJson(v));
-      r.allocations.push_back(std::move(d));
-    }
-  }
-  if (const json::value* cancel = o.if_contains("cancel");
-      cancel != nullptr && !cancel->is_null()) {
-    if (!cancel->is_array()) return Missing("cancel");
-    for (const json::value& v : cancel->as_array()) {
-      if (!v.is_string()) return Missing("cancel[]");
-      r.cancel.emplace_back(v.as_string());
-    }
-  }
-  return r;
+  return DecodeMessage<HeartbeatResponse>(body, "heartbeat answer",
+                                          [](JsonObjectReader& r, HeartbeatResponse& resp) {
+                                            ReadVersion(r, resp.protocol_version);
+                                            r.Int("lease_ms", resp.lease_ms, 0, kMaxMillis)
+                                                .List("allocations", resp.allocations)
+                                                .StrList("cancel", resp.cancel);
+                                          });
 }
 
+// ---- logs ----
+
 std::string EncodeLogShipment(const LogShipment& chunk) {
-  json::object o{
-      {"allocation_id", chunk.allocation_id}, {"offset", chunk.offset}, {"data", chunk.data}};
+  json::object o{{"protocol_version", chunk.protocol_version},
+                 {"allocation_id", chunk.allocation_id},
+                 {"offset", chunk.offset},
+                 {"data", chunk.data}};
   if (chunk.final) o["final"] = true;
-  return json::serialize(o);
+  return Serialize(std::move(o));
+}
+
+Result<LogShipment> DecodeLogShipment(std::string_view body) {
+  return DecodeMessage<LogShipment>(body, "logs", [](JsonObjectReader& r, LogShipment& chunk) {
+    ReadVersion(r, chunk.protocol_version);
+    r.Str("allocation_id", chunk.allocation_id, Need::kRequired)
+        .Int("offset", chunk.offset, 0, kMaxMillis, Need::kRequired)
+        .Str("data", chunk.data, Need::kRequired)
+        .Bool("final", chunk.final);
+  });
+}
+
+std::string EncodeLogResponse(const LogResponse& resp) {
+  return Serialize({{"protocol_version", resp.protocol_version},
+                    {"next_offset", resp.next_offset},
+                    {"truncated", resp.truncated}});
 }
 
 Result<int64_t> DecodeLogResponse(std::string_view body) {
-  FASTGPU_ASSIGN_OR_RETURN(json::object o, ParseObject(body, "logs answer"));
-  int64_t next = 0;
-  FASTGPU_RETURN_IF_ERROR(ReadInt(o, "next_offset", &next, true));
-  return next;
+  auto r =
+      DecodeMessage<LogResponse>(body, "logs answer", [](JsonObjectReader& r, LogResponse& resp) {
+        ReadVersion(r, resp.protocol_version);
+        r.Int("next_offset", resp.next_offset, 0, kMaxMillis, Need::kRequired)
+            .Bool("truncated", resp.truncated);
+      });
+  if (!r.ok()) return r.status();
+  return r->next_offset;
 }
 
+// ---- the state file's form of a desired replica ----
+
 std::string EncodeDesiredReplica(const DesiredReplica& d) {
-  return json::serialize(DesiredToJson(d));
+  return json::serialize(json::value_from(d));
 }
 
 Result<DesiredReplica> DecodeDesiredReplica(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return InvalidArgument("allocation: not JSON: " + ec.message());
-  return DesiredFromJson(v);
+  auto v = ParseJson(text);
+  if (!v.ok()) return v.status().WithContext("allocation");
+  Result<DesiredReplica> d = FromJson<DesiredReplica>(*v);
+  if (!d.ok()) return d.status().WithContext("allocation");
+  return d;
 }
 
 std::string SanitizeUtf8(std::string_view bytes, bool hold_incomplete, size_t* consumed) {

@@ -1,8 +1,20 @@
-// The agent side of docs/agent-protocol.md: message types and their JSON form.
+// The agent protocol (docs/agent-protocol.md): its message types and their one JSON form,
+// used by both peers: the node agent encodes requests and decodes answers, the control
+// plane (server/api_nodes.cpp) decodes requests and encodes answers. The messages are the
+// protocol's own types, versioned apart from the public API: a change to the API's JSON
+// does not change what agents read.
 //
-// Pure functions (Boost.JSON inside), thread-safe. Parsing is strict about types and
-// required fields and returns InvalidArgument naming the field; unknown fields are
-// ignored so that the control plane can add some.
+// Compatibility, both directions: every top-level message carries "protocol_version" (the
+// sender's kAgentProtocolVersion; absent means 1, the form before the field existed). A
+// receiver ignores fields it does not know (a newer peer's additions) and gives optional
+// fields that are absent their defaults (an older peer's omissions); it refuses only a peer
+// older than kMinAgentProtocolVersion. A change an older peer could not ignore needs a new
+// minimum, not just a new version.
+//
+// Nested model values (a GPU at registration, a slice of an allocation) have the model's
+// JSON form (model/json.h). Decoding is strict about types, ranges and required fields and
+// returns InvalidArgument naming the field's path ("replicas[1].exit_code: ..."); nothing
+// throws. Pure functions (Boost.JSON inside), thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +26,16 @@
 #include "common/result.h"
 #include "model/allocation.h"
 #include "model/gpu.h"
+#include "model/json.h"
 
 namespace fastgpu {
 
+// The version this build speaks, and the oldest peer it still understands. Version 1 is
+// the protocol as first documented; messages without "protocol_version" are version 1.
+inline constexpr int kAgentProtocolVersion = 1;
+inline constexpr int kMinAgentProtocolVersion = 1;
+
+// Agent -> control plane: POST /v1/nodes/register.
 struct RegisterRequest {
   std::string name;
   std::string agent_id;
@@ -25,14 +44,17 @@ struct RegisterRequest {
   int64_t memory_mib = 0;
   bool simulated = false;
   std::vector<Gpu> gpus;
+  int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
 };
 
+// Control plane -> agent: the answer to a registration.
 struct RegisterResponse {
   std::string node_id;
   std::string node_token;
   std::string node_secret;  // the secret to present next time ("" from an older server)
   int64_t heartbeat_interval_ms = 0;
   int64_t lease_ms = 0;
+  int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
 };
 
 // A replica as the agent reports it in a heartbeat.
@@ -50,10 +72,18 @@ struct ReplicaReport {
   std::string reason;
 };
 
+// The health of one GPU as a heartbeat reports it.
+struct GpuHealthReport {
+  int index = 0;  // the GPU's index on the node, as registered
+  bool healthy = true;
+  std::string health_reason;  // why not healthy ("XID 79 ..."); "" when healthy
+};
+
+// Agent -> control plane: POST /v1/nodes/{id}/heartbeat.
 struct HeartbeatRequest {
-  std::vector<Gpu> gpus;  // index, healthy, health_reason are what counts
+  std::vector<GpuHealthReport> gpus;
   std::vector<ReplicaReport> replicas;
-  std::string message;  // free text, as in RegisterRequest
+  int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
 };
 
 // One allocation the control plane wants running on this node.
@@ -70,10 +100,12 @@ struct DesiredReplica {
   std::string image;
 };
 
+// Control plane -> agent: the answer to a heartbeat.
 struct HeartbeatResponse {
   int64_t lease_ms = 0;
   std::vector<DesiredReplica> allocations;
   std::vector<std::string> cancel;
+  int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
 };
 
 // A piece of a replica's output sent with POST /v1/nodes/{id}/logs. (The control plane's
@@ -87,8 +119,17 @@ struct LogShipment {
   // output was shipped (or refused): offset + data.size() is then the log's final size,
   // and the control plane's `job logs` may say done.
   bool final = false;
+  int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
 };
 
+// Control plane -> agent: the answer to a log shipment.
+struct LogResponse {
+  int64_t next_offset = 0;                       // where the agent's next shipment starts
+  bool truncated = false;                        // some bytes were dropped at the log's size limit
+  int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
+};
+
+// ---- agent side: requests out, answers in ----
 std::string EncodeRegister(const RegisterRequest& req);
 Result<RegisterResponse> DecodeRegisterResponse(std::string_view body);
 std::string EncodeHeartbeat(const HeartbeatRequest& req);
@@ -97,9 +138,31 @@ std::string EncodeLogShipment(const LogShipment& chunk);
 // The answer's next_offset.
 Result<int64_t> DecodeLogResponse(std::string_view body);
 
+// ---- control plane side: requests in, answers out ----
+// Each decoder also refuses a peer older than kMinAgentProtocolVersion.
+Result<RegisterRequest> DecodeRegister(std::string_view body);
+std::string EncodeRegisterResponse(const RegisterResponse& resp);
+Result<HeartbeatRequest> DecodeHeartbeat(std::string_view body);
+std::string EncodeHeartbeatResponse(const HeartbeatResponse& resp);
+Result<LogShipment> DecodeLogShipment(std::string_view body);
+std::string EncodeLogResponse(const LogResponse& resp);
+
 // A DesiredReplica as JSON and back (the state file keeps them in this form).
 std::string EncodeDesiredReplica(const DesiredReplica& d);
 Result<DesiredReplica> DecodeDesiredReplica(std::string_view json);
+
+// The decoders and encoders behind the functions above (model/json.h's scheme, so that
+// JsonObjectReader::Field/List and boost::json::value_from work with these types).
+Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
+                  GpuHealthReport& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
+                  ReplicaReport& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
+                  DesiredReplica& out);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v,
+                const GpuHealthReport& g);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const ReplicaReport& r);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const DesiredReplica& d);
 
 // Makes `bytes` valid UTF-8: each byte that does not start or continue a valid
 // sequence becomes U+FFFD. When `hold_incomplete` is set, an incomplete sequence at the

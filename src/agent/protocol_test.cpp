@@ -70,11 +70,7 @@ TEST(ProtocolTest, BadAnswersNameTheField) {
 
 TEST(ProtocolTest, EncodesReportsAsTheProtocolSays) {
   HeartbeatRequest hb;
-  Gpu g;
-  g.index = 0;
-  g.healthy = false;
-  g.health_reason = "XID 79 (fell off the bus)";
-  hb.gpus.push_back(g);
+  hb.gpus.push_back({0, false, "XID 79 (fell off the bus)"});
   hb.replicas.push_back({"alloc-1", "exited", 0, 0, 9, 100, 200, "killed by signal 9"});
   hb.replicas.push_back({"alloc-2", "running", 1234, 0, 0, 100, 0, ""});
   std::string json = EncodeHeartbeat(hb);

@@ -57,4 +57,8 @@ Result<json::value> ApiClient::Call(const std::string& method, const std::string
   return v;
 }
 
+Status UnexpectedAnswer(const Status& decode_error) {
+  return Internal("unexpected answer from the control plane: " + decode_error.message());
+}
+
 }  // namespace fastgpu::cli

@@ -42,4 +42,10 @@ class ApiClient {
   std::unique_ptr<HttpClient> http_;
 };
 
+// An answer of an unexpected shape (a field missing or of another type, as the model's
+// JsonObjectReader reports it): Internal "unexpected answer from the control plane: <field>:
+// <what>". The commands read answers with that checked reader, never with throwing
+// accessors, so such an answer ends the command with this message.
+Status UnexpectedAnswer(const Status& decode_error);
+
 }  // namespace fastgpu::cli

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <thread>
 
@@ -14,6 +15,7 @@
 #include "cli/usage_commands.h"
 #include "common/ids.h"
 #include "metering/json_text.h"
+#include "model/json.h"
 #include "model/units.h"
 
 namespace fastgpu::cli {
@@ -34,6 +36,17 @@ int Run(const CommonFlags& f, const Body& body) {
 }
 
 Status Usage(const std::string& m) { return InvalidArgument("usage: " + m); }
+
+// The string fields `keys` of an answer, each required (the model's checked reader).
+Result<std::vector<std::string>> Fields(const json::value& v,
+                                        std::initializer_list<std::string_view> keys) {
+  std::vector<std::string> out(keys.size());
+  JsonObjectReader r(v);
+  size_t i = 0;
+  for (std::string_view key : keys) r.Str(key, out[i++], Need::kRequired);
+  if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
+  return out;
+}
 
 // JSON output, or the table renderer's.
 Result<std::string> Show(Result<json::value> v, bool as_json,
@@ -76,46 +89,47 @@ struct SubmitFlags {
   double timeout_seconds = 0;
 };
 
+// The job spec in the model's JSON form (model/json.h), the one the API decodes.
 Result<std::string> SubmitBody(const SubmitFlags& s) {
-  json::object shape;
+  JobSpec spec;
   auto gpu = ParseGpuAmount(s.gpu);
   if (!gpu.ok()) return Usage("--gpu: " + gpu.status().message());
-  shape["gpu_count"] = gpu->count;
-  shape["gpu_milli"] = gpu->milli_per_gpu;
+  spec.shape.gpu_count = gpu->count;
+  spec.shape.gpu_milli = gpu->milli_per_gpu;
   if (!s.gpu_memory.empty()) {
     auto m = ParseMemoryMib(s.gpu_memory);
     if (!m.ok()) return Usage("--gpu-memory: " + m.status().message());
-    shape["gpu_memory_mib"] = *m;
+    spec.shape.gpu_memory_mib = *m;
   }
   if (!s.cpu.empty()) {
     auto c = ParseCpuMilli(s.cpu);
     if (!c.ok()) return Usage("--cpu: " + c.status().message());
-    shape["cpu_milli"] = *c;
+    spec.shape.cpu_milli = *c;
   }
   if (!s.memory.empty()) {
     auto m = ParseMemoryMib(s.memory);
     if (!m.ok()) return Usage("--memory: " + m.status().message());
-    shape["memory_mib"] = *m;
+    spec.shape.memory_mib = *m;
   }
-  json::array models;
-  for (const auto& m : s.gpu_models) models.emplace_back(m);
-  shape["gpu_models"] = std::move(models);
-  shape["isolation"] = s.isolation;
-  json::object env;
+  spec.shape.gpu_models = s.gpu_models;
+  auto iso = ParseIsolation(s.isolation);
+  if (!iso.ok()) return Usage("--isolation: " + iso.status().message());
+  spec.shape.isolation = *iso;
   for (const auto& kv : s.env) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) return Usage("--env: expected K=V, got '" + kv + "'");
-    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    spec.env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  json::array cmd;
-  for (const auto& a : s.command) cmd.emplace_back(a);
-  json::object body{{"name", s.name},         {"command", std::move(cmd)},
-                    {"env", std::move(env)},  {"shape", std::move(shape)},
-                    {"replicas", s.replicas}, {"max_retries", s.retries},
-                    {"priority", s.priority}};
-  if (s.root) body["run_as_root"] = true;
+  spec.name = s.name;
+  spec.command = s.command;
+  spec.replicas = s.replicas;
+  spec.max_retries = s.retries;
+  spec.priority = s.priority;
+  spec.run_as_root = s.root;
+  spec.image = s.image;
+  json::value body = json::value_from(spec);
   // Sent only when given, so that a plain job still reaches a server without images.
-  if (!s.image.empty()) body["image"] = s.image;
+  if (spec.image.empty()) body.as_object().erase("image");
   return json::serialize(body);
 }
 
@@ -146,8 +160,10 @@ Result<std::string> WaitForJobs(ApiClient& api, const std::vector<std::string>& 
     while (true) {
       auto v = api.Call("GET", "/v1/jobs/" + Escape(id));
       if (!v.ok()) return v.status();
-      const std::string state(v->at("state").as_string());
-      const std::string reason(v->at("reason").as_string());
+      std::string state, reason;
+      JsonObjectReader r(*v);
+      r.Str("state", state, Need::kRequired).Str("reason", reason);
+      if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
       if (state == "succeeded") {
         done.push_back(*v);
         text += "job " + id + " succeeded\n";
@@ -220,13 +236,14 @@ void AddJob(CLI::App& app, int* exit_code) {
       std::string key = s->key.empty() ? RandomHex(16) : s->key;
       auto v = api.Call("POST", "/v1/jobs", body, key);
       if (!v.ok()) return v.status();
-      const std::string id(v->at("id").as_string());
+      FASTGPU_ASSIGN_OR_RETURN(auto f, Fields(*v, {"id", "state"}));
+      const std::string& id = f[0];
       if (s->wait) {
         if (!as_json) std::cout << "submitted " << id << "; waiting for it to end\n" << std::flush;
         return WaitForJobs(api, {id}, s->timeout_seconds, as_json);
       }
       if (as_json) return metering::JsonText(*v) + "\n";
-      return "submitted " + id + " (" + std::string(v->at("state").as_string()) + ")\n";
+      return "submitted " + id + " (" + f[1] + ")\n";
     });
   });
 
@@ -295,7 +312,9 @@ void AddJob(CLI::App& app, int* exit_code) {
           if (first_error.ok()) first_error = v.status();
           continue;
         }
-        const std::string job_id(v->at("id").as_string());
+        auto f = Fields(*v, {"id"});
+        if (!f.ok()) return f.status();
+        const std::string& job_id = (*f)[0];
         text += "cancelled " + job_id + (job_id == id ? "" : " (" + id + ")") + "\n";
         answers.push_back(*std::move(v));
       }
@@ -324,17 +343,28 @@ void AddJob(CLI::App& app, int* exit_code) {
       const std::string path =
           "/v1/jobs/" + Escape(*lid) + "/logs?replica=" + std::to_string(*replica) + "&offset=";
       int64_t offset = 0;
-      // Prints one plain answer; true when the log is done.
-      auto print_plain = [&](const json::value& v) {
-        const json::object& o = v.as_object();
-        std::cout << std::string_view(o.at("data").as_string()) << std::flush;
-        offset = o.at("next_offset").as_int64();
-        return o.at("done").as_bool();
+      // Prints one plain answer: whether it was empty and whether the log is done.
+      struct Piece {
+        bool empty = true;
+        bool done = false;
+      };
+      auto print_plain = [&](const json::value& v) -> Result<Piece> {
+        std::string data;
+        Piece p;
+        JsonObjectReader r(v);
+        r.Str("data", data, Need::kRequired)
+            .Int("next_offset", offset, 0, std::numeric_limits<int64_t>::max(), Need::kRequired)
+            .Bool("done", p.done, Need::kRequired);
+        if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
+        std::cout << data << std::flush;
+        p.empty = data.empty();
+        return p;
       };
       while (!*follow) {
         auto v = api.Call("GET", path + std::to_string(offset));
         if (!v.ok()) return v.status();
-        if (print_plain(*v) || v->at("data").as_string().empty()) break;
+        FASTGPU_ASSIGN_OR_RETURN(Piece p, print_plain(*v));
+        if (p.done || p.empty) break;
       }
       while (*follow) {
         // The server streams the log's bytes as they are stored (X-Log-Offset names the
@@ -354,19 +384,18 @@ void AddJob(CLI::App& app, int* exit_code) {
         offset += got;
         if (!res.ok() && !streamed) return res.status();
         if (res.ok() && !streamed) {  // a plain answer: poll
-          boost::system::error_code ec;
-          json::value v = json::parse(res->body, ec);
-          if (ec || !v.is_object())
-            return Internal("the control plane answered something that is not JSON");
-          const bool empty = v.at("data").as_string().empty();
-          if (print_plain(v)) break;
-          if (empty) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          auto v = ParseJson(res->body);
+          if (!v.ok()) return Internal("the control plane answered something that is not JSON");
+          FASTGPU_ASSIGN_OR_RETURN(Piece p, print_plain(*v));
+          if (p.done) break;
+          if (p.empty) std::this_thread::sleep_for(std::chrono::milliseconds(500));
           continue;
         }
         // The stream ended (or broke off): the plain answer says whether the log is done.
         auto v = api.Call("GET", path + std::to_string(offset));
         if (!v.ok()) return v.status();
-        if (print_plain(*v)) break;
+        FASTGPU_ASSIGN_OR_RETURN(Piece end_piece, print_plain(*v));
+        if (end_piece.done) break;
       }
       if (!*follow) return std::string();
       // Following ends with the job: its outcome is the exit code, as with `job wait`.
@@ -402,9 +431,8 @@ void AddNode(CLI::App& app, int* exit_code) {
                         RandomHex(16));
       if (!v.ok()) return v.status();
       if (as_json) return metering::JsonText(*v) + "\n";
-      return "node " + std::string(v->at("name").as_string()) + " (" +
-             std::string(v->at("id").as_string()) + ") is " +
-             std::string(v->at("state").as_string()) + "\n";
+      FASTGPU_ASSIGN_OR_RETURN(auto f, Fields(*v, {"name", "id", "state"}));
+      return "node " + f[0] + " (" + f[1] + ") is " + f[2] + "\n";
     });
   });
   auto rf = std::make_shared<CommonFlags>();
@@ -497,11 +525,14 @@ void AddToken(CLI::App& app, int* exit_code) {
       auto v = api.Call("POST", "/v1/tenants/" + Escape(*tenant) + "/tokens",
                         json::serialize(json::object{{"name", *name}}));
       if (v.ok() && *secret_only) {
-        const json::value* secret = v->as_object().if_contains("token");
-        if (secret == nullptr || !secret->is_string() || secret->as_string().empty()) {
+        std::string secret;
+        JsonObjectReader r(*v);
+        r.Str("token", secret);
+        if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
+        if (secret.empty()) {
           return FailedPrecondition("the answer carries no secret (it is shown only once)");
         }
-        return std::string(secret->as_string()) + "\n";
+        return secret + "\n";
       }
       return Show(std::move(v), as_json, RenderToken);
     });

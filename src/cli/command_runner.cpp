@@ -30,8 +30,9 @@ int RunClientCommand(const ClientFlags& f, const ClientBody& body) {
     std::cerr << "fastgpu: " << api.status().message() << "\n";
     return 2;
   }
-  // A body reads the control plane's JSON with throwing accessors; an answer of an
-  // unexpected shape must end the command with a message, never abort it.
+  // A body reads the control plane's JSON with checked readers (model/json.h) and turns an
+  // answer of an unexpected shape into UnexpectedAnswer; this catch is only the last line
+  // for an exception a library might still raise, so that the command never aborts.
   Result<std::string> out = Internal("no answer");
   try {
     out = body(**api, f.output);

@@ -113,12 +113,12 @@ std::string RenderJob(const json::value& j) {
     << "replicas:  " << Str(j, "replicas") << "   max retries: " << Str(j, "max_retries")
     << "   attempts: " << Str(j, "attempts") << "\n";
   std::string cmd;
-  for (const auto& a : Arr(j, "command"))
-    cmd += (cmd.empty() ? "" : " ") + std::string(a.as_string());
+  for (const auto& a : Arr(j, "command")) {
+    cmd += (cmd.empty() ? "" : " ") + (a.is_string() ? std::string(a.as_string()) : "?");
+  }
   o << "command:   " << cmd << "\n";
   if (!Str(j, "image").empty()) o << "image:     " << Str(j, "image") << "\n";
-  o
-    << "created:   " << Time(Int(j, "created_at")) << "\n";
+  o << "created:   " << Time(Int(j, "created_at")) << "\n";
   o << "\nevents:\n";
   Table ev({"  AT", "FROM", "TO", "REASON"});
   for (const auto& e : Arr(j, "events")) {

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <limits>
+#include <map>
 #include <memory>
 
 #include "cli/api_client.h"
@@ -16,6 +18,7 @@
 #include "metering/json_text.h"
 #include "metering/price_json.h"
 #include "metering/pricing.h"
+#include "model/json.h"
 #include "model/units.h"
 
 namespace fastgpu::cli {
@@ -54,29 +57,65 @@ std::string Str(const json::value& v, std::string_view key) {
   return metering::JsonText(*f);
 }
 
-std::string RenderReport(const json::value& r) {
+// One row of a usage report: its key and cost as shown, its GPU-hours as a number.
+struct ReportRow {
+  std::string key, billed_seconds, cost;
+  double gpu_hours = 0;
+};
+
+// The rows of a usage report answer, checked (the model's JsonObjectReader).
+Result<std::vector<ReportRow>> ReportRows(const json::value& r) {
+  JsonObjectReader reader(r);
+  const json::value* rows = reader.Raw("rows");
+  if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
+  if (rows == nullptr || !rows->is_array()) {
+    return UnexpectedAnswer(InvalidArgument("rows: must be an array"));
+  }
+  std::vector<ReportRow> out;
+  for (size_t i = 0; i < rows->as_array().size(); ++i) {
+    const json::value& row = rows->as_array()[i];
+    ReportRow rr;
+    JsonObjectReader rd(row, "rows[" + std::to_string(i) + "]");
+    rd.Double("gpu_hours", rr.gpu_hours, Need::kRequired);
+    if (Status st = rd.Finish(); !st.ok()) return UnexpectedAnswer(st);
+    rr.key = Str(row, "key");
+    rr.billed_seconds = Str(row, "billed_seconds");
+    rr.cost = Str(row, "cost");
+    out.push_back(std::move(rr));
+  }
+  return out;
+}
+
+Result<std::string> RenderReport(const json::value& r) {
+  FASTGPU_ASSIGN_OR_RETURN(std::vector<ReportRow> rows, ReportRows(r));
+  int64_t from = 0, to = 0;
+  JsonObjectReader reader(r);
+  reader.Int("from", from, 0, std::numeric_limits<int64_t>::max(), Need::kRequired)
+      .Int("to", to, 0, std::numeric_limits<int64_t>::max(), Need::kRequired);
+  if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
   const std::string by = Str(r, "by");
   Table t({by == "job"     ? "JOB"
            : by == "model" ? "GPU MODEL"
                            : "DAY (UTC)",
            "BILLED SECONDS", "GPU-HOURS", "COST"});
-  for (const auto& row : r.at("rows").as_array()) {
+  for (const ReportRow& row : rows) {
     char hours[32];
-    std::snprintf(hours, sizeof hours, "%.3f", row.at("gpu_hours").to_number<double>());
-    t.Add({Str(row, "key"), Str(row, "billed_seconds"), hours, Str(row, "cost")});
+    std::snprintf(hours, sizeof hours, "%.3f", row.gpu_hours);
+    t.Add({row.key, row.billed_seconds, hours, row.cost});
   }
   t.Add({"TOTAL", "", "", Str(r, "total")});
-  std::string head = "tenant " + Str(r, "tenant") + ", " +
-                     FormatRfc3339(FromUnixMillis(r.at("from").as_int64())) + " to " +
-                     FormatRfc3339(FromUnixMillis(r.at("to").as_int64())) + "\n";
+  std::string head = "tenant " + Str(r, "tenant") + ", " + FormatRfc3339(FromUnixMillis(from)) +
+                     " to " + FormatRfc3339(FromUnixMillis(to)) + "\n";
   return head + t.Render();
 }
 
-std::string RenderPrices(const json::value& p) {
+Result<std::string> RenderPrices(const json::value& p) {
+  std::map<std::string, std::string> gpu_hour;
+  JsonObjectReader reader(p);
+  reader.StrMap("gpu_hour", gpu_hour, Need::kRequired);
+  if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
   Table t({"ITEM", "PRICE"});
-  for (const auto& [model, price] : p.at("gpu_hour").as_object()) {
-    t.Add({"GPU-hour " + std::string(model), "$" + std::string(price.as_string())});
-  }
+  for (const auto& [model, price] : gpu_hour) t.Add({"GPU-hour " + model, "$" + price});
   t.Add({"GPU-hour (other models)", "$" + Str(p, "default_gpu_hour")});
   t.Add({"CPU core-hour", "$" + Str(p, "cpu_hour")});
   t.Add({"GiB-hour of memory", "$" + Str(p, "gib_hour")});
@@ -114,11 +153,12 @@ void AddUsage(CLI::App& app, int* exit_code) {
       if (output == "table") return RenderReport(r);
       // CSV from the same answer (the API's own CSV carries the same columns).
       std::string csv = Str(r, "by") + ",billed_seconds,gpu_hours,cost\n";
-      for (const auto& row : r.at("rows").as_array()) {
+      FASTGPU_ASSIGN_OR_RETURN(std::vector<ReportRow> rows, ReportRows(r));
+      for (const ReportRow& row : rows) {
         char hours[32];
-        std::snprintf(hours, sizeof hours, "%.6f", row.at("gpu_hours").to_number<double>());
-        const std::string cost = Str(row, "cost");
-        csv += Str(row, "key") + "," + Str(row, "billed_seconds") + "," + hours + "," +
+        std::snprintf(hours, sizeof hours, "%.6f", row.gpu_hours);
+        const std::string& cost = row.cost;
+        csv += row.key + "," + row.billed_seconds + "," + hours + "," +
                (cost.empty() ? "" : cost.substr(cost.find('$') + 1)) + "\n";
       }
       const std::string total = Str(r, "total");
@@ -167,6 +207,7 @@ void AddPrice(CLI::App& app, int* exit_code) {
       }
       // Read, change, write back: the API replaces the whole table.
       FASTGPU_ASSIGN_OR_RETURN(json::value cur, api.Call("GET", "/v1/prices"));
+      if (!cur.is_object()) return UnexpectedAnswer(InvalidArgument("value: must be an object"));
       json::object t = cur.as_object();
       auto dollars = [](const std::string& flag, const std::string& v) -> Result<std::string> {
         auto mc = metering::ParseDollarsToMillicents(v);
@@ -178,7 +219,9 @@ void AddPrice(CLI::App& app, int* exit_code) {
         if (a->model.empty()) {
           t["default_gpu_hour"] = v;
         } else {
-          t["gpu_hour"].as_object()[a->model] = v;
+          json::value& per_model = t["gpu_hour"];
+          if (!per_model.is_object()) per_model = json::object();
+          per_model.as_object()[a->model] = v;
         }
       }
       if (!a->cpu_hour.empty()) {
@@ -192,7 +235,8 @@ void AddPrice(CLI::App& app, int* exit_code) {
       if (a->minimum_seconds >= 0) t["minimum_seconds"] = a->minimum_seconds;
       FASTGPU_ASSIGN_OR_RETURN(json::value r,
                                api.Call("PUT", "/v1/prices", json::serialize(t), RandomHex(16)));
-      return output == "json" ? metering::JsonText(r) + "\n" : RenderPrices(r);
+      if (output == "json") return metering::JsonText(r) + "\n";
+      return RenderPrices(r);
     });
   });
   auto lf = std::make_shared<Flags>();
@@ -204,7 +248,8 @@ void AddPrice(CLI::App& app, int* exit_code) {
   list->callback([lf, exit_code] {
     *exit_code = Run(*lf, [](ApiClient& api, const std::string& output) -> Result<std::string> {
       FASTGPU_ASSIGN_OR_RETURN(json::value r, api.Call("GET", "/v1/prices"));
-      return output == "json" ? metering::JsonText(r) + "\n" : RenderPrices(r);
+      if (output == "json") return metering::JsonText(r) + "\n";
+      return RenderPrices(r);
     });
   });
 }
@@ -246,13 +291,18 @@ void AddQuota(CLI::App& app, int* exit_code) {
                                    : api.Call("PUT", "/v1/tenants/" + Escape(a->tenant) + "/quota",
                                               json::serialize(body), RandomHex(16)));
       if (output == "json") return metering::JsonText(r) + "\n";
-      const json::value& q = r;
-      const json::value& u = r.at("usage");
-      int64_t max = q.at("max_gpu_milli").as_int64();
+      int64_t max = 0, budget_cents = 0;
+      JsonObjectReader reader(r);
+      reader.Int("max_gpu_milli", max, 0, std::numeric_limits<int64_t>::max(), Need::kRequired)
+          .Int("budget_cents", budget_cents, 0, std::numeric_limits<int64_t>::max(),
+               Need::kRequired);
+      const json::value* usage = reader.Raw("usage");
+      if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
+      if (usage == nullptr) return UnexpectedAnswer(InvalidArgument("usage: is required"));
+      const json::value& u = *usage;
       std::string out = "tenant " + Str(r, "name") + ": max " +
                         (max ? FormatGpuMilli(max) : std::string("unlimited")) +
-                        " held at once, budget " +
-                        (q.at("budget_cents").as_int64() ? Str(u, "budget") : "unlimited") +
+                        " held at once, budget " + (budget_cents ? Str(u, "budget") : "unlimited") +
                         " per month; spent " + Str(u, "spent") + " in " + Str(u, "period") + "\n";
       if (!Str(u, "warning").empty() && Str(u, "warning") != "\"\"") {
         out += "warning: " + Str(u, "warning") + "\n";

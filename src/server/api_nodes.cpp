@@ -1,5 +1,6 @@
 // Nodes: agent registration, heartbeats and logs (docs/agent-protocol.md); admin list
 // and drain.
+#include "agent/protocol.h"
 #include "scheduler/cluster.h"
 #include "server/allocation_end.h"
 #include "server/api.h"
@@ -13,21 +14,6 @@ namespace {
 // Shortest node secret accepted from an agent (the agent makes 64 hex digits).
 constexpr size_t kMinNodeSecretChars = 32;
 
-Result<Gpu> GpuFromJson(const json::value& v, const std::string& path) {
-  if (!v.is_object()) return InvalidArgument(path + ": must be an object");
-  FieldReader r(v.as_object(), path);
-  Gpu g;
-  FASTGPU_RETURN_IF_ERROR(r.Int("index", g.index, 0, 1023, true));
-  FASTGPU_RETURN_IF_ERROR(r.String("uuid", g.uuid, true));
-  FASTGPU_RETURN_IF_ERROR(r.String("model", g.model, true));
-  FASTGPU_RETURN_IF_ERROR(r.Int("memory_mib", g.memory_mib, 1, int64_t{1} << 30, true));
-  FASTGPU_RETURN_IF_ERROR(r.Bool("healthy", g.healthy));
-  FASTGPU_RETURN_IF_ERROR(r.String("health_reason", g.health_reason));
-  FASTGPU_RETURN_IF_ERROR(r.Bool("mig_enabled", g.mig_enabled));
-  FASTGPU_RETURN_IF_ERROR(r.Bool("simulated", g.simulated));
-  FASTGPU_RETURN_IF_ERROR(r.Finish());
-  return g;
-}
 
 struct Report {
   std::string allocation_id;
@@ -35,23 +21,16 @@ struct Report {
   TimePoint started_at{};  // the agent's start time when given (for usage records)
 };
 
-Result<Report> ReportFromJson(const json::value& v, const std::string& path, TimePoint now) {
-  if (!v.is_object()) return InvalidArgument(path + ": must be an object");
-  FieldReader r(v.as_object(), path);
+// The protocol's replica report as an allocation update; `path` names it in errors.
+Result<Report> ReportFrom(const ReplicaReport& in, const std::string& path, TimePoint now) {
   Report rep;
-  std::string state;
-  int64_t pid = 0, started_at = 0, ended_at = 0;
-  FASTGPU_RETURN_IF_ERROR(r.String("allocation_id", rep.allocation_id, true));
-  FASTGPU_RETURN_IF_ERROR(r.String("state", state, true));
-  FASTGPU_RETURN_IF_ERROR(r.Int("pid", pid, 0, int64_t{1} << 40));
-  FASTGPU_RETURN_IF_ERROR(r.Int("exit_code", rep.update.exit_code, -1000, 1000));
-  FASTGPU_RETURN_IF_ERROR(r.Int("signal", rep.update.signal, 0, 128));
-  FASTGPU_RETURN_IF_ERROR(r.Int("started_at", started_at, 0, int64_t{1} << 50));
-  FASTGPU_RETURN_IF_ERROR(r.Int("ended_at", ended_at, 0, int64_t{1} << 50));
-  FASTGPU_RETURN_IF_ERROR(r.String("message", rep.update.message));
-  std::string reason;
-  FASTGPU_RETURN_IF_ERROR(r.String("reason", reason));
-  FASTGPU_RETURN_IF_ERROR(r.Finish());
+  rep.allocation_id = in.allocation_id;
+  rep.update.exit_code = in.exit_code;
+  rep.update.signal = in.signal;
+  rep.update.message = in.message;
+  const std::string& state = in.state;
+  const std::string& reason = in.reason;
+  const int64_t started_at = in.started_at_ms, ended_at = in.ended_at_ms;
   if (!reason.empty() && reason != kOomKilled) {
     return InvalidArgument(path + ".reason: must be \"" + std::string(kOomKilled) + "\" or empty");
   }
@@ -76,6 +55,9 @@ Result<Report> ReportFromJson(const json::value& v, const std::string& path, Tim
   if (started_at > 0) rep.started_at = FromUnixMillis(started_at);
   return rep;
 }
+
+// A protocol message (agent/protocol.h) as the answer's body.
+Reply ProtocolReply(std::string body) { return Reply::Text("application/json", std::move(body)); }
 
 json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecord>& live) {
   json::array gpus;
@@ -122,25 +104,15 @@ Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
 }
 
 Result<Reply> Api::RegisterNode(const Call& c) {
-  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
-  FieldReader r(body);
+  FASTGPU_ASSIGN_OR_RETURN(RegisterRequest msg, DecodeRegister(c.req.body));
   NodeRecord rec;
-  std::string secret;
-  Status st = r.String("name", rec.node.name, true);
-  if (st.ok()) st = r.String("agent_id", rec.agent_id, true);
-  if (st.ok()) st = r.String("node_secret", secret);
-  if (st.ok()) st = r.Int("cpu_milli", rec.node.cpu_milli, 0, int64_t{1} << 40, true);
-  if (st.ok()) st = r.Int("memory_mib", rec.node.memory_mib, 0, int64_t{1} << 40, true);
-  if (st.ok()) st = r.Bool("simulated", rec.node.simulated);
-  FASTGPU_RETURN_IF_ERROR(st);
-  FASTGPU_ASSIGN_OR_RETURN(const json::array* gpus, r.Array("gpus"));
-  if (gpus != nullptr) {
-    for (size_t i = 0; i < gpus->size(); ++i) {
-      FASTGPU_ASSIGN_OR_RETURN(Gpu g, GpuFromJson((*gpus)[i], "gpus[" + std::to_string(i) + "]"));
-      rec.node.gpus.push_back(std::move(g));
-    }
-  }
-  FASTGPU_RETURN_IF_ERROR(r.Finish());
+  rec.node.name = msg.name;
+  rec.agent_id = msg.agent_id;
+  std::string secret = msg.node_secret;
+  rec.node.cpu_milli = msg.cpu_milli;
+  rec.node.memory_mib = msg.memory_mib;
+  rec.node.simulated = msg.simulated;
+  rec.node.gpus = std::move(msg.gpus);
   if (rec.agent_id.empty() || rec.agent_id.size() > 200) {
     return InvalidArgument("agent_id: must be 1-200 characters");
   }
@@ -163,7 +135,7 @@ Result<Reply> Api::RegisterNode(const Call& c) {
   rec.registered_at = rec.last_heartbeat = clock_.Now();
   rec.state = NodeState::kReady;
   std::string node_id;
-  st = store_.Write([&](WriteTx& tx) -> Status {
+  Status st = store_.Write([&](WriteTx& tx) -> Status {
     auto prior = tx.GetNodeByAgentId(rec.agent_id);
     if (!prior.ok() && prior.status().code() != StatusCode::kNotFound) return prior.status();
     // The join token creates nodes; a registered node is registered again only by the
@@ -192,42 +164,28 @@ Result<Reply> Api::RegisterNode(const Call& c) {
   FASTGPU_RETURN_IF_ERROR(st);
   NoteModels(rec.node.gpus);
   Changed();
-  return Reply::Json(json::object{{"node_id", node_id},
-                                  {"node_token", node_token},
-                                  {"node_secret", secret},
-                                  {"heartbeat_interval_ms", options_.heartbeat_interval_ms},
-                                  {"lease_ms", options_.lease_ms}});
+  RegisterResponse answer;
+  answer.node_id = node_id;
+  answer.node_token = node_token;
+  answer.node_secret = secret;
+  answer.heartbeat_interval_ms = options_.heartbeat_interval_ms;
+  answer.lease_ms = options_.lease_ms;
+  return ProtocolReply(EncodeRegisterResponse(answer));
 }
 
 Result<Reply> Api::Heartbeat(const Call& c) {
   const HttpRequest& req = c.req;
   const std::string& node_id = c.Param("id");
-  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(req.body));
+  FASTGPU_ASSIGN_OR_RETURN(HeartbeatRequest msg, DecodeHeartbeat(req.body));
   TimePoint now = clock_.Now();
-  FieldReader r(body);
   std::vector<GpuHealth> health;
   std::vector<Report> reports;
-  FASTGPU_ASSIGN_OR_RETURN(const json::array* gpus, r.Array("gpus"));
-  for (size_t i = 0; gpus != nullptr && i < gpus->size(); ++i) {
-    std::string path = "gpus[" + std::to_string(i) + "]";
-    const json::value& v = (*gpus)[i];
-    if (!v.is_object()) return InvalidArgument(path + ": must be an object");
-    FieldReader g(v.as_object(), path);
-    GpuHealth h;
-    Status st = g.Int("index", h.index, 0, 1023, true);
-    if (st.ok()) st = g.Bool("healthy", h.healthy);
-    if (st.ok()) st = g.String("health_reason", h.reason);
-    if (st.ok()) st = g.Finish();
-    FASTGPU_RETURN_IF_ERROR(st);
-    health.push_back(std::move(h));
-  }
-  FASTGPU_ASSIGN_OR_RETURN(const json::array* replicas, r.Array("replicas"));
-  for (size_t i = 0; replicas != nullptr && i < replicas->size(); ++i) {
-    FASTGPU_ASSIGN_OR_RETURN(
-        Report rep, ReportFromJson((*replicas)[i], "replicas[" + std::to_string(i) + "]", now));
+  for (const GpuHealthReport& g : msg.gpus) health.push_back({g.index, g.healthy, g.health_reason});
+  for (size_t i = 0; i < msg.replicas.size(); ++i) {
+    FASTGPU_ASSIGN_OR_RETURN(Report rep,
+                             ReportFrom(msg.replicas[i], "replicas[" + std::to_string(i) + "]", now));
     reports.push_back(std::move(rep));
   }
-  FASTGPU_RETURN_IF_ERROR(r.Finish());
 
   // The lease counts the heartbeat as soon as the node is known to be who it says (the
   // route's kNode check, before this handler), whether or not the write below can be
@@ -235,7 +193,8 @@ Result<Reply> Api::Heartbeat(const Call& c) {
   if (options_.leases != nullptr) options_.leases->Renew(node_id, now);
 
   bool changed = false;
-  json::array allocations, cancel;
+  HeartbeatResponse answer;
+  answer.lease_ms = options_.lease_ms;
   Status st = store_.Write([&](WriteTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, AuthNode(tx, req, node_id));
     for (const GpuHealth& h : health) {
@@ -261,7 +220,7 @@ Result<Reply> Api::Heartbeat(const Call& c) {
           }
         }
         if (cur.ok() || cur.status().code() == StatusCode::kNotFound) {
-          cancel.emplace_back(rep.allocation_id);
+          answer.cancel.push_back(rep.allocation_id);
           continue;
         }
         return cur.status();
@@ -283,41 +242,32 @@ Result<Reply> Api::Heartbeat(const Call& c) {
     for (const auto& rec : recs) {
       if (!IsLive(rec.state)) continue;
       FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(rec.alloc.job_id));
-      json::object a = AllocationToJson(rec.alloc);
-      a.erase("node_id");
-      a.erase("created_at");
-      a["replicas"] = job.spec.replicas;
-      json::object spec = JobSpecToJson(job.spec);
-      a["command"] = spec["command"];
-      a["env"] = spec["env"];
-      if (job.spec.run_as_root) a["run_as_root"] = true;
-      if (!job.spec.image.empty()) a["image"] = spec["image"];
-      allocations.push_back(std::move(a));
+      DesiredReplica d;
+      d.allocation = rec.alloc;
+      d.replicas = job.spec.replicas;
+      d.command = job.spec.command;
+      d.env = job.spec.env;
+      d.run_as_root = job.spec.run_as_root;
+      d.image = job.spec.image;
+      answer.allocations.push_back(std::move(d));
     }
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
   metrics_.CountHeartbeat();
   if (changed) Changed();
-  return Reply::Json(json::object{{"lease_ms", options_.lease_ms},
-                                  {"allocations", std::move(allocations)},
-                                  {"cancel", std::move(cancel)}});
+  return ProtocolReply(EncodeHeartbeatResponse(answer));
 }
 
 Result<Reply> Api::AppendLogs(const Call& c) {
   const HttpRequest& req = c.req;
   const std::string& node_id = c.Param("id");
-  FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(req.body));
-  FieldReader r(body);
-  std::string alloc_id, data;
-  int64_t offset = 0;
-  bool final = false;
-  Status st = r.String("allocation_id", alloc_id, true);
-  if (st.ok()) st = r.Int("offset", offset, 0, int64_t{1} << 50, true);
-  if (st.ok()) st = r.String("data", data, true);
-  if (st.ok()) st = r.Bool("final", final);
-  if (st.ok()) st = r.Finish();
-  FASTGPU_RETURN_IF_ERROR(st);
+  FASTGPU_ASSIGN_OR_RETURN(LogShipment msg, DecodeLogShipment(req.body));
+  const std::string& alloc_id = msg.allocation_id;
+  const std::string& data = msg.data;
+  const int64_t offset = msg.offset;
+  const bool final = msg.final;
+  Status st;
   const int64_t end = offset + static_cast<int64_t>(data.size());
   int64_t next = 0;
   bool truncated = false;
@@ -358,7 +308,10 @@ Result<Reply> Api::AppendLogs(const Call& c) {
   });
   FASTGPU_RETURN_IF_ERROR(st);
   log_waiters_.Notify(alloc_id);  // followed logs of this allocation read on
-  return Reply::Json(json::object{{"next_offset", next}, {"truncated", truncated}});
+  LogResponse answer;
+  answer.next_offset = next;
+  answer.truncated = truncated;
+  return ProtocolReply(EncodeLogResponse(answer));
 }
 
 Result<Reply> Api::ListNodes(const Call&) {

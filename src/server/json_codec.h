@@ -1,8 +1,12 @@
 // JSON encoding and strict decoding of the API's resources (Boost.JSON).
 //
-// Decoders refuse unknown fields, wrong types and out-of-range numbers with an
-// InvalidArgument whose message starts with the field's path ("shape.gpu_milli: ...").
-// Encoders never fail. All functions are pure and thread-safe.
+// The JSON form of each model type is defined once, in model/json.h; these functions are
+// the API's view of it: request bodies are decoded refusing unknown fields (a typo in a
+// field name is an error, not silently ignored), and answers add what only the API shows
+// (a shape's "description", a job's "simulated" and live "allocations"). Decoders refuse
+// unknown fields, wrong types and out-of-range numbers with an InvalidArgument whose message
+// starts with the field's path ("shape.gpu_milli: ..."). Encoders never fail. All functions
+// are pure and thread-safe.
 #pragma once
 
 #include <boost/json.hpp>
@@ -15,6 +19,7 @@
 #include "model/allocation.h"
 #include "model/gpu.h"
 #include "model/job.h"
+#include "model/json.h"
 #include "model/tenant.h"
 
 namespace fastgpu::server {
@@ -28,8 +33,10 @@ std::string PercentDecode(std::string_view segment);
 // Parses `body` as one JSON object. InvalidArgument when it is not valid JSON or not an object.
 Result<json::object> ParseObject(std::string_view body);
 
-// Reads the fields of one JSON object, refusing types that do not fit and, at
-// Finish(), any field that was not read. Field paths in errors carry `prefix`.
+// Reads the fields of one JSON object of a request body, refusing types that do not fit
+// and, at Finish(), any field that was not read. Field paths in errors carry `prefix`.
+// The rules are the model's (model/json.h, JsonObjectReader); this keeps the Status-per-call
+// form the handlers use.
 class FieldReader {
  public:
   FieldReader(const json::object& obj, std::string prefix = "");
@@ -49,10 +56,8 @@ class FieldReader {
   std::string Path(std::string_view key) const;
 
  private:
-  const json::value* Find(std::string_view key);
-  const json::object& obj_;
-  std::string prefix_;
-  std::set<std::string, std::less<>> seen_;
+  Status Current() const;
+  JsonObjectReader reader_;
 };
 
 // {"name","command","env","shape":{...},"replicas","max_retries",

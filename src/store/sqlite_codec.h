@@ -1,6 +1,8 @@
 // JSON text for the columns of the SQLite store that hold nested values (internal):
-// a job's spec, a node's GPUs, an allocation's slices. Decoding reports a malformed
-// column as DataLoss. Pure functions; thread-safe.
+// a job's spec, a node's GPUs, an allocation's slices, in the model's JSON forms
+// (model/json.h: the same field names since the first schema, so older rows still read).
+// Decoding reports a malformed column as DataLoss naming the field. Pure functions;
+// thread-safe.
 #pragma once
 
 #include <string>

@@ -38,6 +38,51 @@ TEST(SqliteCodecTest, JobSpecWithoutPriorityReadsAsZero) {
   EXPECT_EQ(spec->shape.cpu_milli, 100);
 }
 
+// Columns exactly as the previous codec wrote them (before the model's shared JSON forms):
+// every data dir made by an older build must still read the same.
+TEST(SqliteCodecTest, ColumnsOfTheOldStoredFormatStillRead) {
+  auto spec = DecodeJobSpec(
+      R"({"name":"train","command":["python","train.py"],"env":{"K":"V"},)"
+      R"("shape":{"gpu_count":1,"gpu_milli":500,"gpu_memory_mib":20480,)"
+      R"("gpu_models":["H100-80GB"],"cpu_milli":2000,"memory_mib":8192,"isolation":"mps"},)"
+      R"("replicas":2,"max_retries":1,"priority":5,"image":"localhost/app:v1","run_as_root":true})");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name, "train");
+  EXPECT_EQ(spec->command, (std::vector<std::string>{"python", "train.py"}));
+  EXPECT_EQ(spec->env.at("K"), "V");
+  EXPECT_EQ(spec->shape.gpu_milli, 500);
+  EXPECT_EQ(spec->shape.gpu_memory_mib, 20480);
+  EXPECT_EQ(spec->shape.gpu_models, std::vector<std::string>{"H100-80GB"});
+  EXPECT_EQ(spec->shape.isolation, Isolation::kMps);
+  EXPECT_EQ(spec->replicas, 2);
+  EXPECT_EQ(spec->max_retries, 1);
+  EXPECT_EQ(spec->priority, 5);
+  EXPECT_EQ(spec->image, "localhost/app:v1");
+  EXPECT_TRUE(spec->run_as_root);
+  auto gpus = DecodeGpus(
+      R"([{"index":0,"uuid":"GPU-a","model":"A100-40GB","memory_mib":40960,"healthy":true,)"
+      R"("health_reason":"","mig_enabled":false,"simulated":false},)"
+      R"({"index":1,"uuid":"GPU-b","model":"A100-40GB","memory_mib":40960,"healthy":false,)"
+      R"("health_reason":"XID 79","mig_enabled":true,"simulated":true}])");
+  ASSERT_TRUE(gpus.ok()) << gpus.status();
+  ASSERT_EQ(gpus->size(), 2u);
+  EXPECT_EQ((*gpus)[1].uuid, "GPU-b");
+  EXPECT_FALSE((*gpus)[1].healthy);
+  EXPECT_EQ((*gpus)[1].health_reason, "XID 79");
+  EXPECT_TRUE((*gpus)[1].mig_enabled);
+  EXPECT_TRUE((*gpus)[1].simulated);
+  auto slices = DecodeSlices(
+      R"([{"gpu_index":1,"gpu_uuid":"GPU-b","milli":250,"memory_mib":10240,"isolation":"shared"}])");
+  ASSERT_TRUE(slices.ok()) << slices.status();
+  EXPECT_EQ(*slices, (std::vector<VgpuSlice>{{1, "GPU-b", 250, 10240, Isolation::kShared}}));
+  // What is written now keeps those field names (an older build reads it back too).
+  EXPECT_NE(EncodeJobSpec(*spec).find(R"("max_retries":1)"), std::string::npos);
+  EXPECT_NE(EncodeGpus(*gpus).find(R"("health_reason":"XID 79")"), std::string::npos);
+  EXPECT_EQ(EncodeSlices(*slices),
+            R"([{"gpu_index":1,"gpu_uuid":"GPU-b","milli":250,"memory_mib":10240,)"
+            R"("isolation":"shared"}])");
+}
+
 TEST(SqliteCodecTest, GpusAndSlicesRoundTrip) {
   const NodeRecord node = MakeNode("node-1", "a1", 3);
   auto gpus = DecodeGpus(EncodeGpus(node.node.gpus));
@@ -60,6 +105,10 @@ TEST(SqliteCodecTest, MalformedColumnsAreDataLoss) {
                 .status()
                 .code(),
             StatusCode::kDataLoss);
+  // The message names the damaged field; no out-of-range value is cast.
+  auto big = DecodeSlices(R"([{"gpu_index":4294967296,"milli":1,"isolation":"mps"}])");
+  EXPECT_EQ(big.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(big.status().message().find("[0].gpu_index"), std::string::npos) << big.status();
 }
 
 }  // namespace

@@ -11,17 +11,6 @@ TestResponse Error(int status, const std::string& code, const std::string& messa
   return Reply(status, json::serialize(json::object{{"code", code}, {"message", message}}));
 }
 
-// The first field of `o` that the protocol does not define for that message, or "".
-// (The real control plane refuses unknown fields, so the fake does too.)
-std::string UnknownField(const json::object& o, std::initializer_list<const char*> known) {
-  for (const auto& [key, value] : o) {
-    bool ok = false;
-    for (const char* k : known) ok = ok || key == k;
-    if (!ok) return std::string(key);
-  }
-  return "";
-}
-
 std::string Bearer(const TestRequest& req) {
   std::string h = req.Header("authorization");
   return h.rfind("Bearer ", 0) == 0 ? h.substr(7) : "";
@@ -33,13 +22,7 @@ Result<std::unique_ptr<FakeControlPlane>> FakeControlPlane::Start(std::string jo
   std::unique_ptr<FakeControlPlane> cp(new FakeControlPlane());
   cp->join_token_ = std::move(join_token);
   FakeControlPlane* raw = cp.get();
-  auto server = TestHttpServer::Start([raw](const TestRequest& r) {
-    try {
-      return raw->Handle(r);
-    } catch (const std::exception& e) {  // a malformed body: the agent sent a bad message
-      return Error(400, "INVALID_ARGUMENT", e.what());
-    }
-  });
+  auto server = TestHttpServer::Start([raw](const TestRequest& r) { return raw->Handle(r); });
   if (!server.ok()) return server.status();
   cp->server_ = std::move(server).value();
   return cp;
@@ -53,25 +36,20 @@ std::string FakeControlPlane::url() const { return server_->url(); }
 
 TestResponse FakeControlPlane::Handle(const TestRequest& req) {
   std::lock_guard lock(mu_);
-  boost::system::error_code ec;
-  json::value body = json::parse(req.body, ec);
-  if (ec || !body.is_object()) return Error(400, "INVALID_ARGUMENT", "body is not a JSON object");
-  const json::object& o = body.as_object();
+  // Requests are read with the protocol's own decoders, the ones the real control plane
+  // uses (agent/protocol.h): what the fake accepts, the real one does.
   std::string path = req.Path();
   if (req.method == "POST" && path == "/v1/nodes/register") {
     if (Bearer(req) != join_token_) return Error(401, "UNAUTHENTICATED", "bad join token");
-    std::string unknown = UnknownField(
-        o, {"name", "agent_id", "node_secret", "cpu_milli", "memory_mib", "simulated", "gpus"});
-    if (!unknown.empty()) return Error(400, "INVALID_ARGUMENT", "unknown field " + unknown);
-    std::string agent_id = o.contains("agent_id") ? std::string(o.at("agent_id").as_string()) : "";
-    std::string secret =
-        o.contains("node_secret") ? std::string(o.at("node_secret").as_string()) : "";
+    auto reg = DecodeRegister(req.body);
+    if (!reg.ok()) return Error(400, "INVALID_ARGUMENT", reg.status().message());
+    std::string secret = reg->node_secret;
     // As the real control plane: a known agent id registers again only with its secret.
-    std::string& stored_secret = secret_by_agent_[agent_id];
+    std::string& stored_secret = secret_by_agent_[reg->agent_id];
     if (!stored_secret.empty() && secret != stored_secret) {
       return Error(409, "ALREADY_EXISTS", "node exists; its node_secret is required");
     }
-    std::string& node = node_by_agent_[agent_id];
+    std::string& node = node_by_agent_[reg->agent_id];
     if (node.empty()) node = "node-" + std::to_string(1000 + node_by_agent_.size());
     if (secret.empty()) secret = "secret-of-" + node + "-0123456789abcdef0123456789abcdef";
     stored_secret = secret;
@@ -79,11 +57,13 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
     std::string token = "tok-" + node + "-" + std::to_string(++registrations_);
     token_by_node_[node] = token;
     last_register_ = req.body;
-    return Reply(200, json::serialize(json::object{{"node_id", node},
-                                                   {"node_token", token},
-                                                   {"node_secret", secret},
-                                                   {"heartbeat_interval_ms", 100},
-                                                   {"lease_ms", 15000}}));
+    RegisterResponse resp;
+    resp.node_id = node;
+    resp.node_token = token;
+    resp.node_secret = secret;
+    resp.heartbeat_interval_ms = 100;
+    resp.lease_ms = 15000;
+    return Reply(200, EncodeRegisterResponse(resp));
   }
   const std::string prefix = "/v1/nodes/";
   if (req.method != "POST" || path.rfind(prefix, 0) != 0) {
@@ -96,53 +76,31 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
   if (tok == token_by_node_.end()) return Error(404, "NOT_FOUND", "unknown node " + node);
   if (Bearer(req) != tok->second) return Error(401, "UNAUTHENTICATED", "bad node token");
   if (verb == "heartbeat") {
-    if (std::string unknown = UnknownField(o, {"gpus", "replicas"}); !unknown.empty()) {
-      return Error(400, "INVALID_ARGUMENT", "unknown field " + unknown);
-    }
+    auto hb = DecodeHeartbeat(req.body);
+    if (!hb.ok()) return Error(400, "INVALID_ARGUMENT", hb.status().message());
     ++heartbeats_;
     last_heartbeat_ = req.body;
     gpus_.clear();
-    if (const json::value* g = o.if_contains("gpus"); g && g->is_array()) {
-      for (const json::value& gv : g->as_array()) {
-        const json::object& go = gv.as_object();
-        SeenGpu sg;
-        sg.index = static_cast<int>(go.at("index").as_int64());
-        sg.healthy = go.at("healthy").as_bool();
-        sg.health_reason = std::string(go.at("health_reason").as_string());
-        gpus_.push_back(sg);
-      }
+    for (const GpuHealthReport& g : hb->gpus)
+      gpus_.push_back({g.index, g.healthy, g.health_reason});
+    for (const ReplicaReport& rep : hb->replicas) {
+      replicas_[rep.allocation_id] = {rep.state,  rep.pid,     rep.exit_code,
+                                      rep.signal, rep.message, rep.reason};
     }
-    if (const json::value* rs = o.if_contains("replicas"); rs && rs->is_array()) {
-      for (const json::value& rv : rs->as_array()) {
-        const json::object& ro = rv.as_object();
-        std::string unknown = UnknownField(ro, {"allocation_id", "state", "pid", "exit_code",
-                                                "signal", "started_at", "ended_at", "message",
-                                                "reason"});
-        if (!unknown.empty()) return Error(400, "INVALID_ARGUMENT", "unknown field " + unknown);
-        SeenReplica r;
-        r.state = std::string(ro.at("state").as_string());
-        if (ro.contains("pid")) r.pid = static_cast<int>(ro.at("pid").as_int64());
-        if (ro.contains("exit_code")) r.exit_code = static_cast<int>(ro.at("exit_code").as_int64());
-        if (ro.contains("signal")) r.signal = static_cast<int>(ro.at("signal").as_int64());
-        if (ro.contains("message")) r.message = std::string(ro.at("message").as_string());
-        if (ro.contains("reason")) r.reason = std::string(ro.at("reason").as_string());
-        replicas_[std::string(ro.at("allocation_id").as_string())] = r;
-      }
-    }
-    json::array allocs;
-    for (const DesiredReplica& d : allocations_)
-      allocs.push_back(json::parse(EncodeDesiredReplica(d)));
-    json::array cancel;
-    for (const std::string& c : cancel_) cancel.push_back(json::string(c));
-    return Reply(200, json::serialize(json::object{
-                          {"lease_ms", 15000}, {"allocations", allocs}, {"cancel", cancel}}));
+    HeartbeatResponse resp;
+    resp.lease_ms = 15000;
+    resp.allocations = allocations_;
+    resp.cancel = cancel_;
+    return Reply(200, EncodeHeartbeatResponse(resp));
   }
   if (verb == "logs") {
-    std::string id(o.at("allocation_id").as_string());
-    int64_t offset = o.at("offset").as_int64();
-    std::string& log = logs_[id];
-    if (offset == static_cast<int64_t>(log.size())) log += std::string(o.at("data").as_string());
-    return Reply(200, json::serialize(json::object{{"next_offset", log.size()}}));
+    auto chunk = DecodeLogShipment(req.body);
+    if (!chunk.ok()) return Error(400, "INVALID_ARGUMENT", chunk.status().message());
+    std::string& log = logs_[chunk->allocation_id];
+    if (chunk->offset == static_cast<int64_t>(log.size())) log += chunk->data;
+    LogResponse resp;
+    resp.next_offset = static_cast<int64_t>(log.size());
+    return Reply(200, EncodeLogResponse(resp));
   }
   return Error(404, "NOT_FOUND", "no route " + path);
 }
