@@ -6,7 +6,7 @@
 
 #include <boost/json.hpp>
 
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "server/server_test_util.h"
 
 namespace fastgpu::server::testing {

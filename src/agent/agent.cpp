@@ -15,7 +15,7 @@
 #include "agent/launcher.h"
 #include "agent/log_shipper.h"
 #include "agent/mps.h"
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "agent/replicas.h"
 #include "agent/state.h"
 #include "common/ids.h"

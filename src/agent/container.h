@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "agent/launcher.h"
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "common/result.h"
 #include "model/image_ref.h"
 

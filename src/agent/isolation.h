@@ -28,7 +28,7 @@
 
 #include "agent/gpu_inventory.h"
 #include "agent/mps.h"
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "agent/state.h"
 #include "agent/vgpu.h"
 #include "common/result.h"

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "agent/files.h"
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "common/log.h"
 
 namespace fastgpu {

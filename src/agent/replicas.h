@@ -31,7 +31,7 @@
 #include "agent/isolation.h"
 #include "agent/launcher.h"
 #include "agent/mps.h"
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "agent/state.h"
 #include "agent/state_writer.h"
 #include "agent/vgpu.h"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "agent/launcher.h"
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "common/result.h"
 
 namespace fastgpu {

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "agent/gpu_inventory.h"
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "common/result.h"
 
 namespace fastgpu {

@@ -1,6 +1,6 @@
 // Nodes: agent registration, heartbeats and logs (docs/agent-protocol.md); admin list
 // and drain.
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "scheduler/cluster.h"
 #include "server/allocation_end.h"
 #include "server/api.h"

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 #include "net/testing/test_http_server.h"
 
 namespace fastgpu::testing {

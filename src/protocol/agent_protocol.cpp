@@ -1,4 +1,4 @@
-#include "agent/protocol.h"
+#include "protocol/agent_protocol.h"
 
 #include <boost/json.hpp>
 #include <limits>
