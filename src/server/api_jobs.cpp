@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/url_text.h"
 #include "server/admission.h"
 #include "server/allocation_end.h"
 #include "server/api.h"
@@ -163,7 +164,8 @@ HttpResponse Api::ListJobs(const HttpRequest& req, const Principal& p) {
 HttpResponse Api::GetJob(const Principal& p, const std::string& id) {
   json::object out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
+    FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     FASTGPU_ASSIGN_OR_RETURN(bool simulated, OnSimulatedNode(tx, allocs));
     out = JobToJson(job, {}, simulated);
@@ -178,7 +180,8 @@ HttpResponse Api::GetJob(const Principal& p, const std::string& id) {
 
 HttpResponse Api::CancelJob(const HttpRequest& req, const Principal& p, const std::string& id) {
   HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
+    FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
     TimePoint now = clock_.Now();
     if (IsTerminal(job.state)) {
       return FailedPrecondition("job " + job.id + " is already " +
@@ -276,7 +279,8 @@ Result<Api::LogRead> Api::ReadReplicaLog(const Principal& p, const std::string& 
                                          int64_t offset) {
   LogRead out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
+    FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
     if (replica >= job.spec.replicas) {
       return InvalidArgument("replica: the job has " + std::to_string(job.spec.replicas) +
                              " replica(s)");

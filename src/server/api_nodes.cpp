@@ -1,5 +1,6 @@
 // Nodes: agent registration, heartbeats and logs (docs/agent-protocol.md); admin list
 // and drain.
+#include "common/url_text.h"
 #include "scheduler/cluster.h"
 #include "server/allocation_end.h"
 #include "server/api.h"
@@ -111,8 +112,7 @@ json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecor
 
 // The node the admin names by id or by name; a name must match exactly one node (several
 // are FailedPrecondition, 409, listing their ids).
-Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
-  const std::string id_or_name = PercentDecode(path_segment);
+Result<NodeRecord> FindNode(ReadTx& tx, const std::string& id_or_name) {
   auto by_id = tx.GetNode(id_or_name);
   if (by_id.ok() || by_id.status().code() != StatusCode::kNotFound) return by_id;
   FASTGPU_ASSIGN_OR_RETURN(std::vector<NodeRecord> named, tx.FindNodesByName(id_or_name));
@@ -394,7 +394,8 @@ HttpResponse Api::ListNodes() {
 HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p,
                            const std::string& id_or_name, bool drain) {
   HttpResponse resp = Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(std::string decoded, DecodePathSegment(id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, decoded));
     const std::string& node_id = node.node.id;
     if (drain) {
       FASTGPU_RETURN_IF_ERROR(tx.PutMeta(DrainKey(node_id), "1"));
@@ -418,7 +419,8 @@ HttpResponse Api::SetDrain(const HttpRequest& req, const Principal& p,
 HttpResponse Api::RevokeNode(const HttpRequest& req, const Principal& p,
                              const std::string& id_or_name) {
   return Mutate(req, p, [&](WriteTx& tx) -> Result<HttpResponse> {
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord found, FindNode(tx, id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(std::string decoded, DecodePathSegment(id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(NodeRecord found, FindNode(tx, decoded));
     const std::string& node_id = found.node.id;
     FASTGPU_RETURN_IF_ERROR(tx.RevokeNodeCredentials(node_id));
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, tx.GetNode(node_id));
