@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "agent/state.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -108,9 +108,8 @@ TEST(ProtocolTest, SanitizesUtf8) {
 }
 
 TEST(StateTest, SavesAtomicallyAndLoadsBack) {
-  auto dir = std::filesystem::temp_directory_path() / ("fastgpu-state-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "agent-state.json").string();
+  testing::TempDir dir;
+  std::string path = dir.path() + "/agent-state.json";
   EXPECT_EQ(LoadAgentState(path).status().code(), StatusCode::kNotFound);
   AgentState st;
   st.agent_id = "agent-1";
@@ -153,7 +152,6 @@ TEST(StateTest, SavesAtomicallyAndLoadsBack) {
   EXPECT_EQ(old->replicas[0].cgroup, "alloc-1");
   std::ofstream(path) << "{garbage";
   EXPECT_EQ(LoadAgentState(path).status().code(), StatusCode::kDataLoss);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
