@@ -44,7 +44,7 @@ TEST(AgentChurnTest, ThousandsOfShortJobsNeverEndUpAndAllSucceed) {
   const int jobs = env_jobs != nullptr ? std::atoi(env_jobs) : 2000;
   constexpr int kThreads = 8;
   constexpr auto kBudget = std::chrono::seconds(120);
-  ScratchDir dir;
+  TempDir dir;
   UpProcess up({"--log-level", "warn", "up", "--data-dir", dir.path(), "--simulate-gpus",
                 "4xH100-80GB", "--heartbeat-interval", "0.2"},
                dir.path() + "/up.log");

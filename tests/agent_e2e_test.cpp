@@ -1,11 +1,8 @@
 // End to end: `fastgpu server` and two `fastgpu agent` processes with simulated GPUs.
 // A fractional job runs to success with its log shipped; a whole-GPU job whose GPU gets
 // an injected XID 79 is requeued onto the other node and finishes there.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -14,8 +11,9 @@
 #include <thread>
 
 #include "agent/testing/fake_control_plane.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 #include "net/http_client.h"
+#include "tests/fastgpu_child.h"
 
 namespace fastgpu {
 namespace {
@@ -23,37 +21,14 @@ namespace {
 namespace json = boost::json;
 using testing::FakeControlPlane;
 
-class Process {
- public:
-  Process(std::vector<std::string> args, const std::string& log_path) {
-    args.insert(args.begin(), FASTGPU_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    // SIGTERM when the test process dies, so that a crashed test leaves no process behind.
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    EXPECT_GT(pid_, 0);
-  }
-  ~Process() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status;
-    waitpid(pid_, &status, 0);
-  }
+using testing::ChildProcess;
 
- private:
-  pid_t pid_ = -1;
-};
+// The binary with `args`, its output appended to `log_path` (tests/fastgpu_child.h).
+std::unique_ptr<ChildProcess> Start(std::vector<std::string> args, const std::string& log_path) {
+  auto child = std::make_unique<ChildProcess>(testing::StartFastgpu(std::move(args), log_path));
+  EXPECT_TRUE(child->ok());
+  return child;
+}
 
 std::string Read(const std::string& path) {
   std::string s = testing::ReadFile(path);
@@ -65,10 +40,9 @@ class AgentEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string cp = dir_.path() + "/cp";
-    server_ = std::make_unique<Process>(
-        std::vector<std::string>{"server", "--listen", "127.0.0.1:0", "--data-dir", cp,
-                                 "--heartbeat-interval", "0.1", "--node-timeout", "5"},
-        dir_.path() + "/server.log");
+    server_ = Start(std::vector<std::string>{"server", "--listen", "127.0.0.1:0", "--data-dir", cp,
+                                             "--heartbeat-interval", "0.1", "--node-timeout", "5"},
+                    dir_.path() + "/server.log");
     std::string url;
     bool not_built = false;
     ASSERT_TRUE(FakeControlPlane::WaitFor([&] {
@@ -89,7 +63,7 @@ class AgentEndToEndTest : public ::testing::Test {
     client_ = std::move(client).value();
     for (const char* name : {"node-a", "node-b"}) {
       std::string d = dir_.path() + "/" + name;
-      agents_.push_back(std::make_unique<Process>(
+      agents_.push_back(Start(
           std::vector<std::string>{"agent", "--server", url, "--join-token", join_, "--data-dir", d,
                                    "--simulate-gpus", "1xH100-80GB", "--name", name,
                                    "--cgroup-root", "", "--fault-file", d + ".faults",
@@ -134,9 +108,9 @@ class AgentEndToEndTest : public ::testing::Test {
     return "";
   }
 
-  testing::AgentTempDir dir_;
-  std::unique_ptr<Process> server_;
-  std::vector<std::unique_ptr<Process>> agents_;
+  testing::TempDir dir_;
+  std::unique_ptr<ChildProcess> server_;
+  std::vector<std::unique_ptr<ChildProcess>> agents_;
   std::unique_ptr<HttpClient> client_;
   std::string admin_, join_;
 };

@@ -9,7 +9,7 @@
 #include "agent/agent.h"
 #include "agent/fake_inventory.h"
 #include "agent/testing/fake_control_plane.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -41,7 +41,7 @@ class ThrowingInventory final : public GpuInventory {
 TEST(AgentExceptionTest, AnExceptionInARoundIsLoggedAndTheAgentGoesOn) {
   auto cp = FakeControlPlane::Start();
   ASSERT_TRUE(cp.ok()) << cp.status();
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   auto inv = FakeGpuInventory::Create("1xH100-80GB", "exception-test");
   ASSERT_TRUE(inv.ok());
   AgentOptions o;

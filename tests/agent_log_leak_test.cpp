@@ -38,7 +38,7 @@ TEST(AgentLogLeakTest, LogHeavyUpSessionHasNoDefiniteLeakUnderValgrind) {
   constexpr int kBytesPerJob = 100000;
   constexpr int kLeakExit = 99;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
-  ScratchDir dir;
+  TempDir dir;
   const std::string vg_log = dir.path() + "/valgrind.log";
   UpProcess up({"--log-level", "warn", "up", "--data-dir", dir.path(), "--simulate-gpus",
                 "1xH100-80GB", "--heartbeat-interval", "0.2"},

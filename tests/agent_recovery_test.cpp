@@ -5,8 +5,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -15,55 +13,16 @@
 
 #include "agent/launcher.h"
 #include "agent/testing/fake_control_plane.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
+#include "tests/fastgpu_child.h"
 
 namespace fastgpu {
 namespace {
 
 using testing::FakeControlPlane;
 
-// A `fastgpu` child process with its output in a file.
-class FastgpuProcess {
- public:
-  FastgpuProcess(const std::vector<std::string>& args, const std::string& log_path) {
-    std::vector<std::string> argv_s = {FASTGPU_BINARY};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    // SIGTERM when the test process dies, so that a crashed test leaves no process behind.
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    EXPECT_GT(pid_, 0);
-  }
-  ~FastgpuProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-  }
-  void Signal(int sig) { kill(pid_, sig); }
-  // The exit status as waitpid gives it.
-  int Wait() {
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
+using testing::ChildProcess;
+using testing::StartFastgpu;
 
 std::string Read(const std::string& path) { return testing::ReadFile(path); }
 
@@ -99,13 +58,13 @@ class AgentRecoveryTest : public ::testing::Test {
     auto r = cp_->replicas();
     return r.count(id) ? r[id].state : "";
   }
-  testing::AgentTempDir dir_;
+  testing::TempDir dir_;
   std::unique_ptr<FakeControlPlane> cp_;
 };
 
 TEST_F(AgentRecoveryTest, KilledAgentLeavesTheJobRunningAndTheNextOneFinishesIt) {
   std::string log = dir_.path() + "/agent.log";
-  auto agent = std::make_unique<FastgpuProcess>(AgentArgs(), log);
+  auto agent = std::make_unique<ChildProcess>(StartFastgpu(AgentArgs(), log));
   auto d = testing::TestAllocation("alloc-recover",
                                    {"sh", "-c",
                                     "echo started; i=0; while [ ! -f release ] && [ $i -lt 1500 ]; "
@@ -117,12 +76,11 @@ TEST_F(AgentRecoveryTest, KilledAgentLeavesTheJobRunningAndTheNextOneFinishesIt)
   int pid = cp_->replicas()["alloc-recover"].pid;
   ASSERT_GT(pid, 0);
 
-  agent->Signal(SIGKILL);
-  agent->Wait();
+  agent->Stop({SIGKILL});
   EXPECT_NE(ProcessStartTime(pid), 0u) << "the workload died with the agent";
   int heartbeats = cp_->heartbeats();
 
-  agent = std::make_unique<FastgpuProcess>(AgentArgs(), log);
+  agent = std::make_unique<ChildProcess>(StartFastgpu(AgentArgs(), log));
   ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return cp_->heartbeats() > heartbeats + 2; }));
   EXPECT_EQ(State("alloc-recover"), "running");
   EXPECT_EQ(cp_->replicas()["alloc-recover"].pid, pid);
@@ -140,9 +98,7 @@ TEST_F(AgentRecoveryTest, KilledAgentLeavesTheJobRunningAndTheNextOneFinishesIt)
   EXPECT_EQ(cp_->gpus()[1].health_reason, "XID 79 (fell off the bus)");
   EXPECT_TRUE(cp_->gpus()[0].healthy);
 
-  agent->Signal(SIGTERM);
-  int status = agent->Wait();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << Read(log);
+  EXPECT_EQ(agent->Stop({SIGTERM, std::chrono::seconds(30)}), 0) << Read(log);
 }
 
 TEST_F(AgentRecoveryTest, WithoutNvmlOrSimulatedGpusTheAgentSaysSo) {
@@ -152,11 +108,10 @@ TEST_F(AgentRecoveryTest, WithoutNvmlOrSimulatedGpusTheAgentSaysSo) {
     GTEST_SKIP() << "NVML is present here";
   }
   std::string log = dir_.path() + "/agent.log";
-  FastgpuProcess agent(
+  ChildProcess agent = StartFastgpu(
       {"agent", "--server", cp_->url(), "--join-token", "x", "--data-dir", dir_.path() + "/data"},
       log);
-  int status = agent.Wait();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  EXPECT_EQ(agent.Wait(), 1);
   EXPECT_NE(Read(log).find("no NVML"), std::string::npos) << Read(log);
   EXPECT_NE(Read(log).find("--simulate-gpus"), std::string::npos) << Read(log);
 }

@@ -20,7 +20,7 @@
 #include "agent/state.h"
 #include "agent/testing/fake_control_plane.h"
 #include "agent/testing/fake_state_writer.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -105,7 +105,7 @@ class AgentStateFaultTest : public ::testing::Test {
     cp_->SetAllocations({TestAllocation(id, {"sleep", "30"})});
   }
 
-  testing::AgentTempDir dir_;
+  testing::TempDir dir_;
   std::unique_ptr<FakeControlPlane> cp_;
   std::unique_ptr<Agent> agent_;
   std::set<std::string> launched_ids_;

@@ -89,7 +89,7 @@ class SimulatedAgent {
 };
 
 TEST(CliE2eTest, SubmitRunSucceedAndEveryCommand) {
-  ScratchDir dir;
+  TempDir dir;
   ServerProcess server({"server", "--data-dir", dir.path(), "--heartbeat-interval", "0.2"});
   ASSERT_TRUE(server.ok()) << server.output();
   const std::string admin = ReadFirstLine(dir.path() + "/admin.token");
@@ -183,7 +183,7 @@ TEST(CliE2eTest, SubmitRunSucceedAndEveryCommand) {
 }
 
 TEST(CliE2eTest, EnvironmentOverridesTheConfigFile) {
-  ScratchDir dir;
+  TempDir dir;
   ServerProcess server({"server", "--data-dir", dir.path()});
   ASSERT_TRUE(server.ok()) << server.output();
   const std::string admin = ReadFirstLine(dir.path() + "/admin.token");
@@ -207,7 +207,7 @@ TEST(CliE2eTest, EnvironmentOverridesTheConfigFile) {
 }
 
 TEST(CliE2eTest, UpRunsAJobOnItsLocalSimulatedAgent) {
-  ScratchDir dir;
+  TempDir dir;
   ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB"});
   ASSERT_TRUE(up.ok()) << up.output();
   EXPECT_NE(up.output().find("admin token: " + dir.path() + "/admin.token"), std::string::npos)
@@ -232,7 +232,7 @@ TEST(CliE2eTest, UpRunsAJobOnItsLocalSimulatedAgent) {
 
 // "Run and wait" can be scripted: the exit code says how the job ended.
 TEST(CliE2eTest, WaitSubmitWaitAndFollowExitWithTheJobsOutcome) {
-  ScratchDir dir;
+  TempDir dir;
   ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB"});
   ASSERT_TRUE(up.ok()) << up.output();
   const std::string admin = ReadFirstLine(dir.path() + "/admin.token");
@@ -279,7 +279,7 @@ TEST(CliE2eTest, WaitSubmitWaitAndFollowExitWithTheJobsOutcome) {
 
 // Quotas are shown without flags and spoken of in GPUs.
 TEST(CliE2eTest, QuotaIsShownAndItsErrorsSpeakInGpus) {
-  ScratchDir dir;
+  TempDir dir;
   ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB"});
   ASSERT_TRUE(up.ok()) << up.output();
   const std::string admin = ReadFirstLine(dir.path() + "/admin.token");

@@ -37,7 +37,7 @@ std::string Submit(const std::string& flags, const std::string& name, const std:
 }
 
 TEST(CliNamesE2eTest, JobsNodesAndTenantsByName) {
-  ScratchDir dir;
+  TempDir dir;
   // --allow-unplaceable: a job that asks more than the pool has waits (it is cancelled below).
   ServerProcess up(
       {"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB", "--allow-unplaceable"});

@@ -169,7 +169,7 @@ class PodmanSandbox {
   const std::string& error() const { return error_; }
 
  private:
-  ScratchDir dir_holder_;
+  TempDir dir_holder_;
   std::string dir_;
   std::string skip_;
   std::string error_;
@@ -179,7 +179,7 @@ class PodmanSandbox {
 };
 
 struct Up {
-  ScratchDir dir;
+  TempDir dir;
   std::unique_ptr<UpProcess> up;
   std::string flags;
 
@@ -372,7 +372,7 @@ TEST_F(ContainerTest, AgentRestartRemovesAContainerWhosePodmanWasKilled) {
 // Needs neither root nor podman: the agent finds no runtime. Also: the API refuses a
 // malformed reference.
 TEST(ContainerRuntimeMissingTest, ImageJobsFailWithPodmanNotFoundWhilePlainJobsRun) {
-  ScratchDir bin;
+  TempDir bin;
   fs::create_symlink("/bin/sh", bin.path() + "/sh");
   const char* old_path = std::getenv("PATH");
   std::string saved = old_path != nullptr ? old_path : "";

@@ -24,7 +24,7 @@ int Lines(const std::string& path) {
 }
 
 TEST(ControlPlaneOutageTest, AnOutageLongerThanTheLeaseKillsNoHealthyWork) {
-  ScratchDir dir;
+  TempDir dir;
   const int port = FreeLoopbackPort();
   ASSERT_NE(port, 0);
   const std::string cp_dir = dir.path() + "/cp";
@@ -33,16 +33,16 @@ TEST(ControlPlaneOutageTest, AnOutageLongerThanTheLeaseKillsNoHealthyWork) {
       "server", "--listen",       "127.0.0.1:" + std::to_string(port), "--data-dir",
       cp_dir,   "--node-timeout", std::to_string(kLeaseSeconds),       "--heartbeat-interval",
       "0.2"};
-  auto server = std::make_unique<ChildProcess>(server_args, server_log);
+  auto server = std::make_unique<ChildProcess>(StartFastgpu(server_args, server_log));
   ASSERT_TRUE(WaitUntil([&] { return !ListeningUrl(server_log).empty(); })) << ReadText(server_log);
   const std::string url = ListeningUrl(server_log);
   JsonClient api(url, ReadFirstLine(cp_dir + "/admin.token"));
-  ChildProcess agent(
-      {"agent", "--server", url, "--join-token", ReadFirstLine(cp_dir + "/join.token"),
-       "--data-dir", dir.path() + "/agent", "--simulate-gpus", "2xH100-80GB", "--name", "n1",
-       "--cgroup-root", "", "--stop-grace", "1", "--kill-workloads-on-exit",
-       "--no-sandbox"},  // the jobs write and read files of the test's temp dir
-      dir.path() + "/agent.log");
+  ChildProcess agent =
+      StartFastgpu({"agent", "--server", url, "--join-token", ReadFirstLine(cp_dir + "/join.token"),
+                    "--data-dir", dir.path() + "/agent", "--simulate-gpus", "2xH100-80GB", "--name",
+                    "n1", "--cgroup-root", "", "--stop-grace", "1", "--kill-workloads-on-exit",
+                    "--no-sandbox"},  // the jobs write and read files of the test's temp dir
+                   dir.path() + "/agent.log");
   ASSERT_TRUE(WaitUntil([&] {
     auto r = api.Do("GET", "/v1/nodes");
     return r.status == 200 && !r.body.at("nodes").as_array().empty();
@@ -72,11 +72,11 @@ TEST(ControlPlaneOutageTest, AnOutageLongerThanTheLeaseKillsNoHealthyWork) {
       << ReadText(dir.path() + "/agent.log");
 
   // The outage: the control plane is gone for twice the lease; the short job exits 7.
-  server->Stop(SIGKILL);
+  server->Stop({SIGKILL});
   std::ofstream(short_release) << "go";
   std::this_thread::sleep_for(std::chrono::seconds(2 * kLeaseSeconds) +
                               std::chrono::milliseconds(500));
-  server = std::make_unique<ChildProcess>(server_args, server_log);
+  server = std::make_unique<ChildProcess>(StartFastgpu(server_args, server_log));
   ASSERT_TRUE(WaitUntil([&] { return ListeningUrl(server_log) == url; }, std::chrono::seconds(20)))
       << ReadText(server_log);
   ASSERT_TRUE(WaitUntil([&] { return state(short_job) == "failed"; })) << state(short_job);

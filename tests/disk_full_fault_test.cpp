@@ -30,6 +30,7 @@ using fastgpu::testing::ChildProcess;
 using fastgpu::testing::JsonClient;
 using fastgpu::testing::ListeningUrl;
 using fastgpu::testing::ReadText;
+using fastgpu::testing::StartFastgpu;
 using fastgpu::testing::WaitUntil;
 
 std::string JobState(TestControlPlane& cp, const std::string& id) {
@@ -188,26 +189,26 @@ int64_t FillUp(const std::string& path) {
 
 TEST(DiskFullTest, RealServerOnAFullTmpfsAnswers503AndLosesNoNode) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
-  fastgpu::testing::ScratchDir dir;
+  fastgpu::testing::TempDir dir;
   const std::string cp_dir = dir.path() + "/cp";
   TmpfsMount tmpfs(cp_dir);
   if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << tmpfs.error();
 
   const std::string server_log = dir.path() + "/server.log";
-  ChildProcess server({"server", "--listen", "127.0.0.1:0", "--data-dir", cp_dir, "--node-timeout",
-                       "2", "--heartbeat-interval", "0.3"},
-                      server_log);
+  ChildProcess server = StartFastgpu({"server", "--listen", "127.0.0.1:0", "--data-dir", cp_dir,
+                                      "--node-timeout", "2", "--heartbeat-interval", "0.3"},
+                                     server_log);
   ASSERT_TRUE(WaitUntil([&] { return !ListeningUrl(server_log).empty(); })) << ReadText(server_log);
   const std::string url = ListeningUrl(server_log);
   const std::string admin = fastgpu::testing::ReadFirstLine(cp_dir + "/admin.token");
   const std::string join = fastgpu::testing::ReadFirstLine(cp_dir + "/join.token");
   JsonClient api(url, admin);
   const std::string agent_dir = dir.path() + "/agent";
-  ChildProcess agent({"agent", "--server", url, "--join-token", join, "--data-dir", agent_dir,
-                      "--simulate-gpus", "1xH100-80GB", "--name", "n1", "--cgroup-root", "",
-                      "--stop-grace", "1", "--kill-workloads-on-exit",
-                      "--no-sandbox"},  // the job reads a file of the test's temp dir
-                     dir.path() + "/agent.log");
+  ChildProcess agent = StartFastgpu(
+      {"agent", "--server", url, "--join-token", join, "--data-dir", agent_dir, "--simulate-gpus",
+       "1xH100-80GB", "--name", "n1", "--cgroup-root", "", "--stop-grace", "1",
+       "--kill-workloads-on-exit", "--no-sandbox"},  // the job reads a file of the test's temp dir
+      dir.path() + "/agent.log");
   auto node_state = [&] {
     auto r = api.Do("GET", "/v1/nodes");
     if (r.status != 200 || r.body.at("nodes").as_array().empty()) return std::string();
@@ -249,8 +250,8 @@ TEST(DiskFullTest, RealServerOnAFullTmpfsAnswers503AndLosesNoNode) {
   std::ofstream(release) << "go";
   EXPECT_TRUE(WaitUntil([&] { return job_state() == "succeeded"; })) << job_state();
   EXPECT_EQ(ReadText(server_log).find("lost"), std::string::npos) << ReadText(server_log);
-  agent.Stop(SIGTERM);
-  server.Stop(SIGTERM);
+  agent.Stop({SIGTERM});
+  server.Stop({SIGTERM});
 }
 
 }  // namespace

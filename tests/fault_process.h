@@ -1,5 +1,5 @@
-// Helpers of the fault tests that run the real `fastgpu` binary: a child process whose
-// output goes to a log file, a free loopback port (to restart a control plane on the
+// Helpers of the fault tests that run the real `fastgpu` binary: the binary as a child
+// process whose output goes to a log file, a free loopback port (to restart a control plane on the
 // same address), polling, and a small JSON client.
 #pragma once
 
@@ -13,23 +13,9 @@
 #include <vector>
 
 #include "net/http_client.h"
+#include "tests/fastgpu_child.h"  // StartFastgpu
 
 namespace fastgpu::testing {
-
-// FASTGPU_BINARY with `args`, stdout and stderr appended to `log_path`. The child gets
-// SIGTERM if the test process dies. The destructor stops it (SIGTERM, then SIGKILL).
-class ChildProcess {
- public:
-  ChildProcess(std::vector<std::string> args, const std::string& log_path);
-  ~ChildProcess();
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-  // Sends `sig` and waits for the exit (SIGKILL after 10 s). Idempotent.
-  void Stop(int sig);
-
- private:
-  pid_t pid_ = -1;
-};
 
 // A port on 127.0.0.1 that was free a moment ago (0 when none could be bound).
 int FreeLoopbackPort();

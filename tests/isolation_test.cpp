@@ -21,7 +21,7 @@
 #include "agent/replicas.h"
 #include "agent/state.h"
 #include "agent/testing/fake_control_plane.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 #include "tests/server_process.h"
 #include "tests/test_util.h"
 #include "tests/up_process.h"
@@ -89,7 +89,7 @@ class SandboxLauncherTest : public ::testing::Test {
     return out;
   }
 
-  testing::AgentTempDir dir_;
+  testing::TempDir dir_;
   std::string data_, work_;
   std::unique_ptr<ProcessLauncher> launcher_ = MakeShimLauncher();
 };
@@ -272,7 +272,7 @@ TEST_F(SandboxLauncherTest, RefusesUidZeroAsASandboxUser) {
 }
 
 TEST(SandboxStateTest, TheUidAndTheRootOptInSurviveARestart) {
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   AgentState state;
   state.agent_id = "agent-1";
   ReplicaRecord rec;
@@ -352,7 +352,7 @@ class SandboxUidTest : public ::testing::Test {
     return nullptr;
   }
 
-  testing::AgentTempDir dir_;
+  testing::TempDir dir_;
   ReplicaSetOptions options_;
   AgentState state_;
   std::unique_ptr<StateWriter> writer_ = MakeFileStateWriter(dir_.path() + "/agent-state.json");
@@ -377,8 +377,8 @@ TEST_F(SandboxUidTest, EachReplicaGetsTheLowestFreeUidAndKeepsItAcrossARestart) 
   ASSERT_NE(Record("alloc-a"), nullptr);
   EXPECT_EQ(Record("alloc-a")->uid, 231300);
   // A root job takes no uid; the next plain one gets the last, then the range is used up.
-  Apply({Want("alloc-a"), Want("alloc-b"), Want("alloc-r", true), Want("alloc-c"),
-         Want("alloc-d")});
+  Apply(
+      {Want("alloc-a"), Want("alloc-b"), Want("alloc-r", true), Want("alloc-c"), Want("alloc-d")});
   EXPECT_EQ(launcher_.specs["alloc-r"].sandbox.uid, -1);
   EXPECT_EQ(launcher_.specs["alloc-c"].sandbox.uid, 231302);
   EXPECT_EQ(launcher_.specs.count("alloc-d"), 0u);
@@ -409,8 +409,8 @@ TEST_F(SandboxUidTest, MpsReplicasOfOneGpuShareAUid) {
     gpus[i].gpu.simulated = true;
   }
   auto mps = [](const std::string& id, int gpu) {
-    return testing::TestAllocation(id, {"true"}, {{gpu, "GPU-SIM-" + std::to_string(gpu), 300,
-                                                   10240, Isolation::kMps}});
+    return testing::TestAllocation(
+        id, {"true"}, {{gpu, "GPU-SIM-" + std::to_string(gpu), 300, 10240, Isolation::kMps}});
   };
   HeartbeatResponse r;
   r.allocations = {mps("alloc-m1", 0), mps("alloc-m2", 0), mps("alloc-m3", 1)};
@@ -422,24 +422,6 @@ TEST_F(SandboxUidTest, MpsReplicasOfOneGpuShareAUid) {
 }
 
 // ---- end to end: `fastgpu up` and two tenants ----
-
-// A folder in the build dir (not under /tmp, which a sandbox gets a private copy of
-// anyway): the hiding of the data dir itself is what is tested.
-class BuildScratch {
- public:
-  BuildScratch() {
-    std::string tmpl = (fs::path(FASTGPU_BINARY).parent_path() / "isolation-test-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
-  }
-  ~BuildScratch() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class IsolationEndToEndTest : public ::testing::Test {
  protected:
@@ -525,7 +507,9 @@ class IsolationEndToEndTest : public ::testing::Test {
         j.at("allocations").as_array()[0].at("slices").as_array()[0].at("gpu_index").as_int64());
   }
 
-  BuildScratch scratch_;
+  // In the build dir (not under /tmp, which a sandbox gets a private copy of anyway): the
+  // hiding of the data dir itself is what is tested.
+  testing::TempDir scratch_{fs::path(FASTGPU_BINARY).parent_path().string()};
   std::string data_, gpu_dev_;
   std::unique_ptr<testing::UpProcess> up_;
   std::string admin_, mallory_, alice_;

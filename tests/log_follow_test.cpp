@@ -32,7 +32,7 @@ namespace {
 namespace json = boost::json;
 
 struct Session {
-  ScratchDir dir;
+  TempDir dir;
   std::unique_ptr<UpProcess> up;
   std::unique_ptr<HttpClient> client;
   std::string flags;

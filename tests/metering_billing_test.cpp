@@ -6,11 +6,13 @@
 
 #include <filesystem>
 
+#include "common/testing/temp_dir.h"
 #include "tests/metering_test_util.h"
 
 namespace fastgpu::metering_test {
 namespace {
 
+using fastgpu::testing::TempDir;
 using std::chrono::seconds;
 
 // Neat prices: a GPU-second costs 0.1 cent, a core-second 0.01 cent, a GiB-second 0.001.
@@ -114,19 +116,6 @@ TEST(MeteringBillingTest, TenantsSeeOnlyTheirOwnUsage) {
   EXPECT_EQ(prices.body.at("gpu_hour").at("H100-80GB").as_string(), "3.60") << prices.raw;
   EXPECT_EQ(cp.Do("PUT", "/v1/prices", cp.admin(), R"({"cpu_hour":"-1"})").status, 400);
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "fastgpu-meter-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<Store> OpenStore(const std::string& path) {
   auto store = OpenSqliteStore({.path = path});

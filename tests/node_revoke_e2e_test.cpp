@@ -46,7 +46,7 @@ bool JobSucceeds(const std::string& flags) {
 }
 
 TEST(NodeRevokeE2eTest, RevokedNodeIsRefusedThenItsAgentRegistersAgain) {
-  ScratchDir dir;
+  TempDir dir;
   std::string node_id, last_registered;
   {
     ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "1xH100-80GB",

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "agent/cgroup.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 #include "tests/json_output.h"
 #include "tests/test_util.h"
 #include "tests/up_process.h"
@@ -74,7 +74,7 @@ class OomTest : public ::testing::Test {
     return nullptr;
   }
 
-  AgentTempDir dir_;
+  TempDir dir_;
   Cgroups cgroups_;
   std::unique_ptr<UpProcess> up_;
   std::string flags_;

@@ -39,7 +39,7 @@ std::string Field(const json::object& o, const char* key) {
 }
 
 TEST(PendingReasonsE2eTest, UserSeesTheRealObstacleAndTheSignal) {
-  ScratchDir dir;
+  TempDir dir;
   ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB",
                     "--heartbeat-interval", "0.2"});
   ASSERT_TRUE(up.ok()) << up.output();

@@ -95,7 +95,7 @@ TEST(ReadmeTest, EveryShellBlockRunsAsWritten) {
   std::vector<Block> blocks = ShellBlocks(text.str());
   ASSERT_GE(blocks.size(), 4u);
 
-  ScratchDir dir;
+  TempDir dir;
   ServerProcess up({"up", "--data-dir", dir.path(), "--simulate-gpus", "2xH100-80GB"});
   ASSERT_TRUE(up.ok()) << up.output();
   const std::string bin = std::string(FASTGPU_BINARY);

@@ -48,7 +48,7 @@ std::set<std::string> AllJobIds(const std::string& url, const std::string& token
 }
 
 TEST(ServerDurabilityTest, EveryAcknowledgedJobSurvivesSigkill) {
-  ScratchDir dir;
+  TempDir dir;
   ServerProcess first({"server", "--data-dir", dir.path()});
   ASSERT_TRUE(first.ok()) << first.output();
   const std::string token = ReadFirstLine(dir.path() + "/admin.token");

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/listening_port.h"
 #include "tests/server_process.h"
 
 namespace fastgpu::testing {
@@ -104,53 +105,30 @@ class LimitedServer {
     std::vector<std::string> args = {FASTGPU_BINARY, "server",   "--data-dir",
                                      dir + "/data",  "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int log_fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    pid_ = fork();
-    if (pid_ == 0) {  // only async-signal-safe calls until exec
+    ChildOptions options;
+    options.log_path = log_;
+    options.truncate_log = true;
+    options.before_exec = [nofile] {  // in the child: only async-signal-safe calls
       rlimit rl{nofile, nofile};
       if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
-      dup2(log_fd, 1);
-      dup2(log_fd, 2);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(log_fd);
-    const std::string marker = "listening on http://127.0.0.1:";
-    auto deadline = Clock::now() + std::chrono::seconds(30);
-    while (Clock::now() < deadline && port_ == 0) {
-      std::string text = ReadAll(log_);
-      size_t at = text.find(marker);
-      size_t end = at == std::string::npos ? at : text.find('\n', at);
-      if (end != std::string::npos) {
-        port_ = std::atoi(text.substr(at + marker.size(), end - at - marker.size()).c_str());
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-  }
-  ~LimitedServer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
+    };
+    child_ = ChildProcess(std::move(args), options);
+    if (child_.ok()) port_ = WaitForListeningPort(child_, log_, std::chrono::seconds(30));
   }
   int port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   std::string log() const { return ReadAll(log_); }
 
  private:
   std::string log_;
-  pid_t pid_ = -1;
+  ChildProcess child_;  // stopped with SIGTERM, then SIGKILL after 10 s
   int port_ = 0;
 };
 
 // Holds 400 idle connections against a server limited to 128 descriptors and checks
 // that /healthz answers, the log stays short and the process idles.
 void CheckHeldByIdleConnections(const std::vector<std::string>& extra_flags) {
-  ScratchDir dir;
+  TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   LimitedServer server(dir.path(), 128, extra_flags);
   ASSERT_GT(server.port(), 0) << server.log();

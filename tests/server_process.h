@@ -2,44 +2,35 @@
 // in a data dir of the test's, its port read from the "listening on" line it prints.
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
 #include <vector>
+
+#include "common/testing/child_process.h"
+#include "common/testing/temp_dir.h"  // TempDir, which the tests using this make
 
 namespace fastgpu::testing {
 
 class ServerProcess {
  public:
   // Runs FASTGPU_BINARY with `args` (e.g. {"server", "--data-dir", dir}) plus
-  // "--listen 127.0.0.1:0", and waits (up to 30 s) for its "listening on" line.
-  // ok() is false when it did not come up; output() then says why.
+  // "--listen 127.0.0.1:0", its output in a log file of its own, and waits (up to 30 s)
+  // for its "listening on" line. ok() is false when it did not come up; output() then
+  // says why. A process still running at destruction is stopped by ChildProcess's policy
+  // (SIGTERM, 10 s, then SIGKILL).
   explicit ServerProcess(std::vector<std::string> args);
-  ~ServerProcess();  // SIGKILL if still running
 
   bool ok() const { return port_ != 0; }
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  // Sends `sig` and waits for the exit; returns the exit status (128 + signal if killed).
+  // Sends `sig` and waits for the exit (SIGKILL after 60 s); returns the exit status
+  // (128 + signal if killed).
   int Signal(int sig);
-  std::string output() const { return output_; }
+  std::string output() const;  // everything it printed so far
 
  private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
+  TempDir log_dir_;
+  ChildProcess child_;
   int port_ = 0;
-  std::string output_;
-};
-
-// A fresh temp directory removed (with its contents) on destruction.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 // First line of a file ("" when unreadable).

@@ -13,9 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -28,6 +26,8 @@
 
 #include "cli/config.h"
 #include "common/join_token.h"
+#include "common/testing/child_process.h"
+#include "common/testing/temp_dir.h"
 #include "net/http_client.h"
 #include "server/http_server.h"
 #include "server/server.h"
@@ -40,32 +40,9 @@ namespace fastgpu {
 namespace {
 
 using namespace std::chrono_literals;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/fastgpu-tls-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int Mode(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return -1;
-  return st.st_mode & 0777;
-}
+using fastgpu::testing::FileMode;
+using fastgpu::testing::ReadFile;
+using fastgpu::testing::TempDir;
 
 // An HTTPS server::HttpServer on 127.0.0.1 port 0 that answers /healthz.
 struct HttpsServer {
@@ -267,24 +244,18 @@ TEST(PlainHttpPolicy, RefusedOffLoopbackUnlessTheOperatorSaysSo) {
 
 // ---- the binary ----
 
-// A `fastgpu` child process with its output in a file.
+// A `fastgpu` child process with its output in a file (a ChildProcess: stopped with
+// SIGTERM, then SIGKILL after 10 s).
 class Child {
  public:
   Child(const std::vector<std::string>& args, const std::string& log_path) : log_(log_path) {
     std::vector<std::string> all = {FASTGPU_BINARY};
     all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
+    testing::ChildOptions options;
+    options.log_path = log_;
+    options.truncate_log = true;
+    child_ = testing::ChildProcess(std::move(all), options);
   }
-  ~Child() { Stop(SIGKILL); }
   // Waits up to `timeout` for `pattern` in the output; its first group, or "" on timeout.
   std::string WaitFor(const std::string& pattern, std::chrono::seconds timeout) {
     std::regex re(pattern);
@@ -298,32 +269,13 @@ class Child {
     }
     return "";
   }
-  bool Alive() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  void Stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    for (int i = 0; i < 200; ++i) {
-      if (!Alive()) return;
-      std::this_thread::sleep_for(50ms);
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string output() const { return Slurp(log_); }
+  bool Alive() { return child_.Alive(); }
+  void Stop(int sig = SIGTERM) { child_.Stop({sig}); }
+  std::string output() const { return ReadFile(log_); }
 
  private:
-  pid_t pid_ = -1;
   std::string log_;
+  testing::ChildProcess child_;
 };
 
 // The nodes the control plane at `url` knows, through the admin API over HTTPS.
@@ -383,9 +335,9 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
     printed = server.WaitFor(fingerprint, 5s);
     ASSERT_FALSE(printed.empty()) << server.output();
     EXPECT_NE(server.output().find("(made now)"), std::string::npos) << server.output();
-    EXPECT_EQ(Mode(data + "/ca.key"), 0600);
-    EXPECT_EQ(Mode(data + "/server.key"), 0600);
-    EXPECT_EQ(Mode(data + "/join.token"), 0600);
+    EXPECT_EQ(FileMode(data + "/ca.key"), 0600);
+    EXPECT_EQ(FileMode(data + "/server.key"), 0600);
+    EXPECT_EQ(FileMode(data + "/join.token"), 0600);
     auto ca_hash = server::CertificateFileSha256(data + "/ca.crt");
     ASSERT_TRUE(ca_hash.ok()) << ca_hash.status();
     EXPECT_EQ(printed, server::ColonFingerprint(*ca_hash));
@@ -453,18 +405,18 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
     EXPECT_EQ(server.output().find(join->secret), std::string::npos);
   }
   // Restart: the same CA, certificate, keys and join token.
-  const std::string ca = Slurp(data + "/ca.crt"), crt = Slurp(data + "/server.crt");
-  const std::string key = Slurp(data + "/server.key"), join = Slurp(data + "/join.token");
+  const std::string ca = ReadFile(data + "/ca.crt"), crt = ReadFile(data + "/server.crt");
+  const std::string key = ReadFile(data + "/server.key"), join = ReadFile(data + "/join.token");
   Child again({"server", "--listen", "127.0.0.1:0", "--tls", "on", "--data-dir", data},
               dir.path() + "/server2.log");
   ASSERT_FALSE(again.WaitFor(listening, 30s).empty()) << again.output();
   EXPECT_EQ(again.WaitFor(fingerprint, 5s), printed);
   EXPECT_EQ(again.output().find("(made now)"), std::string::npos) << again.output();
-  EXPECT_EQ(Slurp(data + "/ca.crt"), ca);
-  EXPECT_EQ(Slurp(data + "/server.crt"), crt);
-  EXPECT_EQ(Slurp(data + "/server.key"), key);
-  EXPECT_EQ(Slurp(data + "/join.token"), join);
-  EXPECT_EQ(Mode(data + "/server.key"), 0600);
+  EXPECT_EQ(ReadFile(data + "/ca.crt"), ca);
+  EXPECT_EQ(ReadFile(data + "/server.crt"), crt);
+  EXPECT_EQ(ReadFile(data + "/server.key"), key);
+  EXPECT_EQ(ReadFile(data + "/join.token"), join);
+  EXPECT_EQ(FileMode(data + "/server.key"), 0600);
   again.Stop();
 
   // A new name for the certificate: a new server certificate from the same CA.
@@ -473,10 +425,10 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
                 dir.path() + "/server3.log");
   ASSERT_FALSE(renamed.WaitFor(listening, 30s).empty()) << renamed.output();
   EXPECT_EQ(renamed.WaitFor(fingerprint, 5s), printed);
-  EXPECT_EQ(Slurp(data + "/ca.crt"), ca);
-  EXPECT_NE(Slurp(data + "/server.crt"), crt);
-  EXPECT_EQ(Slurp(data + "/join.token"), join);
-  EXPECT_NE(Slurp(data + "/server.crt").find(ca), std::string::npos);  // the chain ends in it
+  EXPECT_EQ(ReadFile(data + "/ca.crt"), ca);
+  EXPECT_NE(ReadFile(data + "/server.crt"), crt);
+  EXPECT_EQ(ReadFile(data + "/join.token"), join);
+  EXPECT_NE(ReadFile(data + "/server.crt").find(ca), std::string::npos);  // the chain ends in it
   EXPECT_TRUE(CoversName(data + "/server.crt", "cp.fastgpu.test"));
   EXPECT_FALSE(CoversName(data + "/server.crt", "other.fastgpu.test"));
 }
@@ -521,7 +473,7 @@ TEST(ClientConfigTls, CaCertComesFromTheFlagTheEnvironmentOrTheFile) {
   ::unsetenv("FASTGPU_TOKEN");
   cli::ClientConfig saved{"https://cp.example.com:8443", "tok", "relative/ca.crt"};
   ASSERT_TRUE(cli::SaveConfig(path, saved).ok());
-  EXPECT_EQ(Mode(path), 0600);
+  EXPECT_EQ(FileMode(path), 0600);
   auto loaded = cli::LoadConfig(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   // Saved as an absolute path, so that it works from any directory.

@@ -1,7 +1,8 @@
 // A long-running `fastgpu up` (or `fastgpu server`) child process for fault tests whose
 // output can be large: its stdout and stderr go to a file (not a pipe that could fill
 // and block it), and it may run under a wrapper such as valgrind. Started on 127.0.0.1
-// port 0; the port is read from the "listening on" line. Not thread-safe.
+// port 0; the port is read from the "listening on" line. Not thread-safe. Built on
+// ChildProcess (common/testing/child_process.h).
 #pragma once
 
 #include <sys/types.h>
@@ -9,6 +10,8 @@
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include "common/testing/child_process.h"
 
 namespace fastgpu::testing {
 
@@ -20,13 +23,13 @@ class UpProcess {
   UpProcess(std::vector<std::string> args, std::string log_path,
             std::vector<std::string> wrapper = {},
             std::chrono::seconds start_timeout = std::chrono::seconds(30));
-  ~UpProcess();  // SIGKILL if still running
+  // A process still running is stopped by ChildProcess's policy: SIGTERM, 10 s, SIGKILL.
 
   bool ok() const { return port_ != 0; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   // True while the process has not exited (it is reaped when it has).
-  bool Alive();
+  bool Alive() { return child_.Alive(); }
   // Sends `sig` and waits up to `timeout` for the exit (then SIGKILL); returns the exit
   // status, 128 + signal when killed by one, or the earlier exit status when it had
   // already ended.
@@ -34,10 +37,9 @@ class UpProcess {
   std::string output() const;  // everything it printed so far
 
  private:
-  pid_t pid_ = -1;
-  int exit_status_ = -1;
-  int port_ = 0;
   std::string log_path_;
+  ChildProcess child_;
+  int port_ = 0;
 };
 
 }  // namespace fastgpu::testing

@@ -10,7 +10,7 @@
 #include "agent/fake_inventory.h"
 #include "agent/launcher.h"
 #include "agent/testing/fake_control_plane.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -82,7 +82,7 @@ class AgentTest : public ::testing::Test {
   }
   std::string WorkDir(const std::string& id) { return dir_.path() + "/replicas/" + id + "/work"; }
 
-  testing::AgentTempDir dir_;
+  testing::TempDir dir_;
   std::unique_ptr<FakeControlPlane> cp_;
   FakeGpuInventory* inventory_ = nullptr;  // owned by the agent
 };

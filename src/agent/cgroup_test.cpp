@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -30,7 +30,7 @@ std::string Read(const std::string& path) { return testing::ReadFile(path); }
 // ---- Hermetic tests: cgroup file systems stood in for by plain folders. ----
 
 TEST(CgroupTest, WritesV2LimitsUnderAWritableHierarchy) {
-  testing::AgentTempDir root;  // stands in for a cgroup v2 mount
+  testing::TempDir root;  // stands in for a cgroup v2 mount
   std::ofstream(root.path() + "/cgroup.controllers") << "cpuset cpu io memory pids\n";
   std::ofstream(root.path() + "/cgroup.subtree_control") << "cpu memory\n";
   Cgroups c = Cgroups::Probe(root.path());
@@ -95,7 +95,7 @@ std::string V1MountInfo(const std::string& root) {
 }
 
 TEST(CgroupTest, FindsV1HierarchiesInTheMountTableAndWritesTheirLimits) {
-  testing::AgentTempDir root;
+  testing::TempDir root;
   for (const char* d : {"cpu,cpuacct/fastgpu", "memory/fastgpu", "dev ices", "freezer", "pids"}) {
     fs::create_directories(root.path() + "/" + d);
   }
@@ -148,7 +148,7 @@ TEST(CgroupTest, FindsV1HierarchiesInTheMountTableAndWritesTheirLimits) {
 }
 
 TEST(CgroupTest, SaysWhyWhenNotUsable) {
-  testing::AgentTempDir root;
+  testing::TempDir root;
   std::string mountinfo = root.path() + "/mountinfo";
   std::ofstream(mountinfo) << "30 1 8:1 / / rw - ext4 /dev/vda rw\n";
   Cgroups none = Cgroups::Probe(root.path(), mountinfo);
@@ -184,7 +184,7 @@ TEST(CgroupTest, QuotasNamesAndOptionalV1Controllers) {
   EXPECT_EQ(Cgroups::NameOf("alloc-1"), "alloc-1");
   EXPECT_EQ(Cgroups::NameOf(""), "");
   // Only cpu and memory mounted: still usable; the note says what is not used.
-  testing::AgentTempDir root;
+  testing::TempDir root;
   fs::create_directories(root.path() + "/cpu/fastgpu");
   fs::create_directories(root.path() + "/memory");
   std::ofstream(root.path() + "/cpu/fastgpu/cpu.cfs_quota_us") << "-1\n";
@@ -388,7 +388,7 @@ int TryDevices(const std::string& allowed, const std::string& denied) {
 
 TEST_F(RealCgroupTest, DeviceCgroupDeniesDevicesNotAllowed) {
   if (!cgroups_.restricts_devices()) GTEST_SKIP() << cgroups_.note();
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   std::string allowed, denied;
   MakeNodes(dir.path(), &allowed, &denied);
   auto rules = DeviceRulesForPaths({allowed});
@@ -418,7 +418,7 @@ TEST(DeviceProgramCgroupTest, AnAttachedProgramDeniesDevicesNotAllowed) {
   if (mount.empty()) GTEST_SKIP() << "no cgroup2 mount";
   std::string group = mount + "/fastgpu-devtest-" + std::to_string(getpid());
   ASSERT_EQ(mkdir(group.c_str(), 0755), 0) << group << ": " << strerror(errno);
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   std::string allowed, denied;
   MakeNodes(dir.path(), &allowed, &denied);
   // Only the allowed node (the standard rules would allow 1:7 too).

@@ -7,10 +7,12 @@
 #include <fstream>
 
 #include "agent/container.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
 namespace fs = std::filesystem;
+using fastgpu::testing::TempDir;
 
 bool Has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -20,22 +22,6 @@ long IndexOf(const std::vector<std::string>& v, const std::string& s) {
   auto it = std::find(v.begin(), v.end(), s);
   return it == v.end() ? -1 : it - v.begin();
 }
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/fastgpu-container-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 ContainerRun SampleRun() {
   ContainerRun run;

@@ -1,6 +1,7 @@
 #include "agent/devices.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -8,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -112,7 +113,7 @@ TEST(DeviceRulesTest, V1LinesAndRulesFromDeviceNodes) {
   EXPECT_EQ((DeviceRule{'c', 1, 3, "rw"}).ToV1(), "c 1:3 rw");
   EXPECT_EQ((DeviceRule{'c', 136, DeviceRule::kAny, "rw"}).ToV1(), "c 136:* rw");
   EXPECT_EQ((DeviceRule{'b', DeviceRule::kAny, DeviceRule::kAny, "m"}).ToV1(), "b *:* m");
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   std::string plain = dir.path() + "/plain";
   ASSERT_EQ(close(creat(plain.c_str(), 0600)), 0);
   std::vector<std::string> skipped;

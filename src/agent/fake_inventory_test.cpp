@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "agent/health.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -48,9 +49,8 @@ TEST(FakeInventoryTest, RefusesBadSpecs) {
 }
 
 TEST(FakeInventoryTest, FaultFileLinesApplyOnce) {
-  auto dir = std::filesystem::temp_directory_path() / ("fastgpu-fault-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::string file = (dir / "faults").string();
+  testing::TempDir dir;
+  std::string file = dir.path() + "/faults";
   auto inv = FakeGpuInventory::Create("3xL4", "", file);
   ASSERT_TRUE(inv.ok());
   EXPECT_TRUE((*inv)->DrainEvents().empty());  // no file yet
@@ -63,7 +63,6 @@ TEST(FakeInventoryTest, FaultFileLinesApplyOnce) {
   std::ofstream(file, std::ios::app) << "lost 0\nxid 9 79\n";
   EXPECT_TRUE((*inv)->DrainEvents().empty());  // the old line is not applied again
   EXPECT_FALSE((*(*inv)->Sample())[0].present);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(HealthTest, FatalXidEccLostAndTemperature) {

@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include "agent/launcher.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
 
 TEST(FilesTest, ReadsWholeFilesAndRanges) {
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   std::string path = dir.path() + "/f";
   int fd = open(path.c_str(), O_WRONLY | O_CREAT, 0644);
   ASSERT_GE(fd, 0);

@@ -2,13 +2,14 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -36,7 +37,7 @@ class LauncherTest : public ::testing::Test {
     }
     return st;
   }
-  testing::AgentTempDir dir_;
+  testing::TempDir dir_;
   std::unique_ptr<ProcessLauncher> launcher_ = MakeShimLauncher();
 };
 

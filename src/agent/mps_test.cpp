@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "agent/launcher.h"
-#include "agent/testing/temp_dir.h"
 #include "agent/vgpu.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -37,7 +37,7 @@ int Lines(const std::string& text) {
 }
 
 TEST(MpsTest, StartsOneDaemonPerGpuWatchesAndStopsIt) {
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   std::string control = dir.path() + "/fake-mps-control";
   std::ofstream(control) << kFakeControl;
   chmod(control.c_str(), 0755);
@@ -73,7 +73,7 @@ TEST(MpsTest, StartsOneDaemonPerGpuWatchesAndStopsIt) {
 }
 
 TEST(MpsTest, MissingProgramIsUnavailable) {
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   MpsDaemons mps(dir.path() + "/mps", dir.path() + "/no-such-mps-control");
   Status st = mps.Ensure("GPU-a");
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st;

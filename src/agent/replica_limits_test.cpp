@@ -15,7 +15,7 @@
 #include "agent/fake_inventory.h"
 #include "agent/launcher.h"
 #include "agent/testing/fake_control_plane.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
@@ -70,7 +70,7 @@ class ReplicaLimitsTest : public ::testing::Test {
     return cp_->replicas()[id];
   }
 
-  testing::AgentTempDir dir_, dev_;
+  testing::TempDir dir_, dev_;
   Cgroups cgroups_;
   std::unique_ptr<FakeControlPlane> cp_;
   std::unique_ptr<Agent> agent_;

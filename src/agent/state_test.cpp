@@ -5,15 +5,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
 
 TEST(StateTest, SavesAtomicallyAndLoadsBack) {
-  auto dir = std::filesystem::temp_directory_path() / ("fastgpu-state-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "agent-state.json").string();
+  testing::TempDir dir;
+  std::string path = dir.path() + "/agent-state.json";
   EXPECT_EQ(LoadAgentState(path).status().code(), StatusCode::kNotFound);
   AgentState st;
   st.agent_id = "agent-1";
@@ -56,7 +55,6 @@ TEST(StateTest, SavesAtomicallyAndLoadsBack) {
   EXPECT_EQ(old->replicas[0].cgroup, "alloc-1");
   std::ofstream(path) << "{garbage";
   EXPECT_EQ(LoadAgentState(path).status().code(), StatusCode::kDataLoss);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "cli/output.h"
 #include "cli/usage_commands.h"
 #include "common/ids.h"
+#include "common/url_text.h"
 #include "metering/json_text.h"
 #include "model/json.h"
 #include "model/units.h"
@@ -133,20 +134,6 @@ Result<std::string> SubmitBody(const SubmitFlags& s) {
   return json::serialize(body);
 }
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 // Polls each job until it has ended or `timeout_seconds` (0: no limit) passed. Succeeded
 // jobs give their summary; a failed or cancelled one, or the time running out, gives an
 // error, so the command exits non-zero (as `kubectl wait` and `srun` do).
@@ -158,7 +145,7 @@ Result<std::string> WaitForJobs(ApiClient& api, const std::vector<std::string>& 
   std::string text;
   for (const std::string& id : ids) {
     while (true) {
-      auto v = api.Call("GET", "/v1/jobs/" + Escape(id));
+      auto v = api.Call("GET", "/v1/jobs/" + EncodePathSegment(id));
       if (!v.ok()) return v.status();
       std::string state, reason;
       JsonObjectReader r(*v);
@@ -187,66 +174,71 @@ Result<std::string> WaitForJobs(ApiClient& api, const std::vector<std::string>& 
   return text;
 }
 
-void AddJob(CLI::App& app, int* exit_code) {
-  auto* job = app.add_subcommand("job", "Submit, list, inspect, follow and cancel jobs");
-  job->require_subcommand(1);
+// The flags of `job submit` (what SubmitBody reads).
+void AddSubmitFlags(CLI::App* cmd, SubmitFlags& s) {
+  cmd->add_option("--gpu", s.gpu, "GPUs per replica: 0.5, 500m (a fraction) or 1, 2, 8 (whole)")
+      ->capture_default_str();
+  cmd->add_option("--gpu-memory", s.gpu_memory, "GPU memory per GPU, e.g. 20GiB");
+  cmd->add_option("--gpu-model", s.gpu_models, "Allowed GPU model (repeatable)");
+  cmd->add_option("--cpu", s.cpu, "CPU per replica: 2, 500m");
+  cmd->add_option("--memory", s.memory, "Memory per replica, e.g. 8GiB");
+  cmd->add_option("--replicas", s.replicas, "Replicas, placed as a gang")->capture_default_str();
+  cmd->add_option("--retries", s.retries, "Requeues allowed after a lost node")
+      ->capture_default_str();
+  cmd->add_option("--isolation", s.isolation, "default, exclusive, mig, mps or shared")
+      ->capture_default_str();
+  cmd->add_option("--name", s.name, "Job name");
+  cmd->add_option("--env", s.env, "Environment variable K=V (repeatable)");
+  cmd->add_option("--image", s.image,
+                  "Run each replica in this OCI image (podman on the node), e.g. "
+                  "localhost/trainer:v3; its registry must be allowed by the node's operator");
+  cmd->add_option("--idempotency-key", s.key,
+                  "Request id making retries safe (default: a random one)");
+  cmd->add_option("--priority", s.priority, "-1000..1000; higher is placed first and stopped last")
+      ->capture_default_str();
+  cmd->add_flag("--root", s.root,
+                "Run as root on the node instead of an unprivileged sandbox user (refused "
+                "unless an admin allowed the tenant: fastgpu tenant allow-root)");
+  cmd->add_flag("--wait", s.wait,
+                "Wait until the job ends: exit 0 when it succeeded, 1 when it failed or was "
+                "cancelled");
+  cmd->add_option("--timeout", s.timeout_seconds,
+                  "With --wait: give up after this many seconds (0: never)")
+      ->capture_default_str();
+  cmd->add_option("command", s.command, "The command and its arguments (after --)")->required();
+}
 
+// Submits the job of `s` and, with --wait, waits for its end.
+Result<std::string> SubmitJob(ApiClient& api, const SubmitFlags& s, bool as_json) {
+  FASTGPU_ASSIGN_OR_RETURN(std::string body, SubmitBody(s));
+  std::string key = s.key.empty() ? RandomHex(16) : s.key;
+  auto v = api.Call("POST", "/v1/jobs", body, key);
+  if (!v.ok()) return v.status();
+  FASTGPU_ASSIGN_OR_RETURN(auto f, Fields(*v, {"id", "state"}));
+  const std::string& id = f[0];
+  if (s.wait) {
+    if (!as_json) std::cout << "submitted " << id << "; waiting for it to end\n" << std::flush;
+    return WaitForJobs(api, {id}, s.timeout_seconds, as_json);
+  }
+  if (as_json) return metering::JsonText(*v) + "\n";
+  return "submitted " + id + " (" + f[1] + ")\n";
+}
+
+void AddJobSubmit(CLI::App* job, int* exit_code) {
   auto f = std::make_shared<CommonFlags>();
   auto s = std::make_shared<SubmitFlags>();
   auto* submit =
       job->add_subcommand("submit", "Submit a job: fastgpu job submit [flags] -- CMD...");
   AddCommon(submit, f);
-  submit->add_option("--gpu", s->gpu, "GPUs per replica: 0.5, 500m (a fraction) or 1, 2, 8 (whole)")
-      ->capture_default_str();
-  submit->add_option("--gpu-memory", s->gpu_memory, "GPU memory per GPU, e.g. 20GiB");
-  submit->add_option("--gpu-model", s->gpu_models, "Allowed GPU model (repeatable)");
-  submit->add_option("--cpu", s->cpu, "CPU per replica: 2, 500m");
-  submit->add_option("--memory", s->memory, "Memory per replica, e.g. 8GiB");
-  submit->add_option("--replicas", s->replicas, "Replicas, placed as a gang")
-      ->capture_default_str();
-  submit->add_option("--retries", s->retries, "Requeues allowed after a lost node")
-      ->capture_default_str();
-  submit->add_option("--isolation", s->isolation, "default, exclusive, mig, mps or shared")
-      ->capture_default_str();
-  submit->add_option("--name", s->name, "Job name");
-  submit->add_option("--env", s->env, "Environment variable K=V (repeatable)");
-  submit->add_option("--image", s->image,
-                     "Run each replica in this OCI image (podman on the node), e.g. "
-                     "localhost/trainer:v3; its registry must be allowed by the node's operator");
-  submit->add_option("--idempotency-key", s->key,
-                     "Request id making retries safe (default: a random one)");
-  submit
-      ->add_option("--priority", s->priority,
-                   "-1000..1000; higher is placed first and stopped last")
-      ->capture_default_str();
-  submit->add_flag("--root", s->root,
-                   "Run as root on the node instead of an unprivileged sandbox user (refused "
-                   "unless an admin allowed the tenant: fastgpu tenant allow-root)");
-  submit->add_flag("--wait", s->wait,
-                   "Wait until the job ends: exit 0 when it succeeded, 1 when it failed or was "
-                   "cancelled");
-  submit
-      ->add_option("--timeout", s->timeout_seconds,
-                   "With --wait: give up after this many seconds (0: never)")
-      ->capture_default_str();
-  submit->add_option("command", s->command, "The command and its arguments (after --)")->required();
+  AddSubmitFlags(submit, *s);
   submit->callback([f, s, exit_code] {
     *exit_code = Run(*f, [s](ApiClient& api, bool as_json) -> Result<std::string> {
-      FASTGPU_ASSIGN_OR_RETURN(std::string body, SubmitBody(*s));
-      std::string key = s->key.empty() ? RandomHex(16) : s->key;
-      auto v = api.Call("POST", "/v1/jobs", body, key);
-      if (!v.ok()) return v.status();
-      FASTGPU_ASSIGN_OR_RETURN(auto f, Fields(*v, {"id", "state"}));
-      const std::string& id = f[0];
-      if (s->wait) {
-        if (!as_json) std::cout << "submitted " << id << "; waiting for it to end\n" << std::flush;
-        return WaitForJobs(api, {id}, s->timeout_seconds, as_json);
-      }
-      if (as_json) return metering::JsonText(*v) + "\n";
-      return "submitted " + id + " (" + f[1] + ")\n";
+      return SubmitJob(api, *s, as_json);
     });
   });
+}
 
+void AddJobWait(CLI::App* job, int* exit_code) {
   auto wf = std::make_shared<CommonFlags>();
   auto wids = std::make_shared<std::vector<std::string>>();
   auto wtimeout = std::make_shared<double>(0);
@@ -261,7 +253,9 @@ void AddJob(CLI::App& app, int* exit_code) {
       return WaitForJobs(api, *wids, *wtimeout, as_json);
     });
   });
+}
 
+void AddJobList(CLI::App* job, int* exit_code) {
   auto lf = std::make_shared<CommonFlags>();
   auto state = std::make_shared<std::string>();
   auto tenant = std::make_shared<std::string>();
@@ -276,13 +270,15 @@ void AddJob(CLI::App& app, int* exit_code) {
   list->callback([=] {
     *exit_code = Run(*lf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       std::string q = "/v1/jobs?limit=" + std::to_string(*limit);
-      if (!state->empty()) q += "&state=" + Escape(*state);
-      if (!tenant->empty()) q += "&tenant=" + Escape(*tenant);
-      if (!cursor->empty()) q += "&cursor=" + Escape(*cursor);
+      if (!state->empty()) q += "&state=" + EncodeQueryValue(*state);
+      if (!tenant->empty()) q += "&tenant=" + EncodeQueryValue(*tenant);
+      if (!cursor->empty()) q += "&cursor=" + EncodeQueryValue(*cursor);
       return Show(api.Call("GET", q), as_json, RenderJobList);
     });
   });
+}
 
+void AddJobGet(CLI::App* job, int* exit_code) {
   auto gf = std::make_shared<CommonFlags>();
   auto gid = std::make_shared<std::string>();
   auto* get = job->add_subcommand("get", "Show a job: state, reason, events, allocations");
@@ -290,10 +286,12 @@ void AddJob(CLI::App& app, int* exit_code) {
   get->add_option("job", *gid, "Job id or name")->required();
   get->callback([=] {
     *exit_code = Run(*gf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
-      return Show(api.Call("GET", "/v1/jobs/" + Escape(*gid)), as_json, RenderJob);
+      return Show(api.Call("GET", "/v1/jobs/" + EncodePathSegment(*gid)), as_json, RenderJob);
     });
   });
+}
 
+void AddJobCancel(CLI::App* job, int* exit_code) {
   auto cf = std::make_shared<CommonFlags>();
   auto cids = std::make_shared<std::vector<std::string>>();
   auto* cancel = job->add_subcommand("cancel", "Cancel jobs");
@@ -306,7 +304,8 @@ void AddJob(CLI::App& app, int* exit_code) {
       std::string text;
       Status first_error;
       for (const std::string& id : *cids) {
-        auto v = api.Call("POST", "/v1/jobs/" + Escape(id) + "/cancel", "", RandomHex(16));
+        auto v =
+            api.Call("POST", "/v1/jobs/" + EncodePathSegment(id) + "/cancel", "", RandomHex(16));
         if (!v.ok()) {
           std::cerr << "fastgpu: " << id << ": " << v.status().message() << "\n";
           if (first_error.ok()) first_error = v.status();
@@ -328,7 +327,76 @@ void AddJob(CLI::App& app, int* exit_code) {
       return text;
     });
   });
+}
 
+// Prints replica `replica`'s log of `job`; with `follow`, keeps printing until the job
+// ends, whose outcome is then the result (as with `job wait`).
+Result<std::string> PrintJobLogs(ApiClient& api, const std::string& job, int replica, bool follow) {
+  const std::string path = "/v1/jobs/" + EncodePathSegment(job) +
+                           "/logs?replica=" + std::to_string(replica) + "&offset=";
+  int64_t offset = 0;
+  // Prints one plain answer: whether it was empty and whether the log is done.
+  struct Piece {
+    bool empty = true;
+    bool done = false;
+  };
+  auto print_plain = [&](const json::value& v) -> Result<Piece> {
+    std::string data;
+    Piece p;
+    JsonObjectReader r(v);
+    r.Str("data", data, Need::kRequired)
+        .Int("next_offset", offset, 0, std::numeric_limits<int64_t>::max(), Need::kRequired)
+        .Bool("done", p.done, Need::kRequired);
+    if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
+    std::cout << data << std::flush;
+    p.empty = data.empty();
+    return p;
+  };
+  while (!follow) {
+    auto v = api.Call("GET", path + std::to_string(offset));
+    if (!v.ok()) return v.status();
+    FASTGPU_ASSIGN_OR_RETURN(Piece p, print_plain(*v));
+    if (p.done || p.empty) break;
+  }
+  while (follow) {
+    // The server streams the log's bytes as they are stored (X-Log-Offset names the
+    // first one's offset) and ends the stream when the log is done, or earlier (its
+    // lifetime bound, a restart); a busy server answers the plain JSON instead.
+    bool streamed = false;
+    int64_t got = 0;
+    auto res = api.Stream(
+        path + std::to_string(offset) + "&follow=true",
+        [&](std::string_view bytes) {
+          std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+          std::cout.flush();
+          got += static_cast<int64_t>(bytes.size());
+          return true;
+        },
+        [&](const HttpResponse& h) { return streamed = !h.Header("X-Log-Offset").empty(); });
+    offset += got;
+    if (!res.ok() && !streamed) return res.status();
+    if (res.ok() && !streamed) {  // a plain answer: poll
+      auto v = ParseJson(res->body);
+      if (!v.ok()) return Internal("the control plane answered something that is not JSON");
+      FASTGPU_ASSIGN_OR_RETURN(Piece p, print_plain(*v));
+      if (p.done) break;
+      if (p.empty) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    // The stream ended (or broke off): the plain answer says whether the log is done.
+    auto v = api.Call("GET", path + std::to_string(offset));
+    if (!v.ok()) return v.status();
+    FASTGPU_ASSIGN_OR_RETURN(Piece end_piece, print_plain(*v));
+    if (end_piece.done) break;
+  }
+  if (!follow) return std::string();
+  // Following ends with the job: its outcome is the exit code, as with `job wait`.
+  auto end = WaitForJobs(api, {job}, 0, false);
+  if (!end.ok()) return end.status();
+  return std::string();
+}
+
+void AddJobLogs(CLI::App* job, int* exit_code) {
   auto gl = std::make_shared<CommonFlags>();
   auto lid = std::make_shared<std::string>();
   auto replica = std::make_shared<int>(0);
@@ -340,70 +408,20 @@ void AddJob(CLI::App& app, int* exit_code) {
   logs->add_flag("-f,--follow", *follow, "Keep printing until the job ends");
   logs->callback([=] {
     *exit_code = Run(*gl, [=](ApiClient& api, bool) -> Result<std::string> {
-      const std::string path =
-          "/v1/jobs/" + Escape(*lid) + "/logs?replica=" + std::to_string(*replica) + "&offset=";
-      int64_t offset = 0;
-      // Prints one plain answer: whether it was empty and whether the log is done.
-      struct Piece {
-        bool empty = true;
-        bool done = false;
-      };
-      auto print_plain = [&](const json::value& v) -> Result<Piece> {
-        std::string data;
-        Piece p;
-        JsonObjectReader r(v);
-        r.Str("data", data, Need::kRequired)
-            .Int("next_offset", offset, 0, std::numeric_limits<int64_t>::max(), Need::kRequired)
-            .Bool("done", p.done, Need::kRequired);
-        if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
-        std::cout << data << std::flush;
-        p.empty = data.empty();
-        return p;
-      };
-      while (!*follow) {
-        auto v = api.Call("GET", path + std::to_string(offset));
-        if (!v.ok()) return v.status();
-        FASTGPU_ASSIGN_OR_RETURN(Piece p, print_plain(*v));
-        if (p.done || p.empty) break;
-      }
-      while (*follow) {
-        // The server streams the log's bytes as they are stored (X-Log-Offset names the
-        // first one's offset) and ends the stream when the log is done, or earlier (its
-        // lifetime bound, a restart); a busy server answers the plain JSON instead.
-        bool streamed = false;
-        int64_t got = 0;
-        auto res = api.Stream(
-            path + std::to_string(offset) + "&follow=true",
-            [&](std::string_view bytes) {
-              std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-              std::cout.flush();
-              got += static_cast<int64_t>(bytes.size());
-              return true;
-            },
-            [&](const HttpResponse& h) { return streamed = !h.Header("X-Log-Offset").empty(); });
-        offset += got;
-        if (!res.ok() && !streamed) return res.status();
-        if (res.ok() && !streamed) {  // a plain answer: poll
-          auto v = ParseJson(res->body);
-          if (!v.ok()) return Internal("the control plane answered something that is not JSON");
-          FASTGPU_ASSIGN_OR_RETURN(Piece p, print_plain(*v));
-          if (p.done) break;
-          if (p.empty) std::this_thread::sleep_for(std::chrono::milliseconds(500));
-          continue;
-        }
-        // The stream ended (or broke off): the plain answer says whether the log is done.
-        auto v = api.Call("GET", path + std::to_string(offset));
-        if (!v.ok()) return v.status();
-        FASTGPU_ASSIGN_OR_RETURN(Piece end_piece, print_plain(*v));
-        if (end_piece.done) break;
-      }
-      if (!*follow) return std::string();
-      // Following ends with the job: its outcome is the exit code, as with `job wait`.
-      auto end = WaitForJobs(api, {*lid}, 0, false);
-      if (!end.ok()) return end.status();
-      return std::string();
+      return PrintJobLogs(api, *lid, *replica, *follow);
     });
   });
+}
+
+void AddJob(CLI::App& app, int* exit_code) {
+  auto* job = app.add_subcommand("job", "Submit, list, inspect, follow and cancel jobs");
+  job->require_subcommand(1);
+  AddJobSubmit(job, exit_code);
+  AddJobWait(job, exit_code);
+  AddJobList(job, exit_code);
+  AddJobGet(job, exit_code);
+  AddJobCancel(job, exit_code);
+  AddJobLogs(job, exit_code);
 }
 
 // ---- node ----
@@ -427,8 +445,9 @@ void AddNode(CLI::App& app, int* exit_code) {
   drain->add_flag("--undo", *undo, "Give the node new work again");
   drain->callback([=] {
     *exit_code = Run(*df, [=](ApiClient& api, bool as_json) -> Result<std::string> {
-      auto v = api.Call("POST", "/v1/nodes/" + Escape(*id) + (*undo ? "/undrain" : "/drain"), "",
-                        RandomHex(16));
+      auto v =
+          api.Call("POST", "/v1/nodes/" + EncodePathSegment(*id) + (*undo ? "/undrain" : "/drain"),
+                   "", RandomHex(16));
       if (!v.ok()) return v.status();
       if (as_json) return metering::JsonText(*v) + "\n";
       FASTGPU_ASSIGN_OR_RETURN(auto f, Fields(*v, {"name", "id", "state"}));
@@ -445,7 +464,8 @@ void AddNode(CLI::App& app, int* exit_code) {
   revoke->add_option("node", *rid, "Node id or name")->required();
   revoke->callback([=] {
     *exit_code = Run(*rf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
-      auto v = api.Call("POST", "/v1/nodes/" + Escape(*rid) + "/revoke", "", RandomHex(16));
+      auto v =
+          api.Call("POST", "/v1/nodes/" + EncodePathSegment(*rid) + "/revoke", "", RandomHex(16));
       if (!v.ok()) return v.status();
       if (as_json) return metering::JsonText(*v) + "\n";
       return "node " + *rid + ": credentials revoked; its agent id may register again with the " +
@@ -492,7 +512,7 @@ void AddTenant(CLI::App& app, int* exit_code) {
   root->callback([=] {
     *exit_code = Run(*rf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
       json::object body{{"allow_root", !*deny}};
-      return Show(api.Call("PUT", "/v1/tenants/" + Escape(*rname) + "/settings",
+      return Show(api.Call("PUT", "/v1/tenants/" + EncodePathSegment(*rname) + "/settings",
                            json::serialize(body), RandomHex(16)),
                   as_json, RenderTenant);
     });
@@ -522,7 +542,7 @@ void AddToken(CLI::App& app, int* exit_code) {
                    "Print only the secret (for scripts: TOKEN=$(fastgpu token create ...))");
   create->callback([=] {
     *exit_code = Run(*cf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
-      auto v = api.Call("POST", "/v1/tenants/" + Escape(*tenant) + "/tokens",
+      auto v = api.Call("POST", "/v1/tenants/" + EncodePathSegment(*tenant) + "/tokens",
                         json::serialize(json::object{{"name", *name}}));
       if (v.ok() && *secret_only) {
         std::string secret;
@@ -544,8 +564,8 @@ void AddToken(CLI::App& app, int* exit_code) {
   list->add_option("--tenant", *ltenant, "Tenant name or id")->required();
   list->callback([=] {
     *exit_code = Run(*lf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
-      return Show(api.Call("GET", "/v1/tenants/" + Escape(*ltenant) + "/tokens"), as_json,
-                  RenderTokenList);
+      return Show(api.Call("GET", "/v1/tenants/" + EncodePathSegment(*ltenant) + "/tokens"),
+                  as_json, RenderTokenList);
     });
   });
   auto rf = std::make_shared<CommonFlags>();
@@ -555,7 +575,8 @@ void AddToken(CLI::App& app, int* exit_code) {
   revoke->add_option("id", *id, "Token id (tok-...)")->required();
   revoke->callback([=] {
     *exit_code = Run(*rf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
-      auto v = api.Call("POST", "/v1/tokens/" + Escape(*id) + "/revoke", "", RandomHex(16));
+      auto v =
+          api.Call("POST", "/v1/tokens/" + EncodePathSegment(*id) + "/revoke", "", RandomHex(16));
       if (!v.ok()) return v.status();
       if (as_json) return metering::JsonText(*v) + "\n";
       return "revoked " + *id + "\n";

@@ -15,6 +15,7 @@
 #include "cli/output.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/url_text.h"
 #include "metering/json_text.h"
 #include "metering/price_json.h"
 #include "metering/pricing.h"
@@ -35,20 +36,6 @@ void AddFlags(CLI::App* cmd, const std::shared_ptr<Flags>& f,
 }
 
 int Run(const Flags& f, const ClientBody& body) { return RunClientCommand(f, body); }
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 std::string Str(const json::value& v, std::string_view key) {
   const json::value* f = v.is_object() ? v.as_object().if_contains(key) : nullptr;
@@ -146,7 +133,7 @@ void AddUsage(CLI::App& app, int* exit_code) {
     *exit_code = Run(*f, [q](ApiClient& api, const std::string& output) -> Result<std::string> {
       std::string query;
       for (const auto& [k, v] : *q) {
-        if (!v.empty()) query += (query.empty() ? "?" : "&") + k + "=" + Escape(v);
+        if (!v.empty()) query += (query.empty() ? "?" : "&") + k + "=" + EncodeQueryValue(v);
       }
       FASTGPU_ASSIGN_OR_RETURN(json::value r, api.Call("GET", "/v1/usage" + query));
       if (output == "json") return metering::JsonText(r) + "\n";
@@ -285,11 +272,11 @@ void AddQuota(CLI::App& app, int* exit_code) {
         body["budget_cents"] = *c;
       }
       // Without flags: show the quota (the tenant's record carries it with its usage).
-      FASTGPU_ASSIGN_OR_RETURN(json::value r,
-                               body.empty()
-                                   ? api.Call("GET", "/v1/tenants/" + Escape(a->tenant))
-                                   : api.Call("PUT", "/v1/tenants/" + Escape(a->tenant) + "/quota",
-                                              json::serialize(body), RandomHex(16)));
+      FASTGPU_ASSIGN_OR_RETURN(
+          json::value r,
+          body.empty() ? api.Call("GET", "/v1/tenants/" + EncodePathSegment(a->tenant))
+                       : api.Call("PUT", "/v1/tenants/" + EncodePathSegment(a->tenant) + "/quota",
+                                  json::serialize(body), RandomHex(16)));
       if (output == "json") return metering::JsonText(r) + "\n";
       int64_t max = 0, budget_cents = 0;
       JsonObjectReader reader(r);

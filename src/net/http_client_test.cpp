@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 
+#include "common/testing/temp_dir.h"
 #include "net/testing/test_http_server.h"
 
 namespace fastgpu {
@@ -223,9 +223,8 @@ class HttpsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (std::system("command -v openssl > /dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl";
-    char tmpl[] = "/tmp/fastgpu-tls-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    dir_ = tmp_.path();
     std::string cmd =
         "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
         "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
@@ -237,10 +236,8 @@ class HttpsTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server).value();
   }
-  void TearDown() override {
-    server_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { server_.reset(); }
+  fastgpu::testing::TempDir tmp_;
   std::string dir_;
   std::unique_ptr<TestHttpServer> server_;
 };

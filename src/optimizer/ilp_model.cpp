@@ -105,147 +105,195 @@ void IlpModel::AddElement(int row, int col, double value) {
   elem_value.push_back(value);
 }
 
-IlpModel BuildIlpModel(const IlpProblem& problem, const IlpOptions& options,
-                       const std::vector<IlpRequestPlacement>* warm_start) {
-  IlpModel m;
-  const std::vector<bool> kept = KeptNodes(problem, warm_start);
+namespace {
+
+using Terms = std::vector<std::pair<int, double>>;  // (column, coefficient) of one row
+
+// The terms of the capacity rows, gathered while the columns are added: per GPU (keyed by
+// GpuKey) its used compute and memory, per node its CPU, memory and whole-GPU demand.
+struct CapacityTerms {
+  explicit CapacityTerms(int num_nodes)
+      : node_cpu(num_nodes), node_mem(num_nodes), node_whole(num_nodes) {}
+  std::map<int64_t, Terms> gpu_use, gpu_mem;
+  std::vector<Terms> node_cpu, node_mem, node_whole;
+};
+
+// The kept nodes that can host one replica of request `ri`, in index order; with
+// options.max_candidate_nodes, only that many: the warm start's nodes first, then the
+// nodes with the least free GPU milli (best fit).
+std::vector<int> CandidateNodes(const IlpProblem& problem, const IlpOptions& options,
+                                const std::vector<bool>& kept,
+                                const std::vector<IlpRequestPlacement>* warm_start, size_t ri) {
   const int num_nodes = static_cast<int>(problem.nodes.size());
-
-  // Per GPU: the (column, milli) terms of its used compute; per node: CPU/memory terms.
-  std::map<int64_t, std::vector<std::pair<int, double>>> gpu_use, gpu_mem;
-  std::vector<std::vector<std::pair<int, double>>> node_cpu(num_nodes), node_mem(num_nodes),
-      node_whole(num_nodes);
-  std::vector<int> gang_row(problem.requests.size());
-
-  for (size_t ri = 0; ri < problem.requests.size(); ++ri) {
-    const int r = static_cast<int>(ri);
-    const IlpRequest& req = problem.requests[ri];
-    const Shape& shape = req.shape;
-    const double weight =
-        static_cast<double>(ReplicaGpuMilli(shape) * req.replicas + options.placement_bonus);
-    m.place_col.push_back(m.AddColumn({VarKind::kPlace, r, -1, -1}, 1, weight));
-    gang_row[ri] = m.AddRow(0, 0);
-    m.AddElement(gang_row[ri], m.place_col.back(), -req.replicas);
-
-    std::vector<int> candidates;
-    for (int n = 0; n < num_nodes; ++n) {
-      if (kept[n] && CanHost(problem.nodes[n], shape)) candidates.push_back(n);
+  std::vector<int> candidates;
+  for (int n = 0; n < num_nodes; ++n) {
+    if (kept[n] && CanHost(problem.nodes[n], problem.requests[ri].shape)) candidates.push_back(n);
+  }
+  if (options.max_candidate_nodes > 0 &&
+      static_cast<int>(candidates.size()) > options.max_candidate_nodes) {
+    std::vector<bool> in_warm(num_nodes, false);
+    if (warm_start != nullptr && ri < warm_start->size()) {
+      for (const auto& rep : (*warm_start)[ri].replicas) in_warm[rep.node] = true;
     }
-    if (options.max_candidate_nodes > 0 &&
-        static_cast<int>(candidates.size()) > options.max_candidate_nodes) {
-      std::vector<bool> in_warm(num_nodes, false);
-      if (warm_start != nullptr && ri < warm_start->size()) {
-        for (const auto& rep : (*warm_start)[ri].replicas) in_warm[rep.node] = true;
-      }
-      std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
-        return std::make_tuple(!in_warm[a], FreeGpuMilli(problem.nodes[a])) <
-               std::make_tuple(!in_warm[b], FreeGpuMilli(problem.nodes[b]));
-      });
-      candidates.resize(options.max_candidate_nodes);
-      std::sort(candidates.begin(), candidates.end());
-    }
+    std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
+      return std::make_tuple(!in_warm[a], FreeGpuMilli(problem.nodes[a])) <
+             std::make_tuple(!in_warm[b], FreeGpuMilli(problem.nodes[b]));
+    });
+    candidates.resize(options.max_candidate_nodes);
+    std::sort(candidates.begin(), candidates.end());
+  }
+  return candidates;
+}
 
-    for (int n : candidates) {
-      const IlpNode& node = problem.nodes[n];
-      const int64_t node_cap = NodeReplicaCap(node, shape, req.replicas);
-      if (node_cap <= 0) continue;
-      std::vector<int> cols;
-      const Kind kind = KindOf(shape);
-      if (kind == Kind::kFraction) {
-        for (int g = 0; g < static_cast<int>(node.gpus.size()); ++g) {
-          const IlpGpu& gpu = node.gpus[g];
-          if (!FractionFits(gpu, shape)) continue;
-          int64_t cap = std::min(node_cap, gpu.free_milli / shape.gpu_milli);
-          if (shape.gpu_memory_mib > 0) {
-            cap = std::min(cap, gpu.free_memory_mib / shape.gpu_memory_mib);
-          }
-          const int col = m.AddColumn({VarKind::kFrac, r, n, g}, static_cast<double>(cap), 0);
-          gpu_use[GpuKey(n, g)].push_back({col, static_cast<double>(shape.gpu_milli)});
-          if (shape.gpu_memory_mib > 0) {
-            gpu_mem[GpuKey(n, g)].push_back({col, static_cast<double>(shape.gpu_memory_mib)});
-          }
-          cols.push_back(col);
-        }
-      } else {
-        int64_t cap = node_cap;
-        if (kind == Kind::kWhole) {
-          int free = 0;
-          for (const IlpGpu& g : node.gpus) free += WholeFits(g, shape) ? 1 : 0;
-          cap = std::min<int64_t>(cap, free / shape.gpu_count);
-        }
-        const VarKind vk = kind == Kind::kWhole ? VarKind::kWhole : VarKind::kCpu;
-        const int col = m.AddColumn({vk, r, n, -1}, static_cast<double>(cap), 0);
-        if (kind == Kind::kWhole) node_whole[n].push_back({col, shape.gpu_count});
-        cols.push_back(col);
+// The columns of request `r` on node `n` (one per suitable GPU for a fraction, one for the
+// node otherwise), with their terms in `terms`; none when the node's CPU or memory cannot
+// take a replica.
+std::vector<int> AddNodeColumns(IlpModel& m, const IlpProblem& problem, int r, int n,
+                                CapacityTerms& terms) {
+  const IlpRequest& req = problem.requests[r];
+  const Shape& shape = req.shape;
+  const IlpNode& node = problem.nodes[n];
+  std::vector<int> cols;
+  const int64_t node_cap = NodeReplicaCap(node, shape, req.replicas);
+  if (node_cap <= 0) return cols;
+  const Kind kind = KindOf(shape);
+  if (kind == Kind::kFraction) {
+    for (int g = 0; g < static_cast<int>(node.gpus.size()); ++g) {
+      const IlpGpu& gpu = node.gpus[g];
+      if (!FractionFits(gpu, shape)) continue;
+      int64_t cap = std::min(node_cap, gpu.free_milli / shape.gpu_milli);
+      if (shape.gpu_memory_mib > 0) {
+        cap = std::min(cap, gpu.free_memory_mib / shape.gpu_memory_mib);
       }
-      for (int col : cols) {
-        m.AddElement(gang_row[ri], col, 1);
-        if (shape.cpu_milli > 0) node_cpu[n].push_back({col, static_cast<double>(shape.cpu_milli)});
-        if (shape.memory_mib > 0) {
-          node_mem[n].push_back({col, static_cast<double>(shape.memory_mib)});
-        }
+      const int col = m.AddColumn({VarKind::kFrac, r, n, g}, static_cast<double>(cap), 0);
+      terms.gpu_use[GpuKey(n, g)].push_back({col, static_cast<double>(shape.gpu_milli)});
+      if (shape.gpu_memory_mib > 0) {
+        terms.gpu_mem[GpuKey(n, g)].push_back({col, static_cast<double>(shape.gpu_memory_mib)});
+      }
+      cols.push_back(col);
+    }
+  } else {
+    int64_t cap = node_cap;
+    if (kind == Kind::kWhole) {
+      int free = 0;
+      for (const IlpGpu& g : node.gpus) free += WholeFits(g, shape) ? 1 : 0;
+      cap = std::min<int64_t>(cap, free / shape.gpu_count);
+    }
+    const VarKind vk = kind == Kind::kWhole ? VarKind::kWhole : VarKind::kCpu;
+    const int col = m.AddColumn({vk, r, n, -1}, static_cast<double>(cap), 0);
+    if (kind == Kind::kWhole) terms.node_whole[n].push_back({col, shape.gpu_count});
+    cols.push_back(col);
+  }
+  return cols;
+}
+
+// Request `r`'s place column and gang row, and its columns on every candidate node.
+void AddRequest(IlpModel& m, const IlpProblem& problem, const IlpOptions& options,
+                const std::vector<int>& candidates, int r, CapacityTerms& terms) {
+  const IlpRequest& req = problem.requests[r];
+  const Shape& shape = req.shape;
+  const double weight =
+      static_cast<double>(ReplicaGpuMilli(shape) * req.replicas + options.placement_bonus);
+  m.place_col.push_back(m.AddColumn({VarKind::kPlace, r, -1, -1}, 1, weight));
+  const int gang_row = m.AddRow(0, 0);
+  m.AddElement(gang_row, m.place_col.back(), -req.replicas);
+  for (int n : candidates) {
+    for (int col : AddNodeColumns(m, problem, r, n, terms)) {
+      m.AddElement(gang_row, col, 1);
+      if (shape.cpu_milli > 0) {
+        terms.node_cpu[n].push_back({col, static_cast<double>(shape.cpu_milli)});
+      }
+      if (shape.memory_mib > 0) {
+        terms.node_mem[n].push_back({col, static_cast<double>(shape.memory_mib)});
       }
     }
   }
+}
 
-  // Whole GPUs: take[g] per fully free GPU of a node that hosts whole-GPU replicas.
-  for (int n = 0; n < num_nodes; ++n) {
-    if (node_whole[n].empty()) continue;
+// Whole GPUs: take[g] per fully free GPU of a node that hosts whole-GPU replicas.
+void AddWholeGpuRows(IlpModel& m, const IlpProblem& problem, CapacityTerms& terms) {
+  for (int n = 0; n < static_cast<int>(problem.nodes.size()); ++n) {
+    if (terms.node_whole[n].empty()) continue;
     const int row = m.AddRow(-1e30, 0);
-    for (auto [col, count] : node_whole[n]) m.AddElement(row, col, count);
+    for (auto [col, count] : terms.node_whole[n]) m.AddElement(row, col, count);
     const IlpNode& node = problem.nodes[n];
     for (int g = 0; g < static_cast<int>(node.gpus.size()); ++g) {
       const IlpGpu& gpu = node.gpus[g];
       if (!gpu.healthy || gpu.free_milli < 1000) continue;
       const int col = m.AddColumn({VarKind::kTake, -1, n, g}, 1, 0);
       m.AddElement(row, col, -1);
-      gpu_use[GpuKey(n, g)].push_back({col, 1000.0});
+      terms.gpu_use[GpuKey(n, g)].push_back({col, 1000.0});
     }
   }
+}
 
-  // Per-GPU compute and memory rows.
-  for (const auto& [key, terms] : gpu_use) {
+// Per-GPU compute and memory rows.
+void AddGpuRows(IlpModel& m, const IlpProblem& problem, const CapacityTerms& terms) {
+  for (const auto& [key, row_terms] : terms.gpu_use) {
     const IlpGpu& gpu = problem.nodes[key >> 20].gpus[key & 0xfffff];
     const int row = m.AddRow(-1e30, static_cast<double>(gpu.free_milli));
-    for (auto [col, coef] : terms) m.AddElement(row, col, coef);
+    for (auto [col, coef] : row_terms) m.AddElement(row, col, coef);
   }
-  for (const auto& [key, terms] : gpu_mem) {
+  for (const auto& [key, row_terms] : terms.gpu_mem) {
     const IlpGpu& gpu = problem.nodes[key >> 20].gpus[key & 0xfffff];
     const int row = m.AddRow(-1e30, static_cast<double>(gpu.free_memory_mib));
-    for (auto [col, coef] : terms) m.AddElement(row, col, coef);
+    for (auto [col, coef] : row_terms) m.AddElement(row, col, coef);
   }
+}
 
-  // Node CPU and memory rows, only where the node could be over-committed.
-  auto add_capacity_row = [&](const std::vector<std::pair<int, double>>& terms, int64_t free) {
+// Node CPU and memory rows, only where the node could be over-committed.
+void AddNodeCapacityRows(IlpModel& m, const IlpProblem& problem, const CapacityTerms& terms) {
+  auto add_capacity_row = [&](const Terms& row_terms, int64_t free) {
     double most = 0;
-    for (auto [col, coef] : terms) most += coef * m.col_ub[col];
+    for (auto [col, coef] : row_terms) most += coef * m.col_ub[col];
     if (most <= static_cast<double>(free)) return;
     const int row = m.AddRow(-1e30, static_cast<double>(free));
-    for (auto [col, coef] : terms) m.AddElement(row, col, coef);
+    for (auto [col, coef] : row_terms) m.AddElement(row, col, coef);
   };
-  for (int n = 0; n < num_nodes; ++n) {
-    add_capacity_row(node_cpu[n], problem.nodes[n].free_cpu_milli);
-    add_capacity_row(node_mem[n], problem.nodes[n].free_memory_mib);
+  for (int n = 0; n < static_cast<int>(problem.nodes.size()); ++n) {
+    add_capacity_row(terms.node_cpu[n], problem.nodes[n].free_cpu_milli);
+    add_capacity_row(terms.node_mem[n], problem.nodes[n].free_memory_mib);
   }
+}
 
-  // Symmetry: among identical GPUs of a node, used compute does not grow with the index.
-  for (int n = 0; n < num_nodes; ++n) {
+// Symmetry: among identical GPUs of a node, used compute does not grow with the index.
+void AddSymmetryRows(IlpModel& m, const IlpProblem& problem, const CapacityTerms& terms) {
+  for (int n = 0; n < static_cast<int>(problem.nodes.size()); ++n) {
     const IlpNode& node = problem.nodes[n];
     std::map<std::tuple<int64_t, int64_t, bool>, int> last_of_group;
     for (int g = 0; g < static_cast<int>(node.gpus.size()); ++g) {
-      auto it = gpu_use.find(GpuKey(n, g));
-      if (it == gpu_use.end()) continue;
+      auto it = terms.gpu_use.find(GpuKey(n, g));
+      if (it == terms.gpu_use.end()) continue;
       const IlpGpu& gpu = node.gpus[g];
       auto group = std::make_tuple(gpu.free_milli, gpu.free_memory_mib, gpu.healthy);
       auto prev = last_of_group.find(group);
       if (prev != last_of_group.end()) {
         const int row = m.AddRow(0, 1e30);
-        for (auto [col, coef] : gpu_use[GpuKey(n, prev->second)]) m.AddElement(row, col, coef);
+        for (auto [col, coef] : terms.gpu_use.at(GpuKey(n, prev->second))) {
+          m.AddElement(row, col, coef);
+        }
         for (auto [col, coef] : it->second) m.AddElement(row, col, -coef);
       }
       last_of_group[group] = g;
     }
   }
+}
+
+}  // namespace
+
+IlpModel BuildIlpModel(const IlpProblem& problem, const IlpOptions& options,
+                       const std::vector<IlpRequestPlacement>* warm_start) {
+  IlpModel m;
+  const std::vector<bool> kept = KeptNodes(problem, warm_start);
+  CapacityTerms terms(static_cast<int>(problem.nodes.size()));
+  for (size_t ri = 0; ri < problem.requests.size(); ++ri) {
+    const std::vector<int> candidates = CandidateNodes(problem, options, kept, warm_start, ri);
+    AddRequest(m, problem, options, candidates, static_cast<int>(ri), terms);
+  }
+  AddWholeGpuRows(m, problem, terms);
+  AddGpuRows(m, problem, terms);
+  AddNodeCapacityRows(m, problem, terms);
+  AddSymmetryRows(m, problem, terms);
   return m;
 }
 

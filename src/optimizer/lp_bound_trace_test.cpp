@@ -4,58 +4,41 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
+#include <filesystem>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "optimizer/config_lp.h"
+#include "sim/trace.h"
 
 namespace fastgpu::opt {
 namespace {
 
-std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
-  std::vector<std::vector<std::string>> rows;
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
-    rows.push_back(std::move(cells));
-  }
-  return rows;
-}
-
-struct Pod {
-  std::string name;
-  Shape shape;
-};
+using sim::TracePod;
 
 // Arrival order per the research note: the name-sorted list shuffled with the seed, then
 // draws with replacement appended until the next draw's per-GPU milli would push the
 // arrived total past 1.3 x capacity. Returns the tasks arrived when the arrived GPU milli
 // first reaches the capacity (100% arrival).
-std::vector<Shape> ArrivedAt100(std::vector<Pod> pods, int64_t capacity_milli, uint64_t seed) {
-  std::sort(pods.begin(), pods.end(), [](const Pod& a, const Pod& b) { return a.name < b.name; });
+std::vector<Shape> ArrivedAt100(std::vector<TracePod> pods, int64_t capacity_milli, uint64_t seed) {
+  std::sort(pods.begin(), pods.end(),
+            [](const TracePod& a, const TracePod& b) { return a.name < b.name; });
   std::mt19937_64 rng(seed);
-  std::vector<const Pod*> order;
-  for (const Pod& p : pods) order.push_back(&p);
+  std::vector<const TracePod*> order;
+  for (const TracePod& p : pods) order.push_back(&p);
   std::shuffle(order.begin(), order.end(), rng);
   int64_t total = 0;
-  for (const Pod* p : order) total += p->shape.TotalGpuMilli();
+  for (const TracePod* p : order) total += p->shape.TotalGpuMilli();
   while (true) {
-    const Pod& p = pods[rng() % pods.size()];
+    const TracePod& p = pods[rng() % pods.size()];
     if (total + p.shape.gpu_milli > capacity_milli * 13 / 10) break;
     total += p.shape.TotalGpuMilli();
     order.push_back(&p);
   }
   std::vector<Shape> arrived;
   int64_t arrived_milli = 0;
-  for (const Pod* p : order) {
+  for (const TracePod* p : order) {
     if (arrived_milli >= capacity_milli) break;
     arrived.push_back(p->shape);
     arrived_milli += p->shape.TotalGpuMilli();
@@ -73,24 +56,19 @@ class LpBoundTraceTest : public ::testing::TestWithParam<ListCase> {};
 
 TEST_P(LpBoundTraceTest, BoundAt100PercentArrival) {
   const std::string dir = FASTGPU_TRACE_DIR;
-  auto nodes = ReadCsv(dir + "/openb_node_list_gpu_node.csv");
-  if (nodes.empty()) GTEST_SKIP() << "no trace at " << dir;
+  const std::string node_list = dir + "/openb_node_list_gpu_node.csv";
+  if (!std::filesystem::exists(node_list)) GTEST_SKIP() << "no trace at " << dir;
+  Result<std::vector<sim::TraceNode>> nodes = sim::ReadNodeList(node_list);
+  ASSERT_TRUE(nodes.ok()) << nodes.status();
   int64_t gpus = 0;
-  for (const auto& row : nodes) gpus += std::stoll(row.at(3));
-  std::vector<Pod> pods;
-  for (const auto& row : ReadCsv(dir + "/openb_pod_list_" + GetParam().list + ".csv")) {
-    Pod pod;
-    pod.name = row.at(0);
-    pod.shape.cpu_milli = std::stoll(row.at(1));
-    pod.shape.memory_mib = std::stoll(row.at(2));
-    pod.shape.gpu_count = std::stoi(row.at(3));
-    pod.shape.gpu_milli = pod.shape.gpu_count > 0 ? std::stoi(row.at(4)) : 0;
-    pods.push_back(std::move(pod));
-  }
-  ASSERT_FALSE(pods.empty());
+  for (const sim::TraceNode& node : *nodes) gpus += node.gpu_count;
+  Result<std::vector<TracePod>> pods =
+      sim::ReadPodList(dir + "/openb_pod_list_" + GetParam().list + ".csv");
+  ASSERT_TRUE(pods.ok()) << pods.status();
+  ASSERT_FALSE(pods->empty());
   double sum = 0, low = 100, high = 0;
   for (uint64_t seed = 1; seed <= 10; ++seed) {
-    std::vector<Shape> arrived = ArrivedAt100(pods, gpus * 1000, seed);
+    std::vector<Shape> arrived = ArrivedAt100(*pods, gpus * 1000, seed);
     Result<ConfigLpBound> b = GpuConfigLpBound(gpus, ItemsFromShapes(arrived));
     ASSERT_TRUE(b.ok()) << b.status();
     EXPECT_TRUE(b->converged);

@@ -5,56 +5,52 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <fstream>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "optimizer/batch_ilp.h"
 #include "optimizer/config_lp.h"
+#include "sim/trace.h"
 
 namespace fastgpu::opt {
 namespace {
 
-std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
-  std::vector<std::vector<std::string>> rows;
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
-    rows.push_back(std::move(cells));
-  }
-  return rows;
-}
-
+// The trace's GPU nodes and its default pod list, read by the simulator's reader (the
+// benchmark stops at once when the trace is absent or malformed).
 std::vector<IlpNode> TraceNodes() {
+  Result<std::vector<sim::TraceNode>> rows =
+      sim::ReadNodeList(std::string(FASTGPU_TRACE_DIR) + "/openb_node_list_gpu_node.csv");
+  if (!rows.ok()) {
+    std::fprintf(stderr, "%s\n", rows.status().ToString().c_str());
+    std::exit(1);
+  }
   std::vector<IlpNode> nodes;
-  for (const auto& row :
-       ReadCsv(std::string(FASTGPU_TRACE_DIR) + "/openb_node_list_gpu_node.csv")) {
+  for (const sim::TraceNode& row : *rows) {
     IlpNode n;
-    n.name = row.at(0);
-    n.free_cpu_milli = std::stoll(row.at(1));
-    n.free_memory_mib = std::stoll(row.at(2));
-    n.model = row.at(4);
-    n.gpus.assign(std::stoi(row.at(3)), IlpGpu{1000, 0, true});
+    n.name = row.name;
+    n.free_cpu_milli = row.cpu_milli;
+    n.free_memory_mib = row.memory_mib;
+    n.model = row.model;
+    n.gpus.assign(row.gpu_count, IlpGpu{1000, 0, true});
     nodes.push_back(std::move(n));
   }
   return nodes;
 }
 
 std::vector<IlpRequest> TracePods(uint64_t seed) {
+  Result<std::vector<sim::TracePod>> rows =
+      sim::ReadPodList(std::string(FASTGPU_TRACE_DIR) + "/openb_pod_list_default.csv");
+  if (!rows.ok()) {
+    std::fprintf(stderr, "%s\n", rows.status().ToString().c_str());
+    std::exit(1);
+  }
   std::vector<IlpRequest> pods;
-  for (const auto& row : ReadCsv(std::string(FASTGPU_TRACE_DIR) + "/openb_pod_list_default.csv")) {
+  for (const sim::TracePod& row : *rows) {
     IlpRequest r;
-    r.shape.cpu_milli = std::stoll(row.at(1));
-    r.shape.memory_mib = std::stoll(row.at(2));
-    r.shape.gpu_count = std::stoi(row.at(3));
-    r.shape.gpu_milli = r.shape.gpu_count > 0 ? std::stoi(row.at(4)) : 0;
+    r.shape = row.shape;
     pods.push_back(r);
   }
   std::mt19937_64 rng(seed);

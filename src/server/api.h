@@ -55,9 +55,9 @@ struct ApiOptions {
   int64_t log_stream_max_ms = 300000;
 };
 
-// The node an admin names by id or by name (a path segment, percent-decoded); a name
-// must match exactly one node (several are FailedPrecondition, 409, listing their ids).
-Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment);
+// The node an admin names by id or by name (already percent-decoded); a name must match
+// exactly one node (several are FailedPrecondition, 409, listing their ids).
+Result<NodeRecord> FindNode(ReadTx& tx, const std::string& id_or_name);
 
 class Api {
  public:

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/url_text.h"
 #include "server/admission.h"
 #include "server/allocation_end.h"
 #include "server/api.h"
@@ -164,7 +165,8 @@ Result<Reply> Api::GetJob(const Call& c) {
   const std::string& id = c.Param("id");
   json::object out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
+    FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     FASTGPU_ASSIGN_OR_RETURN(bool simulated, OnSimulatedNode(tx, allocs));
     out = JobToJson(job, {}, simulated);
@@ -181,7 +183,8 @@ Result<Reply> Api::CancelJob(const Call& c) {
   const Principal& p = c.who;
   const std::string& id = c.Param("id");
   Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
+    FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
     TimePoint now = clock_.Now();
     if (IsTerminal(job.state)) {
       return FailedPrecondition("job " + job.id + " is already " +
@@ -279,7 +282,8 @@ Result<Api::LogRead> Api::ReadReplicaLog(const Principal& p, const std::string& 
                                          int64_t offset) {
   LogRead out;
   Status st = store_.Read([&](ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, PercentDecode(id)));
+    FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
+    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
     if (replica >= job.spec.replicas) {
       return InvalidArgument("replica: the job has " + std::to_string(job.spec.replicas) +
                              " replica(s)");

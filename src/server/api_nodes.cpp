@@ -1,5 +1,6 @@
 // Nodes: agent registration, heartbeats and logs (docs/agent-protocol.md); admin list
 // and drain.
+#include "common/url_text.h"
 #include "protocol/agent_protocol.h"
 #include "scheduler/cluster.h"
 #include "server/allocation_end.h"
@@ -90,8 +91,7 @@ json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecor
 
 // The node the admin names by id or by name; a name must match exactly one node (several
 // are FailedPrecondition, 409, listing their ids).
-Result<NodeRecord> FindNode(ReadTx& tx, const std::string& path_segment) {
-  const std::string id_or_name = PercentDecode(path_segment);
+Result<NodeRecord> FindNode(ReadTx& tx, const std::string& id_or_name) {
   auto by_id = tx.GetNode(id_or_name);
   if (by_id.ok() || by_id.status().code() != StatusCode::kNotFound) return by_id;
   FASTGPU_ASSIGN_OR_RETURN(std::vector<NodeRecord> named, tx.FindNodesByName(id_or_name));
@@ -335,7 +335,8 @@ Result<Reply> Api::ListNodes(const Call&) {
 Result<Reply> Api::SetDrain(const Call& c, bool drain) {
   const std::string& id_or_name = c.Param("id");
   Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(std::string decoded, DecodePathSegment(id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, decoded));
     const std::string& node_id = node.node.id;
     if (drain) {
       FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained(node_id, true));
@@ -359,7 +360,8 @@ Result<Reply> Api::SetDrain(const Call& c, bool drain) {
 Result<Reply> Api::RevokeNode(const Call& c) {
   const std::string& id_or_name = c.Param("id");
   return Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord found, FindNode(tx, id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(std::string decoded, DecodePathSegment(id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(NodeRecord found, FindNode(tx, decoded));
     const std::string& node_id = found.node.id;
     FASTGPU_RETURN_IF_ERROR(tx.RevokeNodeCredentials(node_id));
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, tx.GetNode(node_id));

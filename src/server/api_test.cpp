@@ -2,6 +2,7 @@
 // tenants and tokens.
 #include <gtest/gtest.h>
 
+#include "common/url_text.h"
 #include "server/server_test_util.h"
 
 namespace fastgpu::server::testing {
@@ -298,6 +299,44 @@ TEST(ApiTest, ARevokedNodeTakesNoNewWork) {
   SimAgent again(cp, "gpu-host-1", 2);
   cp.Reconcile();
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + job.Str("id"), cp.admin()).Str("state"), "scheduled");
+}
+
+// Ids and names travel percent-encoded (common/url_text.h): a job whose name holds ':',
+// '/', '%', a space and UTF-8 is found by its encoded name; a node named with a '%' is
+// found by its encoded name in a path and in ?node= (decoded once, not twice); a
+// malformed escape is refused with 400.
+TEST(ApiTest, EncodedNamesInPathsAndQueriesResolveOnce) {
+  ServerOptions o;
+  o.node_timeout = std::chrono::hours(1);
+  TestControlPlane cp(nullptr, o);
+  const std::string name = "a:b/c d%\xC3\xA9";
+  Reply job = cp.Do(
+      "POST", "/v1/jobs", cp.admin(),
+      R"({"name":")" + name + R"(","command":["x"],"shape":{"gpu_count":1,"gpu_milli":1000}})");
+  ASSERT_EQ(job.status, 201) << job.raw;
+  Reply got = cp.Do("GET", "/v1/jobs/" + EncodePathSegment(name), cp.admin());
+  ASSERT_EQ(got.status, 200) << got.raw;
+  EXPECT_EQ(got.Str("id"), job.Str("id"));
+  EXPECT_EQ(got.Str("name"), name);
+  EXPECT_EQ(cp.Do("GET", "/v1/jobs/a%3Ab%2Fc%20d%25%c3%a9", cp.admin()).Str("id"), job.Str("id"));
+
+  SimAgent agent(cp, "gpu%41", 2);
+  cp.Reconcile();
+  Reply by_name = cp.Do("GET", "/v1/allocations?node=" + EncodeQueryValue("gpu%41"), cp.admin());
+  ASSERT_EQ(by_name.status, 200) << by_name.raw;
+  EXPECT_EQ(by_name.body.at("allocations").as_array().size(), 1u) << by_name.raw;
+  Reply drained = cp.Do("POST", "/v1/nodes/" + EncodePathSegment("gpu%41") + "/drain", cp.admin());
+  ASSERT_EQ(drained.status, 200) << drained.raw;
+  EXPECT_EQ(drained.Str("id"), agent.node_id());
+
+  for (const std::string& bad : {"/v1/jobs/x%zz", "/v1/jobs/50%25%", "/v1/jobs/%4/cancel",
+                                 "/v1/nodes/gpu%4/drain", "/v1/nodes/%/revoke"}) {
+    const std::string method =
+        bad.starts_with("/v1/jobs/x") || bad.starts_with("/v1/jobs/50") ? "GET" : "POST";
+    Reply r = cp.Do(method, bad, cp.admin());
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.raw;
+  }
+  EXPECT_EQ(cp.Do("GET", "/healthz", "").status, 200);  // still serving
 }
 
 }  // namespace

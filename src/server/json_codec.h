@@ -26,10 +26,6 @@ namespace fastgpu::server {
 
 namespace json = boost::json;
 
-// A URL path segment with its %XX escapes decoded ("my%20job" is "my job"); a malformed
-// escape is kept as it is.
-std::string PercentDecode(std::string_view segment);
-
 // Parses `body` as one JSON object. InvalidArgument when it is not valid JSON or not an object.
 Result<json::object> ParseObject(std::string_view body);
 

@@ -11,34 +11,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/testing/temp_dir.h"
+
 namespace fastgpu::server {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/fastgpu-certs-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int Mode(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return -1;
-  return st.st_mode & 0777;
-}
+using fastgpu::testing::FileMode;
+using fastgpu::testing::ReadFile;
+using fastgpu::testing::TempDir;
 
 // Verifies the chain in `chain_file` (leaf first) against the CA in `ca_file` for `name`
 // with OpenSSL's own verifier; returns "" or the verifier's complaint.
@@ -77,17 +57,17 @@ TEST(TlsCerts, FirstStartMakesACaAndAServerCertificate) {
   EXPECT_EQ(files->ca_file, d + "/ca.crt");
   EXPECT_EQ(files->cert_file, d + "/server.crt");
   EXPECT_EQ(files->key_file, d + "/server.key");
-  EXPECT_EQ(Mode(d), 0700);
-  EXPECT_EQ(Mode(d + "/ca.key"), 0600);
-  EXPECT_EQ(Mode(d + "/server.key"), 0600);
-  EXPECT_EQ(Mode(d + "/ca.crt"), 0644);
+  EXPECT_EQ(FileMode(d), 0700);
+  EXPECT_EQ(FileMode(d + "/ca.key"), 0600);
+  EXPECT_EQ(FileMode(d + "/server.key"), 0600);
+  EXPECT_EQ(FileMode(d + "/ca.crt"), 0644);
   EXPECT_EQ(files->ca_sha256.size(), 64u);
   auto ca_hash = CertificateFileSha256(files->ca_file);
   ASSERT_TRUE(ca_hash.ok());
   EXPECT_EQ(*ca_hash, files->ca_sha256);
   // server.crt is the leaf followed by the CA.
-  std::string chain = Slurp(files->cert_file);
-  EXPECT_NE(chain.find(Slurp(files->ca_file)), std::string::npos);
+  std::string chain = ReadFile(files->cert_file);
+  EXPECT_NE(chain.find(ReadFile(files->ca_file)), std::string::npos);
   for (const std::string name : {"10.9.8.7", "cp.example.com", "localhost", "127.0.0.1"}) {
     EXPECT_EQ(VerifyChain(files->cert_file, files->ca_file, name), "") << name;
   }
@@ -99,27 +79,28 @@ TEST(TlsCerts, RestartReusesTheFilesAndANewNameKeepsTheCa) {
   TempDir dir;
   auto first = EnsureAutoTls(dir.path(), {"127.0.0.1"});
   ASSERT_TRUE(first.ok()) << first.status();
-  const std::string ca = Slurp(dir.path() + "/ca.crt"), ca_key = Slurp(dir.path() + "/ca.key");
-  const std::string crt = Slurp(dir.path() + "/server.crt");
-  const std::string key = Slurp(dir.path() + "/server.key");
+  const std::string ca = ReadFile(dir.path() + "/ca.crt"),
+                    ca_key = ReadFile(dir.path() + "/ca.key");
+  const std::string crt = ReadFile(dir.path() + "/server.crt");
+  const std::string key = ReadFile(dir.path() + "/server.key");
 
   auto again = EnsureAutoTls(dir.path(), {"127.0.0.1"});
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_FALSE(again->created_ca);
   EXPECT_FALSE(again->issued_server);
   EXPECT_EQ(again->ca_sha256, first->ca_sha256);
-  EXPECT_EQ(Slurp(dir.path() + "/server.crt"), crt);
-  EXPECT_EQ(Slurp(dir.path() + "/server.key"), key);
+  EXPECT_EQ(ReadFile(dir.path() + "/server.crt"), crt);
+  EXPECT_EQ(ReadFile(dir.path() + "/server.key"), key);
 
   auto renamed = EnsureAutoTls(dir.path(), {"127.0.0.1", "cp2.example.com"});
   ASSERT_TRUE(renamed.ok()) << renamed.status();
   EXPECT_FALSE(renamed->created_ca);
   EXPECT_TRUE(renamed->issued_server);
   EXPECT_EQ(renamed->ca_sha256, first->ca_sha256);
-  EXPECT_EQ(Slurp(dir.path() + "/ca.crt"), ca);
-  EXPECT_EQ(Slurp(dir.path() + "/ca.key"), ca_key);
-  EXPECT_NE(Slurp(dir.path() + "/server.crt"), crt);
-  EXPECT_EQ(Mode(dir.path() + "/server.key"), 0600);
+  EXPECT_EQ(ReadFile(dir.path() + "/ca.crt"), ca);
+  EXPECT_EQ(ReadFile(dir.path() + "/ca.key"), ca_key);
+  EXPECT_NE(ReadFile(dir.path() + "/server.crt"), crt);
+  EXPECT_EQ(FileMode(dir.path() + "/server.key"), 0600);
   EXPECT_EQ(VerifyChain(dir.path() + "/server.crt", dir.path() + "/ca.crt", "cp2.example.com"), "");
 }
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "common/testing/temp_dir.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,8 +35,7 @@ class SimCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(FASTGPU_BINARY)) GTEST_SKIP() << "fastgpu binary not built";
-    dir_ = fs::temp_directory_path() / ("fastgpu-sim-cli-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    dir_ = tmp_.path();
     std::ofstream(dir_ / "nodes.csv") << "sn,cpu_milli,memory_mib,gpu,model\n"
                                          "n0,32000,131072,4,G2\nn1,16000,65536,2,T4\n";
     std::ofstream pods(dir_ / "pods.csv");
@@ -44,14 +45,11 @@ class SimCliTest : public ::testing::Test {
            << (i % 3 == 0 ? 1000 : 250 + 50 * i) << "," << (i == 4 ? "T4" : "") << "\n";
     }
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   std::string Sim(const std::string& args) {
     return std::string(FASTGPU_BINARY) + " sim --nodes " + (dir_ / "nodes.csv").string() +
            " --pods " + (dir_ / "pods.csv").string() + " " + args;
   }
+  fastgpu::testing::TempDir tmp_;
   fs::path dir_;
 };
 

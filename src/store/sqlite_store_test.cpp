@@ -63,7 +63,7 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::string path_ = (dir_.path() / "state.db").string();
+  std::string path_ = dir_.path() + "/state.db";
 };
 
 TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {

@@ -1,22 +1,6 @@
 #include "store/store_test_util.h"
 
-#include <atomic>
-#include <random>
-
 namespace fastgpu::testing {
-
-TempDir::TempDir() {
-  std::random_device rd;
-  static std::atomic<int> counter{0};
-  path_ = std::filesystem::temp_directory_path() /
-          ("fastgpu-store-test-" + std::to_string(rd()) + "-" + std::to_string(counter++));
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 std::vector<StoreFactory> AllStoreFactories() {
   std::vector<StoreFactory> out;

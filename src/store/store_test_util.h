@@ -1,5 +1,5 @@
 // Test fixtures of the store module: the conformance suite's parameter (one factory per
-// implementation), a temp directory, and builders of valid records.
+// implementation), the fixture (a store in a TempDir), and builders of valid records.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,22 +9,10 @@
 #include <memory>
 #include <string>
 
+#include "common/testing/temp_dir.h"
 #include "store/store.h"
 
 namespace fastgpu::testing {
-
-// A fresh directory under the system temp dir, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct StoreFactory {
   std::string name;
