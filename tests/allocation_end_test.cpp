@@ -32,7 +32,7 @@ TEST(AllocationEndTest, ACancelledReplicaRecordsTheSignalItWasStoppedWith) {
   cp.Reconcile();
   auto allocs = agent.Allocations(agent.Heartbeat());
   ASSERT_EQ(allocs.size(), 2u);
-  agent.Heartbeat({ReplicaReport(allocs[0], "running"), ReplicaReport(allocs[1], "running")});
+  agent.Heartbeat({ReplicaReportJson(allocs[0], "running"), ReplicaReportJson(allocs[1], "running")});
   cp.Reconcile();
   Reply running = Alloc(cp, allocs[0]);
   EXPECT_EQ(running.Str("ended"), "") << running.raw;
@@ -45,7 +45,7 @@ TEST(AllocationEndTest, ACancelledReplicaRecordsTheSignalItWasStoppedWith) {
 
   // The agent stops replica 0 with SIGTERM and reports it; replica 1 it has not yet.
   json::array reports{Exited(allocs[0], 0, 15, "killed by signal 15 (Terminated)"),
-                      ReplicaReport(allocs[1], "running")};
+                      ReplicaReportJson(allocs[1], "running")};
   Reply hb = agent.Heartbeat(reports);
   ASSERT_EQ(hb.status, 200) << hb.raw;
   EXPECT_EQ(hb.body.at("cancel").as_array().size(), 2u);  // still told to forget both
@@ -73,7 +73,7 @@ TEST(AllocationEndTest, ExitsBeforeTheReleaseAreKeptAsReported) {
   auto allocs = agent.Allocations(agent.Heartbeat());
   ASSERT_EQ(allocs.size(), 2u);
   // Replica 0 exits 3: the job fails and the control plane stops replica 1.
-  agent.Heartbeat({ReplicaReport(allocs[0], "exited", 3), ReplicaReport(allocs[1], "running")});
+  agent.Heartbeat({ReplicaReportJson(allocs[0], "exited", 3), ReplicaReportJson(allocs[1], "running")});
   cp.Reconcile();
   EXPECT_EQ(Alloc(cp, allocs[0]).Str("ended"), "exit 3");
   Reply sibling = Alloc(cp, allocs[1]);
@@ -100,11 +100,11 @@ TEST(AllocationEndTest, AReplicaThatCouldNotStartStaysFailedToStart) {
   cp.Reconcile();
   auto allocs = agent.Allocations(agent.Heartbeat());
   ASSERT_EQ(allocs.size(), 2u);
-  json::object failed = ReplicaReport(allocs[0], "failed");
+  json::object failed = ReplicaReportJson(allocs[0], "failed");
   failed["message"] = "cannot start python3: Permission denied";
-  agent.Heartbeat({failed, ReplicaReport(allocs[1], "running")});
+  agent.Heartbeat({failed, ReplicaReportJson(allocs[1], "running")});
   cp.Reconcile();
-  agent.Heartbeat({failed, ReplicaReport(allocs[1], "running")});
+  agent.Heartbeat({failed, ReplicaReportJson(allocs[1], "running")});
   cp.Reconcile();
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + sub.Str("id"), cp.admin()).Str("state"), "failed");
   Reply a = Alloc(cp, allocs[0]);
@@ -124,7 +124,7 @@ TEST(AllocationEndTest, AnOomKilledReplicaFailsTheJobWithThatReason) {
   cp.Reconcile();
   auto allocs = agent.Allocations(agent.Heartbeat());
   ASSERT_EQ(allocs.size(), 1u);
-  agent.Heartbeat({ReplicaReport(allocs[0], "running")});
+  agent.Heartbeat({ReplicaReportJson(allocs[0], "running")});
   cp.Reconcile();
   json::object oom = Exited(allocs[0], 137, 0, "exceeded its memory limit of 64 MiB (exit 137)");
   oom["reason"] = "OOMKilled";
@@ -142,7 +142,7 @@ TEST(AllocationEndTest, AnOomKilledReplicaFailsTheJobWithThatReason) {
   json::object bad = Exited(allocs[0], 1, 0, "");
   bad["reason"] = "Evicted";
   EXPECT_EQ(agent.Heartbeat({bad}).status, 400);
-  json::object running = ReplicaReport(allocs[0], "running");
+  json::object running = ReplicaReportJson(allocs[0], "running");
   running["reason"] = "OOMKilled";
   EXPECT_EQ(agent.Heartbeat({running}).status, 400);
 }

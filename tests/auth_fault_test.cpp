@@ -65,12 +65,12 @@ TEST(NodeCredentialFaultTest, JoinTokenAloneCannotTakeOverARegisteredNode) {
     EXPECT_NE(msg.find("revoke"), std::string::npos) << msg;
   }
   // The real agent keeps its token and its allocation; nothing went to anyone else.
-  hb = Beat(cp, node_id, token, {ReplicaReport(alloc, "running")});
+  hb = Beat(cp, node_id, token, {ReplicaReportJson(alloc, "running")});
   ASSERT_EQ(hb.status, 200) << hb.raw;
   ASSERT_EQ(hb.body.at("allocations").as_array().size(), 1u);
   EXPECT_EQ(hb.body.at("allocations").as_array()[0].at("allocation_id").as_string(), alloc);
   // The join token is no node token: no forged exit that way either.
-  Reply forged = Beat(cp, node_id, cp.server().join_token(), {ReplicaReport(alloc, "exited", 0)});
+  Reply forged = Beat(cp, node_id, cp.server().join_token(), {ReplicaReportJson(alloc, "exited", 0)});
   EXPECT_EQ(forged.status, 401) << forged.raw;
   cp.Reconcile();
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + job.Str("id"), alice).Str("state"), "running");

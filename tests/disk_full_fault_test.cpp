@@ -63,7 +63,7 @@ TEST(DiskFullTest, HeartbeatsDuringTheFaultKeepLeasesAndSubmitsGet503) {
   for (SimAgent* agent : {&a, &b}) {
     json::array running;
     for (const auto& id : agent->Allocations(agent->Heartbeat())) {
-      running.push_back(ReplicaReport(id, "running"));
+      running.push_back(ReplicaReportJson(id, "running"));
     }
     ASSERT_EQ(agent->Heartbeat(running).status, 200);
   }

@@ -21,8 +21,8 @@ TEST(NodeLossTest, AnExitReportedBeforeTheLossIsKept) {
   auto on_b = b.Allocations(b.Heartbeat());
   ASSERT_EQ(on_a.size() + on_b.size(), 2u);
   json::array ra, rb;
-  for (const auto& x : on_a) ra.push_back(ReplicaReport(x, "running"));
-  for (const auto& x : on_b) rb.push_back(ReplicaReport(x, "running"));
+  for (const auto& x : on_a) ra.push_back(ReplicaReportJson(x, "running"));
+  for (const auto& x : on_b) rb.push_back(ReplicaReportJson(x, "running"));
   a.Heartbeat(ra);
   b.Heartbeat(rb);
   cp.Reconcile();
@@ -31,7 +31,7 @@ TEST(NodeLossTest, AnExitReportedBeforeTheLossIsKept) {
   // b goes silent past its lease; a's replica exits 7 just before the next pass.
   cp.clock().Advance(std::chrono::seconds(16));
   json::array exited;
-  for (const auto& x : on_a) exited.push_back(ReplicaReport(x, "exited", 7));
+  for (const auto& x : on_a) exited.push_back(ReplicaReportJson(x, "exited", 7));
   ASSERT_EQ(a.Heartbeat(exited).status, 200);
   auto pass = cp.server().reconciler().RunOnce();
   ASSERT_TRUE(pass.ok()) << pass.status();

@@ -260,9 +260,9 @@ class PoolModel {
       int what = Pick(6);
       if (what == 0) continue;  // nothing new to say
       if (what <= 3) {
-        reports.push_back(ReplicaReport(id, "running"));
+        reports.push_back(ReplicaReportJson(id, "running"));
       } else {
-        reports.push_back(ReplicaReport(id, "exited", what == 4 ? 0 : 1));
+        reports.push_back(ReplicaReportJson(id, "exited", what == 4 ? 0 : 1));
       }
     }
     if (health && n.cap.gpus > 0) {

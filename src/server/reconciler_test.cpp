@@ -29,7 +29,7 @@ Reply GetJob(TestControlPlane& cp, const std::string& id) {
 json::array Reports(const std::vector<std::string>& allocs, const std::string& state,
                     int exit_code = 0) {
   json::array a;
-  for (const auto& id : allocs) a.push_back(ReplicaReport(id, state, exit_code));
+  for (const auto& id : allocs) a.push_back(ReplicaReportJson(id, state, exit_code));
   return a;
 }
 
@@ -111,8 +111,8 @@ TEST(ReconcilerTest, AReplicaFailureFailsTheJobAndStopsTheOthers) {
   auto allocs = agent.Allocations(agent.Heartbeat());
   ASSERT_EQ(allocs.size(), 2u);
   json::array reports;
-  reports.push_back(ReplicaReport(allocs[0], "running"));
-  reports.push_back(ReplicaReport(allocs[1], "exited", 3));
+  reports.push_back(ReplicaReportJson(allocs[0], "running"));
+  reports.push_back(ReplicaReportJson(allocs[1], "exited", 3));
   agent.Heartbeat(reports);
   cp.Reconcile();
   Reply job = GetJob(cp, id);

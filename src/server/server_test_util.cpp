@@ -102,7 +102,7 @@ std::vector<std::string> SimAgent::Allocations(const Reply& hb) const {
   return ids;
 }
 
-json::object ReplicaReport(const std::string& alloc_id, const std::string& state, int exit_code) {
+json::object ReplicaReportJson(const std::string& alloc_id, const std::string& state, int exit_code) {
   json::object o{{"allocation_id", alloc_id}, {"state", state}};
   if (state == "exited") {
     o["exit_code"] = exit_code;
