@@ -80,7 +80,7 @@ class SimAgent {
 };
 
 // A replica report {"allocation_id","state",...}.
-json::object ReplicaReport(const std::string& alloc_id, const std::string& state,
+json::object ReplicaReportJson(const std::string& alloc_id, const std::string& state,
                            int exit_code = 0);
 
 }  // namespace fastgpu::server::testing
