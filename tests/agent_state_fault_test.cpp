@@ -77,6 +77,7 @@ class AgentStateFaultTest : public ::testing::Test {
     ASSERT_TRUE(inv.ok());
     AgentOptions o;
     o.inventory = std::move(inv).value();
+    o.launcher = MakeShimLauncher();
     o.server_url = cp_->url();
     o.join_token = cp_->join_token();
     o.data_dir = dir_.path();
