@@ -210,8 +210,9 @@ Status Agent::Impl::Start() {
       spdlog::warn("agent: image jobs will fail: {}", runtime.status().message());
     }
   }
-  if (options_.state_writer == nullptr)
+  if (options_.state_writer == nullptr) {
     options_.state_writer = MakeFileStateWriter(state_path_, env_);
+  }
   replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.state_writer, *options_.launcher,
                                            cgroups_, *mps_, clock_);
   replicas_->Adopt(FindLaunchedWorkloads(options_.data_dir + "/replicas"));
