@@ -113,9 +113,9 @@ class ManualClock final : public Clock {
 
   std::atomic<int64_t> now_ms_;  // changed only under mu_; read without it
   const int64_t start_ms_;
-  mutable std::mutex mu_;                      // guards waiters_; held to move the time
-  mutable std::list<Waiter*> waiters_;         // the blocked threads' own records
-  mutable std::condition_variable_any sleep_cv_;  // SleepUntil's waits
+  mutable std::mutex mu_;                           // guards waiters_; held to move the time
+  mutable std::list<Waiter*> waiters_;              // the blocked threads' own records
+  mutable std::condition_variable_any sleep_cv_;    // SleepUntil's waits
   mutable std::condition_variable_any changed_cv_;  // for AwaitWaiters
 };
 
