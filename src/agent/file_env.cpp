@@ -139,7 +139,9 @@ class MemoryEnv final : public FileEnv {
     auto it = files_.find(Normal(path));
     if (it == files_.end()) return Missing("open", path);
     const std::string& data = it->second;
-    if (offset < 0 || max_bytes <= 0 || offset >= static_cast<int64_t>(data.size())) return std::string();
+    if (offset < 0 || max_bytes <= 0 || offset >= static_cast<int64_t>(data.size())) {
+      return std::string();
+    }
     return data.substr(static_cast<size_t>(offset), static_cast<size_t>(max_bytes));
   }
   Result<int64_t> FileSize(const std::string& path) override {
