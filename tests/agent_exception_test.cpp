@@ -46,6 +46,7 @@ TEST(AgentExceptionTest, AnExceptionInARoundIsLoggedAndTheAgentGoesOn) {
   ASSERT_TRUE(inv.ok());
   AgentOptions o;
   o.inventory = std::make_unique<ThrowingInventory>(std::move(inv).value(), 5);
+  o.launcher = MakeShimLauncher();
   o.server_url = (*cp)->url();
   o.join_token = (*cp)->join_token();
   o.data_dir = dir.path();

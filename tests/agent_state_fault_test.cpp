@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "agent/agent.h"
 #include "agent/fake_inventory.h"
@@ -77,6 +78,7 @@ class AgentStateFaultTest : public ::testing::Test {
     ASSERT_TRUE(inv.ok());
     AgentOptions o;
     o.inventory = std::move(inv).value();
+    o.launcher = MakeShimLauncher();
     o.server_url = cp_->url();
     o.join_token = cp_->join_token();
     o.data_dir = dir_.path();
@@ -116,7 +118,12 @@ class AgentStateFaultTest : public ::testing::Test {
 void BlockStateFile(const std::string& state_path, bool block) {
   std::error_code ec;
   if (block) {
-    std::filesystem::create_directories(state_path + ".tmp/x", ec);
+    // A save in flight holds <state>.tmp as a file until its rename: retry until the
+    // folder is there, so that every save from now on fails.
+    for (int i = 0; i < 1000 && !std::filesystem::is_directory(state_path + ".tmp/x", ec); ++i) {
+      std::filesystem::create_directories(state_path + ".tmp/x", ec);
+      if (ec) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   } else {
     std::filesystem::remove_all(state_path + ".tmp", ec);
   }

@@ -140,6 +140,12 @@ TEST(ReconcilerThreadTest, AnExceptionInAPassDoesNotEndTheLoop) {
   ASSERT_TRUE(r.ok()) << r.status();
   store.armed_ = true;
   (*r)->Start();
+  // The thread waits on the manual clock between passes: each advance past the interval
+  // lets one more pass run.
+  for (int i = 0; i < 10 && store.thrown_ < 3; ++i) {
+    ASSERT_TRUE(clock.AwaitWaiters(1));
+    clock.Advance(opts.interval);
+  }
   EXPECT_TRUE(WaitUntil([&] { return store.thrown_ >= 3; }, std::chrono::seconds(10)));
   store.armed_ = false;  // and passes work again
   (*r)->Stop();

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -51,7 +52,10 @@ std::string HostName() {
 
 class Agent::Impl {
  public:
-  explicit Impl(AgentOptions options) : options_(std::move(options)) {}
+  explicit Impl(AgentOptions options)
+      : options_(std::move(options)),
+        clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Default()),
+        env_(options_.env != nullptr ? *options_.env : PosixFileEnv()) {}
 
   Status Start();
   void Stop();
@@ -73,6 +77,8 @@ class Agent::Impl {
   void PublishSnapshot();
 
   AgentOptions options_;
+  Clock& clock_;
+  FileEnv& env_;
   std::string state_path_;
   AgentState state_;
   Cgroups cgroups_;
@@ -89,7 +95,8 @@ class Agent::Impl {
 
   std::thread thread_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  // Notified by Stop(); waited on through clock_.
+  std::condition_variable_any cv_;
   bool stopping_ = false;  // guarded by mu_
   bool started_ = false;
 
@@ -111,11 +118,14 @@ Status Agent::Impl::Start() {
   }
   if (options_.data_dir.empty()) return InvalidArgument("agent: data dir is required");
   if (options_.inventory == nullptr) return InvalidArgument("agent: a GPU inventory is required");
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir + "/replicas", ec);
-  if (ec) return Internal("agent: cannot create " + options_.data_dir + ": " + ec.message());
+  if (options_.launcher == nullptr) {
+    return InvalidArgument("agent: a process launcher is required");
+  }
+  if (Status st = env_.CreateDirs(options_.data_dir + "/replicas"); !st.ok()) {
+    return Internal("agent: cannot " + st.message());
+  }
   state_path_ = options_.data_dir + "/agent-state.json";
-  auto loaded = LoadAgentState(state_path_);
+  auto loaded = LoadAgentState(state_path_, env_);
   if (loaded.ok()) {
     state_ = std::move(loaded).value();
     spdlog::info("agent state loaded from {}: node {}, {} replicas to re-adopt", state_path_,
@@ -168,13 +178,13 @@ Status Agent::Impl::Start() {
       spdlog::warn("agent: {}", sandbox_note_);
     }
     // Others may pass through to their own work dir (0700, theirs), never list or read.
+    std::error_code ec;
     std::filesystem::permissions(options_.data_dir, std::filesystem::perms(0711), ec);
     std::filesystem::permissions(options_.data_dir + "/replicas", std::filesystem::perms(0711), ec);
   } else {
     sandbox_note_ = "sandbox off: workloads run as the agent's user in the host's namespaces";
     spdlog::warn("agent: {}", sandbox_note_);
   }
-  if (options_.launcher == nullptr) options_.launcher = MakeShimLauncher();
   mps_ = std::make_unique<MpsDaemons>(options_.data_dir + "/mps", options_.mps_control);
   ReplicaSetOptions ro;
   ro.data_dir = options_.data_dir;
@@ -185,6 +195,7 @@ Status Agent::Impl::Start() {
   ro.support = support;
   ro.gpu_dev_dir = options_.gpu_dev_dir;
   ro.containers = options_.containers;
+  ro.env = &env_;
   {
     const char* path = std::getenv("PATH");
     auto runtime = FindRuntime(ro.containers, path != nullptr ? path : "");
@@ -199,9 +210,11 @@ Status Agent::Impl::Start() {
       spdlog::warn("agent: image jobs will fail: {}", runtime.status().message());
     }
   }
-  if (options_.state_writer == nullptr) options_.state_writer = MakeFileStateWriter(state_path_);
+  if (options_.state_writer == nullptr) {
+    options_.state_writer = MakeFileStateWriter(state_path_, env_);
+  }
   replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.state_writer, *options_.launcher,
-                                           cgroups_, *mps_, SystemClock::Default());
+                                           cgroups_, *mps_, clock_);
   replicas_->Adopt(FindLaunchedWorkloads(options_.data_dir + "/replicas"));
   std::set<std::string> own;
   for (const ReplicaRecord& rec : state_.replicas) {
@@ -247,7 +260,7 @@ void Agent::Impl::Stop() {
 
 void Agent::Impl::Loop() {
   int64_t escaped = 0;
-  auto last_report = std::chrono::steady_clock::time_point{};
+  std::optional<MonoTime> last_report;
   for (;;) {
     bool ok = false;
     // Errors are values in the agent; an exception that still escapes a round (from a
@@ -257,8 +270,8 @@ void Agent::Impl::Loop() {
       ok = Tick();
     } catch (const std::exception& e) {
       ++escaped;
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_report >= std::chrono::seconds(10)) {
+      const MonoTime now = clock_.MonotonicNow();
+      if (!last_report || now - *last_report >= std::chrono::seconds(10)) {
         last_report = now;
         spdlog::error("agent: a round failed with an exception ({} so far): {}", escaped, e.what());
       }
@@ -268,16 +281,16 @@ void Agent::Impl::Loop() {
     }
     // Until the next round, new output goes out every 250 ms (docs/agent.md).
     auto wait = ok ? interval_ : std::min(interval_, options_.retry_interval);
-    auto next_round = std::chrono::steady_clock::now() + wait;
+    const MonoTime next_round = clock_.MonotonicNow() + wait;
     for (;;) {
-      auto now = std::chrono::steady_clock::now();
+      const MonoTime now = clock_.MonotonicNow();
       if (now >= next_round) break;
-      auto step = std::min<std::chrono::steady_clock::duration>(next_round - now, kShipInterval);
+      const MonoTime step_end = std::min(next_round, now + kShipInterval);
       {
         std::unique_lock lock(mu_);
-        if (cv_.wait_for(lock, step, [this] { return stopping_; })) return;
+        if (clock_.WaitUntil(lock, cv_, step_end, [this] { return stopping_; })) return;
       }
-      if (ok && std::chrono::steady_clock::now() < next_round) ShipPendingLogs();
+      if (ok && clock_.MonotonicNow() < next_round) ShipPendingLogs();
     }
   }
 }
@@ -286,8 +299,8 @@ void Agent::Impl::ShipPendingLogs() {
   if (state_.node_id.empty()) return;
   try {
     for (ReplicaRecord& rec : state_.replicas) {
-      if (!HasUnshippedLogs(rec)) continue;
-      Status st = ShipLogs(*client_, state_.node_id, rec, options_.log_chunk_bytes);
+      if (!HasUnshippedLogs(env_, rec)) continue;
+      Status st = ShipLogs(env_, *client_, state_.node_id, rec, options_.log_chunk_bytes);
       if (!st.ok()) spdlog::warn("agent: logs of {}: {}", rec.id(), st.message());
     }
   } catch (const std::exception& e) {
@@ -385,7 +398,7 @@ bool Agent::Impl::Heartbeat() {
   ++heartbeats_;
   replicas_->Apply(*answer, gpus_);
   for (ReplicaRecord& rec : state_.replicas) {
-    Status st = ShipLogs(*client_, state_.node_id, rec, options_.log_chunk_bytes);
+    Status st = ShipLogs(env_, *client_, state_.node_id, rec, options_.log_chunk_bytes);
     if (!st.ok()) spdlog::warn("agent: logs of {}: {}", rec.id(), st.message());
   }
   return true;

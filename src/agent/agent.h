@@ -6,8 +6,11 @@
 //
 // `fastgpu agent` runs one on a GPU machine; `fastgpu up` runs one in-process beside
 // the control plane. The Agent owns its inventory and launcher and one background
-// thread. Workloads are not children of that thread: they survive Stop() and the death
-// of the process (unless `kill_workloads_on_stop`).
+// thread; it borrows its clock. Every wait of that thread (the heartbeat interval, the
+// retry interval, the 250 ms log shipping steps, a stop's grace period) is a wait on the
+// clock, so with a ManualClock a test drives the loop by advancing time. Workloads are
+// not children of that thread: they survive Stop() and the death of the process (unless
+// `kill_workloads_on_stop`).
 //
 // Thread safety: Start() and Stop() are called from one owning thread; the accessors
 // (node_id, registered, Snapshot) are thread-safe.
@@ -23,7 +26,9 @@
 #include "agent/health.h"
 #include "agent/launcher.h"
 #include "agent/container.h"
+#include "agent/file_env.h"
 #include "agent/state_writer.h"
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace fastgpu {
@@ -43,10 +48,18 @@ struct AgentOptions {
   std::string data_dir;
   // Node name. Default "": the host name.
   std::string name;
-  // The GPUs. Required (see OpenGpuInventory).
+  // The GPUs. Required (the binary picks NVML or simulated GPUs: OpenGpuInventory).
   std::unique_ptr<GpuInventory> inventory;
-  // Process launcher. Default nullptr: the real one (setsid + per-replica shim).
+  // Starts and watches the workloads. Required: MakeShimLauncher() (the real one: setsid +
+  // per-replica shim, picked by the binary) or a fake (testing/fake_launcher.h).
   std::unique_ptr<ProcessLauncher> launcher;
+  // Where time comes from (intervals, grace periods, timestamps). Borrowed: must outlive
+  // the agent. Default nullptr: SystemClock::Default().
+  Clock* clock = nullptr;
+  // The agent's own files: the state file, replica folders, logs (file_env.h). Borrowed:
+  // must outlive the agent. Default nullptr: PosixFileEnv(). With an in-memory one the
+  // launcher must be a fake too (the real shim writes logs to the real file system).
+  FileEnv* env = nullptr;
   // Where the state is made durable. Default nullptr: the state file
   // <data_dir>/agent-state.json. An allocation is started only once it is recorded here.
   std::unique_ptr<StateWriter> state_writer;
@@ -123,7 +136,8 @@ class Agent {
   // found by allocation id, see FindLaunchedWorkloads), probes cgroups, and starts the background
   // thread, which registers and then heartbeats until Stop(). Registration failures are retried in
   // the background, so Start() succeeds while the control plane is down.
-  // InvalidArgument for missing options; DataLoss for an unreadable state file;
+  // InvalidArgument for missing options (server URL, join token, data dir, inventory,
+  // launcher); DataLoss for an unreadable state file;
   // FailedPrecondition when called twice.
   Status Start();
 

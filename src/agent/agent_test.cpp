@@ -6,16 +6,21 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "agent/fake_inventory.h"
+#include "agent/file_env.h"
 #include "agent/launcher.h"
+#include "agent/state.h"
 #include "agent/testing/fake_control_plane.h"
+#include "agent/testing/fake_launcher.h"
 #include "common/testing/temp_dir.h"
 
 namespace fastgpu {
 namespace {
 
 using testing::FakeControlPlane;
+using testing::FakeProcessLauncher;
 using testing::TestAllocation;
 
 // Simulated GPUs that claim to be real, so that the agent does what it does on real GPUs
@@ -59,6 +64,7 @@ class AgentTest : public ::testing::Test {
     } else {
       o.inventory = std::move(inv).value();
     }
+    o.launcher = MakeShimLauncher();
     o.server_url = cp_->url();
     o.join_token = cp_->join_token();
     o.data_dir = dir_.path();
@@ -73,6 +79,39 @@ class AgentTest : public ::testing::Test {
     return agent;
   }
 
+  // An agent whose loop waits on `clock` and whose workloads are fakes (launched_).
+  std::unique_ptr<Agent> StartFakeAgent(ManualClock& clock, std::chrono::milliseconds interval,
+                                        std::chrono::milliseconds grace, FileEnv* env = nullptr) {
+    auto inv = FakeGpuInventory::Create("1xH100-80GB", "agent-test");
+    EXPECT_TRUE(inv.ok());
+    auto launcher = std::make_unique<FakeProcessLauncher>(&clock, env);
+    launched_ = launcher.get();
+    AgentOptions o;
+    o.inventory = std::move(inv).value();
+    o.launcher = std::move(launcher);
+    o.clock = &clock;
+    o.env = env;
+    o.server_url = cp_->url();
+    o.join_token = cp_->join_token();
+    o.data_dir = dir_.path();
+    o.name = "test-node";
+    o.heartbeat_interval = interval;
+    o.retry_interval = interval;
+    o.stop_grace = grace;
+    o.cgroup_root = "";
+    auto agent = std::make_unique<Agent>(std::move(o));
+    Status st = agent->Start();
+    EXPECT_TRUE(st.ok()) << st;
+    return agent;
+  }
+  // Advances `clock` by `d` once the agent's loop waits on it, and returns when the loop
+  // has done what that made due and waits again.
+  static void Step(ManualClock& clock, std::chrono::milliseconds d) {
+    ASSERT_TRUE(clock.AwaitWaiters(1));
+    clock.Advance(d);
+    ASSERT_TRUE(clock.AwaitWaiters(1));
+  }
+
   std::string State(const std::string& id) {
     auto r = cp_->replicas();
     return r.count(id) ? r[id].state : "";
@@ -84,7 +123,8 @@ class AgentTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<FakeControlPlane> cp_;
-  FakeGpuInventory* inventory_ = nullptr;  // owned by the agent
+  FakeGpuInventory* inventory_ = nullptr;    // owned by the agent
+  FakeProcessLauncher* launched_ = nullptr;  // owned by the agent (StartFakeAgent)
 };
 
 VgpuSlice Mps(int milli, int64_t memory_mib) { return {0, "", milli, memory_mib, Isolation::kMps}; }
@@ -123,27 +163,153 @@ TEST_F(AgentTest, HalfGpuJobSeesMpsVariablesFromItsShape) {
 }
 
 TEST_F(AgentTest, TwoFractionsOnOneGpuGetDisjointLimitsAndAThirdIsRefused) {
-  auto agent = StartAgent();
+  ManualClock clock;
+  auto agent = StartFakeAgent(clock, std::chrono::seconds(2), std::chrono::seconds(10));
   auto a = TestAllocation("alloc-a", {"sh", "-c", kPrintEnv}, {Mps(700, 50000)});
   auto b = TestAllocation("alloc-b", {"sh", "-c", kPrintEnv}, {Mps(300, 30000)});
   cp_->SetAllocations({a, b});
-  ASSERT_TRUE(WaitState("alloc-a", "exited"));
-  ASSERT_TRUE(WaitState("alloc-b", "exited"));
-  ASSERT_TRUE(FakeControlPlane::WaitFor(
-      [&] { return !cp_->logs("alloc-a").empty() && !cp_->logs("alloc-b").empty(); }));
-  EXPECT_NE(cp_->logs("alloc-a").find("PCT=70 MEM=0=50000MB"), std::string::npos);
-  EXPECT_NE(cp_->logs("alloc-b").find("PCT=30 MEM=0=30000MB"), std::string::npos);
-  // While a long one holds 700 milli, 400 more do not fit.
-  auto hold = TestAllocation("alloc-hold", {"sleep", "30"}, {Mps(700, 10000)});
+  Step(clock, std::chrono::seconds(2));
+  auto pa = launched_->Find("alloc-a");
+  auto pb = launched_->Find("alloc-b");
+  ASSERT_TRUE(pa && pb);
+  EXPECT_EQ(pa->spec.env.at("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"), "70");
+  EXPECT_EQ(pa->spec.env.at("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"), "0=50000MB");
+  EXPECT_EQ(pb->spec.env.at("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"), "30");
+  EXPECT_EQ(pb->spec.env.at("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"), "0=30000MB");
+  EXPECT_EQ(pa->spec.argv, a.command);
+  // While they hold 1000 milli, 400 more do not fit.
   auto extra = TestAllocation("alloc-extra", {"true"}, {Mps(400, 10000)});
-  cp_->SetAllocations({hold});
-  ASSERT_TRUE(WaitState("alloc-hold", "running"));
-  cp_->SetAllocations({hold, extra});
-  ASSERT_TRUE(WaitState("alloc-extra", "failed"));
+  cp_->SetAllocations({a, b, extra});
+  Step(clock, std::chrono::seconds(2));
+  Step(clock, std::chrono::seconds(2));  // the failure goes out with the next heartbeat
+  EXPECT_EQ(State("alloc-extra"), "failed");
   EXPECT_NE(cp_->replicas()["alloc-extra"].message.find("oversubscribed"), std::string::npos)
       << cp_->replicas()["alloc-extra"].message;
-  cp_->SetCancel({"alloc-hold"});
-  ASSERT_TRUE(WaitState("alloc-hold", "exited"));
+  EXPECT_FALSE(launched_->Find("alloc-extra"));
+  EXPECT_EQ(State("alloc-a"), "running");
+  EXPECT_EQ(cp_->replicas()["alloc-a"].pid, pa->handle.pid);
+}
+
+TEST_F(AgentTest, LoopHeartbeatsOnTheInjectedClockOnly) {
+  ManualClock clock;
+  auto agent = StartFakeAgent(clock, std::chrono::seconds(10), std::chrono::seconds(10));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(cp_->registrations(), 1);
+  EXPECT_EQ(cp_->heartbeats(), 1);
+  // The loop wakes every 250 ms of clock time to ship logs, but heartbeats only once the
+  // whole interval has passed on the clock.
+  for (int i = 0; i < 39; ++i) Step(clock, std::chrono::milliseconds(250));
+  EXPECT_EQ(cp_->heartbeats(), 1);
+  Step(clock, std::chrono::milliseconds(250));
+  EXPECT_EQ(cp_->heartbeats(), 2);
+  Step(clock, std::chrono::seconds(10));
+  EXPECT_EQ(cp_->heartbeats(), 3);
+  agent->Stop();  // ends the clock wait at once
+  EXPECT_EQ(clock.Waiters(), 0);
+}
+
+TEST_F(AgentTest, ExitCodeAndOutputOfAFakeWorkloadAreReported) {
+  ManualClock clock;
+  auto agent = StartFakeAgent(clock, std::chrono::seconds(2), std::chrono::seconds(10));
+  cp_->SetAllocations({TestAllocation("alloc-fake", {"train.py"})});
+  Step(clock, std::chrono::seconds(2));  // launched
+  Step(clock, std::chrono::seconds(2));  // reported running
+  EXPECT_EQ(State("alloc-fake"), "running");
+  ASSERT_TRUE(launched_->AppendOutput("alloc-fake", "epoch 1\n").ok());
+  ASSERT_TRUE(launched_->Exit("alloc-fake", 3));
+  Step(clock, std::chrono::seconds(2));
+  EXPECT_EQ(State("alloc-fake"), "exited");
+  EXPECT_EQ(cp_->replicas()["alloc-fake"].exit_code, 3);
+  EXPECT_EQ(cp_->replicas()["alloc-fake"].message.rfind("exit 3", 0), 0u)
+      << cp_->replicas()["alloc-fake"].message;
+  EXPECT_EQ(cp_->logs("alloc-fake"), "epoch 1\n");
+  EXPECT_EQ(launched_->launches().size(), 1u);  // never started twice
+}
+
+TEST_F(AgentTest, StateAndLogsGoThroughTheInjectedFileEnv) {
+  ManualClock clock;
+  auto env = NewMemoryFileEnv();
+  auto agent = StartFakeAgent(clock, std::chrono::seconds(2), std::chrono::seconds(10), env.get());
+  cp_->SetAllocations({TestAllocation("alloc-mem", {"train.py"})});
+  Step(clock, std::chrono::seconds(2));
+  ASSERT_TRUE(launched_->Find("alloc-mem"));
+  EXPECT_TRUE(env->Exists(dir_.path() + "/replicas/alloc-mem/work"));
+  ASSERT_TRUE(launched_->AppendOutput("alloc-mem", "in memory\n").ok());
+  ASSERT_TRUE(launched_->Exit("alloc-mem", 0));
+  Step(clock, std::chrono::seconds(2));
+  EXPECT_EQ(State("alloc-mem"), "exited");
+  EXPECT_EQ(cp_->logs("alloc-mem"), "in memory\n");
+  const std::string state_path = dir_.path() + "/agent-state.json";
+  auto saved = LoadAgentState(state_path, *env);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->node_id, cp_->node_id());
+  EXPECT_FALSE(PosixFileEnv().Exists(state_path));  // nothing on the real disk
+  EXPECT_FALSE(PosixFileEnv().Exists(dir_.path() + "/replicas/alloc-mem"));
+  // No longer listed and all shipped: forgotten, its folder removed from the env.
+  cp_->SetAllocations({});
+  Step(clock, std::chrono::seconds(2));
+  Step(clock, std::chrono::seconds(2));
+  EXPECT_TRUE(agent->Snapshot().replicas.empty());
+  EXPECT_FALSE(env->Exists(dir_.path() + "/replicas/alloc-mem"));
+}
+
+TEST_F(AgentTest, CancelEscalatesToSigkillAfterTheGraceOnTheClock) {
+  ManualClock clock;
+  auto agent = StartFakeAgent(clock, std::chrono::seconds(1), std::chrono::seconds(30));
+  launched_->IgnoreTerm(true);
+  cp_->SetAllocations({TestAllocation("alloc-stubborn", {"train.py"})});
+  Step(clock, std::chrono::seconds(1));
+  ASSERT_TRUE(launched_->Find("alloc-stubborn"));
+  cp_->SetCancel({"alloc-stubborn"});
+  Step(clock, std::chrono::seconds(1));  // the cancel arrives: SIGTERM
+  EXPECT_EQ(launched_->Find("alloc-stubborn")->signals, std::vector<int>{SIGTERM});
+  for (int i = 0; i < 29; ++i) Step(clock, std::chrono::seconds(1));
+  EXPECT_EQ(launched_->Find("alloc-stubborn")->signals, std::vector<int>{SIGTERM});
+  EXPECT_EQ(State("alloc-stubborn"), "running");
+  Step(clock, std::chrono::seconds(1));  // 30 s after SIGTERM
+  EXPECT_EQ(launched_->Find("alloc-stubborn")->signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  Step(clock, std::chrono::seconds(1));
+  EXPECT_EQ(State("alloc-stubborn"), "exited");
+  EXPECT_EQ(cp_->replicas()["alloc-stubborn"].signal, SIGKILL);
+}
+
+TEST_F(AgentTest, StopWithKillWaitsTheGraceOnTheClock) {
+  ManualClock clock;
+  auto inv = FakeGpuInventory::Create("1xH100-80GB", "agent-test");
+  ASSERT_TRUE(inv.ok());
+  auto launcher = std::make_unique<FakeProcessLauncher>(&clock);
+  FakeProcessLauncher* fake = launcher.get();
+  fake->IgnoreTerm(true);
+  AgentOptions o;
+  o.inventory = std::move(inv).value();
+  o.launcher = std::move(launcher);
+  o.clock = &clock;
+  o.server_url = cp_->url();
+  o.join_token = cp_->join_token();
+  o.data_dir = dir_.path();
+  o.heartbeat_interval = std::chrono::seconds(1);
+  o.stop_grace = std::chrono::seconds(10);
+  o.cgroup_root = "";
+  o.kill_workloads_on_stop = true;
+  Agent agent(std::move(o));
+  ASSERT_TRUE(agent.Start().ok());
+  cp_->SetAllocations({TestAllocation("alloc-1", {"train.py"})});
+  Step(clock, std::chrono::seconds(1));
+  ASSERT_TRUE(fake->Find("alloc-1"));
+  std::thread stopper([&] { agent.Stop(); });
+  // Stop() ends the loop, sends SIGTERM and then waits on the clock for the workload to end.
+  ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return !fake->Find("alloc-1")->signals.empty(); }));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(fake->Find("alloc-1")->signals, std::vector<int>{SIGTERM});
+  clock.Advance(std::chrono::milliseconds(9950));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(fake->Find("alloc-1")->signals, std::vector<int>{SIGTERM});
+  clock.Advance(std::chrono::milliseconds(50));
+  stopper.join();
+  EXPECT_EQ(fake->Find("alloc-1")->signals, (std::vector<int>{SIGTERM, SIGKILL}));
+  ASSERT_EQ(agent.Snapshot().replicas.size(), 1u);
+  EXPECT_EQ(agent.Snapshot().replicas[0].state, "exited");
+  EXPECT_EQ(agent.Snapshot().replicas[0].signal, SIGKILL);
 }
 
 TEST_F(AgentTest, InjectedXidMarksTheGpuUnhealthyInTheHeartbeat) {
@@ -314,6 +480,16 @@ TEST_F(AgentTest, StartRefusesMissingOptions) {
   AgentOptions empty;
   Agent agent(std::move(empty));
   EXPECT_EQ(agent.Start().code(), StatusCode::kInvalidArgument);
+  // Everything but a launcher: the binary picks the real one, the agent never does.
+  AgentOptions o;
+  o.server_url = cp_->url();
+  o.join_token = cp_->join_token();
+  o.data_dir = dir_.path();
+  o.inventory = std::move(FakeGpuInventory::Create("1xH100-80GB", "agent-test")).value();
+  Agent no_launcher(std::move(o));
+  Status st = no_launcher.Start();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("launcher"), std::string::npos) << st;
 }
 
 }  // namespace

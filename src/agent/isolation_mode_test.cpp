@@ -11,7 +11,7 @@
 
 #include "agent/fake_inventory.h"
 #include "agent/isolation.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 #include "agent/vgpu.h"
 
 namespace fastgpu {
@@ -185,7 +185,7 @@ TEST_P(IsolationConformanceTest, SimulatedGpusAreSaidSoAndStartNothing) {
   EXPECT_NE(plan->note.find("simulated"), std::string::npos) << plan->note;
   EXPECT_TRUE(plan->mps_gpus.empty());
   // Start must not reach for a daemon program (there is none here).
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   MpsDaemons mps(dir.path() + "/mps", dir.path() + "/no-such-program");
   IsolationServices services{mps, dir.path() + "/mps", dir.path() + "/dev"};
   ReplicaRecord rec;
@@ -230,7 +230,7 @@ TEST(ExclusiveModeTest, WholeFreePlainGpusOnly) {
       InvalidArgument("slice names GPU-other but GPU 0 is " + gpus[0].gpu.uuid));
   const IsolationMode& mode = ModeFor(Isolation::kExclusive);
   EXPECT_FALSE(mode.OneUserPerGpu());
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   MpsDaemons mps(dir.path() + "/mps", "unused");
   EXPECT_TRUE(mode.DeviceNodes(IsolationServices{mps, "/m", "/dev"}).empty());
 }
@@ -271,7 +271,7 @@ TEST(MigModeTest, NamedOrSmallestFreeInstanceAndItsCapabilityNodes) {
                 .status()
                 .code(),
             StatusCode::kFailedPrecondition);
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   MpsDaemons mps(dir.path() + "/mps", "unused");
   EXPECT_EQ(ModeFor(Isolation::kMig).DeviceNodes(IsolationServices{mps, "/m", "/d"}),
             std::vector<std::string>{"/d/nvidia-caps"});
@@ -311,7 +311,7 @@ TEST(MpsModeTest, LimitsFromTheShareAndOneDaemonPerGpu) {
   const IsolationMode& mode = ModeFor(Isolation::kMps);
   EXPECT_TRUE(mode.OneUserPerGpu());
 
-  testing::AgentTempDir dir;
+  testing::TempDir dir;
   const std::string control = dir.path() + "/fake-mps-control";
   std::ofstream(control) << kFakeControl;
   ASSERT_EQ(chmod(control.c_str(), 0755), 0);

@@ -1,7 +1,5 @@
 #include "agent/log_shipper.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include "agent/files.h"
@@ -37,22 +35,21 @@ Status SendFinal(HttpClient& client, const std::string& node_id, ReplicaRecord& 
 
 }  // namespace
 
-bool HasUnshippedLogs(const ReplicaRecord& rec) {
+bool HasUnshippedLogs(FileEnv& env, const ReplicaRecord& rec) {
   if (rec.ended() && !rec.log_final_sent) return true;
   if (rec.dir.empty()) return false;
-  struct stat sb;
-  if (stat(rec.log_path().c_str(), &sb) != 0) return false;
-  return static_cast<int64_t>(sb.st_size) > rec.log_file_offset;
+  auto size = env.FileSize(rec.log_path());
+  return size.ok() && *size > rec.log_file_offset;
 }
 
-Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
+Status ShipLogs(FileEnv& env, HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
                 int64_t chunk_bytes, int max_chunks) {
   if (rec.log_final_sent) return OkStatus();
   for (int n = 0; n < max_chunks; ++n) {
-    struct stat sb;
     int64_t size = 0;
-    if (!rec.dir.empty() && stat(rec.log_path().c_str(), &sb) == 0) {
-      size = static_cast<int64_t>(sb.st_size);
+    if (!rec.dir.empty()) {
+      auto file_size = env.FileSize(rec.log_path());
+      if (file_size.ok()) size = *file_size;
     }
     if (size <= rec.log_file_offset) {
       // Everything written so far is shipped; once the replica has ended, say so.
@@ -62,7 +59,7 @@ Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& r
       continue;
     }
     int64_t want = std::min(chunk_bytes, size - rec.log_file_offset);
-    auto piece = ReadFileRange(rec.log_path(), rec.log_file_offset, want);
+    auto piece = env.ReadFileRange(rec.log_path(), rec.log_file_offset, want);
     if (!piece.ok()) return piece.status();
     std::string raw = std::move(piece).value();
     if (raw.empty()) return OkStatus();

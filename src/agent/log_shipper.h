@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "agent/file_env.h"
 #include "agent/state.h"
 #include "common/status.h"
 #include "net/http_client.h"
@@ -21,11 +22,12 @@ namespace fastgpu {
 // then dropped, said in the log); Unavailable or the API error otherwise (retry later).
 // Once the replica has ended and all its output is shipped, sends the final shipment
 // (LogShipment::final) and sets rec.log_final_sent; nothing is sent after that.
-Status ShipLogs(HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
+// The log file is read through `env`.
+Status ShipLogs(FileEnv& env, HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
                 int64_t chunk_bytes, int max_chunks = 8);
 
 // True while the replica has output not yet shipped, or has ended without its final
 // shipment: the agent then ships every 250 ms rather than once per heartbeat.
-bool HasUnshippedLogs(const ReplicaRecord& rec);
+bool HasUnshippedLogs(FileEnv& env, const ReplicaRecord& rec);
 
 }  // namespace fastgpu

@@ -19,7 +19,7 @@
 #include "agent/state.h"
 #include "agent/testing/fake_control_plane.h"
 #include "agent/testing/fake_state_writer.h"
-#include "agent/testing/temp_dir.h"
+#include "common/testing/temp_dir.h"
 #include "agent/vgpu.h"
 #include "common/clock.h"
 
@@ -92,7 +92,7 @@ class ReplicaIsolationTest : public ::testing::Test {
     return std::find(list.begin(), list.end(), item) != list.end();
   }
 
-  testing::AgentTempDir dir_, dev_;
+  testing::TempDir dir_, dev_;
   std::string control_ = dir_.path() + "/fake-mps-control";
   ReplicaSetOptions options_;
   AgentState state_;

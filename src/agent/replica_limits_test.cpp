@@ -40,6 +40,7 @@ class ReplicaLimitsTest : public ::testing::Test {
     if (!inv.ok()) return nullptr;
     AgentOptions o;
     o.inventory = std::move(inv).value();
+    o.launcher = MakeShimLauncher();
     o.server_url = cp_->url();
     o.join_token = cp_->join_token();
     o.data_dir = dir_.path() + "/data";

@@ -24,6 +24,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kOomKilled = "OOMKilled";
+// How often StopAll looks whether the stopped workloads have ended (on the clock).
+constexpr std::chrono::milliseconds kStopPollInterval{50};
 
 }  // namespace
 
@@ -52,7 +54,8 @@ ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, StateWriter
       launcher_(launcher),
       cgroups_(cgroups),
       mps_(mps),
-      clock_(clock) {}
+      clock_(clock),
+      env_(options_.env != nullptr ? *options_.env : PosixFileEnv()) {}
 
 std::vector<DeviceRule> ReplicaSet::DevicesFor(const DesiredReplica& want,
                                                const std::vector<GpuSample>& gpus) const {
@@ -335,9 +338,7 @@ void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
     Put(std::move(rec));
   };
   std::string work_dir = rec.dir + "/work";
-  std::error_code ec;
-  fs::create_directories(work_dir, ec);
-  if (ec) return fail("cannot create " + work_dir + ": " + ec.message());
+  if (Status st = env_.CreateDirs(work_dir); !st.ok()) return fail("cannot " + st.message());
   // Only the replica's user may enter its work dir; the replica folder (log, exit status)
   // is the agent's, passable so that a sandbox without namespaces reaches the work dir.
   if (rec.uid >= 0 &&
@@ -421,14 +422,13 @@ void ReplicaSet::Adopt(const std::map<std::string, ProcessHandle>& running) {
       ++it;
       continue;
     }
-    std::error_code ec;
     if (auto found = running.find(it->id()); found != running.end()) {
       it->handle = found->second;
       it->state = "running";
       it->started_at_ms = clock_.NowUnixMillis();
       it->message = "re-adopted after an agent restart";
       spdlog::info("replica {}: re-adopted its workload, pid {}", it->id(), it->handle.pid);
-    } else if (fs::exists(it->status_path(), ec)) {
+    } else if (env_.Exists(it->status_path())) {
       it->state = "running";  // Poll() reads its exit status
       spdlog::info("replica {}: ended while the agent was down", it->id());
     } else {
@@ -536,13 +536,14 @@ void ReplicaSet::Poll() {
 void ReplicaSet::Forget() {
   auto& reps = state_.replicas;
   for (auto it = reps.begin(); it != reps.end();) {
-    std::error_code ec;
-    auto size = it->dir.empty() ? 0 : fs::file_size(it->log_path(), ec);
-    bool shipped = ec || static_cast<int64_t>(size) <= it->log_file_offset;
+    auto size = it->dir.empty() ? Result<int64_t>(0) : env_.FileSize(it->log_path());
+    bool shipped = !size.ok() || *size <= it->log_file_offset;
     if (it->unlisted && it->ended() && shipped && it->log_final_sent) {
       spdlog::info("forgetting replica {}", it->id());
       state_.finished.push_back(it->id());
-      if (!it->dir.empty()) fs::remove_all(it->dir, ec);
+      if (!it->dir.empty()) {
+        if (Status st = env_.RemoveAll(it->dir); !st.ok()) spdlog::warn("{}", st.message());
+      }
       it = reps.erase(it);
     } else {
       ++it;
@@ -556,7 +557,7 @@ void ReplicaSet::Forget() {
 
 void ReplicaSet::StopAll() {
   for (ReplicaRecord& rec : state_.replicas) BeginStop(rec, "the agent is shutting down");
-  auto deadline = std::chrono::steady_clock::now() + options_.stop_grace;
+  const MonoTime deadline = clock_.MonotonicNow() + options_.stop_grace;
   for (;;) {
     bool live = false;
     for (ReplicaRecord& rec : state_.replicas) {
@@ -565,8 +566,8 @@ void ReplicaSet::StopAll() {
         live = true;
       }
     }
-    if (!live || std::chrono::steady_clock::now() > deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!live || clock_.MonotonicNow() >= deadline) break;
+    clock_.SleepUntil(std::min(deadline, clock_.MonotonicNow() + kStopPollInterval));
   }
   for (ReplicaRecord& rec : state_.replicas) {
     if (rec.state != "running") continue;

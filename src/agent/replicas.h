@@ -27,6 +27,7 @@
 
 #include "agent/cgroup.h"
 #include "agent/container.h"
+#include "agent/file_env.h"
 #include "agent/gpu_inventory.h"
 #include "agent/isolation.h"
 #include "agent/launcher.h"
@@ -58,6 +59,9 @@ struct ReplicaSetOptions {
   int64_t pids_max = 16384;
   // How replicas of jobs with an image run (container.h): runtime, allowed registries.
   ContainerOptions containers;
+  // The agent's files: replica folders, logs, exit statuses (file_env.h). Borrowed.
+  // Default nullptr: PosixFileEnv().
+  FileEnv* env = nullptr;
 };
 
 class ReplicaSet {
@@ -82,7 +86,8 @@ class ReplicaSet {
   void Poll();
   // Drops ended replicas that are no longer listed and whose logs are all shipped.
   void Forget();
-  // Stops every live replica now: SIGTERM, up to the grace period, then SIGKILL.
+  // Stops every live replica now: SIGTERM, up to the grace period (waited on the clock),
+  // then SIGKILL.
   void StopAll();
 
   std::vector<ReplicaReport> Reports() const;
@@ -124,6 +129,7 @@ class ReplicaSet {
   const Cgroups& cgroups_;
   MpsDaemons& mps_;
   const Clock& clock_;
+  FileEnv& env_;
   // Desired allocations not started because they could not be recorded: id -> why.
   std::map<std::string, std::string> unrecorded_;
 };

@@ -32,35 +32,10 @@ bool Bool(const json::object& o, const char* key) {
   return v != nullptr && v->is_bool() && v->as_bool();
 }
 
-Status WriteAndSync(const std::string& path, const std::string& data) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Internal("open " + path + ": " + strerror(errno));
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      close(fd);
-      return Internal("write " + path + ": " + strerror(err));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0) {
-    int err = errno;
-    close(fd);
-    return Internal("fsync " + path + ": " + strerror(err));
-  }
-  close(fd);
-  return OkStatus();
-}
-
 }  // namespace
 
-Result<AgentState> LoadAgentState(const std::string& path) {
-  auto text = ReadWholeFile(path);
+Result<AgentState> LoadAgentState(const std::string& path, FileEnv& env) {
+  auto text = env.ReadFile(path);
   if (!text.ok() && text.status().code() == StatusCode::kNotFound) {
     return NotFound("no state file at " + path);
   }
@@ -128,7 +103,7 @@ Result<AgentState> LoadAgentState(const std::string& path) {
   return st;
 }
 
-Status SaveAgentState(const std::string& path, const AgentState& state) {
+Status SaveAgentState(const std::string& path, const AgentState& state, FileEnv& env) {
   json::object o;
   o["version"] = 1;
   o["agent_id"] = state.agent_id;
@@ -175,18 +150,7 @@ Status SaveAgentState(const std::string& path, const AgentState& state) {
     replicas.push_back(std::move(r));
   }
   o["replicas"] = std::move(replicas);
-  std::string tmp = path + ".tmp";
-  FASTGPU_RETURN_IF_ERROR(WriteAndSync(tmp, json::serialize(o)));
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    return Internal("rename " + tmp + " -> " + path + ": " + strerror(errno));
-  }
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  return OkStatus();
+  return WriteFileAtomically(env, path, json::serialize(o));
 }
 
 }  // namespace fastgpu

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/file_env.h"
 #include "agent/launcher.h"
 #include "protocol/agent_protocol.h"
 #include "common/result.h"
@@ -61,9 +62,12 @@ struct AgentState {
   static constexpr size_t kMaxFinished = 4096;
 };
 
-// NotFound when the file does not exist; DataLoss when it cannot be parsed.
-Result<AgentState> LoadAgentState(const std::string& path);
-// Atomic replace; Internal on an I/O error (the old file is then left as it was).
-Status SaveAgentState(const std::string& path, const AgentState& state);
+// NotFound when the file does not exist; DataLoss when it cannot be parsed. Read through
+// `env` (file_env.h).
+Result<AgentState> LoadAgentState(const std::string& path, FileEnv& env = PosixFileEnv());
+// Atomic replace through `env` (WriteFileAtomically); Internal on an I/O error (the old
+// file is then left as it was).
+Status SaveAgentState(const std::string& path, const AgentState& state,
+                      FileEnv& env = PosixFileEnv());
 
 }  // namespace fastgpu

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/file_env.h"
 #include "agent/state.h"
 #include "common/status.h"
 
@@ -25,7 +26,7 @@ class StateWriter {
   virtual std::string Describe() const = 0;
 };
 
-// The state file at `path` (its folder must exist).
-std::unique_ptr<StateWriter> MakeFileStateWriter(std::string path);
+// The state file at `path` (its folder must exist), written through `env` (borrowed).
+std::unique_ptr<StateWriter> MakeFileStateWriter(std::string path, FileEnv& env = PosixFileEnv());
 
 }  // namespace fastgpu

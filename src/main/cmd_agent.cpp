@@ -5,6 +5,8 @@
 
 #include "agent/agent.h"
 #include "agent/gpu_inventory.h"
+#include "agent/launcher.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "main/commands.h"
 #include "main/sandbox_flags.h"
@@ -84,6 +86,9 @@ int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
   }
   spdlog::info("fastgpu agent: {}", note);
   o.inventory = std::move(inventory).value();
+  // The real side effects: detached shims for workloads, the system clock.
+  o.launcher = MakeShimLauncher();
+  o.clock = &SystemClock::Default();
 
   // Signals are taken by sigwait below; every thread inherits the blocked mask (the
   // launcher gives workloads a clean one).

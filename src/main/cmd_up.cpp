@@ -14,6 +14,8 @@
 
 #include "agent/agent.h"
 #include "agent/gpu_inventory.h"
+#include "agent/launcher.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "main/commands.h"
 #include "main/container_flags.h"
@@ -138,6 +140,8 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   ao.sandbox = *sandbox;
   ao.sandbox.hide_paths.push_back(AbsolutePath(f.data_dir));  // tokens and the store
   ao.inventory = std::move(inventory).value();
+  ao.launcher = MakeShimLauncher();
+  ao.clock = &SystemClock::Default();
   ao.containers = *containers;
   ao.gpu_dev_dir = f.gpu_dev_dir;
   const int64_t ao_cpu_milli = ao.cpu_milli, ao_memory_mib = ao.memory_mib;

@@ -1,13 +1,17 @@
 #include "main/control_plane_flags.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <filesystem>
 #include <string>
 
+#include "common/clock.h"
 #include "model/units.h"
 #include "scheduler/policy.h"
 #include "server/server.h"
 #include "server/tls_certs.h"
+#include "store/store.h"
 
 namespace fastgpu {
 namespace {
@@ -183,7 +187,18 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.tls_ca_sha256 = running.ca_sha256;
   // Before the data dir and database are made: a refused start leaves nothing behind.
   FASTGPU_RETURN_IF_ERROR(server::CheckPlainHttpAllowed(o));
-  FASTGPU_ASSIGN_OR_RETURN(running.control_plane, server::ControlPlane::Open(o));
+  // The binary's choices: the SQLite store in the data dir (mode 0700) and the real clock.
+  if (f.data_dir.empty()) return InvalidArgument("data dir: required");
+  std::error_code ec;
+  std::filesystem::create_directories(f.data_dir, ec);
+  if (ec) return Internal("cannot create " + f.data_dir + ": " + ec.message());
+  ::chmod(f.data_dir.c_str(), 0700);
+  SqliteOptions so;
+  so.path = f.data_dir + "/fastgpu.db";
+  so.max_log_bytes = o.max_log_bytes;
+  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(so));
+  FASTGPU_ASSIGN_OR_RETURN(running.control_plane,
+                           server::ControlPlane::Open(o, std::move(store), SystemClock::Default()));
   FASTGPU_ASSIGN_OR_RETURN(running.port, running.control_plane->Start());
   if (!f.data_dir.empty()) ProtectDataDir(f.data_dir);
   return running;

@@ -68,7 +68,8 @@ struct RunningControlPlane {
   }
 };
 
-// Opens the SQLite store in data_dir and starts serving. The error names what failed.
+// Creates data_dir (mode 0700), opens the SQLite store there, and starts a ControlPlane on it
+// with the system clock. The error names what failed.
 Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& flags);
 
 }  // namespace fastgpu

@@ -1,25 +1,16 @@
 #include "server/control_plane.h"
 
-#include <sys/stat.h>
-
-#include <filesystem>
-
 namespace fastgpu::server {
 
-Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(ServerOptions options) {
-  if (options.data_dir.empty()) return InvalidArgument("data dir: required");
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) return Internal("cannot create " + options.data_dir + ": " + ec.message());
-  ::chmod(options.data_dir.c_str(), 0700);
+Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(ServerOptions options,
+                                                         std::unique_ptr<Store> store,
+                                                         Clock& clock) {
+  if (store == nullptr) return InvalidArgument("control plane: a store is required");
   std::unique_ptr<ControlPlane> cp(new ControlPlane());
   cp->data_dir_ = options.data_dir;
-  SqliteOptions so;
-  so.path = options.data_dir + "/fastgpu.db";
-  so.max_log_bytes = options.max_log_bytes;
-  FASTGPU_ASSIGN_OR_RETURN(cp->store_, OpenSqliteStore(so));
-  FASTGPU_ASSIGN_OR_RETURN(cp->server_, Server::Create(std::move(options), *cp->store_,
-                                                       SystemClock::Default(), cp->ids_));
+  cp->store_ = std::move(store);
+  FASTGPU_ASSIGN_OR_RETURN(cp->server_,
+                           Server::Create(std::move(options), *cp->store_, clock, cp->ids_));
   return cp;
 }
 

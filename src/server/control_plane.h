@@ -1,12 +1,15 @@
-// ControlPlane: a Server with its SQLite store, as `fastgpu server` and `fastgpu up`
-// run it: the database at <data_dir>/fastgpu.db (WAL), the real clock, random ids.
+// ControlPlane: a Server together with the store it runs on, as `fastgpu server` and
+// `fastgpu up` run it. The binary picks the implementations (src/main: the SQLite store
+// at <data_dir>/fastgpu.db, the system clock) and hands them in; the control plane owns
+// the store, borrows the clock and makes random ids.
 //
-// Owns the store and the server. Thread-safety as Server's.
+// Thread-safety as Server's.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "common/clock.h"
 #include "common/ids.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -15,9 +18,11 @@ namespace fastgpu::server {
 
 class ControlPlane {
  public:
-  // Creates data_dir (mode 0700) when missing, opens the database and bootstraps the
-  // tokens (see Server). Errors of the store or a bad listen address are returned.
-  static Result<std::unique_ptr<ControlPlane>> Open(ServerOptions options);
+  // Bootstraps the tokens in `store` (see Server) and readies the server. `clock` must
+  // outlive the control plane. InvalidArgument without a store; errors of the store or a
+  // bad listen address are returned.
+  static Result<std::unique_ptr<ControlPlane>> Open(ServerOptions options,
+                                                    std::unique_ptr<Store> store, Clock& clock);
   ~ControlPlane();
 
   // Listens; returns the bound port.

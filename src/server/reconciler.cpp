@@ -168,6 +168,7 @@ Reconciler::~Reconciler() { Stop(); }
 
 Result<PassStats> Reconciler::RunOnce() {
   std::lock_guard lock(pass_mu_);
+  passes_.fetch_add(1);
   PassStats stats;
   FASTGPU_RETURN_IF_ERROR(ExpireLeases(stats));
   FASTGPU_RETURN_IF_ERROR(RequeueUnhealthy(stats));
@@ -573,8 +574,10 @@ void Reconciler::Start() {
       RunPassLogged();
       lock.lock();
       // At most one pass per kMinGap even when poked constantly (a stream of submissions).
-      cv_.wait_for(lock, kMinGap, [this] { return stopping_; });
-      cv_.wait_for(lock, options_.interval - kMinGap, [this] { return stopping_ || poked_; });
+      const MonoTime passed = clock_.MonotonicNow();
+      clock_.WaitUntil(lock, cv_, passed + kMinGap, [this] { return stopping_; });
+      clock_.WaitUntil(lock, cv_, passed + options_.interval,
+                       [this] { return stopping_ || poked_; });
     }
   });
 }

@@ -28,12 +28,15 @@
 // Start() runs passes on a thread of its own; nothing a pass throws ends that thread (it
 // is logged, at most once per 10 s, and the next pass starts over).
 // Time comes only from the Clock, so tests drive it with a ManualClock and RunOnce().
-// Start() runs passes every `interval`, sooner after Poke().
+// Start() runs passes every `interval`, sooner after Poke() (but at most one per 50 ms);
+// those waits are waits on the Clock, so on a ManualClock the thread runs its next pass
+// only when the test advances the clock.
 //
 // Borrows the store, clock, ids and metrics (they must outlive it). Thread-safe:
 // RunOnce, Poke, Start and Stop may be called from any thread (passes never overlap).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -87,6 +90,9 @@ class Reconciler {
   // Asks the background thread for a pass soon (after a submission or a report).
   void Poke();
 
+  // Passes begun so far (RunOnce calls, the background thread's and others').
+  int64_t passes() const { return passes_.load(); }
+
   // The in-memory leases the passes judge nodes on; the heartbeat handler renews them.
   NodeLeases& leases() { return leases_; }
 
@@ -113,8 +119,10 @@ class Reconciler {
   TimePoint last_exception_log_{};  // RunPassLogged's rate limit (background thread only)
   int exceptions_unlogged_ = 0;
 
+  std::atomic<int64_t> passes_{0};
+
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable_any cv_;  // waited on through clock_
   bool poked_ = false;
   bool stopping_ = false;
   std::thread thread_;

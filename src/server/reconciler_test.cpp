@@ -319,5 +319,36 @@ TEST(ReconcilerTest, UnknownPolicyIsRefused) {
   EXPECT_FALSE(r.ok());
 }
 
+TEST(ReconcilerTest, BackgroundPassesFollowTheInjectedClock) {
+  auto store = NewMemoryStore();
+  ManualClock clock;
+  SequentialIdGenerator ids;
+  Metrics metrics;
+  ReconcilerOptions opts;
+  opts.interval = std::chrono::seconds(10);
+  auto created = Reconciler::Create(*store, clock, ids, metrics, opts);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Reconciler& rec = **created;
+  rec.Start();
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(rec.passes(), 1);  // the first pass at once, then it waits on the clock
+  clock.Advance(std::chrono::milliseconds(9999));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(rec.passes(), 1);
+  clock.Advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(rec.passes(), 2);
+  // Poked: the next pass comes 50 ms (of clock time) after the last one, not 10 s.
+  rec.Poke();
+  clock.Advance(std::chrono::milliseconds(49));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(rec.passes(), 2);
+  clock.Advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(rec.passes(), 3);
+  rec.Stop();  // ends the clock wait without advancing it
+  EXPECT_EQ(clock.Waiters(), 0);
+}
+
 }  // namespace
 }  // namespace fastgpu::server::testing
