@@ -33,10 +33,10 @@ std::string FirstLine(const std::string& path) {
   return line;
 }
 
-std::unique_ptr<fastgpu::HttpClient> Client(const std::string& url, const std::string& token) {
-  fastgpu::HttpClientOptions o;
+std::unique_ptr<fastgpu::net::HttpClient> Client(const std::string& url, const std::string& token) {
+  fastgpu::net::HttpClientOptions o;
   o.bearer_token = token;
-  auto c = fastgpu::HttpClient::Create(url, o);
+  auto c = fastgpu::net::HttpClient::Create(url, o);
   if (!c.ok()) {
     std::cerr << "loadgen: " << c.status() << "\n";
     std::exit(1);

@@ -59,7 +59,7 @@ void ReplaceAll(std::string& s, std::string_view from, const std::string& to) {
 struct World {
   ManualClock clock;
   SequentialIdGenerator ids;
-  std::unique_ptr<Store> store = NewMemoryStore();
+  std::unique_ptr<store::Store> store = store::NewMemoryStore();
   std::unique_ptr<Server> server;
   std::string tenant_token, node_id, node_token;
 

@@ -23,7 +23,7 @@ namespace {
 namespace json = boost::json;
 
 // fastgpu_jobs{state="..."} gauges from GET /metrics.
-std::map<std::string, int64_t> JobGauges(HttpClient& client) {
+std::map<std::string, int64_t> JobGauges(net::HttpClient& client) {
   std::map<std::string, int64_t> out;
   auto r = client.Get("/metrics");
   if (!r.ok() || r->status != 200) return out;
@@ -62,9 +62,9 @@ TEST(AgentChurnTest, ThousandsOfShortJobsNeverEndUpAndAllSucceed) {
   std::vector<std::thread> clients;
   for (int t = 0; t < kThreads; ++t) {
     clients.emplace_back([&] {
-      HttpClientOptions o;
+      net::HttpClientOptions o;
       o.bearer_token = admin;
-      auto client = HttpClient::Create(up.url(), o);
+      auto client = net::HttpClient::Create(up.url(), o);
       if (!client.ok()) return;
       while (next.fetch_add(1) < jobs && std::chrono::steady_clock::now() < deadline) {
         auto r = (*client)->Post("/v1/jobs", body);
@@ -80,9 +80,9 @@ TEST(AgentChurnTest, ThousandsOfShortJobsNeverEndUpAndAllSucceed) {
   ASSERT_EQ(submitted.load(), jobs) << refused.load() << " refused\n"
                                     << up.output().substr(0, 4000);
 
-  HttpClientOptions o;
+  net::HttpClientOptions o;
   o.bearer_token = admin;
-  auto client = HttpClient::Create(up.url(), o);
+  auto client = net::HttpClient::Create(up.url(), o);
   ASSERT_TRUE(client.ok());
   std::map<std::string, int64_t> gauges;
   while (std::chrono::steady_clock::now() < deadline && up.Alive()) {

@@ -56,9 +56,9 @@ class AgentEndToEndTest : public ::testing::Test {
     if (not_built) GTEST_SKIP() << "fastgpu server is not built in this tree";
     admin_ = Read(cp + "/admin.token");
     join_ = Read(cp + "/join.token");
-    HttpClientOptions o;
+    net::HttpClientOptions o;
     o.bearer_token = admin_;
-    auto client = HttpClient::Create(url, o);
+    auto client = net::HttpClient::Create(url, o);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::move(client).value();
     for (const char* name : {"node-a", "node-b"}) {
@@ -111,7 +111,7 @@ class AgentEndToEndTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<ChildProcess> server_;
   std::vector<std::unique_ptr<ChildProcess>> agents_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<net::HttpClient> client_;
   std::string admin_, join_;
 };
 

@@ -18,23 +18,23 @@ using testing::FakeControlPlane;
 using testing::TestAllocation;
 
 // Simulated GPUs whose first `throws` samples throw what libstdc++ throws on ESRCH.
-class ThrowingInventory final : public GpuInventory {
+class ThrowingInventory final : public agent::GpuInventory {
  public:
-  ThrowingInventory(std::unique_ptr<FakeGpuInventory> fake, int throws)
+  ThrowingInventory(std::unique_ptr<agent::FakeGpuInventory> fake, int throws)
       : fake_(std::move(fake)), throws_left_(throws) {}
-  Result<std::vector<GpuSample>> Sample() override {
+  Result<std::vector<agent::GpuSample>> Sample() override {
     if (throws_left_.fetch_sub(1) > 0) {
       throw std::ios_base::failure(
           "basic_filebuf::underflow error reading the file: No such process");
     }
     return fake_->Sample();
   }
-  std::vector<GpuEvent> DrainEvents() override { return fake_->DrainEvents(); }
+  std::vector<agent::GpuEvent> DrainEvents() override { return fake_->DrainEvents(); }
   bool simulated() const override { return true; }
   std::string Describe() const override { return "throwing " + fake_->Describe(); }
 
  private:
-  std::unique_ptr<FakeGpuInventory> fake_;
+  std::unique_ptr<agent::FakeGpuInventory> fake_;
   std::atomic<int> throws_left_;
 };
 
@@ -42,11 +42,11 @@ TEST(AgentExceptionTest, AnExceptionInARoundIsLoggedAndTheAgentGoesOn) {
   auto cp = FakeControlPlane::Start();
   ASSERT_TRUE(cp.ok()) << cp.status();
   testing::TempDir dir;
-  auto inv = FakeGpuInventory::Create("1xH100-80GB", "exception-test");
+  auto inv = agent::FakeGpuInventory::Create("1xH100-80GB", "exception-test");
   ASSERT_TRUE(inv.ok());
-  AgentOptions o;
+  agent::AgentOptions o;
   o.inventory = std::make_unique<ThrowingInventory>(std::move(inv).value(), 5);
-  o.launcher = MakeShimLauncher();
+  o.launcher = agent::MakeShimLauncher();
   o.server_url = (*cp)->url();
   o.join_token = (*cp)->join_token();
   o.data_dir = dir.path();
@@ -54,7 +54,7 @@ TEST(AgentExceptionTest, AnExceptionInARoundIsLoggedAndTheAgentGoesOn) {
   o.retry_interval = std::chrono::milliseconds(20);
   o.cgroup_root = "";
   o.kill_workloads_on_stop = true;
-  Agent agent(std::move(o));
+  agent::Agent agent(std::move(o));
   ASSERT_TRUE(agent.Start().ok());
   (*cp)->SetAllocations({TestAllocation("alloc-after", {"true"})});
   ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return (*cp)->heartbeats() >= 5; }))

@@ -49,10 +49,10 @@ TEST(AgentLogLeakTest, LogHeavyUpSessionHasNoDefiniteLeakUnderValgrind) {
                std::chrono::seconds(90));
   ASSERT_TRUE(up.ok()) << up.output() << ReadAll(vg_log);
   const std::string admin = ReadFirstLine(dir.path() + "/admin.token");
-  HttpClientOptions o;
+  net::HttpClientOptions o;
   o.bearer_token = admin;
   o.read_timeout = std::chrono::seconds(30);
-  auto client = HttpClient::Create(up.url(), o);
+  auto client = net::HttpClient::Create(up.url(), o);
   ASSERT_TRUE(client.ok());
 
   const std::string script =

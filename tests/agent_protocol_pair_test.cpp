@@ -12,12 +12,12 @@
 namespace fastgpu::server::testing {
 namespace {
 
-using AgentReport = ::fastgpu::ReplicaReport;  // the fixture has a helper of that name
+using AgentReport = ::fastgpu::protocol::ReplicaReport;  // the fixture has a helper of that name
 
 constexpr char kSecret[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-RegisterRequest AgentRegistration() {
-  RegisterRequest req;
+protocol::RegisterRequest AgentRegistration() {
+  protocol::RegisterRequest req;
   req.name = "gpu-host-1";
   req.agent_id = "agent-pair-1";
   req.node_secret = kSecret;
@@ -25,7 +25,7 @@ RegisterRequest AgentRegistration() {
   req.memory_mib = 524288;
   req.simulated = true;
   for (int i = 0; i < 2; ++i) {
-    Gpu g;
+    model::Gpu g;
     g.index = i;
     g.uuid = "SIM-pair-" + std::to_string(i);
     g.model = "H100-80GB";
@@ -59,20 +59,21 @@ std::string WithFutureFields(const std::string& text, int version) {
 class AgentProtocolPairTest : public ::testing::Test {
  protected:
   // Registers with the agent's encoder; decodes the real answer with the agent's decoder.
-  RegisterResponse Register(const std::string& body) {
+  protocol::RegisterResponse Register(const std::string& body) {
     Reply r = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(), body);
     EXPECT_EQ(r.status, 200) << r.raw;
-    Result<RegisterResponse> answer = DecodeRegisterResponse(r.raw);
+    Result<protocol::RegisterResponse> answer = protocol::DecodeRegisterResponse(r.raw);
     EXPECT_TRUE(answer.ok()) << answer.status() << " in " << r.raw;
-    return answer.ok() ? *answer : RegisterResponse{};
+    return answer.ok() ? *answer : protocol::RegisterResponse{};
   }
 
-  HeartbeatResponse Heartbeat(const RegisterResponse& node, const std::string& body) {
+  protocol::HeartbeatResponse Heartbeat(const protocol::RegisterResponse& node,
+                                        const std::string& body) {
     Reply r = cp_.Do("POST", "/v1/nodes/" + node.node_id + "/heartbeat", node.node_token, body);
     EXPECT_EQ(r.status, 200) << r.raw;
-    Result<HeartbeatResponse> answer = DecodeHeartbeatResponse(r.raw);
+    Result<protocol::HeartbeatResponse> answer = protocol::DecodeHeartbeatResponse(r.raw);
     EXPECT_TRUE(answer.ok()) << answer.status() << " in " << r.raw;
-    return answer.ok() ? *answer : HeartbeatResponse{};
+    return answer.ok() ? *answer : protocol::HeartbeatResponse{};
   }
 
   // Submits a job on GPUs and places it; returns its id.
@@ -102,12 +103,12 @@ class AgentProtocolPairTest : public ::testing::Test {
 
 TEST_F(AgentProtocolPairTest, AgentRequestsAndControlPlaneAnswersMeet) {
   // Register: agent encoder -> server decoder; server encoder -> agent decoder.
-  const RegisterRequest req = AgentRegistration();
-  RegisterResponse node = Register(EncodeRegister(req));
+  const protocol::RegisterRequest req = AgentRegistration();
+  protocol::RegisterResponse node = Register(protocol::EncodeRegister(req));
   ASSERT_FALSE(node.node_id.empty());
   EXPECT_FALSE(node.node_token.empty());
   EXPECT_EQ(node.node_secret, kSecret);
-  EXPECT_EQ(node.protocol_version, kAgentProtocolVersion);
+  EXPECT_EQ(node.protocol_version, protocol::kAgentProtocolVersion);
   EXPECT_GT(node.heartbeat_interval_ms, 0);
   EXPECT_GT(node.lease_ms, 0);
   json::value seen = Node(node.node_id);
@@ -121,13 +122,13 @@ TEST_F(AgentProtocolPairTest, AgentRequestsAndControlPlaneAnswersMeet) {
 
   // Heartbeat: the desired set comes back in the agent's own types.
   const std::string job_id = SubmitPlacedJob();
-  HeartbeatRequest hb;
+  protocol::HeartbeatRequest hb;
   hb.gpus = {{0, true, ""}, {1, false, "XID 79 (fell off the bus)"}};
-  HeartbeatResponse answer = Heartbeat(node, EncodeHeartbeat(hb));
-  EXPECT_EQ(answer.protocol_version, kAgentProtocolVersion);
+  protocol::HeartbeatResponse answer = Heartbeat(node, protocol::EncodeHeartbeat(hb));
+  EXPECT_EQ(answer.protocol_version, protocol::kAgentProtocolVersion);
   EXPECT_EQ(answer.lease_ms, node.lease_ms);
   ASSERT_EQ(answer.allocations.size(), 1u);
-  const DesiredReplica& d = answer.allocations[0];
+  const protocol::DesiredReplica& d = answer.allocations[0];
   EXPECT_EQ(d.allocation.job_id, job_id);
   EXPECT_EQ(d.replicas, 1);
   EXPECT_EQ(d.command, (std::vector<std::string>{"python", "train.py"}));
@@ -139,7 +140,7 @@ TEST_F(AgentProtocolPairTest, AgentRequestsAndControlPlaneAnswersMeet) {
   ASSERT_EQ(d.allocation.slices.size(), 1u);
   EXPECT_EQ(d.allocation.slices[0].milli, 500);
   EXPECT_EQ(d.allocation.slices[0].memory_mib, 20480);
-  EXPECT_EQ(d.allocation.slices[0].isolation, Isolation::kMps);
+  EXPECT_EQ(d.allocation.slices[0].isolation, model::Isolation::kMps);
   EXPECT_FALSE(Node(node.node_id).at("gpus").at(1).at("healthy").as_bool());
   EXPECT_EQ(Node(node.node_id).at("gpus").at(1).at("health_reason").as_string(),
             "XID 79 (fell off the bus)");
@@ -151,18 +152,18 @@ TEST_F(AgentProtocolPairTest, AgentRequestsAndControlPlaneAnswersMeet) {
   running.pid = 4321;
   running.started_at_ms = 1764065461000;
   hb.replicas = {running};
-  Heartbeat(node, EncodeHeartbeat(hb));
+  Heartbeat(node, protocol::EncodeHeartbeat(hb));
   cp_.Reconcile();
   EXPECT_EQ(cp_.Do("GET", "/v1/jobs/" + job_id, cp_.admin()).Str("state"), "running");
 
   // Logs: the agent's shipment, the control plane's next offset.
-  LogShipment chunk;
+  protocol::LogShipment chunk;
   chunk.allocation_id = d.allocation.id;
   chunk.data = "hello from the replica\n";
   Reply logs = cp_.Do("POST", "/v1/nodes/" + node.node_id + "/logs", node.node_token,
-                      EncodeLogShipment(chunk));
+                      protocol::EncodeLogShipment(chunk));
   ASSERT_EQ(logs.status, 200) << logs.raw;
-  Result<int64_t> next = DecodeLogResponse(logs.raw);
+  Result<int64_t> next = protocol::DecodeLogResponse(logs.raw);
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(*next, static_cast<int64_t>(chunk.data.size()));
   Reply read = cp_.Do("GET", "/v1/jobs/" + job_id + "/logs?replica=0&offset=0", cp_.admin());
@@ -174,7 +175,7 @@ TEST_F(AgentProtocolPairTest, AgentRequestsAndControlPlaneAnswersMeet) {
   exited.ended_at_ms = running.started_at_ms + 5000;
   exited.message = "exit 3";
   hb.replicas = {exited};
-  Heartbeat(node, EncodeHeartbeat(hb));
+  Heartbeat(node, protocol::EncodeHeartbeat(hb));
   cp_.Reconcile();
   Reply job = cp_.Do("GET", "/v1/jobs/" + job_id, cp_.admin());
   EXPECT_EQ(job.Str("state"), "failed") << job.raw;
@@ -184,45 +185,49 @@ TEST_F(AgentProtocolPairTest, AgentRequestsAndControlPlaneAnswersMeet) {
 TEST_F(AgentProtocolPairTest, NewerPeersExtraFieldsAreIgnoredBothWays) {
   // A newer agent: a higher version and fields this control plane has never heard of, at
   // the top and inside every nested object (GPUs, replica reports).
-  RegisterResponse node = Register(WithFutureFields(EncodeRegister(AgentRegistration()), 99));
+  protocol::RegisterResponse node =
+      Register(WithFutureFields(protocol::EncodeRegister(AgentRegistration()), 99));
   ASSERT_FALSE(node.node_id.empty());
   EXPECT_EQ(Node(node.node_id).at("gpus").as_array().size(), 2u);
   SubmitPlacedJob();
-  HeartbeatRequest hb;
+  protocol::HeartbeatRequest hb;
   hb.gpus = {{0, true, ""}};
-  HeartbeatResponse answer = Heartbeat(node, WithFutureFields(EncodeHeartbeat(hb), 99));
+  protocol::HeartbeatResponse answer =
+      Heartbeat(node, WithFutureFields(protocol::EncodeHeartbeat(hb), 99));
   ASSERT_EQ(answer.allocations.size(), 1u);
   AgentReport running;
   running.allocation_id = answer.allocations[0].allocation.id;
   running.state = "running";
   running.started_at_ms = 1764065461000;
   hb.replicas = {running};
-  Heartbeat(node, WithFutureFields(EncodeHeartbeat(hb), 99));
+  Heartbeat(node, WithFutureFields(protocol::EncodeHeartbeat(hb), 99));
   EXPECT_EQ(cp_.Do("GET", "/v1/allocations/" + running.allocation_id, cp_.admin()).Str("state"),
             "running");
-  LogShipment chunk;
+  protocol::LogShipment chunk;
   chunk.allocation_id = running.allocation_id;
   chunk.data = "x";
   Reply logs = cp_.Do("POST", "/v1/nodes/" + node.node_id + "/logs", node.node_token,
-                      WithFutureFields(EncodeLogShipment(chunk), 99));
+                      WithFutureFields(protocol::EncodeLogShipment(chunk), 99));
   EXPECT_EQ(logs.status, 200) << logs.raw;
 
   // A newer control plane: its real answers with extra fields everywhere still decode.
   Reply hb_reply = cp_.Do("POST", "/v1/nodes/" + node.node_id + "/heartbeat", node.node_token,
-                          EncodeHeartbeat(hb));
+                          protocol::EncodeHeartbeat(hb));
   ASSERT_EQ(hb_reply.status, 200) << hb_reply.raw;
-  Result<HeartbeatResponse> future = DecodeHeartbeatResponse(WithFutureFields(hb_reply.raw, 99));
+  Result<protocol::HeartbeatResponse> future =
+      protocol::DecodeHeartbeatResponse(WithFutureFields(hb_reply.raw, 99));
   ASSERT_TRUE(future.ok()) << future.status();
   ASSERT_EQ(future->allocations.size(), 1u);
   EXPECT_EQ(future->allocations[0].allocation.slices.size(), 1u);
   EXPECT_EQ(future->protocol_version, 99);
   Reply reg = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(),
-                     EncodeRegister(AgentRegistration()));
+                     protocol::EncodeRegister(AgentRegistration()));
   ASSERT_EQ(reg.status, 200) << reg.raw;
-  Result<RegisterResponse> reg_future = DecodeRegisterResponse(WithFutureFields(reg.raw, 99));
+  Result<protocol::RegisterResponse> reg_future =
+      protocol::DecodeRegisterResponse(WithFutureFields(reg.raw, 99));
   ASSERT_TRUE(reg_future.ok()) << reg_future.status();
   EXPECT_EQ(reg_future->node_id, node.node_id);
-  Result<int64_t> next = DecodeLogResponse(WithFutureFields(logs.raw, 99));
+  Result<int64_t> next = protocol::DecodeLogResponse(WithFutureFields(logs.raw, 99));
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(*next, 1);
 }
@@ -230,7 +235,7 @@ TEST_F(AgentProtocolPairTest, NewerPeersExtraFieldsAreIgnoredBothWays) {
 TEST_F(AgentProtocolPairTest, OlderPeersMissingOptionalFieldsDefault) {
   // An older agent: no protocol_version, no node secret, GPUs with only the required fields,
   // a heartbeat with neither GPUs nor replicas, a report with only id and state.
-  RegisterResponse node = Register(
+  protocol::RegisterResponse node = Register(
       R"({"name":"old-host","agent_id":"agent-old","cpu_milli":64000,"memory_mib":524288,)"
       R"("gpus":[{"index":0,"uuid":"GPU-old-0","model":"H100-80GB","memory_mib":81559}]})");
   ASSERT_FALSE(node.node_id.empty());
@@ -239,7 +244,7 @@ TEST_F(AgentProtocolPairTest, OlderPeersMissingOptionalFieldsDefault) {
   EXPECT_TRUE(gpu.at("healthy").as_bool());
   EXPECT_FALSE(gpu.at("mig_enabled").as_bool());
   SubmitPlacedJob();
-  HeartbeatResponse answer = Heartbeat(node, "{}");
+  protocol::HeartbeatResponse answer = Heartbeat(node, "{}");
   ASSERT_EQ(answer.allocations.size(), 1u);
   const std::string alloc = answer.allocations[0].allocation.id;
   Heartbeat(node, R"({"replicas":[{"allocation_id":")" + alloc + R"(","state":"running"}]})");
@@ -247,12 +252,13 @@ TEST_F(AgentProtocolPairTest, OlderPeersMissingOptionalFieldsDefault) {
 
   // An older control plane: answers without protocol_version, node_secret, intervals,
   // cancel, or the optional fields of an allocation.
-  Result<RegisterResponse> reg = DecodeRegisterResponse(R"({"node_id":"n","node_token":"t"})");
+  Result<protocol::RegisterResponse> reg =
+      protocol::DecodeRegisterResponse(R"({"node_id":"n","node_token":"t"})");
   ASSERT_TRUE(reg.ok()) << reg.status();
   EXPECT_EQ(reg->protocol_version, 1);
   EXPECT_EQ(reg->node_secret, "");
   EXPECT_EQ(reg->heartbeat_interval_ms, 0);
-  Result<HeartbeatResponse> hb = DecodeHeartbeatResponse(
+  Result<protocol::HeartbeatResponse> hb = protocol::DecodeHeartbeatResponse(
       R"({"allocations":[{"allocation_id":"a","job_id":"j","command":["true"]}]})");
   ASSERT_TRUE(hb.ok()) << hb.status();
   ASSERT_EQ(hb->allocations.size(), 1u);
@@ -265,18 +271,18 @@ TEST_F(AgentProtocolPairTest, OlderPeersMissingOptionalFieldsDefault) {
 }
 
 TEST_F(AgentProtocolPairTest, MalformedMessagesAreRefusedNamingTheField) {
-  RegisterRequest req = AgentRegistration();
-  json::value v = json::parse(EncodeRegister(req));
+  protocol::RegisterRequest req = AgentRegistration();
+  json::value v = json::parse(protocol::EncodeRegister(req));
   v.at("gpus").as_array()[1].as_object()["memory_mib"] = "lots";
   Reply r = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(), json::serialize(v));
   EXPECT_EQ(r.status, 400) << r.raw;
   EXPECT_NE(r.Str("message").find("gpus[1].memory_mib"), std::string::npos) << r.raw;
-  v = json::parse(EncodeRegister(req));
+  v = json::parse(protocol::EncodeRegister(req));
   v.as_object()["protocol_version"] = 0;
   r = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(), json::serialize(v));
   EXPECT_EQ(r.status, 400) << r.raw;
   EXPECT_NE(r.Str("message").find("protocol_version"), std::string::npos) << r.raw;
-  RegisterResponse node = Register(EncodeRegister(req));
+  protocol::RegisterResponse node = Register(protocol::EncodeRegister(req));
   r = cp_.Do("POST", "/v1/nodes/" + node.node_id + "/heartbeat", node.node_token,
              R"({"replicas":[{"allocation_id":"a","state":"running","pid":1e300}]})");
   EXPECT_EQ(r.status, 400) << r.raw;

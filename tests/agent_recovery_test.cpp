@@ -69,7 +69,7 @@ TEST_F(AgentRecoveryTest, KilledAgentLeavesTheJobRunningAndTheNextOneFinishesIt)
                                    {"sh", "-c",
                                     "echo started; i=0; while [ ! -f release ] && [ $i -lt 1500 ]; "
                                     "do sleep 0.02; i=$((i+1)); done; echo finished"},
-                                   {{0, "", 500, 40960, Isolation::kMps}});
+                                   {{0, "", 500, 40960, model::Isolation::kMps}});
   cp_->SetAllocations({d});
   ASSERT_TRUE(FakeControlPlane::WaitFor([&] { return State("alloc-recover") == "running"; }))
       << Read(log);
@@ -77,7 +77,7 @@ TEST_F(AgentRecoveryTest, KilledAgentLeavesTheJobRunningAndTheNextOneFinishesIt)
   ASSERT_GT(pid, 0);
 
   agent->Stop({SIGKILL});
-  EXPECT_NE(ProcessStartTime(pid), 0u) << "the workload died with the agent";
+  EXPECT_NE(agent::ProcessStartTime(pid), 0u) << "the workload died with the agent";
   int heartbeats = cp_->heartbeats();
 
   agent = std::make_unique<ChildProcess>(StartFastgpu(AgentArgs(), log));

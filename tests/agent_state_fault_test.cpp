@@ -41,7 +41,7 @@ std::set<int> WorkloadCopies(const std::string& replicas_dir, const std::string&
   while (struct dirent* e = readdir(proc)) {
     int pid = std::atoi(e->d_name);
     if (pid <= 0) continue;
-    auto env = ReadWholeFile(std::string("/proc/") + e->d_name + "/environ", 4 << 20);
+    auto env = agent::ReadWholeFile(std::string("/proc/") + e->d_name + "/environ", 4 << 20);
     if (!env.ok()) continue;
     std::string text = std::string(1, '\0') + *env;
     if (text.find('\0' + want_id + '\0') == std::string::npos ||
@@ -72,13 +72,13 @@ class AgentStateFaultTest : public ::testing::Test {
   std::string StatePath() const { return dir_.path() + "/agent-state.json"; }
 
   // Starts the agent (replacing a running one, whose workloads keep running).
-  void StartAgent(std::unique_ptr<StateWriter> writer = nullptr) {
+  void StartAgent(std::unique_ptr<agent::StateWriter> writer = nullptr) {
     agent_.reset();
-    auto inv = FakeGpuInventory::Create("1xH100-80GB", "state-fault");
+    auto inv = agent::FakeGpuInventory::Create("1xH100-80GB", "state-fault");
     ASSERT_TRUE(inv.ok());
-    AgentOptions o;
+    agent::AgentOptions o;
     o.inventory = std::move(inv).value();
-    o.launcher = MakeShimLauncher();
+    o.launcher = agent::MakeShimLauncher();
     o.server_url = cp_->url();
     o.join_token = cp_->join_token();
     o.data_dir = dir_.path();
@@ -88,7 +88,7 @@ class AgentStateFaultTest : public ::testing::Test {
     o.stop_grace = std::chrono::milliseconds(300);
     o.cgroup_root = "";
     o.state_writer = std::move(writer);
-    agent_ = std::make_unique<Agent>(std::move(o));
+    agent_ = std::make_unique<agent::Agent>(std::move(o));
     Status st = agent_->Start();
     ASSERT_TRUE(st.ok()) << st;
   }
@@ -109,7 +109,7 @@ class AgentStateFaultTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<FakeControlPlane> cp_;
-  std::unique_ptr<Agent> agent_;
+  std::unique_ptr<agent::Agent> agent_;
   std::set<std::string> launched_ids_;
 };
 
@@ -130,7 +130,7 @@ void BlockStateFile(const std::string& state_path, bool block) {
 }
 
 TEST_F(AgentStateFaultTest, FailingStateWriterStartsNothingSaysWhyAndRetries) {
-  auto writer = std::make_unique<FakeStateWriter>(MakeFileStateWriter(StatePath()));
+  auto writer = std::make_unique<FakeStateWriter>(agent::MakeFileStateWriter(StatePath()));
   FakeStateWriter* fake = writer.get();
   StartAgent(std::move(writer));
   ASSERT_TRUE(Beats(2));
@@ -214,7 +214,7 @@ TEST_F(AgentStateFaultTest, RestartReadoptsARecordedWorkloadWithoutPids) {
   launched_ids_.insert(id);
   std::string rdir = Replicas() + "/" + id;
   std::filesystem::create_directories(rdir + "/work");
-  LaunchSpec spec;
+  agent::LaunchSpec spec;
   spec.argv = {"sleep", "30"};
   spec.env = {{"PATH", "/usr/bin:/bin"},
               {"FASTGPU_ALLOCATION_ID", id},
@@ -222,16 +222,16 @@ TEST_F(AgentStateFaultTest, RestartReadoptsARecordedWorkloadWithoutPids) {
   spec.work_dir = rdir + "/work";
   spec.log_path = rdir + "/output.log";
   spec.status_path = rdir + "/exit-status";
-  auto handle = MakeShimLauncher()->Launch(spec);
+  auto handle = agent::MakeShimLauncher()->Launch(spec);
   ASSERT_TRUE(handle.ok()) << handle.status();
-  AgentState st;
+  agent::AgentState st;
   st.agent_id = "agent-recorded";
-  ReplicaRecord rec;
+  agent::ReplicaRecord rec;
   rec.desired = TestAllocation(id, {"sleep", "30"});
   rec.state = "starting";
   rec.dir = rdir;
   st.replicas.push_back(rec);
-  ASSERT_TRUE(SaveAgentState(StatePath(), st).ok());
+  ASSERT_TRUE(agent::SaveAgentState(StatePath(), st).ok());
 
   cp_->SetAllocations({TestAllocation(id, {"sleep", "30"})});
   StartAgent();
@@ -249,7 +249,7 @@ TEST_F(AgentStateFaultTest, RestartAdoptsOrStopsWorkloadsMissingFromTheState) {
     launched_ids_.insert(id);
     std::string rdir = Replicas() + "/" + id;
     std::filesystem::create_directories(rdir + "/work");
-    LaunchSpec spec;
+    agent::LaunchSpec spec;
     spec.argv = {"sleep", "30"};
     spec.env = {{"PATH", "/usr/bin:/bin"},
                 {"FASTGPU_ALLOCATION_ID", id},
@@ -257,7 +257,7 @@ TEST_F(AgentStateFaultTest, RestartAdoptsOrStopsWorkloadsMissingFromTheState) {
     spec.work_dir = rdir + "/work";
     spec.log_path = rdir + "/output.log";
     spec.status_path = rdir + "/exit-status";
-    auto h = MakeShimLauncher()->Launch(spec);
+    auto h = agent::MakeShimLauncher()->Launch(spec);
     EXPECT_TRUE(h.ok()) << h.status();
     return h.ok() ? h->pid : 0;
   };

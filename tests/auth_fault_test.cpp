@@ -70,7 +70,8 @@ TEST(NodeCredentialFaultTest, JoinTokenAloneCannotTakeOverARegisteredNode) {
   ASSERT_EQ(hb.body.at("allocations").as_array().size(), 1u);
   EXPECT_EQ(hb.body.at("allocations").as_array()[0].at("allocation_id").as_string(), alloc);
   // The join token is no node token: no forged exit that way either.
-  Reply forged = Beat(cp, node_id, cp.server().join_token(), {ReplicaReportJson(alloc, "exited", 0)});
+  Reply forged =
+      Beat(cp, node_id, cp.server().join_token(), {ReplicaReportJson(alloc, "exited", 0)});
   EXPECT_EQ(forged.status, 401) << forged.raw;
   cp.Reconcile();
   EXPECT_EQ(cp.Do("GET", "/v1/jobs/" + job.Str("id"), alice).Str("state"), "running");
@@ -142,7 +143,7 @@ TEST(IdempotencyFaultTest, AKeyReusedWithAnotherBodyIs422AndTheSameBodyReplays) 
   TestControlPlane cp;
   std::string alice = cp.NewTenantToken("alice");
   std::string bob = cp.NewTenantToken("bob");
-  HttpHeaders key{{"Idempotency-Key", "submit-42"}};
+  net::HttpHeaders key{{"Idempotency-Key", "submit-42"}};
   Reply first = cp.Do("POST", "/v1/jobs", alice, kJob, key);
   ASSERT_EQ(first.status, 201) << first.raw;
   Reply replay = cp.Do("POST", "/v1/jobs", alice, kJob, key);
@@ -164,7 +165,8 @@ TEST(IdempotencyFaultTest, AKeyReusedWithAnotherBodyIs422AndTheSameBodyReplays) 
   ASSERT_EQ(bobs.status, 201) << bobs.raw;
   EXPECT_NE(bobs.Str("id"), first.Str("id"));
   EXPECT_EQ(bobs.raw.find("tenant-secret"), std::string::npos) << bobs.raw;
-  Reply bobs_same = cp.Do("POST", "/v1/jobs", bob, kJob, HttpHeaders{{"Idempotency-Key", "b"}});
+  Reply bobs_same =
+      cp.Do("POST", "/v1/jobs", bob, kJob, net::HttpHeaders{{"Idempotency-Key", "b"}});
   ASSERT_EQ(bobs_same.status, 201);
   EXPECT_EQ(cp.Do("POST", "/v1/jobs", bob, kJob, key).status, 422);  // bob's key, bob's body
 }

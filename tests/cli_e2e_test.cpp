@@ -36,9 +36,9 @@ std::string WaitForState(const std::string& flags, const std::string& id,
 class SimulatedAgent {
  public:
   SimulatedAgent(const std::string& url, const std::string& join_token) {
-    HttpClientOptions join;
+    net::HttpClientOptions join;
     join.bearer_token = join_token;
-    auto c = HttpClient::Create(url, join);
+    auto c = net::HttpClient::Create(url, join);
     json::array gpus;
     for (int i = 0; i < 2; ++i) {
       gpus.push_back(json::object{{"index", i},
@@ -53,9 +53,9 @@ class SimulatedAgent {
     EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
     json::value v = json::parse(r->body);
     node_id_ = v.at("node_id").as_string();
-    HttpClientOptions node;
+    net::HttpClientOptions node;
     node.bearer_token = std::string(v.at("node_token").as_string());
-    client_ = HttpClient::Create(url, node).value();
+    client_ = net::HttpClient::Create(url, node).value();
   }
   // One heartbeat reporting every desired allocation in `state`; returns their ids.
   std::vector<std::string> Beat(const std::string& state) {
@@ -84,7 +84,7 @@ class SimulatedAgent {
 
  private:
   std::string node_id_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<net::HttpClient> client_;
   json::array reports_;
 };
 

@@ -123,9 +123,9 @@ TEST(CliNamesE2eTest, JobsNodesAndTenantsByName) {
   EXPECT_EQ(Contains(undrain.output, "is ready"), "");
 
   // Two nodes of one name: the name is refused, each id still works.
-  HttpClientOptions join_options;
+  net::HttpClientOptions join_options;
   join_options.bearer_token = ReadFirstLine(dir.path() + "/join.token");
-  auto join = HttpClient::Create(up.url(), join_options);
+  auto join = net::HttpClient::Create(up.url(), join_options);
   ASSERT_TRUE(join.ok());
   std::vector<std::string> twins;
   for (const char* agent : {"twin-a", "twin-b"}) {

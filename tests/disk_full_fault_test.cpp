@@ -38,18 +38,18 @@ std::string JobState(TestControlPlane& cp, const std::string& id) {
 }
 
 TEST(DiskFullTest, SqliteFullAndEnospcAreUnavailableWithAClearMessage) {
-  Status full = SqliteStatus(SQLITE_FULL, nullptr, "commit");
+  Status full = store::SqliteStatus(SQLITE_FULL, nullptr, "commit");
   EXPECT_EQ(full.code(), StatusCode::kUnavailable) << full;
   EXPECT_NE(full.message().find("disk is full; retry later"), std::string::npos) << full;
   EXPECT_EQ(HttpStatusFor(full.code()), 503);
-  Status io = SqliteStatus(SQLITE_IOERR_WRITE, nullptr, "commit");
+  Status io = store::SqliteStatus(SQLITE_IOERR_WRITE, nullptr, "commit");
   EXPECT_EQ(io.code(), StatusCode::kUnavailable) << io;
-  EXPECT_EQ(SqliteStatus(SQLITE_CORRUPT, nullptr, "x").code(), StatusCode::kInternal);
+  EXPECT_EQ(store::SqliteStatus(SQLITE_CORRUPT, nullptr, "x").code(), StatusCode::kInternal);
 }
 
 TEST(DiskFullTest, HeartbeatsDuringTheFaultKeepLeasesAndSubmitsGet503) {
-  auto owned = std::make_unique<FaultyStore>(NewMemoryStore());
-  FaultyStore* store = owned.get();
+  auto owned = std::make_unique<store::FaultyStore>(store::NewMemoryStore());
+  store::FaultyStore* store = owned.get();
   TestControlPlane cp(std::move(owned));  // lease: the default 15 s
   SimAgent a(cp, "a", 1), b(cp, "b", 1);
   std::vector<std::string> jobs;
@@ -110,11 +110,13 @@ TEST(DiskFullTest, HeartbeatsDuringTheFaultKeepLeasesAndSubmitsGet503) {
 }
 
 // A store whose reads throw once armed (a bug, or a library's exception).
-class ThrowingStore : public Store {
+class ThrowingStore : public store::Store {
  public:
-  ThrowingStore() : inner_(NewMemoryStore()) {}
-  Status Write(std::function<Status(WriteTx&)> fn) override { return inner_->Write(std::move(fn)); }
-  Status Read(std::function<Status(ReadTx&)> fn) override {
+  ThrowingStore() : inner_(store::NewMemoryStore()) {}
+  Status Write(std::function<Status(store::WriteTx&)> fn) override {
+    return inner_->Write(std::move(fn));
+  }
+  Status Read(std::function<Status(store::ReadTx&)> fn) override {
     if (armed_) {
       ++thrown_;
       throw std::runtime_error("injected");
@@ -126,7 +128,7 @@ class ThrowingStore : public Store {
   std::atomic<int> thrown_{0};
 
  private:
-  std::unique_ptr<Store> inner_;
+  std::unique_ptr<store::Store> inner_;
 };
 
 TEST(ReconcilerThreadTest, AnExceptionInAPassDoesNotEndTheLoop) {

@@ -54,10 +54,10 @@ std::string ListeningUrl(const std::string& log_path) {
 }
 
 JsonClient::JsonClient(const std::string& url, const std::string& token) {
-  HttpClientOptions o;
+  net::HttpClientOptions o;
   o.bearer_token = token;
   o.read_timeout = std::chrono::seconds(10);
-  auto c = HttpClient::Create(url, o);
+  auto c = net::HttpClient::Create(url, o);
   if (c.ok()) client_ = std::move(c).value();
 }
 

@@ -43,7 +43,7 @@ class JsonClient {
   Reply Do(const std::string& method, const std::string& path, const std::string& body = "");
 
  private:
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<net::HttpClient> client_;
 };
 
 }  // namespace fastgpu::testing

@@ -37,7 +37,7 @@ constexpr int64_t kUid = 231000;
 // Skips the test unless this host can sandbox (root, namespaces).
 #define SKIP_WITHOUT_SANDBOX()                                              \
   do {                                                                      \
-    SandboxSupport support = ProbeSandbox();                                \
+    agent::SandboxSupport support = agent::ProbeSandbox();                  \
     if (!support.root || !support.namespaces) GTEST_SKIP() << support.note; \
   } while (0)
 
@@ -51,8 +51,8 @@ class SandboxLauncherTest : public ::testing::Test {
     ::chown(work_.c_str(), kUid, kUid);
     ::chmod(work_.c_str(), 0700);
   }
-  LaunchSpec Spec(const std::string& script) {
-    LaunchSpec s;
+  agent::LaunchSpec Spec(const std::string& script) {
+    agent::LaunchSpec s;
     s.argv = {"sh", "-c", script};
     s.env = {{"PATH", "/usr/bin:/bin"}, {"HOME", work_}};
     s.work_dir = work_;
@@ -67,22 +67,23 @@ class SandboxLauncherTest : public ::testing::Test {
     s.sandbox.devices = {"/dev/null", "/dev/zero", "/dev/urandom"};
     return s;
   }
-  ProcessState WaitEnd(const ProcessHandle& h, const LaunchSpec& s) {
+  agent::ProcessState WaitEnd(const agent::ProcessHandle& h, const agent::LaunchSpec& s) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    ProcessState st = launcher_->Poll(h, s.status_path);
-    while (st.kind == ProcessState::Kind::kRunning && std::chrono::steady_clock::now() < deadline) {
+    agent::ProcessState st = launcher_->Poll(h, s.status_path);
+    while (st.kind == agent::ProcessState::Kind::kRunning &&
+           std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       st = launcher_->Poll(h, s.status_path);
     }
     return st;
   }
   // Runs `script` to its end; returns its output (and the exit code in *code).
-  std::string Run(const LaunchSpec& spec, int* code = nullptr) {
+  std::string Run(const agent::LaunchSpec& spec, int* code = nullptr) {
     auto h = launcher_->Launch(spec);
     EXPECT_TRUE(h.ok()) << h.status();
     if (!h.ok()) return "";
-    ProcessState st = WaitEnd(*h, spec);
-    EXPECT_EQ(st.kind, ProcessState::Kind::kExited) << st.message;
+    agent::ProcessState st = WaitEnd(*h, spec);
+    EXPECT_EQ(st.kind, agent::ProcessState::Kind::kExited) << st.message;
     if (code != nullptr) *code = st.exit_code;
     std::string out = ReadFile(spec.log_path);
     if (getenv("ISOLATION_TEST_VERBOSE") != nullptr) std::cerr << out;
@@ -91,7 +92,7 @@ class SandboxLauncherTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string data_, work_;
-  std::unique_ptr<ProcessLauncher> launcher_ = MakeShimLauncher();
+  std::unique_ptr<agent::ProcessLauncher> launcher_ = agent::MakeShimLauncher();
 };
 
 TEST_F(SandboxLauncherTest, RunsUnprivilegedWithoutCapabilities) {
@@ -128,7 +129,8 @@ TEST_F(SandboxLauncherTest, SeesItsWorkDirButNotTheHiddenDataDir) {
 
 TEST_F(SandboxLauncherTest, OwnPidNamespaceAndStopEndsAPlainSleep) {
   SKIP_WITHOUT_SANDBOX();
-  LaunchSpec spec = Spec("echo pid=$$; ls /proc | grep -c '^[0-9]' > nprocs; exec sleep 300");
+  agent::LaunchSpec spec =
+      Spec("echo pid=$$; ls /proc | grep -c '^[0-9]' > nprocs; exec sleep 300");
   auto h = launcher_->Launch(spec);
   ASSERT_TRUE(h.ok()) << h.status();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -140,25 +142,25 @@ TEST_F(SandboxLauncherTest, OwnPidNamespaceAndStopEndsAPlainSleep) {
   ASSERT_FALSE(nprocs.empty());
   EXPECT_LE(std::stoi(nprocs), 4) << nprocs;
   EXPECT_NE(ReadFile(spec.log_path).find("pid=2\n"), std::string::npos) << ReadFile(spec.log_path);
-  EXPECT_NE(ProcessStartTime(h->pid), 0u);
+  EXPECT_NE(agent::ProcessStartTime(h->pid), 0u);
   ASSERT_TRUE(launcher_->Signal(*h, SIGTERM).ok());
-  ProcessState st = WaitEnd(*h, spec);
-  ASSERT_EQ(st.kind, ProcessState::Kind::kExited) << st.message;
+  agent::ProcessState st = WaitEnd(*h, spec);
+  ASSERT_EQ(st.kind, agent::ProcessState::Kind::kExited) << st.message;
   EXPECT_EQ(st.signal, SIGTERM) << st.message;
 }
 
 TEST_F(SandboxLauncherTest, AdoptionFindsASandboxedWorkload) {
   SKIP_WITHOUT_SANDBOX();
-  LaunchSpec spec = Spec("exec sleep 300");
+  agent::LaunchSpec spec = Spec("exec sleep 300");
   spec.env["FASTGPU_ALLOCATION_ID"] = "alloc-1";
   spec.env["FASTGPU_WORK_DIR"] = work_;
   auto h = launcher_->Launch(spec);
   ASSERT_TRUE(h.ok()) << h.status();
-  std::map<std::string, ProcessHandle> found;
+  std::map<std::string, agent::ProcessHandle> found;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (found.empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    found = FindLaunchedWorkloads(data_ + "/replicas");
+    found = agent::FindLaunchedWorkloads(data_ + "/replicas");
   }
   ASSERT_EQ(found.count("alloc-1"), 1u);
   EXPECT_EQ(found["alloc-1"].pid, h->pid);
@@ -171,7 +173,7 @@ TEST_F(SandboxLauncherTest, AdoptionFindsASandboxedWorkload) {
 TEST_F(SandboxLauncherTest, OrphansDieWithTheWorkload) {
   SKIP_WITHOUT_SANDBOX();
   // A daemon that leaves the process group: only the namespace's end stops it.
-  LaunchSpec spec = Spec("setsid sleep 300 & sleep 0.3; exit 0");
+  agent::LaunchSpec spec = Spec("setsid sleep 300 & sleep 0.3; exit 0");
   int code = -1;
   Run(spec, &code);
   EXPECT_EQ(code, 0);
@@ -200,7 +202,7 @@ TEST_F(SandboxLauncherTest, PrivateDevHoldsOnlyTheGivenNodes) {
   fs::create_directories(gpus);
   ASSERT_EQ(::mknod((gpus + "/nvidia0").c_str(), S_IFCHR | 0666, makedev(1, 5)), 0);
   ASSERT_EQ(::mknod((gpus + "/nvidia1").c_str(), S_IFCHR | 0666, makedev(1, 7)), 0);
-  LaunchSpec spec = Spec(
+  agent::LaunchSpec spec = Spec(
       "ls /dev | tr '\\n' ' '; echo; head -c 4 /dev/nvidia1 | od -An -tx1; "
       "test -e /dev/nvidia0 && echo HAS-GPU0; test -e /dev/sda && echo HAS-DISK; "
       "test -d /dev/shm && touch /dev/shm/x && echo shm-ok; "
@@ -220,7 +222,7 @@ TEST_F(SandboxLauncherTest, PrivateDevHoldsOnlyTheGivenNodes) {
 
 TEST_F(SandboxLauncherTest, RootOptInKeepsRootInsideTheNamespaces) {
   SKIP_WITHOUT_SANDBOX();
-  LaunchSpec spec = Spec("id -u; cat " + data_ + "/admin.token || echo no-token");
+  agent::LaunchSpec spec = Spec("id -u; cat " + data_ + "/admin.token || echo no-token");
   spec.sandbox.uid = -1;
   spec.sandbox.gid = -1;
   std::string out = Run(spec);
@@ -240,7 +242,7 @@ TEST_F(SandboxLauncherTest, JoinsItsCgroupFromInsideThePidNamespace) {
     }
   }
   if (group.empty()) GTEST_SKIP() << "no writable cgroup hierarchy";
-  LaunchSpec spec = Spec("cat /proc/self/cgroup");
+  agent::LaunchSpec spec = Spec("cat /proc/self/cgroup");
   spec.cgroup_procs = {group + "/cgroup.procs"};
   std::string out = Run(spec);
   ::rmdir(group.c_str());
@@ -254,7 +256,7 @@ TEST_F(SandboxLauncherTest, AProgramItCannotSeeIsRefusedClearly) {
   std::string prog = dir_.path() + "/prog.sh";  // under /tmp: private in the sandbox
   std::ofstream(prog) << "#!/bin/sh\necho hi\n";
   ::chmod(prog.c_str(), 0755);
-  LaunchSpec spec = Spec("true");
+  agent::LaunchSpec spec = Spec("true");
   spec.argv = {prog};
   auto h = launcher_->Launch(spec);
   ASSERT_FALSE(h.ok());
@@ -264,7 +266,7 @@ TEST_F(SandboxLauncherTest, AProgramItCannotSeeIsRefusedClearly) {
 }
 
 TEST_F(SandboxLauncherTest, RefusesUidZeroAsASandboxUser) {
-  LaunchSpec spec = Spec("true");
+  agent::LaunchSpec spec = Spec("true");
   spec.sandbox.uid = 0;
   auto h = launcher_->Launch(spec);
   ASSERT_FALSE(h.ok());
@@ -273,9 +275,9 @@ TEST_F(SandboxLauncherTest, RefusesUidZeroAsASandboxUser) {
 
 TEST(SandboxStateTest, TheUidAndTheRootOptInSurviveARestart) {
   testing::TempDir dir;
-  AgentState state;
+  agent::AgentState state;
   state.agent_id = "agent-1";
-  ReplicaRecord rec;
+  agent::ReplicaRecord rec;
   rec.desired.allocation.id = "alloc-1";
   rec.desired.allocation.job_id = "job-1";
   rec.desired.command = {"true"};
@@ -286,8 +288,8 @@ TEST(SandboxStateTest, TheUidAndTheRootOptInSurviveARestart) {
   rec.desired.run_as_root = false;
   rec.uid = -1;
   state.replicas.push_back(rec);
-  ASSERT_TRUE(SaveAgentState(dir.path() + "/state.json", state).ok());
-  auto loaded = LoadAgentState(dir.path() + "/state.json");
+  ASSERT_TRUE(agent::SaveAgentState(dir.path() + "/state.json", state).ok());
+  auto loaded = agent::LoadAgentState(dir.path() + "/state.json");
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_EQ(loaded->replicas.size(), 2u);
   EXPECT_EQ(loaded->replicas[0].uid, 200007);
@@ -299,21 +301,21 @@ TEST(SandboxStateTest, TheUidAndTheRootOptInSurviveARestart) {
 // ---- the agent's replica set: one uid per replica, kept across a restart ----
 
 // Records what it is asked to launch; a "workload" runs until its exit-status file exists.
-class RecordingLauncher final : public ProcessLauncher {
+class RecordingLauncher final : public agent::ProcessLauncher {
  public:
-  Result<ProcessHandle> Launch(const LaunchSpec& spec) override {
+  Result<agent::ProcessHandle> Launch(const agent::LaunchSpec& spec) override {
     specs[spec.env.at("FASTGPU_ALLOCATION_ID")] = spec;
-    ProcessHandle h;
+    agent::ProcessHandle h;
     h.shim_pid = h.pid = getpid();
-    h.shim_start = h.pid_start = ProcessStartTime(getpid());
+    h.shim_start = h.pid_start = agent::ProcessStartTime(getpid());
     return h;
   }
-  ProcessState Poll(const ProcessHandle&, const std::string& status_path) override {
+  agent::ProcessState Poll(const agent::ProcessHandle&, const std::string& status_path) override {
     std::string content = ReadFile(status_path);
-    return content.empty() ? ProcessState{} : ParseStatusFile(content);
+    return content.empty() ? agent::ProcessState{} : agent::ParseStatusFile(content);
   }
-  Status Signal(const ProcessHandle&, int) override { return OkStatus(); }
-  std::map<std::string, LaunchSpec> specs;
+  Status Signal(const agent::ProcessHandle&, int) override { return OkStatus(); }
+  std::map<std::string, agent::LaunchSpec> specs;
 };
 
 class SandboxUidTest : public ::testing::Test {
@@ -330,36 +332,37 @@ class SandboxUidTest : public ::testing::Test {
   }
   // A new replica set on the state file, as after an agent restart.
   void Restart() {
-    auto loaded = LoadAgentState(dir_.path() + "/agent-state.json");
-    state_ = loaded.ok() ? std::move(loaded).value() : AgentState{};
-    set_ = std::make_unique<ReplicaSet>(options_, state_, *writer_, launcher_, cgroups_, mps_,
-                                        SystemClock::Default());
+    auto loaded = agent::LoadAgentState(dir_.path() + "/agent-state.json");
+    state_ = loaded.ok() ? std::move(loaded).value() : agent::AgentState{};
+    set_ = std::make_unique<agent::ReplicaSet>(options_, state_, *writer_, launcher_, cgroups_,
+                                               mps_, SystemClock::Default());
   }
-  void Apply(const std::vector<DesiredReplica>& want) {
-    HeartbeatResponse r;
+  void Apply(const std::vector<protocol::DesiredReplica>& want) {
+    protocol::HeartbeatResponse r;
     r.allocations = want;
     set_->Apply(r, {});
   }
-  static DesiredReplica Want(const std::string& id, bool root = false) {
-    DesiredReplica d = testing::TestAllocation(id, {"true"});
+  static protocol::DesiredReplica Want(const std::string& id, bool root = false) {
+    protocol::DesiredReplica d = testing::TestAllocation(id, {"true"});
     d.run_as_root = root;
     return d;
   }
-  const ReplicaRecord* Record(const std::string& id) const {
-    for (const ReplicaRecord& r : state_.replicas) {
+  const agent::ReplicaRecord* Record(const std::string& id) const {
+    for (const agent::ReplicaRecord& r : state_.replicas) {
       if (r.id() == id) return &r;
     }
     return nullptr;
   }
 
   testing::TempDir dir_;
-  ReplicaSetOptions options_;
-  AgentState state_;
-  std::unique_ptr<StateWriter> writer_ = MakeFileStateWriter(dir_.path() + "/agent-state.json");
+  agent::ReplicaSetOptions options_;
+  agent::AgentState state_;
+  std::unique_ptr<agent::StateWriter> writer_ =
+      agent::MakeFileStateWriter(dir_.path() + "/agent-state.json");
   RecordingLauncher launcher_;
-  Cgroups cgroups_ = Cgroups::Probe("");
-  MpsDaemons mps_{dir_.path() + "/mps", "true"};
-  std::unique_ptr<ReplicaSet> set_;
+  agent::Cgroups cgroups_ = agent::Cgroups::Probe("");
+  agent::MpsDaemons mps_{dir_.path() + "/mps", "true"};
+  std::unique_ptr<agent::ReplicaSet> set_;
 };
 
 TEST_F(SandboxUidTest, EachReplicaGetsTheLowestFreeUidAndKeepsItAcrossARestart) {
@@ -391,7 +394,7 @@ TEST_F(SandboxUidTest, EachReplicaGetsTheLowestFreeUidAndKeepsItAcrossARestart) 
   std::ofstream(dir_.path() + "/replicas/alloc-a/exit-status") << "exit 0 0 1\n";
   set_->Poll();
   Apply({Want("alloc-b"), Want("alloc-r", true), Want("alloc-c")});
-  for (ReplicaRecord& r : state_.replicas) r.log_final_sent = true;
+  for (agent::ReplicaRecord& r : state_.replicas) r.log_final_sent = true;
   set_->Forget();
   EXPECT_EQ(Record("alloc-a"), nullptr);
   Apply({Want("alloc-b"), Want("alloc-r", true), Want("alloc-c"), Want("alloc-e")});
@@ -399,7 +402,7 @@ TEST_F(SandboxUidTest, EachReplicaGetsTheLowestFreeUidAndKeepsItAcrossARestart) 
 }
 
 TEST_F(SandboxUidTest, MpsReplicasOfOneGpuShareAUid) {
-  std::vector<GpuSample> gpus(2);
+  std::vector<agent::GpuSample> gpus(2);
   for (int i = 0; i < 2; ++i) {
     gpus[i].gpu.index = i;
     gpus[i].gpu.uuid = "GPU-SIM-" + std::to_string(i);
@@ -410,9 +413,10 @@ TEST_F(SandboxUidTest, MpsReplicasOfOneGpuShareAUid) {
   }
   auto mps = [](const std::string& id, int gpu) {
     return testing::TestAllocation(
-        id, {"true"}, {{gpu, "GPU-SIM-" + std::to_string(gpu), 300, 10240, Isolation::kMps}});
+        id, {"true"},
+        {{gpu, "GPU-SIM-" + std::to_string(gpu), 300, 10240, model::Isolation::kMps}});
   };
-  HeartbeatResponse r;
+  protocol::HeartbeatResponse r;
   r.allocations = {mps("alloc-m1", 0), mps("alloc-m2", 0), mps("alloc-m3", 1)};
   set_->Apply(r, gpus);
   ASSERT_EQ(launcher_.specs.size(), 3u);
@@ -426,7 +430,7 @@ TEST_F(SandboxUidTest, MpsReplicasOfOneGpuShareAUid) {
 class IsolationEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SandboxSupport support = ProbeSandbox();
+    agent::SandboxSupport support = agent::ProbeSandbox();
     if (!support.root || !support.namespaces) GTEST_SKIP() << support.note;
     ASSERT_FALSE(scratch_.path().empty());
     data_ = scratch_.path() + "/data";
@@ -494,12 +498,13 @@ class IsolationEndToEndTest : public ::testing::Test {
     return out;
   }
   // The live workload of a job (its allocation id and host pid), found as the agent does.
-  std::pair<std::string, ProcessHandle> Workload(const std::string& who, const std::string& id) {
+  std::pair<std::string, agent::ProcessHandle> Workload(const std::string& who,
+                                                        const std::string& id) {
     auto j = Job(who, id);
     if (!j.contains("allocations") || j.at("allocations").as_array().empty()) return {};
     std::string alloc(j.at("allocations").as_array()[0].at("allocation_id").as_string());
-    auto found = FindLaunchedWorkloads(data_ + "/agent/replicas");
-    return {alloc, found.count(alloc) ? found[alloc] : ProcessHandle{}};
+    auto found = agent::FindLaunchedWorkloads(data_ + "/agent/replicas");
+    return {alloc, found.count(alloc) ? found[alloc] : agent::ProcessHandle{}};
   }
   int GpuIndex(const std::string& who, const std::string& id) {
     auto j = Job(who, id);
@@ -611,15 +616,16 @@ TEST_F(IsolationEndToEndTest, MalloryCannotReachSecretsOtherJobsOrOtherGpus) {
 
   // Alice's job was untouched, and `job cancel` (SIGTERM to its process group) ends a
   // plain sleep although it runs in a PID namespace of its own.
-  EXPECT_NE(ProcessStartTime(alice_proc.pid), 0u);
+  EXPECT_NE(agent::ProcessStartTime(alice_proc.pid), 0u);
   EXPECT_EQ(Job(alice_, alice).at("state").as_string(), "running");
   ASSERT_EQ(Cli(alice_, "job cancel " + alice).exit_code, 0);
   EXPECT_TRUE(WaitState(alice_, alice, "cancelled")) << Cli(alice_, "job get " + alice).output;
   deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (ProcessStartTime(alice_proc.pid) != 0 && std::chrono::steady_clock::now() < deadline) {
+  while (agent::ProcessStartTime(alice_proc.pid) != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(ProcessStartTime(alice_proc.pid), 0u) << "SIGTERM did not end the sleep";
+  EXPECT_EQ(agent::ProcessStartTime(alice_proc.pid), 0u) << "SIGTERM did not end the sleep";
 }
 
 TEST_F(IsolationEndToEndTest, RootOnlyForATenantTheAdminAllows) {

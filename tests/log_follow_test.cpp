@@ -34,7 +34,7 @@ namespace json = boost::json;
 struct Session {
   TempDir dir;
   std::unique_ptr<UpProcess> up;
-  std::unique_ptr<HttpClient> client;
+  std::unique_ptr<net::HttpClient> client;
   std::string flags;
 
   explicit Session(const std::vector<std::string>& extra) {
@@ -44,9 +44,9 @@ struct Session {
     up = std::make_unique<UpProcess>(args, dir.path() + "/up.log");
     if (!up->ok()) return;
     const std::string admin = ReadFirstLine(dir.path() + "/admin.token");
-    HttpClientOptions o;
+    net::HttpClientOptions o;
     o.bearer_token = admin;
-    client = HttpClient::Create(up->url(), o).value();
+    client = net::HttpClient::Create(up->url(), o).value();
     flags = " --server " + up->url() + " --token " + admin;
   }
 

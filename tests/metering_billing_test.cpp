@@ -117,8 +117,8 @@ TEST(MeteringBillingTest, TenantsSeeOnlyTheirOwnUsage) {
   EXPECT_EQ(cp.Do("PUT", "/v1/prices", cp.admin(), R"({"cpu_hour":"-1"})").status, 400);
 }
 
-std::unique_ptr<Store> OpenStore(const std::string& path) {
-  auto store = OpenSqliteStore({.path = path});
+std::unique_ptr<store::Store> OpenStore(const std::string& path) {
+  auto store = store::OpenSqliteStore({.path = path});
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(store).value() : nullptr;
 }

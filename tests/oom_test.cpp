@@ -30,7 +30,7 @@ class OomTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (cgroups)";
-    cgroups_ = Cgroups::Probe("/sys/fs/cgroup");
+    cgroups_ = agent::Cgroups::Probe("/sys/fs/cgroup");
     if (!cgroups_.enabled()) GTEST_SKIP() << cgroups_.note();
     up_ = std::make_unique<UpProcess>(
         std::vector<std::string>{"--log-level", "info", "up", "--data-dir", dir_.path(),
@@ -75,7 +75,7 @@ class OomTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  Cgroups cgroups_;
+  agent::Cgroups cgroups_;
   std::unique_ptr<UpProcess> up_;
   std::string flags_;
   std::vector<std::string> allocations_;  // seen by the test
@@ -117,7 +117,7 @@ TEST_F(OomTest, AJobRunsInAGroupWithItsCpuQuota) {
   std::string alloc_id(job.at("allocations").as_array()[0].at("allocation_id").as_string());
   allocations_.push_back(alloc_id);
   std::string cpu = cgroups_.Dir(alloc_id, "cpu"), memory = cgroups_.Dir(alloc_id, "memory");
-  if (cgroups_.version() == CgroupVersion::kV1) {
+  if (cgroups_.version() == agent::CgroupVersion::kV1) {
     EXPECT_EQ(ReadFile(cpu + "/cpu.cfs_quota_us"), "50000\n");
     EXPECT_EQ(ReadFile(cpu + "/cpu.cfs_period_us"), "100000\n");
     EXPECT_EQ(ReadFile(memory + "/memory.limit_in_bytes"), std::to_string(128 << 20) + "\n");

@@ -82,7 +82,7 @@ json::object NodeJson(TestControlPlane& cp, const std::string& node_id) {
 // Live GPU milli per (node, GPU index) from the store.
 std::map<std::pair<std::string, int>, int64_t> GpuMilli(TestControlPlane& cp) {
   std::map<std::pair<std::string, int>, int64_t> used;
-  Status st = cp.store().Read([&](ReadTx& tx) -> Status {
+  Status st = cp.store().Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
     for (const auto& a : live) {
       for (const auto& s : a.alloc.slices) used[{a.alloc.node_id, s.gpu_index}] += s.milli;
@@ -243,7 +243,7 @@ class PoolModel {
     // What the node holds now may exceed what it reports from now on; nothing new may.
     std::set<std::string>& pre = held_at_registration_[n.node_id];
     pre.clear();
-    Status st = cp_.store().Read([&](ReadTx& tx) -> Status {
+    Status st = cp_.store().Read([&](store::ReadTx& tx) -> Status {
       FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
       for (const auto& a : live) {
         if (a.alloc.node_id == n.node_id) pre.insert(a.alloc.id);
@@ -319,9 +319,9 @@ class PoolModel {
   };
 
   void Check() {
-    std::vector<NodeRecord> nodes;
-    std::vector<AllocationRecord> live;
-    Status st = cp_.store().Read([&](ReadTx& tx) -> Status {
+    std::vector<store::NodeRecord> nodes;
+    std::vector<store::AllocationRecord> live;
+    Status st = cp_.store().Read([&](store::ReadTx& tx) -> Status {
       FASTGPU_ASSIGN_OR_RETURN(nodes, tx.ListNodes());
       FASTGPU_ASSIGN_OR_RETURN(live, tx.ListLiveAllocations());
       return OkStatus();
@@ -329,7 +329,7 @@ class PoolModel {
     ASSERT_TRUE(st.ok()) << st;
     for (const auto& a : live) seen_.insert(a.alloc.id);
     bool overcommitted = false;
-    for (const NodeRecord& n : nodes) {
+    for (const store::NodeRecord& n : nodes) {
       Use all, pre;
       const std::set<std::string>& held = held_at_registration_[n.node.id];
       for (const auto& a : live) {
@@ -357,8 +357,8 @@ class PoolModel {
       over("CPU milli", all.cpu, n.node.cpu_milli, pre.cpu);
       over("memory MiB", all.mem, n.node.memory_mib, pre.mem);
       for (const auto& [g, milli] : all.gpu_milli) {
-        const Gpu* gpu = nullptr;
-        for (const Gpu& x : n.node.gpus) {
+        const model::Gpu* gpu = nullptr;
+        for (const model::Gpu& x : n.node.gpus) {
           if (x.index == g) gpu = &x;
         }
         std::string name = "GPU " + std::to_string(g);

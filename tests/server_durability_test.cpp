@@ -22,12 +22,12 @@ namespace json = boost::json;
 constexpr char kJob[] =
     R"({"command":["true"],"shape":{"gpu_count":1,"gpu_milli":250,"cpu_milli":500}})";
 
-std::unique_ptr<HttpClient> Client(const std::string& url, const std::string& token) {
-  HttpClientOptions o;
+std::unique_ptr<net::HttpClient> Client(const std::string& url, const std::string& token) {
+  net::HttpClientOptions o;
   o.bearer_token = token;
   o.connect_timeout = std::chrono::seconds(2);
   o.read_timeout = std::chrono::seconds(5);
-  auto c = HttpClient::Create(url, o);
+  auto c = net::HttpClient::Create(url, o);
   EXPECT_TRUE(c.ok()) << c.status();
   return std::move(c).value();
 }

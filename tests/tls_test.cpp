@@ -75,10 +75,10 @@ Result<HttpsServer> StartHttps(const server::TlsFiles& files) {
   return s;
 }
 
-Result<HttpResponse> GetHealthz(const std::string& url, HttpClientOptions options) {
+Result<net::HttpResponse> GetHealthz(const std::string& url, net::HttpClientOptions options) {
   options.connect_timeout = 5s;
   options.read_timeout = 5s;
-  FASTGPU_ASSIGN_OR_RETURN(auto client, HttpClient::Create(url, options));
+  FASTGPU_ASSIGN_OR_RETURN(auto client, net::HttpClient::Create(url, options));
   return client->Get("/healthz");
 }
 
@@ -101,9 +101,9 @@ class TlsServerTest : public ::testing::Test {
 };
 
 TEST_F(TlsServerTest, AnswersHealthzOverHttpsToAClientWithTheCa) {
-  HttpClientOptions o;
+  net::HttpClientOptions o;
   o.ca_file = files_.ca_file;
-  auto client = HttpClient::Create(server_.url(), o);
+  auto client = net::HttpClient::Create(server_.url(), o);
   ASSERT_TRUE(client.ok()) << client.status();
   for (int i = 0; i < 3; ++i) {
     auto res = (*client)->Get("/healthz");
@@ -117,9 +117,9 @@ TEST_F(TlsServerTest, AnswersHealthzOverHttpsToAClientWithTheCa) {
 }
 
 TEST_F(TlsServerTest, StreamsAChunkedAnswerOverHttps) {
-  HttpClientOptions o;
+  net::HttpClientOptions o;
   o.ca_file = files_.ca_file;
-  auto client = HttpClient::Create(server_.url(), o);
+  auto client = net::HttpClient::Create(server_.url(), o);
   ASSERT_TRUE(client.ok()) << client.status();
   for (int i = 0; i < 2; ++i) {  // and the connection serves the next one
     std::string got;
@@ -142,7 +142,7 @@ TEST_F(TlsServerTest, RefusesClientsWithoutTheCaOrWithAnotherCa) {
   EXPECT_EQ(system_store.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(system_store.status().message().find("not trusted"), std::string::npos)
       << system_store.status();
-  HttpClientOptions wrong;
+  net::HttpClientOptions wrong;
   wrong.ca_file = other_files_.ca_file;
   auto other_ca = GetHealthz(server_.url(), wrong);
   ASSERT_FALSE(other_ca.ok());
@@ -153,21 +153,21 @@ TEST_F(TlsServerTest, RefusesClientsWithoutTheCaOrWithAnotherCa) {
   auto plain = GetHealthz("http://127.0.0.1:" + std::to_string(server_.port), {});
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_EQ(plain->status, 400);
-  EXPECT_EQ(ApiStatus(*plain).message(), "this server speaks HTTPS: use an https:// URL");
+  EXPECT_EQ(net::ApiStatus(*plain).message(), "this server speaks HTTPS: use an https:// URL");
   // The server still serves a good client after those.
-  HttpClientOptions good;
+  net::HttpClientOptions good;
   good.ca_file = files_.ca_file;
   EXPECT_TRUE(GetHealthz(server_.url(), good).ok());
 }
 
 TEST_F(TlsServerTest, APinAcceptsTheRightCaAndRefusesAnother) {
-  HttpClientOptions pinned;
+  net::HttpClientOptions pinned;
   pinned.ca_sha256 = "sha256:" + files_.ca_sha256;
   auto ok = GetHealthz(server_.url(), pinned);
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->status, 200);
 
-  HttpClientOptions wrong;
+  net::HttpClientOptions wrong;
   wrong.ca_sha256 = other_files_.ca_sha256;
   auto refused = GetHealthz(server_.url(), wrong);
   ASSERT_FALSE(refused.ok());
@@ -181,9 +181,9 @@ TEST_F(TlsServerTest, APinAcceptsTheRightCaAndRefusesAnother) {
   wrong.ca_file = files_.ca_file;
   EXPECT_FALSE(GetHealthz(server_.url(), wrong).ok());
 
-  HttpClientOptions malformed;
+  net::HttpClientOptions malformed;
   malformed.ca_sha256 = "sha256:1234";
-  auto bad = HttpClient::Create(server_.url(), malformed);
+  auto bad = net::HttpClient::Create(server_.url(), malformed);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
@@ -194,12 +194,12 @@ TEST(TlsHostName, ACertificateForAnotherNameIsRefusedWithTheCaAndWithAPin) {
   ASSERT_TRUE(files.ok()) << files.status();
   auto s = StartHttps(*files);
   ASSERT_TRUE(s.ok()) << s.status();
-  HttpClientOptions with_ca;
+  net::HttpClientOptions with_ca;
   with_ca.ca_file = files->ca_file;
   auto by_ca = GetHealthz(s->url(), with_ca);
   ASSERT_FALSE(by_ca.ok());
   EXPECT_NE(by_ca.status().message().find("mismatch"), std::string::npos) << by_ca.status();
-  HttpClientOptions with_pin;
+  net::HttpClientOptions with_pin;
   with_pin.ca_sha256 = files->ca_sha256;
   auto by_pin = GetHealthz(s->url(), with_pin);
   ASSERT_FALSE(by_pin.ok());
@@ -280,10 +280,10 @@ class Child {
 
 // The nodes the control plane at `url` knows, through the admin API over HTTPS.
 int CountNodes(const std::string& url, const std::string& ca_file, const std::string& token) {
-  HttpClientOptions o;
+  net::HttpClientOptions o;
   o.ca_file = ca_file;
   o.bearer_token = token;
-  auto client = HttpClient::Create(url, o);
+  auto client = net::HttpClient::Create(url, o);
   if (!client.ok()) return -1;
   auto res = (*client)->Get("/v1/nodes");
   if (!res.ok() || !res->ok()) return -1;
@@ -346,7 +346,7 @@ TEST(TlsBinary, ServerMakesReusesAndPinsItsCaAndAgentsCheckThePin) {
     EXPECT_EQ(join->ca_sha256, *ca_hash);
 
     const std::string url = "https://127.0.0.1:" + port;
-    HttpClientOptions with_ca;
+    net::HttpClientOptions with_ca;
     with_ca.ca_file = data + "/ca.crt";
     auto health = GetHealthz(url, with_ca);
     ASSERT_TRUE(health.ok()) << health.status();
@@ -449,7 +449,7 @@ TEST(TlsBinary, ServerWithTheOperatorsOwnCertificate) {
   ASSERT_TRUE(join.ok()) << join.status();
   EXPECT_EQ(join->ca_sha256, files->ca_sha256);
   EXPECT_FALSE(std::filesystem::exists(data + "/ca.key"));  // nothing made
-  HttpClientOptions with_ca;
+  net::HttpClientOptions with_ca;
   with_ca.ca_file = files->ca_file;
   auto health = GetHealthz("https://127.0.0.1:" + port, with_ca);
   ASSERT_TRUE(health.ok()) << health.status();

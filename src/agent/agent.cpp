@@ -16,15 +16,15 @@
 #include "agent/launcher.h"
 #include "agent/log_shipper.h"
 #include "agent/mps.h"
-#include "protocol/agent_protocol.h"
 #include "agent/replicas.h"
 #include "agent/state.h"
 #include "common/ids.h"
 #include "common/join_token.h"
 #include "common/log.h"
 #include "net/http_client.h"
+#include "protocol/agent_protocol.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 // How often new replica output is shipped between heartbeats.
@@ -86,7 +86,7 @@ class Agent::Impl {
   std::unique_ptr<ReplicaSet> replicas_;
   std::string sandbox_note_;
   std::string last_save_error_;  // the last SaveState failure, logged once
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<net::HttpClient> client_;
   std::string join_secret_;  // the join token without its CA pin: the register bearer
   HealthTracker health_{HealthThresholds{}};
   std::vector<GpuSample> gpus_;
@@ -224,13 +224,13 @@ Status Agent::Impl::Start() {
   for (const std::string& name : cgroups_.RemoveStale(own, kStaleCgroupAge)) {
     spdlog::info("agent: removed the empty cgroup {} that no replica of this agent names", name);
   }
-  HttpClientOptions http;
+  net::HttpClientOptions http;
   http.connect_timeout = std::chrono::seconds(3);
   http.read_timeout = std::chrono::seconds(10);
   http.ca_file = options_.ca_file;
   http.ca_sha256 = join->ca_sha256;
   join_secret_ = join->secret;
-  auto client = HttpClient::Create(options_.server_url, http);
+  auto client = net::HttpClient::Create(options_.server_url, http);
   if (!client.ok()) return client.status();
   client_ = std::move(client).value();
   spdlog::info("agent {} ({}) for {}{}: {}", options_.name, state_.agent_id, options_.server_url,
@@ -316,7 +316,7 @@ bool Agent::Impl::Tick() {
     spdlog::warn("agent: cannot read GPUs: {}", samples.status().message());
   }
   health_.Observe(options_.inventory->DrainEvents());
-  std::vector<Gpu> judged = health_.Evaluate(gpus_);
+  std::vector<model::Gpu> judged = health_.Evaluate(gpus_);
   for (size_t i = 0; i < gpus_.size(); ++i) {
     if (gpus_[i].gpu.healthy && !judged[i].healthy) {
       spdlog::error("GPU {} ({}) is unhealthy: {}", judged[i].index, judged[i].uuid,
@@ -333,7 +333,7 @@ bool Agent::Impl::Tick() {
 }
 
 bool Agent::Impl::Register() {
-  RegisterRequest req;
+  protocol::RegisterRequest req;
   req.name = options_.name;
   req.agent_id = state_.agent_id;
   req.node_secret = state_.node_secret;
@@ -342,16 +342,16 @@ bool Agent::Impl::Register() {
   req.simulated = options_.inventory->simulated();
   for (const GpuSample& s : gpus_) req.gpus.push_back(s.gpu);
   client_->set_bearer_token(join_secret_);
-  auto res = client_->Post("/v1/nodes/register", EncodeRegister(req));
+  auto res = client_->Post("/v1/nodes/register", protocol::EncodeRegister(req));
   if (!res.ok()) {
     spdlog::warn("agent: register: {}", res.status().message());
     return false;
   }
-  if (Status st = ApiStatus(*res); !st.ok()) {
+  if (Status st = net::ApiStatus(*res); !st.ok()) {
     spdlog::error("agent: register refused: {}", st.ToString());
     return false;
   }
-  auto answer = DecodeRegisterResponse(res->body);
+  auto answer = protocol::DecodeRegisterResponse(res->body);
   if (!answer.ok()) {
     spdlog::error("agent: register answer: {}", answer.status().message());
     return false;
@@ -368,13 +368,14 @@ bool Agent::Impl::Register() {
 }
 
 bool Agent::Impl::Heartbeat() {
-  HeartbeatRequest req;
+  protocol::HeartbeatRequest req;
   for (const GpuSample& s : gpus_) {
     req.gpus.push_back({s.gpu.index, s.gpu.healthy, s.gpu.health_reason});
   }
   req.replicas = replicas_->Reports();
   client_->set_bearer_token(state_.node_token);
-  auto res = client_->Post("/v1/nodes/" + state_.node_id + "/heartbeat", EncodeHeartbeat(req));
+  auto res =
+      client_->Post("/v1/nodes/" + state_.node_id + "/heartbeat", protocol::EncodeHeartbeat(req));
   if (!res.ok()) {
     spdlog::warn("agent: heartbeat: {}", res.status().message());
     return false;
@@ -386,11 +387,11 @@ bool Agent::Impl::Heartbeat() {
     state_.node_token.clear();
     return false;
   }
-  if (Status st = ApiStatus(*res); !st.ok()) {
+  if (Status st = net::ApiStatus(*res); !st.ok()) {
     spdlog::warn("agent: heartbeat refused: {}", st.ToString());
     return false;
   }
-  auto answer = DecodeHeartbeatResponse(res->body);
+  auto answer = protocol::DecodeHeartbeatResponse(res->body);
   if (!answer.ok()) {
     spdlog::error("agent: heartbeat answer: {}", answer.status().message());
     return false;
@@ -439,4 +440,4 @@ Status Agent::Start() { return impl_->Start(); }
 void Agent::Stop() { impl_->Stop(); }
 AgentSnapshot Agent::Snapshot() const { return impl_->Snapshot(); }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -22,16 +22,16 @@
 #include <string>
 #include <vector>
 
+#include "agent/container.h"
+#include "agent/file_env.h"
 #include "agent/gpu_inventory.h"
 #include "agent/health.h"
 #include "agent/launcher.h"
-#include "agent/container.h"
-#include "agent/file_env.h"
 #include "agent/state_writer.h"
 #include "common/clock.h"
 #include "common/status.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 struct AgentOptions {
   // Control plane base URL, e.g. "http://127.0.0.1:8080". Required.
@@ -109,9 +109,9 @@ struct AgentSnapshot {
   std::string node_id;  // "" until registered
   bool registered = false;
   bool cgroups_enabled = false;
-  std::string cgroup_note;  // why cgroups are off, when they are
-  std::string sandbox_note;  // what confinement workloads get on this host
-  std::vector<Gpu> gpus;    // with health as last reported
+  std::string cgroup_note;       // why cgroups are off, when they are
+  std::string sandbox_note;      // what confinement workloads get on this host
+  std::vector<model::Gpu> gpus;  // with health as last reported
   struct Replica {
     std::string allocation_id;
     std::string state;  // starting, running, exited, failed
@@ -153,4 +153,4 @@ class Agent {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -16,7 +16,7 @@
 #include "agent/testing/fake_launcher.h"
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 using testing::FakeControlPlane;
@@ -127,7 +127,9 @@ class AgentTest : public ::testing::Test {
   FakeProcessLauncher* launched_ = nullptr;  // owned by the agent (StartFakeAgent)
 };
 
-VgpuSlice Mps(int milli, int64_t memory_mib) { return {0, "", milli, memory_mib, Isolation::kMps}; }
+model::VgpuSlice Mps(int milli, int64_t memory_mib) {
+  return {0, "", milli, memory_mib, model::Isolation::kMps};
+}
 
 const char* kPrintEnv =
     "echo PCT=$CUDA_MPS_ACTIVE_THREAD_PERCENTAGE MEM=$CUDA_MPS_PINNED_DEVICE_MEM_LIMIT "
@@ -321,7 +323,7 @@ TEST_F(AgentTest, InjectedXidMarksTheGpuUnhealthyInTheHeartbeat) {
   EXPECT_EQ(cp_->gpus()[1].health_reason, "XID 79 (fell off the bus)");
   EXPECT_TRUE(cp_->gpus()[0].healthy);
   // New work on the sick GPU fails with the reason; nothing is silently weaker.
-  VgpuSlice on_sick{1, "", 500, 0, Isolation::kMps};
+  model::VgpuSlice on_sick{1, "", 500, 0, model::Isolation::kMps};
   cp_->SetAllocations({TestAllocation("alloc-sick", {"true"}, {on_sick})});
   ASSERT_TRUE(WaitState("alloc-sick", "failed"));
   EXPECT_NE(cp_->replicas()["alloc-sick"].message.find("XID 79"), std::string::npos);
@@ -493,4 +495,4 @@ TEST_F(AgentTest, StartRefusesMissingOptions) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

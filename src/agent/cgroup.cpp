@@ -14,7 +14,7 @@
 
 #include "agent/files.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 constexpr int64_t kCpuPeriodUs = 100000;
@@ -462,4 +462,4 @@ int64_t Cgroups::OomKills(const std::string& name) const {
   return CounterIn(Dir(name, "memory") + "/memory.oom_control", "oom_kill");
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -38,7 +38,7 @@
 #include "agent/devices.h"
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 enum class CgroupVersion { kNone, kV1, kV2 };
 
@@ -122,4 +122,4 @@ class Cgroups {
   std::string note_;
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -20,7 +20,7 @@
 
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 namespace fs = std::filesystem;
@@ -442,4 +442,4 @@ TEST(DeviceProgramCgroupTest, AnAttachedProgramDeniesDevicesNotAllowed) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -18,7 +18,7 @@
 
 extern char** environ;
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace fs = std::filesystem;
 
 namespace {
@@ -121,9 +121,9 @@ std::vector<std::string> GpuDeviceArgs(const ContainerOptions& options,
   return out;
 }
 
-Result<ImageRef> CheckImage(const ContainerOptions& options, const std::string& image) {
-  FASTGPU_ASSIGN_OR_RETURN(ImageRef ref, ParseImageRef(image));
-  if (!RegistryAllowed(ref, options.allowed_registries)) {
+Result<model::ImageRef> CheckImage(const ContainerOptions& options, const std::string& image) {
+  FASTGPU_ASSIGN_OR_RETURN(model::ImageRef ref, model::ParseImageRef(image));
+  if (!model::RegistryAllowed(ref, options.allowed_registries)) {
     return PermissionDenied("image " + image + ": registry '" + ref.registry +
                             "' is not allowed on this node (allowed: " +
                             (options.allowed_registries.empty()
@@ -183,9 +183,9 @@ std::map<std::string, std::string> RuntimeEnv() {
   return env;
 }
 
-Status MakeContainerLaunch(const ContainerOptions& options, const DesiredReplica& want,
+Status MakeContainerLaunch(const ContainerOptions& options, const protocol::DesiredReplica& want,
                            const std::vector<std::string>& host_folders, LaunchSpec* spec) {
-  FASTGPU_ASSIGN_OR_RETURN(ImageRef ref, CheckImage(options, want.image));
+  FASTGPU_ASSIGN_OR_RETURN(model::ImageRef ref, CheckImage(options, want.image));
   FASTGPU_ASSIGN_OR_RETURN(auto user, ContainerUser(options));
   ContainerRun run;
   run.allocation_id = want.allocation.id;
@@ -199,7 +199,7 @@ Status MakeContainerLaunch(const ContainerOptions& options, const DesiredReplica
   run.work_dir = spec->work_dir;
   run.mounts = host_folders;
   std::vector<int> gpus;
-  for (const VgpuSlice& s : want.allocation.slices) {
+  for (const model::VgpuSlice& s : want.allocation.slices) {
     if (std::find(gpus.begin(), gpus.end(), s.gpu_index) == gpus.end()) {
       gpus.push_back(s.gpu_index);
     }
@@ -270,4 +270,4 @@ Status RemoveContainer(const ContainerOptions& options, const std::string& alloc
                   std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "agent/launcher.h"
-#include "protocol/agent_protocol.h"
 #include "common/result.h"
 #include "model/image_ref.h"
+#include "protocol/agent_protocol.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 struct ContainerOptions {
   // The runtime binary: a name looked up in PATH, or a path. Default "podman".
@@ -96,7 +96,7 @@ std::vector<std::string> GpuDeviceArgs(const ContainerOptions& options,
 
 // OK when `image` parses and its registry is allowed; InvalidArgument for a malformed
 // reference, PermissionDenied naming the registry and the allowed list otherwise.
-Result<ImageRef> CheckImage(const ContainerOptions& options, const std::string& image);
+Result<model::ImageRef> CheckImage(const ContainerOptions& options, const std::string& image);
 
 // The runtime's path: options.runtime when it has a '/' and is executable, else the
 // first executable match in `path_env` (a PATH value). NotFound: "podman not found in
@@ -123,7 +123,7 @@ std::map<std::string, std::string> RuntimeEnv();
 // plus FASTGPU_ALLOCATION_ID and FASTGPU_WORK_DIR. Fails (spec unchanged but for the
 // folder's owner) when the image is malformed or not allowed, or the folder cannot be
 // given to the user.
-Status MakeContainerLaunch(const ContainerOptions& options, const DesiredReplica& want,
+Status MakeContainerLaunch(const ContainerOptions& options, const protocol::DesiredReplica& want,
                            const std::vector<std::string>& host_folders, LaunchSpec* spec);
 
 // Runs BuildRemoveArgv and waits up to `timeout` (then kills it). OK when the runtime
@@ -131,4 +131,4 @@ Status MakeContainerLaunch(const ContainerOptions& options, const DesiredReplica
 Status RemoveContainer(const ContainerOptions& options, const std::string& allocation_id,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -9,7 +9,7 @@
 #include "agent/container.h"
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 namespace fs = std::filesystem;
 using fastgpu::testing::TempDir;
@@ -189,7 +189,7 @@ TEST(ContainerArgvTest, MakeContainerLaunchSplitsTheTwoEnvironments) {
   TempDir dir;
   std::string work = dir.path() + "/work";
   fs::create_directories(work);
-  DesiredReplica want;
+  protocol::DesiredReplica want;
   want.allocation.id = "a7";
   want.allocation.memory_mib = 512;
   want.allocation.cpu_milli = 1000;
@@ -246,7 +246,7 @@ TEST(ContainerArgvTest, MountsTheModesFoldersNeverOneTheJobNames) {
   std::string work = dir.path() + "/work", pipe = dir.path() + "/mps/GPU-1/pipe";
   fs::create_directories(work);
   fs::create_directories(pipe);
-  DesiredReplica want;
+  protocol::DesiredReplica want;
   want.allocation.id = "a8";
   want.command = {"python", "train.py"};
   want.env = {{"CUDA_MPS_PIPE_DIRECTORY", "/etc"}};
@@ -266,4 +266,4 @@ TEST(ContainerArgvTest, MountsTheModesFoldersNeverOneTheJobNames) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 // Instruction encoders (the kernel's BPF_* macros, as values).
@@ -169,4 +169,4 @@ Status AttachDeviceProgram(const std::string& cgroup_dir, const std::vector<Devi
   return OkStatus();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

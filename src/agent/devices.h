@@ -18,7 +18,7 @@
 
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 // One allowed device (or a range of them).
 struct DeviceRule {
@@ -58,4 +58,4 @@ Result<int> LoadDeviceProgram(const std::vector<bpf_insn>& program);
 // is kept open. Errors as LoadDeviceProgram, or Internal when the attach fails.
 Status AttachDeviceProgram(const std::string& cgroup_dir, const std::vector<DeviceRule>& rules);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

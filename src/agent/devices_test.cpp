@@ -1,7 +1,7 @@
 #include "agent/devices.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 // A BPF interpreter for the instructions BuildDeviceProgram emits (64-bit ALU with an
@@ -127,4 +127,4 @@ TEST(DeviceRulesTest, V1LinesAndRulesFromDeviceNodes) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -8,7 +8,7 @@
 
 #include "model/gpu.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 uint32_t Fnv1a(std::string_view s) {
@@ -74,7 +74,7 @@ Result<std::unique_ptr<FakeGpuInventory>> FakeGpuInventory::Create(std::string_v
       model.resize(model.size() - 4);
     }
     if (count == 0) return InvalidArgument(bad + "has a zero count");
-    FASTGPU_RETURN_IF_ERROR(ValidateGpuModelName(model).WithContext(bad));
+    FASTGPU_RETURN_IF_ERROR(model::ValidateGpuModelName(model).WithContext(bad));
     for (int i = 0; i < count; ++i) {
       GpuSample s;
       s.gpu.index = static_cast<int>(gpus.size());
@@ -176,4 +176,4 @@ void FakeGpuInventory::SetTemperature(int index, int celsius) {
   if (index >= 0 && index < static_cast<int>(gpus_.size())) gpus_[index].temperature_c = celsius;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

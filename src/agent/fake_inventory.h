@@ -20,7 +20,7 @@
 
 #include "agent/gpu_inventory.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 class FakeGpuInventory final : public GpuInventory {
  public:
@@ -57,4 +57,4 @@ class FakeGpuInventory final : public GpuInventory {
 // "H100-80GB"); "<N>GB" in other names gives N GiB; 16 GiB otherwise.
 int64_t SimulatedMemoryMib(std::string_view model);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -8,7 +8,7 @@
 #include "agent/health.h"
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 TEST(FakeInventoryTest, ParsesSpecs) {
@@ -97,4 +97,4 @@ TEST(HealthTest, FatalXidEccLostAndTemperature) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

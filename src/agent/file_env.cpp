@@ -14,7 +14,7 @@
 
 #include "agent/files.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 Status Errno(const std::string& op, const std::string& path, int err) {
@@ -41,7 +41,7 @@ class PosixEnv final : public FileEnv {
   }
   Result<std::string> ReadFileRange(const std::string& path, int64_t offset,
                                     int64_t max_bytes) override {
-    return fastgpu::ReadFileRange(path, offset, max_bytes);
+    return fastgpu::agent::ReadFileRange(path, offset, max_bytes);
   }
   Result<int64_t> FileSize(const std::string& path) override {
     struct stat sb;
@@ -254,4 +254,4 @@ Status WriteFileAtomically(FileEnv& env, const std::string& path, std::string_vi
   return OkStatus();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

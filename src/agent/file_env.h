@@ -21,7 +21,7 @@
 
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 class FileEnv {
  public:
@@ -67,4 +67,4 @@ std::unique_ptr<FileEnv> NewMemoryFileEnv();
 // writes <path>.tmp with sync, renames it over `path`, syncs the folder.
 Status WriteFileAtomically(FileEnv& env, const std::string& path, std::string_view data);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

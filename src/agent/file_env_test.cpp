@@ -11,7 +11,7 @@
 #include "agent/state.h"
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 struct EnvCase {
@@ -144,4 +144,4 @@ TEST(MemoryFileEnvTest, TouchesNoRealFile) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 Status ErrnoStatus(const std::string& op, const std::string& what, int err) {
@@ -72,4 +72,4 @@ Result<std::string> ReadFileRange(const std::string& path, int64_t offset, int64
   return out;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

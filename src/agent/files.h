@@ -12,7 +12,7 @@
 
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 // The whole content of `path`, at most `max_bytes` (more is an OutOfRange error).
 // NotFound when the file (or, for /proc files, the process) does not exist or is gone
@@ -27,4 +27,4 @@ Result<std::string> ReadFileRange(const std::string& path, int64_t offset, int64
 // ReadWholeFile (`what` names the file in messages).
 Result<std::string> ReadToEnd(int fd, const std::string& what, int64_t max_bytes);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

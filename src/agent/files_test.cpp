@@ -8,7 +8,7 @@
 #include "agent/launcher.h"
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 TEST(FilesTest, ReadsWholeFilesAndRanges) {
@@ -59,4 +59,4 @@ TEST(FilesTest, ParsesTheStartTimeOfAStatLine) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

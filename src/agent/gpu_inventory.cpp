@@ -3,7 +3,7 @@
 #include "agent/fake_inventory.h"
 #include "agent/nvml_inventory.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 std::string GpuDevicePath(const GpuSample& gpu, const std::string& dev_dir) {
   int n = gpu.device_minor >= 0 ? gpu.device_minor : gpu.gpu.index;
@@ -31,4 +31,4 @@ Result<std::unique_ptr<GpuInventory>> OpenGpuInventory(const InventoryChoice& ch
   return nvml.status();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

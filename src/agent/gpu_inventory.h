@@ -18,7 +18,7 @@
 #include "common/result.h"
 #include "model/gpu.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 // An existing MIG instance (GPU instance + compute instance) on a GPU in MIG mode.
 struct MigInstance {
@@ -30,8 +30,8 @@ struct MigInstance {
 // One reading of one GPU. `gpu.healthy`/`gpu.health_reason` are left for the health
 // tracker (health.h) to fill in; the inventory reports raw facts only.
 struct GpuSample {
-  Gpu gpu;                       // index, uuid, model, memory_mib, mig_enabled, simulated
-  std::string product_name;      // as NVML names it, e.g. "NVIDIA H100 80GB HBM3"
+  model::Gpu gpu;            // index, uuid, model, memory_mib, mig_enabled, simulated
+  std::string product_name;  // as NVML names it, e.g. "NVIDIA H100 80GB HBM3"
   // N of the GPU's device node /dev/nvidiaN (NVML's minor number, which need not be the
   // index); -1 when unknown (the index is used then). Simulated GPUs: the index.
   int device_minor = -1;
@@ -88,4 +88,4 @@ struct InventoryChoice {
 Result<std::unique_ptr<GpuInventory>> OpenGpuInventory(const InventoryChoice& choice,
                                                        std::string* note = nullptr);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

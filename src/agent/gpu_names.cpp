@@ -6,7 +6,7 @@
 
 #include "model/gpu.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 std::string StripVendor(std::string_view name) {
@@ -75,7 +75,7 @@ std::string ModelFromProductName(std::string_view product_name, int64_t memory_m
   }
   if (gb == 0 && memory_mib > 0) gb = static_cast<int>(std::lround(memory_mib / 1024.0));
   const std::string& family = tokens[0];
-  const auto& known = KnownGpuModels();
+  const auto& known = model::KnownGpuModels();
   if (family == "H100") return gb >= 90 ? "H100-94GB" : "H100-80GB";
   if (family == "H200") return "H200-141GB";
   if (family == "A100") return gb >= 60 ? "A100-80GB" : "A100-40GB";
@@ -95,4 +95,4 @@ std::string ModelFromProductName(std::string_view product_name, int64_t memory_m
   return SanitizeModelName(stripped);
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

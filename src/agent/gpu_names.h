@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 // `memory_mib` (the device's total memory, 0 if unknown) picks the variant where the
 // name does not say it (an "NVIDIA A100-PCIE" with 40 GiB -> "A100-40GB").
@@ -18,4 +18,4 @@ std::string ModelFromProductName(std::string_view product_name, int64_t memory_m
 // ends and cuts to 64 characters; "unknown" when nothing is left.
 std::string SanitizeModelName(std::string_view name);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

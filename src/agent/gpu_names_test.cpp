@@ -6,7 +6,7 @@
 #include "agent/nvml_inventory.h"
 #include "model/gpu.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 TEST(GpuNamesTest, MapsNvmlProductNamesToCatalogueModels) {
@@ -37,7 +37,7 @@ TEST(GpuNamesTest, KeepsUnknownNamesSanitised) {
   EXPECT_EQ(SanitizeModelName("  Foo (rev 2) / x  "), "Foo-rev-2-x");
   EXPECT_EQ(SanitizeModelName(std::string(100, 'a')).size(), 64u);
   for (const char* name : {"NVIDIA RTX A6000", "Weird GPU™ 9000", "---"}) {
-    EXPECT_TRUE(ValidateGpuModelName(ModelFromProductName(name, 0)).ok()) << name;
+    EXPECT_TRUE(model::ValidateGpuModelName(ModelFromProductName(name, 0)).ok()) << name;
   }
 }
 
@@ -75,4 +75,4 @@ TEST(NvmlInventoryTest, OpenGpuInventoryFallsBackToSimulatedGpus) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -1,6 +1,6 @@
 #include "agent/health.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 std::string DescribeXid(int xid) {
   std::string what;
@@ -64,11 +64,11 @@ void HealthTracker::Observe(const std::vector<GpuEvent>& events) {
   }
 }
 
-std::vector<Gpu> HealthTracker::Evaluate(const std::vector<GpuSample>& samples) {
-  std::vector<Gpu> out;
+std::vector<model::Gpu> HealthTracker::Evaluate(const std::vector<GpuSample>& samples) {
+  std::vector<model::Gpu> out;
   out.reserve(samples.size());
   for (const GpuSample& s : samples) {
-    Gpu gpu = s.gpu;
+    model::Gpu gpu = s.gpu;
     if (!s.present && sticky_.count(gpu.index) == 0) {
       sticky_[gpu.index] = "GPU no longer answers (fell off the bus)";
     }
@@ -90,4 +90,4 @@ std::vector<Gpu> HealthTracker::Evaluate(const std::vector<GpuSample>& samples) 
   return out;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -19,7 +19,7 @@
 
 #include "agent/gpu_inventory.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 struct HealthThresholds {
   // XIDs that make a GPU unhealthy. Default: 48 (double-bit ECC), 61/62 (internal
@@ -43,11 +43,11 @@ class HealthTracker {
   void Observe(const std::vector<GpuEvent>& events);
   // Fills gpu.healthy / gpu.health_reason of each sample from the thresholds, the
   // sticky verdicts and the reading itself, and returns the GPUs.
-  std::vector<Gpu> Evaluate(const std::vector<GpuSample>& samples);
+  std::vector<model::Gpu> Evaluate(const std::vector<GpuSample>& samples);
 
  private:
   HealthThresholds thresholds_;
   std::map<int, std::string> sticky_;  // gpu index -> reason
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

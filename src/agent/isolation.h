@@ -28,26 +28,26 @@
 
 #include "agent/gpu_inventory.h"
 #include "agent/mps.h"
-#include "protocol/agent_protocol.h"
 #include "agent/state.h"
 #include "agent/vgpu.h"
 #include "common/result.h"
 #include "model/shape.h"
+#include "protocol/agent_protocol.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 // What other replicas (not the one being planned) hold on one GPU.
 struct GpuUse {
-  int milli = 0;              // compute shares, summed
-  int64_t memory_mib = 0;     // memory: a slice's cap, or its compute share of the GPU's
-  std::set<Isolation> modes;  // their isolation modes; empty: the GPU is free
+  int milli = 0;                     // compute shares, summed
+  int64_t memory_mib = 0;            // memory: a slice's cap, or its compute share of the GPU's
+  std::set<model::Isolation> modes;  // their isolation modes; empty: the GPU is free
 };
 
 // One slice of an allocation on its GPU, as PlanVgpu hands it to the mode: the GPU is on
 // the node, named once, present and healthy, and 1 <= slice.milli <= 1000.
 struct SliceRequest {
-  const Allocation& allocation;
-  const VgpuSlice& slice;
+  const model::Allocation& allocation;
+  const model::VgpuSlice& slice;
   const GpuSample& gpu;
   GpuUse others;                            // the other replicas on this GPU
   const std::set<std::string>& mig_in_use;  // MIG instance UUIDs held, by others and
@@ -79,13 +79,13 @@ struct IsolationServices {
 class IsolationMode {
  public:
   // The model's Isolation this mode implements; Name() is its IsolationName.
-  virtual Isolation Kind() const = 0;
-  std::string_view Name() const { return IsolationName(Kind()); }
+  virtual model::Isolation Kind() const = 0;
+  std::string_view Name() const { return model::IsolationName(Kind()); }
 
   // Whether an allocation's slices, taken together, suit the mode (before any GPU is
   // looked at). Default OK; FailedPrecondition with the reason otherwise (mps and shared
   // give one GPU per replica).
-  virtual Status CheckAllocation(const Allocation& allocation) const;
+  virtual Status CheckAllocation(const model::Allocation& allocation) const;
 
   // Feasibility and plan of one slice: the device it gets, or why it cannot have this
   // mode there: FailedPrecondition when the mode is not possible on the GPU (MIG mode,
@@ -140,11 +140,11 @@ class IsolationMode {
 // names its mode) and for a value the model does not name; Unimplemented for one no mode
 // implements ("vm isolation is not available yet (this agent has exclusive, mig, mps,
 // shared)").
-Result<const IsolationMode*> FindIsolationMode(Isolation isolation);
+Result<const IsolationMode*> FindIsolationMode(model::Isolation isolation);
 // Every registered mode, in table order.
 std::vector<const IsolationMode*> IsolationModes();
 // The mode of an allocation (that of its first slice); nullptr for a CPU-only allocation
 // or an isolation no mode implements.
-const IsolationMode* IsolationModeOf(const Allocation& allocation);
+const IsolationMode* IsolationModeOf(const model::Allocation& allocation);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -1,18 +1,18 @@
 // Checks shared by the isolation modes (isolation_internal.h).
 #include "agent/isolation_internal.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 std::string GpuName(int index) { return "GPU " + std::to_string(index); }
 
-int64_t SliceMemoryMib(const VgpuSlice& s, int64_t gpu_memory_mib) {
+int64_t SliceMemoryMib(const model::VgpuSlice& s, int64_t gpu_memory_mib) {
   if (s.memory_mib > 0) return s.memory_mib;
   return gpu_memory_mib * s.milli / 1000;
 }
 
-Status CheckPlainGpu(Isolation iso, const SliceRequest& r) {
-  const std::string mode(IsolationName(iso));
-  const Gpu& g = r.gpu.gpu;
+Status CheckPlainGpu(model::Isolation iso, const SliceRequest& r) {
+  const std::string mode(model::IsolationName(iso));
+  const model::Gpu& g = r.gpu.gpu;
   const std::string name = GpuName(g.index);
   if (g.mig_enabled) {
     return FailedPrecondition(mode + " isolation: " + name +
@@ -28,17 +28,17 @@ Status CheckPlainGpu(Isolation iso, const SliceRequest& r) {
   return OkStatus();
 }
 
-Result<SliceGrant> PlaceFraction(Isolation iso, const SliceRequest& r) {
-  const std::string mode(IsolationName(iso));
-  const Gpu& g = r.gpu.gpu;
+Result<SliceGrant> PlaceFraction(model::Isolation iso, const SliceRequest& r) {
+  const std::string mode(model::IsolationName(iso));
+  const model::Gpu& g = r.gpu.gpu;
   const std::string name = GpuName(g.index);
-  if (r.others.modes.count(Isolation::kExclusive)) {
+  if (r.others.modes.count(model::Isolation::kExclusive)) {
     return ResourceExhausted(name + " is held exclusively by another replica");
   }
-  for (Isolation m : r.others.modes) {
+  for (model::Isolation m : r.others.modes) {
     if (m != iso) {
       return FailedPrecondition(mode + " isolation: " + name + " already runs " +
-                                std::string(IsolationName(m)) +
+                                std::string(model::IsolationName(m)) +
                                 " replicas; modes are not mixed on one GPU");
     }
   }
@@ -55,8 +55,8 @@ Result<SliceGrant> PlaceFraction(Isolation iso, const SliceRequest& r) {
   return SliceGrant{g.index, g.uuid, "", r.slice.milli, mine};
 }
 
-Status CheckOneGpu(Isolation iso, const Allocation& a) {
-  const std::string mode(IsolationName(iso));
+Status CheckOneGpu(model::Isolation iso, const model::Allocation& a) {
+  const std::string mode(model::IsolationName(iso));
   if (a.slices.size() > 1) {
     return FailedPrecondition(std::string(mode) +
                               " isolation gives one GPU per replica; this allocation has " +
@@ -65,4 +65,4 @@ Status CheckOneGpu(Isolation iso, const Allocation& a) {
   return OkStatus();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -2,12 +2,12 @@
 // Enforced by this placement check only.
 #include "agent/isolation_internal.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 class Exclusive final : public IsolationMode {
  public:
-  Isolation Kind() const override { return Isolation::kExclusive; }
+  model::Isolation Kind() const override { return model::Isolation::kExclusive; }
 
   Result<SliceGrant> PlaceSlice(const SliceRequest& r) const override {
     FASTGPU_RETURN_IF_ERROR(CheckPlainGpu(Kind(), r));
@@ -34,4 +34,4 @@ const IsolationMode& ExclusiveIsolation() {
   return mode;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -6,7 +6,7 @@
 
 #include "agent/isolation.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 const IsolationMode& ExclusiveIsolation();  // isolation_exclusive.cpp
 const IsolationMode& MigIsolation();        // isolation_mig.cpp
@@ -17,20 +17,20 @@ const IsolationMode& SharedIsolation();     // isolation_shared.cpp
 std::string GpuName(int index);
 
 // Memory a slice holds: its cap, or its compute share of the GPU when it names none.
-int64_t SliceMemoryMib(const VgpuSlice& slice, int64_t gpu_memory_mib);
+int64_t SliceMemoryMib(const model::VgpuSlice& slice, int64_t gpu_memory_mib);
 
 // For modes that take a whole physical GPU or a share of one (not a MIG instance): the
 // GPU is not in MIG mode (FailedPrecondition), the slice names this GPU's UUID or none
 // and asks no more memory than the GPU has (InvalidArgument).
-Status CheckPlainGpu(Isolation mode, const SliceRequest& request);
+Status CheckPlainGpu(model::Isolation mode, const SliceRequest& request);
 
 // For fractional modes (mps, shared): the slice fits beside the other replicas on its
 // GPU: none holds it exclusively (ResourceExhausted), none uses another mode
 // (FailedPrecondition), and compute and memory add up to at most the GPU's
 // (ResourceExhausted). Grants the slice's milli and memory on the GPU.
-Result<SliceGrant> PlaceFraction(Isolation mode, const SliceRequest& request);
+Result<SliceGrant> PlaceFraction(model::Isolation mode, const SliceRequest& request);
 
 // FailedPrecondition unless the allocation has exactly one slice (one GPU per replica).
-Status CheckOneGpu(Isolation mode, const Allocation& allocation);
+Status CheckOneGpu(model::Isolation mode, const model::Allocation& allocation);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -4,12 +4,12 @@
 // the GPU's capability nodes (<gpu_dev_dir>/nvidia-caps). Enforced by the hardware.
 #include "agent/isolation_internal.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 class Mig final : public IsolationMode {
  public:
-  Isolation Kind() const override { return Isolation::kMig; }
+  model::Isolation Kind() const override { return model::Isolation::kMig; }
 
   Result<SliceGrant> PlaceSlice(const SliceRequest& r) const override {
     const GpuSample& g = r.gpu;
@@ -73,4 +73,4 @@ const IsolationMode& MigIsolation() {
   return mode;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

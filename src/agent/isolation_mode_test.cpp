@@ -11,18 +11,18 @@
 
 #include "agent/fake_inventory.h"
 #include "agent/isolation.h"
-#include "common/testing/temp_dir.h"
 #include "agent/vgpu.h"
+#include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 // Every value of the model's Isolation enum: those whose name parses back to them.
-std::vector<Isolation> AllIsolationValues() {
-  std::vector<Isolation> values;
+std::vector<model::Isolation> AllIsolationValues() {
+  std::vector<model::Isolation> values;
   for (int k = 0; k < 64; ++k) {
-    const auto iso = static_cast<Isolation>(k);
-    Result<Isolation> parsed = ParseIsolation(IsolationName(iso));
+    const auto iso = static_cast<model::Isolation>(k);
+    Result<model::Isolation> parsed = model::ParseIsolation(model::IsolationName(iso));
     if (parsed.ok() && *parsed == iso) values.push_back(iso);
   }
   return values;
@@ -36,15 +36,15 @@ std::vector<GpuSample> Gpus(const std::string& spec, bool simulated = false) {
   return *samples;
 }
 
-DesiredReplica Want(const std::string& id, std::vector<VgpuSlice> slices) {
-  DesiredReplica d;
+protocol::DesiredReplica Want(const std::string& id, std::vector<model::VgpuSlice> slices) {
+  protocol::DesiredReplica d;
   d.allocation.id = id;
   d.allocation.job_id = "job-" + id;
   d.allocation.slices = std::move(slices);
   return d;
 }
 
-const IsolationMode& ModeFor(Isolation iso) {
+const IsolationMode& ModeFor(model::Isolation iso) {
   Result<const IsolationMode*> mode = FindIsolationMode(iso);
   EXPECT_TRUE(mode.ok()) << mode.status();
   return **mode;
@@ -54,21 +54,21 @@ const IsolationMode& ModeFor(Isolation iso) {
 // The registry.
 
 TEST(IsolationRegistryTest, EveryIsolationValueHasARegisteredModeOrAClearError) {
-  std::vector<Isolation> values = AllIsolationValues();
+  std::vector<model::Isolation> values = AllIsolationValues();
   ASSERT_GE(values.size(), 6u);
   size_t implemented = 0;
-  for (Isolation iso : values) {
+  for (model::Isolation iso : values) {
     Result<const IsolationMode*> mode = FindIsolationMode(iso);
-    if (iso == Isolation::kDefault) {
+    if (iso == model::Isolation::kDefault) {
       EXPECT_EQ(mode.status(), InvalidArgument("slice without an explicit isolation"));
-    } else if (iso == Isolation::kVm) {
+    } else if (iso == model::Isolation::kVm) {
       // Not available yet: the one value the agent refuses; remove once vm is added.
       EXPECT_EQ(mode.status(), Unimplemented("vm isolation is not available yet (this agent "
                                              "has exclusive, mig, mps, shared)"));
     } else {
-      ASSERT_TRUE(mode.ok()) << IsolationName(iso) << ": " << mode.status();
+      ASSERT_TRUE(mode.ok()) << model::IsolationName(iso) << ": " << mode.status();
       EXPECT_EQ((*mode)->Kind(), iso);
-      EXPECT_EQ((*mode)->Name(), IsolationName(iso));
+      EXPECT_EQ((*mode)->Name(), model::IsolationName(iso));
       ++implemented;
     }
   }
@@ -76,38 +76,38 @@ TEST(IsolationRegistryTest, EveryIsolationValueHasARegisteredModeOrAClearError) 
 }
 
 TEST(IsolationRegistryTest, AValueTheModelDoesNotNameIsAClearError) {
-  Result<const IsolationMode*> mode = FindIsolationMode(static_cast<Isolation>(42));
+  Result<const IsolationMode*> mode = FindIsolationMode(static_cast<model::Isolation>(42));
   EXPECT_EQ(mode.status(),
             InvalidArgument("unknown isolation value 42 (this agent has exclusive, mig, mps, "
                             "shared)"));
 }
 
 TEST(IsolationRegistryTest, ModeOfAnAllocation) {
-  Allocation cpu_only;
+  model::Allocation cpu_only;
   EXPECT_EQ(IsolationModeOf(cpu_only), nullptr);
-  Allocation vm = Want("v", {{0, "", 500, 0, Isolation::kVm}}).allocation;
+  model::Allocation vm = Want("v", {{0, "", 500, 0, model::Isolation::kVm}}).allocation;
   EXPECT_EQ(IsolationModeOf(vm), nullptr);
-  Allocation mps = Want("m", {{0, "", 500, 0, Isolation::kMps}}).allocation;
+  model::Allocation mps = Want("m", {{0, "", 500, 0, model::Isolation::kMps}}).allocation;
   ASSERT_NE(IsolationModeOf(mps), nullptr);
-  EXPECT_EQ(IsolationModeOf(mps)->Kind(), Isolation::kMps);
+  EXPECT_EQ(IsolationModeOf(mps)->Kind(), model::Isolation::kMps);
 }
 
 // ---------------------------------------------------------------------------------------
 // Conformance: every registered mode, on a node where a slice of it fits.
 
 struct Sample {
-  Isolation isolation;
+  model::Isolation isolation;
   std::string gpus;  // FakeGpuInventory spec
   int milli;
   int64_t memory_mib;
 };
 
-const std::map<Isolation, Sample>& Samples() {
-  static const auto* samples = new std::map<Isolation, Sample>{
-      {Isolation::kExclusive, {Isolation::kExclusive, "1xH100-80GB", 1000, 0}},
-      {Isolation::kMig, {Isolation::kMig, "1xA100-80GB:mig", 143, 10000}},
-      {Isolation::kMps, {Isolation::kMps, "1xH100-80GB", 500, 40000}},
-      {Isolation::kShared, {Isolation::kShared, "1xH100-80GB", 300, 0}},
+const std::map<model::Isolation, Sample>& Samples() {
+  static const auto* samples = new std::map<model::Isolation, Sample>{
+      {model::Isolation::kExclusive, {model::Isolation::kExclusive, "1xH100-80GB", 1000, 0}},
+      {model::Isolation::kMig, {model::Isolation::kMig, "1xA100-80GB:mig", 143, 10000}},
+      {model::Isolation::kMps, {model::Isolation::kMps, "1xH100-80GB", 500, 40000}},
+      {model::Isolation::kShared, {model::Isolation::kShared, "1xH100-80GB", 300, 0}},
   };
   return *samples;
 }
@@ -116,7 +116,7 @@ class IsolationConformanceTest : public ::testing::TestWithParam<const Isolation
  protected:
   const IsolationMode& mode() const { return *GetParam(); }
   const Sample& sample() const { return Samples().at(mode().Kind()); }
-  DesiredReplica One(const std::string& id) const {
+  protocol::DesiredReplica One(const std::string& id) const {
     return Want(id, {{0, "", sample().milli, sample().memory_mib, sample().isolation}});
   }
 };
@@ -142,7 +142,7 @@ TEST_P(IsolationConformanceTest, PlansTheSliceAndSetsTheCommonVariables) {
 
 TEST_P(IsolationConformanceTest, FeasibleAgreesWithPlaceSlice) {
   auto gpus = Gpus(sample().gpus);
-  DesiredReplica want = One("a");
+  protocol::DesiredReplica want = One("a");
   std::set<std::string> none;
   SliceRequest ok{want.allocation, want.allocation.slices[0], gpus[0], {}, none};
   EXPECT_TRUE(mode().Feasible(ok).ok()) << mode().Feasible(ok);
@@ -151,7 +151,7 @@ TEST_P(IsolationConformanceTest, FeasibleAgreesWithPlaceSlice) {
   EXPECT_EQ(grant->gpu_index, 0);
   EXPECT_FALSE(grant->device.empty());
   // The GPU fully held by an exclusive replica: no mode fits beside it.
-  GpuUse full{1000, gpus[0].gpu.memory_mib, {Isolation::kExclusive}};
+  GpuUse full{1000, gpus[0].gpu.memory_mib, {model::Isolation::kExclusive}};
   std::set<std::string> all;
   for (const MigInstance& m : gpus[0].mig_instances) all.insert(m.uuid);
   SliceRequest taken{want.allocation, want.allocation.slices[0], gpus[0], full, all};
@@ -172,7 +172,7 @@ TEST_P(IsolationConformanceTest, RefusesAnUnhealthyGpuWithTheReason) {
 
 TEST_P(IsolationConformanceTest, RefusesAGpuTheNodeLacks) {
   auto gpus = Gpus(sample().gpus);
-  DesiredReplica want = One("a");
+  protocol::DesiredReplica want = One("a");
   want.allocation.slices[0].gpu_index = 3;
   EXPECT_EQ(PlanVgpu(want, gpus, {}, {}, "/m").status(),
             InvalidArgument("slice names GPU 3, which this node lacks"));
@@ -204,8 +204,8 @@ INSTANTIATE_TEST_SUITE_P(AllModes, IsolationConformanceTest, ::testing::ValuesIn
 
 TEST(ExclusiveModeTest, WholeFreePlainGpusOnly) {
   auto gpus = Gpus("2xH100-80GB");
-  DesiredReplica both =
-      Want("w", {{0, "", 1000, 0, Isolation::kExclusive}, {1, "", 1000, 0, Isolation::kExclusive}});
+  protocol::DesiredReplica both = Want("w", {{0, "", 1000, 0, model::Isolation::kExclusive},
+                                             {1, "", 1000, 0, model::Isolation::kExclusive}});
   Result<VgpuPlan> plan = PlanVgpu(both, gpus, {}, {}, "/m");
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->env.at("CUDA_VISIBLE_DEVICES"), gpus[0].gpu.uuid + "," + gpus[1].gpu.uuid);
@@ -213,22 +213,22 @@ TEST(ExclusiveModeTest, WholeFreePlainGpusOnly) {
   EXPECT_EQ(plan->env.count("CUDA_MPS_PIPE_DIRECTORY"), 0u);
   EXPECT_TRUE(plan->note.empty());
 
-  EXPECT_EQ(
-      PlanVgpu(Want("f", {{0, "", 500, 0, Isolation::kExclusive}}), gpus, {}, {}, "/m").status(),
-      InvalidArgument("exclusive isolation takes whole GPUs"));
-  Allocation beside = Want("s", {{1, "", 100, 0, Isolation::kShared}}).allocation;
+  EXPECT_EQ(PlanVgpu(Want("f", {{0, "", 500, 0, model::Isolation::kExclusive}}), gpus, {}, {}, "/m")
+                .status(),
+            InvalidArgument("exclusive isolation takes whole GPUs"));
+  model::Allocation beside = Want("s", {{1, "", 100, 0, model::Isolation::kShared}}).allocation;
   EXPECT_EQ(PlanVgpu(both, gpus, {beside}, {}, "/m").status(),
             ResourceExhausted("exclusive isolation: GPU 1 already runs other replicas"));
   auto mig = Gpus("1xA100-80GB:mig");
-  EXPECT_EQ(
-      PlanVgpu(Want("m", {{0, "", 1000, 0, Isolation::kExclusive}}), mig, {}, {}, "/m").status(),
-      FailedPrecondition("exclusive isolation: GPU 0 is in MIG mode; only mig slices can "
-                         "use it"));
-  EXPECT_EQ(
-      PlanVgpu(Want("u", {{0, "GPU-other", 1000, 0, Isolation::kExclusive}}), gpus, {}, {}, "/m")
-          .status(),
-      InvalidArgument("slice names GPU-other but GPU 0 is " + gpus[0].gpu.uuid));
-  const IsolationMode& mode = ModeFor(Isolation::kExclusive);
+  EXPECT_EQ(PlanVgpu(Want("m", {{0, "", 1000, 0, model::Isolation::kExclusive}}), mig, {}, {}, "/m")
+                .status(),
+            FailedPrecondition("exclusive isolation: GPU 0 is in MIG mode; only mig slices can "
+                               "use it"));
+  EXPECT_EQ(PlanVgpu(Want("u", {{0, "GPU-other", 1000, 0, model::Isolation::kExclusive}}), gpus, {},
+                     {}, "/m")
+                .status(),
+            InvalidArgument("slice names GPU-other but GPU 0 is " + gpus[0].gpu.uuid));
+  const IsolationMode& mode = ModeFor(model::Isolation::kExclusive);
   EXPECT_FALSE(mode.OneUserPerGpu());
   testing::TempDir dir;
   MpsDaemons mps(dir.path() + "/mps", "unused");
@@ -243,18 +243,19 @@ TEST(MigModeTest, NamedOrSmallestFreeInstanceAndItsCapabilityNodes) {
   ASSERT_GE(gpus[0].mig_instances.size(), 2u);
   const MigInstance& second = gpus[0].mig_instances[1];
   Result<VgpuPlan> named =
-      PlanVgpu(Want("n", {{0, second.uuid, 143, 0, Isolation::kMig}}), gpus, {}, {}, "/m");
+      PlanVgpu(Want("n", {{0, second.uuid, 143, 0, model::Isolation::kMig}}), gpus, {}, {}, "/m");
   ASSERT_TRUE(named.ok()) << named.status();
   EXPECT_EQ(named->env.at("CUDA_VISIBLE_DEVICES"), second.uuid);
   EXPECT_EQ(named->mig_instances, std::vector<std::string>{second.uuid});
   EXPECT_EQ(named->env.at("FASTGPU_GPU_MEMORY_MIB"), std::to_string(second.memory_mib));
   EXPECT_EQ(named->env.count("CUDA_MPS_PIPE_DIRECTORY"), 0u);
-  EXPECT_EQ(PlanVgpu(Want("u", {{0, second.uuid, 143, 0, Isolation::kMig}}), gpus, {},
+  EXPECT_EQ(PlanVgpu(Want("u", {{0, second.uuid, 143, 0, model::Isolation::kMig}}), gpus, {},
                      {second.uuid}, "/m")
                 .status(),
             FailedPrecondition("mig isolation: instance " + second.uuid + " is in use"));
   EXPECT_EQ(
-      PlanVgpu(Want("x", {{0, "MIG-nope", 143, 0, Isolation::kMig}}), gpus, {}, {}, "/m").status(),
+      PlanVgpu(Want("x", {{0, "MIG-nope", 143, 0, model::Isolation::kMig}}), gpus, {}, {}, "/m")
+          .status(),
       InvalidArgument("slice names MIG-nope, which is neither GPU 0 nor one of its MIG "
                       "instances"));
   // Picked by memory: every instance held but one.
@@ -263,17 +264,17 @@ TEST(MigModeTest, NamedOrSmallestFreeInstanceAndItsCapabilityNodes) {
     if (m.uuid != second.uuid) held.push_back(m.uuid);
   }
   Result<VgpuPlan> picked =
-      PlanVgpu(Want("p", {{0, "", 143, 1000, Isolation::kMig}}), gpus, {}, held, "/m");
+      PlanVgpu(Want("p", {{0, "", 143, 1000, model::Isolation::kMig}}), gpus, {}, held, "/m");
   ASSERT_TRUE(picked.ok()) << picked.status();
   EXPECT_EQ(picked->mig_instances, std::vector<std::string>{second.uuid});
   held.push_back(second.uuid);
-  EXPECT_EQ(PlanVgpu(Want("q", {{0, "", 143, 1000, Isolation::kMig}}), gpus, {}, held, "/m")
+  EXPECT_EQ(PlanVgpu(Want("q", {{0, "", 143, 1000, model::Isolation::kMig}}), gpus, {}, held, "/m")
                 .status()
                 .code(),
             StatusCode::kFailedPrecondition);
   testing::TempDir dir;
   MpsDaemons mps(dir.path() + "/mps", "unused");
-  EXPECT_EQ(ModeFor(Isolation::kMig).DeviceNodes(IsolationServices{mps, "/m", "/d"}),
+  EXPECT_EQ(ModeFor(model::Isolation::kMig).DeviceNodes(IsolationServices{mps, "/m", "/d"}),
             std::vector<std::string>{"/d/nvidia-caps"});
 }
 
@@ -296,19 +297,19 @@ TEST(MpsModeTest, LimitsFromTheShareAndOneDaemonPerGpu) {
   auto gpus = Gpus("1xH100-80GB");
   const std::string uuid = gpus[0].gpu.uuid;
   Result<VgpuPlan> plan =
-      PlanVgpu(Want("a", {{0, "", 5, 2048, Isolation::kMps}}), gpus, {}, {}, "/m");
+      PlanVgpu(Want("a", {{0, "", 5, 2048, model::Isolation::kMps}}), gpus, {}, {}, "/m");
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->env.at("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"), "1");  // at least 1
   EXPECT_EQ(plan->env.at("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"), "0=2048MB");
   EXPECT_EQ(plan->env.at("CUDA_MPS_PIPE_DIRECTORY"), "/m/" + uuid + "/pipe");
   EXPECT_EQ(plan->env.at("FASTGPU_GPU_MILLI"), "5");
   EXPECT_EQ(plan->mps_gpus, std::vector<int>{0});
-  EXPECT_EQ(PlanVgpu(Want("b", {{0, "", 500, 0, Isolation::kMps}}), gpus,
-                     {Want("s", {{0, "", 100, 0, Isolation::kShared}}).allocation}, {}, "/m")
+  EXPECT_EQ(PlanVgpu(Want("b", {{0, "", 500, 0, model::Isolation::kMps}}), gpus,
+                     {Want("s", {{0, "", 100, 0, model::Isolation::kShared}}).allocation}, {}, "/m")
                 .status(),
             FailedPrecondition("mps isolation: GPU 0 already runs shared replicas; modes are not "
                                "mixed on one GPU"));
-  const IsolationMode& mode = ModeFor(Isolation::kMps);
+  const IsolationMode& mode = ModeFor(model::Isolation::kMps);
   EXPECT_TRUE(mode.OneUserPerGpu());
 
   testing::TempDir dir;
@@ -348,7 +349,7 @@ TEST(MpsModeTest, LimitsFromTheShareAndOneDaemonPerGpu) {
 TEST(SharedModeTest, SoftLimitsOnOneGpuWithinItsCapacity) {
   auto gpus = Gpus("2xH100-80GB");
   Result<VgpuPlan> plan =
-      PlanVgpu(Want("a", {{1, "", 400, 0, Isolation::kShared}}), gpus, {}, {}, "/m");
+      PlanVgpu(Want("a", {{1, "", 400, 0, model::Isolation::kShared}}), gpus, {}, {}, "/m");
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->env.at("CUDA_VISIBLE_DEVICES"), gpus[1].gpu.uuid);
   EXPECT_EQ(plan->env.at("FASTGPU_GPU_MILLI"), "400");
@@ -359,18 +360,18 @@ TEST(SharedModeTest, SoftLimitsOnOneGpuWithinItsCapacity) {
   EXPECT_EQ(plan->note,
             "shared isolation: time-sliced GPU; compute share and memory are soft limits, not "
             "enforced");
-  EXPECT_EQ(PlanVgpu(Want("two", {{0, "", 400, 0, Isolation::kShared},
-                                  {1, "", 400, 0, Isolation::kShared}}),
+  EXPECT_EQ(PlanVgpu(Want("two", {{0, "", 400, 0, model::Isolation::kShared},
+                                  {1, "", 400, 0, model::Isolation::kShared}}),
                      gpus, {}, {}, "/m")
                 .status(),
             FailedPrecondition("shared isolation gives one GPU per replica; this allocation has 2 "
                                "slices"));
-  Allocation big = Want("b", {{1, "", 700, 0, Isolation::kShared}}).allocation;
-  EXPECT_EQ(
-      PlanVgpu(Want("c", {{1, "", 400, 0, Isolation::kShared}}), gpus, {big}, {}, "/m").status(),
-      ResourceExhausted("GPU 1 would be oversubscribed: 700 + 400 milli > 1000"));
-  EXPECT_FALSE(ModeFor(Isolation::kShared).OneUserPerGpu());
+  model::Allocation big = Want("b", {{1, "", 700, 0, model::Isolation::kShared}}).allocation;
+  EXPECT_EQ(PlanVgpu(Want("c", {{1, "", 400, 0, model::Isolation::kShared}}), gpus, {big}, {}, "/m")
+                .status(),
+            ResourceExhausted("GPU 1 would be oversubscribed: 700 + 400 milli > 1000"));
+  EXPECT_FALSE(ModeFor(model::Isolation::kShared).OneUserPerGpu());
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -12,14 +12,14 @@
 #include "agent/isolation_internal.h"
 #include "common/log.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 class Mps final : public IsolationMode {
  public:
-  Isolation Kind() const override { return Isolation::kMps; }
+  model::Isolation Kind() const override { return model::Isolation::kMps; }
 
-  Status CheckAllocation(const Allocation& allocation) const override {
+  Status CheckAllocation(const model::Allocation& allocation) const override {
     return CheckOneGpu(Kind(), allocation);
   }
 
@@ -100,4 +100,4 @@ const IsolationMode& MpsIsolation() {
   return mode;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

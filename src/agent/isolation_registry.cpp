@@ -3,25 +3,25 @@
 #include "agent/isolation.h"
 #include "agent/isolation_internal.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 using ModeGetter = const IsolationMode& (*)();
 // One line per mode; a mode's Kind() must be the Isolation it is listed under.
 constexpr struct {
-  Isolation isolation;
+  model::Isolation isolation;
   ModeGetter get;
 } kModes[] = {
-    {Isolation::kExclusive, &ExclusiveIsolation},
-    {Isolation::kMig, &MigIsolation},
-    {Isolation::kMps, &MpsIsolation},
-    {Isolation::kShared, &SharedIsolation},
+    {model::Isolation::kExclusive, &ExclusiveIsolation},
+    {model::Isolation::kMig, &MigIsolation},
+    {model::Isolation::kMps, &MpsIsolation},
+    {model::Isolation::kShared, &SharedIsolation},
 };
 
 }  // namespace
 
-Result<const IsolationMode*> FindIsolationMode(Isolation isolation) {
-  if (isolation == Isolation::kDefault) {
+Result<const IsolationMode*> FindIsolationMode(model::Isolation isolation) {
+  if (isolation == model::Isolation::kDefault) {
     return InvalidArgument("slice without an explicit isolation");
   }
   for (const auto& entry : kModes) {
@@ -29,10 +29,11 @@ Result<const IsolationMode*> FindIsolationMode(Isolation isolation) {
   }
   std::string known;
   for (const auto& entry : kModes) {
-    known += (known.empty() ? "" : ", ") + std::string(IsolationName(entry.isolation));
+    known += (known.empty() ? "" : ", ") + std::string(model::IsolationName(entry.isolation));
   }
-  const std::string_view name = IsolationName(isolation);
-  if (Result<Isolation> named = ParseIsolation(name); !named.ok() || *named != isolation) {
+  const std::string_view name = model::IsolationName(isolation);
+  if (Result<model::Isolation> named = model::ParseIsolation(name);
+      !named.ok() || *named != isolation) {
     return InvalidArgument("unknown isolation value " +
                            std::to_string(static_cast<int>(isolation)) + " (this agent has " +
                            known + ")");
@@ -47,7 +48,7 @@ std::vector<const IsolationMode*> IsolationModes() {
   return modes;
 }
 
-const IsolationMode* IsolationModeOf(const Allocation& allocation) {
+const IsolationMode* IsolationModeOf(const model::Allocation& allocation) {
   if (allocation.slices.empty()) return nullptr;
   Result<const IsolationMode*> mode = FindIsolationMode(allocation.slices[0].isolation);
   return mode.ok() ? *mode : nullptr;
@@ -55,7 +56,7 @@ const IsolationMode* IsolationModeOf(const Allocation& allocation) {
 
 // Defaults of the optional hooks.
 
-Status IsolationMode::CheckAllocation(const Allocation&) const { return OkStatus(); }
+Status IsolationMode::CheckAllocation(const model::Allocation&) const { return OkStatus(); }
 
 Status IsolationMode::Start(const VgpuPlan&, const std::vector<GpuSample>&, IsolationServices&,
                             ReplicaRecord*) const {
@@ -73,4 +74,4 @@ std::vector<std::string> IsolationMode::HostFolders(const ReplicaRecord&,
 
 void IsolationMode::Release(const ReplicaRecord&, IsolationServices&) const {}
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -3,14 +3,14 @@
 // the replica's message says so.
 #include "agent/isolation_internal.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 class Shared final : public IsolationMode {
  public:
-  Isolation Kind() const override { return Isolation::kShared; }
+  model::Isolation Kind() const override { return model::Isolation::kShared; }
 
-  Status CheckAllocation(const Allocation& allocation) const override {
+  Status CheckAllocation(const model::Allocation& allocation) const override {
     return CheckOneGpu(Kind(), allocation);
   }
 
@@ -38,4 +38,4 @@ const IsolationMode& SharedIsolation() {
   return mode;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -31,7 +31,7 @@
 
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 // How a workload is confined. The default confines nothing: the workload runs as the
 // launcher's user in the host's namespaces.
@@ -147,4 +147,4 @@ std::map<std::string, ProcessHandle> FindLaunchedWorkloads(const std::string& re
 // and by tests): "exit <code> <signal> <ended_at_ms>\n".
 ProcessState ParseStatusFile(const std::string& content);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

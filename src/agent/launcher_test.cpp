@@ -11,7 +11,7 @@
 
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 std::string Read(const std::string& path) { return testing::ReadFile(path); }
@@ -142,4 +142,4 @@ TEST(StatusFileTest, ParsesAndRefusesGarbage) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

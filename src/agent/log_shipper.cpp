@@ -3,24 +3,24 @@
 #include <algorithm>
 
 #include "agent/files.h"
-#include "protocol/agent_protocol.h"
 #include "common/log.h"
+#include "protocol/agent_protocol.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 namespace {
 
 // Sends the final (empty) shipment of an ended replica whose output is all shipped.
-Status SendFinal(HttpClient& client, const std::string& node_id, ReplicaRecord& rec) {
-  LogShipment fin{rec.id(), rec.log_server_offset, "", /*final=*/true};
-  auto res = client.Post("/v1/nodes/" + node_id + "/logs", EncodeLogShipment(fin));
+Status SendFinal(net::HttpClient& client, const std::string& node_id, ReplicaRecord& rec) {
+  protocol::LogShipment fin{rec.id(), rec.log_server_offset, "", /*final=*/true};
+  auto res = client.Post("/v1/nodes/" + node_id + "/logs", protocol::EncodeLogShipment(fin));
   if (!res.ok()) return res.status();
   if (res->status == 404 || res->status == 400) {
     rec.log_final_sent = true;  // the control plane no longer knows the allocation
     return OkStatus();
   }
-  FASTGPU_RETURN_IF_ERROR(ApiStatus(*res));
-  auto next = DecodeLogResponse(res->body);
+  FASTGPU_RETURN_IF_ERROR(net::ApiStatus(*res));
+  auto next = protocol::DecodeLogResponse(res->body);
   if (!next.ok()) return next.status();
   if (*next != rec.log_server_offset) {
     // The control plane holds another amount: ship from there first.
@@ -42,8 +42,8 @@ bool HasUnshippedLogs(FileEnv& env, const ReplicaRecord& rec) {
   return size.ok() && *size > rec.log_file_offset;
 }
 
-Status ShipLogs(FileEnv& env, HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
-                int64_t chunk_bytes, int max_chunks) {
+Status ShipLogs(FileEnv& env, net::HttpClient& client, const std::string& node_id,
+                ReplicaRecord& rec, int64_t chunk_bytes, int max_chunks) {
   if (rec.log_final_sent) return OkStatus();
   for (int n = 0; n < max_chunks; ++n) {
     int64_t size = 0;
@@ -66,20 +66,20 @@ Status ShipLogs(FileEnv& env, HttpClient& client, const std::string& node_id, Re
     size_t consumed = raw.size();
     bool last_piece = rec.log_file_offset + static_cast<int64_t>(raw.size()) >= size;
     std::string data =
-        SanitizeUtf8(raw, /*hold_incomplete=*/!(rec.ended() && last_piece), &consumed);
+        protocol::SanitizeUtf8(raw, /*hold_incomplete=*/!(rec.ended() && last_piece), &consumed);
     if (consumed == 0) return OkStatus();  // only the start of a character so far
-    LogShipment chunk{rec.id(), rec.log_server_offset, data};
-    auto res = client.Post("/v1/nodes/" + node_id + "/logs", EncodeLogShipment(chunk));
+    protocol::LogShipment chunk{rec.id(), rec.log_server_offset, data};
+    auto res = client.Post("/v1/nodes/" + node_id + "/logs", protocol::EncodeLogShipment(chunk));
     if (!res.ok()) return res.status();
     if (res->status == 404 || res->status == 400) {
       spdlog::warn("control plane refused the logs of {} ({}); dropping {} bytes", rec.id(),
-                   ApiStatus(*res).message(), size - rec.log_file_offset);
+                   net::ApiStatus(*res).message(), size - rec.log_file_offset);
       rec.log_file_offset = size;
       if (rec.ended()) rec.log_final_sent = true;
       return OkStatus();
     }
-    FASTGPU_RETURN_IF_ERROR(ApiStatus(*res));
-    auto next = DecodeLogResponse(res->body);
+    FASTGPU_RETURN_IF_ERROR(net::ApiStatus(*res));
+    auto next = protocol::DecodeLogResponse(res->body);
     if (!next.ok()) return next.status();
     int64_t expected = rec.log_server_offset + static_cast<int64_t>(data.size());
     if (*next == expected) {
@@ -101,4 +101,4 @@ Status ShipLogs(FileEnv& env, HttpClient& client, const std::string& node_id, Re
   return OkStatus();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -15,7 +15,7 @@
 #include "common/status.h"
 #include "net/http_client.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 // Ships up to `max_chunks` chunks of at most `chunk_bytes` each. OK when everything
 // available was sent (or the control plane no longer knows the allocation: the rest is
@@ -23,11 +23,11 @@ namespace fastgpu {
 // Once the replica has ended and all its output is shipped, sends the final shipment
 // (LogShipment::final) and sets rec.log_final_sent; nothing is sent after that.
 // The log file is read through `env`.
-Status ShipLogs(FileEnv& env, HttpClient& client, const std::string& node_id, ReplicaRecord& rec,
-                int64_t chunk_bytes, int max_chunks = 8);
+Status ShipLogs(FileEnv& env, net::HttpClient& client, const std::string& node_id,
+                ReplicaRecord& rec, int64_t chunk_bytes, int max_chunks = 8);
 
 // True while the replica has output not yet shipped, or has ended without its final
 // shipment: the agent then ships every 250 ms rather than once per heartbeat.
 bool HasUnshippedLogs(FileEnv& env, const ReplicaRecord& rec);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

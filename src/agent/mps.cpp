@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 MpsDaemons::MpsDaemons(std::string mps_root, std::string control,
                        std::chrono::milliseconds start_timeout)
@@ -121,4 +121,4 @@ Status MpsDaemons::Stop(const std::string& gpu_uuid) {
   return RunControl(gpu_uuid, nullptr, "quit\n");
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

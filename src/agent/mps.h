@@ -15,7 +15,7 @@
 
 #include "common/status.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 class MpsDaemons {
  public:
@@ -41,4 +41,4 @@ class MpsDaemons {
   std::chrono::milliseconds start_timeout_;
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

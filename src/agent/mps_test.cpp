@@ -12,7 +12,7 @@
 #include "agent/vgpu.h"
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 // A stand-in for nvidia-cuda-mps-control: "-d" records its environment and leaves a
@@ -80,4 +80,4 @@ TEST(MpsTest, MissingProgramIsUnavailable) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -6,7 +6,7 @@
 
 #include "agent/gpu_names.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 // The few NVML types used, declared from the public NVML ABI (nvml.h): return codes
@@ -259,4 +259,4 @@ std::vector<GpuEvent> NvmlGpuInventory::DrainEvents() {
   return out;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

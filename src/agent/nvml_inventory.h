@@ -17,7 +17,7 @@
 
 #include "agent/gpu_inventory.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 class NvmlGpuInventory final : public GpuInventory {
  public:
@@ -39,4 +39,4 @@ class NvmlGpuInventory final : public GpuInventory {
   std::unique_ptr<Api> api_;
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

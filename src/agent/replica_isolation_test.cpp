@@ -19,11 +19,11 @@
 #include "agent/state.h"
 #include "agent/testing/fake_control_plane.h"
 #include "agent/testing/fake_state_writer.h"
-#include "common/testing/temp_dir.h"
 #include "agent/vgpu.h"
 #include "common/clock.h"
+#include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 namespace fs = std::filesystem;
@@ -109,9 +109,9 @@ TEST_F(ReplicaIsolationTest, MpsDaemonRunsBeforeTheWorkloadAndAgainAfterItDied) 
   auto gpus = Gpus("1xH100-80GB");
   const std::string uuid = gpus[0].gpu.uuid;
   started_.push_back(uuid);
-  HeartbeatResponse r;
-  r.allocations = {
-      testing::TestAllocation("alloc-m", {"true"}, {{0, uuid, 500, 40960, Isolation::kMps}})};
+  protocol::HeartbeatResponse r;
+  r.allocations = {testing::TestAllocation("alloc-m", {"true"},
+                                           {{0, uuid, 500, 40960, model::Isolation::kMps}})};
   set_->Apply(r, gpus);
   ASSERT_NE(Record("alloc-m"), nullptr);
   ASSERT_EQ(Record("alloc-m")->state, "running") << Record("alloc-m")->message;
@@ -136,9 +136,9 @@ TEST_F(ReplicaIsolationTest, MpsDaemonRunsBeforeTheWorkloadAndAgainAfterItDied) 
 TEST_F(ReplicaIsolationTest, AFolderTheJobNamesIsNotBoundBack) {
   auto gpus = Gpus("1xH100-80GB");
   fs::create_directories(options_.data_dir);
-  HeartbeatResponse r;
-  DesiredReplica d = testing::TestAllocation("alloc-s", {"true"},
-                                             {{0, gpus[0].gpu.uuid, 300, 0, Isolation::kShared}});
+  protocol::HeartbeatResponse r;
+  protocol::DesiredReplica d = testing::TestAllocation(
+      "alloc-s", {"true"}, {{0, gpus[0].gpu.uuid, 300, 0, model::Isolation::kShared}});
   d.env["CUDA_MPS_PIPE_DIRECTORY"] = options_.data_dir;
   r.allocations = {d};
   set_->Apply(r, gpus);
@@ -158,15 +158,16 @@ TEST_F(ReplicaIsolationTest, AContainerGetsTheModesFoldersOnly) {
   auto gpus = Gpus("2xH100-80GB");
   started_.push_back(gpus[0].gpu.uuid);
   fs::create_directories(options_.data_dir);
-  auto job = [&](const std::string& id, int gpu, Isolation iso) {
-    DesiredReplica d =
+  auto job = [&](const std::string& id, int gpu, model::Isolation iso) {
+    protocol::DesiredReplica d =
         testing::TestAllocation(id, {"true"}, {{gpu, gpus[gpu].gpu.uuid, 300, 0, iso}});
     d.image = "localhost/trainer";
     d.env["CUDA_MPS_PIPE_DIRECTORY"] = options_.data_dir;
     return d;
   };
-  HeartbeatResponse r;
-  r.allocations = {job("alloc-cm", 0, Isolation::kMps), job("alloc-cs", 1, Isolation::kShared)};
+  protocol::HeartbeatResponse r;
+  r.allocations = {job("alloc-cm", 0, model::Isolation::kMps),
+                   job("alloc-cs", 1, model::Isolation::kShared)};
   set_->Apply(r, gpus);
   ASSERT_EQ(launcher_.specs.size(), 2u);
   const std::string pipe = MpsPipeDirectory(options_.mps_root, gpus[0].gpu.uuid);
@@ -180,10 +181,11 @@ TEST_F(ReplicaIsolationTest, AMigReplicaSeesTheCapabilityNodesAndAnotherDoesNot)
   auto gpus = Gpus("2xA100-80GB:mig");
   gpus[1].gpu.mig_enabled = false;
   gpus[1].mig_instances.clear();
-  HeartbeatResponse r;
+  protocol::HeartbeatResponse r;
   r.allocations = {
-      testing::TestAllocation("alloc-g", {"true"}, {{0, "", 143, 0, Isolation::kMig}}),
-      testing::TestAllocation("alloc-x", {"true"}, {{1, "", 1000, 0, Isolation::kExclusive}})};
+      testing::TestAllocation("alloc-g", {"true"}, {{0, "", 143, 0, model::Isolation::kMig}}),
+      testing::TestAllocation("alloc-x", {"true"},
+                              {{1, "", 1000, 0, model::Isolation::kExclusive}})};
   set_->Apply(r, gpus);
   ASSERT_EQ(launcher_.specs.size(), 2u);
   const std::string caps = dev_.path() + "/nvidia-caps";
@@ -194,4 +196,4 @@ TEST_F(ReplicaIsolationTest, AMigReplicaSeesTheCapabilityNodesAndAnotherDoesNot)
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -17,7 +17,7 @@
 #include "agent/testing/fake_control_plane.h"
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 using testing::FakeControlPlane;
@@ -91,7 +91,7 @@ TEST_F(ReplicaLimitsTest, AReplicaOpensItsOwnGpuNodeButNotAnother) {
                            "(exec 3<\"$D/nvidia0\") && echo gpu0-opened; "
                            "(exec 4<\"$D/nvidia1\") 2>&1 && echo gpu1-opened; "
                            "exit 0"},
-                          {{0, "", 500, 40960, Isolation::kMps}});
+                          {{0, "", 500, 40960, model::Isolation::kMps}});
   d.env["D"] = dev_.path();
   cp_->SetAllocations({d});
   auto r = WaitEnded(id);
@@ -156,4 +156,4 @@ TEST_F(ReplicaLimitsTest, ARestartedAgentStillKillsAndRemovesTheGroup) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

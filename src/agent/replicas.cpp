@@ -19,7 +19,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace fs = std::filesystem;
 namespace {
 
@@ -57,13 +57,13 @@ ReplicaSet::ReplicaSet(ReplicaSetOptions options, AgentState& state, StateWriter
       clock_(clock),
       env_(options_.env != nullptr ? *options_.env : PosixFileEnv()) {}
 
-std::vector<DeviceRule> ReplicaSet::DevicesFor(const DesiredReplica& want,
+std::vector<DeviceRule> ReplicaSet::DevicesFor(const protocol::DesiredReplica& want,
                                                const std::vector<GpuSample>& gpus) const {
   std::vector<DeviceRule> rules = StandardDeviceRules();
   const std::string& dev = options_.gpu_dev_dir;
   std::vector<std::string> paths;
   bool real = false;
-  for (const VgpuSlice& slice : want.allocation.slices) {
+  for (const model::VgpuSlice& slice : want.allocation.slices) {
     for (const GpuSample& g : gpus) {
       if (g.gpu.index != slice.gpu_index) continue;
       paths.push_back(GpuDevicePath(g, dev));
@@ -126,14 +126,14 @@ IsolationServices ReplicaSet::Services() const {
   return IsolationServices{mps_, options_.mps_root, options_.gpu_dev_dir};
 }
 
-int64_t ReplicaSet::SharedGpuUid(const DesiredReplica& want) const {
+int64_t ReplicaSet::SharedGpuUid(const protocol::DesiredReplica& want) const {
   const IsolationMode* mode = IsolationModeOf(want.allocation);
   if (mode == nullptr || !mode->OneUserPerGpu()) return -1;
   std::set<int> mine;
-  for (const VgpuSlice& s : want.allocation.slices) mine.insert(s.gpu_index);
+  for (const model::VgpuSlice& s : want.allocation.slices) mine.insert(s.gpu_index);
   for (const ReplicaRecord& r : state_.replicas) {
     if (r.ended() || r.uid < 0 || r.desired.run_as_root) continue;
-    for (const VgpuSlice& s : r.desired.allocation.slices) {
+    for (const model::VgpuSlice& s : r.desired.allocation.slices) {
       if (s.isolation == mode->Kind() && mine.count(s.gpu_index)) return r.uid;
     }
   }
@@ -176,7 +176,8 @@ SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<G
   }
   // The allocation's GPUs only, then the driver's shared nodes (skipped where absent).
   std::set<int> indices;
-  for (const VgpuSlice& slice : rec.desired.allocation.slices) indices.insert(slice.gpu_index);
+  for (const model::VgpuSlice& slice : rec.desired.allocation.slices)
+    indices.insert(slice.gpu_index);
   for (const GpuSample& g : gpus) {
     if (!indices.count(g.gpu.index)) continue;
     s.devices.push_back(GpuDevicePath(g, options_.gpu_dev_dir));
@@ -191,10 +192,11 @@ SandboxSpec ReplicaSet::SandboxFor(const ReplicaRecord& rec, const std::vector<G
   return s;
 }
 
-void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSample>& gpus) {
+void ReplicaSet::Apply(const protocol::HeartbeatResponse& desired,
+                       const std::vector<GpuSample>& gpus) {
   std::set<std::string> cancel(desired.cancel.begin(), desired.cancel.end());
   std::set<std::string> listed;
-  for (const DesiredReplica& d : desired.allocations) listed.insert(d.allocation.id);
+  for (const protocol::DesiredReplica& d : desired.allocations) listed.insert(d.allocation.id);
   for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
     it =
         listed.count(it->first) && !cancel.count(it->first) ? std::next(it) : unrecorded_.erase(it);
@@ -202,7 +204,7 @@ void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSa
   for (ReplicaRecord& rec : state_.replicas) {
     if (listed.count(rec.id()) && rec.desired.command.empty()) {
       // Adopted without a record (Adopt): take what the control plane says it is.
-      for (const DesiredReplica& d : desired.allocations) {
+      for (const protocol::DesiredReplica& d : desired.allocations) {
         if (d.allocation.id == rec.id()) rec.desired = d;
       }
     }
@@ -221,8 +223,8 @@ void ReplicaSet::Apply(const HeartbeatResponse& desired, const std::vector<GpuSa
   known.insert(state_.finished.begin(), state_.finished.end());
   // New replicas: plan each and record it "starting"; make all the records durable in one
   // save; launch only when that save succeeded (a restart must know of every launch).
-  std::vector<std::pair<const DesiredReplica*, VgpuPlan>> batch;
-  for (const DesiredReplica& d : desired.allocations) {
+  std::vector<std::pair<const protocol::DesiredReplica*, VgpuPlan>> batch;
+  for (const protocol::DesiredReplica& d : desired.allocations) {
     if (known.count(d.allocation.id) || cancel.count(d.allocation.id)) continue;
     // The rest waits for the next round, so that heartbeats keep their pace.
     if (static_cast<int>(batch.size()) >= options_.max_starts_per_round) break;
@@ -267,7 +269,7 @@ void ReplicaSet::Put(ReplicaRecord rec) {
   state_.replicas.push_back(std::move(rec));
 }
 
-std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
+std::optional<VgpuPlan> ReplicaSet::Prepare(const protocol::DesiredReplica& want,
                                             const std::vector<GpuSample>& gpus) {
   ReplicaRecord rec;
   rec.desired = want;
@@ -297,7 +299,7 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
       return fail(rt.status().message());
     }
   }
-  std::vector<Allocation> placed;
+  std::vector<model::Allocation> placed;
   std::vector<std::string> placed_mig;
   for (const ReplicaRecord& r : state_.replicas) {
     if (r.ended()) continue;
@@ -324,7 +326,7 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const DesiredReplica& want,
   return std::move(plan).value();
 }
 
-void ReplicaSet::Launch(const DesiredReplica& want, const VgpuPlan& plan,
+void ReplicaSet::Launch(const protocol::DesiredReplica& want, const VgpuPlan& plan,
                         const std::vector<GpuSample>& gpus) {
   auto found = std::find_if(state_.replicas.begin(), state_.replicas.end(),
                             [&](const ReplicaRecord& r) { return r.id() == want.allocation.id; });
@@ -578,17 +580,17 @@ void ReplicaSet::StopAll() {
   Poll();
 }
 
-std::vector<ReplicaReport> ReplicaSet::Reports() const {
-  std::vector<ReplicaReport> out;
+std::vector<protocol::ReplicaReport> ReplicaSet::Reports() const {
+  std::vector<protocol::ReplicaReport> out;
   for (const auto& [id, why] : unrecorded_) {
-    ReplicaReport r;
+    protocol::ReplicaReport r;
     r.allocation_id = id;
     r.state = "starting";
     r.message = why;
     out.push_back(std::move(r));
   }
   for (const ReplicaRecord& rec : state_.replicas) {
-    ReplicaReport r;
+    protocol::ReplicaReport r;
     r.allocation_id = rec.id();
     r.state = rec.state;
     r.pid = rec.state == "running" ? rec.handle.pid : 0;
@@ -603,4 +605,4 @@ std::vector<ReplicaReport> ReplicaSet::Reports() const {
   return out;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

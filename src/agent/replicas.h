@@ -32,13 +32,13 @@
 #include "agent/isolation.h"
 #include "agent/launcher.h"
 #include "agent/mps.h"
-#include "protocol/agent_protocol.h"
 #include "agent/state.h"
 #include "agent/state_writer.h"
 #include "agent/vgpu.h"
 #include "common/clock.h"
+#include "protocol/agent_protocol.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 struct ReplicaSetOptions {
   std::string data_dir;                       // replicas live in <data_dir>/replicas/<id>
@@ -80,7 +80,7 @@ class ReplicaSet {
   void Adopt(const std::map<std::string, ProcessHandle>& running);
 
   // Acts on the desired set and the cancel list; `gpus` are the node's GPUs with health.
-  void Apply(const HeartbeatResponse& desired, const std::vector<GpuSample>& gpus);
+  void Apply(const protocol::HeartbeatResponse& desired, const std::vector<GpuSample>& gpus);
   // Updates running replicas, escalates stops past their grace period, and keeps the
   // MPS daemons of running mps replicas alive (restarting one that died).
   void Poll();
@@ -90,15 +90,17 @@ class ReplicaSet {
   // then SIGKILL.
   void StopAll();
 
-  std::vector<ReplicaReport> Reports() const;
+  std::vector<protocol::ReplicaReport> Reports() const;
 
  private:
   // Checks and plans `want`; on success appends its "starting" record and returns the
   // plan, else appends a "failed" record and returns nothing.
-  std::optional<VgpuPlan> Prepare(const DesiredReplica& want, const std::vector<GpuSample>& gpus);
+  std::optional<VgpuPlan> Prepare(const protocol::DesiredReplica& want,
+                                  const std::vector<GpuSample>& gpus);
   // Launches a replica Prepare recorded (and the caller saved): folders, MPS, cgroup,
   // process; the record becomes "running" or "failed".
-  void Launch(const DesiredReplica& want, const VgpuPlan& plan, const std::vector<GpuSample>& gpus);
+  void Launch(const protocol::DesiredReplica& want, const VgpuPlan& plan,
+              const std::vector<GpuSample>& gpus);
   void BeginStop(ReplicaRecord& rec, const std::string& why);
   void Finish(ReplicaRecord& rec);
   // Kills and removes the container of an image replica (nothing for a plain one).
@@ -109,7 +111,7 @@ class ReplicaSet {
   // For a mode whose replicas on one GPU share a uid (IsolationMode::OneUserPerGpu: MPS
   // serves one user at a time), the uid of a live replica of that mode on one of `want`'s
   // GPUs; -1: none, or the mode has no such rule.
-  int64_t SharedGpuUid(const DesiredReplica& want) const;
+  int64_t SharedGpuUid(const protocol::DesiredReplica& want) const;
   // What the isolation modes act through (isolation.h).
   IsolationServices Services() const;
   // The SandboxSpec of a replica and a note on what it gives.
@@ -117,7 +119,7 @@ class ReplicaSet {
                          std::string* note) const;
   // The devices `want` may use: the standard ones plus its GPUs' nodes (missing nodes of
   // real GPUs are logged).
-  std::vector<DeviceRule> DevicesFor(const DesiredReplica& want,
+  std::vector<DeviceRule> DevicesFor(const protocol::DesiredReplica& want,
                                      const std::vector<GpuSample>& gpus) const;
   // Replaces the record with the same id, or appends `rec`.
   void Put(ReplicaRecord rec);
@@ -134,4 +136,4 @@ class ReplicaSet {
   std::map<std::string, std::string> unrecorded_;
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

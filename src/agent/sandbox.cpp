@@ -17,7 +17,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace sandbox {
 namespace {
 
@@ -319,4 +319,4 @@ SandboxSupport ProbeSandbox() {
   return s;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -14,7 +14,7 @@
 #include "agent/launcher.h"
 #include "common/result.h"
 
-namespace fastgpu::sandbox {
+namespace fastgpu::agent::sandbox {
 
 // Where a confinement step failed; names for messages come from StepName.
 enum Step : int32_t {
@@ -69,7 +69,7 @@ struct Prepared {
 };
 
 // Checks and orders `spec` (absolute paths, limits). InvalidArgument on a bad spec.
-Result<Prepared> Prepare(const SandboxSpec& spec);
+Result<Prepared> Prepare(const agent::SandboxSpec& spec);
 
 // True when `path` (absolute) lies under a folder the sandbox covers and does not bind
 // back: a program there cannot be run inside it.
@@ -82,4 +82,4 @@ int EnterNamespaces(const Prepared& p, int32_t* step);
 // and no_new_privs (nothing when p.uid < 0). Returns 0, or an errno with *step set.
 int DropPrivileges(const Prepared& p, int32_t* step);
 
-}  // namespace fastgpu::sandbox
+}  // namespace fastgpu::agent::sandbox

@@ -24,7 +24,7 @@
 #include "agent/launcher.h"
 #include "agent/sandbox.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 // ---- async-signal-safe helpers (used between fork and exec) ----
@@ -542,4 +542,4 @@ ProcessState ParseStatusFile(const std::string& content) {
   return s;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -11,7 +11,7 @@
 #include "agent/cgroup.h"
 #include "agent/files.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 namespace json = boost::json;
@@ -60,7 +60,7 @@ Result<AgentState> LoadAgentState(const std::string& path, FileEnv& env) {
       const json::object& r = rv.as_object();
       const json::value* d = r.if_contains("allocation");
       if (d == nullptr) return DataLoss("state file " + path + ": replica without allocation");
-      auto desired = DecodeDesiredReplica(json::serialize(*d));
+      auto desired = protocol::DecodeDesiredReplica(json::serialize(*d));
       if (!desired.ok()) return DataLoss("state file " + path + ": " + desired.status().message());
       ReplicaRecord rec;
       rec.desired = std::move(desired).value();
@@ -117,7 +117,7 @@ Status SaveAgentState(const std::string& path, const AgentState& state, FileEnv&
   for (const ReplicaRecord& rec : state.replicas) {
     json::object r;
     boost::system::error_code ec;
-    json::value allocation = json::parse(EncodeDesiredReplica(rec.desired), ec);
+    json::value allocation = json::parse(protocol::EncodeDesiredReplica(rec.desired), ec);
     if (ec) return Internal("state: cannot encode allocation " + rec.id() + ": " + ec.message());
     r["allocation"] = std::move(allocation);
     r["state"] = rec.state;
@@ -153,4 +153,4 @@ Status SaveAgentState(const std::string& path, const AgentState& state, FileEnv&
   return WriteFileAtomically(env, path, json::serialize(o));
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

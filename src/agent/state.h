@@ -14,16 +14,16 @@
 
 #include "agent/file_env.h"
 #include "agent/launcher.h"
-#include "protocol/agent_protocol.h"
 #include "common/result.h"
+#include "protocol/agent_protocol.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 struct ReplicaRecord {
-  DesiredReplica desired;
+  protocol::DesiredReplica desired;
   std::string state = "starting";  // starting, running, exited, failed
   ProcessHandle handle;
-  std::string dir;         // <data_dir>/replicas/<allocation id>
+  std::string dir;  // <data_dir>/replicas/<allocation id>
   // The replica's cgroup name (Cgroups::Create; its folders and procs files derive from
   // it); "" when it runs without a cgroup.
   std::string cgroup;
@@ -70,4 +70,4 @@ Result<AgentState> LoadAgentState(const std::string& path, FileEnv& env = PosixF
 Status SaveAgentState(const std::string& path, const AgentState& state,
                       FileEnv& env = PosixFileEnv());
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

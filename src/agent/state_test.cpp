@@ -7,7 +7,7 @@
 
 #include "common/testing/temp_dir.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 TEST(StateTest, SavesAtomicallyAndLoadsBack) {
@@ -39,7 +39,8 @@ TEST(StateTest, SavesAtomicallyAndLoadsBack) {
   EXPECT_EQ(back->node_token, "secret");
   ASSERT_EQ(back->replicas.size(), 1u);
   EXPECT_EQ(back->replicas[0].handle.pid_start, 44u);
-  EXPECT_EQ(EncodeDesiredReplica(back->replicas[0].desired), EncodeDesiredReplica(rec.desired));
+  EXPECT_EQ(protocol::EncodeDesiredReplica(back->replicas[0].desired),
+            protocol::EncodeDesiredReplica(rec.desired));
   EXPECT_EQ(back->replicas[0].mps_gpus, rec.mps_gpus);
   EXPECT_EQ(back->finished, st.finished);
   EXPECT_EQ(back->replicas[0].cgroup, "alloc-1");
@@ -58,4 +59,4 @@ TEST(StateTest, SavesAtomicallyAndLoadsBack) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

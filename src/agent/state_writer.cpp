@@ -1,6 +1,6 @@
 #include "agent/state_writer.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 class FileStateWriter final : public StateWriter {
@@ -20,4 +20,4 @@ std::unique_ptr<StateWriter> MakeFileStateWriter(std::string path, FileEnv& env)
   return std::make_unique<FileStateWriter>(std::move(path), env);
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -13,7 +13,7 @@
 #include "agent/state.h"
 #include "common/status.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 class StateWriter {
  public:
@@ -29,4 +29,4 @@ class StateWriter {
 // The state file at `path` (its folder must exist), written through `env` (borrowed).
 std::unique_ptr<StateWriter> MakeFileStateWriter(std::string path, FileEnv& env = PosixFileEnv());
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

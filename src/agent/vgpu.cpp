@@ -6,12 +6,12 @@
 #include "agent/isolation.h"
 #include "agent/isolation_internal.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 namespace {
 
 // The variables every workload gets.
-void SetReplicaEnv(const DesiredReplica& want, VgpuPlan* plan) {
-  const Allocation& a = want.allocation;
+void SetReplicaEnv(const protocol::DesiredReplica& want, VgpuPlan* plan) {
+  const model::Allocation& a = want.allocation;
   plan->env["FASTGPU_JOB_ID"] = a.job_id;
   plan->env["FASTGPU_REPLICA"] = std::to_string(a.replica);
   plan->env["FASTGPU_REPLICAS"] = std::to_string(want.replicas);
@@ -19,9 +19,9 @@ void SetReplicaEnv(const DesiredReplica& want, VgpuPlan* plan) {
 }
 
 // The mode all of the allocation's slices share.
-Result<const IsolationMode*> ModeOf(const Allocation& a) {
-  const Isolation iso = a.slices[0].isolation;
-  for (const VgpuSlice& s : a.slices) {
+Result<const IsolationMode*> ModeOf(const model::Allocation& a) {
+  const model::Isolation iso = a.slices[0].isolation;
+  for (const model::VgpuSlice& s : a.slices) {
     if (s.isolation != iso) {
       return InvalidArgument("the slices of one allocation must share one isolation mode");
     }
@@ -33,7 +33,7 @@ Result<const IsolationMode*> ModeOf(const Allocation& a) {
 
 // The slice's GPU, when the node has it (once in the allocation), it is healthy and the
 // slice's share is a share.
-Result<const GpuSample*> SliceGpu(const VgpuSlice& s, const std::vector<GpuSample>& gpus,
+Result<const GpuSample*> SliceGpu(const model::VgpuSlice& s, const std::vector<GpuSample>& gpus,
                                   std::string_view mode, std::set<int>* seen) {
   auto it = std::find_if(gpus.begin(), gpus.end(),
                          [&](const GpuSample& g) { return g.gpu.index == s.gpu_index; });
@@ -55,11 +55,12 @@ Result<const GpuSample*> SliceGpu(const VgpuSlice& s, const std::vector<GpuSampl
 }
 
 // What the replicas in `placed` other than `self` hold on `gpu`.
-GpuUse UseOf(const Gpu& gpu, const std::string& self, const std::vector<Allocation>& placed) {
+GpuUse UseOf(const model::Gpu& gpu, const std::string& self,
+             const std::vector<model::Allocation>& placed) {
   GpuUse use;
-  for (const Allocation& p : placed) {
+  for (const model::Allocation& p : placed) {
     if (p.id == self) continue;
-    for (const VgpuSlice& ps : p.slices) {
+    for (const model::VgpuSlice& ps : p.slices) {
       if (ps.gpu_index != gpu.index) continue;
       use.milli += ps.milli;
       use.memory_mib += SliceMemoryMib(ps, gpu.memory_mib);
@@ -75,10 +76,10 @@ std::string MpsPipeDirectory(const std::string& mps_root, const std::string& gpu
   return mps_root + "/" + gpu_uuid + "/pipe";
 }
 
-Result<VgpuPlan> PlanVgpu(const DesiredReplica& want, const std::vector<GpuSample>& gpus,
-                          const std::vector<Allocation>& placed,
+Result<VgpuPlan> PlanVgpu(const protocol::DesiredReplica& want, const std::vector<GpuSample>& gpus,
+                          const std::vector<model::Allocation>& placed,
                           const std::vector<std::string>& placed_mig, const std::string& mps_root) {
-  const Allocation& a = want.allocation;
+  const model::Allocation& a = want.allocation;
   VgpuPlan plan;
   SetReplicaEnv(want, &plan);
   if (a.slices.empty()) {
@@ -91,7 +92,7 @@ Result<VgpuPlan> PlanVgpu(const DesiredReplica& want, const std::vector<GpuSampl
   std::set<int> seen;
   std::vector<SliceGrant> grants;
   PlanContext context{mps_root, false};
-  for (const VgpuSlice& s : a.slices) {
+  for (const model::VgpuSlice& s : a.slices) {
     FASTGPU_ASSIGN_OR_RETURN(const GpuSample* gpu, SliceGpu(s, gpus, mode->Name(), &seen));
     context.simulated = context.simulated || gpu->gpu.simulated;
     SliceRequest request{a, s, *gpu, UseOf(gpu->gpu, a.id, placed), mig_in_use};
@@ -110,4 +111,4 @@ Result<VgpuPlan> PlanVgpu(const DesiredReplica& want, const std::vector<GpuSampl
   return plan;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -28,10 +28,10 @@
 #include <vector>
 
 #include "agent/gpu_inventory.h"
-#include "protocol/agent_protocol.h"
 #include "common/result.h"
+#include "protocol/agent_protocol.h"
 
-namespace fastgpu {
+namespace fastgpu::agent {
 
 struct VgpuPlan {
   std::map<std::string, std::string> env;  // added to the workload's environment
@@ -49,8 +49,8 @@ std::string MpsPipeDirectory(const std::string& mps_root, const std::string& gpu
 // on the GPU (not in MIG mode, unhealthy, mixed modes, no free instance),
 // ResourceExhausted when the GPU would be oversubscribed, InvalidArgument for a slice
 // that names a GPU the node does not have, Unimplemented for vm.
-Result<VgpuPlan> PlanVgpu(const DesiredReplica& want, const std::vector<GpuSample>& gpus,
-                          const std::vector<Allocation>& placed,
+Result<VgpuPlan> PlanVgpu(const protocol::DesiredReplica& want, const std::vector<GpuSample>& gpus,
+                          const std::vector<model::Allocation>& placed,
                           const std::vector<std::string>& placed_mig, const std::string& mps_root);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::agent

@@ -96,7 +96,8 @@ TEST(CliAnswersTest, SubmitSendsTheModelJobSpec) {
                        "--env", "K=V", "--name", "demo", "--", "python", "train.py"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   std::lock_guard lock(mu);
-  Result<JobSpec> spec = FromJsonText<JobSpec>(body, UnknownFields::kRefuse);
+  Result<model::JobSpec> spec =
+      model::FromJsonText<model::JobSpec>(body, model::UnknownFields::kRefuse);
   ASSERT_TRUE(spec.ok()) << spec.status() << " in " << body;
   EXPECT_EQ(spec->name, "demo");
   EXPECT_EQ(spec->command, (std::vector<std::string>{"python", "train.py"}));
@@ -104,7 +105,7 @@ TEST(CliAnswersTest, SubmitSendsTheModelJobSpec) {
   EXPECT_EQ(spec->shape.gpu_count, 1);
   EXPECT_EQ(spec->shape.gpu_milli, 500);
   EXPECT_EQ(spec->shape.memory_mib, 8192);
-  EXPECT_EQ(spec->shape.isolation, Isolation::kMps);
+  EXPECT_EQ(spec->shape.isolation, model::Isolation::kMps);
   EXPECT_EQ(body.find("image"), std::string::npos);  // only when given
   CliRun bad = RunCli((*server)->url(), {"job", "submit", "--isolation", "magic", "--", "true"});
   EXPECT_EQ(bad.exit_code, 2) << bad.err;

@@ -5,26 +5,26 @@ namespace fastgpu::cli {
 namespace json = boost::json;
 
 Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ClientConfig& config) {
-  HttpClientOptions opts;
+  net::HttpClientOptions opts;
   opts.bearer_token = config.token;
   opts.ca_file = config.ca_cert;
   opts.connect_timeout = std::chrono::seconds(5);
   opts.read_timeout = std::chrono::seconds(60);
-  auto http = HttpClient::Create(config.server, opts);
+  auto http = net::HttpClient::Create(config.server, opts);
   if (!http.ok())
-    return http.status().WithContext("server URL '" + RedactedUrl(config.server) + "'");
+    return http.status().WithContext("server URL '" + net::RedactedUrl(config.server) + "'");
   return std::unique_ptr<ApiClient>(new ApiClient(config, std::move(http).value()));
 }
 
 namespace {
 
 // A failed answer as a Status a person can act on (see the header).
-Status AnswerStatus(const ClientConfig& config, const Result<HttpResponse>& res) {
+Status AnswerStatus(const ClientConfig& config, const Result<net::HttpResponse>& res) {
   if (!res.ok()) {
     return Unavailable("cannot reach the control plane at " + config.server + ": " +
                        res.status().message());
   }
-  Status st = ApiStatus(*res);
+  Status st = net::ApiStatus(*res);
   if (st.code() == StatusCode::kUnauthenticated) {
     return Unauthenticated(
         st.message() + (config.token.empty()
@@ -36,9 +36,9 @@ Status AnswerStatus(const ClientConfig& config, const Result<HttpResponse>& res)
 
 }  // namespace
 
-Result<HttpResponse> ApiClient::Stream(const std::string& path,
-                                       const std::function<bool(std::string_view)>& on_chunk,
-                                       const std::function<bool(const HttpResponse&)>& on_headers) {
+Result<net::HttpResponse> ApiClient::Stream(
+    const std::string& path, const std::function<bool(std::string_view)>& on_chunk,
+    const std::function<bool(const net::HttpResponse&)>& on_headers) {
   auto res = http_->GetStream(path, on_chunk, {}, on_headers);
   FASTGPU_RETURN_IF_ERROR(AnswerStatus(config_, res));
   return *std::move(res);
@@ -46,7 +46,7 @@ Result<HttpResponse> ApiClient::Stream(const std::string& path,
 
 Result<json::value> ApiClient::Call(const std::string& method, const std::string& path,
                                     const std::string& body, const std::string& idempotency_key) {
-  HttpHeaders headers;
+  net::HttpHeaders headers;
   if (!idempotency_key.empty()) headers.emplace_back("Idempotency-Key", idempotency_key);
   auto res = http_->Do(method, path, body, headers);
   if (!res.ok() && !idempotency_key.empty()) res = http_->Do(method, path, body, headers);

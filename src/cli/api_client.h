@@ -31,15 +31,15 @@ class ApiClient {
   // A GET whose 2xx body goes to `on_chunk` as it arrives when `on_headers` accepts the
   // answer's headers, else is returned in the answer (HttpClient::GetStream). Failures
   // become a Status as with Call.
-  Result<HttpResponse> Stream(const std::string& path,
-                              const std::function<bool(std::string_view)>& on_chunk,
-                              const std::function<bool(const HttpResponse&)>& on_headers);
+  Result<net::HttpResponse> Stream(const std::string& path,
+                                   const std::function<bool(std::string_view)>& on_chunk,
+                                   const std::function<bool(const net::HttpResponse&)>& on_headers);
 
  private:
-  ApiClient(ClientConfig config, std::unique_ptr<HttpClient> http)
+  ApiClient(ClientConfig config, std::unique_ptr<net::HttpClient> http)
       : config_(std::move(config)), http_(std::move(http)) {}
   ClientConfig config_;
-  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<net::HttpClient> http_;
 };
 
 // An answer of an unexpected shape (a field missing or of another type, as the model's

@@ -42,9 +42,9 @@ Status Usage(const std::string& m) { return InvalidArgument("usage: " + m); }
 Result<std::vector<std::string>> Fields(const json::value& v,
                                         std::initializer_list<std::string_view> keys) {
   std::vector<std::string> out(keys.size());
-  JsonObjectReader r(v);
+  model::JsonObjectReader r(v);
   size_t i = 0;
-  for (std::string_view key : keys) r.Str(key, out[i++], Need::kRequired);
+  for (std::string_view key : keys) r.Str(key, out[i++], model::Need::kRequired);
   if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
   return out;
 }
@@ -92,28 +92,28 @@ struct SubmitFlags {
 
 // The job spec in the model's JSON form (model/json.h), the one the API decodes.
 Result<std::string> SubmitBody(const SubmitFlags& s) {
-  JobSpec spec;
-  auto gpu = ParseGpuAmount(s.gpu);
+  model::JobSpec spec;
+  auto gpu = model::ParseGpuAmount(s.gpu);
   if (!gpu.ok()) return Usage("--gpu: " + gpu.status().message());
   spec.shape.gpu_count = gpu->count;
   spec.shape.gpu_milli = gpu->milli_per_gpu;
   if (!s.gpu_memory.empty()) {
-    auto m = ParseMemoryMib(s.gpu_memory);
+    auto m = model::ParseMemoryMib(s.gpu_memory);
     if (!m.ok()) return Usage("--gpu-memory: " + m.status().message());
     spec.shape.gpu_memory_mib = *m;
   }
   if (!s.cpu.empty()) {
-    auto c = ParseCpuMilli(s.cpu);
+    auto c = model::ParseCpuMilli(s.cpu);
     if (!c.ok()) return Usage("--cpu: " + c.status().message());
     spec.shape.cpu_milli = *c;
   }
   if (!s.memory.empty()) {
-    auto m = ParseMemoryMib(s.memory);
+    auto m = model::ParseMemoryMib(s.memory);
     if (!m.ok()) return Usage("--memory: " + m.status().message());
     spec.shape.memory_mib = *m;
   }
   spec.shape.gpu_models = s.gpu_models;
-  auto iso = ParseIsolation(s.isolation);
+  auto iso = model::ParseIsolation(s.isolation);
   if (!iso.ok()) return Usage("--isolation: " + iso.status().message());
   spec.shape.isolation = *iso;
   for (const auto& kv : s.env) {
@@ -148,8 +148,8 @@ Result<std::string> WaitForJobs(ApiClient& api, const std::vector<std::string>& 
       auto v = api.Call("GET", "/v1/jobs/" + EncodePathSegment(id));
       if (!v.ok()) return v.status();
       std::string state, reason;
-      JsonObjectReader r(*v);
-      r.Str("state", state, Need::kRequired).Str("reason", reason);
+      model::JsonObjectReader r(*v);
+      r.Str("state", state, model::Need::kRequired).Str("reason", reason);
       if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
       if (state == "succeeded") {
         done.push_back(*v);
@@ -343,10 +343,10 @@ Result<std::string> PrintJobLogs(ApiClient& api, const std::string& job, int rep
   auto print_plain = [&](const json::value& v) -> Result<Piece> {
     std::string data;
     Piece p;
-    JsonObjectReader r(v);
-    r.Str("data", data, Need::kRequired)
-        .Int("next_offset", offset, 0, std::numeric_limits<int64_t>::max(), Need::kRequired)
-        .Bool("done", p.done, Need::kRequired);
+    model::JsonObjectReader r(v);
+    r.Str("data", data, model::Need::kRequired)
+        .Int("next_offset", offset, 0, std::numeric_limits<int64_t>::max(), model::Need::kRequired)
+        .Bool("done", p.done, model::Need::kRequired);
     if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
     std::cout << data << std::flush;
     p.empty = data.empty();
@@ -372,11 +372,11 @@ Result<std::string> PrintJobLogs(ApiClient& api, const std::string& job, int rep
           got += static_cast<int64_t>(bytes.size());
           return true;
         },
-        [&](const HttpResponse& h) { return streamed = !h.Header("X-Log-Offset").empty(); });
+        [&](const net::HttpResponse& h) { return streamed = !h.Header("X-Log-Offset").empty(); });
     offset += got;
     if (!res.ok() && !streamed) return res.status();
     if (res.ok() && !streamed) {  // a plain answer: poll
-      auto v = ParseJson(res->body);
+      auto v = model::ParseJson(res->body);
       if (!v.ok()) return Internal("the control plane answered something that is not JSON");
       FASTGPU_ASSIGN_OR_RETURN(Piece p, print_plain(*v));
       if (p.done) break;
@@ -546,7 +546,7 @@ void AddToken(CLI::App& app, int* exit_code) {
                         json::serialize(json::object{{"name", *name}}));
       if (v.ok() && *secret_only) {
         std::string secret;
-        JsonObjectReader r(*v);
+        model::JsonObjectReader r(*v);
         r.Str("token", secret);
         if (Status st = r.Finish(); !st.ok()) return UnexpectedAnswer(st);
         if (secret.empty()) {

@@ -52,7 +52,7 @@ struct ReportRow {
 
 // The rows of a usage report answer, checked (the model's JsonObjectReader).
 Result<std::vector<ReportRow>> ReportRows(const json::value& r) {
-  JsonObjectReader reader(r);
+  model::JsonObjectReader reader(r);
   const json::value* rows = reader.Raw("rows");
   if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
   if (rows == nullptr || !rows->is_array()) {
@@ -62,8 +62,8 @@ Result<std::vector<ReportRow>> ReportRows(const json::value& r) {
   for (size_t i = 0; i < rows->as_array().size(); ++i) {
     const json::value& row = rows->as_array()[i];
     ReportRow rr;
-    JsonObjectReader rd(row, "rows[" + std::to_string(i) + "]");
-    rd.Double("gpu_hours", rr.gpu_hours, Need::kRequired);
+    model::JsonObjectReader rd(row, "rows[" + std::to_string(i) + "]");
+    rd.Double("gpu_hours", rr.gpu_hours, model::Need::kRequired);
     if (Status st = rd.Finish(); !st.ok()) return UnexpectedAnswer(st);
     rr.key = Str(row, "key");
     rr.billed_seconds = Str(row, "billed_seconds");
@@ -76,9 +76,9 @@ Result<std::vector<ReportRow>> ReportRows(const json::value& r) {
 Result<std::string> RenderReport(const json::value& r) {
   FASTGPU_ASSIGN_OR_RETURN(std::vector<ReportRow> rows, ReportRows(r));
   int64_t from = 0, to = 0;
-  JsonObjectReader reader(r);
-  reader.Int("from", from, 0, std::numeric_limits<int64_t>::max(), Need::kRequired)
-      .Int("to", to, 0, std::numeric_limits<int64_t>::max(), Need::kRequired);
+  model::JsonObjectReader reader(r);
+  reader.Int("from", from, 0, std::numeric_limits<int64_t>::max(), model::Need::kRequired)
+      .Int("to", to, 0, std::numeric_limits<int64_t>::max(), model::Need::kRequired);
   if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
   const std::string by = Str(r, "by");
   Table t({by == "job"     ? "JOB"
@@ -98,8 +98,8 @@ Result<std::string> RenderReport(const json::value& r) {
 
 Result<std::string> RenderPrices(const json::value& p) {
   std::map<std::string, std::string> gpu_hour;
-  JsonObjectReader reader(p);
-  reader.StrMap("gpu_hour", gpu_hour, Need::kRequired);
+  model::JsonObjectReader reader(p);
+  reader.StrMap("gpu_hour", gpu_hour, model::Need::kRequired);
   if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
   Table t({"ITEM", "PRICE"});
   for (const auto& [model, price] : gpu_hour) t.Add({"GPU-hour " + model, "$" + price});
@@ -279,16 +279,17 @@ void AddQuota(CLI::App& app, int* exit_code) {
                                   json::serialize(body), RandomHex(16)));
       if (output == "json") return metering::JsonText(r) + "\n";
       int64_t max = 0, budget_cents = 0;
-      JsonObjectReader reader(r);
-      reader.Int("max_gpu_milli", max, 0, std::numeric_limits<int64_t>::max(), Need::kRequired)
+      model::JsonObjectReader reader(r);
+      reader
+          .Int("max_gpu_milli", max, 0, std::numeric_limits<int64_t>::max(), model::Need::kRequired)
           .Int("budget_cents", budget_cents, 0, std::numeric_limits<int64_t>::max(),
-               Need::kRequired);
+               model::Need::kRequired);
       const json::value* usage = reader.Raw("usage");
       if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
       if (usage == nullptr) return UnexpectedAnswer(InvalidArgument("usage: is required"));
       const json::value& u = *usage;
       std::string out = "tenant " + Str(r, "name") + ": max " +
-                        (max ? FormatGpuMilli(max) : std::string("unlimited")) +
+                        (max ? model::FormatGpuMilli(max) : std::string("unlimited")) +
                         " held at once, budget " + (budget_cents ? Str(u, "budget") : "unlimited") +
                         " per month; spent " + Str(u, "spent") + " in " + Str(u, "period") + "\n";
       if (!Str(u, "warning").empty() && Str(u, "warning") != "\"\"") {

@@ -6,7 +6,7 @@
 
 #include "cli/suggest.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 namespace {
 
@@ -101,4 +101,4 @@ int ReportParseError(CLI::App& root, int argc, char** argv, const CLI::ParseErro
   return 2;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

@@ -5,10 +5,10 @@
 
 #include <CLI/CLI.hpp>
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 // Handles a parse error of `root` on argv: prints the message (and a suggestion or the
 // group's help) and returns the exit code: 0 after printing a group's help, else 2.
 int ReportParseError(CLI::App& root, int argc, char** argv, const CLI::ParseError& error);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

@@ -9,11 +9,11 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "main/commands.h"
-#include "main/sandbox_flags.h"
 #include "main/container_flags.h"
+#include "main/sandbox_flags.h"
 #include "model/units.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 namespace {
 
 struct AgentFlags {
@@ -39,7 +39,7 @@ struct AgentFlags {
 };
 
 int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
-  AgentOptions o;
+  agent::AgentOptions o;
   auto sandbox = SandboxOptionsFromFlags(sf);
   if (!sandbox.ok()) return std::cerr << "fastgpu agent: " << sandbox.status().message() << "\n", 2;
   o.sandbox = *sandbox;
@@ -60,25 +60,25 @@ int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
   if (!containers.ok()) return std::cerr << "fastgpu agent: " << containers.status() << "\n", 2;
   o.containers = *containers;
   if (!f.cpu.empty()) {
-    auto cpu = ParseCpuMilli(f.cpu);
+    auto cpu = model::ParseCpuMilli(f.cpu);
     if (!cpu.ok()) return std::cerr << "fastgpu agent: --cpu: " << cpu.status() << "\n", 2;
     o.cpu_milli = *cpu;
   }
   if (!f.memory.empty()) {
-    auto mem = ParseMemoryMib(f.memory);
+    auto mem = model::ParseMemoryMib(f.memory);
     if (!mem.ok()) return std::cerr << "fastgpu agent: --memory: " << mem.status() << "\n", 2;
     o.memory_mib = *mem;
   }
-  auto cap = ParseMemoryMib(f.log_cap);
+  auto cap = model::ParseMemoryMib(f.log_cap);
   if (!cap.ok()) return std::cerr << "fastgpu agent: --log-cap: " << cap.status() << "\n", 2;
   o.log_cap_bytes = *cap * 1024 * 1024;
 
-  InventoryChoice choice;
+  agent::InventoryChoice choice;
   choice.simulate = f.simulate_gpus;
   choice.fault_file = f.fault_file;
   choice.uuid_seed = f.name.empty() ? f.data_dir : f.name;
   std::string note;
-  auto inventory = OpenGpuInventory(choice, &note);
+  auto inventory = agent::OpenGpuInventory(choice, &note);
   if (!inventory.ok()) {
     std::cerr << "fastgpu agent: " << inventory.status().message()
               << "\n(use --simulate-gpus 4xH100-80GB on a machine without GPUs)\n";
@@ -87,7 +87,7 @@ int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
   spdlog::info("fastgpu agent: {}", note);
   o.inventory = std::move(inventory).value();
   // The real side effects: detached shims for workloads, the system clock.
-  o.launcher = MakeShimLauncher();
+  o.launcher = agent::MakeShimLauncher();
   o.clock = &SystemClock::Default();
 
   // Signals are taken by sigwait below; every thread inherits the blocked mask (the
@@ -98,7 +98,7 @@ int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  Agent agent(std::move(o));
+  agent::Agent agent(std::move(o));
   Status st = agent.Start();
   if (!st.ok()) {
     std::cerr << "fastgpu agent: " << st << "\n";
@@ -168,4 +168,4 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   cmd->callback([flags, sandbox, exit_code] { *exit_code = RunAgent(*flags, *sandbox); });
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

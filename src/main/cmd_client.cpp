@@ -2,10 +2,10 @@
 #include "cli/client_commands.h"
 #include "main/commands.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 void RegisterClientCommands(CLI::App& app, int* exit_code) {
   cli::RegisterClientCommands(app, exit_code);
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

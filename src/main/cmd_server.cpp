@@ -7,7 +7,7 @@
 #include "main/control_plane_flags.h"
 #include "server/signals.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 namespace {
 
@@ -38,4 +38,4 @@ void RegisterServerCommand(CLI::App& app, int* exit_code) {
   cmd->callback([flags, exit_code] { *exit_code = RunServer(*flags); });
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

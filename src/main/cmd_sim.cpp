@@ -14,7 +14,7 @@
 #include "sim/simulator.h"
 #include "sim/trace.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 namespace {
 
 struct SimFlags {
@@ -148,4 +148,4 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   cmd->callback([flags, exit_code] { *exit_code = RunSim(*flags); });
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

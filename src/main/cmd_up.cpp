@@ -24,7 +24,7 @@
 #include "model/units.h"
 #include "server/signals.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 namespace {
 
@@ -93,26 +93,26 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   std::string url = running->Url();
   std::string local = running->LocalUrl();
 
-  InventoryChoice choice;
+  agent::InventoryChoice choice;
   choice.simulate = f.simulate_gpus;
   choice.fallback_simulate = f.fallback_gpus;
   choice.uuid_seed = "fastgpu-up";
   std::string note;
-  auto inventory = OpenGpuInventory(choice, &note);
+  auto inventory = agent::OpenGpuInventory(choice, &note);
   if (!inventory.ok()) {
     std::cerr << "fastgpu up: GPUs: " << inventory.status() << "\n";
     return 1;
   }
   bool simulated = (*inventory)->simulated();
   std::string describe = (*inventory)->Describe();
-  AgentOptions ao;
+  agent::AgentOptions ao;
   // A simulated node is not this machine: by default it offers at least what a GPU server
   // of its size would (32 CPUs, 256 GiB), so examples fit on a small host.
   const int64_t host_cpu_milli = int64_t{1000} * std::max(1u, std::thread::hardware_concurrency());
   const int64_t host_memory_mib =
       static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE) / (1024 * 1024);
   if (!f.cpu.empty()) {
-    auto cpu = ParseCpuMilli(f.cpu);
+    auto cpu = model::ParseCpuMilli(f.cpu);
     if (!cpu.ok() || *cpu <= 0) {
       std::cerr << "fastgpu up: --cpu: " << (cpu.ok() ? "must be positive" : cpu.status().message())
                 << "\n";
@@ -123,7 +123,7 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
     ao.cpu_milli = std::max<int64_t>(host_cpu_milli, kSimulatedCpuMilli);
   }
   if (!f.memory.empty()) {
-    auto mem = ParseMemoryMib(f.memory);
+    auto mem = model::ParseMemoryMib(f.memory);
     if (!mem.ok() || *mem <= 0) {
       std::cerr << "fastgpu up: --memory: "
                 << (mem.ok() ? "must be positive" : mem.status().message()) << "\n";
@@ -140,12 +140,12 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   ao.sandbox = *sandbox;
   ao.sandbox.hide_paths.push_back(AbsolutePath(f.data_dir));  // tokens and the store
   ao.inventory = std::move(inventory).value();
-  ao.launcher = MakeShimLauncher();
+  ao.launcher = agent::MakeShimLauncher();
   ao.clock = &SystemClock::Default();
   ao.containers = *containers;
   ao.gpu_dev_dir = f.gpu_dev_dir;
   const int64_t ao_cpu_milli = ao.cpu_milli, ao_memory_mib = ao.memory_mib;
-  Agent agent(std::move(ao));
+  agent::Agent agent(std::move(ao));
   if (Status st = agent.Start(); !st.ok()) {
     std::cerr << "fastgpu up: agent: " << st << "\n";
     return 1;
@@ -160,8 +160,8 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
             << "local agent " << agent.Snapshot().sandbox_note << "\n";
   if (ao_cpu_milli > 0 || ao_memory_mib > 0) {
     std::cout << "local node offers: "
-              << (ao_cpu_milli > 0 ? FormatCpuMilli(ao_cpu_milli) + " CPU" : "all CPUs") << ", "
-              << (ao_memory_mib > 0 ? FormatMemoryMib(ao_memory_mib) : "all memory")
+              << (ao_cpu_milli > 0 ? model::FormatCpuMilli(ao_cpu_milli) + " CPU" : "all CPUs")
+              << ", " << (ao_memory_mib > 0 ? model::FormatMemoryMib(ao_memory_mib) : "all memory")
               << " (--cpu, --memory)\n";
   }
   if (!note.empty()) std::cout << "  " << note << "\n";
@@ -206,4 +206,4 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   cmd->callback([f, sandbox, exit_code] { *exit_code = RunUp(*f, *sandbox); });
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 void RegisterUpCommand(CLI::App& app, int* exit_code);      // cmd_up.cpp
 void RegisterServerCommand(CLI::App& app, int* exit_code);  // cmd_server.cpp
@@ -17,4 +17,4 @@ void RegisterSimCommand(CLI::App& app, int* exit_code);     // cmd_sim.cpp
 // login, job, node, tenant, token, usage: the API client commands.
 void RegisterClientCommands(CLI::App& app, int* exit_code);  // cmd_client.cpp
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

@@ -4,7 +4,7 @@
 
 #include "model/image_ref.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 namespace {
 
 std::vector<std::string> SplitWords(const std::string& text) {
@@ -35,8 +35,8 @@ void AddContainerFlags(CLI::App* cmd, ContainerFlags* flags) {
                   "Options added to 'run', split at spaces, e.g. \"--ulimit nofile=65536:65536\"");
 }
 
-Result<ContainerOptions> ContainerOptionsFromFlags(const ContainerFlags& flags) {
-  ContainerOptions o;
+Result<agent::ContainerOptions> ContainerOptionsFromFlags(const ContainerFlags& flags) {
+  agent::ContainerOptions o;
   o.runtime = flags.runtime;
   o.network = flags.network;
   o.allowed_registries.clear();
@@ -46,7 +46,7 @@ Result<ContainerOptions> ContainerOptionsFromFlags(const ContainerFlags& flags) 
     r.erase(r.find_last_not_of(" \t") + 1);
     if (r.empty()) continue;
     // A registry is valid when it is the registry of a reference made with it.
-    auto ref = ParseImageRef(r + "/x");
+    auto ref = model::ParseImageRef(r + "/x");
     if (!ref.ok() || ref->registry.empty() || r.find('/') != std::string::npos ||
         (r.find_first_of(".:") == std::string::npos && r != "localhost")) {
       return InvalidArgument("--registries: '" + r +
@@ -60,4 +60,4 @@ Result<ContainerOptions> ContainerOptionsFromFlags(const ContainerFlags& flags) 
   return o;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

@@ -9,7 +9,7 @@
 #include "agent/container.h"
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 struct ContainerFlags {
   std::string registries = "localhost";  // comma-separated host[:port]; "" allows none
@@ -22,6 +22,6 @@ struct ContainerFlags {
 void AddContainerFlags(CLI::App* cmd, ContainerFlags* flags);
 
 // InvalidArgument naming the flag for a malformed registry entry.
-Result<ContainerOptions> ContainerOptionsFromFlags(const ContainerFlags& flags);
+Result<agent::ContainerOptions> ContainerOptionsFromFlags(const ContainerFlags& flags);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

@@ -13,7 +13,7 @@
 #include "server/tls_certs.h"
 #include "store/store.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 namespace {
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -149,7 +149,7 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.idle_timeout = Millis(f.idle_timeout_s);
   o.request_timeout = Millis(f.request_timeout_s);
   o.allow_unplaceable = f.allow_unplaceable;
-  auto log_limit_mib = ParseMemoryMib(f.log_limit);
+  auto log_limit_mib = model::ParseMemoryMib(f.log_limit);
   if (!log_limit_mib.ok() || *log_limit_mib <= 0) {
     return InvalidArgument("--log-limit: want a size such as 8MiB, got \"" + f.log_limit + "\"");
   }
@@ -193,10 +193,10 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   std::filesystem::create_directories(f.data_dir, ec);
   if (ec) return Internal("cannot create " + f.data_dir + ": " + ec.message());
   ::chmod(f.data_dir.c_str(), 0700);
-  SqliteOptions so;
+  store::SqliteOptions so;
   so.path = f.data_dir + "/fastgpu.db";
   so.max_log_bytes = o.max_log_bytes;
-  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(so));
+  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::OpenSqliteStore(so));
   FASTGPU_ASSIGN_OR_RETURN(running.control_plane,
                            server::ControlPlane::Open(o, std::move(store), SystemClock::Default()));
   FASTGPU_ASSIGN_OR_RETURN(running.port, running.control_plane->Start());
@@ -204,4 +204,4 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   return running;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

@@ -13,7 +13,7 @@
 #include "common/result.h"
 #include "server/control_plane.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 struct ControlPlaneFlags {
   std::string listen = "127.0.0.1:8080";
@@ -72,4 +72,4 @@ struct RunningControlPlane {
 // with the system clock. The error names what failed.
 Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& flags);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

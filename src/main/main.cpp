@@ -23,11 +23,11 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "Print the FastGPU version")->callback([] {
     std::cout << "fastgpu " << fastgpu::Version() << "\n";
   });
-  fastgpu::RegisterUpCommand(app, &exit_code);
-  fastgpu::RegisterServerCommand(app, &exit_code);
-  fastgpu::RegisterAgentCommand(app, &exit_code);
-  fastgpu::RegisterSimCommand(app, &exit_code);
-  fastgpu::RegisterClientCommands(app, &exit_code);
+  fastgpu::main::RegisterUpCommand(app, &exit_code);
+  fastgpu::main::RegisterServerCommand(app, &exit_code);
+  fastgpu::main::RegisterAgentCommand(app, &exit_code);
+  fastgpu::main::RegisterSimCommand(app, &exit_code);
+  fastgpu::main::RegisterClientCommands(app, &exit_code);
   std::string shell;
   auto* completion = app.add_subcommand(
       "completion", "Print a shell completion script: source <(fastgpu completion bash)");
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return fastgpu::ReportParseError(app, argc, argv, e);
+    return fastgpu::main::ReportParseError(app, argc, argv, e);
   }
   return exit_code;
 }

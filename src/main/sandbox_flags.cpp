@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 void AddSandboxFlags(CLI::App* cmd, const std::shared_ptr<SandboxFlags>& flags) {
   cmd->add_flag("--sandbox,!--no-sandbox", flags->enabled,
@@ -17,8 +17,8 @@ void AddSandboxFlags(CLI::App* cmd, const std::shared_ptr<SandboxFlags>& flags) 
                   "Another folder to hide from workloads (repeatable; the data dir always is)");
 }
 
-Result<SandboxOptions> SandboxOptionsFromFlags(const SandboxFlags& flags) {
-  SandboxOptions o;
+Result<agent::SandboxOptions> SandboxOptionsFromFlags(const SandboxFlags& flags) {
+  agent::SandboxOptions o;
   o.enabled = flags.enabled;
   long long first = 0, last = 0;
   char tail = 0;
@@ -38,4 +38,4 @@ Result<SandboxOptions> SandboxOptionsFromFlags(const SandboxFlags& flags) {
   return o;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

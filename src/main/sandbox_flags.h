@@ -10,7 +10,7 @@
 #include "agent/launcher.h"
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::main {
 
 struct SandboxFlags {
   bool enabled = true;
@@ -23,6 +23,6 @@ void AddSandboxFlags(CLI::App* cmd, const std::shared_ptr<SandboxFlags>& flags);
 
 // The options the flags say; InvalidArgument for a bad uid range ("FIRST-LAST", first > 0)
 // or a relative path.
-Result<SandboxOptions> SandboxOptionsFromFlags(const SandboxFlags& flags);
+Result<agent::SandboxOptions> SandboxOptionsFromFlags(const SandboxFlags& flags);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::main

@@ -2,7 +2,7 @@
 
 #include <set>
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 int64_t Allocation::TotalGpuMilli() const {
   int64_t total = 0;
@@ -16,7 +16,8 @@ Status ValidateSlice(const VgpuSlice& s, const Gpu& gpu) {
   if (s.memory_mib < 0 || s.memory_mib > gpu.memory_mib) {
     return InvalidArgument(where + ": memory_mib must be 0.." + std::to_string(gpu.memory_mib));
   }
-  if (s.isolation == Isolation::kDefault) return InvalidArgument(where + ": isolation not resolved");
+  if (s.isolation == Isolation::kDefault)
+    return InvalidArgument(where + ": isolation not resolved");
   if (s.isolation == Isolation::kExclusive && s.milli != 1000) {
     return InvalidArgument(where + ": exclusive isolation needs the whole GPU");
   }
@@ -49,4 +50,4 @@ Status ValidateAllocation(const Allocation& a, const Node& node) {
   return OkStatus();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

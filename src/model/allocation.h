@@ -12,23 +12,23 @@
 #include "model/gpu.h"
 #include "model/shape.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 // A slice of one physical GPU given to one replica.
 struct VgpuSlice {
-  int gpu_index = 0;          // index on the node
-  std::string gpu_uuid;       // physical GPU (or MIG instance) UUID
-  int milli = 0;              // compute share, 1..1000
-  int64_t memory_mib = 0;     // memory cap; for whole GPUs, the GPU's memory
+  int gpu_index = 0;                            // index on the node
+  std::string gpu_uuid;                         // physical GPU (or MIG instance) UUID
+  int milli = 0;                                // compute share, 1..1000
+  int64_t memory_mib = 0;                       // memory cap; for whole GPUs, the GPU's memory
   Isolation isolation = Isolation::kExclusive;  // never kDefault once placed
   friend bool operator==(const VgpuSlice&, const VgpuSlice&) = default;
 };
 
 // One replica's placement on one node.
 struct Allocation {
-  std::string id;                 // "alloc-<hex>"
+  std::string id;  // "alloc-<hex>"
   std::string job_id;
-  int replica = 0;                // 0-based replica index within the job's gang
+  int replica = 0;  // 0-based replica index within the job's gang
   std::string node_id;
   std::string gpu_model;          // model of the GPUs used (empty for CPU-only)
   std::vector<VgpuSlice> slices;  // one per GPU used; empty for CPU-only replicas
@@ -46,4 +46,4 @@ Status ValidateSlice(const VgpuSlice& slice, const Gpu& gpu);
 // GPU is used twice, CPU and memory within the node's.
 Status ValidateAllocation(const Allocation& alloc, const Node& node);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

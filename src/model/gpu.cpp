@@ -1,6 +1,6 @@
 #include "model/gpu.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 const std::set<std::string>& KnownGpuModels() {
   static const std::set<std::string> kModels = {
@@ -18,15 +18,18 @@ Status ValidateGpuModelName(const std::string& model) {
   for (char c : model) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';
-    if (!ok) return InvalidArgument("GPU model '" + model + "' has a character outside [A-Za-z0-9._-]");
+    if (!ok)
+      return InvalidArgument("GPU model '" + model + "' has a character outside [A-Za-z0-9._-]");
   }
   return OkStatus();
 }
 
 Status ValidateGpu(const Gpu& gpu) {
   if (gpu.index < 0) return InvalidArgument("gpu index must not be negative");
-  if (gpu.uuid.empty()) return InvalidArgument("gpu " + std::to_string(gpu.index) + ": uuid is empty");
-  FASTGPU_RETURN_IF_ERROR(ValidateGpuModelName(gpu.model).WithContext("gpu " + std::to_string(gpu.index)));
+  if (gpu.uuid.empty())
+    return InvalidArgument("gpu " + std::to_string(gpu.index) + ": uuid is empty");
+  FASTGPU_RETURN_IF_ERROR(
+      ValidateGpuModelName(gpu.model).WithContext("gpu " + std::to_string(gpu.index)));
   if (gpu.memory_mib <= 0) {
     return InvalidArgument("gpu " + std::to_string(gpu.index) + ": memory_mib must be positive");
   }
@@ -49,4 +52,4 @@ Status ValidateNode(const Node& node) {
   return OkStatus();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

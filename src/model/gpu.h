@@ -10,28 +10,28 @@
 
 #include "common/status.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 // One physical GPU on a node.
 struct Gpu {
-  int index = 0;               // position on the node (NVML index), 0-based
-  std::string uuid;            // "GPU-..." from NVML; "SIM-..." for simulated GPUs
-  std::string model;           // catalogue name, e.g. "H100-80GB", or a trace model ("G2")
-  int64_t memory_mib = 0;      // total device memory
-  bool healthy = true;         // false: gets no new work
-  std::string health_reason;   // why it is unhealthy ("XID 79", "ECC DBE", ...)
-  bool mig_enabled = false;    // the operator put it in MIG mode
-  bool simulated = false;      // not a real device (fastgpu up --simulate-gpus)
+  int index = 0;              // position on the node (NVML index), 0-based
+  std::string uuid;           // "GPU-..." from NVML; "SIM-..." for simulated GPUs
+  std::string model;          // catalogue name, e.g. "H100-80GB", or a trace model ("G2")
+  int64_t memory_mib = 0;     // total device memory
+  bool healthy = true;        // false: gets no new work
+  std::string health_reason;  // why it is unhealthy ("XID 79", "ECC DBE", ...)
+  bool mig_enabled = false;   // the operator put it in MIG mode
+  bool simulated = false;     // not a real device (fastgpu up --simulate-gpus)
 };
 
 // A machine with GPUs, CPU and memory.
 struct Node {
-  std::string id;              // "node-<hex>" assigned at registration
-  std::string name;            // host name as the agent reports it
-  int64_t cpu_milli = 0;       // allocatable CPU in thousandths of a core
-  int64_t memory_mib = 0;      // allocatable memory
+  std::string id;          // "node-<hex>" assigned at registration
+  std::string name;        // host name as the agent reports it
+  int64_t cpu_milli = 0;   // allocatable CPU in thousandths of a core
+  int64_t memory_mib = 0;  // allocatable memory
   std::vector<Gpu> gpus;
-  bool simulated = false;      // every GPU on it is simulated
+  bool simulated = false;  // every GPU on it is simulated
 };
 
 // The GPU models FastGPU knows by name (datacenter parts and the Alibaba trace's
@@ -44,4 +44,4 @@ Status ValidateGpu(const Gpu& gpu);
 // Checks every field and that GPU indexes are 0..n-1 without repeats.
 Status ValidateNode(const Node& node);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

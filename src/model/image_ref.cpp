@@ -6,7 +6,7 @@
 
 #include "common/text.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 namespace {
 
 std::string NormalRegistry(std::string_view registry) {
@@ -107,4 +107,4 @@ bool RegistryAllowed(const ImageRef& ref, const std::vector<std::string>& allowe
                      [&](const std::string& a) { return NormalRegistry(a) == mine; });
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

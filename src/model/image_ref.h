@@ -14,7 +14,7 @@
 
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 struct ImageRef {
   std::string registry;    // "docker.io", "localhost", "registry.internal:5000" (lower case)
@@ -35,4 +35,4 @@ Result<ImageRef> ParseImageRef(std::string_view text);
 // "index.docker.io" and "registry-1.docker.io" count as "docker.io").
 bool RegistryAllowed(const ImageRef& ref, const std::vector<std::string>& allowed);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

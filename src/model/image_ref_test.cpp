@@ -4,7 +4,7 @@
 
 #include "model/job.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 namespace {
 
 std::string Canon(std::string_view text) {
@@ -95,4 +95,4 @@ TEST(ImageRefTest, JobSpecValidatesItsImage) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::model

@@ -2,16 +2,22 @@
 
 #include "model/image_ref.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 std::string_view JobStateName(JobState s) {
   switch (s) {
-    case JobState::kPending: return "pending";
-    case JobState::kScheduled: return "scheduled";
-    case JobState::kRunning: return "running";
-    case JobState::kSucceeded: return "succeeded";
-    case JobState::kFailed: return "failed";
-    case JobState::kCancelled: return "cancelled";
+    case JobState::kPending:
+      return "pending";
+    case JobState::kScheduled:
+      return "scheduled";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kSucceeded:
+      return "succeeded";
+    case JobState::kFailed:
+      return "failed";
+    case JobState::kCancelled:
+      return "cancelled";
   }
   return "pending";
 }
@@ -32,17 +38,22 @@ bool CanTransition(JobState from, JobState to) {
   if (IsTerminal(from) || from == to) return false;
   if (to == JobState::kFailed || to == JobState::kCancelled) return true;
   switch (from) {
-    case JobState::kPending: return to == JobState::kScheduled;
-    case JobState::kScheduled: return to == JobState::kRunning || to == JobState::kPending;
-    case JobState::kRunning: return to == JobState::kSucceeded || to == JobState::kPending;
-    default: return false;
+    case JobState::kPending:
+      return to == JobState::kScheduled;
+    case JobState::kScheduled:
+      return to == JobState::kRunning || to == JobState::kPending;
+    case JobState::kRunning:
+      return to == JobState::kSucceeded || to == JobState::kPending;
+    default:
+      return false;
   }
 }
 
 Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_models) {
   if (spec.name.size() > 128) return InvalidArgument("name must be at most 128 characters");
   for (char c : spec.name) {
-    if (static_cast<unsigned char>(c) < 0x20) return InvalidArgument("name has a control character");
+    if (static_cast<unsigned char>(c) < 0x20)
+      return InvalidArgument("name has a control character");
   }
   if (spec.command.empty() || spec.command[0].empty()) {
     return InvalidArgument("command is required");
@@ -87,4 +98,4 @@ Status TransitionJob(Job& job, JobState to, std::string reason, TimePoint now) {
   return OkStatus();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

@@ -16,7 +16,7 @@
 #include "common/result.h"
 #include "model/shape.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 enum class JobState { kPending, kScheduled, kRunning, kSucceeded, kFailed, kCancelled };
 
@@ -54,12 +54,12 @@ struct JobSpec {
 };
 
 struct Job {
-  std::string id;          // "job-<hex>"
+  std::string id;  // "job-<hex>"
   std::string tenant_id;
   JobSpec spec;
   JobState state = JobState::kPending;
-  std::string reason;      // reason of the latest transition
-  int attempts = 0;        // times the job was scheduled
+  std::string reason;  // reason of the latest transition
+  int attempts = 0;    // times the job was scheduled
   TimePoint created_at{};
   TimePoint updated_at{};
   std::vector<JobEvent> events;
@@ -74,4 +74,4 @@ Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_m
 // when the lifecycle does not allow it (the job is left unchanged).
 Status TransitionJob(Job& job, JobState to, std::string reason, TimePoint now);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 namespace json = boost::json;
 
@@ -385,4 +385,4 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const Tenant& t) {
                    {"created_at", ToUnixMillis(t.created_at)}};
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

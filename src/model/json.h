@@ -54,7 +54,7 @@
 #include "model/shape.h"
 #include "model/tenant.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 // What a decoder does with a field it does not know.
 enum class UnknownFields {
@@ -214,4 +214,4 @@ JsonObjectReader& JsonObjectReader::List(std::string_view key, std::vector<T>& o
   return Field<std::vector<T>>(key, out, need);
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace fastgpu {
+namespace fastgpu::model {
 namespace {
 
 namespace json = boost::json;
@@ -190,4 +190,4 @@ TEST(ModelJsonTest, ReaderForAnswers) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::model

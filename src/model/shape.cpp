@@ -5,16 +5,22 @@
 #include "model/gpu.h"
 #include "model/units.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 std::string_view IsolationName(Isolation iso) {
   switch (iso) {
-    case Isolation::kDefault: return "default";
-    case Isolation::kVm: return "vm";
-    case Isolation::kMig: return "mig";
-    case Isolation::kMps: return "mps";
-    case Isolation::kShared: return "shared";
-    case Isolation::kExclusive: return "exclusive";
+    case Isolation::kDefault:
+      return "default";
+    case Isolation::kVm:
+      return "vm";
+    case Isolation::kMig:
+      return "mig";
+    case Isolation::kMps:
+      return "mps";
+    case Isolation::kShared:
+      return "shared";
+    case Isolation::kExclusive:
+      return "exclusive";
   }
   return "default";
 }
@@ -45,13 +51,16 @@ Status ValidateShape(const Shape& s, const std::set<std::string>* known_models) 
   if (s.cpu_milli < 0) return InvalidArgument("cpu_milli must not be negative");
   if (s.memory_mib < 0) return InvalidArgument("memory must not be negative");
   if (s.gpu_milli > 1000) {
-    return InvalidArgument("gpu_milli must be at most 1000 (one whole GPU); ask for whole GPUs with gpu_count");
+    return InvalidArgument(
+        "gpu_milli must be at most 1000 (one whole GPU); ask for whole GPUs with gpu_count");
   }
   if (s.gpu_count > 64) return InvalidArgument("gpu_count must be at most 64");
   if (s.gpu_count == 0) {
     if (s.gpu_milli > 0) return InvalidArgument("gpu_milli is set but gpu_count is 0");
-    if (s.gpu_memory_mib > 0) return InvalidArgument("gpu_memory is set but the request asks for no GPU");
-    if (!s.gpu_models.empty()) return InvalidArgument("gpu_models is set but the request asks for no GPU");
+    if (s.gpu_memory_mib > 0)
+      return InvalidArgument("gpu_memory is set but the request asks for no GPU");
+    if (!s.gpu_models.empty())
+      return InvalidArgument("gpu_models is set but the request asks for no GPU");
     if (s.isolation != Isolation::kDefault) {
       return InvalidArgument("isolation is set but the request asks for no GPU");
     }
@@ -61,7 +70,8 @@ Status ValidateShape(const Shape& s, const std::set<std::string>* known_models) 
   } else {
     if (s.gpu_milli == 0) return InvalidArgument("gpu_milli must be 1..1000 when gpu_count is set");
     if (s.gpu_count > 1 && s.gpu_milli != 1000) {
-      return InvalidArgument("gpu_milli must be 1000 when gpu_count is above 1 (fractions are of one GPU)");
+      return InvalidArgument(
+          "gpu_milli must be 1000 when gpu_count is above 1 (fractions are of one GPU)");
     }
   }
   std::set<std::string> seen;
@@ -74,7 +84,8 @@ Status ValidateShape(const Shape& s, const std::set<std::string>* known_models) 
   }
   if (s.gpu_count > 0) {
     if (s.isolation == Isolation::kVm) {
-      return InvalidArgument("isolation: vm is not available yet (use exclusive, mig, mps or shared)");
+      return InvalidArgument(
+          "isolation: vm is not available yet (use exclusive, mig, mps or shared)");
     }
     if (s.isolation == Isolation::kExclusive && s.IsFractional()) {
       return InvalidArgument("isolation: exclusive needs whole GPUs, but gpu_milli is " +
@@ -103,4 +114,4 @@ std::string DescribeShape(const Shape& s) {
   return out;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

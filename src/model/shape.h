@@ -15,7 +15,7 @@
 
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 // How a virtual GPU is isolated, strongest first. kDefault resolves to kExclusive for
 // whole GPUs and kMps for fractions (see EffectiveIsolation).
@@ -54,4 +54,4 @@ Status ValidateShape(const Shape& shape, const std::set<std::string>* known_mode
 // "0.5 GPU (20GiB) H100-80GB, 2 CPU, 8GiB" for tables and messages.
 std::string DescribeShape(const Shape& shape);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

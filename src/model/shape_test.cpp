@@ -4,7 +4,7 @@
 
 #include "model/gpu.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 namespace {
 
 Shape Fraction(int milli) {
@@ -122,4 +122,4 @@ TEST(ShapeTest, Describe) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::model

@@ -1,9 +1,10 @@
 #include "model/tenant.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 Status ValidateTenantName(const std::string& name) {
-  if (name.empty() || name.size() > 63) return InvalidArgument("tenant name must be 1 to 63 characters");
+  if (name.empty() || name.size() > 63)
+    return InvalidArgument("tenant name must be 1 to 63 characters");
   if (!(name[0] >= 'a' && name[0] <= 'z')) {
     return InvalidArgument("tenant name must start with a lowercase letter");
   }
@@ -21,4 +22,4 @@ Status ValidateQuota(const Quota& q) {
   return OkStatus();
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

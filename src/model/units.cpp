@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <limits>
 
-namespace fastgpu {
+namespace fastgpu::model {
 namespace {
 
 __extension__ typedef __int128 Int128;
@@ -190,4 +190,4 @@ std::string FormatCpuMilli(int64_t milli) {
 
 std::string FormatGpuMilli(int64_t milli) { return FormatCpuMilli(milli) + " GPU"; }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

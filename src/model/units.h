@@ -16,7 +16,7 @@
 
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 
 // A GPU amount as the scheduler sees it: `count` GPUs, each `milli_per_gpu` (1..1000).
 // A fraction has count == 1 and milli_per_gpu < 1000; zero GPUs is count == 0, milli 0.
@@ -40,4 +40,4 @@ std::string FormatCpuMilli(int64_t milli);
 // A GPU total in GPUs, for people: 1500 -> "1.5 GPU", 250 -> "0.25 GPU", 2000 -> "2 GPU".
 std::string FormatGpuMilli(int64_t milli);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::model

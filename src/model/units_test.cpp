@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace fastgpu {
+namespace fastgpu::model {
 namespace {
 
 TEST(UnitsTest, GpuAmounts) {
@@ -74,4 +74,4 @@ TEST(UnitsTest, Formatting) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::model

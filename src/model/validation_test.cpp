@@ -6,7 +6,7 @@
 #include "model/job.h"
 #include "model/tenant.h"
 
-namespace fastgpu {
+namespace fastgpu::model {
 namespace {
 
 Node TwoGpuNode() {
@@ -16,7 +16,8 @@ Node TwoGpuNode() {
   n.cpu_milli = 64000;
   n.memory_mib = 256 * 1024;
   for (int i = 0; i < 2; ++i) {
-    n.gpus.push_back(Gpu{i, "GPU-" + std::to_string(i), "H100-80GB", 81920, true, "", false, false});
+    n.gpus.push_back(
+        Gpu{i, "GPU-" + std::to_string(i), "H100-80GB", 81920, true, "", false, false});
   }
   return n;
 }
@@ -141,4 +142,4 @@ TEST(TenantValidationTest, Names) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::model

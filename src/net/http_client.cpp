@@ -17,11 +17,11 @@
 #include <boost/url/parse.hpp>
 #include <optional>
 
-#include "common/text.h"
 #include "common/join_token.h"
+#include "common/text.h"
 #include "common/version.h"
 
-namespace fastgpu {
+namespace fastgpu::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -513,4 +513,4 @@ Status ApiStatus(const HttpResponse& response) {
                                                         (snippet.empty() ? "" : ": " + snippet));
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::net

@@ -34,7 +34,7 @@
 #include "common/result.h"
 #include "common/status.h"
 
-namespace fastgpu {
+namespace fastgpu::net {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
@@ -133,4 +133,4 @@ std::string RedactedUrl(std::string_view url);
 // "INVALID_ARGUMENT" -> kInvalidArgument; kUnknown for a name it does not know.
 StatusCode StatusCodeFromName(std::string_view name);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::net

@@ -8,7 +8,7 @@
 #include "common/testing/temp_dir.h"
 #include "net/testing/test_http_server.h"
 
-namespace fastgpu {
+namespace fastgpu::net {
 namespace {
 
 using testing::TestHttpServer;
@@ -212,9 +212,9 @@ TEST(ApiStatusTest, MapsErrorBodiesAndStatuses) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::net
 
-namespace fastgpu {
+namespace fastgpu::net {
 namespace {
 
 // https against a TLS test server whose self-signed certificate is made here with the
@@ -267,9 +267,9 @@ TEST_F(HttpsTest, RefusesACertificateItDoesNotTrust) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::net
 
-namespace fastgpu {
+namespace fastgpu::net {
 namespace {
 
 TEST(RedactedUrl, HidesCredentialsInAUrl) {
@@ -284,4 +284,4 @@ TEST(RedactedUrl, HidesCredentialsInAUrl) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::net

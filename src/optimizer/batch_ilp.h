@@ -41,8 +41,8 @@ struct IlpNode {
 };
 
 struct IlpRequest {
-  Shape shape;       // per replica; gpu_memory_mib 0 = no memory ask
-  int replicas = 1;  // gang size, >= 1
+  model::Shape shape;  // per replica; gpu_memory_mib 0 = no memory ask
+  int replicas = 1;    // gang size, >= 1
 };
 
 struct IlpProblem {

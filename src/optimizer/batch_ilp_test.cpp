@@ -7,8 +7,8 @@
 namespace fastgpu::opt {
 namespace {
 
-Shape Fraction(int milli, int64_t cpu_milli = 0, int64_t memory_mib = 0) {
-  Shape s;
+model::Shape Fraction(int milli, int64_t cpu_milli = 0, int64_t memory_mib = 0) {
+  model::Shape s;
   s.gpu_count = 1;
   s.gpu_milli = milli;
   s.cpu_milli = cpu_milli;
@@ -16,8 +16,8 @@ Shape Fraction(int milli, int64_t cpu_milli = 0, int64_t memory_mib = 0) {
   return s;
 }
 
-Shape Whole(int count, int64_t cpu_milli = 0) {
-  Shape s;
+model::Shape Whole(int count, int64_t cpu_milli = 0) {
+  model::Shape s;
   s.gpu_count = count;
   s.gpu_milli = 1000;
   s.cpu_milli = cpu_milli;
@@ -123,7 +123,7 @@ TEST(BatchIlpTest, MemoryLimitBinds) {
 TEST(BatchIlpTest, GpuMemoryAskBinds) {
   IlpProblem p;
   p.nodes.push_back(MakeNode({1000}));  // 16384 MiB free on the GPU
-  Shape s1 = Fraction(300);
+  model::Shape s1 = Fraction(300);
   s1.gpu_memory_mib = 10000;
   p.requests = {{s1, 1}, {s1, 1}, {Fraction(200), 1}};
   IlpSolution s = SolveOk(p);
@@ -134,7 +134,7 @@ TEST(BatchIlpTest, ModelConstraintSteersUnconstrainedWork) {
   IlpProblem p;
   p.nodes.push_back(MakeNode({1000}, 64000, 262144, "V100M16"));
   p.nodes.push_back(MakeNode({1000}, 64000, 262144, "T4"));
-  Shape v100 = Whole(1);
+  model::Shape v100 = Whole(1);
   v100.gpu_models = {"V100M16"};
   p.requests = {{Whole(1), 1}, {v100, 1}};
   IlpSolution s = SolveOk(p);
@@ -157,7 +157,7 @@ TEST(BatchIlpTest, UnhealthyGpuGetsNothing) {
 TEST(BatchIlpTest, CpuOnlyRequestsPlacedWithBonus) {
   IlpProblem p;
   p.nodes.push_back(MakeNode({}, 8000));
-  Shape cpu;
+  model::Shape cpu;
   cpu.cpu_milli = 3000;
   p.requests = {{cpu, 1}, {cpu, 1}, {cpu, 1}};
   IlpSolution s = SolveOk(p, {.placement_bonus = 1});
@@ -248,7 +248,7 @@ TEST(BatchIlpTest, RefusesBadInput) {
   std::vector<IlpRequestPlacement> bad(1);
   bad[0].replicas.push_back({0, {{0, 700}}});
   EXPECT_EQ(SolveBatch(p, {.warm_start = bad}).status().code(), StatusCode::kInvalidArgument);
-  Shape two_halves = Fraction(500);
+  model::Shape two_halves = Fraction(500);
   two_halves.gpu_count = 2;
   p.requests = {{two_halves, 1}};
   EXPECT_EQ(SolveBatch(p).status().code(), StatusCode::kInvalidArgument);
@@ -261,7 +261,7 @@ TEST(BatchIlpTest, RefusesBadInput) {
 TEST(BatchIlpTest, AcceptsAModelNamedTwice) {
   IlpProblem p;
   p.nodes.push_back(MakeNode({1000}, 64000, 262144, "V100M32"));
-  Shape s = Whole(1);
+  model::Shape s = Whole(1);
   s.gpu_models = {"V100M32", "V100M32"};
   p.requests = {{s, 1}};
   IlpSolution out = SolveOk(p);

@@ -76,9 +76,9 @@ void AddConfiguration(ClpSimplex& lp, const std::vector<Item>& items,
 
 }  // namespace
 
-std::map<int, int64_t> ItemsFromShapes(const std::vector<Shape>& shapes) {
+std::map<int, int64_t> ItemsFromShapes(const std::vector<model::Shape>& shapes) {
   std::map<int, int64_t> items;
-  for (const Shape& s : shapes) {
+  for (const model::Shape& s : shapes) {
     if (s.gpu_count <= 0 || s.gpu_milli <= 0) continue;
     if (s.gpu_milli >= kGpuMilli) {
       items[kGpuMilli] += s.gpu_count;

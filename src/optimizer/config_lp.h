@@ -53,6 +53,6 @@ Result<ConfigLpBound> GpuConfigLpBound(int64_t num_gpus,
 
 // The items of a list of task shapes: a fraction adds one item of its milli, n whole
 // GPUs add n items of 1000, CPU-only shapes add nothing.
-std::map<int, int64_t> ItemsFromShapes(const std::vector<Shape>& shapes);
+std::map<int, int64_t> ItemsFromShapes(const std::vector<model::Shape>& shapes);
 
 }  // namespace fastgpu::opt

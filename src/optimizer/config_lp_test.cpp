@@ -54,9 +54,9 @@ TEST(ConfigLpTest, BoundsTheExactOptimumOnRandomInstances) {
     node.free_memory_mib = 1000000;
     for (int g = 0; g < gpus; ++g) node.gpus.push_back({1000, 0, true});
     p.nodes.push_back(node);
-    std::vector<Shape> shapes;
+    std::vector<model::Shape> shapes;
     for (int i = 0; i < 9; ++i) {
-      Shape s;
+      model::Shape s;
       s.gpu_count = 1;
       s.gpu_milli = 100 + 50 * static_cast<int>(rng() % 17);
       if (s.gpu_milli >= 1000) s.gpu_milli = 1000;
@@ -69,7 +69,7 @@ TEST(ConfigLpTest, BoundsTheExactOptimumOnRandomInstances) {
     const double bound = Bound(gpus, ItemsFromShapes(shapes));
     EXPECT_GE(bound + 1e-6, static_cast<double>(exact->objective)) << "trial " << trial;
     int64_t demand = 0;
-    for (const Shape& s : shapes) demand += s.TotalGpuMilli();
+    for (const model::Shape& s : shapes) demand += s.TotalGpuMilli();
     EXPECT_LE(bound, static_cast<double>(std::min<int64_t>(demand, gpus * 1000)) + 1e-6);
   }
 }
@@ -87,13 +87,13 @@ TEST(ConfigLpTest, DualBoundValidWhenStoppedEarly) {
 }
 
 TEST(ConfigLpTest, ItemsFromShapes) {
-  Shape frac;
+  model::Shape frac;
   frac.gpu_count = 1;
   frac.gpu_milli = 250;
-  Shape whole;
+  model::Shape whole;
   whole.gpu_count = 4;
   whole.gpu_milli = 1000;
-  Shape cpu;
+  model::Shape cpu;
   cpu.cpu_milli = 1000;
   auto items = ItemsFromShapes({frac, frac, whole, cpu});
   EXPECT_EQ(items, (std::map<int, int64_t>{{250, 2}, {1000, 4}}));

@@ -19,7 +19,8 @@ int64_t FreeGpuMilli(const IlpNode& node) {
 }
 
 // Places one replica of `shape` on `nodes` (changing them) by best fit; false if none fits.
-bool PlaceReplica(std::vector<IlpNode>& nodes, const Shape& shape, IlpReplicaPlacement& out) {
+bool PlaceReplica(std::vector<IlpNode>& nodes, const model::Shape& shape,
+                  IlpReplicaPlacement& out) {
   const Kind kind = KindOf(shape);
   int best_node = -1;
   int best_gpu = -1;

@@ -55,7 +55,7 @@ std::vector<bool> KeptNodes(const IlpProblem& problem,
 
 // Whether node n can host one replica of `shape` (GPUs included). A whole-GPU replica
 // needs every fully free GPU of the node to suit it (they are pooled per node).
-bool CanHost(const IlpNode& node, const Shape& shape) {
+bool CanHost(const IlpNode& node, const model::Shape& shape) {
   if (!NodeAdmits(node, shape)) return false;
   switch (KindOf(shape)) {
     case Kind::kCpuOnly:
@@ -77,7 +77,7 @@ bool CanHost(const IlpNode& node, const Shape& shape) {
 }
 
 // How many replicas of `shape` the node's CPU and memory allow (capped at `cap`).
-int64_t NodeReplicaCap(const IlpNode& node, const Shape& shape, int64_t cap) {
+int64_t NodeReplicaCap(const IlpNode& node, const model::Shape& shape, int64_t cap) {
   if (shape.cpu_milli > 0) cap = std::min(cap, node.free_cpu_milli / shape.cpu_milli);
   if (shape.memory_mib > 0) cap = std::min(cap, node.free_memory_mib / shape.memory_mib);
   return cap;
@@ -151,7 +151,7 @@ std::vector<int> CandidateNodes(const IlpProblem& problem, const IlpOptions& opt
 std::vector<int> AddNodeColumns(IlpModel& m, const IlpProblem& problem, int r, int n,
                                 CapacityTerms& terms) {
   const IlpRequest& req = problem.requests[r];
-  const Shape& shape = req.shape;
+  const model::Shape& shape = req.shape;
   const IlpNode& node = problem.nodes[n];
   std::vector<int> cols;
   const int64_t node_cap = NodeReplicaCap(node, shape, req.replicas);
@@ -191,7 +191,7 @@ std::vector<int> AddNodeColumns(IlpModel& m, const IlpProblem& problem, int r, i
 void AddRequest(IlpModel& m, const IlpProblem& problem, const IlpOptions& options,
                 const std::vector<int>& candidates, int r, CapacityTerms& terms) {
   const IlpRequest& req = problem.requests[r];
-  const Shape& shape = req.shape;
+  const model::Shape& shape = req.shape;
   const double weight =
       static_cast<double>(ReplicaGpuMilli(shape) * req.replicas + options.placement_bonus);
   m.place_col.push_back(m.AddColumn({VarKind::kPlace, r, -1, -1}, 1, weight));
@@ -313,7 +313,7 @@ std::vector<IlpRequestPlacement> ExtractPlacement(const IlpProblem& problem, con
     const IlpVar& v = model.vars[c];
     if (v.kind == VarKind::kPlace || v.kind == VarKind::kTake || !placed[v.request]) continue;
     const long count = std::lround(x[c]);
-    const Shape& shape = problem.requests[v.request].shape;
+    const model::Shape& shape = problem.requests[v.request].shape;
     for (long i = 0; i < count; ++i) {
       IlpReplicaPlacement rep;
       rep.node = v.node;

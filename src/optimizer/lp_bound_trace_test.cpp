@@ -21,7 +21,8 @@ using sim::TracePod;
 // draws with replacement appended until the next draw's per-GPU milli would push the
 // arrived total past 1.3 x capacity. Returns the tasks arrived when the arrived GPU milli
 // first reaches the capacity (100% arrival).
-std::vector<Shape> ArrivedAt100(std::vector<TracePod> pods, int64_t capacity_milli, uint64_t seed) {
+std::vector<model::Shape> ArrivedAt100(std::vector<TracePod> pods, int64_t capacity_milli,
+                                       uint64_t seed) {
   std::sort(pods.begin(), pods.end(),
             [](const TracePod& a, const TracePod& b) { return a.name < b.name; });
   std::mt19937_64 rng(seed);
@@ -36,7 +37,7 @@ std::vector<Shape> ArrivedAt100(std::vector<TracePod> pods, int64_t capacity_mil
     total += p.shape.TotalGpuMilli();
     order.push_back(&p);
   }
-  std::vector<Shape> arrived;
+  std::vector<model::Shape> arrived;
   int64_t arrived_milli = 0;
   for (const TracePod* p : order) {
     if (arrived_milli >= capacity_milli) break;
@@ -68,7 +69,7 @@ TEST_P(LpBoundTraceTest, BoundAt100PercentArrival) {
   ASSERT_FALSE(pods->empty());
   double sum = 0, low = 100, high = 0;
   for (uint64_t seed = 1; seed <= 10; ++seed) {
-    std::vector<Shape> arrived = ArrivedAt100(*pods, gpus * 1000, seed);
+    std::vector<model::Shape> arrived = ArrivedAt100(*pods, gpus * 1000, seed);
     Result<ConfigLpBound> b = GpuConfigLpBound(gpus, ItemsFromShapes(arrived));
     ASSERT_TRUE(b.ok()) << b.status();
     EXPECT_TRUE(b->converged);

@@ -39,7 +39,7 @@ Status ValidateProblem(const IlpProblem& problem) {
     const IlpRequest& request = problem.requests[r];
     // Only what the program relies on; product rules (isolation, repeated model names)
     // are the caller's business.
-    const Shape& shape = request.shape;
+    const model::Shape& shape = request.shape;
     const std::string who = "request " + std::to_string(r);
     if (shape.gpu_count < 0 || shape.cpu_milli < 0 || shape.memory_mib < 0 ||
         shape.gpu_memory_mib < 0) {
@@ -71,7 +71,7 @@ Status CheckPlacement(const IlpProblem& problem,
   std::vector<IlpNode> left = problem.nodes;
   for (size_t r = 0; r < placements.size(); ++r) {
     const IlpRequest& request = problem.requests[r];
-    const Shape& shape = request.shape;
+    const model::Shape& shape = request.shape;
     const auto& replicas = placements[r].replicas;
     const std::string who = "request " + std::to_string(r);
     if (replicas.empty()) continue;

@@ -3,7 +3,7 @@
 #include <boost/json.hpp>
 #include <limits>
 
-namespace fastgpu {
+namespace fastgpu::protocol {
 namespace {
 
 namespace json = boost::json;
@@ -14,10 +14,10 @@ constexpr int64_t kMaxMillis = int64_t{1} << 50;  // Unix ms, and byte offsets o
 // Parses a message's body and decodes it with `decode`, its errors prefixed by `what`.
 template <class T, class Fn>
 Result<T> DecodeMessage(std::string_view body, std::string_view what, Fn decode) {
-  auto v = ParseJson(body);
+  auto v = model::ParseJson(body);
   if (!v.ok()) return v.status().WithContext(what);
   T out;
-  JsonObjectReader r(*v);
+  model::JsonObjectReader r(*v);
   decode(r, out);
   Status st = r.Finish();
   if (!st.ok()) return st.WithContext(what);
@@ -25,7 +25,7 @@ Result<T> DecodeMessage(std::string_view body, std::string_view what, Fn decode)
 }
 
 // Reads "protocol_version" (absent: 1) and refuses a peer too old for this build.
-void ReadVersion(JsonObjectReader& r, int& version) {
+void ReadVersion(model::JsonObjectReader& r, int& version) {
   version = 1;
   r.Int("protocol_version", version, 1, 1 << 20);
   if (r.ok() && version < kMinAgentProtocolVersion) {
@@ -51,10 +51,10 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const GpuHealthRepo
   v = json::object{{"index", g.index}, {"healthy", g.healthy}, {"health_reason", g.health_reason}};
 }
 
-Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+Status JsonDecode(const json::value& v, const std::string& path, model::UnknownFields unknown,
                   GpuHealthReport& g) {
-  JsonObjectReader r(v, path, unknown);
-  r.Int("index", g.index, 0, 1023, Need::kRequired)
+  model::JsonObjectReader r(v, path, unknown);
+  r.Int("index", g.index, 0, 1023, model::Need::kRequired)
       .Bool("healthy", g.healthy)
       .Str("health_reason", g.health_reason);
   return r.Finish();
@@ -78,11 +78,11 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const ReplicaReport
   v = std::move(o);
 }
 
-Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+Status JsonDecode(const json::value& v, const std::string& path, model::UnknownFields unknown,
                   ReplicaReport& rep) {
-  JsonObjectReader r(v, path, unknown);
-  r.Str("allocation_id", rep.allocation_id, Need::kRequired)
-      .Str("state", rep.state, Need::kRequired)
+  model::JsonObjectReader r(v, path, unknown);
+  r.Str("allocation_id", rep.allocation_id, model::Need::kRequired)
+      .Str("state", rep.state, model::Need::kRequired)
       .Int("pid", rep.pid, 0, std::numeric_limits<int>::max())
       .Int("exit_code", rep.exit_code, -1000, 1000)
       .Int("signal", rep.signal, 0, 128)
@@ -94,7 +94,7 @@ Status JsonDecode(const json::value& v, const std::string& path, UnknownFields u
 }
 
 void tag_invoke(const json::value_from_tag&, json::value& v, const DesiredReplica& d) {
-  const Allocation& a = d.allocation;
+  const model::Allocation& a = d.allocation;
   json::object o;
   o["allocation_id"] = a.id;
   o["job_id"] = a.job_id;
@@ -115,15 +115,15 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const DesiredReplic
   v = std::move(o);
 }
 
-Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+Status JsonDecode(const json::value& v, const std::string& path, model::UnknownFields unknown,
                   DesiredReplica& d) {
-  JsonObjectReader r(v, path, unknown);
-  Allocation& a = d.allocation;
-  r.Str("allocation_id", a.id, Need::kRequired)
-      .Str("job_id", a.job_id, Need::kRequired)
+  model::JsonObjectReader r(v, path, unknown);
+  model::Allocation& a = d.allocation;
+  r.Str("allocation_id", a.id, model::Need::kRequired)
+      .Str("job_id", a.job_id, model::Need::kRequired)
       .Int("replica", a.replica, 0, 1023)
       .Int("replicas", d.replicas, 1, 1024)
-      .StrList("command", d.command, Need::kRequired)
+      .StrList("command", d.command, model::Need::kRequired)
       .StrMap("env", d.env)
       .Bool("run_as_root", d.run_as_root)
       .Str("image", d.image)
@@ -151,13 +151,13 @@ std::string EncodeRegister(const RegisterRequest& req) {
 
 Result<RegisterRequest> DecodeRegister(std::string_view body) {
   return DecodeMessage<RegisterRequest>(
-      body, "register", [](JsonObjectReader& r, RegisterRequest& req) {
+      body, "register", [](model::JsonObjectReader& r, RegisterRequest& req) {
         ReadVersion(r, req.protocol_version);
-        r.Str("name", req.name, Need::kRequired)
-            .Str("agent_id", req.agent_id, Need::kRequired)
+        r.Str("name", req.name, model::Need::kRequired)
+            .Str("agent_id", req.agent_id, model::Need::kRequired)
             .Str("node_secret", req.node_secret)
-            .Int("cpu_milli", req.cpu_milli, 0, kMaxMib, Need::kRequired)
-            .Int("memory_mib", req.memory_mib, 0, kMaxMib, Need::kRequired)
+            .Int("cpu_milli", req.cpu_milli, 0, kMaxMib, model::Need::kRequired)
+            .Int("memory_mib", req.memory_mib, 0, kMaxMib, model::Need::kRequired)
             .Bool("simulated", req.simulated)
             .List("gpus", req.gpus);
       });
@@ -174,10 +174,10 @@ std::string EncodeRegisterResponse(const RegisterResponse& resp) {
 
 Result<RegisterResponse> DecodeRegisterResponse(std::string_view body) {
   auto r = DecodeMessage<RegisterResponse>(
-      body, "register answer", [](JsonObjectReader& r, RegisterResponse& resp) {
+      body, "register answer", [](model::JsonObjectReader& r, RegisterResponse& resp) {
         ReadVersion(r, resp.protocol_version);
-        r.Str("node_id", resp.node_id, Need::kRequired)
-            .Str("node_token", resp.node_token, Need::kRequired)
+        r.Str("node_id", resp.node_id, model::Need::kRequired)
+            .Str("node_token", resp.node_token, model::Need::kRequired)
             .Str("node_secret", resp.node_secret)  // "" from an older control plane
             .Int("heartbeat_interval_ms", resp.heartbeat_interval_ms, 0, kMaxMillis)
             .Int("lease_ms", resp.lease_ms, 0, kMaxMillis);
@@ -198,7 +198,7 @@ std::string EncodeHeartbeat(const HeartbeatRequest& req) {
 
 Result<HeartbeatRequest> DecodeHeartbeat(std::string_view body) {
   return DecodeMessage<HeartbeatRequest>(body, "heartbeat",
-                                         [](JsonObjectReader& r, HeartbeatRequest& req) {
+                                         [](model::JsonObjectReader& r, HeartbeatRequest& req) {
                                            ReadVersion(r, req.protocol_version);
                                            r.List("gpus", req.gpus).List("replicas", req.replicas);
                                          });
@@ -215,7 +215,7 @@ std::string EncodeHeartbeatResponse(const HeartbeatResponse& resp) {
 
 Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body) {
   return DecodeMessage<HeartbeatResponse>(body, "heartbeat answer",
-                                          [](JsonObjectReader& r, HeartbeatResponse& resp) {
+                                          [](model::JsonObjectReader& r, HeartbeatResponse& resp) {
                                             ReadVersion(r, resp.protocol_version);
                                             r.Int("lease_ms", resp.lease_ms, 0, kMaxMillis)
                                                 .List("allocations", resp.allocations)
@@ -235,13 +235,14 @@ std::string EncodeLogShipment(const LogShipment& chunk) {
 }
 
 Result<LogShipment> DecodeLogShipment(std::string_view body) {
-  return DecodeMessage<LogShipment>(body, "logs", [](JsonObjectReader& r, LogShipment& chunk) {
-    ReadVersion(r, chunk.protocol_version);
-    r.Str("allocation_id", chunk.allocation_id, Need::kRequired)
-        .Int("offset", chunk.offset, 0, kMaxMillis, Need::kRequired)
-        .Str("data", chunk.data, Need::kRequired)
-        .Bool("final", chunk.final);
-  });
+  return DecodeMessage<LogShipment>(
+      body, "logs", [](model::JsonObjectReader& r, LogShipment& chunk) {
+        ReadVersion(r, chunk.protocol_version);
+        r.Str("allocation_id", chunk.allocation_id, model::Need::kRequired)
+            .Int("offset", chunk.offset, 0, kMaxMillis, model::Need::kRequired)
+            .Str("data", chunk.data, model::Need::kRequired)
+            .Bool("final", chunk.final);
+      });
 }
 
 std::string EncodeLogResponse(const LogResponse& resp) {
@@ -251,10 +252,10 @@ std::string EncodeLogResponse(const LogResponse& resp) {
 }
 
 Result<int64_t> DecodeLogResponse(std::string_view body) {
-  auto r =
-      DecodeMessage<LogResponse>(body, "logs answer", [](JsonObjectReader& r, LogResponse& resp) {
+  auto r = DecodeMessage<LogResponse>(
+      body, "logs answer", [](model::JsonObjectReader& r, LogResponse& resp) {
         ReadVersion(r, resp.protocol_version);
-        r.Int("next_offset", resp.next_offset, 0, kMaxMillis, Need::kRequired)
+        r.Int("next_offset", resp.next_offset, 0, kMaxMillis, model::Need::kRequired)
             .Bool("truncated", resp.truncated);
       });
   if (!r.ok()) return r.status();
@@ -268,9 +269,9 @@ std::string EncodeDesiredReplica(const DesiredReplica& d) {
 }
 
 Result<DesiredReplica> DecodeDesiredReplica(std::string_view text) {
-  auto v = ParseJson(text);
+  auto v = model::ParseJson(text);
   if (!v.ok()) return v.status().WithContext("allocation");
-  Result<DesiredReplica> d = FromJson<DesiredReplica>(*v);
+  Result<DesiredReplica> d = model::FromJson<DesiredReplica>(*v);
   if (!d.ok()) return d.status().WithContext("allocation");
   return d;
 }
@@ -324,4 +325,4 @@ std::string SanitizeUtf8(std::string_view bytes, bool hold_incomplete, size_t* c
   return out;
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::protocol

@@ -28,7 +28,7 @@
 #include "model/gpu.h"
 #include "model/json.h"
 
-namespace fastgpu {
+namespace fastgpu::protocol {
 
 // The version this build speaks, and the oldest peer it still understands. Version 1 is
 // the protocol as first documented; messages without "protocol_version" are version 1.
@@ -43,7 +43,7 @@ struct RegisterRequest {
   int64_t cpu_milli = 0;
   int64_t memory_mib = 0;
   bool simulated = false;
-  std::vector<Gpu> gpus;
+  std::vector<model::Gpu> gpus;
   int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
 };
 
@@ -88,7 +88,7 @@ struct HeartbeatRequest {
 
 // One allocation the control plane wants running on this node.
 struct DesiredReplica {
-  Allocation allocation;  // id, job_id, replica, gpu_model, slices, cpu_milli, memory_mib
+  model::Allocation allocation;  // id, job_id, replica, gpu_model, slices, cpu_milli, memory_mib
   int replicas = 1;
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
@@ -153,12 +153,12 @@ Result<DesiredReplica> DecodeDesiredReplica(std::string_view json);
 
 // The decoders and encoders behind the functions above (model/json.h's scheme, so that
 // JsonObjectReader::Field/List and boost::json::value_from work with these types).
-Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
-                  GpuHealthReport& out);
-Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
-                  ReplicaReport& out);
-Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
-                  DesiredReplica& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path,
+                  model::UnknownFields unknown, GpuHealthReport& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path,
+                  model::UnknownFields unknown, ReplicaReport& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path,
+                  model::UnknownFields unknown, DesiredReplica& out);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v,
                 const GpuHealthReport& g);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const ReplicaReport& r);
@@ -171,4 +171,4 @@ void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const
 std::string SanitizeUtf8(std::string_view bytes, bool hold_incomplete = false,
                          size_t* consumed = nullptr);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::protocol

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace fastgpu {
+namespace fastgpu::protocol {
 namespace {
 
 TEST(ProtocolTest, HeartbeatAnswerRoundTrips) {
@@ -23,7 +23,7 @@ TEST(ProtocolTest, HeartbeatAnswerRoundTrips) {
   EXPECT_EQ(d.command, (std::vector<std::string>{"python", "train.py"}));
   EXPECT_EQ(d.env.at("K"), "V");
   ASSERT_EQ(d.allocation.slices.size(), 1u);
-  EXPECT_EQ(d.allocation.slices[0].isolation, Isolation::kMps);
+  EXPECT_EQ(d.allocation.slices[0].isolation, model::Isolation::kMps);
   EXPECT_EQ(d.allocation.slices[0].memory_mib, 40960);
   EXPECT_EQ(r->cancel, std::vector<std::string>{"alloc-2"});
   EXPECT_EQ(d.image, "");
@@ -101,4 +101,4 @@ TEST(ProtocolTest, SanitizesUtf8) {
 }
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::protocol

@@ -27,9 +27,9 @@ int NodeState::FullyFreeGpus() const {
   return count;
 }
 
-Result<Cluster> Cluster::FromNodes(const std::vector<Node>& nodes) {
+Result<Cluster> Cluster::FromNodes(const std::vector<model::Node>& nodes) {
   Cluster cluster;
-  for (const Node& node : nodes) {
+  for (const model::Node& node : nodes) {
     if (static_cast<int>(node.gpus.size()) > kMaxGpusPerNode) {
       return InvalidArgument("node " + node.id + " has more than " +
                              std::to_string(kMaxGpusPerNode) + " GPUs");
@@ -40,7 +40,7 @@ Result<Cluster> Cluster::FromNodes(const std::vector<Node>& nodes) {
     spec.memory_mib = node.memory_mib;
     spec.gpu_count = static_cast<int>(node.gpus.size());
     if (!node.gpus.empty()) spec.gpu_model = node.gpus[0].model;
-    for (const Gpu& gpu : node.gpus) {
+    for (const model::Gpu& gpu : node.gpus) {
       if (gpu.model != spec.gpu_model) {
         return InvalidArgument("node " + node.id + " mixes GPU models " + spec.gpu_model + " and " +
                                gpu.model);
@@ -52,7 +52,7 @@ Result<Cluster> Cluster::FromNodes(const std::vector<Node>& nodes) {
     int index = cluster.AddNode(spec);
     NodeState& state = cluster.nodes_[index];
     for (size_t i = 0; i < node.gpus.size(); ++i) {
-      const Gpu& gpu = node.gpus[i];
+      const model::Gpu& gpu = node.gpus[i];
       int pos = gpu.index;
       if (pos < 0 || pos >= spec.gpu_count) {
         return InvalidArgument("node " + node.id + " has GPU index " + std::to_string(pos) +

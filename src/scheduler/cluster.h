@@ -68,7 +68,7 @@ class Cluster {
   // Builds a Cluster from registered nodes (all free, all schedulable). A node's GPU
   // model is that of its first GPU; GPU health and memory come from the Gpu values.
   // Fails (InvalidArgument) on mixed models within a node or more than kMaxGpusPerNode GPUs.
-  static Result<Cluster> FromNodes(const std::vector<Node>& nodes);
+  static Result<Cluster> FromNodes(const std::vector<model::Node>& nodes);
 
   // Adds a node with everything free; returns its index (0, 1, ...). Asserts on a spec
   // with more than kMaxGpusPerNode GPUs or negative amounts (programmer error).

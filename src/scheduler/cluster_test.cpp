@@ -78,7 +78,7 @@ TEST(ClusterTest, UnhealthyGpuTakesNothingAndLeavesCapacity) {
 }
 
 TEST(ClusterTest, FromNodesUsesModelMemoryAndHealth) {
-  Node n;
+  model::Node n;
   n.id = "node-1";
   n.cpu_milli = 8000;
   n.memory_mib = 16000;

@@ -22,11 +22,13 @@ enum class Mode {
   kFree,          // what is free now, unhealthy GPUs left out
 };
 
-bool NeedsMig(const Shape& s) { return s.NeedsGpu() && s.EffectiveIsolation() == Isolation::kMig; }
-bool Whole(const Shape& s) { return s.gpu_milli >= kMilliPerGpu; }
+bool NeedsMig(const model::Shape& s) {
+  return s.NeedsGpu() && s.EffectiveIsolation() == model::Isolation::kMig;
+}
+bool Whole(const model::Shape& s) { return s.gpu_milli >= kMilliPerGpu; }
 
 // Whether `g` can ever take one GPU of `s` (model aside): MIG mode and memory.
-bool GpuQualifies(const PoolGpu& g, const Shape& s) {
+bool GpuQualifies(const PoolGpu& g, const model::Shape& s) {
   if (NeedsMig(s) && !g.mig_enabled) return false;
   return s.gpu_memory_mib <= 0 || g.memory_mib >= s.gpu_memory_mib;
 }
@@ -36,7 +38,7 @@ int64_t Div(int64_t have, int64_t need) {
 }
 
 // Replicas of `s` the node's GPUs hold (CPU and memory aside).
-int64_t GpuHolds(const PoolNode& n, const Shape& s, Mode mode) {
+int64_t GpuHolds(const PoolNode& n, const model::Shape& s, Mode mode) {
   if (!s.NeedsGpu()) return kMany;
   if (n.gpus.empty() || !s.AllowsModel(n.gpu_model)) return 0;
   int64_t whole = 0, slots = 0;
@@ -53,20 +55,20 @@ int64_t GpuHolds(const PoolNode& n, const Shape& s, Mode mode) {
   return Whole(s) ? whole / std::max(1, s.gpu_count) : slots;
 }
 
-int64_t CpuHolds(const PoolNode& n, const Shape& s, Mode mode) {
+int64_t CpuHolds(const PoolNode& n, const model::Shape& s, Mode mode) {
   return Div(mode == Mode::kFree ? n.cpu_free_milli : n.cpu_milli, s.cpu_milli);
 }
-int64_t MemoryHolds(const PoolNode& n, const Shape& s, Mode mode) {
+int64_t MemoryHolds(const PoolNode& n, const model::Shape& s, Mode mode) {
   return Div(mode == Mode::kFree ? n.memory_free_mib : n.memory_mib, s.memory_mib);
 }
 
 // Replicas of `s` the node holds, every dimension at once.
-int64_t Holds(const PoolNode& n, const Shape& s, Mode mode) {
+int64_t Holds(const PoolNode& n, const model::Shape& s, Mode mode) {
   return std::min({GpuHolds(n, s, mode), CpuHolds(n, s, mode), MemoryHolds(n, s, mode)});
 }
 
 // GPUs of the node that could take one GPU of `s` (model, MIG, memory; health per mode).
-int UsableGpus(const PoolNode& n, const Shape& s, Mode mode) {
+int UsableGpus(const PoolNode& n, const model::Shape& s, Mode mode) {
   if (n.gpus.empty() || !s.AllowsModel(n.gpu_model)) return 0;
   int count = 0;
   for (const PoolGpu& g : n.gpus) {
@@ -88,7 +90,7 @@ std::string JoinOr(const std::vector<std::string>& items) {
 }
 
 // What the GPUs a request may use have in common, for "the largest GPU ..." sentences.
-std::string GpuQualifier(const Shape& s) {
+std::string GpuQualifier(const model::Shape& s) {
   std::string q;
   if (!s.gpu_models.empty()) q += " of model " + JoinOr(s.gpu_models);
   if (NeedsMig(s)) q += " in MIG mode";
@@ -97,7 +99,7 @@ std::string GpuQualifier(const Shape& s) {
 
 // Why no node could hold `req` even empty with every GPU healthy; "" when some could.
 std::string ExplainNever(const std::vector<PoolNode>& pool, const Request& req) {
-  const Shape& s = req.shape;
+  const model::Shape& s = req.shape;
   int64_t total = 0;
   for (const PoolNode& n : pool) total += Holds(n, s, Mode::kEmpty);
   if (total >= req.replicas) return "";
@@ -131,15 +133,15 @@ std::string ExplainNever(const std::vector<PoolNode>& pool, const Request& req) 
              (s.gpu_models.empty() ? "" : " of model " + JoinOr(s.gpu_models)) + " is in MIG mode";
     }
     if (s.gpu_memory_mib > largest_memory) {
-      return "asks " + FormatMemoryMib(s.gpu_memory_mib) +
+      return "asks " + model::FormatMemoryMib(s.gpu_memory_mib) +
              " of GPU memory per GPU; the largest GPU" + GpuQualifier(s) + " has " +
-             FormatMemoryMib(largest_memory);
+             model::FormatMemoryMib(largest_memory);
     }
     if (most_on_one_node < s.gpu_count) {
       return "a replica needs " + std::to_string(s.gpu_count) +
              " GPUs on one node; the largest node has " + std::to_string(most_on_one_node) +
              GpuQualifier(s) +
-             (s.gpu_memory_mib > 0 ? " with " + FormatMemoryMib(s.gpu_memory_mib) : "");
+             (s.gpu_memory_mib > 0 ? " with " + model::FormatMemoryMib(s.gpu_memory_mib) : "");
     }
   } else {
     for (const PoolNode& n : pool) gpu_ok.push_back(&n);
@@ -159,22 +161,23 @@ std::string ExplainNever(const std::vector<PoolNode>& pool, const Request& req) 
     mem_fits |= MemoryHolds(*n, s, Mode::kEmpty) > 0;
   }
   if (!cpu_fits) {
-    const std::string ask = "asks " + FormatCpuMilli(s.cpu_milli) + " CPU per replica; ";
+    const std::string ask = "asks " + model::FormatCpuMilli(s.cpu_milli) + " CPU per replica; ";
     if (cpu_all < s.cpu_milli)
-      return ask + "the largest node has " + FormatCpuMilli(cpu_all) + " CPU";
+      return ask + "the largest node has " + model::FormatCpuMilli(cpu_all) + " CPU";
     return ask + "no node" + with_gpus + " has that many (the largest has " +
-           FormatCpuMilli(cpu_ok) + ")";
+           model::FormatCpuMilli(cpu_ok) + ")";
   }
   if (!mem_fits) {
-    const std::string ask = "asks " + FormatMemoryMib(s.memory_mib) + " of memory per replica; ";
+    const std::string ask =
+        "asks " + model::FormatMemoryMib(s.memory_mib) + " of memory per replica; ";
     if (mem_all < s.memory_mib) {
-      return ask + "the largest node has " + FormatMemoryMib(mem_all);
+      return ask + "the largest node has " + model::FormatMemoryMib(mem_all);
     }
     return ask + "no node" + with_gpus + " has that much (the largest has " +
-           FormatMemoryMib(mem_ok) + ")";
+           model::FormatMemoryMib(mem_ok) + ")";
   }
   if (total == 0) {
-    return "no node has all of " + DescribeShape(s) + " at once";
+    return "no node has all of " + model::DescribeShape(s) + " at once";
   }
   // Every part fits somewhere: the gang is larger than the whole pool.
   if (s.NeedsGpu() && Whole(s) && s.gpu_count == 1) {
@@ -188,8 +191,8 @@ std::string ExplainNever(const std::vector<PoolNode>& pool, const Request& req) 
              " GPUs at once; the whole pool has " + std::to_string(gpu_total) + GpuQualifier(s);
     }
   }
-  return "the gang needs " + std::to_string(req.replicas) + " replicas of " + DescribeShape(s) +
-         " at once; the whole pool can hold " + std::to_string(total);
+  return "the gang needs " + std::to_string(req.replicas) + " replicas of " +
+         model::DescribeShape(s) + " at once; the whole pool can hold " + std::to_string(total);
 }
 
 std::string NodeObstacle(const PoolNode& n) {
@@ -241,7 +244,7 @@ std::string ExplainBlocked(const std::vector<PoolNode>& pool, const Request& req
 
 // What holds the capacity the request waits for; "" when the free amounts show room.
 std::string ExplainBusy(const std::vector<PoolNode>& pool, const Request& req) {
-  const Shape& s = req.shape;
+  const model::Shape& s = req.shape;
   int64_t free_total = 0, gpu_free = 0;
   for (const PoolNode& n : pool) {
     if (n.availability != NodeAvailability::kOpen) continue;
@@ -275,8 +278,9 @@ std::string ExplainBusy(const std::vector<PoolNode>& pool, const Request& req) {
              " free; it needs " + std::to_string(int64_t{req.replicas} * s.gpu_count) + " at once" +
              (s.gpu_count > 1 ? " (" + std::to_string(s.gpu_count) + " on one node)" : "");
     }
-    std::string want = FormatGpuAmount({1, s.gpu_milli}) + " GPU" +
-                       (s.gpu_memory_mib > 0 ? " and " + FormatMemoryMib(s.gpu_memory_mib) : "");
+    std::string want =
+        model::FormatGpuAmount({1, s.gpu_milli}) + " GPU" +
+        (s.gpu_memory_mib > 0 ? " and " + model::FormatMemoryMib(s.gpu_memory_mib) : "");
     if (with_room == 0) return "none of the " + gpus + " has " + want + " free";
     return std::to_string(with_room) + " of the " + gpus + " have " + want + " free; they hold " +
            std::to_string(gpu_free) + " of the " + Plural(req.replicas, "replica", "replicas");
@@ -292,10 +296,10 @@ std::string ExplainBusy(const std::vector<PoolNode>& pool, const Request& req) {
   if (s.NeedsGpu()) out += " beside the free GPUs";
   out += ": of " + Plural(nodes, "node", "nodes");
   if (s.cpu_milli > 0) {
-    out += ", " + std::to_string(lack_cpu) + " lack " + FormatCpuMilli(s.cpu_milli) + " CPU";
+    out += ", " + std::to_string(lack_cpu) + " lack " + model::FormatCpuMilli(s.cpu_milli) + " CPU";
   }
   if (s.memory_mib > 0) {
-    out += ", " + std::to_string(lack_memory) + " lack " + FormatMemoryMib(s.memory_mib);
+    out += ", " + std::to_string(lack_memory) + " lack " + model::FormatMemoryMib(s.memory_mib);
   }
   return out + " (per replica; " + Plural(req.replicas, "replica", "replicas") + ")";
 }

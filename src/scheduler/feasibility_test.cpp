@@ -65,7 +65,7 @@ TEST(FeasibilityTest, GpuMemoryLargerThanAnyGpuNeverFits) {
 
 TEST(FeasibilityTest, MigWithoutMigModeNeverFits) {
   Request r = Gpus(1, 1, 500);
-  r.shape.isolation = Isolation::kMig;
+  r.shape.isolation = model::Isolation::kMig;
   Diagnosis d = Diagnose({Node("n1", 2)}, r);
   EXPECT_EQ(d.verdict, Verdict::kNever);
   EXPECT_EQ(d.detail, "asks for MIG isolation; no GPU is in MIG mode");

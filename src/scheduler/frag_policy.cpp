@@ -45,7 +45,7 @@ class FragPolicy final : public ScoringPolicy {
   std::string_view Name() const override { return tuning_.fastgpu ? "fastgpu" : "fgd"; }
 
  protected:
-  void BeforePlace(const Cluster& c, const Shape& s) override {
+  void BeforePlace(const Cluster& c, const model::Shape& s) override {
     bool rebuild = !model_ || models_seen_ != c.models().size();
     if (learn_) {
       seen_.push_back(s);
@@ -58,7 +58,8 @@ class FragPolicy final : public ScoringPolicy {
     if (rebuild) Rebuild(c);
   }
 
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
+  double Score(const Cluster& c, int n, const model::Shape& s, const ShapeInfo& info,
+               int* gpu) override {
     const NodeState& node = c.node(n);
     if (static_cast<int>(nodes_.size()) != c.size()) nodes_.assign(c.size(), NodeCache{});
     NodeCache& nc = nodes_[n];
@@ -220,7 +221,7 @@ class FragPolicy final : public ScoringPolicy {
   Tuning tuning_;
   bool learn_;
   std::vector<TargetTask> target_;
-  std::vector<Shape> seen_;
+  std::vector<model::Shape> seen_;
   size_t next_learn_ = 1;
   std::unique_ptr<FragmentationModel> model_;
   size_t models_seen_ = 0;

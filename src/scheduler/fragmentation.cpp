@@ -6,9 +6,10 @@
 
 namespace fastgpu::sched {
 
-std::vector<TargetTask> BuildTargetWorkload(const std::vector<Shape>& tasks, double coverage) {
+std::vector<TargetTask> BuildTargetWorkload(const std::vector<model::Shape>& tasks,
+                                            double coverage) {
   struct Kind {
-    Shape shape;
+    model::Shape shape;
     int64_t count = 0;
     double memory_sum = 0;
     size_t first = 0;
@@ -16,7 +17,7 @@ std::vector<TargetTask> BuildTargetWorkload(const std::vector<Shape>& tasks, dou
   using Key = std::tuple<int64_t, int, int, std::vector<std::string>>;
   std::map<Key, Kind> kinds;
   for (size_t i = 0; i < tasks.size(); ++i) {
-    const Shape& s = tasks[i];
+    const model::Shape& s = tasks[i];
     std::vector<std::string> models = s.gpu_models;
     std::sort(models.begin(), models.end());
     Key key{s.cpu_milli, s.gpu_milli, s.gpu_count, models};

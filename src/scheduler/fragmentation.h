@@ -26,7 +26,7 @@ namespace fastgpu::sched {
 // (CPU milli, per-GPU milli, GPU count, model constraint), CPU-only tasks included, most
 // popular first, taken until they cover `coverage` of the tasks (default 0.95), with
 // popularity renormalised to sum to 1. Memory is carried as the mean of the kind.
-std::vector<TargetTask> BuildTargetWorkload(const std::vector<Shape>& tasks,
+std::vector<TargetTask> BuildTargetWorkload(const std::vector<model::Shape>& tasks,
                                             double coverage = 0.95);
 
 // The most popular kinds of `target` (stable order by popularity, descending) covering

@@ -5,8 +5,8 @@
 namespace fastgpu::sched {
 namespace {
 
-Shape Task(int count, int milli, int64_t cpu, std::vector<std::string> models = {}) {
-  Shape s;
+model::Shape Task(int count, int milli, int64_t cpu, std::vector<std::string> models = {}) {
+  model::Shape s;
   s.gpu_count = count;
   s.gpu_milli = milli;
   s.cpu_milli = cpu;
@@ -69,7 +69,7 @@ TEST_F(FragmentationTest, MemoAgreesWithDirectComputation) {
 }
 
 TEST(TargetWorkloadTest, KeepsMostPopularKindsUpToCoverage) {
-  std::vector<Shape> tasks;
+  std::vector<model::Shape> tasks;
   for (int i = 0; i < 6; ++i) tasks.push_back(Task(1, 500, 1000));
   for (int i = 0; i < 3; ++i) tasks.push_back(Task(1, 1000, 2000));
   tasks.push_back(Task(0, 0, 4000));

@@ -34,7 +34,7 @@ struct NodePlacement {
 // A workload to place: `replicas` copies of `shape`, all or nothing (a gang).
 struct Request {
   std::string id;  // caller's id (job id, trace task name); used only in messages
-  Shape shape;
+  model::Shape shape;
   int replicas = 1;  // default 1; >= 1
 };
 

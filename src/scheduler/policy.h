@@ -30,7 +30,7 @@ namespace fastgpu::sched {
 
 // One kind of task in the target workload, with its share of arrivals.
 struct TargetTask {
-  Shape shape;
+  model::Shape shape;
   double popularity = 0;  // relative weight; normalised by the policy
 };
 
@@ -56,7 +56,7 @@ class Policy {
   // Chooses a place for one replica of `shape`; does not change the cluster.
   // ResourceExhausted, with a message saying why, when it fits nowhere (no schedulable
   // node with a healthy GPU of an allowed model, not enough CPU, ...).
-  virtual Result<NodePlacement> Place(const Cluster& cluster, const Shape& shape) = 0;
+  virtual Result<NodePlacement> Place(const Cluster& cluster, const model::Shape& shape) = 0;
   // Hint that a node changed (placement applied, released, health). Policies that cache
   // per-node values also check node versions, so calling this is optional.
   virtual void OnNodeChanged(const Cluster& cluster, int node) {

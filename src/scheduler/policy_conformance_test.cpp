@@ -8,8 +8,8 @@
 namespace fastgpu::sched {
 namespace {
 
-Shape Fraction(int milli, int64_t cpu, int64_t gpu_memory = 0) {
-  Shape s;
+model::Shape Fraction(int milli, int64_t cpu, int64_t gpu_memory = 0) {
+  model::Shape s;
   s.gpu_count = 1;
   s.gpu_milli = milli;
   s.cpu_milli = cpu;
@@ -17,8 +17,8 @@ Shape Fraction(int milli, int64_t cpu, int64_t gpu_memory = 0) {
   return s;
 }
 
-Shape Whole(int count, int64_t cpu, std::vector<std::string> models = {}) {
-  Shape s;
+model::Shape Whole(int count, int64_t cpu, std::vector<std::string> models = {}) {
+  model::Shape s;
   s.gpu_count = count;
   s.gpu_milli = 1000;
   s.cpu_milli = cpu;
@@ -27,7 +27,7 @@ Shape Whole(int count, int64_t cpu, std::vector<std::string> models = {}) {
 }
 
 // Independent check of whether `shape` fits anywhere.
-bool FitsSomewhere(const Cluster& c, const Shape& s) {
+bool FitsSomewhere(const Cluster& c, const model::Shape& s) {
   for (const NodeState& n : c.nodes()) {
     if (!n.schedulable || n.cpu_free_milli < s.cpu_milli || n.memory_free_mib < s.memory_mib) {
       continue;
@@ -63,8 +63,8 @@ Cluster RandomCluster(std::mt19937_64& rng) {
   return c;
 }
 
-Shape RandomShape(std::mt19937_64& rng) {
-  Shape s;
+model::Shape RandomShape(std::mt19937_64& rng) {
+  model::Shape s;
   int kind = std::uniform_int_distribution<int>(0, 9)(rng);
   s.cpu_milli = std::uniform_int_distribution<int64_t>(0, 16)(rng) * 1000;
   s.memory_mib = std::uniform_int_distribution<int64_t>(0, 64)(rng) * 1024;
@@ -103,13 +103,14 @@ TEST_P(PolicyConformance, NeverOverCommitsAndFailsOnlyWhenNothingFits) {
   std::unique_ptr<Policy> policy = Make();
   int placed = 0, failed = 0;
   for (int i = 0; i < 1500; ++i) {
-    Shape shape = RandomShape(rng);
+    model::Shape shape = RandomShape(rng);
     Result<NodePlacement> p = policy->Place(cluster, shape);
     if (!p.ok()) {
       ++failed;
       EXPECT_EQ(p.status().code(), StatusCode::kResourceExhausted);
       EXPECT_FALSE(p.status().message().empty());
-      EXPECT_FALSE(FitsSomewhere(cluster, shape)) << DescribeShape(shape) << ": " << p.status();
+      EXPECT_FALSE(FitsSomewhere(cluster, shape))
+          << model::DescribeShape(shape) << ": " << p.status();
       continue;
     }
     const NodeState& node = cluster.node(p->node);
@@ -143,7 +144,7 @@ TEST_P(PolicyConformance, SameInputAndSeedGiveSameAnswers) {
   Cluster a = RandomCluster(rng_a), b = RandomCluster(rng_b);
   std::unique_ptr<Policy> pa = Make(3), pb = Make(3);
   for (int i = 0; i < 300; ++i) {
-    Shape sa = RandomShape(rng_a), sb = RandomShape(rng_b);
+    model::Shape sa = RandomShape(rng_a), sb = RandomShape(rng_b);
     Result<NodePlacement> ra = pa->Place(a, sa), rb = pb->Place(b, sb);
     ASSERT_EQ(ra.ok(), rb.ok());
     if (!ra.ok()) continue;
@@ -180,7 +181,7 @@ TEST_P(PolicyConformance, RespectsGpuMemoryAsk) {
   EXPECT_EQ(p->node, 1);
   ASSERT_TRUE(c.Apply(*p).ok());
   EXPECT_FALSE(policy->Place(c, Fraction(200, 1000, 60000)).ok());
-  Shape whole = Whole(1, 1000);
+  model::Shape whole = Whole(1, 1000);
   whole.gpu_memory_mib = 30000;  // only the A100 has that much, and it is partly used
   EXPECT_FALSE(policy->Place(c, whole).ok());
 }

@@ -8,7 +8,7 @@
 
 namespace fastgpu::sched {
 
-bool GpuFits(const GpuState& gpu, const Shape& shape) {
+bool GpuFits(const GpuState& gpu, const model::Shape& shape) {
   if (!gpu.healthy || gpu.free_milli < shape.gpu_milli) return false;
   if (shape.gpu_milli >= kMilliPerGpu) {
     return gpu.free_milli == kMilliPerGpu && gpu.total_memory_mib >= shape.gpu_memory_mib;
@@ -16,7 +16,7 @@ bool GpuFits(const GpuState& gpu, const Shape& shape) {
   return gpu.free_memory_mib >= shape.gpu_memory_mib;
 }
 
-bool NodeFits(const NodeState& node, const Shape& shape, const ShapeInfo& info) {
+bool NodeFits(const NodeState& node, const model::Shape& shape, const ShapeInfo& info) {
   if (!node.schedulable || node.cpu_free_milli < shape.cpu_milli ||
       node.memory_free_mib < shape.memory_mib) {
     return false;
@@ -33,7 +33,7 @@ bool NodeFits(const NodeState& node, const Shape& shape, const ShapeInfo& info) 
   return false;
 }
 
-NodePlacement MakePlacement(const Cluster& cluster, int node_index, const Shape& shape,
+NodePlacement MakePlacement(const Cluster& cluster, int node_index, const model::Shape& shape,
                             int gpu_index) {
   const NodeState& node = cluster.node(node_index);
   NodePlacement p;
@@ -56,7 +56,7 @@ NodePlacement MakePlacement(const Cluster& cluster, int node_index, const Shape&
   return p;
 }
 
-Status NoFitStatus(const Cluster& cluster, const Shape& shape, const ShapeInfo& info) {
+Status NoFitStatus(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info) {
   int candidates = 0, lack_cpu = 0, lack_memory = 0, lack_gpu = 0;
   for (const NodeState& node : cluster.nodes()) {
     if (!node.schedulable) continue;
@@ -77,7 +77,7 @@ Status NoFitStatus(const Cluster& cluster, const Shape& shape, const ShapeInfo& 
       if (fit < shape.gpu_count) ++lack_gpu;
     }
   }
-  std::string what = "no node fits " + DescribeShape(shape) + ": ";
+  std::string what = "no node fits " + model::DescribeShape(shape) + ": ";
   if (candidates == 0) {
     if (shape.gpu_count == 0) return ResourceExhausted(what + "no schedulable node");
     return ResourceExhausted(what + "no schedulable node with " + std::to_string(shape.gpu_count) +
@@ -97,7 +97,7 @@ void ScoringPolicy::InvalidateScores() {
   }
 }
 
-int ScoringPolicy::TightestGpu(const NodeState& node, const Shape& shape) {
+int ScoringPolicy::TightestGpu(const NodeState& node, const model::Shape& shape) {
   int best = -1;
   for (int i = 0; i < static_cast<int>(node.gpus.size()); ++i) {
     if (!GpuFits(node.gpus[i], shape)) continue;
@@ -118,7 +118,7 @@ void ScoringPolicy::EnsureOrder(int nodes) {
   for (int i = 0; i < nodes; ++i) rank_[order[i]] = i;
 }
 
-const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const Shape& shape) {
+const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const model::Shape& shape) {
   if (cluster.models().size() != cluster_models_) {  // new models: rebuild the shape table
     shape_ids_.clear();
     shapes_.clear();
@@ -150,7 +150,7 @@ const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const Shape& sha
   return shapes_.back();
 }
 
-Result<NodePlacement> ScoringPolicy::Place(const Cluster& cluster, const Shape& shape) {
+Result<NodePlacement> ScoringPolicy::Place(const Cluster& cluster, const model::Shape& shape) {
   BeforePlace(cluster, shape);
   const ShapeInfo& info = Prepare(cluster, shape);
   EnsureOrder(cluster.size());

@@ -28,28 +28,28 @@ struct ShapeInfo {
 };
 
 // True when GPU `gpu` can take one GPU of `shape`.
-bool GpuFits(const GpuState& gpu, const Shape& shape);
+bool GpuFits(const GpuState& gpu, const model::Shape& shape);
 // True when `node` can take one replica of `shape` (ignores nothing).
-bool NodeFits(const NodeState& node, const Shape& shape, const ShapeInfo& info);
+bool NodeFits(const NodeState& node, const model::Shape& shape, const ShapeInfo& info);
 // The placement of `shape` on `node_index`: a fraction on `gpu_index`; whole GPUs on the
 // first fitting GPUs by index.
-NodePlacement MakePlacement(const Cluster& cluster, int node_index, const Shape& shape,
+NodePlacement MakePlacement(const Cluster& cluster, int node_index, const model::Shape& shape,
                             int gpu_index);
 // ResourceExhausted saying why no node takes `shape`.
-Status NoFitStatus(const Cluster& cluster, const Shape& shape, const ShapeInfo& info);
+Status NoFitStatus(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info);
 
 class ScoringPolicy : public Policy {
  public:
   ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable);
-  Result<NodePlacement> Place(const Cluster& cluster, const Shape& shape) override;
+  Result<NodePlacement> Place(const Cluster& cluster, const model::Shape& shape) override;
 
  protected:
   // Scores a feasible node (higher is better) and, for a fraction, sets *gpu_index to
   // the GPU to use. Called only when NodeFits holds.
-  virtual double Score(const Cluster& cluster, int node, const Shape& shape, const ShapeInfo& info,
-                       int* gpu_index) = 0;
+  virtual double Score(const Cluster& cluster, int node, const model::Shape& shape,
+                       const ShapeInfo& info, int* gpu_index) = 0;
   // Called before a placement is scored (e.g. to refresh a learned target workload).
-  virtual void BeforePlace(const Cluster& cluster, const Shape& shape) {
+  virtual void BeforePlace(const Cluster& cluster, const model::Shape& shape) {
     (void)cluster;
     (void)shape;
   }
@@ -61,13 +61,13 @@ class ScoringPolicy : public Policy {
   // Drops every cached score (after the scoring function itself changed).
   void InvalidateScores();
   // Fitting GPU with the least free milli (first index on ties); -1 if none.
-  static int TightestGpu(const NodeState& node, const Shape& shape);
+  static int TightestGpu(const NodeState& node, const model::Shape& shape);
 
   PolicyOptions options_;
   std::mt19937_64 rng_;
 
  private:
-  const ShapeInfo& Prepare(const Cluster& cluster, const Shape& shape);
+  const ShapeInfo& Prepare(const Cluster& cluster, const model::Shape& shape);
   void EnsureOrder(int nodes);
 
   struct Entry {

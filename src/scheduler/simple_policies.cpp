@@ -24,7 +24,8 @@ class FirstFit final : public ScoringPolicy {
   std::string_view Name() const override { return "first-fit"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
+  double Score(const Cluster& c, int n, const model::Shape& s, const ShapeInfo& info,
+               int* gpu) override {
     if (info.fractional) {
       const NodeState& node = c.node(n);
       for (int i = 0; i < static_cast<int>(node.gpus.size()); ++i) {
@@ -45,7 +46,8 @@ class BestFit final : public ScoringPolicy {
   std::string_view Name() const override { return "best-fit"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
+  double Score(const Cluster& c, int n, const model::Shape& s, const ShapeInfo& info,
+               int* gpu) override {
     const NodeState& node = c.node(n);
     double left =
         0.5 * static_cast<double>(node.cpu_free_milli - s.cpu_milli) / kMaxSpecCpuMilli +
@@ -63,7 +65,8 @@ class DotProduct final : public ScoringPolicy {
   std::string_view Name() const override { return "dot-product"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
+  double Score(const Cluster& c, int n, const model::Shape& s, const ShapeInfo& info,
+               int* gpu) override {
     const NodeState& node = c.node(n);
     double dot = (static_cast<double>(node.cpu_free_milli) / kMaxSpecCpuMilli) *
                      (static_cast<double>(s.cpu_milli) / kMaxSpecCpuMilli) +
@@ -81,7 +84,8 @@ class GpuPacking final : public ScoringPolicy {
   std::string_view Name() const override { return "gpu-packing"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
+  double Score(const Cluster& c, int n, const model::Shape& s, const ShapeInfo& info,
+               int* gpu) override {
     const NodeState& node = c.node(n);
     if (s.gpu_count == 0) return 0;
     if (info.fractional) *gpu = TightestGpu(node, s);
@@ -115,7 +119,7 @@ class GpuClustering final : public ScoringPolicy {
   std::string_view Name() const override { return "gpu-clustering"; }
 
  protected:
-  void BeforePlace(const Cluster& c, const Shape&) override {
+  void BeforePlace(const Cluster& c, const model::Shape&) override {
     // The last answer counts as taken once its node changed (the caller applied it).
     if (pending_node_ >= 0 && pending_node_ < c.size() &&
         c.node(pending_node_).version != pending_version_) {
@@ -129,7 +133,8 @@ class GpuClustering final : public ScoringPolicy {
     pending_version_ = c.node(p.node).version;
     pending_tag_ = TagOf(static_cast<int>(p.gpus.size()), p.gpus[0].milli);
   }
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
+  double Score(const Cluster& c, int n, const model::Shape& s, const ShapeInfo& info,
+               int* gpu) override {
     const NodeState& node = c.node(n);
     if (s.gpu_count == 0) return 0;
     if (info.fractional) *gpu = TightestGpu(node, s);
@@ -160,7 +165,8 @@ class RandomFit final : public ScoringPolicy {
   std::string_view Name() const override { return "random"; }
 
  protected:
-  double Score(const Cluster& c, int n, const Shape& s, const ShapeInfo& info, int* gpu) override {
+  double Score(const Cluster& c, int n, const model::Shape& s, const ShapeInfo& info,
+               int* gpu) override {
     if (info.fractional) {
       const NodeState& node = c.node(n);
       int seen = 0;

@@ -5,7 +5,7 @@
 
 namespace fastgpu::server {
 
-Status CheckAdmission(ReadTx& tx, const JobSpec& spec, bool allow_unplaceable) {
+Status CheckAdmission(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable) {
   if (allow_unplaceable) return OkStatus();
   FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
   if (nodes.empty()) return OkStatus();

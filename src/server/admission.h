@@ -22,6 +22,6 @@ namespace fastgpu::server {
 // or when `allow_unplaceable`. Otherwise FailedPrecondition whose message is the pending
 // reason the job would get ("never fits in this pool as it is: the gang needs 5 GPUs at
 // once; the whole pool has 4"); the API answers it with 422. Store errors are returned.
-Status CheckAdmission(ReadTx& tx, const JobSpec& spec, bool allow_unplaceable);
+Status CheckAdmission(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable);
 
 }  // namespace fastgpu::server

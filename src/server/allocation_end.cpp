@@ -4,8 +4,8 @@ namespace fastgpu::server {
 
 namespace {
 
-bool StoppedUnreported(const AllocationRecord& rec) {
-  return rec.state == AllocationState::kReleased &&
+bool StoppedUnreported(const store::AllocationRecord& rec) {
+  return rec.state == store::AllocationState::kReleased &&
          rec.message.rfind(kStoppedByControlPlane, 0) == 0;
 }
 
@@ -16,8 +16,8 @@ std::string WithReason(std::string_view reason, const std::string& message) {
   return std::string(reason) + (message.empty() ? "" : ": " + message);
 }
 
-std::string EndReason(const AllocationRecord& rec) {
-  if (IsLive(rec.state) || rec.message.rfind(kOomKilled, 0) != 0) return "";
+std::string EndReason(const store::AllocationRecord& rec) {
+  if (store::IsLive(rec.state) || rec.message.rfind(kOomKilled, 0) != 0) return "";
   return std::string(kOomKilled);
 }
 
@@ -25,21 +25,23 @@ std::string StoppedMessage(const std::string& why) {
   return std::string(kStoppedByControlPlane) + " (" + why + ")";
 }
 
-AllocationUpdate ReleaseUpdate(const AllocationRecord& rec, TimePoint at, const std::string& why) {
-  AllocationUpdate u;
-  u.state = AllocationState::kReleased;
+store::AllocationUpdate ReleaseUpdate(const store::AllocationRecord& rec, TimePoint at,
+                                      const std::string& why) {
+  store::AllocationUpdate u;
+  u.state = store::AllocationState::kReleased;
   u.at = at;
-  if (IsLive(rec.state)) u.message = StoppedMessage(why);
+  if (store::IsLive(rec.state)) u.message = StoppedMessage(why);
   return u;
 }
 
-std::optional<AllocationUpdate> LateExitUpdate(const AllocationRecord& rec,
-                                               const AllocationUpdate& report) {
+std::optional<store::AllocationUpdate> LateExitUpdate(const store::AllocationRecord& rec,
+                                                      const store::AllocationUpdate& report) {
   if (!StoppedUnreported(rec)) return std::nullopt;
-  if (report.state != AllocationState::kExited && report.state != AllocationState::kFailed) {
+  if (report.state != store::AllocationState::kExited &&
+      report.state != store::AllocationState::kFailed) {
     return std::nullopt;
   }
-  AllocationUpdate u = report;
+  store::AllocationUpdate u = report;
   std::string how = report.message;
   if (how.empty()) {
     how = report.signal != 0 ? "killed by signal " + std::to_string(report.signal)
@@ -49,16 +51,16 @@ std::optional<AllocationUpdate> LateExitUpdate(const AllocationRecord& rec,
   return u;
 }
 
-std::string EndedText(const AllocationRecord& rec) {
-  if (IsLive(rec.state)) return "";
+std::string EndedText(const store::AllocationRecord& rec) {
+  if (store::IsLive(rec.state)) return "";
   if (std::string reason = EndReason(rec); !reason.empty()) return reason;
   if (rec.signal != 0) return "signal " + std::to_string(rec.signal);
   if (StoppedUnreported(rec)) return std::string(kStoppedByControlPlane);
   // Failed to start, and maybe released since (the job failed through it): it never ran
   // and its agent said why.
-  if (rec.state == AllocationState::kFailed ||
-      (rec.state == AllocationState::kReleased && rec.started_at_ms == 0 && rec.exit_code == 0 &&
-       !rec.message.empty())) {
+  if (rec.state == store::AllocationState::kFailed ||
+      (rec.state == store::AllocationState::kReleased && rec.started_at_ms == 0 &&
+       rec.exit_code == 0 && !rec.message.empty())) {
     return "failed to start";
   }
   return "exit " + std::to_string(rec.exit_code);

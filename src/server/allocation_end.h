@@ -28,25 +28,26 @@ inline constexpr std::string_view kOomKilled = "OOMKilled";
 std::string WithReason(std::string_view reason, const std::string& message);
 
 // The reason recorded for an allocation that ended ("OOMKilled"), or "".
-std::string EndReason(const AllocationRecord& rec);
+std::string EndReason(const store::AllocationRecord& rec);
 
 // "stopped by the control plane (job cancelled)".
 std::string StoppedMessage(const std::string& why);
 
 // The update that releases `rec` at `at`: a live one with StoppedMessage(why), one that
 // already ended with its record kept as it is.
-AllocationUpdate ReleaseUpdate(const AllocationRecord& rec, TimePoint at, const std::string& why);
+store::AllocationUpdate ReleaseUpdate(const store::AllocationRecord& rec, TimePoint at,
+                                      const std::string& why);
 
 // When `rec` was released by the control plane while live and no exit has been recorded
 // since, and `report` says how its process ended (exited or failed): the update that
 // records it on the released allocation (exit code, signal, and a message saying both what
 // ended it and why it was stopped). Otherwise nullopt (nothing to record).
-std::optional<AllocationUpdate> LateExitUpdate(const AllocationRecord& rec,
-                                               const AllocationUpdate& report);
+std::optional<store::AllocationUpdate> LateExitUpdate(const store::AllocationRecord& rec,
+                                                      const store::AllocationUpdate& report);
 
 // How it ended, for people: "" while live, "OOMKilled", "signal 15", "exit 3", "failed to
 // start", or "stopped by the control plane" when it was released while live and its agent
 // has not reported since.
-std::string EndedText(const AllocationRecord& rec);
+std::string EndedText(const store::AllocationRecord& rec);
 
 }  // namespace fastgpu::server

@@ -10,9 +10,9 @@
 
 namespace fastgpu::server {
 
-json::object AllocationRecordToJson(const AllocationRecord& rec) {
+json::object AllocationRecordToJson(const store::AllocationRecord& rec) {
   json::object o = AllocationToJson(rec.alloc);
-  o["state"] = AllocationStateName(rec.state);
+  o["state"] = store::AllocationStateName(rec.state);
   o["exit_code"] = rec.exit_code;
   o["signal"] = rec.signal;
   o["started_at"] = rec.started_at_ms;
@@ -22,7 +22,7 @@ json::object AllocationRecordToJson(const AllocationRecord& rec) {
   return o;
 }
 
-Api::Api(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics, Authenticator& auth,
+Api::Api(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics, Authenticator& auth,
          ApiOptions options, std::function<void()> on_change)
     : store_(store),
       clock_(clock),
@@ -32,7 +32,7 @@ Api::Api(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics, Authent
       options_(options),
       on_change_(std::move(on_change)) {
   store_
-      .Read([&](ReadTx& tx) -> Status {
+      .Read([&](store::ReadTx& tx) -> Status {
         FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
         for (const auto& n : nodes) NoteModels(n.node.gpus);
         return OkStatus();
@@ -86,8 +86,8 @@ Result<Principal> Api::Authorize(const RouteInfo& route, const HttpRequest& req,
     case AuthLevel::kNode: {
       // The lease counts a heartbeat once the node is known to be who it says (see
       // Heartbeat); the handler's write checks the token again in its own transaction.
-      Status st =
-          store_.Read([&](ReadTx& tx) -> Status { return AuthNode(tx, req, node_id).status(); });
+      Status st = store_.Read(
+          [&](store::ReadTx& tx) -> Status { return AuthNode(tx, req, node_id).status(); });
       if (!st.ok()) return st;
       return Principal{};
     }
@@ -147,7 +147,7 @@ HttpResponse Api::Handle(const HttpRequest& req) {
   return resp;
 }
 
-Result<Reply> Api::Mutate(const Call& c, const std::function<Result<Reply>(WriteTx&)>& fn,
+Result<Reply> Api::Mutate(const Call& c, const std::function<Result<Reply>(store::WriteTx&)>& fn,
                           const std::function<std::string(const Reply&)>& redact) {
   const HttpRequest& req = c.req;
   const std::string key = req.Header("idempotency-key");
@@ -155,7 +155,7 @@ Result<Reply> Api::Mutate(const Call& c, const std::function<Result<Reply>(Write
   const std::string method_path = req.method + " " + req.path;
   std::optional<Reply> out;
   bool key_reused = false;  // the key names another request: 422, nothing written
-  Status st = store_.Write([&](WriteTx& tx) -> Status {
+  Status st = store_.Write([&](store::WriteTx& tx) -> Status {
     out.reset();
     key_reused = false;
     std::string body_hash;
@@ -175,10 +175,10 @@ Result<Reply> Api::Mutate(const Call& c, const std::function<Result<Reply>(Write
     }
     FASTGPU_ASSIGN_OR_RETURN(out, fn(tx));
     if (!key.empty()) {
-      IdempotencyRecord rec{c.who.tenant_id,    key,
-                            method_path,        body_hash,
-                            out->http_status(), redact ? redact(*out) : out->body(),
-                            clock_.Now()};
+      store::IdempotencyRecord rec{c.who.tenant_id,    key,
+                                   method_path,        body_hash,
+                                   out->http_status(), redact ? redact(*out) : out->body(),
+                                   clock_.Now()};
       FASTGPU_RETURN_IF_ERROR(tx.PutIdempotency(rec));
     }
     return OkStatus();
@@ -188,7 +188,8 @@ Result<Reply> Api::Mutate(const Call& c, const std::function<Result<Reply>(Write
   return *std::move(out);
 }
 
-Result<NodeRecord> Api::AuthNode(ReadTx& tx, const HttpRequest& req, const std::string& node_id) {
+Result<store::NodeRecord> Api::AuthNode(store::ReadTx& tx, const HttpRequest& req,
+                                        const std::string& node_id) {
   std::string token = BearerToken(req.Header("authorization"));
   if (token.empty()) return Unauthenticated("missing bearer token (the node token)");
   auto rec = tx.GetNode(node_id);
@@ -207,7 +208,7 @@ Result<NodeRecord> Api::AuthNode(ReadTx& tx, const HttpRequest& req, const std::
   return rec;
 }
 
-Result<Tenant> Api::FindTenant(ReadTx& tx, const std::string& id_or_name) {
+Result<model::Tenant> Api::FindTenant(store::ReadTx& tx, const std::string& id_or_name) {
   auto t = id_or_name.rfind("tenant-", 0) == 0 ? tx.GetTenant(id_or_name) : NotFound("not an id");
   if (!t.ok() && t.status().code() == StatusCode::kNotFound) t = tx.GetTenantByName(id_or_name);
   if (!t.ok() && t.status().code() == StatusCode::kNotFound) {
@@ -217,15 +218,15 @@ Result<Tenant> Api::FindTenant(ReadTx& tx, const std::string& id_or_name) {
 }
 
 std::set<std::string> Api::KnownModels() {
-  std::set<std::string> models = KnownGpuModels();
+  std::set<std::string> models = model::KnownGpuModels();
   std::lock_guard lock(models_mu_);
   models.insert(pool_models_.begin(), pool_models_.end());
   return models;
 }
 
-void Api::NoteModels(const std::vector<Gpu>& gpus) {
+void Api::NoteModels(const std::vector<model::Gpu>& gpus) {
   std::lock_guard lock(models_mu_);
-  for (const Gpu& g : gpus) pool_models_.insert(g.model);
+  for (const model::Gpu& g : gpus) pool_models_.insert(g.model);
 }
 
 }  // namespace fastgpu::server

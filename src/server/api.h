@@ -40,7 +40,7 @@ struct ApiOptions {
   int64_t max_log_chunk_bytes = 256 * 1024;  // most bytes one log read returns
   // The per-replica log limit: the store's cap (ServerOptions::max_log_bytes), named in
   // the dropped-bytes marker. Default kDefaultMaxLogBytes (8 MiB).
-  int64_t max_log_bytes = kDefaultMaxLogBytes;
+  int64_t max_log_bytes = store::kDefaultMaxLogBytes;
   // Borrowed, may be null (default): heartbeats renew the node's lease here once its
   // token is authenticated, before the store write (see node_leases.h).
   NodeLeases* leases = nullptr;
@@ -57,14 +57,14 @@ struct ApiOptions {
 
 // The node an admin names by id or by name (already percent-decoded); a name must match
 // exactly one node (several are FailedPrecondition, 409, listing their ids).
-Result<NodeRecord> FindNode(ReadTx& tx, const std::string& id_or_name);
+Result<store::NodeRecord> FindNode(store::ReadTx& tx, const std::string& id_or_name);
 
 class Api {
  public:
   // `on_change` is called (outside any transaction) after a change the reconciler
   // should act on soon: a job submitted or cancelled, a node registered, a replica's
   // state or a GPU's health reported. May be empty.
-  Api(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics, Authenticator& auth,
+  Api(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics, Authenticator& auth,
       ApiOptions options, std::function<void()> on_change);
 
   // Looks the route up (404 for an unknown path; 405 with an Allow header for a method its
@@ -156,20 +156,21 @@ class Api {
   // before (same tenant, method, path and body) replays the stored reply without
   // running `fn`; a key reused for another request is 422 (Reply::Unprocessable).
   // `redact` removes secrets from the reply's body before it is kept for replays.
-  Result<Reply> Mutate(const Call& c, const std::function<Result<Reply>(WriteTx&)>& fn,
+  Result<Reply> Mutate(const Call& c, const std::function<Result<Reply>(store::WriteTx&)>& fn,
                        const std::function<std::string(const Reply&)>& redact = {});
   // Node-token check inside a transaction: NotFound for an unknown node,
   // Unauthenticated for a wrong token.
-  Result<NodeRecord> AuthNode(ReadTx& tx, const HttpRequest& req, const std::string& node_id);
+  Result<store::NodeRecord> AuthNode(store::ReadTx& tx, const HttpRequest& req,
+                                     const std::string& node_id);
   // The tenant named by id or by name (an id is tried first; a name may look like one).
-  Result<Tenant> FindTenant(ReadTx& tx, const std::string& id_or_name);
+  Result<model::Tenant> FindTenant(store::ReadTx& tx, const std::string& id_or_name);
   std::set<std::string> KnownModels();
-  void NoteModels(const std::vector<Gpu>& gpus);
+  void NoteModels(const std::vector<model::Gpu>& gpus);
   void Changed() {
     if (on_change_) on_change_();
   }
 
-  Store& store_;
+  store::Store& store_;
   Clock& clock_;
   IdGenerator& ids_;
   Metrics& metrics_;
@@ -184,6 +185,6 @@ class Api {
 
 // Helpers shared by the api_*.cpp files.
 // Allocation as the API shows it: placement plus state, exit code, times, message.
-json::object AllocationRecordToJson(const AllocationRecord& rec);
+json::object AllocationRecordToJson(const store::AllocationRecord& rec);
 
 }  // namespace fastgpu::server

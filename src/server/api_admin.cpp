@@ -8,7 +8,7 @@ namespace fastgpu::server {
 
 namespace {
 
-json::object TokenToJson(const ApiToken& t) {
+json::object TokenToJson(const store::ApiToken& t) {
   return {{"id", t.id},
           {"tenant_id", t.tenant_id},
           {"name", t.name},
@@ -32,19 +32,19 @@ Result<Reply> Api::Health(const Call&) { return Reply::Json(json::object{{"statu
 Result<Reply> Api::CreateTenant(const Call& c) {
   FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
   FieldReader r(body);
-  Tenant t;
+  model::Tenant t;
   Status st = r.String("name", t.name, true);
   if (st.ok()) st = r.Bool("admin", t.admin);
   if (st.ok()) st = r.Bool("allow_root", t.allow_root);
   if (st.ok()) st = r.Int("max_gpu_milli", t.quota.max_gpu_milli, 0, int64_t{1} << 40);
   if (st.ok()) st = r.Int("budget_cents", t.quota.budget_cents, 0, int64_t{1} << 50);
   if (st.ok()) st = r.Finish();
-  if (st.ok()) st = ValidateTenantName(t.name).WithContext("name");
-  if (st.ok()) st = ValidateQuota(t.quota);
+  if (st.ok()) st = model::ValidateTenantName(t.name).WithContext("name");
+  if (st.ok()) st = model::ValidateQuota(t.quota);
   FASTGPU_RETURN_IF_ERROR(st);
   t.id = ids_.Next("tenant");
   t.created_at = clock_.Now();
-  return Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
+  return Mutate(c, [&](store::WriteTx& tx) -> Result<Reply> {
     Status created = tx.CreateTenant(t);
     if (created.code() == StatusCode::kAlreadyExists) {
       return AlreadyExists("name: a tenant named '" + t.name + "' exists");
@@ -56,8 +56,8 @@ Result<Reply> Api::CreateTenant(const Call& c) {
 
 Result<Reply> Api::SetTenantSettings(const Call& c) {
   FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
-  return Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
-    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, c.Param("id")));
+  return Mutate(c, [&](store::WriteTx& tx) -> Result<Reply> {
+    FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, FindTenant(tx, c.Param("id")));
     FieldReader r(body);
     FASTGPU_RETURN_IF_ERROR(r.Bool("allow_root", t.allow_root));
     FASTGPU_RETURN_IF_ERROR(r.Finish());
@@ -68,7 +68,7 @@ Result<Reply> Api::SetTenantSettings(const Call& c) {
 
 Result<Reply> Api::ListTenants(const Call&) {
   json::array out;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto tenants, tx.ListTenants());
     for (const auto& t : tenants) out.push_back(TenantToJson(t));
     return OkStatus();
@@ -81,8 +81,8 @@ Result<Reply> Api::GetTenant(const Call& c) {
   const Principal& p = c.who;
   const std::string& id = c.Param("id");
   json::object out;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, id));
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, FindTenant(tx, id));
     if (!p.admin && t.id != p.tenant_id) return NotFound("no tenant '" + id + "'");
     out = TenantToJson(t);
     FASTGPU_ASSIGN_OR_RETURN(out["usage"], TenantUsageJson(tx, t, clock_.NowUnixMillis()));
@@ -104,11 +104,11 @@ Result<Reply> Api::CreateToken(const Call& c) {
     FASTGPU_RETURN_IF_ERROR(st);
   }
   const std::string secret = RandomHex(32);
-  ApiToken tok{ids_.Next("tok"), "", name, Sha256Hex(secret), clock_.Now(), false};
+  store::ApiToken tok{ids_.Next("tok"), "", name, Sha256Hex(secret), clock_.Now(), false};
   return Mutate(
       c,
-      [&](WriteTx& tx) -> Result<Reply> {
-        FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, tenant));
+      [&](store::WriteTx& tx) -> Result<Reply> {
+        FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, FindTenant(tx, tenant));
         tok.tenant_id = t.id;
         FASTGPU_RETURN_IF_ERROR(tx.CreateToken(tok));
         json::object o = TokenToJson(tok);
@@ -127,8 +127,8 @@ Result<Reply> Api::CreateToken(const Call& c) {
 Result<Reply> Api::ListTokens(const Call& c) {
   const std::string& tenant = c.Param("id");
   json::array out;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, tenant));
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, FindTenant(tx, tenant));
     FASTGPU_ASSIGN_OR_RETURN(auto toks, tx.ListTokens(t.id));
     for (const auto& tok : toks) out.push_back(TokenToJson(tok));
     return OkStatus();
@@ -139,7 +139,7 @@ Result<Reply> Api::ListTokens(const Call& c) {
 
 Result<Reply> Api::RevokeToken(const Call& c) {
   const std::string& id = c.Param("id");
-  Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
+  Result<Reply> reply = Mutate(c, [&](store::WriteTx& tx) -> Result<Reply> {
     Status st = tx.RevokeToken(id);
     if (st.code() == StatusCode::kNotFound) return NotFound("no token " + id);
     FASTGPU_RETURN_IF_ERROR(st);
@@ -151,19 +151,20 @@ Result<Reply> Api::RevokeToken(const Call& c) {
 
 Result<Reply> Api::MetricsText(const Call&) {
   PoolGauges g;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
-    for (JobState s : {JobState::kPending, JobState::kScheduled, JobState::kRunning,
-                       JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
-      JobFilter f;
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
+    for (model::JobState s :
+         {model::JobState::kPending, model::JobState::kScheduled, model::JobState::kRunning,
+          model::JobState::kSucceeded, model::JobState::kFailed, model::JobState::kCancelled}) {
+      store::JobFilter f;
       f.states = {s};
       f.limit = 1000;
       int64_t count = 0;
       do {
-        FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
+        FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
         count += static_cast<int64_t>(page.jobs.size());
         f.cursor = page.next_cursor;
       } while (!f.cursor.empty());
-      g.jobs_by_state[std::string(JobStateName(s))] = count;
+      g.jobs_by_state[std::string(model::JobStateName(s))] = count;
     }
     FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
     FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
@@ -173,12 +174,13 @@ Result<Reply> Api::MetricsText(const Call&) {
     }
     for (const char* s : {"ready", "draining", "lost"}) g.nodes_by_state[s] = 0;
     for (const auto& n : nodes) {
-      ++g.nodes_by_state[std::string(NodeStateName(n.state))];
-      for (const Gpu& gpu : n.node.gpus) {
+      ++g.nodes_by_state[std::string(store::NodeStateName(n.state))];
+      for (const model::Gpu& gpu : n.node.gpus) {
         double allocated = used[n.node.id][gpu.index] / 1000.0;
         g.gpus_allocated_by_model[gpu.model] += allocated;
         double& free = g.gpus_free_by_model[gpu.model];
-        if (n.state == NodeState::kReady && gpu.healthy) free += std::max(0.0, 1.0 - allocated);
+        if (n.state == store::NodeState::kReady && gpu.healthy)
+          free += std::max(0.0, 1.0 - allocated);
       }
     }
     return OkStatus();

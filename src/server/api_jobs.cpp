@@ -23,12 +23,12 @@ constexpr int kMaxNameMatches = 10;
 // tenant's job is reported as not found so that ids of others do not leak. A name must
 // match exactly one of the caller's jobs (the admin: of every tenant's); several are
 // FailedPrecondition (409) listing their ids. The job comes with its events.
-Result<Job> FindJob(ReadTx& tx, const Principal& p, const std::string& id_or_name) {
+Result<model::Job> FindJob(store::ReadTx& tx, const Principal& p, const std::string& id_or_name) {
   auto by_id = tx.GetJob(id_or_name);
   if (by_id.ok() && (p.admin || by_id->tenant_id == p.tenant_id)) return by_id;
   if (!by_id.ok() && by_id.status().code() != StatusCode::kNotFound) return by_id.status();
   FASTGPU_ASSIGN_OR_RETURN(
-      std::vector<Job> named,
+      std::vector<model::Job> named,
       tx.FindJobsByName(p.admin ? "" : p.tenant_id, id_or_name, kMaxNameMatches + 1));
   if (named.empty()) return NotFound("no job '" + id_or_name + "' (neither an id nor a name)");
   if (named.size() == 1) return tx.GetJob(named[0].id);
@@ -58,7 +58,8 @@ Result<int64_t> QueryInt(const HttpRequest& req, const std::string& key, int64_t
 }
 
 // Whether any live or finished allocation of the job sits on a simulated node.
-Result<bool> OnSimulatedNode(ReadTx& tx, const std::vector<AllocationRecord>& allocs) {
+Result<bool> OnSimulatedNode(store::ReadTx& tx,
+                             const std::vector<store::AllocationRecord>& allocs) {
   for (const auto& a : allocs) {
     auto node = tx.GetNode(a.alloc.node_id);
     if (node.ok() && node->node.simulated) return true;
@@ -73,25 +74,25 @@ Result<Reply> Api::SubmitJob(const Call& c) {
   const Principal& p = c.who;
   FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(req.body));
   std::set<std::string> models = KnownModels();
-  FASTGPU_ASSIGN_OR_RETURN(JobSpec spec, JobSpecFromJson(body, &models));
+  FASTGPU_ASSIGN_OR_RETURN(model::JobSpec spec, JobSpecFromJson(body, &models));
   const std::string key = req.Header("idempotency-key");
   if (key.size() > 200) return InvalidArgument("Idempotency-Key: at most 200 characters");
-  Job job;
+  model::Job job;
   job.id = ids_.Next("job");
   job.tenant_id = p.tenant_id;
   job.spec = std::move(spec);
-  job.state = JobState::kPending;
+  job.state = model::JobState::kPending;
   job.reason = "submitted";
   job.created_at = job.updated_at = clock_.Now();
   // The request's fingerprint, kept with the key: a reuse for another request is refused.
   const std::string request_hash =
       key.empty() ? "" : Sha256Hex(req.method + " " + req.path + "\n" + req.body);
-  CreateJobResult created;
+  store::CreateJobResult created;
   // Refusals answered 422 (Reply::Unprocessable), nothing written: the key names another
   // request, or no node of the pool could ever hold the job.
   bool key_reused = false;
   bool unplaceable = false;
-  Status st = store_.Write([&](WriteTx& tx) -> Status {
+  Status st = store_.Write([&](store::WriteTx& tx) -> Status {
     key_reused = unplaceable = false;
     FASTGPU_ASSIGN_OR_RETURN(created, tx.CreateJob(job, key, request_hash));
     if (created.existed && !created.request_sha256_hex.empty() &&
@@ -105,7 +106,7 @@ Result<Reply> Api::SubmitJob(const Call& c) {
     // Quotas (429 when exceeded); a replay of a stored submission is not checked again.
     if (created.existed) return OkStatus();
     if (job.spec.run_as_root) {
-      FASTGPU_ASSIGN_OR_RETURN(Tenant tenant, tx.GetTenant(job.tenant_id));
+      FASTGPU_ASSIGN_OR_RETURN(model::Tenant tenant, tx.GetTenant(job.tenant_id));
       if (!tenant.allow_root) {
         return PermissionDenied("run_as_root: tenant '" + tenant.name +
                                 "' may not run jobs as root on the nodes (an admin can allow it: "
@@ -128,7 +129,7 @@ Result<Reply> Api::SubmitJob(const Call& c) {
 Result<Reply> Api::ListJobs(const Call& c) {
   const HttpRequest& req = c.req;
   const Principal& p = c.who;
-  JobFilter filter;
+  store::JobFilter filter;
   filter.tenant_id = p.tenant_id;
   // The admin may name a tenant (by name or id); a tenant sees only its own jobs.
   std::string asked_tenant;
@@ -138,17 +139,17 @@ Result<Reply> Api::ListJobs(const Call& c) {
     if (it != req.query.end()) asked_tenant = it->second;
   }
   if (auto it = req.query.find("state"); it != req.query.end()) {
-    auto s = ParseJobState(it->second);
+    auto s = model::ParseJobState(it->second);
     if (!s.ok()) return s.status().WithContext("state");
     filter.states.push_back(*s);
   }
   FASTGPU_ASSIGN_OR_RETURN(int64_t limit, QueryInt(req, "limit", 100, 1, 1000));
   filter.limit = static_cast<int>(limit);
   if (auto it = req.query.find("cursor"); it != req.query.end()) filter.cursor = it->second;
-  JobPage page;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
+  store::JobPage page;
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     if (!asked_tenant.empty()) {
-      FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, asked_tenant));
+      FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, FindTenant(tx, asked_tenant));
       filter.tenant_id = t.id;
     }
     FASTGPU_ASSIGN_OR_RETURN(page, tx.ListJobs(filter));
@@ -156,7 +157,7 @@ Result<Reply> Api::ListJobs(const Call& c) {
   });
   FASTGPU_RETURN_IF_ERROR(st);
   json::array jobs;
-  for (const Job& j : page.jobs) jobs.push_back(JobToJson(j, {}, false));
+  for (const model::Job& j : page.jobs) jobs.push_back(JobToJson(j, {}, false));
   return Reply::Json(json::object{{"jobs", std::move(jobs)}, {"next_cursor", page.next_cursor}});
 }
 
@@ -164,9 +165,9 @@ Result<Reply> Api::GetJob(const Call& c) {
   const Principal& p = c.who;
   const std::string& id = c.Param("id");
   json::object out;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(model::Job job, FindJob(tx, p, id_or_name));
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     FASTGPU_ASSIGN_OR_RETURN(bool simulated, OnSimulatedNode(tx, allocs));
     out = JobToJson(job, {}, simulated);
@@ -182,20 +183,21 @@ Result<Reply> Api::GetJob(const Call& c) {
 Result<Reply> Api::CancelJob(const Call& c) {
   const Principal& p = c.who;
   const std::string& id = c.Param("id");
-  Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
+  Result<Reply> reply = Mutate(c, [&](store::WriteTx& tx) -> Result<Reply> {
     FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(model::Job job, FindJob(tx, p, id_or_name));
     TimePoint now = clock_.Now();
-    if (IsTerminal(job.state)) {
+    if (model::IsTerminal(job.state)) {
       return FailedPrecondition("job " + job.id + " is already " +
-                                std::string(JobStateName(job.state)));
+                                std::string(model::JobStateName(job.state)));
     }
-    FASTGPU_RETURN_IF_ERROR(TransitionJob(
-        job, JobState::kCancelled, "cancelled by " + (p.admin ? "the admin" : p.tenant_id), now));
+    FASTGPU_RETURN_IF_ERROR(
+        model::TransitionJob(job, model::JobState::kCancelled,
+                             "cancelled by " + (p.admin ? "the admin" : p.tenant_id), now));
     FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     for (const auto& a : allocs) {
-      if (a.state != AllocationState::kReleased) {
+      if (a.state != store::AllocationState::kReleased) {
         FASTGPU_RETURN_IF_ERROR(
             tx.UpdateAllocation(a.alloc.id, ReleaseUpdate(a, now, "job cancelled")).status());
       }
@@ -281,29 +283,29 @@ void Api::StreamLog(const Principal& p, const std::string& id, int64_t replica, 
 Result<Api::LogRead> Api::ReadReplicaLog(const Principal& p, const std::string& id, int64_t replica,
                                          int64_t offset) {
   LogRead out;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(id));
-    FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(model::Job job, FindJob(tx, p, id_or_name));
     if (replica >= job.spec.replicas) {
       return InvalidArgument("replica: the job has " + std::to_string(job.spec.replicas) +
                              " replica(s)");
     }
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
     // The newest allocation of the replica holds its current attempt's log.
-    const AllocationRecord* latest = nullptr;
+    const store::AllocationRecord* latest = nullptr;
     for (const auto& a : allocs) {
       if (a.alloc.replica == replica) latest = &a;
     }
     out = LogRead{};
-    out.job_state = JobStateName(job.state);
+    out.job_state = model::JobStateName(job.state);
     if (latest == nullptr) {
       out.next_offset = offset;
-      out.done = IsTerminal(job.state);
+      out.done = model::IsTerminal(job.state);
       return OkStatus();
     }
-    FASTGPU_ASSIGN_OR_RETURN(LogChunk chunk,
+    FASTGPU_ASSIGN_OR_RETURN(store::LogChunk chunk,
                              tx.ReadLog(latest->alloc.id, offset, options_.max_log_chunk_bytes));
-    FASTGPU_ASSIGN_OR_RETURN(LogEnd le, GetLogEnd(tx, latest->alloc.id));
+    FASTGPU_ASSIGN_OR_RETURN(store::LogEnd le, GetLogEnd(tx, latest->alloc.id));
     const int64_t stored = chunk.size_bytes;
     const int64_t dropped = std::max<int64_t>(0, le.shipped_bytes - stored);
     // Once the agent's final shipment is in, a marker after the stored bytes says how
@@ -320,14 +322,14 @@ Result<Api::LogRead> Api::ReadReplicaLog(const Principal& p, const std::string& 
     bool complete = le.final || (latest->started_at_ms == 0 && stored == 0);
     if (!complete) {
       auto node = tx.GetNode(latest->alloc.node_id);
-      complete = !node.ok() || node->state == NodeState::kLost;
+      complete = !node.ok() || node->state == store::NodeState::kLost;
     }
     out.alloc_id = latest->alloc.id;
     out.data = std::move(chunk.data);
     out.next_offset = chunk.next_offset;
     out.dropped = dropped;
     // Done: nothing more will come (the job is over, its log complete, and all read).
-    out.done = IsTerminal(job.state) && complete && chunk.next_offset >= log_end;
+    out.done = model::IsTerminal(job.state) && complete && chunk.next_offset >= log_end;
     return OkStatus();
   });
   if (!st.ok()) return st;
@@ -338,10 +340,10 @@ Result<Reply> Api::GetAllocation(const Call& c) {
   const Principal& p = c.who;
   const std::string& id = c.Param("id");
   json::object out;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     auto rec = tx.GetAllocation(id);
     if (!rec.ok()) return rec.status();
-    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(rec->alloc.job_id));
+    FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(rec->alloc.job_id));
     if (!p.admin && job.tenant_id != p.tenant_id) return NotFound("no allocation " + id);
     out = AllocationRecordToJson(*rec);
     return OkStatus();
@@ -359,13 +361,13 @@ Result<Reply> Api::ListAllocations(const Call& c) {
     return PermissionDenied("only the admin may list allocations without ?job=");
   }
   json::array arr;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
-    std::vector<AllocationRecord> recs;
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
+    std::vector<store::AllocationRecord> recs;
     if (job_it != req.query.end()) {
-      FASTGPU_ASSIGN_OR_RETURN(Job job, FindJob(tx, p, job_it->second));
+      FASTGPU_ASSIGN_OR_RETURN(model::Job job, FindJob(tx, p, job_it->second));
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByJob(job.id));
     } else if (node_it != req.query.end()) {
-      FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, node_it->second));
+      FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord node, FindNode(tx, node_it->second));
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListAllocationsByNode(node.node.id));
     } else {
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListLiveAllocations());

@@ -15,15 +15,15 @@ namespace {
 // Shortest node secret accepted from an agent (the agent makes 64 hex digits).
 constexpr size_t kMinNodeSecretChars = 32;
 
-
 struct Report {
   std::string allocation_id;
-  AllocationUpdate update;
+  store::AllocationUpdate update;
   TimePoint started_at{};  // the agent's start time when given (for usage records)
 };
 
 // The protocol's replica report as an allocation update; `path` names it in errors.
-Result<Report> ReportFrom(const ReplicaReport& in, const std::string& path, TimePoint now) {
+Result<Report> ReportFrom(const protocol::ReplicaReport& in, const std::string& path,
+                          TimePoint now) {
   Report rep;
   rep.allocation_id = in.allocation_id;
   rep.update.exit_code = in.exit_code;
@@ -40,18 +40,18 @@ Result<Report> ReportFrom(const ReplicaReport& in, const std::string& path, Time
   }
   rep.update.message = WithReason(reason, rep.update.message);
   if (state == "starting") {
-    rep.update.state = AllocationState::kStarting;
+    rep.update.state = store::AllocationState::kStarting;
   } else if (state == "running") {
-    rep.update.state = AllocationState::kRunning;
+    rep.update.state = store::AllocationState::kRunning;
   } else if (state == "exited") {
-    rep.update.state = AllocationState::kExited;
+    rep.update.state = store::AllocationState::kExited;
   } else if (state == "failed") {
-    rep.update.state = AllocationState::kFailed;
+    rep.update.state = store::AllocationState::kFailed;
   } else {
     return InvalidArgument(path + ".state: must be starting, running, exited or failed");
   }
   // The agent's own times are kept when given (they are when it happened); else now.
-  int64_t at = rep.update.state == AllocationState::kRunning ? started_at : ended_at;
+  int64_t at = rep.update.state == store::AllocationState::kRunning ? started_at : ended_at;
   rep.update.at = at > 0 ? FromUnixMillis(at) : now;
   if (started_at > 0) rep.started_at = FromUnixMillis(started_at);
   return rep;
@@ -60,9 +60,10 @@ Result<Report> ReportFrom(const ReplicaReport& in, const std::string& path, Time
 // A protocol message (agent/protocol.h) as the answer's body.
 Reply ProtocolReply(std::string body) { return Reply::Text("application/json", std::move(body)); }
 
-json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecord>& live) {
+json::object NodeToJson(const store::NodeRecord& rec,
+                        const std::vector<store::AllocationRecord>& live) {
   json::array gpus;
-  for (const Gpu& g : rec.node.gpus) {
+  for (const model::Gpu& g : rec.node.gpus) {
     json::object o = GpuToJson(g);
     int64_t used = 0;
     for (const auto& a : live) {
@@ -76,7 +77,7 @@ json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecor
   return {{"id", rec.node.id},
           {"name", rec.node.name},
           {"agent_id", rec.agent_id},
-          {"state", NodeStateName(rec.state)},
+          {"state", store::NodeStateName(rec.state)},
           {"simulated", rec.node.simulated},
           {"cpu_milli", rec.node.cpu_milli},
           {"memory_mib", rec.node.memory_mib},
@@ -91,10 +92,10 @@ json::object NodeToJson(const NodeRecord& rec, const std::vector<AllocationRecor
 
 // The node the admin names by id or by name; a name must match exactly one node (several
 // are FailedPrecondition, 409, listing their ids).
-Result<NodeRecord> FindNode(ReadTx& tx, const std::string& id_or_name) {
+Result<store::NodeRecord> FindNode(store::ReadTx& tx, const std::string& id_or_name) {
   auto by_id = tx.GetNode(id_or_name);
   if (by_id.ok() || by_id.status().code() != StatusCode::kNotFound) return by_id;
-  FASTGPU_ASSIGN_OR_RETURN(std::vector<NodeRecord> named, tx.FindNodesByName(id_or_name));
+  FASTGPU_ASSIGN_OR_RETURN(std::vector<store::NodeRecord> named, tx.FindNodesByName(id_or_name));
   if (named.empty()) return NotFound("no node '" + id_or_name + "' (neither an id nor a name)");
   if (named.size() == 1) return named[0];
   std::string ids;
@@ -104,8 +105,8 @@ Result<NodeRecord> FindNode(ReadTx& tx, const std::string& id_or_name) {
 }
 
 Result<Reply> Api::RegisterNode(const Call& c) {
-  FASTGPU_ASSIGN_OR_RETURN(RegisterRequest msg, DecodeRegister(c.req.body));
-  NodeRecord rec;
+  FASTGPU_ASSIGN_OR_RETURN(protocol::RegisterRequest msg, protocol::DecodeRegister(c.req.body));
+  store::NodeRecord rec;
   rec.node.name = msg.name;
   rec.agent_id = msg.agent_id;
   std::string secret = msg.node_secret;
@@ -129,13 +130,13 @@ Result<Reply> Api::RegisterNode(const Call& c) {
     }
   }
   rec.node.id = ids_.Next("node");
-  FASTGPU_RETURN_IF_ERROR(ValidateNode(rec.node));
+  FASTGPU_RETURN_IF_ERROR(model::ValidateNode(rec.node));
   const std::string node_token = RandomHex(32);
   rec.token_sha256_hex = Sha256Hex(node_token);
   rec.registered_at = rec.last_heartbeat = clock_.Now();
-  rec.state = NodeState::kReady;
+  rec.state = store::NodeState::kReady;
   std::string node_id;
-  Status st = store_.Write([&](WriteTx& tx) -> Status {
+  Status st = store_.Write([&](store::WriteTx& tx) -> Status {
     auto prior = tx.GetNodeByAgentId(rec.agent_id);
     if (!prior.ok() && prior.status().code() != StatusCode::kNotFound) return prior.status();
     // The join token creates nodes; a registered node is registered again only by the
@@ -151,39 +152,41 @@ Result<Reply> Api::RegisterNode(const Call& c) {
     }
     if (secret.empty()) secret = RandomHex(32);
     rec.secret_sha256_hex = Sha256Hex(secret);
-    if (prior.ok() && prior->state == NodeState::kDraining) rec.state = NodeState::kDraining;
+    if (prior.ok() && prior->state == store::NodeState::kDraining)
+      rec.state = store::NodeState::kDraining;
     // A drained node keeps its drain across a loss and a return (the store's drain mark).
-    if (prior.ok() && prior->state == NodeState::kLost) {
+    if (prior.ok() && prior->state == store::NodeState::kLost) {
       FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained(prior->node.id));
-      if (drained) rec.state = NodeState::kDraining;
+      if (drained) rec.state = store::NodeState::kDraining;
     }
-    FASTGPU_ASSIGN_OR_RETURN(UpsertNodeResult res, tx.UpsertNode(rec));
+    FASTGPU_ASSIGN_OR_RETURN(store::UpsertNodeResult res, tx.UpsertNode(rec));
     node_id = res.node_id;
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
   NoteModels(rec.node.gpus);
   Changed();
-  RegisterResponse answer;
+  protocol::RegisterResponse answer;
   answer.node_id = node_id;
   answer.node_token = node_token;
   answer.node_secret = secret;
   answer.heartbeat_interval_ms = options_.heartbeat_interval_ms;
   answer.lease_ms = options_.lease_ms;
-  return ProtocolReply(EncodeRegisterResponse(answer));
+  return ProtocolReply(protocol::EncodeRegisterResponse(answer));
 }
 
 Result<Reply> Api::Heartbeat(const Call& c) {
   const HttpRequest& req = c.req;
   const std::string& node_id = c.Param("id");
-  FASTGPU_ASSIGN_OR_RETURN(HeartbeatRequest msg, DecodeHeartbeat(req.body));
+  FASTGPU_ASSIGN_OR_RETURN(protocol::HeartbeatRequest msg, protocol::DecodeHeartbeat(req.body));
   TimePoint now = clock_.Now();
-  std::vector<GpuHealth> health;
+  std::vector<store::GpuHealth> health;
   std::vector<Report> reports;
-  for (const GpuHealthReport& g : msg.gpus) health.push_back({g.index, g.healthy, g.health_reason});
+  for (const protocol::GpuHealthReport& g : msg.gpus)
+    health.push_back({g.index, g.healthy, g.health_reason});
   for (size_t i = 0; i < msg.replicas.size(); ++i) {
-    FASTGPU_ASSIGN_OR_RETURN(Report rep,
-                             ReportFrom(msg.replicas[i], "replicas[" + std::to_string(i) + "]", now));
+    FASTGPU_ASSIGN_OR_RETURN(
+        Report rep, ReportFrom(msg.replicas[i], "replicas[" + std::to_string(i) + "]", now));
     reports.push_back(std::move(rep));
   }
 
@@ -193,25 +196,25 @@ Result<Reply> Api::Heartbeat(const Call& c) {
   if (options_.leases != nullptr) options_.leases->Renew(node_id, now);
 
   bool changed = false;
-  HeartbeatResponse answer;
+  protocol::HeartbeatResponse answer;
   answer.lease_ms = options_.lease_ms;
-  Status st = store_.Write([&](WriteTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, AuthNode(tx, req, node_id));
-    for (const GpuHealth& h : health) {
-      for (const Gpu& g : node.node.gpus) {
+  Status st = store_.Write([&](store::WriteTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord node, AuthNode(tx, req, node_id));
+    for (const store::GpuHealth& h : health) {
+      for (const model::Gpu& g : node.node.gpus) {
         if (g.index == h.index && g.healthy != h.healthy) changed = true;
       }
     }
     FASTGPU_RETURN_IF_ERROR(tx.UpdateNodeHeartbeat(node_id, now, health));
-    if (node.state == NodeState::kLost) {
+    if (node.state == store::NodeState::kLost) {
       FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained(node_id));
-      FASTGPU_RETURN_IF_ERROR(
-          tx.SetNodeState(node_id, drained ? NodeState::kDraining : NodeState::kReady));
+      FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(
+          node_id, drained ? store::NodeState::kDraining : store::NodeState::kReady));
       changed = true;
     }
     for (const Report& rep : reports) {
       auto cur = tx.GetAllocation(rep.allocation_id);
-      if (!cur.ok() || cur->alloc.node_id != node_id || !IsLive(cur->state)) {
+      if (!cur.ok() || cur->alloc.node_id != node_id || !store::IsLive(cur->state)) {
         // Unknown here, or released / finished: the agent should stop and forget it. How a
         // replica the control plane stopped ended is kept on its released allocation.
         if (cur.ok() && cur->alloc.node_id == node_id) {
@@ -225,11 +228,12 @@ Result<Reply> Api::Heartbeat(const Call& c) {
         }
         return cur.status();
       }
-      if (cur->state == rep.update.state || !CanAdvance(cur->state, rep.update.state)) continue;
-      if (rep.started_at != TimePoint{} && rep.update.state != AllocationState::kRunning &&
-          CanAdvance(cur->state, AllocationState::kRunning)) {
+      if (cur->state == rep.update.state || !store::CanAdvance(cur->state, rep.update.state))
+        continue;
+      if (rep.started_at != TimePoint{} && rep.update.state != store::AllocationState::kRunning &&
+          store::CanAdvance(cur->state, store::AllocationState::kRunning)) {
         // First seen already finished: record when it started (metering needs both ends).
-        AllocationUpdate ran{AllocationState::kRunning, rep.started_at, 0, 0, ""};
+        store::AllocationUpdate ran{store::AllocationState::kRunning, rep.started_at, 0, 0, ""};
         FASTGPU_RETURN_IF_ERROR(tx.UpdateAllocation(rep.allocation_id, ran).status());
       }
       auto updated = tx.UpdateAllocation(rep.allocation_id, rep.update);
@@ -240,9 +244,9 @@ Result<Reply> Api::Heartbeat(const Call& c) {
     }
     FASTGPU_ASSIGN_OR_RETURN(auto recs, tx.ListAllocationsByNode(node_id));
     for (const auto& rec : recs) {
-      if (!IsLive(rec.state)) continue;
-      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(rec.alloc.job_id));
-      DesiredReplica d;
+      if (!store::IsLive(rec.state)) continue;
+      FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(rec.alloc.job_id));
+      protocol::DesiredReplica d;
       d.allocation = rec.alloc;
       d.replicas = job.spec.replicas;
       d.command = job.spec.command;
@@ -256,13 +260,13 @@ Result<Reply> Api::Heartbeat(const Call& c) {
   FASTGPU_RETURN_IF_ERROR(st);
   metrics_.CountHeartbeat();
   if (changed) Changed();
-  return ProtocolReply(EncodeHeartbeatResponse(answer));
+  return ProtocolReply(protocol::EncodeHeartbeatResponse(answer));
 }
 
 Result<Reply> Api::AppendLogs(const Call& c) {
   const HttpRequest& req = c.req;
   const std::string& node_id = c.Param("id");
-  FASTGPU_ASSIGN_OR_RETURN(LogShipment msg, DecodeLogShipment(req.body));
+  FASTGPU_ASSIGN_OR_RETURN(protocol::LogShipment msg, protocol::DecodeLogShipment(req.body));
   const std::string& alloc_id = msg.allocation_id;
   const std::string& data = msg.data;
   const int64_t offset = msg.offset;
@@ -271,7 +275,7 @@ Result<Reply> Api::AppendLogs(const Call& c) {
   const int64_t end = offset + static_cast<int64_t>(data.size());
   int64_t next = 0;
   bool truncated = false;
-  st = store_.Write([&](WriteTx& tx) -> Status {
+  st = store_.Write([&](store::WriteTx& tx) -> Status {
     FASTGPU_RETURN_IF_ERROR(AuthNode(tx, req, node_id).status());
     auto alloc = tx.GetAllocation(alloc_id);
     if (!alloc.ok() || alloc->alloc.node_id != node_id) {
@@ -299,7 +303,7 @@ Result<Reply> Api::AppendLogs(const Call& c) {
     }
     if (!truncated && !final) return OkStatus();
     // Bytes refused past the limit and the final shipment are recorded (log_end.h).
-    FASTGPU_ASSIGN_OR_RETURN(LogEnd le, GetLogEnd(tx, alloc_id));
+    FASTGPU_ASSIGN_OR_RETURN(store::LogEnd le, GetLogEnd(tx, alloc_id));
     if (next == end) {
       le.shipped_bytes = std::max(le.shipped_bytes, end);
       if (final) le.final = true;
@@ -308,19 +312,19 @@ Result<Reply> Api::AppendLogs(const Call& c) {
   });
   FASTGPU_RETURN_IF_ERROR(st);
   log_waiters_.Notify(alloc_id);  // followed logs of this allocation read on
-  LogResponse answer;
+  protocol::LogResponse answer;
   answer.next_offset = next;
   answer.truncated = truncated;
-  return ProtocolReply(EncodeLogResponse(answer));
+  return ProtocolReply(protocol::EncodeLogResponse(answer));
 }
 
 Result<Reply> Api::ListNodes(const Call&) {
   json::array out;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
     FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
     for (const auto& n : nodes) {
-      std::vector<AllocationRecord> mine;
+      std::vector<store::AllocationRecord> mine;
       for (const auto& a : live) {
         if (a.alloc.node_id == n.node.id) mine.push_back(a);
       }
@@ -334,21 +338,21 @@ Result<Reply> Api::ListNodes(const Call&) {
 
 Result<Reply> Api::SetDrain(const Call& c, bool drain) {
   const std::string& id_or_name = c.Param("id");
-  Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
+  Result<Reply> reply = Mutate(c, [&](store::WriteTx& tx) -> Result<Reply> {
     FASTGPU_ASSIGN_OR_RETURN(std::string decoded, DecodePathSegment(id_or_name));
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, FindNode(tx, decoded));
+    FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord node, FindNode(tx, decoded));
     const std::string& node_id = node.node.id;
     if (drain) {
       FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained(node_id, true));
-      if (node.state == NodeState::kReady) {
-        FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(node_id, NodeState::kDraining));
-        node.state = NodeState::kDraining;
+      if (node.state == store::NodeState::kReady) {
+        FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(node_id, store::NodeState::kDraining));
+        node.state = store::NodeState::kDraining;
       }
     } else {
       FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained(node_id, false));
-      if (node.state == NodeState::kDraining) {
-        FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(node_id, NodeState::kReady));
-        node.state = NodeState::kReady;
+      if (node.state == store::NodeState::kDraining) {
+        FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(node_id, store::NodeState::kReady));
+        node.state = store::NodeState::kReady;
       }
     }
     return Reply::Json(NodeToJson(node, {}));
@@ -359,16 +363,16 @@ Result<Reply> Api::SetDrain(const Call& c, bool drain) {
 
 Result<Reply> Api::RevokeNode(const Call& c) {
   const std::string& id_or_name = c.Param("id");
-  return Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
+  return Mutate(c, [&](store::WriteTx& tx) -> Result<Reply> {
     FASTGPU_ASSIGN_OR_RETURN(std::string decoded, DecodePathSegment(id_or_name));
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord found, FindNode(tx, decoded));
+    FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord found, FindNode(tx, decoded));
     const std::string& node_id = found.node.id;
     FASTGPU_RETURN_IF_ERROR(tx.RevokeNodeCredentials(node_id));
-    FASTGPU_ASSIGN_OR_RETURN(NodeRecord node, tx.GetNode(node_id));
+    FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord node, tx.GetNode(node_id));
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByNode(node_id));
-    std::vector<AllocationRecord> live;
+    std::vector<store::AllocationRecord> live;
     for (auto& a : allocs) {
-      if (IsLive(a.state)) live.push_back(std::move(a));
+      if (store::IsLive(a.state)) live.push_back(std::move(a));
     }
     return Reply::Json(NodeToJson(node, live));
   });

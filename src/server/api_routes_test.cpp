@@ -38,9 +38,9 @@ struct Answer {
 };
 Answer Send(const TestControlPlane& cp, const std::string& method, const std::string& path,
             const std::string& token, const std::string& body = "") {
-  HttpClientOptions opts;
+  net::HttpClientOptions opts;
   opts.bearer_token = token;
-  auto client = HttpClient::Create(cp.url(), opts);
+  auto client = net::HttpClient::Create(cp.url(), opts);
   EXPECT_TRUE(client.ok()) << client.status();
   if (!client.ok()) return {};
   auto res = (*client)->Do(method, path, body);

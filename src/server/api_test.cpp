@@ -159,7 +159,7 @@ TEST(ApiTest, BadInputGets4xxNamingTheFieldAndWritesNothing) {
 
 TEST(ApiTest, IdempotencyKeyMakesRetriesSafe) {
   TestControlPlane cp;
-  HttpHeaders key{{"Idempotency-Key", "submit-1"}};
+  net::HttpHeaders key{{"Idempotency-Key", "submit-1"}};
   Reply first = cp.Do("POST", "/v1/jobs", cp.admin(), kJob, key);
   Reply again = cp.Do("POST", "/v1/jobs", cp.admin(), kJob, key);
   EXPECT_EQ(first.status, 201);
@@ -171,7 +171,7 @@ TEST(ApiTest, IdempotencyKeyMakesRetriesSafe) {
   EXPECT_EQ(cp.Do("POST", "/v1/jobs", alice, kJob, key).status, 201);
   EXPECT_EQ(CountJobs(cp), 2);
 
-  HttpHeaders tkey{{"Idempotency-Key", "tenant-1"}};
+  net::HttpHeaders tkey{{"Idempotency-Key", "tenant-1"}};
   Reply t1 = cp.Do("POST", "/v1/tenants", cp.admin(), R"({"name":"bob"})", tkey);
   Reply t2 = cp.Do("POST", "/v1/tenants", cp.admin(), R"({"name":"bob"})", tkey);
   EXPECT_EQ(t1.status, 201);
@@ -182,7 +182,7 @@ TEST(ApiTest, IdempotencyKeyMakesRetriesSafe) {
   // Without a key the name is simply taken.
   EXPECT_EQ(cp.Do("POST", "/v1/tenants", cp.admin(), R"({"name":"bob"})").status, 409);
 
-  HttpHeaders ckey{{"Idempotency-Key", "cancel-1"}};
+  net::HttpHeaders ckey{{"Idempotency-Key", "cancel-1"}};
   std::string path = "/v1/jobs/" + first.Str("id") + "/cancel";
   EXPECT_EQ(cp.Do("POST", path, cp.admin(), "", ckey).status, 200);
   EXPECT_EQ(cp.Do("POST", path, cp.admin(), "", ckey).status, 200);
@@ -236,7 +236,7 @@ TEST(ApiTest, TenantsAndTokens) {
   ASSERT_EQ(t.status, 201) << t.raw;
   Reply list = cp.Do("GET", "/v1/tenants", cp.admin());
   ASSERT_EQ(list.body.at("tenants").as_array().size(), 2u);  // admin + alice
-  HttpHeaders key{{"Idempotency-Key", "tok-1"}};
+  net::HttpHeaders key{{"Idempotency-Key", "tok-1"}};
   Reply tok = cp.Do("POST", "/v1/tenants/alice/tokens", cp.admin(), R"({"name":"ci"})", key);
   ASSERT_EQ(tok.status, 201) << tok.raw;
   std::string secret = tok.Str("token");

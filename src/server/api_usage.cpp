@@ -27,7 +27,7 @@ Result<int64_t> QueryInstant(const HttpRequest& req, const std::string& key, int
 
 Result<Reply> Api::GetPrices(const Call&) {
   metering::PriceTable prices;
-  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(prices, LoadPrices(tx));
     return OkStatus();
   }));
@@ -36,7 +36,7 @@ Result<Reply> Api::GetPrices(const Call&) {
 
 Result<Reply> Api::SetPrices(const Call& c) {
   FASTGPU_ASSIGN_OR_RETURN(metering::PriceTable prices, metering::ParsePriceTable(c.req.body));
-  return Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
+  return Mutate(c, [&](store::WriteTx& tx) -> Result<Reply> {
     FASTGPU_RETURN_IF_ERROR(SavePrices(tx, prices));
     return Reply::Json(metering::PriceTableToJson(prices));
   });
@@ -60,14 +60,14 @@ Result<Reply> Api::GetUsage(const Call& c) {
   std::string tenant_id = who.admin ? "" : who.tenant_id;
   std::string tenant_name;
   metering::UsageReport report;
-  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
     if (!asked.empty()) {
-      FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, asked));
+      FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, FindTenant(tx, asked));
       if (!who.admin && t.id != who.tenant_id) return NotFound("no tenant '" + asked + "'");
       tenant_id = t.id;
       tenant_name = t.name;
     } else if (!tenant_id.empty()) {
-      FASTGPU_ASSIGN_OR_RETURN(Tenant t, tx.GetTenant(tenant_id));
+      FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, tx.GetTenant(tenant_id));
       tenant_name = t.name;
     }
     FASTGPU_ASSIGN_OR_RETURN(report, UsageReportFor(tx, tenant_id, *by, from, to, now_ms));
@@ -82,13 +82,13 @@ Result<Reply> Api::GetUsage(const Call& c) {
 
 Result<Reply> Api::SetQuota(const Call& c) {
   FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
-  Result<Reply> reply = Mutate(c, [&](WriteTx& tx) -> Result<Reply> {
-    FASTGPU_ASSIGN_OR_RETURN(Tenant t, FindTenant(tx, c.Param("id")));
+  Result<Reply> reply = Mutate(c, [&](store::WriteTx& tx) -> Result<Reply> {
+    FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, FindTenant(tx, c.Param("id")));
     FieldReader r(body);
     FASTGPU_RETURN_IF_ERROR(r.Int("max_gpu_milli", t.quota.max_gpu_milli, 0, int64_t{1} << 40));
     FASTGPU_RETURN_IF_ERROR(r.Int("budget_cents", t.quota.budget_cents, 0, int64_t{1} << 50));
     FASTGPU_RETURN_IF_ERROR(r.Finish());
-    FASTGPU_RETURN_IF_ERROR(ValidateQuota(t.quota));
+    FASTGPU_RETURN_IF_ERROR(model::ValidateQuota(t.quota));
     FASTGPU_RETURN_IF_ERROR(tx.UpdateTenantQuota(t.id, t.quota));
     json::object out = TenantToJson(t);
     FASTGPU_ASSIGN_OR_RETURN(out["usage"], TenantUsageJson(tx, t, clock_.NowUnixMillis()));

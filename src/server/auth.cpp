@@ -24,7 +24,7 @@ std::string BearerToken(const std::string& authorization) {
   return authorization.substr(kPrefix.size());
 }
 
-Authenticator::Authenticator(Store& store, std::string join_token_sha256)
+Authenticator::Authenticator(store::Store& store, std::string join_token_sha256)
     : store_(store), join_token_sha256_(std::move(join_token_sha256)) {}
 
 Result<Principal> Authenticator::Authenticate(const std::string& authorization) {
@@ -38,11 +38,11 @@ Result<Principal> Authenticator::Authenticate(const std::string& authorization) 
     if (it != cache_.end()) return it->second;
   }
   Principal p;
-  Status st = store_.Read([&](ReadTx& tx) -> Status {
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     auto tok = tx.FindTokenByHash(hash);
     if (!tok.ok()) return tok.status();
     if (tok->revoked) return NotFound("revoked");
-    FASTGPU_ASSIGN_OR_RETURN(Tenant tenant, tx.GetTenant(tok->tenant_id));
+    FASTGPU_ASSIGN_OR_RETURN(model::Tenant tenant, tx.GetTenant(tok->tenant_id));
     p.tenant_id = tenant.id;
     p.admin = tenant.admin;
     return OkStatus();

@@ -29,7 +29,7 @@ struct Principal {
 class Authenticator {
  public:
   // `join_token_sha256` is the hash of the current join token.
-  Authenticator(Store& store, std::string join_token_sha256);
+  Authenticator(store::Store& store, std::string join_token_sha256);
 
   // The caller behind an "Authorization: Bearer <token>" header value. Unauthenticated
   // for a missing, malformed, unknown or revoked token.
@@ -40,7 +40,7 @@ class Authenticator {
   void ForgetAll();
 
  private:
-  Store& store_;
+  store::Store& store_;
   const std::string join_token_sha256_;
   std::mutex mu_;
   std::unordered_map<std::string, Principal> cache_;  // token hash -> tenant principal

@@ -3,7 +3,7 @@
 namespace fastgpu::server {
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(ServerOptions options,
-                                                         std::unique_ptr<Store> store,
+                                                         std::unique_ptr<store::Store> store,
                                                          Clock& clock) {
   if (store == nullptr) return InvalidArgument("control plane: a store is required");
   std::unique_ptr<ControlPlane> cp(new ControlPlane());

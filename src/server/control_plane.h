@@ -22,7 +22,8 @@ class ControlPlane {
   // outlive the control plane. InvalidArgument without a store; errors of the store or a
   // bad listen address are returned.
   static Result<std::unique_ptr<ControlPlane>> Open(ServerOptions options,
-                                                    std::unique_ptr<Store> store, Clock& clock);
+                                                    std::unique_ptr<store::Store> store,
+                                                    Clock& clock);
   ~ControlPlane();
 
   // Listens; returns the bound port.
@@ -35,7 +36,7 @@ class ControlPlane {
   ControlPlane() = default;
   std::string data_dir_;
   RandomIdGenerator ids_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<Server> server_;
 };
 

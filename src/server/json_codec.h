@@ -53,22 +53,24 @@ class FieldReader {
 
  private:
   Status Current() const;
-  JsonObjectReader reader_;
+  model::JsonObjectReader reader_;
 };
 
 // {"name","command","env","shape":{...},"replicas","max_retries",
 // "priority"}; validates the spec too.
-Result<JobSpec> JobSpecFromJson(const json::object& obj, const std::set<std::string>* known_models);
-Result<Shape> ShapeFromJson(const json::object& obj, const std::string& prefix);
+Result<model::JobSpec> JobSpecFromJson(const json::object& obj,
+                                       const std::set<std::string>* known_models);
+Result<model::Shape> ShapeFromJson(const json::object& obj, const std::string& prefix);
 
-json::object ShapeToJson(const Shape& shape);
-json::object JobSpecToJson(const JobSpec& spec);
+json::object ShapeToJson(const model::Shape& shape);
+json::object JobSpecToJson(const model::JobSpec& spec);
 // The job with its events; `allocations` are its live allocations (may be empty);
 // `simulated` marks a job placed on simulated GPUs.
-json::object JobToJson(const Job& job, const std::vector<Allocation>& allocations, bool simulated);
-json::object AllocationToJson(const Allocation& alloc);
-json::object GpuToJson(const Gpu& gpu);
-json::object TenantToJson(const Tenant& tenant);
+json::object JobToJson(const model::Job& job, const std::vector<model::Allocation>& allocations,
+                       bool simulated);
+json::object AllocationToJson(const model::Allocation& alloc);
+json::object GpuToJson(const model::Gpu& gpu);
+json::object TenantToJson(const model::Tenant& tenant);
 
 // "INVALID_ARGUMENT" / message body of an error.
 std::string ErrorJson(const Status& status);

@@ -23,9 +23,11 @@ std::string Size(int64_t bytes) {
 
 }  // namespace
 
-Result<LogEnd> GetLogEnd(ReadTx& tx, const std::string& alloc_id) { return tx.GetLogEnd(alloc_id); }
+Result<store::LogEnd> GetLogEnd(store::ReadTx& tx, const std::string& alloc_id) {
+  return tx.GetLogEnd(alloc_id);
+}
 
-Status PutLogEnd(WriteTx& tx, const std::string& alloc_id, const LogEnd& end) {
+Status PutLogEnd(store::WriteTx& tx, const std::string& alloc_id, const store::LogEnd& end) {
   return tx.SetLogEnd(alloc_id, end);
 }
 

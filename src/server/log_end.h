@@ -17,8 +17,8 @@ namespace fastgpu::server {
 
 // The recorded end, or a zero LogEnd when none is recorded. NotFound for an unknown
 // allocation.
-Result<LogEnd> GetLogEnd(ReadTx& tx, const std::string& alloc_id);
-Status PutLogEnd(WriteTx& tx, const std::string& alloc_id, const LogEnd& end);
+Result<store::LogEnd> GetLogEnd(store::ReadTx& tx, const std::string& alloc_id);
+Status PutLogEnd(store::WriteTx& tx, const std::string& alloc_id, const store::LogEnd& end);
 
 // "\n[fastgpu: 41,943,040 bytes of output dropped: the log limit is 8 MiB per replica]\n"
 std::string DroppedMarker(int64_t dropped_bytes, int64_t limit_bytes);

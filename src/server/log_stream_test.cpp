@@ -28,16 +28,16 @@ TEST(LogStreamTest, StreamsAreBoundedAndEndWhenTheJobEnds) {
   const std::string path = "/v1/jobs/" + id + "/logs?follow=true";
 
   std::atomic<int> streaming{0};
-  std::vector<Result<fastgpu::HttpResponse>> streamed(kStreams, Internal("not run"));
+  std::vector<Result<fastgpu::net::HttpResponse>> streamed(kStreams, Internal("not run"));
   std::vector<std::thread> followers;
   for (int i = 0; i < kStreams; ++i) {
     followers.emplace_back([&, i] {
-      HttpClientOptions co;
+      net::HttpClientOptions co;
       co.bearer_token = alice;
-      auto client = HttpClient::Create(cp.url(), co).value();
+      auto client = net::HttpClient::Create(cp.url(), co).value();
       streamed[i] = client->GetStream(
           path, [](std::string_view) { return true; }, {},
-          [&](const fastgpu::HttpResponse& h) {
+          [&](const fastgpu::net::HttpResponse& h) {
             if (!h.Header("X-Log-Offset").empty()) ++streaming;
             return true;
           });
@@ -77,8 +77,8 @@ std::string HeaderThenHangUp(const std::string& url, const std::string& path,
   net::ip::tcp::socket sock(io);
   const auto port = static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)));
   sock.connect({net::ip::make_address("127.0.0.1"), port});
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                    token + "\r\n\r\n";
+  std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\n\r\n";
   net::write(sock, net::buffer(req));
   std::string head;
   char buf[512];

@@ -4,13 +4,13 @@
 
 namespace fastgpu::server {
 
-NodeUsage UsageOn(const std::string& node_id, const std::vector<AllocationRecord>& allocs) {
+NodeUsage UsageOn(const std::string& node_id, const std::vector<store::AllocationRecord>& allocs) {
   NodeUsage u;
-  for (const AllocationRecord& a : allocs) {
-    if (a.alloc.node_id != node_id || !IsLive(a.state)) continue;
+  for (const store::AllocationRecord& a : allocs) {
+    if (a.alloc.node_id != node_id || !store::IsLive(a.state)) continue;
     u.cpu_milli += a.alloc.cpu_milli;
     u.memory_mib += a.alloc.memory_mib;
-    for (const VgpuSlice& s : a.alloc.slices) {
+    for (const model::VgpuSlice& s : a.alloc.slices) {
       u.gpu_milli[s.gpu_index] += s.milli;
       u.gpu_memory_mib[s.gpu_index] += s.memory_mib;
     }
@@ -18,7 +18,7 @@ NodeUsage UsageOn(const std::string& node_id, const std::vector<AllocationRecord
   return u;
 }
 
-std::string OvercommitReason(const NodeRecord& node, const NodeUsage& usage) {
+std::string OvercommitReason(const store::NodeRecord& node, const NodeUsage& usage) {
   std::string why;
   auto add = [&why](const std::string& s) { why += (why.empty() ? "" : "; ") + s; };
   if (usage.cpu_milli > node.node.cpu_milli) {
@@ -30,8 +30,8 @@ std::string OvercommitReason(const NodeRecord& node, const NodeUsage& usage) {
         " MiB of memory, the node reports " + std::to_string(node.node.memory_mib));
   }
   for (const auto& [index, milli] : usage.gpu_milli) {
-    const Gpu* gpu = nullptr;
-    for (const Gpu& g : node.node.gpus) {
+    const model::Gpu* gpu = nullptr;
+    for (const model::Gpu& g : node.node.gpus) {
       if (g.index == index) gpu = &g;
     }
     if (gpu == nullptr) {
@@ -52,11 +52,11 @@ std::string OvercommitReason(const NodeRecord& node, const NodeUsage& usage) {
   return why.empty() ? "" : "over-committed: " + why;
 }
 
-std::vector<sched::PoolNode> PoolView(const std::vector<NodeRecord>& nodes,
-                                      const std::vector<AllocationRecord>& live) {
+std::vector<sched::PoolNode> PoolView(const std::vector<store::NodeRecord>& nodes,
+                                      const std::vector<store::AllocationRecord>& live) {
   std::vector<sched::PoolNode> pool;
   pool.reserve(nodes.size());
-  for (const NodeRecord& n : nodes) {
+  for (const store::NodeRecord& n : nodes) {
     const NodeUsage usage = UsageOn(n.node.id, live);
     sched::PoolNode p;
     p.id = n.node.id;
@@ -65,7 +65,7 @@ std::vector<sched::PoolNode> PoolView(const std::vector<NodeRecord>& nodes,
     p.memory_mib = n.node.memory_mib;
     p.cpu_free_milli = std::max<int64_t>(0, n.node.cpu_milli - usage.cpu_milli);
     p.memory_free_mib = std::max<int64_t>(0, n.node.memory_mib - usage.memory_mib);
-    for (const Gpu& g : n.node.gpus) {
+    for (const model::Gpu& g : n.node.gpus) {
       sched::PoolGpu pg;
       pg.index = g.index;
       pg.memory_mib = g.memory_mib;
@@ -81,9 +81,9 @@ std::vector<sched::PoolNode> PoolView(const std::vector<NodeRecord>& nodes,
           0, g.memory_mib - (mib == usage.gpu_memory_mib.end() ? 0 : mib->second));
       p.gpus.push_back(std::move(pg));
     }
-    if (n.state == NodeState::kLost) {
+    if (n.state == store::NodeState::kLost) {
       p.availability = sched::NodeAvailability::kLost;
-    } else if (n.state == NodeState::kDraining) {
+    } else if (n.state == store::NodeState::kDraining) {
       p.availability = sched::NodeAvailability::kDrained;
     } else if (std::string why = OvercommitReason(n, usage); !why.empty()) {
       p.availability = sched::NodeAvailability::kOvercommitted;

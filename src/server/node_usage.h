@@ -25,17 +25,17 @@ struct NodeUsage {
 };
 
 // The sum of the live allocations of `allocs` that are on `node_id` (others skipped).
-NodeUsage UsageOn(const std::string& node_id, const std::vector<AllocationRecord>& allocs);
+NodeUsage UsageOn(const std::string& node_id, const std::vector<store::AllocationRecord>& allocs);
 
 // Why `node` holds more than it reports, e.g. "live allocations hold 4000 CPU milli, the
 // node reports 2000", or "" when everything fits.
-std::string OvercommitReason(const NodeRecord& node, const NodeUsage& usage);
+std::string OvercommitReason(const store::NodeRecord& node, const NodeUsage& usage);
 
 // Every node of `nodes` (same order) as feasibility diagnostics see it: the totals it
 // reports, what `live` leaves free of them (never below zero), and whether it is open
 // (ready and not over-committed), drained (draining), lost or over-committed (with
 // OvercommitReason as its why).
-std::vector<sched::PoolNode> PoolView(const std::vector<NodeRecord>& nodes,
-                                      const std::vector<AllocationRecord>& live);
+std::vector<sched::PoolNode> PoolView(const std::vector<store::NodeRecord>& nodes,
+                                      const std::vector<store::AllocationRecord>& live);
 
 }  // namespace fastgpu::server

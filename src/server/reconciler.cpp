@@ -28,27 +28,27 @@ constexpr size_t kWriteChunk = 128;
 
 // Releases every unreleased allocation of the job and sends it back to pending, or
 // fails it when its retries are used up. Terminal jobs only get their allocations freed.
-Status RequeueJob(WriteTx& tx, const std::string& job_id, const std::string& why, TimePoint now,
-                  PassStats& stats) {
-  FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(job_id));
+Status RequeueJob(store::WriteTx& tx, const std::string& job_id, const std::string& why,
+                  TimePoint now, PassStats& stats) {
+  FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(job_id));
   FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job_id));
   for (const auto& a : allocs) {
-    if (a.state != AllocationState::kReleased) {
+    if (a.state != store::AllocationState::kReleased) {
       FASTGPU_RETURN_IF_ERROR(tx.UpdateAllocation(a.alloc.id, ReleaseUpdate(a, now, why)).status());
     }
   }
-  if (IsTerminal(job.state) || job.state == JobState::kPending) return OkStatus();
+  if (model::IsTerminal(job.state) || job.state == model::JobState::kPending) return OkStatus();
   int retries_used = std::max(0, job.attempts - 1);
   if (retries_used < job.spec.max_retries) {
-    FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kPending,
-                                          why + "; requeued (retry " +
-                                              std::to_string(retries_used + 1) + " of " +
-                                              std::to_string(job.spec.max_retries) + ")",
-                                          now));
+    FASTGPU_RETURN_IF_ERROR(model::TransitionJob(job, model::JobState::kPending,
+                                                 why + "; requeued (retry " +
+                                                     std::to_string(retries_used + 1) + " of " +
+                                                     std::to_string(job.spec.max_retries) + ")",
+                                                 now));
     ++stats.requeued;
   } else {
-    FASTGPU_RETURN_IF_ERROR(TransitionJob(
-        job, JobState::kFailed,
+    FASTGPU_RETURN_IF_ERROR(model::TransitionJob(
+        job, model::JobState::kFailed,
         why + "; no retry left (max_retries " + std::to_string(job.spec.max_retries) + ")", now));
     ++stats.failed;
   }
@@ -56,106 +56,112 @@ Status RequeueJob(WriteTx& tx, const std::string& job_id, const std::string& why
 }
 
 struct Decision {
-  JobState to;
+  model::JobState to;
   std::string reason;
 };
 
 // What the agents' reports say should happen to a scheduled or running job.
-std::optional<Decision> Decide(const Job& job, const std::vector<AllocationRecord>& allocs) {
-  std::vector<const AllocationRecord*> current;
+std::optional<Decision> Decide(const model::Job& job,
+                               const std::vector<store::AllocationRecord>& allocs) {
+  std::vector<const store::AllocationRecord*> current;
   for (const auto& a : allocs) {
-    if (a.state != AllocationState::kReleased) current.push_back(&a);
+    if (a.state != store::AllocationState::kReleased) current.push_back(&a);
   }
-  if (current.empty()) return Decision{JobState::kPending, "its allocations were released"};
+  if (current.empty()) return Decision{model::JobState::kPending, "its allocations were released"};
   int running = 0, exited_ok = 0;
-  for (const AllocationRecord* a : current) {
+  for (const store::AllocationRecord* a : current) {
     std::string who = "replica " + std::to_string(a->alloc.replica);
-    if (a->state == AllocationState::kFailed) {
-      return Decision{JobState::kFailed,
+    if (a->state == store::AllocationState::kFailed) {
+      return Decision{model::JobState::kFailed,
                       who + " failed to start" + (a->message.empty() ? "" : ": " + a->message)};
     }
-    if (a->state == AllocationState::kExited) {
-      if (!EndReason(*a).empty()) return Decision{JobState::kFailed, who + " was " + a->message};
+    if (a->state == store::AllocationState::kExited) {
+      if (!EndReason(*a).empty())
+        return Decision{model::JobState::kFailed, who + " was " + a->message};
       if (a->signal != 0) {
-        return Decision{JobState::kFailed,
+        return Decision{model::JobState::kFailed,
                         who + " was killed by signal " + std::to_string(a->signal)};
       }
       if (a->exit_code != 0) {
-        return Decision{JobState::kFailed,
+        return Decision{model::JobState::kFailed,
                         who + " exited with code " + std::to_string(a->exit_code)};
       }
       ++exited_ok;
     }
-    if (a->state == AllocationState::kRunning) ++running;
+    if (a->state == store::AllocationState::kRunning) ++running;
   }
   int n = job.spec.replicas;
   if (exited_ok == n && static_cast<int>(current.size()) == n) {
-    return Decision{JobState::kSucceeded, "all " + std::to_string(n) + " replica(s) exited 0"};
+    return Decision{model::JobState::kSucceeded,
+                    "all " + std::to_string(n) + " replica(s) exited 0"};
   }
-  if (job.state == JobState::kScheduled && running + exited_ok == n &&
+  if (job.state == model::JobState::kScheduled && running + exited_ok == n &&
       static_cast<int>(current.size()) == n) {
-    return Decision{JobState::kRunning, "all " + std::to_string(n) + " replica(s) running"};
+    return Decision{model::JobState::kRunning, "all " + std::to_string(n) + " replica(s) running"};
   }
   return std::nullopt;
 }
 
 // Moves a scheduled or running job as `d` says (Decide's answer); a terminal move frees
 // its allocations (their recorded exits are kept).
-Status ApplyDecision(WriteTx& tx, Job& job, const std::vector<AllocationRecord>& allocs,
-                     const Decision& d, TimePoint now, PassStats& stats) {
-  if (d.to == JobState::kPending) return RequeueJob(tx, job.id, d.reason, now, stats);
-  if (IsTerminal(d.to)) {
+Status ApplyDecision(store::WriteTx& tx, model::Job& job,
+                     const std::vector<store::AllocationRecord>& allocs, const Decision& d,
+                     TimePoint now, PassStats& stats) {
+  if (d.to == model::JobState::kPending) return RequeueJob(tx, job.id, d.reason, now, stats);
+  if (model::IsTerminal(d.to)) {
     for (const auto& a : allocs) {
-      if (a.state != AllocationState::kReleased) {
+      if (a.state != store::AllocationState::kReleased) {
         FASTGPU_RETURN_IF_ERROR(
             tx.UpdateAllocation(
                   a.alloc.id,
-                  ReleaseUpdate(a, now, "job " + std::string(JobStateName(d.to)) + ": " + d.reason))
+                  ReleaseUpdate(a, now,
+                                "job " + std::string(model::JobStateName(d.to)) + ": " + d.reason))
                 .status());
       }
     }
   }
-  if (job.state == JobState::kScheduled && d.to == JobState::kSucceeded) {
+  if (job.state == model::JobState::kScheduled && d.to == model::JobState::kSucceeded) {
     // Every replica ran and ended between two passes: it did run.
-    FASTGPU_RETURN_IF_ERROR(TransitionJob(job, JobState::kRunning, "replicas ran", now));
+    FASTGPU_RETURN_IF_ERROR(
+        model::TransitionJob(job, model::JobState::kRunning, "replicas ran", now));
   }
-  FASTGPU_RETURN_IF_ERROR(TransitionJob(job, d.to, d.reason, now));
+  FASTGPU_RETURN_IF_ERROR(model::TransitionJob(job, d.to, d.reason, now));
   FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
-  if (d.to == JobState::kRunning) ++stats.running;
-  if (d.to == JobState::kSucceeded) ++stats.succeeded;
-  if (d.to == JobState::kFailed) ++stats.failed;
+  if (d.to == model::JobState::kRunning) ++stats.running;
+  if (d.to == model::JobState::kSucceeded) ++stats.succeeded;
+  if (d.to == model::JobState::kFailed) ++stats.failed;
   return OkStatus();
 }
 
-sched::NodePlacement PlacementOf(const Allocation& a, int node_index) {
+sched::NodePlacement PlacementOf(const model::Allocation& a, int node_index) {
   sched::NodePlacement p;
   p.node = node_index;
-  for (const VgpuSlice& s : a.slices) p.gpus.push_back({s.gpu_index, s.milli, s.memory_mib});
+  for (const model::VgpuSlice& s : a.slices) p.gpus.push_back({s.gpu_index, s.milli, s.memory_mib});
   p.cpu_milli = a.cpu_milli;
   p.memory_mib = a.memory_mib;
   return p;
 }
 
 // The time the job last entered pending (for the scheduling latency histogram).
-TimePoint PendingSince(const Job& job) {
+TimePoint PendingSince(const model::Job& job) {
   TimePoint t = job.created_at;
-  for (const JobEvent& e : job.events) {
-    if (e.to == JobState::kPending) t = e.at;
+  for (const model::JobEvent& e : job.events) {
+    if (e.to == model::JobState::kPending) t = e.at;
   }
   return t;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Reconciler>> Reconciler::Create(Store& store, Clock& clock, IdGenerator& ids,
-                                                       Metrics& metrics,
+Result<std::unique_ptr<Reconciler>> Reconciler::Create(store::Store& store, Clock& clock,
+                                                       IdGenerator& ids, Metrics& metrics,
                                                        ReconcilerOptions options) {
   FASTGPU_RETURN_IF_ERROR(sched::MakePolicy(options.policy, {}).status());
   return std::unique_ptr<Reconciler>(
       new Reconciler(store, clock, ids, metrics, std::move(options)));
 }
 
-Reconciler::Reconciler(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
+Reconciler::Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
                        ReconcilerOptions options)
     : store_(store),
       clock_(clock),
@@ -183,10 +189,10 @@ Result<PassStats> Reconciler::RunOnce() {
 Status Reconciler::ExpireLeases(PassStats& stats) {
   const TimePoint now = clock_.Now();
   std::vector<std::string> stale;
-  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
     for (const auto& n : nodes) {
-      if (n.state != NodeState::kLost &&
+      if (n.state != store::NodeState::kLost &&
           now - leases_.LastSeen(n.node.id, n.last_heartbeat) > options_.node_timeout) {
         stale.push_back(n.node.id);
       }
@@ -196,30 +202,30 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
   for (const std::string& id : stale) {
     PassStats local;
     bool lost = false;
-    FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+    FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
       local = PassStats();
-      FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, tx.GetNode(id));
+      FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord n, tx.GetNode(id));
       const TimePoint last_seen = leases_.LastSeen(id, n.last_heartbeat);
-      lost = n.state != NodeState::kLost && now - last_seen > options_.node_timeout;
+      lost = n.state != store::NodeState::kLost && now - last_seen > options_.node_timeout;
       if (!lost) return OkStatus();  // it heartbeat meanwhile
-      if (n.state == NodeState::kDraining) {
+      if (n.state == store::NodeState::kDraining) {
         FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained(id, true));
       }
-      FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(id, NodeState::kLost));
+      FASTGPU_RETURN_IF_ERROR(tx.SetNodeState(id, store::NodeState::kLost));
       FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByNode(id));
       std::set<std::string> jobs;
       for (const auto& a : allocs) {
-        if (IsLive(a.state)) jobs.insert(a.alloc.job_id);
+        if (store::IsLive(a.state)) jobs.insert(a.alloc.job_id);
       }
       auto silent = std::chrono::duration_cast<std::chrono::seconds>(now - last_seen);
       for (const std::string& job : jobs) {
         // What its replicas reported before the loss wins over the loss: a replica that
         // exited non-zero fails the job with its own code, not with "node lost".
-        FASTGPU_ASSIGN_OR_RETURN(Job j, tx.GetJob(job));
-        if (j.state == JobState::kScheduled || j.state == JobState::kRunning) {
+        FASTGPU_ASSIGN_OR_RETURN(model::Job j, tx.GetJob(job));
+        if (j.state == model::JobState::kScheduled || j.state == model::JobState::kRunning) {
           FASTGPU_ASSIGN_OR_RETURN(auto job_allocs, tx.ListAllocationsByJob(job));
           std::optional<Decision> d = Decide(j, job_allocs);
-          if (d && IsTerminal(d->to)) {
+          if (d && model::IsTerminal(d->to)) {
             FASTGPU_RETURN_IF_ERROR(ApplyDecision(tx, j, job_allocs, *d, now, local));
             continue;
           }
@@ -244,17 +250,17 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
 
 Status Reconciler::RequeueUnhealthy(PassStats& stats) {
   std::map<std::string, std::string> jobs;  // job id -> why
-  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
-    std::map<std::string, const NodeRecord*> by_id;
+    std::map<std::string, const store::NodeRecord*> by_id;
     for (const auto& n : nodes) by_id[n.node.id] = &n;
     FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
     for (const auto& a : live) {
       auto it = by_id.find(a.alloc.node_id);
       if (it == by_id.end()) continue;
-      for (const VgpuSlice& s : a.alloc.slices) {
+      for (const model::VgpuSlice& s : a.alloc.slices) {
         bool present = false;
-        for (const Gpu& g : it->second->node.gpus) {
+        for (const model::Gpu& g : it->second->node.gpus) {
           if (g.index != s.gpu_index) continue;
           present = true;
           if (!g.healthy) {
@@ -275,7 +281,7 @@ Status Reconciler::RequeueUnhealthy(PassStats& stats) {
   if (jobs.empty()) return OkStatus();
   const TimePoint now = clock_.Now();
   PassStats local;
-  FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+  FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
     local = PassStats();
     for (const auto& [job, why] : jobs)
       FASTGPU_RETURN_IF_ERROR(RequeueJob(tx, job, why, now, local));
@@ -288,13 +294,13 @@ Status Reconciler::RequeueUnhealthy(PassStats& stats) {
 
 Status Reconciler::AdvanceJobs(PassStats& stats) {
   std::vector<std::string> candidates;
-  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
-    JobFilter f;
-    f.states = {JobState::kScheduled, JobState::kRunning};
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+    store::JobFilter f;
+    f.states = {model::JobState::kScheduled, model::JobState::kRunning};
     f.limit = 1000;
     do {
-      FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
-      for (const Job& j : page.jobs) {
+      FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
+      for (const model::Job& j : page.jobs) {
         FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(j.id));
         if (Decide(j, allocs).has_value()) candidates.push_back(j.id);
       }
@@ -305,11 +311,12 @@ Status Reconciler::AdvanceJobs(PassStats& stats) {
   if (candidates.empty()) return OkStatus();
   const TimePoint now = clock_.Now();
   PassStats local;
-  FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+  FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
     local = PassStats();
     for (const std::string& id : candidates) {
-      FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(id));
-      if (job.state != JobState::kScheduled && job.state != JobState::kRunning) continue;
+      FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(id));
+      if (job.state != model::JobState::kScheduled && job.state != model::JobState::kRunning)
+        continue;
       FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
       std::optional<Decision> d = Decide(job, allocs);
       if (!d) continue;
@@ -325,16 +332,16 @@ Status Reconciler::AdvanceJobs(PassStats& stats) {
 }
 
 Status Reconciler::PlacePending(PassStats& stats) {
-  std::vector<NodeRecord> nodes;
-  std::vector<AllocationRecord> live;
-  std::vector<Job> pending;
-  FASTGPU_RETURN_IF_ERROR(store_.Read([&](ReadTx& tx) -> Status {
-    JobFilter f;
-    f.states = {JobState::kPending};
+  std::vector<store::NodeRecord> nodes;
+  std::vector<store::AllocationRecord> live;
+  std::vector<model::Job> pending;
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+    store::JobFilter f;
+    f.states = {model::JobState::kPending};
     f.limit = std::min(1000, options_.max_pending_per_pass);
     do {
-      FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
-      for (Job& j : page.jobs) pending.push_back(std::move(j));
+      FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
+      for (model::Job& j : page.jobs) pending.push_back(std::move(j));
       f.cursor = page.next_cursor;
     } while (!f.cursor.empty() && static_cast<int>(pending.size()) < options_.max_pending_per_pass);
     if (pending.empty()) return OkStatus();
@@ -354,7 +361,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
   std::map<std::string, std::string> overcommitted;  // node id -> why
   std::vector<int> reported_gpus(nodes.size(), 0);
   for (size_t i = 0; i < nodes.size(); ++i) {
-    const NodeRecord& n = nodes[i];
+    const store::NodeRecord& n = nodes[i];
     const NodeUsage usage = UsageOn(n.node.id, live);
     std::string why = OvercommitReason(n, usage);
     if (!why.empty()) overcommitted[n.node.id] = std::move(why);
@@ -366,7 +373,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
     spec.gpu_count = std::min(gpu_count, sched::kMaxGpusPerNode);
     if (spec.gpu_count > 0) {
       spec.gpu_model = n.node.gpus.empty() ? "" : n.node.gpus[0].model;
-      for (const AllocationRecord& a : live) {  // a node that reports no GPU any more
+      for (const store::AllocationRecord& a : live) {  // a node that reports no GPU any more
         if (spec.gpu_model.empty() && a.alloc.node_id == n.node.id)
           spec.gpu_model = a.alloc.gpu_model;
       }
@@ -379,7 +386,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
     spec.memory_mib = std::max(n.node.memory_mib, usage.memory_mib);
     index_of[n.node.id] = cluster.AddNode(spec);
   }
-  for (const AllocationRecord& a : live) {
+  for (const store::AllocationRecord& a : live) {
     auto it = index_of.find(a.alloc.node_id);
     if (it == index_of.end()) continue;
     Status st = cluster.Apply(PlacementOf(a.alloc, it->second));
@@ -390,9 +397,9 @@ Status Reconciler::PlacePending(PassStats& stats) {
     }
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
-    const NodeRecord& n = nodes[i];
+    const store::NodeRecord& n = nodes[i];
     const int index = static_cast<int>(i);
-    for (const Gpu& g : n.node.gpus) {
+    for (const model::Gpu& g : n.node.gpus) {
       if (!g.healthy) cluster.SetGpuHealthy(index, g.index, false).IgnoreError();
     }
     for (int g = reported_gpus[i]; g < static_cast<int>(cluster.node(index).gpus.size()); ++g) {
@@ -402,16 +409,17 @@ Status Reconciler::PlacePending(PassStats& stats) {
     // again (it may be gone for good).
     const bool revoked = n.token_sha256_hex.empty();
     cluster
-        .SetSchedulable(index, n.state == NodeState::kReady && !revoked &&
+        .SetSchedulable(index, n.state == store::NodeState::kReady && !revoked &&
                                    !overcommitted.contains(n.node.id))
         .IgnoreError();
   }
   // Said in the reason of every job left waiting, so an over-committed node is visible.
   std::string overcommit_note;
   size_t named = 0;
-  for (const NodeRecord& n : nodes) {
+  for (const store::NodeRecord& n : nodes) {
     auto it = overcommitted.find(n.node.id);
-    if (it == overcommitted.end() || n.state != NodeState::kReady) continue;  // closed anyway
+    if (it == overcommitted.end() || n.state != store::NodeState::kReady)
+      continue;  // closed anyway
     overcommit_note += named == 0 ? "; no new work on over-committed node(s): " : ", ";
     if (named++ == kOvercommittedNamed) {
       overcommit_note += "...";
@@ -434,7 +442,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
 
   struct Plan {
     std::string job_id;
-    std::vector<AllocationRecord> allocs;
+    std::vector<store::AllocationRecord> allocs;
     std::string where;
   };
   // A fresh policy per pass: the cluster is rebuilt each pass, so node versions start
@@ -444,15 +452,15 @@ Status Reconciler::PlacePending(PassStats& stats) {
   std::vector<Plan> plans;
   std::map<std::string, std::string> waiting;  // job id -> why it is not placed
   const TimePoint now = clock_.Now();
-  for (const Job& job : pending) {
+  for (const model::Job& job : pending) {
     sched::Request req{job.id, job.spec.shape, job.spec.replicas};
-    const Isolation iso = job.spec.shape.EffectiveIsolation();
+    const model::Isolation iso = job.spec.shape.EffectiveIsolation();
     Result<std::vector<sched::NodePlacement>> placed = ResourceExhausted("");
-    if (iso == Isolation::kMig) {
+    if (iso == model::Isolation::kMig) {
       // MIG only on GPUs in MIG mode: place on a copy where the others look unhealthy.
       sched::Cluster mig = cluster;
       for (size_t i = 0; i < nodes.size(); ++i) {
-        for (const Gpu& g : nodes[i].node.gpus) {
+        for (const model::Gpu& g : nodes[i].node.gpus) {
           if (!g.mig_enabled) mig.SetGpuHealthy(static_cast<int>(i), g.index, false).IgnoreError();
         }
       }
@@ -481,8 +489,8 @@ Status Reconciler::PlacePending(PassStats& stats) {
     Plan plan{job.id, {}, ""};
     for (size_t r = 0; r < placed->size(); ++r) {
       const sched::NodePlacement& p = (*placed)[r];
-      const NodeRecord& node = nodes[p.node];
-      AllocationRecord rec;
+      const store::NodeRecord& node = nodes[p.node];
+      store::AllocationRecord rec;
       rec.alloc.id = ids_.Next("alloc");
       rec.alloc.job_id = job.id;
       rec.alloc.replica = static_cast<int>(r);
@@ -491,13 +499,13 @@ Status Reconciler::PlacePending(PassStats& stats) {
       rec.alloc.memory_mib = p.memory_mib;
       rec.alloc.created_at = now;
       for (const sched::GpuSlot& slot : p.gpus) {
-        const Gpu& gpu = node.node.gpus.at(slot.gpu_index);
+        const model::Gpu& gpu = node.node.gpus.at(slot.gpu_index);
         rec.alloc.gpu_model = gpu.model;
         // memory_mib is the memory reserved and the cap the agent enforces; 0 (a
         // fraction that asked for no memory) means no cap beyond the GPU's own.
         rec.alloc.slices.push_back({slot.gpu_index, gpu.uuid, slot.milli, slot.memory_mib, iso});
       }
-      rec.state = AllocationState::kPending;
+      rec.state = store::AllocationState::kPending;
       plan.where += (r ? ", " : "") + node.node.id;
       if (!p.gpus.empty()) {
         plan.where += " (GPU";
@@ -518,16 +526,16 @@ Status Reconciler::PlacePending(PassStats& stats) {
   for (size_t begin = 0; begin < plans.size(); begin += kWriteChunk) {
     size_t end = std::min(plans.size(), begin + kWriteChunk);
     std::vector<double> chunk_latencies;
-    FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+    FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
       chunk_latencies.clear();
       for (size_t i = begin; i < end; ++i) {
         const Plan& plan = plans[i];
-        FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(plan.job_id));
-        if (job.state != JobState::kPending) continue;  // cancelled meanwhile
+        FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(plan.job_id));
+        if (job.state != model::JobState::kPending) continue;  // cancelled meanwhile
         FASTGPU_RETURN_IF_ERROR(tx.CreateAllocations(plan.allocs));
         chunk_latencies.push_back(std::chrono::duration<double>(now - PendingSince(job)).count());
         FASTGPU_RETURN_IF_ERROR(
-            TransitionJob(job, JobState::kScheduled, "placed on " + plan.where, now));
+            model::TransitionJob(job, model::JobState::kScheduled, "placed on " + plan.where, now));
         FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
       }
       return OkStatus();
@@ -538,10 +546,10 @@ Status Reconciler::PlacePending(PassStats& stats) {
   std::vector<std::pair<std::string, std::string>> reasons(waiting.begin(), waiting.end());
   for (size_t begin = 0; begin < reasons.size(); begin += kWriteChunk) {
     size_t end = std::min(reasons.size(), begin + kWriteChunk);
-    FASTGPU_RETURN_IF_ERROR(store_.Write([&](WriteTx& tx) -> Status {
+    FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
       for (size_t i = begin; i < end; ++i) {
-        FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob(reasons[i].first));
-        if (job.state != JobState::kPending || job.reason == reasons[i].second) continue;
+        FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(reasons[i].first));
+        if (job.state != model::JobState::kPending || job.reason == reasons[i].second) continue;
         job.reason = reasons[i].second;  // visible in `job get`; not a transition
         FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
       }
@@ -557,7 +565,7 @@ Status Reconciler::CollectGarbage() {
   const TimePoint now = clock_.Now();
   if (now - last_gc_ < std::chrono::minutes(10)) return OkStatus();
   last_gc_ = now;
-  return store_.Write([&](WriteTx& tx) -> Status {
+  return store_.Write([&](store::WriteTx& tx) -> Status {
     return tx.DeleteIdempotencyBefore(now - kIdempotencyTtl).status();
   });
 }

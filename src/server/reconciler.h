@@ -76,8 +76,9 @@ struct PassStats {
 class Reconciler {
  public:
   // NotFound when the policy name is unknown.
-  static Result<std::unique_ptr<Reconciler>> Create(Store& store, Clock& clock, IdGenerator& ids,
-                                                    Metrics& metrics, ReconcilerOptions options);
+  static Result<std::unique_ptr<Reconciler>> Create(store::Store& store, Clock& clock,
+                                                    IdGenerator& ids, Metrics& metrics,
+                                                    ReconcilerOptions options);
   ~Reconciler();
 
   // One pass (see the file comment). Errors of the store end the pass early and are
@@ -97,7 +98,7 @@ class Reconciler {
   NodeLeases& leases() { return leases_; }
 
  private:
-  Reconciler(Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
+  Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
              ReconcilerOptions options);
   Status ExpireLeases(PassStats& stats);
   Status RequeueUnhealthy(PassStats& stats);
@@ -107,7 +108,7 @@ class Reconciler {
   // The background thread's loop body: one pass, its failure or exception logged.
   void RunPassLogged();
 
-  Store& store_;
+  store::Store& store_;
   Clock& clock_;
   IdGenerator& ids_;
   Metrics& metrics_;

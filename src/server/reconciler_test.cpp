@@ -309,7 +309,7 @@ TEST(ReconcilerTest, MigJobsGoOnlyToMigGpus) {
 }
 
 TEST(ReconcilerTest, UnknownPolicyIsRefused) {
-  auto store = NewMemoryStore();
+  auto store = store::NewMemoryStore();
   ManualClock clock;
   SequentialIdGenerator ids;
   Metrics metrics;
@@ -320,7 +320,7 @@ TEST(ReconcilerTest, UnknownPolicyIsRefused) {
 }
 
 TEST(ReconcilerTest, BackgroundPassesFollowTheInjectedClock) {
-  auto store = NewMemoryStore();
+  auto store = store::NewMemoryStore();
   ManualClock clock;
   SequentialIdGenerator ids;
   Metrics metrics;

@@ -72,7 +72,7 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
-Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
+Status Server::Bootstrap(store::Store& store, Clock& clock, IdGenerator& ids) {
   const std::string dir = options_.data_dir;
   const std::string admin_path = dir.empty() ? "" : dir + "/admin.token";
   const std::string join_path = dir.empty() ? "" : dir + "/join.token";
@@ -82,11 +82,11 @@ Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
   auto join_parsed = ParseJoinToken(join_from_file);
   const std::string join_secret_from_file = join_parsed.ok() ? join_parsed->secret : "";
   bool new_admin = false, new_join = false;
-  FASTGPU_RETURN_IF_ERROR(store.Write([&](WriteTx& tx) -> Status {
+  FASTGPU_RETURN_IF_ERROR(store.Write([&](store::WriteTx& tx) -> Status {
     auto admin = tx.GetTenantByName(kAdminTenant);
     if (!admin.ok()) {
       if (admin.status().code() != StatusCode::kNotFound) return admin.status();
-      Tenant t;
+      model::Tenant t;
       t.id = ids.Next("tenant");
       t.name = kAdminTenant;
       t.admin = true;
@@ -101,8 +101,8 @@ Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
     }
     if (admin_token_.empty()) {
       admin_token_ = RandomHex(32);
-      ApiToken tok{ids.Next("tok"),         admin->id,   "admin (bootstrap)",
-                   Sha256Hex(admin_token_), clock.Now(), false};
+      store::ApiToken tok{ids.Next("tok"),         admin->id,   "admin (bootstrap)",
+                          Sha256Hex(admin_token_), clock.Now(), false};
       FASTGPU_RETURN_IF_ERROR(tx.CreateToken(tok));
       new_admin = true;
     }
@@ -128,8 +128,8 @@ Status Server::Bootstrap(Store& store, Clock& clock, IdGenerator& ids) {
   return OkStatus();
 }
 
-Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Store& store, Clock& clock,
-                                               IdGenerator& ids) {
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Store& store,
+                                               Clock& clock, IdGenerator& ids) {
   auto listen = ParseListen(options.listen);
   if (!listen.ok()) return listen.status();
   FASTGPU_RETURN_IF_ERROR(CheckPlainHttpAllowed(options));

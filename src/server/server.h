@@ -48,7 +48,7 @@ struct ServerOptions {
   // Default 8 MiB: log bytes kept per replica (allocation); the rest is dropped and
   // counted (`dropped_bytes` of GET /v1/jobs/{id}/logs). The store must be opened with
   // the same cap (ControlPlane::Open does).
-  int64_t max_log_bytes = kDefaultMaxLogBytes;
+  int64_t max_log_bytes = store::kDefaultMaxLogBytes;
   // HTTPS when both are set (default empty: plain HTTP): the PEM certificate chain and
   // key the server presents (tls_certs.h makes them for `--tls auto`).
   std::string tls_cert_file;
@@ -72,8 +72,8 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen);
 
 class Server {
  public:
-  static Result<std::unique_ptr<Server>> Create(ServerOptions options, Store& store, Clock& clock,
-                                                IdGenerator& ids);
+  static Result<std::unique_ptr<Server>> Create(ServerOptions options, store::Store& store,
+                                                Clock& clock, IdGenerator& ids);
   ~Server();
 
   // Listens and starts the reconciler; returns the bound port.
@@ -92,7 +92,7 @@ class Server {
 
  private:
   Server() = default;
-  Status Bootstrap(Store& store, Clock& clock, IdGenerator& ids);
+  Status Bootstrap(store::Store& store, Clock& clock, IdGenerator& ids);
 
   ServerOptions options_;
   std::string admin_token_;

@@ -9,10 +9,10 @@ std::string Reply::Str(std::string_view key) const {
 }
 
 Reply Call(const std::string& base_url, const std::string& method, const std::string& path,
-           const std::string& token, const std::string& body, const HttpHeaders& headers) {
-  HttpClientOptions opts;
+           const std::string& token, const std::string& body, const net::HttpHeaders& headers) {
+  net::HttpClientOptions opts;
   opts.bearer_token = token;
-  auto client = HttpClient::Create(base_url, opts);
+  auto client = net::HttpClient::Create(base_url, opts);
   EXPECT_TRUE(client.ok()) << client.status();
   if (!client.ok()) return {};
   auto res = (*client)->Do(method, path, body, headers);
@@ -27,8 +27,8 @@ Reply Call(const std::string& base_url, const std::string& method, const std::st
   return r;
 }
 
-TestControlPlane::TestControlPlane(std::unique_ptr<Store> store, ServerOptions options)
-    : store_(store ? std::move(store) : NewMemoryStore()) {
+TestControlPlane::TestControlPlane(std::unique_ptr<store::Store> store, ServerOptions options)
+    : store_(store ? std::move(store) : store::NewMemoryStore()) {
   options.listen = "127.0.0.1:0";
   options.run_reconciler = false;
   options.worker_threads = 4;
@@ -102,7 +102,8 @@ std::vector<std::string> SimAgent::Allocations(const Reply& hb) const {
   return ids;
 }
 
-json::object ReplicaReportJson(const std::string& alloc_id, const std::string& state, int exit_code) {
+json::object ReplicaReportJson(const std::string& alloc_id, const std::string& state,
+                               int exit_code) {
   json::object o{{"allocation_id", alloc_id}, {"state", state}};
   if (state == "exited") {
     o["exit_code"] = exit_code;

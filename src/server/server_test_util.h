@@ -30,16 +30,18 @@ struct Reply {
 
 // One HTTP call; a transport failure fails the test and returns status 0.
 Reply Call(const std::string& base_url, const std::string& method, const std::string& path,
-           const std::string& token, const std::string& body = "", const HttpHeaders& headers = {});
+           const std::string& token, const std::string& body = "",
+           const net::HttpHeaders& headers = {});
 
 class TestControlPlane {
  public:
   // `store` may be null: a fresh in-memory store is made.
-  explicit TestControlPlane(std::unique_ptr<Store> store = nullptr, ServerOptions options = {});
+  explicit TestControlPlane(std::unique_ptr<store::Store> store = nullptr,
+                            ServerOptions options = {});
   ~TestControlPlane();
 
   Reply Do(const std::string& method, const std::string& path, const std::string& token,
-           const std::string& body = "", const HttpHeaders& headers = {}) {
+           const std::string& body = "", const net::HttpHeaders& headers = {}) {
     return Call(url_, method, path, token, body, headers);
   }
   // Runs reconciler passes until one changes nothing (at most 10).
@@ -48,7 +50,7 @@ class TestControlPlane {
   std::string NewTenantToken(const std::string& name);
 
   ManualClock& clock() { return clock_; }
-  Store& store() { return *store_; }
+  store::Store& store() { return *store_; }
   Server& server() { return *server_; }
   const std::string& url() const { return url_; }
   const std::string& admin() const { return server_->admin_token(); }
@@ -56,7 +58,7 @@ class TestControlPlane {
  private:
   ManualClock clock_;
   SequentialIdGenerator ids_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<Server> server_;
   std::string url_;
 };
@@ -81,6 +83,6 @@ class SimAgent {
 
 // A replica report {"allocation_id","state",...}.
 json::object ReplicaReportJson(const std::string& alloc_id, const std::string& state,
-                           int exit_code = 0);
+                               int exit_code = 0);
 
 }  // namespace fastgpu::server::testing

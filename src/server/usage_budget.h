@@ -42,7 +42,7 @@ struct BudgetPassStats {
 // One enforcement pass over every tenant with a budget. With `last_run` (the time of the
 // previous pass, updated here), passes closer than options.check_every are skipped.
 // Store errors are returned (the next pass starts over).
-Result<BudgetPassStats> EnforceBudgets(Store& store, Clock& clock, const BudgetOptions& options,
-                                       TimePoint* last_run = nullptr);
+Result<BudgetPassStats> EnforceBudgets(store::Store& store, Clock& clock,
+                                       const BudgetOptions& options, TimePoint* last_run = nullptr);
 
 }  // namespace fastgpu::server

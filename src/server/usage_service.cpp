@@ -17,22 +17,22 @@ namespace {
 constexpr int64_t kTerminalMarginMs = 3'600'000;
 
 // Every job of the tenant (every tenant when empty), oldest first.
-Result<std::vector<Job>> JobsOf(ReadTx& tx, const std::string& tenant_id) {
-  std::vector<Job> jobs;
-  JobFilter f;
+Result<std::vector<model::Job>> JobsOf(store::ReadTx& tx, const std::string& tenant_id) {
+  std::vector<model::Job> jobs;
+  store::JobFilter f;
   f.tenant_id = tenant_id;
   f.limit = 1000;
   do {
-    FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
-    for (Job& j : page.jobs) jobs.push_back(std::move(j));
+    FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
+    for (model::Job& j : page.jobs) jobs.push_back(std::move(j));
     f.cursor = page.next_cursor;
   } while (!f.cursor.empty());
   return jobs;
 }
 
-int64_t GpuMilliOf(const AllocationRecord& a) {
+int64_t GpuMilliOf(const store::AllocationRecord& a) {
   int64_t m = 0;
-  for (const VgpuSlice& s : a.alloc.slices) m += s.milli;
+  for (const model::VgpuSlice& s : a.alloc.slices) m += s.milli;
   return m;
 }
 
@@ -40,29 +40,31 @@ std::string Rfc3339(int64_t ms) { return FormatRfc3339(FromUnixMillis(ms)); }
 
 }  // namespace
 
-Result<metering::PriceTable> LoadPrices(ReadTx& tx) {
+Result<metering::PriceTable> LoadPrices(store::ReadTx& tx) {
   auto prices = tx.GetPriceTable();
   if (prices.status().code() == StatusCode::kNotFound) return metering::PriceTable();
   return prices;
 }
 
-Status SavePrices(WriteTx& tx, const metering::PriceTable& prices) {
+Status SavePrices(store::WriteTx& tx, const metering::PriceTable& prices) {
   return tx.PutPriceTable(prices);  // validates
 }
 
-Result<std::vector<metering::UsageRecord>> UsageRecords(ReadTx& tx, const std::string& tenant_id,
+Result<std::vector<metering::UsageRecord>> UsageRecords(store::ReadTx& tx,
+                                                        const std::string& tenant_id,
                                                         int64_t from_ms, int64_t to_ms,
                                                         int64_t now_ms) {
-  FASTGPU_ASSIGN_OR_RETURN(std::vector<Job> jobs, JobsOf(tx, tenant_id));
-  std::map<std::string, Node> nodes;  // node id -> node, for the GPUs' memory
+  FASTGPU_ASSIGN_OR_RETURN(std::vector<model::Job> jobs, JobsOf(tx, tenant_id));
+  std::map<std::string, model::Node> nodes;  // node id -> node, for the GPUs' memory
   std::vector<metering::UsageRecord> out;
-  for (const Job& job : jobs) {
+  for (const model::Job& job : jobs) {
     if (ToUnixMillis(job.created_at) >= to_ms) continue;
-    if (IsTerminal(job.state) && ToUnixMillis(job.updated_at) + kTerminalMarginMs < from_ms) {
+    if (model::IsTerminal(job.state) &&
+        ToUnixMillis(job.updated_at) + kTerminalMarginMs < from_ms) {
       continue;
     }
     FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(job.id));
-    for (const AllocationRecord& a : allocs) {
+    for (const store::AllocationRecord& a : allocs) {
       if (a.started_at_ms <= 0) continue;  // never ran: nothing to bill
       metering::UsageRecord r;
       r.allocation_id = a.alloc.id;
@@ -81,10 +83,10 @@ Result<std::vector<metering::UsageRecord>> UsageRecords(ReadTx& tx, const std::s
         r.gpu_memory_mib = a.alloc.slices[0].memory_mib;
         auto it = nodes.find(a.alloc.node_id);
         if (it == nodes.end()) {
-          FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, tx.GetNode(a.alloc.node_id));
+          FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord n, tx.GetNode(a.alloc.node_id));
           it = nodes.emplace(a.alloc.node_id, std::move(n.node)).first;
         }
-        for (const Gpu& g : it->second.gpus) {
+        for (const model::Gpu& g : it->second.gpus) {
           if (g.index == a.alloc.slices[0].gpu_index) r.gpu_total_memory_mib = g.memory_mib;
         }
       }
@@ -94,7 +96,7 @@ Result<std::vector<metering::UsageRecord>> UsageRecords(ReadTx& tx, const std::s
   return out;
 }
 
-Result<metering::UsageReport> UsageReportFor(ReadTx& tx, const std::string& tenant_id,
+Result<metering::UsageReport> UsageReportFor(store::ReadTx& tx, const std::string& tenant_id,
                                              metering::GroupBy by, int64_t from_ms, int64_t to_ms,
                                              int64_t now_ms) {
   FASTGPU_ASSIGN_OR_RETURN(metering::PriceTable prices, LoadPrices(tx));
@@ -102,23 +104,23 @@ Result<metering::UsageReport> UsageReportFor(ReadTx& tx, const std::string& tena
   return metering::BuildReport(records, prices, by, from_ms, to_ms);
 }
 
-Result<TenantStanding> StandingOf(ReadTx& tx, const Tenant& tenant, int64_t now_ms,
+Result<TenantStanding> StandingOf(store::ReadTx& tx, const model::Tenant& tenant, int64_t now_ms,
                                   const std::string& skip_job_id) {
   TenantStanding s;
   s.period_start_ms = metering::MonthStartMs(now_ms);
-  JobFilter f;
+  store::JobFilter f;
   f.tenant_id = tenant.id;
-  f.states = {JobState::kPending, JobState::kScheduled, JobState::kRunning};
+  f.states = {model::JobState::kPending, model::JobState::kScheduled, model::JobState::kRunning};
   f.limit = 1000;
   do {
-    FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
-    for (const Job& j : page.jobs) {
+    FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
+    for (const model::Job& j : page.jobs) {
       if (j.id == skip_job_id) continue;
       FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(j.id));
       int64_t live = 0;
       bool any_live = false;
       for (const auto& a : allocs) {
-        if (!IsLive(a.state)) continue;
+        if (!store::IsLive(a.state)) continue;
         any_live = true;
         live += GpuMilliOf(a);
       }
@@ -140,17 +142,17 @@ Result<TenantStanding> StandingOf(ReadTx& tx, const Tenant& tenant, int64_t now_
   return s;
 }
 
-Status CheckSubmissionQuota(ReadTx& tx, const Job& job, int64_t now_ms) {
-  FASTGPU_ASSIGN_OR_RETURN(Tenant t, tx.GetTenant(job.tenant_id));
-  const Quota& q = t.quota;
+Status CheckSubmissionQuota(store::ReadTx& tx, const model::Job& job, int64_t now_ms) {
+  FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, tx.GetTenant(job.tenant_id));
+  const model::Quota& q = t.quota;
   if (q.max_gpu_milli <= 0 && q.budget_cents <= 0) return OkStatus();
   FASTGPU_ASSIGN_OR_RETURN(TenantStanding s, StandingOf(tx, t, now_ms, job.id));
   const int64_t demand = job.spec.replicas * job.spec.shape.TotalGpuMilli();
   if (q.max_gpu_milli > 0 && demand > 0 && s.gpu_milli_held + demand > q.max_gpu_milli) {
-    return ResourceExhausted("quota: tenant '" + t.name + "' may hold " +
-                             FormatGpuMilli(q.max_gpu_milli) + " at once; it holds or waits for " +
-                             FormatGpuMilli(s.gpu_milli_held) + " and this job asks for " +
-                             FormatGpuMilli(demand));
+    return ResourceExhausted(
+        "quota: tenant '" + t.name + "' may hold " + model::FormatGpuMilli(q.max_gpu_milli) +
+        " at once; it holds or waits for " + model::FormatGpuMilli(s.gpu_milli_held) +
+        " and this job asks for " + model::FormatGpuMilli(demand));
   }
   if (q.budget_cents > 0 && s.spent_cents >= q.budget_cents) {
     return ResourceExhausted(
@@ -162,7 +164,8 @@ Status CheckSubmissionQuota(ReadTx& tx, const Job& job, int64_t now_ms) {
   return OkStatus();
 }
 
-Result<json::object> TenantUsageJson(ReadTx& tx, const Tenant& tenant, int64_t now_ms) {
+Result<json::object> TenantUsageJson(store::ReadTx& tx, const model::Tenant& tenant,
+                                     int64_t now_ms) {
   FASTGPU_ASSIGN_OR_RETURN(TenantStanding s, StandingOf(tx, tenant, now_ms));
   std::string warning;
   if (s.over_budget) {

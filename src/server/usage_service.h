@@ -33,18 +33,19 @@
 namespace fastgpu::server {
 
 // The stored price table; an empty table (everything free) when none was set.
-Result<metering::PriceTable> LoadPrices(ReadTx& tx);
+Result<metering::PriceTable> LoadPrices(store::ReadTx& tx);
 // Validates and stores the table (replacing the previous one).
-Status SavePrices(WriteTx& tx, const metering::PriceTable& prices);
+Status SavePrices(store::WriteTx& tx, const metering::PriceTable& prices);
 
 // Usage records of the tenant's allocations (every tenant when `tenant_id` is empty)
 // that overlap [from_ms, to_ms); live ones end at `now_ms` (or to_ms when earlier).
-Result<std::vector<metering::UsageRecord>> UsageRecords(ReadTx& tx, const std::string& tenant_id,
+Result<std::vector<metering::UsageRecord>> UsageRecords(store::ReadTx& tx,
+                                                        const std::string& tenant_id,
                                                         int64_t from_ms, int64_t to_ms,
                                                         int64_t now_ms);
 
 // The priced report over [from_ms, to_ms) (see metering/report.h).
-Result<metering::UsageReport> UsageReportFor(ReadTx& tx, const std::string& tenant_id,
+Result<metering::UsageReport> UsageReportFor(store::ReadTx& tx, const std::string& tenant_id,
                                              metering::GroupBy by, int64_t from_ms, int64_t to_ms,
                                              int64_t now_ms);
 
@@ -56,7 +57,7 @@ struct TenantStanding {
   bool over_budget = false;     // budget set and spent_cents >= budget
   int64_t over_since_ms = 0;    // when the crossing was first seen (0: not recorded)
 };
-Result<TenantStanding> StandingOf(ReadTx& tx, const Tenant& tenant, int64_t now_ms,
+Result<TenantStanding> StandingOf(store::ReadTx& tx, const model::Tenant& tenant, int64_t now_ms,
                                   const std::string& skip_job_id = "");
 
 // The quota check of a submission, run in the transaction that stores `job` (already
@@ -64,10 +65,11 @@ Result<TenantStanding> StandingOf(ReadTx& tx, const Tenant& tenant, int64_t now_
 // ResourceExhausted (HTTP 429) with a message naming the limit when the tenant's GPUs
 // held plus the job's demand exceed max_gpu_milli, or its spend this period has reached
 // its budget. NotFound for an unknown tenant.
-Status CheckSubmissionQuota(ReadTx& tx, const Job& job, int64_t now_ms);
+Status CheckSubmissionQuota(store::ReadTx& tx, const model::Job& job, int64_t now_ms);
 
 // {"period","period_start","spent_cents","spent","budget_cents","budget",
 //  "gpu_milli_held","max_gpu_milli","over_budget","warning"} for GET /v1/tenants/{id}.
-Result<boost::json::object> TenantUsageJson(ReadTx& tx, const Tenant& tenant, int64_t now_ms);
+Result<boost::json::object> TenantUsageJson(store::ReadTx& tx, const model::Tenant& tenant,
+                                            int64_t now_ms);
 
 }  // namespace fastgpu::server

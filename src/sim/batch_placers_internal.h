@@ -20,6 +20,6 @@ Result<std::unique_ptr<BatchPlacer>> MakeIlpBatch(const BatchOptions& options);
 
 // The share of the pool's GPU capacity no policy can exceed once `arrived` came
 // (ilp_batch.cpp, the optimizer's GPU configuration LP); the default LpUpperBoundHook.
-Result<double> LpBoundShare(const sched::Cluster& empty, const std::vector<Shape>& arrived);
+Result<double> LpBoundShare(const sched::Cluster& empty, const std::vector<model::Shape>& arrived);
 
 }  // namespace fastgpu::sim

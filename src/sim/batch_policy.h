@@ -59,7 +59,7 @@ std::vector<std::string> BatchPlacerNames();
 // is omitted. Default: the optimizer's GPU configuration LP (LpBoundShare);
 // SetLpUpperBoundHook(nullptr) turns it off.
 using LpUpperBoundHook = std::function<Result<double>(const sched::Cluster& empty_cluster,
-                                                      const std::vector<Shape>& arrived)>;
+                                                      const std::vector<model::Shape>& arrived)>;
 void SetLpUpperBoundHook(LpUpperBoundHook hook);
 LpUpperBoundHook GetLpUpperBoundHook();
 

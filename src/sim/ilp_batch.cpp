@@ -46,7 +46,7 @@ opt::IlpReplicaPlacement ToReplica(const sched::NodePlacement& p) {
   return rep;
 }
 
-sched::NodePlacement FromReplica(const sched::Cluster& cluster, const Shape& shape,
+sched::NodePlacement FromReplica(const sched::Cluster& cluster, const model::Shape& shape,
                                  const opt::IlpReplicaPlacement& rep) {
   sched::NodePlacement p;
   p.node = rep.node;
@@ -116,7 +116,7 @@ Result<std::unique_ptr<BatchPlacer>> MakeIlpBatch(const BatchOptions& options) {
   return std::unique_ptr<BatchPlacer>(std::make_unique<IlpBatchPlacer>(options));
 }
 
-Result<double> LpBoundShare(const sched::Cluster& empty, const std::vector<Shape>& arrived) {
+Result<double> LpBoundShare(const sched::Cluster& empty, const std::vector<model::Shape>& arrived) {
   int64_t gpus = 0;
   for (const sched::NodeState& node : empty.nodes()) {
     for (const sched::GpuState& gpu : node.gpus) gpus += gpu.healthy ? 1 : 0;

@@ -53,7 +53,7 @@ void BM_Place(benchmark::State& state, const char* policy_name) {
     }
   }
   const sched::Cluster empty = BuildCluster(nodes);
-  std::vector<Shape> shapes;
+  std::vector<model::Shape> shapes;
   for (const TracePod& p : trace.pods) shapes.push_back(p.shape);
   sched::PolicyOptions options;
   options.target_workload = sched::BuildTargetWorkload(shapes, 1.0);

@@ -47,7 +47,7 @@ class Recorder {
     frag_ += f - node_frag_[n];
     node_frag_[n] = f;
   }
-  void Arrival(const sched::Cluster& cluster, const Shape& shape, bool placed) {
+  void Arrival(const sched::Cluster& cluster, const model::Shape& shape, bool placed) {
     arrived_ += static_cast<double>(shape.TotalGpuMilli());
     ++run_->arrivals;
     double arrived_share = arrived_ / capacity_;
@@ -80,7 +80,7 @@ using Clock = std::chrono::steady_clock;
 void RunOnline(sched::Policy& policy, sched::Cluster& cluster, const std::vector<TracePod>& pods,
                const std::vector<int>& order, Recorder& rec, SeedRun* run) {
   for (int idx : order) {
-    const Shape& shape = pods[idx].shape;
+    const model::Shape& shape = pods[idx].shape;
     auto start = Clock::now();
     Result<sched::NodePlacement> placed = policy.Place(cluster, shape);
     bool ok = placed.ok();
@@ -234,7 +234,7 @@ std::vector<int> DrawArrivals(const std::vector<TracePod>& pods_by_name, int64_t
   // Like the paper's simulator, the limit is tested against the per-GPU milli of the draw.
   while (true) {
     size_t idx = pick(rng);
-    const Shape& s = pods_by_name[idx].shape;
+    const model::Shape& s = pods_by_name[idx].shape;
     if (total + s.gpu_milli > limit) break;
     total += static_cast<double>(s.TotalGpuMilli());
     order.push_back(static_cast<int>(idx));
@@ -257,7 +257,7 @@ Result<SimReport> Simulate(const std::vector<TraceNode>& nodes, const std::vecto
   std::vector<TracePod> sorted = pods;
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const TracePod& a, const TracePod& b) { return a.name < b.name; });
-  std::vector<Shape> shapes;
+  std::vector<model::Shape> shapes;
   for (const TracePod& p : sorted) shapes.push_back(p.shape);
   // Policies get every kind (fgd keeps the 95% the paper uses; fastgpu uses all).
   std::vector<sched::TargetTask> target = sched::BuildTargetWorkload(shapes, 1.0);
@@ -312,7 +312,7 @@ Result<SimReport> Simulate(const std::vector<TraceNode>& nodes, const std::vecto
   if (LpUpperBoundHook hook = GetLpUpperBoundHook()) {
     double sum = 0;
     for (int s = 0; s < options.seeds; ++s) {
-      std::vector<Shape> arrived;
+      std::vector<model::Shape> arrived;
       double milli = 0;
       for (int idx : orders[s]) {
         milli += static_cast<double>(sorted[idx].shape.TotalGpuMilli());

@@ -125,7 +125,7 @@ Result<std::vector<TracePod>> ParsePodList(const std::string& text, const std::s
     TracePod pod;
     pod.name = f[table.columns["name"]];
     if (pod.name.empty()) return InvalidArgument(where + ": empty pod name");
-    Shape& s = pod.shape;
+    model::Shape& s = pod.shape;
     FASTGPU_ASSIGN_OR_RETURN(
         s.cpu_milli, ParseInt(f[table.columns["cpu_milli"]], "cpu_milli", where, kMaxAmount));
     FASTGPU_ASSIGN_OR_RETURN(

@@ -26,7 +26,7 @@ struct TraceNode {
 
 struct TracePod {
   std::string name;
-  Shape shape;  // gpu_count/gpu_milli as in the trace; CPU-only: gpu_count 0
+  model::Shape shape;  // gpu_count/gpu_milli as in the trace; CPU-only: gpu_count 0
 };
 
 // From CSV text; `source` names the file in error messages.

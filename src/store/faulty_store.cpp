@@ -1,6 +1,6 @@
 #include "store/faulty_store.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 void FaultyStore::FailWrites(Status status) {
   std::lock_guard lock(mu_);
@@ -25,4 +25,4 @@ Status FaultyStore::Write(std::function<Status(WriteTx&)> fn) {
   });
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -16,7 +16,7 @@
 
 #include "store/store.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 class FaultyStore : public Store {
  public:
@@ -40,4 +40,4 @@ class FaultyStore : public Store {
   std::atomic<int64_t> failed_writes_{0};
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -15,7 +15,7 @@
 #include "store/store.h"
 #include "store/store_util.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 namespace {
 
 template <typename T>
@@ -28,13 +28,13 @@ using TenantKey = std::pair<std::string, std::string>;  // (tenant_id, key)
 
 struct MemState {
   int64_t next_seq = 1;
-  std::map<std::string, Tenant> tenants;
+  std::map<std::string, model::Tenant> tenants;
   std::map<std::string, std::string> tenant_by_name;
   std::map<std::string, Seq<ApiToken>> tokens;
   std::map<std::string, std::string> token_by_hash;
   std::map<std::string, Seq<NodeRecord>> nodes;
   std::map<std::string, std::string> node_by_agent;
-  std::map<std::string, Seq<Job>> jobs;
+  std::map<std::string, Seq<model::Job>> jobs;
   std::map<int64_t, std::string> job_by_seq;
   std::map<TenantKey, std::string> job_by_idempotency_key;
   std::map<TenantKey, std::string> job_request_hash;  // same keys: the first request's hash
@@ -63,18 +63,18 @@ class MemReader : public Base {
  public:
   explicit MemReader(MemState& s) : s_(s) {}
 
-  Result<Tenant> GetTenant(const std::string& id) override {
+  Result<model::Tenant> GetTenant(const std::string& id) override {
     auto it = s_.tenants.find(id);
     if (it == s_.tenants.end()) return NotFound("tenant " + id + " not found");
     return it->second;
   }
-  Result<Tenant> GetTenantByName(const std::string& name) override {
+  Result<model::Tenant> GetTenantByName(const std::string& name) override {
     auto it = s_.tenant_by_name.find(name);
     if (it == s_.tenant_by_name.end()) return NotFound("tenant '" + name + "' not found");
     return s_.tenants.at(it->second);
   }
-  Result<std::vector<Tenant>> ListTenants() override {
-    std::vector<Tenant> out;
+  Result<std::vector<model::Tenant>> ListTenants() override {
+    std::vector<model::Tenant> out;
     for (const auto& [name, id] : s_.tenant_by_name) out.push_back(s_.tenants.at(id));
     return out;
   }
@@ -116,13 +116,13 @@ class MemReader : public Base {
     if (!s_.nodes.contains(node_id)) return NotFound("node " + node_id + " not found");
     return s_.drained_nodes.contains(node_id);
   }
-  Result<std::vector<Job>> FindJobsByName(const std::string& tenant_id, const std::string& name,
-                                          int limit) override {
-    std::vector<Job> out;
+  Result<std::vector<model::Job>> FindJobsByName(const std::string& tenant_id,
+                                                 const std::string& name, int limit) override {
+    std::vector<model::Job> out;
     if (name.empty()) return out;
     const size_t most = static_cast<size_t>(ClampJobLimit(limit));
     for (const auto& [seq, id] : s_.job_by_seq) {
-      const Job& job = s_.jobs.at(id).value;
+      const model::Job& job = s_.jobs.at(id).value;
       if (job.spec.name != name || (!tenant_id.empty() && job.tenant_id != tenant_id)) continue;
       out.push_back(job);
       out.back().events.clear();
@@ -130,7 +130,7 @@ class MemReader : public Base {
     }
     return out;
   }
-  Result<Job> GetJob(const std::string& id) override {
+  Result<model::Job> GetJob(const std::string& id) override {
     auto it = s_.jobs.find(id);
     if (it == s_.jobs.end()) return NotFound("job " + id + " not found");
     return it->second.value;
@@ -140,7 +140,7 @@ class MemReader : public Base {
     const int limit = ClampJobLimit(filter.limit);
     JobPage page;
     for (auto it = s_.job_by_seq.upper_bound(after); it != s_.job_by_seq.end(); ++it) {
-      const Job& job = s_.jobs.at(it->second).value;
+      const model::Job& job = s_.jobs.at(it->second).value;
       if (!filter.tenant_id.empty() && job.tenant_id != filter.tenant_id) continue;
       if (!filter.states.empty() &&
           std::find(filter.states.begin(), filter.states.end(), job.state) == filter.states.end()) {
@@ -243,25 +243,25 @@ class MemWriteTx final : public MemReader<WriteTx> {
     undo_.clear();
   }
 
-  Status CreateTenant(const Tenant& tenant) override {
+  Status CreateTenant(const model::Tenant& tenant) override {
     if (s_.tenants.contains(tenant.id)) return AlreadyExists("tenant " + tenant.id + " exists");
     if (s_.tenant_by_name.contains(tenant.name)) {
       return AlreadyExists("tenant name '" + tenant.name + "' is taken");
     }
-    Tenant t = tenant;
+    model::Tenant t = tenant;
     t.created_at = TruncateToMillis(t.created_at);
     Put(s_.tenants, t.id, t);
     Put(s_.tenant_by_name, t.name, t.id);
     return OkStatus();
   }
-  Status UpdateTenantQuota(const std::string& id, const Quota& quota) override {
-    FASTGPU_ASSIGN_OR_RETURN(Tenant t, GetTenant(id));
+  Status UpdateTenantQuota(const std::string& id, const model::Quota& quota) override {
+    FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, GetTenant(id));
     t.quota = quota;
     Put(s_.tenants, id, t);
     return OkStatus();
   }
   Status SetTenantAllowRoot(const std::string& id, bool allow_root) override {
-    FASTGPU_ASSIGN_OR_RETURN(Tenant t, GetTenant(id));
+    FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, GetTenant(id));
     t.allow_root = allow_root;
     Put(s_.tenants, id, t);
     return OkStatus();
@@ -340,7 +340,7 @@ class MemWriteTx final : public MemReader<WriteTx> {
     }
     return OkStatus();
   }
-  Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key,
+  Result<CreateJobResult> CreateJob(const model::Job& job, std::string_view idempotency_key,
                                     std::string_view request_sha256_hex) override {
     if (!s_.tenants.contains(job.tenant_id)) {
       return NotFound("tenant " + job.tenant_id + " not found");
@@ -355,9 +355,9 @@ class MemWriteTx final : public MemReader<WriteTx> {
       }
     }
     if (s_.jobs.contains(job.id)) return AlreadyExists("job " + job.id + " exists");
-    Job j = NormalizeJobTimes(job);
+    model::Job j = NormalizeJobTimes(job);
     int64_t seq = NextSeq();
-    Put(s_.jobs, j.id, Seq<Job>{seq, j});
+    Put(s_.jobs, j.id, Seq<model::Job>{seq, j});
     Put(s_.job_by_seq, seq, j.id);
     if (!idempotency_key.empty()) {
       Put(s_.job_by_idempotency_key, key, j.id);
@@ -365,15 +365,15 @@ class MemWriteTx final : public MemReader<WriteTx> {
     }
     return CreateJobResult{j, false, ""};
   }
-  Status UpdateJob(const Job& job) override {
+  Status UpdateJob(const model::Job& job) override {
     auto it = s_.jobs.find(job.id);
     if (it == s_.jobs.end()) return NotFound("job " + job.id + " not found");
-    Seq<Job> stored = it->second;
+    Seq<model::Job> stored = it->second;
     if (job.events.size() < stored.value.events.size()) {
       return FailedPrecondition("job " + job.id + ": events can only be appended");
     }
-    Job n = NormalizeJobTimes(job);
-    Job& s = stored.value;
+    model::Job n = NormalizeJobTimes(job);
+    model::Job& s = stored.value;
     s.state = n.state;
     s.reason = n.reason;
     s.attempts = n.attempts;
@@ -567,4 +567,4 @@ std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options) {
   return std::make_unique<MemoryStore>(options);
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

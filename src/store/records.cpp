@@ -1,6 +1,6 @@
 #include "store/records.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 std::string_view NodeStateName(NodeState s) {
   switch (s) {
@@ -71,4 +71,4 @@ bool IsLive(AllocationState s) { return Rank(s) <= 2; }
 
 bool CanAdvance(AllocationState from, AllocationState to) { return Rank(to) > Rank(from); }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -20,7 +20,7 @@
 #include "model/job.h"
 #include "model/tenant.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 // An API token of a tenant. Only the SHA-256 of the secret is stored (the server hashes).
 struct ApiToken {
@@ -43,7 +43,7 @@ Result<NodeState> ParseNodeState(std::string_view name);
 
 // A registered node. `node.simulated` says whether its GPUs are simulated.
 struct NodeRecord {
-  Node node;                     // node.id is the store's key ("node-<hex>")
+  model::Node node;              // node.id is the store's key ("node-<hex>")
   std::string agent_id;          // the agent's stable identity; unique across nodes
   std::string token_sha256_hex;  // hash of the node's own token (agent -> server auth);
                                  // "" once revoked (no token then matches)
@@ -76,7 +76,7 @@ bool IsLive(AllocationState s);
 bool CanAdvance(AllocationState from, AllocationState to);
 
 struct AllocationRecord {
-  Allocation alloc;  // alloc.id is the key; alloc.created_at is stored
+  model::Allocation alloc;  // alloc.id is the key; alloc.created_at is stored
   AllocationState state = AllocationState::kPending;
   int exit_code = 0;          // meaningful once exited / failed
   int signal = 0;             // the signal that ended it, 0 for none
@@ -109,20 +109,20 @@ struct IdempotencyRecord {
 
 // Job listing (see ReadTx::ListJobs).
 struct JobFilter {
-  std::string tenant_id;         // empty = every tenant
-  std::vector<JobState> states;  // empty = every state; else any of these
-  int limit = 100;               // 1..1000; values outside are clamped
-  std::string cursor;            // empty = from the start; else a JobPage::next_cursor
-  bool include_events = false;   // default false: Job::events left empty (cheaper)
+  std::string tenant_id;                // empty = every tenant
+  std::vector<model::JobState> states;  // empty = every state; else any of these
+  int limit = 100;                      // 1..1000; values outside are clamped
+  std::string cursor;                   // empty = from the start; else a JobPage::next_cursor
+  bool include_events = false;          // default false: Job::events left empty (cheaper)
 };
 
 struct JobPage {
-  std::vector<Job> jobs;    // in creation order
-  std::string next_cursor;  // empty when there is nothing more
+  std::vector<model::Job> jobs;  // in creation order
+  std::string next_cursor;       // empty when there is nothing more
 };
 
 struct CreateJobResult {
-  Job job;               // the stored job (the existing one when `existed`)
+  model::Job job;        // the stored job (the existing one when `existed`)
   bool existed = false;  // true: the idempotency key was already used
   // When `existed`: the request hash stored with the key by the first call ("" when that
   // call gave none). Empty when not `existed`.
@@ -159,4 +159,4 @@ struct BudgetOverMark {
   friend bool operator==(const BudgetOverMark&, const BudgetOverMark&) = default;
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -2,14 +2,14 @@
 
 #include "model/json.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 namespace {
 
 // Decodes a stored column with the model's decoder; a column that does not fit is DataLoss
 // (the store wrote it, so it was damaged), its message naming the field.
 template <typename T>
 Result<T> Decode(std::string_view text, const char* what) {
-  Result<T> r = FromJsonText<T>(text);
+  Result<T> r = model::FromJsonText<T>(text);
   if (!r.ok())
     return DataLoss(std::string("stored ") + what + " is malformed: " + r.status().message());
   return r;
@@ -17,20 +17,24 @@ Result<T> Decode(std::string_view text, const char* what) {
 
 }  // namespace
 
-std::string EncodeJobSpec(const JobSpec& spec) { return ToJsonText(spec); }
+std::string EncodeJobSpec(const model::JobSpec& spec) { return model::ToJsonText(spec); }
 
-Result<JobSpec> DecodeJobSpec(std::string_view text) { return Decode<JobSpec>(text, "job spec"); }
-
-std::string EncodeGpus(const std::vector<Gpu>& gpus) { return ToJsonText(gpus); }
-
-Result<std::vector<Gpu>> DecodeGpus(std::string_view text) {
-  return Decode<std::vector<Gpu>>(text, "node GPUs");
+Result<model::JobSpec> DecodeJobSpec(std::string_view text) {
+  return Decode<model::JobSpec>(text, "job spec");
 }
 
-std::string EncodeSlices(const std::vector<VgpuSlice>& slices) { return ToJsonText(slices); }
+std::string EncodeGpus(const std::vector<model::Gpu>& gpus) { return model::ToJsonText(gpus); }
 
-Result<std::vector<VgpuSlice>> DecodeSlices(std::string_view text) {
-  return Decode<std::vector<VgpuSlice>>(text, "allocation slices");
+Result<std::vector<model::Gpu>> DecodeGpus(std::string_view text) {
+  return Decode<std::vector<model::Gpu>>(text, "node GPUs");
 }
 
-}  // namespace fastgpu
+std::string EncodeSlices(const std::vector<model::VgpuSlice>& slices) {
+  return model::ToJsonText(slices);
+}
+
+Result<std::vector<model::VgpuSlice>> DecodeSlices(std::string_view text) {
+  return Decode<std::vector<model::VgpuSlice>>(text, "allocation slices");
+}
+
+}  // namespace fastgpu::store

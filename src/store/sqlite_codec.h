@@ -14,15 +14,15 @@
 #include "model/gpu.h"
 #include "model/job.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
-std::string EncodeJobSpec(const JobSpec& spec);
-Result<JobSpec> DecodeJobSpec(std::string_view json);
+std::string EncodeJobSpec(const model::JobSpec& spec);
+Result<model::JobSpec> DecodeJobSpec(std::string_view json);
 
-std::string EncodeGpus(const std::vector<Gpu>& gpus);
-Result<std::vector<Gpu>> DecodeGpus(std::string_view json);
+std::string EncodeGpus(const std::vector<model::Gpu>& gpus);
+Result<std::vector<model::Gpu>> DecodeGpus(std::string_view json);
 
-std::string EncodeSlices(const std::vector<VgpuSlice>& slices);
-Result<std::vector<VgpuSlice>> DecodeSlices(std::string_view json);
+std::string EncodeSlices(const std::vector<model::VgpuSlice>& slices);
+Result<std::vector<model::VgpuSlice>> DecodeSlices(std::string_view json);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -4,7 +4,7 @@
 
 #include "store/store.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 Status SqliteStatus(int rc, sqlite3* db, std::string_view context) {
   std::string msg = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -136,4 +136,4 @@ std::string Stmt::Text(int col) const {
   return std::string(static_cast<const char*>(p), static_cast<size_t>(n));
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -17,7 +17,7 @@
 
 #include "common/result.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 // Maps a SQLite result code to a Status: BUSY / LOCKED -> Unavailable, a UNIQUE or
 // PRIMARY KEY constraint -> AlreadyExists, FULL (or an I/O error with ENOSPC) ->
@@ -85,4 +85,4 @@ class Stmt {
   Status status_;
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

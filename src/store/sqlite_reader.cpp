@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-namespace fastgpu {
+namespace fastgpu::store {
 namespace {
 
 template <typename T>
@@ -14,8 +14,8 @@ Result<T> ParseOr(Result<T> parsed, const char* what) {
 
 }  // namespace
 
-Tenant TenantFromRow(const Stmt& q) {
-  Tenant t;
+model::Tenant TenantFromRow(const Stmt& q) {
+  model::Tenant t;
   t.id = q.Text(0);
   t.name = q.Text(1);
   t.admin = q.Int(2) != 0;
@@ -54,12 +54,12 @@ Result<NodeRecord> NodeFromRow(const Stmt& q) {
   return r;
 }
 
-Result<Job> JobFromRow(const Stmt& q) {
-  Job j;
+Result<model::Job> JobFromRow(const Stmt& q) {
+  model::Job j;
   j.id = q.Text(0);
   j.tenant_id = q.Text(1);
   FASTGPU_ASSIGN_OR_RETURN(j.spec, DecodeJobSpec(q.Text(2)));
-  FASTGPU_ASSIGN_OR_RETURN(j.state, ParseOr(ParseJobState(q.Text(3)), "job state"));
+  FASTGPU_ASSIGN_OR_RETURN(j.state, ParseOr(model::ParseJobState(q.Text(3)), "job state"));
   j.reason = q.Text(4);
   j.attempts = static_cast<int>(q.Int(5));
   j.created_at = FromUnixMillis(q.Int(6));
@@ -88,7 +88,7 @@ Result<AllocationRecord> AllocFromRow(const Stmt& q) {
 }
 
 template <typename Base>
-Status SqliteReader<Base>::LoadEvents(Job& job) {
+Status SqliteReader<Base>::LoadEvents(model::Job& job) {
   Stmt q(c_,
          "SELECT at_ms, from_state, to_state, reason FROM job_events WHERE job_id = ?1"
          " ORDER BY n");
@@ -97,10 +97,10 @@ Status SqliteReader<Base>::LoadEvents(Job& job) {
   for (;;) {
     FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return OkStatus();
-    JobEvent e;
+    model::JobEvent e;
     e.at = FromUnixMillis(q.Int(0));
-    FASTGPU_ASSIGN_OR_RETURN(e.from, ParseOr(ParseJobState(q.Text(1)), "event state"));
-    FASTGPU_ASSIGN_OR_RETURN(e.to, ParseOr(ParseJobState(q.Text(2)), "event state"));
+    FASTGPU_ASSIGN_OR_RETURN(e.from, ParseOr(model::ParseJobState(q.Text(1)), "event state"));
+    FASTGPU_ASSIGN_OR_RETURN(e.to, ParseOr(model::ParseJobState(q.Text(2)), "event state"));
     e.reason = q.Text(3);
     job.events.push_back(std::move(e));
   }
@@ -130,7 +130,7 @@ Result<JobPage> SqliteReader<Base>::ListJobs(const JobFilter& filter) {
     sql = "SELECT " FASTGPU_JOB_COLS " FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2";
   }
   boost::json::array states;
-  for (JobState s : filter.states) states.emplace_back(JobStateName(s));
+  for (model::JobState s : filter.states) states.emplace_back(model::JobStateName(s));
   Stmt q(c_, sql);
   q.Bind(1, after).Bind(2, int64_t{limit} + 1);
   if (by_tenant) q.Bind(3, filter.tenant_id);
@@ -144,20 +144,21 @@ Result<JobPage> SqliteReader<Base>::ListJobs(const JobFilter& filter) {
       page.next_cursor = FormatJobCursor(last_seq);
       break;
     }
-    FASTGPU_ASSIGN_OR_RETURN(Job job, JobFromRow(q));
+    FASTGPU_ASSIGN_OR_RETURN(model::Job job, JobFromRow(q));
     last_seq = q.Int(8);
     page.jobs.push_back(std::move(job));
   }
   if (filter.include_events) {
-    for (Job& job : page.jobs) FASTGPU_RETURN_IF_ERROR(LoadEvents(job));
+    for (model::Job& job : page.jobs) FASTGPU_RETURN_IF_ERROR(LoadEvents(job));
   }
   return page;
 }
 
 template <typename Base>
-Result<std::vector<Job>> SqliteReader<Base>::FindJobsByName(const std::string& tenant_id,
-                                                            const std::string& name, int limit) {
-  std::vector<Job> out;
+Result<std::vector<model::Job>> SqliteReader<Base>::FindJobsByName(const std::string& tenant_id,
+                                                                   const std::string& name,
+                                                                   int limit) {
+  std::vector<model::Job> out;
   if (name.empty()) return out;
   // Both use an index on (tenant_id, name, seq) / (name, seq) (schema migration 4).
   Stmt q(c_, tenant_id.empty()
@@ -169,7 +170,7 @@ Result<std::vector<Job>> SqliteReader<Base>::FindJobsByName(const std::string& t
   for (;;) {
     FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return out;
-    FASTGPU_ASSIGN_OR_RETURN(Job job, JobFromRow(q));
+    FASTGPU_ASSIGN_OR_RETURN(model::Job job, JobFromRow(q));
     out.push_back(std::move(job));
   }
 }
@@ -229,4 +230,4 @@ Result<metering::PriceTable> SqliteReader<Base>::GetPriceTable() {
 template class SqliteReader<ReadTx>;
 template class SqliteReader<WriteTx>;
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

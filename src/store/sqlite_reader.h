@@ -24,13 +24,13 @@
   "id, job_id, replica, node_id, gpu_model, slices_json, cpu_milli, memory_mib, created_at_ms, " \
   "state, exit_code, signal_no, started_at_ms, ended_at_ms, message, log_bytes"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 // Row decoders for the column lists above.
-Tenant TenantFromRow(const Stmt& q);
+model::Tenant TenantFromRow(const Stmt& q);
 ApiToken TokenFromRow(const Stmt& q);
 Result<NodeRecord> NodeFromRow(const Stmt& q);
-Result<Job> JobFromRow(const Stmt& q);  // without events
+Result<model::Job> JobFromRow(const Stmt& q);  // without events
 Result<AllocationRecord> AllocFromRow(const Stmt& q);
 
 template <typename Base>
@@ -38,23 +38,23 @@ class SqliteReader : public Base {
  public:
   explicit SqliteReader(SqliteConn& conn) : c_(conn) {}
 
-  Result<Tenant> GetTenant(const std::string& id) override {
+  Result<model::Tenant> GetTenant(const std::string& id) override {
     Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants WHERE id = ?1");
     q.Bind(1, id);
     FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return NotFound("tenant " + id + " not found");
     return TenantFromRow(q);
   }
-  Result<Tenant> GetTenantByName(const std::string& name) override {
+  Result<model::Tenant> GetTenantByName(const std::string& name) override {
     Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants WHERE name = ?1");
     q.Bind(1, name);
     FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return NotFound("tenant '" + name + "' not found");
     return TenantFromRow(q);
   }
-  Result<std::vector<Tenant>> ListTenants() override {
+  Result<std::vector<model::Tenant>> ListTenants() override {
     Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants ORDER BY name");
-    std::vector<Tenant> out;
+    std::vector<model::Tenant> out;
     for (;;) {
       FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) return out;
@@ -121,10 +121,10 @@ class SqliteReader : public Base {
     if (!row) return NotFound("node " + node_id + " not found");
     return q.Int(0) != 0;
   }
-  Result<std::vector<Job>> FindJobsByName(const std::string& tenant_id, const std::string& name,
-                                          int limit) override;
-  Result<Job> GetJob(const std::string& id) override {
-    Job job;
+  Result<std::vector<model::Job>> FindJobsByName(const std::string& tenant_id,
+                                                 const std::string& name, int limit) override;
+  Result<model::Job> GetJob(const std::string& id) override {
+    model::Job job;
     {
       Stmt q(c_, "SELECT " FASTGPU_JOB_COLS " FROM jobs WHERE id = ?1");
       q.Bind(1, id);
@@ -210,7 +210,7 @@ class SqliteReader : public Base {
   }
 
  protected:
-  Status LoadEvents(Job& job);
+  Status LoadEvents(model::Job& job);
   Result<std::vector<AllocationRecord>> AllocRows(Stmt& q) {
     std::vector<AllocationRecord> out;
     for (;;) {
@@ -224,4 +224,4 @@ class SqliteReader : public Base {
   SqliteConn& c_;
 };
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

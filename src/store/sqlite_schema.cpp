@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-namespace fastgpu {
+namespace fastgpu::store {
 namespace {
 
 // Times are Unix milliseconds. JSON columns hold what has no query on its parts
@@ -240,4 +240,4 @@ Status MigrateSchema(SqliteConn& conn, int target_version) {
   return conn.Exec("COMMIT");
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -8,7 +8,7 @@
 #include "common/status.h"
 #include "store/sqlite_db.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 // The schema version this build writes.
 int LatestSchemaVersion();
@@ -18,4 +18,4 @@ int LatestSchemaVersion();
 // is above LatestSchemaVersion()); InvalidArgument for a target outside 1..latest.
 Status MigrateSchema(SqliteConn& conn, int target_version = LatestSchemaVersion());
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

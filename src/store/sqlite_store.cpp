@@ -23,7 +23,7 @@
 #include "store/store.h"
 #include "store/store_util.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 namespace {
 
 struct PendingWrite {
@@ -227,4 +227,4 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
       std::make_unique<SqliteStore>(options, std::move(writer), std::move(readers)));
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

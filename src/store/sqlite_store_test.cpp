@@ -23,11 +23,11 @@ namespace {
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Store> Open(std::chrono::milliseconds busy = std::chrono::seconds(5)) {
-    SqliteOptions opt;
+  std::unique_ptr<store::Store> Open(std::chrono::milliseconds busy = std::chrono::seconds(5)) {
+    store::SqliteOptions opt;
     opt.path = path_;
     opt.busy_timeout = busy;
-    auto store = OpenSqliteStore(opt);
+    auto store = store::OpenSqliteStore(opt);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
   }
@@ -40,15 +40,15 @@ class SqliteStoreTest : public ::testing::Test {
     sqlite3_free(err);
     sqlite3_close(db);
   }
-  int64_t CountJobs(Store& store) {
+  int64_t CountJobs(store::Store& store) {
     int64_t n = -1;
     EXPECT_TRUE(store
-                    .Read([&](ReadTx& tx) -> Status {
+                    .Read([&](store::ReadTx& tx) -> Status {
                       n = 0;
-                      JobFilter f;
+                      store::JobFilter f;
                       f.limit = 1000;
                       for (;;) {
-                        FASTGPU_ASSIGN_OR_RETURN(JobPage page, tx.ListJobs(f));
+                        FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
                         n += static_cast<int64_t>(page.jobs.size());
                         if (page.next_cursor.empty()) return OkStatus();
                         f.cursor = page.next_cursor;
@@ -57,9 +57,9 @@ class SqliteStoreTest : public ::testing::Test {
                     .ok());
     return n;
   }
-  static Status CreateTenant(Store& store) {
+  static Status CreateTenant(store::Store& store) {
     return store.Write(
-        [](WriteTx& tx) { return tx.CreateTenant(MakeTenant("tenant-1", "alpha")); });
+        [](store::WriteTx& tx) { return tx.CreateTenant(MakeTenant("tenant-1", "alpha")); });
   }
 
   TempDir dir_;
@@ -72,17 +72,17 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(CreateTenant(*store).ok());
     ASSERT_TRUE(store
-                    ->Write([](WriteTx& tx) -> Status {
-                      Job job = MakeJob("job-1", "tenant-1");
-                      FASTGPU_RETURN_IF_ERROR(
-                          TransitionJob(job, JobState::kCancelled, "by user", T(3000)));
+                    ->Write([](store::WriteTx& tx) -> Status {
+                      model::Job job = MakeJob("job-1", "tenant-1");
+                      FASTGPU_RETURN_IF_ERROR(model::TransitionJob(job, model::JobState::kCancelled,
+                                                                   "by user", T(3000)));
                       FASTGPU_RETURN_IF_ERROR(tx.CreateJob(job, "req-7").status());
                       FASTGPU_RETURN_IF_ERROR(tx.UpsertNode(MakeNode("node-1", "a1", 1)).status());
                       FASTGPU_RETURN_IF_ERROR(
                           tx.CreateAllocations({MakeAlloc("alloc-1", "job-1", "node-1")}));
                       FASTGPU_RETURN_IF_ERROR(tx.AppendLog("alloc-1", 0, "bytes\n").status());
                       FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained("node-1", true));
-                      FASTGPU_RETURN_IF_ERROR(tx.SetLogEnd("alloc-1", LogEnd{9, true}));
+                      FASTGPU_RETURN_IF_ERROR(tx.SetLogEnd("alloc-1", store::LogEnd{9, true}));
                       return tx.SetJoinTokenHash("bootstrap");
                     })
                     .ok());
@@ -90,28 +90,28 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store
-                  ->Read([](ReadTx& tx) -> Status {
-                    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob("job-1"));
-                    EXPECT_EQ(job.state, JobState::kCancelled);
+                  ->Read([](store::ReadTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob("job-1"));
+                    EXPECT_EQ(job.state, model::JobState::kCancelled);
                     EXPECT_EQ(job.events.size(), 1u);
                     EXPECT_EQ(job.spec.command, MakeJob("x", "y").spec.command);
-                    FASTGPU_ASSIGN_OR_RETURN(Tenant t, tx.GetTenantByName("alpha"));
+                    FASTGPU_ASSIGN_OR_RETURN(model::Tenant t, tx.GetTenantByName("alpha"));
                     EXPECT_EQ(t.id, "tenant-1");
-                    FASTGPU_ASSIGN_OR_RETURN(LogChunk log, tx.ReadLog("alloc-1", 0, 100));
+                    FASTGPU_ASSIGN_OR_RETURN(store::LogChunk log, tx.ReadLog("alloc-1", 0, 100));
                     EXPECT_EQ(log.data, "bytes\n");
                     FASTGPU_ASSIGN_OR_RETURN(std::string v, tx.GetJoinTokenHash());
                     EXPECT_EQ(v, "bootstrap");
                     FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained("node-1"));
                     EXPECT_TRUE(drained);
-                    FASTGPU_ASSIGN_OR_RETURN(LogEnd end, tx.GetLogEnd("alloc-1"));
-                    EXPECT_EQ(end, (LogEnd{9, true}));
+                    FASTGPU_ASSIGN_OR_RETURN(store::LogEnd end, tx.GetLogEnd("alloc-1"));
+                    EXPECT_EQ(end, (store::LogEnd{9, true}));
                     return OkStatus();
                   })
                   .ok());
   // The idempotency key survived too.
   ASSERT_TRUE(store
-                  ->Write([](WriteTx& tx) -> Status {
-                    FASTGPU_ASSIGN_OR_RETURN(CreateJobResult r,
+                  ->Write([](store::WriteTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(store::CreateJobResult r,
                                              tx.CreateJob(MakeJob("job-2", "tenant-1"), "req-7"));
                     EXPECT_TRUE(r.existed);
                     EXPECT_EQ(r.job.id, "job-1");
@@ -129,7 +129,7 @@ TEST_F(SqliteStoreTest, MigratesAnEmptyFileAndRecordsTheVersion) {
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), LatestSchemaVersion());
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), store::LatestSchemaVersion());
   EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);  // one row only
   sqlite3_finalize(stmt);
   sqlite3_close(db);
@@ -138,23 +138,23 @@ TEST_F(SqliteStoreTest, MigratesAnEmptyFileAndRecordsTheVersion) {
 }
 
 TEST_F(SqliteStoreTest, UpgradesAnOlderSchemaKeepingItsData) {
-  ASSERT_GE(LatestSchemaVersion(), 2);
+  ASSERT_GE(store::LatestSchemaVersion(), 2);
   {
-    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    auto conn = store::SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
     ASSERT_TRUE(conn.ok()) << conn.status();
-    ASSERT_TRUE(MigrateSchema(**conn, 1).ok());
+    ASSERT_TRUE(store::MigrateSchema(**conn, 1).ok());
   }
   RawExec(
       "INSERT INTO tenants VALUES ('tenant-1', 'alpha', 0, 0, 0, 1000);"
       "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts, created_at_ms,"
       " updated_at_ms) VALUES ('job-1', 'tenant-1', '" +
-      EncodeJobSpec(MakeJob("x", "y").spec) + "', 'running', 'r', 1, 1000, 2000);");
+      store::EncodeJobSpec(MakeJob("x", "y").spec) + "', 'running', 'r', 1, 1000, 2000);");
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store
-                  ->Read([](ReadTx& tx) -> Status {
-                    FASTGPU_ASSIGN_OR_RETURN(Job job, tx.GetJob("job-1"));
-                    EXPECT_EQ(job.state, JobState::kRunning);
+                  ->Read([](store::ReadTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob("job-1"));
+                    EXPECT_EQ(job.state, model::JobState::kRunning);
                     EXPECT_EQ(job.spec.shape, MakeJob("x", "y").spec.shape);
                     return OkStatus();
                   })
@@ -168,7 +168,7 @@ TEST_F(SqliteStoreTest, UpgradesAnOlderSchemaKeepingItsData) {
                                -1, &stmt, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), LatestSchemaVersion());
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), store::LatestSchemaVersion());
   EXPECT_EQ(sqlite3_column_int(stmt, 1), 1);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
@@ -176,16 +176,16 @@ TEST_F(SqliteStoreTest, UpgradesAnOlderSchemaKeepingItsData) {
 
 TEST_F(SqliteStoreTest, UpgradeGivesOldNodesTheirTokenAsSecretAndKeepsJobKeys) {
   {
-    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    auto conn = store::SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
     ASSERT_TRUE(conn.ok()) << conn.status();
-    ASSERT_TRUE(MigrateSchema(**conn, 2).ok());
+    ASSERT_TRUE(store::MigrateSchema(**conn, 2).ok());
   }
   const std::string token_hash(64, '7');
   RawExec(
       "INSERT INTO tenants VALUES ('tenant-1', 'alpha', 0, 0, 0, 1000);"
       "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts, created_at_ms,"
       " updated_at_ms, idempotency_key) VALUES ('job-1', 'tenant-1', '" +
-      EncodeJobSpec(MakeJob("x", "y").spec) +
+      store::EncodeJobSpec(MakeJob("x", "y").spec) +
       "', 'running', 'r', 1, 1000, 2000, 'req-1');"
       "INSERT INTO nodes(id, agent_id, name, cpu_milli, memory_mib, gpus_json, simulated,"
       " token_sha256_hex, state, last_heartbeat_ms, registered_at_ms) VALUES ('node-1', 'a1',"
@@ -194,12 +194,12 @@ TEST_F(SqliteStoreTest, UpgradeGivesOldNodesTheirTokenAsSecretAndKeepsJobKeys) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store
-                  ->Write([&](WriteTx& tx) -> Status {
-                    FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, tx.GetNode("node-1"));
+                  ->Write([&](store::WriteTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord n, tx.GetNode("node-1"));
                     EXPECT_EQ(n.token_sha256_hex, token_hash);
                     EXPECT_EQ(n.secret_sha256_hex, token_hash);
                     FASTGPU_ASSIGN_OR_RETURN(
-                        CreateJobResult r,
+                        store::CreateJobResult r,
                         tx.CreateJob(MakeJob("job-2", "tenant-1"), "req-1", std::string(64, 'f')));
                     EXPECT_TRUE(r.existed);
                     EXPECT_EQ(r.job.id, "job-1");
@@ -211,21 +211,21 @@ TEST_F(SqliteStoreTest, UpgradeGivesOldNodesTheirTokenAsSecretAndKeepsJobKeys) {
 
 TEST_F(SqliteStoreTest, UpgradeFindsOlderJobsByName) {
   {
-    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    auto conn = store::SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
     ASSERT_TRUE(conn.ok()) << conn.status();
-    ASSERT_TRUE(MigrateSchema(**conn, 3).ok());
+    ASSERT_TRUE(store::MigrateSchema(**conn, 3).ok());
   }
-  Job named = MakeJob("x", "y");
+  model::Job named = MakeJob("x", "y");
   named.spec.name = "hello";
   RawExec(
       "INSERT INTO tenants VALUES ('tenant-1', 'alpha', 0, 0, 0, 1000);"
       "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts, created_at_ms,"
       " updated_at_ms) VALUES ('job-1', 'tenant-1', '" +
-      EncodeJobSpec(named.spec) + "', 'running', 'r', 1, 1000, 2000);");
+      store::EncodeJobSpec(named.spec) + "', 'running', 'r', 1, 1000, 2000);");
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store
-                  ->Read([](ReadTx& tx) -> Status {
+                  ->Read([](store::ReadTx& tx) -> Status {
                     FASTGPU_ASSIGN_OR_RETURN(auto jobs, tx.FindJobsByName("tenant-1", "hello", 5));
                     EXPECT_EQ(jobs.size(), 1u);
                     return OkStatus();
@@ -238,9 +238,9 @@ TEST_F(SqliteStoreTest, UpgradeFindsOlderJobsByName) {
 // moves each into its typed table.
 TEST_F(SqliteStoreTest, UpgradeMovesMetaKeysIntoTypedRecords) {
   {
-    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    auto conn = store::SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
     ASSERT_TRUE(conn.ok()) << conn.status();
-    ASSERT_TRUE(MigrateSchema(**conn, 5).ok());
+    ASSERT_TRUE(store::MigrateSchema(**conn, 5).ok());
   }
   metering::PriceTable prices;
   prices.gpu_hour_millicents = {{"H100-80GB", 249000}, {"A100-80GB", 180000}, {"T4", 1}};
@@ -252,7 +252,7 @@ TEST_F(SqliteStoreTest, UpgradeMovesMetaKeysIntoTypedRecords) {
   constexpr int64_t kOverMs = 1793500000123;  // during November 2026
   const int64_t nov = metering::MonthStartMs(kOverMs);
   const std::string join_hash(64, 'c');
-  const std::string spec = EncodeJobSpec(MakeJob("x", "y").spec);
+  const std::string spec = store::EncodeJobSpec(MakeJob("x", "y").spec);
   RawExec(
       "INSERT INTO tenants(id, name, admin, max_gpu_milli, budget_cents, created_at_ms)"
       " VALUES ('tenant-1', 'alpha', 0, 0, 100, 1000);"
@@ -288,31 +288,31 @@ TEST_F(SqliteStoreTest, UpgradeMovesMetaKeysIntoTypedRecords) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store
-                  ->Read([&](ReadTx& tx) -> Status {
+                  ->Read([&](store::ReadTx& tx) -> Status {
                     FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained("node-1"));
                     EXPECT_TRUE(drained);
                     FASTGPU_ASSIGN_OR_RETURN(drained, tx.IsNodeDrained("node-2"));
                     EXPECT_FALSE(drained);
-                    FASTGPU_ASSIGN_OR_RETURN(LogEnd end, tx.GetLogEnd("alloc-1"));
-                    EXPECT_EQ(end, (LogEnd{41943040, true}));
+                    FASTGPU_ASSIGN_OR_RETURN(store::LogEnd end, tx.GetLogEnd("alloc-1"));
+                    EXPECT_EQ(end, (store::LogEnd{41943040, true}));
                     FASTGPU_ASSIGN_OR_RETURN(end, tx.GetLogEnd("alloc-2"));
-                    EXPECT_EQ(end, LogEnd{});
+                    EXPECT_EQ(end, store::LogEnd{});
                     FASTGPU_ASSIGN_OR_RETURN(metering::PriceTable p, tx.GetPriceTable());
                     EXPECT_EQ(p.gpu_hour_millicents, prices.gpu_hour_millicents);
                     EXPECT_EQ(p.default_gpu_hour_millicents, prices.default_gpu_hour_millicents);
                     EXPECT_EQ(p.cpu_hour_millicents, prices.cpu_hour_millicents);
                     EXPECT_EQ(p.memory_gib_hour_millicents, prices.memory_gib_hour_millicents);
                     EXPECT_EQ(p.minimum_charge_seconds, prices.minimum_charge_seconds);
-                    FASTGPU_ASSIGN_OR_RETURN(BudgetOverMark mark,
+                    FASTGPU_ASSIGN_OR_RETURN(store::BudgetOverMark mark,
                                              tx.GetBudgetOverMark("tenant-1", nov));
                     EXPECT_EQ(mark.over_since_ms, kOverMs);
                     FASTGPU_ASSIGN_OR_RETURN(std::string hash, tx.GetJoinTokenHash());
                     EXPECT_EQ(hash, join_hash);
                     // The rest of the rows came through too.
-                    FASTGPU_ASSIGN_OR_RETURN(LogChunk log, tx.ReadLog("alloc-1", 0, 0));
+                    FASTGPU_ASSIGN_OR_RETURN(store::LogChunk log, tx.ReadLog("alloc-1", 0, 0));
                     EXPECT_EQ(log.size_bytes, 8388608);
-                    FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, tx.GetNode("node-1"));
-                    EXPECT_EQ(n.state, NodeState::kLost);
+                    FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord n, tx.GetNode("node-1"));
+                    EXPECT_EQ(n.state, store::NodeState::kLost);
                     return OkStatus();
                   })
                   .ok());
@@ -337,14 +337,14 @@ TEST_F(SqliteStoreTest, UpgradeMovesMetaKeysIntoTypedRecords) {
 // A data dir from version 5 that never stored any of them opens with none.
 TEST_F(SqliteStoreTest, UpgradeWithoutMetaKeysStoresNone) {
   {
-    auto conn = SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
+    auto conn = store::SqliteConn::Open(path_, /*create=*/true, std::chrono::seconds(1));
     ASSERT_TRUE(conn.ok()) << conn.status();
-    ASSERT_TRUE(MigrateSchema(**conn, 5).ok());
+    ASSERT_TRUE(store::MigrateSchema(**conn, 5).ok());
   }
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store
-                  ->Read([](ReadTx& tx) -> Status {
+                  ->Read([](store::ReadTx& tx) -> Status {
                     EXPECT_EQ(tx.GetPriceTable().status().code(), StatusCode::kNotFound);
                     EXPECT_EQ(tx.GetJoinTokenHash().status().code(), StatusCode::kNotFound);
                     return OkStatus();
@@ -355,24 +355,25 @@ TEST_F(SqliteStoreTest, UpgradeWithoutMetaKeysStoresNone) {
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBuild) {
   ASSERT_NE(Open(), nullptr);
   RawExec("UPDATE schema_version SET version = 999");
-  SqliteOptions opt;
+  store::SqliteOptions opt;
   opt.path = path_;
-  auto store = OpenSqliteStore(opt);
+  auto store = store::OpenSqliteStore(opt);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(store.status().message().find("999"), std::string::npos) << store.status();
 }
 
 TEST_F(SqliteStoreTest, RefusesBadOptionsAndNonDatabases) {
-  EXPECT_EQ(OpenSqliteStore(SqliteOptions{}).status().code(), StatusCode::kInvalidArgument);
-  SqliteOptions bad_pool;
+  EXPECT_EQ(store::OpenSqliteStore(store::SqliteOptions{}).status().code(),
+            StatusCode::kInvalidArgument);
+  store::SqliteOptions bad_pool;
   bad_pool.path = path_;
   bad_pool.read_pool_size = 0;
-  EXPECT_EQ(OpenSqliteStore(bad_pool).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store::OpenSqliteStore(bad_pool).status().code(), StatusCode::kInvalidArgument);
   std::ofstream(path_) << "this is not a database, just some text long enough to have a header";
-  SqliteOptions opt;
+  store::SqliteOptions opt;
   opt.path = path_;
-  auto store = OpenSqliteStore(opt);
+  auto store = store::OpenSqliteStore(opt);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kInternal) << store.status();
 }
@@ -390,14 +391,14 @@ TEST_F(SqliteStoreTest, ConcurrentWritersAreAllDurableAndCounted) {
         for (int i = 0; i < kPerThread; ++i) {
           const std::string id = "job-" + std::to_string(t) + "-" + std::to_string(i);
           Status s = store->Write(
-              [&](WriteTx& tx) { return tx.CreateJob(MakeJob(id, "tenant-1")).status(); });
+              [&](store::WriteTx& tx) { return tx.CreateJob(MakeJob(id, "tenant-1")).status(); });
           if (!s.ok()) ++failures;
         }
       });
     }
     for (std::thread& th : threads) th.join();
     EXPECT_EQ(failures.load(), 0);
-    StoreStats stats = store->Stats();
+    store::StoreStats stats = store->Stats();
     EXPECT_EQ(stats.writes_ok, 1 + kThreads * kPerThread);
     EXPECT_EQ(stats.writes_failed, 0);
     EXPECT_LE(stats.commits, stats.writes_ok);
@@ -419,7 +420,7 @@ TEST_F(SqliteStoreTest, AFailingWriteInABatchLeavesTheOthersCommitted) {
   std::shared_future<void> released = release.get_future().share();
   std::promise<void> entered;
   auto blocker = std::async(std::launch::async, [&] {
-    return store->Write([&](WriteTx& tx) {
+    return store->Write([&](store::WriteTx& tx) {
       entered.set_value();
       released.wait();
       return tx.SetJoinTokenHash("blocker");
@@ -431,7 +432,7 @@ TEST_F(SqliteStoreTest, AFailingWriteInABatchLeavesTheOthersCommitted) {
   std::vector<std::future<Status>> writers;
   for (int i = 0; i < kWriters; ++i) {
     writers.push_back(std::async(std::launch::async, [&store, i] {
-      return store->Write([i](WriteTx& tx) -> Status {
+      return store->Write([i](store::WriteTx& tx) -> Status {
         FASTGPU_RETURN_IF_ERROR(
             tx.CreateJob(MakeJob("job-" + std::to_string(i), "tenant-1")).status());
         if (i == 2) return Aborted("writer 2 gives up after writing");
@@ -450,12 +451,12 @@ TEST_F(SqliteStoreTest, AFailingWriteInABatchLeavesTheOthersCommitted) {
       EXPECT_TRUE(s.ok()) << s;
     }
   }
-  StoreStats stats = store->Stats();
+  store::StoreStats stats = store->Stats();
   EXPECT_EQ(stats.commits, commits_before + 2);  // the blocker's, then one for the five
   EXPECT_EQ(stats.max_batch, kWriters);
   EXPECT_EQ(stats.writes_failed, 1);
   ASSERT_TRUE(store
-                  ->Read([](ReadTx& tx) -> Status {
+                  ->Read([](store::ReadTx& tx) -> Status {
                     for (int i = 0; i < kWriters; ++i) {
                       Status s = tx.GetJob("job-" + std::to_string(i)).status();
                       EXPECT_EQ(s.ok(), i != 2) << i << ": " << s;
@@ -473,7 +474,7 @@ TEST_F(SqliteStoreTest, ReadsSeeWholeTransactionsOnly) {
   std::thread writer([&] {
     for (int i = 0; i < 100; ++i) {
       // Two jobs per write; every other write fails after its first job.
-      Status s = store->Write([i](WriteTx& tx) -> Status {
+      Status s = store->Write([i](store::WriteTx& tx) -> Status {
         FASTGPU_RETURN_IF_ERROR(
             tx.CreateJob(MakeJob("job-a" + std::to_string(i), "tenant-1")).status());
         if (i % 2) return Aborted("half-done");
@@ -499,11 +500,11 @@ TEST_F(SqliteStoreTest, LockedDatabaseGivesUnavailable) {
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
-  Status s = store->Write([](WriteTx& tx) { return tx.SetJoinTokenHash("v"); });
+  Status s = store->Write([](store::WriteTx& tx) { return tx.SetJoinTokenHash("v"); });
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s;
   ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
-  EXPECT_TRUE(store->Write([](WriteTx& tx) { return tx.SetJoinTokenHash("v"); }).ok());
+  EXPECT_TRUE(store->Write([](store::WriteTx& tx) { return tx.SetJoinTokenHash("v"); }).ok());
 }
 
 TEST_F(SqliteStoreTest, NestedWriteIsRefused) {
@@ -511,8 +512,8 @@ TEST_F(SqliteStoreTest, NestedWriteIsRefused) {
   ASSERT_NE(store, nullptr);
   Status inner;
   ASSERT_TRUE(store
-                  ->Write([&](WriteTx&) {
-                    inner = store->Write([](WriteTx&) { return OkStatus(); });
+                  ->Write([&](store::WriteTx&) {
+                    inner = store->Write([](store::WriteTx&) { return OkStatus(); });
                     return OkStatus();
                   })
                   .ok());
@@ -533,9 +534,9 @@ TEST_F(SqliteStoreTest, EveryAcknowledgedWriteSurvivesSigkill) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     close(fds[0]);
-    SqliteOptions opt;
+    store::SqliteOptions opt;
     opt.path = path_;
-    auto store = OpenSqliteStore(opt);
+    auto store = store::OpenSqliteStore(opt);
     if (!store.ok()) _exit(2);
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
@@ -543,7 +544,7 @@ TEST_F(SqliteStoreTest, EveryAcknowledgedWriteSurvivesSigkill) {
         for (int i = 0;; ++i) {
           const std::string id = "job-" + std::to_string(t) + "-" + std::to_string(i);
           Status s = (*store)->Write(
-              [&](WriteTx& tx) { return tx.CreateJob(MakeJob(id, "tenant-1")).status(); });
+              [&](store::WriteTx& tx) { return tx.CreateJob(MakeJob(id, "tenant-1")).status(); });
           if (!s.ok()) _exit(3);
           const std::string line = id + "\n";
           if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
@@ -586,7 +587,7 @@ TEST_F(SqliteStoreTest, EveryAcknowledgedWriteSurvivesSigkill) {
   }
   ASSERT_GE(acked.size(), 300u);
   ASSERT_TRUE(store
-                  ->Read([&](ReadTx& tx) -> Status {
+                  ->Read([&](store::ReadTx& tx) -> Status {
                     for (const std::string& id : acked) {
                       EXPECT_TRUE(tx.GetJob(id).ok()) << "acknowledged " << id << " lost";
                     }

@@ -4,7 +4,7 @@
 
 #include "store/sqlite_reader.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 namespace {
 
 // Runs a statement that must change exactly the row it names; NotFound otherwise.
@@ -19,7 +19,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
   SqliteWriteTx(SqliteConn& conn, int64_t max_log_bytes)
       : SqliteReader(conn), max_log_bytes_(max_log_bytes) {}
 
-  Status CreateTenant(const Tenant& t) override {
+  Status CreateTenant(const model::Tenant& t) override {
     if (GetTenant(t.id).ok()) return AlreadyExists("tenant " + t.id + " exists");
     if (GetTenantByName(t.name).ok()) return AlreadyExists("tenant name '" + t.name + "' is taken");
     Stmt q(c_, "INSERT INTO tenants(" FASTGPU_TENANT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -28,7 +28,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     q.Bind(7, int64_t{t.allow_root});
     return q.Run();
   }
-  Status UpdateTenantQuota(const std::string& id, const Quota& quota) override {
+  Status UpdateTenantQuota(const std::string& id, const model::Quota& quota) override {
     Stmt q(c_, "UPDATE tenants SET max_gpu_milli = ?2, budget_cents = ?3 WHERE id = ?1");
     q.Bind(1, id).Bind(2, quota.max_gpu_milli).Bind(3, quota.budget_cents);
     return RunOnOne(q, "tenant " + id);
@@ -99,7 +99,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     q.Bind(1, node_id).Bind(2, NodeStateName(state));
     return RunOnOne(q, "node " + node_id);
   }
-  Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key,
+  Result<CreateJobResult> CreateJob(const model::Job& job, std::string_view idempotency_key,
                                     std::string_view request_sha256_hex) override {
     if (!GetTenant(job.tenant_id).ok()) return NotFound("tenant " + job.tenant_id + " not found");
     if (!idempotency_key.empty()) {
@@ -110,7 +110,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
       FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
       if (row) {
         std::string hash = q.IsNull(1) ? "" : q.Text(1);
-        FASTGPU_ASSIGN_OR_RETURN(Job existing, GetJob(q.Text(0)));
+        FASTGPU_ASSIGN_OR_RETURN(model::Job existing, GetJob(q.Text(0)));
         return CreateJobResult{std::move(existing), true, std::move(hash)};
       }
     }
@@ -123,7 +123,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
            " created_at_ms, updated_at_ms, idempotency_key, idempotency_sha256_hex, name)"
            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     q.Bind(1, job.id).Bind(2, job.tenant_id).Bind(3, EncodeJobSpec(job.spec));
-    q.Bind(4, JobStateName(job.state)).Bind(5, job.reason).Bind(6, int64_t{job.attempts});
+    q.Bind(4, model::JobStateName(job.state)).Bind(5, job.reason).Bind(6, int64_t{job.attempts});
     q.Bind(7, ToUnixMillis(job.created_at)).Bind(8, ToUnixMillis(job.updated_at));
     q.Bind(11, job.spec.name);
     if (idempotency_key.empty()) {
@@ -135,7 +135,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     FASTGPU_RETURN_IF_ERROR(InsertEvents(job, 0));
     return CreateJobResult{NormalizeJobTimes(job), false};
   }
-  Status UpdateJob(const Job& job) override {
+  Status UpdateJob(const model::Job& job) override {
     FASTGPU_ASSIGN_OR_RETURN(bool found, Exists("SELECT 1 FROM jobs WHERE id = ?1", job.id));
     if (!found) return NotFound("job " + job.id + " not found");
     int64_t stored_events = 0;
@@ -151,7 +151,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     Stmt q(c_,
            "UPDATE jobs SET state = ?2, reason = ?3, attempts = ?4, updated_at_ms = ?5"
            " WHERE id = ?1");
-    q.Bind(1, job.id).Bind(2, JobStateName(job.state)).Bind(3, job.reason);
+    q.Bind(1, job.id).Bind(2, model::JobStateName(job.state)).Bind(3, job.reason);
     q.Bind(4, int64_t{job.attempts}).Bind(5, ToUnixMillis(job.updated_at));
     FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "job " + job.id));
     return InsertEvents(job, static_cast<size_t>(stored_events));
@@ -174,7 +174,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     for (const AllocationRecord& r : records) {
       Stmt q(c_, "INSERT INTO allocations(" FASTGPU_ALLOC_COLS
                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)");
-      const Allocation& a = r.alloc;
+      const model::Allocation& a = r.alloc;
       q.Bind(1, a.id).Bind(2, a.job_id).Bind(3, int64_t{a.replica}).Bind(4, a.node_id);
       q.Bind(5, a.gpu_model).Bind(6, EncodeSlices(a.slices)).Bind(7, a.cpu_milli);
       q.Bind(8, a.memory_mib).Bind(9, ToUnixMillis(a.created_at));
@@ -294,14 +294,14 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     q.Bind(1, arg);
     return q.Step();
   }
-  Status InsertEvents(const Job& job, size_t from) {
+  Status InsertEvents(const model::Job& job, size_t from) {
     for (size_t n = from; n < job.events.size(); ++n) {
-      const JobEvent& e = job.events[n];
+      const model::JobEvent& e = job.events[n];
       Stmt q(c_,
              "INSERT INTO job_events(job_id, n, at_ms, from_state, to_state, reason)"
              " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
       q.Bind(1, job.id).Bind(2, static_cast<int64_t>(n)).Bind(3, ToUnixMillis(e.at));
-      q.Bind(4, JobStateName(e.from)).Bind(5, JobStateName(e.to)).Bind(6, e.reason);
+      q.Bind(4, model::JobStateName(e.from)).Bind(5, model::JobStateName(e.to)).Bind(6, e.reason);
       FASTGPU_RETURN_IF_ERROR(q.Run());
     }
     return OkStatus();
@@ -320,4 +320,4 @@ std::unique_ptr<WriteTx> NewSqliteWriteTx(SqliteConn& conn, int64_t max_log_byte
   return std::make_unique<SqliteWriteTx>(conn, max_log_bytes);
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

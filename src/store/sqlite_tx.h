@@ -11,9 +11,9 @@
 #include "store/sqlite_db.h"
 #include "store/store.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 std::unique_ptr<ReadTx> NewSqliteReadTx(SqliteConn& conn);
 std::unique_ptr<WriteTx> NewSqliteWriteTx(SqliteConn& conn, int64_t max_log_bytes);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -61,7 +61,7 @@
 #include "metering/pricing.h"
 #include "store/records.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 // Default cap on the log bytes stored per allocation: 8 MiB.
 inline constexpr int64_t kDefaultMaxLogBytes = int64_t{8} << 20;
@@ -72,9 +72,9 @@ class ReadTx {
   virtual ~ReadTx() = default;
 
   // --- tenants ---
-  virtual Result<Tenant> GetTenant(const std::string& id) = 0;          // NotFound
-  virtual Result<Tenant> GetTenantByName(const std::string& name) = 0;  // NotFound
-  virtual Result<std::vector<Tenant>> ListTenants() = 0;                // ordered by name
+  virtual Result<model::Tenant> GetTenant(const std::string& id) = 0;          // NotFound
+  virtual Result<model::Tenant> GetTenantByName(const std::string& name) = 0;  // NotFound
+  virtual Result<std::vector<model::Tenant>> ListTenants() = 0;                // ordered by name
 
   // --- API tokens ---
   // The token with this hash, revoked or not (the caller checks `revoked`). NotFound.
@@ -96,7 +96,7 @@ class ReadTx {
   virtual Result<bool> IsNodeDrained(const std::string& node_id) = 0;
 
   // --- jobs ---
-  virtual Result<Job> GetJob(const std::string& id) = 0;  // with its events; NotFound
+  virtual Result<model::Job> GetJob(const std::string& id) = 0;  // with its events; NotFound
   // Jobs matching `filter`, oldest first, at most filter.limit of them. Pass the
   // returned next_cursor back in filter.cursor for the next page (the same filter
   // otherwise). A malformed cursor is InvalidArgument.
@@ -105,8 +105,8 @@ class ReadTx {
   // when `tenant_id` is empty), oldest first, at most `limit` of them (clamped to
   // 1..1000), without events. Empty when none is (not NotFound); an empty name matches
   // no job.
-  virtual Result<std::vector<Job>> FindJobsByName(const std::string& tenant_id,
-                                                  const std::string& name, int limit) = 0;
+  virtual Result<std::vector<model::Job>> FindJobsByName(const std::string& tenant_id,
+                                                         const std::string& name, int limit) = 0;
 
   // --- allocations ---
   virtual Result<AllocationRecord> GetAllocation(const std::string& id) = 0;  // NotFound
@@ -153,8 +153,9 @@ class WriteTx : public ReadTx {
   // --- tenants ---
   // Stores `tenant` as given (the caller sets id and created_at). AlreadyExists when the
   // id or the name is taken.
-  virtual Status CreateTenant(const Tenant& tenant) = 0;
-  virtual Status UpdateTenantQuota(const std::string& id, const Quota& quota) = 0;  // NotFound
+  virtual Status CreateTenant(const model::Tenant& tenant) = 0;
+  virtual Status UpdateTenantQuota(const std::string& id,
+                                   const model::Quota& quota) = 0;  // NotFound
   // Whether the tenant's jobs may run as root on nodes (Tenant::allow_root). NotFound.
   virtual Status SetTenantAllowRoot(const std::string& id, bool allow_root) = 0;
 
@@ -194,12 +195,13 @@ class WriteTx : public ReadTx {
   // first call's request hash, and stores nothing (the caller compares the hashes).
   // Keys of different tenants never meet. AlreadyExists when the job id is taken;
   // NotFound when the tenant is unknown.
-  virtual Result<CreateJobResult> CreateJob(const Job& job, std::string_view idempotency_key = {},
+  virtual Result<CreateJobResult> CreateJob(const model::Job& job,
+                                            std::string_view idempotency_key = {},
                                             std::string_view request_sha256_hex = {}) = 0;
   // Stores state, reason, attempts and updated_at of `job`, and appends the events of
   // job.events beyond those stored (the stored prefix is not rewritten). NotFound;
   // FailedPrecondition when job.events holds fewer events than are stored.
-  virtual Status UpdateJob(const Job& job) = 0;
+  virtual Status UpdateJob(const model::Job& job) = 0;
 
   // --- allocations ---
   // Stores the records (a gang's allocations in one call; all or none). AlreadyExists
@@ -306,4 +308,4 @@ struct MemoryStoreOptions {
 // semantics as the SQLite one. Write is "durable" as soon as it returns.
 std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options = {});
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -15,15 +15,15 @@
 
 #include "store/store.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 namespace {
 
 std::unique_ptr<Store> g_store;
 std::filesystem::path g_dir;
 std::atomic<int64_t> g_next_id{0};
 
-Job BenchJob(const std::string& id) {
-  Job j;
+model::Job BenchJob(const std::string& id) {
+  model::Job j;
   j.id = id;
   j.tenant_id = "tenant-bench";
   j.spec.name = "bench";
@@ -36,7 +36,8 @@ Job BenchJob(const std::string& id) {
   j.spec.shape.memory_mib = 8192;
   j.created_at = FromUnixMillis(1'700'000'000'000);
   j.updated_at = j.created_at;
-  j.events.push_back(JobEvent{j.created_at, JobState::kPending, JobState::kPending, "submitted"});
+  j.events.push_back(model::JobEvent{j.created_at, model::JobState::kPending,
+                                     model::JobState::kPending, "submitted"});
   return j;
 }
 
@@ -49,7 +50,7 @@ void SetUpStore() {
   auto store = OpenSqliteStore(opt);
   if (!store.ok()) return;
   g_store = std::move(*store);
-  Tenant t;
+  model::Tenant t;
   t.id = "tenant-bench";
   t.name = "bench";
   g_store->Write([&](WriteTx& tx) { return tx.CreateTenant(t); }).IgnoreError();
@@ -94,15 +95,15 @@ void BM_DurableJobCreate(benchmark::State& state) {
 // Reads beside the writer: GetJob by id, and the reconciler's page of pending jobs,
 // over 10,000 stored jobs of which every tenth is pending.
 void FillForReads() {
-  std::vector<Job> jobs;
+  std::vector<model::Job> jobs;
   for (int i = 0; i < 10'000; ++i) {
-    Job j = BenchJob("job-r" + std::to_string(i));
-    j.state = i % 10 == 0 ? JobState::kPending : JobState::kSucceeded;
+    model::Job j = BenchJob("job-r" + std::to_string(i));
+    j.state = i % 10 == 0 ? model::JobState::kPending : model::JobState::kSucceeded;
     jobs.push_back(std::move(j));
   }
   g_store
       ->Write([&](WriteTx& tx) -> Status {
-        for (const Job& j : jobs) FASTGPU_RETURN_IF_ERROR(tx.CreateJob(j).status());
+        for (const model::Job& j : jobs) FASTGPU_RETURN_IF_ERROR(tx.CreateJob(j).status());
         return OkStatus();
       })
       .IgnoreError();
@@ -134,7 +135,7 @@ void BM_ListPendingJobs(benchmark::State& state) {
   SetUpStore();
   if (g_store != nullptr) FillForReads();
   JobFilter filter;
-  filter.states = {JobState::kPending};
+  filter.states = {model::JobState::kPending};
   filter.limit = 100;
   for (auto _ : state) {
     if (g_store == nullptr) {
@@ -163,6 +164,6 @@ BENCHMARK(BM_GetJob)->Threads(4)->UseRealTime();
 BENCHMARK(BM_ListPendingJobs)->UseRealTime();
 
 }  // namespace
-}  // namespace fastgpu
+}  // namespace fastgpu::store
 
 BENCHMARK_MAIN();

@@ -6,7 +6,7 @@
 namespace fastgpu::testing {
 namespace {
 
-void ExpectSameJob(const Job& a, const Job& b, bool events = true) {
+void ExpectSameJob(const model::Job& a, const model::Job& b, bool events = true) {
   EXPECT_EQ(a.id, b.id);
   EXPECT_EQ(a.tenant_id, b.tenant_id);
   EXPECT_EQ(a.spec.name, b.spec.name);
@@ -35,40 +35,42 @@ class JobsTest : public StoreConformanceTest {
  protected:
   void SetUp() override {
     StoreConformanceTest::SetUp();
-    ASSERT_TRUE(W([](WriteTx& tx) {
+    ASSERT_TRUE(W([](store::WriteTx& tx) {
                   FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-1", "alpha")));
                   FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-2", "bravo")));
                   FASTGPU_RETURN_IF_ERROR(tx.UpsertNode(MakeNode("node-1", "a1", 2)).status());
                   return tx.UpsertNode(MakeNode("node-2", "a2", 2)).status();
                 }).ok());
   }
-  Result<CreateJobResult> Create(const Job& job, std::string key = "", std::string hash = "") {
-    Result<CreateJobResult> out = Internal("not run");
-    Status s = W([&](WriteTx& tx) -> Status {
+  Result<store::CreateJobResult> Create(const model::Job& job, std::string key = "",
+                                        std::string hash = "") {
+    Result<store::CreateJobResult> out = Internal("not run");
+    Status s = W([&](store::WriteTx& tx) -> Status {
       out = tx.CreateJob(job, key, hash);
       return out.status();
     });
     if (!s.ok()) return s;
     return out;
   }
-  Result<JobPage> List(const JobFilter& f) {
-    Result<JobPage> out = Internal("not run");
-    Status s = R([&](ReadTx& tx) -> Status {
+  Result<store::JobPage> List(const store::JobFilter& f) {
+    Result<store::JobPage> out = Internal("not run");
+    Status s = R([&](store::ReadTx& tx) -> Status {
       out = tx.ListJobs(f);
       return out.status();
     });
     if (!s.ok()) return s;
     return out;
   }
-  Result<AllocationRecord> Update(const std::string& id, AllocationState st, int64_t at_ms) {
-    Result<AllocationRecord> out = Internal("not run");
-    AllocationUpdate u;
+  Result<store::AllocationRecord> Update(const std::string& id, store::AllocationState st,
+                                         int64_t at_ms) {
+    Result<store::AllocationRecord> out = Internal("not run");
+    store::AllocationUpdate u;
     u.state = st;
     u.at = T(at_ms);
     u.exit_code = 3;
     u.signal = 9;
-    u.message = "now " + std::string(AllocationStateName(st));
-    Status s = W([&](WriteTx& tx) -> Status {
+    u.message = "now " + std::string(store::AllocationStateName(st));
+    Status s = W([&](store::WriteTx& tx) -> Status {
       out = tx.UpdateAllocation(id, u);
       return out.status();
     });
@@ -78,16 +80,17 @@ class JobsTest : public StoreConformanceTest {
 };
 
 TEST_P(JobsTest, CreateGetAndErrors) {
-  Job job = MakeJob("job-1", "tenant-1");
-  job.events.push_back(JobEvent{T(1000), JobState::kPending, JobState::kPending, "submitted"});
+  model::Job job = MakeJob("job-1", "tenant-1");
+  job.events.push_back(
+      model::JobEvent{T(1000), model::JobState::kPending, model::JobState::kPending, "submitted"});
   auto created = Create(job);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_FALSE(created->existed);
   ExpectSameJob(created->job, job);
   EXPECT_EQ(Create(job).status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(Create(MakeJob("job-2", "tenant-x")).status().code(), StatusCode::kNotFound);
-  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
-                FASTGPU_ASSIGN_OR_RETURN(Job got, tx.GetJob("job-1"));
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(model::Job got, tx.GetJob("job-1"));
                 ExpectSameJob(got, job);
                 EXPECT_EQ(tx.GetJob("job-x").status().code(), StatusCode::kNotFound);
                 return OkStatus();
@@ -97,9 +100,10 @@ TEST_P(JobsTest, CreateGetAndErrors) {
 TEST_P(JobsTest, FindJobsByNameOfOneTenantOrAll) {
   auto named = [](const std::string& id, const std::string& tenant, const std::string& name,
                   int64_t at) {
-    Job j = MakeJob(id, tenant, at);
+    model::Job j = MakeJob(id, tenant, at);
     j.spec.name = name;
-    j.events.push_back(JobEvent{T(at), JobState::kPending, JobState::kPending, "submitted"});
+    j.events.push_back(
+        model::JobEvent{T(at), model::JobState::kPending, model::JobState::kPending, "submitted"});
     return j;
   };
   ASSERT_TRUE(Create(named("job-1", "tenant-1", "hello", 1000)).ok());
@@ -107,13 +111,13 @@ TEST_P(JobsTest, FindJobsByNameOfOneTenantOrAll) {
   ASSERT_TRUE(Create(named("job-3", "tenant-2", "hello", 3000)).ok());
   ASSERT_TRUE(Create(named("job-4", "tenant-1", "hello", 4000)).ok());
   ASSERT_TRUE(Create(named("job-5", "tenant-1", "", 5000)).ok());
-  auto ids = [](const std::vector<Job>& jobs) {
+  auto ids = [](const std::vector<model::Job>& jobs) {
     std::vector<std::string> out;
-    for (const Job& j : jobs) out.push_back(j.id);
+    for (const model::Job& j : jobs) out.push_back(j.id);
     return out;
   };
   using V = std::vector<std::string>;
-  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
                 FASTGPU_ASSIGN_OR_RETURN(auto mine, tx.FindJobsByName("tenant-1", "hello", 10));
                 EXPECT_EQ(ids(mine), (V{"job-1", "job-4"}));
                 EXPECT_TRUE(mine[0].events.empty());  // without events, as ListJobs
@@ -171,26 +175,27 @@ TEST_P(JobsTest, IdempotencyKeyReturnsTheFirstJob) {
   auto other = Create(MakeJob("job-3", "tenant-2"), "req-1");
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->existed);
-  auto page = List(JobFilter{});
+  auto page = List(store::JobFilter{});
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->jobs.size(), 2u);
 }
 
 TEST_P(JobsTest, UpdateAppendsEvents) {
-  Job job = MakeJob("job-1", "tenant-1");
+  model::Job job = MakeJob("job-1", "tenant-1");
   ASSERT_TRUE(Create(job).ok());
-  ASSERT_TRUE(TransitionJob(job, JobState::kScheduled, "placed", T(2000)).ok());
-  ASSERT_TRUE(W([&](WriteTx& tx) { return tx.UpdateJob(job); }).ok());
-  ASSERT_TRUE(TransitionJob(job, JobState::kRunning, "started", T(3000)).ok());
-  ASSERT_TRUE(W([&](WriteTx& tx) { return tx.UpdateJob(job); }).ok());
-  Job fewer = job;
+  ASSERT_TRUE(model::TransitionJob(job, model::JobState::kScheduled, "placed", T(2000)).ok());
+  ASSERT_TRUE(W([&](store::WriteTx& tx) { return tx.UpdateJob(job); }).ok());
+  ASSERT_TRUE(model::TransitionJob(job, model::JobState::kRunning, "started", T(3000)).ok());
+  ASSERT_TRUE(W([&](store::WriteTx& tx) { return tx.UpdateJob(job); }).ok());
+  model::Job fewer = job;
   fewer.events.pop_back();
-  EXPECT_EQ(W([&](WriteTx& tx) { return tx.UpdateJob(fewer); }).code(),
+  EXPECT_EQ(W([&](store::WriteTx& tx) { return tx.UpdateJob(fewer); }).code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(W([&](WriteTx& tx) { return tx.UpdateJob(MakeJob("job-x", "tenant-1")); }).code(),
-            StatusCode::kNotFound);
-  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
-                FASTGPU_ASSIGN_OR_RETURN(Job got, tx.GetJob("job-1"));
+  EXPECT_EQ(
+      W([&](store::WriteTx& tx) { return tx.UpdateJob(MakeJob("job-x", "tenant-1")); }).code(),
+      StatusCode::kNotFound);
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(model::Job got, tx.GetJob("job-1"));
                 ExpectSameJob(got, job);
                 EXPECT_EQ(got.attempts, 1);
                 EXPECT_EQ(got.events.size(), 2u);
@@ -200,20 +205,20 @@ TEST_P(JobsTest, UpdateAppendsEvents) {
 
 TEST_P(JobsTest, ListFiltersPagesAndCursors) {
   for (int i = 0; i < 7; ++i) {
-    Job j = MakeJob("job-" + std::to_string(i), i % 2 ? "tenant-2" : "tenant-1", 1000 + i);
-    if (i % 3 == 0) j.state = JobState::kRunning;
-    j.events.push_back(JobEvent{T(1000), JobState::kPending, j.state, "x"});
+    model::Job j = MakeJob("job-" + std::to_string(i), i % 2 ? "tenant-2" : "tenant-1", 1000 + i);
+    if (i % 3 == 0) j.state = model::JobState::kRunning;
+    j.events.push_back(model::JobEvent{T(1000), model::JobState::kPending, j.state, "x"});
     ASSERT_TRUE(Create(j).ok());
   }
   // Everything, in pages of 3.
   std::vector<std::string> seen;
-  JobFilter f;
+  store::JobFilter f;
   f.limit = 3;
   for (int pages = 0; pages < 10; ++pages) {
     auto page = List(f);
     ASSERT_TRUE(page.ok()) << page.status();
     EXPECT_LE(page->jobs.size(), 3u);
-    for (const Job& j : page->jobs) {
+    for (const model::Job& j : page->jobs) {
       seen.push_back(j.id);
       EXPECT_TRUE(j.events.empty());  // include_events is false
     }
@@ -223,9 +228,9 @@ TEST_P(JobsTest, ListFiltersPagesAndCursors) {
   EXPECT_EQ(seen, (std::vector<std::string>{"job-0", "job-1", "job-2", "job-3", "job-4", "job-5",
                                             "job-6"}));
   // By tenant and state, with events.
-  JobFilter g;
+  store::JobFilter g;
   g.tenant_id = "tenant-1";
-  g.states = {JobState::kRunning};
+  g.states = {model::JobState::kRunning};
   g.include_events = true;
   auto page = List(g);
   ASSERT_TRUE(page.ok());
@@ -235,26 +240,26 @@ TEST_P(JobsTest, ListFiltersPagesAndCursors) {
   EXPECT_EQ(page->jobs[1].events.size(), 1u);
   EXPECT_TRUE(page->next_cursor.empty());
   // Several states.
-  JobFilter h;
-  h.states = {JobState::kRunning, JobState::kPending};
+  store::JobFilter h;
+  h.states = {model::JobState::kRunning, model::JobState::kPending};
   h.limit = 1000;
   page = List(h);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->jobs.size(), 7u);
   // A page that ends exactly at the last match has no cursor.
-  JobFilter exact;
+  store::JobFilter exact;
   exact.tenant_id = "tenant-2";
   exact.limit = 3;
   page = List(exact);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->jobs.size(), 3u);
   EXPECT_TRUE(page->next_cursor.empty());
-  JobFilter bad;
+  store::JobFilter bad;
   bad.cursor = "not-a-cursor";
   EXPECT_EQ(List(bad).status().code(), StatusCode::kInvalidArgument);
 }
 
-void ExpectSameAlloc(const AllocationRecord& a, const AllocationRecord& b) {
+void ExpectSameAlloc(const store::AllocationRecord& a, const store::AllocationRecord& b) {
   EXPECT_EQ(a.alloc.id, b.alloc.id);
   EXPECT_EQ(a.alloc.job_id, b.alloc.job_id);
   EXPECT_EQ(a.alloc.replica, b.alloc.replica);
@@ -275,26 +280,26 @@ void ExpectSameAlloc(const AllocationRecord& a, const AllocationRecord& b) {
 TEST_P(JobsTest, AllocationsCreateListAndErrors) {
   ASSERT_TRUE(Create(MakeJob("job-1", "tenant-1")).ok());
   ASSERT_TRUE(Create(MakeJob("job-2", "tenant-1")).ok());
-  AllocationRecord a0 = MakeAlloc("alloc-0", "job-1", "node-1", 0);
-  AllocationRecord a1 = MakeAlloc("alloc-1", "job-1", "node-2", 1);
-  AllocationRecord b0 = MakeAlloc("alloc-2", "job-2", "node-1", 0);
-  ASSERT_TRUE(W([&](WriteTx& tx) { return tx.CreateAllocations({a0, a1}); }).ok());
-  ASSERT_TRUE(W([&](WriteTx& tx) { return tx.CreateAllocations({b0}); }).ok());
+  store::AllocationRecord a0 = MakeAlloc("alloc-0", "job-1", "node-1", 0);
+  store::AllocationRecord a1 = MakeAlloc("alloc-1", "job-1", "node-2", 1);
+  store::AllocationRecord b0 = MakeAlloc("alloc-2", "job-2", "node-1", 0);
+  ASSERT_TRUE(W([&](store::WriteTx& tx) { return tx.CreateAllocations({a0, a1}); }).ok());
+  ASSERT_TRUE(W([&](store::WriteTx& tx) { return tx.CreateAllocations({b0}); }).ok());
   // A gang is all or nothing: one bad member stores none.
-  EXPECT_EQ(W([&](WriteTx& tx) {
+  EXPECT_EQ(W([&](store::WriteTx& tx) {
               return tx.CreateAllocations({MakeAlloc("alloc-3", "job-2", "node-2"), a0});
             }).code(),
             StatusCode::kAlreadyExists);
-  EXPECT_EQ(W([&](WriteTx& tx) {
+  EXPECT_EQ(W([&](store::WriteTx& tx) {
               return tx.CreateAllocations({MakeAlloc("alloc-4", "job-x", "node-2")});
             }).code(),
             StatusCode::kNotFound);
-  EXPECT_EQ(W([&](WriteTx& tx) {
+  EXPECT_EQ(W([&](store::WriteTx& tx) {
               return tx.CreateAllocations({MakeAlloc("alloc-5", "job-1", "node-x")});
             }).code(),
             StatusCode::kNotFound);
-  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
-                FASTGPU_ASSIGN_OR_RETURN(AllocationRecord got, tx.GetAllocation("alloc-1"));
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(store::AllocationRecord got, tx.GetAllocation("alloc-1"));
                 ExpectSameAlloc(got, a1);
                 EXPECT_EQ(tx.GetAllocation("alloc-3").status().code(), StatusCode::kNotFound);
                 FASTGPU_ASSIGN_OR_RETURN(auto by_node, tx.ListAllocationsByNode("node-1"));
@@ -315,45 +320,48 @@ TEST_P(JobsTest, AllocationsCreateListAndErrors) {
 
 TEST_P(JobsTest, AllocationStatesAreMonotone) {
   ASSERT_TRUE(Create(MakeJob("job-1", "tenant-1")).ok());
-  ASSERT_TRUE(W([&](WriteTx& tx) {
+  ASSERT_TRUE(W([&](store::WriteTx& tx) {
                 return tx.CreateAllocations({MakeAlloc("alloc-0", "job-1", "node-1", 0),
                                              MakeAlloc("alloc-1", "job-1", "node-1", 1)});
               }).ok());
-  ASSERT_TRUE(Update("alloc-0", AllocationState::kStarting, 10'000).ok());
-  auto running = Update("alloc-0", AllocationState::kRunning, 10'250);
+  ASSERT_TRUE(Update("alloc-0", store::AllocationState::kStarting, 10'000).ok());
+  auto running = Update("alloc-0", store::AllocationState::kRunning, 10'250);
   ASSERT_TRUE(running.ok());
   EXPECT_EQ(running->started_at_ms, 10'250);
   EXPECT_EQ(running->ended_at_ms, 0);
   // Repeating the state is OK and keeps the start time.
-  auto again = Update("alloc-0", AllocationState::kRunning, 11'000);
+  auto again = Update("alloc-0", store::AllocationState::kRunning, 11'000);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->started_at_ms, 10'250);
-  EXPECT_EQ(Update("alloc-0", AllocationState::kStarting, 11'000).status().code(),
+  EXPECT_EQ(Update("alloc-0", store::AllocationState::kStarting, 11'000).status().code(),
             StatusCode::kFailedPrecondition);
-  auto exited = Update("alloc-0", AllocationState::kExited, 12'345);
+  auto exited = Update("alloc-0", store::AllocationState::kExited, 12'345);
   ASSERT_TRUE(exited.ok());
   EXPECT_EQ(exited->ended_at_ms, 12'345);
   EXPECT_EQ(exited->exit_code, 3);
   EXPECT_EQ(exited->signal, 9);
   EXPECT_EQ(exited->message, "now exited");
-  EXPECT_EQ(Update("alloc-0", AllocationState::kRunning, 13'000).status().code(),
+  EXPECT_EQ(Update("alloc-0", store::AllocationState::kRunning, 13'000).status().code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Update("alloc-0", AllocationState::kFailed, 13'000).status().code(),
+  EXPECT_EQ(Update("alloc-0", store::AllocationState::kFailed, 13'000).status().code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Update("alloc-x", AllocationState::kRunning, 13'000).status().code(),
+  EXPECT_EQ(Update("alloc-x", store::AllocationState::kRunning, 13'000).status().code(),
             StatusCode::kNotFound);
-  ASSERT_TRUE(W([](WriteTx& tx) { return tx.ReleaseAllocation("alloc-0", T(14'000)); }).ok());
-  ASSERT_TRUE(W([](WriteTx& tx) { return tx.ReleaseAllocation("alloc-0", T(15'000)); }).ok());
+  ASSERT_TRUE(
+      W([](store::WriteTx& tx) { return tx.ReleaseAllocation("alloc-0", T(14'000)); }).ok());
+  ASSERT_TRUE(
+      W([](store::WriteTx& tx) { return tx.ReleaseAllocation("alloc-0", T(15'000)); }).ok());
   // A pending allocation released without running: ended, never started.
-  ASSERT_TRUE(W([](WriteTx& tx) { return tx.ReleaseAllocation("alloc-1", T(16'000)); }).ok());
-  EXPECT_EQ(W([](WriteTx& tx) { return tx.ReleaseAllocation("alloc-x", T(1)); }).code(),
+  ASSERT_TRUE(
+      W([](store::WriteTx& tx) { return tx.ReleaseAllocation("alloc-1", T(16'000)); }).ok());
+  EXPECT_EQ(W([](store::WriteTx& tx) { return tx.ReleaseAllocation("alloc-x", T(1)); }).code(),
             StatusCode::kNotFound);
-  ASSERT_TRUE(R([](ReadTx& tx) -> Status {
-                FASTGPU_ASSIGN_OR_RETURN(AllocationRecord a0, tx.GetAllocation("alloc-0"));
-                EXPECT_EQ(a0.state, AllocationState::kReleased);
+  ASSERT_TRUE(R([](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(store::AllocationRecord a0, tx.GetAllocation("alloc-0"));
+                EXPECT_EQ(a0.state, store::AllocationState::kReleased);
                 EXPECT_EQ(a0.started_at_ms, 10'250);
                 EXPECT_EQ(a0.ended_at_ms, 12'345);
-                FASTGPU_ASSIGN_OR_RETURN(AllocationRecord a1, tx.GetAllocation("alloc-1"));
+                FASTGPU_ASSIGN_OR_RETURN(store::AllocationRecord a1, tx.GetAllocation("alloc-1"));
                 EXPECT_EQ(a1.started_at_ms, 0);
                 EXPECT_EQ(a1.ended_at_ms, 16'000);
                 FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
@@ -364,12 +372,12 @@ TEST_P(JobsTest, AllocationStatesAreMonotone) {
 
 TEST_P(JobsTest, LogsAppendIdempotentlyAndRefuseGaps) {
   ASSERT_TRUE(Create(MakeJob("job-1", "tenant-1")).ok());
-  ASSERT_TRUE(W([&](WriteTx& tx) {
+  ASSERT_TRUE(W([&](store::WriteTx& tx) {
                 return tx.CreateAllocations({MakeAlloc("alloc-0", "job-1", "node-1")});
               }).ok());
   auto append = [&](int64_t offset, std::string data) -> Result<int64_t> {
     Result<int64_t> out = Internal("not run");
-    Status s = W([&](WriteTx& tx) -> Status {
+    Status s = W([&](store::WriteTx& tx) -> Status {
       out = tx.AppendLog("alloc-0", offset, data);
       return out.status();
     });
@@ -384,15 +392,15 @@ TEST_P(JobsTest, LogsAppendIdempotentlyAndRefuseGaps) {
   EXPECT_EQ(gap.status().code(), StatusCode::kOutOfRange);
   EXPECT_NE(gap.status().message().find("expected offset 11"), std::string::npos);
   EXPECT_EQ(append(-1, "x").status().code(), StatusCode::kInvalidArgument);
-  ASSERT_TRUE(R([](ReadTx& tx) -> Status {
-                FASTGPU_ASSIGN_OR_RETURN(LogChunk all, tx.ReadLog("alloc-0", 0, 1 << 20));
+  ASSERT_TRUE(R([](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(store::LogChunk all, tx.ReadLog("alloc-0", 0, 1 << 20));
                 EXPECT_EQ(all.data, "hello world");
                 EXPECT_EQ(all.next_offset, 11);
                 EXPECT_EQ(all.size_bytes, 11);
-                FASTGPU_ASSIGN_OR_RETURN(LogChunk mid, tx.ReadLog("alloc-0", 4, 3));
+                FASTGPU_ASSIGN_OR_RETURN(store::LogChunk mid, tx.ReadLog("alloc-0", 4, 3));
                 EXPECT_EQ(mid.data, "o w");
                 EXPECT_EQ(mid.next_offset, 7);
-                FASTGPU_ASSIGN_OR_RETURN(LogChunk past, tx.ReadLog("alloc-0", 50, 3));
+                FASTGPU_ASSIGN_OR_RETURN(store::LogChunk past, tx.ReadLog("alloc-0", 50, 3));
                 EXPECT_EQ(past.data, "");
                 EXPECT_EQ(past.next_offset, 50);
                 FASTGPU_ASSIGN_OR_RETURN(int64_t size, tx.LogSize("alloc-0"));
@@ -403,13 +411,13 @@ TEST_P(JobsTest, LogsAppendIdempotentlyAndRefuseGaps) {
                           StatusCode::kInvalidArgument);
                 return OkStatus();
               }).ok());
-  EXPECT_EQ(W([](WriteTx& tx) { return tx.AppendLog("alloc-x", 0, "x").status(); }).code(),
+  EXPECT_EQ(W([](store::WriteTx& tx) { return tx.AppendLog("alloc-x", 0, "x").status(); }).code(),
             StatusCode::kNotFound);
 }
 
 TEST_P(JobsTest, LogsManyChunksReadAcrossBoundaries) {
   ASSERT_TRUE(Create(MakeJob("job-1", "tenant-1")).ok());
-  ASSERT_TRUE(W([&](WriteTx& tx) {
+  ASSERT_TRUE(W([&](store::WriteTx& tx) {
                 return tx.CreateAllocations({MakeAlloc("alloc-0", "job-1", "node-1")});
               }).ok());
   std::string expected;
@@ -418,13 +426,13 @@ TEST_P(JobsTest, LogsManyChunksReadAcrossBoundaries) {
     const int64_t offset = static_cast<int64_t>(expected.size());
     expected += line;
     ASSERT_TRUE(
-        W([&](WriteTx& tx) { return tx.AppendLog("alloc-0", offset, line).status(); }).ok());
+        W([&](store::WriteTx& tx) { return tx.AppendLog("alloc-0", offset, line).status(); }).ok());
   }
   std::string got;
   int64_t offset = 0;
-  ASSERT_TRUE(R([&](ReadTx& tx) -> Status {
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
                 for (int guard = 0; guard < 1000; ++guard) {
-                  FASTGPU_ASSIGN_OR_RETURN(LogChunk c, tx.ReadLog("alloc-0", offset, 13));
+                  FASTGPU_ASSIGN_OR_RETURN(store::LogChunk c, tx.ReadLog("alloc-0", offset, 13));
                   if (c.data.empty()) break;
                   EXPECT_LE(c.data.size(), 13u);
                   got += c.data;
@@ -437,10 +445,10 @@ TEST_P(JobsTest, LogsManyChunksReadAcrossBoundaries) {
 
 TEST_P(JobsTest, LogCapKeepsOldestBytesAndRefusesNewer) {
   TempDir dir;
-  std::unique_ptr<Store> small = GetParam().open(dir.path(), 10);
+  std::unique_ptr<store::Store> small = GetParam().open(dir.path(), 10);
   ASSERT_NE(small, nullptr);
   ASSERT_TRUE(small
-                  ->Write([](WriteTx& tx) {
+                  ->Write([](store::WriteTx& tx) {
                     FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-1", "alpha")));
                     FASTGPU_RETURN_IF_ERROR(tx.UpsertNode(MakeNode("node-1", "a1", 2)).status());
                     FASTGPU_RETURN_IF_ERROR(tx.CreateJob(MakeJob("job-1", "tenant-1")).status());
@@ -449,7 +457,7 @@ TEST_P(JobsTest, LogCapKeepsOldestBytesAndRefusesNewer) {
                   .ok());
   auto append = [&](int64_t offset, std::string data) -> Result<int64_t> {
     Result<int64_t> out = Internal("not run");
-    Status s = small->Write([&](WriteTx& tx) -> Status {
+    Status s = small->Write([&](store::WriteTx& tx) -> Status {
       out = tx.AppendLog("alloc-0", offset, data);
       return out.status();
     });
@@ -462,8 +470,8 @@ TEST_P(JobsTest, LogCapKeepsOldestBytesAndRefusesNewer) {
   EXPECT_EQ(append(5, "5678").value_or(-1), 10);  // nothing new: still OK
   std::string data;
   ASSERT_TRUE(small
-                  ->Read([&](ReadTx& tx) -> Status {
-                    FASTGPU_ASSIGN_OR_RETURN(LogChunk c, tx.ReadLog("alloc-0", 0, 100));
+                  ->Read([&](store::ReadTx& tx) -> Status {
+                    FASTGPU_ASSIGN_OR_RETURN(store::LogChunk c, tx.ReadLog("alloc-0", 0, 100));
                     data = c.data;
                     return OkStatus();
                   })

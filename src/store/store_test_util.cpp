@@ -5,36 +5,37 @@ namespace fastgpu::testing {
 std::vector<StoreFactory> AllStoreFactories() {
   std::vector<StoreFactory> out;
   out.push_back({"memory", [](const std::filesystem::path&, int64_t max_log_bytes) {
-                   return NewMemoryStore(MemoryStoreOptions{max_log_bytes});
+                   return store::NewMemoryStore(store::MemoryStoreOptions{max_log_bytes});
                  }});
 #ifdef FASTGPU_STORE_HAS_SQLITE
-  out.push_back(
-      {"sqlite",
-       [](const std::filesystem::path& dir, int64_t max_log_bytes) -> std::unique_ptr<Store> {
-         SqliteOptions opt;
-         opt.max_log_bytes = max_log_bytes;
-         opt.path = (dir / "state.db").string();
-         auto store = OpenSqliteStore(opt);
-         EXPECT_TRUE(store.ok()) << store.status();
-         return store.ok() ? std::move(*store) : nullptr;
-       }});
+  out.push_back({"sqlite",
+                 [](const std::filesystem::path& dir,
+                    int64_t max_log_bytes) -> std::unique_ptr<store::Store> {
+                   store::SqliteOptions opt;
+                   opt.max_log_bytes = max_log_bytes;
+                   opt.path = (dir / "state.db").string();
+                   auto store = store::OpenSqliteStore(opt);
+                   EXPECT_TRUE(store.ok()) << store.status();
+                   return store.ok() ? std::move(*store) : nullptr;
+                 }});
 #endif
   return out;
 }
 
 TimePoint T(int64_t unix_ms) { return FromUnixMillis(unix_ms); }
 
-Tenant MakeTenant(const std::string& id, const std::string& name) {
-  Tenant t;
+model::Tenant MakeTenant(const std::string& id, const std::string& name) {
+  model::Tenant t;
   t.id = id;
   t.name = name;
-  t.quota = Quota{4000, 100};
+  t.quota = model::Quota{4000, 100};
   t.created_at = T(1000);
   return t;
 }
 
-ApiToken MakeToken(const std::string& id, const std::string& tenant_id, const std::string& hash) {
-  ApiToken t;
+store::ApiToken MakeToken(const std::string& id, const std::string& tenant_id,
+                          const std::string& hash) {
+  store::ApiToken t;
   t.id = id;
   t.tenant_id = tenant_id;
   t.name = "ci";
@@ -43,14 +44,14 @@ ApiToken MakeToken(const std::string& id, const std::string& tenant_id, const st
   return t;
 }
 
-NodeRecord MakeNode(const std::string& id, const std::string& agent_id, int gpus) {
-  NodeRecord r;
+store::NodeRecord MakeNode(const std::string& id, const std::string& agent_id, int gpus) {
+  store::NodeRecord r;
   r.node.id = id;
   r.node.name = "host-" + agent_id;
   r.node.cpu_milli = 64000;
   r.node.memory_mib = 512 * 1024;
   for (int i = 0; i < gpus; ++i) {
-    Gpu g;
+    model::Gpu g;
     g.index = i;
     g.uuid = "SIM-" + agent_id + "-" + std::to_string(i);
     g.model = "H100-80GB";
@@ -67,8 +68,8 @@ NodeRecord MakeNode(const std::string& id, const std::string& agent_id, int gpus
   return r;
 }
 
-Job MakeJob(const std::string& id, const std::string& tenant_id, int64_t created_ms) {
-  Job j;
+model::Job MakeJob(const std::string& id, const std::string& tenant_id, int64_t created_ms) {
+  model::Job j;
   j.id = id;
   j.tenant_id = tenant_id;
   j.spec.name = "train";
@@ -80,7 +81,7 @@ Job MakeJob(const std::string& id, const std::string& tenant_id, int64_t created
   j.spec.shape.gpu_models = {"H100-80GB", "A100-80GB"};
   j.spec.shape.cpu_milli = 2000;
   j.spec.shape.memory_mib = 8192;
-  j.spec.shape.isolation = Isolation::kMps;
+  j.spec.shape.isolation = model::Isolation::kMps;
   j.spec.replicas = 2;
   j.spec.max_retries = 3;
   j.spec.priority = -7;
@@ -89,16 +90,16 @@ Job MakeJob(const std::string& id, const std::string& tenant_id, int64_t created
   return j;
 }
 
-AllocationRecord MakeAlloc(const std::string& id, const std::string& job_id,
-                           const std::string& node_id, int replica) {
-  AllocationRecord r;
+store::AllocationRecord MakeAlloc(const std::string& id, const std::string& job_id,
+                                  const std::string& node_id, int replica) {
+  store::AllocationRecord r;
   r.alloc.id = id;
   r.alloc.job_id = job_id;
   r.alloc.replica = replica;
   r.alloc.node_id = node_id;
   r.alloc.gpu_model = "H100-80GB";
-  r.alloc.slices = {VgpuSlice{0, "SIM-0", 500, 20480, Isolation::kMps},
-                    VgpuSlice{1, "SIM-1", 1000, 81920, Isolation::kExclusive}};
+  r.alloc.slices = {model::VgpuSlice{0, "SIM-0", 500, 20480, model::Isolation::kMps},
+                    model::VgpuSlice{1, "SIM-1", 1000, 81920, model::Isolation::kExclusive}};
   r.alloc.cpu_milli = 2000;
   r.alloc.memory_mib = 8192;
   r.alloc.created_at = T(6000);
@@ -106,7 +107,7 @@ AllocationRecord MakeAlloc(const std::string& id, const std::string& job_id,
 }
 
 void StoreConformanceTest::SetUp() {
-  store_ = GetParam().open(dir_.path(), kDefaultMaxLogBytes);
+  store_ = GetParam().open(dir_.path(), store::kDefaultMaxLogBytes);
   ASSERT_NE(store_, nullptr);
 }
 

@@ -3,15 +3,15 @@
 #include <charconv>
 #include <exception>
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 TimePoint TruncateToMillis(TimePoint t) { return FromUnixMillis(ToUnixMillis(t)); }
 
-Job NormalizeJobTimes(const Job& job) {
-  Job j = job;
+model::Job NormalizeJobTimes(const model::Job& job) {
+  model::Job j = job;
   j.created_at = TruncateToMillis(j.created_at);
   j.updated_at = TruncateToMillis(j.updated_at);
-  for (JobEvent& e : j.events) e.at = TruncateToMillis(e.at);
+  for (model::JobEvent& e : j.events) e.at = TruncateToMillis(e.at);
   return j;
 }
 
@@ -30,16 +30,16 @@ std::string FormatJobCursor(int64_t seq) { return std::to_string(seq); }
 
 int ClampJobLimit(int limit) { return limit < 1 ? 1 : (limit > 1000 ? 1000 : limit); }
 
-Status ApplyGpuHealth(Node& node, const std::vector<GpuHealth>& health) {
+Status ApplyGpuHealth(model::Node& node, const std::vector<GpuHealth>& health) {
   for (const GpuHealth& h : health) {
     bool found = false;
-    for (const Gpu& g : node.gpus) found = found || g.index == h.index;
+    for (const model::Gpu& g : node.gpus) found = found || g.index == h.index;
     if (!found) {
       return InvalidArgument("node " + node.id + " has no gpu " + std::to_string(h.index));
     }
   }
   for (const GpuHealth& h : health) {
-    for (Gpu& g : node.gpus) {
+    for (model::Gpu& g : node.gpus) {
       if (g.index != h.index) continue;
       g.healthy = h.healthy;
       g.health_reason = h.healthy ? "" : h.reason;
@@ -111,4 +111,4 @@ Status DiskFullError(std::string_view detail) {
   return Unavailable(std::move(msg));
 }
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

@@ -11,13 +11,13 @@
 #include "common/result.h"
 #include "store/records.h"
 
-namespace fastgpu {
+namespace fastgpu::store {
 
 // `t` with the sub-millisecond part dropped (what the store keeps).
 TimePoint TruncateToMillis(TimePoint t);
 
 // The job with every time truncated to the millisecond.
-Job NormalizeJobTimes(const Job& job);
+model::Job NormalizeJobTimes(const model::Job& job);
 
 // Job list cursors: the creation sequence number of the last job returned, as text.
 // An empty cursor is 0 (from the start); anything but digits is InvalidArgument.
@@ -28,7 +28,7 @@ int ClampJobLimit(int limit);
 
 // Sets health and reason of the GPUs named in `health` on `node`. InvalidArgument (and
 // `node` unchanged) when an index is not one of the node's GPUs.
-Status ApplyGpuHealth(Node& node, const std::vector<GpuHealth>& health);
+Status ApplyGpuHealth(model::Node& node, const std::vector<GpuHealth>& health);
 
 // Applies an allocation state change per WriteTx::UpdateAllocation.
 // FailedPrecondition (and `record` unchanged) when the change goes backwards.
@@ -43,4 +43,4 @@ Result<std::string_view> LogBytesToAppend(int64_t size, int64_t offset, std::str
 // Runs `fn`, turning an escaping exception into Internal.
 Status RunGuarded(const std::function<Status()>& fn);
 
-}  // namespace fastgpu
+}  // namespace fastgpu::store

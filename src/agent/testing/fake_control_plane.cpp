@@ -41,7 +41,7 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
   std::string path = req.Path();
   if (req.method == "POST" && path == "/v1/nodes/register") {
     if (Bearer(req) != join_token_) return Error(401, "UNAUTHENTICATED", "bad join token");
-    auto reg = DecodeRegister(req.body);
+    auto reg = protocol::DecodeRegister(req.body);
     if (!reg.ok()) return Error(400, "INVALID_ARGUMENT", reg.status().message());
     std::string secret = reg->node_secret;
     // As the real control plane: a known agent id registers again only with its secret.
@@ -57,13 +57,13 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
     std::string token = "tok-" + node + "-" + std::to_string(++registrations_);
     token_by_node_[node] = token;
     last_register_ = req.body;
-    RegisterResponse resp;
+    protocol::RegisterResponse resp;
     resp.node_id = node;
     resp.node_token = token;
     resp.node_secret = secret;
     resp.heartbeat_interval_ms = 100;
     resp.lease_ms = 15000;
-    return Reply(200, EncodeRegisterResponse(resp));
+    return Reply(200, protocol::EncodeRegisterResponse(resp));
   }
   const std::string prefix = "/v1/nodes/";
   if (req.method != "POST" || path.rfind(prefix, 0) != 0) {
@@ -76,36 +76,36 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
   if (tok == token_by_node_.end()) return Error(404, "NOT_FOUND", "unknown node " + node);
   if (Bearer(req) != tok->second) return Error(401, "UNAUTHENTICATED", "bad node token");
   if (verb == "heartbeat") {
-    auto hb = DecodeHeartbeat(req.body);
+    auto hb = protocol::DecodeHeartbeat(req.body);
     if (!hb.ok()) return Error(400, "INVALID_ARGUMENT", hb.status().message());
     ++heartbeats_;
     last_heartbeat_ = req.body;
     gpus_.clear();
-    for (const GpuHealthReport& g : hb->gpus)
+    for (const protocol::GpuHealthReport& g : hb->gpus)
       gpus_.push_back({g.index, g.healthy, g.health_reason});
-    for (const ReplicaReport& rep : hb->replicas) {
+    for (const protocol::ReplicaReport& rep : hb->replicas) {
       replicas_[rep.allocation_id] = {rep.state,  rep.pid,     rep.exit_code,
                                       rep.signal, rep.message, rep.reason};
     }
-    HeartbeatResponse resp;
+    protocol::HeartbeatResponse resp;
     resp.lease_ms = 15000;
     resp.allocations = allocations_;
     resp.cancel = cancel_;
-    return Reply(200, EncodeHeartbeatResponse(resp));
+    return Reply(200, protocol::EncodeHeartbeatResponse(resp));
   }
   if (verb == "logs") {
-    auto chunk = DecodeLogShipment(req.body);
+    auto chunk = protocol::DecodeLogShipment(req.body);
     if (!chunk.ok()) return Error(400, "INVALID_ARGUMENT", chunk.status().message());
     std::string& log = logs_[chunk->allocation_id];
     if (chunk->offset == static_cast<int64_t>(log.size())) log += chunk->data;
-    LogResponse resp;
+    protocol::LogResponse resp;
     resp.next_offset = static_cast<int64_t>(log.size());
-    return Reply(200, EncodeLogResponse(resp));
+    return Reply(200, protocol::EncodeLogResponse(resp));
   }
   return Error(404, "NOT_FOUND", "no route " + path);
 }
 
-void FakeControlPlane::SetAllocations(std::vector<DesiredReplica> allocations) {
+void FakeControlPlane::SetAllocations(std::vector<protocol::DesiredReplica> allocations) {
   std::lock_guard lock(mu_);
   allocations_ = std::move(allocations);
 }
@@ -161,9 +161,9 @@ bool FakeControlPlane::WaitFor(const std::function<bool()>& done,
   return true;
 }
 
-DesiredReplica TestAllocation(const std::string& id, std::vector<std::string> command,
-                              std::vector<VgpuSlice> slices) {
-  DesiredReplica d;
+protocol::DesiredReplica TestAllocation(const std::string& id, std::vector<std::string> command,
+                                        std::vector<model::VgpuSlice> slices) {
+  protocol::DesiredReplica d;
   d.allocation.id = id;
   d.allocation.job_id = "job-" + id;
   d.allocation.replica = 0;

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "protocol/agent_protocol.h"
 #include "net/testing/test_http_server.h"
+#include "protocol/agent_protocol.h"
 
 namespace fastgpu::testing {
 
@@ -43,7 +43,7 @@ class FakeControlPlane {
   std::string url() const;
   const std::string& join_token() const { return join_token_; }
 
-  void SetAllocations(std::vector<DesiredReplica> allocations);
+  void SetAllocations(std::vector<protocol::DesiredReplica> allocations);
   void SetCancel(std::vector<std::string> cancel);
   // Forgets every node token, as a control plane that lost its nodes: heartbeats then
   // get 404 and agents must register again (with their node secret).
@@ -72,7 +72,7 @@ class FakeControlPlane {
   std::map<std::string, std::string> node_by_agent_;  // agent_id -> node id
   std::map<std::string, std::string> token_by_node_;
   std::map<std::string, std::string> secret_by_agent_;  // agent_id -> its node secret
-  std::vector<DesiredReplica> allocations_;
+  std::vector<protocol::DesiredReplica> allocations_;
   std::vector<std::string> cancel_;
   int registrations_ = 0;
   int heartbeats_ = 0;
@@ -85,7 +85,7 @@ class FakeControlPlane {
 };
 
 // A fractional or whole-GPU allocation for tests: `command` run as job "job-<id>".
-DesiredReplica TestAllocation(const std::string& id, std::vector<std::string> command,
-                              std::vector<VgpuSlice> slices = {});
+protocol::DesiredReplica TestAllocation(const std::string& id, std::vector<std::string> command,
+                                        std::vector<model::VgpuSlice> slices = {});
 
 }  // namespace fastgpu::testing

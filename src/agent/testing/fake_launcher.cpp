@@ -7,11 +7,11 @@
 
 namespace fastgpu::testing {
 
-FakeProcessLauncher::FakeProcessLauncher(const Clock* clock, FileEnv* env)
+FakeProcessLauncher::FakeProcessLauncher(const Clock* clock, agent::FileEnv* env)
     : clock_(clock != nullptr ? *clock : SystemClock::Default()),
-      env_(env != nullptr ? *env : PosixFileEnv()) {}
+      env_(env != nullptr ? *env : agent::PosixFileEnv()) {}
 
-Result<ProcessHandle> FakeProcessLauncher::Launch(const LaunchSpec& spec) {
+Result<agent::ProcessHandle> FakeProcessLauncher::Launch(const agent::LaunchSpec& spec) {
   std::lock_guard lock(mu_);
   if (fail_next_) {
     Status st = *fail_next_;
@@ -26,29 +26,30 @@ Result<ProcessHandle> FakeProcessLauncher::Launch(const LaunchSpec& spec) {
   p.handle.shim_start = 1;
   p.handle.pid = next_pid_++;
   p.handle.pid_start = 1;
-  p.state.kind = ProcessState::Kind::kRunning;
+  p.state.kind = agent::ProcessState::Kind::kRunning;
   p.ignores_term = ignore_term_;
   processes_.push_back(std::move(p));
   return processes_.back().handle;
 }
 
-ProcessState FakeProcessLauncher::Poll(const ProcessHandle& handle, const std::string&) {
+agent::ProcessState FakeProcessLauncher::Poll(const agent::ProcessHandle& handle,
+                                              const std::string&) {
   std::lock_guard lock(mu_);
   for (const Process& p : processes_) {
     if (p.handle.pid == handle.pid && p.handle.shim_pid == handle.shim_pid) return p.state;
   }
-  ProcessState lost;
-  lost.kind = ProcessState::Kind::kLost;
+  agent::ProcessState lost;
+  lost.kind = agent::ProcessState::Kind::kLost;
   lost.message = "no such process (fake launcher)";
   return lost;
 }
 
-Status FakeProcessLauncher::Signal(const ProcessHandle& handle, int signal) {
+Status FakeProcessLauncher::Signal(const agent::ProcessHandle& handle, int signal) {
   std::lock_guard lock(mu_);
   for (Process& p : processes_) {
     if (p.handle.pid != handle.pid || p.handle.shim_pid != handle.shim_pid) continue;
     p.signals.push_back(signal);
-    if (p.state.kind != ProcessState::Kind::kRunning) return OkStatus();
+    if (p.state.kind != agent::ProcessState::Kind::kRunning) return OkStatus();
     if (signal == SIGKILL || (signal == SIGTERM && !p.ignores_term)) End(p, 0, signal);
     return OkStatus();
   }
@@ -56,7 +57,7 @@ Status FakeProcessLauncher::Signal(const ProcessHandle& handle, int signal) {
 }
 
 void FakeProcessLauncher::End(Process& p, int exit_code, int signal) {
-  p.state.kind = ProcessState::Kind::kExited;
+  p.state.kind = agent::ProcessState::Kind::kExited;
   p.state.exit_code = exit_code;
   p.state.signal = signal;
   p.state.ended_at_ms = clock_.NowUnixMillis();
@@ -85,7 +86,7 @@ void FakeProcessLauncher::IgnoreTerm(bool ignore) {
 bool FakeProcessLauncher::Exit(const std::string& allocation_id, int exit_code) {
   std::lock_guard lock(mu_);
   Process* p = Latest(allocation_id);
-  if (p == nullptr || p->state.kind != ProcessState::Kind::kRunning) return false;
+  if (p == nullptr || p->state.kind != agent::ProcessState::Kind::kRunning) return false;
   End(*p, exit_code, 0);
   return true;
 }
@@ -93,8 +94,8 @@ bool FakeProcessLauncher::Exit(const std::string& allocation_id, int exit_code) 
 bool FakeProcessLauncher::Lose(const std::string& allocation_id) {
   std::lock_guard lock(mu_);
   Process* p = Latest(allocation_id);
-  if (p == nullptr || p->state.kind != ProcessState::Kind::kRunning) return false;
-  p->state.kind = ProcessState::Kind::kLost;
+  if (p == nullptr || p->state.kind != agent::ProcessState::Kind::kRunning) return false;
+  p->state.kind = agent::ProcessState::Kind::kLost;
   p->state.message = "the replica's supervisor is gone (fake launcher)";
   return true;
 }
@@ -128,7 +129,8 @@ std::vector<FakeProcessLauncher::Process> FakeProcessLauncher::launches() const 
 int FakeProcessLauncher::running() const {
   std::lock_guard lock(mu_);
   int n = 0;
-  for (const Process& p : processes_) n += p.state.kind == ProcessState::Kind::kRunning ? 1 : 0;
+  for (const Process& p : processes_)
+    n += p.state.kind == agent::ProcessState::Kind::kRunning ? 1 : 0;
   return n;
 }
 

@@ -24,27 +24,28 @@
 
 namespace fastgpu::testing {
 
-class FakeProcessLauncher final : public ProcessLauncher {
+class FakeProcessLauncher final : public agent::ProcessLauncher {
  public:
   // End times come from `clock`, and AppendOutput writes through `env` (both borrowed;
   // nullptr: SystemClock::Default(), PosixFileEnv()).
-  explicit FakeProcessLauncher(const Clock* clock = nullptr, FileEnv* env = nullptr);
+  explicit FakeProcessLauncher(const Clock* clock = nullptr, agent::FileEnv* env = nullptr);
 
   struct Process {
     std::string allocation_id;
-    LaunchSpec spec;
-    ProcessHandle handle;
-    ProcessState state;        // kRunning until it ends
-    std::vector<int> signals;  // every signal sent, in order
+    agent::LaunchSpec spec;
+    agent::ProcessHandle handle;
+    agent::ProcessState state;  // kRunning until it ends
+    std::vector<int> signals;   // every signal sent, in order
     bool ignores_term = false;
   };
 
-  Result<ProcessHandle> Launch(const LaunchSpec& spec) override;
+  Result<agent::ProcessHandle> Launch(const agent::LaunchSpec& spec) override;
   // The process's state from the fake's table (the status file is not read); kLost for
   // a handle it never gave out.
-  ProcessState Poll(const ProcessHandle& handle, const std::string& status_path) override;
+  agent::ProcessState Poll(const agent::ProcessHandle& handle,
+                           const std::string& status_path) override;
   // Records the signal; ends the process as described above. OK for an ended process.
-  Status Signal(const ProcessHandle& handle, int signal) override;
+  Status Signal(const agent::ProcessHandle& handle, int signal) override;
 
   // The next Launch fails with `status` (and launches nothing).
   void FailNextLaunch(Status status);
@@ -68,7 +69,7 @@ class FakeProcessLauncher final : public ProcessLauncher {
   void End(Process& p, int exit_code, int signal);    // mu_ held
 
   const Clock& clock_;
-  FileEnv& env_;
+  agent::FileEnv& env_;
   mutable std::mutex mu_;
   std::vector<Process> processes_;  // in launch order
   int next_pid_ = 100000;

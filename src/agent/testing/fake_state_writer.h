@@ -11,10 +11,10 @@
 
 namespace fastgpu::testing {
 
-class FakeStateWriter final : public StateWriter {
+class FakeStateWriter final : public agent::StateWriter {
  public:
   // `inner` receives the saves that do not fail; nullptr: they are only counted.
-  explicit FakeStateWriter(std::unique_ptr<StateWriter> inner = nullptr)
+  explicit FakeStateWriter(std::unique_ptr<agent::StateWriter> inner = nullptr)
       : inner_(std::move(inner)) {}
 
   // While set, every Save fails with Internal(`why`) and changes nothing.
@@ -33,7 +33,7 @@ class FakeStateWriter final : public StateWriter {
     return failures_;
   }
 
-  Status Save(const AgentState& state) override {
+  Status Save(const agent::AgentState& state) override {
     std::lock_guard lock(mu_);
     if (!fail_.empty()) {
       ++failures_;
@@ -48,7 +48,7 @@ class FakeStateWriter final : public StateWriter {
 
  private:
   mutable std::mutex mu_;
-  std::unique_ptr<StateWriter> inner_;
+  std::unique_ptr<agent::StateWriter> inner_;
   std::string fail_;  // "" = saves succeed
   int saves_ = 0;
   int failures_ = 0;

@@ -21,7 +21,7 @@ namespace fastgpu::testing {
 struct TestRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, e.g. "/v1/jobs?x=1"
-  HttpHeaders headers;
+  net::HttpHeaders headers;
   std::string body;
   // The first header of that name (case-insensitive), or "".
   std::string Header(std::string_view name) const;
