@@ -11,6 +11,7 @@
 #include "scheduler/feasibility.h"
 #include "server/allocation_end.h"
 #include "server/node_usage.h"
+#include "server/placement_pass.h"
 #include "server/usage_budget.h"
 
 namespace fastgpu::server {
@@ -21,8 +22,6 @@ constexpr auto kIdempotencyTtl = std::chrono::hours(24);
 constexpr auto kMinGap = std::chrono::milliseconds(50);
 // At most one log line per this long about passes that threw.
 constexpr auto kExceptionLogEvery = std::chrono::seconds(10);
-// Over-committed nodes named in a pending job's reason.
-constexpr size_t kOvercommittedNamed = 3;
 // Most jobs placed (or given a new waiting reason) per write transaction.
 constexpr size_t kWriteChunk = 128;
 
@@ -131,15 +130,6 @@ Status ApplyDecision(store::WriteTx& tx, model::Job& job,
   if (d.to == model::JobState::kSucceeded) ++stats.succeeded;
   if (d.to == model::JobState::kFailed) ++stats.failed;
   return OkStatus();
-}
-
-sched::NodePlacement PlacementOf(const model::Allocation& a, int node_index) {
-  sched::NodePlacement p;
-  p.node = node_index;
-  for (const model::VgpuSlice& s : a.slices) p.gpus.push_back({s.gpu_index, s.milli, s.memory_mib});
-  p.cpu_milli = a.cpu_milli;
-  p.memory_mib = a.memory_mib;
-  return p;
 }
 
 // The time the job last entered pending (for the scheduling latency histogram).
@@ -331,11 +321,13 @@ Status Reconciler::AdvanceJobs(PassStats& stats) {
   return OkStatus();
 }
 
-Status Reconciler::PlacePending(PassStats& stats) {
-  std::vector<store::NodeRecord> nodes;
-  std::vector<store::AllocationRecord> live;
-  std::vector<model::Job> pending;
-  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+// The pending jobs of this pass (at most max_pending_per_pass, oldest first) and, when
+// there are any, the nodes and live allocations they are placed against, all read in one
+// transaction.
+Status Reconciler::LoadPending(std::vector<model::Job>& pending,
+                               std::vector<store::NodeRecord>& nodes,
+                               std::vector<store::AllocationRecord>& live) {
+  return store_.Read([&](store::ReadTx& tx) -> Status {
     store::JobFilter f;
     f.states = {model::JobState::kPending};
     f.limit = std::min(1000, options_.max_pending_per_pass);
@@ -348,129 +340,35 @@ Status Reconciler::PlacePending(PassStats& stats) {
     FASTGPU_ASSIGN_OR_RETURN(nodes, tx.ListNodes());
     FASTGPU_ASSIGN_OR_RETURN(live, tx.ListLiveAllocations());
     return OkStatus();
-  }));
+  });
+}
+
+Status Reconciler::PlacePending(PassStats& stats) {
+  std::vector<store::NodeRecord> nodes;
+  std::vector<store::AllocationRecord> live;
+  std::vector<model::Job> pending;
+  FASTGPU_RETURN_IF_ERROR(LoadPending(pending, nodes, live));
   if (pending.empty()) return OkStatus();
 
-  // The pool as the scheduler sees it: every node, its live allocations applied
-  // (before health marks, which Apply refuses), new work only on ready nodes.
-  // A live allocation always holds its resources here: a node that now reports less
-  // than its live allocations hold is sized to hold them, and is over-committed (no new
-  // work) until they fit in what it reports.
-  sched::Cluster cluster;
-  std::map<std::string, int> index_of;
-  std::map<std::string, std::string> overcommitted;  // node id -> why
-  std::vector<int> reported_gpus(nodes.size(), 0);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const store::NodeRecord& n = nodes[i];
-    const NodeUsage usage = UsageOn(n.node.id, live);
-    std::string why = OvercommitReason(n, usage);
-    if (!why.empty()) overcommitted[n.node.id] = std::move(why);
-    sched::NodeSpec spec;
-    spec.id = n.node.id;
-    int gpu_count = static_cast<int>(n.node.gpus.size());
-    reported_gpus[i] = gpu_count;
-    for (const auto& [index, milli] : usage.gpu_milli) gpu_count = std::max(gpu_count, index + 1);
-    spec.gpu_count = std::min(gpu_count, sched::kMaxGpusPerNode);
-    if (spec.gpu_count > 0) {
-      spec.gpu_model = n.node.gpus.empty() ? "" : n.node.gpus[0].model;
-      for (const store::AllocationRecord& a : live) {  // a node that reports no GPU any more
-        if (spec.gpu_model.empty() && a.alloc.node_id == n.node.id)
-          spec.gpu_model = a.alloc.gpu_model;
-      }
-      spec.gpu_memory_mib = n.node.gpus.empty() ? 0 : n.node.gpus[0].memory_mib;
-      for (const auto& [index, mib] : usage.gpu_memory_mib) {
-        spec.gpu_memory_mib = std::max(spec.gpu_memory_mib, mib);
-      }
-    }
-    spec.cpu_milli = std::max(n.node.cpu_milli, usage.cpu_milli);
-    spec.memory_mib = std::max(n.node.memory_mib, usage.memory_mib);
-    index_of[n.node.id] = cluster.AddNode(spec);
-  }
-  for (const store::AllocationRecord& a : live) {
-    auto it = index_of.find(a.alloc.node_id);
-    if (it == index_of.end()) continue;
-    Status st = cluster.Apply(PlacementOf(a.alloc, it->second));
-    if (!st.ok()) {
-      // Only a store that already books a GPU twice gets here: keep the node closed.
-      overcommitted[a.alloc.node_id] = "over-committed: allocation " + a.alloc.id +
-                                       " does not fit beside the others (" + st.message() + ")";
-    }
-  }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const store::NodeRecord& n = nodes[i];
-    const int index = static_cast<int>(i);
-    for (const model::Gpu& g : n.node.gpus) {
-      if (!g.healthy) cluster.SetGpuHealthy(index, g.index, false).IgnoreError();
-    }
-    for (int g = reported_gpus[i]; g < static_cast<int>(cluster.node(index).gpus.size()); ++g) {
-      cluster.SetGpuHealthy(index, g, false).IgnoreError();  // a GPU the node no longer has
-    }
-    // A node whose credentials were revoked takes no new work until its agent registers
-    // again (it may be gone for good).
-    const bool revoked = n.token_sha256_hex.empty();
-    cluster
-        .SetSchedulable(index, n.state == store::NodeState::kReady && !revoked &&
-                                   !overcommitted.contains(n.node.id))
-        .IgnoreError();
-  }
-  // Said in the reason of every job left waiting, so an over-committed node is visible.
-  std::string overcommit_note;
-  size_t named = 0;
-  for (const store::NodeRecord& n : nodes) {
-    auto it = overcommitted.find(n.node.id);
-    if (it == overcommitted.end() || n.state != store::NodeState::kReady)
-      continue;  // closed anyway
-    overcommit_note += named == 0 ? "; no new work on over-committed node(s): " : ", ";
-    if (named++ == kOvercommittedNamed) {
-      overcommit_note += "...";
-      break;
-    }
-    overcommit_note += n.node.id + " (" + it->second + ")";
-  }
-
-  // The pool as feasibility diagnostics see it (same order as `nodes`), for the reason
-  // of each job left waiting; its free amounts follow this pass's placements.
-  std::vector<sched::PoolNode> pool = PoolView(nodes, live);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    auto it = overcommitted.find(nodes[i].node.id);
-    if (it != overcommitted.end() && pool[i].availability == sched::NodeAvailability::kOpen) {
-      pool[i].availability = sched::NodeAvailability::kOvercommitted;
-      pool[i].why = it->second;
-    }
-  }
+  PassPool pass = BuildPassPool(nodes, live);
+  sched::Cluster& cluster = pass.cluster;
+  const std::string overcommit_note = OvercommitNote(nodes, pass.overcommitted);
+  // The pool as feasibility diagnostics see it, for the reason of each job left waiting;
+  // its free amounts follow this pass's placements.
+  std::vector<sched::PoolNode> pool = DiagnosisPool(nodes, live, pass.overcommitted);
   int placed_this_pass = 0, pool_fresh_at = -1;  // pool's free amounts as of this count
 
-  struct Plan {
-    std::string job_id;
-    std::vector<store::AllocationRecord> allocs;
-    std::string where;
-  };
   // A fresh policy per pass: the cluster is rebuilt each pass, so node versions start
   // over and a policy's per-node caches (keyed by version) must not outlive the pass.
   FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<sched::Policy> policy,
                            sched::MakePolicy(options_.policy, {}));
-  std::vector<Plan> plans;
+  std::vector<PlacementPlan> plans;
   std::map<std::string, std::string> waiting;  // job id -> why it is not placed
   const TimePoint now = clock_.Now();
   for (const model::Job& job : pending) {
     sched::Request req{job.id, job.spec.shape, job.spec.replicas};
     const model::Isolation iso = job.spec.shape.EffectiveIsolation();
-    Result<std::vector<sched::NodePlacement>> placed = ResourceExhausted("");
-    if (iso == model::Isolation::kMig) {
-      // MIG only on GPUs in MIG mode: place on a copy where the others look unhealthy.
-      sched::Cluster mig = cluster;
-      for (size_t i = 0; i < nodes.size(); ++i) {
-        for (const model::Gpu& g : nodes[i].node.gpus) {
-          if (!g.mig_enabled) mig.SetGpuHealthy(static_cast<int>(i), g.index, false).IgnoreError();
-        }
-      }
-      placed = sched::PlaceGang(*policy, mig, req);
-      if (placed.ok()) {
-        for (const auto& p : *placed) cluster.Apply(p).IgnoreError();
-      }
-    } else {
-      placed = sched::PlaceGang(*policy, cluster, req);
-    }
+    Result<std::vector<sched::NodePlacement>> placed = PlaceJob(*policy, cluster, nodes, req, iso);
     if (!placed.ok()) {
       if (pool_fresh_at != placed_this_pass) {
         for (size_t i = 0; i < pool.size(); ++i) {
@@ -486,38 +384,18 @@ Status Reconciler::PlacePending(PassStats& stats) {
       continue;
     }
     ++placed_this_pass;
-    Plan plan{job.id, {}, ""};
-    for (size_t r = 0; r < placed->size(); ++r) {
-      const sched::NodePlacement& p = (*placed)[r];
-      const store::NodeRecord& node = nodes[p.node];
-      store::AllocationRecord rec;
-      rec.alloc.id = ids_.Next("alloc");
-      rec.alloc.job_id = job.id;
-      rec.alloc.replica = static_cast<int>(r);
-      rec.alloc.node_id = node.node.id;
-      rec.alloc.cpu_milli = p.cpu_milli;
-      rec.alloc.memory_mib = p.memory_mib;
-      rec.alloc.created_at = now;
-      for (const sched::GpuSlot& slot : p.gpus) {
-        const model::Gpu& gpu = node.node.gpus.at(slot.gpu_index);
-        rec.alloc.gpu_model = gpu.model;
-        // memory_mib is the memory reserved and the cap the agent enforces; 0 (a
-        // fraction that asked for no memory) means no cap beyond the GPU's own.
-        rec.alloc.slices.push_back({slot.gpu_index, gpu.uuid, slot.milli, slot.memory_mib, iso});
-      }
-      rec.state = store::AllocationState::kPending;
-      plan.where += (r ? ", " : "") + node.node.id;
-      if (!p.gpus.empty()) {
-        plan.where += " (GPU";
-        for (const auto& slot : p.gpus) plan.where += " " + std::to_string(slot.gpu_index);
-        plan.where += ")";
-      }
-      plan.allocs.push_back(std::move(rec));
-    }
-    plans.push_back(std::move(plan));
+    plans.push_back(PlanAllocations(job, *placed, nodes, iso, now, ids_));
   }
-
   if (plans.empty() && waiting.empty()) return OkStatus();
+  FASTGPU_ASSIGN_OR_RETURN(int placed_count, WritePlans(plans, now));
+  FASTGPU_RETURN_IF_ERROR(WriteReasons(waiting));
+  stats.placed += placed_count;
+  return OkStatus();
+}
+
+// Stores the placed jobs' allocations and moves the jobs to scheduled (a job cancelled
+// meanwhile is skipped); returns how many were placed.
+Result<int> Reconciler::WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now) {
   // Written in chunks: each chunk is consistent on its own (placements were computed
   // against one cluster), and API writes interleave instead of waiting for one big
   // transaction.
@@ -529,7 +407,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
     FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
       chunk_latencies.clear();
       for (size_t i = begin; i < end; ++i) {
-        const Plan& plan = plans[i];
+        const PlacementPlan& plan = plans[i];
         FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(plan.job_id));
         if (job.state != model::JobState::kPending) continue;  // cancelled meanwhile
         FASTGPU_RETURN_IF_ERROR(tx.CreateAllocations(plan.allocs));
@@ -543,7 +421,13 @@ Status Reconciler::PlacePending(PassStats& stats) {
     placed_count += static_cast<int>(chunk_latencies.size());
     latencies.insert(latencies.end(), chunk_latencies.begin(), chunk_latencies.end());
   }
-  std::vector<std::pair<std::string, std::string>> reasons(waiting.begin(), waiting.end());
+  for (double s : latencies) metrics_.ObserveScheduling(s);
+  return placed_count;
+}
+
+// Stores why each job left waiting waits (visible in `job get`), where it changed.
+Status Reconciler::WriteReasons(const std::map<std::string, std::string>& waiting) {
+  const std::vector<std::pair<std::string, std::string>> reasons(waiting.begin(), waiting.end());
   for (size_t begin = 0; begin < reasons.size(); begin += kWriteChunk) {
     size_t end = std::min(reasons.size(), begin + kWriteChunk);
     FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
@@ -556,8 +440,6 @@ Status Reconciler::PlacePending(PassStats& stats) {
       return OkStatus();
     }));
   }
-  for (double s : latencies) metrics_.ObserveScheduling(s);
-  stats.placed += placed_count;
   return OkStatus();
 }
 

@@ -39,16 +39,19 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/ids.h"
 #include "scheduler/policy.h"
 #include "server/metrics.h"
 #include "server/node_leases.h"
+#include "server/placement_pass.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -104,6 +107,10 @@ class Reconciler {
   Status RequeueUnhealthy(PassStats& stats);
   Status AdvanceJobs(PassStats& stats);
   Status PlacePending(PassStats& stats);
+  Status LoadPending(std::vector<model::Job>& pending, std::vector<store::NodeRecord>& nodes,
+                     std::vector<store::AllocationRecord>& live);
+  Result<int> WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now);
+  Status WriteReasons(const std::map<std::string, std::string>& waiting);
   Status CollectGarbage();
   // The background thread's loop body: one pass, its failure or exception logged.
   void RunPassLogged();
