@@ -11,6 +11,7 @@
 
 #include "agent/fake_inventory.h"
 #include "agent/isolation.h"
+#include "agent/testing/fake_mps_control.h"
 #include "agent/vgpu.h"
 #include "common/testing/temp_dir.h"
 
@@ -281,18 +282,6 @@ TEST(MigModeTest, NamedOrSmallestFreeInstanceAndItsCapabilityNodes) {
 // ---------------------------------------------------------------------------------------
 // mps
 
-// A stand-in for nvidia-cuda-mps-control (as in mps_test.cpp): "-d" leaves a background
-// "daemon" whose pid goes to the pid file; "quit" stops it.
-const char* kFakeControl = R"sh(#!/bin/sh
-if [ "$1" = "-d" ]; then
-  sleep 300 > /dev/null 2>&1 &
-  echo $! > "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid"
-  exit 0
-fi
-read cmd
-if [ "$cmd" = quit ]; then kill "$(cat "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid")"; fi
-)sh";
-
 TEST(MpsModeTest, LimitsFromTheShareAndOneDaemonPerGpu) {
   auto gpus = Gpus("1xH100-80GB");
   const std::string uuid = gpus[0].gpu.uuid;
@@ -314,7 +303,7 @@ TEST(MpsModeTest, LimitsFromTheShareAndOneDaemonPerGpu) {
 
   testing::TempDir dir;
   const std::string control = dir.path() + "/fake-mps-control";
-  std::ofstream(control) << kFakeControl;
+  std::ofstream(control) << testing::kFakeMpsControl;
   ASSERT_EQ(chmod(control.c_str(), 0755), 0);
   MpsDaemons mps(dir.path() + "/mps", control);
   IsolationServices services{mps, dir.path() + "/mps", "/dev"};

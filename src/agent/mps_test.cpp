@@ -9,24 +9,12 @@
 #include <thread>
 
 #include "agent/launcher.h"
+#include "agent/testing/fake_mps_control.h"
 #include "agent/vgpu.h"
 #include "common/testing/temp_dir.h"
 
 namespace fastgpu::agent {
 namespace {
-
-// A stand-in for nvidia-cuda-mps-control: "-d" records its environment and leaves a
-// background "daemon" whose pid goes to the pid file; "quit" on stdin stops it.
-const char* kFakeControl = R"sh(#!/bin/sh
-echo "$* CVD=$CUDA_VISIBLE_DEVICES PIPE=$CUDA_MPS_PIPE_DIRECTORY LOG=$CUDA_MPS_LOG_DIRECTORY" >> "$CALLS"
-if [ "$1" = "-d" ]; then
-  sleep 300 > /dev/null 2>&1 &
-  echo $! > "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid"
-  exit 0
-fi
-read cmd
-if [ "$cmd" = quit ]; then kill "$(cat "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid")"; fi
-)sh";
 
 std::string Read(const std::string& path) { return testing::ReadFile(path); }
 
@@ -39,7 +27,7 @@ int Lines(const std::string& text) {
 TEST(MpsTest, StartsOneDaemonPerGpuWatchesAndStopsIt) {
   testing::TempDir dir;
   std::string control = dir.path() + "/fake-mps-control";
-  std::ofstream(control) << kFakeControl;
+  std::ofstream(control) << testing::kFakeMpsControl;
   chmod(control.c_str(), 0755);
   std::string calls = dir.path() + "/calls";
   setenv("CALLS", calls.c_str(), 1);

@@ -18,6 +18,7 @@
 #include "agent/replicas.h"
 #include "agent/state.h"
 #include "agent/testing/fake_control_plane.h"
+#include "agent/testing/fake_mps_control.h"
 #include "agent/testing/fake_state_writer.h"
 #include "agent/vgpu.h"
 #include "common/clock.h"
@@ -46,21 +47,10 @@ class RecordingLauncher final : public ProcessLauncher {
   std::map<std::string, LaunchSpec> specs;
 };
 
-// A stand-in for nvidia-cuda-mps-control (as in mps_test.cpp).
-const char* kFakeControl = R"sh(#!/bin/sh
-if [ "$1" = "-d" ]; then
-  sleep 300 > /dev/null 2>&1 &
-  echo $! > "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid"
-  exit 0
-fi
-read cmd
-if [ "$cmd" = quit ]; then kill "$(cat "$CUDA_MPS_PIPE_DIRECTORY/nvidia-cuda-mps-control.pid")"; fi
-)sh";
-
 class ReplicaIsolationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ofstream(control_) << kFakeControl;
+    std::ofstream(control_) << testing::kFakeMpsControl;
     ASSERT_EQ(chmod(control_.c_str(), 0755), 0);
     fs::create_directories(dev_.path() + "/nvidia-caps");
     std::ofstream(dev_.path() + "/nvidia-caps/nvidia-cap1") << "";

@@ -137,6 +137,7 @@ class Api {
   // api_admin.cpp
   Result<Reply> Index(const Call& c);
   Result<Reply> Health(const Call& c);
+  Result<Reply> ListRoutes(const Call& c);
   Result<Reply> MetricsText(const Call& c);
   Result<Reply> CreateTenant(const Call& c);
   // PUT /v1/tenants/{id}/settings (admin): {"allow_root": bool}.

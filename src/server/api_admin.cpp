@@ -29,6 +29,17 @@ Result<Reply> Api::Index(const Call&) {
 
 Result<Reply> Api::Health(const Call&) { return Reply::Json(json::object{{"status", "ok"}}); }
 
+Result<Reply> Api::ListRoutes(const Call&) {
+  json::array out;
+  for (const RouteInfo& r : Routes()) {
+    out.push_back(json::object{{"method", r.method},
+                               {"path", r.path},
+                               {"auth", AuthLevelName(r.auth)},
+                               {"summary", r.summary}});
+  }
+  return Reply::Json(json::object{{"routes", std::move(out)}});
+}
+
 Result<Reply> Api::CreateTenant(const Call& c) {
   FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
   FieldReader r(body);

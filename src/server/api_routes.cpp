@@ -13,6 +13,8 @@ const std::vector<Api::Route>& Api::Table() {
       {{"GET", "/", A::kNone, "a short text naming the API"}, &Api::Index},
       {{"GET", "/healthz", A::kNone, "liveness: {\"status\":\"ok\"}"}, &Api::Health},
       {{"GET", "/metrics", A::kNone, "Prometheus metrics"}, &Api::MetricsText},
+      {{"GET", "/v1/routes", A::kTenant, "this table: method, path, auth level, summary"},
+       &Api::ListRoutes},
       // The agent protocol (docs/agent-protocol.md).
       {{"POST", "/v1/nodes/register", A::kJoin, "register a node agent"}, &Api::RegisterNode},
       {{"POST", "/v1/nodes/{id}/heartbeat", A::kNode,

@@ -35,6 +35,19 @@ TEST(ApiTest, HealthIndexAndMetricsNeedNoToken) {
   EXPECT_NE(m.raw.find("fastgpu_scheduling_latency_seconds_bucket"), std::string::npos);
 }
 
+TEST(ApiTest, RoutesListsTheTableItself) {
+  TestControlPlane cp;
+  Reply r = cp.Do("GET", "/v1/routes", cp.admin());
+  ASSERT_EQ(r.status, 200);
+  bool found = false;
+  for (const auto& v : r.body.at("routes").as_array()) {
+    const auto& o = v.as_object();
+    if (o.at("path").as_string() == "/v1/routes") found = o.at("auth").as_string() == "tenant";
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(r.body.at("routes").as_array().size(), Api::Routes().size());
+}
+
 TEST(ApiTest, EveryEndpointRefusesNoTokenAndTheWrongCaller) {
   TestControlPlane cp;
   SimAgent agent(cp, "a1", 4);
