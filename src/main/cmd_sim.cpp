@@ -25,6 +25,7 @@ struct SimFlags {
   std::string plot;
   std::string prices;  // price table JSON: also report the trace's cost (sim/cost_report.h)
   bool progress = false;
+  std::string target = "learn";
   sim::SimOptions options;
 };
 
@@ -50,6 +51,7 @@ int RunSim(const SimFlags& flags) {
     return pods.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   sim::SimOptions options = flags.options;
+  options.learn_workload = flags.target == "learn";
   if (flags.progress || ::isatty(STDERR_FILENO)) {
     options.on_progress = [](int done, int total) {
       std::cerr << "\rfastgpu sim: " << done << "/" << total << " runs done" << std::flush;
@@ -136,6 +138,11 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--batch-time-limit", flags->options.batch_time_limit_seconds,
                   "Seconds a batch placer may spend per call")
       ->capture_default_str();
+  cmd->add_option("--target", flags->target,
+                  "Workload the online policies place against: learn (from the arrivals, as\n"
+                  "the control plane does) or trace (the whole pod list, given up front)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"learn", "trace"}));
   cmd->add_option("-o,--output", flags->output, "table or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json"}));

@@ -221,6 +221,45 @@ Status Cluster::SetGpuHealthy(int node_index, int gpu_index, bool healthy) {
   return OkStatus();
 }
 
+Status Cluster::SetGpuMig(int node_index, int gpu_index, bool mig) {
+  if (node_index < 0 || node_index >= size()) {
+    return OutOfRange("no node with index " + std::to_string(node_index));
+  }
+  NodeState& node = nodes_[node_index];
+  if (gpu_index < 0 || gpu_index >= static_cast<int>(node.gpus.size())) {
+    return OutOfRange("node " + node.id + " has no GPU " + std::to_string(gpu_index));
+  }
+  if (node.gpus[gpu_index].mig == mig) return OkStatus();
+  node.gpus[gpu_index].mig = mig;
+  ++node.version;
+  return OkStatus();
+}
+
+void Cluster::ReplaceNode(int index, const NodeSpec& spec) {
+  assert(index >= 0 && index < size());
+  assert(spec.gpu_count >= 0 && spec.gpu_count <= kMaxGpusPerNode);
+  assert(spec.cpu_milli >= 0 && spec.memory_mib >= 0 && spec.gpu_memory_mib >= 0);
+  NodeState& node = nodes_[index];
+  for (const GpuState& gpu : node.gpus) {
+    if (!gpu.healthy) continue;
+    total_gpu_milli_ -= kMilliPerGpu;
+    free_gpu_milli_ -= gpu.free_milli;
+  }
+  const uint64_t version = node.version;
+  NodeState fresh;
+  fresh.id = node.id;
+  fresh.gpu_model = spec.gpu_count > 0 ? spec.gpu_model : "";
+  fresh.model_id = spec.gpu_count > 0 ? InternModel(spec.gpu_model) : -1;
+  fresh.cpu_total_milli = fresh.cpu_free_milli = spec.cpu_milli;
+  fresh.memory_total_mib = fresh.memory_free_mib = spec.memory_mib;
+  fresh.gpus.resize(spec.gpu_count);
+  for (GpuState& gpu : fresh.gpus) gpu.total_memory_mib = gpu.free_memory_mib = spec.gpu_memory_mib;
+  fresh.version = version + 1;
+  node = std::move(fresh);
+  total_gpu_milli_ += static_cast<int64_t>(spec.gpu_count) * kMilliPerGpu;
+  free_gpu_milli_ += static_cast<int64_t>(spec.gpu_count) * kMilliPerGpu;
+}
+
 Status Cluster::SetSchedulable(int node_index, bool schedulable) {
   if (node_index < 0 || node_index >= size()) {
     return OutOfRange("no node with index " + std::to_string(node_index));

@@ -31,6 +31,7 @@ struct GpuState {
   int64_t total_memory_mib = 0;   // 0 = unknown (trace GPUs); memory asks then cannot fit
   int64_t free_memory_mib = 0;
   bool healthy = true;  // false: gets no new work
+  bool mig = false;     // in MIG mode: only MIG-isolated work may use it for MIG slices
 };
 
 struct NodeState {
@@ -59,6 +60,7 @@ struct NodeSpec {
   int64_t gpu_memory_mib = 0;  // per GPU; 0 = unknown
   int64_t cpu_milli = 0;
   int64_t memory_mib = 0;
+  friend bool operator==(const NodeSpec&, const NodeSpec&) = default;
 };
 
 class Cluster {
@@ -86,6 +88,14 @@ class Cluster {
   // Health and drain marks; each bumps the node's version. Out-of-range indexes fail.
   Status SetGpuHealthy(int node, int gpu_index, bool healthy);
   Status SetSchedulable(int node, bool schedulable);
+  // Marks a GPU as in MIG mode (MIG-isolated shapes fit only on such GPUs); bumps the
+  // node's version when it changes. Out-of-range indexes fail.
+  Status SetGpuMig(int node, int gpu_index, bool mig);
+
+  // Gives node `index` a new spec (same id): everything free again, all GPUs healthy and
+  // not in MIG mode, schedulable. Its version keeps rising (caches keyed by version stay
+  // sound). The caller re-applies what the node still holds. Asserts as AddNode does.
+  void ReplaceNode(int index, const NodeSpec& spec);
 
   const std::vector<NodeState>& nodes() const { return nodes_; }
   const NodeState& node(int index) const { return nodes_[index]; }

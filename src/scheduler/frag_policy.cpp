@@ -43,10 +43,16 @@ class FragPolicy final : public ScoringPolicy {
     target_ = o.target_workload;
   }
   std::string_view Name() const override { return tuning_.fastgpu ? "fastgpu" : "fgd"; }
+  void SetTargetWorkload(const std::vector<TargetTask>& target) override {
+    target_ = target;
+    learn_ = false;
+    target_changed_ = true;
+  }
 
  protected:
   void BeforePlace(const Cluster& c, const model::Shape& s) override {
-    bool rebuild = !model_ || models_seen_ != c.models().size();
+    bool rebuild = !model_ || models_seen_ != c.models().size() || target_changed_;
+    target_changed_ = false;
     if (learn_) {
       seen_.push_back(s);
       if (seen_.size() >= next_learn_) {
@@ -220,6 +226,7 @@ class FragPolicy final : public ScoringPolicy {
 
   Tuning tuning_;
   bool learn_;
+  bool target_changed_ = false;
   std::vector<TargetTask> target_;
   std::vector<model::Shape> seen_;
   size_t next_learn_ = 1;

@@ -63,6 +63,10 @@ class Policy {
     (void)cluster;
     (void)node;
   }
+  // Replaces the target workload (PolicyOptions::target_workload) from now on, and stops
+  // the policy's own learning: the caller (the engine) learns it. Policies that do not
+  // measure against a workload ignore it.
+  virtual void SetTargetWorkload(const std::vector<TargetTask>& target) { (void)target; }
 };
 
 // "first-fit", "best-fit", "dot-product", "gpu-packing", "gpu-clustering", "fgd",

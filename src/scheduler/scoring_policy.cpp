@@ -10,6 +10,7 @@ namespace fastgpu::sched {
 
 bool GpuFits(const GpuState& gpu, const model::Shape& shape) {
   if (!gpu.healthy || gpu.free_milli < shape.gpu_milli) return false;
+  if (shape.isolation == model::Isolation::kMig && !gpu.mig) return false;
   if (shape.gpu_milli >= kMilliPerGpu) {
     return gpu.free_milli == kMilliPerGpu && gpu.total_memory_mib >= shape.gpu_memory_mib;
   }
@@ -127,7 +128,8 @@ const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const model::Sha
   }
   std::string key = std::to_string(shape.cpu_milli) + "/" + std::to_string(shape.memory_mib) + "/" +
                     std::to_string(shape.gpu_count) + "/" + std::to_string(shape.gpu_milli) + "/" +
-                    std::to_string(shape.gpu_memory_mib);
+                    std::to_string(shape.gpu_memory_mib) +
+                    (shape.isolation == model::Isolation::kMig ? "/mig" : "");
   for (const std::string& m : shape.gpu_models) key += "/" + m;
   auto it = shape_ids_.find(key);
   if (it != shape_ids_.end()) return shapes_[it->second];

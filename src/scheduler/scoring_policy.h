@@ -27,7 +27,8 @@ struct ShapeInfo {
   bool fractional = false;
 };
 
-// True when GPU `gpu` can take one GPU of `shape`.
+// True when GPU `gpu` can take one GPU of `shape` (healthy, enough free compute and
+// memory, in MIG mode when the shape asks for MIG isolation).
 bool GpuFits(const GpuState& gpu, const model::Shape& shape);
 // True when `node` can take one replica of `shape` (ignores nothing).
 bool NodeFits(const NodeState& node, const model::Shape& shape, const ShapeInfo& info);

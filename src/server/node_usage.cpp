@@ -1,19 +1,35 @@
 #include "server/node_usage.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace fastgpu::server {
+
+namespace {
+
+void Add(const store::AllocationRecord& a, NodeUsage& u) {
+  u.cpu_milli += a.alloc.cpu_milli;
+  u.memory_mib += a.alloc.memory_mib;
+  for (const model::VgpuSlice& s : a.alloc.slices) {
+    u.gpu_milli[s.gpu_index] += s.milli;
+    u.gpu_memory_mib[s.gpu_index] += s.memory_mib;
+  }
+}
+
+}  // namespace
 
 NodeUsage UsageOn(const std::string& node_id, const std::vector<store::AllocationRecord>& allocs) {
   NodeUsage u;
   for (const store::AllocationRecord& a : allocs) {
-    if (a.alloc.node_id != node_id || !store::IsLive(a.state)) continue;
-    u.cpu_milli += a.alloc.cpu_milli;
-    u.memory_mib += a.alloc.memory_mib;
-    for (const model::VgpuSlice& s : a.alloc.slices) {
-      u.gpu_milli[s.gpu_index] += s.milli;
-      u.gpu_memory_mib[s.gpu_index] += s.memory_mib;
-    }
+    if (a.alloc.node_id == node_id && store::IsLive(a.state)) Add(a, u);
+  }
+  return u;
+}
+
+NodeUsage UsageOf(const std::vector<const store::AllocationRecord*>& allocs) {
+  NodeUsage u;
+  for (const store::AllocationRecord* a : allocs) {
+    if (store::IsLive(a->state)) Add(*a, u);
   }
   return u;
 }
@@ -54,10 +70,13 @@ std::string OvercommitReason(const store::NodeRecord& node, const NodeUsage& usa
 
 std::vector<sched::PoolNode> PoolView(const std::vector<store::NodeRecord>& nodes,
                                       const std::vector<store::AllocationRecord>& live) {
+  std::unordered_map<std::string, std::vector<const store::AllocationRecord*>> on_node;
+  for (const store::AllocationRecord& a : live) on_node[a.alloc.node_id].push_back(&a);
   std::vector<sched::PoolNode> pool;
   pool.reserve(nodes.size());
   for (const store::NodeRecord& n : nodes) {
-    const NodeUsage usage = UsageOn(n.node.id, live);
+    auto found = on_node.find(n.node.id);
+    const NodeUsage usage = found == on_node.end() ? NodeUsage{} : UsageOf(found->second);
     sched::PoolNode p;
     p.id = n.node.id;
     p.gpu_model = n.node.gpus.empty() ? "" : n.node.gpus[0].model;

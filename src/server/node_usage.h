@@ -26,6 +26,8 @@ struct NodeUsage {
 
 // The sum of the live allocations of `allocs` that are on `node_id` (others skipped).
 NodeUsage UsageOn(const std::string& node_id, const std::vector<store::AllocationRecord>& allocs);
+// The sum of the live allocations of `allocs`, all on one node.
+NodeUsage UsageOf(const std::vector<const store::AllocationRecord*>& allocs);
 
 // Why `node` holds more than it reports, e.g. "live allocations hold 4000 CPU milli, the
 // node reports 2000", or "" when everything fits.

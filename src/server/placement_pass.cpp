@@ -1,6 +1,8 @@
 #include "server/placement_pass.h"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "server/node_usage.h"
 
@@ -22,29 +24,39 @@ sched::NodePlacement PlacementOf(const model::Allocation& a, int node_index) {
 
 }  // namespace
 
-PassPool BuildPassPool(const std::vector<store::NodeRecord>& nodes,
-                       const std::vector<store::AllocationRecord>& live) {
-  PassPool out;
-  sched::Cluster& cluster = out.cluster;
-  std::map<std::string, std::string>& overcommitted = out.overcommitted;
-  std::map<std::string, int> index_of;
-  std::vector<int> reported_gpus(nodes.size(), 0);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const store::NodeRecord& n = nodes[i];
-    const NodeUsage usage = UsageOn(n.node.id, live);
+PoolSync SyncEngine(sched::Engine& engine, const std::vector<store::NodeRecord>& nodes,
+                    const std::vector<store::AllocationRecord>& live) {
+  PoolSync out;
+  // 1. Books no longer live are released first, so a node's new spec sees only live work.
+  std::unordered_set<std::string> live_ids;
+  live_ids.reserve(live.size());
+  for (const store::AllocationRecord& a : live) live_ids.insert(a.alloc.id);
+  for (const std::string& id : engine.AllocationIds()) {
+    if (!live_ids.contains(id)) engine.ReleaseAllocation(id).IgnoreError();  // booked: found
+  }
+  // 2. Nodes: totals sized to hold their live allocations, flags as reported.
+  std::unordered_map<std::string, std::vector<const store::AllocationRecord*>> on_node;
+  for (const store::AllocationRecord& a : live) on_node[a.alloc.node_id].push_back(&a);
+  std::unordered_map<std::string, sched::EngineNode> views;
+  auto view_of = [&](const store::NodeRecord& n) {
+    static const std::vector<const store::AllocationRecord*> kNone;
+    auto found = on_node.find(n.node.id);
+    const std::vector<const store::AllocationRecord*>& mine =
+        found == on_node.end() ? kNone : found->second;
+    const NodeUsage usage = UsageOf(mine);
     std::string why = OvercommitReason(n, usage);
-    if (!why.empty()) overcommitted[n.node.id] = std::move(why);
-    sched::NodeSpec spec;
+    if (!why.empty()) out.overcommitted[n.node.id] = std::move(why);
+    sched::EngineNode view;
+    sched::NodeSpec& spec = view.spec;
     spec.id = n.node.id;
-    int gpu_count = static_cast<int>(n.node.gpus.size());
-    reported_gpus[i] = gpu_count;
+    const int reported = static_cast<int>(n.node.gpus.size());
+    int gpu_count = reported;
     for (const auto& [index, milli] : usage.gpu_milli) gpu_count = std::max(gpu_count, index + 1);
     spec.gpu_count = std::min(gpu_count, sched::kMaxGpusPerNode);
     if (spec.gpu_count > 0) {
       spec.gpu_model = n.node.gpus.empty() ? "" : n.node.gpus[0].model;
-      for (const store::AllocationRecord& a : live) {  // a node that reports no GPU any more
-        if (spec.gpu_model.empty() && a.alloc.node_id == n.node.id)
-          spec.gpu_model = a.alloc.gpu_model;
+      for (const store::AllocationRecord* a : mine) {  // a node that reports no GPU any more
+        if (spec.gpu_model.empty()) spec.gpu_model = a->alloc.gpu_model;
       }
       spec.gpu_memory_mib = n.node.gpus.empty() ? 0 : n.node.gpus[0].memory_mib;
       for (const auto& [index, mib] : usage.gpu_memory_mib) {
@@ -53,34 +65,60 @@ PassPool BuildPassPool(const std::vector<store::NodeRecord>& nodes,
     }
     spec.cpu_milli = std::max(n.node.cpu_milli, usage.cpu_milli);
     spec.memory_mib = std::max(n.node.memory_mib, usage.memory_mib);
-    index_of[n.node.id] = cluster.AddNode(spec);
-  }
-  for (const store::AllocationRecord& a : live) {
-    auto it = index_of.find(a.alloc.node_id);
-    if (it == index_of.end()) continue;
-    Status st = cluster.Apply(PlacementOf(a.alloc, it->second));
-    if (!st.ok()) {
-      // Only a store that already books a GPU twice gets here: keep the node closed.
-      overcommitted[a.alloc.node_id] = "over-committed: allocation " + a.alloc.id +
-                                       " does not fit beside the others (" + st.message() + ")";
-    }
-  }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const store::NodeRecord& n = nodes[i];
-    const int index = static_cast<int>(i);
+    view.unhealthy.assign(spec.gpu_count, false);
+    view.mig.assign(spec.gpu_count, false);
+    for (int g = reported; g < spec.gpu_count; ++g) view.unhealthy[g] = true;  // gone
     for (const model::Gpu& g : n.node.gpus) {
-      if (!g.healthy) cluster.SetGpuHealthy(index, g.index, false).IgnoreError();
-    }
-    for (int g = reported_gpus[i]; g < static_cast<int>(cluster.node(index).gpus.size()); ++g) {
-      cluster.SetGpuHealthy(index, g, false).IgnoreError();  // a GPU the node no longer has
+      if (g.index < 0 || g.index >= spec.gpu_count) continue;
+      view.unhealthy[g.index] = !g.healthy;
+      view.mig[g.index] = g.mig_enabled;
     }
     // A node whose credentials were revoked takes no new work until its agent registers
     // again (it may be gone for good).
     const bool revoked = n.token_sha256_hex.empty();
-    cluster
-        .SetSchedulable(index, n.state == store::NodeState::kReady && !revoked &&
-                                   !overcommitted.contains(n.node.id))
-        .IgnoreError();
+    view.schedulable =
+        n.state == store::NodeState::kReady && !revoked && !out.overcommitted.contains(n.node.id);
+    return view;
+  };
+  for (const store::NodeRecord& n : nodes) {
+    sched::EngineNode view = view_of(n);
+    engine.UpsertNode(view).status().IgnoreError();  // a dropped booking is booked again below
+    views.emplace(n.node.id, std::move(view));
+  }
+  // A node the store no longer lists takes no new work.
+  for (const sched::NodeState& n : engine.cluster().nodes()) {
+    if (views.contains(n.id) || !n.schedulable) continue;
+    sched::EngineNode closed;
+    closed.spec = {n.id,
+                   n.gpu_model,
+                   static_cast<int>(n.gpus.size()),
+                   n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
+                   n.cpu_total_milli,
+                   n.memory_total_mib};
+    closed.schedulable = false;
+    engine.UpsertNode(closed).status().IgnoreError();
+  }
+  // 3. Live allocations the engine does not book yet.
+  for (const store::AllocationRecord& a : live) {
+    if (engine.HasAllocation(a.alloc.id)) continue;
+    const int index = engine.NodeIndex(a.alloc.node_id);
+    if (index < 0) continue;  // on a node the store does not list
+    Status st = engine.AddAllocation(a.alloc.id, PlacementOf(a.alloc, index));
+    if (!st.ok()) {
+      // Only a store that already books a GPU twice gets here: keep the node closed.
+      out.overcommitted[a.alloc.node_id] = "over-committed: allocation " + a.alloc.id +
+                                           " does not fit beside the others (" + st.message() + ")";
+      auto it = views.find(a.alloc.node_id);
+      if (it != views.end() && it->second.schedulable) {
+        it->second.schedulable = false;
+        engine.UpsertNode(it->second).status().IgnoreError();
+      }
+    }
+  }
+  out.record_of.assign(engine.cluster().size(), nullptr);
+  for (const store::NodeRecord& n : nodes) {
+    const int index = engine.NodeIndex(n.node.id);
+    if (index >= 0) out.record_of[index] = &n;
   }
   return out;
 }
@@ -118,35 +156,14 @@ std::vector<sched::PoolNode> DiagnosisPool(
   return pool;
 }
 
-Result<std::vector<sched::NodePlacement>> PlaceJob(sched::Policy& policy, sched::Cluster& cluster,
-                                                   const std::vector<store::NodeRecord>& nodes,
-                                                   const sched::Request& request,
-                                                   model::Isolation iso) {
-  if (iso != model::Isolation::kMig) return sched::PlaceGang(policy, cluster, request);
-  {
-    // MIG only on GPUs in MIG mode: place on a copy where the others look unhealthy.
-    sched::Cluster mig = cluster;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      for (const model::Gpu& g : nodes[i].node.gpus) {
-        if (!g.mig_enabled) mig.SetGpuHealthy(static_cast<int>(i), g.index, false).IgnoreError();
-      }
-    }
-    Result<std::vector<sched::NodePlacement>> placed = sched::PlaceGang(policy, mig, request);
-    if (placed.ok()) {
-      for (const auto& p : *placed) cluster.Apply(p).IgnoreError();
-    }
-    return placed;
-  }
-}
-
 PlacementPlan PlanAllocations(const model::Job& job,
                               const std::vector<sched::NodePlacement>& placements,
-                              const std::vector<store::NodeRecord>& nodes, model::Isolation iso,
-                              TimePoint now, IdGenerator& ids) {
+                              const std::vector<const store::NodeRecord*>& record_of,
+                              model::Isolation iso, TimePoint now, IdGenerator& ids) {
   PlacementPlan plan{job.id, {}, ""};
   for (size_t r = 0; r < placements.size(); ++r) {
     const sched::NodePlacement& p = placements[r];
-    const store::NodeRecord& node = nodes[p.node];
+    const store::NodeRecord& node = *record_of.at(p.node);
     store::AllocationRecord rec;
     rec.alloc.id = ids.Next("alloc");
     rec.alloc.job_id = job.id;

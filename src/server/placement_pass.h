@@ -1,9 +1,8 @@
 // The pieces of one placement pass of the reconciler (reconciler.cpp, PlacePending): the
-// pool as the scheduler sees it, built from the registered nodes and their live
+// long-lived engine brought up to date with the registered nodes and their live
 // allocations; the note that names over-committed nodes; the pool as feasibility
-// diagnostics see it; one job's placement (MIG only on GPUs in MIG mode); and the
-// allocations a placement becomes. Pure functions over values read in one transaction;
-// no I/O, no clock. Thread-compatible.
+// diagnostics see it; and the allocations a placement becomes. Functions over values read
+// in one transaction; no I/O, no clock. Thread-compatible.
 #pragma once
 
 #include <map>
@@ -15,23 +14,28 @@
 #include "common/result.h"
 #include "model/job.h"
 #include "scheduler/cluster.h"
+#include "scheduler/engine.h"
 #include "scheduler/feasibility.h"
 #include "scheduler/policy.h"
 #include "store/records.h"
 
 namespace fastgpu::server {
 
-// The pool as the scheduler sees it this pass: every node, its live allocations applied
-// (before health marks, which Apply refuses), new work only on ready nodes. A live
-// allocation always holds its resources here: a node that now reports less than its live
-// allocations hold is sized to hold them, and is over-committed (no new work) until they
-// fit in what it reports. Node i of `cluster` is nodes[i].
-struct PassPool {
-  sched::Cluster cluster;
+// Brings the long-lived engine up to date with the nodes and live allocations read this
+// pass (one transaction): allocations it books that are no longer live are released,
+// nodes are added or updated, live allocations it does not book yet are booked. A live
+// allocation always holds its resources: a node that now reports less than its live
+// allocations hold is sized to hold them and is over-committed (no new work) until they
+// fit in what it reports; an allocation that does not fit beside the others (a store that
+// books a GPU twice) closes its node the same way. New work only on ready nodes with
+// credentials. Costs O(nodes + live allocations) comparisons; nothing is rebuilt, so the
+// policy's caches and learned workload survive.
+struct PoolSync {
   std::map<std::string, std::string> overcommitted;  // node id -> why
+  std::vector<const store::NodeRecord*> record_of;   // engine node index -> its record (or null)
 };
-PassPool BuildPassPool(const std::vector<store::NodeRecord>& nodes,
-                       const std::vector<store::AllocationRecord>& live);
+PoolSync SyncEngine(sched::Engine& engine, const std::vector<store::NodeRecord>& nodes,
+                    const std::vector<store::AllocationRecord>& live);
 
 // Said in the reason of every job left busy, so an over-committed ready node is visible
 // ("; no new work on over-committed node(s): ..."); "" when there is none.
@@ -44,22 +48,16 @@ std::vector<sched::PoolNode> DiagnosisPool(const std::vector<store::NodeRecord>&
                                            const std::vector<store::AllocationRecord>& live,
                                            const std::map<std::string, std::string>& overcommitted);
 
-// Places all replicas of `request` (isolation `iso`) on `cluster` with `policy`, or none.
-// MIG replicas go only to GPUs in MIG mode.
-Result<std::vector<sched::NodePlacement>> PlaceJob(sched::Policy& policy, sched::Cluster& cluster,
-                                                   const std::vector<store::NodeRecord>& nodes,
-                                                   const sched::Request& request,
-                                                   model::Isolation iso);
-
 // The allocations one placed job becomes, and where, in words ("node-1 (GPU 0 1)").
 struct PlacementPlan {
   std::string job_id;
   std::vector<store::AllocationRecord> allocs;
   std::string where;
 };
+// `record_of` maps the placements' node indexes (the engine's) to node records.
 PlacementPlan PlanAllocations(const model::Job& job,
                               const std::vector<sched::NodePlacement>& placements,
-                              const std::vector<store::NodeRecord>& nodes, model::Isolation iso,
-                              TimePoint now, IdGenerator& ids);
+                              const std::vector<const store::NodeRecord*>& record_of,
+                              model::Isolation iso, TimePoint now, IdGenerator& ids);
 
 }  // namespace fastgpu::server

@@ -146,18 +146,21 @@ TimePoint PendingSince(const model::Job& job) {
 Result<std::unique_ptr<Reconciler>> Reconciler::Create(store::Store& store, Clock& clock,
                                                        IdGenerator& ids, Metrics& metrics,
                                                        ReconcilerOptions options) {
-  FASTGPU_RETURN_IF_ERROR(sched::MakePolicy(options.policy, {}).status());
+  sched::EngineOptions eopts;
+  eopts.policy = options.policy;
+  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<sched::Engine> engine, sched::Engine::Create(eopts));
   return std::unique_ptr<Reconciler>(
-      new Reconciler(store, clock, ids, metrics, std::move(options)));
+      new Reconciler(store, clock, ids, metrics, std::move(options), std::move(engine)));
 }
 
 Reconciler::Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
-                       ReconcilerOptions options)
+                       ReconcilerOptions options, std::unique_ptr<sched::Engine> engine)
     : store_(store),
       clock_(clock),
       ids_(ids),
       metrics_(metrics),
       options_(std::move(options)),
+      engine_(std::move(engine)),
       leases_(clock.Now()) {}
 
 Reconciler::~Reconciler() { Stop(); }
@@ -343,36 +346,82 @@ Status Reconciler::LoadPending(std::vector<model::Job>& pending,
   });
 }
 
+// The engine learns the shapes of the stored jobs, oldest first (the last of them stay in
+// its window), so a restarted control plane places against the workload it had learned.
+// Pending jobs never scheduled are learned here and not again when a pass meets them.
+Status Reconciler::LoadWorkloadHistory() {
+  if (history_loaded_) return OkStatus();
+  std::vector<std::pair<std::string, model::Shape>> shapes;  // (pending job id or "", shape)
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+    shapes.clear();
+    store::JobFilter f;
+    f.limit = 1000;
+    do {
+      FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
+      for (const model::Job& j : page.jobs) {
+        const bool fresh = j.state == model::JobState::kPending && j.attempts == 0;
+        shapes.emplace_back(fresh ? j.id : "", j.spec.shape);
+      }
+      f.cursor = page.next_cursor;
+    } while (!f.cursor.empty());
+    return OkStatus();
+  }));
+  const size_t window = static_cast<size_t>(engine_->workload().capacity());
+  for (size_t i = shapes.size() > window ? shapes.size() - window : 0; i < shapes.size(); ++i) {
+    engine_->Observe(shapes[i].second);
+  }
+  for (const auto& [id, shape] : shapes) {
+    if (!id.empty()) observed_.insert(id);
+  }
+  history_loaded_ = true;
+  if (!shapes.empty()) {
+    spdlog::info("reconciler: learned the workload from {} stored job(s)",
+                 std::min(shapes.size(), window));
+  }
+  return OkStatus();
+}
+
 Status Reconciler::PlacePending(PassStats& stats) {
   std::vector<store::NodeRecord> nodes;
   std::vector<store::AllocationRecord> live;
   std::vector<model::Job> pending;
   FASTGPU_RETURN_IF_ERROR(LoadPending(pending, nodes, live));
   if (pending.empty()) return OkStatus();
+  FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());
+  if (static_cast<int>(pending.size()) < options_.max_pending_per_pass) {
+    // Every pending job is in this pass: forget the learned ids of jobs that left pending.
+    std::unordered_set<std::string> still;
+    for (const model::Job& job : pending) {
+      if (observed_.contains(job.id)) still.insert(job.id);
+    }
+    observed_ = std::move(still);
+  }
 
-  PassPool pass = BuildPassPool(nodes, live);
-  sched::Cluster& cluster = pass.cluster;
-  const std::string overcommit_note = OvercommitNote(nodes, pass.overcommitted);
-  // The pool as feasibility diagnostics see it, for the reason of each job left waiting;
-  // its free amounts follow this pass's placements.
-  std::vector<sched::PoolNode> pool = DiagnosisPool(nodes, live, pass.overcommitted);
+  const PoolSync sync = SyncEngine(*engine_, nodes, live);
+  const std::string overcommit_note = OvercommitNote(nodes, sync.overcommitted);
+  // The pool as feasibility diagnostics see it, for the reason of each job left waiting
+  // (built when the first job waits); its free amounts follow this pass's placements.
+  std::vector<sched::PoolNode> pool;
+  bool pool_built = false;
   int placed_this_pass = 0, pool_fresh_at = -1;  // pool's free amounts as of this count
 
-  // A fresh policy per pass: the cluster is rebuilt each pass, so node versions start
-  // over and a policy's per-node caches (keyed by version) must not outlive the pass.
-  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<sched::Policy> policy,
-                           sched::MakePolicy(options_.policy, {}));
   std::vector<PlacementPlan> plans;
   std::map<std::string, std::string> waiting;  // job id -> why it is not placed
   const TimePoint now = clock_.Now();
   for (const model::Job& job : pending) {
     sched::Request req{job.id, job.spec.shape, job.spec.replicas};
     const model::Isolation iso = job.spec.shape.EffectiveIsolation();
-    Result<std::vector<sched::NodePlacement>> placed = PlaceJob(*policy, cluster, nodes, req, iso);
+    if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
+    Result<std::vector<sched::NodePlacement>> placed = engine_->Place(req);
     if (!placed.ok()) {
+      if (!pool_built) {
+        pool = DiagnosisPool(nodes, live, sync.overcommitted);
+        pool_built = true;
+      }
       if (pool_fresh_at != placed_this_pass) {
         for (size_t i = 0; i < pool.size(); ++i) {
-          sched::SetFreeFrom(cluster.node(static_cast<int>(i)), pool[i]);
+          const int index = engine_->NodeIndex(nodes[i].node.id);
+          if (index >= 0) sched::SetFreeFrom(engine_->cluster().node(index), pool[i]);
         }
         pool_fresh_at = placed_this_pass;
       }
@@ -384,7 +433,13 @@ Status Reconciler::PlacePending(PassStats& stats) {
       continue;
     }
     ++placed_this_pass;
-    plans.push_back(PlanAllocations(job, *placed, nodes, iso, now, ids_));
+    PlacementPlan plan = PlanAllocations(job, *placed, sync.record_of, iso, now, ids_);
+    for (size_t r = 0; r < plan.allocs.size(); ++r) {
+      // Booked now; a plan the store does not take is released by the next pass's sync.
+      engine_->AddAllocation(plan.allocs[r].alloc.id, (*placed)[r], /*already_applied=*/true)
+          .IgnoreError();  // fresh ids
+    }
+    plans.push_back(std::move(plan));
   }
   if (plans.empty() && waiting.empty()) return OkStatus();
   FASTGPU_ASSIGN_OR_RETURN(int placed_count, WritePlans(plans, now));

@@ -14,9 +14,11 @@
 //   3. job progress from agent reports: every replica running -> running; every
 //      replica exited 0 -> succeeded; any replica failed or exited non-zero -> failed
 //      (its other replicas are released, so their agents stop them);
-//   4. placement: pending jobs, oldest first, are placed as gangs by the scheduler's
-//      policy on a sched::Cluster rebuilt from ready nodes and live allocations; the
-//      allocations and the job's move to scheduled are written in one transaction.
+//   4. placement: pending jobs, oldest first, are placed as gangs by one long-lived
+//      sched::Engine (cluster view, policy and the workload learned from every submitted
+//      shape, the stored jobs' shapes learned at the first pass), brought up to date with
+//      the ready nodes and live allocations each pass (nothing rebuilt); the allocations
+//      and the job's move to scheduled are written in one transaction.
 //      A live allocation always holds its resources in that view, even on a node that
 //      now reports less (node_usage.h): such a node is over-committed and gets no new
 //      work until it has room; the pending jobs' reasons name it. A job left waiting gets
@@ -44,10 +46,12 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "scheduler/engine.h"
 #include "scheduler/policy.h"
 #include "server/metrics.h"
 #include "server/node_leases.h"
@@ -102,13 +106,14 @@ class Reconciler {
 
  private:
   Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
-             ReconcilerOptions options);
+             ReconcilerOptions options, std::unique_ptr<sched::Engine> engine);
   Status ExpireLeases(PassStats& stats);
   Status RequeueUnhealthy(PassStats& stats);
   Status AdvanceJobs(PassStats& stats);
   Status PlacePending(PassStats& stats);
   Status LoadPending(std::vector<model::Job>& pending, std::vector<store::NodeRecord>& nodes,
                      std::vector<store::AllocationRecord>& live);
+  Status LoadWorkloadHistory();
   Result<int> WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now);
   Status WriteReasons(const std::map<std::string, std::string>& waiting);
   Status CollectGarbage();
@@ -121,6 +126,11 @@ class Reconciler {
   Metrics& metrics_;
   const ReconcilerOptions options_;
   std::mutex pass_mu_;  // one pass at a time
+  // Guarded by pass_mu_: the placement engine (cluster view, policy, learned workload),
+  // kept from pass to pass and brought up to date by each placing pass.
+  std::unique_ptr<sched::Engine> engine_;
+  bool history_loaded_ = false;               // the engine learned the stored jobs' shapes
+  std::unordered_set<std::string> observed_;  // pending jobs whose shape the engine learned
   TimePoint last_gc_{};
   TimePoint budget_checked_{};  // last budget enforcement (usage_budget.h)
   NodeLeases leases_;

@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "scheduler/engine.h"
 #include "scheduler/fragmentation.h"
 #include "sim/batch_policy.h"
 
@@ -77,25 +78,23 @@ class Recorder {
 
 using Clock = std::chrono::steady_clock;
 
-void RunOnline(sched::Policy& policy, sched::Cluster& cluster, const std::vector<TracePod>& pods,
+// Feeds the arrivals to the engine one at a time, as the control plane does: the engine
+// learns each shape (in learning mode), then places it. Nothing departs, so placements
+// are not booked under ids.
+void RunOnline(sched::Engine& engine, const std::vector<TracePod>& pods,
                const std::vector<int>& order, Recorder& rec, SeedRun* run) {
   for (int idx : order) {
     const model::Shape& shape = pods[idx].shape;
     auto start = Clock::now();
-    Result<sched::NodePlacement> placed = policy.Place(cluster, shape);
-    bool ok = placed.ok();
-    if (ok) {
-      Status applied = cluster.Apply(*placed);
-      if (!applied.ok()) {
-        run->status = Internal("policy " + std::string(policy.Name()) +
-                               " chose a placement that does not apply: " + applied.message());
-        return;
-      }
-      policy.OnNodeChanged(cluster, placed->node);
-    }
+    engine.Observe(shape);
+    Result<std::vector<sched::NodePlacement>> placed = engine.Place({pods[idx].name, shape, 1});
     run->place_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    if (ok) rec.NodeChanged(cluster, placed->node);
-    rec.Arrival(cluster, shape, ok);
+    if (!placed.ok() && placed.status().code() == StatusCode::kInternal) {
+      run->status = placed.status();
+      return;
+    }
+    if (placed.ok()) rec.NodeChanged(engine.cluster(), (*placed)[0].node);
+    rec.Arrival(engine.cluster(), shape, placed.ok());
   }
 }
 
@@ -123,17 +122,32 @@ SeedRun RunSeed(const sched::Cluster& empty, const std::vector<TracePod>& pods,
                 const std::vector<sched::TargetTask>& target, const SimOptions& options,
                 uint64_t seed, int max_pct) {
   SeedRun run;
-  sched::Cluster cluster = empty;
-  sched::FragmentationModel model(cluster, sched::TopCoverage(target, options.target_coverage));
-  Recorder rec(cluster, model, max_pct, &run);
-  sched::PolicyOptions popts;
-  popts.seed = seed;
-  popts.target_workload = target;
-  Result<std::unique_ptr<sched::Policy>> policy = sched::MakePolicy(name, popts);
-  if (policy.ok()) {
-    RunOnline(**policy, cluster, pods, order, rec, &run);
+  sched::FragmentationModel model(empty, sched::TopCoverage(target, options.target_coverage));
+  sched::EngineOptions eopts;
+  eopts.policy = name;
+  eopts.seed = seed;
+  if (!options.learn_workload) eopts.target_workload = target;
+  Result<std::unique_ptr<sched::Engine>> engine = sched::Engine::Create(eopts);
+  if (engine.ok()) {
+    for (const sched::NodeState& n : empty.nodes()) {
+      sched::EngineNode node;
+      node.spec = {n.id,
+                   n.gpu_model,
+                   static_cast<int>(n.gpus.size()),
+                   n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
+                   n.cpu_total_milli,
+                   n.memory_total_mib};
+      if (Status st = (*engine)->UpsertNode(node).status(); !st.ok()) {
+        run.status = st;
+        return run;
+      }
+    }
+    Recorder rec((*engine)->cluster(), model, max_pct, &run);
+    RunOnline(**engine, pods, order, rec, &run);
     return run;
   }
+  sched::Cluster cluster = empty;
+  Recorder rec(cluster, model, max_pct, &run);
   BatchOptions bopts;
   bopts.batch_size = options.batch_size;
   bopts.time_limit_seconds = options.batch_time_limit_seconds;

@@ -9,8 +9,12 @@
 // the target workload built from the pod list), each over capacity. The figure "at x%"
 // is the mean over the events whose arrived share rounds to x%.
 //
+// Online policies run inside the control plane's own placement engine (sched::Engine),
+// which by default learns the target workload from the arrivals as the control plane
+// does (SimOptions::learn_workload).
+//
 // Thread-safety: Simulate may run seeds and policies on `jobs` threads of its own; each
-// run has its own Cluster and Policy. The functions are otherwise pure.
+// run has its own Engine (or Cluster and batch placer). The functions are otherwise pure.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +38,10 @@ struct SimOptions {
   int batch_size = 64;                  // for batch placers; default 64
   double batch_time_limit_seconds = 1;  // for batch placers; default 1 s
   double target_coverage = 0.95;  // share of pods the fragmentation metric covers; default 0.95
+  // Default true: online policies learn the target workload from the arrivals, as the
+  // control plane does (sched::Engine); false: they are given the whole pod list's
+  // workload up front (the paper's method). Batch placers always get the whole list's.
+  bool learn_workload = true;
   // Called after each finished run with (done, total); from the worker threads, one
   // call at a time. Default none.
   std::function<void(int done, int total)> on_progress;

@@ -1,0 +1,107 @@
+// Engine: the one placement engine that the control plane and the simulator both drive.
+//
+// It owns the pool as the scheduler sees it (a Cluster), the placement policy and the
+// workload the policy measures against, and lives as long as its driver: events change
+// it (a node registered, changed, unhealthy, drained or lost; an allocation made or
+// released), and placements are asked of it one request at a time. Nothing is rebuilt
+// per pass, so the policy's per-node caches (keyed by node version) and its learned
+// workload survive from one placement to the next; this is how Mesos's allocator keeps
+// its state (addSlave / removeSlave / recoverResources).
+//
+// Nodes and allocations are named by the driver's ids. A node never leaves the Cluster
+// (its index stays valid); a deleted or lost node is kept unschedulable.
+//
+// Workload knowledge: without EngineOptions::target_workload the engine learns the target
+// from Observe()d shapes (a WorkloadWindow); with it, the target is fixed.
+//
+// Thread-safety: none; one thread at a time (the reconciler's pass, or one simulation).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "scheduler/cluster.h"
+#include "scheduler/placement.h"
+#include "scheduler/policy.h"
+#include "scheduler/workload.h"
+
+namespace fastgpu::sched {
+
+struct EngineOptions {
+  std::string policy = std::string(kDefaultPolicy);  // a registry name
+  uint64_t seed = 0;                                 // the policy's seed; default 0
+  // A fixed target workload; default empty: learned from Observe() (see WorkloadWindow).
+  std::vector<TargetTask> target_workload;
+  int workload_window = WorkloadWindow::kDefaultCapacity;  // shapes the learning keeps
+};
+
+// What the engine needs to know of a node, as its driver sees it now.
+struct EngineNode {
+  NodeSpec spec;                // totals (sized to hold what the node's allocations hold)
+  std::vector<bool> unhealthy;  // by GPU index; missing = healthy
+  std::vector<bool> mig;        // by GPU index: in MIG mode; missing = not
+  bool schedulable = true;      // false: drained, lost, over-committed, revoked
+  friend bool operator==(const EngineNode&, const EngineNode&) = default;
+};
+
+class Engine {
+ public:
+  // NotFound for an unknown policy name.
+  static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options);
+
+  // Adds the node with this spec.id, or brings a known one up to date (a changed spec
+  // re-applies its allocations on the new totals; flags are set where they differ).
+  // Returns its index in cluster(). FailedPrecondition when an allocation no longer fits
+  // the new spec (it is dropped from the engine's books; the caller decides what it means).
+  Result<int> UpsertNode(const EngineNode& node);
+  // The index of a known node, or -1.
+  int NodeIndex(const std::string& id) const;
+
+  // Books an allocation that exists (found in the store, or just made by Place): applies
+  // `placement` (placement.node is a cluster index) unless `already_applied`. GPU health
+  // does not stop it (work already there holds its place). FailedPrecondition when it
+  // does not fit (double booking); AlreadyExists for a known id.
+  Status AddAllocation(const std::string& id, const NodePlacement& placement,
+                       bool already_applied = false);
+  // Gives an allocation's resources back; NotFound for an unknown id.
+  Status ReleaseAllocation(const std::string& id);
+  bool HasAllocation(const std::string& id) const { return allocs_.contains(id); }
+  // Ids of every booked allocation.
+  std::vector<std::string> AllocationIds() const;
+
+  // Learns one submitted shape (nothing when the target is fixed).
+  void Observe(const model::Shape& shape);
+
+  // Places every replica of `request` and applies them (all or nothing). The caller books
+  // each under an id with AddAllocation(id, p, /*already_applied=*/true) or gives them
+  // back with Unplace. ResourceExhausted (with why) when it fits nowhere now.
+  Result<std::vector<NodePlacement>> Place(const Request& request);
+  // Gives back placements from Place that were never booked.
+  void Unplace(const std::vector<NodePlacement>& placements);
+
+  const Cluster& cluster() const { return cluster_; }
+  const Policy& policy() const { return *policy_; }
+  const WorkloadWindow& workload() const { return workload_; }
+  bool learning() const { return learning_; }
+
+ private:
+  explicit Engine(const EngineOptions& options, std::unique_ptr<Policy> policy);
+  Status ApplyHeld(const NodePlacement& placement);
+  void SetFlags(int index, const EngineNode& node);
+
+  Cluster cluster_;
+  std::unique_ptr<Policy> policy_;
+  WorkloadWindow workload_;
+  bool learning_;
+  std::unordered_map<std::string, int> node_index_;
+  std::vector<EngineNode> nodes_;  // by cluster index: the view last given
+  std::unordered_map<std::string, NodePlacement> allocs_;
+  std::vector<std::vector<std::string>> node_allocs_;  // by cluster index
+};
+
+}  // namespace fastgpu::sched

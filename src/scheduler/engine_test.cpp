@@ -1,0 +1,196 @@
+#include "scheduler/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace fastgpu::sched {
+namespace {
+
+model::Shape Frac(int milli, int64_t cpu = 1000) {
+  model::Shape s;
+  s.gpu_count = 1;
+  s.gpu_milli = milli;
+  s.cpu_milli = cpu;
+  s.memory_mib = 1024;
+  return s;
+}
+
+EngineNode Node(const std::string& id, int gpus, int64_t cpu = 32000) {
+  EngineNode n;
+  n.spec = {id, "V100", gpus, 16000, cpu, 256000};
+  return n;
+}
+
+std::unique_ptr<Engine> NewEngine(EngineOptions o = {}) {
+  auto e = Engine::Create(o);
+  EXPECT_TRUE(e.ok()) << e.status();
+  return std::move(e).value();
+}
+
+TEST(EngineTest, UnknownPolicyIsNotFound) {
+  EngineOptions o;
+  o.policy = "no-such";
+  EXPECT_EQ(Engine::Create(o).status().code(), StatusCode::kNotFound);
+}
+
+TEST(EngineTest, PlaceBookReleaseRoundTrip) {
+  auto e = NewEngine();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 2)).ok());
+  ASSERT_TRUE(e->UpsertNode(Node("b", 2)).ok());
+  EXPECT_EQ(e->NodeIndex("b"), 1);
+  EXPECT_EQ(e->NodeIndex("c"), -1);
+  e->Observe(Frac(500));
+  auto placed = e->Place({"j", Frac(500), 2});
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  ASSERT_EQ(placed->size(), 2u);
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), 3000);
+  ASSERT_TRUE(e->AddAllocation("x0", (*placed)[0], true).ok());
+  ASSERT_TRUE(e->AddAllocation("x1", (*placed)[1], true).ok());
+  EXPECT_EQ(e->AddAllocation("x1", (*placed)[1]).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(e->ReleaseAllocation("x0").ok());
+  ASSERT_TRUE(e->ReleaseAllocation("x1").ok());
+  EXPECT_EQ(e->ReleaseAllocation("x1").code(), StatusCode::kNotFound);
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), 4000);
+  EXPECT_TRUE(e->AllocationIds().empty());
+}
+
+TEST(EngineTest, UnplaceGivesBackAnUnbookedPlacement) {
+  auto e = NewEngine();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());
+  auto placed = e->Place({"j", Frac(700), 1});
+  ASSERT_TRUE(placed.ok());
+  e->Unplace(*placed);
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), 1000);
+}
+
+TEST(EngineTest, ExistingWorkHoldsItsPlaceOnAnUnhealthyGpu) {
+  auto e = NewEngine();
+  EngineNode n = Node("a", 2);
+  n.unhealthy = {true, false};
+  ASSERT_TRUE(e->UpsertNode(n).ok());
+  NodePlacement p{0, {{0, 1000, 16000}}, 1000, 1024};
+  ASSERT_TRUE(e->AddAllocation("held", p).ok());
+  EXPECT_FALSE(e->cluster().node(0).gpus[0].healthy);
+  EXPECT_EQ(e->cluster().node(0).gpus[0].free_milli, 0);
+  // New work goes only to the healthy GPU.
+  auto placed = e->Place({"j", Frac(300), 1});
+  ASSERT_TRUE(placed.ok());
+  EXPECT_EQ((*placed)[0].gpus[0].gpu_index, 1);
+}
+
+TEST(EngineTest, ChangedSpecKeepsAllocationsAndVersionRises) {
+  auto e = NewEngine();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 2)).ok());
+  NodePlacement p{0, {{1, 600, 0}}, 4000, 1024};
+  ASSERT_TRUE(e->AddAllocation("x", p).ok());
+  const uint64_t v = e->cluster().node(0).version;
+  ASSERT_TRUE(e->UpsertNode(Node("a", 4, 64000)).ok());
+  const NodeState& s = e->cluster().node(0);
+  EXPECT_GT(s.version, v);
+  EXPECT_EQ(s.gpus.size(), 4u);
+  EXPECT_EQ(s.gpus[1].free_milli, 400);
+  EXPECT_EQ(s.cpu_free_milli, 60000);
+  EXPECT_EQ(e->cluster().TotalGpuMilli(), 4000);
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), 3400);
+  // Shrunk below what it holds: the allocation is dropped and said so.
+  Result<int> shrunk = e->UpsertNode(Node("a", 1));
+  EXPECT_EQ(shrunk.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(e->HasAllocation("x"));
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), 1000);
+}
+
+TEST(EngineTest, FlagsFollowTheNode) {
+  auto e = NewEngine();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());
+  EngineNode drained = Node("a", 1);
+  drained.schedulable = false;
+  ASSERT_TRUE(e->UpsertNode(drained).ok());
+  EXPECT_EQ(e->Place({"j", Frac(100), 1}).status().code(), StatusCode::kResourceExhausted);
+  ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());
+  EXPECT_TRUE(e->Place({"j", Frac(100), 1}).ok());
+}
+
+TEST(EngineTest, MigWorkGoesOnlyToGpusInMigMode) {
+  auto e = NewEngine();
+  EngineNode n = Node("a", 2);
+  n.mig = {false, true};
+  ASSERT_TRUE(e->UpsertNode(n).ok());
+  model::Shape mig = Frac(250);
+  mig.isolation = model::Isolation::kMig;
+  for (int i = 0; i < 4; ++i) {
+    auto placed = e->Place({"m", mig, 1});
+    ASSERT_TRUE(placed.ok()) << i << ": " << placed.status();
+    EXPECT_EQ((*placed)[0].gpus[0].gpu_index, 1);
+  }
+  EXPECT_EQ(e->Place({"m", mig, 1}).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(e->Place({"p", Frac(250), 1}).ok());  // other work may use GPU 0
+}
+
+TEST(EngineTest, LearnsTheWorkloadUnlessGivenOne) {
+  auto learner = NewEngine();
+  EXPECT_TRUE(learner->learning());
+  for (int i = 0; i < 5; ++i) learner->Observe(Frac(i % 2 ? 500 : 250));
+  EXPECT_EQ(learner->workload().seen(), 5);
+  EXPECT_EQ(learner->workload().Target().size(), 2u);
+
+  EngineOptions fixed;
+  fixed.target_workload = {{Frac(500), 1.0}};
+  auto e = NewEngine(fixed);
+  EXPECT_FALSE(e->learning());
+  e->Observe(Frac(250));
+  EXPECT_EQ(e->workload().seen(), 0);
+}
+
+TEST(WorkloadWindowTest, RefreshesAtDoublingsThenEveryHalfWindow) {
+  WorkloadWindow w(8);
+  std::vector<int64_t> refreshed;
+  for (int i = 1; i <= 20; ++i) {
+    if (w.Add(Frac(100 * (i % 3 + 1)))) refreshed.push_back(i);
+  }
+  EXPECT_EQ(refreshed, (std::vector<int64_t>{1, 2, 4, 8, 12, 16, 20}));
+  EXPECT_EQ(w.size(), 8);
+  EXPECT_EQ(w.seen(), 20);
+}
+
+// A long-lived engine fed many events keeps its books exact: totals agree with the
+// nodes, and releasing everything leaves the pool whole.
+TEST(EngineTest, EventsMatchARebuild) {
+  auto e = NewEngine();
+  std::mt19937_64 rng(7);
+  for (int n = 0; n < 12; ++n) ASSERT_TRUE(e->UpsertNode(Node("n" + std::to_string(n), 4)).ok());
+  std::vector<std::string> live;
+  int next = 0;
+  for (int step = 0; step < 400; ++step) {
+    if (!live.empty() && rng() % 3 == 0) {
+      size_t k = rng() % live.size();
+      ASSERT_TRUE(e->ReleaseAllocation(live[k]).ok());
+      live.erase(live.begin() + static_cast<long>(k));
+      continue;
+    }
+    model::Shape s = Frac(static_cast<int>(100 * (rng() % 10 + 1)), 500);
+    e->Observe(s);
+    auto placed = e->Place({"j", s, 1});
+    if (!placed.ok()) continue;
+    std::string id = "a" + std::to_string(next++);
+    ASSERT_TRUE(e->AddAllocation(id, (*placed)[0], true).ok());
+    live.push_back(id);
+  }
+  Cluster rebuilt;
+  for (int n = 0; n < 12; ++n) rebuilt.AddNode(Node("n" + std::to_string(n), 4).spec);
+  int64_t held = 0;
+  for (const NodeState& n : e->cluster().nodes()) {
+    for (const GpuState& g : n.gpus) held += kMilliPerGpu - g.free_milli;
+  }
+  EXPECT_EQ(e->cluster().TotalGpuMilli() - e->cluster().FreeGpuMilli(), held);
+  // Release everything: the pool is whole again.
+  for (const std::string& id : live) ASSERT_TRUE(e->ReleaseAllocation(id).ok());
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), rebuilt.TotalGpuMilli());
+  for (const NodeState& n : e->cluster().nodes()) {
+    EXPECT_EQ(n.cpu_free_milli, n.cpu_total_milli);
+    for (const GpuState& g : n.gpus) EXPECT_EQ(g.free_memory_mib, g.total_memory_mib);
+  }
+}
+
+}  // namespace
+}  // namespace fastgpu::sched
