@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include "scheduler/engine.h"
 #include "server/server_test_util.h"
 
 namespace fastgpu::server::testing {
@@ -306,6 +309,49 @@ TEST(ReconcilerTest, MigJobsGoOnlyToMigGpus) {
             "never fits in this pool as it is: asks for MIG isolation; no GPU is in MIG mode")
       << job.raw;
   EXPECT_TRUE(agent.Allocations(agent.Heartbeat()).empty());
+}
+
+// Jobs arriving one at a time, each placed by its own pass, land exactly where the
+// placement engine driven directly (as the simulator drives it) puts the same arrivals:
+// the reconciler keeps one engine, its caches and its learned workload across passes.
+TEST(ReconcilerTest, OneJobPerPassPlacesAsTheEngineDoes) {
+  TestControlPlane cp;
+  std::vector<std::unique_ptr<SimAgent>> agents;
+  auto engine = sched::Engine::Create({});
+  ASSERT_TRUE(engine.ok());
+  for (int i = 0; i < 5; ++i) {
+    agents.push_back(std::make_unique<SimAgent>(cp, "a" + std::to_string(i), 4));
+    sched::EngineNode node;
+    node.spec = {agents.back()->node_id(), "H100-80GB", 4, 81559, 64000, 524288};
+    ASSERT_TRUE((*engine)->UpsertNode(node).ok());
+  }
+  std::mt19937_64 rng(11);
+  for (int j = 0; j < 34; ++j) {
+    model::Shape shape;
+    shape.gpu_count = 1;
+    shape.gpu_milli = static_cast<int>(100 * (rng() % 9 + 1));
+    shape.cpu_milli = static_cast<int64_t>(1000 * (rng() % 4 + 1));
+    shape.memory_mib = 1024;
+    std::string id = Submit(
+        cp, JobBody(1, 0, "\"gpu_count\":1,\"gpu_milli\":" + std::to_string(shape.gpu_milli)));
+    // JobBody asks 1000 CPU milli; give the engine the same shape.
+    shape.cpu_milli = 1000;
+    cp.Reconcile();
+    (*engine)->Observe(shape);
+    auto placed = (*engine)->Place({id, shape, 1});
+    Reply job = GetJob(cp, id);
+    if (!placed.ok()) {
+      EXPECT_EQ(job.Str("state"), "pending") << j << ": " << job.raw;
+      continue;
+    }
+    const sched::NodePlacement& p = (*placed)[0];
+    const std::string where =
+        (*engine)->cluster().node(p.node).id + " (GPU " + std::to_string(p.gpus[0].gpu_index) + ")";
+    EXPECT_EQ(job.Str("state"), "scheduled") << j << ": " << job.raw;
+    EXPECT_NE(job.Str("reason").find("placed on " + where), std::string::npos)
+        << "job " << j << " (" << shape.gpu_milli << " milli): the engine chose " << where
+        << "; the control plane: " << job.Str("reason");
+  }
 }
 
 TEST(ReconcilerTest, UnknownPolicyIsRefused) {
