@@ -46,6 +46,8 @@ struct MemState {
   std::map<std::pair<std::string, int64_t>, BudgetOverMark> budget_marks;
   std::optional<metering::PriceTable> prices;
   std::optional<std::string> join_token_hash;
+  std::map<int64_t, Change> changes;  // the change feed, by seq
+  int64_t next_change_seq = 1;        // never reused, even after a rollback
 };
 
 template <typename T>
@@ -217,6 +219,18 @@ class MemReader : public Base {
     if (!s_.join_token_hash) return NotFound("no join token stored");
     return *s_.join_token_hash;
   }
+  Result<std::vector<Change>> ListChangesSince(int64_t after, int limit) override {
+    std::vector<Change> out;
+    const size_t most = static_cast<size_t>(std::clamp(limit, 1, 100000));
+    for (auto it = s_.changes.upper_bound(after); it != s_.changes.end() && out.size() < most;
+         ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
+  Result<int64_t> LatestChangeSeq() override {
+    return s_.changes.empty() ? 0 : s_.changes.rbegin()->first;
+  }
 
  protected:
   template <typename Pred>
@@ -296,12 +310,14 @@ class MemWriteTx final : public MemReader<WriteTx> {
       r.node.id = stored.value.node.id;
       r.registered_at = stored.value.registered_at;
       Put(s_.nodes, r.node.id, Seq<NodeRecord>{stored.seq, r});
+      FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kNode, r.node.id));
       return UpsertNodeResult{r.node.id, true};
     }
     if (r.node.id.empty()) return InvalidArgument("node id is required for a new agent");
     if (s_.nodes.contains(r.node.id)) return AlreadyExists("node " + r.node.id + " exists");
     Put(s_.nodes, r.node.id, Seq<NodeRecord>{NextSeq(), r});
     Put(s_.node_by_agent, r.agent_id, r.node.id);
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kNode, r.node.id));
     return UpsertNodeResult{r.node.id, false};
   }
   Status RevokeNodeCredentials(const std::string& node_id) override {
@@ -311,7 +327,7 @@ class MemWriteTx final : public MemReader<WriteTx> {
     n.value.token_sha256_hex.clear();
     n.value.secret_sha256_hex.clear();
     Put(s_.nodes, node_id, n);
-    return OkStatus();
+    return Changed(ChangeKind::kNode, node_id);
   }
   Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
                              const std::vector<GpuHealth>& gpu_health) override {
@@ -320,8 +336,9 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Seq<NodeRecord> n = it->second;
     FASTGPU_RETURN_IF_ERROR(ApplyGpuHealth(n.value.node, gpu_health));
     n.value.last_heartbeat = TruncateToMillis(at);
+    const bool changed = HealthChanged(it->second.value.node.gpus, n.value.node.gpus);
     Put(s_.nodes, node_id, n);
-    return OkStatus();
+    return changed ? Changed(ChangeKind::kNode, node_id) : OkStatus();
   }
   Status SetNodeState(const std::string& node_id, NodeState state) override {
     auto it = s_.nodes.find(node_id);
@@ -329,7 +346,7 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Seq<NodeRecord> n = it->second;
     n.value.state = state;
     Put(s_.nodes, node_id, n);
-    return OkStatus();
+    return Changed(ChangeKind::kNode, node_id);
   }
   Status SetNodeDrained(const std::string& node_id, bool drained) override {
     if (!s_.nodes.contains(node_id)) return NotFound("node " + node_id + " not found");
@@ -338,7 +355,7 @@ class MemWriteTx final : public MemReader<WriteTx> {
     } else {
       Erase(s_.drained_nodes, node_id);
     }
-    return OkStatus();
+    return Changed(ChangeKind::kNode, node_id);
   }
   Result<CreateJobResult> CreateJob(const model::Job& job, std::string_view idempotency_key,
                                     std::string_view request_sha256_hex) override {
@@ -363,6 +380,7 @@ class MemWriteTx final : public MemReader<WriteTx> {
       Put(s_.job_by_idempotency_key, key, j.id);
       Put(s_.job_request_hash, key, std::string(request_sha256_hex));
     }
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, j.id));
     return CreateJobResult{j, false, ""};
   }
   Status UpdateJob(const model::Job& job) override {
@@ -381,7 +399,7 @@ class MemWriteTx final : public MemReader<WriteTx> {
     s.events.insert(s.events.end(), n.events.begin() + static_cast<long>(s.events.size()),
                     n.events.end());
     Put(s_.jobs, job.id, stored);
-    return OkStatus();
+    return Changed(ChangeKind::kJob, job.id);
   }
   Status CreateAllocations(const std::vector<AllocationRecord>& records) override {
     std::set<std::string> ids;
@@ -399,6 +417,7 @@ class MemWriteTx final : public MemReader<WriteTx> {
       AllocationRecord copy = r;
       copy.alloc.created_at = TruncateToMillis(copy.alloc.created_at);
       Put(s_.allocs, r.alloc.id, Seq<AllocationRecord>{NextSeq(), copy});
+      FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kAllocation, r.alloc.id));
     }
     return OkStatus();
   }
@@ -409,6 +428,7 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Seq<AllocationRecord> r = it->second;
     FASTGPU_RETURN_IF_ERROR(ApplyAllocationUpdate(r.value, update));
     Put(s_.allocs, id, r);
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kAllocation, id));
     return r.value;
   }
   Status ReleaseAllocation(const std::string& id, TimePoint at) override {
@@ -444,6 +464,13 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Put(s_.idempotency, key, r);
     return OkStatus();
   }
+  Result<int64_t> DeleteChangesBefore(int64_t before) override {
+    std::vector<int64_t> old;
+    for (auto it = s_.changes.begin(); it != s_.changes.end() && it->first < before; ++it)
+      old.push_back(it->first);
+    for (int64_t seq : old) Erase(s_.changes, seq);
+    return static_cast<int64_t>(old.size());
+  }
   Result<int64_t> DeleteIdempotencyBefore(TimePoint cutoff) override {
     std::vector<TenantKey> doomed;
     for (const auto& [key, r] : s_.idempotency) {
@@ -475,6 +502,12 @@ class MemWriteTx final : public MemReader<WriteTx> {
   }
 
  private:
+  // Adds an entry to the change feed (ReadTx::ListChangesSince).
+  Status Changed(ChangeKind kind, const std::string& id) {
+    const int64_t seq = s_.next_change_seq++;
+    Put(s_.changes, seq, Change{seq, kind, id});
+    return OkStatus();
+  }
   int64_t NextSeq() {
     int64_t old = s_.next_seq++;
     undo_.push_back([this, old] { s_.next_seq = old; });

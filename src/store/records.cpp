@@ -71,4 +71,16 @@ bool IsLive(AllocationState s) { return Rank(s) <= 2; }
 
 bool CanAdvance(AllocationState from, AllocationState to) { return Rank(to) > Rank(from); }
 
+std::string_view ChangeKindName(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::kJob:
+      return "job";
+    case ChangeKind::kAllocation:
+      return "allocation";
+    case ChangeKind::kNode:
+      return "node";
+  }
+  return "job";
+}
+
 }  // namespace fastgpu::store

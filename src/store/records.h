@@ -107,6 +107,17 @@ struct IdempotencyRecord {
   friend bool operator==(const IdempotencyRecord&, const IdempotencyRecord&) = default;
 };
 
+// One entry of the change feed (see ReadTx::ListChangesSince): a job, an allocation or a
+// node was written.
+enum class ChangeKind { kJob, kAllocation, kNode };
+std::string_view ChangeKindName(ChangeKind kind);  // "job", "allocation", "node"
+struct Change {
+  int64_t seq = 0;  // rises with every change, in commit order; never reused
+  ChangeKind kind = ChangeKind::kJob;
+  std::string id;  // the job's, allocation's or node's id
+  friend bool operator==(const Change&, const Change&) = default;
+};
+
 // Job listing (see ReadTx::ListJobs).
 struct JobFilter {
   std::string tenant_id;                // empty = every tenant

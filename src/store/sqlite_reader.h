@@ -3,6 +3,7 @@
 // write transaction, which reads through the same methods.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -207,6 +208,29 @@ class SqliteReader : public Base {
     FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return NotFound("no join token stored");
     return q.Text(0);
+  }
+  Result<std::vector<Change>> ListChangesSince(int64_t after, int limit) override {
+    Stmt q(c_, "SELECT seq, kind, id FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    q.Bind(1, after).Bind(2, int64_t{std::clamp(limit, 1, 100000)});
+    std::vector<Change> out;
+    while (true) {
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      Change c;
+      c.seq = q.Int(0);
+      const std::string kind = q.Text(1);
+      c.kind = kind == "node"         ? ChangeKind::kNode
+               : kind == "allocation" ? ChangeKind::kAllocation
+                                      : ChangeKind::kJob;
+      c.id = q.Text(2);
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+  Result<int64_t> LatestChangeSeq() override {
+    Stmt q(c_, "SELECT coalesce(max(seq), 0) FROM changes");
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    return row ? q.Int(0) : 0;
   }
 
  protected:

@@ -194,6 +194,14 @@ INSERT INTO join_token(id, sha256_hex)
   SELECT 1, value FROM meta WHERE key = 'join_token_sha256' AND value != '';
 DROP TABLE meta;
 )sql",
+    // 7: the change feed (ReadTx::ListChangesSince): one row per write of a job, an
+    // allocation or a node, in commit order (one writer; AUTOINCREMENT never reuses a seq).
+    R"sql(
+CREATE TABLE changes(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL);
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {

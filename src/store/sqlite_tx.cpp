@@ -19,6 +19,19 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
   SqliteWriteTx(SqliteConn& conn, int64_t max_log_bytes)
       : SqliteReader(conn), max_log_bytes_(max_log_bytes) {}
 
+  // Adds an entry to the change feed (ReadTx::ListChangesSince).
+  Status Changed(ChangeKind kind, const std::string& id) {
+    Stmt q(c_, "INSERT INTO changes(kind, id) VALUES (?1, ?2)");
+    q.Bind(1, ChangeKindName(kind)).Bind(2, id);
+    return q.Run();
+  }
+  Result<int64_t> DeleteChangesBefore(int64_t before) override {
+    Stmt q(c_, "DELETE FROM changes WHERE seq < ?1");
+    q.Bind(1, before);
+    FASTGPU_RETURN_IF_ERROR(q.Run());
+    return q.Changes();
+  }
+
   Status CreateTenant(const model::Tenant& t) override {
     if (GetTenant(t.id).ok()) return AlreadyExists("tenant " + t.id + " exists");
     if (GetTenantByName(t.name).ok()) return AlreadyExists("tenant name '" + t.name + "' is taken");
@@ -79,25 +92,31 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     q.Bind(9, NodeStateName(r.state)).Bind(10, ToUnixMillis(r.last_heartbeat));
     q.Bind(11, ToUnixMillis(r.registered_at)).Bind(12, r.secret_sha256_hex);
     FASTGPU_RETURN_IF_ERROR(q.Run());
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kNode, id));
     return UpsertNodeResult{id, existed};
   }
   Status RevokeNodeCredentials(const std::string& node_id) override {
     Stmt q(c_, "UPDATE nodes SET token_sha256_hex = '', secret_sha256_hex = '' WHERE id = ?1");
     q.Bind(1, node_id);
-    return RunOnOne(q, "node " + node_id);
+    FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "node " + node_id));
+    return Changed(ChangeKind::kNode, node_id);
   }
   Status UpdateNodeHeartbeat(const std::string& node_id, TimePoint at,
                              const std::vector<GpuHealth>& gpu_health) override {
     FASTGPU_ASSIGN_OR_RETURN(NodeRecord n, GetNode(node_id));
+    const std::vector<model::Gpu> before = n.node.gpus;
     FASTGPU_RETURN_IF_ERROR(ApplyGpuHealth(n.node, gpu_health));
     Stmt q(c_, "UPDATE nodes SET gpus_json = ?2, last_heartbeat_ms = ?3 WHERE id = ?1");
     q.Bind(1, node_id).Bind(2, EncodeGpus(n.node.gpus)).Bind(3, ToUnixMillis(at));
-    return RunOnOne(q, "node " + node_id);
+    FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "node " + node_id));
+    if (HealthChanged(before, n.node.gpus)) return Changed(ChangeKind::kNode, node_id);
+    return OkStatus();
   }
   Status SetNodeState(const std::string& node_id, NodeState state) override {
     Stmt q(c_, "UPDATE nodes SET state = ?2 WHERE id = ?1");
     q.Bind(1, node_id).Bind(2, NodeStateName(state));
-    return RunOnOne(q, "node " + node_id);
+    FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "node " + node_id));
+    return Changed(ChangeKind::kNode, node_id);
   }
   Result<CreateJobResult> CreateJob(const model::Job& job, std::string_view idempotency_key,
                                     std::string_view request_sha256_hex) override {
@@ -133,6 +152,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     }
     FASTGPU_RETURN_IF_ERROR(q.Run());
     FASTGPU_RETURN_IF_ERROR(InsertEvents(job, 0));
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job.id));
     return CreateJobResult{NormalizeJobTimes(job), false};
   }
   Status UpdateJob(const model::Job& job) override {
@@ -154,6 +174,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     q.Bind(1, job.id).Bind(2, model::JobStateName(job.state)).Bind(3, job.reason);
     q.Bind(4, int64_t{job.attempts}).Bind(5, ToUnixMillis(job.updated_at));
     FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "job " + job.id));
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job.id));
     return InsertEvents(job, static_cast<size_t>(stored_events));
   }
   Status CreateAllocations(const std::vector<AllocationRecord>& records) override {
@@ -182,6 +203,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
       q.Bind(12, int64_t{r.signal}).Bind(13, r.started_at_ms).Bind(14, r.ended_at_ms);
       q.Bind(15, r.message);
       FASTGPU_RETURN_IF_ERROR(q.Run());
+      FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kAllocation, a.id));
     }
     return OkStatus();
   }
@@ -196,6 +218,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     q.Bind(4, int64_t{r.signal}).Bind(5, r.started_at_ms).Bind(6, r.ended_at_ms);
     q.Bind(7, r.message);
     FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "allocation " + id));
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kAllocation, id));
     return r;
   }
   Status ReleaseAllocation(const std::string& id, TimePoint at) override {
@@ -210,7 +233,8 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
     Stmt q(c_, drained ? "INSERT OR IGNORE INTO node_drains(node_id) VALUES (?1)"
                        : "DELETE FROM node_drains WHERE node_id = ?1");
     q.Bind(1, node_id);
-    return q.Run();
+    FASTGPU_RETURN_IF_ERROR(q.Run());
+    return Changed(ChangeKind::kNode, node_id);
   }
   Result<int64_t> AppendLog(const std::string& alloc_id, int64_t offset,
                             std::string_view data) override {

@@ -142,6 +142,19 @@ class ReadTx {
   virtual Result<BudgetOverMark> GetBudgetOverMark(const std::string& tenant_id,
                                                    int64_t period_start_ms) = 0;
 
+  // --- the change feed ---
+  // What was written since `after` (a Change::seq; 0 = from the start), oldest first, at
+  // most `limit` (1..100000) entries. Every write of a job (CreateJob, UpdateJob), an
+  // allocation (CreateAllocations, UpdateAllocation, ReleaseAllocation) or a node
+  // (UpsertNode, RevokeNodeCredentials, SetNodeState, SetNodeDrained, and
+  // UpdateNodeHeartbeat when a GPU's health or reason changes) adds one entry naming it,
+  // in the same transaction: a rolled-back write adds none. So a reader that has seen
+  // everything up to seq S learns every later write by reading from S. Entries are kept
+  // until DeleteChangesBefore.
+  virtual Result<std::vector<Change>> ListChangesSince(int64_t after, int limit) = 0;
+  // The highest seq written so far (0 when none is kept).
+  virtual Result<int64_t> LatestChangeSeq() = 0;
+
   // --- cluster secrets ---
   // The SHA-256 (hex) of the current join token. NotFound when none was stored.
   virtual Result<std::string> GetJoinTokenHash() = 0;
@@ -253,6 +266,10 @@ class WriteTx : public ReadTx {
   virtual Status PutBudgetOverMark(const BudgetOverMark& mark) = 0;
   // Deletes the mark; deleting a missing one is OK.
   virtual Status DeleteBudgetOverMark(const std::string& tenant_id, int64_t period_start_ms) = 0;
+
+  // --- the change feed ---
+  // Deletes the entries with seq < `before`; returns how many.
+  virtual Result<int64_t> DeleteChangesBefore(int64_t before) = 0;
 
   // --- cluster secrets ---
   // Replaces the join token's hash. InvalidArgument for an empty hash.

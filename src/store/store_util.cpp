@@ -48,6 +48,17 @@ Status ApplyGpuHealth(model::Node& node, const std::vector<GpuHealth>& health) {
   return OkStatus();
 }
 
+bool HealthChanged(const std::vector<model::Gpu>& before, const std::vector<model::Gpu>& after) {
+  if (before.size() != after.size()) return true;
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].healthy != after[i].healthy ||
+        before[i].health_reason != after[i].health_reason) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Status ApplyAllocationUpdate(AllocationRecord& r, const AllocationUpdate& u) {
   if (u.state == r.state) {
     if (!u.message.empty()) r.message = u.message;

@@ -29,6 +29,9 @@ int ClampJobLimit(int limit);
 // Sets health and reason of the GPUs named in `health` on `node`. InvalidArgument (and
 // `node` unchanged) when an index is not one of the node's GPUs.
 Status ApplyGpuHealth(model::Node& node, const std::vector<GpuHealth>& health);
+// True when a GPU's health or health reason differs between `before` and `after` (the
+// same GPUs, before and after ApplyGpuHealth).
+bool HealthChanged(const std::vector<model::Gpu>& before, const std::vector<model::Gpu>& after);
 
 // Applies an allocation state change per WriteTx::UpdateAllocation.
 // FailedPrecondition (and `record` unchanged) when the change goes backwards.
