@@ -23,6 +23,16 @@ int Engine::NodeIndex(const std::string& id) const {
   return it == node_index_.end() ? -1 : it->second;
 }
 
+Status Engine::SetSchedulable(int index, bool schedulable) {
+  if (index < 0 || index >= cluster_.size()) {
+    return OutOfRange("no node with index " + std::to_string(index));
+  }
+  nodes_[index].schedulable = schedulable;
+  FASTGPU_RETURN_IF_ERROR(cluster_.SetSchedulable(index, schedulable));
+  policy_->OnNodeChanged(cluster_, index);
+  return OkStatus();
+}
+
 void Engine::SetFlags(int index, const EngineNode& node) {
   const int gpus = static_cast<int>(cluster_.node(index).gpus.size());
   for (int g = 0; g < gpus; ++g) {

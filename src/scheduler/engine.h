@@ -61,6 +61,9 @@ class Engine {
   Result<int> UpsertNode(const EngineNode& node);
   // The index of a known node, or -1.
   int NodeIndex(const std::string& id) const;
+  // Opens or closes a known node to new work (its view's `schedulable`). OutOfRange for a
+  // bad index.
+  Status SetSchedulable(int index, bool schedulable);
 
   // Books an allocation that exists (found in the store, or just made by Place): applies
   // `placement` (placement.node is a cluster index) unless `already_applied`. GPU health

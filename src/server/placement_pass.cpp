@@ -24,9 +24,78 @@ sched::NodePlacement PlacementOf(const model::Allocation& a, int node_index) {
 
 }  // namespace
 
-PoolSync SyncEngine(sched::Engine& engine, const std::vector<store::NodeRecord>& nodes,
-                    const std::vector<store::AllocationRecord>& live) {
-  PoolSync out;
+sched::EngineNode NodeView(const store::NodeRecord& n,
+                           const std::vector<const store::AllocationRecord*>& mine,
+                           Overcommitted& overcommitted) {
+  const NodeUsage usage = UsageOf(mine);
+  std::string why = OvercommitReason(n, usage);
+  if (why.empty()) {
+    overcommitted.erase(n.node.id);
+  } else {
+    overcommitted[n.node.id] = std::move(why);
+  }
+  sched::EngineNode view;
+  sched::NodeSpec& spec = view.spec;
+  spec.id = n.node.id;
+  const int reported = static_cast<int>(n.node.gpus.size());
+  int gpu_count = reported;
+  for (const auto& [index, milli] : usage.gpu_milli) gpu_count = std::max(gpu_count, index + 1);
+  spec.gpu_count = std::min(gpu_count, sched::kMaxGpusPerNode);
+  if (spec.gpu_count > 0) {
+    spec.gpu_model = n.node.gpus.empty() ? "" : n.node.gpus[0].model;
+    for (const store::AllocationRecord* a : mine) {  // a node that reports no GPU any more
+      if (spec.gpu_model.empty()) spec.gpu_model = a->alloc.gpu_model;
+    }
+    spec.gpu_memory_mib = n.node.gpus.empty() ? 0 : n.node.gpus[0].memory_mib;
+    for (const auto& [index, mib] : usage.gpu_memory_mib) {
+      spec.gpu_memory_mib = std::max(spec.gpu_memory_mib, mib);
+    }
+  }
+  spec.cpu_milli = std::max(n.node.cpu_milli, usage.cpu_milli);
+  spec.memory_mib = std::max(n.node.memory_mib, usage.memory_mib);
+  view.unhealthy.assign(spec.gpu_count, false);
+  view.mig.assign(spec.gpu_count, false);
+  for (int g = reported; g < spec.gpu_count; ++g) view.unhealthy[g] = true;  // gone
+  for (const model::Gpu& g : n.node.gpus) {
+    if (g.index < 0 || g.index >= spec.gpu_count) continue;
+    view.unhealthy[g.index] = !g.healthy;
+    view.mig[g.index] = g.mig_enabled;
+  }
+  // A node whose credentials were revoked takes no new work until its agent registers
+  // again (it may be gone for good).
+  const bool revoked = n.token_sha256_hex.empty();
+  view.schedulable =
+      n.state == store::NodeState::kReady && !revoked && !overcommitted.contains(n.node.id);
+  return view;
+}
+
+namespace {
+
+// Books a live allocation the engine does not book yet; a double booking closes its node.
+void BookLive(sched::Engine& engine, const store::AllocationRecord& a,
+              Overcommitted& overcommitted) {
+  if (engine.HasAllocation(a.alloc.id)) return;
+  const int index = engine.NodeIndex(a.alloc.node_id);
+  if (index < 0) return;  // on a node the store does not list
+  Status st = engine.AddAllocation(a.alloc.id, PlacementOf(a.alloc, index));
+  if (st.ok()) return;
+  // Only a store that already books a GPU twice gets here: keep the node closed.
+  overcommitted[a.alloc.node_id] = "over-committed: allocation " + a.alloc.id +
+                                   " does not fit beside the others (" + st.message() + ")";
+  engine.SetSchedulable(index, false).IgnoreError();  // a known index
+}
+
+// Upserts a node's view; a booking its new totals cannot hold is dropped by the engine
+// and booked again (or refused, closing the node) by the caller's BookLive.
+void UpsertView(sched::Engine& engine, const sched::EngineNode& view) {
+  engine.UpsertNode(view).status().IgnoreError();
+}
+
+}  // namespace
+
+Overcommitted SyncEngine(sched::Engine& engine, const std::vector<store::NodeRecord>& nodes,
+                         const std::vector<store::AllocationRecord>& live) {
+  Overcommitted overcommitted;
   // 1. Books no longer live are released first, so a node's new spec sees only live work.
   std::unordered_set<std::string> live_ids;
   live_ids.reserve(live.size());
@@ -37,88 +106,49 @@ PoolSync SyncEngine(sched::Engine& engine, const std::vector<store::NodeRecord>&
   // 2. Nodes: totals sized to hold their live allocations, flags as reported.
   std::unordered_map<std::string, std::vector<const store::AllocationRecord*>> on_node;
   for (const store::AllocationRecord& a : live) on_node[a.alloc.node_id].push_back(&a);
-  std::unordered_map<std::string, sched::EngineNode> views;
-  auto view_of = [&](const store::NodeRecord& n) {
-    static const std::vector<const store::AllocationRecord*> kNone;
-    auto found = on_node.find(n.node.id);
-    const std::vector<const store::AllocationRecord*>& mine =
-        found == on_node.end() ? kNone : found->second;
-    const NodeUsage usage = UsageOf(mine);
-    std::string why = OvercommitReason(n, usage);
-    if (!why.empty()) out.overcommitted[n.node.id] = std::move(why);
-    sched::EngineNode view;
-    sched::NodeSpec& spec = view.spec;
-    spec.id = n.node.id;
-    const int reported = static_cast<int>(n.node.gpus.size());
-    int gpu_count = reported;
-    for (const auto& [index, milli] : usage.gpu_milli) gpu_count = std::max(gpu_count, index + 1);
-    spec.gpu_count = std::min(gpu_count, sched::kMaxGpusPerNode);
-    if (spec.gpu_count > 0) {
-      spec.gpu_model = n.node.gpus.empty() ? "" : n.node.gpus[0].model;
-      for (const store::AllocationRecord* a : mine) {  // a node that reports no GPU any more
-        if (spec.gpu_model.empty()) spec.gpu_model = a->alloc.gpu_model;
-      }
-      spec.gpu_memory_mib = n.node.gpus.empty() ? 0 : n.node.gpus[0].memory_mib;
-      for (const auto& [index, mib] : usage.gpu_memory_mib) {
-        spec.gpu_memory_mib = std::max(spec.gpu_memory_mib, mib);
-      }
-    }
-    spec.cpu_milli = std::max(n.node.cpu_milli, usage.cpu_milli);
-    spec.memory_mib = std::max(n.node.memory_mib, usage.memory_mib);
-    view.unhealthy.assign(spec.gpu_count, false);
-    view.mig.assign(spec.gpu_count, false);
-    for (int g = reported; g < spec.gpu_count; ++g) view.unhealthy[g] = true;  // gone
-    for (const model::Gpu& g : n.node.gpus) {
-      if (g.index < 0 || g.index >= spec.gpu_count) continue;
-      view.unhealthy[g.index] = !g.healthy;
-      view.mig[g.index] = g.mig_enabled;
-    }
-    // A node whose credentials were revoked takes no new work until its agent registers
-    // again (it may be gone for good).
-    const bool revoked = n.token_sha256_hex.empty();
-    view.schedulable =
-        n.state == store::NodeState::kReady && !revoked && !out.overcommitted.contains(n.node.id);
-    return view;
-  };
+  static const std::vector<const store::AllocationRecord*> kNone;
+  std::unordered_set<std::string> listed;
   for (const store::NodeRecord& n : nodes) {
-    sched::EngineNode view = view_of(n);
-    engine.UpsertNode(view).status().IgnoreError();  // a dropped booking is booked again below
-    views.emplace(n.node.id, std::move(view));
+    auto found = on_node.find(n.node.id);
+    UpsertView(engine, NodeView(n, found == on_node.end() ? kNone : found->second, overcommitted));
+    listed.insert(n.node.id);
   }
   // A node the store no longer lists takes no new work.
-  for (const sched::NodeState& n : engine.cluster().nodes()) {
-    if (views.contains(n.id) || !n.schedulable) continue;
-    sched::EngineNode closed;
-    closed.spec = {n.id,
-                   n.gpu_model,
-                   static_cast<int>(n.gpus.size()),
-                   n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
-                   n.cpu_total_milli,
-                   n.memory_total_mib};
-    closed.schedulable = false;
-    engine.UpsertNode(closed).status().IgnoreError();
+  for (int i = 0; i < engine.cluster().size(); ++i) {
+    if (!listed.contains(engine.cluster().node(i).id))
+      engine.SetSchedulable(i, false).IgnoreError();
   }
   // 3. Live allocations the engine does not book yet.
-  for (const store::AllocationRecord& a : live) {
-    if (engine.HasAllocation(a.alloc.id)) continue;
-    const int index = engine.NodeIndex(a.alloc.node_id);
-    if (index < 0) continue;  // on a node the store does not list
-    Status st = engine.AddAllocation(a.alloc.id, PlacementOf(a.alloc, index));
-    if (!st.ok()) {
-      // Only a store that already books a GPU twice gets here: keep the node closed.
-      out.overcommitted[a.alloc.node_id] = "over-committed: allocation " + a.alloc.id +
-                                           " does not fit beside the others (" + st.message() + ")";
-      auto it = views.find(a.alloc.node_id);
-      if (it != views.end() && it->second.schedulable) {
-        it->second.schedulable = false;
-        engine.UpsertNode(it->second).status().IgnoreError();
-      }
+  for (const store::AllocationRecord& a : live) BookLive(engine, a, overcommitted);
+  return overcommitted;
+}
+
+void SyncChanges(sched::Engine& engine, const std::vector<store::AllocationRecord>& allocs,
+                 const std::vector<ChangedNode>& nodes, Overcommitted& overcommitted) {
+  for (const store::AllocationRecord& a : allocs) {
+    if (!store::IsLive(a.state) && engine.HasAllocation(a.alloc.id)) {
+      engine.ReleaseAllocation(a.alloc.id).IgnoreError();  // booked: found
     }
   }
-  out.record_of.assign(engine.cluster().size(), nullptr);
+  for (const ChangedNode& n : nodes) {
+    std::vector<const store::AllocationRecord*> mine;
+    for (const store::AllocationRecord& a : n.live) {
+      if (store::IsLive(a.state)) mine.push_back(&a);
+    }
+    UpsertView(engine, NodeView(n.record, mine, overcommitted));
+    for (const store::AllocationRecord* a : mine) BookLive(engine, *a, overcommitted);
+  }
+  for (const store::AllocationRecord& a : allocs) {
+    if (store::IsLive(a.state)) BookLive(engine, a, overcommitted);
+  }
+}
+
+std::vector<const store::NodeRecord*> RecordsByIndex(const sched::Engine& engine,
+                                                     const std::vector<store::NodeRecord>& nodes) {
+  std::vector<const store::NodeRecord*> out(engine.cluster().size(), nullptr);
   for (const store::NodeRecord& n : nodes) {
     const int index = engine.NodeIndex(n.node.id);
-    if (index >= 0) out.record_of[index] = &n;
+    if (index >= 0) out[index] = &n;
   }
   return out;
 }

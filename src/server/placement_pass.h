@@ -21,21 +21,39 @@
 
 namespace fastgpu::server {
 
-// Brings the long-lived engine up to date with the nodes and live allocations read this
-// pass (one transaction): allocations it books that are no longer live are released,
-// nodes are added or updated, live allocations it does not book yet are booked. A live
-// allocation always holds its resources: a node that now reports less than its live
-// allocations hold is sized to hold them and is over-committed (no new work) until they
-// fit in what it reports; an allocation that does not fit beside the others (a store that
-// books a GPU twice) closes its node the same way. New work only on ready nodes with
-// credentials. Costs O(nodes + live allocations) comparisons; nothing is rebuilt, so the
-// policy's caches and learned workload survive.
-struct PoolSync {
-  std::map<std::string, std::string> overcommitted;  // node id -> why
-  std::vector<const store::NodeRecord*> record_of;   // engine node index -> its record (or null)
+// Keeping the long-lived engine up to date with the store. A live allocation always holds
+// its resources: a node that now reports less than its live allocations hold is sized to
+// hold them and is over-committed (no new work) until they fit in what it reports; an
+// allocation that does not fit beside the others (a store that books a GPU twice) closes
+// its node the same way. New work only on ready nodes with credentials. Nothing is
+// rebuilt, so the policy's caches and learned workload survive.
+using Overcommitted = std::map<std::string, std::string>;  // node id -> why
+
+// The node as the engine sees it, given its live allocations `mine`; sets or clears
+// overcommitted[n's id].
+sched::EngineNode NodeView(const store::NodeRecord& n,
+                           const std::vector<const store::AllocationRecord*>& mine,
+                           Overcommitted& overcommitted);
+
+// Everything, from the nodes and live allocations read in one transaction: bookings no
+// longer live are released, nodes added or updated, live allocations not booked yet
+// booked. O(nodes + live allocations) comparisons. Returns the over-committed nodes.
+Overcommitted SyncEngine(sched::Engine& engine, const std::vector<store::NodeRecord>& nodes,
+                         const std::vector<store::AllocationRecord>& live);
+
+// A node that changed, with its live allocations, read in one transaction.
+struct ChangedNode {
+  store::NodeRecord record;
+  std::vector<store::AllocationRecord> live;
 };
-PoolSync SyncEngine(sched::Engine& engine, const std::vector<store::NodeRecord>& nodes,
-                    const std::vector<store::AllocationRecord>& live);
+// Only what changed (the change feed's allocations and nodes, read in one transaction):
+// O(changes). `overcommitted` is kept up to date for the nodes it sees.
+void SyncChanges(sched::Engine& engine, const std::vector<store::AllocationRecord>& allocs,
+                 const std::vector<ChangedNode>& nodes, Overcommitted& overcommitted);
+
+// Engine node index -> the record of that node in `nodes` (null for none).
+std::vector<const store::NodeRecord*> RecordsByIndex(const sched::Engine& engine,
+                                                     const std::vector<store::NodeRecord>& nodes);
 
 // Said in the reason of every job left busy, so an over-committed ready node is visible
 // ("; no new work on over-committed node(s): ..."); "" when there is none.

@@ -24,6 +24,8 @@ constexpr auto kMinGap = std::chrono::milliseconds(50);
 constexpr auto kExceptionLogEvery = std::chrono::seconds(10);
 // Most jobs placed (or given a new waiting reason) per write transaction.
 constexpr size_t kWriteChunk = 128;
+// Most change-feed entries one pass reads; more make it a full pass.
+constexpr int kMaxChangesPerPass = 20000;
 
 // Releases every unreleased allocation of the job and sends it back to pending, or
 // fails it when its retries are used up. Terminal jobs only get their allocations freed.
@@ -169,29 +171,118 @@ Result<PassStats> Reconciler::RunOnce() {
   std::lock_guard lock(pass_mu_);
   passes_.fetch_add(1);
   PassStats stats;
-  FASTGPU_RETURN_IF_ERROR(ExpireLeases(stats));
-  FASTGPU_RETURN_IF_ERROR(RequeueUnhealthy(stats));
-  FASTGPU_RETURN_IF_ERROR(AdvanceJobs(stats));
-  FASTGPU_RETURN_IF_ERROR(
-      EnforceBudgets(store_, clock_, {.grace = options_.budget_grace}, &budget_checked_).status());
-  FASTGPU_RETURN_IF_ERROR(PlacePending(stats));
-  FASTGPU_RETURN_IF_ERROR(CollectGarbage());
+  Changes changes;
+  Status st = ReadChanges(feed_seq_, /*allow_full=*/true, changes);
+  if (st.ok()) {
+    stats.full = changes.full;
+    stats.changes = changes.entries;
+    st = ExpireLeases(stats);
+  }
+  if (st.ok()) st = RequeueUnhealthy(stats, changes.full ? nullptr : &changes.nodes);
+  if (st.ok()) st = AdvanceJobs(stats, changes.full ? nullptr : &changes.jobs);
+  if (st.ok()) {
+    st =
+        EnforceBudgets(store_, clock_, {.grace = options_.budget_grace}, &budget_checked_).status();
+  }
+  if (st.ok()) st = PlacePending(stats, changes);
+  if (st.ok()) st = CollectGarbage(changes.full);
+  if (!st.ok()) {
+    synced_ = false;  // what this pass read may be lost: the next pass reads everything
+    return st;
+  }
+  if (changes.full) {
+    synced_ = true;
+    last_full_ = changes.started;
+  }
+  feed_seq_ = changes.seq_after;
   return stats;
+}
+
+// Reads the change feed after `since` (or, with `allow_full` when a full pass is due or the
+// feed has too much, everything) and brings the engine and the node cache up to date with
+// it.
+Status Reconciler::ReadChanges(int64_t since, bool allow_full, Changes& ch) {
+  const MonoTime started = clock_.MonotonicNow();
+  const bool due = allow_full && (!synced_ || started - last_full_ >= options_.full_pass_interval);
+  std::vector<store::NodeRecord> all_nodes;
+  std::vector<store::AllocationRecord> live;
+  Changes out;
+  out.started = started;
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+    out = Changes();
+    out.started = started;
+    bool full = due;
+    if (!full) {
+      FASTGPU_ASSIGN_OR_RETURN(std::vector<store::Change> feed,
+                               tx.ListChangesSince(since, kMaxChangesPerPass));
+      out.entries = static_cast<int>(feed.size());
+      out.seq_after = feed.empty() ? since : feed.back().seq;
+      full = allow_full && static_cast<int>(feed.size()) >= kMaxChangesPerPass;
+      if (!full) {
+        std::set<std::string> allocs;
+        for (const store::Change& c : feed) {
+          if (c.kind == store::ChangeKind::kJob) out.jobs.insert(c.id);
+          if (c.kind == store::ChangeKind::kNode) out.nodes.insert(c.id);
+          if (c.kind == store::ChangeKind::kAllocation) allocs.insert(c.id);
+        }
+        for (const std::string& id : allocs) {
+          Result<store::AllocationRecord> a = tx.GetAllocation(id);
+          if (!a.ok() && a.status().code() == StatusCode::kNotFound) continue;
+          FASTGPU_RETURN_IF_ERROR(a.status());
+          out.jobs.insert(a->alloc.job_id);
+          // An over-committed node is sized to hold its allocations: seen again when
+          // they change, it may fit in what it reports once more.
+          if (overcommitted_.contains(a->alloc.node_id)) out.nodes.insert(a->alloc.node_id);
+          out.allocs.push_back(std::move(*a));
+        }
+        for (const std::string& id : out.nodes) {
+          Result<store::NodeRecord> n = tx.GetNode(id);
+          if (!n.ok() && n.status().code() == StatusCode::kNotFound) continue;
+          FASTGPU_RETURN_IF_ERROR(n.status());
+          ChangedNode changed{std::move(*n), {}};
+          FASTGPU_ASSIGN_OR_RETURN(changed.live, tx.ListAllocationsByNode(id));
+          out.changed_nodes.push_back(std::move(changed));
+        }
+        return OkStatus();
+      }
+    }
+    out.full = true;
+    FASTGPU_ASSIGN_OR_RETURN(out.seq_after, tx.LatestChangeSeq());
+    FASTGPU_ASSIGN_OR_RETURN(all_nodes, tx.ListNodes());
+    FASTGPU_ASSIGN_OR_RETURN(live, tx.ListLiveAllocations());
+    return OkStatus();
+  }));
+  if (out.full) {
+    overcommitted_ = SyncEngine(*engine_, all_nodes, live);
+    nodes_ = std::move(all_nodes);
+    node_pos_.clear();
+    for (size_t i = 0; i < nodes_.size(); ++i) node_pos_[nodes_[i].node.id] = i;
+  } else {
+    SyncChanges(*engine_, out.allocs, out.changed_nodes, overcommitted_);
+    for (const ChangedNode& n : out.changed_nodes) {
+      auto [it, fresh] = node_pos_.try_emplace(n.record.node.id, nodes_.size());
+      if (fresh) {
+        nodes_.push_back(n.record);
+      } else {
+        nodes_[it->second] = n.record;
+      }
+    }
+  }
+  ch = std::move(out);
+  return OkStatus();
 }
 
 Status Reconciler::ExpireLeases(PassStats& stats) {
   const TimePoint now = clock_.Now();
   std::vector<std::string> stale;
-  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
-    for (const auto& n : nodes) {
-      if (n.state != store::NodeState::kLost &&
-          now - leases_.LastSeen(n.node.id, n.last_heartbeat) > options_.node_timeout) {
-        stale.push_back(n.node.id);
-      }
+  // The nodes as of this pass's read (their states follow the change feed; the leases,
+  // renewed by heartbeats in memory, say who is silent).
+  for (const store::NodeRecord& n : nodes_) {
+    if (n.state != store::NodeState::kLost &&
+        now - leases_.LastSeen(n.node.id, n.last_heartbeat) > options_.node_timeout) {
+      stale.push_back(n.node.id);
     }
-    return OkStatus();
-  }));
+  }
   for (const std::string& id : stale) {
     PassStats local;
     bool lost = false;
@@ -241,13 +332,29 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
   return OkStatus();
 }
 
-Status Reconciler::RequeueUnhealthy(PassStats& stats) {
+Status Reconciler::RequeueUnhealthy(PassStats& stats, const std::set<std::string>* only_nodes) {
+  if (only_nodes != nullptr && only_nodes->empty()) return OkStatus();
   std::map<std::string, std::string> jobs;  // job id -> why
   FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
-    FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
+    std::vector<store::NodeRecord> nodes;
+    std::vector<store::AllocationRecord> live;
+    if (only_nodes == nullptr) {
+      FASTGPU_ASSIGN_OR_RETURN(nodes, tx.ListNodes());
+      FASTGPU_ASSIGN_OR_RETURN(live, tx.ListLiveAllocations());
+    } else {
+      for (const std::string& id : *only_nodes) {
+        Result<store::NodeRecord> n = tx.GetNode(id);
+        if (!n.ok() && n.status().code() == StatusCode::kNotFound) continue;
+        FASTGPU_RETURN_IF_ERROR(n.status());
+        nodes.push_back(std::move(*n));
+        FASTGPU_ASSIGN_OR_RETURN(auto on_node, tx.ListAllocationsByNode(id));
+        for (auto& a : on_node) {
+          if (store::IsLive(a.state)) live.push_back(std::move(a));
+        }
+      }
+    }
     std::map<std::string, const store::NodeRecord*> by_id;
     for (const auto& n : nodes) by_id[n.node.id] = &n;
-    FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
     for (const auto& a : live) {
       auto it = by_id.find(a.alloc.node_id);
       if (it == by_id.end()) continue;
@@ -285,9 +392,22 @@ Status Reconciler::RequeueUnhealthy(PassStats& stats) {
   return OkStatus();
 }
 
-Status Reconciler::AdvanceJobs(PassStats& stats) {
+Status Reconciler::AdvanceJobs(PassStats& stats, const std::set<std::string>* only_jobs) {
+  if (only_jobs != nullptr && only_jobs->empty()) return OkStatus();
   std::vector<std::string> candidates;
   FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+    if (only_jobs != nullptr) {
+      for (const std::string& id : *only_jobs) {
+        Result<model::Job> j = tx.GetJob(id);
+        if (!j.ok() && j.status().code() == StatusCode::kNotFound) continue;
+        FASTGPU_RETURN_IF_ERROR(j.status());
+        if (j->state != model::JobState::kScheduled && j->state != model::JobState::kRunning)
+          continue;
+        FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByJob(id));
+        if (Decide(*j, allocs).has_value()) candidates.push_back(id);
+      }
+      return OkStatus();
+    }
     store::JobFilter f;
     f.states = {model::JobState::kScheduled, model::JobState::kRunning};
     f.limit = 1000;
@@ -324,13 +444,10 @@ Status Reconciler::AdvanceJobs(PassStats& stats) {
   return OkStatus();
 }
 
-// The pending jobs of this pass (at most max_pending_per_pass, oldest first) and, when
-// there are any, the nodes and live allocations they are placed against, all read in one
-// transaction.
-Status Reconciler::LoadPending(std::vector<model::Job>& pending,
-                               std::vector<store::NodeRecord>& nodes,
-                               std::vector<store::AllocationRecord>& live) {
+// The pending jobs of this pass: at most max_pending_per_pass, oldest first.
+Status Reconciler::LoadPending(std::vector<model::Job>& pending) {
   return store_.Read([&](store::ReadTx& tx) -> Status {
+    pending.clear();
     store::JobFilter f;
     f.states = {model::JobState::kPending};
     f.limit = std::min(1000, options_.max_pending_per_pass);
@@ -339,9 +456,6 @@ Status Reconciler::LoadPending(std::vector<model::Job>& pending,
       for (model::Job& j : page.jobs) pending.push_back(std::move(j));
       f.cursor = page.next_cursor;
     } while (!f.cursor.empty() && static_cast<int>(pending.size()) < options_.max_pending_per_pass);
-    if (pending.empty()) return OkStatus();
-    FASTGPU_ASSIGN_OR_RETURN(nodes, tx.ListNodes());
-    FASTGPU_ASSIGN_OR_RETURN(live, tx.ListLiveAllocations());
     return OkStatus();
   });
 }
@@ -381,11 +495,15 @@ Status Reconciler::LoadWorkloadHistory() {
   return OkStatus();
 }
 
-Status Reconciler::PlacePending(PassStats& stats) {
-  std::vector<store::NodeRecord> nodes;
-  std::vector<store::AllocationRecord> live;
+Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
+  // What this pass's own steps (and the API meanwhile) wrote: the engine sees capacity
+  // they freed. The next pass reads these entries again (harmless: syncing is idempotent).
+  Changes since;
+  FASTGPU_RETURN_IF_ERROR(ReadChanges(changes.seq_after, /*allow_full=*/false, since));
+  // Nothing changed since the previous pass: the pending jobs would meet the same pool.
+  if (!changes.full && changes.entries == 0 && since.entries == 0) return OkStatus();
   std::vector<model::Job> pending;
-  FASTGPU_RETURN_IF_ERROR(LoadPending(pending, nodes, live));
+  FASTGPU_RETURN_IF_ERROR(LoadPending(pending));
   if (pending.empty()) return OkStatus();
   FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());
   if (static_cast<int>(pending.size()) < options_.max_pending_per_pass) {
@@ -397,8 +515,9 @@ Status Reconciler::PlacePending(PassStats& stats) {
     observed_ = std::move(still);
   }
 
-  const PoolSync sync = SyncEngine(*engine_, nodes, live);
-  const std::string overcommit_note = OvercommitNote(nodes, sync.overcommitted);
+  const std::vector<store::NodeRecord>& nodes = nodes_;
+  const std::vector<const store::NodeRecord*> record_of = RecordsByIndex(*engine_, nodes);
+  const std::string overcommit_note = OvercommitNote(nodes, overcommitted_);
   // The pool as feasibility diagnostics see it, for the reason of each job left waiting
   // (built when the first job waits); its free amounts follow this pass's placements.
   std::vector<sched::PoolNode> pool;
@@ -415,7 +534,8 @@ Status Reconciler::PlacePending(PassStats& stats) {
     Result<std::vector<sched::NodePlacement>> placed = engine_->Place(req);
     if (!placed.ok()) {
       if (!pool_built) {
-        pool = DiagnosisPool(nodes, live, sync.overcommitted);
+        // Free amounts come from the engine below; the records give totals and states.
+        pool = DiagnosisPool(nodes, {}, overcommitted_);
         pool_built = true;
       }
       if (pool_fresh_at != placed_this_pass) {
@@ -433,7 +553,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
       continue;
     }
     ++placed_this_pass;
-    PlacementPlan plan = PlanAllocations(job, *placed, sync.record_of, iso, now, ids_);
+    PlacementPlan plan = PlanAllocations(job, *placed, record_of, iso, now, ids_);
     for (size_t r = 0; r < plan.allocs.size(); ++r) {
       // Booked now; a plan the store does not take is released by the next pass's sync.
       engine_->AddAllocation(plan.allocs[r].alloc.id, (*placed)[r], /*already_applied=*/true)
@@ -498,7 +618,12 @@ Status Reconciler::WriteReasons(const std::map<std::string, std::string>& waitin
   return OkStatus();
 }
 
-Status Reconciler::CollectGarbage() {
+Status Reconciler::CollectGarbage(bool full) {
+  if (full && feed_seq_ > 0) {
+    // The feed up to what a pass has fully handled is not needed any more.
+    FASTGPU_RETURN_IF_ERROR(store_.Write(
+        [&](store::WriteTx& tx) -> Status { return tx.DeleteChangesBefore(feed_seq_).status(); }));
+  }
   const TimePoint now = clock_.Now();
   if (now - last_gc_ < std::chrono::minutes(10)) return OkStatus();
   last_gc_ = now;

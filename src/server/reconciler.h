@@ -44,8 +44,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -67,6 +69,9 @@ struct ReconcilerOptions {
   int max_pending_per_pass = 2000;                          // pending jobs considered per pass
   // Over budget this long, a tenant's work is stopped (see usage_budget.h); default 10 min.
   std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};
+  // A pass reads only what the store's change feed says changed since the previous pass;
+  // every this long (and at the first pass) it reads everything instead. Default 30 s.
+  std::chrono::milliseconds full_pass_interval{std::chrono::seconds(30)};
 };
 
 // What one pass did.
@@ -78,6 +83,8 @@ struct PassStats {
   int running = 0;      // jobs that became running
   int placed = 0;       // jobs placed
   int unplaceable = 0;  // pending jobs that fit nowhere now
+  bool full = false;    // the pass read everything (not only what changed)
+  int changes = 0;      // change-feed entries the pass read
 };
 
 class Reconciler {
@@ -107,16 +114,27 @@ class Reconciler {
  private:
   Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
              ReconcilerOptions options, std::unique_ptr<sched::Engine> engine);
+  // What the change feed says changed since the previous pass, read in one transaction.
+  struct Changes {
+    MonoTime started{};                           // when it was read
+    int64_t seq_after = 0;                        // the feed's seq this read reached
+    bool full = false;                            // read everything instead
+    int entries = 0;                              // feed entries read
+    std::set<std::string> jobs;                   // jobs written, and jobs whose allocations were
+    std::set<std::string> nodes;                  // nodes written
+    std::vector<store::AllocationRecord> allocs;  // allocations written, as they are now
+    std::vector<ChangedNode> changed_nodes;       // nodes written, with their allocations
+  };
+  Status ReadChanges(int64_t since, bool allow_full, Changes& changes);
   Status ExpireLeases(PassStats& stats);
-  Status RequeueUnhealthy(PassStats& stats);
-  Status AdvanceJobs(PassStats& stats);
-  Status PlacePending(PassStats& stats);
-  Status LoadPending(std::vector<model::Job>& pending, std::vector<store::NodeRecord>& nodes,
-                     std::vector<store::AllocationRecord>& live);
+  Status RequeueUnhealthy(PassStats& stats, const std::set<std::string>* only_nodes);
+  Status AdvanceJobs(PassStats& stats, const std::set<std::string>* only_jobs);
+  Status PlacePending(PassStats& stats, const Changes& changes);
+  Status LoadPending(std::vector<model::Job>& pending);
   Status LoadWorkloadHistory();
   Result<int> WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now);
   Status WriteReasons(const std::map<std::string, std::string>& waiting);
-  Status CollectGarbage();
+  Status CollectGarbage(bool full);
   // The background thread's loop body: one pass, its failure or exception logged.
   void RunPassLogged();
 
@@ -131,6 +149,14 @@ class Reconciler {
   std::unique_ptr<sched::Engine> engine_;
   bool history_loaded_ = false;               // the engine learned the stored jobs' shapes
   std::unordered_set<std::string> observed_;  // pending jobs whose shape the engine learned
+  // Guarded by pass_mu_: the change feed read up to here; the nodes as of then
+  // (registration order) and where each is in `nodes_`; the over-committed ones.
+  int64_t feed_seq_ = 0;
+  bool synced_ = false;  // a full pass has run
+  MonoTime last_full_{};
+  std::vector<store::NodeRecord> nodes_;
+  std::unordered_map<std::string, size_t> node_pos_;
+  Overcommitted overcommitted_;
   TimePoint last_gc_{};
   TimePoint budget_checked_{};  // last budget enforcement (usage_budget.h)
   NodeLeases leases_;

@@ -354,6 +354,52 @@ TEST(ReconcilerTest, OneJobPerPassPlacesAsTheEngineDoes) {
   }
 }
 
+// After the first pass, a pass reads only what the store's change feed names: nothing
+// when nothing changed (a heartbeat that changes no health is not a change), the job and
+// its allocations after a cancel; every full_pass_interval it reads everything again.
+TEST(ReconcilerTest, PassesReadOnlyWhatChangedAndEverythingAtIntervals) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 2);
+  std::string id = Submit(cp, JobBody(1, 0));
+  Reconciler& r = cp.server().reconciler();
+  auto first = r.RunOnce();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->full);
+  EXPECT_EQ(first->placed, 1);
+  auto own = r.RunOnce();  // the previous pass's own writes
+  ASSERT_TRUE(own.ok());
+  EXPECT_FALSE(own->full);
+  EXPECT_GT(own->changes, 0);
+  auto idle = r.RunOnce();
+  ASSERT_TRUE(idle.ok());
+  EXPECT_FALSE(idle->full);
+  EXPECT_EQ(idle->changes, 0);
+  agent.Heartbeat();
+  auto after_heartbeat = r.RunOnce();
+  ASSERT_TRUE(after_heartbeat.ok());
+  EXPECT_EQ(after_heartbeat->changes, 0);
+
+  ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + id + "/cancel", cp.admin()).status, 200);
+  auto after_cancel = r.RunOnce();
+  ASSERT_TRUE(after_cancel.ok());
+  EXPECT_FALSE(after_cancel->full);
+  EXPECT_GT(after_cancel->changes, 0);
+  // The cancelled job's GPU is free again: a new job takes it without a full pass.
+  std::string next = Submit(cp, JobBody(1, 0, "\"gpu_count\":2"));
+  auto placed = r.RunOnce();
+  ASSERT_TRUE(placed.ok());
+  EXPECT_FALSE(placed->full);
+  EXPECT_EQ(placed->placed, 1);
+  EXPECT_EQ(GetJob(cp, next).Str("state"), "scheduled");
+
+  cp.clock().Advance(std::chrono::seconds(31));
+  agent.Heartbeat();
+  auto later = r.RunOnce();
+  ASSERT_TRUE(later.ok());
+  EXPECT_TRUE(later->full);
+  EXPECT_EQ(later->nodes_lost, 0);
+}
+
 TEST(ReconcilerTest, UnknownPolicyIsRefused) {
   auto store = store::NewMemoryStore();
   ManualClock clock;
