@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/fake_inventory.h"
+#include "agent/file_env.h"
 #include "agent/isolation.h"
 #include "agent/testing/fake_mps_control.h"
 #include "agent/vgpu.h"
@@ -322,6 +323,15 @@ TEST(MpsModeTest, LimitsFromTheShareAndOneDaemonPerGpu) {
   mode.Supervise({&rec}, services);
   EXPECT_TRUE(mps.Running(uuid));
   ASSERT_TRUE(mps.Stop(uuid).ok());
+
+  // The pipe folders are looked for in the agent's env.
+  auto env = NewMemoryFileEnv();
+  MpsDaemons in_memory(dir.path() + "/mps3", "unused", std::chrono::seconds(1), *env);
+  IsolationServices memory_services{in_memory, dir.path() + "/mps3", "/dev", *env};
+  EXPECT_TRUE(mode.HostFolders(rec, memory_services).empty());
+  ASSERT_TRUE(env->CreateDirs(MpsPipeDirectory(dir.path() + "/mps3", uuid)).ok());
+  EXPECT_EQ(mode.HostFolders(rec, memory_services),
+            std::vector<std::string>{MpsPipeDirectory(dir.path() + "/mps3", uuid)});
 
   MpsDaemons missing(dir.path() + "/mps2", dir.path() + "/no-such-program");
   IsolationServices broken{missing, dir.path() + "/mps2", "/dev"};
