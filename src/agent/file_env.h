@@ -9,16 +9,20 @@
 //     memory.max, pids.max, the v1 files, cgroup.kill, freezer.state) or reads
 //     (cgroup.controllers, cgroup.procs, memory.events, memory.oom_control);
 //   - the MPS folders (mps.h): each GPU's pipe and log folders and the daemon's pid file.
-// Outside it, because the agent does not read or write them as files:
-//   - what the shim launcher does in the child for a workload (shim_launcher.cpp): its
-//     log and exit-status files, joining the group's cgroup.procs, /dev/null; the MPS
-//     control program's output log is likewise opened for the child by posix_spawn;
+// Outside it:
+//   - the real launcher's files for a workload (shim_launcher.cpp, the real side of the
+//     launcher.h seam): its child writes the log and the exit-status file and joins the
+//     group's cgroup.procs, and Poll reads that exit status back; they are on the real
+//     disk because a real process writes them (FakeProcessLauncher writes its stand-ins
+//     through the env). The MPS control program's output log is likewise opened for the
+//     child by posix_spawn;
 //   - kernel objects reached through a path: the device program attached to a cgroup
 //     folder (devices.h), the sandbox's mounts and device nodes (sandbox.h), chown of a
 //     work dir to its sandbox uid;
 //   - host files only read for facts about the host or a process: /proc (meminfo, a
 //     pid's stat, status and environ), the GPU device nodes under /dev, the fake
-//     inventory's fault file (a test hook) and the container runtime's config files.
+//     inventory's fault file (a test hook) and the CDI specs that tell whether the
+//     container runtime knows the GPUs (container.cpp).
 //
 // Errors are values: NotFound when a file or folder to read is missing; Internal for
 // any other failure (a write into a missing folder included), with the operation, the
