@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -149,7 +148,7 @@ Status Agent::Impl::Start() {
   if (options_.memory_mib <= 0) options_.memory_mib = DetectMemoryMib();
   if (options_.heartbeat_interval.count() > 0) interval_ = options_.heartbeat_interval;
   health_ = HealthTracker(options_.health);
-  cgroups_ = Cgroups::Probe(options_.cgroup_root);
+  cgroups_ = Cgroups::Probe(env_, options_.cgroup_root);
   if (cgroups_.enabled()) {
     spdlog::info("agent: {}", cgroups_.note());
   } else {
@@ -178,14 +177,14 @@ Status Agent::Impl::Start() {
       spdlog::warn("agent: {}", sandbox_note_);
     }
     // Others may pass through to their own work dir (0700, theirs), never list or read.
-    std::error_code ec;
-    std::filesystem::permissions(options_.data_dir, std::filesystem::perms(0711), ec);
-    std::filesystem::permissions(options_.data_dir + "/replicas", std::filesystem::perms(0711), ec);
+    env_.Chmod(options_.data_dir, 0711).IgnoreError();
+    env_.Chmod(options_.data_dir + "/replicas", 0711).IgnoreError();
   } else {
     sandbox_note_ = "sandbox off: workloads run as the agent's user in the host's namespaces";
     spdlog::warn("agent: {}", sandbox_note_);
   }
-  mps_ = std::make_unique<MpsDaemons>(options_.data_dir + "/mps", options_.mps_control);
+  mps_ = std::make_unique<MpsDaemons>(options_.data_dir + "/mps", options_.mps_control,
+                                      std::chrono::seconds(10), env_);
   ReplicaSetOptions ro;
   ro.data_dir = options_.data_dir;
   ro.mps_root = options_.data_dir + "/mps";
@@ -221,7 +220,7 @@ Status Agent::Impl::Start() {
     own.insert(rec.cgroup);
     own.insert(rec.id());
   }
-  for (const std::string& name : cgroups_.RemoveStale(own, kStaleCgroupAge)) {
+  for (const std::string& name : cgroups_.RemoveStale(own, kStaleCgroupAge, clock_.Now())) {
     spdlog::info("agent: removed the empty cgroup {} that no replica of this agent names", name);
   }
   net::HttpClientOptions http;

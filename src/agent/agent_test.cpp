@@ -81,7 +81,8 @@ class AgentTest : public ::testing::Test {
 
   // An agent whose loop waits on `clock` and whose workloads are fakes (launched_).
   std::unique_ptr<Agent> StartFakeAgent(ManualClock& clock, std::chrono::milliseconds interval,
-                                        std::chrono::milliseconds grace, FileEnv* env = nullptr) {
+                                        std::chrono::milliseconds grace, FileEnv* env = nullptr,
+                                        const std::string& cgroup_root = "") {
     auto inv = FakeGpuInventory::Create("1xH100-80GB", "agent-test");
     EXPECT_TRUE(inv.ok());
     auto launcher = std::make_unique<FakeProcessLauncher>(&clock, env);
@@ -98,7 +99,7 @@ class AgentTest : public ::testing::Test {
     o.heartbeat_interval = interval;
     o.retry_interval = interval;
     o.stop_grace = grace;
-    o.cgroup_root = "";
+    o.cgroup_root = cgroup_root;
     auto agent = std::make_unique<Agent>(std::move(o));
     Status st = agent->Start();
     EXPECT_TRUE(st.ok()) << st;
@@ -253,6 +254,42 @@ TEST_F(AgentTest, StateAndLogsGoThroughTheInjectedFileEnv) {
   Step(clock, std::chrono::seconds(2));
   EXPECT_TRUE(agent->Snapshot().replicas.empty());
   EXPECT_FALSE(env->Exists(dir_.path() + "/replicas/alloc-mem"));
+}
+
+TEST_F(AgentTest, CgroupsGoThroughTheInjectedFileEnv) {
+  ManualClock clock;
+  auto env = NewMemoryFileEnv(&clock);
+  // cgroup v1 with cpu and memory hierarchies, stood in for in the env: the agent reads
+  // its mount table (/proc/self/mountinfo) and writes every limit through the env.
+  ASSERT_TRUE(env->CreateDirs("/proc/self").ok());
+  ASSERT_TRUE(env->WriteFile("/proc/self/mountinfo",
+                             "32 31 0:29 / /cg/cpu rw - cgroup cgroup rw,cpu\n"
+                             "35 31 0:32 / /cg/memory rw - cgroup cgroup rw,memory\n",
+                             false)
+                  .ok());
+  ASSERT_TRUE(env->CreateDirs("/cg/cpu/fastgpu").ok());
+  ASSERT_TRUE(env->CreateDirs("/cg/memory").ok());
+  ASSERT_TRUE(env->WriteFile("/cg/cpu/fastgpu/cpu.cfs_quota_us", "-1\n", false).ok());
+  auto agent =
+      StartFakeAgent(clock, std::chrono::seconds(2), std::chrono::seconds(10), env.get(), "/cg");
+  ASSERT_TRUE(agent->Snapshot().cgroups_enabled) << agent->Snapshot().cgroup_note;
+  cp_->SetAllocations({TestAllocation("alloc-cg", {"train.py"})});  // 500 milli, 256 MiB
+  Step(clock, std::chrono::seconds(2));
+  ASSERT_TRUE(launched_->Find("alloc-cg"));
+  ASSERT_TRUE(env->Exists("/cg/cpu/fastgpu/alloc-cg/cpu.cfs_quota_us"));
+  ASSERT_TRUE(env->Exists("/cg/memory/fastgpu/alloc-cg/memory.limit_in_bytes"));
+  EXPECT_EQ(*env->ReadFile("/cg/cpu/fastgpu/alloc-cg/cpu.cfs_quota_us"), "50000");
+  EXPECT_EQ(*env->ReadFile("/cg/memory/fastgpu/alloc-cg/memory.limit_in_bytes"),
+            std::to_string(256LL << 20));
+  EXPECT_EQ(launched_->launches().back().spec.cgroup_procs,
+            (std::vector<std::string>{"/cg/cpu/fastgpu/alloc-cg/cgroup.procs",
+                                      "/cg/memory/fastgpu/alloc-cg/cgroup.procs"}));
+  ASSERT_TRUE(launched_->Exit("alloc-cg", 0));
+  Step(clock, std::chrono::seconds(2));
+  EXPECT_EQ(State("alloc-cg"), "exited");
+  EXPECT_FALSE(env->Exists("/cg/cpu/fastgpu/alloc-cg"));  // the group is removed
+  EXPECT_FALSE(env->Exists("/cg/memory/fastgpu/alloc-cg"));
+  EXPECT_FALSE(PosixFileEnv().Exists("/cg"));
 }
 
 TEST_F(AgentTest, CancelEscalatesToSigkillAfterTheGraceOnTheClock) {

@@ -1,18 +1,13 @@
 #include "agent/cgroup.h"
 
-#include <errno.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include "agent/files.h"
 
 namespace fastgpu::agent {
 namespace {
@@ -21,31 +16,17 @@ constexpr int64_t kCpuPeriodUs = 100000;
 constexpr int64_t kMinCpuQuotaUs = 1000;  // the kernel refuses less
 constexpr const char* kV1Controllers[] = {"cpu", "memory", "pids", "devices", "freezer"};
 
-bool ReadFile(const std::string& path, std::string* out) {
-  auto text = ReadWholeFile(path);
+bool ReadFile(FileEnv& env, const std::string& path, std::string* out) {
+  auto text = env.ReadFile(path);
   if (!text.ok()) return false;
   *out = std::move(text).value();
   return true;
 }
 
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0;
-}
-
-// Writes `value` in one write() call, as cgroup files expect. Returns errno or 0.
-int WriteFile(const std::string& path, const std::string& value) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) return errno;
-  size_t n = std::fwrite(value.data(), 1, value.size(), f);
-  int err = n == value.size() ? 0 : (errno != 0 ? errno : EIO);
-  if (std::fclose(f) != 0 && err == 0) err = errno;
-  return err;
-}
-
-Status Write(const std::string& path, const std::string& value) {
-  if (int err = WriteFile(path, value); err != 0) {
-    return Internal("cannot write '" + value + "' to " + path + ": " + strerror(err));
+// Writes `value` in one write() call, as cgroup files expect.
+Status Write(FileEnv& env, const std::string& path, const std::string& value) {
+  if (Status st = env.WriteFile(path, value, /*sync=*/false); !st.ok()) {
+    return Internal("cannot write '" + value + "' to " + path + " (" + st.message() + ")");
   }
   return OkStatus();
 }
@@ -80,11 +61,11 @@ bool Under(const std::string& path, const std::string& root) {
 }
 
 // Controller -> mount point of the v1 hierarchies under `root` listed in `mountinfo`.
-std::map<std::string, std::string> FindV1Mounts(const std::string& mountinfo,
+std::map<std::string, std::string> FindV1Mounts(FileEnv& env, const std::string& mountinfo,
                                                 const std::string& root) {
   std::map<std::string, std::string> found;
   std::string text;
-  if (!ReadFile(mountinfo, &text)) return found;
+  if (!ReadFile(env, mountinfo, &text)) return found;
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
@@ -107,11 +88,11 @@ std::map<std::string, std::string> FindV1Mounts(const std::string& mountinfo,
   return found;
 }
 
-std::vector<int> PidsIn(const std::vector<std::string>& dirs) {
+std::vector<int> PidsIn(FileEnv& env, const std::vector<std::string>& dirs) {
   std::set<int> pids;
   for (const std::string& dir : dirs) {
     std::string text;
-    if (!ReadFile(dir + "/cgroup.procs", &text)) continue;
+    if (!ReadFile(env, dir + "/cgroup.procs", &text)) continue;
     std::istringstream in(text);
     int pid = 0;
     while (in >> pid) {
@@ -122,10 +103,10 @@ std::vector<int> PidsIn(const std::vector<std::string>& dirs) {
 }
 
 // SIGKILLs the pids in `dirs` until none is left or the deadline passes.
-void KillUntilEmpty(const std::vector<std::string>& dirs,
+void KillUntilEmpty(FileEnv& env, const std::vector<std::string>& dirs,
                     std::chrono::steady_clock::time_point deadline) {
   for (;;) {
-    std::vector<int> pids = PidsIn(dirs);
+    std::vector<int> pids = PidsIn(env, dirs);
     if (pids.empty()) return;
     for (int pid : pids) kill(pid, SIGKILL);
     if (std::chrono::steady_clock::now() > deadline) return;
@@ -133,9 +114,9 @@ void KillUntilEmpty(const std::vector<std::string>& dirs,
   }
 }
 
-int64_t CounterIn(const std::string& path, const std::string& key) {
+int64_t CounterIn(FileEnv& env, const std::string& path, const std::string& key) {
   std::string text;
-  if (!ReadFile(path, &text)) return -1;
+  if (!ReadFile(env, path, &text)) return -1;
   std::istringstream in(text);
   std::string k;
   int64_t v = 0;
@@ -179,7 +160,12 @@ std::vector<std::string> Cgroups::controllers() const {
 }
 
 Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
+  return Probe(PosixFileEnv(), root, mountinfo);
+}
+
+Cgroups Cgroups::Probe(FileEnv& env, const std::string& root, const std::string& mountinfo) {
   Cgroups c;
+  c.env_ = &env;
   const std::string none = ": replicas run without CPU, memory, process and device limits";
   if (root.empty()) {
     c.note_ = "cgroups turned off" + none;
@@ -187,28 +173,28 @@ Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
   }
   std::string v2_why;
   std::string controllers;
-  if (!ReadFile(root + "/cgroup.controllers", &controllers)) {
+  if (!ReadFile(env, root + "/cgroup.controllers", &controllers)) {
     v2_why = "no cgroup v2 hierarchy at " + root;
   } else if (!HasWord(controllers, "cpu") || !HasWord(controllers, "memory")) {
     v2_why = "the cgroup v2 hierarchy at " + root + " lacks the cpu or memory controller";
   } else {
     // cgroup v2.
     std::string base = root + "/fastgpu";
-    if (mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) {
-      c.note_ = "cgroup v2 not usable (cannot create " + base + ": " + strerror(errno) + ")" + none;
+    if (Status st = env.CreateDirs(base); !st.ok()) {
+      c.note_ = "cgroup v2 not usable (cannot " + st.message() + ")" + none;
       return c;
     }
     // Enables `want` for the root's children and for fastgpu's; "" or what failed.
     auto enable = [&](const std::string& want) -> std::string {
       std::string subtree;
-      ReadFile(root + "/cgroup.subtree_control", &subtree);
+      ReadFile(env, root + "/cgroup.subtree_control", &subtree);
       std::istringstream words(want);
       bool missing = false;
       for (std::string w; words >> w;) missing = missing || !HasWord(subtree, w.substr(1));
       for (const std::string& dir : {missing ? root : std::string(), base}) {
         if (dir.empty()) continue;
-        if (int err = WriteFile(dir + "/cgroup.subtree_control", want); err != 0) {
-          return "cannot enable " + want + " in " + dir + ": " + strerror(err);
+        if (Status st = env.WriteFile(dir + "/cgroup.subtree_control", want, false); !st.ok()) {
+          return "cannot enable " + want + " in " + dir + ": " + st.message();
         }
       }
       return "";
@@ -245,7 +231,7 @@ Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
     return c;
   }
   // cgroup v1: one hierarchy per controller (or a few together), found in the mount table.
-  std::map<std::string, std::string> mounts = FindV1Mounts(mountinfo, root);
+  std::map<std::string, std::string> mounts = FindV1Mounts(env, mountinfo, root);
   if (!mounts.count("cpu") || !mounts.count("memory")) {
     c.note_ = "cgroups not usable (" + v2_why +
               ", and no cgroup v1 cpu and memory hierarchies under " + root + " in " + mountinfo +
@@ -256,8 +242,8 @@ Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
   for (const auto& [controller, mount_point] : mounts) {
     std::string base = mount_point + "/fastgpu";
     bool required = controller == "cpu" || controller == "memory";
-    if (mkdir(base.c_str(), 0755) != 0 && errno != EEXIST) {
-      std::string why = "cannot create " + base + ": " + strerror(errno);
+    if (Status st = env.CreateDirs(base); !st.ok()) {
+      std::string why = "cannot " + st.message();
       if (required) {
         c.note_ = "cgroup v1 not usable (" + why + ")" + none;
         return c;
@@ -267,14 +253,14 @@ Cgroups Cgroups::Probe(const std::string& root, const std::string& mountinfo) {
     }
     c.v1_[controller] = base;
   }
-  if (!Exists(c.v1_["cpu"] + "/cpu.cfs_quota_us")) {
+  if (!env.Exists(c.v1_["cpu"] + "/cpu.cfs_quota_us")) {
     c.note_ = "cgroup v1 not usable (" + c.v1_["cpu"] + " has no cpu.cfs_quota_us)" + none;
     return c;
   }
   c.version_ = CgroupVersion::kV1;
   c.pids_ = c.v1_.count("pids") > 0;
   c.devices_ = c.v1_.count("devices") > 0;
-  c.swap_ = Exists(c.v1_["memory"] + "/memory.memsw.limit_in_bytes");
+  c.swap_ = env.Exists(c.v1_["memory"] + "/memory.memsw.limit_in_bytes");
   c.note_ = "cgroup v1 limits (" + Join(c.controllers()) + ") in " + Join(c.Bases());
   for (const char* want : kV1Controllers) {
     if (!mounts.count(want)) skipped.push_back(std::string(want) + " (not mounted)");
@@ -326,18 +312,16 @@ Result<std::string> Cgroups::Create(const std::string& name, const CgroupLimits&
 
 Result<std::string> Cgroups::CreateV2(const std::string& name, const CgroupLimits& limits) const {
   std::string dir = base_ + "/" + name;
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Internal("cannot create " + dir + ": " + strerror(errno));
-  }
-  FASTGPU_RETURN_IF_ERROR(Write(dir + "/cpu.max", CpuMax(limits.cpu_milli)));
+  if (Status st = env_->CreateDirs(dir); !st.ok()) return Internal("cannot " + st.message());
+  FASTGPU_RETURN_IF_ERROR(Write(*env_, dir + "/cpu.max", CpuMax(limits.cpu_milli)));
   std::string mem = limits.memory_mib > 0 ? std::to_string(limits.memory_mib << 20) : "max";
-  FASTGPU_RETURN_IF_ERROR(Write(dir + "/memory.max", mem));
-  if (limits.memory_mib > 0 && Exists(dir + "/memory.swap.max")) {
-    FASTGPU_RETURN_IF_ERROR(Write(dir + "/memory.swap.max", "0"));
+  FASTGPU_RETURN_IF_ERROR(Write(*env_, dir + "/memory.max", mem));
+  if (limits.memory_mib > 0 && env_->Exists(dir + "/memory.swap.max")) {
+    FASTGPU_RETURN_IF_ERROR(Write(*env_, dir + "/memory.swap.max", "0"));
   }
   if (pids_) {
     std::string max = limits.pids_max > 0 ? std::to_string(limits.pids_max) : "max";
-    FASTGPU_RETURN_IF_ERROR(Write(dir + "/pids.max", max));
+    FASTGPU_RETURN_IF_ERROR(Write(*env_, dir + "/pids.max", max));
   }
   if (devices_ && limits.devices) {
     FASTGPU_RETURN_IF_ERROR(AttachDeviceProgram(dir, *limits.devices));
@@ -348,34 +332,34 @@ Result<std::string> Cgroups::CreateV2(const std::string& name, const CgroupLimit
 Result<std::string> Cgroups::CreateV1(const std::string& name, const CgroupLimits& limits) const {
   for (const std::string& base : Bases()) {
     std::string dir = base + "/" + name;
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Internal("cannot create " + dir + ": " + strerror(errno));
-    }
+    if (Status st = env_->CreateDirs(dir); !st.ok()) return Internal("cannot " + st.message());
   }
   std::string cpu = Dir(name, "cpu");
-  FASTGPU_RETURN_IF_ERROR(Write(cpu + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
+  FASTGPU_RETURN_IF_ERROR(Write(*env_, cpu + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
   FASTGPU_RETURN_IF_ERROR(
-      Write(cpu + "/cpu.cfs_quota_us", std::to_string(CpuQuotaUs(limits.cpu_milli))));
+      Write(*env_, cpu + "/cpu.cfs_quota_us", std::to_string(CpuQuotaUs(limits.cpu_milli))));
   std::string memory = Dir(name, "memory");
   std::string bytes = limits.memory_mib > 0 ? std::to_string(limits.memory_mib << 20) : "-1";
   // memory + swap must stay at least the memory limit: memory first when setting,
   // memory + swap first when lifting.
   if (limits.memory_mib > 0) {
-    FASTGPU_RETURN_IF_ERROR(Write(memory + "/memory.limit_in_bytes", bytes));
-    if (swap_) FASTGPU_RETURN_IF_ERROR(Write(memory + "/memory.memsw.limit_in_bytes", bytes));
+    FASTGPU_RETURN_IF_ERROR(Write(*env_, memory + "/memory.limit_in_bytes", bytes));
+    if (swap_)
+      FASTGPU_RETURN_IF_ERROR(Write(*env_, memory + "/memory.memsw.limit_in_bytes", bytes));
   } else {
-    if (swap_) FASTGPU_RETURN_IF_ERROR(Write(memory + "/memory.memsw.limit_in_bytes", bytes));
-    FASTGPU_RETURN_IF_ERROR(Write(memory + "/memory.limit_in_bytes", bytes));
+    if (swap_)
+      FASTGPU_RETURN_IF_ERROR(Write(*env_, memory + "/memory.memsw.limit_in_bytes", bytes));
+    FASTGPU_RETURN_IF_ERROR(Write(*env_, memory + "/memory.limit_in_bytes", bytes));
   }
   if (pids_) {
     std::string max = limits.pids_max > 0 ? std::to_string(limits.pids_max) : "max";
-    FASTGPU_RETURN_IF_ERROR(Write(Dir(name, "pids") + "/pids.max", max));
+    FASTGPU_RETURN_IF_ERROR(Write(*env_, Dir(name, "pids") + "/pids.max", max));
   }
   if (devices_ && limits.devices) {
     std::string devices = Dir(name, "devices");
-    FASTGPU_RETURN_IF_ERROR(Write(devices + "/devices.deny", "a"));
+    FASTGPU_RETURN_IF_ERROR(Write(*env_, devices + "/devices.deny", "a"));
     for (const DeviceRule& rule : *limits.devices) {
-      FASTGPU_RETURN_IF_ERROR(Write(devices + "/devices.allow", rule.ToV1()));
+      FASTGPU_RETURN_IF_ERROR(Write(*env_, devices + "/devices.allow", rule.ToV1()));
     }
   }
   return name;
@@ -387,24 +371,24 @@ void Cgroups::Kill(const std::string& name) const {
   std::vector<std::string> dirs;
   for (const std::string& base : Bases()) dirs.push_back(base + "/" + name);
   if (version_ == CgroupVersion::kV2) {
-    WriteFile(dirs[0] + "/cgroup.kill", "1");  // where the kernel has it
-    KillUntilEmpty(dirs, deadline);
+    env_->WriteFile(dirs[0] + "/cgroup.kill", "1", false).IgnoreError();  // where it exists
+    KillUntilEmpty(*env_, dirs, deadline);
     return;
   }
   std::string freezer = Dir(name, "freezer");
-  if (!freezer.empty() && !PidsIn({freezer}).empty() &&
-      WriteFile(freezer + "/freezer.state", "FROZEN") == 0) {
+  if (!freezer.empty() && !PidsIn(*env_, {freezer}).empty() &&
+      env_->WriteFile(freezer + "/freezer.state", "FROZEN", false).ok()) {
     // A frozen group cannot fork while its pids are read and killed.
     auto frozen_by = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
     std::string state;
-    while (ReadFile(freezer + "/freezer.state", &state) && state.rfind("FROZEN", 0) != 0 &&
+    while (ReadFile(*env_, freezer + "/freezer.state", &state) && state.rfind("FROZEN", 0) != 0 &&
            std::chrono::steady_clock::now() < frozen_by) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    for (int pid : PidsIn(dirs)) kill(pid, SIGKILL);
-    WriteFile(freezer + "/freezer.state", "THAWED");
+    for (int pid : PidsIn(*env_, dirs)) kill(pid, SIGKILL);
+    env_->WriteFile(freezer + "/freezer.state", "THAWED", false).IgnoreError();
   }
-  KillUntilEmpty(dirs, deadline);
+  KillUntilEmpty(*env_, dirs, deadline);
 }
 
 void Cgroups::Remove(const std::string& name) const {
@@ -412,44 +396,41 @@ void Cgroups::Remove(const std::string& name) const {
   for (const std::string& base : Bases()) {
     std::string dir = base + "/" + name;
     // Just-killed processes may take a moment to leave the group.
-    for (int i = 0; i < 50 && rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i) {
+    for (int i = 0; i < 50 && env_->RemoveDir(dir).code() == StatusCode::kUnavailable; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
 }
 
 std::vector<std::string> Cgroups::RemoveStale(const std::set<std::string>& keep,
-                                              std::chrono::seconds min_age) const {
+                                              std::chrono::seconds min_age, TimePoint now) const {
   std::vector<std::string> removed;
   if (!enabled()) return removed;
   std::set<std::string> names;
   for (const std::string& base : Bases()) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
-      if (entry.is_directory(ec)) names.insert(entry.path().filename().string());
+    auto entries = env_->ListDir(base);
+    if (!entries.ok()) continue;
+    for (const std::string& entry : *entries) {
+      auto info = env_->Stat(base + "/" + entry);
+      if (info.ok() && info->is_dir) names.insert(entry);
     }
   }
-  const auto now = std::chrono::system_clock::now();
   for (const std::string& name : names) {
     if (keep.count(name)) continue;
     std::vector<std::string> dirs;
     bool young = false;
     for (const std::string& base : Bases()) {
       std::string dir = base + "/" + name;
-      struct stat st {};
-      if (stat(dir.c_str(), &st) != 0) continue;
+      auto info = env_->Stat(dir);
+      if (!info.ok()) continue;
       dirs.push_back(dir);
-      auto made = std::chrono::system_clock::from_time_t(st.st_mtime);
-      young = young || now - made < min_age;
+      young = young || now - info->modified < min_age;
     }
-    if (young || dirs.empty() || !PidsIn(dirs).empty()) continue;
+    if (young || dirs.empty() || !PidsIn(*env_, dirs).empty()) continue;
     Remove(name);
     // Counted only when it is gone (an agent without the right to remove it logs nothing).
     bool gone = true;
-    for (const std::string& dir : dirs) {
-      struct stat st {};
-      gone = gone && stat(dir.c_str(), &st) != 0;
-    }
+    for (const std::string& dir : dirs) gone = gone && !env_->Exists(dir);
     if (gone) removed.push_back(name);
   }
   return removed;
@@ -458,8 +439,8 @@ std::vector<std::string> Cgroups::RemoveStale(const std::set<std::string>& keep,
 int64_t Cgroups::OomKills(const std::string& name) const {
   if (!enabled() || name.empty()) return -1;
   if (version_ == CgroupVersion::kV2)
-    return CounterIn(base_ + "/" + name + "/memory.events", "oom_kill");
-  return CounterIn(Dir(name, "memory") + "/memory.oom_control", "oom_kill");
+    return CounterIn(*env_, base_ + "/" + name + "/memory.events", "oom_kill");
+  return CounterIn(*env_, Dir(name, "memory") + "/memory.oom_control", "oom_kill");
 }
 
 }  // namespace fastgpu::agent

@@ -23,6 +23,11 @@
 //       when swap accounting exists, so swap cannot dodge the limit), pids.max,
 //       devices.deny "a" then devices.allow per rule, freezer (for Kill).
 //
+// Every cgroup file and folder (the mount table included) is read and written through the
+// FileEnv given to Probe (file_env.h), so that tests drive the same code over an
+// in-memory file system; only the device program (devices.h) and kill(2) reach the
+// kernel otherwise.
+//
 // Thread safety: Create/Kill/Remove/OomKills touch only their own group; safe from any
 // thread. Probe returns a value that is then read-only.
 #pragma once
@@ -36,6 +41,8 @@
 #include <vector>
 
 #include "agent/devices.h"
+#include "agent/file_env.h"
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace fastgpu::agent {
@@ -57,6 +64,9 @@ class Cgroups {
   // `root` "" means disabled ("cgroups turned off"). `mountinfo`: the mount table to
   // search for v1 hierarchies (tests pass a file of their own).
   static Cgroups Probe(const std::string& root,
+                       const std::string& mountinfo = "/proc/self/mountinfo");
+  // The same through `env` (borrowed; it must outlive the value and its copies).
+  static Cgroups Probe(FileEnv& env, const std::string& root,
                        const std::string& mountinfo = "/proc/self/mountinfo");
 
   bool enabled() const { return version_ != CgroupVersion::kNone; }
@@ -84,8 +94,8 @@ class Cgroups {
   // hierarchy's cgroup.procs and thaws it; then repeats until the group is empty or 2 s
   // have passed.
   void Kill(const std::string& name) const;
-  // Removes the group in every hierarchy (it must be empty of processes); errors are
-  // ignored.
+  // Removes the group's folder in every hierarchy (it must be empty of processes; a
+  // busy folder is retried for up to 0.5 s); errors are ignored.
   void Remove(const std::string& name) const;
   // Removes the groups under fastgpu/ that hold no process, are not named in `keep`, and
   // were made at least `min_age` ago: those left by replicas whose agent never came back
@@ -93,8 +103,9 @@ class Cgroups {
   // them). Returns the names removed. With several agents on one host, one agent may so
   // remove the group of another's replica that ended while that agent was down (which
   // then reports it without its OOM counter).
+  // A group's age is `now` less its folder's modification time.
   std::vector<std::string> RemoveStale(const std::set<std::string>& keep,
-                                       std::chrono::seconds min_age) const;
+                                       std::chrono::seconds min_age, TimePoint now) const;
   // How many processes of the group the kernel's OOM killer has killed (v2
   // memory.events, v1 memory.oom_control "oom_kill"); -1 when unknown.
   int64_t OomKills(const std::string& name) const;
@@ -113,6 +124,7 @@ class Cgroups {
   // The distinct hierarchies' fastgpu folders (v1: cpu and cpuacct may share one).
   std::vector<std::string> Bases() const;
 
+  FileEnv* env_ = &PosixFileEnv();  // borrowed
   CgroupVersion version_ = CgroupVersion::kNone;
   std::string base_;                       // v2: <root>/fastgpu
   std::map<std::string, std::string> v1_;  // v1: controller -> <mount>/fastgpu

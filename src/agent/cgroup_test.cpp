@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/file_env.h"
+#include "common/clock.h"
 #include "common/testing/temp_dir.h"
 
 namespace fastgpu::agent {
@@ -202,6 +204,142 @@ TEST(CgroupTest, QuotasNamesAndOptionalV1Controllers) {
   EXPECT_FALSE(fs::exists(root.path() + "/memory/fastgpu/a/memory.memsw.limit_in_bytes"));
 }
 
+// ---- The same code over an in-memory file system (file_env.h): no root, no disk. ----
+
+// A cgroup v2 mount at /cg in `env`, offering `controllers`.
+void MakeV2Root(FileEnv& env, const std::string& controllers) {
+  ASSERT_TRUE(env.CreateDirs("/cg").ok());
+  ASSERT_TRUE(env.WriteFile("/cg/cgroup.controllers", controllers, false).ok());
+  ASSERT_TRUE(env.WriteFile("/cg/cgroup.subtree_control", "", false).ok());
+}
+
+std::string MemRead(FileEnv& env, const std::string& path) {
+  auto text = env.ReadFile(path);
+  return text.ok() ? *text : "<" + text.status().ToString() + ">";
+}
+
+TEST(MemoryCgroupTest, V2SetupWritesEachLimitToItsFileAndRemovalCleansUp) {
+  auto env = NewMemoryFileEnv();
+  MakeV2Root(*env, "cpuset cpu io memory pids\n");
+  Cgroups c = Cgroups::Probe(*env, "/cg", "/proc-not-read");
+  ASSERT_TRUE(c.enabled()) << c.note();
+  EXPECT_EQ(c.version(), CgroupVersion::kV2);
+  EXPECT_EQ(MemRead(*env, "/cg/cgroup.subtree_control"), "+cpu +memory +pids");
+  EXPECT_EQ(MemRead(*env, "/cg/fastgpu/cgroup.subtree_control"), "+cpu +memory +pids");
+  auto name = c.Create("alloc-1", {250, 512, 64, std::nullopt});
+  ASSERT_TRUE(name.ok()) << name.status();
+  const std::string dir = "/cg/fastgpu/alloc-1";
+  EXPECT_TRUE(env->Stat(dir)->is_dir);
+  EXPECT_EQ(MemRead(*env, dir + "/cpu.max"), "25000 100000");
+  EXPECT_EQ(MemRead(*env, dir + "/memory.max"), std::to_string(512LL << 20));
+  EXPECT_EQ(MemRead(*env, dir + "/pids.max"), "64");
+  EXPECT_FALSE(env->Exists(dir + "/memory.swap.max"));  // only set where the kernel has it
+  EXPECT_EQ(c.ProcsFiles("alloc-1"), std::vector<std::string>{dir + "/cgroup.procs"});
+  // The OOM counter is read from memory.events.
+  EXPECT_EQ(c.OomKills("alloc-1"), -1);
+  ASSERT_TRUE(env->WriteFile(dir + "/memory.events", "low 0\noom 1\noom_kill 2\n", false).ok());
+  EXPECT_EQ(c.OomKills("alloc-1"), 2);
+  // An empty group: Kill finds no pid (it only asks cgroup.kill), Remove takes the folder.
+  ASSERT_TRUE(env->WriteFile(dir + "/cgroup.procs", "", false).ok());
+  c.Kill("alloc-1");
+  EXPECT_EQ(MemRead(*env, dir + "/cgroup.kill"), "1");
+  c.Remove("alloc-1");
+  EXPECT_FALSE(env->Exists(dir));
+  EXPECT_EQ(*env->ListDir("/cg/fastgpu"), std::vector<std::string>{"cgroup.subtree_control"});
+  EXPECT_FALSE(PosixFileEnv().Exists("/cg"));  // nothing on the real disk
+}
+
+TEST(MemoryCgroupTest, AFailedLimitLeavesNoGroupBehindAndNamesTheFile) {
+  auto env = NewMemoryFileEnv();
+  MakeV2Root(*env, "cpu memory\n");
+  Cgroups c = Cgroups::Probe(*env, "/cg", "/proc-not-read");
+  ASSERT_TRUE(c.enabled()) << c.note();
+  EXPECT_NE(c.note().find("process count not limited"), std::string::npos) << c.note();
+  // A folder where memory.max should be: the write fails like a refused limit.
+  ASSERT_TRUE(env->CreateDirs("/cg/fastgpu/alloc-x/memory.max").ok());
+  auto made = c.Create("alloc-x", {100, 64, 0, std::nullopt});
+  ASSERT_FALSE(made.ok());
+  EXPECT_EQ(made.status().code(), StatusCode::kInternal);
+  EXPECT_NE(made.status().message().find("/cg/fastgpu/alloc-x/memory.max"), std::string::npos)
+      << made.status();
+  EXPECT_FALSE(env->Exists("/cg/fastgpu/alloc-x/pids.max"));
+}
+
+TEST(MemoryCgroupTest, AMissingControllerTurnsLimitsOffAndSaysWhich) {
+  auto env = NewMemoryFileEnv();
+  MakeV2Root(*env, "cpuset cpu io pids\n");  // no memory controller
+  ASSERT_TRUE(env->WriteFile("/mountinfo", "30 1 8:1 / / rw - ext4 /dev/vda rw\n", false).ok());
+  Cgroups c = Cgroups::Probe(*env, "/cg", "/mountinfo");
+  EXPECT_FALSE(c.enabled());
+  EXPECT_NE(c.note().find("the cgroup v2 hierarchy at /cg lacks the cpu or memory controller"),
+            std::string::npos)
+      << c.note();
+  EXPECT_NE(c.note().find("no cgroup v1 cpu and memory hierarchies under /cg in /mountinfo"),
+            std::string::npos)
+      << c.note();
+  auto made = c.Create("alloc-1", {100, 64, 0, std::nullopt});
+  EXPECT_EQ(made.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(made.status().message().find("lacks the cpu or memory controller"), std::string::npos)
+      << made.status();
+  EXPECT_FALSE(env->Exists("/cg/fastgpu"));  // nothing made
+}
+
+TEST(MemoryCgroupTest, V1SetupWritesEachHierarchyAndRemovalCleansEveryOne) {
+  auto env = NewMemoryFileEnv();
+  const std::string root = "/sys/fs/cgroup";
+  for (const char* d : {"cpu,cpuacct/fastgpu", "memory/fastgpu", "dev ices", "freezer", "pids"}) {
+    ASSERT_TRUE(env->CreateDirs(root + "/" + d).ok());
+  }
+  ASSERT_TRUE(env->WriteFile(root + "/cpu,cpuacct/fastgpu/cpu.cfs_quota_us", "-1\n", false).ok());
+  ASSERT_TRUE(env->WriteFile("/mountinfo", V1MountInfo(root), false).ok());
+  Cgroups c = Cgroups::Probe(*env, root, "/mountinfo");
+  ASSERT_TRUE(c.enabled()) << c.note();
+  EXPECT_EQ(c.version(), CgroupVersion::kV1);
+  EXPECT_NE(c.note().find("swap is not limited"), std::string::npos) << c.note();
+  std::vector<DeviceRule> devices = {{'c', 195, 0, "rw"}};
+  ASSERT_TRUE(c.Create("alloc-1", {500, 128, 32, devices}).ok());
+  const std::string cpu = root + "/cpu,cpuacct/fastgpu/alloc-1";
+  const std::string memory = root + "/memory/fastgpu/alloc-1";
+  EXPECT_EQ(MemRead(*env, cpu + "/cpu.cfs_period_us"), "100000");
+  EXPECT_EQ(MemRead(*env, cpu + "/cpu.cfs_quota_us"), "50000");
+  EXPECT_EQ(MemRead(*env, memory + "/memory.limit_in_bytes"), std::to_string(128LL << 20));
+  EXPECT_FALSE(env->Exists(memory + "/memory.memsw.limit_in_bytes"));
+  EXPECT_EQ(MemRead(*env, root + "/pids/fastgpu/alloc-1/pids.max"), "32");
+  EXPECT_EQ(MemRead(*env, root + "/dev ices/fastgpu/alloc-1/devices.deny"), "a");
+  EXPECT_EQ(MemRead(*env, root + "/dev ices/fastgpu/alloc-1/devices.allow"), "c 195:0 rw");
+  ASSERT_TRUE(env->WriteFile(memory + "/memory.oom_control", "oom_kill 4\n", false).ok());
+  EXPECT_EQ(c.OomKills("alloc-1"), 4);
+  c.Kill("alloc-1");  // no pid in any cgroup.procs: the freezer is left alone
+  EXPECT_FALSE(env->Exists(root + "/freezer/fastgpu/alloc-1/freezer.state"));
+  c.Remove("alloc-1");
+  for (const char* h : {"cpu,cpuacct", "memory", "dev ices", "freezer", "pids"}) {
+    EXPECT_FALSE(env->Exists(root + "/" + h + "/fastgpu/alloc-1")) << h;
+    EXPECT_TRUE(env->Exists(root + "/" + h + "/fastgpu")) << h;
+  }
+}
+
+TEST(MemoryCgroupTest, RemoveStaleTakesOldEmptyUnnamedGroupsOnly) {
+  ManualClock clock(TimePoint(std::chrono::hours(24)));
+  auto env = NewMemoryFileEnv(&clock);
+  MakeV2Root(*env, "cpu memory pids\n");
+  Cgroups c = Cgroups::Probe(*env, "/cg", "/proc-not-read");
+  ASSERT_TRUE(c.enabled()) << c.note();
+  for (const char* n : {"old-empty", "old-busy", "kept"}) {
+    ASSERT_TRUE(c.Create(n, {}).ok()) << n;
+  }
+  ASSERT_TRUE(env->WriteFile("/cg/fastgpu/old-busy/cgroup.procs", "4242\n", false).ok());
+  // Nothing is old enough yet.
+  clock.Advance(std::chrono::seconds(599));
+  EXPECT_TRUE(c.RemoveStale({"kept"}, std::chrono::seconds(600), clock.Now()).empty());
+  clock.Advance(std::chrono::seconds(1));
+  std::vector<std::string> removed =
+      c.RemoveStale({"kept"}, std::chrono::seconds(600), clock.Now());
+  EXPECT_EQ(removed, std::vector<std::string>{"old-empty"});
+  EXPECT_FALSE(env->Exists("/cg/fastgpu/old-empty"));
+  EXPECT_TRUE(env->Exists("/cg/fastgpu/old-busy"));
+  EXPECT_TRUE(env->Exists("/cg/fastgpu/kept"));
+}
+
 // ---- Against this host's real cgroup file systems (root only). ----
 
 // Forks a child that joins the groups of `procs`, then returns body()'s value as its
@@ -347,7 +485,8 @@ TEST_F(RealCgroupTest, RemoveStaleTakesOnlyOldEmptyGroupsNoRecordNames) {
   for (int i = 0; i < 500 && Pids(cgroups_.ProcsFiles(names[3])[0]).empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  auto removed = cgroups_.RemoveStale({names[2]}, std::chrono::minutes(10));
+  auto removed =
+      cgroups_.RemoveStale({names[2]}, std::chrono::minutes(10), std::chrono::system_clock::now());
   auto in = [&](const std::string& n) {
     return std::find(removed.begin(), removed.end(), n) != removed.end();
   };

@@ -1,10 +1,28 @@
-// FileEnv: the agent's own files (the state file, replica folders, logs and exit
-// statuses) behind a small interface, after LevelDB's Env: PosixFileEnv() is the real
-// file system, NewMemoryFileEnv() keeps everything in memory for tests. The agent takes
-// one by injection (AgentOptions::env); nothing it writes for itself goes around it.
-// Host files it only reads (/proc, cgroupfs, the GPU device nodes) and the files the real
-// launcher's shim writes for a workload are outside it: they are the host's, not the
-// agent's.
+// FileEnv: every file and folder the agent itself reads or writes, behind a small
+// interface, after LevelDB's Env: PosixFileEnv() is the real file system,
+// NewMemoryFileEnv() keeps everything in memory for tests. The agent takes one by
+// injection (AgentOptions::env) and hands the same one down. Inside it:
+//   - the agent's own files: the state file, replica folders and work dirs (their modes),
+//     logs and exit statuses (replicas.h, state.h, log_shipper.h);
+//   - cgroups (cgroup.h): the mount table it searches, the fastgpu/ and replica group
+//     folders, every control file it writes (cgroup.subtree_control, cpu.max,
+//     memory.max, pids.max, the v1 files, cgroup.kill, freezer.state) or reads
+//     (cgroup.controllers, cgroup.procs, memory.events, memory.oom_control);
+//   - the MPS folders (mps.h): each GPU's pipe and log folders and the daemon's pid file.
+// Outside it:
+//   - the real launcher's files for a workload (shim_launcher.cpp, the real side of the
+//     launcher.h seam): its child writes the log and the exit-status file and joins the
+//     group's cgroup.procs, and Poll reads that exit status back; they are on the real
+//     disk because a real process writes them (FakeProcessLauncher writes its stand-ins
+//     through the env). The MPS control program's output log is likewise opened for the
+//     child by posix_spawn;
+//   - kernel objects reached through a path: the device program attached to a cgroup
+//     folder (devices.h), the sandbox's mounts and device nodes (sandbox.h), chown of a
+//     work dir to its sandbox uid;
+//   - host files only read for facts about the host or a process: /proc (meminfo, a
+//     pid's stat, status and environ), the GPU device nodes under /dev, the fake
+//     inventory's fault file (a test hook) and the CDI specs that tell whether the
+//     container runtime knows the GPUs (container.cpp).
 //
 // Errors are values: NotFound when a file or folder to read is missing; Internal for
 // any other failure (a write into a missing folder included), with the operation, the
@@ -13,15 +31,25 @@
 // Thread safety: implementations are thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace fastgpu::agent {
+
+// What Stat tells about a file or folder.
+struct FileInfo {
+  bool is_dir = false;
+  int64_t size = 0;    // bytes (a folder's: what the file system says)
+  uint32_t mode = 0;   // permission bits (07777)
+  TimePoint modified;  // last change of its content (a folder's: of its entries)
+};
 
 class FileEnv {
  public:
@@ -38,6 +66,8 @@ class FileEnv {
   virtual Result<int64_t> FileSize(const std::string& path) = 0;
   // True when a file or folder exists at `path`.
   virtual bool Exists(const std::string& path) = 0;
+  // Kind, size, mode and modification time of `path` (NotFound when missing).
+  virtual Result<FileInfo> Stat(const std::string& path) = 0;
 
   // Creates or truncates `path` (mode 0600 when new) and writes `data`; with `sync`, the
   // content is on stable storage when it returns OK. Its folder must exist.
@@ -48,20 +78,32 @@ class FileEnv {
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // Makes the entries of folder `dir` (a rename into it) durable.
   virtual Status SyncDir(const std::string& dir) = 0;
-  // Creates folder `dir` and its missing parents; OK when it exists.
+  // Creates folder `dir` and its missing parents (mode 0755 less the umask; the memory
+  // env: 0755); OK when it exists.
   virtual Status CreateDirs(const std::string& dir) = 0;
+  // Sets the permission bits of `path` to `mode` (07777 at most). NotFound when missing.
+  virtual Status Chmod(const std::string& path, uint32_t mode) = 0;
   // The names in folder `dir`, sorted.
   virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
   // Removes the file or folder at `path` with everything in it; OK when nothing is there.
   virtual Status RemoveAll(const std::string& path) = 0;
+  // Removes folder `dir` alone (rmdir(2)), as cgroup folders must be removed: NotFound
+  // when missing; FailedPrecondition when it holds a folder; Unavailable when the file
+  // system says it is busy (a cgroup that still has processes); Internal otherwise.
+  // Files in it: a POSIX folder holding any fails (FailedPrecondition) unless the file
+  // system owns them (cgroupfs's control files go with their folder); the memory env,
+  // standing in for cgroupfs, removes them with the folder.
+  virtual Status RemoveDir(const std::string& dir) = 0;
 };
 
 // The real file system (plain POSIX calls; never an exception). Process-wide.
 FileEnv& PosixFileEnv();
 
-// A file system in memory: folders and files in maps, "/" and "." always there; no modes
-// or owners; thread-safe. For tests of the agent's bookkeeping.
-std::unique_ptr<FileEnv> NewMemoryFileEnv();
+// A file system in memory: folders and files in maps, "/" and "." always there; modes
+// (files 0600, folders 0755 when made) but no owners; each change is stamped with
+// `clock`'s Now() (nullptr: the system clock; borrowed, it must outlive the env).
+// Thread-safe. For tests of the agent's bookkeeping and of its cgroup and MPS files.
+std::unique_ptr<FileEnv> NewMemoryFileEnv(const Clock* clock = nullptr);
 
 // Replaces `path` so that a crash at any point leaves either its old or its new content:
 // writes <path>.tmp with sync, renames it over `path`, syncs the folder.

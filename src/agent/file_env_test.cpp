@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "agent/state.h"
+#include "common/clock.h"
 #include "common/testing/temp_dir.h"
 
 namespace fastgpu::agent {
@@ -94,6 +95,41 @@ TEST_P(FileEnvConformanceTest, FoldersAreCreatedListedAndRemovedWithTheirContent
   EXPECT_FALSE(env().CreateDirs(root_ + "/file/sub").ok());
 }
 
+TEST_P(FileEnvConformanceTest, StatTellsKindSizeAndModeAndChmodSetsIt) {
+  const std::string f = root_ + "/f";
+  EXPECT_EQ(env().Stat(f).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(env().Chmod(f, 0644).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(env().WriteFile(f, "four", false).ok());
+  ASSERT_TRUE(env().CreateDirs(root_ + "/d/e").ok());
+  auto file = env().Stat(f);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_FALSE(file->is_dir);
+  EXPECT_EQ(file->size, 4);
+  EXPECT_EQ(file->mode, 0600u);
+  auto dir = env().Stat(root_ + "/d/e");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_TRUE(dir->is_dir);
+  EXPECT_EQ(dir->mode & 0700u, 0700u);
+  ASSERT_TRUE(env().Chmod(f, 0640).ok());
+  ASSERT_TRUE(env().Chmod(root_ + "/d", 0711).ok());
+  EXPECT_EQ(env().Stat(f)->mode, 0640u);
+  EXPECT_EQ(env().Stat(root_ + "/d")->mode, 0711u);
+  ASSERT_TRUE(env().Rename(f, root_ + "/g").ok());  // the mode goes with the file
+  EXPECT_EQ(env().Stat(root_ + "/g")->mode, 0640u);
+}
+
+TEST_P(FileEnvConformanceTest, RemoveDirRemovesOneEmptyFolder) {
+  EXPECT_EQ(env().RemoveDir(root_ + "/none").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(env().CreateDirs(root_ + "/a/b").ok());
+  Status busy = env().RemoveDir(root_ + "/a");
+  EXPECT_EQ(busy.code(), StatusCode::kFailedPrecondition) << busy;
+  EXPECT_TRUE(env().Exists(root_ + "/a/b"));
+  ASSERT_TRUE(env().RemoveDir(root_ + "/a/b").ok());
+  ASSERT_TRUE(env().RemoveDir(root_ + "/a").ok());
+  EXPECT_FALSE(env().Exists(root_ + "/a"));
+  EXPECT_EQ(*env().ListDir(root_), std::vector<std::string>{});
+}
+
 TEST_P(FileEnvConformanceTest, StateFileRoundTripsAndAFailedSaveKeepsTheOldOne) {
   const std::string path = root_ + "/agent-state.json";
   EXPECT_EQ(LoadAgentState(path, env()).status().code(), StatusCode::kNotFound);
@@ -131,6 +167,39 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(EnvCase{"Posix", [] { return std::unique_ptr<FileEnv>(); }},
                       EnvCase{"Memory", [] { return NewMemoryFileEnv(); }}),
     [](const ::testing::TestParamInfo<EnvCase>& info) { return info.param.name; });
+
+TEST(MemoryFileEnvTest, StampsChangesWithItsClock) {
+  ManualClock clock;
+  auto env = NewMemoryFileEnv(&clock);
+  ASSERT_TRUE(env->CreateDirs("/d").ok());
+  EXPECT_EQ(env->Stat("/d")->modified, clock.Now());
+  clock.Advance(std::chrono::minutes(5));
+  ASSERT_TRUE(env->WriteFile("/d/f", "x", false).ok());
+  EXPECT_EQ(env->Stat("/d/f")->modified, clock.Now());
+  EXPECT_EQ(env->Stat("/d")->modified, clock.Now());  // a new entry changes its folder
+  clock.Advance(std::chrono::minutes(5));
+  ASSERT_TRUE(env->WriteFile("/d/f", "y", false).ok());
+  EXPECT_EQ(env->Stat("/d/f")->modified, clock.Now());
+  EXPECT_EQ(env->Stat("/d")->modified, clock.Now() - std::chrono::minutes(5));
+}
+
+TEST(MemoryFileEnvTest, RemoveDirTakesTheFilesOfTheFolderAsCgroupfsDoes) {
+  auto env = NewMemoryFileEnv();
+  ASSERT_TRUE(env->CreateDirs("/cg/fastgpu/a1").ok());
+  ASSERT_TRUE(env->WriteFile("/cg/fastgpu/a1/cpu.max", "max 100000", false).ok());
+  ASSERT_TRUE(env->RemoveDir("/cg/fastgpu/a1").ok());
+  EXPECT_FALSE(env->Exists("/cg/fastgpu/a1/cpu.max"));
+  EXPECT_FALSE(env->Exists("/cg/fastgpu/a1"));
+  EXPECT_TRUE(env->Exists("/cg/fastgpu"));
+}
+
+TEST(PosixFileEnvTest, RemoveDirKeepsAFolderWithAFile) {
+  testing::TempDir dir;
+  FileEnv& env = PosixFileEnv();
+  ASSERT_TRUE(env.WriteFile(dir.path() + "/f", "x", false).ok());
+  EXPECT_EQ(env.RemoveDir(dir.path()).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(env.Exists(dir.path() + "/f"));
+}
 
 TEST(MemoryFileEnvTest, TouchesNoRealFile) {
   testing::TempDir dir;

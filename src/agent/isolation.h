@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/file_env.h"
 #include "agent/gpu_inventory.h"
 #include "agent/mps.h"
 #include "agent/state.h"
@@ -71,9 +72,10 @@ struct PlanContext {
 
 // The agent's side of a mode at launch and while the replica runs. Borrowed.
 struct IsolationServices {
-  MpsDaemons& mps;          // per-GPU MPS control daemons
-  std::string mps_root;     // as PlanContext::mps_root
-  std::string gpu_dev_dir;  // where the GPU device nodes live (default /dev)
+  MpsDaemons& mps;                // per-GPU MPS control daemons
+  std::string mps_root;           // as PlanContext::mps_root
+  std::string gpu_dev_dir;        // where the GPU device nodes live (default /dev)
+  FileEnv& env = PosixFileEnv();  // the agent's files (the MPS folders among them)
 };
 
 class IsolationMode {

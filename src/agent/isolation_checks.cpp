@@ -65,4 +65,18 @@ Status CheckOneGpu(model::Isolation iso, const model::Allocation& a) {
   return OkStatus();
 }
 
+Status FractionalMode::CheckAllocation(const model::Allocation& allocation) const {
+  return CheckOneGpu(Kind(), allocation);
+}
+
+Result<SliceGrant> FractionalMode::PlaceSlice(const SliceRequest& request) const {
+  FASTGPU_RETURN_IF_ERROR(CheckPlainGpu(Kind(), request));
+  return PlaceFraction(Kind(), request);
+}
+
+void FractionalMode::SetShare(const SliceGrant& grant, VgpuPlan* plan) {
+  plan->env["FASTGPU_GPU_MILLI"] = std::to_string(grant.milli);
+  plan->env["FASTGPU_GPU_MEMORY_MIB"] = std::to_string(grant.memory_mib);
+}
+
 }  // namespace fastgpu::agent

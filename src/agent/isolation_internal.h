@@ -33,4 +33,19 @@ Result<SliceGrant> PlaceFraction(model::Isolation mode, const SliceRequest& requ
 // FailedPrecondition unless the allocation has exactly one slice (one GPU per replica).
 Status CheckOneGpu(model::Isolation mode, const model::Allocation& allocation);
 
+// The base of the fractional modes (mps, shared): a share of one plain GPU per replica.
+// It gives CheckAllocation (CheckOneGpu) and PlaceSlice (CheckPlainGpu, then
+// PlaceFraction), and SetShare for the variables every share carries; a mode adds Kind,
+// SetEnvironment and whatever else differs.
+class FractionalMode : public IsolationMode {
+ public:
+  Status CheckAllocation(const model::Allocation& allocation) const final;
+  Result<SliceGrant> PlaceSlice(const SliceRequest& request) const final;
+
+ protected:
+  ~FractionalMode() = default;
+  // FASTGPU_GPU_MILLI and FASTGPU_GPU_MEMORY_MIB: the share `grant` holds.
+  static void SetShare(const SliceGrant& grant, VgpuPlan* plan);
+};
+
 }  // namespace fastgpu::agent

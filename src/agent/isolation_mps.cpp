@@ -6,7 +6,6 @@
 // run; on simulated GPUs the environment is the same but no daemon runs. MPS clients of
 // one GPU share a sandbox uid (the MPS server serves one user at a time).
 #include <algorithm>
-#include <filesystem>
 #include <set>
 
 #include "agent/isolation_internal.h"
@@ -15,18 +14,9 @@
 namespace fastgpu::agent {
 namespace {
 
-class Mps final : public IsolationMode {
+class Mps final : public FractionalMode {
  public:
   model::Isolation Kind() const override { return model::Isolation::kMps; }
-
-  Status CheckAllocation(const model::Allocation& allocation) const override {
-    return CheckOneGpu(Kind(), allocation);
-  }
-
-  Result<SliceGrant> PlaceSlice(const SliceRequest& r) const override {
-    FASTGPU_RETURN_IF_ERROR(CheckPlainGpu(Kind(), r));
-    return PlaceFraction(Kind(), r);
-  }
 
   void SetEnvironment(const std::vector<SliceGrant>& grants, const PlanContext& context,
                       VgpuPlan* plan) const override {
@@ -34,8 +24,7 @@ class Mps final : public IsolationMode {
     plan->env["CUDA_MPS_PIPE_DIRECTORY"] = MpsPipeDirectory(context.mps_root, g.device);
     plan->env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(std::max(1, g.milli / 10));
     plan->env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] = "0=" + std::to_string(g.memory_mib) + "MB";
-    plan->env["FASTGPU_GPU_MILLI"] = std::to_string(g.milli);
-    plan->env["FASTGPU_GPU_MEMORY_MIB"] = std::to_string(g.memory_mib);
+    SetShare(g, plan);
     if (context.simulated) {
       plan->note = "simulated GPU: MPS environment set as on a real GPU, but no MPS daemon runs";
     } else {
@@ -84,8 +73,8 @@ class Mps final : public IsolationMode {
     std::vector<std::string> paths;
     for (const std::string& uuid : rec.mps_gpus) {
       std::string pipe = MpsPipeDirectory(services.mps_root, uuid);
-      std::error_code ec;
-      if (std::filesystem::is_directory(pipe, ec)) paths.push_back(pipe);
+      auto info = services.env.Stat(pipe);
+      if (info.ok() && info->is_dir) paths.push_back(pipe);
     }
     return paths;
   }

@@ -6,24 +6,13 @@
 namespace fastgpu::agent {
 namespace {
 
-class Shared final : public IsolationMode {
+class Shared final : public FractionalMode {
  public:
   model::Isolation Kind() const override { return model::Isolation::kShared; }
 
-  Status CheckAllocation(const model::Allocation& allocation) const override {
-    return CheckOneGpu(Kind(), allocation);
-  }
-
-  Result<SliceGrant> PlaceSlice(const SliceRequest& r) const override {
-    FASTGPU_RETURN_IF_ERROR(CheckPlainGpu(Kind(), r));
-    return PlaceFraction(Kind(), r);
-  }
-
   void SetEnvironment(const std::vector<SliceGrant>& grants, const PlanContext& context,
                       VgpuPlan* plan) const override {
-    const SliceGrant& g = grants.front();
-    plan->env["FASTGPU_GPU_MILLI"] = std::to_string(g.milli);
-    plan->env["FASTGPU_GPU_MEMORY_MIB"] = std::to_string(g.memory_mib);
+    SetShare(grants.front(), plan);
     plan->note =
         "shared isolation: time-sliced GPU; compute share and memory are soft limits, "
         "not enforced";

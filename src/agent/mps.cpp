@@ -9,11 +9,9 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <thread>
 #include <vector>
 
-#include "agent/files.h"
 #include "agent/launcher.h"
 #include "agent/vgpu.h"
 
@@ -22,11 +20,14 @@ extern char** environ;
 namespace fastgpu::agent {
 
 MpsDaemons::MpsDaemons(std::string mps_root, std::string control,
-                       std::chrono::milliseconds start_timeout)
-    : root_(std::move(mps_root)), control_(std::move(control)), start_timeout_(start_timeout) {}
+                       std::chrono::milliseconds start_timeout, FileEnv& env)
+    : root_(std::move(mps_root)),
+      control_(std::move(control)),
+      start_timeout_(start_timeout),
+      env_(env) {}
 
 bool MpsDaemons::Running(const std::string& gpu_uuid) const {
-  auto text = ReadWholeFile(MpsPipeDirectory(root_, gpu_uuid) + "/nvidia-cuda-mps-control.pid", 64);
+  auto text = env_.ReadFile(MpsPipeDirectory(root_, gpu_uuid) + "/nvidia-cuda-mps-control.pid", 64);
   int pid = text.ok() ? std::atoi(text->c_str()) : 0;
   return pid > 0 && ProcessStartTime(pid) != 0;
 }
@@ -35,10 +36,11 @@ Status MpsDaemons::RunControl(const std::string& gpu_uuid, const char* arg,
                               const std::string& stdin_text) {
   std::string pipe_dir = MpsPipeDirectory(root_, gpu_uuid);
   std::string log_dir = root_ + "/" + gpu_uuid + "/log";
-  std::error_code ec;
-  std::filesystem::create_directories(pipe_dir, ec);
-  if (!ec) std::filesystem::create_directories(log_dir, ec);
-  if (ec) return Unavailable("MPS folders for " + gpu_uuid + ": " + ec.message());
+  for (const std::string& dir : {pipe_dir, log_dir}) {
+    if (Status st = env_.CreateDirs(dir); !st.ok()) {
+      return Unavailable("MPS folders for " + gpu_uuid + ": " + st.message());
+    }
+  }
   std::vector<std::string> env_storage;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv = *e;

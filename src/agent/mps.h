@@ -5,7 +5,9 @@
 // CUDA_MPS_LOG_DIRECTORY set to them, and is known to be alive by the pid file
 // (nvidia-cuda-mps-control.pid) it writes in its pipe folder. Daemons outlive the
 // agent (like workloads) and are found again by that pid file after a restart. Used
-// only for real GPUs: on simulated GPUs no daemon is started.
+// only for real GPUs: on simulated GPUs no daemon is started. The folders are made and
+// the pid file read through the FileEnv it is given (file_env.h); the control program's
+// own output log is opened for it by posix_spawn, outside the env.
 //
 // Thread safety: not thread-safe; the agent loop owns it.
 #pragma once
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <string>
 
+#include "agent/file_env.h"
 #include "common/status.h"
 
 namespace fastgpu::agent {
@@ -20,8 +23,10 @@ namespace fastgpu::agent {
 class MpsDaemons {
  public:
   // `control` is the program (default in AgentOptions: "nvidia-cuda-mps-control").
+  // `env` is borrowed and must outlive this object.
   MpsDaemons(std::string mps_root, std::string control,
-             std::chrono::milliseconds start_timeout = std::chrono::seconds(10));
+             std::chrono::milliseconds start_timeout = std::chrono::seconds(10),
+             FileEnv& env = PosixFileEnv());
 
   // OK when the GPU's daemon runs, starting it if needed (`*started` tells whether it
   // had to). Unavailable when the program cannot run or writes no pid file in time.
@@ -39,6 +44,7 @@ class MpsDaemons {
   std::string root_;
   std::string control_;
   std::chrono::milliseconds start_timeout_;
+  FileEnv& env_;
 };
 
 }  // namespace fastgpu::agent

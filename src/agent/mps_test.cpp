@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "agent/file_env.h"
 #include "agent/launcher.h"
 #include "agent/testing/fake_mps_control.h"
 #include "agent/vgpu.h"
@@ -65,6 +67,30 @@ TEST(MpsTest, MissingProgramIsUnavailable) {
   MpsDaemons mps(dir.path() + "/mps", dir.path() + "/no-such-mps-control");
   Status st = mps.Ensure("GPU-a");
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st;
+}
+
+TEST(MpsTest, FoldersAndThePidFileGoThroughTheEnv) {
+  testing::TempDir dir;
+  auto env = NewMemoryFileEnv();
+  const std::string root = dir.path() + "/mps";
+  MpsDaemons mps(root, dir.path() + "/no-such-mps-control", std::chrono::seconds(1), *env);
+  // The folders are made in the env (then the program cannot run).
+  EXPECT_EQ(mps.Ensure("GPU-a").code(), StatusCode::kUnavailable);
+  const std::string pipe = MpsPipeDirectory(root, "GPU-a");
+  EXPECT_TRUE(env->Stat(pipe)->is_dir);
+  EXPECT_TRUE(env->Stat(root + "/GPU-a/log")->is_dir);
+  EXPECT_FALSE(PosixFileEnv().Exists(root));  // nothing on the real disk
+  // Alive by the pid file in the env: a live process (this one), then a gone one.
+  EXPECT_FALSE(mps.Running("GPU-a"));
+  ASSERT_TRUE(
+      env->WriteFile(pipe + "/nvidia-cuda-mps-control.pid", std::to_string(getpid()) + "\n", false)
+          .ok());
+  EXPECT_TRUE(mps.Running("GPU-a"));
+  bool started = true;
+  EXPECT_TRUE(mps.Ensure("GPU-a", &started).ok());  // running: nothing to start
+  EXPECT_FALSE(started);
+  ASSERT_TRUE(env->WriteFile(pipe + "/nvidia-cuda-mps-control.pid", "0\n", false).ok());
+  EXPECT_FALSE(mps.Running("GPU-a"));
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ int64_t ReplicaSet::FreeUid() const {
 }
 
 IsolationServices ReplicaSet::Services() const {
-  return IsolationServices{mps_, options_.mps_root, options_.gpu_dev_dir};
+  return IsolationServices{mps_, options_.mps_root, options_.gpu_dev_dir, env_};
 }
 
 int64_t ReplicaSet::SharedGpuUid(const protocol::DesiredReplica& want) const {
@@ -348,8 +348,8 @@ void ReplicaSet::Launch(const protocol::DesiredReplica& want, const VgpuPlan& pl
     return fail("cannot give " + work_dir + " to uid " + std::to_string(rec.uid) + ": " +
                 std::strerror(errno));
   }
-  ::chmod(work_dir.c_str(), 0700);
-  ::chmod(rec.dir.c_str(), 0711);
+  env_.Chmod(work_dir, 0700).IgnoreError();
+  env_.Chmod(rec.dir, 0711).IgnoreError();
   const IsolationMode* mode = IsolationModeOf(want.allocation);
   if (mode != nullptr) {
     IsolationServices services = Services();

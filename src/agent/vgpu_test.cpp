@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/fake_inventory.h"
+#include "agent/isolation.h"
 #include "model/units.h"
 
 namespace fastgpu::agent {
@@ -117,9 +118,12 @@ TEST(VgpuTest, ExclusiveSharedVmAndUnhealthy) {
   auto mixed = PlanVgpu(Want("m", 0, 300, 0, model::Isolation::kMps), gpus,
                         {Want("s", 0, 300, 0, model::Isolation::kShared).allocation}, {}, "/m");
   EXPECT_EQ(mixed.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(
-      PlanVgpu(Want("v", 0, 500, 0, model::Isolation::kVm), gpus, {}, {}, "/m").status().code(),
-      StatusCode::kUnimplemented);
+  // A value no mode implements yet (vm, until its mode is registered) is refused as such.
+  if (!FindIsolationMode(model::Isolation::kVm).ok()) {
+    EXPECT_EQ(
+        PlanVgpu(Want("v", 0, 500, 0, model::Isolation::kVm), gpus, {}, {}, "/m").status().code(),
+        StatusCode::kUnimplemented);
+  }
   gpus[1].gpu.healthy = false;
   gpus[1].gpu.health_reason = "XID 79 (fell off the bus)";
   auto sick = PlanVgpu(Want("x", 1, 500, 0, model::Isolation::kMps), gpus, {}, {}, "/m");

@@ -1,5 +1,8 @@
 #include "server/server_test_util.h"
 
+#include "model/json.h"
+#include "protocol/agent_protocol.h"
+
 namespace fastgpu::server::testing {
 
 std::string Reply::Str(std::string_view key) const {
@@ -62,54 +65,82 @@ std::string TestControlPlane::NewTenantToken(const std::string& name) {
   return tok.Str("token");
 }
 
+namespace {
+
+// `items` (JSON a test built) as protocol values, through the protocol's own strict
+// decoder: a test that builds a field the protocol does not know fails here.
+template <typename T>
+std::vector<T> DecodeEach(const json::array& items, const std::string& what) {
+  std::vector<T> out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    T item;
+    Status st = protocol::JsonDecode(items[i], what + "[" + std::to_string(i) + "]",
+                                     model::UnknownFields::kRefuse, item);
+    EXPECT_TRUE(st.ok()) << st << " in " << json::serialize(items[i]);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace
+
 SimAgent::SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::string model)
     : cp_(cp) {
-  json::array list;
-  for (int i = 0; i < gpus; ++i) {
-    list.push_back(json::object{{"index", i},
-                                {"uuid", "SIM-" + agent_id + "-" + std::to_string(i)},
-                                {"model", model},
-                                {"memory_mib", 81559},
-                                {"healthy", true},
-                                {"simulated", true}});
-  }
+  protocol::RegisterRequest req;
+  req.name = agent_id;
+  req.agent_id = agent_id;
   // A secret of its own, the same for the same agent id, so that the agent registers again
   // (e.g. after the control plane's restart) as a real agent does from its state file.
-  json::object body{{"name", agent_id},
-                    {"agent_id", agent_id},
-                    {"node_secret", "sim-node-secret-0123456789abcdef-" + agent_id},
-                    {"cpu_milli", 64000},
-                    {"memory_mib", 524288},
-                    {"simulated", true},
-                    {"gpus", std::move(list)}};
-  Reply r = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(), json::serialize(body));
+  req.node_secret = "sim-node-secret-0123456789abcdef-" + agent_id;
+  req.cpu_milli = 64000;
+  req.memory_mib = 524288;
+  req.simulated = true;
+  for (int i = 0; i < gpus; ++i) {
+    model::Gpu g;
+    g.index = i;
+    g.uuid = "SIM-" + agent_id + "-" + std::to_string(i);
+    g.model = model;
+    g.memory_mib = 81559;
+    g.healthy = true;
+    g.simulated = true;
+    req.gpus.push_back(std::move(g));
+  }
+  Reply r = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(),
+                   protocol::EncodeRegister(req));
   EXPECT_EQ(r.status, 200) << r.raw;
-  node_id_ = r.Str("node_id");
-  token_ = r.Str("node_token");
+  if (r.status != 200) return;
+  auto answer = protocol::DecodeRegisterResponse(r.raw);
+  EXPECT_TRUE(answer.ok()) << answer.status() << " in " << r.raw;
+  if (!answer.ok()) return;
+  node_id_ = answer->node_id;
+  token_ = answer->node_token;
 }
 
 Reply SimAgent::Heartbeat(const json::array& replicas, const json::array& gpus) {
-  json::object body{{"gpus", gpus}, {"replicas", replicas}};
-  return cp_.Do("POST", "/v1/nodes/" + node_id_ + "/heartbeat", token_, json::serialize(body));
+  protocol::HeartbeatRequest req;
+  req.replicas = DecodeEach<protocol::ReplicaReport>(replicas, "replicas");
+  req.gpus = DecodeEach<protocol::GpuHealthReport>(gpus, "gpus");
+  return cp_.Do("POST", "/v1/nodes/" + node_id_ + "/heartbeat", token_,
+                protocol::EncodeHeartbeat(req));
 }
 
 std::vector<std::string> SimAgent::Allocations(const Reply& hb) const {
   std::vector<std::string> ids;
-  if (!hb.body.is_object()) return ids;
-  for (const auto& a : hb.body.at("allocations").as_array()) {
-    ids.emplace_back(a.at("allocation_id").as_string());
-  }
+  if (hb.status != 200) return ids;
+  auto answer = protocol::DecodeHeartbeatResponse(hb.raw);
+  EXPECT_TRUE(answer.ok()) << answer.status() << " in " << hb.raw;
+  if (!answer.ok()) return ids;
+  for (const protocol::DesiredReplica& d : answer->allocations) ids.push_back(d.allocation.id);
   return ids;
 }
 
 json::object ReplicaReportJson(const std::string& alloc_id, const std::string& state,
                                int exit_code) {
-  json::object o{{"allocation_id", alloc_id}, {"state", state}};
-  if (state == "exited") {
-    o["exit_code"] = exit_code;
-    o["signal"] = 0;
-  }
-  return o;
+  protocol::ReplicaReport report;
+  report.allocation_id = alloc_id;
+  report.state = state;
+  if (state == "exited") report.exit_code = exit_code;
+  return json::value_from(report).as_object();
 }
 
 }  // namespace fastgpu::server::testing
