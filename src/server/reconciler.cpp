@@ -132,15 +132,6 @@ Status ApplyDecision(store::WriteTx& tx, model::Job& job,
   return OkStatus();
 }
 
-// The time the job last entered pending (for the scheduling latency histogram).
-TimePoint PendingSince(const model::Job& job) {
-  TimePoint t = job.created_at;
-  for (const model::JobEvent& e : job.events) {
-    if (e.to == model::JobState::kPending) t = e.at;
-  }
-  return t;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Reconciler>> Reconciler::Create(store::Store& store, Clock& clock,
@@ -161,6 +152,7 @@ Reconciler::Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metr
       metrics_(metrics),
       options_(std::move(options)),
       engine_(std::move(engine)),
+      pool_observer_(metrics),
       leases_(clock.Now()) {}
 
 Reconciler::~Reconciler() { Stop(); }
@@ -168,6 +160,7 @@ Reconciler::~Reconciler() { Stop(); }
 Result<PassStats> Reconciler::RunOnce() {
   std::lock_guard lock(pass_mu_);
   passes_.fetch_add(1);
+  PassTimer timer(metrics_);  // fastgpu_reconciler_pass_seconds, however the pass ends
   PassStats stats;
   FASTGPU_RETURN_IF_ERROR(ExpireLeases(stats));
   FASTGPU_RETURN_IF_ERROR(RequeueUnhealthy(stats));
@@ -386,7 +379,8 @@ Status Reconciler::PlacePending(PassStats& stats) {
   std::vector<store::AllocationRecord> live;
   std::vector<model::Job> pending;
   FASTGPU_RETURN_IF_ERROR(LoadPending(pending, nodes, live));
-  if (pending.empty()) return OkStatus();
+  FASTGPU_RETURN_IF_ERROR(pool_observer_.ObservePending(store_, pending, clock_.Now()));
+  if (pending.empty()) return pool_observer_.ObserveIdle(store_, *engine_, clock_.Now());
   FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());
   if (static_cast<int>(pending.size()) < options_.max_pending_per_pass) {
     // Every pending job is in this pass: forget the learned ids of jobs that left pending.
@@ -441,6 +435,7 @@ Status Reconciler::PlacePending(PassStats& stats) {
     }
     plans.push_back(std::move(plan));
   }
+  pool_observer_.ObservePool(*engine_, nodes, live, pending, now);
   if (plans.empty() && waiting.empty()) return OkStatus();
   FASTGPU_ASSIGN_OR_RETURN(int placed_count, WritePlans(plans, now));
   FASTGPU_RETURN_IF_ERROR(WriteReasons(waiting));

@@ -56,6 +56,7 @@
 #include "server/metrics.h"
 #include "server/node_leases.h"
 #include "server/placement_pass.h"
+#include "server/pool_metrics.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -131,6 +132,7 @@ class Reconciler {
   std::unique_ptr<sched::Engine> engine_;
   bool history_loaded_ = false;               // the engine learned the stored jobs' shapes
   std::unordered_set<std::string> observed_;  // pending jobs whose shape the engine learned
+  PoolObserver pool_observer_;                // guarded by pass_mu_: the pool gauges of /metrics
   TimePoint last_gc_{};
   TimePoint budget_checked_{};  // last budget enforcement (usage_budget.h)
   NodeLeases leases_;

@@ -1,0 +1,245 @@
+#include "server/pool_metrics.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "optimizer/config_lp.h"
+#include "scheduler/fragmentation.h"
+#include "server/metrics.h"
+#include "server/placement_pass.h"
+
+namespace fastgpu::server {
+
+namespace {
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+// Tenant names are [a-z0-9-] and node ids are the server's own, but escape anyway.
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+void Header(const char* name, const char* help, const char* type, std::string& out) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+}  // namespace
+
+TimePoint PendingSince(const model::Job& job) {
+  TimePoint t = job.created_at;
+  for (const model::JobEvent& e : job.events) {
+    if (e.to == model::JobState::kPending) t = e.at;
+  }
+  return t;
+}
+
+void RenderPoolSnapshot(const PoolSnapshot& s, std::string& out) {
+  Header("fastgpu_pending_jobs",
+         "Pending jobs by tenant, as listed by the latest placing pass (it lists at most "
+         "max_pending_per_pass, oldest first).",
+         "gauge", out);
+  for (const auto& [tenant, p] : s.pending_by_tenant) {
+    out +=
+        "fastgpu_pending_jobs{tenant=\"" + Escape(tenant) + "\"} " + std::to_string(p.jobs) + "\n";
+  }
+  Header("fastgpu_pending_oldest_seconds",
+         "Seconds the tenant's longest-waiting pending job has waited since it (last) entered "
+         "pending, as of the latest pass; 0 when none is pending.",
+         "gauge", out);
+  for (const auto& [tenant, p] : s.pending_by_tenant) {
+    out += "fastgpu_pending_oldest_seconds{tenant=\"" + Escape(tenant) + "\"} " +
+           Num(p.oldest_seconds) + "\n";
+  }
+  if (!s.pool_measured) return;
+  Header("fastgpu_node_gpu_allocated_milli",
+         "GPU milli held by live allocations per node, from the placement engine after the "
+         "latest placing pass.",
+         "gauge", out);
+  for (const auto& [node, milli] : s.node_allocated_milli) {
+    out += "fastgpu_node_gpu_allocated_milli{node=\"" + Escape(node) + "\"} " +
+           std::to_string(milli) + "\n";
+  }
+  Header("fastgpu_gpu_allocated_milli",
+         "GPU milli held by live allocations per GPU (0..1000), from the placement engine.",
+         "gauge", out);
+  for (const auto& [key, milli] : s.gpu_allocated_milli) {
+    out += "fastgpu_gpu_allocated_milli{node=\"" + Escape(key.first) + "\",gpu=\"" +
+           std::to_string(key.second) + "\"} " + std::to_string(milli) + "\n";
+  }
+  Header("fastgpu_pool_gpu_milli",
+         "The pool's GPU milli: capacity (healthy GPUs of nodes not lost), allocated (held by "
+         "live allocations), free (on healthy GPUs of nodes that take new work).",
+         "gauge", out);
+  out += "fastgpu_pool_gpu_milli{kind=\"capacity\"} " + std::to_string(s.capacity_milli) + "\n";
+  out += "fastgpu_pool_gpu_milli{kind=\"allocated\"} " + std::to_string(s.allocated_milli) + "\n";
+  out += "fastgpu_pool_gpu_milli{kind=\"free\"} " + std::to_string(s.free_milli) + "\n";
+  if (s.fragmented_milli) {
+    Header("fastgpu_pool_fragmented_milli",
+           "Free GPU milli that the learned target workload cannot use (fragmentation, "
+           "popularity-weighted), on nodes that take new work; recomputed at most every 5 s.",
+           "gauge", out);
+    out += "fastgpu_pool_fragmented_milli " + Num(*s.fragmented_milli) + "\n";
+    Header("fastgpu_pool_fragmentation_ratio",
+           "Share of the free GPU milli that is fragmented (0 when nothing is free); "
+           "recomputed at most every 5 s.",
+           "gauge", out);
+    out += "fastgpu_pool_fragmentation_ratio " + Num(s.fragmentation_ratio.value_or(0)) + "\n";
+  }
+  if (s.lp_bound_milli) {
+    Header("fastgpu_pool_lp_bound_milli",
+           "Upper bound (configuration LP) of the GPU milli the pool could hold for its work "
+           "now (live allocations and pending jobs); recomputed at most once a minute, when "
+           "the work changed.",
+           "gauge", out);
+    out += "fastgpu_pool_lp_bound_milli " + Num(*s.lp_bound_milli) + "\n";
+    if (*s.lp_bound_milli > 0) {
+      Header("fastgpu_pool_allocated_over_lp_bound",
+             "Allocated GPU milli over the LP upper bound (1: nothing better is possible); "
+             "absent while the bound is 0.",
+             "gauge", out);
+      out += "fastgpu_pool_allocated_over_lp_bound " +
+             Num(static_cast<double>(s.allocated_milli) / *s.lp_bound_milli) + "\n";
+    }
+  }
+}
+
+Status PoolObserver::ObservePending(store::Store& store, const std::vector<model::Job>& pending,
+                                    TimePoint now) {
+  bool unknown = false;
+  for (const model::Job& j : pending) unknown = unknown || !tenant_names_.contains(j.tenant_id);
+  if (unknown) {
+    FASTGPU_RETURN_IF_ERROR(store.Read([&](store::ReadTx& tx) -> Status {
+      FASTGPU_ASSIGN_OR_RETURN(std::vector<model::Tenant> tenants, tx.ListTenants());
+      for (const model::Tenant& t : tenants) tenant_names_[t.id] = t.name;
+      return OkStatus();
+    }));
+  }
+  std::map<std::string, PoolSnapshot::Pending> by_tenant;
+  for (const auto& [id, name] : tenant_names_) by_tenant[name];  // 0 for known tenants
+  for (const model::Job& j : pending) {
+    auto name = tenant_names_.find(j.tenant_id);
+    // A job whose tenant is gone (deleted meanwhile) is counted under its id.
+    PoolSnapshot::Pending& p = by_tenant[name == tenant_names_.end() ? j.tenant_id : name->second];
+    ++p.jobs;
+    p.oldest_seconds =
+        std::max(p.oldest_seconds, std::chrono::duration<double>(now - PendingSince(j)).count());
+  }
+  snapshot_.pending_by_tenant = std::move(by_tenant);
+  metrics_.SetPool(snapshot_);
+  return OkStatus();
+}
+
+void PoolObserver::ObservePool(const sched::Engine& engine,
+                               const std::vector<store::NodeRecord>& nodes,
+                               const std::vector<store::AllocationRecord>& live,
+                               const std::vector<model::Job>& pending, TimePoint now) {
+  pool_at_ = now;
+  const sched::Cluster& cluster = engine.cluster();
+  PoolSnapshot& s = snapshot_;
+  s.pool_measured = true;
+  s.node_allocated_milli.clear();
+  s.gpu_allocated_milli.clear();
+  s.capacity_milli = s.allocated_milli = s.free_milli = 0;
+  std::vector<int> measured;  // engine indexes of the nodes that take new work
+  for (const store::NodeRecord& n : nodes) {
+    const int index = engine.NodeIndex(n.node.id);
+    if (index < 0) continue;
+    const sched::NodeState& node = cluster.node(index);
+    int64_t on_node = 0;
+    for (size_t g = 0; g < node.gpus.size(); ++g) {
+      const sched::GpuState& gpu = node.gpus[g];
+      const int64_t allocated = sched::kMilliPerGpu - gpu.free_milli;
+      s.gpu_allocated_milli[{n.node.id, static_cast<int>(g)}] = allocated;
+      on_node += allocated;
+      if (gpu.healthy && n.state != store::NodeState::kLost)
+        s.capacity_milli += sched::kMilliPerGpu;
+    }
+    s.node_allocated_milli[n.node.id] = on_node;
+    s.allocated_milli += on_node;
+    if (node.schedulable) {
+      s.free_milli += node.FreeGpuMilli();
+      measured.push_back(index);
+    }
+  }
+
+  if (!fragmentation_at_ || now - *fragmentation_at_ >= kFragmentationEvery) {
+    fragmentation_at_ = now;
+    // The workload the engine learned (empty, so zero, when its target is fixed).
+    const sched::FragmentationModel model(cluster, engine.workload().Target());
+    double fragmented = 0;
+    for (int index : measured)
+      fragmented += model.Fragmentation(sched::StateOf(cluster.node(index)));
+    s.fragmented_milli = fragmented;
+    s.fragmentation_ratio = s.free_milli > 0 ? fragmented / static_cast<double>(s.free_milli) : 0;
+  }
+
+  // The work now: the live allocations' GPU slices and the pending jobs' replicas.
+  std::map<int, int64_t> items;
+  for (const store::AllocationRecord& a : live) {
+    for (const model::VgpuSlice& slice : a.alloc.slices) {
+      const int milli = static_cast<int>(std::clamp<int64_t>(slice.milli, 0, sched::kMilliPerGpu));
+      if (milli > 0) ++items[milli];
+    }
+  }
+  for (const model::Job& j : pending) {
+    for (const auto& [milli, count] : opt::ItemsFromShapes({j.spec.shape})) {
+      items[milli] += count * j.spec.replicas;
+    }
+  }
+  std::pair<int64_t, std::map<int, int64_t>> work{s.capacity_milli / sched::kMilliPerGpu,
+                                                  std::move(items)};
+  const bool due = !lp_at_ || now - *lp_at_ >= kLpBoundEvery;
+  if (due && (!s.lp_bound_milli || work != lp_work_)) {
+    lp_at_ = now;
+    opt::ConfigLpOptions options;
+    options.max_iterations = kLpMaxIterations;
+    Result<opt::ConfigLpBound> bound = opt::GpuConfigLpBound(work.first, work.second, options);
+    if (bound.ok()) {
+      s.lp_bound_milli = bound->upper_bound_milli;
+      lp_work_ = std::move(work);
+    } else {
+      spdlog::warn("reconciler: pool LP bound failed: {}", bound.status().ToString());
+    }
+  }
+  metrics_.SetPool(snapshot_);
+}
+
+Status PoolObserver::ObserveIdle(store::Store& store, sched::Engine& engine, TimePoint now) {
+  if (pool_at_ && now - *pool_at_ < kIdleRefresh) return OkStatus();
+  std::vector<store::NodeRecord> nodes;
+  std::vector<store::AllocationRecord> live;
+  FASTGPU_RETURN_IF_ERROR(store.Read([&](store::ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(nodes, tx.ListNodes());
+    FASTGPU_ASSIGN_OR_RETURN(live, tx.ListLiveAllocations());
+    return OkStatus();
+  }));
+  SyncEngine(engine, nodes, live);
+  ObservePool(engine, nodes, live, {}, now);
+  return OkStatus();
+}
+
+PassTimer::PassTimer(Metrics& metrics)
+    : metrics_(metrics), start_(std::chrono::steady_clock::now()) {}
+
+PassTimer::~PassTimer() {
+  metrics_.ObservePass(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+}
+
+}  // namespace fastgpu::server
