@@ -162,30 +162,36 @@ TEST(MetricsPoolTest, PoolGaugesFollowPlacementsWithRateLimits) {
   EXPECT_NEAR(Get(m, kLpBound), 3000, 1e-3);
 
   // The waiting job is cancelled and b's job ends: nothing is pending, so the pass reads
-  // the pool itself. The work (800 + 200 on 3 GPUs) changed: after a minute, the LP bound
-  // is recomputed: 1000, all of it allocated.
+  // the pool itself (at most every 5 s). The work (800 + 200 on 3 GPUs) changed, but the LP
+  // bound is recomputed only a minute after the last: then 1000, all of it allocated.
   ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + waits + "/cancel", alpha).status, 200);
-  cp.Reconcile();
-  m = Scrape(cp);
-  EXPECT_EQ(Get(m, Pending("alpha")), 0);
-  EXPECT_NEAR(Get(m, kLpBound), 3000, 1e-3);  // within the minute
-
-  cp.clock().Advance(PoolObserver::kLpBoundEvery);
+  cp.clock().Advance(PoolObserver::kIdleRefresh);
   hb = b.Heartbeat();
   json::array ended;
-  for (const std::string& id : b.Allocations(hb))
+  for (const std::string& id : b.Allocations(hb)) {
     ended.push_back(ReplicaReportJson(id, "exited", 0));
+  }
   ASSERT_EQ(ended.size(), 1u) << hb.raw;
   b.Heartbeat(ended);
   a.Heartbeat();
   cp.Reconcile();
   m = Scrape(cp);
+  EXPECT_EQ(Get(m, Pending("alpha")), 0);
+  EXPECT_EQ(Get(m, Oldest("alpha")), 0);
   EXPECT_EQ(Get(m, Gpu(b, 0)), 0);
   EXPECT_EQ(Get(m, Gpu(b, 1)), 0);
   EXPECT_EQ(Get(m, Node(b)), 0);
   EXPECT_EQ(Get(m, Node(a)), 1000);
   EXPECT_EQ(Get(m, kAllocated), 1000);
   EXPECT_EQ(Get(m, kFree), 2000);
+  EXPECT_NEAR(Get(m, kLpBound), 3000, 1e-3);  // within the minute
+  EXPECT_NEAR(Get(m, kOverLp), 1000.0 / 3000, 1e-6);
+
+  cp.clock().Advance(PoolObserver::kLpBoundEvery);
+  b.Heartbeat();
+  a.Heartbeat();
+  cp.Reconcile();
+  m = Scrape(cp);
   EXPECT_NEAR(Get(m, kLpBound), 1000, 1e-3);
   EXPECT_NEAR(Get(m, kOverLp), 1.0, 1e-6);
   EXPECT_EQ(Get(m, "fastgpu_reconciler_passes_total"), cp.server().reconciler().passes());
