@@ -66,19 +66,19 @@ void RenderPoolSnapshot(const PoolSnapshot& s, std::string& out) {
     out += "fastgpu_pending_oldest_seconds{tenant=\"" + Escape(tenant) + "\"} " +
            Num(p.oldest_seconds) + "\n";
   }
-  if (!s.pool_measured) return;
+  if (s.allocation == nullptr) return;
   Header("fastgpu_node_gpu_allocated_milli",
          "GPU milli held by live allocations per node, from the placement engine after the "
          "latest placing pass.",
          "gauge", out);
-  for (const auto& [node, milli] : s.node_allocated_milli) {
+  for (const auto& [node, milli] : s.allocation->node_milli) {
     out += "fastgpu_node_gpu_allocated_milli{node=\"" + Escape(node) + "\"} " +
            std::to_string(milli) + "\n";
   }
   Header("fastgpu_gpu_allocated_milli",
          "GPU milli held by live allocations per GPU (0..1000), from the placement engine.",
          "gauge", out);
-  for (const auto& [key, milli] : s.gpu_allocated_milli) {
+  for (const auto& [key, milli] : s.allocation->gpu_milli) {
     out += "fastgpu_gpu_allocated_milli{node=\"" + Escape(key.first) + "\",gpu=\"" +
            std::to_string(key.second) + "\"} " + std::to_string(milli) + "\n";
   }
@@ -145,18 +145,13 @@ Status PoolObserver::ObservePending(store::Store& store, const std::vector<model
   return OkStatus();
 }
 
-void PoolObserver::ObservePool(const sched::Engine& engine,
-                               const std::vector<store::NodeRecord>& nodes,
-                               const std::vector<store::AllocationRecord>& live,
-                               const std::vector<model::Job>& pending, TimePoint now) {
-  pool_at_ = now;
+void PoolObserver::BuildGauges(const sched::Engine& engine,
+                               const std::vector<store::NodeRecord>& nodes) {
   const sched::Cluster& cluster = engine.cluster();
   PoolSnapshot& s = snapshot_;
-  s.pool_measured = true;
-  s.node_allocated_milli.clear();
-  s.gpu_allocated_milli.clear();
+  auto gauges = std::make_shared<AllocationGauges>();
   s.capacity_milli = s.allocated_milli = s.free_milli = 0;
-  std::vector<int> measured;  // engine indexes of the nodes that take new work
+  measured_.clear();
   for (const store::NodeRecord& n : nodes) {
     const int index = engine.NodeIndex(n.node.id);
     if (index < 0) continue;
@@ -165,17 +160,40 @@ void PoolObserver::ObservePool(const sched::Engine& engine,
     for (size_t g = 0; g < node.gpus.size(); ++g) {
       const sched::GpuState& gpu = node.gpus[g];
       const int64_t allocated = sched::kMilliPerGpu - gpu.free_milli;
-      s.gpu_allocated_milli[{n.node.id, static_cast<int>(g)}] = allocated;
+      gauges->gpu_milli.emplace_hint(gauges->gpu_milli.end(),
+                                     std::make_pair(n.node.id, static_cast<int>(g)), allocated);
       on_node += allocated;
-      if (gpu.healthy && n.state != store::NodeState::kLost)
+      if (gpu.healthy && n.state != store::NodeState::kLost) {
         s.capacity_milli += sched::kMilliPerGpu;
+      }
     }
-    s.node_allocated_milli[n.node.id] = on_node;
+    gauges->node_milli[n.node.id] = on_node;
     s.allocated_milli += on_node;
     if (node.schedulable) {
       s.free_milli += node.FreeGpuMilli();
-      measured.push_back(index);
+      measured_.push_back(index);
     }
+  }
+  s.allocation = std::move(gauges);
+}
+
+void PoolObserver::ObservePool(const sched::Engine& engine,
+                               const std::vector<store::NodeRecord>& nodes,
+                               const std::vector<store::AllocationRecord>& live,
+                               const std::vector<model::Job>& pending, TimePoint now) {
+  pool_at_ = now;
+  const sched::Cluster& cluster = engine.cluster();
+  PoolSnapshot& s = snapshot_;
+  std::pair<uint64_t, std::vector<store::NodeState>> version{0, {}};
+  version.second.reserve(nodes.size());
+  for (const store::NodeRecord& n : nodes) {
+    const int index = engine.NodeIndex(n.node.id);
+    version.first += index < 0 ? 0 : cluster.node(index).version + 1;
+    version.second.push_back(n.state);
+  }
+  if (gauges_of_ != version) {
+    gauges_of_ = std::move(version);
+    BuildGauges(engine, nodes);
   }
 
   if (!fragmentation_at_ || now - *fragmentation_at_ >= kFragmentationEvery) {
@@ -183,12 +201,17 @@ void PoolObserver::ObservePool(const sched::Engine& engine,
     // The workload the engine learned (empty, so zero, when its target is fixed).
     const sched::FragmentationModel model(cluster, engine.workload().Target());
     double fragmented = 0;
-    for (int index : measured)
+    for (int index : measured_)
       fragmented += model.Fragmentation(sched::StateOf(cluster.node(index)));
     s.fragmented_milli = fragmented;
     s.fragmentation_ratio = s.free_milli > 0 ? fragmented / static_cast<double>(s.free_milli) : 0;
   }
 
+  if (lp_at_ && now - *lp_at_ < kLpBoundEvery) {
+    metrics_.SetPool(snapshot_);
+    return;
+  }
+  lp_at_ = now;  // checked now; solved again only when the work changed
   // The work now: the live allocations' GPU slices and the pending jobs' replicas.
   std::map<int, int64_t> items;
   for (const store::AllocationRecord& a : live) {
@@ -204,9 +227,7 @@ void PoolObserver::ObservePool(const sched::Engine& engine,
   }
   std::pair<int64_t, std::map<int, int64_t>> work{s.capacity_milli / sched::kMilliPerGpu,
                                                   std::move(items)};
-  const bool due = !lp_at_ || now - *lp_at_ >= kLpBoundEvery;
-  if (due && (!s.lp_bound_milli || work != lp_work_)) {
-    lp_at_ = now;
+  if (!s.lp_bound_milli || work != lp_work_) {
     opt::ConfigLpOptions options;
     options.max_iterations = kLpMaxIterations;
     Result<opt::ConfigLpBound> bound = opt::GpuConfigLpBound(work.first, work.second, options);

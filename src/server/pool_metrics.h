@@ -9,7 +9,8 @@
 //
 // PoolObserver fills it from what a pass already has: the pending jobs the placing pass
 // lists (no extra scan of the jobs; only the tenants' names are read, when an unknown
-// tenant shows up), and the engine's Cluster after that pass placed. When nothing is
+// tenant shows up), and the engine's Cluster after that pass placed (the gauges per node
+// and per GPU are rebuilt only when a node's engine version moved). When nothing is
 // pending the placing pass reads no nodes: the observer then reads the nodes and live
 // allocations itself and brings the engine up to date, at most every kIdleRefresh.
 // Costly measures are rate-limited on the reconciler's clock (a ManualClock in tests):
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,16 +43,21 @@ namespace fastgpu::server {
 
 class Metrics;
 
+// GPU milli held by live allocations per node and per GPU (from the engine's Cluster).
+struct AllocationGauges {
+  std::map<std::string, int64_t> node_milli;                 // node id -> milli
+  std::map<std::pair<std::string, int>, int64_t> gpu_milli;  // (node id, GPU index) -> milli
+};
+
 // The gauges of the pool as of the latest pass that measured them.
 struct PoolSnapshot {
   struct Pending {
     int64_t jobs = 0;
     double oldest_seconds = 0;  // since the oldest pending job (last) entered pending; 0: none
   };
-  std::map<std::string, Pending> pending_by_tenant;     // tenant name -> pending
-  bool pool_measured = false;                           // false until a pass read the pool
-  std::map<std::string, int64_t> node_allocated_milli;  // node id -> milli
-  std::map<std::pair<std::string, int>, int64_t> gpu_allocated_milli;  // (node, GPU index)
+  std::map<std::string, Pending> pending_by_tenant;  // tenant name -> pending
+  // Null until a pass read the pool; shared (immutable) so that a snapshot copies cheaply.
+  std::shared_ptr<const AllocationGauges> allocation;
   int64_t capacity_milli = 0;                 // healthy GPUs of nodes not lost, x 1000
   int64_t allocated_milli = 0;                // held by live allocations, on any node
   int64_t free_milli = 0;                     // free on healthy GPUs of nodes that take new work
@@ -97,9 +104,16 @@ class PoolObserver {
   Metrics& metrics_;
   PoolSnapshot snapshot_;
   std::map<std::string, std::string> tenant_names_;  // tenant id -> name
-  std::optional<TimePoint> pool_at_;                 // last ObservePool
+  // Rebuilds the allocation gauges and totals from the engine.
+  void BuildGauges(const sched::Engine& engine, const std::vector<store::NodeRecord>& nodes);
+
+  std::optional<TimePoint> pool_at_;  // last ObservePool
+  // The nodes' engine versions summed and their states when the gauges were last built:
+  // while they are the same, the gauges are kept (versions only rise).
+  std::optional<std::pair<uint64_t, std::vector<store::NodeState>>> gauges_of_;
+  std::vector<int> measured_;  // engine indexes of the nodes that take new work
   std::optional<TimePoint> fragmentation_at_;
-  std::optional<TimePoint> lp_at_;
+  std::optional<TimePoint> lp_at_;  // the work last compared with lp_work_
   std::pair<int64_t, std::map<int, int64_t>> lp_work_;  // (GPUs, items) of the last bound
 };
 
