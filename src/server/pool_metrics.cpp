@@ -129,13 +129,13 @@ Status PoolObserver::ObservePending(store::Store& store, const std::vector<model
       for (const model::Tenant& t : tenants) tenant_names_[t.id] = t.name;
       return OkStatus();
     }));
+    // A tenant deleted meanwhile is named by its id (and not looked up again).
+    for (const model::Job& j : pending) tenant_names_.try_emplace(j.tenant_id, j.tenant_id);
   }
   std::map<std::string, PoolSnapshot::Pending> by_tenant;
   for (const auto& [id, name] : tenant_names_) by_tenant[name];  // 0 for known tenants
   for (const model::Job& j : pending) {
-    auto name = tenant_names_.find(j.tenant_id);
-    // A job whose tenant is gone (deleted meanwhile) is counted under its id.
-    PoolSnapshot::Pending& p = by_tenant[name == tenant_names_.end() ? j.tenant_id : name->second];
+    PoolSnapshot::Pending& p = by_tenant[tenant_names_.at(j.tenant_id)];
     ++p.jobs;
     p.oldest_seconds =
         std::max(p.oldest_seconds, std::chrono::duration<double>(now - PendingSince(j)).count());

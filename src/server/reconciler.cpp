@@ -379,9 +379,9 @@ Status Reconciler::PlacePending(PassStats& stats) {
   std::vector<store::AllocationRecord> live;
   std::vector<model::Job> pending;
   FASTGPU_RETURN_IF_ERROR(LoadPending(pending, nodes, live));
+  FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());  // also what the pool metrics measure against
   FASTGPU_RETURN_IF_ERROR(pool_observer_.ObservePending(store_, pending, clock_.Now()));
   if (pending.empty()) return pool_observer_.ObserveIdle(store_, *engine_, clock_.Now());
-  FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());
   if (static_cast<int>(pending.size()) < options_.max_pending_per_pass) {
     // Every pending job is in this pass: forget the learned ids of jobs that left pending.
     std::unordered_set<std::string> still;
