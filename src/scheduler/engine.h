@@ -76,6 +76,8 @@ class Engine {
   bool HasAllocation(const std::string& id) const { return allocs_.contains(id); }
   // Ids of every booked allocation.
   std::vector<std::string> AllocationIds() const;
+  // Every booking: allocation id -> its placement.
+  const std::unordered_map<std::string, NodePlacement>& allocations() const { return allocs_; }
 
   // Learns one submitted shape (nothing when the target is fixed).
   void Observe(const model::Shape& shape);

@@ -11,6 +11,8 @@ const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 
                                             0.05,   0.1,   0.25,   0.5,   1,    2.5};
 const std::vector<double> kSchedulingBounds = {0.001, 0.01, 0.1, 0.5, 1,   2.5,
                                                5,     10,   30,  60,  300, 3600};
+const std::vector<double> kPassBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                         0.25,  0.5,    1,     2.5,  5,     10};
 
 std::string Num(double v) {
   char buf[64];
@@ -66,7 +68,7 @@ void Histogram::Render(const std::string& name, const std::string& labels, std::
   out += name + "_count" + braces + " " + std::to_string(count_) + "\n";
 }
 
-Metrics::Metrics() : scheduling_latency_(kSchedulingBounds) {}
+Metrics::Metrics() : scheduling_latency_(kSchedulingBounds), pass_duration_(kPassBounds) {}
 
 void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status,
                              double seconds) {
@@ -100,6 +102,17 @@ void Metrics::CountHeartbeat() {
   ++heartbeats_;
 }
 
+void Metrics::ObservePass(double seconds) {
+  std::lock_guard lock(mu_);
+  pass_duration_.Observe(seconds);
+  ++passes_;
+}
+
+void Metrics::SetPool(PoolSnapshot snapshot) {
+  std::lock_guard lock(mu_);
+  pool_ = std::move(snapshot);
+}
+
 std::string Metrics::Render(const PoolGauges& g) const {
   std::string out;
   out += "# HELP fastgpu_jobs Jobs by state.\n# TYPE fastgpu_jobs gauge\n";
@@ -131,6 +144,16 @@ std::string Metrics::Render(const PoolGauges& g) const {
       "# HELP fastgpu_heartbeats_total Node heartbeats accepted.\n"
       "# TYPE fastgpu_heartbeats_total counter\n";
   out += "fastgpu_heartbeats_total " + std::to_string(heartbeats_) + "\n";
+  out +=
+      "# HELP fastgpu_reconciler_pass_seconds Duration of reconciler passes (background and "
+      "RunOnce), failed ones included.\n"
+      "# TYPE fastgpu_reconciler_pass_seconds histogram\n";
+  pass_duration_.Render("fastgpu_reconciler_pass_seconds", "", out);
+  out +=
+      "# HELP fastgpu_reconciler_passes_total Reconciler passes ended.\n"
+      "# TYPE fastgpu_reconciler_passes_total counter\n";
+  out += "fastgpu_reconciler_passes_total " + std::to_string(passes_) + "\n";
+  RenderPoolSnapshot(pool_, out);
   out +=
       "# HELP fastgpu_api_requests_total API requests by route, method and status.\n"
       "# TYPE fastgpu_api_requests_total counter\n";

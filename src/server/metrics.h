@@ -6,7 +6,10 @@
 // to the standard ones or "other" (MethodLabel), statuses outside 100..599 to "0", and
 // routes past kMaxRoutes distinct patterns to "other", so the exposition cannot grow
 // with the number of distinct requests. Gauges that describe the pool (jobs by state, GPUs by
-// model) are computed at scrape time by the caller and passed to Render. Thread-safe (one mutex).
+// model) are computed at scrape time by the caller and passed to Render; those the
+// reconciler measures each pass (pass durations, pending jobs per tenant, allocation per
+// node and GPU, fragmentation, the LP bound: pool_metrics.h) are set by it with ObservePass
+// and SetPool. Thread-safe (one mutex).
 #pragma once
 
 #include <array>
@@ -18,6 +21,8 @@
 #include <string_view>
 #include <tuple>
 #include <vector>
+
+#include "server/pool_metrics.h"
 
 namespace fastgpu::server {
 
@@ -59,6 +64,10 @@ class Metrics {
   // One job placed: seconds from its submission (or requeue) to its placement.
   void ObserveScheduling(double seconds);
   void CountHeartbeat();
+  // One reconciler pass ended (however it ended), after `seconds` of work.
+  void ObservePass(double seconds);
+  // The pool as the reconciler last measured it (replaces the previous snapshot).
+  void SetPool(PoolSnapshot snapshot);
   // The whole exposition text.
   std::string Render(const PoolGauges& gauges) const;
 
@@ -71,6 +80,9 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, Histogram> request_latency_;
   Histogram scheduling_latency_;
   uint64_t heartbeats_ = 0;
+  Histogram pass_duration_;
+  uint64_t passes_ = 0;
+  PoolSnapshot pool_;
 };
 
 }  // namespace fastgpu::server

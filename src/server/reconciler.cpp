@@ -134,15 +134,6 @@ Status ApplyDecision(store::WriteTx& tx, model::Job& job,
   return OkStatus();
 }
 
-// The time the job last entered pending (for the scheduling latency histogram).
-TimePoint PendingSince(const model::Job& job) {
-  TimePoint t = job.created_at;
-  for (const model::JobEvent& e : job.events) {
-    if (e.to == model::JobState::kPending) t = e.at;
-  }
-  return t;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Reconciler>> Reconciler::Create(store::Store& store, Clock& clock,
@@ -163,6 +154,7 @@ Reconciler::Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metr
       metrics_(metrics),
       options_(std::move(options)),
       engine_(std::move(engine)),
+      pool_observer_(metrics),
       leases_(clock.Now()) {}
 
 Reconciler::~Reconciler() { Stop(); }
@@ -170,6 +162,7 @@ Reconciler::~Reconciler() { Stop(); }
 Result<PassStats> Reconciler::RunOnce() {
   std::lock_guard lock(pass_mu_);
   passes_.fetch_add(1);
+  PassTimer timer(metrics_);  // fastgpu_reconciler_pass_seconds, however the pass ends
   PassStats stats;
   Changes changes;
   Status st = ReadChanges(feed_seq_, /*allow_full=*/true, changes);
@@ -501,11 +494,18 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   Changes since;
   FASTGPU_RETURN_IF_ERROR(ReadChanges(changes.seq_after, /*allow_full=*/false, since));
   // Nothing changed since the previous pass: the pending jobs would meet the same pool.
-  if (!changes.full && changes.entries == 0 && since.entries == 0) return OkStatus();
+  if (!changes.full && changes.entries == 0 && since.entries == 0) {
+    pool_observer_.ObserveIdle(*engine_, nodes_, clock_.Now());
+    return OkStatus();
+  }
   std::vector<model::Job> pending;
   FASTGPU_RETURN_IF_ERROR(LoadPending(pending));
-  if (pending.empty()) return OkStatus();
-  FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());
+  FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());  // also what the pool metrics measure against
+  FASTGPU_RETURN_IF_ERROR(pool_observer_.ObservePending(store_, pending, clock_.Now()));
+  if (pending.empty()) {
+    pool_observer_.ObserveIdle(*engine_, nodes_, clock_.Now());
+    return OkStatus();
+  }
   if (static_cast<int>(pending.size()) < options_.max_pending_per_pass) {
     // Every pending job is in this pass: forget the learned ids of jobs that left pending.
     std::unordered_set<std::string> still;
@@ -561,6 +561,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
     }
     plans.push_back(std::move(plan));
   }
+  pool_observer_.ObservePool(*engine_, nodes, pending, now);
   if (plans.empty() && waiting.empty()) return OkStatus();
   FASTGPU_ASSIGN_OR_RETURN(int placed_count, WritePlans(plans, now));
   FASTGPU_RETURN_IF_ERROR(WriteReasons(waiting));

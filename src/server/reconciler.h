@@ -58,6 +58,7 @@
 #include "server/metrics.h"
 #include "server/node_leases.h"
 #include "server/placement_pass.h"
+#include "server/pool_metrics.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -157,6 +158,7 @@ class Reconciler {
   std::vector<store::NodeRecord> nodes_;
   std::unordered_map<std::string, size_t> node_pos_;
   Overcommitted overcommitted_;
+  PoolObserver pool_observer_;                // guarded by pass_mu_: the pool gauges of /metrics
   TimePoint last_gc_{};
   TimePoint budget_checked_{};  // last budget enforcement (usage_budget.h)
   NodeLeases leases_;
