@@ -95,7 +95,7 @@ void BM_ObservePool(benchmark::State& state) {
   Metrics metrics;
   PoolObserver observer(metrics);
   TimePoint now{};
-  observer.ObservePool(*pool.engine, pool.nodes, pool.live, pool.pending, now);
+  observer.ObservePool(*pool.engine, pool.nodes, pool.pending, now);
   model::Job extra;  // toggled in and out so that the work changes each time
   extra.spec.shape.gpu_count = 1;
   extra.spec.shape.gpu_milli = 1000;
@@ -118,7 +118,7 @@ void BM_ObservePool(benchmark::State& state) {
         pool.pending.pop_back();
       }
     }
-    observer.ObservePool(*pool.engine, pool.nodes, pool.live, pool.pending, now);
+    observer.ObservePool(*pool.engine, pool.nodes, pool.pending, now);
   }
 }
 BENCHMARK(BM_ObservePool)
