@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "server/prometheus_text.h"
+
 namespace fastgpu::server {
 
 namespace {
@@ -13,25 +15,6 @@ const std::vector<double> kSchedulingBounds = {0.001, 0.01, 0.1, 0.5, 1,   2.5,
                                                5,     10,   30,  60,  300, 3600};
 const std::vector<double> kPassBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25,  0.5,    1,     2.5,  5,     10};
-
-std::string Num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -59,12 +42,12 @@ void Histogram::Render(const std::string& name, const std::string& labels, std::
   uint64_t cumulative = 0;
   for (size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += counts_[i];
-    out += name + "_bucket{" + sep + "le=\"" + Num(bounds_[i]) + "\"} " +
+    out += name + "_bucket{" + sep + "le=\"" + PromNumber(bounds_[i]) + "\"} " +
            std::to_string(cumulative) + "\n";
   }
   out += name + "_bucket{" + sep + "le=\"+Inf\"} " + std::to_string(count_) + "\n";
   std::string braces = labels.empty() ? "" : "{" + labels + "}";
-  out += name + "_sum" + braces + " " + Num(sum_) + "\n";
+  out += name + "_sum" + braces + " " + PromNumber(sum_) + "\n";
   out += name + "_count" + braces + " " + std::to_string(count_) + "\n";
 }
 
@@ -117,23 +100,23 @@ std::string Metrics::Render(const PoolGauges& g) const {
   std::string out;
   out += "# HELP fastgpu_jobs Jobs by state.\n# TYPE fastgpu_jobs gauge\n";
   for (const auto& [state, n] : g.jobs_by_state) {
-    out += "fastgpu_jobs{state=\"" + Escape(state) + "\"} " + std::to_string(n) + "\n";
+    out += "fastgpu_jobs{state=\"" + PromEscape(state) + "\"} " + std::to_string(n) + "\n";
   }
   out += "# HELP fastgpu_nodes Nodes by state.\n# TYPE fastgpu_nodes gauge\n";
   for (const auto& [state, n] : g.nodes_by_state) {
-    out += "fastgpu_nodes{state=\"" + Escape(state) + "\"} " + std::to_string(n) + "\n";
+    out += "fastgpu_nodes{state=\"" + PromEscape(state) + "\"} " + std::to_string(n) + "\n";
   }
   out +=
       "# HELP fastgpu_gpus_allocated GPUs allocated (fractions count as fractions).\n"
       "# TYPE fastgpu_gpus_allocated gauge\n";
   for (const auto& [model, n] : g.gpus_allocated_by_model) {
-    out += "fastgpu_gpus_allocated{model=\"" + Escape(model) + "\"} " + Num(n) + "\n";
+    out += "fastgpu_gpus_allocated{model=\"" + PromEscape(model) + "\"} " + PromNumber(n) + "\n";
   }
   out +=
       "# HELP fastgpu_gpus_free GPUs free on ready nodes, healthy GPUs only.\n"
       "# TYPE fastgpu_gpus_free gauge\n";
   for (const auto& [model, n] : g.gpus_free_by_model) {
-    out += "fastgpu_gpus_free{model=\"" + Escape(model) + "\"} " + Num(n) + "\n";
+    out += "fastgpu_gpus_free{model=\"" + PromEscape(model) + "\"} " + PromNumber(n) + "\n";
   }
   std::lock_guard lock(mu_);
   out +=
@@ -159,7 +142,7 @@ std::string Metrics::Render(const PoolGauges& g) const {
       "# TYPE fastgpu_api_requests_total counter\n";
   for (const auto& [key, n] : requests_) {
     const auto& [route, method, status] = key;
-    out += "fastgpu_api_requests_total{route=\"" + Escape(route) + "\",method=\"" + method +
+    out += "fastgpu_api_requests_total{route=\"" + PromEscape(route) + "\",method=\"" + method +
            "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
   }
   out +=
@@ -167,7 +150,7 @@ std::string Metrics::Render(const PoolGauges& g) const {
       "# TYPE fastgpu_api_request_duration_seconds histogram\n";
   for (const auto& [key, h] : request_latency_) {
     h.Render("fastgpu_api_request_duration_seconds",
-             "route=\"" + Escape(key.first) + "\",method=\"" + key.second + "\"", out);
+             "route=\"" + PromEscape(key.first) + "\",method=\"" + key.second + "\"", out);
   }
   return out;
 }

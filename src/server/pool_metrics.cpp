@@ -10,36 +10,11 @@
 #include "scheduler/fragmentation.h"
 #include "server/metrics.h"
 #include "server/placement_pass.h"
+#include "server/prometheus_text.h"
 
 namespace fastgpu::server {
 
-namespace {
-
-std::string Num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-// Tenant names are [a-z0-9-] and node ids are the server's own, but escape anyway.
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-void Header(const char* name, const char* help, const char* type, std::string& out) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TimePoint PendingSince(const model::Job& job) {
   TimePoint t = job.created_at;
@@ -50,71 +25,72 @@ TimePoint PendingSince(const model::Job& job) {
 }
 
 void RenderPoolSnapshot(const PoolSnapshot& s, std::string& out) {
-  Header("fastgpu_pending_jobs",
-         "Pending jobs by tenant, as listed by the latest placing pass (it lists at most "
-         "max_pending_per_pass, oldest first).",
-         "gauge", out);
+  PromHeader("fastgpu_pending_jobs",
+             "Pending jobs by tenant, as listed by the latest placing pass (it lists at most "
+             "max_pending_per_pass, oldest first).",
+             "gauge", out);
   for (const auto& [tenant, p] : s.pending_by_tenant) {
-    out +=
-        "fastgpu_pending_jobs{tenant=\"" + Escape(tenant) + "\"} " + std::to_string(p.jobs) + "\n";
+    out += "fastgpu_pending_jobs{tenant=\"" + PromEscape(tenant) + "\"} " + std::to_string(p.jobs) +
+           "\n";
   }
-  Header("fastgpu_pending_oldest_seconds",
-         "Seconds the tenant's longest-waiting pending job has waited since it (last) entered "
-         "pending, as of the latest pass; 0 when none is pending.",
-         "gauge", out);
+  PromHeader("fastgpu_pending_oldest_seconds",
+             "Seconds the tenant's longest-waiting pending job has waited since it (last) entered "
+             "pending, as of the latest pass; 0 when none is pending.",
+             "gauge", out);
   for (const auto& [tenant, p] : s.pending_by_tenant) {
-    out += "fastgpu_pending_oldest_seconds{tenant=\"" + Escape(tenant) + "\"} " +
-           Num(p.oldest_seconds) + "\n";
+    out += "fastgpu_pending_oldest_seconds{tenant=\"" + PromEscape(tenant) + "\"} " +
+           PromNumber(p.oldest_seconds) + "\n";
   }
   if (s.allocation == nullptr) return;
-  Header("fastgpu_node_gpu_allocated_milli",
-         "GPU milli held by live allocations per node, from the placement engine after the "
-         "latest placing pass.",
-         "gauge", out);
+  PromHeader("fastgpu_node_gpu_allocated_milli",
+             "GPU milli held by live allocations per node, from the placement engine after the "
+             "latest placing pass.",
+             "gauge", out);
   for (const auto& [node, milli] : s.allocation->node_milli) {
-    out += "fastgpu_node_gpu_allocated_milli{node=\"" + Escape(node) + "\"} " +
+    out += "fastgpu_node_gpu_allocated_milli{node=\"" + PromEscape(node) + "\"} " +
            std::to_string(milli) + "\n";
   }
-  Header("fastgpu_gpu_allocated_milli",
-         "GPU milli held by live allocations per GPU (0..1000), from the placement engine.",
-         "gauge", out);
+  PromHeader("fastgpu_gpu_allocated_milli",
+             "GPU milli held by live allocations per GPU (0..1000), from the placement engine.",
+             "gauge", out);
   for (const auto& [key, milli] : s.allocation->gpu_milli) {
-    out += "fastgpu_gpu_allocated_milli{node=\"" + Escape(key.first) + "\",gpu=\"" +
+    out += "fastgpu_gpu_allocated_milli{node=\"" + PromEscape(key.first) + "\",gpu=\"" +
            std::to_string(key.second) + "\"} " + std::to_string(milli) + "\n";
   }
-  Header("fastgpu_pool_gpu_milli",
-         "The pool's GPU milli: capacity (healthy GPUs of nodes not lost), allocated (held by "
-         "live allocations), free (on healthy GPUs of nodes that take new work).",
-         "gauge", out);
+  PromHeader("fastgpu_pool_gpu_milli",
+             "The pool's GPU milli: capacity (healthy GPUs of nodes not lost), allocated (held by "
+             "live allocations), free (on healthy GPUs of nodes that take new work).",
+             "gauge", out);
   out += "fastgpu_pool_gpu_milli{kind=\"capacity\"} " + std::to_string(s.capacity_milli) + "\n";
   out += "fastgpu_pool_gpu_milli{kind=\"allocated\"} " + std::to_string(s.allocated_milli) + "\n";
   out += "fastgpu_pool_gpu_milli{kind=\"free\"} " + std::to_string(s.free_milli) + "\n";
   if (s.fragmented_milli) {
-    Header("fastgpu_pool_fragmented_milli",
-           "Free GPU milli that the learned target workload cannot use (fragmentation, "
-           "popularity-weighted), on nodes that take new work; recomputed at most every 5 s.",
-           "gauge", out);
-    out += "fastgpu_pool_fragmented_milli " + Num(*s.fragmented_milli) + "\n";
-    Header("fastgpu_pool_fragmentation_ratio",
-           "Share of the free GPU milli that is fragmented (0 when nothing is free); "
-           "recomputed at most every 5 s.",
-           "gauge", out);
-    out += "fastgpu_pool_fragmentation_ratio " + Num(s.fragmentation_ratio.value_or(0)) + "\n";
+    PromHeader("fastgpu_pool_fragmented_milli",
+               "Free GPU milli that the learned target workload cannot use (fragmentation, "
+               "popularity-weighted), on nodes that take new work; recomputed at most every 5 s.",
+               "gauge", out);
+    out += "fastgpu_pool_fragmented_milli " + PromNumber(*s.fragmented_milli) + "\n";
+    PromHeader("fastgpu_pool_fragmentation_ratio",
+               "Share of the free GPU milli that is fragmented (0 when nothing is free); "
+               "recomputed at most every 5 s.",
+               "gauge", out);
+    out +=
+        "fastgpu_pool_fragmentation_ratio " + PromNumber(s.fragmentation_ratio.value_or(0)) + "\n";
   }
   if (s.lp_bound_milli) {
-    Header("fastgpu_pool_lp_bound_milli",
-           "Upper bound (configuration LP) of the GPU milli the pool could hold for its work "
-           "now (live allocations and pending jobs); recomputed at most once a minute, when "
-           "the work changed.",
-           "gauge", out);
-    out += "fastgpu_pool_lp_bound_milli " + Num(*s.lp_bound_milli) + "\n";
+    PromHeader("fastgpu_pool_lp_bound_milli",
+               "Upper bound (configuration LP) of the GPU milli the pool could hold for its work "
+               "now (live allocations and pending jobs); recomputed at most once a minute, when "
+               "the work changed.",
+               "gauge", out);
+    out += "fastgpu_pool_lp_bound_milli " + PromNumber(*s.lp_bound_milli) + "\n";
     if (*s.lp_bound_milli > 0) {
-      Header("fastgpu_pool_allocated_over_lp_bound",
-             "Allocated GPU milli over the LP upper bound (1: nothing better is possible); "
-             "absent while the bound is 0.",
-             "gauge", out);
+      PromHeader("fastgpu_pool_allocated_over_lp_bound",
+                 "Allocated GPU milli over the LP upper bound (1: nothing better is possible); "
+                 "absent while the bound is 0.",
+                 "gauge", out);
       out += "fastgpu_pool_allocated_over_lp_bound " +
-             Num(static_cast<double>(s.allocated_milli) / *s.lp_bound_milli) + "\n";
+             PromNumber(static_cast<double>(s.allocated_milli) / *s.lp_bound_milli) + "\n";
     }
   }
 }
