@@ -203,14 +203,20 @@ Status Cluster::Release(const NodePlacement& p) {
   return OkStatus();
 }
 
-Status Cluster::SetGpuHealthy(int node_index, int gpu_index, bool healthy) {
+Status Cluster::CheckGpu(int node_index, int gpu_index) const {
   if (node_index < 0 || node_index >= size()) {
     return OutOfRange("no node with index " + std::to_string(node_index));
   }
-  NodeState& node = nodes_[node_index];
+  const NodeState& node = nodes_[node_index];
   if (gpu_index < 0 || gpu_index >= static_cast<int>(node.gpus.size())) {
     return OutOfRange("node " + node.id + " has no GPU " + std::to_string(gpu_index));
   }
+  return OkStatus();
+}
+
+Status Cluster::SetGpuHealthy(int node_index, int gpu_index, bool healthy) {
+  FASTGPU_RETURN_IF_ERROR(CheckGpu(node_index, gpu_index));
+  NodeState& node = nodes_[node_index];
   GpuState& gpu = node.gpus[gpu_index];
   if (gpu.healthy == healthy) return OkStatus();
   int64_t sign = healthy ? 1 : -1;
@@ -222,13 +228,8 @@ Status Cluster::SetGpuHealthy(int node_index, int gpu_index, bool healthy) {
 }
 
 Status Cluster::SetGpuMig(int node_index, int gpu_index, bool mig) {
-  if (node_index < 0 || node_index >= size()) {
-    return OutOfRange("no node with index " + std::to_string(node_index));
-  }
+  FASTGPU_RETURN_IF_ERROR(CheckGpu(node_index, gpu_index));
   NodeState& node = nodes_[node_index];
-  if (gpu_index < 0 || gpu_index >= static_cast<int>(node.gpus.size())) {
-    return OutOfRange("node " + node.id + " has no GPU " + std::to_string(gpu_index));
-  }
   if (node.gpus[gpu_index].mig == mig) return OkStatus();
   node.gpus[gpu_index].mig = mig;
   ++node.version;

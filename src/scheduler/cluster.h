@@ -113,6 +113,8 @@ class Cluster {
 
  private:
   int InternModel(const std::string& model);
+  // OutOfRange unless node `node` has GPU `gpu_index`.
+  Status CheckGpu(int node, int gpu_index) const;
 
   std::vector<NodeState> nodes_;
   std::vector<std::string> models_;
