@@ -30,7 +30,9 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "Folder of the SQLite database, the admin.token / join.token files and, "
                   "for `up`, the local agent's state")
       ->capture_default_str();
-  cmd->add_option("--policy", f->policy, "Placement policy")
+  cmd->add_option("--placer,--policy", f->policy,
+                  "Online placement policy of the control plane's engine (the names "
+                  "`fastgpu sim --policies` takes)")
       ->capture_default_str()
       ->check(CLI::IsMember(sched::PolicyNames()));
   cmd->add_option("--node-timeout", f->node_timeout_s,
