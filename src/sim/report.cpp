@@ -29,6 +29,7 @@ boost::json::object ReportToJson(const SimReport& report) {
   out["seeds"] = report.options.seeds;
   out["seed_base"] = report.options.seed_base;
   out["max_arrival"] = report.options.max_arrival;
+  out["arrival_order"] = std::string(ArrivalOrderName(report.options.arrivals));
   boost::json::object policies;
   for (const PolicyResult& r : report.policies) {
     boost::json::object p;
@@ -70,8 +71,9 @@ boost::json::object ReportToJson(const SimReport& report) {
 std::string ReportToTable(const SimReport& report) {
   std::ostringstream out;
   int max_pct = static_cast<int>(report.options.max_arrival * 100 + 0.5);
-  out << report.nodes << " nodes, " << report.capacity_gpus << " GPUs, " << report.pods << " pods, "
-      << report.options.seeds << " seeds from " << report.options.seed_base << "\n";
+  out << report.nodes << " nodes, " << report.capacity_gpus << " GPUs, " << report.pods << " pods ("
+      << ArrivalOrderName(report.options.arrivals) << "), " << report.options.seeds
+      << " seeds from " << report.options.seed_base << "\n";
   char line[256];
   std::snprintf(line, sizeof line, "%-16s %9s %9s %9s %10s %9s %12s\n", "POLICY", "ALLOC@100",
                 ("ALLOC@" + std::to_string(max_pct)).c_str(), "FINAL", "1ST-FAIL", "FRAG@100",
