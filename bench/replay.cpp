@@ -56,7 +56,7 @@ struct Flags {
   uint64_t seed = 0;
   double max_arrival = 1.0;
   std::string submit = "one-at-a-time";
-  int heartbeat_threads = 4;
+  int heartbeat_threads = 16;
   double heartbeat_every_s = 3;
   int64_t gpu_memory_mib = 16384;  // the trace does not give GPU memory
   double timeout_s = 1800;
@@ -98,6 +98,7 @@ struct FakeNode {
   std::string id;
   std::string token;
   int gpus = 0;
+  SteadyClock::time_point last_ok;  // registration or the last heartbeat answered
 };
 
 // Registers one trace node as its agent would.
@@ -128,6 +129,7 @@ Status Register(net::HttpClient& c, const sim::TraceNode& n, int64_t gpu_memory_
   out->id = answer.node_id;
   out->token = answer.node_token;
   out->gpus = n.gpu_count;
+  out->last_ok = SteadyClock::now();
   return OkStatus();
 }
 
@@ -200,6 +202,16 @@ class NodeFleet {
   }
 
   int64_t heartbeats() const { return heartbeats_; }
+  // The longest a node went without an answered heartbeat (registration counts), so far;
+  // the control plane marks a node lost after 15 s.
+  double max_gap_seconds() const {
+    std::lock_guard lock(mu_);
+    double gap = max_gap_s_;
+    for (const FakeNode& n : nodes_) {
+      gap = std::max(gap, std::chrono::duration<double>(SteadyClock::now() - n.last_ok).count());
+    }
+    return gap;
+  }
   int64_t heartbeat_errors() const { return heartbeat_errors_; }
   std::string first_error() const {
     std::lock_guard lock(mu_);
@@ -215,6 +227,11 @@ class NodeFleet {
         Status st = Heartbeat(c, nodes_[i]);
         if (st.ok()) {
           ++heartbeats_;
+          std::lock_guard lock(mu_);
+          const auto now = SteadyClock::now();
+          max_gap_s_ =
+              std::max(max_gap_s_, std::chrono::duration<double>(now - nodes_[i].last_ok).count());
+          nodes_[i].last_ok = now;
         } else {
           ++heartbeat_errors_;
           std::lock_guard lock(mu_);
@@ -232,15 +249,17 @@ class NodeFleet {
 
   const std::string url_, join_secret_;
   const int64_t gpu_memory_mib_;
-  std::vector<FakeNode> nodes_;  // written before the heartbeats start, then read only
+  std::vector<FakeNode> nodes_;  // written before the heartbeats start; then only last_ok,
+                                 // guarded by mu_
   std::vector<Status> errors_;   // each thread's registration error, likewise
   std::vector<std::thread> threads_;
   std::atomic<int64_t> heartbeats_{0}, heartbeat_errors_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool started_ = false;   // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::string first_error_;
+  bool started_ = false;     // guarded by mu_
+  bool stopping_ = false;    // guarded by mu_
+  std::string first_error_;  // guarded by mu_
+  double max_gap_s_ = 0;     // guarded by mu_
 };
 
 // ---- the jobs ----
@@ -378,12 +397,14 @@ double Percentile(std::vector<double> v, double p) {
 
 struct Outcome {
   size_t arrivals = 0, submitted = 0, refused = 0, placed = 0, pending = 0, undecided = 0;
+  size_t failed = 0;  // placed, then failed (e.g. its node was lost): the run is not valid
   std::vector<double> latencies_ms;
   Capacity cap;
   std::string pass_duration;
   double seconds = 0;
   bool timed_out = false;
   int64_t heartbeats = 0, heartbeat_errors = 0;
+  double max_heartbeat_gap_s = 0;
   std::string heartbeat_error;
 };
 
@@ -406,6 +427,7 @@ void PrintReport(const Flags& f, const Outcome& o) {
                      {"placed", o.placed},
                      {"pending", o.pending},
                      {"undecided", o.undecided},
+                     {"failed", o.failed},
                      {"allocated_gpu_milli", o.cap.allocated_milli},
                      {"capacity_gpu_milli", o.cap.gpu_milli},
                      {"allocated_share", share},
@@ -416,24 +438,25 @@ void PrintReport(const Flags& f, const Outcome& o) {
                      {"seconds", o.seconds},
                      {"timed_out", o.timed_out},
                      {"heartbeats", o.heartbeats},
-                     {"heartbeat_errors", o.heartbeat_errors}};
+                     {"heartbeat_errors", o.heartbeat_errors},
+                     {"max_heartbeat_gap_s", o.max_heartbeat_gap_s}};
     std::cout << json::serialize(out) << "\n";
     return;
   }
   std::printf(
       "nodes %d (lost %d), capacity %lld GPUs; order %s (seed %llu, max arrival %.2f), submit %s\n"
       "arrivals %zu, submitted %zu, refused %zu, placed %zu, left pending %zu (never looked at "
-      "%zu)\n"
+      "%zu), failed after placement %zu\n"
       "allocated share %.4f (%lld of %lld GPU milli)\n"
       "placement latency ms p50 %.0f p99 %.0f; reconciler pass %s\n"
-      "%.1f s%s; heartbeats %lld, errors %lld\n",
+      "%.1f s%s; heartbeats %lld, errors %lld, longest gap %.1f s\n",
       o.cap.nodes, o.cap.lost, static_cast<long long>(o.cap.gpu_milli / 1000), f.order.c_str(),
       static_cast<unsigned long long>(f.seed), f.max_arrival, f.submit.c_str(), o.arrivals,
-      o.submitted, o.refused, o.placed, o.pending, o.undecided, share,
+      o.submitted, o.refused, o.placed, o.pending, o.undecided, o.failed, share,
       static_cast<long long>(o.cap.allocated_milli), static_cast<long long>(o.cap.gpu_milli), p50,
       p99, o.pass_duration.empty() ? "n/a" : o.pass_duration.c_str(), o.seconds,
       o.timed_out ? " (timed out)" : "", static_cast<long long>(o.heartbeats),
-      static_cast<long long>(o.heartbeat_errors));
+      static_cast<long long>(o.heartbeat_errors), o.max_heartbeat_gap_s);
 }
 
 // ---- the run ----
@@ -566,6 +589,10 @@ int Run(Flags f) {
       out.undecided += Decided(v) ? 0 : 1;
       continue;
     }
+    if (v.state == "failed" || v.state == "cancelled") {
+      ++out.failed;
+      continue;
+    }
     ++out.placed;
     // The listing leaves events out; one job's answer has them.
     Result<json::value> job = GetJson(api, "/v1/jobs/" + id);
@@ -577,6 +604,7 @@ int Run(Flags f) {
   if (!cap.ok()) return Fail(cap.status().ToString());
   out.cap = *cap;
   out.pass_duration = PassDuration(api);
+  out.max_heartbeat_gap_s = fleet.max_gap_seconds();
   fleet.Stop();
   out.heartbeats = fleet.heartbeats();
   out.heartbeat_errors = fleet.heartbeat_errors();
@@ -585,6 +613,13 @@ int Run(Flags f) {
   }
   out.seconds = elapsed();
   PrintReport(f, out);
+  if (out.failed > 0 || out.max_heartbeat_gap_s > 15) {
+    std::cerr << "fastgpu_replay: NOT VALID: " << out.failed
+              << " placed job(s) failed afterwards; longest heartbeat gap "
+              << out.max_heartbeat_gap_s
+              << " s (over 15 s the control plane marks the node lost and fails its jobs: "
+                 "raise --heartbeat-threads)\n";
+  }
   if (out.cap.gpu_milli != capacity_milli) {
     std::cerr << "fastgpu_replay: the control plane lists " << out.cap.gpu_milli / 1000
               << " GPUs, the node list has " << capacity_milli / 1000

@@ -115,7 +115,10 @@ TEST(ReplayTraceTest, ControlPlaneOneAtATimeAllocatesAsTheSimulator) {
   EXPECT_EQ(cp.at("capacity_gpus").to_number<int64_t>(), sv.at("capacity_gpus").as_int64());
   EXPECT_EQ(cp.at("nodes").to_number<int64_t>(), sv.at("nodes").as_int64());
   EXPECT_EQ(cp.at("arrivals").to_number<double>(), fastgpu.at("arrivals").to_number<double>());
+  // No node went silent long enough to be marked lost (that would fail its jobs).
   EXPECT_EQ(cp.at("nodes_lost").to_number<int64_t>(), 0);
+  EXPECT_EQ(cp.at("failed").to_number<int64_t>(), 0);
+  EXPECT_LT(cp.at("max_heartbeat_gap_s").to_number<double>(), 15);
   EXPECT_EQ(cp.at("undecided").to_number<int64_t>(), 0);
   EXPECT_FALSE(cp.at("timed_out").as_bool());
 
