@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -677,5 +678,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--json", f.json, "Print the report as one JSON object");
   CLI11_PARSE(app, argc, argv);
-  return fastgpu::bench::Run(f);
+  try {
+    return fastgpu::bench::Run(f);
+  } catch (const std::exception& e) {  // Boost.JSON's, on an answer without a field we read
+    std::cerr << "fastgpu_replay: unexpected answer from the control plane: " << e.what() << "\n";
+    return 1;
+  }
 }
