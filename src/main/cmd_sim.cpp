@@ -24,6 +24,7 @@ struct SimFlags {
   std::string output = "table";
   std::string plot;
   std::string prices;  // price table JSON: also report the trace's cost (sim/cost_report.h)
+  std::string arrivals = "drawn";
   bool progress = false;
   std::string target = "learn";
   sim::SimOptions options;
@@ -52,6 +53,12 @@ int RunSim(const SimFlags& flags) {
   }
   sim::SimOptions options = flags.options;
   options.learn_workload = flags.target == "learn";
+  Result<sim::ArrivalOrder> arrivals = sim::ParseArrivalOrder(flags.arrivals);
+  if (!arrivals.ok()) {
+    std::cerr << "fastgpu sim: " << arrivals.status().message() << "\n";
+    return 2;
+  }
+  options.arrivals = *arrivals;
   if (flags.progress || ::isatty(STDERR_FILENO)) {
     options.on_progress = [](int done, int total) {
       std::cerr << "\rfastgpu sim: " << done << "/" << total << " runs done" << std::flush;
@@ -125,8 +132,14 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--seed-base", flags->options.seed_base, "First seed")->capture_default_str();
+  cmd->add_option("--arrivals", flags->arrivals,
+                  "How pods arrive: drawn (the whole list shuffled with the seed, then draws\n"
+                  "with replacement up to --max-arrival; the paper's method) or as-listed\n"
+                  "(each pod once, in the file's order; --max-arrival then only bounds the curve)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"drawn", "as-listed"}));
   cmd->add_option("--max-arrival", flags->options.max_arrival,
-                  "Stop when arrived GPU demand reaches this multiple of capacity")
+                  "Stop drawing when arrived GPU demand reaches this multiple of capacity")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 10.0));
   cmd->add_option("--jobs,-j", flags->options.jobs, "Threads running policies and seeds")

@@ -30,6 +30,7 @@ boost::json::object ReportToJson(const SimReport& report) {
   out["seed_base"] = report.options.seed_base;
   out["max_arrival"] = report.options.max_arrival;
   out["target"] = report.options.learn_workload ? "learn" : "trace";
+  out["arrival_order"] = std::string(ArrivalOrderName(report.options.arrivals));
   boost::json::object policies;
   for (const PolicyResult& r : report.policies) {
     boost::json::object p;
@@ -71,8 +72,9 @@ boost::json::object ReportToJson(const SimReport& report) {
 std::string ReportToTable(const SimReport& report) {
   std::ostringstream out;
   int max_pct = static_cast<int>(report.options.max_arrival * 100 + 0.5);
-  out << report.nodes << " nodes, " << report.capacity_gpus << " GPUs, " << report.pods << " pods, "
-      << report.options.seeds << " seeds from " << report.options.seed_base << ", target workload "
+  out << report.nodes << " nodes, " << report.capacity_gpus << " GPUs, " << report.pods << " pods ("
+      << ArrivalOrderName(report.options.arrivals) << "), " << report.options.seeds
+      << " seeds from " << report.options.seed_base << ", target workload "
       << (report.options.learn_workload ? "learned from the arrivals" : "the whole pod list")
       << "\n";
   char line[256];

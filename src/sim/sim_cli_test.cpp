@@ -113,6 +113,27 @@ TEST_F(SimCliTest, HelpListsTheBatchPlacersAndTheBinaryRunsThem) {
   EXPECT_TRUE(v.as_object().at("policies").as_object().contains("ilp-batch")) << run.out;
 }
 
+TEST_F(SimCliTest, ArrivalsAsListedReplaysEachPodOnce) {
+  CmdRun listed = RunCommand(Sim("--policies best-fit --seeds 2 --arrivals as-listed -o json"));
+  ASSERT_EQ(listed.exit_code, 0) << listed.out;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(listed.out, ec);
+  ASSERT_FALSE(ec) << listed.out;
+  EXPECT_EQ(v.at("arrival_order").as_string(), "as-listed");
+  EXPECT_EQ(v.at("policies").at("best-fit").at("arrivals").to_number<double>(), 12);
+
+  CmdRun drawn = RunCommand(Sim("--policies best-fit --seeds 1 -o json"));
+  ASSERT_EQ(drawn.exit_code, 0) << drawn.out;
+  EXPECT_EQ(boost::json::parse(drawn.out).at("arrival_order").as_string(), "drawn");
+
+  CmdRun bad = RunCommand(Sim("--arrivals shuffled"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("--arrivals"), std::string::npos) << bad.out;
+
+  CmdRun help = RunCommand(std::string(FASTGPU_BINARY) + " sim --help");
+  EXPECT_NE(help.out.find("as-listed"), std::string::npos) << help.out;
+}
+
 TEST_F(SimCliTest, PlotsWithGnuplotOrSaysItIsMissing) {
   fs::path svg = dir_ / "curves.svg";
   CmdRun run = RunCommand(Sim("--policies fgd,fastgpu --seeds 1 --plot " + svg.string()));

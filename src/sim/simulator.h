@@ -1,6 +1,7 @@
 // The trace simulator: replays a pod list on a node list through placement policies.
 //
-// Method (as in Weng et al., USENIX ATC'23 and their public simulator): the pod list is
+// Arrivals `drawn` (the default; as in Weng et al., USENIX ATC'23 and their public
+// simulator): the pod list is
 // sorted by name and shuffled with the seed; pods drawn with replacement from the sorted
 // list are appended until the next draw's per-GPU milli would push the total GPU demand
 // past max_arrival x capacity. Pods arrive one at a time, none departs; each is placed at
@@ -8,6 +9,9 @@
 // the arrived GPU demand, the allocated GPU milli and the fragmented GPU milli (against
 // the target workload built from the pod list), each over capacity. The figure "at x%"
 // is the mean over the events whose arrived share rounds to x%.
+// Arrivals `as-listed`: every pod of the list arrives once, in the file's order (no
+// shuffle, no draw), the same order for every seed (a seed then only seeds the policy);
+// as with `drawn`, the list itself is never cut, and max_arrival only bounds the curve.
 //
 // Online policies run inside the control plane's own placement engine (sched::Engine),
 // which by default learns the target workload from the arrivals as the control plane
@@ -21,6 +25,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -30,7 +35,17 @@
 
 namespace fastgpu::sim {
 
+// How the pods arrive (see the file comment).
+enum class ArrivalOrder {
+  kDrawn,     // shuffled with the seed, then drawn with replacement up to max_arrival
+  kAsListed,  // each pod once, in the order of the pod list
+};
+std::string_view ArrivalOrderName(ArrivalOrder order);  // "drawn", "as-listed"
+// InvalidArgument for another name.
+Result<ArrivalOrder> ParseArrivalOrder(std::string_view name);
+
 struct SimOptions {
+  ArrivalOrder arrivals = ArrivalOrder::kDrawn;  // default drawn (the paper's method)
   double max_arrival = 1.3;             // arrived GPU demand / capacity to stop at; default 1.3
   int seeds = 10;                       // runs per policy, averaged; default 10
   uint64_t seed_base = 0;               // seeds are seed_base, seed_base + 1, ...; default 0
@@ -81,6 +96,17 @@ struct SimReport {
 // The arrival order of one seed: indexes into `pods` sorted by name (see the method above).
 std::vector<int> DrawArrivals(const std::vector<TracePod>& pods_by_name, int64_t capacity_milli,
                               double max_arrival, uint64_t seed);
+
+// The pod list sorted by name (stable), as Simulate sorts it before drawing arrivals.
+std::vector<TracePod> SortedByName(const std::vector<TracePod>& pods);
+
+// The arrival order `as-listed`: for each pod of `pods` in its listed order, its index in
+// SortedByName(pods) (the indexes an order refers to). Each pod once.
+std::vector<int> ListedArrivals(const std::vector<TracePod>& pods);
+
+// The arrival order Simulate uses for `seed`: indexes into SortedByName(pods).
+std::vector<int> ArrivalsFor(const std::vector<TracePod>& pods, int64_t capacity_milli,
+                             const SimOptions& options, uint64_t seed);
 
 // Runs every policy (scheduler registry first, then batch placers) on every seed.
 // InvalidArgument for an unknown policy name or bad options; a policy's Internal error

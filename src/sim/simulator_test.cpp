@@ -37,6 +37,65 @@ TEST(DrawArrivalsTest, ShufflesAllThenAppendsUpToTheLimit) {
   EXPECT_NE(DrawArrivals(pods, 10000, 1.3, 2), order);
 }
 
+TracePod Pod(const std::string& name, int gpu_milli) {
+  TracePod p;
+  p.name = name;
+  p.shape.gpu_count = 1;
+  p.shape.gpu_milli = gpu_milli;
+  p.shape.cpu_milli = 1000;
+  return p;
+}
+
+TEST(ListedArrivalsTest, EachPodOnceInTheListedOrderAsIndexesIntoTheNameOrder) {
+  std::vector<TracePod> pods{Pod("c", 100), Pod("a", 200), Pod("b", 300), Pod("a", 400)};
+  std::vector<TracePod> sorted = SortedByName(pods);
+  ASSERT_EQ(sorted.size(), 4u);
+  EXPECT_EQ(sorted[0].shape.gpu_milli, 200);  // stable: the first "a" first
+  EXPECT_EQ(sorted[1].shape.gpu_milli, 400);
+  std::vector<int> order = ListedArrivals(pods);
+  EXPECT_EQ(order, (std::vector<int>{3, 0, 2, 1}));
+  for (size_t i = 0; i < pods.size(); ++i) {
+    EXPECT_EQ(sorted[order[i]].name, pods[i].name);
+    EXPECT_EQ(sorted[order[i]].shape, pods[i].shape);
+  }
+  SimOptions options;
+  options.arrivals = ArrivalOrder::kAsListed;
+  EXPECT_EQ(ArrivalsFor(pods, 1000, options, 7), order);
+  options.arrivals = ArrivalOrder::kDrawn;
+  EXPECT_EQ(ArrivalsFor(pods, 1000, options, 7), DrawArrivals(sorted, 1000, 1.3, 7));
+  EXPECT_EQ(*ParseArrivalOrder("as-listed"), ArrivalOrder::kAsListed);
+  EXPECT_EQ(*ParseArrivalOrder("drawn"), ArrivalOrder::kDrawn);
+  EXPECT_FALSE(ParseArrivalOrder("shuffled").ok());
+  EXPECT_EQ(ArrivalOrderName(ArrivalOrder::kAsListed), "as-listed");
+}
+
+// One GPU; in file order z (0.6) fits, a (0.6) does not, m (0.4) fills the GPU. In name
+// order (a, m, z) the failure would come last, at 1.6 x capacity, and drawn orders add
+// nothing past 1.3.
+TEST(SimulateTest, AsListedReplaysEachPodOnceInTheFileOrder) {
+  std::vector<TraceNode> nodes{{"n0", 8000, 8192, 1, "T4"}};
+  std::vector<TracePod> pods{Pod("z", 600), Pod("a", 600), Pod("m", 400)};
+  SimOptions options;
+  options.arrivals = ArrivalOrder::kAsListed;
+  options.seeds = 3;
+  Result<SimReport> report = Simulate(nodes, pods, {"best-fit"}, options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->options.arrivals, ArrivalOrder::kAsListed);
+  const PolicyResult& r = report->policies.at(0);
+  EXPECT_DOUBLE_EQ(r.arrivals, 3);
+  EXPECT_DOUBLE_EQ(r.failures, 1);
+  ASSERT_TRUE(r.first_failure_arrival.has_value());
+  EXPECT_NEAR(*r.first_failure_arrival, 1.2, 1e-9);
+  EXPECT_NEAR(r.alloc_share_final, 1.0, 1e-9);
+  // The curve: 0.6 allocated at 60%, still 0.6 at 120%, full at 160% (beyond the curve).
+  ASSERT_FALSE(r.curve.empty());
+  EXPECT_EQ(r.curve.front().arrived_pct, 60);
+  EXPECT_NEAR(r.curve.front().allocated, 0.6, 1e-9);
+  EXPECT_EQ(r.curve.back().arrived_pct, 130);
+  EXPECT_NEAR(r.curve.back().allocated, 0.6, 1e-9);
+  EXPECT_NEAR(r.alloc_share_at_100, 0.6, 1e-9);
+}
+
 TEST(SimulateTest, RejectsUnknownPolicyAndBadOptions) {
   std::vector<TraceNode> nodes{{"n0", 8000, 8192, 1, "T4"}};
   std::vector<TracePod> pods(1);
