@@ -144,8 +144,8 @@ Status Heartbeat(net::HttpClient& c, const FakeNode& node) {
   return protocol::DecodeHeartbeatResponse(res.body).status();
 }
 
-// Registers the nodes from `threads` threads, then keeps them heartbeating every `every`
-// until Stop(). Thread-safe.
+// Registers the nodes, in order, and keeps them heartbeating every `every` from `threads`
+// threads until Stop(). Thread-safe.
 class NodeFleet {
  public:
   NodeFleet(std::string url, std::string join_secret, int64_t gpu_memory_mib)
@@ -154,40 +154,24 @@ class NodeFleet {
         gpu_memory_mib_(gpu_memory_mib) {}
   ~NodeFleet() { Stop(); }
 
-  // Registers every node (thread t takes nodes t, t + threads, ...) and starts the
-  // heartbeats; the first registration error, if any, once every thread is done.
+  // Registers every node one at a time in the list's order, so the control plane knows
+  // the nodes in the order the simulator does (the policies break ties by that order), and
+  // heartbeats each from its registration on (thread t takes nodes t, t + threads, ...).
+  // The first registration error, if any.
   Status Start(const std::vector<sim::TraceNode>& nodes, int threads,
                std::chrono::milliseconds every) {
     nodes_.assign(nodes.size(), FakeNode());
-    errors_.assign(threads, OkStatus());
-    std::vector<Status>& errors = errors_;
-    int registered = 0;  // guarded by mu_
+    auto reg = Client(url_, join_secret_);
+    if (!reg.ok()) return reg.status();
     for (int t = 0; t < threads; ++t) {
-      threads_.emplace_back([&, t, threads, every] {
+      threads_.emplace_back([this, t, threads, every] {
         auto c = Client(url_, join_secret_);
-        if (!c.ok()) {
-          errors[t] = c.status();
-        } else {
-          for (size_t i = t; i < nodes.size() && errors[t].ok(); i += threads) {
-            errors[t] = Register(**c, nodes[i], gpu_memory_mib_, &nodes_[i]);
-          }
-        }
-        {
-          std::unique_lock lock(mu_);
-          ++registered;
-          cv_.notify_all();
-          // Heartbeats start once every node is registered.
-          cv_.wait(lock, [&] { return stopping_ || started_; });
-        }
-        if (c.ok() && errors_[t].ok()) HeartbeatLoop(**c, t, threads, every);
+        if (c.ok()) HeartbeatLoop(**c, t, threads, every);
       });
     }
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return registered == threads; });
-    started_ = true;
-    cv_.notify_all();
-    for (const Status& st : errors) {
-      if (!st.ok()) return st;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      FASTGPU_RETURN_IF_ERROR(Register(**reg, nodes[i], gpu_memory_mib_, &nodes_[i]));
+      registered_.store(i + 1, std::memory_order_release);
     }
     return OkStatus();
   }
@@ -208,8 +192,10 @@ class NodeFleet {
   double max_gap_seconds() const {
     std::lock_guard lock(mu_);
     double gap = max_gap_s_;
-    for (const FakeNode& n : nodes_) {
-      gap = std::max(gap, std::chrono::duration<double>(SteadyClock::now() - n.last_ok).count());
+    const size_t registered = registered_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < registered; ++i) {
+      gap = std::max(gap,
+                     std::chrono::duration<double>(SteadyClock::now() - nodes_[i].last_ok).count());
     }
     return gap;
   }
@@ -223,7 +209,8 @@ class NodeFleet {
   void HeartbeatLoop(net::HttpClient& c, int t, int threads, std::chrono::milliseconds every) {
     while (true) {
       const auto round = SteadyClock::now();
-      for (size_t i = t; i < nodes_.size(); i += threads) {
+      const size_t registered = registered_.load(std::memory_order_acquire);
+      for (size_t i = t; i < registered; i += threads) {
         if (stopping()) return;
         Status st = Heartbeat(c, nodes_[i]);
         if (st.ok()) {
@@ -250,14 +237,14 @@ class NodeFleet {
 
   const std::string url_, join_secret_;
   const int64_t gpu_memory_mib_;
-  std::vector<FakeNode> nodes_;  // written before the heartbeats start; then only last_ok,
-                                 // guarded by mu_
-  std::vector<Status> errors_;   // each thread's registration error, likewise
+  // Node i is written by its registration before registered_ passes i; then only
+  // last_ok changes, guarded by mu_.
+  std::vector<FakeNode> nodes_;
+  std::atomic<size_t> registered_{0};
   std::vector<std::thread> threads_;
   std::atomic<int64_t> heartbeats_{0}, heartbeat_errors_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool started_ = false;     // guarded by mu_
   bool stopping_ = false;    // guarded by mu_
   std::string first_error_;  // guarded by mu_
   double max_gap_s_ = 0;     // guarded by mu_
@@ -661,7 +648,8 @@ int main(int argc, char** argv) {
                  "or bulk (back to back)")
       ->capture_default_str()
       ->check(CLI::IsMember({"one-at-a-time", "bulk"}));
-  app.add_option("--heartbeat-threads", f.heartbeat_threads, "Threads registering and heartbeating")
+  app.add_option("--heartbeat-threads", f.heartbeat_threads,
+                 "Threads heartbeating the registered nodes")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   app.add_option("--heartbeat-every", f.heartbeat_every_s, "Seconds between a node's heartbeats")
