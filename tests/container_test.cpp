@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/child_process.h"
 #include "tests/json_output.h"
 #include "tests/server_process.h"
 #include "tests/test_util.h"
@@ -37,15 +38,8 @@ constexpr char kImage[] = "localhost/fastgpu-test-busybox";
 
 // Runs a shell command; its exit status and combined output.
 CommandResult Sh(const std::string& cmd) {
-  CommandResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  ShellRun run = RunShell(cmd);
+  return CommandResult{run.exit_code, std::move(run.out)};
 }
 
 std::string Quote(const std::string& s) {

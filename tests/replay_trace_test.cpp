@@ -22,6 +22,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/testing/child_process.h"
 #include "common/testing/temp_dir.h"
 #include "tests/server_process.h"
 
@@ -56,25 +57,12 @@ int WriteSubset(const std::string& from, const std::string& to) {
   return kept;
 }
 
-struct CmdRun {
-  int exit_code = -1;
-  std::string out;  // stdout only
-};
-
 // Runs `command` through the shell, its stderr appended to `log`.
-CmdRun RunCommand(const std::string& command, const std::string& log) {
-  CmdRun run;
-  FILE* pipe = ::popen((command + " 2>>" + log).c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+ShellRun RunCommand(const std::string& command, const std::string& log) {
+  return RunShell(command, log);
 }
 
-json::value Parse(const CmdRun& run, const std::string& log) {
+json::value Parse(const ShellRun& run, const std::string& log) {
   boost::system::error_code ec;
   json::value v = json::parse(run.out, ec);
   EXPECT_FALSE(ec) << run.out << "\n" << ReadFile(log);
@@ -94,7 +82,7 @@ TEST(ReplayTraceTest, ControlPlaneOneAtATimeAllocatesAsTheSimulator) {
 
   ServerProcess server({"server", "--data-dir", dir.path() + "/data", "--policy", "fastgpu"});
   ASSERT_TRUE(server.ok()) << server.output();
-  const CmdRun replay =
+  const ShellRun replay =
       RunCommand(std::string(FASTGPU_REPLAY_BINARY) + " --server " + server.url() + " --data-dir " +
                      dir.path() + "/data --nodes " + nodes + " --pods " + pods +
                      " --order drawn --seed 0 --max-arrival 1.0"
@@ -104,7 +92,7 @@ TEST(ReplayTraceTest, ControlPlaneOneAtATimeAllocatesAsTheSimulator) {
   const json::value cp = Parse(replay, log);
   ASSERT_TRUE(cp.is_object());
 
-  const CmdRun sim =
+  const ShellRun sim =
       RunCommand(std::string(FASTGPU_BINARY) + " sim --nodes " + nodes + " --pods " + pods +
                      " --policies fastgpu --seeds 1 --seed-base 0 --max-arrival 1.0"
                      " --arrivals drawn -o json",

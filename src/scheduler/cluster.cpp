@@ -88,7 +88,7 @@ int Cluster::FindNode(std::string_view id) const {
   return -1;
 }
 
-int Cluster::AddNode(const NodeSpec& spec) {
+NodeState Cluster::FreshNode(const NodeSpec& spec) {
   assert(spec.gpu_count >= 0 && spec.gpu_count <= kMaxGpusPerNode);
   assert(spec.cpu_milli >= 0 && spec.memory_mib >= 0 && spec.gpu_memory_mib >= 0);
   NodeState node;
@@ -103,7 +103,11 @@ int Cluster::AddNode(const NodeSpec& spec) {
   }
   total_gpu_milli_ += static_cast<int64_t>(spec.gpu_count) * kMilliPerGpu;
   free_gpu_milli_ += static_cast<int64_t>(spec.gpu_count) * kMilliPerGpu;
-  nodes_.push_back(std::move(node));
+  return node;
+}
+
+int Cluster::AddNode(const NodeSpec& spec) {
+  nodes_.push_back(FreshNode(spec));
   return static_cast<int>(nodes_.size()) - 1;
 }
 
@@ -238,8 +242,6 @@ Status Cluster::SetGpuMig(int node_index, int gpu_index, bool mig) {
 
 void Cluster::ReplaceNode(int index, const NodeSpec& spec) {
   assert(index >= 0 && index < size());
-  assert(spec.gpu_count >= 0 && spec.gpu_count <= kMaxGpusPerNode);
-  assert(spec.cpu_milli >= 0 && spec.memory_mib >= 0 && spec.gpu_memory_mib >= 0);
   NodeState& node = nodes_[index];
   for (const GpuState& gpu : node.gpus) {
     if (!gpu.healthy) continue;
@@ -247,18 +249,10 @@ void Cluster::ReplaceNode(int index, const NodeSpec& spec) {
     free_gpu_milli_ -= gpu.free_milli;
   }
   const uint64_t version = node.version;
-  NodeState fresh;
-  fresh.id = node.id;
-  fresh.gpu_model = spec.gpu_count > 0 ? spec.gpu_model : "";
-  fresh.model_id = spec.gpu_count > 0 ? InternModel(spec.gpu_model) : -1;
-  fresh.cpu_total_milli = fresh.cpu_free_milli = spec.cpu_milli;
-  fresh.memory_total_mib = fresh.memory_free_mib = spec.memory_mib;
-  fresh.gpus.resize(spec.gpu_count);
-  for (GpuState& gpu : fresh.gpus) gpu.total_memory_mib = gpu.free_memory_mib = spec.gpu_memory_mib;
-  fresh.version = version + 1;
-  node = std::move(fresh);
-  total_gpu_milli_ += static_cast<int64_t>(spec.gpu_count) * kMilliPerGpu;
-  free_gpu_milli_ += static_cast<int64_t>(spec.gpu_count) * kMilliPerGpu;
+  const std::string id = node.id;
+  node = FreshNode(spec);
+  node.id = id;
+  node.version = version + 1;
 }
 
 Status Cluster::SetSchedulable(int node_index, bool schedulable) {

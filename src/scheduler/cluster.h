@@ -113,6 +113,8 @@ class Cluster {
 
  private:
   int InternModel(const std::string& model);
+  // A node with everything free, its GPUs counted in the totals (AddNode, ReplaceNode).
+  NodeState FreshNode(const NodeSpec& spec);
   // OutOfRange unless node `node` has GPU `gpu_index`.
   Status CheckGpu(int node, int gpu_index) const;
 

@@ -8,28 +8,17 @@
 #include <fstream>
 #include <string>
 
+#include "common/testing/child_process.h"
 #include "common/testing/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CmdRun {
-  int exit_code = -1;
-  std::string out;
-};
+using fastgpu::testing::ShellRun;
 
-CmdRun RunCommand(const std::string& command) {
-  CmdRun run;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) run.out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+// Runs a command, its stderr with its stdout.
+ShellRun RunCommand(const std::string& command) { return fastgpu::testing::RunShell(command); }
 
 class SimCliTest : public ::testing::Test {
  protected:
@@ -54,7 +43,7 @@ class SimCliTest : public ::testing::Test {
 };
 
 TEST_F(SimCliTest, PrintsOneJsonObject) {
-  CmdRun run = RunCommand(Sim("--policies fgd,best-fit,fastgpu --seeds 3 -o json"));
+  ShellRun run = RunCommand(Sim("--policies fgd,best-fit,fastgpu --seeds 3 -o json"));
   ASSERT_EQ(run.exit_code, 0) << run.out;
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(run.out, ec);
@@ -80,32 +69,32 @@ TEST_F(SimCliTest, PrintsOneJsonObject) {
 }
 
 TEST_F(SimCliTest, TableAndClearErrors) {
-  CmdRun table = RunCommand(Sim("--policies random --seeds 1"));
+  ShellRun table = RunCommand(Sim("--policies random --seeds 1"));
   ASSERT_EQ(table.exit_code, 0) << table.out;
   EXPECT_NE(table.out.find("ALLOC@100"), std::string::npos);
   EXPECT_NE(table.out.find("random"), std::string::npos);
 
-  CmdRun unknown = RunCommand(Sim("--policies nope"));
+  ShellRun unknown = RunCommand(Sim("--policies nope"));
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.out.find("unknown policy 'nope'"), std::string::npos) << unknown.out;
 
   std::ofstream(dir_ / "pods.csv", std::ios::app) << "bad,x,1,1,100,\n";
-  CmdRun bad = RunCommand(Sim("--seeds 1"));
+  ShellRun bad = RunCommand(Sim("--seeds 1"));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("pods.csv:14: cpu_milli 'x' is not an integer"), std::string::npos)
       << bad.out;
 
-  CmdRun missing = RunCommand(std::string(FASTGPU_BINARY) + " sim --pods x.csv");
+  ShellRun missing = RunCommand(std::string(FASTGPU_BINARY) + " sim --pods x.csv");
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.out.find("--nodes"), std::string::npos) << missing.out;
 }
 
 TEST_F(SimCliTest, HelpListsTheBatchPlacersAndTheBinaryRunsThem) {
-  CmdRun help = RunCommand(std::string(FASTGPU_BINARY) + " sim --help");
+  ShellRun help = RunCommand(std::string(FASTGPU_BINARY) + " sim --help");
   ASSERT_EQ(help.exit_code, 0) << help.out;
   EXPECT_NE(help.out.find("batch placers: ilp-batch"), std::string::npos) << help.out;
 
-  CmdRun run = RunCommand(Sim("--policies ilp-batch --seeds 1 --batch-size 4 -o json"));
+  ShellRun run = RunCommand(Sim("--policies ilp-batch --seeds 1 --batch-size 4 -o json"));
   ASSERT_EQ(run.exit_code, 0) << run.out;
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(run.out, ec);
@@ -114,7 +103,7 @@ TEST_F(SimCliTest, HelpListsTheBatchPlacersAndTheBinaryRunsThem) {
 }
 
 TEST_F(SimCliTest, ArrivalsAsListedReplaysEachPodOnce) {
-  CmdRun listed = RunCommand(Sim("--policies best-fit --seeds 2 --arrivals as-listed -o json"));
+  ShellRun listed = RunCommand(Sim("--policies best-fit --seeds 2 --arrivals as-listed -o json"));
   ASSERT_EQ(listed.exit_code, 0) << listed.out;
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(listed.out, ec);
@@ -122,21 +111,21 @@ TEST_F(SimCliTest, ArrivalsAsListedReplaysEachPodOnce) {
   EXPECT_EQ(v.at("arrival_order").as_string(), "as-listed");
   EXPECT_EQ(v.at("policies").at("best-fit").at("arrivals").to_number<double>(), 12);
 
-  CmdRun drawn = RunCommand(Sim("--policies best-fit --seeds 1 -o json"));
+  ShellRun drawn = RunCommand(Sim("--policies best-fit --seeds 1 -o json"));
   ASSERT_EQ(drawn.exit_code, 0) << drawn.out;
   EXPECT_EQ(boost::json::parse(drawn.out).at("arrival_order").as_string(), "drawn");
 
-  CmdRun bad = RunCommand(Sim("--arrivals shuffled"));
+  ShellRun bad = RunCommand(Sim("--arrivals shuffled"));
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.out.find("--arrivals"), std::string::npos) << bad.out;
 
-  CmdRun help = RunCommand(std::string(FASTGPU_BINARY) + " sim --help");
+  ShellRun help = RunCommand(std::string(FASTGPU_BINARY) + " sim --help");
   EXPECT_NE(help.out.find("as-listed"), std::string::npos) << help.out;
 }
 
 TEST_F(SimCliTest, PlotsWithGnuplotOrSaysItIsMissing) {
   fs::path svg = dir_ / "curves.svg";
-  CmdRun run = RunCommand(Sim("--policies fgd,fastgpu --seeds 1 --plot " + svg.string()));
+  ShellRun run = RunCommand(Sim("--policies fgd,fastgpu --seeds 1 --plot " + svg.string()));
   if (RunCommand("command -v gnuplot").exit_code != 0) {
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_NE(run.out.find("gnuplot"), std::string::npos);

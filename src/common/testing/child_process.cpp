@@ -6,10 +6,28 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <thread>
 #include <utility>
 
 namespace fastgpu::testing {
+
+ShellRun RunShell(const std::string& command, const std::string& stderr_to) {
+  ShellRun run;
+  const std::string redirect = stderr_to.empty() ? " 2>&1" : " 2>>'" + stderr_to + "'";
+  FILE* pipe = ::popen((command + redirect).c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) run.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (WIFEXITED(status)) {
+    run.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    run.exit_code = 128 + WTERMSIG(status);
+  }
+  return run;
+}
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, ChildOptions options)
     : stop_at_destruction_(options.stop_at_destruction) {

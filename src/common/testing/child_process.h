@@ -15,6 +15,16 @@
 
 namespace fastgpu::testing {
 
+// What RunShell saw: the exit code (128 + the signal when killed; -1 when the shell could
+// not run) and the captured output.
+struct ShellRun {
+  int exit_code = -1;
+  std::string out;
+};
+// Runs `command` with /bin/sh and waits for it; captures its stdout, and its stderr too
+// when `stderr_to` is "" (else appends the stderr to the file `stderr_to`).
+ShellRun RunShell(const std::string& command, const std::string& stderr_to = "");
+
 // How a child is stopped: `signal` first, then SIGKILL when it has not exited after
 // `grace`. {SIGKILL, any grace} kills at once.
 struct StopPolicy {
