@@ -19,7 +19,11 @@ namespace fastgpu::server {
 namespace {
 
 constexpr auto kIdempotencyTtl = std::chrono::hours(24);
-constexpr auto kMinGap = std::chrono::milliseconds(50);
+// The pause after a pass before a poke may start the next: as long as the pass took (so
+// passes take at most about half of a core under a stream of submissions, which they
+// batch), at least kMinGap and at most kMaxGap.
+constexpr auto kMinGap = std::chrono::milliseconds(1);
+constexpr auto kMaxGap = std::chrono::milliseconds(50);
 // At most one log line per this long about passes that threw.
 constexpr auto kExceptionLogEvery = std::chrono::seconds(10);
 // Most jobs placed (or given a new waiting reason) per write transaction.
@@ -213,9 +217,14 @@ Status Reconciler::ReadChanges(int64_t since, bool allow_full, Changes& ch) {
       full = allow_full && static_cast<int>(feed.size()) >= kMaxChangesPerPass;
       if (!full) {
         std::set<std::string> allocs;
+        // Nodes in feed order: a node registered first gets the engine's lower index, as
+        // a full read (registration order) gives it, so ties break the same either way.
+        std::vector<std::string> node_order;
         for (const store::Change& c : feed) {
           if (c.kind == store::ChangeKind::kJob) out.jobs.insert(c.id);
-          if (c.kind == store::ChangeKind::kNode) out.nodes.insert(c.id);
+          if (c.kind == store::ChangeKind::kNode && out.nodes.insert(c.id).second) {
+            node_order.push_back(c.id);
+          }
           if (c.kind == store::ChangeKind::kAllocation) allocs.insert(c.id);
         }
         for (const std::string& id : allocs) {
@@ -225,10 +234,13 @@ Status Reconciler::ReadChanges(int64_t since, bool allow_full, Changes& ch) {
           out.jobs.insert(a->alloc.job_id);
           // An over-committed node is sized to hold its allocations: seen again when
           // they change, it may fit in what it reports once more.
-          if (overcommitted_.contains(a->alloc.node_id)) out.nodes.insert(a->alloc.node_id);
+          if (overcommitted_.contains(a->alloc.node_id) &&
+              out.nodes.insert(a->alloc.node_id).second) {
+            node_order.push_back(a->alloc.node_id);
+          }
           out.allocs.push_back(std::move(*a));
         }
-        for (const std::string& id : out.nodes) {
+        for (const std::string& id : node_order) {
           Result<store::NodeRecord> n = tx.GetNode(id);
           if (!n.ok() && n.status().code() == StatusCode::kNotFound) continue;
           FASTGPU_RETURN_IF_ERROR(n.status());
@@ -642,11 +654,13 @@ void Reconciler::Start() {
     while (!stopping_) {
       poked_ = false;
       lock.unlock();
+      const MonoTime began = clock_.MonotonicNow();
       RunPassLogged();
       lock.lock();
-      // At most one pass per kMinGap even when poked constantly (a stream of submissions).
+      // Poked constantly (a stream of submissions), passes and pauses alternate.
       const MonoTime passed = clock_.MonotonicNow();
-      clock_.WaitUntil(lock, cv_, passed + kMinGap, [this] { return stopping_; });
+      const auto gap = std::clamp<MonoTime::duration>(passed - began, kMinGap, kMaxGap);
+      clock_.WaitUntil(lock, cv_, passed + gap, [this] { return stopping_; });
       clock_.WaitUntil(lock, cv_, passed + options_.interval,
                        [this] { return stopping_ || poked_; });
     }

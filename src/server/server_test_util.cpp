@@ -30,12 +30,14 @@ Reply Call(const std::string& base_url, const std::string& method, const std::st
   return r;
 }
 
-TestControlPlane::TestControlPlane(std::unique_ptr<store::Store> store, ServerOptions options)
+TestControlPlane::TestControlPlane(std::unique_ptr<store::Store> store, ServerOptions options,
+                                   bool random_ids)
     : store_(store ? std::move(store) : store::NewMemoryStore()) {
   options.listen = "127.0.0.1:0";
   options.run_reconciler = false;
   options.worker_threads = 4;
-  auto server = Server::Create(options, *store_, clock_, ids_);
+  IdGenerator& ids = random_ids ? static_cast<IdGenerator&>(random_ids_) : ids_;
+  auto server = Server::Create(options, *store_, clock_, ids);
   EXPECT_TRUE(server.ok()) << server.status();
   server_ = std::move(server).value();
   auto port = server_->Start();

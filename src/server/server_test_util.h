@@ -35,9 +35,10 @@ Reply Call(const std::string& base_url, const std::string& method, const std::st
 
 class TestControlPlane {
  public:
-  // `store` may be null: a fresh in-memory store is made.
+  // `store` may be null: a fresh in-memory store is made. Ids are sequential (their order
+  // is the order of creation) unless `random_ids`, as in a real server.
   explicit TestControlPlane(std::unique_ptr<store::Store> store = nullptr,
-                            ServerOptions options = {});
+                            ServerOptions options = {}, bool random_ids = false);
   ~TestControlPlane();
 
   Reply Do(const std::string& method, const std::string& path, const std::string& token,
@@ -58,6 +59,7 @@ class TestControlPlane {
  private:
   ManualClock clock_;
   SequentialIdGenerator ids_;
+  RandomIdGenerator random_ids_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Server> server_;
   std::string url_;
