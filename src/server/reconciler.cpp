@@ -567,7 +567,8 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
     ++placed_this_pass;
     PlacementPlan plan = PlanAllocations(job, *placed, record_of, iso, now, ids_);
     for (size_t r = 0; r < plan.allocs.size(); ++r) {
-      // Booked now; a plan the store does not take is released by the next pass's sync.
+      // Booked now; a plan the store skips is released after the write, and a failed write
+      // makes the next pass a full one, which releases what the store does not hold.
       engine_->AddAllocation(plan.allocs[r].alloc.id, (*placed)[r], /*already_applied=*/true)
           .IgnoreError();  // fresh ids
     }
@@ -575,15 +576,23 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   }
   pool_observer_.ObservePool(*engine_, nodes, pending, now);
   if (plans.empty() && waiting.empty()) return OkStatus();
-  FASTGPU_ASSIGN_OR_RETURN(int placed_count, WritePlans(plans, now));
+  std::vector<const PlacementPlan*> skipped;
+  FASTGPU_ASSIGN_OR_RETURN(int placed_count, WritePlans(plans, now, skipped));
+  // A job cancelled between its placement and the write holds nothing: its booking goes
+  // now, not at the next full pass.
+  for (const PlacementPlan* plan : skipped) {
+    for (const auto& a : plan->allocs) engine_->ReleaseAllocation(a.alloc.id).IgnoreError();
+  }
   FASTGPU_RETURN_IF_ERROR(WriteReasons(waiting));
   stats.placed += placed_count;
   return OkStatus();
 }
 
-// Stores the placed jobs' allocations and moves the jobs to scheduled (a job cancelled
-// meanwhile is skipped); returns how many were placed.
-Result<int> Reconciler::WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now) {
+// Stores the placed jobs' allocations and moves the jobs to scheduled; a job no longer
+// pending (cancelled meanwhile) is skipped and its plan added to `skipped`. Returns how
+// many were placed.
+Result<int> Reconciler::WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now,
+                                   std::vector<const PlacementPlan*>& skipped) {
   // Written in chunks: each chunk is consistent on its own (placements were computed
   // against one cluster), and API writes interleave instead of waiting for one big
   // transaction.
@@ -592,12 +601,17 @@ Result<int> Reconciler::WritePlans(const std::vector<PlacementPlan>& plans, Time
   for (size_t begin = 0; begin < plans.size(); begin += kWriteChunk) {
     size_t end = std::min(plans.size(), begin + kWriteChunk);
     std::vector<double> chunk_latencies;
+    std::vector<const PlacementPlan*> chunk_skipped;
     FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
       chunk_latencies.clear();
+      chunk_skipped.clear();
       for (size_t i = begin; i < end; ++i) {
         const PlacementPlan& plan = plans[i];
         FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(plan.job_id));
-        if (job.state != model::JobState::kPending) continue;  // cancelled meanwhile
+        if (job.state != model::JobState::kPending) {  // cancelled meanwhile
+          chunk_skipped.push_back(&plan);
+          continue;
+        }
         FASTGPU_RETURN_IF_ERROR(tx.CreateAllocations(plan.allocs));
         chunk_latencies.push_back(std::chrono::duration<double>(now - PendingSince(job)).count());
         FASTGPU_RETURN_IF_ERROR(
@@ -607,6 +621,7 @@ Result<int> Reconciler::WritePlans(const std::vector<PlacementPlan>& plans, Time
       return OkStatus();
     }));
     placed_count += static_cast<int>(chunk_latencies.size());
+    skipped.insert(skipped.end(), chunk_skipped.begin(), chunk_skipped.end());
     latencies.insert(latencies.end(), chunk_latencies.begin(), chunk_latencies.end());
   }
   for (double s : latencies) metrics_.ObserveScheduling(s);

@@ -134,7 +134,8 @@ class Reconciler {
   Status PlacePending(PassStats& stats, const Changes& changes);
   Status LoadPending(std::vector<model::Job>& pending);
   Status LoadWorkloadHistory();
-  Result<int> WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now);
+  Result<int> WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now,
+                         std::vector<const PlacementPlan*>& skipped);
   Status WriteReasons(const std::map<std::string, std::string>& waiting);
   Status CollectGarbage(bool full);
   // The background thread's loop body: one pass, its failure or exception logged.
@@ -159,7 +160,7 @@ class Reconciler {
   std::vector<store::NodeRecord> nodes_;
   std::unordered_map<std::string, size_t> node_pos_;
   Overcommitted overcommitted_;
-  PoolObserver pool_observer_;                // guarded by pass_mu_: the pool gauges of /metrics
+  PoolObserver pool_observer_;  // guarded by pass_mu_: the pool gauges of /metrics
   TimePoint last_gc_{};
   TimePoint budget_checked_{};  // last budget enforcement (usage_budget.h)
   NodeLeases leases_;

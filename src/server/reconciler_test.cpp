@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
+#include <utility>
 
 #include "scheduler/engine.h"
 #include "server/server_test_util.h"
@@ -376,6 +378,61 @@ TEST(ReconcilerTest, NodesJoiningBetweenPassesKeepRegistrationOrder) {
     EXPECT_NE(job.Str("reason").find("placed on " + agents[i]->node_id()), std::string::npos)
         << "job " << i << " should go to the node registered " << i << "th: " << job.raw;
   }
+}
+
+// A store that runs a hook (once) before the first write after Arm(): what another writer
+// (the API) does between a pass's placement and its write.
+class InterleavingStore : public store::Store {
+ public:
+  explicit InterleavingStore(std::unique_ptr<store::Store> inner) : inner_(std::move(inner)) {}
+  void Arm(std::function<void(store::Store&)> hook) { hook_ = std::move(hook); }
+  Status Write(std::function<Status(store::WriteTx&)> fn) override {
+    if (auto hook = std::exchange(hook_, nullptr)) hook(*inner_);
+    return inner_->Write(std::move(fn));
+  }
+  Status Read(std::function<Status(store::ReadTx&)> fn) override {
+    return inner_->Read(std::move(fn));
+  }
+  std::string_view Kind() const override { return inner_->Kind(); }
+  store::StoreStats Stats() const override { return inner_->Stats(); }
+
+ private:
+  std::unique_ptr<store::Store> inner_;
+  std::function<void(store::Store&)> hook_;  // used by the reconciler's thread only
+};
+
+// A job cancelled after the engine placed it but before the placement was written holds
+// nothing: the next job gets its GPUs at once, without waiting for a full pass.
+TEST(ReconcilerTest, APlacementTheStoreSkipsIsReleasedAtOnce) {
+  auto owned = std::make_unique<InterleavingStore>(store::NewMemoryStore());
+  InterleavingStore& store = *owned;
+  TestControlPlane cp(std::move(owned));
+  SimAgent agent(cp, "a1", 2);
+  Reconciler& r = cp.server().reconciler();
+  ASSERT_TRUE(r.RunOnce().ok());  // the full first pass
+  ASSERT_TRUE(r.RunOnce().ok());
+  const std::string first = Submit(cp, JobBody(1, 0, "\"gpu_count\":2"));
+  store.Arm([&](store::Store& inner) {
+    ASSERT_TRUE(inner
+                    .Write([&](store::WriteTx& tx) -> Status {
+                      FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(first));
+                      FASTGPU_RETURN_IF_ERROR(model::TransitionJob(job, model::JobState::kCancelled,
+                                                                   "cancelled", cp.clock().Now()));
+                      return tx.UpdateJob(job);
+                    })
+                    .ok());
+  });
+  auto pass = r.RunOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_FALSE(pass->full);
+  EXPECT_EQ(pass->placed, 0);
+  EXPECT_EQ(GetJob(cp, first).Str("state"), "cancelled");
+  const std::string second = Submit(cp, JobBody(1, 0, "\"gpu_count\":2"));
+  pass = r.RunOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_FALSE(pass->full);
+  EXPECT_EQ(pass->placed, 1);
+  EXPECT_EQ(GetJob(cp, second).Str("state"), "scheduled") << GetJob(cp, second).raw;
 }
 
 // After the first pass, a pass reads only what the store's change feed names: nothing
