@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <string>
 
 #include "common/clock.h"
@@ -33,8 +34,8 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
       ->capture_default_str();
   cmd->add_option("--placer,--policy", f->policy,
                   "How the control plane's engine places pending jobs: an online policy, one "
-                  "job at a time, or a batch placer, a window of --batch-size jobs at once (the "
-                  "names `fastgpu sim --policies` takes: " +
+                  "job at a time, or a batch placer, a window of --batch-size jobs at once, as "
+                  "`fastgpu sim --policies` (" +
                       placer::KnownPlacersText() + ")")
       ->capture_default_str()
       ->check(CLI::Validator(
@@ -154,6 +155,14 @@ void ProtectDataDir(const std::string& dir) {
 }
 
 }  // namespace
+
+std::string PlacerBanner(const ControlPlaneFlags& f) {
+  if (!placer::IsBatchPlacer(f.policy)) return "placer: " + f.policy + " (online)\n";
+  std::ostringstream limit;
+  limit << f.batch_time_limit_s;
+  return "placer: " + f.policy + " (batch: windows of " + std::to_string(f.batch_size) +
+         " pending jobs, " + limit.str() + " s each)\n";
+}
 
 Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   server::ServerOptions o;

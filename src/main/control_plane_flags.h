@@ -71,6 +71,10 @@ struct RunningControlPlane {
   }
 };
 
+// The start banner's line about placement, ending in "\n": "placer: fastgpu (online)" or
+// "placer: ilp-batch (batch: windows of 64 pending jobs, 1 s each)".
+std::string PlacerBanner(const ControlPlaneFlags& flags);
+
 // Creates data_dir (mode 0700), opens the SQLite store there, and starts a ControlPlane on it
 // with the system clock. The error names what failed.
 Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& flags);

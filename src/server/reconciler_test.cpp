@@ -481,7 +481,7 @@ TEST(ReconcilerTest, BatchPlacerPlacesWindowsAndBooksThem) {
     Reply hb = a->Heartbeat();
     for (const auto& alloc : hb.body.at("allocations").as_array()) {
       if (alloc.at("job_id").as_string() == ids[2]) {
-        ended = std::string(alloc.at("id").as_string());
+        ended = std::string(alloc.at("allocation_id").as_string());
         a->Heartbeat(Reports({ended}, "exited", 0));
       }
     }
