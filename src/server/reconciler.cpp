@@ -559,6 +559,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
     if (batch_placer_ && j % static_cast<size_t>(options_.batch_size) == 0) {
       window = PlaceWindow(pending, j);
       window_begin = j;
+      pool_fresh_at = -1;  // the window's placements are applied: reasons see them
     }
     if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
     Result<std::vector<sched::NodePlacement>> placed =
