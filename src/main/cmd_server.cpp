@@ -22,7 +22,7 @@ int RunServer(const ControlPlaneFlags& f) {
             << running->TlsBanner() << "admin token: " << f.data_dir << "/admin.token\n"
             << "join token: " << f.data_dir << "/join.token"
             << (running->ca_sha256.empty() ? "" : " (pins the TLS CA)") << "\n"
-            << std::flush;
+            << PlacerBanner(f) << std::flush;
   int sig = server::WaitForTerminationSignal();
   spdlog::info("fastgpu server: signal {}, stopping", sig);
   running->control_plane->Stop();

@@ -7,8 +7,8 @@
 
 #include "main/commands.h"
 #include "metering/json_text.h"
+#include "placer/batch_placers.h"
 #include "scheduler/policy.h"
-#include "sim/batch_policy.h"
 #include "sim/cost_report.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
@@ -109,7 +109,7 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
     policy_list += (policy_list.empty() ? "" : ", ") + name;
   }
   std::string batch_list;
-  for (const std::string& name : sim::BatchPlacerNames()) {
+  for (const std::string& name : placer::BatchPlacerNames()) {
     batch_list += (batch_list.empty() ? "" : ", ") + name;
   }
   auto* cmd = app.add_subcommand(

@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <string>
 
 #include "common/clock.h"
 #include "model/units.h"
+#include "placer/batch_placers.h"
 #include "scheduler/policy.h"
 #include "server/server.h"
 #include "server/tls_certs.h"
@@ -31,10 +33,28 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "for `up`, the local agent's state")
       ->capture_default_str();
   cmd->add_option("--placer,--policy", f->policy,
-                  "Online placement policy of the control plane's engine (the names "
-                  "`fastgpu sim --policies` takes)")
+                  "How the control plane's engine places pending jobs: an online policy, one "
+                  "job at a time, or a batch placer, a window of --batch-size jobs at once, as "
+                  "`fastgpu sim --policies` (" +
+                      placer::KnownPlacersText() + ")")
       ->capture_default_str()
-      ->check(CLI::IsMember(sched::PolicyNames()));
+      ->check(CLI::Validator(
+          [](std::string& name) -> std::string {
+            for (const std::string& p : sched::PolicyNames()) {
+              if (p == name) return "";
+            }
+            if (placer::IsBatchPlacer(name)) return "";
+            return "unknown placer '" + name + "' (" + placer::KnownPlacersText() + ")";
+          },
+          "PLACER"));
+  cmd->add_option("--batch-size", f->batch_size,
+                  "With a batch placer: pending jobs placed together in one call, oldest first")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--batch-time-limit", f->batch_time_limit_s,
+                  "With a batch placer: seconds its solver may spend on one window")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 3600.0));
   cmd->add_option("--node-timeout", f->node_timeout_s,
                   "Seconds without heartbeat before a node is marked lost")
       ->capture_default_str()
@@ -136,11 +156,21 @@ void ProtectDataDir(const std::string& dir) {
 
 }  // namespace
 
+std::string PlacerBanner(const ControlPlaneFlags& f) {
+  if (!placer::IsBatchPlacer(f.policy)) return "placer: " + f.policy + " (online)\n";
+  std::ostringstream limit;
+  limit << f.batch_time_limit_s;
+  return "placer: " + f.policy + " (batch: windows of " + std::to_string(f.batch_size) +
+         " pending jobs, " + limit.str() + " s each)\n";
+}
+
 Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   server::ServerOptions o;
   o.listen = f.listen;
   o.data_dir = f.data_dir;
   o.policy = f.policy;
+  o.batch_size = f.batch_size;
+  o.batch_time_limit_seconds = f.batch_time_limit_s;
   o.node_timeout = Millis(f.node_timeout_s);
   o.heartbeat_interval = Millis(f.heartbeat_interval_s);
   o.io_threads = f.io_threads;

@@ -18,7 +18,9 @@ namespace fastgpu::main {
 struct ControlPlaneFlags {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = ".fastgpu";
-  std::string policy;  // default: the scheduler's default policy
+  std::string policy;   // an online policy or a batch placer; default: the scheduler's default
+  int batch_size = 64;  // batch placers: pending jobs per window
+  double batch_time_limit_s = 1;  // batch placers: solver seconds per window
   double node_timeout_s = 15;
   double heartbeat_interval_s = 2;
   int io_threads = 2;
@@ -40,7 +42,8 @@ struct ControlPlaneFlags {
   bool insecure_http = false;         // allow plain HTTP on a non-loopback address
 };
 
-// Adds --listen, --data-dir, --policy, --node-timeout, --heartbeat-interval,
+// Adds --listen, --data-dir, --placer (--policy), --batch-size, --batch-time-limit,
+// --node-timeout, --heartbeat-interval,
 // --io-threads, --workers, --max-body-bytes, --budget-grace, --max-connections,
 // --idle-timeout, --request-timeout, --allow-unplaceable, --log-limit, --tls, --tls-cert,
 // --tls-key, --tls-san and --insecure-http to `cmd`.
@@ -67,6 +70,10 @@ struct RunningControlPlane {
     return host.find(':') != std::string::npos ? "[" + host + "]" : host;
   }
 };
+
+// The start banner's line about placement, ending in "\n": "placer: fastgpu (online)" or
+// "placer: ilp-batch (batch: windows of 64 pending jobs, 1 s each)".
+std::string PlacerBanner(const ControlPlaneFlags& flags);
 
 // Creates data_dir (mode 0700), opens the SQLite store there, and starts a ControlPlane on it
 // with the system clock. The error names what failed.

@@ -136,11 +136,102 @@ std::vector<std::string> Engine::AllocationIds() const {
 
 void Engine::Observe(const model::Shape& shape) {
   if (!learning_) return;
-  if (workload_.Add(shape)) policy_->SetTargetWorkload(workload_.Target());
+  if (workload_.Add(shape)) {
+    policy_->SetTargetWorkload(workload_.Target());
+    ++target_version_;
+  }
 }
 
 Result<std::vector<NodePlacement>> Engine::Place(const Request& request) {
   return PlaceGang(*policy_, cluster_, request);
+}
+
+namespace {
+
+// Why `p` cannot hold one replica of `shape` on `cluster` now, model, health and MIG-wise
+// ("" when it can; room is checked by Apply).
+std::string Unfit(const Cluster& cluster, const model::Shape& shape, const NodePlacement& p) {
+  if (p.node < 0 || p.node >= cluster.size()) return "no node with index " + std::to_string(p.node);
+  const NodeState& node = cluster.node(p.node);
+  if (!node.schedulable) return "node " + node.id + " takes no new work";
+  if (static_cast<int>(p.gpus.size()) != (shape.NeedsGpu() ? shape.gpu_count : 0)) {
+    return "wrong number of GPUs on node " + node.id;
+  }
+  if (shape.NeedsGpu() && !shape.AllowsModel(node.gpu_model)) {
+    return "node " + node.id + " has GPU model " + node.gpu_model;
+  }
+  const bool mig = shape.NeedsGpu() && shape.EffectiveIsolation() == model::Isolation::kMig;
+  for (const GpuSlot& slot : p.gpus) {
+    if (slot.gpu_index < 0 || slot.gpu_index >= static_cast<int>(node.gpus.size())) {
+      return "no GPU " + std::to_string(slot.gpu_index) + " on node " + node.id;
+    }
+    const GpuState& gpu = node.gpus[slot.gpu_index];
+    if (!gpu.healthy)
+      return "GPU " + std::to_string(slot.gpu_index) + " of " + node.id + " is unhealthy";
+    if (mig && !gpu.mig) {
+      return "GPU " + std::to_string(slot.gpu_index) + " of " + node.id + " is not in MIG mode";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<Result<std::vector<NodePlacement>>> Engine::PlaceBatch(
+    const std::vector<Request>& requests, BatchPlacer& placer) {
+  std::vector<Request> asked;  // the requests with replicas
+  for (const Request& r : requests) {
+    if (r.replicas >= 1) asked.push_back(r);
+  }
+  std::vector<std::vector<NodePlacement>> answer;
+  if (!asked.empty()) answer = placer.PlaceBatch(cluster_, asked);
+  const std::string who = "batch placer " + std::string(placer.Name());
+  std::vector<Result<std::vector<NodePlacement>>> out;
+  out.reserve(requests.size());
+  size_t next = 0;  // index into `asked` and `answer`
+  for (const Request& r : requests) {
+    if (r.replicas < 1) {
+      out.push_back(InvalidArgument("request " + r.id + " asks for no replicas"));
+      continue;
+    }
+    const size_t i = next++;
+    if (i >= answer.size() || answer[i].empty()) {
+      out.push_back(ResourceExhausted("request " + r.id + ": " + who + " left it unplaced"));
+      continue;
+    }
+    if (answer[i].size() != static_cast<size_t>(r.replicas)) {
+      out.push_back(ResourceExhausted("request " + r.id + ": " + who + " placed " +
+                                      std::to_string(answer[i].size()) + " of its " +
+                                      std::to_string(r.replicas) + " replicas"));
+      continue;
+    }
+    std::vector<NodePlacement> done;
+    std::string why;
+    for (size_t k = 0; k < answer[i].size() && why.empty(); ++k) {
+      const NodePlacement& p = answer[i][k];
+      std::string unfit = Unfit(cluster_, r.shape, p);
+      if (unfit.empty()) {
+        Status applied = cluster_.Apply(p);
+        if (!applied.ok()) unfit = applied.message();
+      }
+      if (!unfit.empty()) {
+        why = (r.replicas > 1
+                   ? "replica " + std::to_string(k + 1) + " of " + std::to_string(r.replicas) + ": "
+                   : "") +
+              who + "'s place does not apply: " + unfit;
+        continue;
+      }
+      done.push_back(p);
+    }
+    if (!why.empty()) {
+      Unplace(done);
+      out.push_back(ResourceExhausted("request " + r.id + ": " + why));
+      continue;
+    }
+    for (const NodePlacement& p : done) policy_->OnNodeChanged(cluster_, p.node);
+    out.push_back(std::move(done));
+  }
+  return out;
 }
 
 void Engine::Unplace(const std::vector<NodePlacement>& placements) {

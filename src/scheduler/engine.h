@@ -3,8 +3,9 @@
 // It owns the pool as the scheduler sees it (a Cluster), the placement policy and the
 // workload the policy measures against, and lives as long as its driver: events change
 // it (a node registered, changed, unhealthy, drained or lost; an allocation made or
-// released), and placements are asked of it one request at a time. Nothing is rebuilt
-// per pass, so the policy's per-node caches (keyed by node version) and its learned
+// released), and placements are asked of it one request at a time (Place, with the
+// policy) or a window at a time (PlaceBatch, with a BatchPlacer the driver owns). Nothing is
+// rebuilt per pass, so the policy's per-node caches (keyed by node version) and its learned
 // workload survive from one placement to the next; this is how Mesos's allocator keeps
 // its state (addSlave / removeSlave / recoverResources).
 //
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "scheduler/batch_placer.h"
 #include "scheduler/cluster.h"
 #include "scheduler/placement.h"
 #include "scheduler/policy.h"
@@ -86,13 +88,26 @@ class Engine {
   // each under an id with AddAllocation(id, p, /*already_applied=*/true) or gives them
   // back with Unplace. ResourceExhausted (with why) when it fits nowhere now.
   Result<std::vector<NodePlacement>> Place(const Request& request);
-  // Gives back placements from Place that were never booked.
+  // Places a window of requests with `placer` in one call (on the cluster as it stands)
+  // and applies its answers request by request, in order. A request is placed only when
+  // every replica got a place that still applies (a schedulable node, healthy GPUs of an
+  // allowed model, in MIG mode where the shape needs it, room left): its replicas are then
+  // applied like Place's (the caller books each with AddAllocation(id, p, true) or gives
+  // them back with Unplace). Otherwise what its replicas took is given back and its entry
+  // is ResourceExhausted, saying why; InvalidArgument for a request with no replicas (the
+  // placer does not see it). One entry per request, in order.
+  std::vector<Result<std::vector<NodePlacement>>> PlaceBatch(const std::vector<Request>& requests,
+                                                             BatchPlacer& placer);
+  // Gives back placements from Place or PlaceBatch that were never booked.
   void Unplace(const std::vector<NodePlacement>& placements);
 
   const Cluster& cluster() const { return cluster_; }
   const Policy& policy() const { return *policy_; }
   const WorkloadWindow& workload() const { return workload_; }
   bool learning() const { return learning_; }
+  // How many times the learned target changed (Observe re-estimated it); 0 while nothing
+  // was learned. A driver that hands the target on (to a BatchPlacer) does so when it moves.
+  int64_t target_version() const { return target_version_; }
 
  private:
   explicit Engine(const EngineOptions& options, std::unique_ptr<Policy> policy);
@@ -103,6 +118,7 @@ class Engine {
   std::unique_ptr<Policy> policy_;
   WorkloadWindow workload_;
   bool learning_;
+  int64_t target_version_ = 0;
   std::unordered_map<std::string, int> node_index_;
   std::vector<EngineNode> nodes_;  // by cluster index: the view last given
   std::unordered_map<std::string, NodePlacement> allocs_;

@@ -192,5 +192,115 @@ TEST(EngineTest, EventsMatchARebuild) {
   }
 }
 
+// A batch placer that answers what the test tells it, and records what it was asked.
+class ScriptedPlacer final : public BatchPlacer {
+ public:
+  std::string_view Name() const override { return "scripted"; }
+  std::vector<std::vector<NodePlacement>> PlaceBatch(
+      const Cluster& cluster, const std::vector<Request>& requests) override {
+    (void)cluster;
+    asked.push_back(requests);
+    return answer;
+  }
+  std::vector<std::vector<NodePlacement>> answer;
+  std::vector<std::vector<Request>> asked;
+};
+
+NodePlacement At(int node, int gpu, int milli, int64_t cpu = 1000) {
+  NodePlacement p;
+  p.node = node;
+  p.gpus.push_back({gpu, milli, 0});
+  p.cpu_milli = cpu;
+  p.memory_mib = 1024;
+  return p;
+}
+
+TEST(EngineBatchTest, AppliesEachPlacedRequestAndAsksThePlacerOnce) {
+  auto e = NewEngine();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 2)).ok());
+  ScriptedPlacer placer;
+  placer.answer = {{At(0, 0, 500)}, {}, {At(0, 0, 500)}};
+  auto out =
+      e->PlaceBatch({{"j1", Frac(500), 1}, {"j2", Frac(500), 1}, {"j3", Frac(500), 1}}, placer);
+  ASSERT_EQ(out.size(), 3u);
+  ASSERT_EQ(placer.asked.size(), 1u);
+  EXPECT_EQ(placer.asked[0].size(), 3u);
+  ASSERT_TRUE(out[0].ok()) << out[0].status();
+  EXPECT_EQ(out[1].status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(out[1].status().message().find("request j2: batch placer scripted left it unplaced"),
+            std::string::npos)
+      << out[1].status();
+  ASSERT_TRUE(out[2].ok()) << out[2].status();
+  EXPECT_EQ(e->cluster().node(0).gpus[0].free_milli, 0);
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), 1000);
+  // Booked like Place's placements.
+  EXPECT_TRUE(e->AddAllocation("x1", (*out[0])[0], /*already_applied=*/true).ok());
+  EXPECT_TRUE(e->AddAllocation("x3", (*out[2])[0], /*already_applied=*/true).ok());
+  EXPECT_TRUE(e->ReleaseAllocation("x1").ok());
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), 1500);
+}
+
+TEST(EngineBatchTest, AGangIsPlacedWholeOrItsReplicasAreGivenBack) {
+  auto e = NewEngine();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 2)).ok());
+  ASSERT_TRUE(e->UpsertNode(Node("b", 2)).ok());
+  ScriptedPlacer placer;
+  // The gang's second replica over-commits GPU 0 of node b (taken by its first replica);
+  // the single request after it then gets that GPU.
+  placer.answer = {{At(1, 0, 600), At(1, 0, 600)}, {At(1, 0, 1000)}, {At(0, 0, 1000)}};
+  auto out = e->PlaceBatch(
+      {{"gang", Frac(600), 2}, {"one", Frac(1000), 1}, {"short", Frac(1000), 2}}, placer);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(out[0].status().message().find("replica 2 of 2"), std::string::npos) << out[0].status();
+  ASSERT_TRUE(out[1].ok()) << out[1].status();
+  EXPECT_EQ((*out[1])[0].node, 1);
+  // A gang answered with fewer places than replicas is not placed.
+  EXPECT_EQ(out[2].status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(out[2].status().message().find("placed 1 of its 2 replicas"), std::string::npos)
+      << out[2].status();
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), 3000);
+  EXPECT_EQ(e->cluster().node(0).gpus[0].free_milli, 1000);
+}
+
+TEST(EngineBatchTest, PlacesThatBreakTheRulesAreRefused) {
+  auto e = NewEngine();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 2)).ok());
+  EngineNode b = Node("b", 2);
+  b.unhealthy = {true};
+  ASSERT_TRUE(e->UpsertNode(b).ok());
+  EngineNode c = Node("c", 2);
+  c.schedulable = false;
+  ASSERT_TRUE(e->UpsertNode(c).ok());
+  model::Shape t4 = Frac(500);
+  t4.gpu_models = {"T4"};
+  model::Shape mig = Frac(500);
+  mig.isolation = model::Isolation::kMig;
+  const int64_t free_before = e->cluster().FreeGpuMilli();
+  ScriptedPlacer placer;
+  placer.answer = {
+      {At(1, 0, 500)}, {At(2, 0, 500)}, {At(0, 0, 500)}, {At(0, 1, 500)}, {At(7, 0, 500)}};
+  auto out = e->PlaceBatch({{"sick", Frac(500), 1},
+                            {"drained", Frac(500), 1},
+                            {"model", t4, 1},
+                            {"mig", mig, 1},
+                            {"nowhere", Frac(500), 1},
+                            {"none", Frac(500), 0}},
+                           placer);
+  ASSERT_EQ(out.size(), 6u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(out[i].status().code(), StatusCode::kResourceExhausted) << i;
+  }
+  EXPECT_NE(out[0].status().message().find("unhealthy"), std::string::npos) << out[0].status();
+  EXPECT_NE(out[1].status().message().find("takes no new work"), std::string::npos);
+  EXPECT_NE(out[2].status().message().find("GPU model V100"), std::string::npos);
+  EXPECT_NE(out[3].status().message().find("not in MIG mode"), std::string::npos);
+  EXPECT_NE(out[4].status().message().find("no node with index 7"), std::string::npos);
+  EXPECT_EQ(out[5].status().code(), StatusCode::kInvalidArgument);
+  ASSERT_EQ(placer.asked.size(), 1u);
+  EXPECT_EQ(placer.asked[0].size(), 5u);  // the request with no replicas is not asked
+  EXPECT_EQ(e->cluster().FreeGpuMilli(), free_before);
+}
+
 }  // namespace
 }  // namespace fastgpu::sched

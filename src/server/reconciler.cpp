@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "placer/batch_placers.h"
 #include "scheduler/feasibility.h"
 #include "server/allocation_end.h"
 #include "server/node_usage.h"
@@ -144,20 +145,41 @@ Result<std::unique_ptr<Reconciler>> Reconciler::Create(store::Store& store, Cloc
                                                        IdGenerator& ids, Metrics& metrics,
                                                        ReconcilerOptions options) {
   sched::EngineOptions eopts;
-  eopts.policy = options.policy;
-  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<sched::Engine> engine, sched::Engine::Create(eopts));
-  return std::unique_ptr<Reconciler>(
-      new Reconciler(store, clock, ids, metrics, std::move(options), std::move(engine)));
+  std::unique_ptr<sched::BatchPlacer> batch_placer;
+  if (placer::IsBatchPlacer(options.policy)) {
+    if (options.batch_size < 1) return InvalidArgument("batch size must be at least 1");
+    if (!(options.batch_time_limit_seconds > 0)) {
+      return InvalidArgument("batch time limit must be above 0 s");
+    }
+    placer::BatchOptions bopts;
+    bopts.batch_size = options.batch_size;
+    bopts.time_limit_seconds = options.batch_time_limit_seconds;
+    FASTGPU_ASSIGN_OR_RETURN(batch_placer, placer::MakeBatchPlacer(options.policy, bopts));
+    // The engine's own policy places nothing then; it keeps the default.
+    eopts.policy = std::string(sched::kDefaultPolicy);
+  } else {
+    eopts.policy = options.policy;
+  }
+  Result<std::unique_ptr<sched::Engine>> engine = sched::Engine::Create(eopts);
+  if (!engine.ok() && engine.status().code() == StatusCode::kNotFound) {
+    return NotFound("no placer named '" + options.policy + "' (" + placer::KnownPlacersText() +
+                    ")");
+  }
+  FASTGPU_RETURN_IF_ERROR(engine.status());
+  return std::unique_ptr<Reconciler>(new Reconciler(store, clock, ids, metrics, std::move(options),
+                                                    std::move(*engine), std::move(batch_placer)));
 }
 
 Reconciler::Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
-                       ReconcilerOptions options, std::unique_ptr<sched::Engine> engine)
+                       ReconcilerOptions options, std::unique_ptr<sched::Engine> engine,
+                       std::unique_ptr<sched::BatchPlacer> batch_placer)
     : store_(store),
       clock_(clock),
       ids_(ids),
       metrics_(metrics),
       options_(std::move(options)),
       engine_(std::move(engine)),
+      batch_placer_(std::move(batch_placer)),
       pool_observer_(metrics),
       leases_(clock.Now()) {}
 
@@ -539,11 +561,21 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   std::vector<PlacementPlan> plans;
   std::map<std::string, std::string> waiting;  // job id -> why it is not placed
   const TimePoint now = clock_.Now();
-  for (const model::Job& job : pending) {
+  // With a batch placer: the placements of the window pending[window_begin..] (one call).
+  std::vector<Result<std::vector<sched::NodePlacement>>> window;
+  size_t window_begin = 0;
+  for (size_t j = 0; j < pending.size(); ++j) {
+    const model::Job& job = pending[j];
     sched::Request req{job.id, job.spec.shape, job.spec.replicas};
     const model::Isolation iso = job.spec.shape.EffectiveIsolation();
+    if (batch_placer_ && j % static_cast<size_t>(options_.batch_size) == 0) {
+      window = PlaceWindow(pending, j);
+      window_begin = j;
+      pool_fresh_at = -1;  // the window's placements are applied: reasons see them
+    }
     if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
-    Result<std::vector<sched::NodePlacement>> placed = engine_->Place(req);
+    Result<std::vector<sched::NodePlacement>> placed =
+        batch_placer_ ? std::move(window[j - window_begin]) : engine_->Place(req);
     if (!placed.ok()) {
       if (!pool_built) {
         // Free amounts come from the engine below; the records give totals and states.
@@ -586,6 +618,25 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   FASTGPU_RETURN_IF_ERROR(WriteReasons(waiting));
   stats.placed += placed_count;
   return OkStatus();
+}
+
+// Places pending[begin, begin + batch_size) with the batch placer in one engine call,
+// after the engine learned the window's new shapes (the placer measures against the
+// workload so learned).
+std::vector<Result<std::vector<sched::NodePlacement>>> Reconciler::PlaceWindow(
+    const std::vector<model::Job>& pending, size_t begin) {
+  const size_t end = std::min(pending.size(), begin + static_cast<size_t>(options_.batch_size));
+  std::vector<sched::Request> requests;
+  for (size_t j = begin; j < end; ++j) {
+    const model::Job& job = pending[j];
+    if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
+    requests.push_back({job.id, job.spec.shape, job.spec.replicas});
+  }
+  if (engine_->learning() && engine_->target_version() != placer_target_version_) {
+    batch_placer_->SetTargetWorkload(engine_->workload().Target());
+    placer_target_version_ = engine_->target_version();
+  }
+  return engine_->PlaceBatch(requests, *batch_placer_);
 }
 
 // Stores the placed jobs' allocations and moves the jobs to scheduled; a job no longer

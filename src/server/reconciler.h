@@ -18,7 +18,10 @@
 //      sched::Engine (cluster view, policy and the workload learned from every submitted
 //      shape, the stored jobs' shapes learned at the first pass), brought up to date with
 //      the ready nodes and live allocations each pass (nothing rebuilt); the allocations
-//      and the job's move to scheduled are written in one transaction.
+//      and the job's move to scheduled are written in one transaction. With a batch
+//      placer (ReconcilerOptions::policy "ilp-batch") the pending jobs are taken in
+//      windows of batch_size, each placed by the engine's batch entry in one call
+//      (Engine::PlaceBatch); what is placed is booked and written the same way.
 //      A live allocation always holds its resources in that view, even on a node that
 //      now reports less (node_usage.h): such a node is over-committed and gets no new
 //      work until it has room; the pending jobs' reasons name it. A job left waiting gets
@@ -54,6 +57,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "scheduler/batch_placer.h"
 #include "scheduler/engine.h"
 #include "scheduler/policy.h"
 #include "server/metrics.h"
@@ -65,10 +69,13 @@
 namespace fastgpu::server {
 
 struct ReconcilerOptions {
-  std::string policy = std::string(sched::kDefaultPolicy);  // placement policy name
-  std::chrono::milliseconds node_timeout{15000};            // default 15 s without heartbeat: lost
-  std::chrono::milliseconds interval{500};                  // default: a pass every 0.5 s (thread)
-  int max_pending_per_pass = 2000;                          // pending jobs considered per pass
+  // Placement policy (sched::PolicyNames) or batch placer (placer::BatchPlacerNames) name.
+  std::string policy = std::string(sched::kDefaultPolicy);
+  int batch_size = 64;                  // batch placers: pending jobs per window; default 64
+  double batch_time_limit_seconds = 1;  // batch placers: solver time per window; default 1 s
+  std::chrono::milliseconds node_timeout{15000};  // default 15 s without heartbeat: lost
+  std::chrono::milliseconds interval{500};        // default: a pass every 0.5 s (thread)
+  int max_pending_per_pass = 2000;                // pending jobs considered per pass
   // Over budget this long, a tenant's work is stopped (see usage_budget.h); default 10 min.
   std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};
   // A pass reads only what the store's change feed says changed since the previous pass;
@@ -91,7 +98,8 @@ struct PassStats {
 
 class Reconciler {
  public:
-  // NotFound when the policy name is unknown.
+  // NotFound (listing every online policy and batch placer) when the policy name is
+  // unknown; InvalidArgument for a batch size below 1 or a time limit not above 0.
   static Result<std::unique_ptr<Reconciler>> Create(store::Store& store, Clock& clock,
                                                     IdGenerator& ids, Metrics& metrics,
                                                     ReconcilerOptions options);
@@ -115,7 +123,8 @@ class Reconciler {
 
  private:
   Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metrics& metrics,
-             ReconcilerOptions options, std::unique_ptr<sched::Engine> engine);
+             ReconcilerOptions options, std::unique_ptr<sched::Engine> engine,
+             std::unique_ptr<sched::BatchPlacer> batch_placer);
   // What the change feed says changed since the previous pass, read in one transaction.
   struct Changes {
     MonoTime started{};                           // when it was read
@@ -133,6 +142,10 @@ class Reconciler {
   Status AdvanceJobs(PassStats& stats, const std::set<std::string>* only_jobs);
   Status PlacePending(PassStats& stats, const Changes& changes);
   Status LoadPending(std::vector<model::Job>& pending);
+  // Places pending[begin, begin + batch_size) with batch_placer_ (one engine call); one
+  // entry per job of the window.
+  std::vector<Result<std::vector<sched::NodePlacement>>> PlaceWindow(
+      const std::vector<model::Job>& pending, size_t begin);
   Status LoadWorkloadHistory();
   Result<int> WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now,
                          std::vector<const PlacementPlan*>& skipped);
@@ -150,6 +163,10 @@ class Reconciler {
   // Guarded by pass_mu_: the placement engine (cluster view, policy, learned workload),
   // kept from pass to pass and brought up to date by each placing pass.
   std::unique_ptr<sched::Engine> engine_;
+  // Guarded by pass_mu_: the batch placer the engine places windows with; null with an
+  // online policy.
+  std::unique_ptr<sched::BatchPlacer> batch_placer_;
+  int64_t placer_target_version_ = 0;         // the engine's target_version() it last got
   bool history_loaded_ = false;               // the engine learned the stored jobs' shapes
   std::unordered_set<std::string> observed_;  // pending jobs whose shape the engine learned
   // Guarded by pass_mu_: the change feed read up to here; the nodes as of then

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <random>
+#include <set>
 #include <utility>
 
 #include "scheduler/engine.h"
@@ -489,7 +490,122 @@ TEST(ReconcilerTest, UnknownPolicyIsRefused) {
   ReconcilerOptions opts;
   opts.policy = "no-such-policy";
   auto r = Reconciler::Create(*store, clock, ids, metrics, opts);
-  EXPECT_FALSE(r.ok());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  // The message lists every placer the control plane takes, online and batch.
+  EXPECT_NE(r.status().message().find("online policies: first-fit, best-fit"), std::string::npos)
+      << r.status();
+  EXPECT_NE(r.status().message().find("batch placers: ilp-batch"), std::string::npos) << r.status();
+  opts.policy = "ilp-batch";
+  EXPECT_TRUE(Reconciler::Create(*store, clock, ids, metrics, opts).ok());
+  opts.batch_size = 0;
+  EXPECT_EQ(Reconciler::Create(*store, clock, ids, metrics, opts).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+ServerOptions BatchOptions(int batch_size) {
+  ServerOptions options;
+  options.policy = "ilp-batch";
+  options.batch_size = batch_size;
+  options.batch_time_limit_seconds = 2;
+  options.allow_unplaceable = true;
+  return options;
+}
+
+// Every allocation id the agents are told to run.
+std::set<std::string> AllocationsOf(std::vector<std::unique_ptr<SimAgent>>& agents) {
+  std::set<std::string> all;
+  for (auto& a : agents) {
+    for (const std::string& id : a->Allocations(a->Heartbeat())) all.insert(id);
+  }
+  return all;
+}
+
+// With the batch placer, a pass places the pending jobs oldest first in windows of
+// batch_size, one engine call per window; what it places is booked in the engine (the
+// next windows and passes do not reuse it) and written as online placements are; jobs
+// left over wait with a reason, and the oldest window gets the room when it is freed.
+TEST(ReconcilerTest, BatchPlacerPlacesWindowsAndBooksThem) {
+  TestControlPlane cp(nullptr, BatchOptions(2));
+  std::vector<std::unique_ptr<SimAgent>> agents;
+  agents.push_back(std::make_unique<SimAgent>(cp, "a1", 2));
+  agents.push_back(std::make_unique<SimAgent>(cp, "a2", 2));
+  std::vector<std::string> ids;
+  // Seven one-GPU jobs on four GPUs: the first two windows fill the pool, the others wait.
+  for (int i = 0; i < 7; ++i) ids.push_back(Submit(cp, JobBody(1, 0, "\"gpu_count\":1")));
+  Reconciler& r = cp.server().reconciler();
+  auto pass = r.RunOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->placed, 4);
+  EXPECT_EQ(pass->unplaceable, 3);
+  for (size_t j = 0; j < ids.size(); ++j) {
+    Reply job = GetJob(cp, ids[j]);
+    if (j < 4) {
+      EXPECT_EQ(job.Str("state"), "scheduled") << j << ": " << job.raw;
+      EXPECT_NE(job.Str("reason").find("placed on "), std::string::npos) << job.raw;
+    } else {
+      EXPECT_EQ(job.Str("state"), "pending") << j << ": " << job.raw;
+      EXPECT_EQ(job.Str("reason").rfind("waiting for capacity", 0), 0u) << job.raw;
+    }
+  }
+  EXPECT_EQ(AllocationsOf(agents).size(), 4u);
+  // Booked: passes that follow place nothing more on the full pool.
+  for (int i = 0; i < 3; ++i) {
+    auto again = r.RunOnce();
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->placed, 0);
+  }
+  EXPECT_EQ(AllocationsOf(agents).size(), 4u);
+  // A job of the first window ends: its GPU goes to a job of the oldest waiting window.
+  std::string ended;
+  for (auto& a : agents) {
+    Reply hb = a->Heartbeat();
+    for (const auto& alloc : hb.body.at("allocations").as_array()) {
+      if (alloc.at("job_id").as_string() == ids[2]) {
+        ended = std::string(alloc.at("allocation_id").as_string());
+        a->Heartbeat(Reports({ended}, "exited", 0));
+      }
+    }
+  }
+  ASSERT_FALSE(ended.empty());
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, ids[2]).Str("state"), "succeeded");
+  const std::string s4 = GetJob(cp, ids[4]).Str("state"), s5 = GetJob(cp, ids[5]).Str("state");
+  EXPECT_EQ((s4 == "scheduled") + (s5 == "scheduled"), 1) << s4 << ", " << s5;
+  EXPECT_EQ((s4 == "pending") + (s5 == "pending"), 1) << s4 << ", " << s5;
+  EXPECT_EQ(GetJob(cp, ids[6]).Str("state"), "pending");
+  EXPECT_EQ(AllocationsOf(agents).size(), 4u);
+}
+
+// A gang in a window is placed whole or not at all: one that can never fit takes nothing
+// (its reason says why), and the window's other jobs, a gang among them, get the room.
+TEST(ReconcilerTest, BatchPlacerPlacesAGangWholeOrNotAtAll) {
+  TestControlPlane cp(nullptr, BatchOptions(64));
+  std::vector<std::unique_ptr<SimAgent>> agents;
+  agents.push_back(std::make_unique<SimAgent>(cp, "a1", 2));
+  agents.push_back(std::make_unique<SimAgent>(cp, "a2", 1));
+  const std::string big = Submit(cp, JobBody(4, 0, "\"gpu_count\":1"));
+  const std::string pair = Submit(cp, JobBody(2, 0, "\"gpu_count\":1"));
+  const std::string one = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  Reply job = GetJob(cp, big);
+  EXPECT_EQ(job.Str("state"), "pending");
+  EXPECT_EQ(job.Str("reason"),
+            "never fits in this pool as it is: the gang needs 4 GPUs at once; the whole pool "
+            "has 3")
+      << job.raw;
+  EXPECT_EQ(GetJob(cp, pair).Str("state"), "scheduled") << GetJob(cp, pair).raw;
+  EXPECT_EQ(GetJob(cp, one).Str("state"), "scheduled") << GetJob(cp, one).raw;
+  int of_pair = 0, of_big = 0;
+  for (auto& a : agents) {
+    Reply hb = a->Heartbeat();
+    for (const auto& alloc : hb.body.at("allocations").as_array()) {
+      of_pair += alloc.at("job_id").as_string() == pair ? 1 : 0;
+      of_big += alloc.at("job_id").as_string() == big ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(of_pair, 2);
+  EXPECT_EQ(of_big, 0);
 }
 
 TEST(ReconcilerTest, BackgroundPassesFollowTheInjectedClock) {

@@ -139,6 +139,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   s->auth_ = std::make_unique<Authenticator>(store, Sha256Hex(s->join_secret_));
   ReconcilerOptions ro;
   ro.policy = s->options_.policy;
+  ro.batch_size = s->options_.batch_size;
+  ro.batch_time_limit_seconds = s->options_.batch_time_limit_seconds;
   ro.node_timeout = s->options_.node_timeout;
   ro.interval = s->options_.reconcile_interval;
   ro.budget_grace = s->options_.budget_grace;

@@ -31,14 +31,16 @@ namespace fastgpu::server {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
   std::string data_dir;                   // default empty: token files are not written
-  std::string policy = std::string(sched::kDefaultPolicy);  // placement policy
-  std::chrono::milliseconds node_timeout{15000};            // default 15 s: lease of a node
-  std::chrono::milliseconds heartbeat_interval{2000};       // default 2 s: told to agents
-  std::chrono::milliseconds reconcile_interval{500};        // default 0.5 s between passes
-  int io_threads = 2;                                       // default 2: Asio threads
-  int worker_threads = 32;          // default 32: handler threads (store waits)
-  size_t max_body_bytes = 1 << 20;  // default 1 MiB: larger bodies get 413
-  bool run_reconciler = true;       // default true; tests call RunOnce themselves
+  std::string policy = std::string(sched::kDefaultPolicy);  // placement policy or batch placer
+  int batch_size = 64;                  // batch placers: pending jobs per window; default 64
+  double batch_time_limit_seconds = 1;  // batch placers: solver time per window; default 1 s
+  std::chrono::milliseconds node_timeout{15000};       // default 15 s: lease of a node
+  std::chrono::milliseconds heartbeat_interval{2000};  // default 2 s: told to agents
+  std::chrono::milliseconds reconcile_interval{500};   // default 0.5 s between passes
+  int io_threads = 2;                                  // default 2: Asio threads
+  int worker_threads = 32;                             // default 32: handler threads (store waits)
+  size_t max_body_bytes = 1 << 20;                     // default 1 MiB: larger bodies get 413
+  bool run_reconciler = true;  // default true; tests call RunOnce themselves
   std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};  // default 10 min
   int max_connections = 0;  // default 0: HTTP connection limit from RLIMIT_NOFILE
   std::chrono::milliseconds idle_timeout{60000};     // default 60 s: idle connection closed

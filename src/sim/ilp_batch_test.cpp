@@ -1,10 +1,11 @@
-// The ilp-batch placer and the LP bound hook, driven through the sim's registry.
+// The LP bound hook, and the ilp-batch placer driven through the simulator.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <random>
 
-#include "sim/batch_policy.h"
+#include "placer/batch_placers.h"
+#include "sim/lp_bound.h"
 #include "sim/simulator.h"
 #include "sim/trace.h"
 
@@ -42,48 +43,9 @@ std::vector<TracePod> Pods() {
 }
 
 TEST(IlpBatchTest, RegisteredWithTheSimulator) {
-  std::vector<std::string> names = BatchPlacerNames();
+  std::vector<std::string> names = placer::BatchPlacerNames();
   EXPECT_NE(std::find(names.begin(), names.end(), "ilp-batch"), names.end());
   EXPECT_TRUE(static_cast<bool>(GetLpUpperBoundHook()));
-}
-
-TEST(IlpBatchTest, UnknownBatchPlacerIsNotFoundAndListsTheKnownOnes) {
-  Result<std::unique_ptr<BatchPlacer>> placer = MakeBatchPlacer("nope", BatchOptions{});
-  EXPECT_EQ(placer.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(placer.status().message().find("'nope'"), std::string::npos);
-  EXPECT_NE(placer.status().message().find("known: ilp-batch"), std::string::npos)
-      << placer.status();
-}
-
-TEST(IlpBatchTest, PlacesABatchWithoutOverCommitAndBeatsOneByOne) {
-  sched::Cluster cluster = BuildCluster(Nodes());
-  BatchOptions options;
-  options.time_limit_seconds = 2;
-  Result<std::unique_ptr<BatchPlacer>> placer = MakeBatchPlacer("ilp-batch", options);
-  ASSERT_TRUE(placer.ok()) << placer.status();
-  std::vector<sched::Request> requests;
-  for (const TracePod& p : Pods()) requests.push_back({p.name, p.shape, 1});
-  requests.resize(64);
-  auto answer = (*placer)->PlaceBatch(cluster, requests);
-  ASSERT_EQ(answer.size(), requests.size());
-  int64_t placed_milli = 0;
-  for (size_t r = 0; r < answer.size(); ++r) {
-    if (!answer[r]) continue;
-    Status s = cluster.Apply(*answer[r]);  // fails if the batch over-commits
-    ASSERT_TRUE(s.ok()) << "request " << r << ": " << s;
-    placed_milli += requests[r].shape.TotalGpuMilli();
-  }
-  // The default online policy on the same batch, one request after the other.
-  sched::Cluster online = BuildCluster(Nodes());
-  auto policy = sched::MakePolicy(sched::kDefaultPolicy, {});
-  ASSERT_TRUE(policy.ok());
-  int64_t online_milli = 0;
-  for (const sched::Request& r : requests) {
-    auto p = (*policy)->Place(online, r.shape);
-    if (p.ok() && online.Apply(*p).ok()) online_milli += r.shape.TotalGpuMilli();
-  }
-  EXPECT_GE(placed_milli, online_milli);
-  EXPECT_EQ(placed_milli, cluster.TotalGpuMilli() - cluster.FreeGpuMilli());
 }
 
 TEST(IlpBatchTest, SimulationReportsABoundAboveEveryPolicy) {

@@ -9,9 +9,10 @@
 #include <random>
 #include <thread>
 
+#include "placer/batch_placers.h"
 #include "scheduler/engine.h"
 #include "scheduler/fragmentation.h"
-#include "sim/batch_policy.h"
+#include "sim/lp_bound.h"
 
 namespace fastgpu::sim {
 namespace {
@@ -98,8 +99,13 @@ void RunOnline(sched::Engine& engine, const std::vector<TracePod>& pods,
   }
 }
 
-void RunBatch(BatchPlacer& placer, sched::Cluster& cluster, const std::vector<TracePod>& pods,
+// Feeds the arrivals to the engine in windows of `batch_size`, each placed by the batch
+// placer in one call (Engine::PlaceBatch), as the control plane does with a batch placer.
+// The recorder replays each window's placements in arrival order on a copy of the
+// cluster of its own (`mirror`), so each arrival is recorded as it lands.
+void RunBatch(sched::Engine& engine, sched::BatchPlacer& placer, const std::vector<TracePod>& pods,
               const std::vector<int>& order, int batch_size, Recorder& rec, SeedRun* run) {
+  sched::Cluster mirror = engine.cluster();
   for (size_t begin = 0; begin < order.size(); begin += batch_size) {
     size_t end = std::min(order.size(), begin + static_cast<size_t>(batch_size));
     std::vector<sched::Request> requests;
@@ -107,12 +113,20 @@ void RunBatch(BatchPlacer& placer, sched::Cluster& cluster, const std::vector<Tr
       requests.push_back({pods[order[i]].name, pods[order[i]].shape, 1});
     }
     auto start = Clock::now();
-    std::vector<std::optional<sched::NodePlacement>> answer = placer.PlaceBatch(cluster, requests);
+    std::vector<Result<std::vector<sched::NodePlacement>>> placed =
+        engine.PlaceBatch(requests, placer);
     run->place_seconds += std::chrono::duration<double>(Clock::now() - start).count();
     for (size_t i = 0; i < requests.size(); ++i) {
-      bool ok = i < answer.size() && answer[i].has_value() && cluster.Apply(*answer[i]).ok();
-      if (ok) rec.NodeChanged(cluster, answer[i]->node);
-      rec.Arrival(cluster, requests[i].shape, ok);
+      bool ok = placed[i].ok();
+      for (size_t r = 0; ok && r < placed[i]->size(); ++r) {
+        const sched::NodePlacement& p = (*placed[i])[r];
+        if (!mirror.Apply(p).ok()) {
+          run->status = Internal("a batch placement the engine applied does not apply again");
+          return;
+        }
+        rec.NodeChanged(mirror, p.node);
+      }
+      rec.Arrival(mirror, requests[i].shape, ok);
     }
   }
 }
@@ -123,42 +137,47 @@ SeedRun RunSeed(const sched::Cluster& empty, const std::vector<TracePod>& pods,
                 uint64_t seed, int max_pct) {
   SeedRun run;
   sched::FragmentationModel model(empty, sched::TopCoverage(target, options.target_coverage));
+  const bool batch = placer::IsBatchPlacer(name);
   sched::EngineOptions eopts;
-  eopts.policy = name;
+  // A batch placer's engine keeps the default online policy (it places nothing here).
+  eopts.policy = batch ? std::string(sched::kDefaultPolicy) : name;
   eopts.seed = seed;
-  if (!options.learn_workload) eopts.target_workload = target;
+  // Batch placers always get the whole list's workload.
+  if (!options.learn_workload || batch) eopts.target_workload = target;
   Result<std::unique_ptr<sched::Engine>> engine = sched::Engine::Create(eopts);
-  if (engine.ok()) {
-    for (const sched::NodeState& n : empty.nodes()) {
-      sched::EngineNode node;
-      node.spec = {n.id,
-                   n.gpu_model,
-                   static_cast<int>(n.gpus.size()),
-                   n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
-                   n.cpu_total_milli,
-                   n.memory_total_mib};
-      if (Status st = (*engine)->UpsertNode(node).status(); !st.ok()) {
-        run.status = st;
-        return run;
-      }
+  if (!engine.ok()) {
+    run.status = engine.status();
+    return run;
+  }
+  for (const sched::NodeState& n : empty.nodes()) {
+    sched::EngineNode node;
+    node.spec = {n.id,
+                 n.gpu_model,
+                 static_cast<int>(n.gpus.size()),
+                 n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
+                 n.cpu_total_milli,
+                 n.memory_total_mib};
+    if (Status st = (*engine)->UpsertNode(node).status(); !st.ok()) {
+      run.status = st;
+      return run;
     }
-    Recorder rec((*engine)->cluster(), model, max_pct, &run);
+  }
+  Recorder rec((*engine)->cluster(), model, max_pct, &run);
+  if (!batch) {
     RunOnline(**engine, pods, order, rec, &run);
     return run;
   }
-  sched::Cluster cluster = empty;
-  Recorder rec(cluster, model, max_pct, &run);
-  BatchOptions bopts;
+  placer::BatchOptions bopts;
   bopts.batch_size = options.batch_size;
   bopts.time_limit_seconds = options.batch_time_limit_seconds;
   bopts.seed = seed;
   bopts.target_workload = target;
-  Result<std::unique_ptr<BatchPlacer>> placer = MakeBatchPlacer(name, bopts);
+  Result<std::unique_ptr<sched::BatchPlacer>> placer = placer::MakeBatchPlacer(name, bopts);
   if (!placer.ok()) {
     run.status = placer.status();
     return run;
   }
-  RunBatch(**placer, cluster, pods, order, options.batch_size, rec, &run);
+  RunBatch(**engine, **placer, pods, order, options.batch_size, rec, &run);
   return run;
 }
 
@@ -167,11 +186,11 @@ Status CheckNames(const std::vector<std::string>& policies) {
   for (const std::string& name : policies) {
     bool known = false;
     for (const std::string& p : sched::PolicyNames()) known = known || p == name;
-    for (const std::string& p : BatchPlacerNames()) known = known || p == name;
+    known = known || placer::IsBatchPlacer(name);
     if (!known) {
       std::string all;
       for (const std::string& p : sched::PolicyNames()) all += (all.empty() ? "" : ", ") + p;
-      for (const std::string& p : BatchPlacerNames()) all += ", " + p;
+      for (const std::string& p : placer::BatchPlacerNames()) all += ", " + p;
       return InvalidArgument("unknown policy '" + name + "' (known: " + all + ")");
     }
   }
