@@ -155,6 +155,12 @@ Status Cluster::Apply(const NodePlacement& p) {
       return FailedPrecondition(where + " has " + std::to_string(gpu.free_memory_mib) +
                                 " MiB free, " + std::to_string(slot.memory_mib) + " asked");
     }
+    if (p.isolation != model::Isolation::kDefault && gpu.mode != model::Isolation::kDefault &&
+        gpu.mode != p.isolation) {
+      return FailedPrecondition(where + " runs " + std::string(model::IsolationName(gpu.mode)) +
+                                " work; " + std::string(model::IsolationName(p.isolation)) +
+                                " is not mixed with it");
+    }
   }
   if (node.cpu_free_milli < p.cpu_milli) {
     return FailedPrecondition("node " + node.id + " has " + std::to_string(node.cpu_free_milli) +
@@ -169,6 +175,10 @@ Status Cluster::Apply(const NodePlacement& p) {
     gpu.free_milli -= slot.milli;
     gpu.free_memory_mib -= slot.memory_mib;
     free_gpu_milli_ -= slot.milli;
+    if (p.isolation != model::Isolation::kDefault) {
+      gpu.mode = p.isolation;
+      ++gpu.mode_holders;
+    }
   }
   node.cpu_free_milli -= p.cpu_milli;
   node.memory_free_mib -= p.memory_mib;
@@ -200,6 +210,11 @@ Status Cluster::Release(const NodePlacement& p) {
     gpu.free_milli += slot.milli;
     gpu.free_memory_mib += slot.memory_mib;
     if (gpu.healthy) free_gpu_milli_ += slot.milli;
+    if (p.isolation != model::Isolation::kDefault && gpu.mode == p.isolation &&
+        --gpu.mode_holders <= 0) {
+      gpu.mode = model::Isolation::kDefault;
+      gpu.mode_holders = 0;
+    }
   }
   node.cpu_free_milli += p.cpu_milli;
   node.memory_free_mib += p.memory_mib;
@@ -255,13 +270,25 @@ void Cluster::ReplaceNode(int index, const NodeSpec& spec) {
   node.version = version + 1;
 }
 
+Status Cluster::SetAvailability(int node_index, NodeAvailability availability) {
+  if (node_index < 0 || node_index >= size()) {
+    return OutOfRange("no node with index " + std::to_string(node_index));
+  }
+  NodeState& node = nodes_[node_index];
+  node.availability = availability;
+  node.schedulable = availability == NodeAvailability::kOpen;
+  ++node.version;
+  return OkStatus();
+}
+
 Status Cluster::SetSchedulable(int node_index, bool schedulable) {
   if (node_index < 0 || node_index >= size()) {
     return OutOfRange("no node with index " + std::to_string(node_index));
   }
-  nodes_[node_index].schedulable = schedulable;
-  ++nodes_[node_index].version;
-  return OkStatus();
+  const NodeAvailability now = nodes_[node_index].availability;
+  if (schedulable) return SetAvailability(node_index, NodeAvailability::kOpen);
+  return SetAvailability(node_index,
+                         now == NodeAvailability::kOpen ? NodeAvailability::kDrained : now);
 }
 
 }  // namespace fastgpu::sched

@@ -31,8 +31,15 @@ struct GpuState {
   int64_t total_memory_mib = 0;   // 0 = unknown (trace GPUs); memory asks then cannot fit
   int64_t free_memory_mib = 0;
   bool healthy = true;  // false: gets no new work
-  bool mig = false;     // in MIG mode: only MIG-isolated work may use it for MIG slices
+  bool mig = false;     // in MIG mode: only MIG-isolated work may use it (filters.h)
+  // The isolation mode of the placements on it (kDefault when none says one), and how
+  // many placements hold it in that mode: other modes' fractions stay off it.
+  model::Isolation mode = model::Isolation::kDefault;
+  int mode_holders = 0;
 };
+
+// Whether a node takes new work, and if not, why.
+enum class NodeAvailability { kOpen, kDrained, kLost, kOvercommitted, kRevoked };
 
 struct NodeState {
   std::string id;
@@ -43,8 +50,9 @@ struct NodeState {
   int64_t memory_total_mib = 0;
   int64_t memory_free_mib = 0;
   std::vector<GpuState> gpus;  // by GPU index
-  bool schedulable = true;     // false: drained or lost, gets no new work
-  uint64_t version = 0;        // bumped on every change of this node
+  bool schedulable = true;     // availability == kOpen: false gets no new work
+  NodeAvailability availability = NodeAvailability::kOpen;
+  uint64_t version = 0;  // bumped on every change of this node
 
   // Sum of free milli over healthy GPUs.
   int64_t FreeGpuMilli() const;
@@ -87,6 +95,8 @@ class Cluster {
 
   // Health and drain marks; each bumps the node's version. Out-of-range indexes fail.
   Status SetGpuHealthy(int node, int gpu_index, bool healthy);
+  Status SetAvailability(int node, NodeAvailability availability);
+  // SetAvailability(kOpen) or, for false, closed as drained (a closed node stays as it is).
   Status SetSchedulable(int node, bool schedulable);
   // Marks a GPU as in MIG mode (MIG-isolated shapes fit only on such GPUs); bumps the
   // node's version when it changes. Out-of-range indexes fail.

@@ -1,7 +1,10 @@
 #include "scheduler/engine.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
+
+#include "scheduler/filters.h"
 
 namespace fastgpu::sched {
 
@@ -23,12 +26,12 @@ int Engine::NodeIndex(const std::string& id) const {
   return it == node_index_.end() ? -1 : it->second;
 }
 
-Status Engine::SetSchedulable(int index, bool schedulable) {
+Status Engine::SetAvailability(int index, NodeAvailability availability) {
   if (index < 0 || index >= cluster_.size()) {
     return OutOfRange("no node with index " + std::to_string(index));
   }
-  nodes_[index].schedulable = schedulable;
-  FASTGPU_RETURN_IF_ERROR(cluster_.SetSchedulable(index, schedulable));
+  nodes_[index].availability = availability;
+  FASTGPU_RETURN_IF_ERROR(cluster_.SetAvailability(index, availability));
   policy_->OnNodeChanged(cluster_, index);
   return OkStatus();
 }
@@ -42,8 +45,8 @@ void Engine::SetFlags(int index, const EngineNode& node) {
       cluster_.SetGpuHealthy(index, g, !unhealthy).IgnoreError();  // index checked above
     if (cluster_.node(index).gpus[g].mig != mig) cluster_.SetGpuMig(index, g, mig).IgnoreError();
   }
-  if (cluster_.node(index).schedulable != node.schedulable)
-    cluster_.SetSchedulable(index, node.schedulable).IgnoreError();
+  if (cluster_.node(index).availability != node.availability)
+    cluster_.SetAvailability(index, node.availability).IgnoreError();
 }
 
 Result<int> Engine::UpsertNode(const EngineNode& node) {
@@ -160,16 +163,15 @@ std::string Unfit(const Cluster& cluster, const model::Shape& shape, const NodeP
   if (shape.NeedsGpu() && !shape.AllowsModel(node.gpu_model)) {
     return "node " + node.id + " has GPU model " + node.gpu_model;
   }
-  const bool mig = shape.NeedsGpu() && shape.EffectiveIsolation() == model::Isolation::kMig;
   for (const GpuSlot& slot : p.gpus) {
     if (slot.gpu_index < 0 || slot.gpu_index >= static_cast<int>(node.gpus.size())) {
       return "no GPU " + std::to_string(slot.gpu_index) + " on node " + node.id;
     }
-    const GpuState& gpu = node.gpus[slot.gpu_index];
-    if (!gpu.healthy)
-      return "GPU " + std::to_string(slot.gpu_index) + " of " + node.id + " is unhealthy";
-    if (mig && !gpu.mig) {
-      return "GPU " + std::to_string(slot.gpu_index) + " of " + node.id + " is not in MIG mode";
+    // The filters every policy's placements pass (room is left to Apply).
+    const std::optional<Filter> refusal = GpuRefusal(node.gpus[slot.gpu_index], shape);
+    if (refusal && *refusal != Filter::kGpuCompute && *refusal != Filter::kGpuMemory) {
+      return "GPU " + std::to_string(slot.gpu_index) + " of " + node.id + " " +
+             DescribeGpuRefusal(node.gpus[slot.gpu_index], *refusal);
     }
   }
   return "";
@@ -208,7 +210,8 @@ std::vector<Result<std::vector<NodePlacement>>> Engine::PlaceBatch(
     std::vector<NodePlacement> done;
     std::string why;
     for (size_t k = 0; k < answer[i].size() && why.empty(); ++k) {
-      const NodePlacement& p = answer[i][k];
+      NodePlacement p = answer[i][k];
+      if (!p.gpus.empty()) p.isolation = GpuMode(r.shape);  // as the policies' placements
       std::string unfit = Unfit(cluster_, r.shape, p);
       if (unfit.empty()) {
         Status applied = cluster_.Apply(p);

@@ -47,7 +47,7 @@ struct EngineNode {
   NodeSpec spec;                // totals (sized to hold what the node's allocations hold)
   std::vector<bool> unhealthy;  // by GPU index; missing = healthy
   std::vector<bool> mig;        // by GPU index: in MIG mode; missing = not
-  bool schedulable = true;      // false: drained, lost, over-committed, revoked
+  NodeAvailability availability = NodeAvailability::kOpen;  // default open to new work
   friend bool operator==(const EngineNode&, const EngineNode&) = default;
 };
 
@@ -63,9 +63,9 @@ class Engine {
   Result<int> UpsertNode(const EngineNode& node);
   // The index of a known node, or -1.
   int NodeIndex(const std::string& id) const;
-  // Opens or closes a known node to new work (its view's `schedulable`). OutOfRange for a
-  // bad index.
-  Status SetSchedulable(int index, bool schedulable);
+  // Opens or closes a known node to new work (its view's `availability`: why it is
+  // closed). OutOfRange for a bad index.
+  Status SetAvailability(int index, NodeAvailability availability);
 
   // Books an allocation that exists (found in the store, or just made by Place): applies
   // `placement` (placement.node is a cluster index) unless `already_applied`. GPU health

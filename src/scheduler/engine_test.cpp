@@ -104,7 +104,7 @@ TEST(EngineTest, FlagsFollowTheNode) {
   auto e = NewEngine();
   ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());
   EngineNode drained = Node("a", 1);
-  drained.schedulable = false;
+  drained.availability = NodeAvailability::kDrained;
   ASSERT_TRUE(e->UpsertNode(drained).ok());
   EXPECT_EQ(e->Place({"j", Frac(100), 1}).status().code(), StatusCode::kResourceExhausted);
   ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());
@@ -270,7 +270,7 @@ TEST(EngineBatchTest, PlacesThatBreakTheRulesAreRefused) {
   b.unhealthy = {true};
   ASSERT_TRUE(e->UpsertNode(b).ok());
   EngineNode c = Node("c", 2);
-  c.schedulable = false;
+  c.availability = NodeAvailability::kDrained;
   ASSERT_TRUE(e->UpsertNode(c).ok());
   model::Shape t4 = Frac(500);
   t4.gpu_models = {"T4"};

@@ -5,6 +5,7 @@
 
 #include "model/shape.h"
 #include "model/units.h"
+#include "scheduler/filters.h"
 
 namespace fastgpu::sched {
 
@@ -27,9 +28,10 @@ bool NeedsMig(const model::Shape& s) {
 }
 bool Whole(const model::Shape& s) { return s.gpu_milli >= kMilliPerGpu; }
 
-// Whether `g` can ever take one GPU of `s` (model aside): MIG mode and memory.
+// Whether `g` can ever take one GPU of `s` (model aside): the MIG mode filter (filters.h)
+// and memory.
 bool GpuQualifies(const PoolGpu& g, const model::Shape& s) {
-  if (NeedsMig(s) && !g.mig_enabled) return false;
+  if (!MigModeFits(g.mig_enabled, s)) return false;
   return s.gpu_memory_mib <= 0 || g.memory_mib >= s.gpu_memory_mib;
 }
 
@@ -118,7 +120,7 @@ std::string ExplainNever(const std::vector<PoolNode>& pool, const Request& req) 
       model_gpus += static_cast<int>(n.gpus.size());
       for (const PoolGpu& g : n.gpus) {
         if (g.mig_enabled) ++mig_gpus;
-        if (!NeedsMig(s) || g.mig_enabled) largest_memory = std::max(largest_memory, g.memory_mib);
+        if (MigModeFits(g.mig_enabled, s)) largest_memory = std::max(largest_memory, g.memory_mib);
       }
       most_on_one_node = std::max(most_on_one_node, UsableGpus(n, s, Mode::kEmpty));
       if (GpuHolds(n, s, Mode::kEmpty) > 0) gpu_ok.push_back(&n);
@@ -131,6 +133,12 @@ std::string ExplainNever(const std::vector<PoolNode>& pool, const Request& req) 
     if (NeedsMig(s) && mig_gpus == 0) {
       return std::string("asks for MIG isolation; no GPU") +
              (s.gpu_models.empty() ? "" : " of model " + JoinOr(s.gpu_models)) + " is in MIG mode";
+    }
+    if (!NeedsMig(s) && mig_gpus == model_gpus) {
+      return std::string("asks for ") + std::string(model::IsolationName(GpuMode(s))) +
+             " isolation; every GPU" +
+             (s.gpu_models.empty() ? "" : " of model " + JoinOr(s.gpu_models)) +
+             " is in MIG mode, which takes only MIG-isolated work";
     }
     if (s.gpu_memory_mib > largest_memory) {
       return "asks " + model::FormatMemoryMib(s.gpu_memory_mib) +
@@ -203,6 +211,8 @@ std::string NodeObstacle(const PoolNode& n) {
       return "node " + n.id + " is lost (its agent stopped sending heartbeats)";
     case NodeAvailability::kOvercommitted:
       return "node " + n.id + " takes no new work (" + n.why + ")";
+    case NodeAvailability::kRevoked:
+      return "node " + n.id + " is revoked (no new work until its agent registers again)";
     case NodeAvailability::kOpen:
       break;
   }

@@ -27,9 +27,6 @@
 
 namespace fastgpu::sched {
 
-// Whether a node takes new work, and if not, why.
-enum class NodeAvailability { kOpen, kDrained, kLost, kOvercommitted };
-
 struct PoolGpu {
   int index = 0;                  // the GPU's index on its node
   int64_t memory_mib = 0;         // total; 0 = unknown (memory asks cannot use it)

@@ -27,6 +27,9 @@ struct NodePlacement {
   std::vector<GpuSlot> gpus;  // distinct gpu_index values
   int64_t cpu_milli = 0;
   int64_t memory_mib = 0;
+  // The isolation mode its GPU slots run in (Shape::EffectiveIsolation); the Cluster keeps
+  // other modes' fractions off those GPUs. kDefault (the default): not said, not tracked.
+  model::Isolation isolation = model::Isolation::kDefault;
   int64_t TotalGpuMilli() const;
   friend bool operator==(const NodePlacement&, const NodePlacement&) = default;
 };

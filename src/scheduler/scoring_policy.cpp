@@ -8,30 +8,12 @@
 
 namespace fastgpu::sched {
 
-bool GpuFits(const GpuState& gpu, const model::Shape& shape) {
-  if (!gpu.healthy || gpu.free_milli < shape.gpu_milli) return false;
-  if (shape.isolation == model::Isolation::kMig && !gpu.mig) return false;
-  if (shape.gpu_milli >= kMilliPerGpu) {
-    return gpu.free_milli == kMilliPerGpu && gpu.total_memory_mib >= shape.gpu_memory_mib;
-  }
-  return gpu.free_memory_mib >= shape.gpu_memory_mib;
-}
-
 bool NodeFits(const NodeState& node, const model::Shape& shape, const ShapeInfo& info) {
-  if (!node.schedulable || node.cpu_free_milli < shape.cpu_milli ||
-      node.memory_free_mib < shape.memory_mib) {
-    return false;
-  }
-  if (shape.gpu_count == 0) return true;
-  if (node.model_id < 0 || node.model_id >= static_cast<int>(info.model_allowed.size()) ||
-      !info.model_allowed[node.model_id]) {
-    return false;
-  }
-  int fit = 0;
-  for (const GpuState& gpu : node.gpus) {
-    if (GpuFits(gpu, shape) && ++fit >= shape.gpu_count) return true;
-  }
-  return false;
+  const bool model_allowed =
+      shape.gpu_count == 0 ||
+      (node.model_id >= 0 && node.model_id < static_cast<int>(info.model_allowed.size()) &&
+       info.model_allowed[node.model_id]);
+  return NodeFitsShape(node, shape, model_allowed);
 }
 
 NodePlacement MakePlacement(const Cluster& cluster, int node_index, const model::Shape& shape,
@@ -42,6 +24,7 @@ NodePlacement MakePlacement(const Cluster& cluster, int node_index, const model:
   p.cpu_milli = shape.cpu_milli;
   p.memory_mib = shape.memory_mib;
   if (shape.gpu_count == 0) return p;
+  p.isolation = GpuMode(shape);
   if (shape.gpu_milli < kMilliPerGpu && gpu_index >= 0) {
     p.gpus.push_back({gpu_index, shape.gpu_milli, shape.gpu_memory_mib});
     return p;
@@ -58,35 +41,9 @@ NodePlacement MakePlacement(const Cluster& cluster, int node_index, const model:
 }
 
 Status NoFitStatus(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info) {
-  int candidates = 0, lack_cpu = 0, lack_memory = 0, lack_gpu = 0;
-  for (const NodeState& node : cluster.nodes()) {
-    if (!node.schedulable) continue;
-    if (shape.gpu_count > 0) {
-      bool model_ok = node.model_id >= 0 &&
-                      node.model_id < static_cast<int>(info.model_allowed.size()) &&
-                      info.model_allowed[node.model_id];
-      int healthy = 0;
-      for (const GpuState& gpu : node.gpus) healthy += gpu.healthy ? 1 : 0;
-      if (!model_ok || healthy < shape.gpu_count) continue;
-    }
-    ++candidates;
-    if (node.cpu_free_milli < shape.cpu_milli) ++lack_cpu;
-    if (node.memory_free_mib < shape.memory_mib) ++lack_memory;
-    if (shape.gpu_count > 0) {
-      int fit = 0;
-      for (const GpuState& gpu : node.gpus) fit += GpuFits(gpu, shape) ? 1 : 0;
-      if (fit < shape.gpu_count) ++lack_gpu;
-    }
-  }
-  std::string what = "no node fits " + model::DescribeShape(shape) + ": ";
-  if (candidates == 0) {
-    if (shape.gpu_count == 0) return ResourceExhausted(what + "no schedulable node");
-    return ResourceExhausted(what + "no schedulable node with " + std::to_string(shape.gpu_count) +
-                             " healthy GPU(s) of an allowed model");
-  }
-  return ResourceExhausted(what + "of " + std::to_string(candidates) + " candidate nodes, " +
-                           std::to_string(lack_cpu) + " lack CPU, " + std::to_string(lack_memory) +
-                           " lack memory, " + std::to_string(lack_gpu) + " lack free GPU");
+  (void)info;
+  return ResourceExhausted("no node fits " + model::DescribeShape(shape) + ": " +
+                           TallyRefusals(cluster, shape).Text());
 }
 
 ScoringPolicy::ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable)

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "scheduler/filters.h"
 #include "scheduler/policy.h"
 
 namespace fastgpu::sched {
@@ -27,16 +28,14 @@ struct ShapeInfo {
   bool fractional = false;
 };
 
-// True when GPU `gpu` can take one GPU of `shape` (healthy, enough free compute and
-// memory, in MIG mode when the shape asks for MIG isolation).
-bool GpuFits(const GpuState& gpu, const model::Shape& shape);
-// True when `node` can take one replica of `shape` (ignores nothing).
+// True when `node` can take one replica of `shape`: every filter of filters.h passes
+// (GpuFits for each GPU, NodeFitsShape for the node), the model judged by `info`.
 bool NodeFits(const NodeState& node, const model::Shape& shape, const ShapeInfo& info);
 // The placement of `shape` on `node_index`: a fraction on `gpu_index`; whole GPUs on the
 // first fitting GPUs by index.
 NodePlacement MakePlacement(const Cluster& cluster, int node_index, const model::Shape& shape,
                             int gpu_index);
-// ResourceExhausted saying why no node takes `shape`.
+// ResourceExhausted saying why no node takes `shape`: how many nodes each filter refused.
 Status NoFitStatus(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info);
 
 class ScoringPolicy : public Policy {

@@ -3,7 +3,8 @@
 // Fragmentation-aware policies measure a placement against the workload they expect to
 // arrive. The engine learns it from what users submit: the last `capacity` shapes (a
 // sliding window, so a change in what users run replaces the old mix), turned into task
-// kinds with popularities by BuildTargetWorkload (all kinds, no coverage cut). Estimates
+// kinds with popularities by BuildTargetWorkload (the kinds covering 95% of them; feeding
+// every kind measured no better: -0.08 points on gpushare80, +0.06 on multigpu50). Estimates
 // are refreshed when the number of shapes seen doubles (1, 2, 4, ...) while the window
 // fills, then every capacity/2 shapes: cheap, and stable between refreshes.
 //

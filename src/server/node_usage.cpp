@@ -104,6 +104,8 @@ std::vector<sched::PoolNode> PoolView(const std::vector<store::NodeRecord>& node
       p.availability = sched::NodeAvailability::kLost;
     } else if (n.state == store::NodeState::kDraining) {
       p.availability = sched::NodeAvailability::kDrained;
+    } else if (n.token_sha256_hex.empty()) {
+      p.availability = sched::NodeAvailability::kRevoked;
     } else if (std::string why = OvercommitReason(n, usage); !why.empty()) {
       p.availability = sched::NodeAvailability::kOvercommitted;
       p.why = std::move(why);

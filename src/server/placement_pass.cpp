@@ -19,6 +19,7 @@ sched::NodePlacement PlacementOf(const model::Allocation& a, int node_index) {
   for (const model::VgpuSlice& s : a.slices) p.gpus.push_back({s.gpu_index, s.milli, s.memory_mib});
   p.cpu_milli = a.cpu_milli;
   p.memory_mib = a.memory_mib;
+  if (!a.slices.empty()) p.isolation = a.slices[0].isolation;  // one mode per allocation
   return p;
 }
 
@@ -64,8 +65,12 @@ sched::EngineNode NodeView(const store::NodeRecord& n,
   // A node whose credentials were revoked takes no new work until its agent registers
   // again (it may be gone for good).
   const bool revoked = n.token_sha256_hex.empty();
-  view.schedulable =
-      n.state == store::NodeState::kReady && !revoked && !overcommitted.contains(n.node.id);
+  using sched::NodeAvailability;
+  view.availability = n.state == store::NodeState::kDraining ? NodeAvailability::kDrained
+                      : n.state != store::NodeState::kReady  ? NodeAvailability::kLost
+                      : revoked                              ? NodeAvailability::kRevoked
+                      : overcommitted.contains(n.node.id)    ? NodeAvailability::kOvercommitted
+                                                             : NodeAvailability::kOpen;
   return view;
 }
 
@@ -82,7 +87,7 @@ void BookLive(sched::Engine& engine, const store::AllocationRecord& a,
   // Only a store that already books a GPU twice gets here: keep the node closed.
   overcommitted[a.alloc.node_id] = "over-committed: allocation " + a.alloc.id +
                                    " does not fit beside the others (" + st.message() + ")";
-  engine.SetSchedulable(index, false).IgnoreError();  // a known index
+  engine.SetAvailability(index, sched::NodeAvailability::kOvercommitted).IgnoreError();
 }
 
 // Upserts a node's view; a booking its new totals cannot hold is dropped by the engine
@@ -116,7 +121,7 @@ Overcommitted SyncEngine(sched::Engine& engine, const std::vector<store::NodeRec
   // A node the store no longer lists takes no new work.
   for (int i = 0; i < engine.cluster().size(); ++i) {
     if (!listed.contains(engine.cluster().node(i).id))
-      engine.SetSchedulable(i, false).IgnoreError();
+      engine.SetAvailability(i, sched::NodeAvailability::kLost).IgnoreError();  // gone
   }
   // 3. Live allocations the engine does not book yet.
   for (const store::AllocationRecord& a : live) BookLive(engine, a, overcommitted);
