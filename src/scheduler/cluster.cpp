@@ -1,5 +1,7 @@
 #include "scheduler/cluster.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <string>
 
@@ -9,6 +11,11 @@ int64_t NodePlacement::TotalGpuMilli() const {
   int64_t total = 0;
   for (const GpuSlot& slot : gpus) total += slot.milli;
   return total;
+}
+
+uint64_t ClusterHistory::Next() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 int64_t NodeState::FreeGpuMilli() const {
@@ -108,7 +115,30 @@ NodeState Cluster::FreshNode(const NodeSpec& spec) {
 
 int Cluster::AddNode(const NodeSpec& spec) {
   nodes_.push_back(FreshNode(spec));
-  return static_cast<int>(nodes_.size()) - 1;
+  const int index = static_cast<int>(nodes_.size()) - 1;
+  LogChange(index);
+  return index;
+}
+
+void Cluster::Changed(int index) {
+  ++nodes_[index].version;
+  LogChange(index);
+}
+
+void Cluster::LogChange(int index) {
+  const size_t keep = std::max(kMinChangeLog, 2 * nodes_.size());
+  if (change_log_.size() >= 2 * keep) {  // drop the older half: amortised O(1) a change
+    const size_t drop = change_log_.size() - keep;
+    change_log_.erase(change_log_.begin(), change_log_.begin() + static_cast<ptrdiff_t>(drop));
+    log_start_ += drop;
+  }
+  change_log_.push_back(index);
+  ++change_count_;
+}
+
+std::optional<std::span<const int>> Cluster::ChangesSince(uint64_t since) const {
+  if (since < log_start_ || since > change_count_) return std::nullopt;
+  return std::span<const int>(change_log_).subspan(since - log_start_);
 }
 
 namespace {
@@ -172,7 +202,7 @@ Status Cluster::Apply(const NodePlacement& p) {
   }
   node.cpu_free_milli -= p.cpu_milli;
   node.memory_free_mib -= p.memory_mib;
-  ++node.version;
+  Changed(p.node);
   return OkStatus();
 }
 
@@ -203,7 +233,7 @@ Status Cluster::Release(const NodePlacement& p) {
   }
   node.cpu_free_milli += p.cpu_milli;
   node.memory_free_mib += p.memory_mib;
-  ++node.version;
+  Changed(p.node);
   return OkStatus();
 }
 
@@ -227,7 +257,7 @@ Status Cluster::SetGpuHealthy(int node_index, int gpu_index, bool healthy) {
   total_gpu_milli_ += sign * kMilliPerGpu;
   free_gpu_milli_ += sign * gpu.free_milli;
   gpu.healthy = healthy;
-  ++node.version;
+  Changed(node_index);
   return OkStatus();
 }
 
@@ -236,7 +266,7 @@ Status Cluster::SetGpuMig(int node_index, int gpu_index, bool mig) {
   NodeState& node = nodes_[node_index];
   if (node.gpus[gpu_index].mig == mig) return OkStatus();
   node.gpus[gpu_index].mig = mig;
-  ++node.version;
+  Changed(node_index);
   return OkStatus();
 }
 
@@ -253,6 +283,7 @@ void Cluster::ReplaceNode(int index, const NodeSpec& spec) {
   node = FreshNode(spec);
   node.id = id;
   node.version = version + 1;
+  LogChange(index);
 }
 
 Status Cluster::SetSchedulable(int node_index, bool schedulable) {
@@ -260,7 +291,7 @@ Status Cluster::SetSchedulable(int node_index, bool schedulable) {
     return OutOfRange("no node with index " + std::to_string(node_index));
   }
   nodes_[node_index].schedulable = schedulable;
-  ++nodes_[node_index].version;
+  Changed(node_index);
   return OkStatus();
 }
 

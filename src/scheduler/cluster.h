@@ -4,7 +4,9 @@
 // compute (milli, 0..1000) and free memory, GPU health and the node's `schedulable`
 // flag (false for drained or lost nodes). Policies read it; only Apply/Release and the
 // setters change it. Every change to a node bumps that node's version, so a policy can
-// cache per-node values (fragmentation, scores) keyed by (node, version).
+// cache per-node values (fragmentation, scores) keyed by (node, version), and is written
+// to a change log (the node's index, with a count of all changes), so a policy can learn
+// which nodes changed since it last looked without visiting every node.
 //
 // Ownership: the Cluster owns its node states. Thread-safety: none; a Cluster is used
 // by one thread at a time (the reconciler or one simulation). Const methods may be called
@@ -12,6 +14,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +67,31 @@ struct NodeSpec {
   friend bool operator==(const NodeSpec&, const NodeSpec&) = default;
 };
 
+// Names one history of changes: a fresh value for every Cluster made, copied or copied
+// into, so a policy that remembers (history, change count) knows when it looks at another
+// Cluster (or at a copy) and must not trust the change log to cover the difference. A
+// moved-to Cluster keeps the history it took; the moved-from one gets a fresh value.
+class ClusterHistory {
+ public:
+  ClusterHistory() : id_(Next()) {}
+  ClusterHistory(const ClusterHistory&) : id_(Next()) {}
+  ClusterHistory& operator=(const ClusterHistory&) {
+    id_ = Next();
+    return *this;
+  }
+  ClusterHistory(ClusterHistory&& other) noexcept : id_(other.id_) { other.id_ = Next(); }
+  ClusterHistory& operator=(ClusterHistory&& other) noexcept {
+    id_ = other.id_;
+    other.id_ = Next();
+    return *this;
+  }
+  uint64_t id() const { return id_; }
+
+ private:
+  static uint64_t Next();  // process-wide, thread-safe
+  uint64_t id_;
+};
+
 class Cluster {
  public:
   Cluster() = default;
@@ -107,6 +136,18 @@ class Cluster {
   int ModelId(std::string_view model) const;
   const std::vector<std::string>& models() const { return models_; }
 
+  // The change log. Every node version bump (and every added node) counts one change.
+  // history_id() differs between Cluster objects and copies (see ClusterHistory).
+  uint64_t history_id() const { return history_.id(); }
+  uint64_t change_count() const { return change_count_; }
+  // The indexes of the nodes changed since change_count() was `since`, oldest first (a node
+  // may repeat); empty when `since` is change_count(). nullopt when `since` is in the
+  // future or the log no longer reaches back that far (it keeps at least the last
+  // max(kMinChangeLog, 2 * size()) changes): the caller then checks every node's version.
+  // The span is valid until the next change.
+  std::optional<std::span<const int>> ChangesSince(uint64_t since) const;
+  static constexpr size_t kMinChangeLog = 4096;
+
   // Totals over healthy GPUs of all nodes (schedulable or not).
   int64_t TotalGpuMilli() const { return total_gpu_milli_; }
   int64_t FreeGpuMilli() const { return free_gpu_milli_; }
@@ -117,8 +158,16 @@ class Cluster {
   NodeState FreshNode(const NodeSpec& spec);
   // OutOfRange unless node `node` has GPU `gpu_index`.
   Status CheckGpu(int node, int gpu_index) const;
+  // Bumps node `index`'s version and logs the change.
+  void Changed(int index);
+  // Logs a change of node `index` (its version already set).
+  void LogChange(int index);
 
   std::vector<NodeState> nodes_;
+  ClusterHistory history_;
+  uint64_t change_count_ = 0;
+  std::vector<int> change_log_;  // the last changes; change_log_[i] is change log_start_ + i
+  uint64_t log_start_ = 0;
   std::vector<std::string> models_;
   int64_t total_gpu_milli_ = 0;
   int64_t free_gpu_milli_ = 0;

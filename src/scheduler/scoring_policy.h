@@ -5,8 +5,15 @@
 // node and to pick the GPU inside it for a fraction, and takes the highest score; equal
 // scores go to the node earliest in a fixed order (a seeded permutation, or index order).
 // Scores of cacheable policies are kept per (shape, node) and reused while the node's
-// version is unchanged, so one placement rescores only the nodes changed since the same
-// shape was last placed. One instance serves one thread.
+// version is unchanged, and the recently placed shapes (up to kIndexedShapes) each keep
+// their feasible nodes in a ScoreTree ordered by (score desc, tie-break order asc): one
+// placement rescores only the nodes that the Cluster's change log names as changed since
+// the same shape was last placed, and reads the best node off the tree, in O(changes *
+// log nodes) rather than O(nodes). A shape without a tree (new, evicted as least recently
+// used, or after InvalidateScores, a new Cluster or a new node) gets one built by a scan
+// of every node. The answer is the one a scan of every node gives. A policy whose score
+// may change without its node's version changing (random) is not cacheable and scans
+// every node each time. One instance serves one thread.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +23,7 @@
 #include <vector>
 
 #include "scheduler/policy.h"
+#include "scheduler/score_tree.h"
 
 namespace fastgpu::sched {
 
@@ -41,6 +49,9 @@ Status NoFitStatus(const Cluster& cluster, const model::Shape& shape, const Shap
 
 class ScoringPolicy : public Policy {
  public:
+  // Most shapes that keep a ScoreTree at once (16 bytes per node each).
+  static constexpr int kIndexedShapes = 64;
+
   ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable);
   Result<NodePlacement> Place(const Cluster& cluster, const model::Shape& shape) override;
 
@@ -68,9 +79,6 @@ class ScoringPolicy : public Policy {
   std::mt19937_64 rng_;
 
  private:
-  const ShapeInfo& Prepare(const Cluster& cluster, const model::Shape& shape);
-  void EnsureOrder(int nodes);
-
   struct Entry {
     uint64_t version = 0;
     bool valid = false;
@@ -78,12 +86,39 @@ class ScoringPolicy : public Policy {
     int gpu_index = -1;
     double score = 0;
   };
+  // One shape's tree, and the point of the cluster's history it reflects.
+  struct IndexSlot {
+    int shape = -1;  // shape id, -1 = free
+    bool valid = false;
+    uint64_t history = 0;  // Cluster::history_id()
+    uint64_t seen = 0;     // Cluster::change_count() when last brought up to date
+    uint64_t last_used = 0;
+    ScoreTree tree;
+  };
+
+  const ShapeInfo& Prepare(const Cluster& cluster, const model::Shape& shape);
+  void ClearShapes();
+  void EnsureOrder(int nodes);
+  // Rescores node `n` for the shape unless its cached entry is current; true if rescored.
+  bool Refresh(const Cluster& cluster, int n, const model::Shape& shape, const ShapeInfo& info,
+               std::vector<Entry>& row);
+  // The best feasible node (-1 if none): through the shape's tree, or a scan of every node.
+  int BestIndexed(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info,
+                  std::vector<Entry>& row);
+  int BestScanned(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info,
+                  std::vector<Entry>& row);
+  IndexSlot& SlotFor(int shape_id);
+
   bool seeded_order_;
   bool cacheable_;
-  std::vector<int> rank_;  // node -> position in the tie-break order
+  std::vector<int> rank_;   // node -> position in the tie-break order
+  std::vector<int> order_;  // position -> node
   std::unordered_map<std::string, int> shape_ids_;
   std::vector<ShapeInfo> shapes_;
   std::vector<std::vector<Entry>> cache_;  // [shape id][node]
+  std::vector<int> shape_slot_;            // [shape id] -> index in slots_, or -1
+  std::vector<IndexSlot> slots_;           // at most kIndexedShapes
+  uint64_t use_clock_ = 0;
   size_t cluster_models_ = 0;
 };
 
