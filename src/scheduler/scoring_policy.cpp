@@ -216,11 +216,13 @@ int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape
   if (slot.valid && slot.history == cluster.history_id() && slot.tree.size() == nodes) {
     changes = cluster.ChangesSince(slot.seen);
   }
+  if (changes && !changes->empty()) slot.no_fit = OkStatus();
   if (changes) {
     for (int n : *changes) {
       if (Refresh(cluster, n, shape, info, row)) slot.tree.Set(rank_[n], row[n].fits, row[n].score);
     }
   } else {  // (re)build: the scan's checks of every node
+    slot.no_fit = OkStatus();
     slot.tree.Reset(nodes);
     for (int n = 0; n < nodes; ++n) {
       Refresh(cluster, n, shape, info, row);
@@ -241,10 +243,22 @@ Result<NodePlacement> ScoringPolicy::Place(const Cluster& cluster, const model::
   EnsureOrder(cluster.size());
   std::vector<Entry>& row = cache_[info.id];
   if (static_cast<int>(row.size()) != cluster.size()) row.assign(cluster.size(), Entry{});
-  const int best =
-      cacheable_ ? BestIndexed(cluster, shape, info, row) : BestScanned(cluster, shape, info, row);
-  if (best < 0) return NoFitStatus(cluster, shape, info);
-  int best_gpu = row[best].gpu_index;
+  if (!cacheable_ || !use_index_) {
+    const int best = BestScanned(cluster, shape, info, row);
+    if (best < 0) return NoFitStatus(cluster, shape, info);
+    return Choose(cluster, best, shape, info, row[best].gpu_index);
+  }
+  const int best = BestIndexed(cluster, shape, info, row);
+  if (best < 0) {
+    IndexSlot& slot = slots_[shape_slot_[info.id]];
+    if (slot.no_fit.ok()) slot.no_fit = NoFitStatus(cluster, shape, info);
+    return slot.no_fit;
+  }
+  return Choose(cluster, best, shape, info, row[best].gpu_index);
+}
+
+NodePlacement ScoringPolicy::Choose(const Cluster& cluster, int best, const model::Shape& shape,
+                                    const ShapeInfo& info, int best_gpu) {
   if (info.fractional && best_gpu < 0) best_gpu = TightestGpu(cluster.node(best), shape);
   NodePlacement placement = MakePlacement(cluster, best, shape, best_gpu);
   AfterPlace(cluster, placement);

@@ -13,7 +13,9 @@
 // used, or after InvalidateScores, a new Cluster or a new node) gets one built by a scan
 // of every node. The answer is the one a scan of every node gives. A policy whose score
 // may change without its node's version changing (random) is not cacheable and scans
-// every node each time. One instance serves one thread.
+// every node each time. When a shape fits nowhere and nothing changed since it last
+// fitted nowhere, the last NoFitStatus is returned again instead of counting every node
+// anew. One instance serves one thread.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +56,9 @@ class ScoringPolicy : public Policy {
 
   ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable);
   Result<NodePlacement> Place(const Cluster& cluster, const model::Shape& shape) override;
+  // false: every Place scans every node (using the cached scores), as before the score
+  // trees; the reference the trees must match in tests. Default true.
+  void set_use_index(bool use_index) { use_index_ = use_index; }
 
  protected:
   // Scores a feasible node (higher is better) and, for a fraction, sets *gpu_index to
@@ -94,6 +99,8 @@ class ScoringPolicy : public Policy {
     uint64_t seen = 0;     // Cluster::change_count() when last brought up to date
     uint64_t last_used = 0;
     ScoreTree tree;
+    // The last NoFitStatus for this shape while nothing has changed since (empty if none).
+    Status no_fit = OkStatus();
   };
 
   const ShapeInfo& Prepare(const Cluster& cluster, const model::Shape& shape);
@@ -108,9 +115,13 @@ class ScoringPolicy : public Policy {
   int BestScanned(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info,
                   std::vector<Entry>& row);
   IndexSlot& SlotFor(int shape_id);
+  // The placement on node `best` (a fraction on `best_gpu`, or the tightest fitting GPU).
+  NodePlacement Choose(const Cluster& cluster, int best, const model::Shape& shape,
+                       const ShapeInfo& info, int best_gpu);
 
   bool seeded_order_;
   bool cacheable_;
+  bool use_index_ = true;
   std::vector<int> rank_;   // node -> position in the tie-break order
   std::vector<int> order_;  // position -> node
   std::unordered_map<std::string, int> shape_ids_;
