@@ -91,6 +91,55 @@ Status NoFitStatus(const Cluster& cluster, const model::Shape& shape, const Shap
                            " lack memory, " + std::to_string(lack_gpu) + " lack free GPU");
 }
 
+namespace {
+
+// A node's part in NoFitStatus's counts for a shape, as bits (kept per shape and node, so
+// that a failure needs no scan). It counts exactly as NoFitStatus does: the ScoringIndex
+// tests compare the two messages on every failure.
+enum NoFitBit : uint8_t { kCandidate = 1, kLacksCpu = 2, kLacksMemory = 4, kLacksGpu = 8 };
+
+uint8_t NoFitBits(const NodeState& node, const model::Shape& shape, const ShapeInfo& info) {
+  if (!node.schedulable) return 0;
+  if (shape.gpu_count > 0) {
+    bool model_ok = node.model_id >= 0 &&
+                    node.model_id < static_cast<int>(info.model_allowed.size()) &&
+                    info.model_allowed[node.model_id];
+    int healthy = 0;
+    for (const GpuState& gpu : node.gpus) healthy += gpu.healthy ? 1 : 0;
+    if (!model_ok || healthy < shape.gpu_count) return 0;
+  }
+  uint8_t bits = kCandidate;
+  if (node.cpu_free_milli < shape.cpu_milli) bits |= kLacksCpu;
+  if (node.memory_free_mib < shape.memory_mib) bits |= kLacksMemory;
+  if (shape.gpu_count > 0) {
+    int fit = 0;
+    for (const GpuState& gpu : node.gpus) fit += GpuFits(gpu, shape) ? 1 : 0;
+    if (fit < shape.gpu_count) bits |= kLacksGpu;
+  }
+  return bits;
+}
+
+// NoFitStatus's message from its counts (by bit of NoFitBit).
+Status NoFitFromCounts(const model::Shape& shape, const std::array<int, 4>& counts) {
+  const int candidates = counts[0], lack_cpu = counts[1], lack_memory = counts[2],
+            lack_gpu = counts[3];
+  std::string what = "no node fits " + model::DescribeShape(shape) + ": ";
+  if (candidates == 0) {
+    if (shape.gpu_count == 0) return ResourceExhausted(what + "no schedulable node");
+    return ResourceExhausted(what + "no schedulable node with " + std::to_string(shape.gpu_count) +
+                             " healthy GPU(s) of an allowed model");
+  }
+  return ResourceExhausted(what + "of " + std::to_string(candidates) + " candidate nodes, " +
+                           std::to_string(lack_cpu) + " lack CPU, " + std::to_string(lack_memory) +
+                           " lack memory, " + std::to_string(lack_gpu) + " lack free GPU");
+}
+
+void Count(std::array<int, 4>& counts, uint8_t bits, int sign) {
+  for (int b = 0; b < 4; ++b) counts[b] += sign * ((bits >> b) & 1);
+}
+
+}  // namespace
+
 ScoringPolicy::ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable)
     : options_(options), rng_(options.seed), seeded_order_(seeded_order), cacheable_(cacheable) {}
 
@@ -169,6 +218,7 @@ bool ScoringPolicy::Refresh(const Cluster& cluster, int n, const model::Shape& s
   e.fits = NodeFits(node, shape, info);
   e.gpu_index = -1;
   if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
+  e.no_fit_bits = e.fits ? kCandidate : NoFitBits(node, shape, info);
   return true;
 }
 
@@ -216,17 +266,21 @@ int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape
   if (slot.valid && slot.history == cluster.history_id() && slot.tree.size() == nodes) {
     changes = cluster.ChangesSince(slot.seen);
   }
-  if (changes && !changes->empty()) slot.no_fit = OkStatus();
   if (changes) {
     for (int n : *changes) {
-      if (Refresh(cluster, n, shape, info, row)) slot.tree.Set(rank_[n], row[n].fits, row[n].score);
+      const uint8_t old_bits = row[n].no_fit_bits;
+      if (!Refresh(cluster, n, shape, info, row)) continue;
+      slot.tree.Set(rank_[n], row[n].fits, row[n].score);
+      Count(slot.no_fit_counts, old_bits, -1);
+      Count(slot.no_fit_counts, row[n].no_fit_bits, +1);
     }
   } else {  // (re)build: the scan's checks of every node
-    slot.no_fit = OkStatus();
+    slot.no_fit_counts = {};
     slot.tree.Reset(nodes);
     for (int n = 0; n < nodes; ++n) {
       Refresh(cluster, n, shape, info, row);
       slot.tree.Assign(rank_[n], row[n].fits, row[n].score);
+      Count(slot.no_fit_counts, row[n].no_fit_bits, +1);
     }
     slot.tree.Build();
   }
@@ -249,11 +303,7 @@ Result<NodePlacement> ScoringPolicy::Place(const Cluster& cluster, const model::
     return Choose(cluster, best, shape, info, row[best].gpu_index);
   }
   const int best = BestIndexed(cluster, shape, info, row);
-  if (best < 0) {
-    IndexSlot& slot = slots_[shape_slot_[info.id]];
-    if (slot.no_fit.ok()) slot.no_fit = NoFitStatus(cluster, shape, info);
-    return slot.no_fit;
-  }
+  if (best < 0) return NoFitFromCounts(shape, slots_[shape_slot_[info.id]].no_fit_counts);
   return Choose(cluster, best, shape, info, row[best].gpu_index);
 }
 

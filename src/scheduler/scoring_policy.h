@@ -13,11 +13,13 @@
 // used, or after InvalidateScores, a new Cluster or a new node) gets one built by a scan
 // of every node. The answer is the one a scan of every node gives. A policy whose score
 // may change without its node's version changing (random) is not cacheable and scans
-// every node each time. When a shape fits nowhere and nothing changed since it last
-// fitted nowhere, the last NoFitStatus is returned again instead of counting every node
-// anew. One instance serves one thread.
+// every node each time. A shape's tree also keeps the counts that NoFitStatus reports
+// (candidate nodes, and how many lack CPU, memory or free GPUs), so a failure costs no
+// scan either; the message is NoFitStatus's, word for word. One instance serves one
+// thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -88,6 +90,7 @@ class ScoringPolicy : public Policy {
     uint64_t version = 0;
     bool valid = false;
     bool fits = false;
+    uint8_t no_fit_bits = 0;  // NoFitBits when !fits, else kCandidate
     int gpu_index = -1;
     double score = 0;
   };
@@ -99,8 +102,8 @@ class ScoringPolicy : public Policy {
     uint64_t seen = 0;     // Cluster::change_count() when last brought up to date
     uint64_t last_used = 0;
     ScoreTree tree;
-    // The last NoFitStatus for this shape while nothing has changed since (empty if none).
-    Status no_fit = OkStatus();
+    // Sums of the entries' no-fit bits (NoFitBits), by bit: what NoFitStatus counts.
+    std::array<int, 4> no_fit_counts{};
   };
 
   const ShapeInfo& Prepare(const Cluster& cluster, const model::Shape& shape);
