@@ -13,9 +13,54 @@ int64_t NodePlacement::TotalGpuMilli() const {
   return total;
 }
 
-uint64_t ClusterHistory::Next() {
+uint64_t ChangeLog::NextId() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ChangeLog::Restart() {
+  id_ = NextId();
+  start_ = count_;
+  entries_.clear();
+}
+
+ChangeLog& ChangeLog::operator=(const ChangeLog& other) {
+  count_ = other.count_;
+  Restart();
+  return *this;
+}
+
+ChangeLog::ChangeLog(ChangeLog&& other) noexcept
+    : id_(other.id_),
+      count_(other.count_),
+      start_(other.start_),
+      entries_(std::move(other.entries_)) {
+  other.Restart();
+}
+
+ChangeLog& ChangeLog::operator=(ChangeLog&& other) noexcept {
+  id_ = other.id_;
+  count_ = other.count_;
+  start_ = other.start_;
+  entries_ = std::move(other.entries_);
+  other.Restart();
+  return *this;
+}
+
+void ChangeLog::Add(int index, size_t nodes) {
+  const size_t keep = std::max(kMinEntries, 2 * nodes);
+  if (entries_.size() >= 2 * keep) {  // drop the older half
+    const size_t drop = entries_.size() - keep;
+    entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(drop));
+    start_ += drop;
+  }
+  entries_.push_back(index);
+  ++count_;
+}
+
+std::optional<std::span<const int>> ChangeLog::Since(uint64_t since) const {
+  if (since < start_ || since > count_) return std::nullopt;
+  return std::span<const int>(entries_).subspan(since - start_);
 }
 
 int64_t NodeState::FreeGpuMilli() const {
@@ -125,21 +170,7 @@ void Cluster::Changed(int index) {
   LogChange(index);
 }
 
-void Cluster::LogChange(int index) {
-  const size_t keep = std::max(kMinChangeLog, 2 * nodes_.size());
-  if (change_log_.size() >= 2 * keep) {  // drop the older half: amortised O(1) a change
-    const size_t drop = change_log_.size() - keep;
-    change_log_.erase(change_log_.begin(), change_log_.begin() + static_cast<ptrdiff_t>(drop));
-    log_start_ += drop;
-  }
-  change_log_.push_back(index);
-  ++change_count_;
-}
-
-std::optional<std::span<const int>> Cluster::ChangesSince(uint64_t since) const {
-  if (since < log_start_ || since > change_count_) return std::nullopt;
-  return std::span<const int>(change_log_).subspan(since - log_start_);
-}
+void Cluster::LogChange(int index) { log_.Add(index, nodes_.size()); }
 
 namespace {
 

@@ -67,29 +67,37 @@ struct NodeSpec {
   friend bool operator==(const NodeSpec&, const NodeSpec&) = default;
 };
 
-// Names one history of changes: a fresh value for every Cluster made, copied or copied
-// into, so a policy that remembers (history, change count) knows when it looks at another
-// Cluster (or at a copy) and must not trust the change log to cover the difference. A
-// moved-to Cluster keeps the history it took; the moved-from one gets a fresh value.
-class ClusterHistory {
+// The change log of one Cluster: the indexes of the nodes changed, in order, with a count
+// of all changes ever made and an id naming this history. A copy (made or assigned) keeps
+// the count but starts a new history with an empty log, so a policy that remembers
+// (history, count) knows when it looks at another Cluster or at a copy and checks every
+// node instead. A moved-to log keeps the history it took; the moved-from one starts a new
+// one. Keeps at least the last max(kMinEntries, 2 * nodes) changes; amortised O(1) a change.
+class ChangeLog {
  public:
-  ClusterHistory() : id_(Next()) {}
-  ClusterHistory(const ClusterHistory&) : id_(Next()) {}
-  ClusterHistory& operator=(const ClusterHistory&) {
-    id_ = Next();
-    return *this;
-  }
-  ClusterHistory(ClusterHistory&& other) noexcept : id_(other.id_) { other.id_ = Next(); }
-  ClusterHistory& operator=(ClusterHistory&& other) noexcept {
-    id_ = other.id_;
-    other.id_ = Next();
-    return *this;
-  }
+  static constexpr size_t kMinEntries = 4096;
+
+  ChangeLog() : id_(NextId()) {}
+  ChangeLog(const ChangeLog& other) : id_(NextId()), count_(other.count_), start_(other.count_) {}
+  ChangeLog& operator=(const ChangeLog& other);
+  ChangeLog(ChangeLog&& other) noexcept;
+  ChangeLog& operator=(ChangeLog&& other) noexcept;
+
+  // Logs a change of node `index` in a cluster of `nodes` nodes.
+  void Add(int index, size_t nodes);
   uint64_t id() const { return id_; }
+  uint64_t count() const { return count_; }
+  // See Cluster::ChangesSince.
+  std::optional<std::span<const int>> Since(uint64_t since) const;
 
  private:
-  static uint64_t Next();  // process-wide, thread-safe
+  static uint64_t NextId();  // process-wide, thread-safe
+  void Restart();            // a new history: new id, empty log, same count
+
   uint64_t id_;
+  uint64_t count_ = 0;
+  uint64_t start_ = 0;  // the change number of entries_[0]
+  std::vector<int> entries_;
 };
 
 class Cluster {
@@ -137,16 +145,17 @@ class Cluster {
   const std::vector<std::string>& models() const { return models_; }
 
   // The change log. Every node version bump (and every added node) counts one change.
-  // history_id() differs between Cluster objects and copies (see ClusterHistory).
-  uint64_t history_id() const { return history_.id(); }
-  uint64_t change_count() const { return change_count_; }
+  // history_id() differs between Cluster objects and copies (see ChangeLog).
+  uint64_t history_id() const { return log_.id(); }
+  uint64_t change_count() const { return log_.count(); }
   // The indexes of the nodes changed since change_count() was `since`, oldest first (a node
   // may repeat); empty when `since` is change_count(). nullopt when `since` is in the
   // future or the log no longer reaches back that far (it keeps at least the last
-  // max(kMinChangeLog, 2 * size()) changes): the caller then checks every node's version.
-  // The span is valid until the next change.
-  std::optional<std::span<const int>> ChangesSince(uint64_t since) const;
-  static constexpr size_t kMinChangeLog = 4096;
+  // max(ChangeLog::kMinEntries, 2 * size()) changes; a copy starts with none): the caller
+  // then checks every node's version. The span is valid until the next change.
+  std::optional<std::span<const int>> ChangesSince(uint64_t since) const {
+    return log_.Since(since);
+  }
 
   // Totals over healthy GPUs of all nodes (schedulable or not).
   int64_t TotalGpuMilli() const { return total_gpu_milli_; }
@@ -164,10 +173,7 @@ class Cluster {
   void LogChange(int index);
 
   std::vector<NodeState> nodes_;
-  ClusterHistory history_;
-  uint64_t change_count_ = 0;
-  std::vector<int> change_log_;  // the last changes; change_log_[i] is change log_start_ + i
-  uint64_t log_start_ = 0;
+  ChangeLog log_;
   std::vector<std::string> models_;
   int64_t total_gpu_milli_ = 0;
   int64_t free_gpu_milli_ = 0;

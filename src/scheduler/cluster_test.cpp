@@ -121,20 +121,28 @@ TEST(ClusterTest, ChangeLogForgetsOldChangesAndCopiesStartAnotherHistory) {
   Cluster c = TwoNodes();
   const uint64_t start = c.change_count();
   NodePlacement p{0, {}, 1000, 0};
-  for (size_t i = 0; i < 3 * Cluster::kMinChangeLog; ++i) {
+  for (size_t i = 0; i < 3 * ChangeLog::kMinEntries; ++i) {
     ASSERT_TRUE(c.Apply(p).ok());
     ASSERT_TRUE(c.Release(p).ok());
   }
   EXPECT_FALSE(c.ChangesSince(start).has_value());  // too far back: check every node
-  const uint64_t recent = c.change_count() - Cluster::kMinChangeLog;
+  const uint64_t recent = c.change_count() - ChangeLog::kMinEntries;
   ASSERT_TRUE(c.ChangesSince(recent).has_value());
-  EXPECT_EQ(c.ChangesSince(recent)->size(), Cluster::kMinChangeLog);
+  EXPECT_EQ(c.ChangesSince(recent)->size(), ChangeLog::kMinEntries);
 
   Cluster copy = c;
   EXPECT_NE(copy.history_id(), c.history_id());
+  EXPECT_EQ(copy.change_count(), c.change_count());
+  EXPECT_TRUE(copy.ChangesSince(copy.change_count())->empty());
+  EXPECT_FALSE(copy.ChangesSince(recent).has_value());  // a copy starts with no log
+  ASSERT_TRUE(copy.SetSchedulable(1, false).ok());
+  EXPECT_EQ(std::vector<int>(copy.ChangesSince(c.change_count())->begin(),
+                             copy.ChangesSince(c.change_count())->end()),
+            std::vector<int>{1});
   const uint64_t id = copy.history_id();
   Cluster moved = std::move(copy);
   EXPECT_EQ(moved.history_id(), id);
+  EXPECT_EQ(moved.ChangesSince(c.change_count())->size(), 1u);  // the log moved along
   copy = moved;
   EXPECT_NE(copy.history_id(), id);
 }
