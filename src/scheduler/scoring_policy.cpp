@@ -218,7 +218,7 @@ bool ScoringPolicy::Refresh(const Cluster& cluster, int n, const model::Shape& s
   e.fits = NodeFits(node, shape, info);
   e.gpu_index = -1;
   if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
-  e.no_fit_bits = e.fits ? kCandidate : NoFitBits(node, shape, info);
+  if (cacheable_ && use_index_) e.no_fit_bits = e.fits ? kCandidate : NoFitBits(node, shape, info);
   return true;
 }
 

@@ -91,7 +91,7 @@ class ScoringPolicy : public Policy {
     uint64_t version = 0;
     bool valid = false;
     bool fits = false;
-    uint8_t no_fit_bits = 0;  // NoFitBits when !fits, else kCandidate
+    uint8_t no_fit_bits = 0;  // NoFitBits when !fits, else kCandidate (trees only)
     int gpu_index = -1;
     double score = 0;
   };
