@@ -1,5 +1,7 @@
 #include "scheduler/cluster.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <string>
 
@@ -9,6 +11,56 @@ int64_t NodePlacement::TotalGpuMilli() const {
   int64_t total = 0;
   for (const GpuSlot& slot : gpus) total += slot.milli;
   return total;
+}
+
+uint64_t ChangeLog::NextId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ChangeLog::Restart() {
+  id_ = NextId();
+  start_ = count_;
+  entries_.clear();
+}
+
+ChangeLog& ChangeLog::operator=(const ChangeLog& other) {
+  count_ = other.count_;
+  Restart();
+  return *this;
+}
+
+ChangeLog::ChangeLog(ChangeLog&& other) noexcept
+    : id_(other.id_),
+      count_(other.count_),
+      start_(other.start_),
+      entries_(std::move(other.entries_)) {
+  other.Restart();
+}
+
+ChangeLog& ChangeLog::operator=(ChangeLog&& other) noexcept {
+  id_ = other.id_;
+  count_ = other.count_;
+  start_ = other.start_;
+  entries_ = std::move(other.entries_);
+  other.Restart();
+  return *this;
+}
+
+void ChangeLog::Add(int index, size_t nodes) {
+  const size_t keep = std::max(kMinEntries, 2 * nodes);
+  if (entries_.size() >= 2 * keep) {  // drop the older half
+    const size_t drop = entries_.size() - keep;
+    entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(drop));
+    start_ += drop;
+  }
+  entries_.push_back(index);
+  ++count_;
+}
+
+std::optional<std::span<const int>> ChangeLog::Since(uint64_t since) const {
+  if (since < start_ || since > count_) return std::nullopt;
+  return std::span<const int>(entries_).subspan(since - start_);
 }
 
 int64_t NodeState::FreeGpuMilli() const {
@@ -108,8 +160,17 @@ NodeState Cluster::FreshNode(const NodeSpec& spec) {
 
 int Cluster::AddNode(const NodeSpec& spec) {
   nodes_.push_back(FreshNode(spec));
-  return static_cast<int>(nodes_.size()) - 1;
+  const int index = static_cast<int>(nodes_.size()) - 1;
+  LogChange(index);
+  return index;
 }
+
+void Cluster::Changed(int index) {
+  ++nodes_[index].version;
+  LogChange(index);
+}
+
+void Cluster::LogChange(int index) { log_.Add(index, nodes_.size()); }
 
 namespace {
 
@@ -182,7 +243,7 @@ Status Cluster::Apply(const NodePlacement& p) {
   }
   node.cpu_free_milli -= p.cpu_milli;
   node.memory_free_mib -= p.memory_mib;
-  ++node.version;
+  Changed(p.node);
   return OkStatus();
 }
 
@@ -218,7 +279,7 @@ Status Cluster::Release(const NodePlacement& p) {
   }
   node.cpu_free_milli += p.cpu_milli;
   node.memory_free_mib += p.memory_mib;
-  ++node.version;
+  Changed(p.node);
   return OkStatus();
 }
 
@@ -242,7 +303,7 @@ Status Cluster::SetGpuHealthy(int node_index, int gpu_index, bool healthy) {
   total_gpu_milli_ += sign * kMilliPerGpu;
   free_gpu_milli_ += sign * gpu.free_milli;
   gpu.healthy = healthy;
-  ++node.version;
+  Changed(node_index);
   return OkStatus();
 }
 
@@ -251,7 +312,7 @@ Status Cluster::SetGpuMig(int node_index, int gpu_index, bool mig) {
   NodeState& node = nodes_[node_index];
   if (node.gpus[gpu_index].mig == mig) return OkStatus();
   node.gpus[gpu_index].mig = mig;
-  ++node.version;
+  Changed(node_index);
   return OkStatus();
 }
 
@@ -268,6 +329,7 @@ void Cluster::ReplaceNode(int index, const NodeSpec& spec) {
   node = FreshNode(spec);
   node.id = id;
   node.version = version + 1;
+  LogChange(index);
 }
 
 Status Cluster::SetAvailability(int node_index, NodeAvailability availability) {
@@ -277,7 +339,7 @@ Status Cluster::SetAvailability(int node_index, NodeAvailability availability) {
   NodeState& node = nodes_[node_index];
   node.availability = availability;
   node.schedulable = availability == NodeAvailability::kOpen;
-  ++node.version;
+  Changed(node_index);
   return OkStatus();
 }
 

@@ -4,7 +4,9 @@
 // compute (milli, 0..1000) and free memory, GPU health and the node's `schedulable`
 // flag (false for drained or lost nodes). Policies read it; only Apply/Release and the
 // setters change it. Every change to a node bumps that node's version, so a policy can
-// cache per-node values (fragmentation, scores) keyed by (node, version).
+// cache per-node values (fragmentation, scores) keyed by (node, version), and is written
+// to a change log (the node's index, with a count of all changes), so a policy can learn
+// which nodes changed since it last looked without visiting every node.
 //
 // Ownership: the Cluster owns its node states. Thread-safety: none; a Cluster is used
 // by one thread at a time (the reconciler or one simulation). Const methods may be called
@@ -12,6 +14,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +75,39 @@ struct NodeSpec {
   friend bool operator==(const NodeSpec&, const NodeSpec&) = default;
 };
 
+// The change log of one Cluster: the indexes of the nodes changed, in order, with a count
+// of all changes ever made and an id naming this history. A copy (made or assigned) keeps
+// the count but starts a new history with an empty log, so a policy that remembers
+// (history, count) knows when it looks at another Cluster or at a copy and checks every
+// node instead. A moved-to log keeps the history it took; the moved-from one starts a new
+// one. Keeps at least the last max(kMinEntries, 2 * nodes) changes; amortised O(1) a change.
+class ChangeLog {
+ public:
+  static constexpr size_t kMinEntries = 4096;
+
+  ChangeLog() : id_(NextId()) {}
+  ChangeLog(const ChangeLog& other) : id_(NextId()), count_(other.count_), start_(other.count_) {}
+  ChangeLog& operator=(const ChangeLog& other);
+  ChangeLog(ChangeLog&& other) noexcept;
+  ChangeLog& operator=(ChangeLog&& other) noexcept;
+
+  // Logs a change of node `index` in a cluster of `nodes` nodes.
+  void Add(int index, size_t nodes);
+  uint64_t id() const { return id_; }
+  uint64_t count() const { return count_; }
+  // See Cluster::ChangesSince.
+  std::optional<std::span<const int>> Since(uint64_t since) const;
+
+ private:
+  static uint64_t NextId();  // process-wide, thread-safe
+  void Restart();            // a new history: new id, empty log, same count
+
+  uint64_t id_;
+  uint64_t count_ = 0;
+  uint64_t start_ = 0;  // the change number of entries_[0]
+  std::vector<int> entries_;
+};
+
 class Cluster {
  public:
   Cluster() = default;
@@ -117,6 +154,19 @@ class Cluster {
   int ModelId(std::string_view model) const;
   const std::vector<std::string>& models() const { return models_; }
 
+  // The change log. Every node version bump (and every added node) counts one change.
+  // history_id() differs between Cluster objects and copies (see ChangeLog).
+  uint64_t history_id() const { return log_.id(); }
+  uint64_t change_count() const { return log_.count(); }
+  // The indexes of the nodes changed since change_count() was `since`, oldest first (a node
+  // may repeat); empty when `since` is change_count(). nullopt when `since` is in the
+  // future or the log no longer reaches back that far (it keeps at least the last
+  // max(ChangeLog::kMinEntries, 2 * size()) changes; a copy starts with none): the caller
+  // then checks every node's version. The span is valid until the next change.
+  std::optional<std::span<const int>> ChangesSince(uint64_t since) const {
+    return log_.Since(since);
+  }
+
   // Totals over healthy GPUs of all nodes (schedulable or not).
   int64_t TotalGpuMilli() const { return total_gpu_milli_; }
   int64_t FreeGpuMilli() const { return free_gpu_milli_; }
@@ -127,8 +177,13 @@ class Cluster {
   NodeState FreshNode(const NodeSpec& spec);
   // OutOfRange unless node `node` has GPU `gpu_index`.
   Status CheckGpu(int node, int gpu_index) const;
+  // Bumps node `index`'s version and logs the change.
+  void Changed(int index);
+  // Logs a change of node `index` (its version already set).
+  void LogChange(int index);
 
   std::vector<NodeState> nodes_;
+  ChangeLog log_;
   std::vector<std::string> models_;
   int64_t total_gpu_milli_ = 0;
   int64_t free_gpu_milli_ = 0;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <span>
+#include <vector>
+
 namespace fastgpu::sched {
 namespace {
 
@@ -92,6 +96,55 @@ TEST(ClusterTest, FromNodesUsesModelMemoryAndHealth) {
   EXPECT_EQ(c->TotalGpuMilli(), 1000);
   n.gpus[1].model = "T4";
   EXPECT_FALSE(Cluster::FromNodes({n}).ok());
+}
+
+TEST(ClusterTest, ChangeLogNamesTheChangedNodes) {
+  Cluster c = TwoNodes();
+  EXPECT_EQ(c.change_count(), 2u);  // the two added nodes
+  const uint64_t since = c.change_count();
+  ASSERT_TRUE(c.Apply({1, {{0, 500, 0}}, 1000, 1000}).ok());
+  ASSERT_TRUE(c.SetGpuHealthy(0, 1, false).ok());
+  ASSERT_TRUE(c.SetGpuHealthy(0, 1, false).ok());  // no change: not logged
+  ASSERT_TRUE(c.SetSchedulable(1, false).ok());
+  ASSERT_TRUE(c.SetGpuMig(0, 0, true).ok());
+  c.ReplaceNode(1, {"b", "T4", 2, 16000, 8000, 32000});
+  std::optional<std::span<const int>> changes = c.ChangesSince(since);
+  ASSERT_TRUE(changes.has_value());
+  EXPECT_EQ(std::vector<int>(changes->begin(), changes->end()), (std::vector<int>{1, 0, 1, 0, 1}));
+  EXPECT_TRUE(c.ChangesSince(c.change_count())->empty());
+  EXPECT_FALSE(c.ChangesSince(c.change_count() + 1).has_value());  // the future
+  ASSERT_FALSE(c.Apply({0, {{0, 2000, 0}}, 0, 0}).ok());           // refused: not logged
+  EXPECT_TRUE(c.ChangesSince(c.change_count())->empty());
+}
+
+TEST(ClusterTest, ChangeLogForgetsOldChangesAndCopiesStartAnotherHistory) {
+  Cluster c = TwoNodes();
+  const uint64_t start = c.change_count();
+  NodePlacement p{0, {}, 1000, 0};
+  for (size_t i = 0; i < 3 * ChangeLog::kMinEntries; ++i) {
+    ASSERT_TRUE(c.Apply(p).ok());
+    ASSERT_TRUE(c.Release(p).ok());
+  }
+  EXPECT_FALSE(c.ChangesSince(start).has_value());  // too far back: check every node
+  const uint64_t recent = c.change_count() - ChangeLog::kMinEntries;
+  ASSERT_TRUE(c.ChangesSince(recent).has_value());
+  EXPECT_EQ(c.ChangesSince(recent)->size(), ChangeLog::kMinEntries);
+
+  Cluster copy = c;
+  EXPECT_NE(copy.history_id(), c.history_id());
+  EXPECT_EQ(copy.change_count(), c.change_count());
+  EXPECT_TRUE(copy.ChangesSince(copy.change_count())->empty());
+  EXPECT_FALSE(copy.ChangesSince(recent).has_value());  // a copy starts with no log
+  ASSERT_TRUE(copy.SetSchedulable(1, false).ok());
+  EXPECT_EQ(std::vector<int>(copy.ChangesSince(c.change_count())->begin(),
+                             copy.ChangesSince(c.change_count())->end()),
+            std::vector<int>{1});
+  const uint64_t id = copy.history_id();
+  Cluster moved = std::move(copy);
+  EXPECT_EQ(moved.history_id(), id);
+  EXPECT_EQ(moved.ChangesSince(c.change_count())->size(), 1u);  // the log moved along
+  copy = moved;
+  EXPECT_NE(copy.history_id(), id);
 }
 
 }  // namespace

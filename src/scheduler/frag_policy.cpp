@@ -75,6 +75,7 @@ class FragPolicy final : public ScoringPolicy {
       nc.state = StateOf(node);
       nc.frag = memo_.Get(*model_, nc.state);
       nc.strand = Stranded(nc.state, node.cpu_free_milli, node.memory_free_mib);
+      nc.residual = Residual(nc.state);
     }
     FragState after = nc.state;
     after.cpu_free_milli -= s.cpu_milli;
@@ -130,6 +131,7 @@ class FragPolicy final : public ScoringPolicy {
     FragState state;
     double frag = 0;
     double strand = 0;
+    double residual = 0;  // Residual(state)
   };
 
   double ScoreOf(const NodeCache& nc, const FragState& after, int64_t mem_after, double extra) {
@@ -137,7 +139,7 @@ class FragPolicy final : public ScoringPolicy {
     if (tuning_.fastgpu) {
       cost +=
           tuning_.strand_weight * (Stranded(after, after.cpu_free_milli, mem_after) - nc.strand);
-      cost += tuning_.fill_weight * (Residual(after) - Residual(nc.state));
+      cost += tuning_.fill_weight * (Residual(after) - nc.residual);
       cost += extra;
     }
     // The paper's score: sigmoid of the decrease, times 100, truncated to an integer.

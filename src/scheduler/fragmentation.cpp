@@ -171,7 +171,7 @@ double FragmentationModel::Fragmentation(const FragState& s) const {
   return frag;
 }
 
-size_t FragMemo::Hash::operator()(const FragState& s) const {
+size_t FragMemo::Hash(const FragState& s) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](uint64_t v) {
     h ^= v;
@@ -183,16 +183,51 @@ size_t FragMemo::Hash::operator()(const FragState& s) const {
   return static_cast<size_t>(h ^ (h >> 29));
 }
 
+void FragMemo::Clear() {
+  slots_.clear();
+  size_ = 0;
+}
+
+void FragMemo::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(old.empty() ? 1024 : 2 * old.size(), Slot{});
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (!slot.used) continue;
+    size_t i = Hash(slot.state) & mask;
+    while (slots_[i].used) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
+}
+
 double FragMemo::Get(const FragmentationModel& model, const FragState& state) {
-  auto it = map_.find(state);
-  if (it != map_.end()) {
-    ++hits_;
-    return it->second;
+  if (slots_.empty()) Grow();
+  size_t mask = slots_.size() - 1;
+  size_t i = Hash(state) & mask;
+  while (slots_[i].used) {
+    if (slots_[i].state == state) {
+      ++hits_;
+      return slots_[i].value;
+    }
+    i = (i + 1) & mask;
   }
   ++misses_;
-  if (map_.size() >= max_entries_) map_.clear();
-  double value = model.Fragmentation(state);
-  map_.emplace(state, value);
+  const double value = model.Fragmentation(state);
+  if (size_ >= max_entries_) {
+    Clear();
+    Grow();
+  } else if (2 * (size_ + 1) <= slots_.size()) {
+    slots_[i] = {true, state, value};
+    ++size_;
+    return value;
+  } else {
+    Grow();
+  }
+  mask = slots_.size() - 1;
+  i = Hash(state) & mask;
+  while (slots_[i].used) i = (i + 1) & mask;
+  slots_[i] = {true, state, value};
+  ++size_;
   return value;
 }
 

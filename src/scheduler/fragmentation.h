@@ -13,7 +13,6 @@
 
 #include <array>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "model/shape.h"
@@ -78,21 +77,28 @@ class FragmentationModel {
   std::vector<Task> tasks_;
 };
 
-// Memoised FragmentationModel::Fragmentation keyed by the state. Cleared when it grows
-// past `max_entries` (default 1<<20).
+// Memoised FragmentationModel::Fragmentation keyed by the state: an open-addressing
+// table (linear probing, at most half full) that is emptied when it holds `max_entries`
+// (default 1<<20) states.
 class FragMemo {
  public:
   explicit FragMemo(size_t max_entries = size_t{1} << 20) : max_entries_(max_entries) {}
   double Get(const FragmentationModel& model, const FragState& state);
-  void Clear() { map_.clear(); }
+  void Clear();
   size_t hits() const { return hits_; }
   size_t misses() const { return misses_; }
 
  private:
-  struct Hash {
-    size_t operator()(const FragState& s) const;
+  struct Slot {
+    bool used = false;
+    FragState state;
+    double value = 0;
   };
-  std::unordered_map<FragState, double, Hash> map_;
+  static size_t Hash(const FragState& s);
+  void Grow();
+
+  std::vector<Slot> slots_;  // size a power of two, or empty
+  size_t size_ = 0;
   size_t max_entries_;
   size_t hits_ = 0;
   size_t misses_ = 0;

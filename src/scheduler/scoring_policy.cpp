@@ -2,18 +2,27 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "model/shape.h"
 
 namespace fastgpu::sched {
 
+namespace {
+
+// Whether the shape allows the node's GPU model (always, for CPU-only shapes).
+bool ModelAllowed(const NodeState& node, const model::Shape& shape, const ShapeInfo& info) {
+  return shape.gpu_count == 0 ||
+         (node.model_id >= 0 && node.model_id < static_cast<int>(info.model_allowed.size()) &&
+          info.model_allowed[node.model_id]);
+}
+
+}  // namespace
+
 bool NodeFits(const NodeState& node, const model::Shape& shape, const ShapeInfo& info) {
-  const bool model_allowed =
-      shape.gpu_count == 0 ||
-      (node.model_id >= 0 && node.model_id < static_cast<int>(info.model_allowed.size()) &&
-       info.model_allowed[node.model_id]);
-  return NodeFitsShape(node, shape, model_allowed);
+  return NodeFitsShape(node, shape, ModelAllowed(node, shape, info));
 }
 
 NodePlacement MakePlacement(const Cluster& cluster, int node_index, const model::Shape& shape,
@@ -46,6 +55,28 @@ Status NoFitStatus(const Cluster& cluster, const model::Shape& shape, const Shap
                            TallyRefusals(cluster, shape).Text());
 }
 
+namespace {
+
+// A node's part in NoFitStatus's tally for a shape: the filter that refused it, or kFits
+// (kept per shape and node, so that a failure needs no scan). The ScoringIndex tests
+// compare the message with NoFitStatus's on every failure.
+constexpr uint8_t kFits = kFilterCount;
+
+uint8_t RefusalOf(const NodeState& node, const model::Shape& shape, const ShapeInfo& info) {
+  const std::optional<Filter> refusal = NodeRefusal(node, shape, ModelAllowed(node, shape, info));
+  return refusal ? static_cast<uint8_t>(*refusal) : kFits;
+}
+
+// NoFitStatus's message from the tally's counts (by RefusalOf value).
+Status NoFitFromCounts(const model::Shape& shape, const std::array<int, kFilterCount + 1>& counts) {
+  FilterTally tally;
+  for (int f = 0; f <= kFilterCount; ++f) tally.nodes += counts[f];
+  for (int f = 0; f < kFilterCount; ++f) tally.refused[f] = counts[f];
+  return ResourceExhausted("no node fits " + model::DescribeShape(shape) + ": " + tally.Text());
+}
+
+}  // namespace
+
 ScoringPolicy::ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable)
     : options_(options), rng_(options.seed), seeded_order_(seeded_order), cacheable_(cacheable) {}
 
@@ -53,6 +84,7 @@ void ScoringPolicy::InvalidateScores() {
   for (auto& row : cache_) {
     for (Entry& e : row) e.valid = false;
   }
+  for (IndexSlot& slot : slots_) slot.valid = false;
 }
 
 int ScoringPolicy::TightestGpu(const NodeState& node, const model::Shape& shape) {
@@ -74,13 +106,20 @@ void ScoringPolicy::EnsureOrder(int nodes) {
   }
   rank_.assign(nodes, 0);
   for (int i = 0; i < nodes; ++i) rank_[order[i]] = i;
+  order_ = std::move(order);
+}
+
+void ScoringPolicy::ClearShapes() {
+  shape_ids_.clear();
+  shapes_.clear();
+  cache_.clear();
+  shape_slot_.clear();
+  slots_.clear();
 }
 
 const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const model::Shape& shape) {
   if (cluster.models().size() != cluster_models_) {  // new models: rebuild the shape table
-    shape_ids_.clear();
-    shapes_.clear();
-    cache_.clear();
+    ClearShapes();
     cluster_models_ = cluster.models().size();
   }
   std::string key = std::to_string(shape.cpu_milli) + "/" + std::to_string(shape.memory_mib) + "/" +
@@ -90,11 +129,7 @@ const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const model::Sha
   for (const std::string& m : shape.gpu_models) key += "/" + m;
   auto it = shape_ids_.find(key);
   if (it != shape_ids_.end()) return shapes_[it->second];
-  if (shapes_.size() >= 4096) {  // bound the cache on long-running servers
-    shape_ids_.clear();
-    shapes_.clear();
-    cache_.clear();
-  }
+  if (shapes_.size() >= 4096) ClearShapes();  // bound the cache on long-running servers
   ShapeInfo info;
   info.id = static_cast<int>(shapes_.size());
   info.whole = shape.gpu_milli >= kMilliPerGpu;
@@ -106,7 +141,91 @@ const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const model::Sha
   shape_ids_.emplace(std::move(key), info.id);
   shapes_.push_back(std::move(info));
   cache_.emplace_back();
+  shape_slot_.push_back(-1);
   return shapes_.back();
+}
+
+bool ScoringPolicy::Refresh(const Cluster& cluster, int n, const model::Shape& shape,
+                            const ShapeInfo& info, std::vector<Entry>& row) {
+  const NodeState& node = cluster.node(n);
+  Entry& e = row[n];
+  if (cacheable_ && e.valid && e.version == node.version) return false;
+  e.valid = true;
+  e.version = node.version;
+  e.fits = NodeFits(node, shape, info);
+  e.gpu_index = -1;
+  if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
+  if (cacheable_ && use_index_) e.refusal = e.fits ? kFits : RefusalOf(node, shape, info);
+  return true;
+}
+
+int ScoringPolicy::BestScanned(const Cluster& cluster, const model::Shape& shape,
+                               const ShapeInfo& info, std::vector<Entry>& row) {
+  int best = -1;
+  for (int n = 0; n < cluster.size(); ++n) {
+    Refresh(cluster, n, shape, info, row);
+    const Entry& e = row[n];
+    if (!e.fits) continue;
+    if (best < 0 || e.score > row[best].score ||
+        (e.score == row[best].score && rank_[n] < rank_[best])) {
+      best = n;
+    }
+  }
+  return best;
+}
+
+ScoringPolicy::IndexSlot& ScoringPolicy::SlotFor(int shape_id) {
+  int s = shape_slot_[shape_id];
+  if (s < 0) {
+    if (static_cast<int>(slots_.size()) < kIndexedShapes) {
+      s = static_cast<int>(slots_.size());
+      slots_.emplace_back();
+    } else {  // evict the least recently used shape's tree
+      s = 0;
+      for (int i = 1; i < static_cast<int>(slots_.size()); ++i) {
+        if (slots_[i].last_used < slots_[s].last_used) s = i;
+      }
+      shape_slot_[slots_[s].shape] = -1;
+    }
+    slots_[s].shape = shape_id;
+    slots_[s].valid = false;
+    shape_slot_[shape_id] = s;
+  }
+  slots_[s].last_used = ++use_clock_;
+  return slots_[s];
+}
+
+int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape,
+                               const ShapeInfo& info, std::vector<Entry>& row) {
+  IndexSlot& slot = SlotFor(info.id);
+  const int nodes = cluster.size();
+  std::optional<std::span<const int>> changes;
+  if (slot.valid && slot.history == cluster.history_id() && slot.tree.size() == nodes) {
+    changes = cluster.ChangesSince(slot.seen);
+  }
+  if (changes) {
+    for (int n : *changes) {
+      const uint8_t old_refusal = row[n].refusal;
+      if (!Refresh(cluster, n, shape, info, row)) continue;
+      slot.tree.Set(rank_[n], row[n].fits, row[n].score);
+      --slot.refusals[old_refusal];
+      ++slot.refusals[row[n].refusal];
+    }
+  } else {  // (re)build: the scan's checks of every node
+    slot.refusals = {};
+    slot.tree.Reset(nodes);
+    for (int n = 0; n < nodes; ++n) {
+      Refresh(cluster, n, shape, info, row);
+      slot.tree.Assign(rank_[n], row[n].fits, row[n].score);
+      ++slot.refusals[row[n].refusal];
+    }
+    slot.tree.Build();
+  }
+  slot.valid = true;
+  slot.history = cluster.history_id();
+  slot.seen = cluster.change_count();
+  int pos = slot.tree.Best();
+  return pos < 0 ? -1 : order_[pos];
 }
 
 Result<NodePlacement> ScoringPolicy::Place(const Cluster& cluster, const model::Shape& shape) {
@@ -115,27 +234,18 @@ Result<NodePlacement> ScoringPolicy::Place(const Cluster& cluster, const model::
   EnsureOrder(cluster.size());
   std::vector<Entry>& row = cache_[info.id];
   if (static_cast<int>(row.size()) != cluster.size()) row.assign(cluster.size(), Entry{});
-  int best = -1;
-  double best_score = 0;
-  int best_gpu = -1;
-  for (int n = 0; n < cluster.size(); ++n) {
-    const NodeState& node = cluster.node(n);
-    Entry& e = row[n];
-    if (!cacheable_ || !e.valid || e.version != node.version) {
-      e.valid = true;
-      e.version = node.version;
-      e.fits = NodeFits(node, shape, info);
-      e.gpu_index = -1;
-      if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
-    }
-    if (!e.fits) continue;
-    if (best < 0 || e.score > best_score || (e.score == best_score && rank_[n] < rank_[best])) {
-      best = n;
-      best_score = e.score;
-      best_gpu = e.gpu_index;
-    }
+  if (!cacheable_ || !use_index_) {
+    const int best = BestScanned(cluster, shape, info, row);
+    if (best < 0) return NoFitStatus(cluster, shape, info);
+    return Choose(cluster, best, shape, info, row[best].gpu_index);
   }
-  if (best < 0) return NoFitStatus(cluster, shape, info);
+  const int best = BestIndexed(cluster, shape, info, row);
+  if (best < 0) return NoFitFromCounts(shape, slots_[shape_slot_[info.id]].refusals);
+  return Choose(cluster, best, shape, info, row[best].gpu_index);
+}
+
+NodePlacement ScoringPolicy::Choose(const Cluster& cluster, int best, const model::Shape& shape,
+                                    const ShapeInfo& info, int best_gpu) {
   if (info.fractional && best_gpu < 0) best_gpu = TightestGpu(cluster.node(best), shape);
   NodePlacement placement = MakePlacement(cluster, best, shape, best_gpu);
   AfterPlace(cluster, placement);

@@ -5,10 +5,21 @@
 // node and to pick the GPU inside it for a fraction, and takes the highest score; equal
 // scores go to the node earliest in a fixed order (a seeded permutation, or index order).
 // Scores of cacheable policies are kept per (shape, node) and reused while the node's
-// version is unchanged, so one placement rescores only the nodes changed since the same
-// shape was last placed. One instance serves one thread.
+// version is unchanged, and the recently placed shapes (up to kIndexedShapes) each keep
+// their feasible nodes in a ScoreTree ordered by (score desc, tie-break order asc): one
+// placement rescores only the nodes that the Cluster's change log names as changed since
+// the same shape was last placed, and reads the best node off the tree, in O(changes *
+// log nodes) rather than O(nodes). A shape without a tree (new, evicted as least recently
+// used, or after InvalidateScores, a new Cluster or a new node) gets one built by a scan
+// of every node. The answer is the one a scan of every node gives. A policy whose score
+// may change without its node's version changing (random) is not cacheable and scans
+// every node each time. A shape's tree also keeps the tally that NoFitStatus reports (how
+// many nodes each filter of filters.h refused), so a failure costs no scan either; the
+// message is NoFitStatus's, word for word. One instance serves one
+// thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -17,6 +28,7 @@
 
 #include "scheduler/filters.h"
 #include "scheduler/policy.h"
+#include "scheduler/score_tree.h"
 
 namespace fastgpu::sched {
 
@@ -40,8 +52,15 @@ Status NoFitStatus(const Cluster& cluster, const model::Shape& shape, const Shap
 
 class ScoringPolicy : public Policy {
  public:
+  // Most shapes that keep a ScoreTree at once (16 bytes per node each: 64 MiB for 256
+  // shapes on 16,384 nodes). The trace's pod lists have 126 to 337 shapes.
+  static constexpr int kIndexedShapes = 256;
+
   ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable);
   Result<NodePlacement> Place(const Cluster& cluster, const model::Shape& shape) override;
+  // false: every Place scans every node (using the cached scores), as before the score
+  // trees; the reference the trees must match in tests. Default true.
+  void set_use_index(bool use_index) { use_index_ = use_index; }
 
  protected:
   // Scores a feasible node (higher is better) and, for a fraction, sets *gpu_index to
@@ -67,22 +86,53 @@ class ScoringPolicy : public Policy {
   std::mt19937_64 rng_;
 
  private:
-  const ShapeInfo& Prepare(const Cluster& cluster, const model::Shape& shape);
-  void EnsureOrder(int nodes);
-
   struct Entry {
     uint64_t version = 0;
     bool valid = false;
     bool fits = false;
+    uint8_t refusal = 0;  // the refusing filter, kFilterCount when it fits (trees only)
     int gpu_index = -1;
     double score = 0;
   };
+  // One shape's tree, and the point of the cluster's history it reflects.
+  struct IndexSlot {
+    int shape = -1;  // shape id, -1 = free
+    bool valid = false;
+    uint64_t history = 0;  // Cluster::history_id()
+    uint64_t seen = 0;     // Cluster::change_count() when last brought up to date
+    uint64_t last_used = 0;
+    ScoreTree tree;
+    // Entries by refusal (filter index; kFilterCount: fits): what NoFitStatus tallies.
+    std::array<int, kFilterCount + 1> refusals{};
+  };
+
+  const ShapeInfo& Prepare(const Cluster& cluster, const model::Shape& shape);
+  void ClearShapes();
+  void EnsureOrder(int nodes);
+  // Rescores node `n` for the shape unless its cached entry is current; true if rescored.
+  bool Refresh(const Cluster& cluster, int n, const model::Shape& shape, const ShapeInfo& info,
+               std::vector<Entry>& row);
+  // The best feasible node (-1 if none): through the shape's tree, or a scan of every node.
+  int BestIndexed(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info,
+                  std::vector<Entry>& row);
+  int BestScanned(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info,
+                  std::vector<Entry>& row);
+  IndexSlot& SlotFor(int shape_id);
+  // The placement on node `best` (a fraction on `best_gpu`, or the tightest fitting GPU).
+  NodePlacement Choose(const Cluster& cluster, int best, const model::Shape& shape,
+                       const ShapeInfo& info, int best_gpu);
+
   bool seeded_order_;
   bool cacheable_;
-  std::vector<int> rank_;  // node -> position in the tie-break order
+  bool use_index_ = true;
+  std::vector<int> rank_;   // node -> position in the tie-break order
+  std::vector<int> order_;  // position -> node
   std::unordered_map<std::string, int> shape_ids_;
   std::vector<ShapeInfo> shapes_;
   std::vector<std::vector<Entry>> cache_;  // [shape id][node]
+  std::vector<int> shape_slot_;            // [shape id] -> index in slots_, or -1
+  std::vector<IndexSlot> slots_;           // at most kIndexedShapes
+  uint64_t use_clock_ = 0;
   size_t cluster_models_ = 0;
 };
 
