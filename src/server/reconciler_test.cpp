@@ -314,6 +314,29 @@ TEST(ReconcilerTest, MigJobsGoOnlyToMigGpus) {
   EXPECT_TRUE(agent.Allocations(agent.Heartbeat()).empty());
 }
 
+// The agent runs one isolation mode per GPU: the control plane places a fraction of
+// another mode on another GPU, and a job that only a GPU of another mode could take waits,
+// saying so.
+TEST(ReconcilerTest, IsolationModesAreNotMixedOnAGpu) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 1);
+  const std::string mps =
+      Submit(cp, JobBody(1, 0, "\"gpu_count\":1,\"gpu_milli\":400,\"isolation\":\"mps\""));
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, mps).Str("state"), "scheduled");
+  const std::string shared =
+      Submit(cp, JobBody(1, 0, "\"gpu_count\":1,\"gpu_milli\":400,\"isolation\":\"shared\""));
+  cp.Reconcile();
+  Reply job = GetJob(cp, shared);
+  EXPECT_EQ(job.Str("state"), "pending") << job.raw;
+  EXPECT_NE(job.Str("reason").find("1 lack GPUs free of other isolation modes"), std::string::npos)
+      << job.raw;
+  // Once the mps job is gone, its GPU takes the shared one.
+  ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + mps + "/cancel", cp.admin()).status, 200);
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, shared).Str("state"), "scheduled") << GetJob(cp, shared).raw;
+}
+
 // Jobs arriving one at a time, each placed by its own pass, land exactly where the
 // placement engine driven directly (as the simulator drives it) puts the same arrivals:
 // the reconciler keeps one engine, its caches and its learned workload across passes.
