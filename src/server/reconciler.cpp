@@ -32,6 +32,17 @@ constexpr size_t kWriteChunk = 128;
 // Most change-feed entries one pass reads; more make it a full pass.
 constexpr int kMaxChangesPerPass = 20000;
 
+// What a waiting job's reason depends on besides the pool: its shape and replicas.
+std::string WaitKey(const sched::Request& r) {
+  const model::Shape& s = r.shape;
+  std::string key = std::to_string(r.replicas) + "/" + std::to_string(s.gpu_count) + "/" +
+                    std::to_string(s.gpu_milli) + "/" + std::to_string(s.gpu_memory_mib) + "/" +
+                    std::to_string(s.cpu_milli) + "/" + std::to_string(s.memory_mib) + "/" +
+                    std::string(model::IsolationName(s.isolation));
+  for (const std::string& m : s.gpu_models) key += "/" + m;
+  return key;
+}
+
 // Releases every unreleased allocation of the job and sends it back to pending, or
 // fails it when its retries are used up. Terminal jobs only get their allocations freed.
 Status RequeueJob(store::WriteTx& tx, const std::string& job_id, const std::string& why,
@@ -560,6 +571,8 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
 
   std::vector<PlacementPlan> plans;
   std::map<std::string, std::string> waiting;  // job id -> why it is not placed
+  // Reasons by WaitKey, with the placement count they were found at.
+  std::unordered_map<std::string, std::pair<int, std::string>> reasons;
   const TimePoint now = clock_.Now();
   // With a batch placer: the placements of the window pending[window_begin..] (one call).
   std::vector<Result<std::vector<sched::NodePlacement>>> window;
@@ -572,6 +585,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
       window = PlaceWindow(pending, j);
       window_begin = j;
       pool_fresh_at = -1;  // the window's placements are applied: reasons see them
+      reasons.clear();
     }
     if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
     Result<std::vector<sched::NodePlacement>> placed =
@@ -589,9 +603,17 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
         }
         pool_fresh_at = placed_this_pass;
       }
-      const sched::Diagnosis d = sched::Diagnose(pool, req, placed.status().message());
-      std::string why = d.Text();
-      if (d.verdict == sched::Verdict::kBusy) why += overcommit_note;
+      // Jobs of one shape meet the same pool until something is placed: one diagnosis.
+      const std::string key = WaitKey(req);
+      auto known = reasons.find(key);
+      if (known == reasons.end() || known->second.first != placed_this_pass) {
+        const sched::Diagnosis d = sched::Diagnose(pool, req, placed.status().message());
+        std::string text = d.Text();
+        if (d.verdict == sched::Verdict::kBusy) text += overcommit_note;
+        known =
+            reasons.insert_or_assign(key, std::make_pair(placed_this_pass, std::move(text))).first;
+      }
+      std::string why = known->second.second;
       if (job.reason != why) waiting[job.id] = std::move(why);  // written once, not per pass
       ++stats.unplaceable;
       continue;
