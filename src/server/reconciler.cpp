@@ -20,9 +20,9 @@ namespace fastgpu::server {
 namespace {
 
 constexpr auto kIdempotencyTtl = std::chrono::hours(24);
-// The pause after a pass before a poke may start the next: as long as the pass took (so
-// passes take at most about half of a core under a stream of submissions, which they
-// batch), at least kMinGap and at most kMaxGap.
+// The pause after a pass that was poked while it ran, before the next: as long as the pass
+// took (so passes take at most about half of a core under a stream of submissions, which
+// they batch), at least kMinGap and at most kMaxGap.
 constexpr auto kMinGap = std::chrono::milliseconds(1);
 constexpr auto kMaxGap = std::chrono::milliseconds(50);
 // At most one log line per this long about passes that threw.
@@ -745,10 +745,14 @@ void Reconciler::Start() {
       const MonoTime began = clock_.MonotonicNow();
       RunPassLogged();
       lock.lock();
-      // Poked constantly (a stream of submissions), passes and pauses alternate.
+      // Poked while the pass ran (a stream of submissions): pause before the next, so that
+      // passes and pauses alternate and a pass places what arrived meanwhile. A poke after
+      // a quiet pass (one job at a time) starts the next pass at once.
       const MonoTime passed = clock_.MonotonicNow();
-      const auto gap = std::clamp<MonoTime::duration>(passed - began, kMinGap, kMaxGap);
-      clock_.WaitUntil(lock, cv_, passed + gap, [this] { return stopping_; });
+      if (poked_) {
+        const auto gap = std::clamp<MonoTime::duration>(passed - began, kMinGap, kMaxGap);
+        clock_.WaitUntil(lock, cv_, passed + gap, [this] { return stopping_; });
+      }
       clock_.WaitUntil(lock, cv_, passed + options_.interval,
                        [this] { return stopping_ || poked_; });
     }

@@ -33,8 +33,8 @@
 // Start() runs passes on a thread of its own; nothing a pass throws ends that thread (it
 // is logged, at most once per 10 s, and the next pass starts over).
 // Time comes only from the Clock, so tests drive it with a ManualClock and RunOnce().
-// Start() runs passes every `interval`, sooner after Poke() (after a pause as long as the
-// last pass took, 1 to 50 ms);
+// Start() runs passes every `interval`, sooner after Poke(): at once, or, when the poke
+// came while a pass ran, after a pause as long as that pass took (1 to 50 ms);
 // those waits are waits on the Clock, so on a ManualClock the thread runs its next pass
 // only when the test advances the clock.
 //

@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "scheduler/engine.h"
@@ -409,20 +412,33 @@ TEST(ReconcilerTest, NodesJoiningBetweenPassesKeepRegistrationOrder) {
 class InterleavingStore : public store::Store {
  public:
   explicit InterleavingStore(std::unique_ptr<store::Store> inner) : inner_(std::move(inner)) {}
-  void Arm(std::function<void(store::Store&)> hook) { hook_ = std::move(hook); }
+  // Runs `hook` (once) before the next write; ArmRead: before the next read.
+  void Arm(std::function<void(store::Store&)> hook) { Set(write_hook_, std::move(hook)); }
+  void ArmRead(std::function<void(store::Store&)> hook) { Set(read_hook_, std::move(hook)); }
   Status Write(std::function<Status(store::WriteTx&)> fn) override {
-    if (auto hook = std::exchange(hook_, nullptr)) hook(*inner_);
+    if (auto hook = Take(write_hook_)) hook(*inner_);
     return inner_->Write(std::move(fn));
   }
   Status Read(std::function<Status(store::ReadTx&)> fn) override {
+    if (auto hook = Take(read_hook_)) hook(*inner_);
     return inner_->Read(std::move(fn));
   }
   std::string_view Kind() const override { return inner_->Kind(); }
   store::StoreStats Stats() const override { return inner_->Stats(); }
 
  private:
+  using Hook = std::function<void(store::Store&)>;
+  void Set(Hook& slot, Hook hook) {
+    std::lock_guard lock(mu_);
+    slot = std::move(hook);
+  }
+  Hook Take(Hook& slot) {
+    std::lock_guard lock(mu_);
+    return std::exchange(slot, nullptr);
+  }
   std::unique_ptr<store::Store> inner_;
-  std::function<void(store::Store&)> hook_;  // used by the reconciler's thread only
+  std::mutex mu_;
+  Hook write_hook_, read_hook_;  // guarded by mu_
 };
 
 // A job cancelled after the engine placed it but before the placement was written holds
@@ -632,13 +648,13 @@ TEST(ReconcilerTest, BatchPlacerPlacesAGangWholeOrNotAtAll) {
 }
 
 TEST(ReconcilerTest, BackgroundPassesFollowTheInjectedClock) {
-  auto store = store::NewMemoryStore();
+  InterleavingStore store(store::NewMemoryStore());
   ManualClock clock;
   SequentialIdGenerator ids;
   Metrics metrics;
   ReconcilerOptions opts;
   opts.interval = std::chrono::seconds(10);
-  auto created = Reconciler::Create(*store, clock, ids, metrics, opts);
+  auto created = Reconciler::Create(store, clock, ids, metrics, opts);
   ASSERT_TRUE(created.ok()) << created.status();
   Reconciler& rec = **created;
   rec.Start();
@@ -650,14 +666,29 @@ TEST(ReconcilerTest, BackgroundPassesFollowTheInjectedClock) {
   clock.Advance(std::chrono::milliseconds(1));
   ASSERT_TRUE(clock.AwaitWaiters(1));
   EXPECT_EQ(rec.passes(), 2);
-  // Poked: the next pass comes after a pause as long as the last pass took (no clock
-  // time here, so the least pause, 1 ms), not 10 s later.
+  // Poked after a quiet pass (one job at a time): the next pass starts at once, without
+  // the clock moving.
   rec.Poke();
-  ASSERT_TRUE(clock.AwaitWaiters(1));
-  EXPECT_EQ(rec.passes(), 2);
-  clock.Advance(std::chrono::milliseconds(1));
-  ASSERT_TRUE(clock.AwaitWaiters(1));
+  for (int i = 0; i < 5000 && rec.passes() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   EXPECT_EQ(rec.passes(), 3);
+  // Poked while a pass runs (a stream of submissions): a pause as long as that pass took
+  // (no clock time here, so the least pause, 1 ms) before the next.
+  store.ArmRead([&](store::Store&) { rec.Poke(); });
+  rec.Poke();
+  for (int i = 0; i < 5000 && rec.passes() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(rec.passes(), 4);
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(rec.passes(), 4);
+  clock.Advance(std::chrono::milliseconds(1));
+  for (int i = 0; i < 5000 && rec.passes() < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(rec.passes(), 5);
+  ASSERT_TRUE(clock.AwaitWaiters(1));
   rec.Stop();  // ends the clock wait without advancing it
   EXPECT_EQ(clock.Waiters(), 0);
 }
