@@ -5,15 +5,28 @@
 
 namespace fastgpu::server {
 
-Status CheckAdmission(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable) {
-  if (allow_unplaceable) return OkStatus();
-  FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
-  if (nodes.empty()) return OkStatus();
+namespace {
+
+Status Judge(const std::vector<sched::PoolNode>& pool, const model::JobSpec& spec) {
+  if (pool.empty()) return OkStatus();
   // Whether it could ever fit does not depend on what runs now: no allocations needed.
-  sched::Request req{"", spec.shape, spec.replicas};
-  sched::Diagnosis d = sched::CheckEverFits(PoolView(nodes, {}), req);
+  sched::Diagnosis d = sched::CheckEverFits(pool, sched::Request{"", spec.shape, spec.replicas});
   if (d.verdict != sched::Verdict::kNever) return OkStatus();
   return FailedPrecondition(d.Text());
+}
+
+}  // namespace
+
+Status AdmissionPool::Check(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable) {
+  if (allow_unplaceable) return OkStatus();
+  FASTGPU_ASSIGN_OR_RETURN(int64_t seq, tx.LatestNodeChangeSeq());
+  std::lock_guard lock(mu_);
+  if (seq != node_seq_) {
+    FASTGPU_ASSIGN_OR_RETURN(auto nodes, tx.ListNodes());
+    pool_ = PoolView(nodes, {});
+    node_seq_ = seq;
+  }
+  return Judge(pool_, spec);
 }
 
 }  // namespace fastgpu::server

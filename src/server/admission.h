@@ -9,19 +9,36 @@
 // starts). With `allow_unplaceable` (`--allow-unplaceable`, for a pool that is about to
 // grow) such jobs are accepted and wait, saying "never fits in this pool as it is: ...".
 //
-// Stateless; thread-safe (each call reads the store in the caller's transaction).
+// The pool's totals are kept between submissions (AdmissionPool) and read again only when
+// a node was written since (the store's ReadTx::LatestNodeChangeSeq), so a submission does
+// not decode every node. Thread-safe.
 #pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <vector>
 
 #include "common/status.h"
 #include "model/job.h"
+#include "scheduler/feasibility.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
 
-// OK when `spec` could ever be placed in the pool `tx` sees, when the pool has no node,
-// or when `allow_unplaceable`. Otherwise FailedPrecondition whose message is the pending
-// reason the job would get ("never fits in this pool as it is: the gang needs 5 GPUs at
-// once; the whole pool has 4"); the API answers it with 422. Store errors are returned.
-Status CheckAdmission(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable);
+class AdmissionPool {
+ public:
+  // OK when `spec` could ever be placed in the pool `tx` sees, when the pool has no node,
+  // or when `allow_unplaceable`. Otherwise FailedPrecondition whose message is the pending
+  // reason the job would get ("never fits in this pool as it is: the gang needs 5 GPUs at
+  // once; the whole pool has 4"); the API answers it with 422. Store errors are returned.
+  // The pool's totals are read in the caller's transaction when a node changed since the
+  // last call.
+  Status Check(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable);
+
+ private:
+  std::mutex mu_;
+  int64_t node_seq_ = -1;              // guarded by mu_: LatestNodeChangeSeq when read
+  std::vector<sched::PoolNode> pool_;  // guarded by mu_: every node, nothing allocated
+};
 
 }  // namespace fastgpu::server

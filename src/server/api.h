@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "server/api_route.h"
+#include "server/admission.h"
 #include "server/auth.h"
 #include "server/http_server.h"
 #include "server/json_codec.h"
@@ -178,6 +179,7 @@ class Api {
   Authenticator& auth_;
   const ApiOptions options_;
   const std::function<void()> on_change_;
+  AdmissionPool admission_;  // the pool's totals, for "could it ever fit?"
   std::mutex models_mu_;
   std::set<std::string> pool_models_;  // GPU models seen on registered nodes
   LogWaiters log_waiters_;             // followed logs wait here for new bytes

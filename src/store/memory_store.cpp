@@ -231,6 +231,12 @@ class MemReader : public Base {
   Result<int64_t> LatestChangeSeq() override {
     return s_.changes.empty() ? 0 : s_.changes.rbegin()->first;
   }
+  Result<int64_t> LatestNodeChangeSeq() override {
+    for (auto it = s_.changes.rbegin(); it != s_.changes.rend(); ++it) {
+      if (it->second.kind == ChangeKind::kNode) return it->first;
+    }
+    return 0;
+  }
 
  protected:
   template <typename Pred>

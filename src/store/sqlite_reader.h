@@ -232,6 +232,11 @@ class SqliteReader : public Base {
     FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
     return row ? q.Int(0) : 0;
   }
+  Result<int64_t> LatestNodeChangeSeq() override {
+    Stmt q(c_, "SELECT coalesce(max(seq), 0) FROM changes WHERE kind = 'node'");
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    return row ? q.Int(0) : 0;
+  }
 
  protected:
   Status LoadEvents(model::Job& job);

@@ -202,6 +202,10 @@ CREATE TABLE changes(
   kind TEXT NOT NULL,
   id TEXT NOT NULL);
 )sql",
+    // 8: the latest entry of one kind without a scan (ReadTx::LatestNodeChangeSeq).
+    R"sql(
+CREATE INDEX changes_by_kind ON changes(kind, seq);
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {

@@ -154,6 +154,10 @@ class ReadTx {
   virtual Result<std::vector<Change>> ListChangesSince(int64_t after, int limit) = 0;
   // The highest seq written so far (0 when none is kept).
   virtual Result<int64_t> LatestChangeSeq() = 0;
+  // The highest seq of a node's entry kept (0 when none): it changes whenever a node is
+  // written (and when DeleteChangesBefore drops that entry), so a cache of the nodes that
+  // remembers it knows when to read them again.
+  virtual Result<int64_t> LatestNodeChangeSeq() = 0;
 
   // --- cluster secrets ---
   // The SHA-256 (hex) of the current join token. NotFound when none was stored.

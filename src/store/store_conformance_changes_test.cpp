@@ -28,6 +28,14 @@ class ChangesTest : public StoreConformanceTest {
                 }).ok());
     return seq;
   }
+  int64_t LatestNode() {
+    int64_t seq = -1;
+    EXPECT_TRUE(R([&](store::ReadTx& tx) -> Status {
+                  FASTGPU_ASSIGN_OR_RETURN(seq, tx.LatestNodeChangeSeq());
+                  return OkStatus();
+                }).ok());
+    return seq;
+  }
   // (kind, id) of each change, in order.
   static std::vector<std::pair<ChangeKind, std::string>> What(const std::vector<Change>& cs) {
     std::vector<std::pair<ChangeKind, std::string>> out;
@@ -35,6 +43,30 @@ class ChangesTest : public StoreConformanceTest {
     return out;
   }
 };
+
+TEST_P(ChangesTest, LatestNodeChangeMovesWithNodeWritesOnly) {
+  EXPECT_EQ(LatestNode(), 0);
+  ASSERT_TRUE(W([](store::WriteTx& tx) {
+                FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-1", "alpha")));
+                return tx.UpsertNode(MakeNode("node-1", "a1", 2)).status();
+              }).ok());
+  const int64_t registered = LatestNode();
+  EXPECT_EQ(registered, Latest());
+  ASSERT_TRUE(W([](store::WriteTx& tx) {
+                return tx.CreateJob(MakeJob("job-1", "tenant-1")).status();
+              }).ok());
+  EXPECT_EQ(LatestNode(), registered);  // a job's write is not a node's
+  EXPECT_GT(Latest(), registered);
+  ASSERT_TRUE(W([](store::WriteTx& tx) {
+                return tx.SetNodeState("node-1", store::NodeState::kDraining);
+              }).ok());
+  const int64_t drained = LatestNode();
+  EXPECT_GT(drained, registered);
+  // Dropping the feed's old entries drops the node's too: the answer changes, never stays.
+  ASSERT_TRUE(
+      W([&](store::WriteTx& tx) { return tx.DeleteChangesBefore(drained + 1).status(); }).ok());
+  EXPECT_EQ(LatestNode(), 0);
+}
 
 TEST_P(ChangesTest, EveryWriteOfAJobAllocationOrNodeIsInTheFeedInOrder) {
   EXPECT_EQ(Latest(), 0);
