@@ -142,15 +142,16 @@ TEST(EngineTest, LearnsTheWorkloadUnlessGivenOne) {
   EXPECT_EQ(e->workload().seen(), 0);
 }
 
-TEST(WorkloadWindowTest, RefreshesAtDoublingsThenEveryHalfWindow) {
-  WorkloadWindow w(8);
+TEST(WorkloadWindowTest, RefreshesAtEveryQuarterMoreThenEveryHalfWindow) {
+  WorkloadWindow w(40);
   std::vector<int64_t> refreshed;
-  for (int i = 1; i <= 20; ++i) {
+  for (int i = 1; i <= 60; ++i) {
     if (w.Add(Frac(100 * (i % 3 + 1)))) refreshed.push_back(i);
   }
-  EXPECT_EQ(refreshed, (std::vector<int64_t>{1, 2, 4, 8, 12, 16, 20}));
-  EXPECT_EQ(w.size(), 8);
-  EXPECT_EQ(w.seen(), 20);
+  EXPECT_EQ(refreshed,
+            (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 18, 22, 27, 33, 40, 60}));
+  EXPECT_EQ(w.size(), 40);
+  EXPECT_EQ(w.seen(), 60);
 }
 
 // A long-lived engine fed many events keeps its books exact: totals agree with the

@@ -14,7 +14,10 @@ bool WorkloadWindow::Add(const model::Shape& shape) {
   ++seen_;
   if (seen_ < next_refresh_) return false;
   const int64_t step = std::max<int64_t>(1, capacity_ / 2);
-  next_refresh_ = seen_ < capacity_ ? std::min<int64_t>(seen_ * 2, capacity_) : seen_ + step;
+  // While the window fills: at every quarter more shapes (1, 2, 3, ..., 10, 12, 15, 18, ...).
+  next_refresh_ = seen_ < capacity_
+                      ? std::min<int64_t>(std::max(seen_ + 1, seen_ * 5 / 4), capacity_)
+                      : seen_ + step;
   return true;
 }
 

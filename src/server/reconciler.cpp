@@ -482,18 +482,39 @@ Status Reconciler::AdvanceJobs(PassStats& stats, const std::set<std::string>* on
   return OkStatus();
 }
 
-// The pending jobs of this pass: at most max_pending_per_pass, oldest first.
-Status Reconciler::LoadPending(std::vector<model::Job>& pending) {
+// The pending jobs of this pass: at most max_pending_per_pass, oldest first, then the
+// pending jobs beyond that window that `changed` names (submitted or sent back since the
+// previous pass), oldest first: every new job is looked at by the pass after it arrives,
+// however long the queue.
+Status Reconciler::LoadPending(std::vector<model::Job>& pending,
+                               const std::set<std::string>& changed) {
   return store_.Read([&](store::ReadTx& tx) -> Status {
     pending.clear();
     store::JobFilter f;
     f.states = {model::JobState::kPending};
     f.limit = std::min(1000, options_.max_pending_per_pass);
+    bool more = false;
     do {
       FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
       for (model::Job& j : page.jobs) pending.push_back(std::move(j));
       f.cursor = page.next_cursor;
-    } while (!f.cursor.empty() && static_cast<int>(pending.size()) < options_.max_pending_per_pass);
+      more = !f.cursor.empty();
+    } while (more && static_cast<int>(pending.size()) < options_.max_pending_per_pass);
+    if (!more) return OkStatus();
+    std::unordered_set<std::string> window;
+    for (const model::Job& j : pending) window.insert(j.id);
+    std::vector<model::Job> late;
+    for (const std::string& id : changed) {
+      if (window.contains(id)) continue;
+      Result<model::Job> job = tx.GetJob(id);
+      if (!job.ok() && job.status().code() == StatusCode::kNotFound) continue;
+      FASTGPU_RETURN_IF_ERROR(job.status());
+      if (job->state == model::JobState::kPending) late.push_back(std::move(*job));
+    }
+    std::stable_sort(late.begin(), late.end(), [](const model::Job& a, const model::Job& b) {
+      return a.created_at < b.created_at;
+    });
+    for (model::Job& j : late) pending.push_back(std::move(j));
     return OkStatus();
   });
 }
@@ -544,7 +565,9 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
     return OkStatus();
   }
   std::vector<model::Job> pending;
-  FASTGPU_RETURN_IF_ERROR(LoadPending(pending));
+  std::set<std::string> changed_jobs = changes.jobs;
+  changed_jobs.insert(since.jobs.begin(), since.jobs.end());
+  FASTGPU_RETURN_IF_ERROR(LoadPending(pending, changed_jobs));
   FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());  // also what the pool metrics measure against
   FASTGPU_RETURN_IF_ERROR(pool_observer_.ObservePending(store_, pending, clock_.Now()));
   if (pending.empty()) {

@@ -141,7 +141,7 @@ class Reconciler {
   Status RequeueUnhealthy(PassStats& stats, const std::set<std::string>* only_nodes);
   Status AdvanceJobs(PassStats& stats, const std::set<std::string>* only_jobs);
   Status PlacePending(PassStats& stats, const Changes& changes);
-  Status LoadPending(std::vector<model::Job>& pending);
+  Status LoadPending(std::vector<model::Job>& pending, const std::set<std::string>& changed);
   // Places pending[begin, begin + batch_size) with batch_placer_ (one engine call); one
   // entry per job of the window.
   std::vector<Result<std::vector<sched::NodePlacement>>> PlaceWindow(

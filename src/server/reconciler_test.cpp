@@ -340,6 +340,32 @@ TEST(ReconcilerTest, IsolationModesAreNotMixedOnAGpu) {
   EXPECT_EQ(GetJob(cp, shared).Str("state"), "scheduled") << GetJob(cp, shared).raw;
 }
 
+// However long the queue, a job is looked at by the pass after it arrives (and gets its
+// reason), not only once it is among the oldest max_pending_per_pass.
+TEST(ReconcilerTest, ANewJobBeyondThePendingWindowIsLookedAt) {
+  ServerOptions options;
+  options.max_pending_per_pass = 2;
+  TestControlPlane cp(nullptr, options);
+  SimAgent agent(cp, "a1", 1);
+  const std::string first = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  ASSERT_EQ(GetJob(cp, first).Str("state"), "scheduled");
+  std::vector<std::string> waiting;
+  for (int i = 0; i < 4; ++i) {
+    waiting.push_back(Submit(cp, JobBody(1, 0, "\"gpu_count\":1")));
+    cp.Reconcile();
+  }
+  for (const std::string& id : waiting) {
+    Reply job = GetJob(cp, id);
+    EXPECT_EQ(job.Str("state"), "pending") << job.raw;
+    EXPECT_NE(job.Str("reason").find("waiting for capacity"), std::string::npos) << job.raw;
+  }
+  // Capacity comes back: the oldest waiting job gets it.
+  ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + first + "/cancel", cp.admin()).status, 200);
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, waiting[0]).Str("state"), "scheduled");
+}
+
 // Jobs arriving one at a time, each placed by its own pass, land exactly where the
 // placement engine driven directly (as the simulator drives it) puts the same arrivals:
 // the reconciler keeps one engine, its caches and its learned workload across passes.

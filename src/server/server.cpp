@@ -144,6 +144,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ro.node_timeout = s->options_.node_timeout;
   ro.interval = s->options_.reconcile_interval;
   ro.budget_grace = s->options_.budget_grace;
+  ro.max_pending_per_pass = s->options_.max_pending_per_pass;
   FASTGPU_ASSIGN_OR_RETURN(s->reconciler_, Reconciler::Create(store, clock, ids, s->metrics_, ro));
   ApiOptions ao;
   ao.heartbeat_interval_ms = s->options_.heartbeat_interval.count();

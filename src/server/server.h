@@ -37,10 +37,11 @@ struct ServerOptions {
   std::chrono::milliseconds node_timeout{15000};       // default 15 s: lease of a node
   std::chrono::milliseconds heartbeat_interval{2000};  // default 2 s: told to agents
   std::chrono::milliseconds reconcile_interval{500};   // default 0.5 s between passes
-  int io_threads = 2;                                  // default 2: Asio threads
-  int worker_threads = 32;                             // default 32: handler threads (store waits)
-  size_t max_body_bytes = 1 << 20;                     // default 1 MiB: larger bodies get 413
-  bool run_reconciler = true;  // default true; tests call RunOnce themselves
+  int max_pending_per_pass = 2000;  // default 2,000: oldest pending jobs retried per pass
+  int io_threads = 2;               // default 2: Asio threads
+  int worker_threads = 32;          // default 32: handler threads (store waits)
+  size_t max_body_bytes = 1 << 20;  // default 1 MiB: larger bodies get 413
+  bool run_reconciler = true;       // default true; tests call RunOnce themselves
   std::chrono::milliseconds budget_grace{std::chrono::minutes(10)};  // default 10 min
   int max_connections = 0;  // default 0: HTTP connection limit from RLIMIT_NOFILE
   std::chrono::milliseconds idle_timeout{60000};     // default 60 s: idle connection closed
