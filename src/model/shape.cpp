@@ -34,11 +34,6 @@ Result<Isolation> ParseIsolation(std::string_view name) {
                          "' (use exclusive, mig, mps, shared or default)");
 }
 
-Isolation Shape::EffectiveIsolation() const {
-  if (isolation != Isolation::kDefault) return isolation;
-  return IsFractional() ? Isolation::kMps : Isolation::kExclusive;
-}
-
 bool Shape::AllowsModel(std::string_view model) const {
   if (gpu_models.empty()) return true;
   return std::find(gpu_models.begin(), gpu_models.end(), model) != gpu_models.end();

@@ -36,7 +36,10 @@ struct Shape {
   bool IsFractional() const { return gpu_count == 1 && gpu_milli > 0 && gpu_milli < 1000; }
   bool NeedsGpu() const { return gpu_count > 0; }
   int64_t TotalGpuMilli() const { return static_cast<int64_t>(gpu_count) * gpu_milli; }
-  Isolation EffectiveIsolation() const;
+  Isolation EffectiveIsolation() const {
+    if (isolation != Isolation::kDefault) return isolation;
+    return IsFractional() ? Isolation::kMps : Isolation::kExclusive;
+  }
   // True when `model` satisfies the constraint (always, when gpu_models is empty).
   bool AllowsModel(std::string_view model) const;
 

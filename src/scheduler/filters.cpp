@@ -26,10 +26,11 @@ std::string_view FilterName(Filter filter) {
   return "?";
 }
 
-std::optional<Filter> GpuRefusal(const GpuState& gpu, const model::Shape& shape) {
+std::optional<Filter> GpuRefusal(const GpuState& gpu, const model::Shape& shape,
+                                 model::Isolation mode) {
   if (!gpu.healthy) return Filter::kGpuHealth;
-  if (!MigModeFits(gpu.mig, shape)) return Filter::kMigMode;
-  if (!IsolationModeFits(gpu, shape)) return Filter::kIsolationMode;
+  if (!MigModeFits(gpu.mig, mode)) return Filter::kMigMode;
+  if (!IsolationModeFits(gpu, mode)) return Filter::kIsolationMode;
   if (!GpuComputeFits(gpu, shape)) return Filter::kGpuCompute;
   if (!GpuMemoryFits(gpu, shape)) return Filter::kGpuMemory;
   return std::nullopt;
@@ -60,8 +61,9 @@ std::optional<Filter> NodeRefusal(const NodeState& node, const model::Shape& sha
     if (node.gpus.empty() || !model_allowed) return Filter::kGpuModel;
     // GPUs passing each GPU filter and every one before it.
     std::array<int, kFilterCount> passed{};
+    const model::Isolation mode = GpuMode(shape);
     for (const GpuState& gpu : node.gpus) {
-      const std::optional<Filter> refusal = GpuRefusal(gpu, shape);
+      const std::optional<Filter> refusal = GpuRefusal(gpu, shape, mode);
       const int last = refusal ? static_cast<int>(*refusal) : kFilterCount;
       for (int f = static_cast<int>(Filter::kGpuHealth); f < last; ++f) ++passed[f];
     }
@@ -82,9 +84,10 @@ bool NodeFitsShape(const NodeState& node, const model::Shape& shape, bool model_
   }
   if (shape.gpu_count == 0) return true;
   if (!model_allowed) return false;
+  const model::Isolation mode = GpuMode(shape);
   int fit = 0;
   for (const GpuState& gpu : node.gpus) {
-    if (GpuFits(gpu, shape) && ++fit >= shape.gpu_count) return true;
+    if (GpuFits(gpu, shape, mode) && ++fit >= shape.gpu_count) return true;
   }
   return false;
 }

@@ -45,12 +45,16 @@ std::string_view FilterName(Filter filter);
 // The isolation mode `shape` runs in on a GPU: its effective isolation (model::Shape).
 inline model::Isolation GpuMode(const model::Shape& shape) { return shape.EffectiveIsolation(); }
 
-// GPU filters, one GPU for one replica's per-GPU share.
-inline bool MigModeFits(bool gpu_mig, const model::Shape& shape) {
-  return gpu_mig == (GpuMode(shape) == model::Isolation::kMig);
+// GPU filters, one GPU for one replica's per-GPU share. `mode` is GpuMode(shape) (the
+// callers that check many GPUs work it out once).
+inline bool MigModeFits(bool gpu_mig, model::Isolation mode) {
+  return gpu_mig == (mode == model::Isolation::kMig);
 }
-inline bool IsolationModeFits(const GpuState& gpu, const model::Shape& shape) {
-  return gpu.mode == model::Isolation::kDefault || gpu.mode == GpuMode(shape);
+inline bool MigModeFits(bool gpu_mig, const model::Shape& shape) {
+  return MigModeFits(gpu_mig, GpuMode(shape));
+}
+inline bool IsolationModeFits(const GpuState& gpu, model::Isolation mode) {
+  return gpu.mode == model::Isolation::kDefault || gpu.mode == mode;
 }
 inline bool GpuComputeFits(const GpuState& gpu, const model::Shape& shape) {
   return shape.gpu_milli >= kMilliPerGpu ? gpu.free_milli == kMilliPerGpu
@@ -62,14 +66,21 @@ inline bool GpuMemoryFits(const GpuState& gpu, const model::Shape& shape) {
 }
 
 // The first GPU filter that refuses `gpu` for one GPU of `shape`; nullopt when it fits.
-std::optional<Filter> GpuRefusal(const GpuState& gpu, const model::Shape& shape);
+std::optional<Filter> GpuRefusal(const GpuState& gpu, const model::Shape& shape,
+                                 model::Isolation mode);
+inline std::optional<Filter> GpuRefusal(const GpuState& gpu, const model::Shape& shape) {
+  return GpuRefusal(gpu, shape, GpuMode(shape));
+}
 // What refusal `filter` says of one GPU: "is unhealthy", "is not in MIG mode", "runs mps
 // work", "has too little compute free", ...
 std::string DescribeGpuRefusal(const GpuState& gpu, Filter filter);
 // True when `gpu` can take one GPU of `shape` (every GPU filter passes).
+inline bool GpuFits(const GpuState& gpu, const model::Shape& shape, model::Isolation mode) {
+  return gpu.healthy && MigModeFits(gpu.mig, mode) && GpuComputeFits(gpu, shape) &&
+         IsolationModeFits(gpu, mode) && GpuMemoryFits(gpu, shape);
+}
 inline bool GpuFits(const GpuState& gpu, const model::Shape& shape) {
-  return gpu.healthy && MigModeFits(gpu.mig, shape) && GpuComputeFits(gpu, shape) &&
-         IsolationModeFits(gpu, shape) && GpuMemoryFits(gpu, shape);
+  return GpuFits(gpu, shape, GpuMode(shape));
 }
 
 // The first filter that refuses `node` for one replica of `shape` (`model_allowed`: the

@@ -285,6 +285,19 @@ Status Reconciler::ReadChanges(int64_t since, bool allow_full, Changes& ch) {
       }
     }
     out.full = true;
+    // The jobs written since the previous pass, for the pending window (LoadPending); when
+    // the feed cannot say (the first pass, or too many entries), every pending job is read.
+    out.all_pending = true;
+    if (since > 0) {
+      FASTGPU_ASSIGN_OR_RETURN(std::vector<store::Change> feed,
+                               tx.ListChangesSince(since, kMaxChangesPerPass));
+      if (static_cast<int>(feed.size()) < kMaxChangesPerPass) {
+        out.all_pending = false;
+        for (const store::Change& c : feed) {
+          if (c.kind == store::ChangeKind::kJob) out.jobs.insert(c.id);
+        }
+      }
+    }
     FASTGPU_ASSIGN_OR_RETURN(out.seq_after, tx.LatestChangeSeq());
     FASTGPU_ASSIGN_OR_RETURN(all_nodes, tx.ListNodes());
     FASTGPU_ASSIGN_OR_RETURN(live, tx.ListLiveAllocations());
@@ -485,9 +498,9 @@ Status Reconciler::AdvanceJobs(PassStats& stats, const std::set<std::string>* on
 // The pending jobs of this pass: at most max_pending_per_pass, oldest first, then the
 // pending jobs beyond that window that `changed` names (submitted or sent back since the
 // previous pass), oldest first: every new job is looked at by the pass after it arrives,
-// however long the queue.
+// however long the queue. With `all` (the feed cannot name them), every pending job.
 Status Reconciler::LoadPending(std::vector<model::Job>& pending,
-                               const std::set<std::string>& changed) {
+                               const std::set<std::string>& changed, bool all) {
   return store_.Read([&](store::ReadTx& tx) -> Status {
     pending.clear();
     store::JobFilter f;
@@ -499,7 +512,7 @@ Status Reconciler::LoadPending(std::vector<model::Job>& pending,
       for (model::Job& j : page.jobs) pending.push_back(std::move(j));
       f.cursor = page.next_cursor;
       more = !f.cursor.empty();
-    } while (more && static_cast<int>(pending.size()) < options_.max_pending_per_pass);
+    } while (more && (all || static_cast<int>(pending.size()) < options_.max_pending_per_pass));
     if (!more) return OkStatus();
     std::unordered_set<std::string> window;
     for (const model::Job& j : pending) window.insert(j.id);
@@ -567,7 +580,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   std::vector<model::Job> pending;
   std::set<std::string> changed_jobs = changes.jobs;
   changed_jobs.insert(since.jobs.begin(), since.jobs.end());
-  FASTGPU_RETURN_IF_ERROR(LoadPending(pending, changed_jobs));
+  FASTGPU_RETURN_IF_ERROR(LoadPending(pending, changed_jobs, changes.all_pending));
   FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());  // also what the pool metrics measure against
   FASTGPU_RETURN_IF_ERROR(pool_observer_.ObservePending(store_, pending, clock_.Now()));
   if (pending.empty()) {

@@ -127,12 +127,13 @@ class Reconciler {
              std::unique_ptr<sched::BatchPlacer> batch_placer);
   // What the change feed says changed since the previous pass, read in one transaction.
   struct Changes {
-    MonoTime started{};                           // when it was read
-    int64_t seq_after = 0;                        // the feed's seq this read reached
-    bool full = false;                            // read everything instead
-    int entries = 0;                              // feed entries read
-    std::set<std::string> jobs;                   // jobs written, and jobs whose allocations were
-    std::set<std::string> nodes;                  // nodes written
+    MonoTime started{};           // when it was read
+    int64_t seq_after = 0;        // the feed's seq this read reached
+    bool full = false;            // read everything instead
+    bool all_pending = false;     // full, and the feed did not say which jobs were written
+    int entries = 0;              // feed entries read
+    std::set<std::string> jobs;   // jobs written, and jobs whose allocations were
+    std::set<std::string> nodes;  // nodes written
     std::vector<store::AllocationRecord> allocs;  // allocations written, as they are now
     std::vector<ChangedNode> changed_nodes;       // nodes written, with their allocations
   };
@@ -141,7 +142,8 @@ class Reconciler {
   Status RequeueUnhealthy(PassStats& stats, const std::set<std::string>* only_nodes);
   Status AdvanceJobs(PassStats& stats, const std::set<std::string>* only_jobs);
   Status PlacePending(PassStats& stats, const Changes& changes);
-  Status LoadPending(std::vector<model::Job>& pending, const std::set<std::string>& changed);
+  Status LoadPending(std::vector<model::Job>& pending, const std::set<std::string>& changed,
+                     bool all);
   // Places pending[begin, begin + batch_size) with batch_placer_ (one engine call); one
   // entry per job of the window.
   std::vector<Result<std::vector<sched::NodePlacement>>> PlaceWindow(

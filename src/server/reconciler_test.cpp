@@ -355,6 +355,13 @@ TEST(ReconcilerTest, ANewJobBeyondThePendingWindowIsLookedAt) {
     waiting.push_back(Submit(cp, JobBody(1, 0, "\"gpu_count\":1")));
     cp.Reconcile();
   }
+  // A job that arrives just before a full pass (every 30 s) is looked at by that pass.
+  cp.clock().Advance(std::chrono::seconds(31));
+  agent.Heartbeat();
+  waiting.push_back(Submit(cp, JobBody(1, 0, "\"gpu_count\":1")));
+  auto full = cp.server().reconciler().RunOnce();
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_TRUE(full->full);
   for (const std::string& id : waiting) {
     Reply job = GetJob(cp, id);
     EXPECT_EQ(job.Str("state"), "pending") << job.raw;
