@@ -1,0 +1,296 @@
+// The reconciler's placing step: which pending jobs a pass looks at, what the engine
+// learns of their shapes, their placement (online or in batch windows), and the writes of
+// placements and waiting reasons. See reconciler.h.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "scheduler/feasibility.h"
+#include "server/placement_pass.h"
+#include "server/reconciler.h"
+
+namespace fastgpu::server {
+
+namespace {
+
+// Most jobs placed (or given a new waiting reason) per write transaction.
+constexpr size_t kWriteChunk = 128;
+
+// What a waiting job's reason depends on besides the pool: its shape and replicas.
+std::string WaitKey(const sched::Request& r) {
+  const model::Shape& s = r.shape;
+  std::string key = std::to_string(r.replicas) + "/" + std::to_string(s.gpu_count) + "/" +
+                    std::to_string(s.gpu_milli) + "/" + std::to_string(s.gpu_memory_mib) + "/" +
+                    std::to_string(s.cpu_milli) + "/" + std::to_string(s.memory_mib) + "/" +
+                    std::string(model::IsolationName(s.isolation));
+  for (const std::string& m : s.gpu_models) key += "/" + m;
+  return key;
+}
+
+}  // namespace
+
+// The pending jobs of this pass: at most max_pending_per_pass, oldest first, then the
+// pending jobs beyond that window that `changed` names (submitted or sent back since the
+// previous pass), oldest first: every new job is looked at by the pass after it arrives,
+// however long the queue. With `all` (the feed cannot name them), every pending job.
+Status Reconciler::LoadPending(std::vector<model::Job>& pending,
+                               const std::set<std::string>& changed, bool all) {
+  return store_.Read([&](store::ReadTx& tx) -> Status {
+    pending.clear();
+    store::JobFilter f;
+    f.states = {model::JobState::kPending};
+    f.limit = std::min(1000, options_.max_pending_per_pass);
+    bool more = false;
+    do {
+      FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
+      for (model::Job& j : page.jobs) pending.push_back(std::move(j));
+      f.cursor = page.next_cursor;
+      more = !f.cursor.empty();
+    } while (more && (all || static_cast<int>(pending.size()) < options_.max_pending_per_pass));
+    if (!more) return OkStatus();
+    std::unordered_set<std::string> window;
+    for (const model::Job& j : pending) window.insert(j.id);
+    std::vector<model::Job> late;
+    for (const std::string& id : changed) {
+      if (window.contains(id)) continue;
+      Result<model::Job> job = tx.GetJob(id);
+      if (!job.ok() && job.status().code() == StatusCode::kNotFound) continue;
+      FASTGPU_RETURN_IF_ERROR(job.status());
+      if (job->state == model::JobState::kPending) late.push_back(std::move(*job));
+    }
+    std::stable_sort(late.begin(), late.end(), [](const model::Job& a, const model::Job& b) {
+      return a.created_at < b.created_at;
+    });
+    for (model::Job& j : late) pending.push_back(std::move(j));
+    return OkStatus();
+  });
+}
+
+// The engine learns the shapes of the stored jobs, oldest first (the last of them stay in
+// its window), so a restarted control plane places against the workload it had learned.
+// Pending jobs never scheduled are learned here and not again when a pass meets them.
+Status Reconciler::LoadWorkloadHistory() {
+  if (history_loaded_) return OkStatus();
+  std::vector<std::pair<std::string, model::Shape>> shapes;  // (pending job id or "", shape)
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+    shapes.clear();
+    store::JobFilter f;
+    f.limit = 1000;
+    do {
+      FASTGPU_ASSIGN_OR_RETURN(store::JobPage page, tx.ListJobs(f));
+      for (const model::Job& j : page.jobs) {
+        const bool fresh = j.state == model::JobState::kPending && j.attempts == 0;
+        shapes.emplace_back(fresh ? j.id : "", j.spec.shape);
+      }
+      f.cursor = page.next_cursor;
+    } while (!f.cursor.empty());
+    return OkStatus();
+  }));
+  const size_t window = static_cast<size_t>(engine_->workload().capacity());
+  for (size_t i = shapes.size() > window ? shapes.size() - window : 0; i < shapes.size(); ++i) {
+    engine_->Observe(shapes[i].second);
+  }
+  for (const auto& [id, shape] : shapes) {
+    if (!id.empty()) observed_.insert(id);
+  }
+  history_loaded_ = true;
+  if (!shapes.empty()) {
+    spdlog::info("reconciler: learned the workload from {} stored job(s)",
+                 std::min(shapes.size(), window));
+  }
+  return OkStatus();
+}
+
+Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
+  // What this pass's own steps (and the API meanwhile) wrote: the engine sees capacity
+  // they freed. The next pass reads these entries again (harmless: syncing is idempotent).
+  Changes since;
+  FASTGPU_RETURN_IF_ERROR(ReadChanges(changes.seq_after, /*allow_full=*/false, since));
+  // Nothing changed since the previous pass: the pending jobs would meet the same pool.
+  if (!changes.full && changes.entries == 0 && since.entries == 0) {
+    pool_observer_.ObserveIdle(*engine_, nodes_, clock_.Now());
+    return OkStatus();
+  }
+  std::vector<model::Job> pending;
+  std::set<std::string> changed_jobs = changes.jobs;
+  changed_jobs.insert(since.jobs.begin(), since.jobs.end());
+  FASTGPU_RETURN_IF_ERROR(LoadPending(pending, changed_jobs, changes.all_pending));
+  FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());  // also what the pool metrics measure against
+  FASTGPU_RETURN_IF_ERROR(pool_observer_.ObservePending(store_, pending, clock_.Now()));
+  if (pending.empty()) {
+    pool_observer_.ObserveIdle(*engine_, nodes_, clock_.Now());
+    return OkStatus();
+  }
+  if (static_cast<int>(pending.size()) < options_.max_pending_per_pass) {
+    // Every pending job is in this pass: forget the learned ids of jobs that left pending.
+    std::unordered_set<std::string> still;
+    for (const model::Job& job : pending) {
+      if (observed_.contains(job.id)) still.insert(job.id);
+    }
+    observed_ = std::move(still);
+  }
+
+  const std::vector<store::NodeRecord>& nodes = nodes_;
+  const std::vector<const store::NodeRecord*> record_of = RecordsByIndex(*engine_, nodes);
+  const std::string overcommit_note = OvercommitNote(nodes, overcommitted_);
+  // The pool as feasibility diagnostics see it, for the reason of each job left waiting
+  // (built when the first job waits); its free amounts follow this pass's placements.
+  std::vector<sched::PoolNode> pool;
+  bool pool_built = false;
+  int placed_this_pass = 0, pool_fresh_at = -1;  // pool's free amounts as of this count
+
+  std::vector<PlacementPlan> plans;
+  std::map<std::string, std::string> waiting;  // job id -> why it is not placed
+  // Reasons by WaitKey, with the placement count they were found at.
+  std::unordered_map<std::string, std::pair<int, std::string>> reasons;
+  const TimePoint now = clock_.Now();
+  // With a batch placer: the placements of the window pending[window_begin..] (one call).
+  std::vector<Result<std::vector<sched::NodePlacement>>> window;
+  size_t window_begin = 0;
+  for (size_t j = 0; j < pending.size(); ++j) {
+    const model::Job& job = pending[j];
+    sched::Request req{job.id, job.spec.shape, job.spec.replicas};
+    const model::Isolation iso = job.spec.shape.EffectiveIsolation();
+    if (batch_placer_ && j % static_cast<size_t>(options_.batch_size) == 0) {
+      window = PlaceWindow(pending, j);
+      window_begin = j;
+      pool_fresh_at = -1;  // the window's placements are applied: reasons see them
+      reasons.clear();
+    }
+    if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
+    Result<std::vector<sched::NodePlacement>> placed =
+        batch_placer_ ? std::move(window[j - window_begin]) : engine_->Place(req);
+    if (!placed.ok()) {
+      if (!pool_built) {
+        // Free amounts come from the engine below; the records give totals and states.
+        pool = DiagnosisPool(nodes, {}, overcommitted_);
+        pool_built = true;
+      }
+      if (pool_fresh_at != placed_this_pass) {
+        for (size_t i = 0; i < pool.size(); ++i) {
+          const int index = engine_->NodeIndex(nodes[i].node.id);
+          if (index >= 0) sched::SetFreeFrom(engine_->cluster().node(index), pool[i]);
+        }
+        pool_fresh_at = placed_this_pass;
+      }
+      // Jobs of one shape meet the same pool until something is placed: one diagnosis.
+      const std::string key = WaitKey(req);
+      auto known = reasons.find(key);
+      if (known == reasons.end() || known->second.first != placed_this_pass) {
+        const sched::Diagnosis d = sched::Diagnose(pool, req, placed.status().message());
+        std::string text = d.Text();
+        if (d.verdict == sched::Verdict::kBusy) text += overcommit_note;
+        known =
+            reasons.insert_or_assign(key, std::make_pair(placed_this_pass, std::move(text))).first;
+      }
+      std::string why = known->second.second;
+      if (job.reason != why) waiting[job.id] = std::move(why);  // written once, not per pass
+      ++stats.unplaceable;
+      continue;
+    }
+    ++placed_this_pass;
+    PlacementPlan plan = PlanAllocations(job, *placed, record_of, iso, now, ids_);
+    for (size_t r = 0; r < plan.allocs.size(); ++r) {
+      // Booked now; a plan the store skips is released after the write, and a failed write
+      // makes the next pass a full one, which releases what the store does not hold.
+      engine_->AddAllocation(plan.allocs[r].alloc.id, (*placed)[r], /*already_applied=*/true)
+          .IgnoreError();  // fresh ids
+    }
+    plans.push_back(std::move(plan));
+  }
+  pool_observer_.ObservePool(*engine_, nodes, pending, now);
+  if (plans.empty() && waiting.empty()) return OkStatus();
+  std::vector<const PlacementPlan*> skipped;
+  FASTGPU_ASSIGN_OR_RETURN(int placed_count, WritePlans(plans, now, skipped));
+  // A job cancelled between its placement and the write holds nothing: its booking goes
+  // now, not at the next full pass.
+  for (const PlacementPlan* plan : skipped) {
+    for (const auto& a : plan->allocs) engine_->ReleaseAllocation(a.alloc.id).IgnoreError();
+  }
+  FASTGPU_RETURN_IF_ERROR(WriteReasons(waiting));
+  stats.placed += placed_count;
+  return OkStatus();
+}
+
+// Places pending[begin, begin + batch_size) with the batch placer in one engine call,
+// after the engine learned the window's new shapes (the placer measures against the
+// workload so learned).
+std::vector<Result<std::vector<sched::NodePlacement>>> Reconciler::PlaceWindow(
+    const std::vector<model::Job>& pending, size_t begin) {
+  const size_t end = std::min(pending.size(), begin + static_cast<size_t>(options_.batch_size));
+  std::vector<sched::Request> requests;
+  for (size_t j = begin; j < end; ++j) {
+    const model::Job& job = pending[j];
+    if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
+    requests.push_back({job.id, job.spec.shape, job.spec.replicas});
+  }
+  if (engine_->learning() && engine_->target_version() != placer_target_version_) {
+    batch_placer_->SetTargetWorkload(engine_->workload().Target());
+    placer_target_version_ = engine_->target_version();
+  }
+  return engine_->PlaceBatch(requests, *batch_placer_);
+}
+
+// Stores the placed jobs' allocations and moves the jobs to scheduled; a job no longer
+// pending (cancelled meanwhile) is skipped and its plan added to `skipped`. Returns how
+// many were placed.
+Result<int> Reconciler::WritePlans(const std::vector<PlacementPlan>& plans, TimePoint now,
+                                   std::vector<const PlacementPlan*>& skipped) {
+  // Written in chunks: each chunk is consistent on its own (placements were computed
+  // against one cluster), and API writes interleave instead of waiting for one big
+  // transaction.
+  std::vector<double> latencies;
+  int placed_count = 0;
+  for (size_t begin = 0; begin < plans.size(); begin += kWriteChunk) {
+    size_t end = std::min(plans.size(), begin + kWriteChunk);
+    std::vector<double> chunk_latencies;
+    std::vector<const PlacementPlan*> chunk_skipped;
+    FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
+      chunk_latencies.clear();
+      chunk_skipped.clear();
+      for (size_t i = begin; i < end; ++i) {
+        const PlacementPlan& plan = plans[i];
+        FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(plan.job_id));
+        if (job.state != model::JobState::kPending) {  // cancelled meanwhile
+          chunk_skipped.push_back(&plan);
+          continue;
+        }
+        FASTGPU_RETURN_IF_ERROR(tx.CreateAllocations(plan.allocs));
+        chunk_latencies.push_back(std::chrono::duration<double>(now - PendingSince(job)).count());
+        FASTGPU_RETURN_IF_ERROR(
+            model::TransitionJob(job, model::JobState::kScheduled, "placed on " + plan.where, now));
+        FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+      }
+      return OkStatus();
+    }));
+    placed_count += static_cast<int>(chunk_latencies.size());
+    skipped.insert(skipped.end(), chunk_skipped.begin(), chunk_skipped.end());
+    latencies.insert(latencies.end(), chunk_latencies.begin(), chunk_latencies.end());
+  }
+  for (double s : latencies) metrics_.ObserveScheduling(s);
+  return placed_count;
+}
+
+// Stores why each job left waiting waits (visible in `job get`), where it changed.
+Status Reconciler::WriteReasons(const std::map<std::string, std::string>& waiting) {
+  const std::vector<std::pair<std::string, std::string>> reasons(waiting.begin(), waiting.end());
+  for (size_t begin = 0; begin < reasons.size(); begin += kWriteChunk) {
+    size_t end = std::min(reasons.size(), begin + kWriteChunk);
+    FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
+      for (size_t i = begin; i < end; ++i) {
+        FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(reasons[i].first));
+        if (job.state != model::JobState::kPending || job.reason == reasons[i].second) continue;
+        job.reason = reasons[i].second;  // visible in `job get`; not a transition
+        FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+      }
+      return OkStatus();
+    }));
+  }
+  return OkStatus();
+}
+
+}  // namespace fastgpu::server
