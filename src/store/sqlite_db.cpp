@@ -44,8 +44,60 @@ Result<std::unique_ptr<SqliteConn>> SqliteConn::Open(const std::string& path, bo
   return std::unique_ptr<SqliteConn>(new SqliteConn(db));
 }
 
+namespace {
+
+// One prepared statement of a SqliteConn.
+class SqliteCursor final : public SqlCursor {
+ public:
+  SqliteCursor(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~SqliteCursor() override { sqlite3_finalize(stmt_); }
+
+  void BindInt(int i, int64_t v) override { Note(sqlite3_bind_int64(stmt_, i, v)); }
+  void BindText(int i, std::string_view text) override {
+    Note(sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void BindBlob(int i, std::string_view bytes) override {
+    // A zero-length blob must not bind as NULL: give SQLite a valid pointer.
+    Note(sqlite3_bind_blob64(stmt_, i, bytes.empty() ? "" : bytes.data(), bytes.size(),
+                             SQLITE_TRANSIENT));
+  }
+  void BindNull(int i) override { Note(sqlite3_bind_null(stmt_, i)); }
+
+  Result<bool> Step() override {
+    if (!bind_status_.ok()) return bind_status_;
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteStatus(rc, db_, sqlite3_sql(stmt_));
+  }
+  int64_t Changes() const override { return sqlite3_changes64(db_); }
+  int64_t Int(int col) const override { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const override {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    if (p == nullptr || n <= 0) return std::string();
+    return std::string(static_cast<const char*>(p), static_cast<size_t>(n));
+  }
+  bool IsNull(int col) const override { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  void Reset() override {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    bind_status_ = OkStatus();
+  }
+
+ private:
+  void Note(int rc) {
+    if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = SqliteStatus(rc, db_, "bind");
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  Status bind_status_;
+};
+
+}  // namespace
+
 SqliteConn::~SqliteConn() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  cache_.clear();  // finalizes every statement before the connection closes
   sqlite3_close_v2(db_);
 }
 
@@ -57,83 +109,16 @@ Status SqliteConn::Exec(const char* sql) {
   return OkStatus();
 }
 
-Result<sqlite3_stmt*> SqliteConn::Prepare(const char* sql) {
+Result<SqlCursor*> SqliteConn::Cursor(const char* sql) {
   auto it = cache_.find(sql);
-  if (it != cache_.end()) return it->second;
+  if (it != cache_.end()) return it->second.get();
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return SqliteStatus(rc, db_, std::string("prepare ") + sql);
-  cache_.emplace(sql, stmt);
-  return stmt;
-}
-
-Stmt::Stmt(SqliteConn& conn, const char* sql) : db_(conn.db()) {
-  Result<sqlite3_stmt*> stmt = conn.Prepare(sql);
-  if (stmt.ok()) {
-    stmt_ = *stmt;
-  } else {
-    status_ = stmt.status();
-  }
-}
-
-Stmt::~Stmt() {
-  if (stmt_ == nullptr) return;
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
-}
-
-void Stmt::NoteBind(int rc) {
-  if (rc != SQLITE_OK && status_.ok()) status_ = SqliteStatus(rc, db_, "bind");
-}
-
-Stmt& Stmt::Bind(int i, int64_t v) {
-  if (stmt_) NoteBind(sqlite3_bind_int64(stmt_, i, v));
-  return *this;
-}
-
-Stmt& Stmt::Bind(int i, std::string_view text) {
-  if (stmt_) {
-    NoteBind(
-        sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-  }
-  return *this;
-}
-
-Stmt& Stmt::BindBlob(int i, std::string_view bytes) {
-  // A zero-length blob must not bind as NULL: give SQLite a valid pointer.
-  if (stmt_) {
-    NoteBind(sqlite3_bind_blob64(stmt_, i, bytes.empty() ? "" : bytes.data(), bytes.size(),
-                                 SQLITE_TRANSIENT));
-  }
-  return *this;
-}
-
-Stmt& Stmt::BindNull(int i) {
-  if (stmt_) NoteBind(sqlite3_bind_null(stmt_, i));
-  return *this;
-}
-
-Result<bool> Stmt::Step() {
-  if (!status_.ok()) return status_;
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  status_ = SqliteStatus(rc, db_, sqlite3_sql(stmt_));
-  return status_;
-}
-
-Status Stmt::Run() {
-  for (;;) {
-    FASTGPU_ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) return OkStatus();
-  }
-}
-
-std::string Stmt::Text(int col) const {
-  const void* p = sqlite3_column_blob(stmt_, col);
-  int n = sqlite3_column_bytes(stmt_, col);
-  if (p == nullptr || n <= 0) return std::string();
-  return std::string(static_cast<const char*>(p), static_cast<size_t>(n));
+  auto cursor = std::make_unique<SqliteCursor>(db_, stmt);
+  SqlCursor* out = cursor.get();
+  cache_.emplace(sql, std::move(cursor));
+  return out;
 }
 
 }  // namespace fastgpu::store

@@ -4,8 +4,9 @@
 // marks, jobs, allocations, job logs and their ends, idempotency records, the price
 // table, budget marks, the join token's hash) goes through a Store. Each is a typed
 // record with its own methods; there is no untyped key/value escape hatch.
-// Two implementations: SQLite (embedded, the default; OpenSqliteStore) and an in-memory
-// one for tests of other modules (NewMemoryStore); both pass the same conformance suite.
+// Three implementations pass the same conformance suite: SQLite (embedded, the default;
+// OpenSqliteStore), PostgreSQL (OpenPostgresStore: several control-plane replicas share
+// one database) and an in-memory one for tests of other modules (NewMemoryStore).
 //
 // Access is by transaction:
 //   Status s = store.Write([&](WriteTx& tx) -> Status {
@@ -301,7 +302,7 @@ class Store {
   // See the file comment.
   virtual Status Write(std::function<Status(WriteTx&)> fn) = 0;
   virtual Status Read(std::function<Status(ReadTx&)> fn) = 0;
-  // "sqlite" or "memory".
+  // "sqlite", "postgres" or "memory".
   virtual std::string_view Kind() const = 0;
   // A snapshot of the counters; the default (for fakes) is all zero.
   virtual StoreStats Stats() const { return {}; }
@@ -320,6 +321,27 @@ struct SqliteOptions {
 // written by a newer FastGPU (a schema version this build does not know);
 // InvalidArgument for bad options; Internal / Unavailable for database failures.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
+
+struct PostgresOptions {
+  // postgresql://user[:password]@host[:port]/database[?param=value...] (libpq's URI form;
+  // postgres:// too). Required.
+  std::string url;
+  std::chrono::seconds connect_timeout{5};      // per connection attempt
+  int read_pool_size = 4;                       // default 4 read connections, >= 1
+  int max_batch = 512;                          // default 512 Write calls per commit
+  int64_t max_log_bytes = kDefaultMaxLogBytes;  // default 8 MiB per allocation
+};
+
+// Whether `url` names a PostgreSQL database (starts with postgresql:// or postgres://).
+bool IsPostgresUrl(std::string_view url);
+
+// Connects to the database (one writer and read_pool_size reader connections) and
+// applies the schema migrations it lacks (one replica at a time). Writes of every
+// replica on the database are serialised, as SQLite's are. InvalidArgument for a
+// malformed URL or bad options; Unavailable when the server cannot be reached;
+// FailedPrecondition for a database of a newer schema. A connection lost later fails the
+// calls on it with Unavailable and is re-opened by the next transaction.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
 
 struct MemoryStoreOptions {
   int64_t max_log_bytes = kDefaultMaxLogBytes;  // default 8 MiB per allocation

@@ -244,7 +244,7 @@ TEST_P(JobsTest, ListFiltersPagesAndCursors) {
   h.states = {model::JobState::kRunning, model::JobState::kPending};
   h.limit = 1000;
   page = List(h);
-  ASSERT_TRUE(page.ok());
+  ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->jobs.size(), 7u);
   // A page that ends exactly at the last match has no cursor.
   store::JobFilter exact;

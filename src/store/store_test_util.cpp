@@ -1,6 +1,70 @@
 #include "store/store_test_util.h"
 
+#include <map>
+#include <mutex>
+
+#ifdef FASTGPU_STORE_POSTGRES_ONLY
+#include "common/testing/postgres_server.h"
+#endif
+
 namespace fastgpu::testing {
+
+#ifdef FASTGPU_STORE_POSTGRES_ONLY
+namespace {
+
+// The binary's PostgreSQL server, started on first use; its error when it cannot start.
+Result<PostgresServer*> SharedPostgres() {
+  static std::mutex mu;
+  static std::unique_ptr<PostgresServer> server;
+  static Status failed;
+  std::lock_guard lock(mu);
+  if (server == nullptr && failed.ok()) {
+    auto started = PostgresServer::Start();
+    if (started.ok()) {
+      server = std::move(*started);
+    } else {
+      failed = started.status();
+    }
+  }
+  if (!failed.ok()) return failed;
+  return server.get();
+}
+
+}  // namespace
+
+std::vector<StoreFactory> AllStoreFactories() {
+  StoreFactory pg;
+  pg.name = "postgres";
+  // One database per test folder, so that a test that opens its folder again finds its data.
+  pg.open = [](const std::filesystem::path& dir,
+               int64_t max_log_bytes) -> std::unique_ptr<store::Store> {
+    static std::map<std::string, std::string> urls;
+    auto server = SharedPostgres();
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) return nullptr;
+    std::string& url = urls[dir.string()];
+    if (url.empty()) {
+      auto made = (*server)->NewDatabaseUrl();
+      EXPECT_TRUE(made.ok()) << made.status();
+      if (!made.ok()) return nullptr;
+      url = *made;
+    }
+    store::PostgresOptions opt;
+    opt.url = url;
+    opt.read_pool_size = 2;
+    opt.max_log_bytes = max_log_bytes;
+    auto store = store::OpenPostgresStore(opt);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  };
+  pg.unavailable = [] {
+    auto server = SharedPostgres();
+    return server.ok() ? std::string() : server.status().ToString();
+  };
+  return {pg};
+}
+
+#else
 
 std::vector<StoreFactory> AllStoreFactories() {
   std::vector<StoreFactory> out;
@@ -21,6 +85,8 @@ std::vector<StoreFactory> AllStoreFactories() {
 #endif
   return out;
 }
+
+#endif  // FASTGPU_STORE_POSTGRES_ONLY
 
 TimePoint T(int64_t unix_ms) { return FromUnixMillis(unix_ms); }
 
@@ -107,6 +173,7 @@ store::AllocationRecord MakeAlloc(const std::string& id, const std::string& job_
 }
 
 void StoreConformanceTest::SetUp() {
+  if (std::string why = GetParam().unavailable(); !why.empty()) GTEST_SKIP() << why;
   store_ = GetParam().open(dir_.path(), store::kDefaultMaxLogBytes);
   ASSERT_NE(store_, nullptr);
 }

@@ -20,9 +20,13 @@ struct StoreFactory {
   std::function<std::unique_ptr<store::Store>(const std::filesystem::path& dir,
                                               int64_t max_log_bytes)>
       open;
+  // Why this implementation cannot run here ("" when it can); its tests then skip.
+  std::function<std::string()> unavailable = [] { return std::string(); };
 };
 
-// Every implementation the conformance suite runs against.
+// Every implementation the conformance suite runs against: memory and SQLite in
+// store_test; PostgreSQL alone in pg_store_test (built with FASTGPU_STORE_POSTGRES_ONLY,
+// label "postgres"), whose databases live on one PostgresServer the binary starts.
 std::vector<StoreFactory> AllStoreFactories();
 
 // Record builders with deterministic, millisecond-aligned times.

@@ -1,4 +1,4 @@
-#include "store/sqlite_reader.h"
+#include "store/sql_reader.h"
 
 #include <boost/json.hpp>
 
@@ -88,7 +88,7 @@ Result<AllocationRecord> AllocFromRow(const Stmt& q) {
 }
 
 template <typename Base>
-Status SqliteReader<Base>::LoadEvents(model::Job& job) {
+Status SqlReader<Base>::LoadEvents(model::Job& job) {
   Stmt q(c_,
          "SELECT at_ms, from_state, to_state, reason FROM job_events WHERE job_id = ?1"
          " ORDER BY n");
@@ -107,25 +107,32 @@ Status SqliteReader<Base>::LoadEvents(model::Job& job) {
 }
 
 template <typename Base>
-Result<JobPage> SqliteReader<Base>::ListJobs(const JobFilter& filter) {
+Result<JobPage> SqlReader<Base>::ListJobs(const JobFilter& filter) {
   FASTGPU_ASSIGN_OR_RETURN(int64_t after, ParseJobCursor(filter.cursor));
   const int limit = ClampJobLimit(filter.limit);
   // One statement per filter combination, so each stays cached and uses its index.
   // ?1 cursor, ?2 limit + 1 (to learn whether more follow), ?3 tenant, ?4 states (JSON).
   const char* sql;
   const bool by_tenant = !filter.tenant_id.empty(), by_state = !filter.states.empty();
+  const bool pg = c_.dialect() == SqlDialect::kPostgres;
   if (by_tenant && by_state) {
-    sql = "SELECT " FASTGPU_JOB_COLS
-          " FROM jobs WHERE seq > ?1 AND tenant_id = ?3"
-          " AND state IN (SELECT value FROM json_each(?4)) ORDER BY seq LIMIT ?2";
+    sql = pg ? "SELECT " FASTGPU_JOB_COLS
+               " FROM jobs WHERE seq > ?1 AND tenant_id = ?3"
+               " AND state IN (SELECT json_array_elements_text(?4::json)) ORDER BY seq LIMIT ?2"
+             : "SELECT " FASTGPU_JOB_COLS
+               " FROM jobs WHERE seq > ?1 AND tenant_id = ?3"
+               " AND state IN (SELECT value FROM json_each(?4)) ORDER BY seq LIMIT ?2";
   } else if (by_tenant) {
     sql = "SELECT " FASTGPU_JOB_COLS
           " FROM jobs WHERE seq > ?1 AND tenant_id = ?3"
           " ORDER BY seq LIMIT ?2";
   } else if (by_state) {
-    sql = "SELECT " FASTGPU_JOB_COLS
-          " FROM jobs WHERE seq > ?1"
-          " AND state IN (SELECT value FROM json_each(?4)) ORDER BY seq LIMIT ?2";
+    sql = pg ? "SELECT " FASTGPU_JOB_COLS
+               " FROM jobs WHERE seq > ?1"
+               " AND state IN (SELECT json_array_elements_text(?4::json)) ORDER BY seq LIMIT ?2"
+             : "SELECT " FASTGPU_JOB_COLS
+               " FROM jobs WHERE seq > ?1"
+               " AND state IN (SELECT value FROM json_each(?4)) ORDER BY seq LIMIT ?2";
   } else {
     sql = "SELECT " FASTGPU_JOB_COLS " FROM jobs WHERE seq > ?1 ORDER BY seq LIMIT ?2";
   }
@@ -155,9 +162,9 @@ Result<JobPage> SqliteReader<Base>::ListJobs(const JobFilter& filter) {
 }
 
 template <typename Base>
-Result<std::vector<model::Job>> SqliteReader<Base>::FindJobsByName(const std::string& tenant_id,
-                                                                   const std::string& name,
-                                                                   int limit) {
+Result<std::vector<model::Job>> SqlReader<Base>::FindJobsByName(const std::string& tenant_id,
+                                                                const std::string& name,
+                                                                int limit) {
   std::vector<model::Job> out;
   if (name.empty()) return out;
   // Both use an index on (tenant_id, name, seq) / (name, seq) (schema migration 4).
@@ -176,8 +183,8 @@ Result<std::vector<model::Job>> SqliteReader<Base>::FindJobsByName(const std::st
 }
 
 template <typename Base>
-Result<LogChunk> SqliteReader<Base>::ReadLog(const std::string& alloc_id, int64_t offset,
-                                             int64_t limit_bytes) {
+Result<LogChunk> SqlReader<Base>::ReadLog(const std::string& alloc_id, int64_t offset,
+                                          int64_t limit_bytes) {
   if (offset < 0 || limit_bytes < 0) return InvalidArgument("negative log offset or limit");
   LogChunk chunk;
   FASTGPU_ASSIGN_OR_RETURN(chunk.size_bytes, LogSize(alloc_id));
@@ -206,7 +213,7 @@ Result<LogChunk> SqliteReader<Base>::ReadLog(const std::string& alloc_id, int64_
 }
 
 template <typename Base>
-Result<metering::PriceTable> SqliteReader<Base>::GetPriceTable() {
+Result<metering::PriceTable> SqlReader<Base>::GetPriceTable() {
   metering::PriceTable p;
   {
     Stmt q(c_,
@@ -227,7 +234,7 @@ Result<metering::PriceTable> SqliteReader<Base>::GetPriceTable() {
   }
 }
 
-template class SqliteReader<ReadTx>;
-template class SqliteReader<WriteTx>;
+template class SqlReader<ReadTx>;
+template class SqlReader<WriteTx>;
 
 }  // namespace fastgpu::store

@@ -1,5 +1,6 @@
-// The read half of the SQLite transactions (internal; included by sqlite_tx.cpp only).
-// SqliteReader<ReadTx> is the read transaction; SqliteReader<WriteTx> is the base of the
+// The read half of the SQL stores' transactions (internal; included by sql_tx.cpp only),
+// over any SqlConn (SQLite or PostgreSQL).
+// SqlReader<ReadTx> is the read transaction; SqlReader<WriteTx> is the base of the
 // write transaction, which reads through the same methods.
 #pragma once
 
@@ -7,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "store/sql_conn.h"
 #include "store/sqlite_codec.h"
-#include "store/sqlite_db.h"
 #include "store/store.h"
 #include "store/store_util.h"
 
@@ -35,9 +36,9 @@ Result<model::Job> JobFromRow(const Stmt& q);  // without events
 Result<AllocationRecord> AllocFromRow(const Stmt& q);
 
 template <typename Base>
-class SqliteReader : public Base {
+class SqlReader : public Base {
  public:
-  explicit SqliteReader(SqliteConn& conn) : c_(conn) {}
+  explicit SqlReader(SqlConn& conn) : c_(conn) {}
 
   Result<model::Tenant> GetTenant(const std::string& id) override {
     Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants WHERE id = ?1");
@@ -250,7 +251,7 @@ class SqliteReader : public Base {
     }
   }
 
-  SqliteConn& c_;
+  SqlConn& c_;
 };
 
 }  // namespace fastgpu::store

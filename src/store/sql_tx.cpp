@@ -1,8 +1,8 @@
-#include "store/sqlite_tx.h"
+#include "store/sql_tx.h"
 
 #include <set>
 
-#include "store/sqlite_reader.h"
+#include "store/sql_reader.h"
 
 namespace fastgpu::store {
 namespace {
@@ -14,10 +14,10 @@ Status RunOnOne(Stmt& q, const std::string& what) {
   return OkStatus();
 }
 
-class SqliteWriteTx final : public SqliteReader<WriteTx> {
+class SqlWriteTx final : public SqlReader<WriteTx> {
  public:
-  SqliteWriteTx(SqliteConn& conn, int64_t max_log_bytes)
-      : SqliteReader(conn), max_log_bytes_(max_log_bytes) {}
+  SqlWriteTx(SqlConn& conn, int64_t max_log_bytes)
+      : SqlReader(conn), max_log_bytes_(max_log_bytes) {}
 
   // Adds an entry to the change feed (ReadTx::ListChangesSince).
   Status Changed(ChangeKind kind, const std::string& id) {
@@ -230,7 +230,7 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
   Status SetNodeDrained(const std::string& node_id, bool drained) override {
     FASTGPU_ASSIGN_OR_RETURN(bool known, Exists("SELECT 1 FROM nodes WHERE id = ?1", node_id));
     if (!known) return NotFound("node " + node_id + " not found");
-    Stmt q(c_, drained ? "INSERT OR IGNORE INTO node_drains(node_id) VALUES (?1)"
+    Stmt q(c_, drained ? "INSERT INTO node_drains(node_id) VALUES (?1) ON CONFLICT DO NOTHING"
                        : "DELETE FROM node_drains WHERE node_id = ?1");
     q.Bind(1, node_id);
     FASTGPU_RETURN_IF_ERROR(q.Run());
@@ -277,8 +277,13 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
   Status PutPriceTable(const metering::PriceTable& p) override {
     FASTGPU_RETURN_IF_ERROR(metering::ValidatePriceTable(p));
     Stmt q(c_,
-           "INSERT OR REPLACE INTO prices(id, default_gpu_hour_millicents, cpu_hour_millicents,"
-           " memory_gib_hour_millicents, minimum_charge_seconds) VALUES (1, ?1, ?2, ?3, ?4)");
+           "INSERT INTO prices(id, default_gpu_hour_millicents, cpu_hour_millicents,"
+           " memory_gib_hour_millicents, minimum_charge_seconds) VALUES (1, ?1, ?2, ?3, ?4)"
+           " ON CONFLICT(id) DO UPDATE SET"
+           " default_gpu_hour_millicents = excluded.default_gpu_hour_millicents,"
+           " cpu_hour_millicents = excluded.cpu_hour_millicents,"
+           " memory_gib_hour_millicents = excluded.memory_gib_hour_millicents,"
+           " minimum_charge_seconds = excluded.minimum_charge_seconds");
     q.Bind(1, p.default_gpu_hour_millicents).Bind(2, p.cpu_hour_millicents);
     q.Bind(3, p.memory_gib_hour_millicents).Bind(4, p.minimum_charge_seconds);
     FASTGPU_RETURN_IF_ERROR(q.Run());
@@ -294,8 +299,9 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
   Status PutBudgetOverMark(const BudgetOverMark& m) override {
     if (!GetTenant(m.tenant_id).ok()) return NotFound("tenant " + m.tenant_id + " not found");
     Stmt q(c_,
-           "INSERT OR REPLACE INTO budget_over_marks(tenant_id, period_start_ms, over_since_ms)"
-           " VALUES (?1, ?2, ?3)");
+           "INSERT INTO budget_over_marks(tenant_id, period_start_ms, over_since_ms)"
+           " VALUES (?1, ?2, ?3) ON CONFLICT(tenant_id, period_start_ms)"
+           " DO UPDATE SET over_since_ms = excluded.over_since_ms");
     q.Bind(1, m.tenant_id).Bind(2, m.period_start_ms).Bind(3, m.over_since_ms);
     return q.Run();
   }
@@ -306,7 +312,9 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
   }
   Status SetJoinTokenHash(const std::string& sha256_hex) override {
     if (sha256_hex.empty()) return InvalidArgument("empty join token hash");
-    Stmt q(c_, "INSERT OR REPLACE INTO join_token(id, sha256_hex) VALUES (1, ?1)");
+    Stmt q(c_,
+           "INSERT INTO join_token(id, sha256_hex) VALUES (1, ?1)"
+           " ON CONFLICT(id) DO UPDATE SET sha256_hex = excluded.sha256_hex");
     q.Bind(1, sha256_hex);
     return q.Run();
   }
@@ -336,12 +344,12 @@ class SqliteWriteTx final : public SqliteReader<WriteTx> {
 
 }  // namespace
 
-std::unique_ptr<ReadTx> NewSqliteReadTx(SqliteConn& conn) {
-  return std::make_unique<SqliteReader<ReadTx>>(conn);
+std::unique_ptr<ReadTx> NewSqlReadTx(SqlConn& conn) {
+  return std::make_unique<SqlReader<ReadTx>>(conn);
 }
 
-std::unique_ptr<WriteTx> NewSqliteWriteTx(SqliteConn& conn, int64_t max_log_bytes) {
-  return std::make_unique<SqliteWriteTx>(conn, max_log_bytes);
+std::unique_ptr<WriteTx> NewSqlWriteTx(SqlConn& conn, int64_t max_log_bytes) {
+  return std::make_unique<SqlWriteTx>(conn, max_log_bytes);
 }
 
 }  // namespace fastgpu::store
