@@ -1,4 +1,5 @@
-// `fastgpu server`: the control plane with its SQLite store, until SIGINT / SIGTERM.
+// `fastgpu server`: the control plane on its store (SQLite or PostgreSQL), until SIGINT /
+// SIGTERM.
 #include <iostream>
 #include <memory>
 
@@ -22,7 +23,8 @@ int RunServer(const ControlPlaneFlags& f) {
             << running->TlsBanner() << "admin token: " << f.data_dir << "/admin.token\n"
             << "join token: " << f.data_dir << "/join.token"
             << (running->ca_sha256.empty() ? "" : " (pins the TLS CA)") << "\n"
-            << PlacerBanner(f) << std::flush;
+            << PlacerBanner(f) << StoreBanner(f) << "\n"
+            << std::flush;
   int sig = server::WaitForTerminationSignal();
   spdlog::info("fastgpu server: signal {}, stopping", sig);
   running->control_plane->Stop();

@@ -14,6 +14,7 @@ void RegisterUpCommand(CLI::App& app, int* exit_code);      // cmd_up.cpp
 void RegisterServerCommand(CLI::App& app, int* exit_code);  // cmd_server.cpp
 void RegisterAgentCommand(CLI::App& app, int* exit_code);   // cmd_agent.cpp
 void RegisterSimCommand(CLI::App& app, int* exit_code);     // cmd_sim.cpp
+void RegisterStoreCommand(CLI::App& app, int* exit_code);   // cmd_store.cpp
 // login, job, node, tenant, token, usage: the API client commands.
 void RegisterClientCommands(CLI::App& app, int* exit_code);  // cmd_client.cpp
 

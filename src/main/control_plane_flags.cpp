@@ -24,6 +24,31 @@ std::chrono::milliseconds Millis(double seconds) {
 
 }  // namespace
 
+Result<std::unique_ptr<store::Store>> OpenStoreFromFlags(const ControlPlaneFlags& f,
+                                                         int64_t max_log_bytes) {
+  if (store::IsPostgresUrl(f.store)) {
+    store::PostgresOptions po;
+    po.url = f.store;
+    po.max_log_bytes = max_log_bytes;
+    auto opened = store::OpenPostgresStore(po);
+    if (!opened.ok()) return opened.status().WithContext("store");
+    return opened;
+  }
+  if (f.store.find("://") != std::string::npos) {
+    return InvalidArgument("--store: '" + f.store +
+                           "' is neither a file path nor a postgresql:// URL");
+  }
+  store::SqliteOptions so;
+  so.path = f.store.empty() ? f.data_dir + "/fastgpu.db" : f.store;
+  so.max_log_bytes = max_log_bytes;
+  return store::OpenSqliteStore(so);
+}
+
+std::string StoreBanner(const ControlPlaneFlags& f) {
+  if (store::IsPostgresUrl(f.store)) return "store: PostgreSQL " + store::RedactStoreUrl(f.store);
+  return "store: SQLite " + (f.store.empty() ? f.data_dir + "/fastgpu.db" : f.store);
+}
+
 void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& f) {
   if (f->policy.empty()) f->policy = std::string(sched::kDefaultPolicy);
   cmd->add_option("--listen", f->listen, "host:port to listen on (port 0: any free port)")
@@ -32,6 +57,11 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "Folder of the SQLite database, the admin.token / join.token files and, "
                   "for `up`, the local agent's state")
       ->capture_default_str();
+  cmd->add_option("--store", f->store,
+                  "Where the control plane keeps its state: a SQLite file (default: "
+                  "DATA_DIR/fastgpu.db) or a PostgreSQL database, "
+                  "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, which several "
+                  "`fastgpu server` replicas may share (docs/ha.md)");
   cmd->add_option("--placer,--policy", f->policy,
                   "How the control plane's engine places pending jobs: an online policy, one "
                   "job at a time, or a batch placer, a window of --batch-size jobs at once, as "
@@ -225,10 +255,8 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   std::filesystem::create_directories(f.data_dir, ec);
   if (ec) return Internal("cannot create " + f.data_dir + ": " + ec.message());
   ::chmod(f.data_dir.c_str(), 0700);
-  store::SqliteOptions so;
-  so.path = f.data_dir + "/fastgpu.db";
-  so.max_log_bytes = o.max_log_bytes;
-  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::OpenSqliteStore(so));
+  FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
+                           OpenStoreFromFlags(f, o.max_log_bytes));
   FASTGPU_ASSIGN_OR_RETURN(running.control_plane,
                            server::ControlPlane::Open(o, std::move(store), SystemClock::Default()));
   FASTGPU_ASSIGN_OR_RETURN(running.port, running.control_plane->Start());

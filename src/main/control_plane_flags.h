@@ -12,12 +12,16 @@
 
 #include "common/result.h"
 #include "server/control_plane.h"
+#include "store/store.h"
 
 namespace fastgpu::main {
 
 struct ControlPlaneFlags {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = ".fastgpu";
+  // Where the state lives: "" (the default) or a file path: SQLite (default
+  // data_dir/fastgpu.db); postgresql://...: PostgreSQL, shared by several replicas.
+  std::string store;
   std::string policy;   // an online policy or a batch placer; default: the scheduler's default
   int batch_size = 64;  // batch placers: pending jobs per window
   double batch_time_limit_s = 1;  // batch placers: solver seconds per window
@@ -42,12 +46,19 @@ struct ControlPlaneFlags {
   bool insecure_http = false;         // allow plain HTTP on a non-loopback address
 };
 
-// Adds --listen, --data-dir, --placer (--policy), --batch-size, --batch-time-limit,
+// Adds --listen, --data-dir, --store, --placer (--policy), --batch-size, --batch-time-limit,
 // --node-timeout, --heartbeat-interval,
 // --io-threads, --workers, --max-body-bytes, --budget-grace, --max-connections,
 // --idle-timeout, --request-timeout, --allow-unplaceable, --log-limit, --tls, --tls-cert,
 // --tls-key, --tls-san and --insecure-http to `cmd`.
 void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& flags);
+
+// Opens the store `flags.store` names (see ControlPlaneFlags::store) with the log cap.
+Result<std::unique_ptr<store::Store>> OpenStoreFromFlags(const ControlPlaneFlags& flags,
+                                                         int64_t max_log_bytes);
+
+// A short description of where the state lives, for the start banner (no password).
+std::string StoreBanner(const ControlPlaneFlags& flags);
 
 struct RunningControlPlane {
   std::unique_ptr<server::ControlPlane> control_plane;
@@ -75,8 +86,8 @@ struct RunningControlPlane {
 // "placer: ilp-batch (batch: windows of 64 pending jobs, 1 s each)".
 std::string PlacerBanner(const ControlPlaneFlags& flags);
 
-// Creates data_dir (mode 0700), opens the SQLite store there, and starts a ControlPlane on it
-// with the system clock. The error names what failed.
+// Creates data_dir (mode 0700), opens the store (--store; default SQLite in data_dir), and
+// starts a ControlPlane on it with the system clock. The error names what failed.
 Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& flags);
 
 }  // namespace fastgpu::main

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   fastgpu::main::RegisterServerCommand(app, &exit_code);
   fastgpu::main::RegisterAgentCommand(app, &exit_code);
   fastgpu::main::RegisterSimCommand(app, &exit_code);
+  fastgpu::main::RegisterStoreCommand(app, &exit_code);
   fastgpu::main::RegisterClientCommands(app, &exit_code);
   std::string shell;
   auto* completion = app.add_subcommand(

@@ -15,6 +15,10 @@ namespace fastgpu::store {
 
 int LatestPgSchemaVersion();
 
+// Opens a write transaction that holds the store's write lock (a transaction-level
+// advisory lock): write transactions of every replica run one at a time.
+inline constexpr const char* kPgBeginWrite = "BEGIN; SELECT pg_advisory_xact_lock(4604720411)";
+
 // Applies the missing migrations. FailedPrecondition when the database is from a newer
 // build (its version is above LatestPgSchemaVersion()).
 Status MigratePgSchema(PgConn& conn);

@@ -19,6 +19,8 @@ bool IsPostgresUrl(std::string_view url) {
   return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
 }
 
+std::string RedactStoreUrl(std::string_view url) { return RedactPgUrl(url); }
+
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options) {
   if (!IsPostgresUrl(options.url)) {
     return InvalidArgument("postgres store: the URL must start with postgresql:// (got '" +
@@ -38,7 +40,7 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options)
   }
   SqlStoreOptions so;
   so.kind = "postgres";
-  so.begin_write = "BEGIN; SELECT pg_advisory_xact_lock(4604720411)";
+  so.begin_write = kPgBeginWrite;
   so.begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
   so.max_batch = options.max_batch;
   so.max_log_bytes = options.max_log_bytes;

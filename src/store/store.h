@@ -334,6 +334,8 @@ struct PostgresOptions {
 
 // Whether `url` names a PostgreSQL database (starts with postgresql:// or postgres://).
 bool IsPostgresUrl(std::string_view url);
+// The URL with its password (if any) written "***", for messages and logs.
+std::string RedactStoreUrl(std::string_view url);
 
 // Connects to the database (one writer and read_pool_size reader connections) and
 // applies the schema migrations it lacks (one replica at a time). Writes of every
