@@ -27,7 +27,16 @@ Result<Reply> Api::Index(const Call&) {
   return Reply::Text("text/plain; charset=utf-8", kIndexText);
 }
 
-Result<Reply> Api::Health(const Call&) { return Reply::Json(json::object{{"status", "ok"}}); }
+// Healthy when the store answers a read: a replica that lost its database says so (503),
+// so that a load balancer sends its clients elsewhere.
+Result<Reply> Api::Health(const Call&) {
+  Status s = store_.Read([](store::ReadTx& tx) { return tx.LatestChangeSeq().status(); });
+  if (!s.ok()) {
+    return Unavailable("the control plane cannot reach its " + std::string(store_.Kind()) +
+                       " store: " + s.message());
+  }
+  return Reply::Json(json::object{{"status", "ok"}, {"store", std::string(store_.Kind())}});
+}
 
 Result<Reply> Api::ListRoutes(const Call&) {
   json::array out;

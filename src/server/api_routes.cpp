@@ -11,7 +11,9 @@ const std::vector<Api::Route>& Api::Table() {
   static const std::vector<Route> kTable = {
       // The service itself.
       {{"GET", "/", A::kNone, "a short text naming the API"}, &Api::Index},
-      {{"GET", "/healthz", A::kNone, "liveness: {\"status\":\"ok\"}"}, &Api::Health},
+      {{"GET", "/healthz", A::kNone,
+        "health: {\"status\":\"ok\", \"store\": kind}; 503 when the store is unreachable"},
+       &Api::Health},
       {{"GET", "/metrics", A::kNone, "Prometheus metrics"}, &Api::MetricsText},
       {{"GET", "/v1/routes", A::kTenant, "this table: method, path, auth level, summary"},
        &Api::ListRoutes},
