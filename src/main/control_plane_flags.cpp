@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
@@ -62,6 +63,26 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "DATA_DIR/fastgpu.db) or a PostgreSQL database, "
                   "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, which several "
                   "`fastgpu server` replicas may share (docs/ha.md)");
+  cmd->add_option("--replica-id", f->replica_id,
+                  "This replica's name among the `fastgpu server` replicas on one PostgreSQL "
+                  "store (letters, digits, '.', '_', '-'; default: random)")
+      ->check(CLI::Validator(
+          [](std::string& id) -> std::string {
+            if (id.empty() || id.size() > 64) return "1 to 64 characters";
+            for (char c : id) {
+              if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
+                  c != '-') {
+                return "only letters, digits, '.', '_' and '-'";
+              }
+            }
+            return "";
+          },
+          "ID"));
+  cmd->add_option("--leader-lease", f->leader_lease_s,
+                  "Seconds the leading replica's lease lasts without renewal; another replica "
+                  "takes over after it (renewed every quarter of it)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.2, 600.0));
   cmd->add_option("--placer,--policy", f->policy,
                   "How the control plane's engine places pending jobs: an online policy, one "
                   "job at a time, or a batch placer, a window of --batch-size jobs at once, as "
@@ -221,6 +242,8 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   RunningControlPlane running;
   running.host = listen->first;
   o.insecure_http = f.insecure_http;
+  o.replica_id = f.replica_id;
+  o.leader_lease = Millis(f.leader_lease_s);
   const bool own_files = !f.tls_cert.empty() || !f.tls_key.empty();
   if (own_files) {
     if (f.tls_cert.empty() || f.tls_key.empty()) {

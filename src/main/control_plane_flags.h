@@ -44,6 +44,8 @@ struct ControlPlaneFlags {
   std::string tls_key;                // its PEM private key; default none
   std::vector<std::string> tls_sans;  // extra names for the made certificate
   bool insecure_http = false;         // allow plain HTTP on a non-loopback address
+  std::string replica_id;             // default: random; names this replica among several
+  double leader_lease_s = 4;          // a lapsed leader is replaced after this long
 };
 
 // Adds --listen, --data-dir, --store, --placer (--policy), --batch-size, --batch-time-limit,

@@ -23,11 +23,12 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
-#include "server/api_route.h"
 #include "server/admission.h"
+#include "server/api_route.h"
 #include "server/auth.h"
 #include "server/http_server.h"
 #include "server/json_codec.h"
+#include "server/leader.h"
 #include "server/log_waiters.h"
 #include "server/metrics.h"
 #include "server/node_leases.h"
@@ -54,6 +55,9 @@ struct ApiOptions {
   // even when the log goes on; the client asks again from its offset.
   int max_log_streams = 16;
   int64_t log_stream_max_ms = 300000;
+  // Borrowed, may be null (default): who leads among the control-plane replicas, told by
+  // /healthz and /metrics.
+  const LeaderElector* leader = nullptr;
 };
 
 // The node an admin names by id or by name (already percent-decoded); a name must match

@@ -35,7 +35,13 @@ Result<Reply> Api::Health(const Call&) {
     return Unavailable("the control plane cannot reach its " + std::string(store_.Kind()) +
                        " store: " + s.message());
   }
-  return Reply::Json(json::object{{"status", "ok"}, {"store", std::string(store_.Kind())}});
+  json::object out{{"status", "ok"}, {"store", std::string(store_.Kind())}};
+  if (const LeaderElector* l = options_.leader) {
+    out["replica"] = l->replica_id();
+    out["leading"] = l->leading();
+    out["leader"] = l->leader();
+  }
+  return Reply::Json(std::move(out));
 }
 
 Result<Reply> Api::ListRoutes(const Call&) {
@@ -206,7 +212,21 @@ Result<Reply> Api::MetricsText(const Call&) {
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
-  return Reply::Text("text/plain; version=0.0.4", metrics_.Render(g));
+  std::string text = metrics_.Render(g);
+  if (const LeaderElector* l = options_.leader) {
+    text +=
+        "# HELP fastgpu_leader Whether this control-plane replica leads (runs the reconciler).\n"
+        "# TYPE fastgpu_leader gauge\n"
+        "fastgpu_leader{replica=\"" +
+        l->replica_id() + "\"} " + (l->leading() ? "1" : "0") +
+        "\n"
+        "# HELP fastgpu_leader_generation The leader lease's generation this replica holds (0: "
+        "none).\n"
+        "# TYPE fastgpu_leader_generation gauge\n"
+        "fastgpu_leader_generation " +
+        std::to_string(l->generation()) + "\n";
+  }
+  return Reply::Text("text/plain; version=0.0.4", text);
 }
 
 }  // namespace fastgpu::server

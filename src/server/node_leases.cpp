@@ -11,8 +11,8 @@ void NodeLeases::Renew(const std::string& node_id, TimePoint at) {
 }
 
 TimePoint NodeLeases::LastSeen(const std::string& node_id, TimePoint stored) const {
-  TimePoint last = std::max(stored, started_at_);
   std::lock_guard lock(mu_);
+  TimePoint last = std::max(stored, started_at_);
   auto it = renewed_.find(node_id);
   return it == renewed_.end() ? last : std::max(last, it->second);
 }

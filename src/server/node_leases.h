@@ -11,6 +11,7 @@
 // Thread-safe: any method may be called from any thread.
 #pragma once
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -32,10 +33,19 @@ class NodeLeases {
   // store holds), the last Renew of the node, and the start of the control plane.
   TimePoint LastSeen(const std::string& node_id, TimePoint stored) const;
 
-  TimePoint started_at() const { return started_at_; }
+  TimePoint started_at() const {
+    std::lock_guard lock(mu_);
+    return started_at_;
+  }
+  // Starts every lease again from `at` (a replica that becomes the leader judges no node
+  // on silence from before it led).
+  void Restart(TimePoint at) {
+    std::lock_guard lock(mu_);
+    started_at_ = std::max(started_at_, at);
+  }
 
  private:
-  const TimePoint started_at_;
+  TimePoint started_at_;  // guarded by mu_
   mutable std::mutex mu_;
   std::unordered_map<std::string, TimePoint> renewed_;  // guarded by mu_
 };

@@ -324,12 +324,14 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
   for (const std::string& id : stale) {
     PassStats local;
     bool lost = false;
+    TimePoint stored_heartbeat{};
     FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
       local = PassStats();
       FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord n, tx.GetNode(id));
+      stored_heartbeat = n.last_heartbeat;
       const TimePoint last_seen = leases_.LastSeen(id, n.last_heartbeat);
       lost = n.state != store::NodeState::kLost && now - last_seen > options_.node_timeout;
-      if (!lost) return OkStatus();  // it heartbeat meanwhile
+      if (!lost) return OkStatus();  // it heartbeat meanwhile (perhaps to another replica)
       if (n.state == store::NodeState::kDraining) {
         FASTGPU_RETURN_IF_ERROR(tx.SetNodeDrained(id, true));
       }
@@ -359,6 +361,13 @@ Status Reconciler::ExpireLeases(PassStats& stats) {
       }
       return OkStatus();
     }));
+    if (!lost) {
+      // Heartbeats stored by another replica do not pass through the change feed: keep the
+      // stored time, so that the node is not a candidate again at every pass.
+      if (auto pos = node_pos_.find(id); pos != node_pos_.end()) {
+        nodes_[pos->second].last_heartbeat = stored_heartbeat;
+      }
+    }
     if (lost) {
       spdlog::warn("reconciler: node {} lost; {} job(s) requeued, {} failed", id, local.requeued,
                    local.failed);
@@ -494,6 +503,14 @@ Status Reconciler::CollectGarbage(bool full) {
   return store_.Write([&](store::WriteTx& tx) -> Status {
     return tx.DeleteIdempotencyBefore(now - kIdempotencyTtl).status();
   });
+}
+
+void Reconciler::Resync() {
+  {
+    std::lock_guard lock(pass_mu_);
+    synced_ = false;
+  }
+  leases_.Restart(clock_.Now());
 }
 
 void Reconciler::Start() {

@@ -114,6 +114,9 @@ class Reconciler {
   void Stop();
   // Asks the background thread for a pass soon (after a submission or a report).
   void Poke();
+  // Makes the next pass read everything again and gives every node a full lease from now
+  // (a replica that has just become the leader: others changed the store meanwhile).
+  void Resync();
 
   // Passes begun so far (RunOnce calls, the background thread's and others').
   int64_t passes() const { return passes_.load(); }

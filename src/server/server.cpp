@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,13 +146,37 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ro.interval = s->options_.reconcile_interval;
   ro.budget_grace = s->options_.budget_grace;
   ro.max_pending_per_pass = s->options_.max_pending_per_pass;
-  FASTGPU_ASSIGN_OR_RETURN(s->reconciler_, Reconciler::Create(store, clock, ids, s->metrics_, ro));
+  if (s->options_.replica_id.empty()) s->options_.replica_id = "replica-" + RandomHex(6);
+  s->fenced_ = std::make_unique<FencedStore>(store, s->options_.replica_id);
+  FASTGPU_ASSIGN_OR_RETURN(s->reconciler_,
+                           Reconciler::Create(*s->fenced_, clock, ids, s->metrics_, ro));
+  if (s->options_.run_reconciler) {
+    LeaderOptions lo;
+    lo.replica_id = s->options_.replica_id;
+    lo.lease_ttl = s->options_.leader_lease;
+    lo.renew_every = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(50),
+                                                         s->options_.leader_lease / 4);
+    lo.shared_store = store.Kind() == "postgres";
+    Server* raw = s.get();
+    s->elector_ = std::make_unique<LeaderElector>(
+        store, clock, lo,
+        [raw](int64_t generation) {
+          raw->fenced_->Arm(generation);
+          raw->reconciler_->Resync();
+          raw->reconciler_->Start();
+        },
+        [raw] {
+          raw->fenced_->Disarm();
+          raw->reconciler_->Stop();
+        });
+  }
   ApiOptions ao;
   ao.heartbeat_interval_ms = s->options_.heartbeat_interval.count();
   ao.lease_ms = s->options_.node_timeout.count();
   ao.max_log_bytes = s->options_.max_log_bytes;
   ao.leases = &s->reconciler_->leases();
   ao.allow_unplaceable = s->options_.allow_unplaceable;
+  ao.leader = s->elector_.get();
   ao.max_log_streams = std::max(1, s->options_.worker_threads / 2);
   Reconciler* rec = s->reconciler_.get();
   s->api_ =
@@ -177,12 +202,19 @@ Server::~Server() { Stop(); }
 
 Result<uint16_t> Server::Start() {
   FASTGPU_ASSIGN_OR_RETURN(port_, http_->Start());
-  if (options_.run_reconciler) reconciler_->Start();
+  if (elector_) {
+    fenced_->Disarm();  // until elected
+    // The first round at once: a lone replica leads before Start returns.
+    auto first = elector_->RunOnce();
+    if (!first.ok()) spdlog::warn("leader: first round failed: {}", first.status().ToString());
+    elector_->Start();
+  }
   return port_;
 }
 
 void Server::Stop() {
   if (http_) http_->Stop();
+  if (elector_) elector_->Stop();  // stops the reconciler when leading, hands the lease back
   if (reconciler_) reconciler_->Stop();
 }
 

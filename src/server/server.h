@@ -22,6 +22,7 @@
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/http_server.h"
+#include "server/leader.h"
 #include "server/metrics.h"
 #include "server/reconciler.h"
 #include "store/store.h"
@@ -64,6 +65,12 @@ struct ServerOptions {
   // in clear. True serves it anyway (a network the operator trusts, or TLS ended by a
   // proxy in front).
   bool insecure_http = false;
+  // This replica's id among the control-plane replicas on one store (default empty: a
+  // random "replica-<hex>"), and its leader lease (leader.h): with a store several replicas
+  // share (PostgreSQL), only the leader runs the reconciler, and another takes over within
+  // about leader_lease after it stops renewing.
+  std::string replica_id;
+  std::chrono::milliseconds leader_lease{4000};  // default 4 s
 };
 
 // OK unless `options` would serve plain HTTP on a non-loopback address without
@@ -88,6 +95,8 @@ class Server {
   const std::string& admin_token() const { return admin_token_; }
   const std::string& join_token() const { return join_token_; }
   Reconciler& reconciler() { return *reconciler_; }
+  // Who leads among the replicas (null before Start or when the reconciler does not run).
+  const LeaderElector* leader() const { return elector_.get(); }
   Metrics& metrics() { return metrics_; }
   // The request handler behind the HTTP server (to drive the API in process: the fuzzer).
   Api& api() { return *api_; }
@@ -103,7 +112,10 @@ class Server {
   std::string join_secret_;  // what agents send; its SHA-256 is in the store
   Metrics metrics_;
   std::unique_ptr<Authenticator> auth_;
+  // The reconciler writes through the fence: only while this replica leads.
+  std::unique_ptr<FencedStore> fenced_;
   std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<LeaderElector> elector_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
   uint16_t port_ = 0;

@@ -46,6 +46,7 @@ struct MemState {
   std::map<std::pair<std::string, int64_t>, BudgetOverMark> budget_marks;
   std::optional<metering::PriceTable> prices;
   std::optional<std::string> join_token_hash;
+  std::optional<LeaderLease> leader_lease;
   std::map<int64_t, Change> changes;  // the change feed, by seq
   int64_t next_change_seq = 1;        // never reused, even after a rollback
 };
@@ -214,6 +215,10 @@ class MemReader : public Base {
       return NotFound("no budget mark for tenant " + tenant_id + " in that period");
     }
     return it->second;
+  }
+  Result<LeaderLease> GetLeaderLease() override {
+    if (!s_.leader_lease) return NotFound("no leader lease stored");
+    return *s_.leader_lease;
   }
   Result<std::string> GetJoinTokenHash() override {
     if (!s_.join_token_hash) return NotFound("no join token stored");
@@ -504,6 +509,11 @@ class MemWriteTx final : public MemReader<WriteTx> {
   Status SetJoinTokenHash(const std::string& sha256_hex) override {
     if (sha256_hex.empty()) return InvalidArgument("empty join token hash");
     Assign(s_.join_token_hash, std::optional<std::string>(sha256_hex));
+    return OkStatus();
+  }
+  Status PutLeaderLease(const LeaderLease& lease) override {
+    FASTGPU_RETURN_IF_ERROR(ValidateLeaderLease(lease));
+    Assign(s_.leader_lease, std::optional<LeaderLease>(lease));
     return OkStatus();
   }
 

@@ -136,6 +136,14 @@ CREATE TABLE changes(
   id TEXT NOT NULL);
 CREATE INDEX changes_by_kind ON changes(kind, seq);
 )sql",
+    // 2: the leader lease of the control-plane replicas (SQLite version 9).
+    R"sql(
+CREATE TABLE leader_lease(
+  id BIGINT PRIMARY KEY CHECK (id = 1),
+  holder TEXT NOT NULL,
+  generation BIGINT NOT NULL,
+  expires_at_ms BIGINT NOT NULL);
+)sql",
 };
 
 // The advisory lock that lets one replica migrate at a time.

@@ -170,4 +170,14 @@ struct BudgetOverMark {
   friend bool operator==(const BudgetOverMark&, const BudgetOverMark&) = default;
 };
 
+// The control plane's leader lease (ReadTx::GetLeaderLease): which replica leads, until
+// when, and the lease's generation, the fencing token every leader-only write carries
+// (it rises each time another replica takes the lease over).
+struct LeaderLease {
+  std::string holder;         // the leading replica's id
+  int64_t generation = 0;     // >= 1 once taken
+  int64_t expires_at_ms = 0;  // Unix ms; after it another replica may take over
+  friend bool operator==(const LeaderLease&, const LeaderLease&) = default;
+};
+
 }  // namespace fastgpu::store

@@ -210,6 +210,12 @@ class SqlReader : public Base {
     if (!row) return NotFound("no join token stored");
     return q.Text(0);
   }
+  Result<LeaderLease> GetLeaderLease() override {
+    Stmt q(c_, "SELECT holder, generation, expires_at_ms FROM leader_lease WHERE id = 1");
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("no leader lease stored");
+    return LeaderLease{q.Text(0), q.Int(1), q.Int(2)};
+  }
   Result<std::vector<Change>> ListChangesSince(int64_t after, int limit) override {
     Stmt q(c_, "SELECT seq, kind, id FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2");
     q.Bind(1, after).Bind(2, int64_t{std::clamp(limit, 1, 100000)});

@@ -310,6 +310,15 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
     q.Bind(1, tenant_id).Bind(2, period_start_ms);
     return q.Run();
   }
+  Status PutLeaderLease(const LeaderLease& lease) override {
+    FASTGPU_RETURN_IF_ERROR(ValidateLeaderLease(lease));
+    Stmt q(c_,
+           "INSERT INTO leader_lease(id, holder, generation, expires_at_ms) VALUES (1, ?1, ?2, ?3)"
+           " ON CONFLICT(id) DO UPDATE SET holder = excluded.holder,"
+           " generation = excluded.generation, expires_at_ms = excluded.expires_at_ms");
+    q.Bind(1, lease.holder).Bind(2, lease.generation).Bind(3, lease.expires_at_ms);
+    return q.Run();
+  }
   Status SetJoinTokenHash(const std::string& sha256_hex) override {
     if (sha256_hex.empty()) return InvalidArgument("empty join token hash");
     Stmt q(c_,

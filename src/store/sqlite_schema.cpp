@@ -206,6 +206,14 @@ CREATE TABLE changes(
     R"sql(
 CREATE INDEX changes_by_kind ON changes(kind, seq);
 )sql",
+    // 9: the leader lease of the control-plane replicas (ReadTx::GetLeaderLease).
+    R"sql(
+CREATE TABLE leader_lease(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  holder TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL);
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {

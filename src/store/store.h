@@ -163,6 +163,10 @@ class ReadTx {
   // --- cluster secrets ---
   // The SHA-256 (hex) of the current join token. NotFound when none was stored.
   virtual Result<std::string> GetJoinTokenHash() = 0;
+
+  // --- the leader lease ---
+  // The lease as last stored by PutLeaderLease. NotFound when none was.
+  virtual Result<LeaderLease> GetLeaderLease() = 0;
 };
 
 // Write operations; a WriteTx reads its own writes.
@@ -279,6 +283,11 @@ class WriteTx : public ReadTx {
   // --- cluster secrets ---
   // Replaces the join token's hash. InvalidArgument for an empty hash.
   virtual Status SetJoinTokenHash(const std::string& sha256_hex) = 0;
+
+  // --- the leader lease ---
+  // Replaces the lease (the caller decides who may take it: server/leader.h).
+  // InvalidArgument for an empty holder or a generation below 1.
+  virtual Status PutLeaderLease(const LeaderLease& lease) = 0;
 };
 
 // The status of a write that failed because the disk under the store is full (or failed

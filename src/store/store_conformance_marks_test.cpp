@@ -297,6 +297,46 @@ TEST_P(MarksTest, ThroughAFaultyStore) {
                   .ok());
 }
 
+TEST_P(MarksTest, LeaderLeaseIsReplacedWholeAndRolledBackWithItsWrite) {
+  EXPECT_TRUE(R([](store::ReadTx& tx) -> Status {
+                EXPECT_EQ(tx.GetLeaderLease().status().code(), StatusCode::kNotFound);
+                return OkStatus();
+              }).ok());
+  const store::LeaderLease first{"replica-a", 1, 5000};
+  ASSERT_TRUE(W([&](store::WriteTx& tx) { return tx.PutLeaderLease(first); }).ok());
+  EXPECT_EQ(W([](store::WriteTx& tx) {
+              return tx.PutLeaderLease({"", 2, 1});
+            }).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(W([](store::WriteTx& tx) {
+              return tx.PutLeaderLease({"replica-b", 0, 1});
+            }).code(),
+            StatusCode::kInvalidArgument);
+  // A write that fails later takes its lease change back with it.
+  EXPECT_EQ(W([](store::WriteTx& tx) -> Status {
+              FASTGPU_RETURN_IF_ERROR(tx.PutLeaderLease({"replica-b", 2, 9000}));
+              return Aborted("changed my mind");
+            }).code(),
+            StatusCode::kAborted);
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(store::LeaderLease got, tx.GetLeaderLease());
+                EXPECT_EQ(got, first);
+                return OkStatus();
+              }).ok());
+  const store::LeaderLease second{"replica-b", 2, 9000};
+  ASSERT_TRUE(W([&](store::WriteTx& tx) -> Status {
+                FASTGPU_RETURN_IF_ERROR(tx.PutLeaderLease(second));
+                FASTGPU_ASSIGN_OR_RETURN(store::LeaderLease own, tx.GetLeaderLease());
+                EXPECT_EQ(own, second);  // a write reads its own lease
+                return OkStatus();
+              }).ok());
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(store::LeaderLease got, tx.GetLeaderLease());
+                EXPECT_EQ(got, second);
+                return OkStatus();
+              }).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, MarksTest, ::testing::ValuesIn(AllStoreFactories()),
                          [](const ::testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;

@@ -122,4 +122,10 @@ Status DiskFullError(std::string_view detail) {
   return Unavailable(std::move(msg));
 }
 
+Status ValidateLeaderLease(const LeaderLease& lease) {
+  if (lease.holder.empty()) return InvalidArgument("leader lease: empty holder");
+  if (lease.generation < 1) return InvalidArgument("leader lease: generation below 1");
+  return OkStatus();
+}
+
 }  // namespace fastgpu::store

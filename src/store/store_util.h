@@ -46,4 +46,7 @@ Result<std::string_view> LogBytesToAppend(int64_t size, int64_t offset, std::str
 // Runs `fn`, turning an escaping exception into Internal.
 Status RunGuarded(const std::function<Status()>& fn);
 
+// InvalidArgument for a lease with an empty holder or a generation below 1.
+Status ValidateLeaderLease(const LeaderLease& lease);
+
 }  // namespace fastgpu::store
