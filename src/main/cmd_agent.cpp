@@ -118,7 +118,9 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("agent", "Run the node agent on a GPU machine");
   auto flags = std::make_shared<AgentFlags>();
   auto sandbox = std::make_shared<SandboxFlags>();
-  cmd->add_option("--server", flags->server, "Control plane URL, e.g. http://10.0.0.1:8080")
+  cmd->add_option("--server", flags->server,
+                  "Control plane URL, e.g. http://10.0.0.1:8080; several replicas comma-separated "
+                  "(the agent moves to the next when one stops answering)")
       ->required()
       ->envname("FASTGPU_SERVER");
   cmd->add_option("--join-token", flags->join_token,

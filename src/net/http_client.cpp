@@ -347,13 +347,44 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpClient::HttpClient(std::vector<std::unique_ptr<Impl>> impls) : impls_(std::move(impls)) {}
 HttpClient::~HttpClient() {
-  if (impl_) impl_->Close();
+  for (auto& impl : impls_) impl->Close();
 }
 
-Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url,
+namespace {
+
+// The addresses of a base URL list "http://a:8080,http://b:8080" (spaces around commas
+// allowed), in order; empty entries dropped.
+std::vector<std::string_view> SplitAddresses(std::string_view list) {
+  std::vector<std::string_view> out;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view one = list.substr(0, comma);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (!one.empty()) out.push_back(one);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_urls,
                                                        HttpClientOptions options) {
+  std::vector<std::unique_ptr<Impl>> impls;
+  for (std::string_view url : SplitAddresses(base_urls)) {
+    FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, CreateImpl(url, options));
+    impls.push_back(std::move(impl));
+  }
+  if (impls.empty()) return InvalidArgument("no server address given");
+  return std::unique_ptr<HttpClient>(new HttpClient(std::move(impls)));
+}
+
+Result<std::unique_ptr<HttpClient::Impl>> HttpClient::CreateImpl(std::string_view base_url,
+                                                                 const HttpClientOptions& options) {
   auto parsed = boost::urls::parse_uri(base_url);
   if (!parsed) {
     return InvalidArgument("bad URL '" + RedactedUrl(base_url) + "': " + parsed.error().message());
@@ -380,7 +411,7 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
   impl->prefix = std::string(url.encoded_path());
   while (!impl->prefix.empty() && impl->prefix.back() == '/') impl->prefix.pop_back();
   impl->origin = scheme + "://" + impl->host_header;
-  impl->options = std::move(options);
+  impl->options = options;
   if (!impl->options.ca_sha256.empty()) {
     auto pin = ParseSha256Pin(impl->options.ca_sha256);
     if (!pin.ok()) return pin.status();
@@ -416,28 +447,55 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
                              ": " + e.what());
     }
   }
-  return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
+  return impl;
+}
+
+Result<HttpResponse> HttpClient::Failover(const std::function<Result<HttpResponse>(Impl&)>& call) {
+  const size_t n = impls_.size();
+  Result<HttpResponse> res = Unavailable("no server address");
+  std::optional<HttpResponse> answered;  // a 503 answer says more than a silent address
+  for (size_t i = 0; i < n; ++i) {
+    const size_t k = (current_ + i) % n;
+    res = call(*impls_[k]);
+    // No answer, or "unavailable" (a replica that lost its database): the next address.
+    const bool next =
+        res.ok() ? res->status == 503 : res.status().code() == StatusCode::kUnavailable;
+    if (!next) {
+      current_ = k;
+      return res;
+    }
+    if (res.ok()) answered = *res;
+  }
+  if (answered) return *answered;
+  return res;
 }
 
 Result<HttpResponse> HttpClient::Do(std::string_view method, std::string_view path,
                                     std::string_view body, const HttpHeaders& headers) {
-  return impl_->Call(method, path, body, headers, nullptr);
+  return Failover([&](Impl& impl) { return impl.Call(method, path, body, headers, nullptr); });
 }
 
 Result<HttpResponse> HttpClient::GetStream(
     std::string_view path, const ChunkFn& on_chunk, const HttpHeaders& headers,
     const std::function<bool(const HttpResponse&)>& on_headers) {
-  impl_->on_headers = &on_headers;
-  Result<HttpResponse> res = impl_->Call("GET", path, {}, headers, &on_chunk);
-  impl_->on_headers = nullptr;
-  return res;
+  return Failover([&](Impl& impl) {
+    impl.on_headers = &on_headers;
+    Result<HttpResponse> res = impl.Call("GET", path, {}, headers, &on_chunk);
+    impl.on_headers = nullptr;
+    return res;
+  });
 }
 
 void HttpClient::set_bearer_token(std::string token) {
-  impl_->options.bearer_token = std::move(token);
+  for (auto& impl : impls_) impl->options.bearer_token = token;
 }
-const std::string& HttpClient::origin() const { return impl_->origin; }
-int HttpClient::connections_opened() const { return impl_->connections_opened; }
+const std::string& HttpClient::origin() const { return impls_[current_]->origin; }
+int HttpClient::connections_opened() const {
+  int n = 0;
+  for (const auto& impl : impls_) n += impl->connections_opened;
+  return n;
+}
+size_t HttpClient::addresses() const { return impls_.size(); }
 
 std::string HttpResponse::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {

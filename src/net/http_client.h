@@ -4,8 +4,13 @@
 // base URL ("http://127.0.0.1:8080", "https://cp.example.com/prefix") and keeps one
 // connection open between calls (keep-alive); a call on a connection the server has
 // closed meanwhile is retried once on a fresh connection, and a failed connection is
-// dropped so the next call reconnects. `https` URLs go through OpenSSL; the server is
-// verified (unless `verify_tls` is false) in one of three ways:
+// dropped so the next call reconnects. A comma-separated list of base URLs names several
+// control-plane replicas: a call that gets no answer (Unavailable) or a 503 from one
+// address is made again at the next, in the list's order, and the client stays with the
+// address that answered. (A call is thus sent again only when the first address did not
+// answer it; a timeout after the request left can repeat it, so writes that must not be
+// applied twice carry an Idempotency-Key, as the CLI's submissions do.) `https` URLs go through
+// OpenSSL; the server is verified (unless `verify_tls` is false) in one of three ways:
 //   - `ca_sha256` set (a pin, e.g. from a join token): the chain the server presents must
 //     hold a CA certificate whose DER SHA-256 is the pin; the server's certificate must
 //     chain to that CA and name the URL's host. No other CA is trusted;
@@ -71,9 +76,10 @@ struct HttpClientOptions {
 
 class HttpClient {
  public:
-  // Parses `base_url` (scheme http or https, host, optional port and path prefix).
-  // InvalidArgument for a malformed URL or another scheme. Does not connect yet.
-  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url,
+  // Parses `base_urls`: one base URL (scheme http or https, host, optional port and path
+  // prefix), or several separated by commas (see the file comment). InvalidArgument for a
+  // malformed URL, another scheme or an empty list. Does not connect yet.
+  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_urls,
                                                     HttpClientOptions options = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
@@ -114,11 +120,19 @@ class HttpClient {
   const std::string& origin() const;
   // How many connections this client has opened so far (keep-alive shows as 1).
   int connections_opened() const;
+  // How many addresses the client was given.
+  size_t addresses() const;
 
  private:
   struct Impl;
-  explicit HttpClient(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit HttpClient(std::vector<std::unique_ptr<Impl>> impls);
+  static Result<std::unique_ptr<Impl>> CreateImpl(std::string_view base_url,
+                                                  const HttpClientOptions& options);
+  // Runs `call` on the current address, then the next ones while it gets no answer or a
+  // 503; returns the first other result, or the last one.
+  Result<HttpResponse> Failover(const std::function<Result<HttpResponse>(Impl&)>& call);
+  std::vector<std::unique_ptr<Impl>> impls_;
+  size_t current_ = 0;
 };
 
 // OK for a 2xx answer. Otherwise the API error `{"code": ..., "message": ...}` as a

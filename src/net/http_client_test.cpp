@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 
@@ -98,6 +99,54 @@ TEST(HttpClientTest, ConnectionRefusedIsUnavailableWithTheAddress) {
   EXPECT_EQ(res.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(res.status().message().find("127.0.0.1:" + std::to_string(port)), std::string::npos)
       << res.status();
+}
+
+// Several replicas: a dead address and one answering 503 (its database is gone) are
+// skipped, the client stays with the one that answered, and moves on when that one dies.
+TEST(HttpClientTest, SeveralAddressesFailOverToOneThatAnswers) {
+  int dead_port;
+  {
+    auto gone = StartServer([](const TestRequest&) { return TestResponse{}; });
+    dead_port = gone->port();
+  }
+  std::atomic<int> sick_calls{0}, good_calls{0}, spare_calls{0};
+  auto sick = StartServer([&](const TestRequest&) {
+    ++sick_calls;
+    return testing::Reply(503, R"({"code":"UNAVAILABLE","message":"no database"})");
+  });
+  auto good = StartServer([&](const TestRequest&) {
+    ++good_calls;
+    return testing::Reply(200, R"({"who":"good"})");
+  });
+  auto spare = StartServer([&](const TestRequest&) {
+    ++spare_calls;
+    return testing::Reply(200, R"({"who":"spare"})");
+  });
+  auto client = MakeClient("http://127.0.0.1:" + std::to_string(dead_port) + ", " + sick->url() +
+                           "," + good->url() + "," + spare->url());
+  EXPECT_EQ(client->addresses(), 4u);
+  auto first = client->Post("/v1/jobs", "{}");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->body, R"({"who":"good"})");
+  EXPECT_EQ(sick_calls.load(), 1);
+  for (int i = 0; i < 3; ++i) {
+    auto again = client->Get("/v1/jobs");
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->body, R"({"who":"good"})");
+  }
+  EXPECT_EQ(sick_calls.load(), 1);  // stays with the address that answered
+  EXPECT_EQ(client->origin(), good->url());
+  good->Stop();
+  auto moved = client->Get("/v1/jobs");
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->body, R"({"who":"spare"})");
+  EXPECT_EQ(spare_calls.load(), 1);
+  // Every address down or sick: the last answer (or failure) is returned.
+  spare->Stop();
+  auto none = client->Get("/v1/jobs");
+  ASSERT_TRUE(none.ok());  // the sick one still answers 503
+  EXPECT_EQ(none->status, 503);
+  EXPECT_FALSE(HttpClient::Create(" , ").ok());
 }
 
 TEST(HttpClientTest, ReadTimeoutIsUnavailable) {
