@@ -81,10 +81,63 @@ ScoringPolicy::ScoringPolicy(const PolicyOptions& options, bool seeded_order, bo
     : options_(options), rng_(options.seed), seeded_order_(seeded_order), cacheable_(cacheable) {}
 
 void ScoringPolicy::InvalidateScores() {
-  for (auto& row : cache_) {
-    for (Entry& e : row) e.valid = false;
+  if (++epoch_ == 0) {  // wrapped: no entry may look current
+    for (auto& row : cache_) {
+      for (Entry& e : row) e.epoch = 0;
+    }
+    epoch_ = 1;
   }
   for (IndexSlot& slot : slots_) slot.valid = false;
+}
+
+namespace {
+
+template <typename T>
+void AppendRaw(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+}  // namespace
+
+void ScoringPolicy::BoundContents(int more) {
+  if (contents_.size() + static_cast<size_t>(more) <= kMaxContents) return;
+  contents_.clear();
+  node_content_.clear();
+  first_node_.clear();
+  first_stamp_.clear();
+}
+
+uint32_t ScoringPolicy::ContentId(const Cluster& cluster, int n) {
+  const NodeState& node = cluster.node(n);
+  if (static_cast<int>(node_content_.size()) < cluster.size()) node_content_.resize(cluster.size());
+  NodeContent& nc = node_content_[n];
+  if (nc.id >= 0 && nc.history == cluster.history_id() && nc.version == node.version) {
+    return static_cast<uint32_t>(nc.id);
+  }
+  // Every field of the node but its id, model name (model_id stands for it) and version.
+  std::string& key = content_key_;
+  key.clear();
+  AppendRaw(key, node.model_id);
+  AppendRaw(key, node.cpu_total_milli);
+  AppendRaw(key, node.cpu_free_milli);
+  AppendRaw(key, node.memory_total_mib);
+  AppendRaw(key, node.memory_free_mib);
+  AppendRaw(key, node.schedulable);
+  AppendRaw(key, node.availability);
+  for (const GpuState& gpu : node.gpus) {
+    AppendRaw(key, gpu.free_milli);
+    AppendRaw(key, gpu.total_memory_mib);
+    AppendRaw(key, gpu.free_memory_mib);
+    AppendRaw(key, gpu.healthy);
+    AppendRaw(key, gpu.mig);
+    AppendRaw(key, gpu.mode);
+    AppendRaw(key, gpu.mode_holders);
+  }
+  auto [it, fresh] = contents_.try_emplace(key, static_cast<uint32_t>(contents_.size()));
+  nc.history = cluster.history_id();
+  nc.version = node.version;
+  nc.id = it->second;
+  return it->second;
 }
 
 int ScoringPolicy::TightestGpu(const NodeState& node, const model::Shape& shape) {
@@ -149,8 +202,8 @@ bool ScoringPolicy::Refresh(const Cluster& cluster, int n, const model::Shape& s
                             const ShapeInfo& info, std::vector<Entry>& row) {
   const NodeState& node = cluster.node(n);
   Entry& e = row[n];
-  if (cacheable_ && e.valid && e.version == node.version) return false;
-  e.valid = true;
+  if (cacheable_ && e.epoch == epoch_ && e.version == node.version) return false;
+  e.epoch = epoch_;
   e.version = node.version;
   e.fits = NodeFits(node, shape, info);
   e.gpu_index = -1;
@@ -214,10 +267,37 @@ int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape
   } else {  // (re)build: the scan's checks of every node
     slot.refusals = {};
     slot.tree.Reset(nodes);
-    for (int n = 0; n < nodes; ++n) {
-      Refresh(cluster, n, shape, info, row);
-      slot.tree.Assign(rank_[n], row[n].fits, row[n].score);
-      ++slot.refusals[row[n].refusal];
+    if (scores_by_content_) {
+      // Equal contents, equal entries: score the first node of each contents only.
+      BoundContents(nodes);
+      if (++scan_stamp_ == 0) {
+        std::fill(first_stamp_.begin(), first_stamp_.end(), 0);
+        scan_stamp_ = 1;
+      }
+      for (int n = 0; n < nodes; ++n) {
+        const uint32_t c = ContentId(cluster, n);
+        if (c >= first_node_.size()) {
+          first_node_.resize(c + 1, -1);
+          first_stamp_.resize(c + 1, 0);
+        }
+        Entry& e = row[n];
+        if (first_stamp_[c] != scan_stamp_) {
+          first_stamp_[c] = scan_stamp_;
+          first_node_[c] = n;
+          Refresh(cluster, n, shape, info, row);
+        } else if (!(e.epoch == epoch_ && e.version == cluster.node(n).version)) {
+          e = row[first_node_[c]];
+          e.version = cluster.node(n).version;
+        }
+        slot.tree.Assign(rank_[n], e.fits, e.score);
+        ++slot.refusals[e.refusal];
+      }
+    } else {
+      for (int n = 0; n < nodes; ++n) {
+        Refresh(cluster, n, shape, info, row);
+        slot.tree.Assign(rank_[n], row[n].fits, row[n].score);
+        ++slot.refusals[row[n].refusal];
+      }
     }
     slot.tree.Build();
   }
