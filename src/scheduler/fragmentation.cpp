@@ -146,8 +146,11 @@ FragmentationModel::FragmentationModel(const Cluster& cluster,
 }
 
 double FragmentationModel::Fragmentation(const FragState& s) const {
-  int total = 0;
-  for (int i = 0; i < s.gpu_count; ++i) total += s.free_milli[i];
+  // suffix[i]: free milli of GPUs i and after (the smallest ones, free_milli descending).
+  std::array<int, kMaxGpusPerNode + 1> suffix;
+  suffix[s.gpu_count] = 0;
+  for (int i = s.gpu_count - 1; i >= 0; --i) suffix[i] = suffix[i + 1] + s.free_milli[i];
+  const int total = suffix[0];
   if (total == 0) return 0;
   double frag = 0;
   for (const Task& t : tasks_) {
@@ -160,13 +163,7 @@ double FragmentationModel::Fragmentation(const FragState& s) const {
     // free_milli is descending: the GPUs that fit come first.
     int fit = 0;
     while (fit < s.gpu_count && s.free_milli[fit] >= t.gpu_milli) ++fit;
-    if (fit < t.gpu_count) {
-      frag += t.weight * total;
-    } else {
-      int small = 0;
-      for (int i = fit; i < s.gpu_count; ++i) small += s.free_milli[i];
-      frag += t.weight * small;
-    }
+    frag += t.weight * (fit < t.gpu_count ? total : suffix[fit]);
   }
   return frag;
 }
@@ -184,8 +181,11 @@ size_t FragMemo::Hash(const FragState& s) {
 }
 
 void FragMemo::Clear() {
-  slots_.clear();
   size_ = 0;
+  if (++stamp_ == 0) {  // wrapped: no slot may look used
+    for (Slot& slot : slots_) slot.stamp = 0;
+    stamp_ = 1;
+  }
 }
 
 void FragMemo::Grow() {
@@ -193,9 +193,9 @@ void FragMemo::Grow() {
   slots_.assign(old.empty() ? 1024 : 2 * old.size(), Slot{});
   const size_t mask = slots_.size() - 1;
   for (const Slot& slot : old) {
-    if (!slot.used) continue;
+    if (slot.stamp != stamp_) continue;
     size_t i = Hash(slot.state) & mask;
-    while (slots_[i].used) i = (i + 1) & mask;
+    while (slots_[i].stamp == stamp_) i = (i + 1) & mask;
     slots_[i] = slot;
   }
 }
@@ -204,7 +204,7 @@ double FragMemo::Get(const FragmentationModel& model, const FragState& state) {
   if (slots_.empty()) Grow();
   size_t mask = slots_.size() - 1;
   size_t i = Hash(state) & mask;
-  while (slots_[i].used) {
+  while (slots_[i].stamp == stamp_) {
     if (slots_[i].state == state) {
       ++hits_;
       return slots_[i].value;
@@ -214,10 +214,9 @@ double FragMemo::Get(const FragmentationModel& model, const FragState& state) {
   ++misses_;
   const double value = model.Fragmentation(state);
   if (size_ >= max_entries_) {
-    Clear();
-    Grow();
+    Clear();  // the table keeps its size: room for this state
   } else if (2 * (size_ + 1) <= slots_.size()) {
-    slots_[i] = {true, state, value};
+    slots_[i] = {stamp_, state, value};
     ++size_;
     return value;
   } else {
@@ -225,8 +224,8 @@ double FragMemo::Get(const FragmentationModel& model, const FragState& state) {
   }
   mask = slots_.size() - 1;
   i = Hash(state) & mask;
-  while (slots_[i].used) i = (i + 1) & mask;
-  slots_[i] = {true, state, value};
+  while (slots_[i].stamp == stamp_) i = (i + 1) & mask;
+  slots_[i] = {stamp_, state, value};
   ++size_;
   return value;
 }

@@ -202,13 +202,22 @@ bool ScoringPolicy::Refresh(const Cluster& cluster, int n, const model::Shape& s
                             const ShapeInfo& info, std::vector<Entry>& row) {
   const NodeState& node = cluster.node(n);
   Entry& e = row[n];
-  if (cacheable_ && e.epoch == epoch_ && e.version == node.version) return false;
+  if (cacheable_ && e.version == node.version) {
+    if (e.epoch == epoch_) return false;
+    if (e.filtered) {  // only the scoring function changed: the filters' answer holds
+      e.epoch = epoch_;
+      e.gpu_index = -1;
+      if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
+      return true;
+    }
+  }
   e.epoch = epoch_;
   e.version = node.version;
   e.fits = NodeFits(node, shape, info);
   e.gpu_index = -1;
   if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
-  if (cacheable_ && use_index_) e.refusal = e.fits ? kFits : RefusalOf(node, shape, info);
+  e.filtered = cacheable_ && use_index_;
+  if (e.filtered) e.refusal = e.fits ? kFits : RefusalOf(node, shape, info);
   return true;
 }
 

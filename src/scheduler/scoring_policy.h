@@ -95,6 +95,9 @@ class ScoringPolicy : public Policy {
   struct Entry {
     uint64_t version = 0;
     uint32_t epoch = 0;  // valid when it is epoch_ (InvalidateScores moves epoch_ on)
+    // fits and refusal hold for `version` in any epoch (trees only: InvalidateScores
+    // changes the scores, not the filters).
+    bool filtered = false;
     bool fits = false;
     uint8_t refusal = 0;  // the refusing filter, kFilterCount when it fits (trees only)
     int gpu_index = -1;
