@@ -141,6 +141,9 @@ FragmentationModel::FragmentationModel(const Cluster& cluster,
         if (id >= 0 && id < 64) task.model_mask |= uint64_t{1} << id;
       }
     }
+    auto group = std::find(milli_.begin(), milli_.end(), task.gpu_milli);
+    task.milli_group = static_cast<int>(group - milli_.begin());
+    if (group == milli_.end()) milli_.push_back(task.gpu_milli);
     tasks_.push_back(task);
   }
 }
@@ -152,6 +155,16 @@ double FragmentationModel::Fragmentation(const FragState& s) const {
   for (int i = s.gpu_count - 1; i >= 0; --i) suffix[i] = suffix[i + 1] + s.free_milli[i];
   const int total = suffix[0];
   if (total == 0) return 0;
+  // fits[g]: GPUs with at least milli_[g] free (free_milli is descending: they come first).
+  std::array<int, kMaxMilliGroups> fits;
+  const bool grouped = milli_.size() <= kMaxMilliGroups;
+  if (grouped) {
+    for (size_t g = 0; g < milli_.size(); ++g) {
+      int fit = 0;
+      while (fit < s.gpu_count && s.free_milli[fit] >= milli_[g]) ++fit;
+      fits[g] = fit;
+    }
+  }
   double frag = 0;
   for (const Task& t : tasks_) {
     bool usable = t.gpu_count > 0 && s.model_id >= 0 && s.model_id < 64 &&
@@ -160,9 +173,12 @@ double FragmentationModel::Fragmentation(const FragState& s) const {
       frag += t.weight * total;
       continue;
     }
-    // free_milli is descending: the GPUs that fit come first.
     int fit = 0;
-    while (fit < s.gpu_count && s.free_milli[fit] >= t.gpu_milli) ++fit;
+    if (grouped) {
+      fit = fits[t.milli_group];
+    } else {
+      while (fit < s.gpu_count && s.free_milli[fit] >= t.gpu_milli) ++fit;
+    }
     frag += t.weight * (fit < t.gpu_count ? total : suffix[fit]);
   }
   return frag;

@@ -70,11 +70,14 @@ class FragmentationModel {
     int gpu_count = 0;
     uint64_t model_mask = ~uint64_t{0};  // bit per cluster model id
     double weight = 0;
+    int milli_group = 0;  // index of gpu_milli in milli_
   };
   const std::vector<Task>& tasks() const { return tasks_; }
 
  private:
+  static constexpr size_t kMaxMilliGroups = 64;  // more distinct sizes: counted per task
   std::vector<Task> tasks_;
+  std::vector<int> milli_;  // the tasks' distinct gpu_milli
 };
 
 // Memoised FragmentationModel::Fragmentation keyed by the state: an open-addressing

@@ -1,6 +1,7 @@
 #include "scheduler/scoring_policy.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -92,9 +93,11 @@ void ScoringPolicy::InvalidateScores() {
 
 namespace {
 
+// Appends the bytes of `value` at `out` and returns the end.
 template <typename T>
-void AppendRaw(std::string& out, const T& value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(value));
+char* Put(char* out, const T& value) {
+  std::memcpy(out, &value, sizeof(value));
+  return out + sizeof(value);
 }
 
 }  // namespace
@@ -115,24 +118,31 @@ uint32_t ScoringPolicy::ContentId(const Cluster& cluster, int n) {
     return static_cast<uint32_t>(nc.id);
   }
   // Every field of the node but its id, model name (model_id stands for it) and version.
-  std::string& key = content_key_;
-  key.clear();
-  AppendRaw(key, node.model_id);
-  AppendRaw(key, node.cpu_total_milli);
-  AppendRaw(key, node.cpu_free_milli);
-  AppendRaw(key, node.memory_total_mib);
-  AppendRaw(key, node.memory_free_mib);
-  AppendRaw(key, node.schedulable);
-  AppendRaw(key, node.availability);
-  for (const GpuState& gpu : node.gpus) {
-    AppendRaw(key, gpu.free_milli);
-    AppendRaw(key, gpu.total_memory_mib);
-    AppendRaw(key, gpu.free_memory_mib);
-    AppendRaw(key, gpu.healthy);
-    AppendRaw(key, gpu.mig);
-    AppendRaw(key, gpu.mode);
-    AppendRaw(key, gpu.mode_holders);
+  constexpr size_t kGpuBytes =
+      sizeof(int) + 2 * sizeof(int64_t) + 2 * sizeof(bool) + sizeof(model::Isolation) + sizeof(int);
+  char buffer[sizeof(int) + 4 * sizeof(int64_t) + sizeof(bool) + sizeof(NodeAvailability) +
+              kMaxGpusPerNode * kGpuBytes];
+  char* end = buffer;
+  end = Put(end, node.model_id);
+  end = Put(end, node.cpu_total_milli);
+  end = Put(end, node.cpu_free_milli);
+  end = Put(end, node.memory_total_mib);
+  end = Put(end, node.memory_free_mib);
+  end = Put(end, node.schedulable);
+  end = Put(end, node.availability);
+  const size_t gpus = std::min<size_t>(node.gpus.size(), kMaxGpusPerNode);  // AddNode's bound
+  for (size_t g = 0; g < gpus; ++g) {
+    const GpuState& gpu = node.gpus[g];
+    end = Put(end, gpu.free_milli);
+    end = Put(end, gpu.total_memory_mib);
+    end = Put(end, gpu.free_memory_mib);
+    end = Put(end, gpu.healthy);
+    end = Put(end, gpu.mig);
+    end = Put(end, gpu.mode);
+    end = Put(end, gpu.mode_holders);
   }
+  std::string& key = content_key_;
+  key.assign(buffer, end);
   auto [it, fresh] = contents_.try_emplace(key, static_cast<uint32_t>(contents_.size()));
   nc.history = cluster.history_id();
   nc.version = node.version;
