@@ -141,10 +141,16 @@ FragmentationModel::FragmentationModel(const Cluster& cluster,
         if (id >= 0 && id < 64) task.model_mask |= uint64_t{1} << id;
       }
     }
-    auto group = std::find(milli_.begin(), milli_.end(), task.gpu_milli);
-    task.milli_group = static_cast<int>(group - milli_.begin());
-    if (group == milli_.end()) milli_.push_back(task.gpu_milli);
+    milli_.push_back(task.gpu_milli);
     tasks_.push_back(task);
+  }
+  // Distinct sizes, largest first (so Fragmentation counts fitting GPUs in one pass).
+  std::sort(milli_.begin(), milli_.end(), std::greater<>());
+  milli_.erase(std::unique(milli_.begin(), milli_.end()), milli_.end());
+  for (Task& task : tasks_) {
+    task.milli_group = static_cast<int>(
+        std::lower_bound(milli_.begin(), milli_.end(), task.gpu_milli, std::greater<>()) -
+        milli_.begin());
   }
 }
 
@@ -155,12 +161,13 @@ double FragmentationModel::Fragmentation(const FragState& s) const {
   for (int i = s.gpu_count - 1; i >= 0; --i) suffix[i] = suffix[i + 1] + s.free_milli[i];
   const int total = suffix[0];
   if (total == 0) return 0;
-  // fits[g]: GPUs with at least milli_[g] free (free_milli is descending: they come first).
+  // fits[g]: GPUs with at least milli_[g] free (free_milli and milli_ are descending: the
+  // GPUs that fit come first, and more of them for each smaller size).
   std::array<int, kMaxMilliGroups> fits;
   const bool grouped = milli_.size() <= kMaxMilliGroups;
   if (grouped) {
+    int fit = 0;
     for (size_t g = 0; g < milli_.size(); ++g) {
-      int fit = 0;
       while (fit < s.gpu_count && s.free_milli[fit] >= milli_[g]) ++fit;
       fits[g] = fit;
     }

@@ -77,7 +77,7 @@ class FragmentationModel {
  private:
   static constexpr size_t kMaxMilliGroups = 64;  // more distinct sizes: counted per task
   std::vector<Task> tasks_;
-  std::vector<int> milli_;  // the tasks' distinct gpu_milli
+  std::vector<int> milli_;  // the tasks' distinct gpu_milli, descending
 };
 
 // Memoised FragmentationModel::Fragmentation keyed by the state: an open-addressing

@@ -294,19 +294,26 @@ int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape
         scan_stamp_ = 1;
       }
       for (int n = 0; n < nodes; ++n) {
+        Entry& e = row[n];
+        const uint64_t version = cluster.node(n).version;
+        if (e.filtered && !e.fits && e.version == version) {
+          e.epoch = epoch_;  // refused whatever the scores: nothing to score
+          slot.tree.Assign(rank_[n], false, e.score);
+          ++slot.refusals[e.refusal];
+          continue;
+        }
         const uint32_t c = ContentId(cluster, n);
         if (c >= first_node_.size()) {
           first_node_.resize(c + 1, -1);
           first_stamp_.resize(c + 1, 0);
         }
-        Entry& e = row[n];
         if (first_stamp_[c] != scan_stamp_) {
           first_stamp_[c] = scan_stamp_;
           first_node_[c] = n;
           Refresh(cluster, n, shape, info, row);
-        } else if (!(e.epoch == epoch_ && e.version == cluster.node(n).version)) {
+        } else if (!(e.epoch == epoch_ && e.version == version)) {
           e = row[first_node_[c]];
-          e.version = cluster.node(n).version;
+          e.version = version;
         }
         slot.tree.Assign(rank_[n], e.fits, e.score);
         ++slot.refusals[e.refusal];
