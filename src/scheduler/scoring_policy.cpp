@@ -289,6 +289,8 @@ int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape
     if (scores_by_content_) {
       // Equal contents, equal entries: score the first node of each contents only.
       BoundContents(nodes);
+      if (static_cast<int>(node_content_.size()) < nodes) node_content_.resize(nodes);
+      const uint64_t history = cluster.history_id();
       if (++scan_stamp_ == 0) {
         std::fill(first_stamp_.begin(), first_stamp_.end(), 0);
         scan_stamp_ = 1;
@@ -302,7 +304,10 @@ int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape
           ++slot.refusals[e.refusal];
           continue;
         }
-        const uint32_t c = ContentId(cluster, n);
+        const NodeContent& known = node_content_[n];  // ContentId's cache, read inline
+        const uint32_t c = known.id >= 0 && known.history == history && known.version == version
+                               ? static_cast<uint32_t>(known.id)
+                               : ContentId(cluster, n);
         if (c >= first_node_.size()) {
           first_node_.resize(c + 1, -1);
           first_stamp_.resize(c + 1, 0);
