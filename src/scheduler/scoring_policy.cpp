@@ -285,7 +285,9 @@ int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape
     }
   } else {  // (re)build: the scan's checks of every node
     slot.refusals = {};
-    slot.tree.Reset(nodes);
+    // Every position is assigned below and Build redoes the inner nodes: a tree of the
+    // right size needs no emptying.
+    if (slot.tree.size() != nodes) slot.tree.Reset(nodes);
     if (scores_by_content_) {
       // Equal contents, equal entries: score the first node of each contents only.
       BoundContents(nodes);
