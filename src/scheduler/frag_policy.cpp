@@ -41,6 +41,7 @@ class FragPolicy final : public ScoringPolicy {
   FragPolicy(const PolicyOptions& o, Tuning tuning)
       : ScoringPolicy(o, true, true), tuning_(tuning), learn_(o.target_workload.empty()) {
     target_ = o.target_workload;
+    set_scores_by_content(true);  // Score reads only the node's contents and this policy
   }
   std::string_view Name() const override { return tuning_.fastgpu ? "fastgpu" : "fgd"; }
   void SetTargetWorkload(const std::vector<TargetTask>& target) override {

@@ -141,14 +141,37 @@ FragmentationModel::FragmentationModel(const Cluster& cluster,
         if (id >= 0 && id < 64) task.model_mask |= uint64_t{1} << id;
       }
     }
+    milli_.push_back(task.gpu_milli);
     tasks_.push_back(task);
+  }
+  // Distinct sizes, largest first (so Fragmentation counts fitting GPUs in one pass).
+  std::sort(milli_.begin(), milli_.end(), std::greater<>());
+  milli_.erase(std::unique(milli_.begin(), milli_.end()), milli_.end());
+  for (Task& task : tasks_) {
+    task.milli_group = static_cast<int>(
+        std::lower_bound(milli_.begin(), milli_.end(), task.gpu_milli, std::greater<>()) -
+        milli_.begin());
   }
 }
 
 double FragmentationModel::Fragmentation(const FragState& s) const {
-  int total = 0;
-  for (int i = 0; i < s.gpu_count; ++i) total += s.free_milli[i];
+  // suffix[i]: free milli of GPUs i and after (the smallest ones, free_milli descending).
+  std::array<int, kMaxGpusPerNode + 1> suffix;
+  suffix[s.gpu_count] = 0;
+  for (int i = s.gpu_count - 1; i >= 0; --i) suffix[i] = suffix[i + 1] + s.free_milli[i];
+  const int total = suffix[0];
   if (total == 0) return 0;
+  // fits[g]: GPUs with at least milli_[g] free (free_milli and milli_ are descending: the
+  // GPUs that fit come first, and more of them for each smaller size).
+  std::array<int, kMaxMilliGroups> fits;
+  const bool grouped = milli_.size() <= kMaxMilliGroups;
+  if (grouped) {
+    int fit = 0;
+    for (size_t g = 0; g < milli_.size(); ++g) {
+      while (fit < s.gpu_count && s.free_milli[fit] >= milli_[g]) ++fit;
+      fits[g] = fit;
+    }
+  }
   double frag = 0;
   for (const Task& t : tasks_) {
     bool usable = t.gpu_count > 0 && s.model_id >= 0 && s.model_id < 64 &&
@@ -157,16 +180,13 @@ double FragmentationModel::Fragmentation(const FragState& s) const {
       frag += t.weight * total;
       continue;
     }
-    // free_milli is descending: the GPUs that fit come first.
     int fit = 0;
-    while (fit < s.gpu_count && s.free_milli[fit] >= t.gpu_milli) ++fit;
-    if (fit < t.gpu_count) {
-      frag += t.weight * total;
+    if (grouped) {
+      fit = fits[t.milli_group];
     } else {
-      int small = 0;
-      for (int i = fit; i < s.gpu_count; ++i) small += s.free_milli[i];
-      frag += t.weight * small;
+      while (fit < s.gpu_count && s.free_milli[fit] >= t.gpu_milli) ++fit;
     }
+    frag += t.weight * (fit < t.gpu_count ? total : suffix[fit]);
   }
   return frag;
 }
@@ -184,8 +204,11 @@ size_t FragMemo::Hash(const FragState& s) {
 }
 
 void FragMemo::Clear() {
-  slots_.clear();
   size_ = 0;
+  if (++stamp_ == 0) {  // wrapped: no slot may look used
+    for (Slot& slot : slots_) slot.stamp = 0;
+    stamp_ = 1;
+  }
 }
 
 void FragMemo::Grow() {
@@ -193,9 +216,9 @@ void FragMemo::Grow() {
   slots_.assign(old.empty() ? 1024 : 2 * old.size(), Slot{});
   const size_t mask = slots_.size() - 1;
   for (const Slot& slot : old) {
-    if (!slot.used) continue;
+    if (slot.stamp != stamp_) continue;
     size_t i = Hash(slot.state) & mask;
-    while (slots_[i].used) i = (i + 1) & mask;
+    while (slots_[i].stamp == stamp_) i = (i + 1) & mask;
     slots_[i] = slot;
   }
 }
@@ -204,7 +227,7 @@ double FragMemo::Get(const FragmentationModel& model, const FragState& state) {
   if (slots_.empty()) Grow();
   size_t mask = slots_.size() - 1;
   size_t i = Hash(state) & mask;
-  while (slots_[i].used) {
+  while (slots_[i].stamp == stamp_) {
     if (slots_[i].state == state) {
       ++hits_;
       return slots_[i].value;
@@ -214,10 +237,9 @@ double FragMemo::Get(const FragmentationModel& model, const FragState& state) {
   ++misses_;
   const double value = model.Fragmentation(state);
   if (size_ >= max_entries_) {
-    Clear();
-    Grow();
+    Clear();  // the table keeps its size: room for this state
   } else if (2 * (size_ + 1) <= slots_.size()) {
-    slots_[i] = {true, state, value};
+    slots_[i] = {stamp_, state, value};
     ++size_;
     return value;
   } else {
@@ -225,8 +247,8 @@ double FragMemo::Get(const FragmentationModel& model, const FragState& state) {
   }
   mask = slots_.size() - 1;
   i = Hash(state) & mask;
-  while (slots_[i].used) i = (i + 1) & mask;
-  slots_[i] = {true, state, value};
+  while (slots_[i].stamp == stamp_) i = (i + 1) & mask;
+  slots_[i] = {stamp_, state, value};
   ++size_;
   return value;
 }

@@ -70,16 +70,20 @@ class FragmentationModel {
     int gpu_count = 0;
     uint64_t model_mask = ~uint64_t{0};  // bit per cluster model id
     double weight = 0;
+    int milli_group = 0;  // index of gpu_milli in milli_
   };
   const std::vector<Task>& tasks() const { return tasks_; }
 
  private:
+  static constexpr size_t kMaxMilliGroups = 64;  // more distinct sizes: counted per task
   std::vector<Task> tasks_;
+  std::vector<int> milli_;  // the tasks' distinct gpu_milli, descending
 };
 
 // Memoised FragmentationModel::Fragmentation keyed by the state: an open-addressing
 // table (linear probing, at most half full) that is emptied when it holds `max_entries`
-// (default 1<<20) states.
+// (default 1<<20) states. Clear empties it in O(1) and keeps its size (slots carry the
+// generation they were filled in).
 class FragMemo {
  public:
   explicit FragMemo(size_t max_entries = size_t{1} << 20) : max_entries_(max_entries) {}
@@ -90,7 +94,7 @@ class FragMemo {
 
  private:
   struct Slot {
-    bool used = false;
+    uint32_t stamp = 0;  // in use when it is stamp_
     FragState state;
     double value = 0;
   };
@@ -98,6 +102,7 @@ class FragMemo {
   void Grow();
 
   std::vector<Slot> slots_;  // size a power of two, or empty
+  uint32_t stamp_ = 1;
   size_t size_ = 0;
   size_t max_entries_;
   size_t hits_ = 0;

@@ -1,6 +1,7 @@
 #include "scheduler/scoring_policy.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -81,10 +82,72 @@ ScoringPolicy::ScoringPolicy(const PolicyOptions& options, bool seeded_order, bo
     : options_(options), rng_(options.seed), seeded_order_(seeded_order), cacheable_(cacheable) {}
 
 void ScoringPolicy::InvalidateScores() {
-  for (auto& row : cache_) {
-    for (Entry& e : row) e.valid = false;
+  if (++epoch_ == 0) {  // wrapped: no entry may look current
+    for (auto& row : cache_) {
+      for (Entry& e : row) e.epoch = 0;
+    }
+    epoch_ = 1;
   }
   for (IndexSlot& slot : slots_) slot.valid = false;
+}
+
+namespace {
+
+// Appends the bytes of `value` at `out` and returns the end.
+template <typename T>
+char* Put(char* out, const T& value) {
+  std::memcpy(out, &value, sizeof(value));
+  return out + sizeof(value);
+}
+
+}  // namespace
+
+void ScoringPolicy::BoundContents(int more) {
+  if (contents_.size() + static_cast<size_t>(more) <= kMaxContents) return;
+  contents_.clear();
+  node_content_.clear();
+  first_node_.clear();
+  first_stamp_.clear();
+}
+
+uint32_t ScoringPolicy::ContentId(const Cluster& cluster, int n) {
+  const NodeState& node = cluster.node(n);
+  if (static_cast<int>(node_content_.size()) < cluster.size()) node_content_.resize(cluster.size());
+  NodeContent& nc = node_content_[n];
+  if (nc.id >= 0 && nc.history == cluster.history_id() && nc.version == node.version) {
+    return static_cast<uint32_t>(nc.id);
+  }
+  // Every field of the node but its id, model name (model_id stands for it) and version.
+  constexpr size_t kGpuBytes =
+      sizeof(int) + 2 * sizeof(int64_t) + 2 * sizeof(bool) + sizeof(model::Isolation) + sizeof(int);
+  char buffer[sizeof(int) + 4 * sizeof(int64_t) + sizeof(bool) + sizeof(NodeAvailability) +
+              kMaxGpusPerNode * kGpuBytes];
+  char* end = buffer;
+  end = Put(end, node.model_id);
+  end = Put(end, node.cpu_total_milli);
+  end = Put(end, node.cpu_free_milli);
+  end = Put(end, node.memory_total_mib);
+  end = Put(end, node.memory_free_mib);
+  end = Put(end, node.schedulable);
+  end = Put(end, node.availability);
+  const size_t gpus = std::min<size_t>(node.gpus.size(), kMaxGpusPerNode);  // AddNode's bound
+  for (size_t g = 0; g < gpus; ++g) {
+    const GpuState& gpu = node.gpus[g];
+    end = Put(end, gpu.free_milli);
+    end = Put(end, gpu.total_memory_mib);
+    end = Put(end, gpu.free_memory_mib);
+    end = Put(end, gpu.healthy);
+    end = Put(end, gpu.mig);
+    end = Put(end, gpu.mode);
+    end = Put(end, gpu.mode_holders);
+  }
+  std::string& key = content_key_;
+  key.assign(buffer, end);
+  auto [it, fresh] = contents_.try_emplace(key, static_cast<uint32_t>(contents_.size()));
+  nc.history = cluster.history_id();
+  nc.version = node.version;
+  nc.id = it->second;
+  return it->second;
 }
 
 int ScoringPolicy::TightestGpu(const NodeState& node, const model::Shape& shape) {
@@ -149,13 +212,22 @@ bool ScoringPolicy::Refresh(const Cluster& cluster, int n, const model::Shape& s
                             const ShapeInfo& info, std::vector<Entry>& row) {
   const NodeState& node = cluster.node(n);
   Entry& e = row[n];
-  if (cacheable_ && e.valid && e.version == node.version) return false;
-  e.valid = true;
+  if (cacheable_ && e.version == node.version) {
+    if (e.epoch == epoch_) return false;
+    if (e.filtered) {  // only the scoring function changed: the filters' answer holds
+      e.epoch = epoch_;
+      e.gpu_index = -1;
+      if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
+      return true;
+    }
+  }
+  e.epoch = epoch_;
   e.version = node.version;
   e.fits = NodeFits(node, shape, info);
   e.gpu_index = -1;
   if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
-  if (cacheable_ && use_index_) e.refusal = e.fits ? kFits : RefusalOf(node, shape, info);
+  e.filtered = cacheable_ && use_index_;
+  if (e.filtered) e.refusal = e.fits ? kFits : RefusalOf(node, shape, info);
   return true;
 }
 
@@ -213,11 +285,52 @@ int ScoringPolicy::BestIndexed(const Cluster& cluster, const model::Shape& shape
     }
   } else {  // (re)build: the scan's checks of every node
     slot.refusals = {};
-    slot.tree.Reset(nodes);
-    for (int n = 0; n < nodes; ++n) {
-      Refresh(cluster, n, shape, info, row);
-      slot.tree.Assign(rank_[n], row[n].fits, row[n].score);
-      ++slot.refusals[row[n].refusal];
+    // Every position is assigned below and Build redoes the inner nodes: a tree of the
+    // right size needs no emptying.
+    if (slot.tree.size() != nodes) slot.tree.Reset(nodes);
+    if (scores_by_content_) {
+      // Equal contents, equal entries: score the first node of each contents only.
+      BoundContents(nodes);
+      if (static_cast<int>(node_content_.size()) < nodes) node_content_.resize(nodes);
+      const uint64_t history = cluster.history_id();
+      if (++scan_stamp_ == 0) {
+        std::fill(first_stamp_.begin(), first_stamp_.end(), 0);
+        scan_stamp_ = 1;
+      }
+      for (int n = 0; n < nodes; ++n) {
+        Entry& e = row[n];
+        const uint64_t version = cluster.node(n).version;
+        if (e.filtered && !e.fits && e.version == version) {
+          e.epoch = epoch_;  // refused whatever the scores: nothing to score
+          slot.tree.Assign(rank_[n], false, e.score);
+          ++slot.refusals[e.refusal];
+          continue;
+        }
+        const NodeContent& known = node_content_[n];  // ContentId's cache, read inline
+        const uint32_t c = known.id >= 0 && known.history == history && known.version == version
+                               ? static_cast<uint32_t>(known.id)
+                               : ContentId(cluster, n);
+        if (c >= first_node_.size()) {
+          first_node_.resize(c + 1, -1);
+          first_stamp_.resize(c + 1, 0);
+        }
+        if (first_stamp_[c] != scan_stamp_) {
+          first_stamp_[c] = scan_stamp_;
+          first_node_[c] = n;
+          Refresh(cluster, n, shape, info, row);
+        } else if (!(e.epoch == epoch_ && e.version == version)) {
+          e = row[first_node_[c]];
+          e.version = version;
+        }
+        slot.tree.Assign(rank_[n], e.fits, e.score);
+        ++slot.refusals[e.refusal];
+      }
+    } else {
+      for (int n = 0; n < nodes; ++n) {
+        Refresh(cluster, n, shape, info, row);
+        slot.tree.Assign(rank_[n], row[n].fits, row[n].score);
+        ++slot.refusals[row[n].refusal];
+      }
     }
     slot.tree.Build();
   }

@@ -77,8 +77,14 @@ class ScoringPolicy : public Policy {
     (void)cluster;
     (void)placement;
   }
-  // Drops every cached score (after the scoring function itself changed).
+  // Drops every cached score (after the scoring function itself changed). O(1): the
+  // cached scores carry the epoch they were computed in.
   void InvalidateScores();
+  // Declares that Score (and the GPU it picks) depends only on a node's contents (every
+  // field of NodeState but its id, model name and version) and on the policy's own state,
+  // which changes only together with InvalidateScores. Then a shape's tree is built with one
+  // Score per distinct node contents, copied to the nodes with equal contents. Default off.
+  void set_scores_by_content(bool on) { scores_by_content_ = on; }
   // Fitting GPU with the least free milli (first index on ties); -1 if none.
   static int TightestGpu(const NodeState& node, const model::Shape& shape);
 
@@ -88,7 +94,10 @@ class ScoringPolicy : public Policy {
  private:
   struct Entry {
     uint64_t version = 0;
-    bool valid = false;
+    uint32_t epoch = 0;  // valid when it is epoch_ (InvalidateScores moves epoch_ on)
+    // fits and refusal hold for `version` in any epoch (trees only: InvalidateScores
+    // changes the scores, not the filters).
+    bool filtered = false;
     bool fits = false;
     uint8_t refusal = 0;  // the refusing filter, kFilterCount when it fits (trees only)
     int gpu_index = -1;
@@ -118,6 +127,10 @@ class ScoringPolicy : public Policy {
   int BestScanned(const Cluster& cluster, const model::Shape& shape, const ShapeInfo& info,
                   std::vector<Entry>& row);
   IndexSlot& SlotFor(int shape_id);
+  // Dense id of node `n`'s contents (equal contents, equal ids), cached by node version.
+  uint32_t ContentId(const Cluster& cluster, int n);
+  // Forgets the content ids when they could pass kMaxContents with `more` new ones.
+  void BoundContents(int more);
   // The placement on node `best` (a fraction on `best_gpu`, or the tightest fitting GPU).
   NodePlacement Choose(const Cluster& cluster, int best, const model::Shape& shape,
                        const ShapeInfo& info, int best_gpu);
@@ -134,6 +147,24 @@ class ScoringPolicy : public Policy {
   std::vector<IndexSlot> slots_;           // at most kIndexedShapes
   uint64_t use_clock_ = 0;
   size_t cluster_models_ = 0;
+  uint32_t epoch_ = 1;
+
+  // Content ids (scores_by_content_): at most kMaxContents, then forgotten and restarted.
+  static constexpr size_t kMaxContents = size_t{1} << 17;
+  struct NodeContent {
+    uint64_t history = 0;  // Cluster::history_id() and node version the id is for
+    uint64_t version = 0;
+    int64_t id = -1;  // -1: none yet
+  };
+  bool scores_by_content_ = false;
+  std::string content_key_;                             // scratch
+  std::unordered_map<std::string, uint32_t> contents_;  // contents -> id
+  std::vector<NodeContent> node_content_;               // by node index
+  // While a tree is built: by content id, the first node with those contents in this scan
+  // (valid when first_stamp_ is scan_stamp_).
+  std::vector<int> first_node_;
+  std::vector<uint32_t> first_stamp_;
+  uint32_t scan_stamp_ = 0;
 };
 
 }  // namespace fastgpu::sched

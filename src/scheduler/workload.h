@@ -10,11 +10,17 @@
 // refreshes to a full window), and stable between refreshes. (Refreshing at each doubling
 // placed 0.08 points less on gpushare80 and 0.05 less on multigpu50, 10 seeds each.)
 //
+// The window keeps each kind's count and memory sum as shapes come and go, so Target() costs
+// O(kinds), not a pass over the window; it equals BuildTargetWorkload(window, 0.95).
+//
 // Plain value type; one thread at a time.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "model/shape.h"
@@ -32,7 +38,8 @@ class WorkloadWindow {
   // due for a refresh (see the file comment); Target() then gives the new one.
   bool Add(const model::Shape& shape);
 
-  // The target workload of the shapes in the window (empty when none was added).
+  // The target workload of the shapes in the window (empty when none was added):
+  // BuildTargetWorkload of the window's shapes, oldest first, with coverage 0.95.
   std::vector<TargetTask> Target() const;
 
   int size() const { return static_cast<int>(shapes_.size()); }
@@ -40,8 +47,17 @@ class WorkloadWindow {
   int64_t seen() const { return seen_; }  // shapes added in all
 
  private:
+  // A kind as BuildTargetWorkload keys it: CPU milli, GPU milli, GPU count, sorted models.
+  using KindKey = std::tuple<int64_t, int, int, std::vector<std::string>>;
+  struct Kind {
+    int64_t memory_sum = 0;      // MiB over its shapes in the window
+    std::deque<int64_t> shapes;  // numbers of its shapes in the window (seen_ order)
+  };
+
   int capacity_;
-  std::deque<model::Shape> shapes_;
+  std::deque<model::Shape> shapes_;  // the window, oldest first; the first is number first_
+  std::map<KindKey, Kind> kinds_;    // kinds with shapes in the window
+  int64_t first_ = 0;
   int64_t seen_ = 0;
   int64_t next_refresh_ = 1;
 };

@@ -3,12 +3,14 @@
 // 2x, 4x and 8x; 10,000 = the trace's nodes repeated until there are 10,000). In BM_Place each
 // iteration places one task of the default pod list (arrival order of seed 0) and applies
 // it; when the arrivals run out (130% of the cluster's GPUs) it starts over empty, outside
-// the timed region. BM_Run times whole runs instead (see there).
+// the timed region. BM_Run times whole runs instead (see there), and BM_RunLearn whole runs
+// in learning mode.
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
 #include <memory>
 
+#include "scheduler/engine.h"
 #include "scheduler/fragmentation.h"
 #include "scheduler/policy.h"
 #include "sim/simulator.h"
@@ -130,6 +132,59 @@ void BM_Run(benchmark::State& state, const char* policy_name) {
   state.counters["nodes"] = static_cast<double>(empty.size());
 }
 
+// BM_Run in learning mode (`fastgpu sim --target learn`, the default): the policy has no
+// target workload up front; an Engine learns it from the arrivals (Observe, then Place,
+// as the simulator and the control plane do), and each refresh of the learned target
+// (about 40 in a run) changes every score. Making the engine is not timed.
+void BM_RunLearn(benchmark::State& state, const char* policy_name) {
+  const Trace& trace = LoadTrace();
+  if (!trace.ok) {
+    state.SkipWithError("trace not found");
+    return;
+  }
+  const size_t count = static_cast<size_t>(state.range(0));
+  std::vector<TraceNode> nodes;
+  for (size_t i = 0; i < count && !trace.nodes.empty(); ++i) {
+    TraceNode n = trace.nodes[i % trace.nodes.size()];
+    n.name += "-" + std::to_string(i / trace.nodes.size());
+    nodes.push_back(n);
+  }
+  const sched::Cluster empty = BuildCluster(nodes);
+  std::vector<int> order = DrawArrivals(trace.pods, empty.TotalGpuMilli(), 1.3, 0);
+  sched::EngineOptions options;
+  options.policy = policy_name;
+  int64_t arrivals = 0, failures = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::unique_ptr<sched::Engine> engine = std::move(*sched::Engine::Create(options));
+    for (const sched::NodeState& n : empty.nodes()) {
+      sched::EngineNode node;
+      node.spec = {n.id,
+                   n.gpu_model,
+                   static_cast<int>(n.gpus.size()),
+                   n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
+                   n.cpu_total_milli,
+                   n.memory_total_mib};
+      benchmark::DoNotOptimize(engine->UpsertNode(node));
+    }
+    state.ResumeTiming();
+    for (int idx : order) {
+      const TracePod& pod = trace.pods[idx];
+      engine->Observe(pod.shape);
+      Result<std::vector<sched::NodePlacement>> p = engine->Place({pod.name, pod.shape, 1});
+      if (!p.ok()) ++failures;
+      ++arrivals;
+    }
+  }
+  state.counters["placements_per_second"] =
+      benchmark::Counter(static_cast<double>(arrivals), benchmark::Counter::kIsRate);
+  state.counters["us_per_placement"] = benchmark::Counter(
+      static_cast<double>(arrivals), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["failed_share"] =
+      arrivals > 0 ? static_cast<double>(failures) / static_cast<double>(arrivals) : 0;
+  state.counters["nodes"] = static_cast<double>(empty.size());
+}
+
 // Node counts: the trace (1,213 nodes), 2x, 4x, 8x, and 10,000.
 void NodeCounts(benchmark::internal::Benchmark* b) {
   for (int64_t nodes : {1213, 2426, 4852, 9704, 10000}) b->Arg(nodes);
@@ -142,6 +197,8 @@ BENCHMARK_CAPTURE(BM_Place, best_fit, "best-fit")->Apply(NodeCounts);
 BENCHMARK_CAPTURE(BM_Run, fastgpu, "fastgpu")->Apply(NodeCounts)->Iterations(1);
 BENCHMARK_CAPTURE(BM_Run, fgd, "fgd")->Apply(NodeCounts)->Iterations(1);
 BENCHMARK_CAPTURE(BM_Run, best_fit, "best-fit")->Apply(NodeCounts)->Iterations(1);
+BENCHMARK_CAPTURE(BM_RunLearn, fastgpu, "fastgpu")->Apply(NodeCounts)->Iterations(1);
+BENCHMARK_CAPTURE(BM_RunLearn, fgd, "fgd")->Apply(NodeCounts)->Iterations(1);
 
 }  // namespace
 }  // namespace fastgpu::sim
