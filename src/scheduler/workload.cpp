@@ -23,7 +23,7 @@ bool WorkloadWindow::Add(const model::Shape& shape) {
 
 std::vector<TargetTask> WorkloadWindow::Target() const {
   if (shapes_.empty()) return {};
-  return BuildTargetWorkload(std::vector<model::Shape>(shapes_.begin(), shapes_.end()), 0.95);
+  return BuildTargetWorkload(std::vector<model::Shape>(shapes_.begin(), shapes_.end()), 1.0);
 }
 
 }  // namespace fastgpu::sched

@@ -3,8 +3,11 @@
 // Fragmentation-aware policies measure a placement against the workload they expect to
 // arrive. The engine learns it from what users submit: the last `capacity` shapes (a
 // sliding window, so a change in what users run replaces the old mix), turned into task
-// kinds with popularities by BuildTargetWorkload (the kinds covering 95% of them; feeding
-// every kind measured no better: -0.08 points on gpushare80, +0.06 on multigpu50). Estimates
+// kinds with popularities by BuildTargetWorkload: every kind, as the whole-list mode gives
+// the policies (they keep the kinds covering 95% for the fragmentation measure themselves;
+// rare kinds still count for the costs that judge capacity, such as 8-GPU tasks that only
+// the largest hosts hold, and for the fraction sizes, whose shares the 95% cut under-counts
+// when a size is spread over many CPU variants). Estimates
 // are refreshed each time the number of shapes seen grows by a quarter (1, 2, 3, ..., 10,
 // 12, 15, ...) while the window fills, then every capacity/2 shapes: cheap (about 45
 // refreshes to a full window), and stable between refreshes. (Refreshing at each doubling
@@ -32,7 +35,8 @@ class WorkloadWindow {
   // due for a refresh (see the file comment); Target() then gives the new one.
   bool Add(const model::Shape& shape);
 
-  // The target workload of the shapes in the window (empty when none was added).
+  // The target workload of the shapes in the window: every kind, most popular first
+  // (empty when none was added).
   std::vector<TargetTask> Target() const;
 
   int size() const { return static_cast<int>(shapes_.size()); }
