@@ -3,18 +3,25 @@
 //
 // fgd scores a node by sigmoid((frag_before - frag_after) / 1000) * 100, truncated to an
 // integer as the paper's simulator does; equal scores go to a seeded node order.
-// fgd measures against the most popular task kinds covering 95% of the target workload.
-// fastgpu measures against all of them and adds to the fragmentation increase three
-// costs, in the same GPU-milli unit, before the same integer score and tie-break:
+// Both measure fragmentation against the most popular task kinds covering 95% of the target
+// workload. fastgpu adds to the fragmentation increase four costs, in the same GPU-milli
+// unit, judged against every kind of the target, before the same integer score and tie-break:
 //   - stranding: GPU milli that would be left without the CPU or memory to use it,
 //     judged by the workload's mean CPU and memory per requested GPU (weight 0.15);
 //   - fill residual: per GPU, the least free milli that the fill sizes can leave when
 //     packed into its free milli; a hole that only rare tasks can fill counts as lost
 //     (weight 10). Fill sizes (FillSizes): fraction sizes with at least 0.5% of tasks
-//     whose supply covers at least half of the holes that rely on them (a 190-milli hole
+//     whose supply covers at least 40% of the holes that rely on them (a 190-milli hole
 //     beside an 810-milli task is lost when 160-milli tasks are far fewer than 810s);
 //   - scarcity: for a task free to use any model, the share of the chosen model's
-//     capacity that model-constrained tasks of the target workload need (weight 1).
+//     capacity that model-constrained tasks of the target workload need (weight 1);
+//   - host scarcity: the same for hosts scarce by size. Nodes alike in model, GPU count,
+//     CPU and memory form a host class; a kind (any model) that fits, empty, only some of
+//     the classes with its GPU count (say 8-GPU tasks asking 120 cores, which only the
+//     128-core 8-GPU nodes hold) needs a share of their capacity. A task that fits more
+//     classes pays, per GPU milli, that share times the part of its own capacity outside
+//     the kind's classes (weight 1). FGD sees such a kind only by its popularity, which can
+//     be far below its share of the scarce hosts.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -31,6 +38,7 @@ struct Tuning {
   double target_coverage = 0.95;  // share of the target workload measured against
   double strand_weight = 0;       // cost per stranded GPU milli
   double scarcity_weight = 0;     // cost per GPU milli times model pressure
+  double host_weight = 0;         // cost per GPU milli times host pressure
   double fill_weight = 0;         // cost per milli of fill residual
   double fill_min_share = 0.005;  // a fraction size fills holes if this popular (by size)
   double fill_min_cover = 0.5;    // ... and its supply covers this share of its holes
@@ -52,7 +60,8 @@ class FragPolicy final : public ScoringPolicy {
 
  protected:
   void BeforePlace(const Cluster& c, const model::Shape& s) override {
-    bool rebuild = !model_ || models_seen_ != c.models().size() || target_changed_;
+    bool rebuild = !model_ || models_seen_ != c.models().size() || target_changed_ ||
+                   (tuning_.host_weight > 0 && nodes_at_rebuild_ != c.size());
     target_changed_ = false;
     if (learn_) {
       seen_.push_back(s);
@@ -77,6 +86,7 @@ class FragPolicy final : public ScoringPolicy {
       nc.frag = memo_.Get(*model_, nc.state);
       nc.strand = Stranded(nc.state, node.cpu_free_milli, node.memory_free_mib);
       nc.residual = Residual(nc.state);
+      nc.host_class = ClassOf(node);
     }
     FragState after = nc.state;
     after.cpu_free_milli -= s.cpu_milli;
@@ -85,6 +95,10 @@ class FragPolicy final : public ScoringPolicy {
     if (tuning_.fastgpu && s.gpu_count > 0 && s.gpu_models.empty() && node.model_id >= 0 &&
         node.model_id < static_cast<int>(pressure_.size())) {
       extra += tuning_.scarcity_weight * pressure_[node.model_id] *
+               static_cast<double>(s.TotalGpuMilli());
+    }
+    if (tuning_.host_weight > 0 && s.gpu_count > 0 && nc.host_class >= 0) {
+      extra += tuning_.host_weight * HostPressure(s, info)[nc.host_class] *
                static_cast<double>(s.TotalGpuMilli());
     }
     if (!info.fractional) {
@@ -133,7 +147,81 @@ class FragPolicy final : public ScoringPolicy {
     double frag = 0;
     double strand = 0;
     double residual = 0;  // Residual(state)
+    int host_class = -1;  // ClassOf(node)
   };
+
+  // Nodes alike in GPU model, GPU count, CPU and memory.
+  struct HostClass {
+    int model_id = -1;
+    int gpus = 0;
+    int64_t cpu_milli = 0;
+    int64_t memory_mib = 0;
+    double capacity_milli = 0;  // GPU milli of all nodes of the class
+  };
+  // A kind of the target (free to use any model) and the classes that can hold it empty.
+  struct HostKind {
+    std::vector<bool> hosts;  // by class
+    int gpu_count = 0;
+    double need = 0;  // share of its classes' capacity the kind needs
+  };
+  // Host pressure per class for one shape (by ShapeInfo::id; `shape` checks the id).
+  struct HostMemo {
+    bool valid = false;
+    model::Shape shape;
+    std::vector<double> pressure;
+  };
+
+  bool FitsEmpty(const HostClass& h, const model::Shape& s) const {
+    return s.gpu_count <= h.gpus && s.cpu_milli <= h.cpu_milli && s.memory_mib <= h.memory_mib &&
+           (s.gpu_models.empty() || s.AllowsModel(models_[h.model_id]));
+  }
+
+  int ClassOf(const NodeState& node) const {
+    for (size_t i = 0; i < classes_.size(); ++i) {
+      const HostClass& h = classes_[i];
+      if (h.model_id == node.model_id && h.gpus == static_cast<int>(node.gpus.size()) &&
+          h.cpu_milli == node.cpu_total_milli && h.memory_mib == node.memory_total_mib) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+
+  // Per class: the capacity share that kinds with fewer host classes than `s` (among the
+  // classes with their GPU count) need there, each times the share of the capacity `s` can
+  // use with that GPU count that lies outside the kind's classes; capped at 1.
+  const std::vector<double>& HostPressure(const model::Shape& s, const ShapeInfo& info) {
+    if (static_cast<int>(host_memo_.size()) <= info.id) host_memo_.resize(info.id + 1);
+    HostMemo& memo = host_memo_[info.id];
+    if (memo.valid && memo.shape.cpu_milli == s.cpu_milli &&
+        memo.shape.memory_mib == s.memory_mib && memo.shape.gpu_count == s.gpu_count &&
+        memo.shape.gpu_models == s.gpu_models) {
+      return memo.pressure;
+    }
+    memo.valid = true;
+    memo.shape = s;
+    memo.pressure.assign(classes_.size(), 0);
+    std::vector<bool> mine(classes_.size());
+    for (size_t i = 0; i < classes_.size(); ++i) mine[i] = FitsEmpty(classes_[i], s);
+    for (const HostKind& k : host_kinds_) {
+      bool subset = true, fewer = false;
+      double kind_cap = 0, my_cap = 0;
+      for (size_t i = 0; i < classes_.size(); ++i) {
+        const bool mine_too = mine[i] && classes_[i].gpus >= k.gpu_count;
+        if (k.hosts[i] && !mine[i]) subset = false;
+        if (!k.hosts[i] && mine_too) fewer = true;
+        if (k.hosts[i]) kind_cap += classes_[i].capacity_milli;
+        if (mine_too) my_cap += classes_[i].capacity_milli;
+      }
+      if (!subset || !fewer || my_cap <= 0) continue;
+      const double outside = std::max(0.0, 1 - kind_cap / my_cap);
+      for (size_t i = 0; i < classes_.size(); ++i) {
+        if (k.hosts[i]) memo.pressure[i] += k.need * outside;
+      }
+    }
+    for (double& p : memo.pressure) p = std::min(p, 1.0);
+    return memo.pressure;
+  }
 
   double ScoreOf(const NodeCache& nc, const FragState& after, int64_t mem_after, double extra) {
     double cost = memo_.Get(*model_, after) - nc.frag;
@@ -210,8 +298,14 @@ class FragPolicy final : public ScoringPolicy {
       demand_total += t.popularity * static_cast<double>(t.shape.TotalGpuMilli());
     }
     pressure_.assign(c.models().size(), 0);
+    classes_.clear();
+    host_kinds_.clear();
+    host_memo_.clear();
+    models_ = c.models();
+    nodes_at_rebuild_ = c.size();
     if (demand_total <= 0 || total_capacity <= 0) return;
     double scale = total_capacity / demand_total;
+    if (tuning_.host_weight > 0) BuildHostKinds(c, scale);
     for (const TargetTask& t : target_) {
       if (t.shape.gpu_models.empty() || t.shape.gpu_count == 0) continue;
       double allowed_cap = 0;
@@ -225,6 +319,34 @@ class FragPolicy final : public ScoringPolicy {
       }
     }
     for (double& p : pressure_) p = std::min(p, 1.0);
+  }
+
+  // Host classes of the cluster and the need of each target kind free to use any model.
+  void BuildHostKinds(const Cluster& c, double scale) {
+    for (const NodeState& node : c.nodes()) {
+      if (node.model_id < 0 || node.gpus.empty()) continue;
+      int cls = ClassOf(node);
+      if (cls < 0) {
+        classes_.push_back({node.model_id, static_cast<int>(node.gpus.size()), node.cpu_total_milli,
+                            node.memory_total_mib, 0});
+        cls = static_cast<int>(classes_.size()) - 1;
+      }
+      classes_[cls].capacity_milli += 1000.0 * static_cast<double>(node.gpus.size());
+    }
+    for (const TargetTask& t : target_) {
+      if (t.shape.gpu_count == 0 || !t.shape.gpu_models.empty()) continue;
+      HostKind k;
+      k.hosts.resize(classes_.size());
+      k.gpu_count = t.shape.gpu_count;
+      double cap = 0;
+      for (size_t i = 0; i < classes_.size(); ++i) {
+        k.hosts[i] = FitsEmpty(classes_[i], t.shape);
+        if (k.hosts[i]) cap += classes_[i].capacity_milli;
+      }
+      if (cap <= 0) continue;
+      k.need = scale * t.popularity * static_cast<double>(t.shape.TotalGpuMilli()) / cap;
+      host_kinds_.push_back(std::move(k));
+    }
   }
 
   Tuning tuning_;
@@ -241,6 +363,11 @@ class FragPolicy final : public ScoringPolicy {
   double mem_per_gpu_ = 0;
   std::vector<double> pressure_;
   std::vector<double> residual_;
+  std::vector<std::string> models_;  // the cluster's models at the last rebuild
+  std::vector<HostClass> classes_;
+  std::vector<HostKind> host_kinds_;
+  std::vector<HostMemo> host_memo_;  // by ShapeInfo::id
+  int nodes_at_rebuild_ = 0;
 };
 
 }  // namespace
@@ -252,12 +379,13 @@ std::unique_ptr<Policy> MakeFgd(const PolicyOptions& o) {
 std::unique_ptr<Policy> MakeFastGpu(const PolicyOptions& o) {
   Tuning t;
   t.fastgpu = true;
-  t.target_coverage = 1.0;
+  t.target_coverage = 0.95;
   t.strand_weight = 0.15;
   t.scarcity_weight = 1.0;
+  t.host_weight = 1.0;
   t.fill_weight = 10.0;
   t.fill_min_share = 0.005;
-  t.fill_min_cover = 0.5;
+  t.fill_min_cover = 0.4;
   return std::make_unique<FragPolicy>(o, t);
 }
 

@@ -37,7 +37,7 @@ bool WorkloadWindow::Add(const model::Shape& shape) {
 
 std::vector<TargetTask> WorkloadWindow::Target() const {
   if (shapes_.empty()) return {};
-  // BuildTargetWorkload(window, 0.95) from the kinds' running counts and sums: most
+  // BuildTargetWorkload(window, kTargetCoverage) from the kinds' running counts and sums: most
   // popular first, ties by first appearance; the kind's shape is its first appearance with
   // sorted models and the mean memory (the sum is exact in int64 and, under 2^53, in the
   // double BuildTargetWorkload adds up).
@@ -54,7 +54,7 @@ std::vector<TargetTask> WorkloadWindow::Target() const {
   });
   std::vector<TargetTask> out;
   int64_t covered = 0;
-  const double need = 0.95 * static_cast<double>(shapes_.size());
+  const double need = kTargetCoverage * static_cast<double>(shapes_.size());
   for (const Entry& e : order) {
     if (!out.empty() && static_cast<double>(covered) >= need) break;
     const int64_t count = static_cast<int64_t>(e.kind->shapes.size());

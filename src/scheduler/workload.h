@@ -3,15 +3,19 @@
 // Fragmentation-aware policies measure a placement against the workload they expect to
 // arrive. The engine learns it from what users submit: the last `capacity` shapes (a
 // sliding window, so a change in what users run replaces the old mix), turned into task
-// kinds with popularities by BuildTargetWorkload (the kinds covering 95% of them; feeding
-// every kind measured no better: -0.08 points on gpushare80, +0.06 on multigpu50). Estimates
+// kinds with popularities by BuildTargetWorkload: every kind, as the whole-list mode gives
+// the policies (they keep the kinds covering 95% for the fragmentation measure themselves;
+// rare kinds still count for the costs that judge capacity, such as 8-GPU tasks that only
+// the largest hosts hold, and for the fraction sizes, whose shares the 95% cut under-counts
+// when a size is spread over many CPU variants). Estimates
 // are refreshed each time the number of shapes seen grows by a quarter (1, 2, 3, ..., 10,
 // 12, 15, ...) while the window fills, then every capacity/2 shapes: cheap (about 45
 // refreshes to a full window), and stable between refreshes. (Refreshing at each doubling
 // placed 0.08 points less on gpushare80 and 0.05 less on multigpu50, 10 seeds each.)
 //
 // The window keeps each kind's count and memory sum as shapes come and go, so Target() costs
-// O(kinds), not a pass over the window; it equals BuildTargetWorkload(window, 0.95).
+// O(kinds), not a pass over the window; it equals BuildTargetWorkload(window,
+// kTargetCoverage).
 //
 // Plain value type; one thread at a time.
 #pragma once
@@ -28,6 +32,10 @@
 
 namespace fastgpu::sched {
 
+// Share of the window's shapes the learned target covers: 1.0, every kind (the policies
+// pick what they weigh from all of them; docs/placement-results.md).
+inline constexpr double kTargetCoverage = 1.0;
+
 class WorkloadWindow {
  public:
   // `capacity` >= 1: most shapes kept (default 20,000).
@@ -39,7 +47,8 @@ class WorkloadWindow {
   bool Add(const model::Shape& shape);
 
   // The target workload of the shapes in the window (empty when none was added):
-  // BuildTargetWorkload of the window's shapes, oldest first, with coverage 0.95.
+  // BuildTargetWorkload of the window's shapes, oldest first, with coverage
+  // kTargetCoverage (every kind).
   std::vector<TargetTask> Target() const;
 
   int size() const { return static_cast<int>(shapes_.size()); }

@@ -57,7 +57,7 @@ TEST(WorkloadWindowTest, TargetIsBuildTargetWorkloadOfTheWindowAtEveryStep) {
       ASSERT_EQ(window.size(), static_cast<int>(kept.size()));
       ExpectSameTarget(
           window.Target(),
-          BuildTargetWorkload(std::vector<model::Shape>(kept.begin(), kept.end()), 0.95), step);
+          BuildTargetWorkload(std::vector<model::Shape>(kept.begin(), kept.end()), kTargetCoverage), step);
       if (HasFatalFailure()) return;
     }
     EXPECT_GT(refreshes, 5) << "capacity " << capacity;

@@ -1,0 +1,70 @@
+// fastgpu's cost terms, each on a hand-built cluster where the term decides the node.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "scheduler/policy.h"
+
+namespace fastgpu::sched {
+namespace {
+
+model::Shape Whole(int count, int64_t cpu_milli) {
+  model::Shape s;
+  s.gpu_count = count;
+  s.gpu_milli = 1000;
+  s.cpu_milli = cpu_milli;
+  return s;
+}
+
+// Three 96-core and one 128-core node, all with 8 GPUs of one model. The workload is mostly
+// 1-GPU tasks; 1% are 8-GPU tasks asking 120 cores, which only the 128-core node holds.
+// The 1% is below the 95% cut of the fragmentation measure, so fragmentation sees the four
+// nodes alike; their need of the big node's capacity (about 30% of it) is what the
+// host-scarcity cost puts on a 1-GPU task there.
+TEST(FastGpuHostScarcityTest, SmallTasksKeepOffTheOnlyHostsOfBigKinds) {
+  PolicyOptions options;
+  options.target_workload = {{Whole(1, 4000), 0.99}, {Whole(8, 120000), 0.01}};
+  int chosen_big = 0;
+  for (uint64_t seed = 0; seed < 32; ++seed) {
+    options.seed = seed;
+    Result<std::unique_ptr<Policy>> policy = MakePolicy("fastgpu", options);
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    Cluster c;
+    for (int i = 0; i < 3; ++i)
+      c.AddNode({"small-" + std::to_string(i), "G2", 8, 0, 96000, 393216});
+    const int big = c.AddNode({"big", "G2", 8, 0, 128000, 786432});
+    Result<NodePlacement> r = (*policy)->Place(c, Whole(1, 4000));
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->node == big) ++chosen_big;
+    // The big task itself has only that node.
+    Result<NodePlacement> b = (*policy)->Place(c, Whole(8, 120000));
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->node, big);
+  }
+  EXPECT_EQ(chosen_big, 0);
+}
+
+// Without a kind that needs the big node, nothing steers the 1-GPU task: the seeded node
+// order picks among equal nodes, so some seeds choose the big node.
+TEST(FastGpuHostScarcityTest, NoPressureWithoutARestrictedKind) {
+  PolicyOptions options;
+  options.target_workload = {{Whole(1, 4000), 0.99}, {Whole(8, 64000), 0.01}};
+  int chosen_big = 0;
+  for (uint64_t seed = 0; seed < 32; ++seed) {
+    options.seed = seed;
+    Result<std::unique_ptr<Policy>> policy = MakePolicy("fastgpu", options);
+    ASSERT_TRUE(policy.ok()) << policy.status();
+    Cluster c;
+    for (int i = 0; i < 3; ++i)
+      c.AddNode({"small-" + std::to_string(i), "G2", 8, 0, 96000, 393216});
+    const int big = c.AddNode({"big", "G2", 8, 0, 128000, 786432});
+    Result<NodePlacement> r = (*policy)->Place(c, Whole(1, 4000));
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->node == big) ++chosen_big;
+  }
+  EXPECT_GT(chosen_big, 0);
+}
+
+}  // namespace
+}  // namespace fastgpu::sched
