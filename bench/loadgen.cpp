@@ -16,6 +16,9 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
 #include <thread>
 #include <vector>
 
@@ -42,6 +45,22 @@ std::unique_ptr<fastgpu::net::HttpClient> Client(const std::string& url, const s
     std::exit(1);
   }
   return std::move(c).value();
+}
+
+// The comma-separated address list starting at its (i mod n)-th address, so that clients
+// spread over several control-plane replicas (each still moves on when one stops answering).
+std::string Rotated(const std::string& list, int i) {
+  std::vector<std::string> parts;
+  std::stringstream in(list);
+  for (std::string part; std::getline(in, part, ',');) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  if (parts.size() < 2) return list;
+  std::string out;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    out += (k ? "," : "") + parts[(static_cast<size_t>(i) + k) % parts.size()];
+  }
+  return out;
 }
 
 struct Stats {
@@ -84,7 +103,7 @@ void Submit(const std::string& url, const std::string& token, int clients, doubl
   const std::string run = std::to_string(Clock::now().time_since_epoch().count());
   for (int t = 0; t < clients; ++t) {
     threads.emplace_back([&, t] {
-      auto c = Client(url, token);
+      auto c = Client(Rotated(url, t), token);
       for (int64_t i = 0; !stop; ++i) {
         std::string key = run + "-" + std::to_string(t) + "-" + std::to_string(i);
         auto start = Clock::now();
@@ -148,7 +167,7 @@ void Heartbeat(const std::string& url, const std::string& join_token, int agents
   const std::string body = R"({"gpus":[],"replicas":[]})";
   for (int t = 0; t < threads_n; ++t) {
     threads.emplace_back([&, t] {
-      auto c = Client(url, "");
+      auto c = Client(Rotated(url, t), "");
       for (int a = t; !stop; a += threads_n) {
         if (a >= agents) a = t;
         c->set_bearer_token(list[a].token);
@@ -182,7 +201,10 @@ int main(int argc, char** argv) {
   app.add_option("--mode", mode, "submit or heartbeat")
       ->check(CLI::IsMember({"submit", "heartbeat"}))
       ->capture_default_str();
-  app.add_option("--server", url, "Control plane URL")->capture_default_str();
+  app.add_option("--server", url,
+                 "Control plane URL, or several replicas comma-separated (clients spread "
+                 "over them)")
+      ->capture_default_str();
   app.add_option("--data-dir", data_dir, "The server's data dir (admin.token, join.token)")
       ->capture_default_str();
   app.add_option("--clients", clients, "submit: concurrent clients")
