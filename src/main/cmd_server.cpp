@@ -1,5 +1,6 @@
 // `fastgpu server`: the control plane on its store (SQLite or PostgreSQL), until SIGINT /
 // SIGTERM.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -21,7 +22,11 @@ int RunServer(const ControlPlaneFlags& f) {
   }
   std::cout << "listening on " << running->Url() << "\n"
             << running->TlsBanner() << "admin token: " << f.data_dir << "/admin.token\n"
-            << "join token: " << f.data_dir << "/join.token"
+            << "join token: "
+            << (std::filesystem::exists(f.data_dir + "/join.token")
+                    ? f.data_dir + "/join.token"
+                    : std::string("made by another replica (copy its join.token into ") +
+                          f.data_dir + ")")
             << (running->ca_sha256.empty() ? "" : " (pins the TLS CA)") << "\n"
             << PlacerBanner(f) << StoreBanner(f) << "\n"
             << std::flush;

@@ -82,7 +82,9 @@ Status Server::Bootstrap(store::Store& store, Clock& clock, IdGenerator& ids) {
   // The file holds the secret, then the CA pin when there is one.
   auto join_parsed = ParseJoinToken(join_from_file);
   const std::string join_secret_from_file = join_parsed.ok() ? join_parsed->secret : "";
-  bool new_admin = false, new_join = false;
+  bool new_admin = false, new_join = false, foreign_join = false;
+  // A store other replicas share (PostgreSQL) keeps the join token they made.
+  const bool shared = store.Kind() == "postgres";
   FASTGPU_RETURN_IF_ERROR(store.Write([&](store::WriteTx& tx) -> Status {
     auto admin = tx.GetTenantByName(kAdminTenant);
     if (!admin.ok()) {
@@ -108,14 +110,24 @@ Status Server::Bootstrap(store::Store& store, Clock& clock, IdGenerator& ids) {
       new_admin = true;
     }
     auto join_hash = tx.GetJoinTokenHash();
+    foreign_join = false;
     if (!join_secret_from_file.empty() && join_hash.ok() &&
         *join_hash == Sha256Hex(join_secret_from_file)) {
       join_secret_ = join_secret_from_file;
+    } else if (shared && join_hash.ok()) {
+      // Another replica on the shared store made the join token: keep it (its agents
+      // register here too); this replica has no copy of the secret to show.
+      join_secret_.clear();
+      join_hash_ = *join_hash;
+      join_token_.clear();
+      foreign_join = true;
+      return OkStatus();
     } else {
       join_secret_ = RandomHex(32);
       FASTGPU_RETURN_IF_ERROR(tx.SetJoinTokenHash(Sha256Hex(join_secret_)));
       new_join = true;
     }
+    join_hash_ = Sha256Hex(join_secret_);
     join_token_ = FormatJoinToken({join_secret_, options_.tls_ca_sha256});
     if (join_token_ != join_from_file) new_join = true;  // the pin came, went or changed
     return OkStatus();
@@ -125,6 +137,12 @@ Status Server::Bootstrap(store::Store& store, Clock& clock, IdGenerator& ids) {
     std::filesystem::create_directories(dir, ec);
     if (new_admin) FASTGPU_RETURN_IF_ERROR(WriteSecretFile(admin_path, admin_token_));
     if (new_join) FASTGPU_RETURN_IF_ERROR(WriteSecretFile(join_path, join_token_));
+  }
+  if (foreign_join) {
+    spdlog::warn(
+        "the shared store's join token was made by another replica and {} does not hold it; "
+        "agents join with that replica's join.token (copy it here to show it)",
+        join_path.empty() ? std::string("this replica's data dir") : join_path);
   }
   return OkStatus();
 }
@@ -137,7 +155,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   std::unique_ptr<Server> s(new Server());
   s->options_ = std::move(options);
   FASTGPU_RETURN_IF_ERROR(s->Bootstrap(store, clock, ids));
-  s->auth_ = std::make_unique<Authenticator>(store, Sha256Hex(s->join_secret_));
+  s->auth_ = std::make_unique<Authenticator>(store, s->join_hash_);
   ReconcilerOptions ro;
   ro.policy = s->options_.policy;
   ro.batch_size = s->options_.batch_size;

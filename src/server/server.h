@@ -110,6 +110,7 @@ class Server {
   std::string admin_token_;
   std::string join_token_;   // as in the file: the secret, then the CA pin if any
   std::string join_secret_;  // what agents send; its SHA-256 is in the store
+  std::string join_hash_;    // that SHA-256 (also when another replica holds the secret)
   Metrics metrics_;
   std::unique_ptr<Authenticator> auth_;
   // The reconciler writes through the fence: only while this replica leads.
