@@ -170,8 +170,9 @@ TEST(HaFailoverTest, AFollowerLeadsWithinTheLeaseAndNothingIsLostOrDoneTwice) {
   const double failover_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   std::cout << "failover: " << new_leader << " leads " << failover_s << " s after the kill\n";
-  // The lease, plus one renewal period of the follower, plus the poll.
-  EXPECT_LE(failover_s, kLeaseSeconds * 1.25 + 1.0);
+  // Within the lease plus one renewal period of the follower (a quarter of the lease), with
+  // 1.5 s to spare for a loaded machine.
+  EXPECT_LE(failover_s, kLeaseSeconds * 1.25 + 1.5);
 
   submitter.join();
   ASSERT_EQ(acknowledged.size(), static_cast<size_t>(kSubmissions)) << "submissions went missing";
