@@ -112,5 +112,31 @@ TEST(CliAnswersTest, SubmitSendsTheModelJobSpec) {
   EXPECT_NE(bad.err.find("--isolation"), std::string::npos) << bad.err;
 }
 
+// Several control-plane replicas as repeated --server flags (or one comma-separated list):
+// the command moves past the one that does not answer.
+TEST(CliAnswersTest, RepeatedServerFlagsFormOneListOfReplicas) {
+  int dead_port = 0;
+  {
+    auto gone = TestHttpServer::Start([](const TestRequest&) { return Reply(200, "{}"); });
+    ASSERT_TRUE(gone.ok());
+    dead_port = (*gone)->port();
+  }
+  auto server = TestHttpServer::Start([](const TestRequest& r) -> TestResponse {
+    if (r.Path() == "/v1/jobs/job-1") {
+      return Reply(200, R"({"id":"job-1","state":"succeeded","reason":"done"})");
+    }
+    return Reply(404, R"({"code":"NOT_FOUND","message":"no"})");
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string dead = "http://127.0.0.1:" + std::to_string(dead_port);
+  // RunCli adds the live address as the last --server flag.
+  CliRun repeated = RunCli((*server)->url(), {"job", "wait", "job-1", "--server", dead});
+  EXPECT_EQ(repeated.exit_code, 0) << repeated.err;
+  CliRun listed = RunCli(dead + "," + (*server)->url(), {"job", "wait", "job-1"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  CliRun only_dead = RunCli(dead, {"job", "wait", "job-1"});
+  EXPECT_NE(only_dead.exit_code, 0);
+}
+
 }  // namespace
 }  // namespace fastgpu::cli

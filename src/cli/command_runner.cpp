@@ -9,8 +9,10 @@ namespace fastgpu::cli {
 void AddClientFlags(CLI::App* cmd, const std::shared_ptr<ClientFlags>& f,
                     std::vector<std::string> outputs) {
   cmd->add_option("--server", f->server,
-                  "Control plane URL, or several replicas comma-separated (default: "
-                  "$FASTGPU_SERVER, config)");
+                  "Control plane URL, or several replicas comma-separated or as repeated flags "
+                  "(default: $FASTGPU_SERVER, config)")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join);
   cmd->add_option("--token", f->token, "API token (default: $FASTGPU_TOKEN, config)");
   cmd->add_option("--ca-cert", f->ca_cert,
                   "https: PEM file of the control plane's CA, e.g. <data-dir>/ca.crt (default: "

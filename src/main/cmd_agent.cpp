@@ -120,7 +120,9 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   auto sandbox = std::make_shared<SandboxFlags>();
   cmd->add_option("--server", flags->server,
                   "Control plane URL, e.g. http://10.0.0.1:8080; several replicas comma-separated "
-                  "(the agent moves to the next when one stops answering)")
+                  "or as repeated flags (the agent moves to the next when one stops answering)")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join)
       ->required()
       ->envname("FASTGPU_SERVER");
   cmd->add_option("--join-token", flags->join_token,
