@@ -42,20 +42,24 @@ const Trace& LoadTrace() {
   return trace;
 }
 
-void BM_Place(benchmark::State& state, const char* policy_name) {
-  const Trace& trace = LoadTrace();
-  if (!trace.ok) {
-    state.SkipWithError("trace not found");
-    return;
-  }
-  const size_t count = static_cast<size_t>(state.range(0));
+// The trace's nodes repeated (renamed) up to `count` nodes, as an empty cluster.
+sched::Cluster ScaledCluster(const Trace& trace, size_t count) {
   std::vector<TraceNode> nodes;
   for (size_t i = 0; i < count && !trace.nodes.empty(); ++i) {
     TraceNode n = trace.nodes[i % trace.nodes.size()];
     n.name += "-" + std::to_string(i / trace.nodes.size());
     nodes.push_back(n);
   }
-  const sched::Cluster empty = BuildCluster(nodes);
+  return BuildCluster(nodes);
+}
+
+void BM_Place(benchmark::State& state, const char* policy_name) {
+  const Trace& trace = LoadTrace();
+  if (!trace.ok) {
+    state.SkipWithError("trace not found");
+    return;
+  }
+  const sched::Cluster empty = ScaledCluster(trace, static_cast<size_t>(state.range(0)));
   std::vector<model::Shape> shapes;
   for (const TracePod& p : trace.pods) shapes.push_back(p.shape);
   sched::PolicyOptions options;
@@ -94,14 +98,7 @@ void BM_Run(benchmark::State& state, const char* policy_name) {
     state.SkipWithError("trace not found");
     return;
   }
-  const size_t count = static_cast<size_t>(state.range(0));
-  std::vector<TraceNode> nodes;
-  for (size_t i = 0; i < count && !trace.nodes.empty(); ++i) {
-    TraceNode n = trace.nodes[i % trace.nodes.size()];
-    n.name += "-" + std::to_string(i / trace.nodes.size());
-    nodes.push_back(n);
-  }
-  const sched::Cluster empty = BuildCluster(nodes);
+  const sched::Cluster empty = ScaledCluster(trace, static_cast<size_t>(state.range(0)));
   std::vector<model::Shape> shapes;
   for (const TracePod& p : trace.pods) shapes.push_back(p.shape);
   sched::PolicyOptions options;
@@ -142,14 +139,7 @@ void BM_RunLearn(benchmark::State& state, const char* policy_name) {
     state.SkipWithError("trace not found");
     return;
   }
-  const size_t count = static_cast<size_t>(state.range(0));
-  std::vector<TraceNode> nodes;
-  for (size_t i = 0; i < count && !trace.nodes.empty(); ++i) {
-    TraceNode n = trace.nodes[i % trace.nodes.size()];
-    n.name += "-" + std::to_string(i / trace.nodes.size());
-    nodes.push_back(n);
-  }
-  const sched::Cluster empty = BuildCluster(nodes);
+  const sched::Cluster empty = ScaledCluster(trace, static_cast<size_t>(state.range(0)));
   std::vector<int> order = DrawArrivals(trace.pods, empty.TotalGpuMilli(), 1.3, 0);
   sched::EngineOptions options;
   options.policy = policy_name;
@@ -158,14 +148,7 @@ void BM_RunLearn(benchmark::State& state, const char* policy_name) {
     state.PauseTiming();
     std::unique_ptr<sched::Engine> engine = std::move(*sched::Engine::Create(options));
     for (const sched::NodeState& n : empty.nodes()) {
-      sched::EngineNode node;
-      node.spec = {n.id,
-                   n.gpu_model,
-                   static_cast<int>(n.gpus.size()),
-                   n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
-                   n.cpu_total_milli,
-                   n.memory_total_mib};
-      benchmark::DoNotOptimize(engine->UpsertNode(node));
+      benchmark::DoNotOptimize(engine->UpsertNode(EngineNodeOf(n)));
     }
     state.ResumeTiming();
     for (int idx : order) {

@@ -150,14 +150,7 @@ SeedRun RunSeed(const sched::Cluster& empty, const std::vector<TracePod>& pods,
     return run;
   }
   for (const sched::NodeState& n : empty.nodes()) {
-    sched::EngineNode node;
-    node.spec = {n.id,
-                 n.gpu_model,
-                 static_cast<int>(n.gpus.size()),
-                 n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
-                 n.cpu_total_milli,
-                 n.memory_total_mib};
-    if (Status st = (*engine)->UpsertNode(node).status(); !st.ok()) {
+    if (Status st = (*engine)->UpsertNode(EngineNodeOf(n)).status(); !st.ok()) {
       run.status = st;
       return run;
     }

@@ -187,4 +187,15 @@ sched::Cluster BuildCluster(const std::vector<TraceNode>& nodes) {
   return cluster;
 }
 
+sched::EngineNode EngineNodeOf(const sched::NodeState& n) {
+  sched::EngineNode node;
+  node.spec = {n.id,
+               n.gpu_model,
+               static_cast<int>(n.gpus.size()),
+               n.gpus.empty() ? 0 : n.gpus[0].total_memory_mib,
+               n.cpu_total_milli,
+               n.memory_total_mib};
+  return node;
+}
+
 }  // namespace fastgpu::sim

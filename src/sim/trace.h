@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "model/shape.h"
 #include "scheduler/cluster.h"
+#include "scheduler/engine.h"
 
 namespace fastgpu::sim {
 
@@ -38,5 +39,7 @@ Result<std::vector<TracePod>> ReadPodList(const std::string& path);
 
 // A cluster of the trace nodes (GPU memory unknown: 0).
 sched::Cluster BuildCluster(const std::vector<TraceNode>& nodes);
+// A node of such a cluster as the engine takes it (Engine::UpsertNode), nothing booked.
+sched::EngineNode EngineNodeOf(const sched::NodeState& n);
 
 }  // namespace fastgpu::sim
