@@ -17,8 +17,11 @@ if [[ $(id -u) -eq 0 ]]; then chown postgres "$TMP"; AS=(runuser -u postgres --)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  # postgres itself (runuser, when root, does not pass the signal on), then its wrapper
+  local pm; pm=$(head -1 "$TMP/pg/postmaster.pid" 2>/dev/null || true)
+  [[ -n "$pm" ]] && kill -QUIT "$pm" 2>/dev/null || true
   [[ -n "${PG_PID:-}" ]] && kill -QUIT "$PG_PID" 2>/dev/null || true
-  sleep 0.5
+  for _ in $(seq 50); do [[ -n "$pm" ]] && kill -0 "$pm" 2>/dev/null || break; sleep 0.1; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -17,8 +17,16 @@ Status Judge(const std::vector<sched::PoolNode>& pool, const model::JobSpec& spe
 
 }  // namespace
 
-Status AdmissionPool::Check(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable) {
+Status AdmissionPool::Check(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable,
+                            TimePoint now) {
   if (allow_unplaceable) return OkStatus();
+  {
+    std::lock_guard lock(mu_);
+    if (node_seq_ >= 0 && now >= checked_at_ && now - checked_at_ < kAdmissionRecheck &&
+        Judge(pool_, spec).ok()) {
+      return OkStatus();
+    }
+  }
   FASTGPU_ASSIGN_OR_RETURN(int64_t seq, tx.LatestNodeChangeSeq());
   std::lock_guard lock(mu_);
   if (seq != node_seq_) {
@@ -26,6 +34,7 @@ Status AdmissionPool::Check(store::ReadTx& tx, const model::JobSpec& spec, bool 
     pool_ = PoolView(nodes, {});
     node_seq_ = seq;
   }
+  checked_at_ = now;
   return Judge(pool_, spec);
 }
 

@@ -11,19 +11,27 @@
 //
 // The pool's totals are kept between submissions (AdmissionPool) and read again only when
 // a node was written since (the store's ReadTx::LatestNodeChangeSeq), so a submission does
-// not decode every node. Thread-safe.
+// not decode every node. Whether a node was written is asked at most once per
+// kAdmissionRecheck for a job the kept pool can hold, and always before a refusal: a job
+// is never refused on an old view, and one admitted on a view up to a second old (a node
+// deleted meanwhile) waits with its reason like a job whose node went away after it was
+// admitted. Thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <mutex>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "model/job.h"
 #include "scheduler/feasibility.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
+
+// How long a pool view admits jobs before the store is asked whether a node changed.
+inline constexpr std::chrono::milliseconds kAdmissionRecheck{1000};
 
 class AdmissionPool {
  public:
@@ -33,11 +41,13 @@ class AdmissionPool {
   // once; the whole pool has 4"); the API answers it with 422. Store errors are returned.
   // The pool's totals are read in the caller's transaction when a node changed since the
   // last call.
-  Status Check(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable);
+  Status Check(store::ReadTx& tx, const model::JobSpec& spec, bool allow_unplaceable,
+               TimePoint now);
 
  private:
   std::mutex mu_;
   int64_t node_seq_ = -1;              // guarded by mu_: LatestNodeChangeSeq when read
+  TimePoint checked_at_{};             // guarded by mu_: when node_seq_ was last read
   std::vector<sched::PoolNode> pool_;  // guarded by mu_: every node, nothing allocated
 };
 

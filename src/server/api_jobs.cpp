@@ -114,7 +114,7 @@ Result<Reply> Api::SubmitJob(const Call& c) {
                                 tenant.name + ")");
       }
     }
-    Status admitted = admission_.Check(tx, job.spec, options_.allow_unplaceable);
+    Status admitted = admission_.Check(tx, job.spec, options_.allow_unplaceable, clock_.Now());
     unplaceable = !admitted.ok() && admitted.code() == StatusCode::kFailedPrecondition;
     FASTGPU_RETURN_IF_ERROR(admitted);
     return CheckSubmissionQuota(tx, job, clock_.NowUnixMillis());

@@ -282,10 +282,8 @@ Status Reconciler::WriteReasons(const std::map<std::string, std::string>& waitin
     size_t end = std::min(reasons.size(), begin + kWriteChunk);
     FASTGPU_RETURN_IF_ERROR(store_.Write([&](store::WriteTx& tx) -> Status {
       for (size_t i = begin; i < end; ++i) {
-        FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(reasons[i].first));
-        if (job.state != model::JobState::kPending || job.reason == reasons[i].second) continue;
-        job.reason = reasons[i].second;  // visible in `job get`; not a transition
-        FASTGPU_RETURN_IF_ERROR(tx.UpdateJob(job));
+        // Visible in `job get`; not a transition. A job no longer pending keeps its reason.
+        FASTGPU_RETURN_IF_ERROR(tx.SetPendingReason(reasons[i].first, reasons[i].second).status());
       }
       return OkStatus();
     }));

@@ -412,6 +412,18 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Put(s_.jobs, job.id, stored);
     return Changed(ChangeKind::kJob, job.id);
   }
+  Result<bool> SetPendingReason(const std::string& job_id, const std::string& reason) override {
+    auto it = s_.jobs.find(job_id);
+    if (it == s_.jobs.end()) return false;
+    Seq<model::Job> stored = it->second;
+    if (stored.value.state != model::JobState::kPending || stored.value.reason == reason) {
+      return false;
+    }
+    stored.value.reason = reason;
+    Put(s_.jobs, job_id, stored);
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job_id));
+    return true;
+  }
   Status CreateAllocations(const std::vector<AllocationRecord>& records) override {
     std::set<std::string> ids;
     for (const AllocationRecord& r : records) {

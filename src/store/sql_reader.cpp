@@ -115,7 +115,17 @@ Result<JobPage> SqlReader<Base>::ListJobs(const JobFilter& filter) {
   const char* sql;
   const bool by_tenant = !filter.tenant_id.empty(), by_state = !filter.states.empty();
   const bool pg = c_.dialect() == SqlDialect::kPostgres;
-  if (by_tenant && by_state) {
+  // One state (the reconciler's pending list, `job list --state`) is compared plainly, so
+  // the (state, seq) and (tenant_id, state, seq) indexes give the page in seq order
+  // without reading the jobs of other states.
+  const bool one_state = filter.states.size() == 1;
+  if (by_tenant && one_state) {
+    sql = "SELECT " FASTGPU_JOB_COLS
+          " FROM jobs WHERE tenant_id = ?3 AND state = ?4 AND seq > ?1 ORDER BY seq LIMIT ?2";
+  } else if (one_state) {
+    sql =
+        "SELECT " FASTGPU_JOB_COLS " FROM jobs WHERE state = ?4 AND seq > ?1 ORDER BY seq LIMIT ?2";
+  } else if (by_tenant && by_state) {
     sql = pg ? "SELECT " FASTGPU_JOB_COLS
                " FROM jobs WHERE seq > ?1 AND tenant_id = ?3"
                " AND state IN (SELECT json_array_elements_text(?4::json)) ORDER BY seq LIMIT ?2"
@@ -141,7 +151,11 @@ Result<JobPage> SqlReader<Base>::ListJobs(const JobFilter& filter) {
   Stmt q(c_, sql);
   q.Bind(1, after).Bind(2, int64_t{limit} + 1);
   if (by_tenant) q.Bind(3, filter.tenant_id);
-  if (by_state) q.Bind(4, boost::json::serialize(states));
+  if (one_state) {
+    q.Bind(4, model::JobStateName(filter.states[0]));
+  } else if (by_state) {
+    q.Bind(4, boost::json::serialize(states));
+  }
   JobPage page;
   int64_t last_seq = 0;
   for (;;) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,12 +41,17 @@ class SqlReader : public Base {
  public:
   explicit SqlReader(SqlConn& conn) : c_(conn) {}
 
+  // The last tenant read is remembered for the rest of the transaction (a submission reads
+  // its tenant twice: to insert the job and to check the quota); the write transaction
+  // forgets it when it writes a tenant.
   Result<model::Tenant> GetTenant(const std::string& id) override {
+    if (tenant_memo_ && tenant_memo_->id == id) return *tenant_memo_;
     Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants WHERE id = ?1");
     q.Bind(1, id);
     FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return NotFound("tenant " + id + " not found");
-    return TenantFromRow(q);
+    tenant_memo_ = TenantFromRow(q);
+    return *tenant_memo_;
   }
   Result<model::Tenant> GetTenantByName(const std::string& name) override {
     Stmt q(c_, "SELECT " FASTGPU_TENANT_COLS " FROM tenants WHERE name = ?1");
@@ -258,6 +264,7 @@ class SqlReader : public Base {
   }
 
   SqlConn& c_;
+  std::optional<model::Tenant> tenant_memo_;  // the last tenant GetTenant found
 };
 
 }  // namespace fastgpu::store

@@ -95,19 +95,32 @@ class SqlStore final : public Store {
     pool_cv_.notify_one();
   }
 
+  // The batch is taken once the write transaction is open: while BEGIN waits for the
+  // database's write lock (another replica's transaction, or SQLite's busy wait), the
+  // writes that arrive meanwhile join this batch, so batches grow with the contention and
+  // one commit (one flush to disk) makes more of them durable.
   void WriterLoop() {
     for (;;) {
-      std::vector<PendingWrite*> batch;
       {
         std::unique_lock lock(queue_mu_);
         queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, and everything queued was answered
+      }
+      Status begin = Begin();
+      std::vector<PendingWrite*> batch;
+      {
+        std::lock_guard lock(queue_mu_);
         while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
           batch.push_back(queue_.front());
           queue_.pop_front();
         }
       }
-      const bool committed = RunBatch(batch);
+      bool committed = false;
+      if (begin.ok()) {
+        committed = RunBatch(batch);
+      } else {
+        for (PendingWrite* p : batch) p->result = begin;
+      }
       {
         std::lock_guard lock(queue_mu_);
         stats_.commits += committed ? 1 : 0;
@@ -118,44 +131,54 @@ class SqlStore final : public Store {
     }
   }
 
-  // Runs every write of `batch` in one transaction; sets each one's result. True when
-  // the transaction committed.
+  // Opens the write transaction and the first write's savepoint (one round trip).
+  Status Begin() {
+    SqlConn& c = *writer_;
+    Status begin = c.Exec((std::string(options_.begin_write) + "; SAVEPOINT w").c_str());
+    if (!begin.ok() && c.InTransaction()) c.Exec("ROLLBACK").IgnoreError();
+    return begin;
+  }
+
+  // Runs every write of `batch` in the transaction Begin opened; sets each one's result.
+  // True when the transaction committed. Each write runs inside the savepoint w, so a failed one is
+  // undone alone. The savepoint statements share their round trip with their neighbours:
+  // BEGIN with the first SAVEPOINT, one write's RELEASE with the next write's SAVEPOINT,
+  // and the last write's savepoint ends with the COMMIT. After a ROLLBACK TO, w stays
+  // and stands at the same point, so the next write runs inside it as it is.
   bool RunBatch(const std::vector<PendingWrite*>& batch) {
     SqlConn& c = *writer_;
-    Status begin = c.Exec(options_.begin_write);
-    if (!begin.ok()) {
-      for (PendingWrite* p : batch) p->result = begin;
-      return false;
-    }
-    std::unique_ptr<WriteTx> tx = NewSqlWriteTx(c, options_.max_log_bytes);
     for (size_t i = 0; i < batch.size(); ++i) {
       PendingWrite* p = batch[i];
-      Status s = Stmt(c, "SAVEPOINT w").Run();
-      if (s.ok()) {
-        s = RunGuarded([&] { return (*p->fn)(*tx); });
-        Status end = s.ok() ? Stmt(c, "RELEASE w").Run() : Stmt(c, "ROLLBACK TO w").Run();
-        if (!s.ok() && end.ok()) end = Stmt(c, "RELEASE w").Run();
-        if (s.ok()) s = end;
-        if (!end.ok() || !c.InTransaction()) {
-          // The transaction is broken (or SQLite rolled it back): nothing of the batch
-          // can commit. Fail this write, those before it, and those not yet run.
-          // A transaction lost to a full disk stays Unavailable: retry once space returns.
-          const Status& cause = end.ok() ? s : end;
-          Status broken = cause.code() == StatusCode::kUnavailable
-                              ? Unavailable("write transaction aborted: " + cause.message())
-                              : Internal("write transaction aborted: " +
-                                         (end.ok() ? std::string("rolled back by the database")
-                                                   : end.ToString()));
-          for (PendingWrite* q : batch) {
-            if (q->result.ok()) q->result = broken;
-          }
-          if (c.InTransaction()) c.Exec("ROLLBACK").IgnoreError();
-          return false;
+      // A transaction object per write: what it remembers of rows (a tenant read twice)
+      // never outlives the write, whose savepoint may be rolled back.
+      std::unique_ptr<WriteTx> tx = NewSqlWriteTx(c, options_.max_log_bytes);
+      Status s = RunGuarded([&] { return (*p->fn)(*tx); });
+      const bool last = i + 1 == batch.size();
+      Status end = OkStatus();
+      if (!s.ok()) {
+        end = c.Exec("ROLLBACK TO w");
+      } else if (!last) {
+        end = c.Exec("RELEASE w; SAVEPOINT w");
+      }
+      if (!end.ok() || !c.InTransaction()) {
+        // The transaction is broken (or SQLite rolled it back): nothing of the batch
+        // can commit. Fail this write, those before it, and those not yet run.
+        // A transaction lost to a full disk stays Unavailable: retry once space returns.
+        const Status& cause = end.ok() ? s : end;
+        Status broken = cause.code() == StatusCode::kUnavailable
+                            ? Unavailable("write transaction aborted: " + cause.message())
+                            : Internal("write transaction aborted: " +
+                                       (end.ok() ? std::string("rolled back by the database")
+                                                 : end.ToString()));
+        for (PendingWrite* q : batch) {
+          if (q->result.ok()) q->result = broken;
         }
+        if (c.InTransaction()) c.Exec("ROLLBACK").IgnoreError();
+        return false;
       }
       p->result = s;
     }
-    Status commit = Stmt(c, "COMMIT").Run();
+    Status commit = c.Exec("COMMIT");  // releases the last savepoint with the transaction
     if (!commit.ok()) {
       if (c.InTransaction()) c.Exec("ROLLBACK").IgnoreError();
       for (PendingWrite* p : batch) {

@@ -2,11 +2,12 @@
 // SQLite: sqlite_store.cpp, PostgreSQL: pg_store.cpp).
 //
 // Writes: one writer connection, owned by one writer thread. Write() queues its `fn`
-// and waits. The writer thread takes everything queued (up to max_batch), opens one
-// transaction (options.begin_write), runs each `fn` inside its own SAVEPOINT (released on
-// success, rolled back on failure), then COMMITs once, so one flush to disk makes the
-// whole batch durable. Only then are the waiting callers answered. While a batch commits,
-// new calls queue up and form the next batch, so the batch size grows with the load.
+// and waits. The writer thread opens one transaction (options.begin_write), then takes
+// everything queued (up to max_batch): writes that arrive while BEGIN waits for the lock
+// join the batch. Each `fn` runs inside its own SAVEPOINT (released on success, rolled
+// back on failure), then one COMMIT, so one flush to disk makes the whole batch durable.
+// Only then are the waiting callers answered. While a batch commits, new calls queue up
+// and form the next batch, so the batch size grows with the load.
 // Reads: a pool of read connections; each Read runs in its own read transaction
 // (options.begin_read), a snapshot that stays consistent while the writer commits.
 #pragma once

@@ -42,11 +42,13 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
     return q.Run();
   }
   Status UpdateTenantQuota(const std::string& id, const model::Quota& quota) override {
+    tenant_memo_.reset();
     Stmt q(c_, "UPDATE tenants SET max_gpu_milli = ?2, budget_cents = ?3 WHERE id = ?1");
     q.Bind(1, id).Bind(2, quota.max_gpu_milli).Bind(3, quota.budget_cents);
     return RunOnOne(q, "tenant " + id);
   }
   Status SetTenantAllowRoot(const std::string& id, bool allow_root) override {
+    tenant_memo_.reset();
     Stmt q(c_, "UPDATE tenants SET allow_root = ?2 WHERE id = ?1");
     q.Bind(1, id).Bind(2, int64_t{allow_root});
     return RunOnOne(q, "tenant " + id);
@@ -121,26 +123,12 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
   Result<CreateJobResult> CreateJob(const model::Job& job, std::string_view idempotency_key,
                                     std::string_view request_sha256_hex) override {
     if (!GetTenant(job.tenant_id).ok()) return NotFound("tenant " + job.tenant_id + " not found");
-    if (!idempotency_key.empty()) {
-      Stmt q(c_,
-             "SELECT id, idempotency_sha256_hex FROM jobs"
-             " WHERE tenant_id = ?1 AND idempotency_key = ?2");
-      q.Bind(1, job.tenant_id).Bind(2, idempotency_key);
-      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
-      if (row) {
-        std::string hash = q.IsNull(1) ? "" : q.Text(1);
-        FASTGPU_ASSIGN_OR_RETURN(model::Job existing, GetJob(q.Text(0)));
-        return CreateJobResult{std::move(existing), true, std::move(hash)};
-      }
-    }
-    FASTGPU_ASSIGN_OR_RETURN(bool taken, Exists("SELECT 1 FROM jobs WHERE id = ?1", job.id));
-    if (taken) {
-      return AlreadyExists("job " + job.id + " exists");
-    }
+    // Inserted unless the id or the tenant's idempotency key is taken (one round trip when
+    // neither is); then the key's job is a replay, else the id is taken.
     Stmt q(c_,
            "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts,"
            " created_at_ms, updated_at_ms, idempotency_key, idempotency_sha256_hex, name)"
-           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING");
     q.Bind(1, job.id).Bind(2, job.tenant_id).Bind(3, EncodeJobSpec(job.spec));
     q.Bind(4, model::JobStateName(job.state)).Bind(5, job.reason).Bind(6, int64_t{job.attempts});
     q.Bind(7, ToUnixMillis(job.created_at)).Bind(8, ToUnixMillis(job.updated_at));
@@ -151,14 +139,27 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
       q.Bind(9, idempotency_key).Bind(10, request_sha256_hex);
     }
     FASTGPU_RETURN_IF_ERROR(q.Run());
+    if (q.Changes() == 0) {
+      if (!idempotency_key.empty()) {
+        Stmt k(c_,
+               "SELECT id, idempotency_sha256_hex FROM jobs"
+               " WHERE tenant_id = ?1 AND idempotency_key = ?2");
+        k.Bind(1, job.tenant_id).Bind(2, idempotency_key);
+        FASTGPU_ASSIGN_OR_RETURN(bool row, k.Step());
+        if (row) {
+          std::string hash = k.IsNull(1) ? "" : k.Text(1);
+          FASTGPU_ASSIGN_OR_RETURN(model::Job existing, GetJob(k.Text(0)));
+          return CreateJobResult{std::move(existing), true, std::move(hash)};
+        }
+      }
+      return AlreadyExists("job " + job.id + " exists");
+    }
     FASTGPU_RETURN_IF_ERROR(InsertEvents(job, 0));
     FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job.id));
     return CreateJobResult{NormalizeJobTimes(job), false};
   }
   Status UpdateJob(const model::Job& job) override {
-    FASTGPU_ASSIGN_OR_RETURN(bool found, Exists("SELECT 1 FROM jobs WHERE id = ?1", job.id));
-    if (!found) return NotFound("job " + job.id + " not found");
-    int64_t stored_events = 0;
+    int64_t stored_events = 0;  // 0 for a job that is not stored: the UPDATE says so
     {
       Stmt count(c_, "SELECT count(*) FROM job_events WHERE job_id = ?1");
       count.Bind(1, job.id);
@@ -176,6 +177,17 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
     FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "job " + job.id));
     FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job.id));
     return InsertEvents(job, static_cast<size_t>(stored_events));
+  }
+  Result<bool> SetPendingReason(const std::string& job_id, const std::string& reason) override {
+    // Found by id alone: written as a plain `state = ?3`, the condition lets PostgreSQL's
+    // generic plan (made while the table was small) scan jobs_by_state, every pending job.
+    Stmt q(c_,
+           "UPDATE jobs SET reason = ?2 WHERE id = ?1 AND (state = ?3 AND reason <> ?2) IS TRUE");
+    q.Bind(1, job_id).Bind(2, reason).Bind(3, model::JobStateName(model::JobState::kPending));
+    FASTGPU_RETURN_IF_ERROR(q.Run());
+    if (q.Changes() == 0) return false;
+    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job_id));
+    return true;
   }
   Status CreateAllocations(const std::vector<AllocationRecord>& records) override {
     std::set<std::string> ids;

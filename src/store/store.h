@@ -224,6 +224,11 @@ class WriteTx : public ReadTx {
   // job.events beyond those stored (the stored prefix is not rewritten). NotFound;
   // FailedPrecondition when job.events holds fewer events than are stored.
   virtual Status UpdateJob(const model::Job& job) = 0;
+  // Sets the reason a pending job waits with ("waiting: no node has 2 free GPUs"); not a
+  // transition, so state, attempts, updated_at and events stay. True when it changed (a
+  // change-feed entry is written); false when the job is not pending, already waits with
+  // `reason`, or is not stored. One statement where UpdateJob takes several.
+  virtual Result<bool> SetPendingReason(const std::string& job_id, const std::string& reason) = 0;
 
   // --- allocations ---
   // Stores the records (a gang's allocations in one call; all or none). AlreadyExists

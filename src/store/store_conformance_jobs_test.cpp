@@ -203,6 +203,46 @@ TEST_P(JobsTest, UpdateAppendsEvents) {
               }).ok());
 }
 
+TEST_P(JobsTest, SetPendingReasonChangesOnlyThePendingJobsReason) {
+  model::Job waiting = MakeJob("job-1", "tenant-1");
+  ASSERT_TRUE(Create(waiting).ok());
+  model::Job placed = MakeJob("job-2", "tenant-1");
+  ASSERT_TRUE(Create(placed).ok());
+  ASSERT_TRUE(model::TransitionJob(placed, model::JobState::kScheduled, "placed", T(2000)).ok());
+  ASSERT_TRUE(W([&](store::WriteTx& tx) { return tx.UpdateJob(placed); }).ok());
+  int64_t before = 0;
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(before, tx.LatestChangeSeq());
+                return OkStatus();
+              }).ok());
+  std::vector<bool> changed;
+  ASSERT_TRUE(W([&](store::WriteTx& tx) -> Status {
+                for (const auto& [id, why] : std::vector<std::pair<std::string, std::string>>{
+                         {"job-1", "waiting: no room"},
+                         {"job-1", "waiting: no room"},  // the same reason again
+                         {"job-2", "waiting: no room"},  // not pending
+                         {"job-x", "waiting: no room"}}) {
+                  FASTGPU_ASSIGN_OR_RETURN(bool c, tx.SetPendingReason(id, why));
+                  changed.push_back(c);
+                }
+                return OkStatus();
+              }).ok());
+  EXPECT_EQ(changed, (std::vector<bool>{true, false, false, false}));
+  ASSERT_TRUE(R([&](store::ReadTx& tx) -> Status {
+                FASTGPU_ASSIGN_OR_RETURN(model::Job got, tx.GetJob("job-1"));
+                model::Job want = waiting;
+                want.reason = "waiting: no room";  // and nothing else
+                ExpectSameJob(got, want);
+                FASTGPU_ASSIGN_OR_RETURN(model::Job other, tx.GetJob("job-2"));
+                ExpectSameJob(other, placed);
+                // One change-feed entry: job-1's.
+                FASTGPU_ASSIGN_OR_RETURN(auto changes, tx.ListChangesSince(before, 10));
+                EXPECT_EQ(changes.size(), 1u);
+                if (!changes.empty()) EXPECT_EQ(changes[0].id, "job-1");
+                return OkStatus();
+              }).ok());
+}
+
 TEST_P(JobsTest, ListFiltersPagesAndCursors) {
   for (int i = 0; i < 7; ++i) {
     model::Job j = MakeJob("job-" + std::to_string(i), i % 2 ? "tenant-2" : "tenant-1", 1000 + i);
