@@ -4,7 +4,9 @@
 // submissions arrive and jobs are placed and run. A follower must lead within the lease;
 // no acknowledged submission may be lost, no job placed or run twice, the job running
 // across the failover must not be disturbed, and the bill of what ran before must not
-// change. Skips where PostgreSQL is not installed.
+// change. A second test takes the database away from a replica and gives it back: the
+// replica answers 503 and stops leading meanwhile, then goes on by itself with nothing
+// acknowledged lost. Skips where PostgreSQL is not installed.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -16,8 +18,8 @@
 #include <thread>
 
 #include "common/testing/postgres_server.h"
-#include "net/http_client.h"
 #include "common/testing/temp_dir.h"
+#include "net/http_client.h"
 #include "tests/fault_process.h"
 #include "tests/server_process.h"
 
@@ -208,6 +210,66 @@ TEST(HaFailoverTest, AFollowerLeadsWithinTheLeaseAndNothingIsLostOrDoneTwice) {
   auto bill_after = api.Do("GET", bill_query);
   ASSERT_EQ(bill_after.status, 200) << bill_after.raw;
   EXPECT_EQ(bill_after.raw, bill_before.raw);
+}
+
+TEST(HaFailoverTest, AReplicaThatLosesItsDatabaseAnswers503AndGoesOnWhenItIsBack) {
+  auto pg = PostgresServer::Start();
+  if (!pg.ok()) GTEST_SKIP() << pg.status();
+  auto db = (*pg)->NewDatabaseUrl();
+  ASSERT_TRUE(db.ok()) << db.status();
+  TempDir dir;
+  const std::string log = dir.path() + "/r1.log";
+  ChildProcess replica = StartFastgpu(
+      {"server", "--listen", "127.0.0.1:0", "--data-dir", dir.path() + "/r1", "--store", *db,
+       "--replica-id", "r1", "--leader-lease", std::to_string(kLeaseSeconds)},
+      log);
+  ASSERT_TRUE(WaitUntil([&] { return !ListeningUrl(log).empty(); })) << ReadText(log);
+  const std::string url = ListeningUrl(log);
+  ASSERT_TRUE(WaitUntil([&] { return Leading(url) == "r1"; })) << ReadText(log);
+  net::HttpClientOptions o;
+  o.bearer_token = ReadFirstLine(dir.path() + "/r1/admin.token");
+  o.read_timeout = std::chrono::seconds(10);
+  auto client = net::HttpClient::Create(url, o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto submit = [&](const std::string& key) {
+    return (*client)->Post("/v1/jobs", R"({"command":["true"],"shape":{"gpu_count":1}})",
+                           {{"Idempotency-Key", key}});
+  };
+  auto before = submit("before");
+  ASSERT_TRUE(before.ok() && before->status == 201) << (before.ok() ? before->body : "");
+  const std::string before_id = boost::json::parse(before->body).at("id").as_string().c_str();
+
+  (*pg)->Kill();
+  JsonClient api(url, o.bearer_token);
+  // The health check reads the store: 503 at once; a write is refused with 503 and a
+  // reason; the replica stops leading once its lease cannot be renewed.
+  ASSERT_TRUE(WaitUntil([&] { return api.Do("GET", "/healthz").status == 503; }))
+      << api.Do("GET", "/healthz").raw;
+  auto refused = submit("during");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_NE(refused->body.find("PostgreSQL"), std::string::npos) << refused->body;
+  EXPECT_TRUE(WaitUntil([&] { return ReadText(log).find("stops leading") != std::string::npos; },
+                        std::chrono::seconds(10)))
+      << ReadText(log);
+
+  ASSERT_TRUE((*pg)->Restart().ok());
+  // Back by itself: healthy, leading again, the acknowledged job kept, the refused one
+  // absent until it is sent again, and a replay of the first key answers the same job.
+  ASSERT_TRUE(WaitUntil([&] { return Leading(url) == "r1"; }, std::chrono::seconds(30)))
+      << ReadText(log);
+  EXPECT_EQ(api.Do("GET", "/v1/jobs/" + before_id).status, 200);
+  auto jobs = api.Do("GET", "/v1/jobs");
+  ASSERT_EQ(jobs.status, 200) << jobs.raw;
+  EXPECT_EQ(jobs.body.at("jobs").as_array().size(), 1u) << jobs.raw;
+  auto replay = submit("before");
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->status, 200) << replay->body;
+  EXPECT_EQ(boost::json::parse(replay->body).at("id").as_string(), before_id);
+  auto again = submit("during");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->status, 201) << again->body;
+  EXPECT_TRUE(WaitUntil([&] { return api.Do("GET", "/healthz").status == 200; }));
 }
 
 }  // namespace
