@@ -14,6 +14,12 @@ Status RunOnOne(Stmt& q, const std::string& what) {
   return OkStatus();
 }
 
+// PostgreSQL writes a job row and its change-feed entry in one statement: the row's write
+// is a data-modifying WITH named `cte`, RETURNING id, and this follows it (one round trip
+// to the server instead of two; the statement's row count is the entries written). SQLite,
+// in process, runs the two statements (Changed). "job" is ChangeKindName(kJob).
+#define FASTGPU_JOB_CHANGE_FROM(cte) "INSERT INTO changes(kind, id) SELECT 'job', id FROM " cte
+
 class SqlWriteTx final : public SqlReader<WriteTx> {
  public:
   SqlWriteTx(SqlConn& conn, int64_t max_log_bytes)
@@ -123,12 +129,16 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
   Result<CreateJobResult> CreateJob(const model::Job& job, std::string_view idempotency_key,
                                     std::string_view request_sha256_hex) override {
     if (!GetTenant(job.tenant_id).ok()) return NotFound("tenant " + job.tenant_id + " not found");
-    // Inserted unless the id or the tenant's idempotency key is taken (one round trip when
-    // neither is); then the key's job is a replay, else the id is taken.
-    Stmt q(c_,
-           "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts,"
-           " created_at_ms, updated_at_ms, idempotency_key, idempotency_sha256_hex, name)"
-           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING");
+      // Inserted unless the id or the tenant's idempotency key is taken (one round trip when
+      // neither is); then the key's job is a replay, else the id is taken.
+#define FASTGPU_INSERT_JOB                                                        \
+  "INSERT INTO jobs(id, tenant_id, spec_json, state, reason, attempts,"           \
+  " created_at_ms, updated_at_ms, idempotency_key, idempotency_sha256_hex, name)" \
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING"
+    const bool pg = c_.dialect() == SqlDialect::kPostgres;
+    Stmt q(c_, pg ? "WITH j AS (" FASTGPU_INSERT_JOB " RETURNING id) " FASTGPU_JOB_CHANGE_FROM("j")
+                  : FASTGPU_INSERT_JOB);
+#undef FASTGPU_INSERT_JOB
     q.Bind(1, job.id).Bind(2, job.tenant_id).Bind(3, EncodeJobSpec(job.spec));
     q.Bind(4, model::JobStateName(job.state)).Bind(5, job.reason).Bind(6, int64_t{job.attempts});
     q.Bind(7, ToUnixMillis(job.created_at)).Bind(8, ToUnixMillis(job.updated_at));
@@ -155,7 +165,7 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
       return AlreadyExists("job " + job.id + " exists");
     }
     FASTGPU_RETURN_IF_ERROR(InsertEvents(job, 0));
-    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job.id));
+    if (!pg) FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job.id));
     return CreateJobResult{NormalizeJobTimes(job), false};
   }
   Status UpdateJob(const model::Job& job) override {
@@ -169,24 +179,31 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
     if (static_cast<int64_t>(job.events.size()) < stored_events) {
       return FailedPrecondition("job " + job.id + ": events can only be appended");
     }
-    Stmt q(c_,
-           "UPDATE jobs SET state = ?2, reason = ?3, attempts = ?4, updated_at_ms = ?5"
-           " WHERE id = ?1");
+#define FASTGPU_UPDATE_JOB \
+  "UPDATE jobs SET state = ?2, reason = ?3, attempts = ?4, updated_at_ms = ?5 WHERE id = ?1"
+    const bool pg = c_.dialect() == SqlDialect::kPostgres;
+    Stmt q(c_, pg ? "WITH u AS (" FASTGPU_UPDATE_JOB " RETURNING id) " FASTGPU_JOB_CHANGE_FROM("u")
+                  : FASTGPU_UPDATE_JOB);
+#undef FASTGPU_UPDATE_JOB
     q.Bind(1, job.id).Bind(2, model::JobStateName(job.state)).Bind(3, job.reason);
     q.Bind(4, int64_t{job.attempts}).Bind(5, ToUnixMillis(job.updated_at));
     FASTGPU_RETURN_IF_ERROR(RunOnOne(q, "job " + job.id));
-    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job.id));
+    if (!pg) FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job.id));
     return InsertEvents(job, static_cast<size_t>(stored_events));
   }
   Result<bool> SetPendingReason(const std::string& job_id, const std::string& reason) override {
     // Found by id alone: written as a plain `state = ?3`, the condition lets PostgreSQL's
     // generic plan (made while the table was small) scan jobs_by_state, every pending job.
-    Stmt q(c_,
-           "UPDATE jobs SET reason = ?2 WHERE id = ?1 AND (state = ?3 AND reason <> ?2) IS TRUE");
+#define FASTGPU_SET_REASON \
+  "UPDATE jobs SET reason = ?2 WHERE id = ?1 AND (state = ?3 AND reason <> ?2) IS TRUE"
+    const bool pg = c_.dialect() == SqlDialect::kPostgres;
+    Stmt q(c_, pg ? "WITH u AS (" FASTGPU_SET_REASON " RETURNING id) " FASTGPU_JOB_CHANGE_FROM("u")
+                  : FASTGPU_SET_REASON);
+#undef FASTGPU_SET_REASON
     q.Bind(1, job_id).Bind(2, reason).Bind(3, model::JobStateName(model::JobState::kPending));
     FASTGPU_RETURN_IF_ERROR(q.Run());
     if (q.Changes() == 0) return false;
-    FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job_id));
+    if (!pg) FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job_id));
     return true;
   }
   Status CreateAllocations(const std::vector<AllocationRecord>& records) override {

@@ -4,12 +4,15 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -173,7 +176,53 @@ Result<std::string> PostgresServer::NewDatabaseUrl() {
   return Url(name);
 }
 
-void PostgresServer::Kill() { server_.Stop({SIGKILL, std::chrono::seconds(1)}); }
+namespace {
+
+// The processes whose parent is `parent` (PostgreSQL's backends and workers), from /proc.
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// Whether `pid` still runs (a zombie waiting for its reaper does not).
+bool Running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+}  // namespace
+
+// The postmaster and every backend at once: a backend left to notice its postmaster's
+// death could still answer (and commit) for a moment, which a crashed machine would not.
+void PostgresServer::Kill() {
+  if (server_.ok()) ::kill(server_.pid(), SIGSTOP);  // no new backend meanwhile
+  std::vector<pid_t> backends = server_.ok() ? ChildrenOf(server_.pid()) : std::vector<pid_t>{};
+  for (pid_t p : backends) ::kill(p, SIGKILL);
+  server_.Stop({SIGKILL, std::chrono::seconds(1)});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline &&
+         std::any_of(backends.begin(), backends.end(), Running)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 Status PostgresServer::Restart(std::chrono::seconds timeout) {
   // The old postmaster's backends leave within a moment of its death; a stale pid file

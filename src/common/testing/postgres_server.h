@@ -37,7 +37,7 @@ class PostgresServer {
   // A new database with a unique name ("t1", "t2", ...), and its URL.
   Result<std::string> NewDatabaseUrl();
 
-  // Kills the server at once (SIGKILL of the postmaster; its backends exit by themselves),
+  // Kills the server at once (SIGKILL of the postmaster and of every backend, waited for),
   // as a crash would; Restart() brings it back on the same port and folder.
   void Kill();
   Status Restart(std::chrono::seconds timeout = std::chrono::seconds(60));
