@@ -146,6 +146,43 @@ TEST_F(PgStoreTest, ALostDatabaseGivesUnavailableAndKeepsWhatWasAcknowledged) {
   EXPECT_EQ(tenants[1].name, "gamma");
 }
 
+// The database dies in the middle of a write transaction: the write is refused with
+// Unavailable, nothing of it is kept, and what was acknowledged before stays.
+TEST_F(PgStoreTest, ADatabaseLostInTheMiddleOfATransactionKeepsNothingOfIt) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->Write([](store::WriteTx& tx) {
+                 return tx.CreateTenant(MakeTenant("tenant-1", "alpha"));
+               }).ok());
+  std::atomic<bool> half_written{false}, killed{false};
+  Status w = OkStatus();
+  std::thread writer([&] {
+    w = s->Write([&](store::WriteTx& tx) -> Status {
+      FASTGPU_RETURN_IF_ERROR(tx.CreateTenant(MakeTenant("tenant-2", "beta")));
+      half_written = true;
+      while (!killed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      return tx.CreateTenant(MakeTenant("tenant-3", "gamma"));
+    });
+  });
+  while (!half_written) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server_->Kill();
+  killed = true;
+  writer.join();
+  EXPECT_EQ(w.code(), StatusCode::kUnavailable) << w;
+  ASSERT_TRUE(server_->Restart().ok());
+  std::vector<model::Tenant> tenants;
+  Status read = OkStatus();
+  for (int i = 0; i < 3; ++i) {  // each reader connection reconnects on its first use
+    read = s->Read([&](store::ReadTx& tx) -> Status {
+      FASTGPU_ASSIGN_OR_RETURN(tenants, tx.ListTenants());
+      return OkStatus();
+    });
+  }
+  ASSERT_TRUE(read.ok()) << read;
+  ASSERT_EQ(tenants.size(), 1u);
+  EXPECT_EQ(tenants[0].name, "alpha");
+}
+
 TEST_F(PgStoreTest, RefusesANewerSchemaAndBadUrls) {
   { ASSERT_NE(Open(), nullptr); }
   {
