@@ -154,6 +154,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   FASTGPU_RETURN_IF_ERROR(CheckPlainHttpAllowed(options));
   std::unique_ptr<Server> s(new Server());
   s->options_ = std::move(options);
+  s->store_ = &store;
   FASTGPU_RETURN_IF_ERROR(s->Bootstrap(store, clock, ids));
   s->auth_ = std::make_unique<Authenticator>(store, s->join_hash_);
   ReconcilerOptions ro;
@@ -221,6 +222,8 @@ Server::~Server() { Stop(); }
 Result<uint16_t> Server::Start() {
   FASTGPU_ASSIGN_OR_RETURN(port_, http_->Start());
   if (elector_) {
+    Reconciler* rec = reconciler_.get();
+    commit_watch_ = store_->WatchCommits([rec] { rec->Poke(); });
     fenced_->Disarm();  // until elected
     // The first round at once: a lone replica leads before Start returns.
     auto first = elector_->RunOnce();
@@ -232,6 +235,7 @@ Result<uint16_t> Server::Start() {
 
 void Server::Stop() {
   if (http_) http_->Stop();
+  commit_watch_.reset();
   if (elector_) elector_->Stop();  // stops the reconciler when leading, hands the lease back
   if (reconciler_) reconciler_->Stop();
 }

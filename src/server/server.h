@@ -119,6 +119,10 @@ class Server {
   std::unique_ptr<LeaderElector> elector_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
+  store::Store* store_ = nullptr;
+  // Pokes the reconciler when another replica commits (a job submitted to a follower is
+  // placed at once, not at the next timed pass); null for a store of one process.
+  std::unique_ptr<store::CommitWatch> commit_watch_;
   uint16_t port_ = 0;
 };
 

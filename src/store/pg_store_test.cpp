@@ -183,6 +183,43 @@ TEST_F(PgStoreTest, ADatabaseLostInTheMiddleOfATransactionKeepsNothingOfIt) {
   EXPECT_EQ(tenants[0].name, "alpha");
 }
 
+// A replica learns of another replica's commits (WatchCommits): a write committed through
+// one store wakes the watch of another on the same database; a refused write does not.
+TEST_F(PgStoreTest, AWatchHearsTheCommitsOfAnotherReplica) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  std::atomic<int> heard{0};
+  std::unique_ptr<store::CommitWatch> watch = a->WatchCommits([&] { ++heard; });
+  ASSERT_NE(watch, nullptr);
+  auto wait_for = [&](int n, int tries = 500) {
+    for (int i = 0; i < tries && heard.load() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return heard.load();
+  };
+  // The watch's LISTEN may come a moment after WatchCommits returns: write until heard.
+  for (int i = 0; i < 50 && heard.load() == 0; ++i) {
+    ASSERT_TRUE(b->Write([&](store::WriteTx& tx) {
+                   return tx.CreateTenant(
+                       MakeTenant("t" + std::to_string(i), "n" + std::to_string(i)));
+                 }).ok());
+    wait_for(1, 20);
+  }
+  ASSERT_GE(heard.load(), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int before = heard.load();
+  EXPECT_FALSE(b->Write([](store::WriteTx&) { return Internal("refused"); }).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(heard.load(), before) << "a rolled-back write was announced";
+  ASSERT_TRUE(b->Write([](store::WriteTx& tx) {
+                 return tx.CreateTenant(MakeTenant("tenant-z", "zulu"));
+               }).ok());
+  EXPECT_GT(wait_for(before + 1), before);
+  watch.reset();  // joins the watch's thread
+}
+
 TEST_F(PgStoreTest, RefusesANewerSchemaAndBadUrls) {
   { ASSERT_NE(Open(), nullptr); }
   {

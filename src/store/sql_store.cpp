@@ -62,6 +62,11 @@ class SqlStore final : public Store {
 
   std::string_view Kind() const override { return options_.kind; }
 
+  std::unique_ptr<CommitWatch> WatchCommits(std::function<void()> on_commit) override {
+    if (!options_.watch_commits) return nullptr;
+    return options_.watch_commits(std::move(on_commit));
+  }
+
   StoreStats Stats() const override {
     std::lock_guard lock(queue_mu_);
     StoreStats s = stats_;
@@ -178,7 +183,11 @@ class SqlStore final : public Store {
       }
       p->result = s;
     }
-    Status commit = c.Exec("COMMIT");  // releases the last savepoint with the transaction
+    // Releases the last savepoint with it; a batch whose every write was rolled back has
+    // nothing to announce.
+    const bool any_ok =
+        std::any_of(batch.begin(), batch.end(), [](PendingWrite* p) { return p->result.ok(); });
+    Status commit = c.Exec(any_ok ? options_.commit : "COMMIT");
     if (!commit.ok()) {
       if (c.InTransaction()) c.Exec("ROLLBACK").IgnoreError();
       for (PendingWrite* p : batch) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,11 +24,14 @@
 namespace fastgpu::store {
 
 struct SqlStoreOptions {
-  std::string kind;         // Store::Kind(): "sqlite", "postgres"
-  const char* begin_write;  // SQL that opens a write transaction
-  const char* begin_read;   // SQL that opens a read transaction (a snapshot)
-  int max_batch = 512;      // Write calls per commit, >= 1
+  std::string kind;               // Store::Kind(): "sqlite", "postgres"
+  const char* begin_write;        // SQL that opens a write transaction
+  const char* begin_read;         // SQL that opens a read transaction (a snapshot)
+  const char* commit = "COMMIT";  // SQL that commits a write transaction
+  int max_batch = 512;            // Write calls per commit, >= 1
   int64_t max_log_bytes = kDefaultMaxLogBytes;
+  // Store::WatchCommits; unset: nullptr (a database of one process).
+  std::function<std::unique_ptr<CommitWatch>(std::function<void()>)> watch_commits;
 };
 
 std::unique_ptr<Store> NewSqlStore(const SqlStoreOptions& options, std::unique_ptr<SqlConn> writer,

@@ -310,6 +310,13 @@ struct StoreStats {
   int64_t max_batch = 0;      // largest number of Write calls in one transaction so far
 };
 
+// A subscription to the commits of other processes (Store::WatchCommits); destroying it
+// ends the subscription (and joins its thread).
+class CommitWatch {
+ public:
+  virtual ~CommitWatch() = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -320,6 +327,15 @@ class Store {
   virtual std::string_view Kind() const = 0;
   // A snapshot of the counters; the default (for fakes) is all zero.
   virtual StoreStats Stats() const { return {}; }
+  // Calls `on_commit`, on a thread of the watch's own, soon after a write transaction
+  // commits on this database, by any process sharing it (a job submitted to another
+  // control-plane replica), until the watch is destroyed; also once after a lost
+  // connection comes back, as commits may have been missed meanwhile. nullptr for a
+  // store only one process uses (the default): its writes are seen where they are made.
+  virtual std::unique_ptr<CommitWatch> WatchCommits(std::function<void()> on_commit) {
+    (void)on_commit;
+    return nullptr;
+  }
 };
 
 struct SqliteOptions {
