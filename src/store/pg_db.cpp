@@ -136,6 +136,7 @@ Status PgStatus(const PGresult* res, PGconn* conn, std::string_view context) {
     return Unavailable("lost the connection to PostgreSQL; retry later (" + where + ")");
   }
   if (code == "23505") return AlreadyExists(where);
+  if (code == "23503") return NotFound("a row it refers to is missing (" + where + ")");
   if (code == "53100") return DiskFullError("postgres: " + where);
   if (code == "40001" || code == "40P01" || code == "53300" || code == "55P03" || code == "53200") {
     return Unavailable("PostgreSQL is busy; retry later (" + where + ")");

@@ -21,7 +21,8 @@
 
 namespace fastgpu::store {
 
-// The Status of a failed command: a unique key -> AlreadyExists; no space ->
+// The Status of a failed command: a unique key -> AlreadyExists; a foreign key (the row
+// it refers to is missing) -> NotFound; no space ->
 // DiskFullError; a lost connection, a server shutting down, a serialization failure or
 // deadlock, too many connections -> Unavailable; text PostgreSQL cannot store (a NUL
 // byte, bad UTF-8) -> InvalidArgument; anything else -> Internal. `res` may be null.

@@ -206,24 +206,24 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
     if (!pg) FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job_id));
     return true;
   }
+  // One statement per allocation (with its change-feed entry on PostgreSQL): a taken id
+  // inserts nothing, and a missing job or node fails the row's foreign key (NotFound).
   Status CreateAllocations(const std::vector<AllocationRecord>& records) override {
     std::set<std::string> ids;
     for (const AllocationRecord& r : records) {
-      FASTGPU_ASSIGN_OR_RETURN(bool taken,
-                               Exists("SELECT 1 FROM allocations WHERE id = ?1", r.alloc.id));
-      if (!ids.insert(r.alloc.id).second || taken) {
+      if (!ids.insert(r.alloc.id).second) {
         return AlreadyExists("allocation " + r.alloc.id + " exists");
       }
-      FASTGPU_ASSIGN_OR_RETURN(bool job,
-                               Exists("SELECT 1 FROM jobs WHERE id = ?1", r.alloc.job_id));
-      if (!job) return NotFound("job " + r.alloc.job_id + " not found");
-      FASTGPU_ASSIGN_OR_RETURN(bool node,
-                               Exists("SELECT 1 FROM nodes WHERE id = ?1", r.alloc.node_id));
-      if (!node) return NotFound("node " + r.alloc.node_id + " not found");
     }
+#define FASTGPU_INSERT_ALLOC                                                       \
+  "INSERT INTO allocations(" FASTGPU_ALLOC_COLS                                    \
+  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)" \
+  " ON CONFLICT DO NOTHING"
+    const bool pg = c_.dialect() == SqlDialect::kPostgres;
     for (const AllocationRecord& r : records) {
-      Stmt q(c_, "INSERT INTO allocations(" FASTGPU_ALLOC_COLS
-                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0)");
+      Stmt q(c_, pg ? "WITH a AS (" FASTGPU_INSERT_ALLOC
+                      " RETURNING id) INSERT INTO changes(kind, id) SELECT 'allocation', id FROM a"
+                    : FASTGPU_INSERT_ALLOC);
       const model::Allocation& a = r.alloc;
       q.Bind(1, a.id).Bind(2, a.job_id).Bind(3, int64_t{a.replica}).Bind(4, a.node_id);
       q.Bind(5, a.gpu_model).Bind(6, EncodeSlices(a.slices)).Bind(7, a.cpu_milli);
@@ -231,9 +231,16 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
       q.Bind(10, AllocationStateName(r.state)).Bind(11, int64_t{r.exit_code});
       q.Bind(12, int64_t{r.signal}).Bind(13, r.started_at_ms).Bind(14, r.ended_at_ms);
       q.Bind(15, r.message);
-      FASTGPU_RETURN_IF_ERROR(q.Run());
-      FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kAllocation, a.id));
+      Status st = q.Run();
+      if (st.code() == StatusCode::kNotFound) {
+        return NotFound("allocation " + a.id + ": job " + a.job_id + " or node " + a.node_id +
+                        " not found");
+      }
+      FASTGPU_RETURN_IF_ERROR(st);
+      if (q.Changes() == 0) return AlreadyExists("allocation " + a.id + " exists");
+      if (!pg) FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kAllocation, a.id));
     }
+#undef FASTGPU_INSERT_ALLOC
     return OkStatus();
   }
   Result<AllocationRecord> UpdateAllocation(const std::string& id,

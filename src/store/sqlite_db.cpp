@@ -15,6 +15,9 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view context) {
   if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
     return AlreadyExists(msg);
   }
+  if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+    return NotFound("a row it refers to is missing (sqlite: " + msg + ")");
+  }
   // No space left (SQLite says FULL, or a write / sync failed with ENOSPC): the caller
   // may retry once space returns, so Unavailable with a message that says what to fix.
   const bool no_space = db != nullptr && sqlite3_system_errno(db) == ENOSPC;

@@ -20,7 +20,8 @@
 namespace fastgpu::store {
 
 // Maps a SQLite result code to a Status: BUSY / LOCKED -> Unavailable, a UNIQUE or
-// PRIMARY KEY constraint -> AlreadyExists, FULL (or an I/O error with ENOSPC) ->
+// PRIMARY KEY constraint -> AlreadyExists, a FOREIGN KEY one -> NotFound, FULL (or an I/O
+// error with ENOSPC) ->
 // DiskFullError (Unavailable), an I/O error writing or syncing -> Unavailable, anything
 // else -> Internal. The message carries `context` and the connection's error text.
 Status SqliteStatus(int rc, sqlite3* db, std::string_view context);
