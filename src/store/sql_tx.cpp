@@ -14,11 +14,15 @@ Status RunOnOne(Stmt& q, const std::string& what) {
   return OkStatus();
 }
 
-// PostgreSQL writes a job row and its change-feed entry in one statement: the row's write
-// is a data-modifying WITH named `cte`, RETURNING id, and this follows it (one round trip
-// to the server instead of two; the statement's row count is the entries written). SQLite,
-// in process, runs the two statements (Changed). "job" is ChangeKindName(kJob).
-#define FASTGPU_JOB_CHANGE_FROM(cte) "INSERT INTO changes(kind, id) SELECT 'job', id FROM " cte
+// `sql` (an INSERT or UPDATE of one row, by id) as this connection runs it: on PostgreSQL
+// with the row's change-feed entry in the same statement (a data-modifying WITH; one round
+// trip instead of two; the statement's row count is the entries written), on SQLite, in
+// process, as it is (the caller then writes the entry: Changed). `kind` is the quoted
+// ChangeKindName. Both alternatives are string literals, as Stmt's cache needs.
+#define FASTGPU_WITH_CHANGE(pg, sql, kind)                                              \
+  ((pg) ? "WITH w AS (" sql " RETURNING id) INSERT INTO changes(kind, id) SELECT " kind \
+          ", id FROM w"                                                                 \
+        : sql)
 
 class SqlWriteTx final : public SqlReader<WriteTx> {
  public:
@@ -136,8 +140,7 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
   " created_at_ms, updated_at_ms, idempotency_key, idempotency_sha256_hex, name)" \
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING"
     const bool pg = c_.dialect() == SqlDialect::kPostgres;
-    Stmt q(c_, pg ? "WITH j AS (" FASTGPU_INSERT_JOB " RETURNING id) " FASTGPU_JOB_CHANGE_FROM("j")
-                  : FASTGPU_INSERT_JOB);
+    Stmt q(c_, FASTGPU_WITH_CHANGE(pg, FASTGPU_INSERT_JOB, "'job'"));
 #undef FASTGPU_INSERT_JOB
     q.Bind(1, job.id).Bind(2, job.tenant_id).Bind(3, EncodeJobSpec(job.spec));
     q.Bind(4, model::JobStateName(job.state)).Bind(5, job.reason).Bind(6, int64_t{job.attempts});
@@ -182,8 +185,7 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
 #define FASTGPU_UPDATE_JOB \
   "UPDATE jobs SET state = ?2, reason = ?3, attempts = ?4, updated_at_ms = ?5 WHERE id = ?1"
     const bool pg = c_.dialect() == SqlDialect::kPostgres;
-    Stmt q(c_, pg ? "WITH u AS (" FASTGPU_UPDATE_JOB " RETURNING id) " FASTGPU_JOB_CHANGE_FROM("u")
-                  : FASTGPU_UPDATE_JOB);
+    Stmt q(c_, FASTGPU_WITH_CHANGE(pg, FASTGPU_UPDATE_JOB, "'job'"));
 #undef FASTGPU_UPDATE_JOB
     q.Bind(1, job.id).Bind(2, model::JobStateName(job.state)).Bind(3, job.reason);
     q.Bind(4, int64_t{job.attempts}).Bind(5, ToUnixMillis(job.updated_at));
@@ -197,8 +199,7 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
 #define FASTGPU_SET_REASON \
   "UPDATE jobs SET reason = ?2 WHERE id = ?1 AND (state = ?3 AND reason <> ?2) IS TRUE"
     const bool pg = c_.dialect() == SqlDialect::kPostgres;
-    Stmt q(c_, pg ? "WITH u AS (" FASTGPU_SET_REASON " RETURNING id) " FASTGPU_JOB_CHANGE_FROM("u")
-                  : FASTGPU_SET_REASON);
+    Stmt q(c_, FASTGPU_WITH_CHANGE(pg, FASTGPU_SET_REASON, "'job'"));
 #undef FASTGPU_SET_REASON
     q.Bind(1, job_id).Bind(2, reason).Bind(3, model::JobStateName(model::JobState::kPending));
     FASTGPU_RETURN_IF_ERROR(q.Run());
@@ -221,9 +222,7 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
   " ON CONFLICT DO NOTHING"
     const bool pg = c_.dialect() == SqlDialect::kPostgres;
     for (const AllocationRecord& r : records) {
-      Stmt q(c_, pg ? "WITH a AS (" FASTGPU_INSERT_ALLOC
-                      " RETURNING id) INSERT INTO changes(kind, id) SELECT 'allocation', id FROM a"
-                    : FASTGPU_INSERT_ALLOC);
+      Stmt q(c_, FASTGPU_WITH_CHANGE(pg, FASTGPU_INSERT_ALLOC, "'allocation'"));
       const model::Allocation& a = r.alloc;
       q.Bind(1, a.id).Bind(2, a.job_id).Bind(3, int64_t{a.replica}).Bind(4, a.node_id);
       q.Bind(5, a.gpu_model).Bind(6, EncodeSlices(a.slices)).Bind(7, a.cpu_milli);
