@@ -91,9 +91,12 @@ struct PassStats {
   int succeeded = 0;
   int running = 0;      // jobs that became running
   int placed = 0;       // jobs placed
-  int unplaceable = 0;  // pending jobs that fit nowhere now
-  bool full = false;    // the pass read everything (not only what changed)
-  int changes = 0;      // change-feed entries the pass read
+  int unplaceable = 0;  // pending jobs that fit nowhere now (retried or not)
+  // Of those, pending jobs not asked of the engine again: refused before, and nothing that
+  // could make them fit happened since (sched::Engine::freed_epoch did not move).
+  int not_retried = 0;
+  bool full = false;  // the pass read everything (not only what changed)
+  int changes = 0;    // change-feed entries the pass read
 };
 
 class Reconciler {
@@ -174,6 +177,11 @@ class Reconciler {
   int64_t placer_target_version_ = 0;         // the engine's target_version() it last got
   bool history_loaded_ = false;               // the engine learned the stored jobs' shapes
   std::unordered_set<std::string> observed_;  // pending jobs whose shape the engine learned
+  // Pending jobs the engine refused (online policy only), each with the engine's
+  // freed_epoch() then: not retried, and their reasons kept, until the epoch moves or the
+  // job is written again. At most the jobs of the latest placing pass; emptied by
+  // Resync, a failed pass and a pass that cannot tell which jobs were written.
+  std::unordered_map<std::string, uint64_t> refused_;
   // Guarded by pass_mu_: the change feed read up to here; the nodes as of then
   // (registration order) and where each is in `nodes_`; the over-committed ones.
   int64_t feed_seq_ = 0;

@@ -118,6 +118,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   std::vector<model::Job> pending;
   std::set<std::string> changed_jobs = changes.jobs;
   changed_jobs.insert(since.jobs.begin(), since.jobs.end());
+  if (changes.all_pending) refused_.clear();  // the feed cannot say which jobs were written
   FASTGPU_RETURN_IF_ERROR(LoadPending(pending, changed_jobs, changes.all_pending));
   FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());  // also what the pool metrics measure against
   FASTGPU_RETURN_IF_ERROR(pool_observer_.ObservePending(store_, pending, clock_.Now()));
@@ -162,9 +163,21 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
       reasons.clear();
     }
     if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
+    if (!batch_placer_) {
+      // Refused before, not written since, and nothing freed since: the engine would refuse
+      // it again with the same answer, and its reason stands.
+      auto known = refused_.find(job.id);
+      if (known != refused_.end() && known->second == engine_->freed_epoch() &&
+          !changed_jobs.contains(job.id)) {
+        ++stats.unplaceable;
+        ++stats.not_retried;
+        continue;
+      }
+    }
     Result<std::vector<sched::NodePlacement>> placed =
         batch_placer_ ? std::move(window[j - window_begin]) : engine_->Place(req);
     if (!placed.ok()) {
+      if (!batch_placer_) refused_[job.id] = engine_->freed_epoch();
       if (!pool_built) {
         // Free amounts come from the engine below; the records give totals and states.
         pool = DiagnosisPool(nodes, {}, overcommitted_);
@@ -193,6 +206,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
       continue;
     }
     ++placed_this_pass;
+    refused_.erase(job.id);
     PlacementPlan plan = PlanAllocations(job, *placed, record_of, iso, now, ids_);
     for (size_t r = 0; r < plan.allocs.size(); ++r) {
       // Booked now; a plan the store skips is released after the write, and a failed write
@@ -201,6 +215,15 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
           .IgnoreError();  // fresh ids
     }
     plans.push_back(std::move(plan));
+  }
+  if (refused_.size() > pending.size()) {
+    // Some left pending otherwise (cancelled, or beyond this pass's window): keep only the
+    // jobs of this pass, so that the map stays as small as one pass.
+    std::unordered_map<std::string, uint64_t> kept;
+    for (const model::Job& job : pending) {
+      if (auto it = refused_.find(job.id); it != refused_.end()) kept.insert(*it);
+    }
+    refused_ = std::move(kept);
   }
   pool_observer_.ObservePool(*engine_, nodes, pending, now);
   if (plans.empty() && waiting.empty()) return OkStatus();
