@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,11 +53,15 @@ Status Reconciler::LoadPending(std::vector<model::Job>& pending,
       more = !f.cursor.empty();
     } while (more && (all || static_cast<int>(pending.size()) < options_.max_pending_per_pass));
     if (!more) return OkStatus();
-    std::unordered_set<std::string> window;
-    for (const model::Job& j : pending) window.insert(j.id);
+    // The changed jobs not in the window (a few), found without copying the window's ids.
+    std::unordered_set<std::string_view> outside(changed.begin(), changed.end());
+    for (const model::Job& j : pending) {
+      if (outside.empty()) break;
+      outside.erase(j.id);
+    }
     std::vector<model::Job> late;
     for (const std::string& id : changed) {
-      if (window.contains(id)) continue;
+      if (!outside.contains(id)) continue;
       Result<model::Job> job = tx.GetJob(id);
       if (!job.ok() && job.status().code() == StatusCode::kNotFound) continue;
       FASTGPU_RETURN_IF_ERROR(job.status());
