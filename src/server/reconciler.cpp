@@ -206,6 +206,7 @@ Result<PassStats> Reconciler::RunOnce() {
   if (!st.ok()) {
     synced_ = false;   // what this pass read may be lost: the next pass reads everything
     refused_.clear();  // and retries every pending job
+    listed_valid_ = false;
     return st;
   }
   if (changes.full) {
@@ -511,6 +512,7 @@ void Reconciler::Resync() {
     std::lock_guard lock(pass_mu_);
     synced_ = false;
     refused_.clear();  // others may have written anything meanwhile: every job is retried
+    listed_valid_ = false;
   }
   leases_.Restart(clock_.Now());
 }

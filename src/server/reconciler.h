@@ -148,8 +148,12 @@ class Reconciler {
   Status RequeueUnhealthy(PassStats& stats, const std::set<std::string>* only_nodes);
   Status AdvanceJobs(PassStats& stats, const std::set<std::string>* only_jobs);
   Status PlacePending(PassStats& stats, const Changes& changes);
-  Status LoadPending(std::vector<model::Job>& pending, const std::set<std::string>& changed,
-                     bool all);
+  // Fills listed_ (the window, then the late jobs) and window_end_ / window_full_.
+  Status LoadPending(const std::set<std::string>& changed, bool all);
+  // Brings listed_ up to date with the jobs written since the previous pass (`changed`, read
+  // by id) instead of listing every pending job again: false when only LoadPending gives
+  // what it would (see the definition).
+  Result<bool> UpdatePending(const std::set<std::string>& changed);
   // Places pending[begin, begin + batch_size) with batch_placer_ (one engine call); one
   // entry per job of the window.
   std::vector<Result<std::vector<sched::NodePlacement>>> PlaceWindow(
@@ -182,6 +186,16 @@ class Reconciler {
   // job is written again. At most the jobs of the latest placing pass; emptied by
   // Resync, a failed pass and a pass that cannot tell which jobs were written.
   std::unordered_map<std::string, uint64_t> refused_;
+  // Guarded by pass_mu_: the pending jobs of the latest placing pass, kept for the next
+  // (online policy only): listed_[0, window_end_) are the oldest pending jobs in the store's
+  // order (all of them unless window_full_), then later ones by creation. A pass whose
+  // feed is complete and after which nothing was freed (freed_epoch() still listed_epoch_)
+  // reads only the jobs written since; others list them again (LoadPending).
+  std::vector<model::Job> listed_;
+  size_t window_end_ = 0;
+  bool window_full_ = false;  // more pending jobs than the window holds
+  bool listed_valid_ = false;
+  uint64_t listed_epoch_ = 0;
   // Guarded by pass_mu_: the change feed read up to here; the nodes as of then
   // (registration order) and where each is in `nodes_`; the over-committed ones.
   int64_t feed_seq_ = 0;

@@ -472,6 +472,45 @@ TEST(ReconcilerTest, ARefusedJobIsRetriedWhenANodeJoinsHealsOrIsUndrained) {
   EXPECT_NE(job.Str("reason").find(d.node_id()), std::string::npos) << job.raw;
 }
 
+// Between passes that free nothing, a pass reads only the jobs written since the previous
+// one; what leaves pending meanwhile (a cancel, in the window or beyond it) leaves its list,
+// and after a release the oldest job still waiting gets the capacity, however long the queue.
+TEST(ReconcilerTest, APassThatReadsOnlyWhatWasWrittenKeepsThePendingOrder) {
+  for (int window : {2, 100}) {
+    SCOPED_TRACE(window);
+    ServerOptions options;
+    options.max_pending_per_pass = window;
+    TestControlPlane cp(nullptr, options);
+    SimAgent agent(cp, "a1", 1);
+    const std::string first = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+    cp.Reconcile();
+    ASSERT_EQ(GetJob(cp, first).Str("state"), "scheduled");
+    std::vector<std::string> waiting;
+    for (int i = 0; i < 5; ++i) {
+      waiting.push_back(Submit(cp, JobBody(1, 0, "\"gpu_count\":1")));
+      EXPECT_GE(Pass(cp).unplaceable, 1) << i;  // the new job is looked at
+    }
+    // Cancelled while waiting: the oldest (in the window) and one beyond a window of 2.
+    ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + waiting[0] + "/cancel", cp.admin()).status, 200);
+    ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + waiting[3] + "/cancel", cp.admin()).status, 200);
+    Pass(cp);
+    const std::string late = Submit(cp, JobBody(1, 0, "\"gpu_count\":0"));
+    EXPECT_EQ(Pass(cp).placed, 1);
+    EXPECT_EQ(GetJob(cp, late).Str("state"), "scheduled");
+    for (int round = 0; round < 3; ++round) {
+      // Each release goes to the oldest job still waiting: 1, 2, then 4.
+      const std::string holder = round == 0 ? first : waiting[round == 1 ? 1 : 2];
+      ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + holder + "/cancel", cp.admin()).status, 200);
+      cp.Reconcile();
+      const std::string next = waiting[round == 0 ? 1 : round == 1 ? 2 : 4];
+      EXPECT_EQ(GetJob(cp, next).Str("state"), "scheduled")
+          << round << ": " << GetJob(cp, next).raw;
+    }
+    EXPECT_EQ(GetJob(cp, waiting[0]).Str("state"), "cancelled");
+    EXPECT_EQ(GetJob(cp, waiting[3]).Str("state"), "cancelled");
+  }
+}
+
 // A replica that has just become the leader retries every pending job once (others may
 // have changed the pool meanwhile); so does a pass after a failed one.
 TEST(ReconcilerTest, AResyncRetriesEveryRefusedJob) {
