@@ -182,10 +182,15 @@ class Reconciler {
   bool history_loaded_ = false;               // the engine learned the stored jobs' shapes
   std::unordered_set<std::string> observed_;  // pending jobs whose shape the engine learned
   // Pending jobs the engine refused (online policy only), each with the engine's
-  // freed_epoch() then: not retried, and their reasons kept, until the epoch moves or the
-  // job is written again. At most the jobs of the latest placing pass; emptied by
-  // Resync, a failed pass and a pass that cannot tell which jobs were written.
-  std::unordered_map<std::string, uint64_t> refused_;
+  // freed_epoch() and the job's attempts then: not retried, and their reasons kept, until
+  // the epoch moves or the job was placed meanwhile. At most the jobs of the latest placing
+  // pass; emptied by Resync, a failed pass and a pass that cannot tell which jobs were
+  // written.
+  struct Refusal {
+    uint64_t epoch = 0;
+    int attempts = 0;
+  };
+  std::unordered_map<std::string, Refusal> refused_;
   // Guarded by pass_mu_: the pending jobs of the latest placing pass, kept for the next
   // (online policy only): listed_[0, window_end_) are the oldest pending jobs in the store's
   // order (all of them unless window_full_), then later ones by creation. A pass whose

@@ -253,8 +253,6 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   size_t window_begin = 0;
   for (size_t j = 0; j < pending.size(); ++j) {
     const model::Job& job = pending[j];
-    sched::Request req{job.id, job.spec.shape, job.spec.replicas};
-    const model::Isolation iso = job.spec.shape.EffectiveIsolation();
     if (batch_placer_ && j % static_cast<size_t>(options_.batch_size) == 0) {
       window = PlaceWindow(pending, j);
       window_begin = j;
@@ -263,20 +261,23 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
     }
     if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
     if (!batch_placer_) {
-      // Refused before, not written since, and nothing freed since: the engine would refuse
-      // it again with the same answer, and its reason stands.
+      // Refused before, at this attempt (its shape never changes; a placement counts one
+      // more), and nothing freed since: the engine would refuse it again with the same
+      // answer, and its reason stands (writing it does not make the job new).
       auto known = refused_.find(job.id);
-      if (known != refused_.end() && known->second == engine_->freed_epoch() &&
-          !changed_jobs.contains(job.id)) {
+      if (known != refused_.end() && known->second.epoch == engine_->freed_epoch() &&
+          known->second.attempts == job.attempts) {
         ++stats.unplaceable;
         ++stats.not_retried;
         continue;
       }
     }
+    const sched::Request req{job.id, job.spec.shape, job.spec.replicas};
+    const model::Isolation iso = job.spec.shape.EffectiveIsolation();
     Result<std::vector<sched::NodePlacement>> placed =
         batch_placer_ ? std::move(window[j - window_begin]) : engine_->Place(req);
     if (!placed.ok()) {
-      if (!batch_placer_) refused_[job.id] = engine_->freed_epoch();
+      if (!batch_placer_) refused_[job.id] = {engine_->freed_epoch(), job.attempts};
       if (!pool_built) {
         // Free amounts come from the engine below; the records give totals and states.
         pool = DiagnosisPool(nodes, {}, overcommitted_);
@@ -318,7 +319,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   if (refused_.size() > pending.size()) {
     // Some left pending otherwise (cancelled, or beyond this pass's window): keep only the
     // jobs of this pass, so that the map stays as small as one pass.
-    std::unordered_map<std::string, uint64_t> kept;
+    std::unordered_map<std::string, Refusal> kept;
     for (const model::Job& job : pending) {
       if (auto it = refused_.find(job.id); it != refused_.end()) kept.insert(*it);
     }
