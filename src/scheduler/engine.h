@@ -107,8 +107,9 @@ class Engine {
   // opened to new work (SetAvailability). Placing (Place, PlaceBatch, AddAllocation) never
   // moves it: more work never makes a refused request fit (a policy refuses only when no
   // node passes the filters of filters.h, and every filter is monotone in what is free).
-  // A request that Place refused while this was E fails again, with the same answer,
-  // while it is still E; a driver may skip it. Starts at 0.
+  // A request that Place refused while this was E is refused again while it is still E
+  // (gangs too: identical replicas placed greedily fit iff the nodes' room for them adds up
+  // to the gang, and room only shrinks); a driver may skip it. Starts at 0.
   uint64_t freed_epoch() const { return freed_epoch_; }
 
   const Cluster& cluster() const { return cluster_; }

@@ -28,6 +28,9 @@
 //      a reason from the scheduler's feasibility diagnostics (feasibility.h): never fits in
 //      this pool, waiting for unavailable capacity (naming drained, lost or over-committed
 //      nodes and unhealthy GPUs), or waiting for capacity (saying what holds it).
+//      With an online policy a job the engine refused is not asked of it again, nor given a
+//      new reason, until sched::Engine::freed_epoch() moves or the job is placed and sent
+//      back; a pass after which nothing was freed reads only the jobs the feed names.
 //   Allocations released while live are marked "stopped by the control plane (<why>)"
 //   (allocation_end.h).
 // Start() runs passes on a thread of its own; nothing a pass throws ends that thread (it
