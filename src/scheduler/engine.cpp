@@ -30,6 +30,8 @@ Status Engine::SetAvailability(int index, NodeAvailability availability) {
   if (index < 0 || index >= cluster_.size()) {
     return OutOfRange("no node with index " + std::to_string(index));
   }
+  if (availability == NodeAvailability::kOpen && nodes_[index].availability != availability)
+    ++freed_epoch_;  // opened: room for what waits
   nodes_[index].availability = availability;
   FASTGPU_RETURN_IF_ERROR(cluster_.SetAvailability(index, availability));
   policy_->OnNodeChanged(cluster_, index);
@@ -52,6 +54,7 @@ void Engine::SetFlags(int index, const EngineNode& node) {
 Result<int> Engine::UpsertNode(const EngineNode& node) {
   auto it = node_index_.find(node.spec.id);
   if (it == node_index_.end()) {
+    ++freed_epoch_;  // a new node: room for what waits
     const int index = cluster_.AddNode(node.spec);
     node_index_.emplace(node.spec.id, index);
     nodes_.push_back(node);
@@ -63,6 +66,7 @@ Result<int> Engine::UpsertNode(const EngineNode& node) {
   const int index = it->second;
   EngineNode& known = nodes_[index];
   if (known == node) return index;
+  ++freed_epoch_;  // any change may give room (a larger node, a GPU healthy, undrained)
   const bool spec_changed = !(known.spec == node.spec);
   Status dropped = OkStatus();
   if (spec_changed) {
@@ -125,6 +129,7 @@ Status Engine::ReleaseAllocation(const std::string& id) {
   allocs_.erase(it);
   auto& list = node_allocs_[p.node];
   list.erase(std::find(list.begin(), list.end(), id));
+  ++freed_epoch_;
   FASTGPU_RETURN_IF_ERROR(cluster_.Release(p));
   policy_->OnNodeChanged(cluster_, p.node);
   return OkStatus();
@@ -238,6 +243,7 @@ std::vector<Result<std::vector<NodePlacement>>> Engine::PlaceBatch(
 }
 
 void Engine::Unplace(const std::vector<NodePlacement>& placements) {
+  if (!placements.empty()) ++freed_epoch_;
   for (auto it = placements.rbegin(); it != placements.rend(); ++it) {
     cluster_.Release(*it).IgnoreError();  // exactly what Place applied
     policy_->OnNodeChanged(cluster_, it->node);

@@ -101,6 +101,17 @@ class Engine {
   // Gives back placements from Place or PlaceBatch that were never booked.
   void Unplace(const std::vector<NodePlacement>& placements);
 
+  // Moves on every event after which a request refused before could fit: an allocation
+  // released (ReleaseAllocation, Unplace), a node added or its view changed (UpsertNode
+  // with a view unlike the last one: totals, health, MIG mode or availability), a node
+  // opened to new work (SetAvailability). Placing (Place, PlaceBatch, AddAllocation) never
+  // moves it: more work never makes a refused request fit (a policy refuses only when no
+  // node passes the filters of filters.h, and every filter is monotone in what is free).
+  // A request that Place refused while this was E is refused again while it is still E
+  // (gangs too: identical replicas placed greedily fit iff the nodes' room for them adds up
+  // to the gang, and room only shrinks); a driver may skip it. Starts at 0.
+  uint64_t freed_epoch() const { return freed_epoch_; }
+
   const Cluster& cluster() const { return cluster_; }
   const Policy& policy() const { return *policy_; }
   const WorkloadWindow& workload() const { return workload_; }
@@ -119,6 +130,7 @@ class Engine {
   WorkloadWindow workload_;
   bool learning_;
   int64_t target_version_ = 0;
+  uint64_t freed_epoch_ = 0;
   std::unordered_map<std::string, int> node_index_;
   std::vector<EngineNode> nodes_;  // by cluster index: the view last given
   std::unordered_map<std::string, NodePlacement> allocs_;

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "scheduler/filters.h"
+
 namespace fastgpu::sched {
 namespace {
 
@@ -190,6 +192,149 @@ TEST(EngineTest, EventsMatchARebuild) {
   for (const NodeState& n : e->cluster().nodes()) {
     EXPECT_EQ(n.cpu_free_milli, n.cpu_total_milli);
     for (const GpuState& g : n.gpus) EXPECT_EQ(g.free_memory_mib, g.total_memory_mib);
+  }
+}
+
+// freed_epoch moves when room may be given (a node added or changed, a node opened, a
+// release, an unplace), never when work is placed or refused, nor for the same view.
+TEST(EngineTest, FreedEpochMovesOnlyWhenRoomIsGiven) {
+  auto e = NewEngine();
+  uint64_t at = e->freed_epoch();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());
+  EXPECT_GT(e->freed_epoch(), at);  // a new node
+  at = e->freed_epoch();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());  // the same view
+  EXPECT_EQ(e->freed_epoch(), at);
+  auto placed = e->Place({"j", Frac(1000), 1});
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  ASSERT_TRUE(e->AddAllocation("x", (*placed)[0], true).ok());
+  EXPECT_FALSE(e->Place({"k", Frac(500), 2}).ok());  // refused
+  EXPECT_EQ(e->freed_epoch(), at);
+  ASSERT_TRUE(e->SetAvailability(0, NodeAvailability::kDrained).ok());
+  EXPECT_EQ(e->freed_epoch(), at);  // closing gives no room
+  ASSERT_TRUE(e->SetAvailability(0, NodeAvailability::kOpen).ok());
+  EXPECT_GT(e->freed_epoch(), at);
+  at = e->freed_epoch();
+  ASSERT_TRUE(e->ReleaseAllocation("x").ok());
+  EXPECT_GT(e->freed_epoch(), at);
+  at = e->freed_epoch();
+  EngineNode sick = Node("a", 1);
+  sick.unhealthy = {true};
+  ASSERT_TRUE(e->UpsertNode(sick).ok());
+  EXPECT_GT(e->freed_epoch(), at);  // any change of the view (here: none given back)
+  at = e->freed_epoch();
+  ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());  // healthy again
+  EXPECT_GT(e->freed_epoch(), at);
+  at = e->freed_epoch();
+  placed = e->Place({"j", Frac(300), 1});
+  ASSERT_TRUE(placed.ok());
+  EXPECT_EQ(e->freed_epoch(), at);
+  e->Unplace(*placed);
+  EXPECT_GT(e->freed_epoch(), at);
+}
+
+// What lets a driver skip a refused request: for every policy, a request refused while
+// freed_epoch is E is refused again while it is still E, whatever was placed meanwhile
+// (fractions, whole GPUs, CPU-heavy shapes, gangs, isolation modes, GPU models).
+TEST(EngineTest, ARefusedRequestStaysRefusedUntilTheEpochMoves) {
+  for (const std::string& policy : PolicyNames()) {
+    SCOPED_TRACE(policy);
+    EngineOptions o;
+    o.policy = policy;
+    o.seed = 3;
+    auto e = NewEngine(o);
+    std::mt19937_64 rng(5);
+    const int gpus[] = {1, 2, 4, 8, 8, 4, 2};
+    for (int n = 0; n < 7; ++n) {
+      EngineNode node = Node("n" + std::to_string(n), gpus[n], 8000 * (n % 3 + 1));
+      if (n % 2 == 1) node.spec.gpu_model = "A100";
+      ASSERT_TRUE(e->UpsertNode(node).ok());
+    }
+    auto random_shape = [&] {
+      model::Shape s;
+      switch (rng() % 4) {
+        case 0:
+          s = Frac(static_cast<int>(100 * (rng() % 9 + 1)), 1000 * static_cast<int64_t>(rng() % 6));
+          break;
+        case 1:
+          s = Frac(1000, 2000 * static_cast<int64_t>(rng() % 8));
+          s.gpu_count = 1 << (rng() % 4);
+          break;
+        case 2:
+          s = Frac(1000, 4000);
+          s.gpu_count = 0;
+          break;
+        default:
+          s = Frac(static_cast<int>(250 * (rng() % 4 + 1)), 1000);
+          s.isolation = rng() % 2 ? model::Isolation::kShared : model::Isolation::kMps;
+          break;
+      }
+      if (rng() % 5 == 0 && s.gpu_count > 0) s.gpu_models = {"A100"};
+      return s;
+    };
+    struct Refused {
+      Request request;
+      uint64_t epoch;
+    };
+    std::vector<Refused> refused;
+    std::vector<std::string> live;
+    int next = 0, checked = 0;
+    for (int step = 0; step < 400; ++step) {
+      if (!live.empty() && rng() % 6 == 0) {
+        const size_t k = rng() % live.size();
+        ASSERT_TRUE(e->ReleaseAllocation(live[k]).ok());
+        live.erase(live.begin() + static_cast<long>(k));
+      } else {
+        Request r{"r" + std::to_string(step), random_shape(), static_cast<int>(rng() % 3 + 1)};
+        e->Observe(r.shape);
+        auto placed = e->Place(r);
+        if (placed.ok()) {
+          for (const NodePlacement& p : *placed) {
+            const std::string id = "a" + std::to_string(next++);
+            ASSERT_TRUE(e->AddAllocation(id, p, true).ok());
+            live.push_back(id);
+          }
+        } else {
+          refused.push_back({r, e->freed_epoch()});
+          if (r.replicas == 1) {  // refused only when no node passes the filters
+            int fit = 0;
+            for (const NodeState& n : e->cluster().nodes())
+              fit += NodeFitsShape(n, r.shape, r.shape.AllowsModel(n.gpu_model)) ? 1 : 0;
+            EXPECT_EQ(fit, 0) << "step " << step << ": " << placed.status().message();
+          }
+        }
+      }
+      for (const Refused& old : refused) {
+        if (old.epoch != e->freed_epoch()) continue;
+        ++checked;
+        auto again = e->Place(old.request);
+        ASSERT_FALSE(again.ok()) << "step " << step << ": " << old.request.id
+                                 << " refused at this epoch now fits: "
+                                 << model::DescribeShape(old.request.shape) << " x"
+                                 << old.request.replicas;
+      }
+    }
+    EXPECT_GT(checked, 100);
+  }
+}
+
+// Fractions of one size in two isolation modes are two shapes to the policies' caches: a
+// shared fraction refused by an mps GPU does not make an mps fraction refused there.
+TEST(EngineTest, IsolationModesAreShapesOfTheirOwn) {
+  for (const std::string& policy : PolicyNames()) {
+    SCOPED_TRACE(policy);
+    EngineOptions o;
+    o.policy = policy;
+    auto e = NewEngine(o);
+    ASSERT_TRUE(e->UpsertNode(Node("a", 1)).ok());
+    model::Shape mps = Frac(250);
+    mps.isolation = model::Isolation::kMps;
+    model::Shape shared = Frac(250);
+    shared.isolation = model::Isolation::kShared;
+    ASSERT_TRUE(e->Place({"m1", mps, 1}).ok());
+    EXPECT_FALSE(e->Place({"s1", shared, 1}).ok());
+    auto again = e->Place({"m2", mps, 1});
+    EXPECT_TRUE(again.ok()) << again.status();
   }
 }
 

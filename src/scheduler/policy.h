@@ -55,7 +55,8 @@ class Policy {
   virtual std::string_view Name() const = 0;
   // Chooses a place for one replica of `shape`; does not change the cluster.
   // ResourceExhausted, with a message saying why, when it fits nowhere (no schedulable
-  // node with a healthy GPU of an allowed model, not enough CPU, ...).
+  // node with a healthy GPU of an allowed model, not enough CPU, ...); only then: a policy
+  // never refuses a shape that some node can take (the engine's freed_epoch relies on it).
   virtual Result<NodePlacement> Place(const Cluster& cluster, const model::Shape& shape) = 0;
   // Hint that a node changed (placement applied, released, health). Policies that cache
   // per-node values also check node versions, so calling this is optional.

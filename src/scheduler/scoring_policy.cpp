@@ -187,8 +187,10 @@ const ShapeInfo& ScoringPolicy::Prepare(const Cluster& cluster, const model::Sha
   }
   std::string key = std::to_string(shape.cpu_milli) + "/" + std::to_string(shape.memory_mib) + "/" +
                     std::to_string(shape.gpu_count) + "/" + std::to_string(shape.gpu_milli) + "/" +
-                    std::to_string(shape.gpu_memory_mib) +
-                    (shape.isolation == model::Isolation::kMig ? "/mig" : "");
+                    std::to_string(shape.gpu_memory_mib) + "/" +
+                    // The mode decides which GPUs fit (filters.h): mps and shared fractions of
+                    // one size are different shapes here.
+                    std::string(model::IsolationName(GpuMode(shape)));
   for (const std::string& m : shape.gpu_models) key += "/" + m;
   auto it = shape_ids_.find(key);
   if (it != shape_ids_.end()) return shapes_[it->second];

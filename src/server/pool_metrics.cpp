@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <set>
 
 #include "optimizer/config_lp.h"
@@ -46,16 +47,21 @@ void RenderPoolSnapshot(const PoolSnapshot& s, std::string& out) {
              "GPU milli held by live allocations per node, from the placement engine after the "
              "latest placing pass.",
              "gauge", out);
-  for (const auto& [node, milli] : s.allocation->node_milli) {
-    out += "fastgpu_node_gpu_allocated_milli{node=\"" + PromEscape(node) + "\"} " +
-           std::to_string(milli) + "\n";
+  const AllocationGauges& a = *s.allocation;
+  const std::vector<std::string>& ids = *a.node_ids;
+  for (size_t k = 0; k < ids.size(); ++k) {
+    if (a.node_milli[k] < 0) continue;
+    out += "fastgpu_node_gpu_allocated_milli{node=\"" + PromEscape(ids[k]) + "\"} " +
+           std::to_string(a.node_milli[k]) + "\n";
   }
   PromHeader("fastgpu_gpu_allocated_milli",
              "GPU milli held by live allocations per GPU (0..1000), from the placement engine.",
              "gauge", out);
-  for (const auto& [key, milli] : s.allocation->gpu_milli) {
-    out += "fastgpu_gpu_allocated_milli{node=\"" + PromEscape(key.first) + "\",gpu=\"" +
-           std::to_string(key.second) + "\"} " + std::to_string(milli) + "\n";
+  for (size_t k = 0; k < ids.size(); ++k) {
+    for (size_t g = a.gpu_begin[k]; g < a.gpu_begin[k + 1]; ++g) {
+      out += "fastgpu_gpu_allocated_milli{node=\"" + PromEscape(ids[k]) + "\",gpu=\"" +
+             std::to_string(g - a.gpu_begin[k]) + "\"} " + std::to_string(a.gpu_milli[g]) + "\n";
+    }
   }
   PromHeader("fastgpu_pool_gpu_milli",
              "The pool's GPU milli: capacity (healthy GPUs of nodes not lost), allocated (held by "
@@ -122,7 +128,9 @@ Status PoolObserver::ObservePending(store::Store& store, const std::vector<model
         std::max(p.oldest_seconds, std::chrono::duration<double>(now - since).count());
   }
   snapshot_.pending_by_tenant = std::move(by_tenant);
-  pending_ = pending;
+  pending_work_.clear();
+  pending_work_.reserve(pending.size());
+  for (const model::Job& j : pending) pending_work_.emplace_back(j.spec.shape, j.spec.replicas);
   metrics_.SetPool(snapshot_);
   return OkStatus();
 }
@@ -131,29 +139,61 @@ void PoolObserver::BuildGauges(const sched::Engine& engine,
                                const std::vector<store::NodeRecord>& nodes) {
   const sched::Cluster& cluster = engine.cluster();
   PoolSnapshot& s = snapshot_;
+  // The order of the nodes' ids, kept while the records are the same nodes.
+  bool same = sorted_ids_ != nullptr && sorted_pos_.size() == nodes.size();
+  for (size_t i = 0; same && i < nodes.size(); ++i) {
+    same = (*sorted_ids_)[sorted_pos_[i]] == nodes[i].node.id;
+  }
+  if (!same) {
+    std::vector<size_t> order(nodes.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return nodes[a].node.id < nodes[b].node.id; });
+    auto ids = std::make_shared<std::vector<std::string>>();
+    ids->reserve(nodes.size());
+    sorted_pos_.assign(nodes.size(), 0);
+    for (size_t k = 0; k < order.size(); ++k) {
+      ids->push_back(nodes[order[k]].node.id);
+      sorted_pos_[order[k]] = k;
+    }
+    sorted_ids_ = std::move(ids);
+  }
   auto gauges = std::make_shared<AllocationGauges>();
+  gauges->node_ids = sorted_ids_;
+  std::vector<int> index(nodes.size());
+  std::vector<size_t> gpus(nodes.size() + 1, 0);  // by sorted position
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    index[i] = engine.NodeIndex(nodes[i].node.id);
+    if (index[i] >= 0) gpus[sorted_pos_[i]] = cluster.node(index[i]).gpus.size();
+  }
+  gauges->gpu_begin.assign(nodes.size() + 1, 0);
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    gauges->gpu_begin[k + 1] = gauges->gpu_begin[k] + gpus[k];
+  }
+  gauges->node_milli.assign(nodes.size(), -1);
+  gauges->gpu_milli.assign(gauges->gpu_begin.back(), 0);
   s.capacity_milli = s.allocated_milli = s.free_milli = 0;
   measured_.clear();
-  for (const store::NodeRecord& n : nodes) {
-    const int index = engine.NodeIndex(n.node.id);
-    if (index < 0) continue;
-    const sched::NodeState& node = cluster.node(index);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const store::NodeRecord& n = nodes[i];
+    if (index[i] < 0) continue;
+    const sched::NodeState& node = cluster.node(index[i]);
+    const size_t k = sorted_pos_[i];
     int64_t on_node = 0;
     for (size_t g = 0; g < node.gpus.size(); ++g) {
       const sched::GpuState& gpu = node.gpus[g];
       const int64_t allocated = sched::kMilliPerGpu - gpu.free_milli;
-      gauges->gpu_milli.emplace_hint(gauges->gpu_milli.end(),
-                                     std::make_pair(n.node.id, static_cast<int>(g)), allocated);
+      gauges->gpu_milli[gauges->gpu_begin[k] + g] = allocated;
       on_node += allocated;
       if (gpu.healthy && n.state != store::NodeState::kLost) {
         s.capacity_milli += sched::kMilliPerGpu;
       }
     }
-    gauges->node_milli[n.node.id] = on_node;
+    gauges->node_milli[k] = on_node;
     s.allocated_milli += on_node;
     if (node.schedulable) {
       s.free_milli += node.FreeGpuMilli();
-      measured_.push_back(index);
+      measured_.push_back(index[i]);
     }
   }
   s.allocation = std::move(gauges);
@@ -162,6 +202,18 @@ void PoolObserver::BuildGauges(const sched::Engine& engine,
 void PoolObserver::ObservePool(const sched::Engine& engine,
                                const std::vector<store::NodeRecord>& nodes,
                                const std::vector<model::Job>& pending, TimePoint now) {
+  ObservePoolWith(engine, nodes, now, [&](std::map<int, int64_t>& items) {
+    for (const model::Job& j : pending) {
+      for (const auto& [milli, count] : opt::ItemsFromShapes({j.spec.shape})) {
+        items[milli] += count * j.spec.replicas;
+      }
+    }
+  });
+}
+
+void PoolObserver::ObservePoolWith(
+    const sched::Engine& engine, const std::vector<store::NodeRecord>& nodes, TimePoint now,
+    const std::function<void(std::map<int, int64_t>&)>& add_pending) {
   pool_at_ = now;
   const sched::Cluster& cluster = engine.cluster();
   PoolSnapshot& s = snapshot_;
@@ -202,11 +254,7 @@ void PoolObserver::ObservePool(const sched::Engine& engine,
       if (milli > 0) ++items[milli];
     }
   }
-  for (const model::Job& j : pending) {
-    for (const auto& [milli, count] : opt::ItemsFromShapes({j.spec.shape})) {
-      items[milli] += count * j.spec.replicas;
-    }
-  }
+  add_pending(items);
   std::pair<int64_t, std::map<int, int64_t>> work{s.capacity_milli / sched::kMilliPerGpu,
                                                   std::move(items)};
   if (!s.lp_bound_milli || work != lp_work_) {
@@ -234,7 +282,12 @@ void PoolObserver::ObserveIdle(const sched::Engine& engine,
     metrics_.SetPool(snapshot_);
     return;
   }
-  ObservePool(engine, nodes, pending_, now);
+  ObservePoolWith(engine, nodes, now, [&](std::map<int, int64_t>& items) {
+    for (const auto& [shape, replicas] : pending_work_) {
+      for (const auto& [milli, count] : opt::ItemsFromShapes({shape}))
+        items[milli] += count * replicas;
+    }
+  });
 }
 
 PassTimer::PassTimer(Metrics& metrics)

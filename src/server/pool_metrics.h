@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,10 +45,15 @@ namespace fastgpu::server {
 
 class Metrics;
 
-// GPU milli held by live allocations per node and per GPU (from the engine's Cluster).
+// GPU milli held by live allocations per node and per GPU (from the engine's Cluster), the
+// nodes in the order of their ids. Flat, so that a pass rebuilds it with a few allocations
+// (not one per node and GPU); the ids are shared from build to build while the nodes stay.
 struct AllocationGauges {
-  std::map<std::string, int64_t> node_milli;                 // node id -> milli
-  std::map<std::pair<std::string, int>, int64_t> gpu_milli;  // (node id, GPU index) -> milli
+  std::shared_ptr<const std::vector<std::string>> node_ids;  // sorted; never null
+  std::vector<int64_t> node_milli;  // by position in node_ids; -1: not in the engine
+  // Node k's GPUs are gpu_milli[gpu_begin[k] .. gpu_begin[k + 1]), by GPU index.
+  std::vector<size_t> gpu_begin;  // node_ids->size() + 1 entries
+  std::vector<int64_t> gpu_milli;
 };
 
 // The gauges of the pool as of the latest pass that measured them.
@@ -106,7 +112,13 @@ class PoolObserver {
   PoolSnapshot snapshot_;
   std::map<std::string, std::string> tenant_names_;  // tenant id -> name
   std::map<std::string, TimePoint> oldest_since_;    // tenant name -> its oldest pending's
-  std::vector<model::Job> pending_;                  // as ObservePending last saw them
+  // The pending jobs' shapes and replicas as ObservePending last saw them (the LP bound's
+  // work between passes that list them).
+  std::vector<std::pair<model::Shape, int>> pending_work_;
+  // ObservePool's work; `add_pending` adds the pending jobs' items to the LP work.
+  void ObservePoolWith(const sched::Engine& engine, const std::vector<store::NodeRecord>& nodes,
+                       TimePoint now,
+                       const std::function<void(std::map<int, int64_t>&)>& add_pending);
   // Rebuilds the allocation gauges and totals from the engine.
   void BuildGauges(const sched::Engine& engine, const std::vector<store::NodeRecord>& nodes);
 
@@ -115,6 +127,10 @@ class PoolObserver {
   // while they are the same, the gauges are kept (versions only rise).
   std::optional<std::pair<uint64_t, std::vector<store::NodeState>>> gauges_of_;
   std::vector<int> measured_;  // engine indexes of the nodes that take new work
+  // The gauges' node order: the ids sorted, and each record's position among them (for the
+  // `nodes` last given; rebuilt when their ids differ).
+  std::shared_ptr<const std::vector<std::string>> sorted_ids_;
+  std::vector<size_t> sorted_pos_;
   std::optional<TimePoint> fragmentation_at_;
   std::optional<TimePoint> lp_at_;                      // the work last compared with lp_work_
   std::pair<int64_t, std::map<int, int64_t>> lp_work_;  // (GPUs, items) of the last bound

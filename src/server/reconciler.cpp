@@ -204,7 +204,9 @@ Result<PassStats> Reconciler::RunOnce() {
   if (st.ok()) st = PlacePending(stats, changes);
   if (st.ok()) st = CollectGarbage(changes.full);
   if (!st.ok()) {
-    synced_ = false;  // what this pass read may be lost: the next pass reads everything
+    synced_ = false;   // what this pass read may be lost: the next pass reads everything
+    refused_.clear();  // and retries every pending job
+    listed_valid_ = false;
     return st;
   }
   if (changes.full) {
@@ -509,6 +511,8 @@ void Reconciler::Resync() {
   {
     std::lock_guard lock(pass_mu_);
     synced_ = false;
+    refused_.clear();  // others may have written anything meanwhile: every job is retried
+    listed_valid_ = false;
   }
   leases_.Restart(clock_.Now());
 }

@@ -28,6 +28,9 @@
 //      a reason from the scheduler's feasibility diagnostics (feasibility.h): never fits in
 //      this pool, waiting for unavailable capacity (naming drained, lost or over-committed
 //      nodes and unhealthy GPUs), or waiting for capacity (saying what holds it).
+//      With an online policy a job the engine refused is not asked of it again, nor given a
+//      new reason, until sched::Engine::freed_epoch() moves or the job is placed and sent
+//      back; a pass after which nothing was freed reads only the jobs the feed names.
 //   Allocations released while live are marked "stopped by the control plane (<why>)"
 //   (allocation_end.h).
 // Start() runs passes on a thread of its own; nothing a pass throws ends that thread (it
@@ -91,9 +94,12 @@ struct PassStats {
   int succeeded = 0;
   int running = 0;      // jobs that became running
   int placed = 0;       // jobs placed
-  int unplaceable = 0;  // pending jobs that fit nowhere now
-  bool full = false;    // the pass read everything (not only what changed)
-  int changes = 0;      // change-feed entries the pass read
+  int unplaceable = 0;  // pending jobs that fit nowhere now (retried or not)
+  // Of those, pending jobs not asked of the engine again: refused before, and nothing that
+  // could make them fit happened since (sched::Engine::freed_epoch did not move).
+  int not_retried = 0;
+  bool full = false;  // the pass read everything (not only what changed)
+  int changes = 0;    // change-feed entries the pass read
 };
 
 class Reconciler {
@@ -145,8 +151,12 @@ class Reconciler {
   Status RequeueUnhealthy(PassStats& stats, const std::set<std::string>* only_nodes);
   Status AdvanceJobs(PassStats& stats, const std::set<std::string>* only_jobs);
   Status PlacePending(PassStats& stats, const Changes& changes);
-  Status LoadPending(std::vector<model::Job>& pending, const std::set<std::string>& changed,
-                     bool all);
+  // Fills listed_ (the window, then the late jobs) and window_end_ / window_full_.
+  Status LoadPending(const std::set<std::string>& changed, bool all);
+  // Brings listed_ up to date with the jobs written since the previous pass (`changed`, read
+  // by id) instead of listing every pending job again: false when only LoadPending gives
+  // what it would (see the definition).
+  Result<bool> UpdatePending(const std::set<std::string>& changed);
   // Places pending[begin, begin + batch_size) with batch_placer_ (one engine call); one
   // entry per job of the window.
   std::vector<Result<std::vector<sched::NodePlacement>>> PlaceWindow(
@@ -174,6 +184,26 @@ class Reconciler {
   int64_t placer_target_version_ = 0;         // the engine's target_version() it last got
   bool history_loaded_ = false;               // the engine learned the stored jobs' shapes
   std::unordered_set<std::string> observed_;  // pending jobs whose shape the engine learned
+  // Pending jobs the engine refused (online policy only), each with the engine's
+  // freed_epoch() and the job's attempts then: not retried, and their reasons kept, until
+  // the epoch moves or the job was placed meanwhile. At most the jobs of the latest placing
+  // pass; emptied by Resync, a failed pass and a pass that cannot tell which jobs were
+  // written.
+  struct Refusal {
+    uint64_t epoch = 0;
+    int attempts = 0;
+  };
+  std::unordered_map<std::string, Refusal> refused_;
+  // Guarded by pass_mu_: the pending jobs of the latest placing pass, kept for the next
+  // (online policy only): listed_[0, window_end_) are the oldest pending jobs in the store's
+  // order (all of them unless window_full_), then later ones by creation. A pass whose
+  // feed is complete and after which nothing was freed (freed_epoch() still listed_epoch_)
+  // reads only the jobs written since; others list them again (LoadPending).
+  std::vector<model::Job> listed_;
+  size_t window_end_ = 0;
+  bool window_full_ = false;  // more pending jobs than the window holds
+  bool listed_valid_ = false;
+  uint64_t listed_epoch_ = 0;
   // Guarded by pass_mu_: the change feed read up to here; the nodes as of then
   // (registration order) and where each is in `nodes_`; the over-committed ones.
   int64_t feed_seq_ = 0;

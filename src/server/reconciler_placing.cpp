@@ -4,8 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -37,10 +40,12 @@ std::string WaitKey(const sched::Request& r) {
 // pending jobs beyond that window that `changed` names (submitted or sent back since the
 // previous pass), oldest first: every new job is looked at by the pass after it arrives,
 // however long the queue. With `all` (the feed cannot name them), every pending job.
-Status Reconciler::LoadPending(std::vector<model::Job>& pending,
-                               const std::set<std::string>& changed, bool all) {
+Status Reconciler::LoadPending(const std::set<std::string>& changed, bool all) {
+  std::vector<model::Job>& pending = listed_;
   return store_.Read([&](store::ReadTx& tx) -> Status {
     pending.clear();
+    window_end_ = 0;
+    window_full_ = false;
     store::JobFilter f;
     f.states = {model::JobState::kPending};
     f.limit = std::min(1000, options_.max_pending_per_pass);
@@ -51,12 +56,18 @@ Status Reconciler::LoadPending(std::vector<model::Job>& pending,
       f.cursor = page.next_cursor;
       more = !f.cursor.empty();
     } while (more && (all || static_cast<int>(pending.size()) < options_.max_pending_per_pass));
+    window_end_ = pending.size();
+    window_full_ = more;
     if (!more) return OkStatus();
-    std::unordered_set<std::string> window;
-    for (const model::Job& j : pending) window.insert(j.id);
+    // The changed jobs not in the window (a few), found without copying the window's ids.
+    std::unordered_set<std::string_view> outside(changed.begin(), changed.end());
+    for (const model::Job& j : pending) {
+      if (outside.empty()) break;
+      outside.erase(j.id);
+    }
     std::vector<model::Job> late;
     for (const std::string& id : changed) {
-      if (window.contains(id)) continue;
+      if (!outside.contains(id)) continue;
       Result<model::Job> job = tx.GetJob(id);
       if (!job.ok() && job.status().code() == StatusCode::kNotFound) continue;
       FASTGPU_RETURN_IF_ERROR(job.status());
@@ -68,6 +79,84 @@ Status Reconciler::LoadPending(std::vector<model::Job>& pending,
     for (model::Job& j : late) pending.push_back(std::move(j));
     return OkStatus();
   });
+}
+
+// The list LoadPending would give, from the previous one and the jobs written since: a job
+// written is read again (in its place, or gone when no longer pending); a new one goes last
+// (the window's end when the window holds every pending job, else among the late jobs by
+// creation, as LoadPending orders them). Jobs listed beyond the window that were not
+// written since stay listed (LoadPending would leave them out): each was refused since
+// nothing was freed, so the pass does not retry them either. False, for LoadPending
+// instead, when that cannot be known: a job of a full window left pending (the window
+// moves on to jobs not listed), a job sent back to pending (its place is among the old
+// ones), several new jobs while the window holds every pending job (their order is the
+// store's), or a list grown past the window by more than max_pending_per_pass late jobs.
+Result<bool> Reconciler::UpdatePending(const std::set<std::string>& changed) {
+  std::vector<std::pair<const std::string*, std::optional<model::Job>>> now;  // pending, or not
+  FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+    now.clear();
+    for (const std::string& id : changed) {
+      Result<model::Job> job = tx.GetJob(id);
+      if (!job.ok() && job.status().code() == StatusCode::kNotFound) {
+        now.emplace_back(&id, std::nullopt);
+        continue;
+      }
+      FASTGPU_RETURN_IF_ERROR(job.status());
+      if (job->state == model::JobState::kPending) {
+        now.emplace_back(&id, std::move(*job));
+      } else {
+        now.emplace_back(&id, std::nullopt);
+      }
+    }
+    return OkStatus();
+  }));
+  // Where the written jobs are listed (keys view `changed`, which outlives this).
+  std::unordered_map<std::string_view, size_t> at;
+  {
+    std::unordered_set<std::string_view> wanted(changed.begin(), changed.end());
+    for (size_t i = 0; i < listed_.size() && at.size() < wanted.size(); ++i) {
+      auto it = wanted.find(listed_[i].id);
+      if (it != wanted.end()) at.emplace(*it, i);
+    }
+  }
+  std::vector<size_t> gone;
+  std::vector<model::Job*> fresh;
+  for (auto& [id, job] : now) {
+    auto it = at.find(*id);
+    if (it == at.end()) {
+      if (!job) continue;
+      if (job->attempts > 0) return false;  // sent back: among the old ones
+      fresh.push_back(&*job);
+      continue;
+    }
+    if (job) continue;  // replaced below, once every check passed
+    if (window_full_ && it->second < window_end_) return false;
+    gone.push_back(it->second);
+  }
+  const size_t max = static_cast<size_t>(options_.max_pending_per_pass);
+  if (!window_full_ && (fresh.size() > 1 || listed_.size() + fresh.size() >= max)) return false;
+  if (window_full_ && listed_.size() - window_end_ + fresh.size() > max) return false;
+  for (auto& [id, job] : now) {
+    auto it = at.find(*id);
+    if (it != at.end() && job) listed_[it->second] = std::move(*job);
+  }
+  std::sort(gone.begin(), gone.end(), std::greater<>());
+  for (size_t pos : gone) {
+    if (pos < window_end_) --window_end_;
+    listed_.erase(listed_.begin() + static_cast<std::ptrdiff_t>(pos));
+  }
+  for (model::Job* job : fresh) listed_.push_back(std::move(*job));
+  if (!window_full_) {
+    window_end_ = listed_.size();  // the window holds every pending job
+  } else if (!fresh.empty()) {
+    // By creation, ties by id: how LoadPending orders the late jobs it reads by id.
+    std::stable_sort(listed_.begin() + static_cast<std::ptrdiff_t>(window_end_), listed_.end(),
+                     [](const model::Job& a, const model::Job& b) {
+                       return a.created_at != b.created_at ? a.created_at < b.created_at
+                                                           : a.id < b.id;
+                     });
+  }
+  return true;
 }
 
 // The engine learns the shapes of the stored jobs, oldest first (the last of them stay in
@@ -115,14 +204,25 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
     pool_observer_.ObserveIdle(*engine_, nodes_, clock_.Now());
     return OkStatus();
   }
-  std::vector<model::Job> pending;
   std::set<std::string> changed_jobs = changes.jobs;
   changed_jobs.insert(since.jobs.begin(), since.jobs.end());
-  FASTGPU_RETURN_IF_ERROR(LoadPending(pending, changed_jobs, changes.all_pending));
+  if (changes.all_pending) refused_.clear();  // the feed cannot say which jobs were written
+  // The previous pass's list brought up to date, where nothing was freed since (a pass
+  // after a release lists the pending jobs again: it retries them anyway).
+  bool updated = false;
+  if (!batch_placer_ && listed_valid_ && !changes.full && engine_->freed_epoch() == listed_epoch_) {
+    listed_valid_ = false;  // until it is up to date
+    FASTGPU_ASSIGN_OR_RETURN(updated, UpdatePending(changed_jobs));
+  }
+  listed_valid_ = false;
+  if (!updated) FASTGPU_RETURN_IF_ERROR(LoadPending(changed_jobs, changes.all_pending));
+  listed_valid_ = !batch_placer_;
+  const std::vector<model::Job>& pending = listed_;
   FASTGPU_RETURN_IF_ERROR(LoadWorkloadHistory());  // also what the pool metrics measure against
   FASTGPU_RETURN_IF_ERROR(pool_observer_.ObservePending(store_, pending, clock_.Now()));
   if (pending.empty()) {
     pool_observer_.ObserveIdle(*engine_, nodes_, clock_.Now());
+    listed_epoch_ = engine_->freed_epoch();
     return OkStatus();
   }
   if (static_cast<int>(pending.size()) < options_.max_pending_per_pass) {
@@ -153,8 +253,6 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   size_t window_begin = 0;
   for (size_t j = 0; j < pending.size(); ++j) {
     const model::Job& job = pending[j];
-    sched::Request req{job.id, job.spec.shape, job.spec.replicas};
-    const model::Isolation iso = job.spec.shape.EffectiveIsolation();
     if (batch_placer_ && j % static_cast<size_t>(options_.batch_size) == 0) {
       window = PlaceWindow(pending, j);
       window_begin = j;
@@ -162,9 +260,24 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
       reasons.clear();
     }
     if (job.attempts == 0 && observed_.insert(job.id).second) engine_->Observe(job.spec.shape);
+    if (!batch_placer_) {
+      // Refused before, at this attempt (its shape never changes; a placement counts one
+      // more), and nothing freed since: the engine would refuse it again with the same
+      // answer, and its reason stands (writing it does not make the job new).
+      auto known = refused_.find(job.id);
+      if (known != refused_.end() && known->second.epoch == engine_->freed_epoch() &&
+          known->second.attempts == job.attempts) {
+        ++stats.unplaceable;
+        ++stats.not_retried;
+        continue;
+      }
+    }
+    const sched::Request req{job.id, job.spec.shape, job.spec.replicas};
+    const model::Isolation iso = job.spec.shape.EffectiveIsolation();
     Result<std::vector<sched::NodePlacement>> placed =
         batch_placer_ ? std::move(window[j - window_begin]) : engine_->Place(req);
     if (!placed.ok()) {
+      if (!batch_placer_) refused_[job.id] = {engine_->freed_epoch(), job.attempts};
       if (!pool_built) {
         // Free amounts come from the engine below; the records give totals and states.
         pool = DiagnosisPool(nodes, {}, overcommitted_);
@@ -193,6 +306,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
       continue;
     }
     ++placed_this_pass;
+    refused_.erase(job.id);
     PlacementPlan plan = PlanAllocations(job, *placed, record_of, iso, now, ids_);
     for (size_t r = 0; r < plan.allocs.size(); ++r) {
       // Booked now; a plan the store skips is released after the write, and a failed write
@@ -202,7 +316,17 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
     }
     plans.push_back(std::move(plan));
   }
+  if (refused_.size() > pending.size()) {
+    // Some left pending otherwise (cancelled, or beyond this pass's window): keep only the
+    // jobs of this pass, so that the map stays as small as one pass.
+    std::unordered_map<std::string, Refusal> kept;
+    for (const model::Job& job : pending) {
+      if (auto it = refused_.find(job.id); it != refused_.end()) kept.insert(*it);
+    }
+    refused_ = std::move(kept);
+  }
   pool_observer_.ObservePool(*engine_, nodes, pending, now);
+  listed_epoch_ = engine_->freed_epoch();
   if (plans.empty() && waiting.empty()) return OkStatus();
   std::vector<const PlacementPlan*> skipped;
   FASTGPU_ASSIGN_OR_RETURN(int placed_count, WritePlans(plans, now, skipped));
@@ -211,6 +335,7 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
   for (const PlacementPlan* plan : skipped) {
     for (const auto& a : plan->allocs) engine_->ReleaseAllocation(a.alloc.id).IgnoreError();
   }
+  listed_epoch_ = engine_->freed_epoch();
   FASTGPU_RETURN_IF_ERROR(WriteReasons(waiting));
   stats.placed += placed_count;
   return OkStatus();

@@ -373,6 +373,162 @@ TEST(ReconcilerTest, ANewJobBeyondThePendingWindowIsLookedAt) {
   EXPECT_EQ(GetJob(cp, waiting[0]).Str("state"), "scheduled");
 }
 
+PassStats Pass(TestControlPlane& cp) {
+  Result<PassStats> stats = cp.server().reconciler().RunOnce();
+  EXPECT_TRUE(stats.ok()) << stats.status();
+  return stats.ok() ? *stats : PassStats();
+}
+
+// A whole-GPU job that waits for `cp`'s only free capacity to come back: submitted, refused
+// by a pass, and settled (the pass after its reason was written has run).
+std::string SubmitWaiting(TestControlPlane& cp) {
+  const std::string id = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  Pass(cp);
+  EXPECT_EQ(GetJob(cp, id).Str("state"), "pending");
+  return id;
+}
+
+// New work never makes a refused job fit: a pass that only has new arrivals looks at each
+// of them, not at the jobs it refused before (their reasons stand). A release makes the
+// next pass ask again, and the waiting job gets the capacity.
+TEST(ReconcilerTest, ARefusedJobIsNotRetriedUntilCapacityIsFreed) {
+  TestControlPlane cp;
+  SimAgent agent(cp, "a1", 1);
+  const std::string first = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  ASSERT_EQ(GetJob(cp, first).Str("state"), "scheduled");
+  const std::string waiting = SubmitWaiting(cp);
+  const std::string reason = GetJob(cp, waiting).Str("reason");
+  EXPECT_NE(reason.find("waiting for capacity"), std::string::npos) << reason;
+  for (int i = 0; i < 3; ++i) {
+    const std::string cpu_only = Submit(cp, JobBody(1, 0, "\"gpu_count\":0"));
+    PassStats pass = Pass(cp);
+    EXPECT_EQ(pass.placed, 1) << i;  // the new job is looked at (and fits)
+    EXPECT_EQ(GetJob(cp, cpu_only).Str("state"), "scheduled");
+    EXPECT_EQ(pass.unplaceable, 1) << i;
+    EXPECT_EQ(pass.not_retried, 1) << i;  // the waiting one is not asked again
+    EXPECT_EQ(GetJob(cp, waiting).Str("reason"), reason);
+  }
+  // A pass with nothing new does not retry it either.
+  Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));  // refused: new, so looked at
+  PassStats pass = Pass(cp);
+  EXPECT_EQ(pass.unplaceable, 2);
+  EXPECT_EQ(pass.not_retried, 1);
+  // The GPU is released: the next pass asks again, oldest first.
+  ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + first + "/cancel", cp.admin()).status, 200);
+  pass = Pass(cp);
+  EXPECT_EQ(pass.not_retried, 0);
+  EXPECT_EQ(pass.placed, 1);
+  EXPECT_EQ(GetJob(cp, waiting).Str("state"), "scheduled") << GetJob(cp, waiting).raw;
+}
+
+// Every event that gives room makes the next pass retry the refused jobs: a node that
+// registers, a GPU that is healthy again, a node that is undrained.
+TEST(ReconcilerTest, ARefusedJobIsRetriedWhenANodeJoinsHealsOrIsUndrained) {
+  TestControlPlane cp;
+  SimAgent a(cp, "a1", 1);
+  Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  // Waits; only new work arrives (not retried); then a node registers.
+  const std::string for_new_node = SubmitWaiting(cp);
+  Submit(cp, JobBody(1, 0, "\"gpu_count\":0"));
+  EXPECT_EQ(Pass(cp).not_retried, 1);
+  SimAgent b(cp, "b1", 1);
+  PassStats pass = Pass(cp);
+  EXPECT_EQ(pass.not_retried, 0);
+  Reply job = GetJob(cp, for_new_node);
+  EXPECT_EQ(job.Str("state"), "scheduled") << job.raw;
+  EXPECT_NE(job.Str("reason").find(b.node_id()), std::string::npos) << job.raw;
+
+  // A node whose only GPU is unhealthy; the job waits; the GPU heals.
+  SimAgent c(cp, "c1", 1);
+  json::array sick;
+  sick.push_back(json::object{{"index", 0}, {"healthy", false}, {"health_reason", "XID 79"}});
+  c.Heartbeat({}, sick);
+  cp.Reconcile();
+  const std::string for_healed = SubmitWaiting(cp);
+  Submit(cp, JobBody(1, 0, "\"gpu_count\":0"));
+  EXPECT_EQ(Pass(cp).not_retried, 1);
+  json::array healthy;
+  healthy.push_back(json::object{{"index", 0}, {"healthy", true}});
+  c.Heartbeat({}, healthy);
+  EXPECT_EQ(Pass(cp).not_retried, 0);
+  job = GetJob(cp, for_healed);
+  EXPECT_EQ(job.Str("state"), "scheduled") << job.raw;
+  EXPECT_NE(job.Str("reason").find(c.node_id()), std::string::npos) << job.raw;
+
+  // A drained node; the job waits; the node is undrained.
+  SimAgent d(cp, "d1", 1);
+  ASSERT_EQ(cp.Do("POST", "/v1/nodes/" + d.node_id() + "/drain", cp.admin()).status, 200);
+  cp.Reconcile();
+  const std::string for_undrained = SubmitWaiting(cp);
+  Submit(cp, JobBody(1, 0, "\"gpu_count\":0"));
+  EXPECT_EQ(Pass(cp).not_retried, 1);
+  ASSERT_EQ(cp.Do("POST", "/v1/nodes/" + d.node_id() + "/undrain", cp.admin()).status, 200);
+  EXPECT_EQ(Pass(cp).not_retried, 0);
+  job = GetJob(cp, for_undrained);
+  EXPECT_EQ(job.Str("state"), "scheduled") << job.raw;
+  EXPECT_NE(job.Str("reason").find(d.node_id()), std::string::npos) << job.raw;
+}
+
+// Between passes that free nothing, a pass reads only the jobs written since the previous
+// one; what leaves pending meanwhile (a cancel, in the window or beyond it) leaves its list,
+// and after a release the oldest job still waiting gets the capacity, however long the queue.
+TEST(ReconcilerTest, APassThatReadsOnlyWhatWasWrittenKeepsThePendingOrder) {
+  for (int window : {2, 100}) {
+    SCOPED_TRACE(window);
+    ServerOptions options;
+    options.max_pending_per_pass = window;
+    TestControlPlane cp(nullptr, options);
+    SimAgent agent(cp, "a1", 1);
+    const std::string first = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+    cp.Reconcile();
+    ASSERT_EQ(GetJob(cp, first).Str("state"), "scheduled");
+    std::vector<std::string> waiting;
+    for (int i = 0; i < 5; ++i) {
+      waiting.push_back(Submit(cp, JobBody(1, 0, "\"gpu_count\":1")));
+      EXPECT_GE(Pass(cp).unplaceable, 1) << i;  // the new job is looked at
+    }
+    // Cancelled while waiting: the oldest (in the window) and one beyond a window of 2.
+    ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + waiting[0] + "/cancel", cp.admin()).status, 200);
+    ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + waiting[3] + "/cancel", cp.admin()).status, 200);
+    Pass(cp);
+    const std::string late = Submit(cp, JobBody(1, 0, "\"gpu_count\":0"));
+    EXPECT_EQ(Pass(cp).placed, 1);
+    EXPECT_EQ(GetJob(cp, late).Str("state"), "scheduled");
+    for (int round = 0; round < 3; ++round) {
+      // Each release goes to the oldest job still waiting: 1, 2, then 4.
+      const std::string holder = round == 0 ? first : waiting[round == 1 ? 1 : 2];
+      ASSERT_EQ(cp.Do("POST", "/v1/jobs/" + holder + "/cancel", cp.admin()).status, 200);
+      cp.Reconcile();
+      const std::string next = waiting[round == 0 ? 1 : round == 1 ? 2 : 4];
+      EXPECT_EQ(GetJob(cp, next).Str("state"), "scheduled")
+          << round << ": " << GetJob(cp, next).raw;
+    }
+    EXPECT_EQ(GetJob(cp, waiting[0]).Str("state"), "cancelled");
+    EXPECT_EQ(GetJob(cp, waiting[3]).Str("state"), "cancelled");
+  }
+}
+
+// A replica that has just become the leader retries every pending job once (others may
+// have changed the pool meanwhile); so does a pass after a failed one.
+TEST(ReconcilerTest, AResyncRetriesEveryRefusedJob) {
+  TestControlPlane cp;
+  SimAgent a(cp, "a1", 1);
+  Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  const std::string waiting = SubmitWaiting(cp);
+  Submit(cp, JobBody(1, 0, "\"gpu_count\":0"));
+  EXPECT_EQ(Pass(cp).not_retried, 1);
+  cp.server().reconciler().Resync();
+  PassStats pass = Pass(cp);
+  EXPECT_TRUE(pass.full);
+  EXPECT_EQ(pass.unplaceable, 1);
+  EXPECT_EQ(pass.not_retried, 0);
+  EXPECT_EQ(GetJob(cp, waiting).Str("state"), "pending");
+}
+
 // Jobs arriving one at a time, each placed by its own pass, land exactly where the
 // placement engine driven directly (as the simulator drives it) puts the same arrivals:
 // the reconciler keeps one engine, its caches and its learned workload across passes.
