@@ -17,6 +17,14 @@
 namespace fastgpu::server::testing {
 namespace {
 
+// A whole-GPU job placed by a pass: on a node of one GPU, later whole-GPU jobs wait.
+std::string TakeTheGpu(TestControlPlane& cp) {
+  const std::string id = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
+  cp.Reconcile();
+  EXPECT_EQ(GetJob(cp, id).Str("state"), "scheduled");
+  return id;
+}
+
 // However long the queue, a job is looked at by the pass after it arrives (and gets its
 // reason), not only once it is among the oldest max_pending_per_pass.
 TEST(ReconcilerTest, ANewJobBeyondThePendingWindowIsLookedAt) {
@@ -24,9 +32,7 @@ TEST(ReconcilerTest, ANewJobBeyondThePendingWindowIsLookedAt) {
   options.max_pending_per_pass = 2;
   TestControlPlane cp(nullptr, options);
   SimAgent agent(cp, "a1", 1);
-  const std::string first = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
-  cp.Reconcile();
-  ASSERT_EQ(GetJob(cp, first).Str("state"), "scheduled");
+  const std::string first = TakeTheGpu(cp);
   std::vector<std::string> waiting;
   for (int i = 0; i < 4; ++i) {
     waiting.push_back(Submit(cp, JobBody(1, 0, "\"gpu_count\":1")));
@@ -74,9 +80,7 @@ std::string WaitBehindNewWork(TestControlPlane& cp) {
 TEST(ReconcilerTest, ARefusedJobIsNotRetriedUntilCapacityIsFreed) {
   TestControlPlane cp;
   SimAgent agent(cp, "a1", 1);
-  const std::string first = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
-  cp.Reconcile();
-  ASSERT_EQ(GetJob(cp, first).Str("state"), "scheduled");
+  const std::string first = TakeTheGpu(cp);
   const std::string waiting = SubmitWaiting(cp);
   const std::string reason = GetJob(cp, waiting).Str("reason");
   EXPECT_NE(reason.find("waiting for capacity"), std::string::npos) << reason;
@@ -155,9 +159,7 @@ TEST(ReconcilerTest, APassThatReadsOnlyWhatWasWrittenKeepsThePendingOrder) {
     options.max_pending_per_pass = window;
     TestControlPlane cp(nullptr, options);
     SimAgent agent(cp, "a1", 1);
-    const std::string first = Submit(cp, JobBody(1, 0, "\"gpu_count\":1"));
-    cp.Reconcile();
-    ASSERT_EQ(GetJob(cp, first).Str("state"), "scheduled");
+    const std::string first = TakeTheGpu(cp);
     std::vector<std::string> waiting;
     for (int i = 0; i < 5; ++i) {
       waiting.push_back(Submit(cp, JobBody(1, 0, "\"gpu_count\":1")));
