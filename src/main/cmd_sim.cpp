@@ -12,6 +12,7 @@
 #include "sim/cost_report.h"
 #include "sim/report.h"
 #include "sim/simulator.h"
+#include "sim/timeline.h"
 #include "sim/trace.h"
 
 namespace fastgpu::main {
@@ -28,6 +29,8 @@ struct SimFlags {
   bool progress = false;
   std::string target = "learn";
   sim::SimOptions options;
+  bool timeline = false;  // replay in time on an elastic pool (sim/timeline.h)
+  sim::TimelineOptions timeline_options;
 };
 
 std::vector<std::string> SplitNames(const std::string& list) {
@@ -38,6 +41,77 @@ std::vector<std::string> SplitNames(const std::string& list) {
     if (!name.empty()) names.push_back(name);
   }
   return names;
+}
+
+// `fastgpu sim --timeline`: each scheduler policy replays the pod list in time on an
+// elastic pool of the node list's types (sim/timeline.h).
+int RunTimeline(const SimFlags& flags, const std::vector<sim::TraceNode>& nodes,
+                const std::vector<sim::TracePod>& pods) {
+  auto fail = [](const Status& st) {
+    std::cerr << "fastgpu sim: " << st.message() << "\n";
+    return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound ? 2 : 1;
+  };
+  Result<std::map<std::string, sim::PodLifetime>> lifetimes = sim::ReadPodLifetimes(flags.pods);
+  if (!lifetimes.ok()) return fail(lifetimes.status());
+  sim::TimelineOptions options = flags.timeline_options;
+  if (!flags.prices.empty()) {
+    Result<metering::PriceTable> prices = sim::ReadPriceTableFile(flags.prices);
+    if (!prices.ok()) return fail(prices.status());
+    options.prices = *prices;
+  }
+  const std::vector<std::string> known = sched::PolicyNames();
+  std::vector<sim::TimelineResult> results;
+  for (const std::string& policy : SplitNames(flags.policies)) {
+    if (std::find(known.begin(), known.end(), policy) == known.end()) {
+      if (placer::IsBatchPlacer(policy)) {
+        std::cerr << "fastgpu sim: --timeline places online; skipping the batch placer " << policy
+                  << "\n";
+        continue;
+      }
+      return fail(InvalidArgument("unknown policy '" + policy + "'"));
+    }
+    options.policy = policy;
+    if (flags.progress || ::isatty(STDERR_FILENO)) {
+      const int seeds = flags.options.seeds;
+      const uint64_t base = flags.options.seed_base;
+      options.on_progress = [policy, seeds, base, &options](double done) {
+        std::cerr << "\rfastgpu sim: timeline " << policy << ", seed " << options.seed - base + 1
+                  << "/" << seeds << ": " << static_cast<int>(done * 100) << "%   " << std::flush;
+        if (done >= 1 && options.seed - base + 1 == static_cast<uint64_t>(seeds)) std::cerr << "\n";
+      };
+    }
+    std::vector<sim::TimelineResult> runs;
+    for (int i = 0; i < flags.options.seeds; ++i) {
+      options.seed = flags.options.seed_base + static_cast<uint64_t>(i);
+      Result<sim::TimelineResult> r = sim::RunTimeline(nodes, pods, *lifetimes, options);
+      if (!r.ok()) return fail(r.status());
+      runs.push_back(std::move(*r));
+    }
+    Result<sim::TimelineResult> mean = sim::MeanOverSeeds(runs);
+    if (!mean.ok()) return fail(mean.status());
+    results.push_back(std::move(*mean));
+  }
+  if (flags.output == "json") {
+    boost::json::object policies;
+    for (const sim::TimelineResult& r : results)
+      policies[r.policy] = sim::TimelineToJson(r, options);
+    boost::json::object out{{"nodes", static_cast<int64_t>(nodes.size())},
+                            {"pods", static_cast<int64_t>(pods.size())},
+                            {"seeds", flags.options.seeds},
+                            {"seed_base", flags.options.seed_base},
+                            {"policies", std::move(policies)}};
+    std::cout << metering::JsonText(out) << "\n";
+  } else {
+    std::cout << sim::TimelineToTable(results, options);
+  }
+  if (!flags.plot.empty()) {
+    std::string title =
+        "Demand and provisioned GPUs: " + std::filesystem::path(flags.pods).filename().string() +
+        ", boot delay " + std::to_string(options.boot_delay_s) + " s";
+    Status st = sim::WriteTimelinePlot(results, flags.plot, title);
+    if (!st.ok()) return fail(st);
+  }
+  return 0;
 }
 
 int RunSim(const SimFlags& flags) {
@@ -51,6 +125,7 @@ int RunSim(const SimFlags& flags) {
     std::cerr << "fastgpu sim: " << pods.status().message() << "\n";
     return pods.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
+  if (flags.timeline) return RunTimeline(flags, *nodes, *pods);
   sim::SimOptions options = flags.options;
   options.learn_workload = flags.target == "learn";
   Result<sim::ArrivalOrder> arrivals = sim::ParseArrivalOrder(flags.arrivals);
@@ -163,6 +238,18 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--prices", flags->prices,
                   "Price table JSON (as PUT /v1/prices): also report what the trace costs,\n"
                   "pooled against dedicated whole GPUs (pods live creation_time..deletion_time)");
+  cmd->add_flag("--timeline", flags->timeline,
+                "Replay the pod list in time (creation_time..deletion_time) on an elastic pool\n"
+                "of the node list's types (each up to its count), growing and shrinking it;\n"
+                "report demand, provisioned, static and dedicated GPU-hours and boot waits");
+  cmd->add_option("--boot-delay", flags->timeline_options.boot_delay_s,
+                  "With --timeline: seconds a new node takes to join")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
+  cmd->add_option("--scale-down-after", flags->timeline_options.scale_down_after_s,
+                  "With --timeline: seconds a node stays empty before it is given back")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{30 * 86400}));
   cmd->add_flag("--progress", flags->progress,
                 "Show progress on stderr (default: only when stderr is a terminal)");
   cmd->callback([flags, exit_code] { *exit_code = RunSim(*flags); });

@@ -136,23 +136,28 @@ Result<TraceCost> CostOfTrace(const std::vector<TraceNode>& nodes,
   return out;
 }
 
+Result<metering::PriceTable> ReadPriceTableFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto prices = metering::ParsePriceTable(text.str());
+  if (!prices.ok()) return prices.status().WithContext(path);
+  return *prices;
+}
+
 Result<std::vector<TraceCost>> CostOfTraceFiles(const std::vector<TraceNode>& nodes,
                                                 const std::vector<TracePod>& pods,
                                                 const std::string& pods_path,
                                                 const std::vector<std::string>& policies,
                                                 const std::string& prices_path) {
-  std::ifstream in(prices_path);
-  if (!in) return NotFound("cannot read " + prices_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto prices = metering::ParsePriceTable(text.str());
-  if (!prices.ok()) return prices.status().WithContext(prices_path);
+  FASTGPU_ASSIGN_OR_RETURN(metering::PriceTable prices, ReadPriceTableFile(prices_path));
   FASTGPU_ASSIGN_OR_RETURN(auto lifetimes, ReadPodLifetimes(pods_path));
   const std::vector<std::string> known = sched::PolicyNames();
   std::vector<TraceCost> out;
   for (const std::string& p : policies) {
     if (std::find(known.begin(), known.end(), p) == known.end()) continue;
-    FASTGPU_ASSIGN_OR_RETURN(TraceCost c, CostOfTrace(nodes, pods, lifetimes, p, *prices));
+    FASTGPU_ASSIGN_OR_RETURN(TraceCost c, CostOfTrace(nodes, pods, lifetimes, p, prices));
     out.push_back(std::move(c));
   }
   return out;

@@ -50,6 +50,10 @@ Result<TraceCost> CostOfTrace(const std::vector<TraceNode>& nodes,
                               const std::map<std::string, PodLifetime>& lifetimes,
                               const std::string& policy, const metering::PriceTable& prices);
 
+// A price table from a JSON file (metering/price_json.h): NotFound when it cannot be read,
+// InvalidArgument naming the file when it does not parse.
+Result<metering::PriceTable> ReadPriceTableFile(const std::string& path);
+
 // `fastgpu sim --prices FILE.json`: reads the price table (metering/price_json.h) and the
 // lifetimes of `pods_path`, and costs the trace under each of `policies` that is a
 // scheduler policy (batch placers are left out). NotFound / InvalidArgument naming the

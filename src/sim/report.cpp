@@ -96,35 +96,24 @@ std::string ReportToTable(const SimReport& report) {
   return out.str();
 }
 
-Status WritePlot(const SimReport& report, const std::string& svg_path, const std::string& title,
-                 const std::string& gnuplot) {
+Status DrawSvg(const std::function<Result<std::string>(const std::string& dir)>& write_inputs,
+               const std::string& svg_path, const std::string& gnuplot) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path dir = fs::temp_directory_path(ec) / ("fastgpu-plot-" + std::to_string(::getpid()));
   fs::create_directories(dir, ec);
   if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
-  std::ostringstream script;
-  script << "set terminal svg size 900,560 dynamic enhanced font 'sans,12' background 'white'\n"
-         << "set output '" << svg_path << "'\n"
-         << "set title '" << title << "' noenhanced\n"
-         << "set xlabel 'arrived GPU demand (% of capacity)'\n"
-         << "set ylabel 'unallocated GPUs (% of capacity)'\n"
-         << "set key top left\nset grid\nset xrange [50:*]\nset yrange [0:*]\n";
-  script << "plot ";
-  for (size_t i = 0; i < report.policies.size(); ++i) {
-    const PolicyResult& r = report.policies[i];
-    fs::path data = dir / ("policy" + std::to_string(i) + ".dat");
-    std::ofstream f(data);
-    for (const CurvePoint& c : r.curve) f << c.arrived_pct << " " << c.unallocated * 100 << "\n";
-    if (!f) return Internal("cannot write " + data.string());
-    script << (i ? ", " : "") << "'" << data.string() << "' using 1:2 with lines lw 2 title '"
-           << r.policy << "' noenhanced";
+  Result<std::string> plot = write_inputs(dir.string());
+  if (!plot.ok()) {
+    fs::remove_all(dir, ec);
+    return plot.status();
   }
-  script << "\n";
   fs::path script_path = dir / "plot.gp";
   {
     std::ofstream f(script_path);
-    f << script.str();
+    f << "set terminal svg size 900,560 dynamic enhanced font 'sans,12' background 'white'\n"
+      << "set output '" << svg_path << "'\n"
+      << *plot;
     if (!f) return Internal("cannot write " + script_path.string());
   }
   pid_t pid = ::fork();
@@ -144,6 +133,30 @@ Status WritePlot(const SimReport& report, const std::string& svg_path, const std
     return Internal("gnuplot failed drawing " + svg_path);
   }
   return OkStatus();
+}
+
+Status WritePlot(const SimReport& report, const std::string& svg_path, const std::string& title,
+                 const std::string& gnuplot) {
+  auto inputs = [&](const std::string& dir) -> Result<std::string> {
+    std::ostringstream script;
+    script << "set title '" << title << "' noenhanced\n"
+           << "set xlabel 'arrived GPU demand (% of capacity)'\n"
+           << "set ylabel 'unallocated GPUs (% of capacity)'\n"
+           << "set key top left\nset grid\nset xrange [50:*]\nset yrange [0:*]\n";
+    script << "plot ";
+    for (size_t i = 0; i < report.policies.size(); ++i) {
+      const PolicyResult& r = report.policies[i];
+      const std::string data = dir + "/policy" + std::to_string(i) + ".dat";
+      std::ofstream f(data);
+      for (const CurvePoint& c : r.curve) f << c.arrived_pct << " " << c.unallocated * 100 << "\n";
+      if (!f) return Internal("cannot write " + data);
+      script << (i ? ", " : "") << "'" << data << "' using 1:2 with lines lw 2 title '" << r.policy
+             << "' noenhanced";
+    }
+    script << "\n";
+    return script.str();
+  };
+  return DrawSvg(inputs, svg_path, gnuplot);
 }
 
 }  // namespace fastgpu::sim

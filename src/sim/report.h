@@ -4,8 +4,10 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
 #include <string>
 
+#include "common/result.h"
 #include "common/status.h"
 #include "sim/simulator.h"
 
@@ -26,5 +28,11 @@ std::string ReportToTable(const SimReport& report);
 // FailedPrecondition when gnuplot cannot be run; Internal when it fails.
 Status WritePlot(const SimReport& report, const std::string& svg_path, const std::string& title,
                  const std::string& gnuplot = "gnuplot");
+
+// Runs `gnuplot` on a script that draws into the SVG `svg_path` (terminal and output are
+// set): `write_inputs` is given a fresh temporary folder, writes its data files there and
+// returns the rest of the script (its error stops the drawing). The folder is removed.
+Status DrawSvg(const std::function<Result<std::string>(const std::string& dir)>& write_inputs,
+               const std::string& svg_path, const std::string& gnuplot = "gnuplot");
 
 }  // namespace fastgpu::sim

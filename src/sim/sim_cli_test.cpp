@@ -138,4 +138,46 @@ TEST_F(SimCliTest, PlotsWithGnuplotOrSaysItIsMissing) {
   EXPECT_NE(text.find("fastgpu"), std::string::npos);
 }
 
+TEST_F(SimCliTest, TimelineReportsTheElasticPoolAndPlotsIt) {
+  std::ofstream(dir_ / "timed.csv") << "name,cpu_milli,memory_mib,num_gpu,gpu_milli,creation_time,"
+                                       "deletion_time\n"
+                                       "a,1000,1024,1,500,0,3600\nb,1000,1024,1,500,60,1800\n"
+                                       "c,1000,1024,2,1000,100,7200\n";
+  const std::string base = std::string(FASTGPU_BINARY) + " sim --timeline --nodes " +
+                           (dir_ / "nodes.csv").string() + " --pods " +
+                           (dir_ / "timed.csv").string();
+  ShellRun run = RunCommand(base + " --policies best-fit,fastgpu,ilp-batch --seeds 2 -o json");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  // The batch placer is skipped with a note on stderr, before the JSON.
+  EXPECT_NE(run.out.find("skipping the batch placer ilp-batch"), std::string::npos) << run.out;
+  boost::json::value v = boost::json::parse(run.out.substr(run.out.find('{')));
+  const boost::json::object& p = v.at("policies").at("best-fit").as_object();
+  const double demand = (0.5 * 3600 + 0.5 * 1740 + 2.0 * 7100) / 3600;
+  EXPECT_NEAR(p.at("demand_gpu_hours").to_number<double>(), demand, 1e-3);
+  EXPECT_GE(p.at("provisioned_gpu_hours").to_number<double>(), demand);
+  EXPECT_NEAR(p.at("static_gpu_hours").to_number<double>(), 6 * 2.0, 1e-3);
+  EXPECT_EQ(p.at("pods_placed").as_int64(), 3);
+  EXPECT_EQ(p.at("provisioned_over_demand_per_seed").as_array().size(), 2u);
+  EXPECT_EQ(v.at("policies").as_object().size(), 2u);
+
+  ShellRun table = RunCommand(base + " --policies fastgpu --seeds 1 --boot-delay 30");
+  ASSERT_EQ(table.exit_code, 0) << table.out;
+  EXPECT_NE(table.out.find("boot delay 30 s"), std::string::npos) << table.out;
+
+  ShellRun bad = RunCommand(base + " --boot-delay -5");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("--boot-delay"), std::string::npos) << bad.out;
+  ShellRun no_times = RunCommand(Sim("--timeline"));
+  EXPECT_EQ(no_times.exit_code, 2) << no_times.out;
+  EXPECT_NE(no_times.out.find("creation_time"), std::string::npos) << no_times.out;
+
+  if (RunCommand("command -v gnuplot").exit_code != 0) return;
+  fs::path svg = dir_ / "timeline.svg";
+  ShellRun plot = RunCommand(base + " --policies fastgpu --seeds 1 --plot " + svg.string());
+  ASSERT_EQ(plot.exit_code, 0) << plot.out;
+  std::ifstream in(svg);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("provisioned"), std::string::npos);
+}
+
 }  // namespace
