@@ -149,7 +149,8 @@ class Client:
             gpu: GPUs per replica: ``0.5`` or ``"500m"`` (a fraction of one GPU), ``1``,
                 ``2`` (whole GPUs), ``0`` (CPU only).
             gpu_memory: GPU memory per GPU, e.g. ``"20GiB"`` (a bare number is MiB).
-            gpu_models: allowed GPU models, e.g. ``["H100-80GB"]``; empty: any.
+            gpu_models: allowed GPU models, e.g. ``["H100-80GB"]`` (one may be given as a
+                string); empty: any.
             cpu: CPU per replica: ``2``, ``"500m"``, ``0.25``.
             memory: memory per replica, e.g. ``"8GiB"``.
             isolation: ``default``, ``exclusive``, ``mig``, ``mps`` or ``shared``.
@@ -178,7 +179,8 @@ class Client:
         if isinstance(command, (str, bytes)) or not all(isinstance(a, str) for a in command):
             raise InvalidArgumentError("command: expected a list of strings, e.g. "
                                        "['sh', '-c', 'echo hello']")
-        shape: Dict[str, Any] = {"isolation": isolation, "gpu_models": list(gpu_models)}
+        models = [gpu_models] if isinstance(gpu_models, str) else list(gpu_models)
+        shape: Dict[str, Any] = {"isolation": isolation, "gpu_models": models}
         try:
             shape["gpu_count"], shape["gpu_milli"] = parse_gpu(gpu)
         except InvalidArgumentError as e:

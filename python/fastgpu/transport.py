@@ -166,11 +166,11 @@ class Transport:
 
     # ---- internals ----
 
-    def _connection(self, base: _Base, timeout: float) -> http.client.HTTPConnection:
+    def _connection(self, base: _Base) -> http.client.HTTPConnection:
         if base.scheme == "https":
-            return http.client.HTTPSConnection(base.host, base.port, timeout=timeout,
+            return http.client.HTTPSConnection(base.host, base.port, timeout=self._timeout,
                                                context=self._ssl)
-        return http.client.HTTPConnection(base.host, base.port, timeout=timeout)
+        return http.client.HTTPConnection(base.host, base.port, timeout=self._timeout)
 
     def _send(self, method: str, path: str, body: Optional[bytes],
               headers: Optional[Mapping[str, str]], timeout: float
@@ -193,8 +193,11 @@ class Transport:
             for i in range(n):
                 idx = (self._current + i) % n
                 base = self._bases[idx]
-                conn = self._connection(base, timeout)
+                conn = self._connection(base)
                 try:
+                    conn.connect()  # within the transport's timeout
+                    if conn.sock is not None:
+                        conn.sock.settimeout(timeout)  # then each read within the call's
                     conn.request(method, base.prefix + path, body=body, headers=hdrs)
                     resp = conn.getresponse()
                 except (OSError, http.client.HTTPException) as e:

@@ -137,6 +137,7 @@ class LiveTest(unittest.TestCase):
         name = unique("half")
         job = self.admin.submit(
             ["sh", "-c", 'echo "$GREETING from half a GPU"; sleep 1; echo done'], gpu=0.5,
+            gpu_models="H100-80GB",
             gpu_memory="20GiB", cpu=1, memory="1GiB", name=name, env={"GREETING": "hello"})
         self.assertTrue(job.id.startswith("job-"), job.id)
         self.assertEqual((job.name, job.state), (name, "pending"))
@@ -144,6 +145,7 @@ class LiveTest(unittest.TestCase):
         self.assertEqual((job.shape.gpu_memory_mib, job.shape.cpu_milli, job.shape.memory_mib),
                          (20480, 1000, 1024))
         self.assertEqual(job.env, {"GREETING": "hello"})
+        self.assertEqual(job.shape.gpu_models, ["H100-80GB"])
 
         pieces = list(self.admin.logs(job, follow=True, timeout=JOB_TIMEOUT_S))
         self.assertEqual("".join(pieces), "hello from half a GPU\ndone\n")
@@ -154,7 +156,8 @@ class LiveTest(unittest.TestCase):
         self.assertEqual([e.to_state for e in done.events][-1], "succeeded")
         self.assertEqual(len(done.allocations), 1)
         alloc = done.allocations[0]
-        self.assertEqual((alloc.gpu_model, alloc.ended, alloc.exit_code), ("H100-80GB", "exit 0", 0))
+        self.assertEqual((alloc.gpu_model, alloc.ended, alloc.exit_code),
+                         ("H100-80GB", "exit 0", 0))
         self.assertEqual([s.milli for s in alloc.slices], [500])
 
         # The finished log, by name, without and with follow (a plain answer then).
@@ -187,6 +190,11 @@ class LiveTest(unittest.TestCase):
         self.assertIsNotNone(ctx.exception.job)
         self.assertIn(ctx.exception.job.state, ("pending", "scheduled", "running"))
         self.assertEqual(ctx.exception.code, "DEADLINE_EXCEEDED")
+        # Following the log of a job that prints nothing ends at the timeout.
+        started = time.monotonic()
+        with self.assertRaises(fastgpu.WaitTimeoutError):
+            list(self.admin.logs(job, follow=True, timeout=1.0))
+        self.assertLess(time.monotonic() - started, 20)
         cancelled = self.admin.cancel(job)
         self.assertEqual(cancelled.state, "cancelled")
         self.assertEqual(self.admin.wait(job, timeout=JOB_TIMEOUT_S).state, "cancelled")
