@@ -169,18 +169,18 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(chunk.next_offset, len("hello from half a GPU\ndone\n"))
 
         # 0.5 x $2.49 per GPU-hour x the 60 s minimum = 2.075 cents, 2 on the bill.
-        report = self.admin.usage(by="job")
+        report = self.admin.usage(by="job", from_=job.created_at)
         row = report.row(job.id)
         self.assertIsNotNone(row)
         assert row is not None
         self.assertEqual((row.billed_seconds, row.cents, row.cost), (60, 2, "$0.02"))
         self.assertEqual(row.gpu_milli_seconds, 30000)
         self.assertEqual(report.total_cents, sum(r.cents for r in report.rows))
-        self.assertEqual(report.by, "job")
-        by_model = self.admin.usage(by="model", from_="2000-01-01")
+        self.assertEqual((report.by, report.from_ms), ("job", job.created_at))
+        by_model = self.admin.usage(by="model", from_=report.from_ms, to=report.to_ms)
         self.assertEqual(by_model.total_cents, report.total_cents)
         self.assertIn("H100-80GB", [r.key for r in by_model.rows])
-        self.assertIn(f"{job.id},60,", self.admin.usage_csv(by="job"))
+        self.assertIn(f"{job.id},60,", self.admin.usage_csv(by="job", from_=job.created_at))
         self.assertEqual(self.admin.prices().gpu_hour, {"H100-80GB": "2.49"})
 
     def test_cancel_and_wait_timeout(self) -> None:
@@ -301,6 +301,26 @@ class LiveTest(unittest.TestCase):
             self.assertEqual(self.admin.undrain_node(node.name).state, "ready")
         with self.assertRaises(fastgpu.NotFoundError):
             self.admin.drain_node("no-such-node")
+
+    def test_reads_the_config_that_fastgpu_login_writes(self) -> None:
+        assert _server is not None
+        home = tempfile.mkdtemp(prefix="fastgpu-sdk-home-")
+        self.addCleanup(shutil.rmtree, home, True)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("FASTGPU_") and k != "XDG_CONFIG_HOME"}
+        env.update(HOME=home, PYTHONPATH=PYTHON_DIR)
+        login = subprocess.run([os.environ["FASTGPU_BINARY"], "login", "--server", _server.url,
+                                "--token", _server.admin_token], env=env, capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(login.returncode, 0, login.stderr)
+        self.assertTrue(os.path.exists(os.path.join(home, ".config", "fastgpu", "config.json")))
+        script = ("import fastgpu\n"
+                  "c = fastgpu.Client()\n"
+                  "print(c.config.server, c.config.token == open(0).read(), len(c.list_nodes()))\n")
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, timeout=60, input=_server.admin_token, cwd=home)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split(), [_server.url, "True", "1"])
 
     def test_readme_example_runs(self) -> None:
         assert _server is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import socket
 import unittest
 from typing import List
@@ -127,6 +128,22 @@ class TransportTest(unittest.TestCase):
             page = self.client(fake.url + "/fastgpu/").list_jobs(state="pending", limit=5)
         self.assertEqual(fake.seen[0].path, "/fastgpu/v1/jobs?limit=5&state=pending")
         self.assertEqual([j.id for j in page.jobs], ["job-1"])
+
+    def test_usage_query(self) -> None:
+        report = {"by": "day", "from": 1, "to": 2, "rows": [
+            {"key": "2026-11-01", "billed_seconds": 60, "gpu_hours": 0.008333, "cents": 2,
+             "cost": "$0.02", "new_column": 1}], "total_cents": 2, "total": "$0.02"}
+        with FakeServer([(200, report, {})]) as fake:
+            got = self.client(fake.url).usage(
+                tenant="team-a", from_=datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc),
+                to=datetime.date(2026, 12, 1), by="day")
+        self.assertEqual(fake.seen[0].path, "/v1/usage?by=day&format=json&tenant=team-a"
+                         "&from=1793491200000&to=2026-12-01")
+        self.assertEqual((got.total_cents, got.rows[0].cents, got.rows[0].gpu_hours),
+                         (2, 2, 0.008333))
+        self.assertEqual(got.row("2026-11-01"), got.rows[0])
+        with self.assertRaises(fastgpu.InvalidArgumentError):
+            self.client(fake.url).usage(by="week")
 
     def test_bad_server_url(self) -> None:
         for url in ("ftp://x", "http://", "http://h:notaport"):
