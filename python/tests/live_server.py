@@ -12,11 +12,12 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
 import urllib.request
-from typing import Optional
+from typing import Optional, Sequence
 
 START_TIMEOUT_S = 60.0
 
@@ -24,18 +25,20 @@ START_TIMEOUT_S = 60.0
 class LiveServer:
     """One ``fastgpu up`` process; see the module comment."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, extra_args: Sequence[str] = (),
+                 gpus: str = "2xH100-80GB") -> None:
         self.dir = tempfile.mkdtemp(prefix="fastgpu-sdk-")
         self.data_dir = os.path.join(self.dir, "data")
         self.log_path = os.path.join(self.dir, "up.log")
         self._log = open(self.log_path, "wb")
         self.proc: Optional[subprocess.Popen] = subprocess.Popen(
             [binary, "up", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
-             "--simulate-gpus", "2xH100-80GB"],
+             "--simulate-gpus", gpus, *extra_args],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=self.dir)
         self.url = ""
         self.admin_token = ""
+        self.ca_cert = os.path.join(self.data_dir, "ca.crt")  # made with --tls
         try:
             self._wait_ready()
         except BaseException:
@@ -59,8 +62,12 @@ class LiveServer:
                 m = re.search(r"^listening on (http\S+)", self.output(), re.MULTILINE)
                 self.url = m.group(1) if m else ""
             if self.url and os.path.exists(token_path):
+                context = None
+                if self.url.startswith("https:"):  # --tls: the CA it made in its data dir
+                    context = ssl.create_default_context(cafile=self.ca_cert)
                 try:
-                    with urllib.request.urlopen(self.url + "/healthz", timeout=5) as r:
+                    with urllib.request.urlopen(self.url + "/healthz", timeout=5,
+                                                context=context) as r:
                         if r.status == 200:
                             with open(token_path, encoding="utf-8") as f:
                                 self.admin_token = f.read().strip()

@@ -338,6 +338,38 @@ class LiveTest(unittest.TestCase):
         self.assertRegex(out.stdout, r"succeeded, cost \$0\.02\n")
 
 
+class TlsTest(unittest.TestCase):
+    """``fastgpu up --tls``: the client verifies the server against the CA file given."""
+
+    tls: Optional[LiveServer] = None
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tls = LiveServer(os.environ["FASTGPU_BINARY"], ["--tls"], gpus="1xH100-80GB")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        if cls.tls is not None:
+            cls.tls.stop()
+
+    def test_https_with_the_servers_ca(self) -> None:
+        assert self.tls is not None
+        self.assertTrue(self.tls.url.startswith("https://127.0.0.1:"), self.tls.url)
+        client = fastgpu.Client(self.tls.url, self.tls.admin_token, ca_cert=self.tls.ca_cert,
+                                config_path=NO_CONFIG)
+        job = client.submit(["sh", "-c", "echo over tls"], gpu=0.5)
+        self.assertEqual("".join(client.logs(job, follow=True, timeout=JOB_TIMEOUT_S)),
+                         "over tls\n")
+        self.assertEqual(client.wait(job, timeout=JOB_TIMEOUT_S).state, "succeeded")
+        # Without the CA the server's certificate is not trusted: nothing is sent.
+        untrusting = fastgpu.Client(self.tls.url, self.tls.admin_token, config_path=NO_CONFIG,
+                                    max_attempts=1)
+        with self.assertRaises(fastgpu.UnavailableError) as ctx:
+            untrusting.list_nodes()
+        self.assertIsNone(ctx.exception.status)
+        self.assertIn("CERTIFICATE_VERIFY_FAILED", ctx.exception.message)
+
+
 class PipInstallTest(unittest.TestCase):
     """``pip install`` of python/ into a fresh venv of Debian's Python, offline."""
 
