@@ -8,7 +8,8 @@ address failed, the round is tried again after a back-off that doubles (with jit
 honouring ``Retry-After``), at most ``max_attempts`` rounds in all; then the last error
 is raised. Only requests that are safe to send twice are retried: GETs, and mutations
 that carry an ``Idempotency-Key`` (the same key on every retry, so the server applies the
-request once).
+request once). A server certificate that fails verification ends the call after the
+first round (no request was sent; waiting will not change the certificate).
 
 Each request opens its own connection and closes it after the answer (a stream: when
 its reader closes it), so a Transport may be shared between threads.
@@ -190,6 +191,7 @@ class Transport:
             attempt += 1
             last: Optional[FastGPUError] = None
             retry_after = 0.0
+            untrusted = False  # a certificate that failed verification: retrying won't help
             for i in range(n):
                 idx = (self._current + i) % n
                 base = self._bases[idx]
@@ -202,6 +204,7 @@ class Transport:
                     resp = conn.getresponse()
                 except (OSError, http.client.HTTPException) as e:
                     conn.close()
+                    untrusted = untrusted or isinstance(e, ssl.SSLCertVerificationError)
                     last = UnavailableError(
                         f"cannot reach the control plane at {base.url}: {_describe(e)}")
                     continue
@@ -223,7 +226,7 @@ class Transport:
                 conn.close()
                 raise error_from_answer(resp.status, data)
             assert last is not None
-            if not retryable or attempt >= self._max_attempts:
+            if not retryable or untrusted or attempt >= self._max_attempts:
                 raise last
             delay = min(self._max_backoff, self._backoff * (2 ** (attempt - 1)))
             delay = delay * (0.5 + random.random() / 2)

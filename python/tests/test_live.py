@@ -363,9 +363,11 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(client.wait(job, timeout=JOB_TIMEOUT_S).state, "succeeded")
         # Without the CA the server's certificate is not trusted: nothing is sent.
         untrusting = fastgpu.Client(self.tls.url, self.tls.admin_token, config_path=NO_CONFIG,
-                                    max_attempts=1)
+                                    backoff=30)  # a retry would pause 15..30 s
+        started = time.monotonic()
         with self.assertRaises(fastgpu.UnavailableError) as ctx:
             untrusting.list_nodes()
+        self.assertLess(time.monotonic() - started, 10)  # not retried
         self.assertIsNone(ctx.exception.status)
         self.assertIn("CERTIFICATE_VERIFY_FAILED", ctx.exception.message)
 

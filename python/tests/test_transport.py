@@ -145,6 +145,35 @@ class TransportTest(unittest.TestCase):
         with self.assertRaises(fastgpu.InvalidArgumentError):
             self.client(fake.url).usage(by="week")
 
+    def test_follow_resumes_where_a_stream_ended(self) -> None:
+        def log(data: str, next_offset: int, done: bool) -> dict:
+            return {"data": data, "next_offset": next_offset, "done": done}
+
+        script = [
+            (200, b"h\xc3", {"X-Log-Offset": "0"}),  # a stream that ends early, mid-letter
+            (200, log("", 2, False), {}),  # the plain read after it: not done
+            (200, log("", 2, False), {}),  # follow answered plainly (server busy): poll
+            (200, b"\xa9llo\n", {"X-Log-Offset": "2"}),  # the stream again, from byte 2
+            (200, log("", 7, True), {}),  # done
+        ]
+        with FakeServer(script) as fake:
+            pieces = list(self.client(fake.url).logs("job-1", follow=True))
+        self.assertEqual("".join(pieces), "h\u00e9llo\n")
+        self.assertEqual(pieces[0], "h")  # the split letter waits for its second byte
+        self.assertEqual([s.path.split("?")[1] for s in fake.seen], [
+            "replica=0&offset=0&follow=true", "replica=0&offset=2",
+            "replica=0&offset=2&follow=true", "replica=0&offset=2&follow=true",
+            "replica=0&offset=7"])
+
+    def test_plain_logs_read_until_empty_or_done(self) -> None:
+        script = [(200, {"data": "a", "next_offset": 1, "done": False}, {}),
+                  (200, {"data": "b", "next_offset": 2, "done": False}, {}),
+                  (200, {"data": "", "next_offset": 2, "done": False}, {})]
+        with FakeServer(script) as fake:
+            self.assertEqual(list(self.client(fake.url).logs("job-1", replica=1)), ["a", "b"])
+        self.assertEqual([s.path.split("?")[1] for s in fake.seen], [
+            "replica=1&offset=0", "replica=1&offset=1", "replica=1&offset=2"])
+
     def test_bad_server_url(self) -> None:
         for url in ("ftp://x", "http://", "http://h:notaport"):
             with self.assertRaises(fastgpu.InvalidArgumentError, msg=url):
