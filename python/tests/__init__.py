@@ -1,0 +1,1 @@
+"""Tests of the fastgpu package (unittest, standard library only)."""
