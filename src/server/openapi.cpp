@@ -55,7 +55,7 @@ json::object ErrorContent() {
            json::object{{"schema", json::object{{"$ref", "#/components/schemas/Error"}}}}}};
 }
 
-json::object ErrorResponse(std::string_view description) {
+json::object ErrorAnswer(std::string_view description) {
   return {{"description", description}, {"content", ErrorContent()}};
 }
 
@@ -199,17 +199,17 @@ Result<json::object> ExpandOperation(const RouteInfo& r, const json::object* det
       if (!kv.value().is_string()) {
         return InvalidArgument(what + ".errors." + std::string(kv.key()) + ": not a string");
       }
-      errors[std::string(kv.key())] = ErrorResponse(kv.value().as_string());
+      errors[std::string(kv.key())] = ErrorAnswer(kv.value().as_string());
     }
   }
   if (r.auth != AuthLevel::kNone) {
-    errors.try_emplace("401", ErrorResponse(UnauthenticatedWhen(r.auth)));
+    errors.try_emplace("401", ErrorAnswer(UnauthenticatedWhen(r.auth)));
   }
   if (std::string_view when = ForbiddenWhen(r.auth); !when.empty()) {
-    errors.try_emplace("403", ErrorResponse(when));
+    errors.try_emplace("403", ErrorAnswer(when));
   }
   if (idempotent) {
-    errors.try_emplace("422", ErrorResponse("an Idempotency-Key reused for another request"));
+    errors.try_emplace("422", ErrorAnswer("an Idempotency-Key reused for another request"));
   }
   if (mutation) {
     errors.try_emplace("503", json::object{{"$ref", "#/components/responses/Unavailable"}});
@@ -322,13 +322,12 @@ Result<json::value> BuildOpenApiDocument(const std::vector<RouteInfo>& routes) {
                 {"schema", json::object{{"type", "string"}, {"maxLength", 200}}}}}}},
       {"responses",
        json::object{
-           {"BadRequest", ErrorResponse("a malformed HTTP request or request target")},
-           {"TooLarge",
-            ErrorResponse("the body is over the server's cap (--max-body-bytes, 1 MiB by "
-                          "default; RESOURCE_EXHAUSTED)")},
-           {"Internal", ErrorResponse("the store failed, or the handler did (INTERNAL)")},
+           {"BadRequest", ErrorAnswer("a malformed HTTP request or request target")},
+           {"TooLarge", ErrorAnswer("the body is over the server's cap (--max-body-bytes, 1 MiB by "
+                                    "default; RESOURCE_EXHAUSTED)")},
+           {"Internal", ErrorAnswer("the store failed, or the handler did (INTERNAL)")},
            {"Unavailable",
-            ErrorResponse("the control plane cannot write its store (disk full); retry later")},
+            ErrorAnswer("the control plane cannot write its store (disk full); retry later")},
        }},
   };
 
