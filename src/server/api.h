@@ -144,6 +144,8 @@ class Api {
   Result<Reply> Health(const Call& c);
   Result<Reply> ListRoutes(const Call& c);
   Result<Reply> MetricsText(const Call& c);
+  // openapi.cpp: GET /openapi.json, the OpenAPI document of this table (openapi.h).
+  Result<Reply> OpenApiJson(const Call& c);
   Result<Reply> CreateTenant(const Call& c);
   // PUT /v1/tenants/{id}/settings (admin): {"allow_root": bool}.
   Result<Reply> SetTenantSettings(const Call& c);

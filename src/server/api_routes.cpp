@@ -15,6 +15,8 @@ const std::vector<Api::Route>& Api::Table() {
         "health: {\"status\":\"ok\", \"store\": kind}; 503 when the store is unreachable"},
        &Api::Health},
       {{"GET", "/metrics", A::kNone, "Prometheus metrics"}, &Api::MetricsText},
+      {{"GET", "/openapi.json", A::kNone, "the OpenAPI 3.1 description of this API"},
+       &Api::OpenApiJson},
       {{"GET", "/v1/routes", A::kTenant, "this table: method, path, auth level, summary"},
        &Api::ListRoutes},
       // The agent protocol (docs/agent-protocol.md).

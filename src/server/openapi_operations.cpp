@@ -1,0 +1,337 @@
+// The per-route detail of the OpenAPI document (openapi.h): one entry per line of the route
+// table (api_routes.cpp), keyed by "METHOD path", in the table's order. The method, path,
+// auth level and summary come from the route table itself; an entry adds what the table
+// does not say, as JSON text in a short form that BuildOpenApiDocument expands:
+//
+//   "operationId", "tags", "description"  as in OpenAPI
+//   "path":      {"<name>": {"description", "example"}} for each {name} of the template
+//   "query":     [{"name", "description", "schema", "example"?, "required"?}]
+//   "request":   {"schema", "example", "required"? (default true)}: an application/json body
+//   "responses": {"<status>": {"description", "schema"?, "example"? | "exampleRef"?,
+//                 "type"? (default application/json), "content"? (given as is)}}
+//   "errors":    {"<status>": "when"}: answered with the Error body
+//
+// Examples are live: openapi_test.cpp sends each operation's request example (its path
+// and query built from the parameters' examples) to a real control plane and checks the
+// answer's status (the one whose response has an example) and its schema. The ids in
+// examples are OpenApiExampleIds, which that test maps to the objects it made.
+#include "server/openapi.h"
+
+namespace fastgpu::server {
+
+const std::vector<OperationDoc>& OpenApiOperations() {
+  static const std::vector<OperationDoc> kOperations = {
+      // ---- the service itself ----
+      {"GET /", R"json({
+  "operationId": "getIndex", "tags": ["service"],
+  "responses": {"200": {"description": "what this server is", "type": "text/plain",
+    "schema": {"type": "string"},
+    "example": "FastGPU control plane.\nREST API under /v1 (JSON, Authorization: Bearer <token>); see docs/api.md.\nHealth: /healthz   Metrics: /metrics\n"}}
+})json"},
+      {"GET /healthz", R"json({
+  "operationId": "getHealth", "tags": ["service"],
+  "description": "Reads the store; with several replicas on one store, also says which one leads.",
+  "responses": {"200": {"description": "the store answers", "schema": {"$ref": "#/components/schemas/Health"},
+    "example": {"status": "ok", "store": "sqlite"}}},
+  "errors": {"503": "the control plane cannot read its store"}
+})json"},
+      {"GET /metrics", R"json({
+  "operationId": "getMetrics", "tags": ["service"],
+  "description": "Prometheus text exposition (docs/api.md#metrics). Every label comes from a bounded set.",
+  "responses": {"200": {"description": "the metrics", "type": "text/plain",
+    "schema": {"type": "string"},
+    "example": "# HELP fastgpu_jobs Jobs by state.\n# TYPE fastgpu_jobs gauge\nfastgpu_jobs{state=\"running\"} 1\n"}}
+})json"},
+      {"GET /openapi.json", R"json({
+  "operationId": "getOpenApi", "tags": ["service"],
+  "description": "This document, generated from the server's route table.",
+  "responses": {"200": {"description": "the OpenAPI 3.1 document",
+    "schema": {"type": "object", "properties": {"openapi": {"type": "string"}}, "required": ["openapi"]}}}
+})json"},
+      {"GET /v1/routes", R"json({
+  "operationId": "listRoutes", "tags": ["service"],
+  "responses": {"200": {"description": "every endpoint, as the server routes them",
+    "schema": {"$ref": "#/components/schemas/RouteList"},
+    "example": {"routes": [{"method": "GET", "path": "/v1/jobs", "auth": "tenant", "summary": "list the caller's jobs"}]}}}
+})json"},
+      // ---- the agent protocol (docs/agent-protocol.md) ----
+      {"POST /v1/nodes/register", R"json({
+  "operationId": "registerNode", "tags": ["agent"],
+  "description": "A node agent registers its GPUs. Registering an agent_id again needs that node's node_secret besides the join token.",
+  "request": {"schema": {"$ref": "#/components/schemas/RegisterRequest"},
+    "example": {"protocol_version": 1, "name": "gpu-node-2", "agent_id": "gpu-node-2", "cpu_milli": 64000, "memory_mib": 524288, "simulated": false,
+      "gpus": [{"index": 0, "uuid": "GPU-6f1d2c3b-4a59-4e8f-9d7c-0b1a2c3d4e5f", "model": "H100-80GB", "memory_mib": 81559, "healthy": true, "health_reason": "", "mig_enabled": false, "simulated": false}]}},
+  "responses": {"200": {"description": "the node's id, token and secret",
+    "schema": {"$ref": "#/components/schemas/RegisterResponse"},
+    "example": {"protocol_version": 1, "node_id": "node-5f1c2d3e4a5b6c7d", "node_token": "9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f1a3c5e7b9d0f", "node_secret": "3c5e7b9d0f9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f1a", "heartbeat_interval_ms": 2000, "lease_ms": 15000}}},
+  "errors": {"400": "a field is missing or out of range, GPUs of different models", "409": "the agent_id is registered and no matching node_secret was given"}
+})json"},
+      {"POST /v1/nodes/{id}/heartbeat", R"json({
+  "operationId": "heartbeat", "tags": ["agent"],
+  "description": "Renews the node's lease, reports its GPUs' health and its replicas; answers what should run on the node and what to stop.",
+  "path": {"id": {"description": "the node's id (as registered)", "example": "node-5f1c2d3e4a5b6c7d"}},
+  "request": {"schema": {"$ref": "#/components/schemas/HeartbeatRequest"},
+    "example": {"protocol_version": 1, "gpus": [{"index": 0, "healthy": true, "health_reason": ""}],
+      "replicas": [{"allocation_id": "alloc-9b8a7c6d5e4f3021", "state": "running", "pid": 4242, "started_at": 1767225600000}]}},
+  "responses": {"200": {"description": "the desired replicas and the ones to cancel",
+    "schema": {"$ref": "#/components/schemas/HeartbeatResponse"},
+    "example": {"protocol_version": 1, "lease_ms": 15000, "cancel": [],
+      "allocations": [{"allocation_id": "alloc-9b8a7c6d5e4f3021", "job_id": "job-3f2a9c0d11e4b7a2", "replica": 0, "replicas": 1,
+        "command": ["python", "train.py"], "env": {}, "cpu_milli": 0, "memory_mib": 0, "gpu_model": "H100-80GB",
+        "slices": [{"gpu_index": 0, "gpu_uuid": "GPU-6f1d2c3b-4a59-4e8f-9d7c-0b1a2c3d4e5f", "milli": 500, "memory_mib": 0, "isolation": "mps"}]}]}}},
+  "errors": {"400": "a report is malformed", "404": "no such node (the agent registers again)"}
+})json"},
+      {"POST /v1/nodes/{id}/logs", R"json({
+  "operationId": "appendLogs", "tags": ["agent"],
+  "description": "Appends a replica's output at an offset. A gap answers the size to resend from; past the log limit bytes are counted as dropped. final: true on the replica's last shipment.",
+  "path": {"id": {"description": "the node's id", "example": "node-5f1c2d3e4a5b6c7d"}},
+  "request": {"schema": {"$ref": "#/components/schemas/LogShipment"},
+    "example": {"protocol_version": 1, "allocation_id": "alloc-9b8a7c6d5e4f3021", "offset": 18, "data": "epoch 2 loss 0.31\n"}},
+  "responses": {"200": {"description": "where the next shipment starts",
+    "schema": {"$ref": "#/components/schemas/LogShipmentResponse"},
+    "example": {"protocol_version": 1, "next_offset": 36, "truncated": false}}},
+  "errors": {"400": "a field is missing or malformed", "404": "no such node, or the allocation is not on it"}
+})json"},
+      // ---- jobs and allocations ----
+      {"GET /v1/jobs", R"json({
+  "operationId": "listJobs", "tags": ["jobs"],
+  "description": "The caller's jobs, oldest first (the admin: every tenant's, or one tenant's).",
+  "query": [
+    {"name": "state", "description": "only jobs in this state", "schema": {"$ref": "#/components/schemas/JobState"}, "example": "running"},
+    {"name": "limit", "description": "at most this many (default 100)", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}, "example": 100},
+    {"name": "cursor", "description": "the next_cursor of the previous page", "schema": {"type": "string"}},
+    {"name": "tenant", "description": "admin only: one tenant's jobs (a name or an id)", "schema": {"type": "string"}}],
+  "responses": {"200": {"description": "a page of jobs", "schema": {"$ref": "#/components/schemas/JobList"},
+    "example": {"jobs": [], "next_cursor": ""}}},
+  "errors": {"400": "a query value is malformed", "404": "no such tenant"}
+})json"},
+      {"POST /v1/jobs", R"json({
+  "operationId": "submitJob", "tags": ["jobs"],
+  "request": {"schema": {"$ref": "#/components/schemas/JobSubmission"},
+    "example": {"name": "train", "command": ["python", "train.py"], "env": {"EPOCHS": "3"},
+      "shape": {"gpu_count": 1, "gpu_milli": 500, "gpu_memory_mib": 20480, "gpu_models": ["H100-80GB"], "cpu_milli": 2000, "memory_mib": 8192, "isolation": "mps"},
+      "replicas": 2, "max_retries": 1, "priority": 0}},
+  "responses": {
+    "201": {"description": "the job, pending", "schema": {"$ref": "#/components/schemas/Job"}, "exampleRef": "Job"},
+    "200": {"description": "a replay of an earlier submission with the same Idempotency-Key", "schema": {"$ref": "#/components/schemas/Job"}}},
+  "errors": {"400": "the spec is malformed (the message names the field)",
+    "403": "run_as_root for a tenant not allowed to, or the join token",
+    "422": "no node of the pool could ever hold the job (unless the server runs with --allow-unplaceable), or an Idempotency-Key reused for another request",
+    "429": "over the tenant's GPU quota or budget"}
+})json"},
+      {"GET /v1/jobs/{id}", R"json({
+  "operationId": "getJob", "tags": ["jobs"],
+  "path": {"id": {"description": "the job's id or name (percent-encoded)", "example": "train"}},
+  "responses": {"200": {"description": "the job with its events and every allocation", "schema": {"$ref": "#/components/schemas/Job"}, "exampleRef": "JobDetail"}},
+  "errors": {"400": "a malformed percent escape", "404": "no such job, or another tenant's", "409": "the name matches several jobs"}
+})json"},
+      {"POST /v1/jobs/{id}/cancel", R"json({
+  "operationId": "cancelJob", "tags": ["jobs"],
+  "description": "Its allocations are released and the agents stop them.",
+  "path": {"id": {"description": "the job's id or name", "example": "train"}},
+  "responses": {"200": {"description": "the job, cancelled", "schema": {"$ref": "#/components/schemas/Job"}, "exampleRef": "CancelledJob"}},
+  "errors": {"400": "a malformed percent escape", "404": "no such job, or another tenant's", "409": "the job already finished, or the name matches several jobs"}
+})json"},
+      {"GET /v1/jobs/{id}/logs", R"json({
+  "operationId": "getJobLogs", "tags": ["jobs"],
+  "description": "The replica's latest attempt's output from offset, at most 256 KiB per call. With follow=true, while the log is not done, the bytes are streamed instead (chunked text/plain, X-Log-Offset naming the first byte's offset) for at most 5 minutes.",
+  "path": {"id": {"description": "the job's id or name", "example": "train"}},
+  "query": [
+    {"name": "replica", "description": "the replica (default 0)", "schema": {"type": "integer", "minimum": 0, "maximum": 1023}, "example": 0},
+    {"name": "offset", "description": "the first byte to read (default 0)", "schema": {"type": "integer", "minimum": 0}, "example": 0},
+    {"name": "follow", "description": "stream the log as it grows (default false)", "schema": {"type": "boolean"}}],
+  "responses": {"200": {"description": "a piece of the log; with follow=true, the stream",
+    "content": {
+      "application/json": {"schema": {"$ref": "#/components/schemas/LogChunk"},
+        "example": {"data": "epoch 1 loss 0.42\n", "next_offset": 18, "done": false, "allocation_id": "alloc-9b8a7c6d5e4f3021", "job_state": "running", "dropped_bytes": 0, "log_limit_bytes": 8388608}},
+      "text/plain": {"schema": {"type": "string"}}},
+    "headers": {"X-Log-Offset": {"description": "with follow=true: the offset of the first byte streamed", "schema": {"type": "integer"}}}}},
+  "errors": {"400": "a query value is out of range (replica beyond the job's)", "404": "no such job, or another tenant's", "409": "the name matches several jobs"}
+})json"},
+      {"GET /v1/allocations", R"json({
+  "operationId": "listAllocations", "tags": ["allocations"],
+  "description": "A job's allocations in every state. The admin may also ask for a node's, or, with neither, every live allocation.",
+  "query": [
+    {"name": "job", "description": "the job's id or name", "schema": {"type": "string"}, "example": "train"},
+    {"name": "node", "description": "admin only: the node's id or name", "schema": {"type": "string"}}],
+  "responses": {"200": {"description": "the allocations", "schema": {"$ref": "#/components/schemas/AllocationList"},
+    "example": {"allocations": []}}},
+  "errors": {"403": "a tenant that did not name a job, or the join token", "404": "no such job or node", "409": "the name matches several jobs or nodes"}
+})json"},
+      {"GET /v1/allocations/{id}", R"json({
+  "operationId": "getAllocation", "tags": ["allocations"],
+  "path": {"id": {"description": "the allocation's id", "example": "alloc-9b8a7c6d5e4f3021"}},
+  "responses": {"200": {"description": "the allocation", "schema": {"$ref": "#/components/schemas/Allocation"}, "exampleRef": "Allocation"}},
+  "errors": {"404": "no such allocation, or another tenant's"}
+})json"},
+      // ---- nodes (admin) ----
+      {"GET /v1/nodes", R"json({
+  "operationId": "listNodes", "tags": ["nodes"],
+  "responses": {"200": {"description": "every node with its GPUs", "schema": {"$ref": "#/components/schemas/NodeList"},
+    "example": {"nodes": []}}}
+})json"},
+      {"POST /v1/nodes/{id}/drain", R"json({
+  "operationId": "drainNode", "tags": ["nodes"],
+  "description": "The node keeps what it runs and gets no new work; the mark survives its loss and return.",
+  "path": {"id": {"description": "the node's id or name", "example": "gpu-node-1"}},
+  "responses": {"200": {"description": "the node", "schema": {"$ref": "#/components/schemas/Node"}, "exampleRef": "DrainedNode"}},
+  "errors": {"400": "a malformed percent escape", "404": "no such node", "409": "the name matches several nodes"}
+})json"},
+      {"POST /v1/nodes/{id}/undrain", R"json({
+  "operationId": "undrainNode", "tags": ["nodes"],
+  "path": {"id": {"description": "the node's id or name", "example": "gpu-node-1"}},
+  "responses": {"200": {"description": "the node", "schema": {"$ref": "#/components/schemas/Node"}}},
+  "errors": {"400": "a malformed percent escape", "404": "no such node", "409": "the name matches several nodes"}
+})json"},
+      {"POST /v1/nodes/{id}/revoke", R"json({
+  "operationId": "revokeNode", "tags": ["nodes"],
+  "description": "Clears the node's token and secret: its agent is refused (401) and the next registration of its agent_id with the join token takes the node afresh.",
+  "path": {"id": {"description": "the node's id or name", "example": "gpu-node-1"}},
+  "responses": {"200": {"description": "the node", "schema": {"$ref": "#/components/schemas/Node"}}},
+  "errors": {"400": "a malformed percent escape", "404": "no such node", "409": "the name matches several nodes"}
+})json"},
+      // ---- metering (docs/metering.md) ----
+      {"GET /v1/prices", R"json({
+  "operationId": "getPrices", "tags": ["metering"],
+  "responses": {"200": {"description": "the price table", "schema": {"$ref": "#/components/schemas/Prices"},
+    "example": {"gpu_hour": {}, "default_gpu_hour": "0", "cpu_hour": "0", "gib_hour": "0", "minimum_seconds": 0}}}
+})json"},
+      {"PUT /v1/prices", R"json({
+  "operationId": "setPrices", "tags": ["metering"],
+  "request": {"schema": {"$ref": "#/components/schemas/PricesRequest"},
+    "example": {"gpu_hour": {"H100-80GB": "2.49", "A100-80GB": "1.80"}, "cpu_hour": "0.04", "gib_hour": "0.005", "minimum_seconds": 60}},
+  "responses": {"200": {"description": "the new table", "schema": {"$ref": "#/components/schemas/Prices"},
+    "example": {"gpu_hour": {"A100-80GB": "1.80", "H100-80GB": "2.49"}, "default_gpu_hour": "0", "cpu_hour": "0.04", "gib_hour": "0.005", "minimum_seconds": 60}}},
+  "errors": {"400": "a malformed or negative amount, an unknown field"}
+})json"},
+      {"GET /v1/usage", R"json({
+  "operationId": "getUsage", "tags": ["metering"],
+  "description": "Metered usage and cost in a window (default: this month until now). A tenant sees only its own; the admin any tenant's, or every tenant's when tenant is left out.",
+  "query": [
+    {"name": "tenant", "description": "a tenant's name or id", "schema": {"type": "string"}},
+    {"name": "from", "description": "start: Unix milliseconds, a UTC date (2026-11-25) or RFC 3339 in UTC", "schema": {"type": "string"}},
+    {"name": "to", "description": "end, as from (default now)", "schema": {"type": "string"}},
+    {"name": "by", "description": "rows per job (default), GPU model or day", "schema": {"type": "string", "enum": ["job", "model", "day"]}, "example": "model"},
+    {"name": "format", "description": "json (default) or csv", "schema": {"type": "string", "enum": ["json", "csv"]}}],
+  "responses": {"200": {"description": "the report",
+    "content": {
+      "application/json": {"schema": {"$ref": "#/components/schemas/Usage"},
+        "example": {"by": "model", "from": 1764547200000, "to": 1764633600000, "rows": [], "total_cents": 0, "total": "0.00", "tenant": "team-a", "tenant_id": "tenant-7c1e4a90d2b35f68"}},
+      "text/csv": {"schema": {"type": "string"}}}}},
+  "errors": {"400": "a malformed instant, to not after from, an unknown by or format", "404": "no such tenant, or another tenant"}
+})json"},
+      // ---- tenants and tokens ----
+      {"GET /v1/tenants", R"json({
+  "operationId": "listTenants", "tags": ["tenants"],
+  "responses": {"200": {"description": "every tenant", "schema": {"$ref": "#/components/schemas/TenantList"},
+    "example": {"tenants": []}}}
+})json"},
+      {"POST /v1/tenants", R"json({
+  "operationId": "createTenant", "tags": ["tenants"],
+  "request": {"schema": {"$ref": "#/components/schemas/TenantCreate"},
+    "example": {"name": "team-b", "max_gpu_milli": 4000, "budget_cents": 50000}},
+  "responses": {"201": {"description": "the tenant", "schema": {"$ref": "#/components/schemas/Tenant"},
+    "example": {"id": "tenant-2d4f6b8a0c1e3a5c", "name": "team-b", "admin": false, "max_gpu_milli": 4000, "budget_cents": 50000, "allow_root": false, "created_at": 1767225600000}}},
+  "errors": {"400": "a malformed name or quota", "409": "the name is taken"}
+})json"},
+      {"GET /v1/tenants/{id}", R"json({
+  "operationId": "getTenant", "tags": ["tenants"],
+  "description": "A tenant may read itself; the admin any tenant.",
+  "path": {"id": {"description": "the tenant's id or name", "example": "team-a"}},
+  "responses": {"200": {"description": "the tenant with its standing this month", "schema": {"$ref": "#/components/schemas/TenantWithUsage"}, "exampleRef": "TenantWithUsage"}},
+  "errors": {"404": "no such tenant, or another tenant"}
+})json"},
+      {"GET /v1/tenants/{id}/tokens", R"json({
+  "operationId": "listTokens", "tags": ["tenants"],
+  "path": {"id": {"description": "the tenant's id or name", "example": "team-a"}},
+  "responses": {"200": {"description": "the tenant's tokens, without secrets", "schema": {"$ref": "#/components/schemas/TokenList"},
+    "example": {"tokens": []}}},
+  "errors": {"404": "no such tenant"}
+})json"},
+      {"POST /v1/tenants/{id}/tokens", R"json({
+  "operationId": "createToken", "tags": ["tenants"],
+  "description": "The secret is answered only here (the store keeps its SHA-256); a replay answers without it.",
+  "path": {"id": {"description": "the tenant's id or name", "example": "team-a"}},
+  "request": {"required": false, "schema": {"$ref": "#/components/schemas/TokenCreate"}, "example": {"name": "ci"}},
+  "responses": {"201": {"description": "the token with its secret", "schema": {"$ref": "#/components/schemas/CreatedToken"},
+    "example": {"id": "tok-0e2c4a6b8d1f3e5a", "tenant_id": "tenant-7c1e4a90d2b35f68", "name": "ci", "revoked": false, "created_at": 1767225600000, "token": "5a7c9e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f1a3c5e7b9d0f9f2c4e6a8b0d1f3e"}}},
+  "errors": {"400": "a malformed body, a name over 128 characters", "404": "no such tenant"}
+})json"},
+      {"PUT /v1/tenants/{id}/quota", R"json({
+  "operationId": "setQuota", "tags": ["tenants", "metering"],
+  "description": "A submission over the quota or the budget answers 429.",
+  "path": {"id": {"description": "the tenant's id or name", "example": "team-a"}},
+  "request": {"schema": {"$ref": "#/components/schemas/Quota"}, "example": {"max_gpu_milli": 8000, "budget_cents": 100000}},
+  "responses": {"200": {"description": "the tenant with its standing", "schema": {"$ref": "#/components/schemas/TenantWithUsage"}}},
+  "errors": {"400": "a value out of range, an unknown field", "404": "no such tenant"}
+})json"},
+      {"PUT /v1/tenants/{id}/settings", R"json({
+  "operationId": "setTenantSettings", "tags": ["tenants"],
+  "description": "Whether the tenant's jobs may ask to run as root on the nodes (docs/security.md).",
+  "path": {"id": {"description": "the tenant's id or name", "example": "team-a"}},
+  "request": {"schema": {"$ref": "#/components/schemas/TenantSettings"}, "example": {"allow_root": true}},
+  "responses": {"200": {"description": "the tenant", "schema": {"$ref": "#/components/schemas/Tenant"},
+    "example": {"id": "tenant-7c1e4a90d2b35f68", "name": "team-a", "admin": false, "max_gpu_milli": 0, "budget_cents": 0, "allow_root": true, "created_at": 1767225600000}}},
+  "errors": {"400": "not a boolean, an unknown field", "404": "no such tenant"}
+})json"},
+      {"POST /v1/tokens/{id}/revoke", R"json({
+  "operationId": "revokeToken", "tags": ["tenants"],
+  "description": "The token stops working at once.",
+  "path": {"id": {"description": "the token's id", "example": "tok-1a2b3c4d5e6f7081"}},
+  "responses": {"200": {"description": "revoked", "schema": {"$ref": "#/components/schemas/RevokedToken"},
+    "example": {"id": "tok-1a2b3c4d5e6f7081", "revoked": true}}},
+  "errors": {"404": "no such token"}
+})json"},
+  };
+  return kOperations;
+}
+
+std::string_view OpenApiExamplesJson() {
+  return R"json({
+  "Job": {"summary": "a job just submitted", "value": {
+    "id": "job-3f2a9c0d11e4b7a2", "tenant_id": "tenant-7c1e4a90d2b35f68", "name": "train",
+    "command": ["python", "train.py"], "env": {"EPOCHS": "3"},
+    "shape": {"gpu_count": 1, "gpu_milli": 500, "gpu_memory_mib": 20480, "gpu_models": ["H100-80GB"], "cpu_milli": 2000, "memory_mib": 8192, "isolation": "mps", "description": "0.5 GPU (20GiB) of H100-80GB, 2 CPU, 8GiB, mps"},
+    "replicas": 2, "max_retries": 1, "priority": 0, "image": "",
+    "state": "pending", "reason": "submitted", "attempts": 0, "created_at": 1767225600000, "updated_at": 1767225600000,
+    "events": [], "simulated": false, "allocations": []}},
+  "JobDetail": {"summary": "a running job with its allocation", "value": {
+    "id": "job-3f2a9c0d11e4b7a2", "tenant_id": "tenant-7c1e4a90d2b35f68", "name": "train",
+    "command": ["python", "train.py"], "env": {},
+    "shape": {"gpu_count": 1, "gpu_milli": 500, "gpu_memory_mib": 0, "gpu_models": [], "cpu_milli": 0, "memory_mib": 0, "isolation": "default", "description": "0.5 GPU"},
+    "replicas": 1, "max_retries": 0, "priority": 0, "image": "",
+    "state": "running", "reason": "every replica is running", "attempts": 1, "created_at": 1767225600000, "updated_at": 1767225603000,
+    "events": [
+      {"at": 1767225601000, "from": "pending", "to": "scheduled", "reason": "placed on node-5f1c2d3e4a5b6c7d"},
+      {"at": 1767225603000, "from": "scheduled", "to": "running", "reason": "every replica is running"}],
+    "simulated": false,
+    "allocations": [{"allocation_id": "alloc-9b8a7c6d5e4f3021", "job_id": "job-3f2a9c0d11e4b7a2", "replica": 0, "node_id": "node-5f1c2d3e4a5b6c7d", "gpu_model": "H100-80GB",
+      "slices": [{"gpu_index": 0, "gpu_uuid": "GPU-6f1d2c3b-4a59-4e8f-9d7c-0b1a2c3d4e5f", "milli": 500, "memory_mib": 0, "isolation": "mps"}],
+      "cpu_milli": 0, "memory_mib": 0, "created_at": 1767225601000, "state": "running", "exit_code": 0, "signal": 0,
+      "started_at": 1767225602000, "ended_at": 0, "message": "", "ended": ""}]}},
+  "CancelledJob": {"summary": "a job cancelled while it ran", "value": {
+    "id": "job-3f2a9c0d11e4b7a2", "tenant_id": "tenant-7c1e4a90d2b35f68", "name": "train",
+    "command": ["python", "train.py"], "env": {},
+    "shape": {"gpu_count": 1, "gpu_milli": 500, "gpu_memory_mib": 0, "gpu_models": [], "cpu_milli": 0, "memory_mib": 0, "isolation": "default", "description": "0.5 GPU"},
+    "replicas": 1, "max_retries": 0, "priority": 0, "image": "",
+    "state": "cancelled", "reason": "cancelled by tenant-7c1e4a90d2b35f68", "attempts": 1, "created_at": 1767225600000, "updated_at": 1767225660000,
+    "events": [{"at": 1767225660000, "from": "running", "to": "cancelled", "reason": "cancelled by tenant-7c1e4a90d2b35f68"}],
+    "simulated": false, "allocations": []}},
+  "Allocation": {"summary": "a running replica", "value": {
+    "allocation_id": "alloc-9b8a7c6d5e4f3021", "job_id": "job-3f2a9c0d11e4b7a2", "replica": 0, "node_id": "node-5f1c2d3e4a5b6c7d", "gpu_model": "H100-80GB",
+    "slices": [{"gpu_index": 0, "gpu_uuid": "GPU-6f1d2c3b-4a59-4e8f-9d7c-0b1a2c3d4e5f", "milli": 500, "memory_mib": 0, "isolation": "mps"}],
+    "cpu_milli": 0, "memory_mib": 0, "created_at": 1767225601000, "state": "running", "exit_code": 0, "signal": 0,
+    "started_at": 1767225602000, "ended_at": 0, "message": "", "ended": ""}},
+  "DrainedNode": {"summary": "a node drained", "value": {
+    "id": "node-5f1c2d3e4a5b6c7d", "name": "gpu-node-1", "agent_id": "gpu-node-1", "state": "draining", "simulated": false,
+    "cpu_milli": 64000, "memory_mib": 524288, "last_heartbeat": 1767225603000, "registered_at": 1767225500000,
+    "live_allocations": 0, "overcommitted": "",
+    "gpus": [{"index": 0, "uuid": "GPU-6f1d2c3b-4a59-4e8f-9d7c-0b1a2c3d4e5f", "model": "H100-80GB", "memory_mib": 81559, "healthy": true, "health_reason": "", "mig_enabled": false, "simulated": false, "allocated_milli": 0}]}},
+  "TenantWithUsage": {"summary": "a tenant with its standing", "value": {
+    "id": "tenant-7c1e4a90d2b35f68", "name": "team-a", "admin": false, "max_gpu_milli": 8000, "budget_cents": 100000, "allow_root": false, "created_at": 1767225600000,
+    "usage": {"period": "2026-01", "period_start": 1767225600000, "spent_cents": 1250, "spent": "12.50", "budget_cents": 100000, "budget": "1000.00",
+      "gpu_milli_held": 500, "max_gpu_milli": 8000, "over_budget": false, "over_budget_since": 0, "warning": ""}}}
+})json";
+}
+
+}  // namespace fastgpu::server
