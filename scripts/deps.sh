@@ -16,9 +16,11 @@ PACKAGES=(
 # clang 14 and libFuzzer (the fuzz test over the API), podman with crun and catatonit (its
 # --init, a Recommends that --no-install-recommends would leave out) and busybox-static (the
 # container tests, label "isolation", import an image made of /bin/busybox into storage of
-# their own, so no registry and no global podman state is needed); their tests skip cleanly
-# without them.
-OPTIONAL=(postgresql valgrind clang-14 libfuzzer-14-dev podman crun catatonit busybox-static)
+# their own, so no registry and no global podman state is needed), and Debian's python3 with
+# venv and pip (the Python SDK's tests, label "sdk", and its offline `pip install`); their
+# tests skip cleanly without them.
+OPTIONAL=(postgresql valgrind clang-14 libfuzzer-14-dev podman crun catatonit busybox-static
+  python3 python3-venv python3-pip)
 
 missing=()
 for p in "${PACKAGES[@]}" ${FASTGPU_WITH_OPTIONAL:+"${OPTIONAL[@]}"}; do
