@@ -12,7 +12,10 @@
 //     packed into its free milli; a hole that only rare tasks can fill counts as lost
 //     (weight 10). Fill sizes (FillSizes): fraction sizes with at least 0.5% of tasks
 //     whose supply covers at least 40% of the holes that rely on them (a 190-milli hole
-//     beside an 810-milli task is lost when 160-milli tasks are far fewer than 810s);
+//     beside an 810-milli task is lost when 160-milli tasks are far fewer than 810s). A
+//     fill size counts on a node only while the node has the CPU and memory its tasks need
+//     (popularity-weighted mean over the kinds of that size): a 530-milli hole beside a
+//     470-milli task is lost on a node left with 4 free cores when the 470s ask 10;
 //   - scarcity: for a task free to use any model, the share of the chosen model's
 //     capacity that model-constrained tasks of the target workload need (weight 1);
 //   - host scarcity: the same for hosts scarce by size. Nodes alike in model, GPU count,
@@ -25,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <unordered_map>
 
 #include "scheduler/fragmentation.h"
 #include "scheduler/policies_internal.h"
@@ -42,6 +46,7 @@ struct Tuning {
   double fill_weight = 0;         // cost per milli of fill residual
   double fill_min_share = 0.005;  // a fraction size fills holes if this popular (by size)
   double fill_min_cover = 0.5;    // ... and its supply covers this share of its holes
+  bool fill_needs_host = false;   // a fill size counts only where its CPU and memory are free
 };
 
 class FragPolicy final : public ScoringPolicy {
@@ -85,7 +90,7 @@ class FragPolicy final : public ScoringPolicy {
       nc.state = StateOf(node);
       nc.frag = memo_.Get(*model_, nc.state);
       nc.strand = Stranded(nc.state, node.cpu_free_milli, node.memory_free_mib);
-      nc.residual = Residual(nc.state);
+      nc.residual = Residual(nc.state, node.cpu_free_milli, node.memory_free_mib);
       nc.host_class = ClassOf(node);
     }
     FragState after = nc.state;
@@ -228,18 +233,46 @@ class FragPolicy final : public ScoringPolicy {
     if (tuning_.fastgpu) {
       cost +=
           tuning_.strand_weight * (Stranded(after, after.cpu_free_milli, mem_after) - nc.strand);
-      cost += tuning_.fill_weight * (Residual(after) - nc.residual);
+      cost +=
+          tuning_.fill_weight * (Residual(after, after.cpu_free_milli, mem_after) - nc.residual);
       cost += extra;
     }
     // The paper's score: sigmoid of the decrease, times 100, truncated to an integer.
     return std::floor(100.0 / (1.0 + std::exp(cost / 1000.0)));
   }
 
-  // Sum over GPUs of the least residual that popular fractional sizes can leave.
-  double Residual(const FragState& s) const {
+  // Sum over GPUs of the least residual that the fill sizes whose CPU and memory the node
+  // still has can leave.
+  double Residual(const FragState& s, int64_t cpu_free, int64_t mem_free) {
+    uint64_t mask = 0;
+    for (size_t i = 0; i < fill_.size() && i < 64; ++i) {
+      if (!tuning_.fill_needs_host ||
+          (fill_[i].cpu_milli <= cpu_free && fill_[i].memory_mib <= mem_free)) {
+        mask |= uint64_t{1} << i;
+      }
+    }
+    const std::vector<double>& table = ResidualTable(mask);
     double r = 0;
-    for (int i = 0; i < s.gpu_count; ++i) r += residual_[s.free_milli[i]];
+    for (int i = 0; i < s.gpu_count; ++i) r += table[s.free_milli[i]];
     return r;
+  }
+
+  // Best-fill residual of each free milli with the fill sizes in `mask` (sizes past the
+  // 64th always count) and whole GPUs.
+  const std::vector<double>& ResidualTable(uint64_t mask) {
+    std::vector<double>& table = residual_[mask];
+    if (!table.empty()) return table;
+    table.assign(kMilliPerGpu + 1, 0);
+    for (int f = 1; f <= kMilliPerGpu; ++f) {
+      double best = f;
+      if (f == kMilliPerGpu) best = 0;  // a whole GPU: whole-GPU tasks use it
+      for (size_t i = 0; i < fill_.size(); ++i) {
+        const int m = fill_[i].milli;
+        if ((i >= 64 || ((mask >> i) & 1)) && m <= f) best = std::min(best, table[f - m]);
+      }
+      table[f] = best;
+    }
+    return table;
   }
 
   // GPU milli left without the CPU or memory to use it.
@@ -259,18 +292,23 @@ class FragPolicy final : public ScoringPolicy {
     memo_.Clear();
     nodes_.clear();
     InvalidateScores();
-    // Best-fill residual of a GPU's free milli with the fill sizes.
-    residual_.assign(kMilliPerGpu + 1, 0);
-    {
-      std::vector<int> sizes = FillSizes(target_, tuning_.fill_min_share, tuning_.fill_min_cover);
-      sizes.push_back(kMilliPerGpu);
-      for (int f = 1; f <= kMilliPerGpu; ++f) {
-        double best = f;
-        for (int m : sizes) {
-          if (m <= f) best = std::min(best, residual_[f - m]);
-        }
-        residual_[f] = best;
+    // Fill sizes, each with the CPU and memory its tasks need (popularity-weighted mean).
+    fill_.clear();
+    residual_.clear();
+    for (int m : FillSizes(target_, tuning_.fill_min_share, tuning_.fill_min_cover)) {
+      FillSize f{m, 0, 0};
+      double pop = 0, cpu = 0, mem = 0;
+      for (const TargetTask& t : target_) {
+        if (t.shape.gpu_count != 1 || t.shape.gpu_milli != m) continue;
+        pop += t.popularity;
+        cpu += t.popularity * static_cast<double>(t.shape.cpu_milli);
+        mem += t.popularity * static_cast<double>(t.shape.memory_mib);
       }
+      if (pop > 0) {
+        f.cpu_milli = static_cast<int64_t>(cpu / pop);
+        f.memory_mib = static_cast<int64_t>(mem / pop);
+      }
+      fill_.push_back(f);
     }
     // Mean CPU and memory per requested GPU over the target workload.
     double cpu = 0, mem = 0, gpus = 0, total_pop = 0;
@@ -362,7 +400,14 @@ class FragPolicy final : public ScoringPolicy {
   double cpu_per_gpu_ = 0;
   double mem_per_gpu_ = 0;
   std::vector<double> pressure_;
-  std::vector<double> residual_;
+  struct FillSize {
+    int milli = 0;
+    int64_t cpu_milli = 0;   // CPU a task of this size needs
+    int64_t memory_mib = 0;  // memory a task of this size needs
+  };
+  std::vector<FillSize> fill_;  // FillSizes of the target, ascending
+  // Residual tables by the mask of fill sizes a node has the CPU and memory for.
+  std::unordered_map<uint64_t, std::vector<double>> residual_;
   std::vector<std::string> models_;  // the cluster's models at the last rebuild
   std::vector<HostClass> classes_;
   std::vector<HostKind> host_kinds_;
@@ -386,6 +431,7 @@ std::unique_ptr<Policy> MakeFastGpu(const PolicyOptions& o) {
   t.fill_weight = 10.0;
   t.fill_min_share = 0.005;
   t.fill_min_cover = 0.4;
+  t.fill_needs_host = true;
   return std::make_unique<FragPolicy>(o, t);
 }
 

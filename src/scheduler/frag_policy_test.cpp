@@ -62,5 +62,58 @@ TEST(FastGpuHostScarcityTest, NoPressureWithoutARestrictedKind) {
   EXPECT_GT(TimesTheBigNodeIsChosen({{Whole(1, 4000), 0.99}, {Whole(8, 64000), 0.01}}), 0);
 }
 
+model::Shape Fraction(int gpu_milli, int64_t cpu_milli, int64_t memory_mib) {
+  model::Shape s;
+  s.gpu_count = 1;
+  s.gpu_milli = gpu_milli;
+  s.cpu_milli = cpu_milli;
+  s.memory_mib = memory_mib;
+  return s;
+}
+
+// Over 32 seeds: two 1-GPU nodes alike but for their CPU and memory, a 470-milli task
+// asking 12 cores and 48 GiB placed on the empty cluster; how often it lands on the node
+// that has `small_cpu_milli` and `small_memory_mib`, against a node with 64 cores and
+// 256 GiB. The workload is 96% 810-milli tasks asking 3 cores and 4% such 470s: the 470s
+// are below the 95% cut, so the fragmentation measure sees only the 810s, for which either
+// node's 530-milli hole is lost; stranding (by the mean of 4.2 cores per GPU) sees room
+// on both. The fill sizes are 470 and 810.
+int TimesTheSmallHostIsChosen(int64_t small_cpu_milli, int64_t small_memory_mib) {
+  const model::Shape task = Fraction(470, 12000, 49152);
+  PolicyOptions options;
+  options.target_workload = {{Fraction(810, 3000, 4096), 0.96}, {task, 0.04}};
+  int chosen_small = 0;
+  for (uint64_t seed = 0; seed < 32; ++seed) {
+    options.seed = seed;
+    Result<std::unique_ptr<Policy>> policy = MakePolicy("fastgpu", options);
+    EXPECT_TRUE(policy.ok()) << policy.status();
+    if (!policy.ok()) return -1;
+    Cluster c;
+    const int small = c.AddNode({"small", "G2", 1, 0, small_cpu_milli, small_memory_mib});
+    c.AddNode({"roomy", "G2", 1, 0, 64000, 262144});
+    Result<NodePlacement> r = (*policy)->Place(c, task);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (r.ok() && r->node == small) ++chosen_small;
+  }
+  return chosen_small;
+}
+
+// On the 16-core node the 470 leaves 4 cores: its 530-milli hole can take no other 470
+// (12 cores), so it is lost; on the roomy node another 470 fills it to a 60-milli residual.
+TEST(FastGpuFillResidualTest, HoleCountsOnlyWhereTheFillTasksCpuIsFree) {
+  EXPECT_EQ(TimesTheSmallHostIsChosen(16000, 262144), 0);
+}
+
+// The same with memory: the 64 GiB node keeps 16 GiB beside the hole, less than a 470 asks.
+TEST(FastGpuFillResidualTest, HoleCountsOnlyWhereTheFillTasksMemoryIsFree) {
+  EXPECT_EQ(TimesTheSmallHostIsChosen(64000, 65536), 0);
+}
+
+// Where both nodes keep room for another 470, nothing tells them apart: the seeded node
+// order chooses, and some seeds choose the smaller node.
+TEST(FastGpuFillResidualTest, NoPreferenceWhenBothHoldAnotherFillTask) {
+  EXPECT_GT(TimesTheSmallHostIsChosen(32000, 131072), 0);
+}
+
 }  // namespace
 }  // namespace fastgpu::sched
