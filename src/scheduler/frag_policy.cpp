@@ -15,7 +15,9 @@
 //     beside an 810-milli task is lost when 160-milli tasks are far fewer than 810s). A
 //     fill size counts on a node only while the node has the CPU and memory its tasks need
 //     (popularity-weighted mean over the kinds of that size): a 530-milli hole beside a
-//     470-milli task is lost on a node left with 4 free cores when the 470s ask 10;
+//     470-milli task is lost on a node left with 4 free cores when the 470s ask 10. The
+//     node's free CPU and memory are one budget: fully free GPUs keep what whole-GPU tasks
+//     need per GPU, then holes, largest first, spend what their best fill needs;
 //   - scarcity: for a task free to use any model, the share of the chosen model's
 //     capacity that model-constrained tasks of the target workload need (weight 1);
 //   - host scarcity: the same for hosts scarce by size. Nodes alike in model, GPU count,
@@ -241,9 +243,32 @@ class FragPolicy final : public ScoringPolicy {
     return std::floor(100.0 / (1.0 + std::exp(cost / 1000.0)));
   }
 
-  // Sum over GPUs of the least residual that the fill sizes whose CPU and memory the node
-  // still has can leave.
+  // Sum over GPUs of the least free milli the fill sizes can leave (fill residual). With
+  // fill_needs_host the node's free CPU and memory are a budget: each fully free GPU keeps
+  // what whole-GPU tasks need per GPU; then each partly used GPU, largest free milli first,
+  // counts only the fill sizes whose CPU and memory the rest still holds, and its best fill
+  // spends them.
   double Residual(const FragState& s, int64_t cpu_free, int64_t mem_free) {
+    double r = 0;
+    for (int i = 0; i < s.gpu_count; ++i) {
+      const int f = s.free_milli[i];
+      if (f == kMilliPerGpu) {
+        cpu_free -= whole_cpu_milli_;
+        mem_free -= whole_memory_mib_;
+        continue;
+      }
+      if (f == 0) continue;
+      const FillTable& table = ResidualTable(FillMask(cpu_free, mem_free));
+      r += table.residual[f];
+      cpu_free -= table.cpu_milli[f];
+      mem_free -= table.memory_mib[f];
+    }
+    return r;
+  }
+
+  // The fill sizes that `cpu_free` and `memory_free` hold (all of them without
+  // fill_needs_host); bit i for fill_[i], sizes past the 64th always count.
+  uint64_t FillMask(int64_t cpu_free, int64_t mem_free) const {
     uint64_t mask = 0;
     for (size_t i = 0; i < fill_.size() && i < 64; ++i) {
       if (!tuning_.fill_needs_host ||
@@ -251,26 +276,36 @@ class FragPolicy final : public ScoringPolicy {
         mask |= uint64_t{1} << i;
       }
     }
-    const std::vector<double>& table = ResidualTable(mask);
-    double r = 0;
-    for (int i = 0; i < s.gpu_count; ++i) r += table[s.free_milli[i]];
-    return r;
+    return mask;
   }
 
-  // Best-fill residual of each free milli with the fill sizes in `mask` (sizes past the
-  // 64th always count) and whole GPUs.
-  const std::vector<double>& ResidualTable(uint64_t mask) {
-    std::vector<double>& table = residual_[mask];
-    if (!table.empty()) return table;
-    table.assign(kMilliPerGpu + 1, 0);
+  // Best fill of each free milli (0..1000) with the fill sizes in `mask` and whole GPUs:
+  // the least residual and the CPU and memory of the fill tasks that leave it.
+  struct FillTable {
+    std::vector<double> residual;
+    std::vector<int64_t> cpu_milli;
+    std::vector<int64_t> memory_mib;
+  };
+  const FillTable& ResidualTable(uint64_t mask) {
+    if (last_table_ != nullptr && last_mask_ == mask) return *last_table_;
+    FillTable& table = residual_[mask];  // references stay valid as the map grows
+    last_mask_ = mask;
+    last_table_ = &table;
+    if (!table.residual.empty()) return table;
+    table.residual.assign(kMilliPerGpu + 1, 0);
+    table.cpu_milli.assign(kMilliPerGpu + 1, 0);
+    table.memory_mib.assign(kMilliPerGpu + 1, 0);
     for (int f = 1; f <= kMilliPerGpu; ++f) {
-      double best = f;
-      if (f == kMilliPerGpu) best = 0;  // a whole GPU: whole-GPU tasks use it
+      double best = f == kMilliPerGpu ? 0 : f;  // a whole GPU: whole-GPU tasks use it
       for (size_t i = 0; i < fill_.size(); ++i) {
         const int m = fill_[i].milli;
-        if ((i >= 64 || ((mask >> i) & 1)) && m <= f) best = std::min(best, table[f - m]);
+        if ((i >= 64 || ((mask >> i) & 1)) && m <= f && table.residual[f - m] < best) {
+          best = table.residual[f - m];
+          table.cpu_milli[f] = fill_[i].cpu_milli + table.cpu_milli[f - m];
+          table.memory_mib[f] = fill_[i].memory_mib + table.memory_mib[f - m];
+        }
       }
-      table[f] = best;
+      table.residual[f] = best;
     }
     return table;
   }
@@ -295,6 +330,7 @@ class FragPolicy final : public ScoringPolicy {
     // Fill sizes, each with the CPU and memory its tasks need (popularity-weighted mean).
     fill_.clear();
     residual_.clear();
+    last_table_ = nullptr;
     for (int m : FillSizes(target_, tuning_.fill_min_share, tuning_.fill_min_cover)) {
       FillSize f{m, 0, 0};
       double pop = 0, cpu = 0, mem = 0;
@@ -309,6 +345,23 @@ class FragPolicy final : public ScoringPolicy {
         f.memory_mib = static_cast<int64_t>(mem / pop);
       }
       fill_.push_back(f);
+    }
+    // CPU and memory per GPU of the whole-GPU tasks (weighted by their GPUs), which a fully
+    // free GPU keeps for them in the fill residual.
+    whole_cpu_milli_ = 0;
+    whole_memory_mib_ = 0;
+    if (tuning_.fill_needs_host) {
+      double gpus = 0, cpu = 0, mem = 0;
+      for (const TargetTask& t : target_) {
+        if (t.shape.gpu_count == 0 || t.shape.gpu_milli < kMilliPerGpu) continue;
+        gpus += t.popularity * t.shape.gpu_count;
+        cpu += t.popularity * static_cast<double>(t.shape.cpu_milli);
+        mem += t.popularity * static_cast<double>(t.shape.memory_mib);
+      }
+      if (gpus > 0) {
+        whole_cpu_milli_ = static_cast<int64_t>(cpu / gpus);
+        whole_memory_mib_ = static_cast<int64_t>(mem / gpus);
+      }
     }
     // Mean CPU and memory per requested GPU over the target workload.
     double cpu = 0, mem = 0, gpus = 0, total_pop = 0;
@@ -407,7 +460,11 @@ class FragPolicy final : public ScoringPolicy {
   };
   std::vector<FillSize> fill_;  // FillSizes of the target, ascending
   // Residual tables by the mask of fill sizes a node has the CPU and memory for.
-  std::unordered_map<uint64_t, std::vector<double>> residual_;
+  std::unordered_map<uint64_t, FillTable> residual_;
+  uint64_t last_mask_ = 0;
+  const FillTable* last_table_ = nullptr;  // residual_[last_mask_], or none
+  int64_t whole_cpu_milli_ = 0;            // per GPU, kept by a fully free GPU
+  int64_t whole_memory_mib_ = 0;
   std::vector<std::string> models_;  // the cluster's models at the last rebuild
   std::vector<HostClass> classes_;
   std::vector<HostKind> host_kinds_;
