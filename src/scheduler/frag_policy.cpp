@@ -266,7 +266,7 @@ class FragPolicy final : public ScoringPolicy {
     return r;
   }
 
-  // The fill sizes that `cpu_free` and `memory_free` hold (all of them without
+  // The fill sizes that `cpu_free` and `mem_free` hold (all of them without
   // fill_needs_host); bit i for fill_[i], sizes past the 64th always count.
   uint64_t FillMask(int64_t cpu_free, int64_t mem_free) const {
     uint64_t mask = 0;
