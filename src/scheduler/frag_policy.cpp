@@ -12,7 +12,12 @@
 //     packed into its free milli; a hole that only rare tasks can fill counts as lost
 //     (weight 10). Fill sizes (FillSizes): fraction sizes with at least 0.5% of tasks
 //     whose supply covers at least 40% of the holes that rely on them (a 190-milli hole
-//     beside an 810-milli task is lost when 160-milli tasks are far fewer than 810s);
+//     beside an 810-milli task is lost when 160-milli tasks are far fewer than 810s). A
+//     fill size counts on a node only while the node has the CPU and memory its tasks need
+//     (popularity-weighted mean over the kinds of that size): a 530-milli hole beside a
+//     470-milli task is lost on a node left with 4 free cores when the 470s ask 10. The
+//     node's free CPU and memory are one budget: fully free GPUs keep what whole-GPU tasks
+//     need per GPU, then holes, largest first, spend what their best fill needs;
 //   - scarcity: for a task free to use any model, the share of the chosen model's
 //     capacity that model-constrained tasks of the target workload need (weight 1);
 //   - host scarcity: the same for hosts scarce by size. Nodes alike in model, GPU count,
@@ -25,6 +30,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <unordered_map>
 
 #include "scheduler/fragmentation.h"
 #include "scheduler/policies_internal.h"
@@ -42,6 +48,7 @@ struct Tuning {
   double fill_weight = 0;         // cost per milli of fill residual
   double fill_min_share = 0.005;  // a fraction size fills holes if this popular (by size)
   double fill_min_cover = 0.5;    // ... and its supply covers this share of its holes
+  bool fill_needs_host = false;   // a fill size counts only where its CPU and memory are free
 };
 
 class FragPolicy final : public ScoringPolicy {
@@ -85,7 +92,7 @@ class FragPolicy final : public ScoringPolicy {
       nc.state = StateOf(node);
       nc.frag = memo_.Get(*model_, nc.state);
       nc.strand = Stranded(nc.state, node.cpu_free_milli, node.memory_free_mib);
-      nc.residual = Residual(nc.state);
+      nc.residual = Residual(nc.state, node.cpu_free_milli, node.memory_free_mib);
       nc.host_class = ClassOf(node);
     }
     FragState after = nc.state;
@@ -228,18 +235,79 @@ class FragPolicy final : public ScoringPolicy {
     if (tuning_.fastgpu) {
       cost +=
           tuning_.strand_weight * (Stranded(after, after.cpu_free_milli, mem_after) - nc.strand);
-      cost += tuning_.fill_weight * (Residual(after) - nc.residual);
+      cost +=
+          tuning_.fill_weight * (Residual(after, after.cpu_free_milli, mem_after) - nc.residual);
       cost += extra;
     }
     // The paper's score: sigmoid of the decrease, times 100, truncated to an integer.
     return std::floor(100.0 / (1.0 + std::exp(cost / 1000.0)));
   }
 
-  // Sum over GPUs of the least residual that popular fractional sizes can leave.
-  double Residual(const FragState& s) const {
+  // Sum over GPUs of the least free milli the fill sizes can leave (fill residual). With
+  // fill_needs_host the node's free CPU and memory are a budget: each fully free GPU keeps
+  // what whole-GPU tasks need per GPU; then each partly used GPU, largest free milli first,
+  // counts only the fill sizes whose CPU and memory the rest still holds, and its best fill
+  // spends them.
+  double Residual(const FragState& s, int64_t cpu_free, int64_t mem_free) {
     double r = 0;
-    for (int i = 0; i < s.gpu_count; ++i) r += residual_[s.free_milli[i]];
+    for (int i = 0; i < s.gpu_count; ++i) {
+      const int f = s.free_milli[i];
+      if (f == kMilliPerGpu) {
+        cpu_free -= whole_cpu_milli_;
+        mem_free -= whole_memory_mib_;
+        continue;
+      }
+      if (f == 0) continue;
+      const FillTable& table = ResidualTable(FillMask(cpu_free, mem_free));
+      r += table.residual[f];
+      cpu_free -= table.cpu_milli[f];
+      mem_free -= table.memory_mib[f];
+    }
     return r;
+  }
+
+  // The fill sizes that `cpu_free` and `mem_free` hold (all of them without
+  // fill_needs_host); bit i for fill_[i], sizes past the 64th always count.
+  uint64_t FillMask(int64_t cpu_free, int64_t mem_free) const {
+    uint64_t mask = 0;
+    for (size_t i = 0; i < fill_.size() && i < 64; ++i) {
+      if (!tuning_.fill_needs_host ||
+          (fill_[i].cpu_milli <= cpu_free && fill_[i].memory_mib <= mem_free)) {
+        mask |= uint64_t{1} << i;
+      }
+    }
+    return mask;
+  }
+
+  // Best fill of each free milli (0..1000) with the fill sizes in `mask` and whole GPUs:
+  // the least residual and the CPU and memory of the fill tasks that leave it.
+  struct FillTable {
+    std::vector<double> residual;
+    std::vector<int64_t> cpu_milli;
+    std::vector<int64_t> memory_mib;
+  };
+  const FillTable& ResidualTable(uint64_t mask) {
+    if (last_table_ != nullptr && last_mask_ == mask) return *last_table_;
+    FillTable& table = residual_[mask];  // references stay valid as the map grows
+    last_mask_ = mask;
+    last_table_ = &table;
+    if (!table.residual.empty()) return table;
+    table.residual.assign(kMilliPerGpu + 1, 0);
+    table.cpu_milli.assign(kMilliPerGpu + 1, 0);
+    table.memory_mib.assign(kMilliPerGpu + 1, 0);
+    for (int f = 1; f <= kMilliPerGpu; ++f) {
+      double best = f == kMilliPerGpu ? 0 : f;  // a whole GPU: whole-GPU tasks use it
+      for (size_t i = 0; i < fill_.size(); ++i) {
+        const int m = fill_[i].milli;
+        if ((i >= 64 || ((mask >> i) & 1)) && m <= f && table.residual[f - m] < best) {
+          best = table.residual[f - m];
+          table.cpu_milli[f] = fill_[i].cpu_milli + table.cpu_milli[f - m];
+          table.memory_mib[f] = fill_[i].memory_mib + table.memory_mib[f - m];
+        }
+      }
+      table.residual[f] = best;
+    }
+    return table;
   }
 
   // GPU milli left without the CPU or memory to use it.
@@ -259,17 +327,40 @@ class FragPolicy final : public ScoringPolicy {
     memo_.Clear();
     nodes_.clear();
     InvalidateScores();
-    // Best-fill residual of a GPU's free milli with the fill sizes.
-    residual_.assign(kMilliPerGpu + 1, 0);
-    {
-      std::vector<int> sizes = FillSizes(target_, tuning_.fill_min_share, tuning_.fill_min_cover);
-      sizes.push_back(kMilliPerGpu);
-      for (int f = 1; f <= kMilliPerGpu; ++f) {
-        double best = f;
-        for (int m : sizes) {
-          if (m <= f) best = std::min(best, residual_[f - m]);
-        }
-        residual_[f] = best;
+    // Fill sizes, each with the CPU and memory its tasks need (popularity-weighted mean).
+    fill_.clear();
+    residual_.clear();
+    last_table_ = nullptr;
+    for (int m : FillSizes(target_, tuning_.fill_min_share, tuning_.fill_min_cover)) {
+      FillSize f{m, 0, 0};
+      double pop = 0, cpu = 0, mem = 0;
+      for (const TargetTask& t : target_) {
+        if (t.shape.gpu_count != 1 || t.shape.gpu_milli != m) continue;
+        pop += t.popularity;
+        cpu += t.popularity * static_cast<double>(t.shape.cpu_milli);
+        mem += t.popularity * static_cast<double>(t.shape.memory_mib);
+      }
+      if (pop > 0) {
+        f.cpu_milli = static_cast<int64_t>(cpu / pop);
+        f.memory_mib = static_cast<int64_t>(mem / pop);
+      }
+      fill_.push_back(f);
+    }
+    // CPU and memory per GPU of the whole-GPU tasks (weighted by their GPUs), which a fully
+    // free GPU keeps for them in the fill residual.
+    whole_cpu_milli_ = 0;
+    whole_memory_mib_ = 0;
+    if (tuning_.fill_needs_host) {
+      double gpus = 0, cpu = 0, mem = 0;
+      for (const TargetTask& t : target_) {
+        if (t.shape.gpu_count == 0 || t.shape.gpu_milli < kMilliPerGpu) continue;
+        gpus += t.popularity * t.shape.gpu_count;
+        cpu += t.popularity * static_cast<double>(t.shape.cpu_milli);
+        mem += t.popularity * static_cast<double>(t.shape.memory_mib);
+      }
+      if (gpus > 0) {
+        whole_cpu_milli_ = static_cast<int64_t>(cpu / gpus);
+        whole_memory_mib_ = static_cast<int64_t>(mem / gpus);
       }
     }
     // Mean CPU and memory per requested GPU over the target workload.
@@ -362,7 +453,18 @@ class FragPolicy final : public ScoringPolicy {
   double cpu_per_gpu_ = 0;
   double mem_per_gpu_ = 0;
   std::vector<double> pressure_;
-  std::vector<double> residual_;
+  struct FillSize {
+    int milli = 0;
+    int64_t cpu_milli = 0;   // CPU a task of this size needs
+    int64_t memory_mib = 0;  // memory a task of this size needs
+  };
+  std::vector<FillSize> fill_;  // FillSizes of the target, ascending
+  // Residual tables by the mask of fill sizes a node has the CPU and memory for.
+  std::unordered_map<uint64_t, FillTable> residual_;
+  uint64_t last_mask_ = 0;
+  const FillTable* last_table_ = nullptr;  // residual_[last_mask_], or none
+  int64_t whole_cpu_milli_ = 0;            // per GPU, kept by a fully free GPU
+  int64_t whole_memory_mib_ = 0;
   std::vector<std::string> models_;  // the cluster's models at the last rebuild
   std::vector<HostClass> classes_;
   std::vector<HostKind> host_kinds_;
@@ -386,6 +488,7 @@ std::unique_ptr<Policy> MakeFastGpu(const PolicyOptions& o) {
   t.fill_weight = 10.0;
   t.fill_min_share = 0.005;
   t.fill_min_cover = 0.4;
+  t.fill_needs_host = true;
   return std::make_unique<FragPolicy>(o, t);
 }
 
