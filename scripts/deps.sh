@@ -10,6 +10,7 @@ PACKAGES=(
   libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox procps
+  nodejs npm
 )
 # Packages only the test suite needs (scripts/test.sh installs them): the PostgreSQL server
 # (tests labelled "postgres" skip without it), valgrind (the leak check of a log-heavy `up`),
@@ -18,10 +19,18 @@ PACKAGES=(
 # container tests, label "isolation", import an image made of /bin/busybox into storage of
 # their own, so no registry and no global podman state is needed); their tests skip cleanly
 # without them.
-OPTIONAL=(postgresql valgrind clang-14 libfuzzer-14-dev podman crun catatonit busybox-static)
+# chromium: the dashboard's browser test (label "browser", tests/browser/) drives Debian's
+# Chromium headless and skips without it.
+OPTIONAL=(postgresql valgrind clang-14 libfuzzer-14-dev podman crun catatonit busybox-static
+  chromium)
 
 missing=()
 for p in "${PACKAGES[@]}" ${FASTGPU_WITH_OPTIONAL:+"${OPTIONAL[@]}"}; do
+  # The dashboard (web/) builds with Node.js 18 or later and its npm: Debian's nodejs and npm,
+  # or a Node.js of another origin that bundles npm (it conflicts with Debian's npm).
+  if [[ "$p" == nodejs || "$p" == npm ]] && command -v node >/dev/null && command -v npm >/dev/null; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
