@@ -23,7 +23,7 @@ constexpr char kIndexText[] =
 
 // The page runs only its own script, talks only to this origin and is never framed.
 constexpr char kContentSecurityPolicy[] =
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'none'";
 

@@ -164,7 +164,7 @@ export function JobDetail({ id, me }) {
   const tenants = useTenants(me);
   const [job, error, reload] = usePoll(
     (signal) => get(`/v1/jobs/${encodeURIComponent(id)}`, { signal }),
-    2000,
+    (j) => (FINISHED.has(j.state) ? 0 : 2000), // a finished job changes no more
     [id]
   );
   const cancel = async () => {

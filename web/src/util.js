@@ -34,7 +34,8 @@ export function fmtShape(shape) {
 
 export const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
-// Runs `load` now and every `ms` while the page is visible; returns [data, error, reload].
+// Runs `load` now and every `ms` (or `ms(data)`; 0 stops) while the page is visible, four
+// times less often while it is hidden; returns [data, error, reload].
 export function usePoll(load, ms, deps) {
   const [state, setState] = useState({ data: null, error: null });
   const tick = useRef(0);
@@ -46,13 +47,16 @@ export function usePoll(load, ms, deps) {
     const run = async () => {
       clearTimeout(timer);
       const mine = ++tick.current;
+      let every = typeof ms === 'function' ? 0 : ms;
       try {
         const data = await load(controller.signal);
         if (!stopped && mine === tick.current) setState({ data, error: null });
+        if (typeof ms === 'function') every = ms(data);
       } catch (e) {
         if (!stopped && e.name !== 'AbortError') setState((s) => ({ data: s.data, error: e }));
+        if (typeof ms === 'function') every = 5000; // retry
       }
-      if (!stopped && ms) timer = setTimeout(run, document.hidden ? ms * 4 : ms);
+      if (!stopped && every) timer = setTimeout(run, document.hidden ? every * 4 : every);
     };
     reload.current = run;
     run();
