@@ -56,16 +56,40 @@ export async function call(method, path, { query, body, signal, token } = {}) {
 export const get = (path, opts) => call('GET', path, opts);
 export const post = (path, body, opts) => call('POST', path, { ...opts, body: body || {} });
 
-// Every job the filters name, following next_cursor (at most `max`), oldest first.
-export async function listJobs(filters, max = 5000, signal) {
-  const jobs = [];
-  let cursor = '';
-  do {
-    const page = await get('/v1/jobs', { query: { ...filters, limit: 1000, cursor }, signal });
-    jobs.push(...page.jobs);
-    cursor = page.next_cursor;
-  } while (cursor && jobs.length < max);
-  return jobs;
+// The newest `max` jobs the filters name, kept up to date cheaply. The API lists jobs
+// oldest first, a page of 1,000 at a time, with a cursor that names a place in the order of
+// creation (it stays valid as jobs come and change). The first load reads every page once;
+// each later one reads again only the pages that hold the newest `max` jobs and any new
+// page after them.
+export class JobWindow {
+  constructor(filters, max = 5000) {
+    this.filters = filters;
+    this.max = max;
+    this.cursors = ['']; // cursors[i] starts page i
+    this.pages = [];
+  }
+
+  async load(signal) {
+    const keep = Math.ceil(this.max / 1000) + 1;
+    let i = Math.max(0, this.pages.length - keep);
+    for (;;) {
+      const page = await get('/v1/jobs', {
+        query: { ...this.filters, limit: 1000, cursor: this.cursors[i] },
+        signal,
+      });
+      this.pages[i] = page.jobs;
+      if (!page.next_cursor) break;
+      this.cursors[++i] = page.next_cursor;
+    }
+    this.pages.length = i + 1;
+    this.cursors.length = i + 1;
+    for (let k = 0; k < this.pages.length - keep; k++) this.pages[k] = null; // read no more
+    const jobs = [];
+    for (let k = Math.max(0, this.pages.length - keep); k < this.pages.length; k++) {
+      jobs.push(...this.pages[k]);
+    }
+    return jobs.slice(-this.max);
+  }
 }
 
 // Follows a replica's log from `offset`, calling onData(text) as bytes arrive, until the

@@ -3,12 +3,13 @@
 import { h } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
-import { followLog, get, listJobs, post } from './api.js';
+import { JobWindow, followLog, get, post } from './api.js';
 import { FINISHED, fmtShape, fmtTime, usePoll } from './util.js';
 
 const html = htm.bind(h);
 const STATES = ['pending', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled'];
 const SHOWN = 500; // rows drawn at once; the filters narrow the rest
+const MAX_JOBS = 5000; // the newest jobs read (and filtered by name) in the page
 
 export function StateBadge({ state }) {
   return html`<span class="badge state-${state}">${state}</span>`;
@@ -33,11 +34,11 @@ export function JobsPage({ me }) {
   const [tenant, setTenant] = useState('');
   const [name, setName] = useState('');
   const tenants = useTenants(me);
-  const [jobs, error] = usePoll(
-    (signal) => listJobs({ state, tenant: me.admin ? tenant : '' }, 5000, signal),
-    5000,
+  const jobWindow = useMemo(
+    () => new JobWindow({ state, tenant: me.admin ? tenant : '' }, MAX_JOBS),
     [state, tenant]
   );
+  const [jobs, error] = usePoll((signal) => jobWindow.load(signal), 5000, [jobWindow]);
   const shown = useMemo(() => {
     const needle = name.trim().toLowerCase();
     const all = (jobs || []).filter(
@@ -71,7 +72,7 @@ export function JobsPage({ me }) {
     ${!jobs && !error && html`<p role="status">Loading jobs…</p>`}
     ${jobs &&
     html`<p class="count" role="status">
-      ${shown.length} job${shown.length === 1 ? '' : 's'}${shown.length > SHOWN ? `, the newest ${SHOWN} shown` : ''}
+      ${shown.length} job${shown.length === 1 ? '' : 's'}${jobs.length >= MAX_JOBS ? ` among the newest ${MAX_JOBS}` : ''}${shown.length > SHOWN ? `, the newest ${SHOWN} shown` : ''}
     </p>`}
     ${jobs &&
     html`<table class="jobs">

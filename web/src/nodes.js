@@ -3,22 +3,31 @@
 import { h } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import htm from 'htm';
-import { get, listJobs, post } from './api.js';
+import { JobWindow, get, post } from './api.js';
 import { fmtAgo, fmtGpus, usePoll } from './util.js';
 import { useTenants } from './jobs.js';
 
 const html = htm.bind(h);
 
-async function loadPool(signal) {
-  const [nodes, allocs, running, scheduled] = await Promise.all([
-    get('/v1/nodes', { signal }),
-    get('/v1/allocations', { signal }),
-    listJobs({ state: 'running' }, 5000, signal),
-    listJobs({ state: 'scheduled' }, 5000, signal),
-  ]);
+// What the map needs: nodes, live allocations, and the name and tenant of the jobs holding
+// them, learnt from the newest running and scheduled jobs and kept (they never change); a
+// job not learnt shows its id.
+function poolLoader() {
+  const running = new JobWindow({ state: 'running' }, 1000);
+  const scheduled = new JobWindow({ state: 'scheduled' }, 1000);
   const jobs = new Map();
-  for (const j of [...running, ...scheduled]) jobs.set(j.id, j);
-  return { nodes: nodes.nodes, allocations: allocs.allocations, jobs, at: Date.now() };
+  return async (signal) => {
+    const [nodes, allocs, r, s] = await Promise.all([
+      get('/v1/nodes', { signal }),
+      get('/v1/allocations', { signal }),
+      running.load(signal),
+      scheduled.load(signal),
+    ]);
+    for (const j of [...r, ...s]) jobs.set(j.id, { id: j.id, name: j.name, tenant_id: j.tenant_id });
+    const live = new Set(allocs.allocations.map((a) => a.job_id));
+    for (const id of jobs.keys()) if (!live.has(id)) jobs.delete(id);
+    return { nodes: nodes.nodes, allocations: allocs.allocations, jobs };
+  };
 }
 
 // A stable, readable colour per job.
@@ -95,7 +104,8 @@ function NodeCard({ node, slices, jobs, tenants, onChanged }) {
 export function NodesPage({ me }) {
   const tenants = useTenants(me);
   const [filter, setFilter] = useState('');
-  const [pool, error, reload] = usePoll(loadPool, me.admin ? 5000 : 0, [me.admin]);
+  const load = useMemo(poolLoader, []);
+  const [pool, error, reload] = usePoll(load, me.admin ? 5000 : 0, [me.admin]);
   const byNode = useMemo(() => {
     const m = new Map();
     for (const a of pool ? pool.allocations : []) {
