@@ -270,6 +270,27 @@ try {
   check(bad.length === 0, `costs page: every control labelled ${bad.join(' ')}`);
   await shot(page, '07-costs');
 
+  // Cancel, with its confirmation, and drain and undrain from the buttons.
+  const long = await api(url, tokenA, 'POST', '/v1/jobs', {
+    name: 'long-one',
+    command: ['sleep', '300'],
+    shape: { gpu_count: 1, gpu_milli: 250 },
+  });
+  await page.goto(`${url}/#/jobs/${long.id}`);
+  await page.getByRole('button', { name: 'Cancel job' }).click();
+  await page.getByRole('button', { name: 'Yes, cancel the job' }).click();
+  await page.locator('#job-title .badge', { hasText: 'cancelled' }).waitFor({ timeout: 15000 });
+  const cancelled = await api(url, tokenA, 'GET', `/v1/jobs/${long.id}`);
+  check(cancelled.state === 'cancelled', 'Cancel job (confirmed) cancels it in the API');
+  await page.getByRole('link', { name: 'Nodes' }).click();
+  await page.getByRole('button', { name: /^Drain node / }).click();
+  await page.locator('.node .badge.node-draining').waitFor({ timeout: 10000 });
+  const drained = (await api(url, admin, 'GET', '/v1/nodes')).nodes[0].state;
+  check(drained === 'draining', `Drain drains the node (${drained})`);
+  await page.getByRole('button', { name: /^Undrain node / }).click();
+  await page.locator('.node .badge.node-ready').waitFor({ timeout: 10000 });
+  check((await api(url, admin, 'GET', '/v1/nodes')).nodes[0].state === 'ready', 'Undrain undrains it');
+
   check(consoleErrors.length === 0, `no errors in the browser's console ${consoleErrors.join(' | ')}`);
 
   // Another tenant: denied the job (the API's 404 shows in the console), sees no nodes.
