@@ -153,6 +153,7 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   const std::string cli = CliName();
   std::cout << "listening on " << url << "\n"
             << "API: " << url << "/v1 (REST, see docs/api.md); health: " << url << "/healthz\n"
+            << "dashboard: " << url << "/ (sign in with an API token, e.g. the admin token)\n"
             << running->TlsBanner() << "admin token: " << f.data_dir << "/admin.token\n"
             << "join token: " << f.data_dir << "/join.token"
             << (running->ca_sha256.empty() ? "" : " (pins the TLS CA)") << "\n"

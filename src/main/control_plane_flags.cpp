@@ -143,6 +143,15 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
   cmd->add_flag("--allow-unplaceable", f->allow_unplaceable,
                 "Accept jobs that no registered node could ever hold (they wait, saying why) "
                 "instead of refusing them with 422; for a pool about to grow");
+  cmd->add_option("--pool-history-interval", f->pool_history_interval_s,
+                  "Seconds between two samples of the pool's gauges kept in memory for the "
+                  "dashboard's charts (GET /v1/pool/history)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  cmd->add_option("--pool-history-samples", f->pool_history_samples,
+                  "Samples of the pool's gauges kept (the oldest is dropped beyond it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--log-limit", f->log_limit,
                   "Output kept per replica (e.g. 8MiB, 1GiB); bytes beyond it are dropped and "
                   "counted, and the log ends with a line saying how many")
@@ -232,6 +241,8 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.idle_timeout = Millis(f.idle_timeout_s);
   o.request_timeout = Millis(f.request_timeout_s);
   o.allow_unplaceable = f.allow_unplaceable;
+  o.pool_history_interval = Millis(f.pool_history_interval_s);
+  o.pool_history_samples = static_cast<size_t>(f.pool_history_samples);
   auto log_limit_mib = model::ParseMemoryMib(f.log_limit);
   if (!log_limit_mib.ok() || *log_limit_mib <= 0) {
     return InvalidArgument("--log-limit: want a size such as 8MiB, got \"" + f.log_limit + "\"");

@@ -32,6 +32,7 @@
 #include "server/log_waiters.h"
 #include "server/metrics.h"
 #include "server/node_leases.h"
+#include "server/pool_history.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -58,6 +59,10 @@ struct ApiOptions {
   // Borrowed, may be null (default): who leads among the control-plane replicas, told by
   // /healthz and /metrics.
   const LeaderElector* leader = nullptr;
+  // Borrowed, may be null (default): the pool's gauges over time, answered by GET
+  // /v1/pool/history (503 when null), sampled every `pool_history_interval_ms`.
+  const PoolHistory* pool_history = nullptr;
+  int64_t pool_history_interval_ms = 0;
 };
 
 // The node an admin names by id or by name (already percent-decoded); a name must match
@@ -139,8 +144,12 @@ class Api {
   Result<Reply> SetDrain(const Call& c, bool drain);
   // Admin: clears the node's token and secret (docs/api.md).
   Result<Reply> RevokeNode(const Call& c);
-  // api_admin.cpp
+  // dashboard_api.cpp: "/" (the dashboard's page, or a short text) and its files.
   Result<Reply> Index(const Call& c);
+  Result<Reply> DashboardFile(const Call& c);
+  // pool_history_api.cpp: GET /v1/pool/history.
+  Result<Reply> GetPoolHistory(const Call& c);
+  // api_admin.cpp
   Result<Reply> Health(const Call& c);
   Result<Reply> ListRoutes(const Call& c);
   Result<Reply> MetricsText(const Call& c);

@@ -16,16 +16,7 @@ json::object TokenToJson(const store::ApiToken& t) {
           {"created_at", ToUnixMillis(t.created_at)}};
 }
 
-constexpr char kIndexText[] =
-    "FastGPU control plane.\n"
-    "REST API under /v1 (JSON, Authorization: Bearer <token>); see docs/api.md.\n"
-    "Health: /healthz   Metrics: /metrics\n";
-
 }  // namespace
-
-Result<Reply> Api::Index(const Call&) {
-  return Reply::Text("text/plain; charset=utf-8", kIndexText);
-}
 
 // Healthy when the store answers a read: a replica that lost its database says so (503),
 // so that a load balancer sends its clients elsewhere.

@@ -76,6 +76,16 @@ Reply Reply::Text(std::string content_type, std::string body) {
   return Reply({200, std::move(content_type), std::move(body)});
 }
 
+Reply Reply::File(std::string content_type, std::string body,
+                  std::vector<std::pair<std::string, std::string>> headers) {
+  return Reply({200, std::move(content_type), std::move(body), std::move(headers)});
+}
+
+Reply Reply::NotModified(std::string content_type,
+                         std::vector<std::pair<std::string, std::string>> headers) {
+  return Reply({304, std::move(content_type), "", std::move(headers)});
+}
+
 Reply Reply::Stream(std::string content_type,
                     std::vector<std::pair<std::string, std::string>> headers,
                     std::function<void(const StreamWriter&)> stream) {

@@ -74,6 +74,14 @@ class Reply {
   static Reply Created(const json::value& body) { return Json(body, SuccessStatus::kCreated); }
   // 200 with `body` as it is, of `content_type` ("text/plain; charset=utf-8", "text/csv").
   static Reply Text(std::string content_type, std::string body);
+  // 200 with `body` as it is, of `content_type`, and the extra `headers` (a static file
+  // with its caching headers: the dashboard's).
+  static Reply File(std::string content_type, std::string body,
+                    std::vector<std::pair<std::string, std::string>> headers);
+  // 304 Not Modified, no body, with the file's `content_type` and `headers` (a conditional
+  // GET whose ETag matched).
+  static Reply NotModified(std::string content_type,
+                           std::vector<std::pair<std::string, std::string>> headers);
   // 200, streamed chunked (http_server.h): `stream` runs once on a worker thread and sends
   // the body piece by piece. `headers` are sent with the status line.
   static Reply Stream(std::string content_type,

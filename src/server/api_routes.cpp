@@ -10,7 +10,10 @@ const std::vector<Api::Route>& Api::Table() {
   using A = AuthLevel;
   static const std::vector<Route> kTable = {
       // The service itself.
-      {{"GET", "/", A::kNone, "a short text naming the API"}, &Api::Index},
+      {{"GET", "/", A::kNone, "the dashboard (HTML) for browsers; a short text otherwise"},
+       &Api::Index},
+      {{"GET", "/assets/{file}", A::kNone, "the dashboard's script and stylesheet"},
+       &Api::DashboardFile},
       {{"GET", "/healthz", A::kNone,
         "health: {\"status\":\"ok\", \"store\": kind}; 503 when the store is unreachable"},
        &Api::Health},
@@ -43,6 +46,8 @@ const std::vector<Api::Route>& Api::Table() {
        &Api::UndrainNode},
       {{"POST", "/v1/nodes/{id}/revoke", A::kAdmin, "clear the node's token and secret"},
        &Api::RevokeNode},
+      {{"GET", "/v1/pool/history", A::kTenant, "the pool's gauges over time; ?since= ms"},
+       &Api::GetPoolHistory},
       // Metering (docs/metering.md).
       {{"GET", "/v1/prices", A::kTenant, "the price table"}, &Api::GetPrices},
       {{"PUT", "/v1/prices", A::kAdmin, "replace the price table"}, &Api::SetPrices},

@@ -104,7 +104,8 @@ TEST(ApiRoutesTest, EveryRouteRefusesACallerBelowItsLevel) {
     };
     switch (r.auth) {
       case AuthLevel::kNone:
-        EXPECT_EQ(Send(cp, method, path, "").status, 200);
+        // The dashboard's files answer 404 for a name the build did not make.
+        EXPECT_EQ(Send(cp, method, path, "").status, r.path == "/assets/{file}" ? 404 : 200);
         break;
       case AuthLevel::kJoin:
         expect("", 401, "no token");

@@ -96,6 +96,11 @@ void Metrics::SetPool(PoolSnapshot snapshot) {
   pool_ = std::move(snapshot);
 }
 
+PoolSnapshot Metrics::pool() const {
+  std::lock_guard lock(mu_);
+  return pool_;
+}
+
 std::string Metrics::Render(const PoolGauges& g) const {
   std::string out;
   out += "# HELP fastgpu_jobs Jobs by state.\n# TYPE fastgpu_jobs gauge\n";

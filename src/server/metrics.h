@@ -68,6 +68,9 @@ class Metrics {
   void ObservePass(double seconds);
   // The pool as the reconciler last measured it (replaces the previous snapshot).
   void SetPool(PoolSnapshot snapshot);
+  // A copy of the snapshot SetPool last gave (cheap: its gauges are shared); its
+  // `allocation` is null until a pass measured the pool. For the pool history.
+  PoolSnapshot pool() const;
   // The whole exposition text.
   std::string Render(const PoolGauges& gauges) const;
 

@@ -197,6 +197,11 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ao.allow_unplaceable = s->options_.allow_unplaceable;
   ao.leader = s->elector_.get();
   ao.max_log_streams = std::max(1, s->options_.worker_threads / 2);
+  s->pool_history_ = std::make_unique<PoolHistory>(s->options_.pool_history_samples);
+  s->pool_sampler_ = std::make_unique<PoolSampler>(s->metrics_, clock, *s->pool_history_,
+                                                   s->options_.pool_history_interval);
+  ao.pool_history = s->pool_history_.get();
+  ao.pool_history_interval_ms = s->options_.pool_history_interval.count();
   Reconciler* rec = s->reconciler_.get();
   s->api_ =
       std::make_unique<Api>(store, clock, ids, s->metrics_, *s->auth_, ao, [rec] { rec->Poke(); });
@@ -221,6 +226,7 @@ Server::~Server() { Stop(); }
 
 Result<uint16_t> Server::Start() {
   FASTGPU_ASSIGN_OR_RETURN(port_, http_->Start());
+  pool_sampler_->Start();
   if (elector_) {
     Reconciler* rec = reconciler_.get();
     commit_watch_ = store_->WatchCommits([rec] { rec->Poke(); });
@@ -235,6 +241,7 @@ Result<uint16_t> Server::Start() {
 
 void Server::Stop() {
   if (http_) http_->Stop();
+  if (pool_sampler_) pool_sampler_->Stop();
   commit_watch_.reset();
   if (elector_) elector_->Stop();  // stops the reconciler when leading, hands the lease back
   if (reconciler_) reconciler_->Stop();

@@ -24,6 +24,7 @@
 #include "server/http_server.h"
 #include "server/leader.h"
 #include "server/metrics.h"
+#include "server/pool_history.h"
 #include "server/reconciler.h"
 #include "store/store.h"
 
@@ -71,6 +72,10 @@ struct ServerOptions {
   // about leader_lease after it stops renewing.
   std::string replica_id;
   std::chrono::milliseconds leader_lease{4000};  // default 4 s
+  // The pool's gauges sampled into memory for GET /v1/pool/history (pool_history.h):
+  // every 10 s by default, the latest 8,640 samples (24 hours) kept.
+  std::chrono::milliseconds pool_history_interval{10000};
+  size_t pool_history_samples = 8640;
 };
 
 // OK unless `options` would serve plain HTTP on a non-loopback address without
@@ -98,6 +103,8 @@ class Server {
   // Who leads among the replicas (null before Start or when the reconciler does not run).
   const LeaderElector* leader() const { return elector_.get(); }
   Metrics& metrics() { return metrics_; }
+  // The pool's gauges over time (GET /v1/pool/history).
+  const PoolHistory& pool_history() const { return *pool_history_; }
   // The request handler behind the HTTP server (to drive the API in process: the fuzzer).
   Api& api() { return *api_; }
   uint16_t port() const { return port_; }
@@ -117,6 +124,8 @@ class Server {
   std::unique_ptr<FencedStore> fenced_;
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<LeaderElector> elector_;
+  std::unique_ptr<PoolHistory> pool_history_;
+  std::unique_ptr<PoolSampler> pool_sampler_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
   store::Store* store_ = nullptr;
