@@ -44,6 +44,7 @@ struct OpenApiExampleIds {
   static constexpr std::string_view kNode = "node-5f1c2d3e4a5b6c7d";         // node "gpu-node-1"
   static constexpr std::string_view kJob = "job-3f2a9c0d11e4b7a2";           // job "train"
   static constexpr std::string_view kAllocation = "alloc-9b8a7c6d5e4f3021";  // its replica 0
+  static constexpr std::string_view kDashboardScript = "app-EXAMPLE.js";     // the bundle
 };
 
 // The OpenAPI 3.1 document of `routes` (Api::Routes() in production), in their order. A

@@ -24,9 +24,21 @@ const std::vector<OperationDoc>& OpenApiOperations() {
       // ---- the service itself ----
       {"GET /", R"json({
   "operationId": "getIndex", "tags": ["service"],
-  "responses": {"200": {"description": "what this server is", "type": "text/plain",
-    "schema": {"type": "string"},
-    "example": "FastGPU control plane.\nREST API under /v1 (JSON, Authorization: Bearer <token>); see docs/api.md.\nHealth: /healthz   Metrics: /metrics\n"}}
+  "description": "A browser (Accept naming text/html) gets the dashboard's page, which signs in with an API token and calls this API; any other client gets a short text.",
+  "responses": {"200": {"description": "the dashboard's page, or what this server is",
+    "content": {"text/plain": {"schema": {"type": "string"},
+      "example": "FastGPU control plane.\nDashboard: open this address in a browser.\nREST API under /v1 (JSON, Authorization: Bearer <token>); see docs/api.md.\nHealth: /healthz   Metrics: /metrics\n"},
+      "text/html": {"schema": {"type": "string"}}}}}
+})json"},
+      {"GET /assets/{file}", R"json({
+  "operationId": "getDashboardFile", "tags": ["service"],
+  "description": "The dashboard's script and stylesheet. Their names carry a hash of their content, so they are cached as immutable; gzipped when the client takes gzip; 304 for a matching If-None-Match.",
+  "path": {"file": {"description": "the file's name, as the dashboard's page names it", "example": "app-EXAMPLE.js"}},
+  "responses": {"200": {"description": "the file",
+    "content": {"text/javascript": {"schema": {"type": "string"}, "example": "(()=>{})();"},
+      "text/css": {"schema": {"type": "string"}}}},
+    "304": {"description": "the client's copy is current"}},
+  "errors": {"404": "no such file"}
 })json"},
       {"GET /healthz", R"json({
   "operationId": "getHealth", "tags": ["service"],
@@ -191,6 +203,17 @@ const std::vector<OperationDoc>& OpenApiOperations() {
   "errors": {"400": "a malformed percent escape", "404": "no such node", "409": "the name matches several nodes"}
 })json"},
       // ---- metering (docs/metering.md) ----
+      {"GET /v1/pool/history", R"json({
+  "operationId": "getPoolHistory", "tags": ["nodes"],
+  "description": "The pool's gauges, sampled in memory every interval_ms (the last capacity samples; none until a placement pass has measured the pool): what the dashboard charts. Not kept across restarts or shared between replicas.",
+  "query": [
+    {"name": "since", "description": "only samples taken at or after this Unix millisecond", "schema": {"type": "integer", "minimum": 0}, "example": 0},
+    {"name": "limit", "description": "at most this many samples, the newest (default: all kept)", "schema": {"type": "integer", "minimum": 1}}],
+  "responses": {"200": {"description": "the samples, oldest first", "schema": {"$ref": "#/components/schemas/PoolHistory"},
+    "example": {"now": 1767225600000, "interval_ms": 10000, "capacity": 8640,
+      "samples": [{"at": 1767225590000, "capacity_milli": 2000, "allocated_milli": 500, "free_milli": 1500, "fragmentation_ratio": 0.0, "fragmented_milli": 0.0, "pending_jobs": 0, "oldest_pending_seconds": 0}]}}},
+  "errors": {"400": "since or limit is not an integer in range", "503": "this control plane keeps no pool history"}
+})json"},
       {"GET /v1/prices", R"json({
   "operationId": "getPrices", "tags": ["metering"],
   "responses": {"200": {"description": "the price table", "schema": {"$ref": "#/components/schemas/Prices"},

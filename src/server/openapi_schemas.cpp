@@ -34,6 +34,33 @@ std::string_view OpenApiSchemasJson() {
     "required": ["status", "store"],
     "additionalProperties": false
   },
+  "PoolSample": {
+    "type": "object",
+    "description": "The pool's gauges at one time (GPU compute in thousandths of a GPU).",
+    "properties": {
+      "at": {"type": "integer", "description": "Unix milliseconds"},
+      "capacity_milli": {"type": "integer"},
+      "allocated_milli": {"type": "integer"},
+      "free_milli": {"type": "integer"},
+      "fragmentation_ratio": {"type": ["number", "null"], "description": "fragmented / free, against the learned workload; null before it is known"},
+      "fragmented_milli": {"type": ["number", "null"]},
+      "pending_jobs": {"type": "integer"},
+      "oldest_pending_seconds": {"type": "number"}
+    },
+    "required": ["at", "capacity_milli", "allocated_milli", "free_milli", "fragmentation_ratio", "fragmented_milli", "pending_jobs", "oldest_pending_seconds"],
+    "additionalProperties": false
+  },
+  "PoolHistory": {
+    "type": "object",
+    "properties": {
+      "now": {"type": "integer", "description": "the server's clock, Unix milliseconds"},
+      "interval_ms": {"type": "integer"},
+      "capacity": {"type": "integer", "description": "how many samples are kept"},
+      "samples": {"type": "array", "items": {"$ref": "#/components/schemas/PoolSample"}}
+    },
+    "required": ["now", "interval_ms", "capacity", "samples"],
+    "additionalProperties": false
+  },
   "RouteList": {
     "type": "object",
     "properties": {

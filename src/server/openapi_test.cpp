@@ -13,6 +13,7 @@
 #include <set>
 
 #include "server/api.h"
+#include "server/dashboard_assets.h"
 #include "server/json_schema_test_util.h"
 #include "server/server_test_util.h"
 
@@ -270,6 +271,14 @@ TEST(JsonSchemaCheckTest, RefusesWhatItCannotCheck) {
 // A control plane with what the examples name: tenant "team-a" with a token, node
 // "gpu-node-1" (2 simulated GPUs), and team-a's job "train" running on it with 18 bytes
 // of log. The document's example ids map to these objects' real ids.
+// The name of the dashboard's embedded script (its name carries a hash of its content).
+std::string DashboardScript() {
+  for (const DashboardAsset& a : DashboardAssets()) {
+    if (a.name.ends_with(".js")) return std::string(a.name);
+  }
+  return "";
+}
+
 struct ExampleWorld {
   TestControlPlane cp;
   std::unique_ptr<SimAgent> agent;
@@ -302,7 +311,8 @@ struct ExampleWorld {
            {std::string(OpenApiExampleIds::kToken), tok.Str("id")},
            {std::string(OpenApiExampleIds::kNode), agent->node_id()},
            {std::string(OpenApiExampleIds::kJob), job.Str("id")},
-           {std::string(OpenApiExampleIds::kAllocation), alloc}};
+           {std::string(OpenApiExampleIds::kAllocation), alloc},
+           {std::string(OpenApiExampleIds::kDashboardScript), DashboardScript()}};
   }
 
   std::string Real(std::string text) const {
