@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { apiCall } from './api.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -45,16 +46,7 @@ if (!url) throw new Error(`server did not start: ${out}`);
 const admin = readFileSync(join(data, 'admin.token'), 'utf8').trim();
 const join_ = readFileSync(join(data, 'join.token'), 'utf8').trim();
 
-async function call(token, method, path, body) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text);
-}
+const call = (token, method, path, body) => apiCall(url, token, method, path, body);
 
 // 100 nodes through the agent protocol, kept alive by heartbeats.
 const nodes = [];

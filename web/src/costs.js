@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import htm from 'htm';
 import { get } from './api.js';
 import { usePoll } from './util.js';
-import { useTenants } from './jobs.js';
+import { TenantSelect, useTenants } from './jobs.js';
 
 const html = htm.bind(h);
 
@@ -73,13 +73,7 @@ export function CostsPage({ me }) {
           <option value="job">job</option><option value="model">GPU model</option><option value="day">day</option>
         </select>
       </label>
-      ${me.admin &&
-      html`<label>Tenant
-        <select value=${tenant} onChange=${(e) => setTenant(e.target.value)}>
-          <option value="">every tenant</option>
-          ${tenants.list.map((t) => html`<option value=${t.name}>${t.name}</option>`)}
-        </select>
-      </label>`}
+      <${TenantSelect} me=${me} tenants=${tenants} tenant=${tenant} setTenant=${setTenant} />
     </form>
     <p class="help">
       The period runs from the start of "From" to the start of "To" (UTC), as${' '}

@@ -29,6 +29,17 @@ export function useTenants(me) {
   }, [tenants]);
 }
 
+// The admin's tenant filter (nothing for other tenants, who see only their own).
+export function TenantSelect({ me, tenants, tenant, setTenant }) {
+  if (!me.admin) return null;
+  return html`<label>Tenant
+    <select value=${tenant} onChange=${(e) => setTenant(e.target.value)}>
+      <option value="">every tenant</option>
+      ${tenants.list.map((t) => html`<option value=${t.name}>${t.name}</option>`)}
+    </select>
+  </label>`;
+}
+
 export function JobsPage({ me }) {
   const [state, setState] = useState('');
   const [tenant, setTenant] = useState('');
@@ -56,13 +67,7 @@ export function JobsPage({ me }) {
           ${STATES.map((s) => html`<option value=${s}>${s}</option>`)}
         </select>
       </label>
-      ${me.admin &&
-      html`<label>Tenant
-        <select value=${tenant} onChange=${(e) => setTenant(e.target.value)}>
-          <option value="">every tenant</option>
-          ${tenants.list.map((t) => html`<option value=${t.name}>${t.name}</option>`)}
-        </select>
-      </label>`}
+      <${TenantSelect} me=${me} tenants=${tenants} tenant=${tenant} setTenant=${setTenant} />
       <label>Name
         <input type="search" value=${name} placeholder="name or id"
           onInput=${(e) => setName(e.target.value)} />
