@@ -153,6 +153,8 @@ class Api {
   Result<Reply> DashboardFile(const Call& c);
   // pool_history_api.cpp: GET /v1/pool/history.
   Result<Reply> GetPoolHistory(const Call& c);
+  // pool_api.cpp: GET /v1/pool (the node pool, pool.h).
+  Result<Reply> GetNodePool(const Call& c);
   // api_admin.cpp
   Result<Reply> Health(const Call& c);
   Result<Reply> ListRoutes(const Call& c);

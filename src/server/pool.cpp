@@ -380,7 +380,8 @@ boost::json::object NodePoolSnapshotToJson(const NodePoolSnapshot& snapshot) {
   for (const auto& p : snapshot.pending) {
     pending.push_back(json::object{{"job_id", p.job_id}, {"why", p.why}});
   }
-  return json::object{{"groups", std::move(groups)}, {"pending", std::move(pending)}};
+  return json::object{
+      {"enabled", true}, {"groups", std::move(groups)}, {"pending", std::move(pending)}};
 }
 
 std::string RenderPoolMetrics(const NodePoolSnapshot& snapshot) {

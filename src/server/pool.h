@@ -72,7 +72,8 @@ struct PoolStepStats {
   int boot_timeouts = 0;
 };
 
-// GET /v1/pool's answer: {"groups":[{"name","provider","min_nodes","max_nodes","shape",
+// GET /v1/pool's answer:
+// {"enabled":true,"groups":[{"name","provider","min_nodes","max_nodes","shape",
 // "price_per_hour","boot_timeout_s","scale_down_after_s","reason","boot_failures","created",
 // "deleted","nodes":[{"name","node_id","state","age_s"}]}],"pending":[{"job_id","why"}]}.
 boost::json::object NodePoolSnapshotToJson(const NodePoolSnapshot& snapshot);

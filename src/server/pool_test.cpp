@@ -210,6 +210,42 @@ TEST(PoolTest, PicksTheCheapestGroupForTheDominantShare) {
   EXPECT_EQ(h.Group(0).nodes.size() + h.Group(1).nodes.size(), 1u);
 }
 
+TEST(PoolTest, ApiAndMetricsShowGroupsNodesAndPendingWork) {
+  PoolHarness h(Pool(Group("gpu", 0, 3, 2, 4.0, /*boot_delay=*/10)));
+  std::string id = Submit(h.cp(), JobBody(1, 0, "\"gpu_count\":1"));
+  h.Step(seconds(1));
+  Reply pool = h.cp().Do("GET", "/v1/pool", h.cp().admin());
+  ASSERT_EQ(pool.status, 200) << pool.raw;
+  EXPECT_TRUE(pool.body.at("enabled").as_bool());
+  const auto& g = pool.body.at("groups").as_array().at(0).as_object();
+  EXPECT_EQ(g.at("name").as_string(), "gpu");
+  EXPECT_EQ(g.at("max_nodes").as_int64(), 3);
+  EXPECT_EQ(g.at("shape").at("gpus").as_int64(), 2);
+  ASSERT_EQ(g.at("nodes").as_array().size(), 1u);
+  EXPECT_EQ(g.at("nodes").as_array()[0].at("state").as_string(), "booting");
+  EXPECT_EQ(g.at("nodes").as_array()[0].at("name").as_string(), "gpu-1");
+  const auto& p = pool.body.at("pending").as_array().at(0);
+  EXPECT_EQ(p.at("job_id").as_string(), id);
+  EXPECT_EQ(p.at("why").as_string(), "waiting for pool node gpu-1");
+  // Admin only.
+  std::string tenant = h.cp().NewTenantToken("t1");
+  EXPECT_EQ(h.cp().Do("GET", "/v1/pool", tenant).status, 403);
+  Reply metrics = h.cp().Do("GET", "/metrics", h.cp().admin());
+  EXPECT_NE(metrics.raw.find("fastgpu_pool_nodes{group=\"gpu\",state=\"booting\"} 1"),
+            std::string::npos)
+      << metrics.raw;
+  EXPECT_NE(metrics.raw.find("fastgpu_pool_nodes{group=\"gpu\",state=\"ready\"} 0"),
+            std::string::npos);
+  EXPECT_NE(metrics.raw.find("fastgpu_pool_nodes_max{group=\"gpu\"} 3"), std::string::npos);
+  EXPECT_NE(metrics.raw.find("fastgpu_pool_pending_jobs 1"), std::string::npos);
+  h.Step(seconds(10));
+  h.Step(seconds(1));
+  metrics = h.cp().Do("GET", "/metrics", h.cp().admin());
+  EXPECT_NE(metrics.raw.find("fastgpu_pool_nodes{group=\"gpu\",state=\"ready\"} 1"),
+            std::string::npos)
+      << metrics.raw;
+}
+
 // A provider whose every call fails, as a broken cloud CLI would.
 class FailingProvider : public NodeProvider {
  public:
