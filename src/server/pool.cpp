@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 namespace fastgpu::server {
 
@@ -266,6 +267,7 @@ Result<PoolStepStats> NodePool::Step(store::Store& store, const std::vector<mode
   }
 
   pending_.clear();
+  std::set<std::string> booked;  // nodes some pending job counts on
   for (const model::Job& job : pending) {
     const model::Shape& shape = job.spec.shape;
     std::string why;
@@ -323,6 +325,31 @@ Result<PoolStepStats> NodePool::Step(store::Store& store, const std::vector<mode
       for (size_t i = 0; i < on.size(); ++i) why += (i == 0 ? " " : ", ") + on[i];
     }
     pending_.push_back({job.id, why});
+    booked.insert(on.begin(), on.end());
+  }
+  // Boots nobody waits for any more (the work found room elsewhere, or left) are cancelled,
+  // down to min_nodes.
+  for (Group& g : groups_) {
+    int kept = 0;
+    for (const Instance& in : g.instances) kept += in.state != PoolNodeState::kDraining ? 1 : 0;
+    for (size_t i = g.instances.size(); i-- > 0;) {
+      const Instance& in = g.instances[i];
+      if (in.state != PoolNodeState::kBooting || booked.count(in.name) > 0 ||
+          kept <= g.config.min_nodes) {
+        continue;
+      }
+      Status st = g.provider->Delete(g.config.name, in.name);
+      if (!st.ok()) {
+        g.reason = "delete of node " + in.name + " failed: " + st.message();
+        continue;
+      }
+      spdlog::info("pool: group {}: boot of {} cancelled: no work waits for it", g.config.name,
+                   in.name);
+      ++g.deleted;
+      ++stats.deleted;
+      --kept;
+      g.instances.erase(g.instances.begin() + static_cast<std::ptrdiff_t>(i));
+    }
   }
   return stats;
 }

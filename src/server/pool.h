@@ -17,7 +17,8 @@
 //      share of it (price_per_hour times the largest of its GPU, CPU and memory shares, the
 //      simulator's rule, docs/elastic.md), never above max_nodes; groups below min_nodes
 //      are brought up to it. A provider error stops that group for the step and is shown
-//      as its reason.
+//      as its reason;
+//   5. a booting node no pending job counts on any more is deleted (down to min_nodes).
 // Time comes from the Clock (monotonic for timeouts). Owns the providers; borrows the
 // clock. Thread-safe: Step and Snapshot take one mutex (Snapshot serves GET /v1/pool).
 #pragma once

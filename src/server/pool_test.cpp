@@ -210,6 +210,20 @@ TEST(PoolTest, PicksTheCheapestGroupForTheDominantShare) {
   EXPECT_EQ(h.Group(0).nodes.size() + h.Group(1).nodes.size(), 1u);
 }
 
+TEST(PoolTest, BootNobodyWaitsForIsCancelled) {
+  PoolHarness h(Pool(Group("gpu", 0, 3, 2, 4.0, /*boot_delay=*/30)));
+  std::string id = Submit(h.cp(), JobBody(1, 0, "\"gpu_count\":1"));
+  h.Step(seconds(1));
+  ASSERT_EQ(h.Group(0).nodes.size(), 1u);
+  Reply cancel = h.cp().Do("POST", "/v1/jobs/" + id + "/cancel", h.cp().admin());
+  ASSERT_EQ(cancel.status, 200) << cancel.raw;
+  h.Step(seconds(1));
+  EXPECT_EQ(h.Group(0).nodes.size(), 0u);
+  EXPECT_EQ(h.Group(0).deleted, 1);
+  h.Step(seconds(40));  // its boot delay passes: nothing starts
+  EXPECT_EQ(h.live(), 0);
+}
+
 TEST(PoolTest, ApiAndMetricsShowGroupsNodesAndPendingWork) {
   PoolHarness h(Pool(Group("gpu", 0, 3, 2, 4.0, /*boot_delay=*/10)));
   std::string id = Submit(h.cp(), JobBody(1, 0, "\"gpu_count\":1"));
