@@ -102,7 +102,8 @@ void NodePool::Book(Instance& room, const model::Shape& shape) {
   }
 }
 
-Status NodePool::Observe(store::Store& store, Group& g, PoolStepStats& stats) {
+Status NodePool::Observe(store::Store& store, const std::map<std::string, int>& live_by_node,
+                         Group& g, PoolStepStats& stats) {
   const MonoTime now = clock_.MonotonicNow();
   int kept = 0;  // nodes not draining, for min_nodes
   for (const Instance& in : g.instances) kept += in.state != PoolNodeState::kDraining ? 1 : 0;
@@ -146,8 +147,8 @@ Status NodePool::Observe(store::Store& store, Group& g, PoolStepStats& stats) {
       FASTGPU_RETURN_IF_ERROR(store.Read([&](store::ReadTx& tx) -> Status {
         FASTGPU_ASSIGN_OR_RETURN(rec, tx.GetNode(in.node_id));
         FASTGPU_ASSIGN_OR_RETURN(drained, tx.IsNodeDrained(in.node_id));
-        FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByNode(in.node_id));
-        for (const auto& a : allocs) live += store::IsLive(a.state) ? 1 : 0;
+        auto it = live_by_node.find(in.node_id);
+        live = it == live_by_node.end() ? 0 : it->second;
         return OkStatus();
       }));
       if (rec.state == store::NodeState::kLost) {
@@ -237,7 +238,13 @@ Result<PoolStepStats> NodePool::Step(store::Store& store, const std::vector<mode
   PoolStepStats stats;
   const MonoTime now = clock_.MonotonicNow();
   for (auto& [name, provider] : providers_) provider->Tick(now);
-  for (Group& g : groups_) FASTGPU_RETURN_IF_ERROR(Observe(store, g, stats));
+  std::map<std::string, int> live_by_node;  // live allocations per node
+  FASTGPU_RETURN_IF_ERROR(store.Read([&](store::ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());
+    for (const auto& a : live) ++live_by_node[a.alloc.node_id];
+    return OkStatus();
+  }));
+  for (Group& g : groups_) FASTGPU_RETURN_IF_ERROR(Observe(store, live_by_node, g, stats));
 
   // The room pending work may count on: booting nodes and empty ready nodes, whole.
   std::vector<std::pair<Group*, size_t>> rooms;

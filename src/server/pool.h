@@ -126,7 +126,8 @@ class NodePool {
     int64_t next_index = 1;
   };
   NodePool(Clock& clock) : clock_(clock) {}
-  Status Observe(store::Store& store, Group& g, PoolStepStats& stats);
+  Status Observe(store::Store& store, const std::map<std::string, int>& live_by_node, Group& g,
+                 PoolStepStats& stats);
   bool StartNode(Group& g, Instance** started);
   static bool Fits(const Instance& room, const model::Shape& shape, const PoolNodeShape& node);
   static void Book(Instance& room, const model::Shape& shape);
