@@ -140,6 +140,8 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "Seconds a request's header and body may take to arrive once it has begun")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--pool", f->pool_file,
+                  "Node groups that grow and shrink with the pending work (JSON, docs/pool.md)");
   cmd->add_flag("--allow-unplaceable", f->allow_unplaceable,
                 "Accept jobs that no registered node could ever hold (they wait, saying why) "
                 "instead of refusing them with 422; for a pool about to grow");
@@ -283,6 +285,12 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.tls_ca_sha256 = running.ca_sha256;
   // Before the data dir and database are made: a refused start leaves nothing behind.
   FASTGPU_RETURN_IF_ERROR(server::CheckPlainHttpAllowed(o));
+  if (!f.pool_file.empty()) {
+    running.pool_agents = std::make_unique<PoolAgentSettings>();
+    running.pool_agents->data_dir = f.data_dir;
+    running.pool_agents->ca_file = running.ca_sha256.empty() ? running.ca_file : "";
+    FASTGPU_ASSIGN_OR_RETURN(o.pool, OpenPool(f.pool_file, *running.pool_agents));
+  }
   // The binary's choices: the SQLite store in the data dir (mode 0700) and the real clock.
   if (f.data_dir.empty()) return InvalidArgument("data dir: required");
   std::error_code ec;
@@ -294,6 +302,13 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   FASTGPU_ASSIGN_OR_RETURN(running.control_plane,
                            server::ControlPlane::Open(o, std::move(store), SystemClock::Default()));
   FASTGPU_ASSIGN_OR_RETURN(running.port, running.control_plane->Start());
+  if (o.pool != nullptr) {
+    // Remote machines reach the control plane at its own address; a wildcard listen
+    // address is no address, so local (simulated) agents use the loopback one.
+    const bool wildcard = running.host == "0.0.0.0" || running.host == "::";
+    o.pool->SetControlPlane(wildcard ? running.LocalUrl() : running.Url(),
+                            running.control_plane->server().join_token());
+  }
   if (!f.data_dir.empty()) ProtectDataDir(f.data_dir);
   return running;
 }

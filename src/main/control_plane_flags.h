@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "main/pool_flags.h"
 #include "server/control_plane.h"
 #include "store/store.h"
 
@@ -48,13 +49,14 @@ struct ControlPlaneFlags {
   double leader_lease_s = 4;            // a lapsed leader is replaced after this long
   double pool_history_interval_s = 10;  // between samples of GET /v1/pool/history
   int pool_history_samples = 8640;      // samples kept (24 h at 10 s)
+  std::string pool_file;                // default "": no node pool; else its groups (docs/pool.md)
 };
 
 // Adds --listen, --data-dir, --store, --placer (--policy), --batch-size, --batch-time-limit,
 // --node-timeout, --heartbeat-interval,
 // --io-threads, --workers, --max-body-bytes, --budget-grace, --max-connections,
 // --idle-timeout, --request-timeout, --allow-unplaceable, --log-limit, --tls, --tls-cert,
-// --tls-key, --tls-san and --insecure-http to `cmd`.
+// --tls-key, --tls-san, --insecure-http and --pool to `cmd`.
 void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags>& flags);
 
 // Opens the store `flags.store` names (see ControlPlaneFlags::store) with the log cap.
@@ -65,6 +67,9 @@ Result<std::unique_ptr<store::Store>> OpenStoreFromFlags(const ControlPlaneFlags
 std::string StoreBanner(const ControlPlaneFlags& flags);
 
 struct RunningControlPlane {
+  // With --pool: what its simulated nodes' agents use (they start after Start returns).
+  // First, so that it outlives the control plane that owns the pool.
+  std::unique_ptr<PoolAgentSettings> pool_agents;
   std::unique_ptr<server::ControlPlane> control_plane;
   std::string host;         // as given in --listen
   uint16_t port = 0;        // the port bound (the chosen one for port 0)

@@ -32,6 +32,7 @@
 #include "server/log_waiters.h"
 #include "server/metrics.h"
 #include "server/node_leases.h"
+#include "server/pool.h"
 #include "server/pool_history.h"
 #include "store/store.h"
 
@@ -63,6 +64,9 @@ struct ApiOptions {
   // /v1/pool/history (503 when null), sampled every `pool_history_interval_ms`.
   const PoolHistory* pool_history = nullptr;
   int64_t pool_history_interval_ms = 0;
+  // Borrowed, may be null (default): the node pool GET /v1/pool shows (404 when null) and
+  // /metrics counts.
+  const NodePool* pool = nullptr;
 };
 
 // The node an admin names by id or by name (already percent-decoded); a name must match
@@ -149,6 +153,8 @@ class Api {
   Result<Reply> DashboardFile(const Call& c);
   // pool_history_api.cpp: GET /v1/pool/history.
   Result<Reply> GetPoolHistory(const Call& c);
+  // pool_api.cpp: GET /v1/pool (the node pool, pool.h).
+  Result<Reply> GetNodePool(const Call& c);
   // api_admin.cpp
   Result<Reply> Health(const Call& c);
   Result<Reply> ListRoutes(const Call& c);

@@ -48,6 +48,8 @@ const std::vector<Api::Route>& Api::Table() {
        &Api::RevokeNode},
       {{"GET", "/v1/pool/history", A::kTenant, "the pool's gauges over time; ?since= ms"},
        &Api::GetPoolHistory},
+      {{"GET", "/v1/pool", A::kAdmin, "the node pool: groups, their nodes, pending work"},
+       &Api::GetNodePool},
       // Metering (docs/metering.md).
       {{"GET", "/v1/prices", A::kTenant, "the price table"}, &Api::GetPrices},
       {{"PUT", "/v1/prices", A::kAdmin, "replace the price table"}, &Api::SetPrices},

@@ -214,6 +214,23 @@ const std::vector<OperationDoc>& OpenApiOperations() {
       "samples": [{"at": 1767225590000, "capacity_milli": 2000, "allocated_milli": 500, "free_milli": 1500, "fragmentation_ratio": 0.0, "fragmented_milli": 0.0, "pending_jobs": 0, "oldest_pending_seconds": 0}]}}},
   "errors": {"400": "since or limit is not an integer in range", "503": "this control plane keeps no pool history"}
 })json"},
+      {"GET /v1/pool", R"json({
+  "operationId": "getNodePool", "tags": ["nodes"],
+  "description": "The node pool of `fastgpu server --pool FILE` (docs/pool.md): each node group with its settings, its nodes (booting, ready, draining) and the reason of its latest provider failure or boot timeout, and the pending jobs the latest scaling step looked at with what it did for each. enabled is false (and the lists empty) without a pool file.",
+  "responses": {"200": {"description": "the pool", "schema": {"type": "object", "required": ["enabled", "groups", "pending"],
+      "properties": {"enabled": {"type": "boolean"},
+        "groups": {"type": "array", "items": {"type": "object", "required": ["name", "provider", "min_nodes", "max_nodes", "nodes", "reason"],
+          "properties": {"name": {"type": "string"}, "provider": {"type": "string", "enum": ["exec", "simulated"]},
+            "min_nodes": {"type": "integer"}, "max_nodes": {"type": "integer"},
+            "shape": {"type": "object", "properties": {"gpu_model": {"type": "string"}, "gpus": {"type": "integer"}, "cpu_milli": {"type": "integer"}, "memory_mib": {"type": "integer"}}},
+            "price_per_hour": {"type": "number"}, "boot_timeout_s": {"type": "integer"}, "scale_down_after_s": {"type": "integer"},
+            "reason": {"type": "string"}, "boot_failures": {"type": "integer"}, "created": {"type": "integer"}, "deleted": {"type": "integer"},
+            "nodes": {"type": "array", "items": {"type": "object", "required": ["name", "state"],
+              "properties": {"name": {"type": "string"}, "node_id": {"type": "string"}, "state": {"type": "string", "enum": ["booting", "ready", "draining"]}, "age_s": {"type": "integer"}}}}}}},
+        "pending": {"type": "array", "items": {"type": "object", "required": ["job_id", "why"],
+          "properties": {"job_id": {"type": "string"}, "why": {"type": "string"}}}}}},
+    "example": {"enabled": false, "groups": [], "pending": []}}}
+})json"},
       {"GET /v1/prices", R"json({
   "operationId": "getPrices", "tags": ["metering"],
   "responses": {"200": {"description": "the price table", "schema": {"$ref": "#/components/schemas/Prices"},

@@ -203,6 +203,9 @@ Result<PassStats> Reconciler::RunOnce() {
   }
   if (st.ok()) st = PlacePending(stats, changes);
   if (st.ok()) st = CollectGarbage(changes.full);
+  if (st.ok() && options_.pool != nullptr) {
+    if (Status ps = StepPool(); !ps.ok()) spdlog::warn("pool: step failed: {}", ps.ToString());
+  }
   if (!st.ok()) {
     synced_ = false;   // what this pass read may be lost: the next pass reads everything
     refused_.clear();  // and retries every pending job
@@ -576,6 +579,24 @@ void Reconciler::Poke() {
     poked_ = true;
   }
   cv_.notify_all();
+}
+
+Status Reconciler::StepPool() {
+  std::vector<model::Job> pending;
+  store::JobFilter filter;
+  filter.states = {model::JobState::kPending};
+  filter.limit = 1000;
+  while (static_cast<int>(pending.size()) < options_.max_pending_per_pass) {
+    store::JobPage page;
+    FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
+      FASTGPU_ASSIGN_OR_RETURN(page, tx.ListJobs(filter));
+      return OkStatus();
+    }));
+    for (auto& job : page.jobs) pending.push_back(std::move(job));
+    if (page.next_cursor.empty()) break;
+    filter.cursor = page.next_cursor;
+  }
+  return options_.pool->Step(store_, pending).status();
 }
 
 }  // namespace fastgpu::server

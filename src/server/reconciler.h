@@ -66,6 +66,7 @@
 #include "server/metrics.h"
 #include "server/node_leases.h"
 #include "server/placement_pass.h"
+#include "server/pool.h"
 #include "server/pool_metrics.h"
 #include "store/store.h"
 
@@ -84,6 +85,9 @@ struct ReconcilerOptions {
   // A pass reads only what the store's change feed says changed since the previous pass;
   // every this long (and at the first pass) it reads everything instead. Default 30 s.
   std::chrono::milliseconds full_pass_interval{std::chrono::seconds(30)};
+  // Borrowed, default null: the node pool stepped after each pass's placement with the
+  // jobs still pending (pool.h); its errors are logged and do not fail the pass.
+  NodePool* pool = nullptr;
 };
 
 // What one pass did.
@@ -166,6 +170,8 @@ class Reconciler {
                          std::vector<const PlacementPlan*>& skipped);
   Status WriteReasons(const std::map<std::string, std::string>& waiting);
   Status CollectGarbage(bool full);
+  // Steps options_.pool with the oldest pending jobs (at most max_pending_per_pass).
+  Status StepPool();
   // The background thread's loop body: one pass, its failure or exception logged.
   void RunPassLogged();
 

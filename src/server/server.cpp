@@ -165,6 +165,7 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ro.interval = s->options_.reconcile_interval;
   ro.budget_grace = s->options_.budget_grace;
   ro.max_pending_per_pass = s->options_.max_pending_per_pass;
+  ro.pool = s->options_.pool.get();
   if (s->options_.replica_id.empty()) s->options_.replica_id = "replica-" + RandomHex(6);
   s->fenced_ = std::make_unique<FencedStore>(store, s->options_.replica_id);
   FASTGPU_ASSIGN_OR_RETURN(s->reconciler_,
@@ -194,7 +195,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ao.lease_ms = s->options_.node_timeout.count();
   ao.max_log_bytes = s->options_.max_log_bytes;
   ao.leases = &s->reconciler_->leases();
-  ao.allow_unplaceable = s->options_.allow_unplaceable;
+  ao.allow_unplaceable = s->options_.allow_unplaceable || s->options_.pool != nullptr;
+  ao.pool = s->options_.pool.get();
   ao.leader = s->elector_.get();
   ao.max_log_streams = std::max(1, s->options_.worker_threads / 2);
   s->pool_history_ = std::make_unique<PoolHistory>(s->options_.pool_history_samples);

@@ -24,6 +24,7 @@
 #include "server/http_server.h"
 #include "server/leader.h"
 #include "server/metrics.h"
+#include "server/pool.h"
 #include "server/pool_history.h"
 #include "server/reconciler.h"
 #include "store/store.h"
@@ -76,6 +77,11 @@ struct ServerOptions {
   // every 10 s by default, the latest 8,640 samples (24 hours) kept.
   std::chrono::milliseconds pool_history_interval{10000};
   size_t pool_history_samples = 8640;
+  // Default null: no node pool. Node groups that grow and shrink with the pending work
+  // (pool.h, docs/pool.md): the reconciler steps it after each pass, GET /v1/pool shows
+  // it, /metrics counts its nodes. With a pool, admission accepts work no registered node
+  // could hold (a group may boot one for it).
+  std::shared_ptr<NodePool> pool;
 };
 
 // OK unless `options` would serve plain HTTP on a non-loopback address without
