@@ -45,7 +45,7 @@ std::string SelfExe() {
 }
 
 Status WriteSysfs(const std::string& path, const std::string& value) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) return FailedPrecondition("cannot open " + path + ": " + std::strerror(errno));
   ssize_t n = ::write(fd, value.data(), value.size());
   int err = errno;
