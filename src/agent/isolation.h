@@ -1,5 +1,5 @@
 // IsolationMode: one way of giving a replica its share of a GPU (exclusive, mig, mps,
-// shared), chosen by the allocation's Isolation from a fixed table (isolation_registry.cpp).
+// shared, vm), chosen by the allocation's Isolation from a fixed table (isolation_registry.cpp).
 //
 // PlanVgpu (vgpu.h) does what every mode shares: the replica's own variables, one mode
 // per allocation, the slice's GPU exists, is named once, is healthy and the slice's milli
@@ -12,7 +12,7 @@
 // (HostFolders), how sandbox uids are shared (OneUserPerGpu) and what to undo when it
 // ends (Release).
 //
-// Adding a mode (vm comes next): one file isolation_<name>.cpp with a final class
+// Adding a mode: one file isolation_<name>.cpp with a final class
 // implementing this interface and a function returning its instance (declared in
 // isolation_internal.h), and one line in the table of isolation_registry.cpp.
 //
