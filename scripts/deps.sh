@@ -20,9 +20,13 @@ PACKAGES=(
 # their own, so no registry and no global podman state is needed), Debian's python3 with
 # venv and pip (the Python SDK's tests, label "sdk", and its offline `pip install`) and
 # chromium (the dashboard's browser test, label "browser", tests/browser/, drives Debian's
-# Chromium headless); their tests skip cleanly without them.
+# Chromium headless), and for the vm isolation tests (label "vm", docs/vm-isolation.md) QEMU,
+# libvirt's daemon and clients (virt-xml-validate), libxml2-utils and a Debian kernel to
+# boot (the tests start libvirtd themselves when none runs); their tests skip cleanly
+# without them.
 OPTIONAL=(postgresql valgrind clang-14 libfuzzer-14-dev podman crun catatonit busybox-static
-  python3 python3-venv python3-pip chromium)
+  python3 python3-venv python3-pip chromium
+  qemu-system-x86 libvirt-daemon-system libvirt-clients libxml2-utils linux-image-amd64)
 
 missing=()
 for p in "${PACKAGES[@]}" ${FASTGPU_WITH_OPTIONAL:+"${OPTIONAL[@]}"}; do

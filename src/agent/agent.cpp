@@ -194,6 +194,7 @@ Status Agent::Impl::Start() {
   ro.support = support;
   ro.gpu_dev_dir = options_.gpu_dev_dir;
   ro.containers = options_.containers;
+  ro.vm = options_.vm;
   ro.env = &env_;
   {
     const char* path = std::getenv("PATH");

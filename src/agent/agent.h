@@ -28,6 +28,7 @@
 #include "agent/health.h"
 #include "agent/launcher.h"
 #include "agent/state_writer.h"
+#include "agent/vm_options.h"
 #include "common/clock.h"
 #include "common/status.h"
 
@@ -102,6 +103,8 @@ struct AgentOptions {
   // Jobs with an image: the container runtime, allowed registries and extra runtime
   // options (see container.h for each default: podman, {"localhost"}, none).
   ContainerOptions containers;
+  // vm replicas: libvirt, the guest to boot (vm_options.h; docs/vm-isolation.md).
+  VmOptions vm;
 };
 
 // What the agent holds right now, for `fastgpu up`, logs and tests.

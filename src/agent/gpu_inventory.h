@@ -35,6 +35,9 @@ struct GpuSample {
   // N of the GPU's device node /dev/nvidiaN (NVML's minor number, which need not be the
   // index); -1 when unknown (the index is used then). Simulated GPUs: the index.
   int device_minor = -1;
+  // The GPU's PCI address as sysfs names it ("0000:65:00.0", from NVML's bus id); "" when
+  // unknown (simulated GPUs). The vm isolation mode passes the GPU through by it.
+  std::string pci_address;
   bool present = true;           // false: the GPU no longer answers (fell off the bus)
   int utilization_percent = -1;  // -1 when unknown
   int temperature_c = -1;        // -1 when unknown

@@ -1,5 +1,5 @@
 // IsolationMode: one way of giving a replica its share of a GPU (exclusive, mig, mps,
-// shared), chosen by the allocation's Isolation from a fixed table (isolation_registry.cpp).
+// shared, vm), chosen by the allocation's Isolation from a fixed table (isolation_registry.cpp).
 //
 // PlanVgpu (vgpu.h) does what every mode shares: the replica's own variables, one mode
 // per allocation, the slice's GPU exists, is named once, is healthy and the slice's milli
@@ -12,7 +12,7 @@
 // (HostFolders), how sandbox uids are shared (OneUserPerGpu) and what to undo when it
 // ends (Release).
 //
-// Adding a mode (vm comes next): one file isolation_<name>.cpp with a final class
+// Adding a mode: one file isolation_<name>.cpp with a final class
 // implementing this interface and a function returning its instance (declared in
 // isolation_internal.h), and one line in the table of isolation_registry.cpp.
 //
@@ -28,9 +28,11 @@
 
 #include "agent/file_env.h"
 #include "agent/gpu_inventory.h"
+#include "agent/launcher.h"
 #include "agent/mps.h"
 #include "agent/state.h"
 #include "agent/vgpu.h"
+#include "agent/vm_options.h"
 #include "common/result.h"
 #include "model/shape.h"
 #include "protocol/agent_protocol.h"
@@ -76,6 +78,7 @@ struct IsolationServices {
   std::string mps_root;           // as PlanContext::mps_root
   std::string gpu_dev_dir;        // where the GPU device nodes live (default /dev)
   FileEnv& env = PosixFileEnv();  // the agent's files (the MPS folders among them)
+  const VmOptions* vm = nullptr;  // vm replicas: the guest and libvirt; nullptr: none
 };
 
 class IsolationMode {
@@ -124,6 +127,16 @@ class IsolationMode {
   // gets besides its work dir: never one the job's environment names. Default none.
   virtual std::vector<std::string> HostFolders(const ReplicaRecord& rec,
                                                const IsolationServices& services) const;
+  // After Start, before the launch: may replace what the shim runs (vm: the guest's
+  // runner, with the workload's command and environment handed into the guest). `spec`
+  // holds the workload's argv, environment and files. An error, with the reason prefixed
+  // by the mode's name, fails the replica. Default: nothing.
+  virtual Status PrepareLaunch(const protocol::DesiredReplica& want, const ReplicaRecord& rec,
+                               const std::vector<GpuSample>& gpus, IsolationServices& services,
+                               LaunchSpec* spec) const;
+  // True when the workload runs inside a guest of its own, so the process sandbox does not
+  // apply to what the shim runs (vm). Default false.
+  virtual bool OwnGuest() const { return false; }
   // True when replicas of this mode on one GPU must run as one sandbox uid (NVIDIA's
   // MPS serves one user at a time). Default false.
   virtual bool OneUserPerGpu() const { return false; }

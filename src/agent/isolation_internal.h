@@ -12,6 +12,7 @@ const IsolationMode& ExclusiveIsolation();  // isolation_exclusive.cpp
 const IsolationMode& MigIsolation();        // isolation_mig.cpp
 const IsolationMode& MpsIsolation();        // isolation_mps.cpp
 const IsolationMode& SharedIsolation();     // isolation_shared.cpp
+const IsolationMode& VmIsolation();         // isolation_vm.cpp
 
 // "GPU <index>", as messages name a GPU.
 std::string GpuName(int index);

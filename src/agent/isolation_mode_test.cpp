@@ -135,6 +135,7 @@ const std::map<model::Isolation, Sample>& Samples() {
       {model::Isolation::kMig, {model::Isolation::kMig, "1xA100-80GB:mig", 143, 10000}},
       {model::Isolation::kMps, {model::Isolation::kMps, "1xH100-80GB", 500, 40000}},
       {model::Isolation::kShared, {model::Isolation::kShared, "1xH100-80GB", 300, 0}},
+      {model::Isolation::kVm, {model::Isolation::kVm, "1xH100-80GB", 1000, 0}},
   };
   return *samples;
 }

@@ -16,6 +16,7 @@ constexpr struct {
     {model::Isolation::kMig, &MigIsolation},
     {model::Isolation::kMps, &MpsIsolation},
     {model::Isolation::kShared, &SharedIsolation},
+    {model::Isolation::kVm, &VmIsolation},
 };
 
 }  // namespace
@@ -70,6 +71,12 @@ std::vector<std::string> IsolationMode::DeviceNodes(const IsolationServices&) co
 std::vector<std::string> IsolationMode::HostFolders(const ReplicaRecord&,
                                                     const IsolationServices&) const {
   return {};
+}
+
+Status IsolationMode::PrepareLaunch(const protocol::DesiredReplica&, const ReplicaRecord&,
+                                    const std::vector<GpuSample>&, IsolationServices&,
+                                    LaunchSpec*) const {
+  return OkStatus();
 }
 
 void IsolationMode::Release(const ReplicaRecord&, IsolationServices&) const {}

@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cctype>
+#include <cstring>
 #include <vector>
 
 #include "agent/gpu_names.h"
@@ -57,6 +59,14 @@ struct NvmlGpuInventory::Api {
   NvmlReturn (*GetName)(NvmlDevice, char*, unsigned) = nullptr;
   NvmlReturn (*GetMemoryInfo)(NvmlDevice, NvmlMemory*) = nullptr;
   NvmlReturn (*GetMinorNumber)(NvmlDevice, unsigned*) = nullptr;  // optional
+  // nvmlPciInfo_t: busIdLegacy[16], domain, bus, device, pciDeviceId, pciSubSystemId,
+  // busId[32] ("00000000:65:00.0").
+  struct PciInfo {
+    char bus_id_legacy[16];
+    unsigned domain, bus, device, device_id, subsystem_id;
+    char bus_id[32];
+  };
+  NvmlReturn (*GetPciInfo)(NvmlDevice, PciInfo*) = nullptr;  // optional
   // Optional entry points (absent in old drivers): fields stay unknown.
   NvmlReturn (*GetDriverVersion)(char*, unsigned) = nullptr;
   NvmlReturn (*GetUtilization)(NvmlDevice, NvmlUtilization*) = nullptr;
@@ -119,6 +129,7 @@ Result<std::unique_ptr<NvmlGpuInventory>> NvmlGpuInventory::Open(const std::stri
   }
   a.Resolve(a.GetDriverVersion, "nvmlSystemGetDriverVersion");
   a.Resolve(a.GetMinorNumber, "nvmlDeviceGetMinorNumber");
+  a.Resolve(a.GetPciInfo, "nvmlDeviceGetPciInfo_v3");
   a.Resolve(a.GetUtilization, "nvmlDeviceGetUtilizationRates");
   a.Resolve(a.GetTemperature, "nvmlDeviceGetTemperature");
   a.Resolve(a.GetPowerUsage, "nvmlDeviceGetPowerUsage");
@@ -155,6 +166,13 @@ Result<std::unique_ptr<NvmlGpuInventory>> NvmlGpuInventory::Open(const std::stri
     s.gpu.index = static_cast<int>(i);
     if (a.GetUuid(dev, buf, sizeof(buf)) == kNvmlSuccess) s.gpu.uuid = buf;
     if (a.GetName(dev, buf, sizeof(buf)) == kNvmlSuccess) s.product_name = buf;
+    if (Api::PciInfo pci{}; a.GetPciInfo != nullptr && a.GetPciInfo(dev, &pci) == kNvmlSuccess) {
+      std::string id(pci.bus_id, strnlen(pci.bus_id, sizeof(pci.bus_id)));
+      // sysfs and libvirt name it with a 4-digit domain: "0000:65:00.0".
+      if (id.size() >= 12) s.pci_address = id.substr(id.size() - 12);
+      for (char& c : s.pci_address)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
     unsigned minor = 0;
     if (a.GetMinorNumber != nullptr && a.GetMinorNumber(dev, &minor) == kNvmlSuccess) {
       s.device_minor = static_cast<int>(minor);

@@ -123,7 +123,7 @@ int64_t ReplicaSet::FreeUid() const {
 }
 
 IsolationServices ReplicaSet::Services() const {
-  return IsolationServices{mps_, options_.mps_root, options_.gpu_dev_dir, env_};
+  return IsolationServices{mps_, options_.mps_root, options_.gpu_dev_dir, env_, &options_.vm};
 }
 
 int64_t ReplicaSet::SharedGpuUid(const protocol::DesiredReplica& want) const {
@@ -394,8 +394,16 @@ void ReplicaSet::Launch(const protocol::DesiredReplica& want, const VgpuPlan& pl
       return fail("container: " + st.message());
     }
   }
-  if (want.image.empty()) {
-    // A container is confined by its runtime (podman): the sandbox is for plain processes.
+  if (mode != nullptr) {
+    IsolationServices services = Services();
+    if (Status st = mode->PrepareLaunch(want, rec, gpus, services, &spec); !st.ok()) {
+      if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
+      return fail(st.message());
+    }
+  }
+  if (want.image.empty() && (mode == nullptr || !mode->OwnGuest())) {
+    // A container is confined by its runtime (podman), a vm replica by its guest: the
+    // sandbox is for plain processes.
     std::string sandbox_note;
     spec.sandbox = SandboxFor(rec, gpus, &sandbox_note);
     if (!sandbox_note.empty()) notes.push_back(sandbox_note);

@@ -62,6 +62,8 @@ struct ReplicaSetOptions {
   // The agent's files: replica folders, logs, exit statuses (file_env.h). Borrowed.
   // Default nullptr: PosixFileEnv().
   FileEnv* env = nullptr;
+  // How vm replicas boot their guests (vm_options.h).
+  VmOptions vm;
 };
 
 class ReplicaSet {

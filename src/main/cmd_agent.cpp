@@ -11,6 +11,7 @@
 #include "main/commands.h"
 #include "main/container_flags.h"
 #include "main/sandbox_flags.h"
+#include "main/vm_flags.h"
 #include "model/units.h"
 
 namespace fastgpu::main {
@@ -36,6 +37,7 @@ struct AgentFlags {
   int64_t max_uncorrected_ecc = 0;
   bool kill_on_exit = false;
   ContainerFlags containers;
+  agent::VmOptions vm;
 };
 
 int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
@@ -59,6 +61,10 @@ int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
   auto containers = ContainerOptionsFromFlags(f.containers);
   if (!containers.ok()) return std::cerr << "fastgpu agent: " << containers.status() << "\n", 2;
   o.containers = *containers;
+  if (Status st = CheckVmOptions(f.vm); !st.ok()) {
+    return std::cerr << "fastgpu agent: " << st.message() << "\n", 2;
+  }
+  o.vm = f.vm;
   if (!f.cpu.empty()) {
     auto cpu = model::ParseCpuMilli(f.cpu);
     if (!cpu.ok()) return std::cerr << "fastgpu agent: --cpu: " << cpu.status() << "\n", 2;
@@ -168,6 +174,7 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
                 "Stop every workload when the agent exits (default: they keep running and the "
                 "next agent re-adopts them)");
   AddContainerFlags(cmd, &flags->containers);
+  AddVmFlags(cmd, &flags->vm);
   AddSandboxFlags(cmd, sandbox);
   cmd->callback([flags, sandbox, exit_code] { *exit_code = RunAgent(*flags, *sandbox); });
 }

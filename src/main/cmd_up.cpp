@@ -21,6 +21,7 @@
 #include "main/container_flags.h"
 #include "main/control_plane_flags.h"
 #include "main/sandbox_flags.h"
+#include "main/vm_flags.h"
 #include "model/units.h"
 #include "server/signals.h"
 
@@ -69,6 +70,7 @@ struct UpFlags : ControlPlaneFlags {
   std::string cpu, memory;  // what the local node offers; empty: see RegisterUpCommand
   std::string fallback_gpus = "4xH100-80GB";
   ContainerFlags containers;  // for the local agent
+  agent::VmOptions vm;        // for the local agent
   std::string gpu_dev_dir = "/dev";
 };
 
@@ -81,6 +83,10 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   auto containers = ContainerOptionsFromFlags(f.containers);
   if (!containers.ok()) {
     std::cerr << "fastgpu up: " << containers.status() << "\n";
+    return 2;
+  }
+  if (Status st = CheckVmOptions(f.vm); !st.ok()) {
+    std::cerr << "fastgpu up: " << st.message() << "\n";
     return 2;
   }
   server::BlockTerminationSignals();  // before any thread starts
@@ -143,6 +149,7 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   ao.launcher = agent::MakeShimLauncher();
   ao.clock = &SystemClock::Default();
   ao.containers = *containers;
+  ao.vm = f.vm;
   ao.gpu_dev_dir = f.gpu_dev_dir;
   const int64_t ao_cpu_milli = ao.cpu_milli, ao_memory_mib = ao.memory_mib;
   agent::Agent agent(std::move(ao));
@@ -200,6 +207,7 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
                   "Memory the local node offers, e.g. 128GiB (default: MemTotal; simulated "
                   "GPUs: at least 256GiB)");
   AddContainerFlags(cmd, &f->containers);
+  AddVmFlags(cmd, &f->vm);
   cmd->add_option("--gpu-dev-dir", f->gpu_dev_dir,
                   "Folder of the local GPUs' device nodes (nvidia<N>, nvidiactl, nvidia-uvm)")
       ->capture_default_str();

@@ -7,6 +7,7 @@
 #include "common/version.h"
 #include "main/cli_hints.h"
 #include "main/commands.h"
+#include "main/vm_flags.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   fastgpu::main::RegisterSimCommand(app, &exit_code);
   fastgpu::main::RegisterStoreCommand(app, &exit_code);
   fastgpu::main::RegisterClientCommands(app, &exit_code);
+  fastgpu::main::RegisterVmRunCommand(app, &exit_code);
   std::string shell;
   auto* completion = app.add_subcommand(
       "completion", "Print a shell completion script: source <(fastgpu completion bash)");

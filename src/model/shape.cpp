@@ -78,10 +78,6 @@ Status ValidateShape(const Shape& s, const std::set<std::string>* known_models) 
     }
   }
   if (s.gpu_count > 0) {
-    if (s.isolation == Isolation::kVm) {
-      return InvalidArgument(
-          "isolation: vm is not available yet (use exclusive, mig, mps or shared)");
-    }
     if (s.isolation == Isolation::kExclusive && s.IsFractional()) {
       return InvalidArgument("isolation: exclusive needs whole GPUs, but gpu_milli is " +
                              std::to_string(s.gpu_milli));

@@ -100,8 +100,8 @@ TEST(ShapeTest, Isolation) {
   EXPECT_EQ(Whole(2).EffectiveIsolation(), Isolation::kExclusive);
   f.isolation = Isolation::kExclusive;
   ExpectInvalid(f, "exclusive");
-  f.isolation = Isolation::kVm;
-  ExpectInvalid(f, "vm");
+  f.isolation = Isolation::kVm;  // a vGPU type of the GPU (docs/vm-isolation.md)
+  EXPECT_TRUE(ValidateShape(f, &KnownGpuModels()).ok());
   Shape m = Whole(2);
   m.isolation = Isolation::kMig;
   ExpectInvalid(m, "mig");
