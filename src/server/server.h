@@ -13,9 +13,12 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/ids.h"
@@ -76,6 +79,13 @@ struct ServerOptions {
   // every 10 s by default, the latest 8,640 samples (24 hours) kept.
   std::chrono::milliseconds pool_history_interval{10000};
   size_t pool_history_samples = 8640;
+  // Interactive sessions (docs/sessions.md): the idle timeout of a session that asks for
+  // none, and the most one may ask for (default 1 hour); how long a session whose client
+  // is gone keeps running for `fastgpu attach` (default 5 minutes); the output kept for it
+  // meanwhile (default 1 MiB).
+  std::chrono::seconds session_idle_timeout{3600};
+  std::chrono::milliseconds session_grace{std::chrono::minutes(5)};
+  size_t session_buffer_bytes = size_t{1} << 20;
 };
 
 // OK unless `options` would serve plain HTTP on a non-loopback address without
@@ -126,6 +136,13 @@ class Server {
   std::unique_ptr<LeaderElector> elector_;
   std::unique_ptr<PoolHistory> pool_history_;
   std::unique_ptr<PoolSampler> pool_sampler_;
+  std::unique_ptr<SessionRelay> sessions_;
+  std::unique_ptr<ExecTable> execs_;
+  // Ends expired sessions once a second (Api::SweepSessions) until Stop().
+  std::thread session_sweeper_;
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  bool sweep_stop_ = false;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
   store::Store* store_ = nullptr;
