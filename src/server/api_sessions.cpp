@@ -45,9 +45,6 @@ Result<Reply> Api::AttachSession(const Call& c) {
     FASTGPU_ASSIGN_OR_RETURN(job, FindJob(tx, c.who, id_or_name));
     return OkStatus();
   }));
-  if (!job.spec.session) {
-    return FailedPrecondition("job " + job.id + " is not a session (fastgpu run -it starts one)");
-  }
   SessionRelay* relay = options_.sessions;
   if (auto exec = c.req.query.find("exec"); exec != c.req.query.end()) {
     // A `job exec` of this job: the relay knows it by the exec's id.
@@ -62,6 +59,9 @@ Result<Reply> Api::AttachSession(const Call& c) {
     return Reply::WebSocket([relay, id = e->id](std::shared_ptr<WebSocketConn> conn) {
       relay->AttachClient(id, std::move(conn));
     });
+  }
+  if (!job.spec.session) {
+    return FailedPrecondition("job " + job.id + " is not a session (fastgpu run -it starts one)");
   }
   if (model::IsTerminal(job.state) && !relay->Known(job.id)) {
     return FailedPrecondition("session " + job.id + " has ended (" +
