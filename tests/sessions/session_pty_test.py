@@ -252,5 +252,20 @@ class SessionPtyTest(unittest.TestCase):
         self.assertIn(b"no job", r.stderr)
 
 
+@unittest.skipUnless(BINARY and os.path.exists(BINARY), "FASTGPU_BINARY is not set")
+class LostControlPlaneTest(unittest.TestCase):
+    def test_a_lost_control_plane_ends_the_client_with_255(self):
+        server = LiveServer(BINARY)
+        self.addCleanup(server.stop)
+        t = Terminal(["run", "-it", "--gpu", "0.1", "--server", server.url, "--token",
+                      server.admin_token, "--", "bash", "--norc"])
+        self.addCleanup(t.close)
+        t.send("echo up-$((2*2))\r")
+        t.expect(r"up-4")
+        server.proc.kill()  # the control plane is gone (its in-process agent with it)
+        self.assertEqual(t.wait(), 255)
+        self.assertIn(b"lost the connection to the control plane", t.seen)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
