@@ -16,6 +16,7 @@
 #include "agent/log_shipper.h"
 #include "agent/mps.h"
 #include "agent/replicas.h"
+#include "agent/session_host.h"
 #include "agent/state.h"
 #include "common/ids.h"
 #include "common/join_token.h"
@@ -82,6 +83,7 @@ class Agent::Impl {
   AgentState state_;
   Cgroups cgroups_;
   std::unique_ptr<MpsDaemons> mps_;
+  std::unique_ptr<SessionHost> sessions_;  // before replicas_, which borrows it
   std::unique_ptr<ReplicaSet> replicas_;
   std::string sandbox_note_;
   std::string last_save_error_;  // the last SaveState failure, logged once
@@ -196,6 +198,9 @@ Status Agent::Impl::Start() {
   ro.containers = options_.containers;
   ro.vm = options_.vm;
   ro.env = &env_;
+  sessions_ =
+      std::make_unique<SessionHost>(SessionHostOptions{options_.server_url}, *options_.launcher);
+  ro.sessions = sessions_.get();
   {
     const char* path = std::getenv("PATH");
     auto runtime = FindRuntime(ro.containers, path != nullptr ? path : "");
@@ -254,6 +259,7 @@ void Agent::Impl::Stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (options_.kill_workloads_on_stop) replicas_->StopAll();
+  sessions_->Stop();
   SaveState();
   PublishSnapshot();
 }
@@ -373,6 +379,7 @@ bool Agent::Impl::Heartbeat() {
     req.gpus.push_back({s.gpu.index, s.gpu.healthy, s.gpu.health_reason});
   }
   req.replicas = replicas_->Reports();
+  sessions_->SetCredentials(state_.node_id, state_.node_token);
   client_->set_bearer_token(state_.node_token);
   auto res =
       client_->Post("/v1/nodes/" + state_.node_id + "/heartbeat", protocol::EncodeHeartbeat(req));

@@ -68,6 +68,14 @@ struct LaunchSpec {
   std::vector<std::string> cgroup_procs;
   // Confinement (see SandboxSpec); the cgroups are joined before privileges are dropped.
   SandboxSpec sandbox;
+  // An interactive session's stdio (session_host.h), borrowed: the launcher duplicates
+  // them. With `tty`, `stdin_fd` is a terminal's slave: the workload starts a new session
+  // (setsid) with it as controlling terminal and as stdin, stdout and stderr. Without,
+  // `stdin_fd` is its stdin and `stdout_fd` its stdout and stderr. Nothing goes to the log
+  // then. Default -1: stdin is /dev/null, output goes to the log.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  bool tty = false;
 };
 
 // The operator's policy for confining replicas (the agent turns it into a SandboxSpec

@@ -16,6 +16,7 @@
 
 #include "agent/files.h"
 #include "agent/isolation.h"
+#include "agent/session_host.h"
 #include "common/ids.h"
 #include "common/log.h"
 
@@ -218,6 +219,7 @@ void ReplicaSet::Apply(const protocol::HeartbeatResponse& desired,
       rec.unlisted = false;
     }
   }
+  StartExecs(desired.execs, gpus);
   std::set<std::string> known;
   for (const ReplicaRecord& rec : state_.replicas) known.insert(rec.id());
   known.insert(state_.finished.begin(), state_.finished.end());
@@ -408,10 +410,34 @@ void ReplicaSet::Launch(const protocol::DesiredReplica& want, const VgpuPlan& pl
     spec.sandbox = SandboxFor(rec, gpus, &sandbox_note);
     if (!sandbox_note.empty()) notes.push_back(sandbox_note);
   }
+  // An interactive session: its stdio goes to the session's relay (session_host.h).
+  std::optional<SessionIo> session_io;
+  if (want.session) {
+    if (options_.sessions == nullptr || !want.image.empty()) {
+      if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
+      return fail(options_.sessions == nullptr
+                      ? "this agent runs no interactive sessions"
+                      : "interactive sessions of jobs with an image are not supported yet");
+    }
+    auto io = OpenSessionIo(want.tty);
+    if (!io.ok()) {
+      if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
+      return fail("session: " + io.status().message());
+    }
+    session_io = std::move(io).value();
+    spec.stdin_fd = session_io->workload_in.get();
+    spec.stdout_fd = session_io->workload_out.get();
+    spec.tty = want.tty;
+  }
   Result<ProcessHandle> handle = launcher_.Launch(spec);
   if (!handle.ok()) {
     if (!rec.cgroup.empty()) cgroups_.Remove(rec.cgroup);
     return fail(handle.status().message());
+  }
+  if (session_io) {
+    session_io->workload_in.Reset();  // the workload holds them: its end ends the output
+    session_io->workload_out.Reset();
+    options_.sessions->Start(rec.id(), std::move(*session_io), *handle, rec.status_path());
   }
   rec.handle = *handle;
   rec.state = "running";

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@
 #include "protocol/agent_protocol.h"
 
 namespace fastgpu::agent {
+
+class SessionHost;
 
 struct ReplicaSetOptions {
   std::string data_dir;                       // replicas live in <data_dir>/replicas/<id>
@@ -64,6 +67,9 @@ struct ReplicaSetOptions {
   FileEnv* env = nullptr;
   // How vm replicas boot their guests (vm_options.h).
   VmOptions vm;
+  // Relays interactive sessions (session_host.h). Borrowed. Default nullptr: a session
+  // replica fails to start ("this agent runs no sessions").
+  SessionHost* sessions = nullptr;
 };
 
 class ReplicaSet {
@@ -81,7 +87,8 @@ class ReplicaSet {
   // keeps the ones still desired and stops the others. `running`: FindLaunchedWorkloads.
   void Adopt(const std::map<std::string, ProcessHandle>& running);
 
-  // Acts on the desired set and the cancel list; `gpus` are the node's GPUs with health.
+  // Acts on the desired set, the cancel list and the execs (`fastgpu job exec`, started
+  // once each: replica_exec.cpp); `gpus` are the node's GPUs with health.
   void Apply(const protocol::HeartbeatResponse& desired, const std::vector<GpuSample>& gpus);
   // Updates running replicas, escalates stops past their grace period, and keeps the
   // MPS daemons of running mps replicas alive (restarting one that died).
@@ -123,6 +130,9 @@ class ReplicaSet {
   // real GPUs are logged).
   std::vector<DeviceRule> DevicesFor(const protocol::DesiredReplica& want,
                                      const std::vector<GpuSample>& gpus) const;
+  // Starts the execs not started yet in their running replicas (replica_exec.cpp).
+  void StartExecs(const std::vector<protocol::ExecRequest>& execs,
+                  const std::vector<GpuSample>& gpus);
   // Replaces the record with the same id, or appends `rec`.
   void Put(ReplicaRecord rec);
 
@@ -134,6 +144,7 @@ class ReplicaSet {
   MpsDaemons& mps_;
   const Clock& clock_;
   FileEnv& env_;
+  std::set<std::string> started_execs_;  // exec ids started (or refused) already
   // Desired allocations not started because they could not be recorded: id -> why.
   std::map<std::string, std::string> unrecorded_;
 };

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -76,7 +77,15 @@ struct Prepared {
   std::vector<std::string> cgroup_procs;
   int64_t log_cap = 0;
   sandbox::Prepared sandbox;
+  // A session's stdio (LaunchSpec::stdin_fd/stdout_fd): in the launcher's process, then
+  // at kStdinFd/kStdoutFd in the shim. -1: none.
+  int stdin_fd = -1, stdout_fd = -1;
+  bool tty = false;
 };
+
+// Where the shim keeps a session's stdio (after the report pipe at 3).
+constexpr int kStdinFd = 4;
+constexpr int kStdoutFd = 5;
 
 // What the workload's child tells the shim when it could not exec (nothing when it did).
 struct ExecError {
@@ -93,7 +102,12 @@ struct ShimReport {
 };
 
 [[noreturn]] void RunWorkload(const Prepared& p, int out_w, int exec_w) {
-  setpgid(0, 0);
+  if (p.tty) {
+    setsid();  // leads a new session (and process group) with the terminal as its own
+    ioctl(kStdinFd, TIOCSCTTY, 0);
+  } else {
+    setpgid(0, 0);
+  }
   for (const std::string& procs : p.cgroup_procs) {
     int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
     char num[24];
@@ -103,10 +117,17 @@ struct ShimReport {
     }
     if (fd >= 0) close(fd);
   }
-  int devnull = open("/dev/null", O_RDONLY);
-  if (devnull >= 0) dup2(devnull, 0);
-  dup2(out_w, 1);
-  dup2(out_w, 2);
+  if (p.stdin_fd >= 0) {
+    dup2(kStdinFd, 0);
+    const int out = p.tty ? kStdinFd : (p.stdout_fd >= 0 ? kStdoutFd : out_w);
+    dup2(out, 1);
+    dup2(out, 2);
+  } else {
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(out_w, 1);
+    dup2(out_w, 2);
+  }
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
@@ -203,6 +224,10 @@ void WriteStatus(const Prepared& p, const char* line, size_t len) {
   }
   pid_t child = fork();
   if (child == 0) RunWorkload(p, out[1], exec_pipe[1]);
+  if (p.stdin_fd >= 0) {  // the workload holds them now: its end is the end of the output
+    close(kStdinFd);
+    close(kStdoutFd);
+  }
   close(out[1]);
   close(exec_pipe[1]);
   ExecError exec_err;
@@ -328,6 +353,9 @@ class ShimLauncher final : public ProcessLauncher {
     p.status_tmp = spec.status_path + ".tmp";
     p.cgroup_procs = spec.cgroup_procs;
     p.log_cap = spec.log_cap_bytes;
+    p.stdin_fd = spec.stdin_fd;
+    p.stdout_fd = spec.stdout_fd;
+    p.tty = spec.tty && spec.stdin_fd >= 0;
     auto sandbox = sandbox::Prepare(spec.sandbox);
     if (!sandbox.ok()) return sandbox.status();
     p.sandbox = std::move(sandbox).value();
@@ -353,8 +381,14 @@ class ShimLauncher final : public ProcessLauncher {
     if (first == 0) {
       // Intermediate child: fork the shim and leave, so the shim is re-parented to init.
       close(report[0]);
+      // A session's stdio moves above the fds being set (to 100+), then to 4 and 5.
+      int in = p.stdin_fd >= 0 ? fcntl(p.stdin_fd, F_DUPFD, 100) : -1;
+      int out = p.stdout_fd >= 0 ? fcntl(p.stdout_fd, F_DUPFD, 100) : -1;
       if (dup2(report[1], 3) < 0) _exit(1);
-      CloseFrom(4);
+      if (in >= 0 && dup2(in, kStdinFd) < 0) _exit(1);
+      if (out >= 0 && dup2(out, kStdoutFd) < 0) _exit(1);
+      CloseFrom(in >= 0 ? kStdoutFd + 1 : kStdinFd);
+      if (in >= 0 && out < 0) close(kStdoutFd);
       // The shim keeps none of the agent's terminals or pipes open.
       int devnull = open("/dev/null", O_RDWR);
       if (devnull >= 0) {

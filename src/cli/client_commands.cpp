@@ -12,6 +12,7 @@
 #include "cli/command_runner.h"
 #include "cli/config.h"
 #include "cli/output.h"
+#include "cli/session_commands.h"
 #include "cli/usage_commands.h"
 #include "common/ids.h"
 #include "common/url_text.h"
@@ -81,16 +82,8 @@ void AddLogin(CLI::App& app, int* exit_code) {
 }
 
 // ---- job ----
-struct SubmitFlags {
-  std::string gpu = "0", gpu_memory, cpu, memory, isolation = "default", name, key, image;
-  std::vector<std::string> gpu_models, env, command;
-  int replicas = 1, retries = 0, priority = 0;
-  bool wait = false;
-  bool root = false;
-  double timeout_seconds = 0;
-};
+}  // namespace
 
-// The job spec in the model's JSON form (model/json.h), the one the API decodes.
 Result<std::string> SubmitBody(const SubmitFlags& s) {
   model::JobSpec spec;
   auto gpu = model::ParseGpuAmount(s.gpu);
@@ -133,6 +126,8 @@ Result<std::string> SubmitBody(const SubmitFlags& s) {
   if (spec.image.empty()) body.as_object().erase("image");
   return json::serialize(body);
 }
+
+namespace {
 
 // Polls each job until it has ended or `timeout_seconds` (0: no limit) passed. Succeeded
 // jobs give their summary; a failed or cancelled one, or the time running out, gives an
@@ -422,6 +417,7 @@ void AddJob(CLI::App& app, int* exit_code) {
   AddJobGet(job, exit_code);
   AddJobCancel(job, exit_code);
   AddJobLogs(job, exit_code);
+  AddJobExec(job, exit_code);
 }
 
 // ---- node ----
@@ -592,7 +588,8 @@ void RegisterClientCommands(CLI::App& app, int* exit_code) {
   AddNode(app, exit_code);
   AddTenant(app, exit_code);
   AddToken(app, exit_code);
-  RegisterUsageCommands(app, exit_code);  // usage, price, tenant quota (metering)
+  RegisterUsageCommands(app, exit_code);    // usage, price, tenant quota (metering)
+  RegisterSessionCommands(app, exit_code);  // run, attach
 }
 
 }  // namespace fastgpu::cli

@@ -8,8 +8,26 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
 
 namespace fastgpu::cli {
+
+// The flags of `job submit` (and the shape flags `run` shares).
+struct SubmitFlags {
+  std::string gpu = "0", gpu_memory, cpu, memory, isolation = "default", name, key, image;
+  std::vector<std::string> gpu_models, env, command;
+  int replicas = 1, retries = 0, priority = 0;
+  bool wait = false;
+  bool root = false;
+  double timeout_seconds = 0;
+};
+
+// The job spec in the model's JSON form (model/json.h), the one the API decodes; a usage
+// error ("usage: --gpu: ...") for a value that does not parse.
+Result<std::string> SubmitBody(const SubmitFlags& s);
 
 void RegisterClientCommands(CLI::App& app, int* exit_code);
 

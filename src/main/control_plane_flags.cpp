@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <filesystem>
@@ -145,6 +146,16 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
   cmd->add_flag("--allow-unplaceable", f->allow_unplaceable,
                 "Accept jobs that no registered node could ever hold (they wait, saying why) "
                 "instead of refusing them with 422; for a pool about to grow");
+  cmd->add_option("--session-idle-timeout", f->session_idle_timeout_s,
+                  "Seconds without input or output after which an interactive session is "
+                  "ended: the default of `fastgpu run --idle-timeout` and its maximum")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 30.0 * 24 * 3600));
+  cmd->add_option("--session-grace", f->session_grace_s,
+                  "Seconds an interactive session whose client is gone keeps running, for "
+                  "`fastgpu attach` (its output is kept meanwhile, up to 1 MiB)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 7.0 * 24 * 3600));
   cmd->add_option("--pool-history-interval", f->pool_history_interval_s,
                   "Seconds between two samples of the pool's gauges kept in memory for the "
                   "dashboard's charts (GET /v1/pool/history)")
@@ -244,6 +255,9 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.request_timeout = Millis(f.request_timeout_s);
   o.allow_unplaceable = f.allow_unplaceable;
   o.pool_history_interval = Millis(f.pool_history_interval_s);
+  o.session_idle_timeout =
+      std::chrono::seconds(static_cast<int64_t>(std::max(1.0, f.session_idle_timeout_s)));
+  o.session_grace = Millis(f.session_grace_s);
   o.pool_history_samples = static_cast<size_t>(f.pool_history_samples);
   auto log_limit_mib = model::ParseMemoryMib(f.log_limit);
   if (!log_limit_mib.ok() || *log_limit_mib <= 0) {

@@ -41,15 +41,17 @@ struct ControlPlaneFlags {
   // other machines reach (unless insecure_http), plain HTTP on loopback; "on": HTTPS
   // always; "off": plain HTTP. tls_cert / tls_key (an operator's own files) mean HTTPS.
   std::string tls = "auto";
-  std::string tls_cert;                 // PEM chain, server certificate first; default none
-  std::string tls_key;                  // its PEM private key; default none
-  std::vector<std::string> tls_sans;    // extra names for the made certificate
-  bool insecure_http = false;           // allow plain HTTP on a non-loopback address
-  std::string replica_id;               // default: random; names this replica among several
-  double leader_lease_s = 4;            // a lapsed leader is replaced after this long
-  double pool_history_interval_s = 10;  // between samples of GET /v1/pool/history
-  int pool_history_samples = 8640;      // samples kept (24 h at 10 s)
-  std::string pool_file;                // default "": no node pool; else its groups (docs/pool.md)
+  std::string tls_cert;                  // PEM chain, server certificate first; default none
+  std::string tls_key;                   // its PEM private key; default none
+  std::vector<std::string> tls_sans;     // extra names for the made certificate
+  bool insecure_http = false;            // allow plain HTTP on a non-loopback address
+  std::string replica_id;                // default: random; names this replica among several
+  double leader_lease_s = 4;             // a lapsed leader is replaced after this long
+  double pool_history_interval_s = 10;   // between samples of GET /v1/pool/history
+  double session_idle_timeout_s = 3600;  // sessions: default and most idle time
+  double session_grace_s = 300;          // sessions: a dropped client's grace period
+  int pool_history_samples = 8640;       // samples kept (24 h at 10 s)
+  std::string pool_file;                 // default "": no node pool; else its groups (docs/pool.md)
 };
 
 // Adds --listen, --data-dir, --store, --placer (--policy), --batch-size, --batch-time-limit,

@@ -51,6 +51,17 @@ struct JobSpec {
   // e.g. "localhost/trainer:v3". Default "": the command runs as a plain process. The
   // node refuses an image whose registry its operator did not allow.
   std::string image;
+  // An interactive session (`fastgpu run -it`, docs/sessions.md) instead of a batch job:
+  // the command runs with its stdin and output connected to the user's terminal through
+  // the control plane, and the job ends when the command exits, after `idle_timeout_s`
+  // without input or output, or when no client reattached within the control plane's
+  // grace period. Default false. JSON "session" (present only when true).
+  bool session = false;
+  // session only: run under a pseudo-terminal (true) or with plain pipes. Default false.
+  bool tty = false;
+  // session only: end it after this long without input or output. Default 0: the
+  // control plane's default (--session-idle-timeout); above its maximum it is clamped.
+  int64_t idle_timeout_s = 0;
 };
 
 struct Job {

@@ -108,6 +108,8 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const DesiredReplic
   o["env"] = std::move(env);
   if (d.run_as_root) o["run_as_root"] = true;
   if (!d.image.empty()) o["image"] = d.image;
+  if (d.session) o["session"] = true;
+  if (d.tty) o["tty"] = true;
   o["cpu_milli"] = a.cpu_milli;
   o["memory_mib"] = a.memory_mib;
   o["gpu_model"] = a.gpu_model;
@@ -127,10 +129,31 @@ Status JsonDecode(const json::value& v, const std::string& path, model::UnknownF
       .StrMap("env", d.env)
       .Bool("run_as_root", d.run_as_root)
       .Str("image", d.image)
+      .Bool("session", d.session)
+      .Bool("tty", d.tty)
       .Int("cpu_milli", a.cpu_milli, 0, kMaxMib)
       .Int("memory_mib", a.memory_mib, 0, kMaxMib)
       .Str("gpu_model", a.gpu_model)
       .List("slices", a.slices);
+  return r.Finish();
+}
+
+void tag_invoke(const json::value_from_tag&, json::value& v, const ExecRequest& e) {
+  json::array cmd;
+  for (const auto& c : e.command) cmd.emplace_back(c);
+  json::object o{
+      {"exec_id", e.exec_id}, {"allocation_id", e.allocation_id}, {"command", std::move(cmd)}};
+  if (e.tty) o["tty"] = true;
+  v = std::move(o);
+}
+
+Status JsonDecode(const json::value& v, const std::string& path, model::UnknownFields unknown,
+                  ExecRequest& e) {
+  model::JsonObjectReader r(v, path, unknown);
+  r.Str("exec_id", e.exec_id, model::Need::kRequired)
+      .Str("allocation_id", e.allocation_id, model::Need::kRequired)
+      .StrList("command", e.command, model::Need::kRequired)
+      .Bool("tty", e.tty);
   return r.Finish();
 }
 
@@ -207,10 +230,12 @@ Result<HeartbeatRequest> DecodeHeartbeat(std::string_view body) {
 std::string EncodeHeartbeatResponse(const HeartbeatResponse& resp) {
   json::array cancel;
   for (const std::string& c : resp.cancel) cancel.emplace_back(c);
-  return Serialize({{"protocol_version", resp.protocol_version},
-                    {"lease_ms", resp.lease_ms},
-                    {"allocations", ToArray(resp.allocations)},
-                    {"cancel", std::move(cancel)}});
+  json::object o{{"protocol_version", resp.protocol_version},
+                 {"lease_ms", resp.lease_ms},
+                 {"allocations", ToArray(resp.allocations)},
+                 {"cancel", std::move(cancel)}};
+  if (!resp.execs.empty()) o["execs"] = ToArray(resp.execs);
+  return Serialize(std::move(o));
 }
 
 Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body) {
@@ -219,7 +244,8 @@ Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body) {
                                             ReadVersion(r, resp.protocol_version);
                                             r.Int("lease_ms", resp.lease_ms, 0, kMaxMillis)
                                                 .List("allocations", resp.allocations)
-                                                .StrList("cancel", resp.cancel);
+                                                .StrList("cancel", resp.cancel)
+                                                .List("execs", resp.execs);
                                           });
 }
 

@@ -98,6 +98,21 @@ struct DesiredReplica {
   // The job's OCI image ("" = a plain process): the replica runs in a container
   // (container.h); the field is absent from the JSON when empty.
   std::string image;
+  // An interactive session (docs/sessions.md): the agent connects the command's stdin and
+  // output to the control plane over a WebSocket it opens itself, under a pseudo-terminal
+  // when `tty`. Default false; JSON "session" and "tty", absent when false.
+  bool session = false;
+  bool tty = false;
+};
+
+// A command to run inside a running replica's environment (`fastgpu job exec`,
+// docs/sessions.md), relayed like a session: the agent opens
+// GET /v1/nodes/{id}/sessions/{allocation_id}?exec={exec_id} for it.
+struct ExecRequest {
+  std::string exec_id;
+  std::string allocation_id;
+  std::vector<std::string> command;
+  bool tty = false;
 };
 
 // Control plane -> agent: the answer to a heartbeat.
@@ -105,6 +120,9 @@ struct HeartbeatResponse {
   int64_t lease_ms = 0;
   std::vector<DesiredReplica> allocations;
   std::vector<std::string> cancel;
+  // Commands to start in running replicas (JSON "execs"; absent when none). Listed until
+  // the agent's WebSocket for each has connected; the agent starts each id once.
+  std::vector<ExecRequest> execs;
   int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
 };
 
@@ -159,10 +177,13 @@ Status JsonDecode(const boost::json::value& v, const std::string& path,
                   model::UnknownFields unknown, ReplicaReport& out);
 Status JsonDecode(const boost::json::value& v, const std::string& path,
                   model::UnknownFields unknown, DesiredReplica& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path,
+                  model::UnknownFields unknown, ExecRequest& out);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v,
                 const GpuHealthReport& g);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const ReplicaReport& r);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const DesiredReplica& d);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const ExecRequest& e);
 
 // Makes `bytes` valid UTF-8: each byte that does not start or continue a valid
 // sequence becomes U+FFFD. When `hold_incomplete` is set, an incomplete sequence at the

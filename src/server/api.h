@@ -34,6 +34,8 @@
 #include "server/node_leases.h"
 #include "server/pool.h"
 #include "server/pool_history.h"
+#include "server/session_execs.h"
+#include "server/session_relay.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -67,6 +69,15 @@ struct ApiOptions {
   // Borrowed, may be null (default): the node pool GET /v1/pool shows (404 when null) and
   // /metrics counts.
   const NodePool* pool = nullptr;
+  // Borrowed, may be null (default): joins the WebSockets of interactive sessions
+  // (session_relay.h); without it the session routes answer 503.
+  SessionRelay* sessions = nullptr;
+  // Borrowed, may be null (default): the pending `job exec` commands (session_execs.h);
+  // without it POST /v1/jobs/{id}/exec answers 503.
+  ExecTable* execs = nullptr;
+  // A session's idle timeout when it asks for none, and the most it may ask for (the
+  // server's --session-idle-timeout). Default 1 hour.
+  int64_t session_idle_timeout_s = 3600;
 };
 
 // The node an admin names by id or by name (already percent-decoded); a name must match
@@ -90,6 +101,11 @@ class Api {
   // Every route the API serves, in the table's order: method, path template, auth level,
   // summary. The same table Handle routes by.
   static std::vector<RouteInfo> Routes();
+
+  // Ends the interactive sessions that expired (SessionRelay::Expired: idle, or no client
+  // within the grace period): each job is cancelled with the reason, and its client told.
+  // Called about once a second by the server. Thread-safe.
+  void SweepSessions();
 
  private:
   using Handler = Result<Reply> (Api::*)(const Call&);
@@ -120,6 +136,12 @@ class Api {
   Result<Reply> ListJobs(const Call& c);
   Result<Reply> GetJob(const Call& c);
   Result<Reply> CancelJob(const Call& c);
+  // api_sessions.cpp: the client's and the agent's WebSockets of a session.
+  Result<Reply> AttachSession(const Call& c);
+  Result<Reply> AgentSession(const Call& c);
+  Result<Reply> ExecInJob(const Call& c);
+  // A session's spec: one replica; its idle timeout defaulted and clamped to the server's.
+  Status CheckSessionSpec(model::JobSpec& spec) const;
   Result<Reply> JobLogs(const Call& c);
   // One read of a replica's log as the plain logs answer gives it (see JobLogs).
   struct LogRead {
@@ -208,6 +230,8 @@ class Api {
 };
 
 // Helpers shared by the api_*.cpp files.
+// The job the caller names by id or by name; another tenant's job is NotFound.
+Result<model::Job> FindJob(store::ReadTx& tx, const Principal& p, const std::string& id_or_name);
 // Allocation as the API shows it: placement plus state, exit code, times, message.
 json::object AllocationRecordToJson(const store::AllocationRecord& rec);
 

@@ -19,6 +19,8 @@ namespace {
 // Most candidates an ambiguous job name lists.
 constexpr int kMaxNameMatches = 10;
 
+}  // namespace
+
 // The job the caller names by id or by name. A tenant sees only its own jobs: another
 // tenant's job is reported as not found so that ids of others do not leak. A name must
 // match exactly one of the caller's jobs (the admin: of every tenant's); several are
@@ -42,6 +44,8 @@ Result<model::Job> FindJob(store::ReadTx& tx, const Principal& p, const std::str
   return FailedPrecondition("job name '" + id_or_name + "' matches " + count + " jobs: " + ids +
                             "; use an id");
 }
+
+namespace {
 
 Result<int64_t> QueryInt(const HttpRequest& req, const std::string& key, int64_t fallback,
                          int64_t min, int64_t max) {
@@ -75,6 +79,7 @@ Result<Reply> Api::SubmitJob(const Call& c) {
   FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(req.body));
   std::set<std::string> models = KnownModels();
   FASTGPU_ASSIGN_OR_RETURN(model::JobSpec spec, JobSpecFromJson(body, &models));
+  FASTGPU_RETURN_IF_ERROR(CheckSessionSpec(spec));
   const std::string key = req.Header("idempotency-key");
   if (key.size() > 200) return InvalidArgument("Idempotency-Key: at most 200 characters");
   model::Job job;

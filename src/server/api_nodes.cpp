@@ -253,11 +253,14 @@ Result<Reply> Api::Heartbeat(const Call& c) {
       d.env = job.spec.env;
       d.run_as_root = job.spec.run_as_root;
       d.image = job.spec.image;
+      d.session = job.spec.session;
+      d.tty = job.spec.session && job.spec.tty;
       answer.allocations.push_back(std::move(d));
     }
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
+  if (options_.execs != nullptr) answer.execs = options_.execs->PendingFor(node_id);
   metrics_.CountHeartbeat();
   if (changed) Changed();
   return ProtocolReply(protocol::EncodeHeartbeatResponse(answer));

@@ -86,6 +86,13 @@ Reply Reply::NotModified(std::string content_type,
   return Reply({304, std::move(content_type), "", std::move(headers)});
 }
 
+Reply Reply::WebSocket(WebSocketHandler handler) {
+  HttpResponse resp;
+  resp.status = 101;
+  resp.websocket = std::move(handler);
+  return Reply(std::move(resp));
+}
+
 Reply Reply::Stream(std::string content_type,
                     std::vector<std::pair<std::string, std::string>> headers,
                     std::function<void(const StreamWriter&)> stream) {

@@ -87,6 +87,9 @@ class Reply {
   static Reply Stream(std::string content_type,
                       std::vector<std::pair<std::string, std::string>> headers,
                       std::function<void(const StreamWriter&)> stream);
+  // The upgrade of a WebSocket request: `handler` gets the open connection
+  // (http_server.h). Only for a request that asked for the upgrade.
+  static Reply WebSocket(WebSocketHandler handler);
   // An answer stored by a mutation under its Idempotency-Key, replayed as it was first
   // given (its status, JSON body).
   static Reply Replayed(int http_status, std::string body);

@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <chrono>
@@ -24,6 +25,7 @@
 
 #include "common/text.h"
 #include "server/log_limiter.h"
+#include "server/websocket_upgrade.h"
 
 namespace fastgpu::server {
 
@@ -55,8 +57,8 @@ std::optional<HttpRequest> ToHttpRequest(http::request<http::string_body>& req) 
   r.path = std::string(url->encoded_path());
   for (auto param : url->params()) r.query[param.key] = param.value;
   for (const auto& field : req) {
-    r.headers[AsciiLower(std::string_view(field.name_string().data(), field.name_string().size()))] =
-        std::string(field.value());
+    r.headers[AsciiLower(std::string_view(
+        field.name_string().data(), field.name_string().size()))] = std::string(field.value());
   }
   r.body = std::move(req.body());
   return r;
@@ -189,6 +191,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnRead(beast::error_code ec);
   void Dispatch(http::request<http::string_body> req);
   void Write(HttpResponse r, bool keep_alive, unsigned version);
+  // On the strand: hands the connection's stream to a WebSocket (websocket_upgrade.h).
+  void Upgrade(http::request<http::string_body> req, WebSocketHandler handler);
   // On a worker thread: sends a streamed answer (HttpResponse::stream), then goes on
   // with the connection on its strand.
   void Stream(HttpResponse r, bool keep_alive, unsigned version);
@@ -348,6 +352,7 @@ bool HttpSession::CloseIf(Phase from) {
 
 void HttpSession::Close() {
   phase_ = Phase::kClosing;
+  if (!plain_ && !tls_) return;  // upgraded: the WebSocket owns the stream
   beast::error_code ignored;
   Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
   Tcp().socket().close(ignored);
@@ -481,11 +486,16 @@ void HttpSession::Dispatch(http::request<http::string_body> req) {
   HttpRequest r = *std::move(parsed);
   bool keep_alive = req.keep_alive();
   unsigned version = req.version();
+  // A WebSocket upgrade keeps its request: the accept answers it.
+  std::shared_ptr<http::request<http::string_body>> upgrade;
+  if (beast::websocket::is_upgrade(req)) {
+    upgrade = std::make_shared<http::request<http::string_body>>(std::move(req));
+  }
   // The guard keeps the I/O threads running until the answer's writes are queued (and,
   // for a stream, done): without it Stop() could let them finish while a worker still
   // has an answer to send, and a stream would wait forever for its write.
   net::post(*impl_->workers, [self = shared_from_this(), r = std::move(r), keep_alive, version,
-                              io_work = net::make_work_guard(impl_->ioc)] {
+                              upgrade, io_work = net::make_work_guard(impl_->ioc)] {
     HttpResponse resp;
     try {
       resp = self->impl_->handler(r);
@@ -499,10 +509,28 @@ void HttpSession::Dispatch(http::request<http::string_body> req) {
       resp = {500, "application/json", ErrorBody("INTERNAL", "internal error")};
     }
     if (resp.stream) return self->Stream(std::move(resp), keep_alive, version);
+    if (resp.websocket && upgrade) {
+      net::post(self->Tcp().get_executor(), [self, upgrade, h = std::move(resp.websocket)] {
+        self->Upgrade(std::move(*upgrade), h);
+      });
+      return;
+    }
     net::post(self->Tcp().get_executor(), [self, resp = std::move(resp), keep_alive, version] {
       self->Write(std::move(resp), keep_alive, version);
     });
   });
+}
+
+void HttpSession::Upgrade(http::request<http::string_body> req, WebSocketHandler handler) {
+  if (phase_.load() == Phase::kClosing || impl_->stopped) return Close();
+  phase_ = Phase::kClosing;  // no longer the HTTP server's: never evicted, never read here
+  if (tls_) {
+    UpgradeToWebSocket(std::move(*tls_), std::move(req), std::move(handler));
+    tls_.reset();
+  } else {
+    UpgradeToWebSocket(std::move(*plain_), std::move(req), std::move(handler));
+    plain_.reset();
+  }
 }
 
 void HttpSession::Write(HttpResponse r, bool keep_alive, unsigned version) {

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "server/websocket.h"
 
 namespace fastgpu::server {
 
@@ -73,6 +74,11 @@ struct HttpResponse {
   // When set, the answer is streamed (chunked) instead of sending `body`; see the header
   // comment. Runs once on a worker thread.
   std::function<void(const StreamWriter&)> stream = nullptr;
+  // When set in the answer to a WebSocket upgrade request (Upgrade: websocket), the
+  // server accepts the upgrade instead of sending this answer and hands the connection to
+  // this function (websocket.h); the connection then leaves the HTTP server's limits and
+  // is no longer one of its connections. Ignored for any other request.
+  WebSocketHandler websocket = nullptr;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

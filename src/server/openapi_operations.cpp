@@ -104,6 +104,17 @@ const std::vector<OperationDoc>& OpenApiOperations() {
     "example": {"protocol_version": 1, "next_offset": 36, "truncated": false}}},
   "errors": {"400": "a field is missing or malformed", "404": "no such node, or the allocation is not on it"}
 })json"},
+      {"GET /v1/nodes/{id}/sessions/{alloc}", R"json({
+  "operationId": "agentSession", "tags": ["agent"],
+  "description": "The node agent's WebSocket for an interactive session's replica (docs/sessions.md): the agent opens it when it starts the replica (the control plane cannot dial agents) and relays the command's terminal through it. Only a WebSocket upgrade is accepted (101); frames are docs/sessions.md's.",
+  "path": {"id": {"description": "the node's id", "example": "node-5f1c2d3e4a5b6c7d"},
+    "alloc": {"description": "the session's allocation on that node", "example": "alloc-9b8a7c6d5e4f3021"}},
+  "responses": {"101": {"description": "switched to the WebSocket"},
+    "409": {"description": "the allocation's job is not a session, or it has ended",
+      "schema": {"$ref": "#/components/schemas/Error"},
+      "example": {"code": "FAILED_PRECONDITION", "message": "job job-3f2a9c0d11e4b7a2 is not a session"}}},
+  "errors": {"400": "not a WebSocket upgrade", "404": "no such node, or the allocation is not on it", "503": "this control plane serves no sessions"}
+})json"},
       // ---- jobs and allocations ----
       {"GET /v1/jobs", R"json({
   "operationId": "listJobs", "tags": ["jobs"],
@@ -159,6 +170,32 @@ const std::vector<OperationDoc>& OpenApiOperations() {
       "text/plain": {"schema": {"type": "string"}}},
     "headers": {"X-Log-Offset": {"description": "with follow=true: the offset of the first byte streamed", "schema": {"type": "integer"}}}}},
   "errors": {"400": "a query value is out of range (replica beyond the job's)", "404": "no such job, or another tenant's", "409": "the name matches several jobs"}
+})json"},
+      {"GET /v1/jobs/{id}/attach", R"json({
+  "operationId": "attachSession", "tags": ["jobs"],
+  "description": "A WebSocket to an interactive session's terminal (fastgpu run -it, fastgpu attach; docs/sessions.md). Output kept while no client was attached comes first. A second client replaces the first. Only a WebSocket upgrade is accepted (101); frames are docs/sessions.md's.",
+  "path": {"id": {"description": "the session's job id or name", "example": "train"}},
+  "responses": {"101": {"description": "switched to the WebSocket"},
+    "409": {"description": "the job is not a session, it has ended, or the name matches several jobs",
+      "schema": {"$ref": "#/components/schemas/Error"},
+      "example": {"code": "FAILED_PRECONDITION", "message": "job job-3f2a9c0d11e4b7a2 is not a session (fastgpu run -it starts one)"}}},
+  "errors": {"400": "not a WebSocket upgrade", "404": "no such job, or another tenant's", "503": "this control plane serves no sessions"}
+})json"},
+      {"POST /v1/jobs/{id}/exec", R"json({
+  "operationId": "execInJob", "tags": ["jobs"],
+  "description": "Runs a command inside a running replica's environment (its variables, work dir, cgroup and sandbox user; not its namespaces), relayed like a session: attach with GET /v1/jobs/{id}/attach?exec=ID (fastgpu job exec; docs/sessions.md). The node starts it at its next heartbeat.",
+  "path": {"id": {"description": "the job's id or name", "example": "train"}},
+  "request": {"schema": {"type": "object", "properties": {
+      "command": {"type": "array", "items": {"type": "string"}},
+      "replica": {"type": "integer", "minimum": 0, "maximum": 1023, "description": "default 0"},
+      "tty": {"type": "boolean", "description": "under a pseudo-terminal; default false"}},
+    "required": ["command"], "additionalProperties": false},
+    "example": {"command": ["nvidia-smi"], "replica": 0, "tty": false}},
+  "responses": {"201": {"description": "the exec, to attach to", "schema": {"type": "object", "properties": {
+      "id": {"type": "string"}, "job_id": {"type": "string"}, "allocation_id": {"type": "string"}, "replica": {"type": "integer"}},
+    "required": ["id", "job_id", "allocation_id", "replica"], "additionalProperties": false},
+    "example": {"id": "exec-0a1b2c3d4e5f6a7b", "job_id": "job-3f2a9c0d11e4b7a2", "allocation_id": "alloc-9b8a7c6d5e4f3021", "replica": 0}}},
+  "errors": {"400": "the body is malformed", "404": "no such job, or another tenant's", "409": "the replica is not running, or the job has an image", "503": "this control plane serves no sessions"}
 })json"},
       {"GET /v1/allocations", R"json({
   "operationId": "listAllocations", "tags": ["allocations"],

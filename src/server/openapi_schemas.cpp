@@ -136,7 +136,10 @@ std::string_view OpenApiSchemasJson() {
       "max_retries": {"type": "integer", "minimum": 0, "maximum": 100, "description": "requeues after a lost node or an unhealthy GPU; default 0"},
       "priority": {"type": "integer", "minimum": -1000, "maximum": 1000, "description": "orders which jobs stop first when the tenant is over budget; default 0"},
       "image": {"type": "string", "description": "an OCI image to run each replica in (podman); empty: a plain process"},
-      "run_as_root": {"type": "boolean", "description": "run as root in the sandbox; only for a tenant the admin allowed"}
+      "run_as_root": {"type": "boolean", "description": "run as root in the sandbox; only for a tenant the admin allowed"},
+      "session": {"type": "boolean", "description": "an interactive session (docs/sessions.md): one replica whose stdio is relayed to a client; default false"},
+      "tty": {"type": "boolean", "description": "session only: under a pseudo-terminal (else pipes); default false"},
+      "idle_timeout_s": {"type": "integer", "minimum": 0, "description": "session only: ended after this long without input or output; 0 or above the server's maximum: the server's (--session-idle-timeout)"}
     },
     "required": ["command", "shape"],
     "additionalProperties": false
@@ -166,6 +169,9 @@ std::string_view OpenApiSchemasJson() {
       "priority": {"type": "integer"},
       "image": {"type": "string", "description": "empty for a plain process"},
       "run_as_root": {"type": "boolean", "description": "present only when true"},
+      "session": {"type": "boolean", "description": "present only for an interactive session (docs/sessions.md)"},
+      "tty": {"type": "boolean", "description": "sessions only: under a pseudo-terminal"},
+      "idle_timeout_s": {"type": "integer", "description": "sessions only: the idle timeout in force"},
       "state": {"$ref": "#/components/schemas/JobState"},
       "reason": {"type": "string", "description": "why it is in its state; while pending, why it waits"},
       "attempts": {"type": "integer"},
@@ -368,6 +374,8 @@ std::string_view OpenApiSchemasJson() {
       "env": {"type": "object", "additionalProperties": {"type": "string"}},
       "run_as_root": {"type": "boolean", "description": "present only when true"},
       "image": {"type": "string", "description": "present only for an image job"},
+      "session": {"type": "boolean", "description": "present only when true: an interactive session; the agent opens its WebSocket (docs/sessions.md)"},
+      "tty": {"type": "boolean", "description": "present only when true: the session runs under a pseudo-terminal"},
       "cpu_milli": {"type": "integer"},
       "memory_mib": {"type": "integer"},
       "gpu_model": {"type": "string"},
@@ -382,7 +390,11 @@ std::string_view OpenApiSchemasJson() {
       "protocol_version": {"type": "integer"},
       "lease_ms": {"type": "integer"},
       "allocations": {"type": "array", "items": {"$ref": "#/components/schemas/DesiredReplica"}, "description": "what should run on the node"},
-      "cancel": {"type": "array", "items": {"type": "string"}, "description": "allocations to stop and forget"}
+      "cancel": {"type": "array", "items": {"type": "string"}, "description": "allocations to stop and forget"},
+      "execs": {"type": "array", "description": "present only when some: job exec commands to start in running replicas (docs/sessions.md)",
+        "items": {"type": "object", "properties": {"exec_id": {"type": "string"}, "allocation_id": {"type": "string"},
+          "command": {"type": "array", "items": {"type": "string"}}, "tty": {"type": "boolean"}},
+          "required": ["exec_id", "allocation_id", "command"], "additionalProperties": false}}
     },
     "required": ["protocol_version", "lease_ms", "allocations", "cancel"],
     "additionalProperties": false

@@ -204,6 +204,14 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
                                                    s->options_.pool_history_interval);
   ao.pool_history = s->pool_history_.get();
   ao.pool_history_interval_ms = s->options_.pool_history_interval.count();
+  SessionRelayOptions so;
+  so.grace = s->options_.session_grace;
+  so.max_buffered_bytes = s->options_.session_buffer_bytes;
+  s->sessions_ = std::make_unique<SessionRelay>(clock, so);
+  ao.sessions = s->sessions_.get();
+  s->execs_ = std::make_unique<ExecTable>(clock);
+  ao.execs = s->execs_.get();
+  ao.session_idle_timeout_s = s->options_.session_idle_timeout.count();
   Reconciler* rec = s->reconciler_.get();
   s->api_ =
       std::make_unique<Api>(store, clock, ids, s->metrics_, *s->auth_, ao, [rec] { rec->Poke(); });
@@ -229,6 +237,14 @@ Server::~Server() { Stop(); }
 Result<uint16_t> Server::Start() {
   FASTGPU_ASSIGN_OR_RETURN(port_, http_->Start());
   pool_sampler_->Start();
+  session_sweeper_ = std::thread([this] {
+    std::unique_lock lock(sweep_mu_);
+    while (!sweep_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return sweep_stop_; })) {
+      lock.unlock();
+      api_->SweepSessions();
+      lock.lock();
+    }
+  });
   if (elector_) {
     Reconciler* rec = reconciler_.get();
     commit_watch_ = store_->WatchCommits([rec] { rec->Poke(); });
@@ -242,6 +258,13 @@ Result<uint16_t> Server::Start() {
 }
 
 void Server::Stop() {
+  {
+    std::lock_guard lock(sweep_mu_);
+    sweep_stop_ = true;
+  }
+  sweep_cv_.notify_all();
+  if (session_sweeper_.joinable()) session_sweeper_.join();
+  if (sessions_) sessions_->CloseAll();
   if (http_) http_->Stop();
   if (pool_sampler_) pool_sampler_->Stop();
   commit_watch_.reset();

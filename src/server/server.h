@@ -13,9 +13,12 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/ids.h"
@@ -82,6 +85,13 @@ struct ServerOptions {
   // it, /metrics counts its nodes. With a pool, admission accepts work no registered node
   // could hold (a group may boot one for it).
   std::shared_ptr<NodePool> pool;
+  // Interactive sessions (docs/sessions.md): the idle timeout of a session that asks for
+  // none, and the most one may ask for (default 1 hour); how long a session whose client
+  // is gone keeps running for `fastgpu attach` (default 5 minutes); the output kept for it
+  // meanwhile (default 1 MiB).
+  std::chrono::seconds session_idle_timeout{3600};
+  std::chrono::milliseconds session_grace{std::chrono::minutes(5)};
+  size_t session_buffer_bytes = size_t{1} << 20;
 };
 
 // OK unless `options` would serve plain HTTP on a non-loopback address without
@@ -132,6 +142,13 @@ class Server {
   std::unique_ptr<LeaderElector> elector_;
   std::unique_ptr<PoolHistory> pool_history_;
   std::unique_ptr<PoolSampler> pool_sampler_;
+  std::unique_ptr<SessionRelay> sessions_;
+  std::unique_ptr<ExecTable> execs_;
+  // Ends expired sessions once a second (Api::SweepSessions) until Stop().
+  std::thread session_sweeper_;
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  bool sweep_stop_ = false;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
   store::Store* store_ = nullptr;
