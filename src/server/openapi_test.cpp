@@ -134,6 +134,24 @@ TEST(OpenApiTest, DriftIsNamed) {
             "\n  GET /v1/jobs/{id}: a detail entry for a route the server lacks");
 }
 
+// Every operation answers a 2XX on success, but for the WebSocket routes, whose success is
+// 101 Switching Protocols (the linter's operation-2xx-response rule is off for them).
+TEST(OpenApiTest, EveryOperationHasASuccessAnswer) {
+  json::value doc = Document();
+  ASSERT_TRUE(doc.is_object());
+  for (const auto& path : doc.at("paths").as_object()) {
+    for (const auto& op : path.value().as_object()) {
+      if (!op.value().is_object() || !op.value().as_object().contains("responses")) continue;
+      bool success = false;
+      for (const auto& resp : op.value().at("responses").as_object()) {
+        const std::string status(resp.key());
+        success = success || status.starts_with("2") || status == "101";
+      }
+      EXPECT_TRUE(success) << op.key() << " " << path.key();
+    }
+  }
+}
+
 TEST(OpenApiTest, EveryRefResolves) {
   json::value doc = Document();
   ASSERT_TRUE(doc.is_object());
