@@ -23,17 +23,27 @@ void AddClientFlags(CLI::App* cmd, const std::shared_ptr<ClientFlags>& f,
       ->check(CLI::IsMember(outputs));
 }
 
-int RunClientCommand(const ClientFlags& f, const ClientBody& body) {
+std::optional<ClientConnection> OpenClient(const ClientFlags& f, int* exit_code) {
   auto cfg = ResolveConfig(f.server, f.token, f.config, f.ca_cert);
   if (!cfg.ok()) {
     std::cerr << "fastgpu: " << cfg.status().message() << "\n";
-    return 1;
+    *exit_code = 1;
+    return std::nullopt;
   }
   auto api = ApiClient::Create(*cfg);
   if (!api.ok()) {
     std::cerr << "fastgpu: " << api.status().message() << "\n";
-    return 2;
+    *exit_code = 2;
+    return std::nullopt;
   }
+  return ClientConnection{std::move(*cfg), std::move(*api)};
+}
+
+int RunClientCommand(const ClientFlags& f, const ClientBody& body) {
+  int rc = 0;
+  std::optional<ClientConnection> conn = OpenClient(f, &rc);
+  if (!conn) return rc;
+  std::unique_ptr<ApiClient>* api = &conn->api;
   // A body reads the control plane's JSON with checked readers (model/json.h) and turns an
   // answer of an unexpected shape into UnexpectedAnswer; this catch is only the last line
   // for an exception a library might still raise, so that the command never aborts.

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,15 @@ struct ClientFlags {
 // Adds the shared flags to `cmd`; `outputs` lists the formats -o accepts.
 void AddClientFlags(CLI::App* cmd, const std::shared_ptr<ClientFlags>& flags,
                     std::vector<std::string> outputs = {"table", "json"});
+
+// The flags' configuration and a client for it. On failure prints the reason to stderr,
+// sets *exit_code (1: no usable configuration, 2: the client cannot be made) and answers
+// nullopt. Every client command opens its connection this way.
+struct ClientConnection {
+  ClientConfig config;
+  std::unique_ptr<ApiClient> api;
+};
+std::optional<ClientConnection> OpenClient(const ClientFlags& flags, int* exit_code);
 
 // The command's work: given a connected client and the output format, the text to print.
 // A status whose message starts with "usage:" is a usage error (exit 2).

@@ -209,16 +209,11 @@ struct RunFlags {
 };
 
 int RunSession(const ClientFlags& f, const RunFlags& rf) {
-  auto cfg = ResolveConfig(f.server, f.token, f.config, f.ca_cert);
-  if (!cfg.ok()) {
-    std::cerr << "fastgpu: " << cfg.status().message() << "\n";
-    return 1;
-  }
-  auto api = ApiClient::Create(*cfg);
-  if (!api.ok()) {
-    std::cerr << "fastgpu: " << api.status().message() << "\n";
-    return 2;
-  }
+  int open_rc = 0;
+  std::optional<ClientConnection> conn = OpenClient(f, &open_rc);
+  if (!conn) return open_rc;
+  const ClientConfig* cfg = &conn->config;
+  std::unique_ptr<ApiClient>* api = &conn->api;
   auto body = SubmitBody(rf.submit);
   if (!body.ok()) {
     std::cerr << "fastgpu: " << body.status().message() << "\n";
@@ -245,16 +240,11 @@ int RunSession(const ClientFlags& f, const RunFlags& rf) {
 }
 
 int AttachSession(const ClientFlags& f, const std::string& id) {
-  auto cfg = ResolveConfig(f.server, f.token, f.config, f.ca_cert);
-  if (!cfg.ok()) {
-    std::cerr << "fastgpu: " << cfg.status().message() << "\n";
-    return 1;
-  }
-  auto api = ApiClient::Create(*cfg);
-  if (!api.ok()) {
-    std::cerr << "fastgpu: " << api.status().message() << "\n";
-    return 2;
-  }
+  int open_rc = 0;
+  std::optional<ClientConnection> conn = OpenClient(f, &open_rc);
+  if (!conn) return open_rc;
+  const ClientConfig* cfg = &conn->config;
+  std::unique_ptr<ApiClient>* api = &conn->api;
   auto v = (*api)->Call("GET", "/v1/jobs/" + EncodePathSegment(id));
   if (!v.ok()) {
     std::cerr << "fastgpu: " << v.status().message() << "\n";
@@ -284,16 +274,11 @@ struct ExecFlags {
 };
 
 int ExecInJob(const ClientFlags& f, const ExecFlags& ef) {
-  auto cfg = ResolveConfig(f.server, f.token, f.config, f.ca_cert);
-  if (!cfg.ok()) {
-    std::cerr << "fastgpu: " << cfg.status().message() << "\n";
-    return 1;
-  }
-  auto api = ApiClient::Create(*cfg);
-  if (!api.ok()) {
-    std::cerr << "fastgpu: " << api.status().message() << "\n";
-    return 2;
-  }
+  int open_rc = 0;
+  std::optional<ClientConnection> conn = OpenClient(f, &open_rc);
+  if (!conn) return open_rc;
+  const ClientConfig* cfg = &conn->config;
+  std::unique_ptr<ApiClient>* api = &conn->api;
   json::array cmd;
   for (const std::string& c : ef.command) cmd.emplace_back(c);
   json::object body{{"command", std::move(cmd)}, {"replica", ef.replica}, {"tty", ef.tty}};
