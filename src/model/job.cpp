@@ -49,6 +49,24 @@ bool CanTransition(JobState from, JobState to) {
   }
 }
 
+Status ValidateReadinessProbe(const ReadinessProbe& probe) {
+  if (probe.kind != ReadinessProbe::Kind::kHttp) {
+    if (!probe.http_path.empty()) return InvalidArgument("readiness.http: only for an HTTP probe");
+    return OkStatus();
+  }
+  const std::string& path = probe.http_path;
+  if (path.empty() || path[0] != '/') return InvalidArgument("readiness.http: must start with '/'");
+  if (path.size() > 1024) return InvalidArgument("readiness.http: at most 1024 characters");
+  for (char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) {
+      return InvalidArgument(
+          "readiness.http: printable ASCII without spaces only (percent-encode the rest)");
+    }
+  }
+  return OkStatus();
+}
+
 Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_models) {
   if (spec.name.size() > 128) return InvalidArgument("name must be at most 128 characters");
   for (char c : spec.name) {
@@ -76,6 +94,10 @@ Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_m
   if (spec.priority < -1000 || spec.priority > 1000) {
     return InvalidArgument("priority must be -1000..1000");
   }
+  if (spec.readiness.kind != ReadinessProbe::Kind::kNone && !spec.port) {
+    return InvalidArgument("readiness: only a job with a port (\"port\": true) can be probed");
+  }
+  FASTGPU_RETURN_IF_ERROR(ValidateReadinessProbe(spec.readiness));
   if (!spec.image.empty()) {
     if (auto ref = ParseImageRef(spec.image); !ref.ok()) {
       return ref.status().WithContext("image");

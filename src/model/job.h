@@ -35,6 +35,21 @@ struct JobEvent {
   std::string reason;
 };
 
+// How the agent judges a replica with a port ready to serve (JobSpec::readiness). JSON
+// {"http": "/path"} (GET http://<endpoint>/path answers 2xx or 3xx) or {"tcp": true} (a TCP
+// connect to the endpoint succeeds); absent = kNone: ready once running.
+struct ReadinessProbe {
+  enum class Kind { kNone, kHttp, kTcp };
+  Kind kind = Kind::kNone;
+  std::string http_path;  // kHttp only: starts with '/', printable ASCII, at most 1024 chars
+
+  bool operator==(const ReadinessProbe&) const = default;
+};
+
+// Checks a probe's own form: kHttp with a valid path, no path otherwise. InvalidArgument
+// naming "readiness.http".
+Status ValidateReadinessProbe(const ReadinessProbe& probe);
+
 // What a tenant submits.
 struct JobSpec {
   std::string name;                        // optional, 0-128 printable characters
@@ -62,6 +77,13 @@ struct JobSpec {
   // session only: end it after this long without input or output. Default 0: the
   // control plane's default (--session-idle-timeout); above its maximum it is clamped.
   int64_t idle_timeout_s = 0;
+  // Each replica gets a TCP port from its agent, given to it as PORT in its environment;
+  // the replica's endpoint ("host:port") is shown with its allocation. Default false.
+  // JSON "port" (present only when true).
+  bool port = false;
+  // port only: when the replica counts as ready (docs/agent.md#endpoints). Default kNone:
+  // ready once it runs. JSON "readiness" (absent when kNone).
+  ReadinessProbe readiness;
 };
 
 struct Job {
@@ -77,8 +99,8 @@ struct Job {
 };
 
 // Checks a spec: command present, env keys valid (no '=' or NUL, not empty), replicas
-// and retries in range, image empty or a valid reference (ParseImageRef), and the shape
-// (see ValidateShape).
+// and retries in range, image empty or a valid reference (ParseImageRef), a readiness
+// probe only with `port` (and well formed), and the shape (see ValidateShape).
 Status ValidateJobSpec(const JobSpec& spec, const std::set<std::string>* known_models = nullptr);
 
 // Moves `job` to `to` at `now` with `reason`, recording an event. FailedPrecondition

@@ -303,6 +303,62 @@ boost::system::result<VgpuSlice> tag_invoke(const json::try_value_to_tag<VgpuSli
   return TryDecode<VgpuSlice>(v);
 }
 
+// ---- ReadinessProbe ----
+
+void tag_invoke(const json::value_from_tag&, json::value& v, const ReadinessProbe& p) {
+  switch (p.kind) {
+    case ReadinessProbe::Kind::kHttp:
+      v = json::object{{"http", p.http_path}};
+      return;
+    case ReadinessProbe::Kind::kTcp:
+      v = json::object{{"tcp", true}};
+      return;
+    case ReadinessProbe::Kind::kNone:
+      v = json::object{};
+      return;
+  }
+}
+
+Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+                  ReadinessProbe& p) {
+  JsonObjectReader r(v, path, unknown);
+  std::string http;
+  bool has_http = false;
+  bool tcp = false;
+  if (const json::value* h = r.Raw("http")) {
+    has_http = true;
+    if (!h->is_string()) {
+      r.Fail("http", "must be a path such as \"/healthz\"");
+    } else {
+      http = std::string(h->as_string());
+    }
+  }
+  r.Bool("tcp", tcp);
+  FASTGPU_RETURN_IF_ERROR(r.Finish());
+  const std::string where = path.empty() ? "readiness" : path;
+  if (has_http && tcp) {
+    return InvalidArgument(where + ": give either \"http\" or \"tcp\", not both");
+  }
+  ReadinessProbe out;
+  if (has_http) {
+    out.kind = ReadinessProbe::Kind::kHttp;
+    out.http_path = std::move(http);
+  } else if (tcp) {
+    out.kind = ReadinessProbe::Kind::kTcp;
+  } else {
+    return InvalidArgument(where + ": needs \"http\": \"/path\" or \"tcp\": true");
+  }
+  if (Status st = ValidateReadinessProbe(out); !st.ok()) {
+    // ValidateReadinessProbe names "readiness.http"; here the probe sits at `where`.
+    std::string msg = st.message();
+    const std::string prefix = "readiness.";
+    if (msg.rfind(prefix, 0) == 0) msg = where + "." + msg.substr(prefix.size());
+    return InvalidArgument(msg);
+  }
+  p = std::move(out);
+  return OkStatus();
+}
+
 // ---- JobSpec ----
 
 void tag_invoke(const json::value_from_tag&, json::value& v, const JobSpec& spec) {
@@ -317,6 +373,10 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const JobSpec& spec
     o["session"] = true;
     o["tty"] = spec.tty;
     o["idle_timeout_s"] = spec.idle_timeout_s;
+  }
+  if (spec.port) o["port"] = true;  // only when set, so that batch jobs keep their form
+  if (spec.readiness.kind != ReadinessProbe::Kind::kNone) {
+    o["readiness"] = json::value_from(spec.readiness);
   }
   v = std::move(o);
 }
@@ -335,6 +395,8 @@ Status JsonDecode(const json::value& v, const std::string& path, UnknownFields u
       .Bool("session", spec.session)
       .Bool("tty", spec.tty)
       .Int("idle_timeout_s", spec.idle_timeout_s, 0, int64_t{30} * 24 * 3600)
+      .Bool("port", spec.port)
+      .Field("readiness", spec.readiness)
       .Field("shape", spec.shape, Need::kRequired);
   return r.Finish();
 }

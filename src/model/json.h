@@ -26,8 +26,11 @@
 //   VgpuSlice  {"gpu_index","gpu_uuid","milli","memory_mib","isolation"}; gpu_index,
 //               milli and isolation required
 //   JobSpec    {"name","command","env","shape","replicas","max_retries","priority",
-//               "image","run_as_root"}; command and shape required; run_as_root written
-//               only when true
+//               "image","run_as_root","session","tty","idle_timeout_s","port",
+//               "readiness"}; command and shape required; run_as_root and port written
+//               only when true, the session fields only for a session, readiness only
+//               when set
+//   ReadinessProbe {"http": "/path"} or {"tcp": true}: exactly one
 //   JobEvent   {"at","from","to","reason"} (encode only)
 //   Allocation {"allocation_id","job_id","replica","node_id","gpu_model","slices",
 //               "cpu_milli","memory_mib","created_at"} (encode only)
@@ -128,6 +131,8 @@ Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownF
                   VgpuSlice& out);
 Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
                   JobSpec& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
+                  ReadinessProbe& out);
 
 // A vector of decodable values; element paths read "path[i]".
 template <class T>
@@ -177,6 +182,7 @@ void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const Shape& s);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const VgpuSlice& s);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const JobSpec& s);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const ReadinessProbe& p);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const JobEvent& e);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const Allocation& a);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const Job& j);

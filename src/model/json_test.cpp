@@ -57,6 +57,51 @@ TEST(ModelJsonTest, JobSpecRoundTrips) {
   EXPECT_EQ(via_boost->shape, spec.shape);
 }
 
+TEST(ModelJsonTest, PortAndReadinessRoundTripAndStayAbsentByDefault) {
+  JobSpec spec = SampleSpec();
+  const std::string plain = ToJsonText(spec);
+  EXPECT_EQ(plain.find("\"port\""), std::string::npos);
+  EXPECT_EQ(plain.find("\"readiness\""), std::string::npos);
+  spec.port = true;
+  spec.readiness.kind = ReadinessProbe::Kind::kHttp;
+  spec.readiness.http_path = "/healthz?full=1";
+  Result<JobSpec> back = FromJsonText<JobSpec>(ToJsonText(spec));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->port);
+  EXPECT_EQ(back->readiness, spec.readiness);
+  spec.readiness = ReadinessProbe{ReadinessProbe::Kind::kTcp, ""};
+  EXPECT_NE(ToJsonText(spec).find("\"readiness\":{\"tcp\":true}"), std::string::npos);
+  back = FromJsonText<JobSpec>(ToJsonText(spec));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->readiness.kind, ReadinessProbe::Kind::kTcp);
+  // A spec written before the fields existed reads as no port, no probe.
+  back = FromJsonText<JobSpec>(R"({"command":["x"],"shape":{}})");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_FALSE(back->port);
+  EXPECT_EQ(back->readiness.kind, ReadinessProbe::Kind::kNone);
+}
+
+TEST(ModelJsonTest, BadReadinessNamesTheField) {
+  const std::string head = R"({"command":["x"],"shape":{},"port":true,"readiness":)";
+  EXPECT_EQ(DecodeError<JobSpec>(head + R"({}})"),
+            R"(readiness: needs "http": "/path" or "tcp": true)");
+  EXPECT_EQ(DecodeError<JobSpec>(head + R"({"http":"/","tcp":true}})"),
+            R"(readiness: give either "http" or "tcp", not both)");
+  EXPECT_EQ(DecodeError<JobSpec>(head + R"({"http":"healthz"}})"),
+            "readiness.http: must start with '/'");
+  EXPECT_EQ(DecodeError<JobSpec>(head + R"({"http":"/a b"}})"),
+            "readiness.http: printable ASCII without spaces only (percent-encode the rest)");
+  EXPECT_EQ(DecodeError<JobSpec>(head + R"({"http":7}})"),
+            R"(readiness.http: must be a path such as "/healthz")");
+  EXPECT_EQ(DecodeError<JobSpec>(head + R"({"tcp":"yes"}})"),
+            "readiness.tcp: must be true or false");
+  EXPECT_EQ(DecodeError<JobSpec>(head + R"({"tcp":true,"grpc":1}})", UnknownFields::kRefuse),
+            "readiness.grpc: unknown field");
+  EXPECT_EQ(DecodeError<JobSpec>(head + R"("/"})"), "readiness: must be an object");
+  EXPECT_EQ(DecodeError<JobSpec>(R"({"command":["x"],"shape":{},"port":1})"),
+            "port: must be true or false");
+}
+
 TEST(ModelJsonTest, GpusAndSlicesRoundTripAsVectors) {
   std::vector<Gpu> gpus(2);
   for (int i = 0; i < 2; ++i) {

@@ -141,5 +141,25 @@ TEST(TenantValidationTest, Names) {
   EXPECT_TRUE(ValidateQuota(Quota{4000, 100}).ok());
 }
 
+TEST(JobValidationTest, ReadinessNeedsAPort) {
+  JobSpec spec = GoodSpec();
+  spec.readiness.kind = ReadinessProbe::Kind::kTcp;
+  Status st = ValidateJobSpec(spec);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("readiness: only a job with a port"), std::string::npos) << st;
+  spec.port = true;
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());
+  spec.readiness = {ReadinessProbe::Kind::kHttp, "/ready"};
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());
+  spec.readiness.http_path = "ready";
+  EXPECT_EQ(ValidateJobSpec(spec).message(), "readiness.http: must start with '/'");
+  spec.readiness.http_path = "/" + std::string(1024, 'a');
+  EXPECT_EQ(ValidateJobSpec(spec).message(), "readiness.http: at most 1024 characters");
+  spec.readiness = {ReadinessProbe::Kind::kTcp, "/x"};
+  EXPECT_EQ(ValidateJobSpec(spec).message(), "readiness.http: only for an HTTP probe");
+  spec.readiness = {};
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());  // a port without a probe: ready when running
+}
+
 }  // namespace
 }  // namespace fastgpu::model
