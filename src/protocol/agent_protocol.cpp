@@ -48,7 +48,9 @@ json::array ToArray(const auto& list) {
 // ---- nested values ----
 
 void tag_invoke(const json::value_from_tag&, json::value& v, const GpuHealthReport& g) {
-  v = json::object{{"index", g.index}, {"healthy", g.healthy}, {"health_reason", g.health_reason}};
+  json::object o{{"index", g.index}, {"healthy", g.healthy}, {"health_reason", g.health_reason}};
+  if (g.utilization_pct >= 0) o["utilization_pct"] = g.utilization_pct;
+  v = std::move(o);
 }
 
 Status JsonDecode(const json::value& v, const std::string& path, model::UnknownFields unknown,
@@ -56,7 +58,8 @@ Status JsonDecode(const json::value& v, const std::string& path, model::UnknownF
   model::JsonObjectReader r(v, path, unknown);
   r.Int("index", g.index, 0, 1023, model::Need::kRequired)
       .Bool("healthy", g.healthy)
-      .Str("health_reason", g.health_reason);
+      .Str("health_reason", g.health_reason)
+      .Int("utilization_pct", g.utilization_pct, -1, 100);
   return r.Finish();
 }
 
@@ -75,6 +78,8 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const ReplicaReport
   }
   if (!r.message.empty()) o["message"] = r.message;
   if (!r.reason.empty()) o["reason"] = r.reason;
+  if (!r.endpoint.empty()) o["endpoint"] = r.endpoint;
+  if (r.ready) o["ready"] = true;
   v = std::move(o);
 }
 
@@ -89,7 +94,10 @@ Status JsonDecode(const json::value& v, const std::string& path, model::UnknownF
       .Int("started_at", rep.started_at_ms, 0, kMaxMillis)
       .Int("ended_at", rep.ended_at_ms, 0, kMaxMillis)
       .Str("message", rep.message)
-      .Str("reason", rep.reason);
+      .Str("reason", rep.reason)
+      .Str("endpoint", rep.endpoint)
+      .Bool("ready", rep.ready);
+  if (r.ok() && rep.endpoint.size() > 300) r.Fail("endpoint", "at most 300 characters");
   return r.Finish();
 }
 
@@ -110,6 +118,10 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const DesiredReplic
   if (!d.image.empty()) o["image"] = d.image;
   if (d.session) o["session"] = true;
   if (d.tty) o["tty"] = true;
+  if (d.port) o["port"] = true;
+  if (d.readiness.kind != model::ReadinessProbe::Kind::kNone) {
+    o["readiness"] = json::value_from(d.readiness);
+  }
   o["cpu_milli"] = a.cpu_milli;
   o["memory_mib"] = a.memory_mib;
   o["gpu_model"] = a.gpu_model;
@@ -131,6 +143,8 @@ Status JsonDecode(const json::value& v, const std::string& path, model::UnknownF
       .Str("image", d.image)
       .Bool("session", d.session)
       .Bool("tty", d.tty)
+      .Bool("port", d.port)
+      .Field("readiness", d.readiness)
       .Int("cpu_milli", a.cpu_milli, 0, kMaxMib)
       .Int("memory_mib", a.memory_mib, 0, kMaxMib)
       .Str("gpu_model", a.gpu_model)

@@ -70,6 +70,12 @@ struct ReplicaReport {
   // Why it ended, when the agent knows more than the exit status: "OOMKilled" (the
   // kernel's OOM killer killed a process of its group at its memory limit). "" = none.
   std::string reason;
+  // Where a replica with a port listens: "<advertise host>:<port>" ("" = no port). JSON
+  // "endpoint", absent when "".
+  std::string endpoint;
+  // The replica runs and its readiness probe (or, without one, its start) says it serves.
+  // Default false; JSON "ready", absent when false.
+  bool ready = false;
 };
 
 // The health of one GPU as a heartbeat reports it.
@@ -77,6 +83,10 @@ struct GpuHealthReport {
   int index = 0;  // the GPU's index on the node, as registered
   bool healthy = true;
   std::string health_reason;  // why not healthy ("XID 79 ..."); "" when healthy
+  // How busy the GPU is, 0..100 (NVML's GPU utilisation over its last sample period; a
+  // simulated GPU's comes from its replicas, docs/agent.md). -1 = unknown (the default);
+  // JSON "utilization_pct", absent when unknown.
+  int utilization_pct = -1;
 };
 
 // Agent -> control plane: POST /v1/nodes/{id}/heartbeat.
@@ -103,6 +113,12 @@ struct DesiredReplica {
   // when `tty`. Default false; JSON "session" and "tty", absent when false.
   bool session = false;
   bool tty = false;
+  // The replica gets a TCP port from the agent (PORT in its environment) and is reported
+  // with its endpoint. Default false; JSON "port", absent when false.
+  bool port = false;
+  // port only: how the agent judges it ready (model::ReadinessProbe's JSON form). Default
+  // kNone: ready once running; JSON "readiness", absent when kNone.
+  model::ReadinessProbe readiness;
 };
 
 // A command to run inside a running replica's environment (`fastgpu job exec`,

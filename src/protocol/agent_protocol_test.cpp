@@ -84,6 +84,72 @@ TEST(ProtocolTest, EncodesReportsAsTheProtocolSays) {
       << json;
 }
 
+TEST(ProtocolTest, EndpointsReadinessAndUtilizationRoundTrip) {
+  HeartbeatRequest hb;
+  hb.gpus.push_back({0, true, ""});
+  hb.gpus.back().utilization_pct = 70;
+  hb.gpus.push_back({1, true, ""});  // unknown: not sent
+  ReplicaReport web;
+  web.allocation_id = "alloc-1";
+  web.state = "running";
+  web.pid = 1234;
+  web.endpoint = "10.0.0.7:40123";
+  web.ready = true;
+  hb.replicas.push_back(web);
+  ReplicaReport plain;
+  plain.allocation_id = "alloc-2";
+  plain.state = "running";
+  hb.replicas.push_back(plain);
+  const std::string json = EncodeHeartbeat(hb);
+  EXPECT_NE(json.find(R"("utilization_pct":70)"), std::string::npos) << json;
+  EXPECT_EQ(json.find(R"("utilization_pct":-1)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("endpoint":"10.0.0.7:40123","ready":true)"), std::string::npos) << json;
+  auto back = DecodeHeartbeat(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->gpus[0].utilization_pct, 70);
+  EXPECT_EQ(back->gpus[1].utilization_pct, -1);
+  EXPECT_EQ(back->replicas[0].endpoint, "10.0.0.7:40123");
+  EXPECT_TRUE(back->replicas[0].ready);
+  EXPECT_EQ(back->replicas[1].endpoint, "");
+  EXPECT_FALSE(back->replicas[1].ready);
+  EXPECT_FALSE(DecodeHeartbeat(R"({"gpus":[{"index":0,"utilization_pct":101}]})").ok());
+  auto bad = DecodeHeartbeat(R"({"replicas":[{"allocation_id":"a","state":"running","ready":1}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("replicas[0].ready"), std::string::npos) << bad.status();
+
+  DesiredReplica d;
+  d.allocation.id = "alloc-1";
+  d.allocation.job_id = "job-1";
+  d.command = {"server"};
+  EXPECT_EQ(EncodeDesiredReplica(d).find("port"), std::string::npos);  // absent by default
+  EXPECT_EQ(EncodeDesiredReplica(d).find("readiness"), std::string::npos);
+  d.port = true;
+  d.readiness = {model::ReadinessProbe::Kind::kHttp, "/ready"};
+  auto again = DecodeDesiredReplica(EncodeDesiredReplica(d));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->port);
+  EXPECT_EQ(again->readiness, d.readiness);
+  d.readiness = {model::ReadinessProbe::Kind::kTcp, ""};
+  again = DecodeDesiredReplica(EncodeDesiredReplica(d));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->readiness.kind, model::ReadinessProbe::Kind::kTcp);
+}
+
+TEST(ProtocolTest, MessagesWithoutTheNewFieldsStillDecode) {
+  // As an agent or control plane from before ports and utilisation sends them.
+  auto hb = DecodeHeartbeat(R"({"protocol_version":1,"gpus":[{"index":0,"healthy":true,
+    "health_reason":""}],"replicas":[{"allocation_id":"a","state":"running","pid":7}]})");
+  ASSERT_TRUE(hb.ok()) << hb.status();
+  EXPECT_EQ(hb->gpus[0].utilization_pct, -1);
+  EXPECT_EQ(hb->replicas[0].endpoint, "");
+  EXPECT_FALSE(hb->replicas[0].ready);
+  auto answer = DecodeHeartbeatResponse(R"({"lease_ms":1,"allocations":[{"allocation_id":"a",
+    "job_id":"j","command":["x"]}],"cancel":[]})");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_FALSE(answer->allocations[0].port);
+  EXPECT_EQ(answer->allocations[0].readiness.kind, model::ReadinessProbe::Kind::kNone);
+}
+
 TEST(ProtocolTest, SanitizesUtf8) {
   EXPECT_EQ(SanitizeUtf8("plain"), "plain");
   EXPECT_EQ(SanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
