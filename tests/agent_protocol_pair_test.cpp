@@ -182,6 +182,69 @@ TEST_F(AgentProtocolPairTest, AgentRequestsAndControlPlaneAnswersMeet) {
   EXPECT_NE(job.Str("reason").find("3"), std::string::npos) << job.raw;
 }
 
+TEST_F(AgentProtocolPairTest, EndpointsReadinessAndUtilizationReachTheApi) {
+  protocol::RegisterResponse node = Register(protocol::EncodeRegister(AgentRegistration()));
+  ASSERT_FALSE(node.node_id.empty());
+  Reply submitted =
+      cp_.Do("POST", "/v1/jobs", cp_.admin(),
+             R"({"name":"web","command":["serve"],"port":true,)"
+             R"("readiness":{"http":"/healthz"},"shape":{"gpu_count":1,"gpu_milli":500}})");
+  ASSERT_EQ(submitted.status, 201) << submitted.raw;
+  const std::string job_id = submitted.Str("id");
+  cp_.Reconcile();
+  protocol::HeartbeatRequest hb;
+  hb.gpus = {{0, true, ""}, {1, true, ""}};
+  protocol::HeartbeatResponse answer = Heartbeat(node, protocol::EncodeHeartbeat(hb));
+  ASSERT_EQ(answer.allocations.size(), 1u);
+  const protocol::DesiredReplica& d = answer.allocations[0];
+  EXPECT_TRUE(d.port);  // the job's port and probe reach the agent
+  EXPECT_EQ(d.readiness, (model::ReadinessProbe{model::ReadinessProbe::Kind::kHttp, "/healthz"}));
+  const int gpu = d.allocation.slices.at(0).gpu_index;
+
+  // Running, not ready yet: the endpoint shows, ready is false.
+  AgentReport running;
+  running.allocation_id = d.allocation.id;
+  running.state = "running";
+  running.pid = 77;
+  running.endpoint = "10.0.0.7:40123";
+  hb.replicas = {running};
+  hb.gpus[gpu].utilization_pct = 70;
+  Heartbeat(node, protocol::EncodeHeartbeat(hb));
+  Reply job = cp_.Do("GET", "/v1/jobs/" + job_id, cp_.admin());
+  const json::value& alloc = job.body.at("allocations").at(0);
+  EXPECT_EQ(alloc.at("endpoint").as_string(), "10.0.0.7:40123") << job.raw;
+  EXPECT_FALSE(alloc.at("ready").as_bool());
+  EXPECT_EQ(Node(node.node_id).at("gpus").at(gpu).at("utilization_pct").as_int64(), 70);
+  EXPECT_FALSE(Node(node.node_id).at("gpus").at(1 - gpu).as_object().contains("utilization_pct"));
+  ReplicaStatus& status = cp_.server().replica_status();
+  EXPECT_EQ(status.AllocationGpuUtilization(d.allocation.id), 70.0);
+
+  // Ready.
+  running.ready = true;
+  hb.replicas = {running};
+  Heartbeat(node, protocol::EncodeHeartbeat(hb));
+  auto eps = status.EndpointsOfJob(job_id);
+  ASSERT_EQ(eps.size(), 1u);
+  EXPECT_EQ(eps[0].allocation_id, d.allocation.id);
+  EXPECT_EQ(eps[0].endpoint, "10.0.0.7:40123");
+  EXPECT_TRUE(eps[0].ready);
+  Reply listed = cp_.Do("GET", "/v1/allocations?job=" + job_id, cp_.admin());
+  EXPECT_TRUE(listed.body.at("allocations").at(0).at("ready").as_bool()) << listed.raw;
+  Reply metrics = cp_.Do("GET", "/metrics", "");
+  EXPECT_NE(metrics.raw.find("fastgpu_gpu_utilization_percent{node=\"" + node.node_id +
+                             "\",gpu=\"" + std::to_string(gpu) + "\"} 70"),
+            std::string::npos)
+      << metrics.raw;
+
+  // Cancelled: released, so no longer listed by the next heartbeat and forgotten.
+  ASSERT_EQ(cp_.Do("POST", "/v1/jobs/" + job_id + "/cancel", cp_.admin()).status, 200);
+  Heartbeat(node, protocol::EncodeHeartbeat(hb));
+  EXPECT_TRUE(status.EndpointsOfJob(job_id).empty());
+  job = cp_.Do("GET", "/v1/jobs/" + job_id, cp_.admin());
+  EXPECT_EQ(job.body.at("allocations").at(0).at("endpoint").as_string(), "") << job.raw;
+  EXPECT_FALSE(job.body.at("allocations").at(0).at("ready").as_bool());
+}
+
 TEST_F(AgentProtocolPairTest, NewerPeersExtraFieldsAreIgnoredBothWays) {
   // A newer agent: a higher version and fields this control plane has never heard of, at
   // the top and inside every nested object (GPUs, replica reports).

@@ -34,6 +34,7 @@
 #include "server/node_leases.h"
 #include "server/pool.h"
 #include "server/pool_history.h"
+#include "server/replica_status.h"
 #include "server/session_execs.h"
 #include "server/session_relay.h"
 #include "store/store.h"
@@ -78,6 +79,10 @@ struct ApiOptions {
   // A session's idle timeout when it asks for none, and the most it may ask for (the
   // server's --session-idle-timeout). Default 1 hour.
   int64_t session_idle_timeout_s = 3600;
+  // Borrowed, may be null (default): heartbeats record each replica's endpoint and
+  // readiness and each GPU's utilisation here (replica_status.h); job and node answers and
+  // /metrics show them. Null: they are neither kept nor shown.
+  ReplicaStatus* replica_status = nullptr;
 };
 
 // The node an admin names by id or by name (already percent-decoded); a name must match
@@ -160,11 +165,15 @@ class Api {
                  const StreamWriter& write);
   Result<Reply> GetAllocation(const Call& c);
   Result<Reply> ListAllocations(const Call& c);
+  // Adds "endpoint" ("host:port", "" when none is known) and "ready" to an allocation's
+  // JSON from the replica status its agent last reported (only for a live allocation).
+  void AddReplicaStatus(const store::AllocationRecord& rec, json::object& out) const;
   // api_nodes.cpp
   Result<Reply> RegisterNode(const Call& c);
   Result<Reply> Heartbeat(const Call& c);
   Result<Reply> AppendLogs(const Call& c);
   Result<Reply> ListNodes(const Call& c);
+  Result<Reply> GetNode(const Call& c);
   Result<Reply> DrainNode(const Call& c) { return SetDrain(c, true); }
   Result<Reply> UndrainNode(const Call& c) { return SetDrain(c, false); }
   Result<Reply> SetDrain(const Call& c, bool drain);

@@ -205,6 +205,7 @@ Result<Reply> Api::MetricsText(const Call&) {
   FASTGPU_RETURN_IF_ERROR(st);
   std::string text = metrics_.Render(g);
   if (options_.pool != nullptr) text += RenderPoolMetrics(options_.pool->Snapshot());
+  if (options_.replica_status != nullptr) text += options_.replica_status->RenderMetrics();
   if (const LeaderElector* l = options_.leader) {
     text +=
         "# HELP fastgpu_leader Whether this control-plane replica leads (runs the reconciler).\n"

@@ -177,7 +177,11 @@ Result<Reply> Api::GetJob(const Call& c) {
     FASTGPU_ASSIGN_OR_RETURN(bool simulated, OnSimulatedNode(tx, allocs));
     out = JobToJson(job, {}, simulated);
     json::array arr;
-    for (const auto& a : allocs) arr.push_back(AllocationRecordToJson(a));
+    for (const auto& a : allocs) {
+      json::object o = AllocationRecordToJson(a);
+      AddReplicaStatus(a, o);
+      arr.push_back(std::move(o));
+    }
     out["allocations"] = std::move(arr);
     return OkStatus();
   });
@@ -341,6 +345,15 @@ Result<Api::LogRead> Api::ReadReplicaLog(const Principal& p, const std::string& 
   return out;
 }
 
+void Api::AddReplicaStatus(const store::AllocationRecord& rec, json::object& out) const {
+  std::optional<ReplicaEndpoint> seen;
+  if (options_.replica_status != nullptr && store::IsLive(rec.state)) {
+    seen = options_.replica_status->EndpointOf(rec.alloc.id);
+  }
+  out["endpoint"] = seen ? seen->endpoint : "";
+  out["ready"] = seen && seen->ready;
+}
+
 Result<Reply> Api::GetAllocation(const Call& c) {
   const Principal& p = c.who;
   const std::string& id = c.Param("id");
@@ -351,6 +364,7 @@ Result<Reply> Api::GetAllocation(const Call& c) {
     FASTGPU_ASSIGN_OR_RETURN(model::Job job, tx.GetJob(rec->alloc.job_id));
     if (!p.admin && job.tenant_id != p.tenant_id) return NotFound("no allocation " + id);
     out = AllocationRecordToJson(*rec);
+    AddReplicaStatus(*rec, out);
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
@@ -377,7 +391,11 @@ Result<Reply> Api::ListAllocations(const Call& c) {
     } else {
       FASTGPU_ASSIGN_OR_RETURN(recs, tx.ListLiveAllocations());
     }
-    for (const auto& r : recs) arr.push_back(AllocationRecordToJson(r));
+    for (const auto& r : recs) {
+      json::object o = AllocationRecordToJson(r);
+      AddReplicaStatus(r, o);
+      arr.push_back(std::move(o));
+    }
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);

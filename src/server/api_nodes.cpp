@@ -60,8 +60,10 @@ Result<Report> ReportFrom(const protocol::ReplicaReport& in, const std::string& 
 // A protocol message (agent/protocol.h) as the answer's body.
 Reply ProtocolReply(std::string body) { return Reply::Text("application/json", std::move(body)); }
 
+// `status` (may be null) adds each GPU's utilization_pct where its agent reported one.
 json::object NodeToJson(const store::NodeRecord& rec,
-                        const std::vector<store::AllocationRecord>& live) {
+                        const std::vector<store::AllocationRecord>& live,
+                        const ReplicaStatus* status) {
   json::array gpus;
   for (const model::Gpu& g : rec.node.gpus) {
     json::object o = GpuToJson(g);
@@ -72,6 +74,11 @@ json::object NodeToJson(const store::NodeRecord& rec,
       }
     }
     o["allocated_milli"] = used;
+    if (status != nullptr) {
+      if (std::optional<int> pct = status->GpuPercent(rec.node.id, g.index)) {
+        o["utilization_pct"] = *pct;
+      }
+    }
     gpus.push_back(std::move(o));
   }
   return {{"id", rec.node.id},
@@ -195,10 +202,20 @@ Result<Reply> Api::Heartbeat(const Call& c) {
   // stored (e.g. while the disk is full).
   if (options_.leases != nullptr) options_.leases->Renew(node_id, now);
 
+  // What the agent says of endpoints, readiness and GPU load (replica_status.h).
+  std::map<std::string, const protocol::ReplicaReport*> reported;
+  for (const protocol::ReplicaReport& r : msg.replicas) reported[r.allocation_id] = &r;
+  std::map<int, int> gpu_percent;
+  for (const protocol::GpuHealthReport& g : msg.gpus) gpu_percent[g.index] = g.utilization_pct;
+  std::vector<ReplicaObservation> observed;
+
   bool changed = false;
   protocol::HeartbeatResponse answer;
   answer.lease_ms = options_.lease_ms;
   Status st = store_.Write([&](store::WriteTx& tx) -> Status {
+    observed.clear();
+    answer.allocations.clear();
+    answer.cancel.clear();
     FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord node, AuthNode(tx, req, node_id));
     for (const store::GpuHealth& h : health) {
       for (const model::Gpu& g : node.node.gpus) {
@@ -255,11 +272,25 @@ Result<Reply> Api::Heartbeat(const Call& c) {
       d.image = job.spec.image;
       d.session = job.spec.session;
       d.tty = job.spec.session && job.spec.tty;
+      d.port = job.spec.port;
+      d.readiness = job.spec.readiness;
       answer.allocations.push_back(std::move(d));
+      ReplicaObservation o;
+      o.allocation_id = rec.alloc.id;
+      o.job_id = rec.alloc.job_id;
+      for (const model::VgpuSlice& s : rec.alloc.slices) o.gpu_indices.push_back(s.gpu_index);
+      if (auto it = reported.find(rec.alloc.id); it != reported.end()) {
+        o.endpoint = it->second->endpoint;
+        o.ready = it->second->ready && it->second->state == "running";
+      }
+      observed.push_back(std::move(o));
     }
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
+  if (options_.replica_status != nullptr) {
+    options_.replica_status->ObserveNode(node_id, now, std::move(observed), gpu_percent);
+  }
   if (options_.execs != nullptr) answer.execs = options_.execs->PendingFor(node_id);
   metrics_.CountHeartbeat();
   if (changed) Changed();
@@ -331,12 +362,30 @@ Result<Reply> Api::ListNodes(const Call&) {
       for (const auto& a : live) {
         if (a.alloc.node_id == n.node.id) mine.push_back(a);
       }
-      out.push_back(NodeToJson(n, mine));
+      out.push_back(NodeToJson(n, mine, options_.replica_status));
     }
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
   return Reply::Json(json::object{{"nodes", std::move(out)}});
+}
+
+Result<Reply> Api::GetNode(const Call& c) {
+  const std::string& id_or_name = c.Param("id");
+  json::object out;
+  Status st = store_.Read([&](store::ReadTx& tx) -> Status {
+    FASTGPU_ASSIGN_OR_RETURN(std::string decoded, DecodePathSegment(id_or_name));
+    FASTGPU_ASSIGN_OR_RETURN(store::NodeRecord node, FindNode(tx, decoded));
+    FASTGPU_ASSIGN_OR_RETURN(auto allocs, tx.ListAllocationsByNode(node.node.id));
+    std::vector<store::AllocationRecord> live;
+    for (auto& a : allocs) {
+      if (store::IsLive(a.state)) live.push_back(std::move(a));
+    }
+    out = NodeToJson(node, live, options_.replica_status);
+    return OkStatus();
+  });
+  FASTGPU_RETURN_IF_ERROR(st);
+  return Reply::Json(std::move(out));
 }
 
 Result<Reply> Api::SetDrain(const Call& c, bool drain) {
@@ -358,7 +407,7 @@ Result<Reply> Api::SetDrain(const Call& c, bool drain) {
         node.state = store::NodeState::kReady;
       }
     }
-    return Reply::Json(NodeToJson(node, {}));
+    return Reply::Json(NodeToJson(node, {}, options_.replica_status));
   });
   if (reply.ok() && reply->succeeded()) Changed();
   return reply;
@@ -377,7 +426,7 @@ Result<Reply> Api::RevokeNode(const Call& c) {
     for (auto& a : allocs) {
       if (store::IsLive(a.state)) live.push_back(std::move(a));
     }
-    return Reply::Json(NodeToJson(node, live));
+    return Reply::Json(NodeToJson(node, live, options_.replica_status));
   });
 }
 

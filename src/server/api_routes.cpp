@@ -50,6 +50,7 @@ const std::vector<Api::Route>& Api::Table() {
       {{"GET", "/v1/allocations/{id}", A::kTenant, "one allocation"}, &Api::GetAllocation},
       // Nodes (admin).
       {{"GET", "/v1/nodes", A::kAdmin, "every node with its GPUs"}, &Api::ListNodes},
+      {{"GET", "/v1/nodes/{id}", A::kAdmin, "one node with its GPUs"}, &Api::GetNode},
       {{"POST", "/v1/nodes/{id}/drain", A::kAdmin, "no new work for the node"}, &Api::DrainNode},
       {{"POST", "/v1/nodes/{id}/undrain", A::kAdmin, "new work for the node again"},
        &Api::UndrainNode},

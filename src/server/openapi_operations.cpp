@@ -83,8 +83,9 @@ const std::vector<OperationDoc>& OpenApiOperations() {
   "description": "Renews the node's lease, reports its GPUs' health and its replicas; answers what should run on the node and what to stop.",
   "path": {"id": {"description": "the node's id (as registered)", "example": "node-5f1c2d3e4a5b6c7d"}},
   "request": {"schema": {"$ref": "#/components/schemas/HeartbeatRequest"},
-    "example": {"protocol_version": 1, "gpus": [{"index": 0, "healthy": true, "health_reason": ""}],
-      "replicas": [{"allocation_id": "alloc-9b8a7c6d5e4f3021", "state": "running", "pid": 4242, "started_at": 1767225600000}]}},
+    "example": {"protocol_version": 1, "gpus": [{"index": 0, "healthy": true, "health_reason": "", "utilization_pct": 35}],
+      "replicas": [{"allocation_id": "alloc-9b8a7c6d5e4f3021", "state": "running", "pid": 4242, "started_at": 1767225600000,
+        "endpoint": "10.0.0.7:40123", "ready": true}]}},
   "responses": {"200": {"description": "the desired replicas and the ones to cancel",
     "schema": {"$ref": "#/components/schemas/HeartbeatResponse"},
     "example": {"protocol_version": 1, "lease_ms": 15000, "cancel": [],
@@ -218,6 +219,12 @@ const std::vector<OperationDoc>& OpenApiOperations() {
   "operationId": "listNodes", "tags": ["nodes"],
   "responses": {"200": {"description": "every node with its GPUs", "schema": {"$ref": "#/components/schemas/NodeList"},
     "example": {"nodes": []}}}
+})json"},
+      {"GET /v1/nodes/{id}", R"json({
+  "operationId": "getNode", "tags": ["nodes"],
+  "path": {"id": {"description": "the node's id or name (percent-encoded)", "example": "gpu-node-1"}},
+  "responses": {"200": {"description": "the node with its GPUs (each GPU's utilization_pct when its agent reported one)", "schema": {"$ref": "#/components/schemas/Node"}, "exampleRef": "DrainedNode"}},
+  "errors": {"400": "a malformed percent escape", "404": "no such node", "409": "the name matches several nodes"}
 })json"},
       {"POST /v1/nodes/{id}/drain", R"json({
   "operationId": "drainNode", "tags": ["nodes"],
@@ -385,7 +392,7 @@ std::string_view OpenApiExamplesJson() {
     "allocations": [{"allocation_id": "alloc-9b8a7c6d5e4f3021", "job_id": "job-3f2a9c0d11e4b7a2", "replica": 0, "node_id": "node-5f1c2d3e4a5b6c7d", "gpu_model": "H100-80GB",
       "slices": [{"gpu_index": 0, "gpu_uuid": "GPU-6f1d2c3b-4a59-4e8f-9d7c-0b1a2c3d4e5f", "milli": 500, "memory_mib": 0, "isolation": "mps"}],
       "cpu_milli": 0, "memory_mib": 0, "created_at": 1767225601000, "state": "running", "exit_code": 0, "signal": 0,
-      "started_at": 1767225602000, "ended_at": 0, "message": "", "ended": ""}]}},
+      "started_at": 1767225602000, "ended_at": 0, "message": "", "ended": "", "endpoint": "", "ready": true}]}},
   "CancelledJob": {"summary": "a job cancelled while it ran", "value": {
     "id": "job-3f2a9c0d11e4b7a2", "tenant_id": "tenant-7c1e4a90d2b35f68", "name": "train",
     "command": ["python", "train.py"], "env": {},
@@ -398,7 +405,7 @@ std::string_view OpenApiExamplesJson() {
     "allocation_id": "alloc-9b8a7c6d5e4f3021", "job_id": "job-3f2a9c0d11e4b7a2", "replica": 0, "node_id": "node-5f1c2d3e4a5b6c7d", "gpu_model": "H100-80GB",
     "slices": [{"gpu_index": 0, "gpu_uuid": "GPU-6f1d2c3b-4a59-4e8f-9d7c-0b1a2c3d4e5f", "milli": 500, "memory_mib": 0, "isolation": "mps"}],
     "cpu_milli": 0, "memory_mib": 0, "created_at": 1767225601000, "state": "running", "exit_code": 0, "signal": 0,
-    "started_at": 1767225602000, "ended_at": 0, "message": "", "ended": ""}},
+    "started_at": 1767225602000, "ended_at": 0, "message": "", "ended": "", "endpoint": "10.0.0.7:40123", "ready": true}},
   "DrainedNode": {"summary": "a node drained", "value": {
     "id": "node-5f1c2d3e4a5b6c7d", "name": "gpu-node-1", "agent_id": "gpu-node-1", "state": "draining", "simulated": false,
     "cpu_milli": 64000, "memory_mib": 524288, "last_heartbeat": 1767225603000, "registered_at": 1767225500000,

@@ -139,9 +139,20 @@ std::string_view OpenApiSchemasJson() {
       "run_as_root": {"type": "boolean", "description": "run as root in the sandbox; only for a tenant the admin allowed"},
       "session": {"type": "boolean", "description": "an interactive session (docs/sessions.md): one replica whose stdio is relayed to a client; default false"},
       "tty": {"type": "boolean", "description": "session only: under a pseudo-terminal (else pipes); default false"},
-      "idle_timeout_s": {"type": "integer", "minimum": 0, "description": "session only: ended after this long without input or output; 0 or above the server's maximum: the server's (--session-idle-timeout)"}
+      "idle_timeout_s": {"type": "integer", "minimum": 0, "description": "session only: ended after this long without input or output; 0 or above the server's maximum: the server's (--session-idle-timeout)"},
+      "port": {"type": "boolean", "description": "each replica gets a TCP port from its agent (PORT in its environment); its endpoint host:port shows with its allocation; default false"},
+      "readiness": {"$ref": "#/components/schemas/ReadinessProbe"}
     },
     "required": ["command", "shape"],
+    "additionalProperties": false
+  },
+  "ReadinessProbe": {
+    "type": "object",
+    "description": "port only: when a replica counts as ready; absent: once it runs. Exactly one of http and tcp",
+    "properties": {
+      "http": {"type": "string", "maxLength": 1024, "description": "a path starting with /: GET it on the replica's endpoint; 2xx or 3xx = ready"},
+      "tcp": {"type": "boolean", "enum": [true], "description": "a TCP connect to the endpoint = ready"}
+    },
     "additionalProperties": false
   },
   "JobEvent": {
@@ -172,6 +183,8 @@ std::string_view OpenApiSchemasJson() {
       "session": {"type": "boolean", "description": "present only for an interactive session (docs/sessions.md)"},
       "tty": {"type": "boolean", "description": "sessions only: under a pseudo-terminal"},
       "idle_timeout_s": {"type": "integer", "description": "sessions only: the idle timeout in force"},
+      "port": {"type": "boolean", "description": "present only when true: each replica gets a TCP port"},
+      "readiness": {"$ref": "#/components/schemas/ReadinessProbe"},
       "state": {"$ref": "#/components/schemas/JobState"},
       "reason": {"type": "string", "description": "why it is in its state; while pending, why it waits"},
       "attempts": {"type": "integer"},
@@ -237,9 +250,11 @@ std::string_view OpenApiSchemasJson() {
       "started_at": {"type": "integer", "format": "int64", "description": "0: not started"},
       "ended_at": {"type": "integer", "format": "int64", "description": "0: not ended"},
       "message": {"type": "string"},
-      "ended": {"type": "string", "description": "how the replica ended: empty while live, exit N, signal N, failed to start, stopped by the control plane, OOMKilled"}
+      "ended": {"type": "string", "description": "how the replica ended: empty while live, exit N, signal N, failed to start, stopped by the control plane, OOMKilled"},
+      "endpoint": {"type": "string", "description": "host:port where a live replica of a job with a port listens, as its agent last reported; empty when none is known"},
+      "ready": {"type": "boolean", "description": "the live replica runs and its readiness probe (if any) passed, as its agent last reported"}
     },
-    "required": ["allocation_id", "job_id", "replica", "node_id", "gpu_model", "slices", "cpu_milli", "memory_mib", "created_at", "state", "exit_code", "signal", "started_at", "ended_at", "message", "ended"],
+    "required": ["allocation_id", "job_id", "replica", "node_id", "gpu_model", "slices", "cpu_milli", "memory_mib", "created_at", "state", "exit_code", "signal", "started_at", "ended_at", "message", "ended", "endpoint", "ready"],
     "additionalProperties": false
   },
   "AllocationList": {
@@ -273,7 +288,8 @@ std::string_view OpenApiSchemasJson() {
       "health_reason": {"type": "string"},
       "mig_enabled": {"type": "boolean"},
       "simulated": {"type": "boolean"},
-      "allocated_milli": {"type": "integer", "description": "held by the node's live allocations"}
+      "allocated_milli": {"type": "integer", "description": "held by the node's live allocations"},
+      "utilization_pct": {"type": "integer", "minimum": 0, "maximum": 100, "description": "GPU utilisation its agent last reported (NVML; simulated GPUs: what their replicas wrote); absent when unknown"}
     },
     "required": ["index", "uuid", "model", "memory_mib", "healthy", "health_reason", "mig_enabled", "simulated", "allocated_milli"],
     "additionalProperties": false
@@ -336,7 +352,8 @@ std::string_view OpenApiSchemasJson() {
     "properties": {
       "index": {"type": "integer", "minimum": 0, "maximum": 1023},
       "healthy": {"type": "boolean"},
-      "health_reason": {"type": "string"}
+      "health_reason": {"type": "string"},
+      "utilization_pct": {"type": "integer", "minimum": -1, "maximum": 100, "description": "0-100; -1 or absent: unknown"}
     },
     "required": ["index"]
   },
@@ -351,7 +368,9 @@ std::string_view OpenApiSchemasJson() {
       "started_at": {"type": "integer", "format": "int64", "minimum": 0},
       "ended_at": {"type": "integer", "format": "int64", "minimum": 0},
       "message": {"type": "string"},
-      "reason": {"type": "string", "enum": ["", "OOMKilled"], "description": "only on an exited replica"}
+      "reason": {"type": "string", "enum": ["", "OOMKilled"], "description": "only on an exited replica"},
+      "endpoint": {"type": "string", "maxLength": 300, "description": "host:port of a replica with a port; absent: none"},
+      "ready": {"type": "boolean", "description": "running and its readiness probe passed; absent: false"}
     },
     "required": ["allocation_id", "state"]
   },
@@ -376,6 +395,8 @@ std::string_view OpenApiSchemasJson() {
       "image": {"type": "string", "description": "present only for an image job"},
       "session": {"type": "boolean", "description": "present only when true: an interactive session; the agent opens its WebSocket (docs/sessions.md)"},
       "tty": {"type": "boolean", "description": "present only when true: the session runs under a pseudo-terminal"},
+      "port": {"type": "boolean", "description": "present only when true: the agent gives the replica a TCP port (PORT)"},
+      "readiness": {"$ref": "#/components/schemas/ReadinessProbe"},
       "cpu_milli": {"type": "integer"},
       "memory_mib": {"type": "integer"},
       "gpu_model": {"type": "string"},

@@ -211,6 +211,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ao.sessions = s->sessions_.get();
   s->execs_ = std::make_unique<ExecTable>(clock);
   ao.execs = s->execs_.get();
+  s->replica_status_ = std::make_unique<ReplicaStatus>(clock, s->options_.node_timeout);
+  ao.replica_status = s->replica_status_.get();
   ao.session_idle_timeout_s = s->options_.session_idle_timeout.count();
   Reconciler* rec = s->reconciler_.get();
   s->api_ =

@@ -30,6 +30,7 @@
 #include "server/pool.h"
 #include "server/pool_history.h"
 #include "server/reconciler.h"
+#include "server/replica_status.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -119,6 +120,9 @@ class Server {
   // Who leads among the replicas (null before Start or when the reconciler does not run).
   const LeaderElector* leader() const { return elector_.get(); }
   Metrics& metrics() { return metrics_; }
+  // The replicas' endpoints and readiness and the GPUs' utilisation as the agents last
+  // reported them (replica_status.h); filled by the heartbeat handler.
+  ReplicaStatus& replica_status() { return *replica_status_; }
   // The pool's gauges over time (GET /v1/pool/history).
   const PoolHistory& pool_history() const { return *pool_history_; }
   // The request handler behind the HTTP server (to drive the API in process: the fuzzer).
@@ -144,6 +148,7 @@ class Server {
   std::unique_ptr<PoolSampler> pool_sampler_;
   std::unique_ptr<SessionRelay> sessions_;
   std::unique_ptr<ExecTable> execs_;
+  std::unique_ptr<ReplicaStatus> replica_status_;
   // Ends expired sessions once a second (Api::SweepSessions) until Stop().
   std::thread session_sweeper_;
   std::mutex sweep_mu_;
