@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -15,6 +17,7 @@
 #include "agent/launcher.h"
 #include "agent/log_shipper.h"
 #include "agent/mps.h"
+#include "agent/readiness.h"
 #include "agent/replicas.h"
 #include "agent/session_host.h"
 #include "agent/state.h"
@@ -73,6 +76,15 @@ class Agent::Impl {
   void ShipPendingLogs();
   bool Register();
   bool Heartbeat();
+  // Looks the advertise host up when it is not known yet (AgentOptions::advertise_host).
+  void ResolveAdvertiseHost();
+  // Hands the prober the running replicas with a port and a probe.
+  void UpdateProbeTargets();
+  // The replica's endpoint ("" without a port or an advertise host) and readiness.
+  std::string EndpointOf(const ReplicaRecord& rec) const;
+  bool ReadyNow(const ReplicaRecord& rec) const;
+  // Simulated GPUs: their utilisation from the replicas' files (ReplicaSet).
+  void SimulateUtilization();
   void SaveState();
   void PublishSnapshot();
 
@@ -85,6 +97,8 @@ class Agent::Impl {
   std::unique_ptr<MpsDaemons> mps_;
   std::unique_ptr<SessionHost> sessions_;  // before replicas_, which borrows it
   std::unique_ptr<ReplicaSet> replicas_;
+  std::unique_ptr<ReadinessProber> prober_;
+  std::string advertise_host_;  // "" until known
   std::string sandbox_note_;
   std::string last_save_error_;  // the last SaveState failure, logged once
   std::unique_ptr<net::HttpClient> client_;
@@ -118,6 +132,10 @@ Status Agent::Impl::Start() {
         options_.server_url);
   }
   if (options_.data_dir.empty()) return InvalidArgument("agent: data dir is required");
+  if (!options_.advertise_host.empty() && !IsIpAddress(options_.advertise_host)) {
+    return InvalidArgument("agent: advertise host '" + options_.advertise_host +
+                           "' is not an IP address");
+  }
   if (options_.inventory == nullptr) return InvalidArgument("agent: a GPU inventory is required");
   if (options_.launcher == nullptr) {
     return InvalidArgument("agent: a process launcher is required");
@@ -218,8 +236,11 @@ Status Agent::Impl::Start() {
   if (options_.state_writer == nullptr) {
     options_.state_writer = MakeFileStateWriter(state_path_, env_);
   }
+  ro.ports = options_.ports;
+  ro.simulated_gpus = options_.inventory->simulated();
   replicas_ = std::make_unique<ReplicaSet>(ro, state_, *options_.state_writer, *options_.launcher,
                                            cgroups_, *mps_, clock_);
+  ResolveAdvertiseHost();
   replicas_->Adopt(FindLaunchedWorkloads(options_.data_dir + "/replicas"));
   std::set<std::string> own;
   for (const ReplicaRecord& rec : state_.replicas) {
@@ -245,6 +266,8 @@ Status Agent::Impl::Start() {
                options_.inventory->Describe());
   SaveState();
   PublishSnapshot();
+  prober_ =
+      std::make_unique<ReadinessProber>(options_.readiness_interval, options_.readiness_timeout);
   started_ = true;
   thread_ = std::thread([this] { Loop(); });
   return OkStatus();
@@ -258,6 +281,7 @@ void Agent::Impl::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (prober_) prober_->Stop();
   if (options_.kill_workloads_on_stop) replicas_->StopAll();
   sessions_->Stop();
   SaveState();
@@ -331,6 +355,9 @@ bool Agent::Impl::Tick() {
     gpus_[i].gpu = judged[i];
   }
   replicas_->Poll();
+  SimulateUtilization();
+  ResolveAdvertiseHost();
+  UpdateProbeTargets();
   bool ok = (!state_.node_id.empty() || Register()) && Heartbeat();
   replicas_->Forget();
   SaveState();
@@ -377,8 +404,18 @@ bool Agent::Impl::Heartbeat() {
   protocol::HeartbeatRequest req;
   for (const GpuSample& s : gpus_) {
     req.gpus.push_back({s.gpu.index, s.gpu.healthy, s.gpu.health_reason});
+    if (s.present && s.utilization_percent >= 0) {
+      req.gpus.back().utilization_pct = std::min(100, s.utilization_percent);
+    }
   }
   req.replicas = replicas_->Reports();
+  for (protocol::ReplicaReport& r : req.replicas) {
+    for (const ReplicaRecord& rec : state_.replicas) {
+      if (rec.id() != r.allocation_id) continue;
+      r.endpoint = EndpointOf(rec);
+      r.ready = ReadyNow(rec);
+    }
+  }
   sessions_->SetCredentials(state_.node_id, state_.node_token);
   client_->set_bearer_token(state_.node_token);
   auto res =
@@ -412,6 +449,60 @@ bool Agent::Impl::Heartbeat() {
   return true;
 }
 
+void Agent::Impl::ResolveAdvertiseHost() {
+  if (!advertise_host_.empty()) return;
+  if (!options_.advertise_host.empty()) {
+    advertise_host_ = options_.advertise_host;
+  } else {
+    auto local = LocalAddressToward(options_.server_url);
+    if (!local.ok()) {
+      spdlog::warn("agent: no advertise host yet (replicas with a port report no endpoint): {}",
+                   local.status().message());
+      return;
+    }
+    advertise_host_ = *local;
+  }
+  spdlog::info("agent: replica endpoints are on {}", advertise_host_);
+  replicas_->set_advertise_host(advertise_host_);
+}
+
+std::string Agent::Impl::EndpointOf(const ReplicaRecord& rec) const {
+  if (rec.port <= 0 || advertise_host_.empty()) return "";
+  return JoinHostPort(advertise_host_, rec.port);
+}
+
+bool Agent::Impl::ReadyNow(const ReplicaRecord& rec) const {
+  if (rec.state != "running" || rec.stop_sent_at_ms != 0) return false;
+  if (rec.port <= 0) return !rec.desired.port;  // asked for a port it does not have: not ready
+  if (advertise_host_.empty()) return false;
+  if (rec.desired.readiness.kind == model::ReadinessProbe::Kind::kNone) return true;
+  return prober_ != nullptr && prober_->Ready(rec.id());
+}
+
+void Agent::Impl::UpdateProbeTargets() {
+  if (prober_ == nullptr) return;
+  std::vector<ProbeTarget> targets;
+  if (!advertise_host_.empty()) {
+    for (const ReplicaRecord& rec : state_.replicas) {
+      if (rec.state != "running" || rec.port <= 0 || rec.stop_sent_at_ms != 0 ||
+          rec.desired.readiness.kind == model::ReadinessProbe::Kind::kNone) {
+        continue;
+      }
+      targets.push_back({rec.id(), advertise_host_, rec.port, rec.desired.readiness});
+    }
+  }
+  prober_->SetTargets(std::move(targets));
+}
+
+void Agent::Impl::SimulateUtilization() {
+  if (!options_.inventory->simulated()) return;
+  std::map<int, int> load = replicas_->SimulatedGpuUtilization();
+  for (GpuSample& g : gpus_) {
+    auto it = load.find(g.gpu.index);
+    g.utilization_percent = it == load.end() ? 0 : it->second;
+  }
+}
+
 void Agent::Impl::SaveState() {
   Status st = options_.state_writer->Save(state_);
   if (st.ok()) {
@@ -433,9 +524,10 @@ void Agent::Impl::PublishSnapshot() {
   snap.sandbox_note = sandbox_note_;
   for (const GpuSample& s : gpus_) snap.gpus.push_back(s.gpu);
   for (const ReplicaRecord& rec : state_.replicas) {
-    snap.replicas.push_back(
-        {rec.id(), rec.state, rec.handle.pid, rec.exit_code, rec.signal, rec.message});
+    snap.replicas.push_back({rec.id(), rec.state, rec.handle.pid, rec.exit_code, rec.signal,
+                             rec.message, EndpointOf(rec), ReadyNow(rec)});
   }
+  snap.advertise_host = advertise_host_;
   snap.heartbeats_sent = heartbeats_;
   std::lock_guard lock(snapshot_mu_);
   snapshot_ = std::move(snap);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agent/container.h"
+#include "agent/endpoints.h"
 #include "agent/file_env.h"
 #include "agent/gpu_inventory.h"
 #include "agent/health.h"
@@ -105,6 +106,17 @@ struct AgentOptions {
   ContainerOptions containers;
   // vm replicas: libvirt, the guest to boot (vm_options.h; docs/vm-isolation.md).
   VmOptions vm;
+  // The host part of the endpoints of replicas with a port ("<host>:<port>", what clients
+  // of the replicas connect to) and where readiness probes connect; an IP address. Default
+  // "": the local address of the route toward the control plane (127.0.0.1 for one on
+  // the loopback), looked up at Start() (and again each round until found).
+  std::string advertise_host;
+  // The ports replicas get (endpoints.h). Default empty: the kernel picks a free one.
+  PortRange ports;
+  // How often a running replica with a port and a readiness probe is probed, and how
+  // long one probe may take. Default 1 s each.
+  std::chrono::milliseconds readiness_interval{1000};
+  std::chrono::milliseconds readiness_timeout{1000};
 };
 
 // What the agent holds right now, for `fastgpu up`, logs and tests.
@@ -122,8 +134,11 @@ struct AgentSnapshot {
     int exit_code = 0;
     int signal = 0;
     std::string message;
+    std::string endpoint;  // "host:port" of a replica with a port; "" otherwise
+    bool ready = false;    // as last reported
   };
   std::vector<Replica> replicas;
+  std::string advertise_host;   // "" while unknown
   int64_t heartbeats_sent = 0;  // answered with 200
 };
 
@@ -140,7 +155,7 @@ class Agent {
   // thread, which registers and then heartbeats until Stop(). Registration failures are retried in
   // the background, so Start() succeeds while the control plane is down.
   // InvalidArgument for missing options (server URL, join token, data dir, inventory,
-  // launcher); DataLoss for an unreadable state file;
+  // launcher) and an advertise host that is not an IP address; DataLoss for an unreadable state file;
   // FailedPrecondition when called twice.
   Status Start();
 

@@ -25,6 +25,16 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kOomKilled = "OOMKilled";
+// The variable naming the file where a replica on simulated GPUs writes its load.
+constexpr const char* kSimulatedUtilEnv = "FASTGPU_SIMULATED_GPU_UTIL_FILE";
+
+// That file: in the replica's work dir (its own, writable, visible in the sandbox and in a
+// container at the same path), as an absolute path since the workload runs elsewhere.
+std::string SimulatedUtilPath(const ReplicaRecord& rec) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(rec.dir + "/work/gpu-util", ec);
+  return ec ? rec.dir + "/work/gpu-util" : abs.lexically_normal().string();
+}
 // How often StopAll looks whether the stopped workloads have ended (on the clock).
 constexpr std::chrono::milliseconds kStopPollInterval{50};
 
@@ -321,6 +331,15 @@ std::optional<VgpuPlan> ReplicaSet::Prepare(const protocol::DesiredReplica& want
                   " are held by replicas of this node");
     }
   }
+  if (want.port) {
+    std::set<int> held;
+    for (const ReplicaRecord& r : state_.replicas) {
+      if (!r.ended() && r.port > 0) held.insert(r.port);
+    }
+    Result<int> port = PickPort(advertise_host_, options_.ports, held);
+    if (!port.ok()) return fail("port: " + port.status().message());
+    rec.port = *port;
+  }
   rec.state = "starting";
   rec.message = "starting";
   rec.mig_instances = plan->mig_instances;
@@ -377,6 +396,10 @@ void ReplicaSet::Launch(const protocol::DesiredReplica& want, const VgpuPlan& pl
   spec.env = BaseEnv(work_dir);
   for (const auto& [k, v] : want.env) spec.env[k] = v;
   for (const auto& [k, v] : plan.env) spec.env[k] = v;  // the isolation always wins
+  if (rec.port > 0) spec.env["PORT"] = std::to_string(rec.port);
+  if (options_.simulated_gpus && !want.allocation.slices.empty()) {
+    spec.env[kSimulatedUtilEnv] = SimulatedUtilPath(rec);
+  }
   spec.work_dir = work_dir;
   spec.log_path = rec.log_path();
   spec.log_cap_bytes = options_.log_cap_bytes;
@@ -612,6 +635,26 @@ void ReplicaSet::StopAll() {
     RemoveContainerOf(rec);
   }
   Poll();
+}
+
+std::map<int, int> ReplicaSet::SimulatedGpuUtilization() const {
+  std::map<int, int> out;
+  if (!options_.simulated_gpus) return out;
+  for (const ReplicaRecord& rec : state_.replicas) {
+    if (rec.state != "running" || rec.dir.empty()) continue;
+    auto text = env_.ReadFileRange(SimulatedUtilPath(rec), 0, 64);
+    if (!text.ok()) continue;  // nothing written (yet)
+    double load = 0;
+    if (std::sscanf(text->c_str(), "%lf", &load) != 1 || !(load > 0)) load = 0;
+    load = std::min(load, 100.0);
+    std::set<int> gpus;
+    for (const model::VgpuSlice& s : rec.desired.allocation.slices) gpus.insert(s.gpu_index);
+    for (int index : gpus) {
+      int& sum = out[index];
+      sum = std::min(100, sum + static_cast<int>(load + 0.5));
+    }
+  }
+  return out;
 }
 
 std::vector<protocol::ReplicaReport> ReplicaSet::Reports() const {

@@ -28,6 +28,7 @@
 
 #include "agent/cgroup.h"
 #include "agent/container.h"
+#include "agent/endpoints.h"
 #include "agent/file_env.h"
 #include "agent/gpu_inventory.h"
 #include "agent/isolation.h"
@@ -70,6 +71,13 @@ struct ReplicaSetOptions {
   // Relays interactive sessions (session_host.h). Borrowed. Default nullptr: a session
   // replica fails to start ("this agent runs no sessions").
   SessionHost* sessions = nullptr;
+  // Replicas that ask for a port (DesiredReplica::port) get one from this range (default
+  // empty: the kernel picks, endpoints.h), checked free on the advertise host.
+  PortRange ports;
+  // The GPUs are simulated: each replica on GPUs gets FASTGPU_SIMULATED_GPU_UTIL_FILE, a
+  // file in its work dir where it may write its load (SimulatedGpuUtilization). Default
+  // false.
+  bool simulated_gpus = false;
 };
 
 class ReplicaSet {
@@ -100,6 +108,15 @@ class ReplicaSet {
   void StopAll();
 
   std::vector<protocol::ReplicaReport> Reports() const;
+
+  // The host replicas' ports are picked on and their endpoints name ("" until known:
+  // ports are then checked on every address). Set by the agent.
+  void set_advertise_host(std::string host) { advertise_host_ = std::move(host); }
+  // Simulated GPUs only: per GPU index, the sum of the numbers (0..100) the running
+  // replicas on it wrote to their FASTGPU_SIMULATED_GPU_UTIL_FILE, clamped to 100; GPUs
+  // with no running replica or nothing written are absent. A file that holds no number
+  // counts as 0.
+  std::map<int, int> SimulatedGpuUtilization() const;
 
  private:
   // Checks and plans `want`; on success appends its "starting" record and returns the
@@ -137,6 +154,7 @@ class ReplicaSet {
   void Put(ReplicaRecord rec);
 
   ReplicaSetOptions options_;
+  std::string advertise_host_;
   AgentState& state_;
   StateWriter& writer_;
   ProcessLauncher& launcher_;

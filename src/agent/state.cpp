@@ -97,6 +97,8 @@ Result<AgentState> LoadAgentState(const std::string& path, FileEnv& env) {
       rec.kill_sent = Bool(r, "kill_sent");
       rec.unlisted = Bool(r, "unlisted");
       rec.log_final_sent = Bool(r, "log_final_sent");
+      rec.port = static_cast<int>(Int(r, "port"));
+      if (rec.port < 0 || rec.port > 65535) rec.port = 0;
       st.replicas.push_back(std::move(rec));
     }
   }
@@ -147,6 +149,7 @@ Status SaveAgentState(const std::string& path, const AgentState& state, FileEnv&
     r["kill_sent"] = rec.kill_sent;
     r["unlisted"] = rec.unlisted;
     r["log_final_sent"] = rec.log_final_sent;
+    if (rec.port > 0) r["port"] = rec.port;
     replicas.push_back(std::move(r));
   }
   o["replicas"] = std::move(replicas);

@@ -43,6 +43,7 @@ struct ReplicaRecord {
   int64_t stop_sent_at_ms = 0;    // when SIGTERM was sent; 0 = not stopping
   bool kill_sent = false;         // SIGKILL sent after the grace period
   bool unlisted = false;          // no longer desired: forget once it has ended
+  int port = 0;                   // the TCP port given to it as PORT; 0 = none
 
   const std::string& id() const { return desired.allocation.id; }
   bool ended() const { return state == "exited" || state == "failed"; }

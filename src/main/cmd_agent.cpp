@@ -36,6 +36,8 @@ struct AgentFlags {
   int max_temperature_c = 95;
   int64_t max_uncorrected_ecc = 0;
   bool kill_on_exit = false;
+  std::string advertise_host;  // "": the local address toward the control plane
+  std::string port_range;      // "": the kernel picks each replica's port
   ContainerFlags containers;
   agent::VmOptions vm;
 };
@@ -58,6 +60,10 @@ int RunAgent(const AgentFlags& f, const SandboxFlags& sf) {
   o.health.max_temperature_c = f.max_temperature_c;
   o.health.max_uncorrected_ecc = f.max_uncorrected_ecc;
   o.kill_workloads_on_stop = f.kill_on_exit;
+  o.advertise_host = f.advertise_host;
+  auto ports = agent::ParsePortRange(f.port_range);
+  if (!ports.ok()) return std::cerr << "fastgpu agent: --port-range: " << ports.status() << "\n", 2;
+  o.ports = *ports;
   auto containers = ContainerOptionsFromFlags(f.containers);
   if (!containers.ok()) return std::cerr << "fastgpu agent: " << containers.status() << "\n", 2;
   o.containers = *containers;
@@ -173,6 +179,12 @@ void RegisterAgentCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--kill-workloads-on-exit", flags->kill_on_exit,
                 "Stop every workload when the agent exits (default: they keep running and the "
                 "next agent re-adopts them)");
+  cmd->add_option("--advertise-host", flags->advertise_host,
+                  "IP address in the endpoints of replicas with a port, where clients reach "
+                  "them (default: this machine's address toward the control plane)");
+  cmd->add_option("--port-range", flags->port_range,
+                  "Ports given to replicas that ask for one, e.g. 30000-32767 (default: a free "
+                  "port the kernel picks)");
   AddContainerFlags(cmd, &flags->containers);
   AddVmFlags(cmd, &flags->vm);
   AddSandboxFlags(cmd, sandbox);

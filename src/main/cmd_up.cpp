@@ -72,6 +72,7 @@ struct UpFlags : ControlPlaneFlags {
   ContainerFlags containers;  // for the local agent
   agent::VmOptions vm;        // for the local agent
   std::string gpu_dev_dir = "/dev";
+  std::string port_range;  // "": the kernel picks each replica's port
 };
 
 int RunUp(const UpFlags& f, const SandboxFlags& sf) {
@@ -87,6 +88,11 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   }
   if (Status st = CheckVmOptions(f.vm); !st.ok()) {
     std::cerr << "fastgpu up: " << st.message() << "\n";
+    return 2;
+  }
+  auto ports = agent::ParsePortRange(f.port_range);
+  if (!ports.ok()) {
+    std::cerr << "fastgpu up: --port-range: " << ports.status() << "\n";
     return 2;
   }
   server::BlockTerminationSignals();  // before any thread starts
@@ -151,6 +157,7 @@ int RunUp(const UpFlags& f, const SandboxFlags& sf) {
   ao.containers = *containers;
   ao.vm = f.vm;
   ao.gpu_dev_dir = f.gpu_dev_dir;
+  ao.ports = *ports;
   const int64_t ao_cpu_milli = ao.cpu_milli, ao_memory_mib = ao.memory_mib;
   agent::Agent agent(std::move(ao));
   if (Status st = agent.Start(); !st.ok()) {
@@ -211,6 +218,9 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--gpu-dev-dir", f->gpu_dev_dir,
                   "Folder of the local GPUs' device nodes (nvidia<N>, nvidiactl, nvidia-uvm)")
       ->capture_default_str();
+  cmd->add_option("--port-range", f->port_range,
+                  "Ports the local agent gives replicas that ask for one, e.g. 30000-32767 "
+                  "(default: a free port the kernel picks)");
   AddSandboxFlags(cmd, sandbox);
   cmd->callback([f, sandbox, exit_code] { *exit_code = RunUp(*f, *sandbox); });
 }

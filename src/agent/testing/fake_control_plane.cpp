@@ -82,10 +82,10 @@ TestResponse FakeControlPlane::Handle(const TestRequest& req) {
     last_heartbeat_ = req.body;
     gpus_.clear();
     for (const protocol::GpuHealthReport& g : hb->gpus)
-      gpus_.push_back({g.index, g.healthy, g.health_reason});
+      gpus_.push_back({g.index, g.healthy, g.health_reason, g.utilization_pct});
     for (const protocol::ReplicaReport& rep : hb->replicas) {
-      replicas_[rep.allocation_id] = {rep.state,  rep.pid,     rep.exit_code,
-                                      rep.signal, rep.message, rep.reason};
+      replicas_[rep.allocation_id] = {rep.state,   rep.pid,    rep.exit_code, rep.signal,
+                                      rep.message, rep.reason, rep.endpoint,  rep.ready};
     }
     protocol::HeartbeatResponse resp;
     resp.lease_ms = 15000;

@@ -30,11 +30,14 @@ class FakeControlPlane {
     int signal = 0;
     std::string message;
     std::string reason;
+    std::string endpoint;
+    bool ready = false;
   };
   struct SeenGpu {
     int index = 0;
     bool healthy = true;
     std::string health_reason;
+    int utilization_pct = -1;
   };
 
   static Result<std::unique_ptr<FakeControlPlane>> Start(std::string join_token = "join-secret");
