@@ -121,6 +121,22 @@ Result<std::string> SubmitBody(const SubmitFlags& s) {
   spec.priority = s.priority;
   spec.run_as_root = s.root;
   spec.image = s.image;
+  spec.port = s.port;
+  if (!s.ready_http.empty() && s.ready_tcp) {
+    return Usage("--ready-http and --ready-tcp: give one readiness probe, not both");
+  }
+  if ((!s.ready_http.empty() || s.ready_tcp) && !s.port) {
+    return Usage(std::string(s.ready_tcp ? "--ready-tcp" : "--ready-http") +
+                 ": a readiness probe needs --port");
+  }
+  if (!s.ready_http.empty()) {
+    spec.readiness = {model::ReadinessProbe::Kind::kHttp, s.ready_http};
+    if (Status st = model::ValidateReadinessProbe(spec.readiness); !st.ok()) {
+      return Usage("--ready-http: " + st.message());
+    }
+  } else if (s.ready_tcp) {
+    spec.readiness.kind = model::ReadinessProbe::Kind::kTcp;
+  }
   json::value body = json::value_from(spec);
   // Sent only when given, so that a plain job still reaches a server without images.
   if (spec.image.empty()) body.as_object().erase("image");
@@ -194,6 +210,14 @@ void AddSubmitFlags(CLI::App* cmd, SubmitFlags& s) {
   cmd->add_flag("--root", s.root,
                 "Run as root on the node instead of an unprivileged sandbox user (refused "
                 "unless an admin allowed the tenant: fastgpu tenant allow-root)");
+  cmd->add_flag("--port", s.port,
+                "Give each replica a TCP port (PORT in its environment); job get shows its "
+                "endpoint host:port");
+  cmd->add_option("--ready-http", s.ready_http,
+                  "With --port: the replica is ready when GET PATH answers 2xx or 3xx, e.g. "
+                  "/healthz (default: ready once running)");
+  cmd->add_flag("--ready-tcp", s.ready_tcp,
+                "With --port: the replica is ready when its port accepts a connection");
   cmd->add_flag("--wait", s.wait,
                 "Wait until the job ends: exit 0 when it succeeded, 1 when it failed or was "
                 "cancelled");
@@ -430,6 +454,16 @@ void AddNode(CLI::App& app, int* exit_code) {
   list->callback([=] {
     *exit_code = Run(*lf, [](ApiClient& api, bool as_json) -> Result<std::string> {
       return Show(api.Call("GET", "/v1/nodes"), as_json, RenderNodeList);
+    });
+  });
+  auto gf = std::make_shared<CommonFlags>();
+  auto gid = std::make_shared<std::string>();
+  auto* get = node->add_subcommand("get", "Show one node, its GPUs, health and utilisation (admin)");
+  AddCommon(get, gf);
+  get->add_option("node", *gid, "Node id or name")->required();
+  get->callback([=] {
+    *exit_code = Run(*gf, [=](ApiClient& api, bool as_json) -> Result<std::string> {
+      return Show(api.Call("GET", "/v1/nodes/" + EncodePathSegment(*gid)), as_json, RenderNode);
     });
   });
   auto df = std::make_shared<CommonFlags>();

@@ -23,6 +23,9 @@ struct SubmitFlags {
   bool wait = false;
   bool root = false;
   double timeout_seconds = 0;
+  bool port = false;       // --port: each replica gets PORT from its agent
+  std::string ready_http;  // --ready-http PATH (needs --port)
+  bool ready_tcp = false;  // --ready-tcp (needs --port)
 };
 
 // The job spec in the model's JSON form (model/json.h), the one the API decodes; a usage

@@ -127,15 +127,21 @@ std::string RenderJob(const json::value& j) {
   o << ev.Render();
   if (!Arr(j, "allocations").empty()) {
     o << "\nallocations:\n";
-    Table al({"  ID", "REPLICA", "NODE", "STATE", "GPUS", "EXIT", "MESSAGE"});
+    Table al({"  ID", "REPLICA", "NODE", "STATE", "GPUS", "ENDPOINT", "EXIT", "MESSAGE"});
     for (const auto& a : Arr(j, "allocations")) {
       std::string gpus;
       for (const auto& s : Arr(a, "slices")) {
         gpus += (gpus.empty() ? "" : ",") + Str(s, "gpu_index") + ":" + Str(s, "milli") + "m/" +
                 Str(s, "isolation");
       }
+      std::string endpoint = Str(a, "endpoint");
+      if (endpoint.empty()) {
+        endpoint = "-";
+      } else if (!Bool(a, "ready")) {
+        endpoint += " (not ready)";
+      }
       al.Add({"  " + Str(a, "allocation_id"), Str(a, "replica"), Str(a, "node_id"), Str(a, "state"),
-              gpus, Ended(a), Str(a, "message")});
+              gpus, endpoint, Ended(a), Str(a, "message")});
     }
     o << al.Render();
   }
@@ -162,6 +168,26 @@ std::string RenderNodeList(const json::value& list) {
            unhealthy.empty() ? "-" : unhealthy, Time(Int(n, "last_heartbeat"))});
   }
   return t.Render();
+}
+
+std::string RenderNode(const json::value& n) {
+  std::ostringstream o;
+  o << "id:        " << Str(n, "id") << "\n"
+    << "name:      " << Str(n, "name") << "\n"
+    << "state:     " << Str(n, "state") << (Bool(n, "simulated") ? " (simulated GPUs)" : "")
+    << "\n"
+    << "heartbeat: " << Time(Int(n, "last_heartbeat")) << "\n";
+  if (!Str(n, "overcommitted").empty()) o << "over-committed: " << Str(n, "overcommitted") << "\n";
+  o << "\ngpus:\n";
+  Table t({"  INDEX", "MODEL", "ALLOCATED", "UTIL", "HEALTH"});
+  for (const auto& g : Arr(n, "gpus")) {
+    const json::value* pct = g.is_object() ? g.as_object().if_contains("utilization_pct") : nullptr;
+    t.Add({"  " + Str(g, "index"), Str(g, "model"), Gpus(Int(g, "allocated_milli")),
+           pct != nullptr && pct->is_int64() ? std::to_string(pct->as_int64()) + "%" : "-",
+           Bool(g, "healthy") ? "healthy" : Str(g, "health_reason")});
+  }
+  o << t.Render();
+  return o.str();
 }
 
 std::string RenderTenantList(const json::value& list) {

@@ -25,6 +25,7 @@ class Table {
 std::string RenderJobList(const boost::json::value& list);   // {"jobs":[...]}
 std::string RenderJob(const boost::json::value& job);        // one job with events
 std::string RenderNodeList(const boost::json::value& list);  // {"nodes":[...]}
+std::string RenderNode(const boost::json::value& node);       // one node of GET /v1/nodes/{id}
 std::string RenderTenantList(const boost::json::value& list);
 std::string RenderTokenList(const boost::json::value& list);
 // "a1 (2 GPUs)" style one-liners for created objects.
