@@ -85,6 +85,13 @@ class Agent::Impl {
   bool ReadyNow(const ReplicaRecord& rec) const;
   // Simulated GPUs: their utilisation from the replicas' files (ReplicaSet).
   void SimulateUtilization();
+  // With several control-plane addresses: starts the node's pending execs the leader lists.
+  void FetchLeaderExecs();
+  // An ended session replica whose relay still runs: its last output may still go to its
+  // log, so its logs wait (the final shipment must come after every byte).
+  bool HoldLogs(const ReplicaRecord& rec) const {
+    return rec.ended() && sessions_ != nullptr && sessions_->Relaying(rec.id());
+  }
   void SaveState();
   void PublishSnapshot();
 
@@ -102,6 +109,9 @@ class Agent::Impl {
   std::string sandbox_note_;
   std::string last_save_error_;  // the last SaveState failure, logged once
   std::unique_ptr<net::HttpClient> client_;
+  // With several control-plane addresses: a client that follows the leader (followers
+  // answer 503), for the node's pending execs, which only the leader knows. Else null.
+  std::unique_ptr<net::HttpClient> leader_client_;
   std::string join_secret_;  // the join token without its CA pin: the register bearer
   HealthTracker health_{HealthThresholds{}};
   std::vector<GpuSample> gpus_;
@@ -216,8 +226,15 @@ Status Agent::Impl::Start() {
   ro.containers = options_.containers;
   ro.vm = options_.vm;
   ro.env = &env_;
-  sessions_ =
-      std::make_unique<SessionHost>(SessionHostOptions{options_.server_url}, *options_.launcher);
+  {
+    SessionHostOptions so;
+    so.server_url = options_.server_url;
+    so.tls.ca_file = options_.ca_file;  // verified as the heartbeats' client verifies
+    so.tls.ca_sha256 = join->ca_sha256;
+    so.tls.connect_timeout = std::chrono::seconds(5);
+    so.log_cap_bytes = options_.log_cap_bytes;
+    sessions_ = std::make_unique<SessionHost>(so, *options_.launcher);
+  }
   ro.sessions = sessions_.get();
   {
     const char* path = std::getenv("PATH");
@@ -259,6 +276,11 @@ Status Agent::Impl::Start() {
   auto client = net::HttpClient::Create(options_.server_url, http);
   if (!client.ok()) return client.status();
   client_ = std::move(client).value();
+  if (client_->addresses() > 1) {
+    auto leader = net::HttpClient::Create(options_.server_url, http);
+    if (!leader.ok()) return leader.status();
+    leader_client_ = std::move(leader).value();
+  }
   spdlog::info("agent {} ({}) for {}{}: {}", options_.name, state_.agent_id, options_.server_url,
                join->ca_sha256.empty()
                    ? ""
@@ -329,7 +351,7 @@ void Agent::Impl::ShipPendingLogs() {
   if (state_.node_id.empty()) return;
   try {
     for (ReplicaRecord& rec : state_.replicas) {
-      if (!HasUnshippedLogs(env_, rec)) continue;
+      if (!HasUnshippedLogs(env_, rec) || HoldLogs(rec)) continue;
       Status st = ShipLogs(env_, *client_, state_.node_id, rec, options_.log_chunk_bytes);
       if (!st.ok()) spdlog::warn("agent: logs of {}: {}", rec.id(), st.message());
     }
@@ -400,6 +422,22 @@ bool Agent::Impl::Register() {
   return true;
 }
 
+void Agent::Impl::FetchLeaderExecs() {
+  leader_client_->set_bearer_token(state_.node_token);
+  auto res = leader_client_->Get("/v1/nodes/" + state_.node_id + "/execs");
+  if (!res.ok() || !res->ok()) {
+    spdlog::debug("agent: pending execs: {}",
+                  res.ok() ? net::ApiStatus(*res).ToString() : res.status().ToString());
+    return;
+  }
+  auto pending = protocol::DecodePendingExecs(res->body);
+  if (!pending.ok()) {
+    spdlog::warn("agent: pending execs: {}", pending.status().message());
+    return;
+  }
+  replicas_->ApplyExecs(pending->execs, gpus_);
+}
+
 bool Agent::Impl::Heartbeat() {
   protocol::HeartbeatRequest req;
   for (const GpuSample& s : gpus_) {
@@ -442,7 +480,9 @@ bool Agent::Impl::Heartbeat() {
   }
   ++heartbeats_;
   replicas_->Apply(*answer, gpus_);
+  if (leader_client_) FetchLeaderExecs();
   for (ReplicaRecord& rec : state_.replicas) {
+    if (HoldLogs(rec)) continue;
     Status st = ShipLogs(env_, *client_, state_.node_id, rec, options_.log_chunk_bytes);
     if (!st.ok()) spdlog::warn("agent: logs of {}: {}", rec.id(), st.message());
   }

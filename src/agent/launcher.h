@@ -71,10 +71,12 @@ struct LaunchSpec {
   // An interactive session's stdio (session_host.h), borrowed: the launcher duplicates
   // them. With `tty`, `stdin_fd` is a terminal's slave: the workload starts a new session
   // (setsid) with it as controlling terminal and as stdin, stdout and stderr. Without,
-  // `stdin_fd` is its stdin and `stdout_fd` its stdout and stderr. Nothing goes to the log
-  // then. Default -1: stdin is /dev/null, output goes to the log.
+  // `stdin_fd` is its stdin, `stdout_fd` its stdout, and `stderr_fd` its stderr (when -1,
+  // stderr goes to `stdout_fd` too). Nothing goes to the log then. Default -1: stdin is
+  // /dev/null, output goes to the log.
   int stdin_fd = -1;
   int stdout_fd = -1;
+  int stderr_fd = -1;
   bool tty = false;
 };
 

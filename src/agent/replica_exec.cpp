@@ -93,6 +93,7 @@ void ReplicaSet::StartExecs(const std::vector<protocol::ExecRequest>& execs,
     }
     spec.stdin_fd = io->workload_in.get();
     spec.stdout_fd = io->workload_out.get();
+    spec.stderr_fd = io->workload_err.get();
     spec.tty = e.tty;
     Result<ProcessHandle> handle = launcher_.Launch(spec);
     if (!handle.ok()) {
@@ -101,6 +102,7 @@ void ReplicaSet::StartExecs(const std::vector<protocol::ExecRequest>& execs,
     }
     io->workload_in.Reset();
     io->workload_out.Reset();
+    io->workload_err.Reset();
     spdlog::info("exec {} in replica {}: pid {}", e.exec_id, e.allocation_id, handle->pid);
     options_.sessions->Start(e.allocation_id, *std::move(io), *handle, spec.status_path, e.exec_id);
   }

@@ -450,6 +450,7 @@ void ReplicaSet::Launch(const protocol::DesiredReplica& want, const VgpuPlan& pl
     session_io = std::move(io).value();
     spec.stdin_fd = session_io->workload_in.get();
     spec.stdout_fd = session_io->workload_out.get();
+    spec.stderr_fd = session_io->workload_err.get();
     spec.tty = want.tty;
   }
   Result<ProcessHandle> handle = launcher_.Launch(spec);
@@ -460,7 +461,9 @@ void ReplicaSet::Launch(const protocol::DesiredReplica& want, const VgpuPlan& pl
   if (session_io) {
     session_io->workload_in.Reset();  // the workload holds them: its end ends the output
     session_io->workload_out.Reset();
-    options_.sessions->Start(rec.id(), std::move(*session_io), *handle, rec.status_path());
+    session_io->workload_err.Reset();
+    options_.sessions->Start(rec.id(), std::move(*session_io), *handle, rec.status_path(), "",
+                             rec.log_path());
   }
   rec.handle = *handle;
   rec.state = "running";
@@ -526,6 +529,11 @@ void ReplicaSet::BeginStop(ReplicaRecord& rec, const std::string& why) {
 }
 
 void ReplicaSet::Finish(ReplicaRecord& rec) {
+  // A `job exec` does not outlive its replica (docs/sessions.md).
+  if (options_.sessions != nullptr) {
+    options_.sessions->StopExecs(rec.id(),
+                                 "its replica " + rec.id() + " ended (" + rec.message + ")");
+  }
   if (!rec.cgroup.empty()) {
     cgroups_.Kill(rec.cgroup);
     cgroups_.Remove(rec.cgroup);

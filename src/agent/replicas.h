@@ -98,6 +98,12 @@ class ReplicaSet {
   // Acts on the desired set, the cancel list and the execs (`fastgpu job exec`, started
   // once each: replica_exec.cpp); `gpus` are the node's GPUs with health.
   void Apply(const protocol::HeartbeatResponse& desired, const std::vector<GpuSample>& gpus);
+  // Starts the `execs` not started yet (the leader's list of pending execs, when the
+  // heartbeats go to another control-plane replica; docs/sessions.md).
+  void ApplyExecs(const std::vector<protocol::ExecRequest>& execs,
+                  const std::vector<GpuSample>& gpus) {
+    StartExecs(execs, gpus);
+  }
   // Updates running replicas, escalates stops past their grace period, and keeps the
   // MPS daemons of running mps replicas alive (restarting one that died).
   void Poll();

@@ -77,15 +77,16 @@ struct Prepared {
   std::vector<std::string> cgroup_procs;
   int64_t log_cap = 0;
   sandbox::Prepared sandbox;
-  // A session's stdio (LaunchSpec::stdin_fd/stdout_fd): in the launcher's process, then
-  // at kStdinFd/kStdoutFd in the shim. -1: none.
-  int stdin_fd = -1, stdout_fd = -1;
+  // A session's stdio (LaunchSpec::stdin_fd/stdout_fd/stderr_fd): in the launcher's
+  // process, then at kStdinFd/kStdoutFd/kStderrFd in the shim. -1: none.
+  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
   bool tty = false;
 };
 
 // Where the shim keeps a session's stdio (after the report pipe at 3).
 constexpr int kStdinFd = 4;
 constexpr int kStdoutFd = 5;
+constexpr int kStderrFd = 6;
 
 // What the workload's child tells the shim when it could not exec (nothing when it did).
 struct ExecError {
@@ -121,7 +122,7 @@ struct ShimReport {
     dup2(kStdinFd, 0);
     const int out = p.tty ? kStdinFd : (p.stdout_fd >= 0 ? kStdoutFd : out_w);
     dup2(out, 1);
-    dup2(out, 2);
+    dup2(!p.tty && p.stderr_fd >= 0 ? kStderrFd : out, 2);
   } else {
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
@@ -226,7 +227,9 @@ void WriteStatus(const Prepared& p, const char* line, size_t len) {
   if (child == 0) RunWorkload(p, out[1], exec_pipe[1]);
   if (p.stdin_fd >= 0) {  // the workload holds them now: its end is the end of the output
     close(kStdinFd);
-    close(kStdoutFd);
+    // Only those that were given: the numbers of the others may hold the log by now.
+    if (p.stdout_fd >= 0) close(kStdoutFd);
+    if (p.stderr_fd >= 0) close(kStderrFd);
   }
   close(out[1]);
   close(exec_pipe[1]);
@@ -355,6 +358,7 @@ class ShimLauncher final : public ProcessLauncher {
     p.log_cap = spec.log_cap_bytes;
     p.stdin_fd = spec.stdin_fd;
     p.stdout_fd = spec.stdout_fd;
+    p.stderr_fd = spec.tty ? -1 : spec.stderr_fd;
     p.tty = spec.tty && spec.stdin_fd >= 0;
     auto sandbox = sandbox::Prepare(spec.sandbox);
     if (!sandbox.ok()) return sandbox.status();
@@ -384,11 +388,14 @@ class ShimLauncher final : public ProcessLauncher {
       // A session's stdio moves above the fds being set (to 100+), then to 4 and 5.
       int in = p.stdin_fd >= 0 ? fcntl(p.stdin_fd, F_DUPFD, 100) : -1;
       int out = p.stdout_fd >= 0 ? fcntl(p.stdout_fd, F_DUPFD, 100) : -1;
+      int err = p.stderr_fd >= 0 ? fcntl(p.stderr_fd, F_DUPFD, 100) : -1;
       if (dup2(report[1], 3) < 0) _exit(1);
       if (in >= 0 && dup2(in, kStdinFd) < 0) _exit(1);
       if (out >= 0 && dup2(out, kStdoutFd) < 0) _exit(1);
-      CloseFrom(in >= 0 ? kStdoutFd + 1 : kStdinFd);
+      if (err >= 0 && dup2(err, kStderrFd) < 0) _exit(1);
+      CloseFrom(in >= 0 ? kStderrFd + 1 : kStdinFd);
       if (in >= 0 && out < 0) close(kStdoutFd);
+      if (in >= 0 && err < 0) close(kStderrFd);
       // The shim keeps none of the agent's terminals or pipes open.
       int devnull = open("/dev/null", O_RDWR);
       if (devnull >= 0) {

@@ -91,7 +91,13 @@ int Connect(const ClientConfig& cfg, const std::string& job_id, bool tty,
             const std::string& exec_id = "") {
   std::string path = "/v1/jobs/" + EncodePathSegment(job_id) + "/attach";
   if (!exec_id.empty()) path += "?exec=" + EncodePathSegment(exec_id);
-  auto ws = net::WsClient::Connect(cfg.server, path, cfg.token, milliseconds(10000));
+  // Pipes: the command's stderr comes apart, to ours (protocol/session_frames.h).
+  if (!tty) path += (exec_id.empty() ? "?" : "&") + std::string(protocol::kStderrQuery) + "=1";
+  net::HttpClientOptions http;  // verified as the CLI's other calls (ApiClient)
+  http.bearer_token = cfg.token;
+  http.ca_file = cfg.ca_cert;
+  http.connect_timeout = milliseconds(10000);
+  auto ws = net::WsClient::Connect(cfg.server, path, http);
   if (!ws.ok()) {
     std::cerr << "fastgpu: cannot attach to session " << job_id << ": " << ws.status().message()
               << "\n";
@@ -134,6 +140,9 @@ int Connect(const ClientConfig& cfg, const std::string& job_id, bool tty,
         switch (f->kind) {
           case protocol::FrameKind::kOutput:
             WriteAll(1, f->data);
+            break;
+          case protocol::FrameKind::kStderr:
+            WriteAll(2, f->data);
             break;
           case protocol::FrameKind::kMessage:
             WriteAll(2, nl + "fastgpu: " + f->data + nl);

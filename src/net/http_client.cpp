@@ -1,11 +1,6 @@
 #include "net/http_client.h"
 
-#include <arpa/inet.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
 #include <strings.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -20,6 +15,7 @@
 #include "common/join_token.h"
 #include "common/text.h"
 #include "common/version.h"
+#include "net/tls_client.h"
 
 namespace fastgpu::net {
 namespace {
@@ -50,81 +46,6 @@ HttpHeaders CopyHeaders(const http::response<Body>& msg) {
   return out;
 }
 
-bool IsIpAddress(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-// Makes `param` require that the certificate names `host` (a DNS name or an IP address).
-void RequireHost(X509_VERIFY_PARAM* param, const std::string& host) {
-  if (IsIpAddress(host)) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-  } else {
-    X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
-  }
-}
-
-std::string CertSha256(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return "";
-  return HexLower(md, n);
-}
-
-// What the pinned verification needs; lives in the Impl, reached through the SSL_CTX.
-struct PinCheck {
-  std::string ca_sha256;  // the pin
-  std::string host;       // the URL's host, which the certificate must name
-  std::string error;      // why the last handshake's verification failed, or ""
-};
-
-// SSL_CTX_set_cert_verify_callback: replaces OpenSSL's chain building. Accepts the peer
-// when the chain it presented holds a CA certificate with the pinned SHA-256 and its own
-// certificate verifies up to that CA alone (signatures, validity dates, the host).
-int VerifyAgainstPin(X509_STORE_CTX* ctx, void* arg) {
-  auto* pin = static_cast<PinCheck*>(arg);
-  pin->error.clear();
-  X509* leaf = X509_STORE_CTX_get0_cert(ctx);
-  STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(ctx);
-  X509* anchor = nullptr;
-  std::string seen;
-  for (int i = 0; presented != nullptr && i < sk_X509_num(presented); ++i) {
-    X509* cert = sk_X509_value(presented, i);
-    if (X509_check_ca(cert) < 1) continue;
-    std::string hash = CertSha256(cert);
-    seen += (seen.empty() ? "" : ", ") + std::string("sha256:") + hash;
-    if (hash == pin->ca_sha256) anchor = cert;
-  }
-  if (anchor == nullptr || leaf == nullptr) {
-    pin->error =
-        "the server presented no CA certificate with the pinned hash sha256:" + pin->ca_sha256 +
-        " (its CA certificates: " + (seen.empty() ? "none" : seen) +
-        "); the join token is for another control plane, or the connection is " + "intercepted";
-    X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_UNTRUSTED);
-    return 0;
-  }
-  X509_STORE* store = X509_STORE_new();
-  X509_STORE_CTX* check = X509_STORE_CTX_new();
-  int ok = 0;
-  if (store != nullptr && check != nullptr && X509_STORE_add_cert(store, anchor) == 1 &&
-      X509_STORE_CTX_init(check, store, leaf, presented) == 1) {
-    X509_VERIFY_PARAM_set_purpose(X509_STORE_CTX_get0_param(check), X509_PURPOSE_SSL_SERVER);
-    RequireHost(X509_STORE_CTX_get0_param(check), pin->host);
-    ok = X509_verify_cert(check) == 1 ? 1 : 0;
-    if (ok != 1) {
-      int err = X509_STORE_CTX_get_error(check);
-      pin->error = std::string("the certificate does not verify against the pinned CA: ") +
-                   X509_verify_cert_error_string(err);
-      X509_STORE_CTX_set_error(ctx, err);
-    }
-  } else {
-    pin->error = "cannot set up the pinned verification";
-  }
-  X509_STORE_CTX_free(check);
-  X509_STORE_free(store);
-  return ok;
-}
-
 }  // namespace
 
 struct HttpClient::Impl {
@@ -136,8 +57,7 @@ struct HttpClient::Impl {
   std::string prefix;  // base path without a trailing '/'
   std::string origin;
   asio::io_context ioc;
-  std::optional<ssl::context> ssl_ctx;
-  PinCheck pin;  // used when options.ca_sha256 is set
+  std::unique_ptr<TlsClientSetup> tls;  // https only
   std::optional<beast::tcp_stream> tcp_stream;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
   beast::flat_buffer buffer;
@@ -189,7 +109,7 @@ struct HttpClient::Impl {
     auto endpoints = resolver.resolve(host, port, ec);
     if (ec) return Unavailable("resolve " + Address() + ": " + ec.message());
     if (use_tls) {
-      tls_stream.emplace(ioc, *ssl_ctx);
+      tls_stream.emplace(ioc, tls->context());
     } else {
       tcp_stream.emplace(ioc);
     }
@@ -201,20 +121,16 @@ struct HttpClient::Impl {
     }
     Lowest().socket().set_option(tcp::no_delay(true), ec);
     if (use_tls) {
-      if (!SSL_set_tlsext_host_name(tls_stream->native_handle(), host.c_str())) {
+      if (Status st = tls->Prepare(tls_stream->native_handle()); !st.ok()) {
         Close();
-        return Unavailable("TLS to " + Address() + ": cannot set the server name");
+        return Unavailable("TLS to " + Address() + ": " + st.message());
       }
-      if (options.verify_tls && options.ca_sha256.empty()) {
-        RequireHost(SSL_get0_param(tls_stream->native_handle()), host);
-      }
-      pin.error.clear();
       ec = Run([&](auto handler) {
         tls_stream->async_handshake(ssl::stream_base::client, std::move(handler));
       });
       if (ec) {
         Status failed = Fail("TLS handshake with", ec, options.connect_timeout);
-        std::string why = VerifyFailure();
+        std::string why = tls->Failure(tls_stream->native_handle());
         Close();
         if (!why.empty()) {
           return Unavailable("TLS handshake with " + origin + " (" + Address() +
@@ -226,18 +142,6 @@ struct HttpClient::Impl {
     connected = true;
     ++connections_opened;
     return OkStatus();
-  }
-
-  // Why the last handshake refused the server's certificate, or "" when it did not.
-  std::string VerifyFailure() {
-    if (!options.ca_sha256.empty() && !pin.error.empty()) return pin.error;
-    long result = SSL_get_verify_result(tls_stream->native_handle());
-    if (result == X509_V_OK) return "";
-    std::string why = X509_verify_cert_error_string(result);
-    if (!options.ca_sha256.empty()) return why;
-    return why + (options.ca_file.empty() ? " (verified against the system CA store; give the "
-                                            "control plane's CA with --ca-cert)"
-                                          : " (verified against " + options.ca_file + ")");
   }
 
   // Sends `req` and reads the answer on stream `s`. Sets `*stale` when the failure
@@ -412,40 +316,10 @@ Result<std::unique_ptr<HttpClient::Impl>> HttpClient::CreateImpl(std::string_vie
   while (!impl->prefix.empty() && impl->prefix.back() == '/') impl->prefix.pop_back();
   impl->origin = scheme + "://" + impl->host_header;
   impl->options = options;
-  if (!impl->options.ca_sha256.empty()) {
-    auto pin = ParseSha256Pin(impl->options.ca_sha256);
-    if (!pin.ok()) return pin.status();
-    impl->options.ca_sha256 = *pin;
-  }
   if (impl->use_tls) {
-    try {
-      impl->ssl_ctx.emplace(ssl::context::tls_client);
-      impl->ssl_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                                 ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                                 ssl::context::no_tlsv1_1);
-      if (impl->options.verify_tls && !impl->options.ca_sha256.empty()) {
-        impl->pin.host = impl->host;
-        impl->pin.ca_sha256 = impl->options.ca_sha256;
-        SSL_CTX_set_cert_verify_callback(impl->ssl_ctx->native_handle(), VerifyAgainstPin,
-                                         &impl->pin);
-        impl->ssl_ctx->set_verify_mode(ssl::verify_peer);
-      } else if (impl->options.verify_tls) {
-        if (impl->options.ca_file.empty()) {
-          impl->ssl_ctx->set_default_verify_paths();
-        } else {
-          impl->ssl_ctx->load_verify_file(impl->options.ca_file);
-        }
-        impl->ssl_ctx->set_verify_mode(ssl::verify_peer);
-      } else {
-        impl->ssl_ctx->set_verify_mode(ssl::verify_none);
-      }
-    } catch (const boost::system::system_error& e) {
-      return InvalidArgument("TLS setup for " + impl->origin +
-                             (impl->options.ca_file.empty()
-                                  ? std::string()
-                                  : " (CA file '" + impl->options.ca_file + "')") +
-                             ": " + e.what());
-    }
+    FASTGPU_ASSIGN_OR_RETURN(impl->tls, TlsClientSetup::Create(impl->origin, impl->host, options));
+  } else if (!options.ca_sha256.empty()) {
+    FASTGPU_RETURN_IF_ERROR(ParseSha256Pin(options.ca_sha256).status());
   }
   return impl;
 }

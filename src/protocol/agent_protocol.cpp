@@ -263,6 +263,21 @@ Result<HeartbeatResponse> DecodeHeartbeatResponse(std::string_view body) {
                                           });
 }
 
+// ---- pending execs ----
+
+std::string EncodePendingExecs(const PendingExecs& pending) {
+  return Serialize(json::object{{"protocol_version", pending.protocol_version},
+                                {"execs", ToArray(pending.execs)}});
+}
+
+Result<PendingExecs> DecodePendingExecs(std::string_view body) {
+  return DecodeMessage<PendingExecs>(body, "pending execs",
+                                     [](model::JsonObjectReader& r, PendingExecs& pending) {
+                                       ReadVersion(r, pending.protocol_version);
+                                       r.List("execs", pending.execs);
+                                     });
+}
+
 // ---- logs ----
 
 std::string EncodeLogShipment(const LogShipment& chunk) {

@@ -201,6 +201,17 @@ void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const DesiredReplica& d);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const ExecRequest& e);
 
+// ---- pending execs: GET /v1/nodes/{id}/execs (docs/sessions.md) ----
+// With several control-plane replicas only the leader knows the execs it accepted, while
+// the agent's heartbeats may go to a follower; an agent given several addresses also asks
+// the leader for its node's pending execs. The answer: {"protocol_version", "execs"}.
+struct PendingExecs {
+  std::vector<ExecRequest> execs;
+  int protocol_version = kAgentProtocolVersion;  // the sender's; last (aggregate order)
+};
+std::string EncodePendingExecs(const PendingExecs& pending);
+Result<PendingExecs> DecodePendingExecs(std::string_view body);
+
 // Makes `bytes` valid UTF-8: each byte that does not start or continue a valid
 // sequence becomes U+FFFD. When `hold_incomplete` is set, an incomplete sequence at the
 // very end is not converted but left out, and `*consumed` (optional) says how many input

@@ -27,6 +27,7 @@ int GetU16(std::string_view s, size_t at) {
 
 std::string EncodeInput(std::string_view bytes) { return WithKind(FrameKind::kInput, bytes); }
 std::string EncodeOutput(std::string_view bytes) { return WithKind(FrameKind::kOutput, bytes); }
+std::string EncodeStderr(std::string_view bytes) { return WithKind(FrameKind::kStderr, bytes); }
 std::string EncodeEof() { return WithKind(FrameKind::kEof, ""); }
 std::string EncodeMessage(std::string_view text) { return WithKind(FrameKind::kMessage, text); }
 
@@ -40,7 +41,8 @@ std::string EncodeResize(int rows, int cols) {
 std::string EncodeExit(int exit_code) {
   std::string out(1, static_cast<char>(FrameKind::kExit));
   const auto u = static_cast<uint32_t>(exit_code);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((u >> shift) & 0xff));
   return out;
 }
 
@@ -52,6 +54,7 @@ Result<Frame> DecodeFrame(std::string_view message) {
     case 'i':
     case 'o':
     case 'm':
+    case '2':
       f.kind = static_cast<FrameKind>(message[0]);
       f.data = std::string(payload);
       return f;

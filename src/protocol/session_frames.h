@@ -9,6 +9,12 @@
 //   'x' exit     the command's exit code, a 32-bit big-endian signed number (agent -> CLI;
 //                a command killed by signal N exits 128 + N, as in a shell)
 //   'm' message  UTF-8 text for the person at the terminal (relay -> CLI: why it ended)
+//   '2' stderr   bytes the command wrote to its stderr (agent -> CLI; pipe mode only: a
+//                terminal has one stream). Negotiated, so that an older peer still works:
+//                the control plane's upgrade answer carries kStderrHeader when its relay
+//                forwards '2' frames (an agent that does not see it sends stderr as 'o'),
+//                and the relay sends '2' frames to a client only when it asked with
+//                kStderrQuery in its attach URL (to any other, the bytes go as 'o').
 //
 // The relay forwards frames without looking inside them except to keep the output it
 // buffers while no CLI is attached. Pure functions; thread-safe.
@@ -29,9 +35,16 @@ enum class FrameKind : char {
   kResize = 'r',
   kExit = 'x',
   kMessage = 'm',
+  kStderr = '2',
 };
 
-// One decoded frame: `data` holds the bytes of input, output and message frames; `rows`
+// The header (value "1") on the control plane's answer to a session WebSocket upgrade:
+// its relay forwards stderr frames.
+inline constexpr char kStderrHeader[] = "Fastgpu-Session-Stderr";
+// The query parameter (value "1") of a client's attach URL: it reads stderr frames.
+inline constexpr char kStderrQuery[] = "stderr";
+
+// One decoded frame: `data` holds the bytes of input, output, stderr and message frames; `rows`
 // and `cols` those of a resize; `exit_code` that of an exit.
 struct Frame {
   FrameKind kind = FrameKind::kOutput;
@@ -43,6 +56,7 @@ struct Frame {
 
 std::string EncodeInput(std::string_view bytes);
 std::string EncodeOutput(std::string_view bytes);
+std::string EncodeStderr(std::string_view bytes);
 std::string EncodeEof();
 // rows and cols are clamped to 1..65535.
 std::string EncodeResize(int rows, int cols);

@@ -37,6 +37,12 @@ TEST(SessionFrames, RoundTripsEachKind) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->kind, FrameKind::kMessage);
   EXPECT_EQ(m->data, "idle");
+
+  auto err = DecodeFrame(EncodeStderr("oops\n"));
+  ASSERT_TRUE(err.ok());
+  EXPECT_EQ(err->kind, FrameKind::kStderr);
+  EXPECT_EQ(err->data, "oops\n");
+  EXPECT_EQ(EncodeStderr("x")[0], '2');
 }
 
 TEST(SessionFrames, ResizeIsClamped) {

@@ -145,8 +145,12 @@ class Api {
   Result<Reply> AttachSession(const Call& c);
   Result<Reply> AgentSession(const Call& c);
   Result<Reply> ExecInJob(const Call& c);
+  Result<Reply> AgentExecs(const Call& c);
   // A session's spec: one replica; its idle timeout defaulted and clamped to the server's.
   Status CheckSessionSpec(model::JobSpec& spec) const;
+  // OK when this replica serves sessions (it has a relay and leads); Unavailable (503)
+  // naming the leader otherwise.
+  Status ServesSessions() const;
   Result<Reply> JobLogs(const Call& c);
   // One read of a replica's log as the plain logs answer gives it (see JobLogs).
   struct LogRead {

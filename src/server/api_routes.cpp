@@ -31,6 +31,9 @@ const std::vector<Api::Route>& Api::Table() {
       {{"GET", "/v1/nodes/{id}/sessions/{alloc}", A::kNode,
         "the agent's WebSocket for a session's replica (docs/sessions.md)"},
        &Api::AgentSession},
+      {{"GET", "/v1/nodes/{id}/execs", A::kNode,
+        "the node's pending job execs, from the leader (docs/sessions.md)"},
+       &Api::AgentExecs},
       // Jobs and allocations.
       {{"GET", "/v1/jobs", A::kTenant, "list the caller's jobs"}, &Api::ListJobs},
       {{"POST", "/v1/jobs", A::kTenant, "submit a job"}, &Api::SubmitJob},

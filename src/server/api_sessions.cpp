@@ -6,12 +6,20 @@
 #include <algorithm>
 
 #include "common/url_text.h"
+#include "protocol/agent_protocol.h"
+#include "protocol/session_frames.h"
 #include "server/allocation_end.h"
 #include "server/api.h"
 
 namespace fastgpu::server {
 
 namespace {
+
+// Whether the client asked for stderr frames apart (protocol::kStderrQuery).
+bool ReadsStderr(const HttpRequest& req) {
+  auto it = req.query.find(protocol::kStderrQuery);
+  return it != req.query.end() && it->second == "1";
+}
 
 bool AsksForWebSocket(const HttpRequest& req) {
   std::string upgrade = req.Header("upgrade");
@@ -37,8 +45,21 @@ Status Api::CheckSessionSpec(model::JobSpec& spec) const {
   return OkStatus();
 }
 
-Result<Reply> Api::AttachSession(const Call& c) {
+Status Api::ServesSessions() const {
   if (options_.sessions == nullptr) return Unavailable("this control plane serves no sessions");
+  // Sessions meet on the leader (docs/ha.md): the agent's WebSocket and the client's must
+  // reach the same relay, so a follower answers 503 and clients move to the next address.
+  if (options_.leader != nullptr && !options_.leader->leading()) {
+    const std::string leader = options_.leader->leader();
+    return Unavailable("this control-plane replica (" + options_.leader->replica_id() +
+                       ") does not lead; sessions and job exec are served by the leader" +
+                       (leader.empty() ? std::string() : " (" + leader + ")"));
+  }
+  return OkStatus();
+}
+
+Result<Reply> Api::AttachSession(const Call& c) {
+  FASTGPU_RETURN_IF_ERROR(ServesSessions());
   model::Job job;
   FASTGPU_RETURN_IF_ERROR(store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(std::string id_or_name, DecodePathSegment(c.Param("id")));
@@ -56,9 +77,10 @@ Result<Reply> Api::AttachSession(const Call& c) {
     if (!AsksForWebSocket(c.req)) {
       return InvalidArgument("this route needs a WebSocket upgrade (Upgrade: websocket)");
     }
-    return Reply::WebSocket([relay, id = e->id](std::shared_ptr<WebSocketConn> conn) {
-      relay->AttachClient(id, std::move(conn));
-    });
+    return Reply::WebSocket(
+        [relay, id = e->id, err = ReadsStderr(c.req)](std::shared_ptr<WebSocketConn> conn) {
+          relay->AttachClient(id, std::move(conn), err);
+        });
   }
   if (!job.spec.session) {
     return FailedPrecondition("job " + job.id + " is not a session (fastgpu run -it starts one)");
@@ -71,13 +93,14 @@ Result<Reply> Api::AttachSession(const Call& c) {
   if (!AsksForWebSocket(c.req)) {
     return InvalidArgument("this route needs a WebSocket upgrade (Upgrade: websocket)");
   }
-  return Reply::WebSocket([relay, id = job.id](std::shared_ptr<WebSocketConn> conn) {
-    relay->AttachClient(id, std::move(conn));
-  });
+  return Reply::WebSocket(
+      [relay, id = job.id, err = ReadsStderr(c.req)](std::shared_ptr<WebSocketConn> conn) {
+        relay->AttachClient(id, std::move(conn), err);
+      });
 }
 
 Result<Reply> Api::AgentSession(const Call& c) {
-  if (options_.sessions == nullptr) return Unavailable("this control plane serves no sessions");
+  FASTGPU_RETURN_IF_ERROR(ServesSessions());
   const std::string& node_id = c.Param("id");
   std::string exec_id;
   if (auto it = c.req.query.find("exec"); it != c.req.query.end()) exec_id = it->second;
@@ -122,10 +145,22 @@ Result<Reply> Api::AgentSession(const Call& c) {
   });
 }
 
+// The pending execs of a node, for agents whose heartbeats may reach a follower (only the
+// leader holds execs: docs/sessions.md).
+Result<Reply> Api::AgentExecs(const Call& c) {
+  if (options_.execs == nullptr) return Unavailable("this control plane serves no sessions");
+  FASTGPU_RETURN_IF_ERROR(ServesSessions());
+  const std::string& node_id = c.Param("id");
+  FASTGPU_RETURN_IF_ERROR(store_.Read(
+      [&](store::ReadTx& tx) -> Status { return AuthNode(tx, c.req, node_id).status(); }));
+  protocol::PendingExecs pending;
+  pending.execs = options_.execs->PendingFor(node_id);
+  return Reply::Text("application/json", protocol::EncodePendingExecs(pending));
+}
+
 Result<Reply> Api::ExecInJob(const Call& c) {
-  if (options_.sessions == nullptr || options_.execs == nullptr) {
-    return Unavailable("this control plane serves no sessions");
-  }
+  if (options_.execs == nullptr) return Unavailable("this control plane serves no sessions");
+  FASTGPU_RETURN_IF_ERROR(ServesSessions());
   FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(c.req.body));
   std::vector<std::string> command;
   int replica = 0;

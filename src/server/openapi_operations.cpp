@@ -114,7 +114,20 @@ const std::vector<OperationDoc>& OpenApiOperations() {
     "409": {"description": "the allocation's job is not a session, or it has ended",
       "schema": {"$ref": "#/components/schemas/Error"},
       "example": {"code": "FAILED_PRECONDITION", "message": "job job-3f2a9c0d11e4b7a2 is not a session"}}},
-  "errors": {"400": "not a WebSocket upgrade", "404": "no such node, or the allocation is not on it", "503": "this control plane serves no sessions"}
+  "errors": {"400": "not a WebSocket upgrade", "404": "no such node, or the allocation is not on it", "503": "this control plane serves no sessions, or this replica does not lead (sessions are served by the leader; docs/ha.md)"}
+})json"},
+      {"GET /v1/nodes/{id}/execs", R"json({
+  "operationId": "agentExecs", "tags": ["agent"],
+  "description": "The node's job execs not started yet, as a heartbeat answer lists them (docs/sessions.md). Served by the leading replica only: an agent given several control-plane addresses asks it after each heartbeat, since its heartbeats may reach a follower, which knows no execs.",
+  "path": {"id": {"description": "the node's id", "example": "node-5f1c2d3e4a5b6c7d"}},
+  "responses": {"200": {"description": "the pending execs (possibly none)", "schema": {"type": "object", "properties": {
+      "protocol_version": {"type": "integer"},
+      "execs": {"type": "array", "items": {"type": "object", "properties": {"exec_id": {"type": "string"}, "allocation_id": {"type": "string"},
+          "command": {"type": "array", "items": {"type": "string"}}, "tty": {"type": "boolean"}},
+          "required": ["exec_id", "allocation_id", "command"], "additionalProperties": false}}},
+    "required": ["protocol_version", "execs"], "additionalProperties": false},
+    "example": {"protocol_version": 1, "execs": [{"exec_id": "exec-0a1b2c3d4e5f6a7b", "allocation_id": "alloc-9b8a7c6d5e4f3021", "command": ["nvidia-smi"], "tty": false}]}}},
+  "errors": {"404": "no such node", "503": "this control plane serves no sessions, or this replica does not lead (sessions are served by the leader; docs/ha.md)"}
 })json"},
       // ---- jobs and allocations ----
       {"GET /v1/jobs", R"json({
@@ -176,11 +189,14 @@ const std::vector<OperationDoc>& OpenApiOperations() {
   "operationId": "attachSession", "tags": ["jobs"],
   "description": "A WebSocket to an interactive session's terminal (fastgpu run -it, fastgpu attach; docs/sessions.md). Output kept while no client was attached comes first. A second client replaces the first. Only a WebSocket upgrade is accepted (101); frames are docs/sessions.md's.",
   "path": {"id": {"description": "the session's job id or name", "example": "train"}},
+  "query": [
+    {"name": "exec", "description": "a job exec of this job (the id POST /v1/jobs/{id}/exec gave) instead of the session itself", "schema": {"type": "string"}, "example": "exec-0a1b2c3d4e5f6a7b"},
+    {"name": "stderr", "description": "1: the command's stderr comes in stderr frames ('2') apart from its output (default: both as output frames)", "schema": {"type": "string", "enum": ["1"]}, "example": "1"}],
   "responses": {"101": {"description": "switched to the WebSocket"},
     "409": {"description": "the job is not a session, it has ended, or the name matches several jobs",
       "schema": {"$ref": "#/components/schemas/Error"},
       "example": {"code": "FAILED_PRECONDITION", "message": "job job-3f2a9c0d11e4b7a2 is not a session (fastgpu run -it starts one)"}}},
-  "errors": {"400": "not a WebSocket upgrade", "404": "no such job, or another tenant's", "503": "this control plane serves no sessions"}
+  "errors": {"400": "not a WebSocket upgrade", "404": "no such job, or another tenant's", "503": "this control plane serves no sessions, or this replica does not lead (sessions are served by the leader; docs/ha.md)"}
 })json"},
       {"POST /v1/jobs/{id}/exec", R"json({
   "operationId": "execInJob", "tags": ["jobs"],
@@ -196,7 +212,7 @@ const std::vector<OperationDoc>& OpenApiOperations() {
       "id": {"type": "string"}, "job_id": {"type": "string"}, "allocation_id": {"type": "string"}, "replica": {"type": "integer"}},
     "required": ["id", "job_id", "allocation_id", "replica"], "additionalProperties": false},
     "example": {"id": "exec-0a1b2c3d4e5f6a7b", "job_id": "job-3f2a9c0d11e4b7a2", "allocation_id": "alloc-9b8a7c6d5e4f3021", "replica": 0}}},
-  "errors": {"400": "the body is malformed", "404": "no such job, or another tenant's", "409": "the replica is not running, or the job has an image", "503": "this control plane serves no sessions"}
+  "errors": {"400": "the body is malformed", "404": "no such job, or another tenant's", "409": "the replica is not running, or the job has an image", "503": "this control plane serves no sessions, or this replica does not lead (sessions are served by the leader; docs/ha.md)"}
 })json"},
       {"GET /v1/allocations", R"json({
   "operationId": "listAllocations", "tags": ["allocations"],

@@ -188,6 +188,8 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
         [raw] {
           raw->fenced_->Disarm();
           raw->reconciler_->Stop();
+          // Sessions meet on the leader: their agents and clients reconnect to the next one.
+          if (raw->sessions_) raw->sessions_->CloseAll();
         });
   }
   ApiOptions ao;

@@ -8,10 +8,21 @@ namespace fastgpu::server {
 
 namespace {
 constexpr size_t kMaxPendingInput = 64 * 1024;
+
+// `frame` as the client gets it: a stderr frame becomes an output frame for a client that
+// did not ask for stderr apart.
+std::string ForClient(std::string frame, bool reads_stderr) {
+  if (!reads_stderr && !frame.empty() &&
+      frame[0] == static_cast<char>(protocol::FrameKind::kStderr)) {
+    frame[0] = static_cast<char>(protocol::FrameKind::kOutput);
+  }
+  return frame;
 }
+}  // namespace
 
 struct SessionRelay::Session {
   std::shared_ptr<WebSocketConn> agent, client;
+  bool client_reads_stderr = false;
   std::deque<std::string> output;  // output frames kept while no client is attached
   size_t output_bytes = 0;
   int64_t dropped_bytes = 0;
@@ -71,7 +82,8 @@ void SessionRelay::AttachAgent(const std::string& job_id, std::shared_ptr<WebSoc
       });
 }
 
-void SessionRelay::AttachClient(const std::string& job_id, std::shared_ptr<WebSocketConn> conn) {
+void SessionRelay::AttachClient(const std::string& job_id, std::shared_ptr<WebSocketConn> conn,
+                                bool reads_stderr) {
   std::shared_ptr<WebSocketConn> old;
   bool ended = false;
   {
@@ -79,12 +91,13 @@ void SessionRelay::AttachClient(const std::string& job_id, std::shared_ptr<WebSo
     Session& s = Get(job_id);
     old = std::move(s.client);
     s.client = conn;
+    s.client_reads_stderr = reads_stderr;
     if (s.dropped_bytes > 0) {
       conn->Send(protocol::EncodeMessage("[fastgpu: " + std::to_string(s.dropped_bytes) +
                                          " bytes of output were dropped while detached]\r\n"));
       s.dropped_bytes = 0;
     }
-    for (std::string& f : s.output) conn->Send(std::move(f));
+    for (std::string& f : s.output) conn->Send(ForClient(std::move(f), reads_stderr));
     s.output.clear();
     s.output_bytes = 0;
     if (!s.exit_frame.empty()) {
@@ -130,9 +143,10 @@ void SessionRelay::OnAgentFrame(const std::string& job_id,
         close_client = std::move(s.client);
         sessions_.erase(it);  // delivered: the session is over
       }
-    } else if (f->kind == protocol::FrameKind::kOutput) {
+    } else if (f->kind == protocol::FrameKind::kOutput || f->kind == protocol::FrameKind::kStderr ||
+               f->kind == protocol::FrameKind::kMessage) {  // the agent's: why it stopped
       if (s.client) {
-        s.client->Send(std::move(frame));
+        s.client->Send(ForClient(std::move(frame), s.client_reads_stderr));
       } else {
         s.output_bytes += frame.size();
         s.output.push_back(std::move(frame));

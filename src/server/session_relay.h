@@ -1,8 +1,9 @@
 // SessionRelay: joins the two WebSockets of each interactive session (docs/sessions.md):
 // the one the node agent opens for the session's replica and the one the user's CLI opens
 // (`fastgpu run -it`, `fastgpu attach`). Frames (protocol/session_frames.h) pass through
-// unchanged: input, resizes and end-of-input from the client to the agent, output and the
-// exit code from the agent to the client.
+// unchanged: input, resizes and end-of-input from the client to the agent, output, stderr
+// and the exit code from the agent to the client (stderr as output to a client that did
+// not ask for it).
 //
 // While no client is attached the agent's output is kept, up to `max_buffered_bytes`
 // (the oldest bytes are dropped beyond it, and the next client is told how many), and
@@ -62,7 +63,11 @@ class SessionRelay {
   // The agent's WebSocket for `job_id` (replacing an earlier one: an agent reconnecting).
   void AttachAgent(const std::string& job_id, std::shared_ptr<WebSocketConn> conn);
   // A client's WebSocket for `job_id`: it gets what was buffered, then the live stream.
-  void AttachClient(const std::string& job_id, std::shared_ptr<WebSocketConn> conn);
+  // With `reads_stderr` (the client asked for it: protocol::kStderrQuery) the agent's
+  // stderr frames reach it as they are; otherwise their bytes go as output frames, so a
+  // client that does not know them still sees everything.
+  void AttachClient(const std::string& job_id, std::shared_ptr<WebSocketConn> conn,
+                    bool reads_stderr = false);
 
   // The sessions to end at the clock's current monotonic time. Each is reported once; the
   // caller ends its job and then calls End.

@@ -177,5 +177,31 @@ TEST_F(RelayTest, GraceAndIdleTimeoutsExpire) {
   EXPECT_FALSE(relay.Known("job-idle"));
 }
 
+TEST_F(RelayTest, StderrGoesApartOnlyToAClientThatAskedForIt) {
+  SessionRelay relay(clock, options());
+  auto agent = std::make_shared<FakeConn>();
+  relay.AttachAgent("job-1", agent);
+  agent->Receive(protocol::EncodeStderr("kept"));  // buffered while no client is attached
+  auto old_client = std::make_shared<FakeConn>();
+  relay.AttachClient("job-1", old_client);  // an older CLI: stderr comes as output
+  ASSERT_EQ(old_client->sent.size(), 1u);
+  EXPECT_EQ(old_client->sent[0], protocol::EncodeOutput("kept"));
+  agent->Receive(protocol::EncodeStderr("live"));
+  ASSERT_EQ(old_client->sent.size(), 2u);
+  EXPECT_EQ(old_client->sent[1], protocol::EncodeOutput("live"));
+
+  auto client = std::make_shared<FakeConn>();
+  relay.AttachClient("job-1", client, /*reads_stderr=*/true);
+  agent->Receive(protocol::EncodeStderr("err"));
+  agent->Receive(protocol::EncodeOutput("out"));
+  agent->Receive(protocol::EncodeMessage("the command was stopped"));  // the agent's word
+  ASSERT_EQ(client->sent.size(), 3u);
+  EXPECT_EQ(client->sent[0], protocol::EncodeStderr("err"));
+  EXPECT_EQ(client->sent[1], protocol::EncodeOutput("out"));
+  EXPECT_EQ(client->sent[2], protocol::EncodeMessage("the command was stopped"));
+  client->Receive(protocol::EncodeStderr("not from a client"));
+  EXPECT_TRUE(agent->sent.empty());
+}
+
 }  // namespace
 }  // namespace fastgpu::server

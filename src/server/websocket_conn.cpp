@@ -7,6 +7,7 @@
 #include <deque>
 #include <mutex>
 
+#include "protocol/session_frames.h"
 #include "server/websocket_upgrade.h"
 
 namespace fastgpu::server {
@@ -33,6 +34,9 @@ class BeastWebSocket : public WebSocketConn,
     ws_.set_option(t);
     ws_.binary(true);
     ws_.read_message_max(1 << 20);
+    // The session relay forwards stderr frames (protocol/session_frames.h).
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(protocol::kStderrHeader, "1"); }));
     auto self = this->shared_from_this();
     auto r = std::make_shared<http::request<http::string_body>>(std::move(req));
     ws_.async_accept(*r, [self, r, handler = std::move(handler)](beast::error_code ec) {

@@ -46,6 +46,36 @@ def upgrade_status(url: str, path: str, token: str) -> int:
     return int(head.split()[1])
 
 
+def wait_running(test, name, who):
+    """Waits until the job `name` runs."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        out = subprocess.run([BINARY, "job", "get", name, "-o", "json", *who], check=True,
+                             capture_output=True, timeout=WAIT_S)
+        if json.loads(out.stdout)["state"] == "running":
+            return
+        test.assertLess(time.monotonic(), deadline, out.stdout)
+        time.sleep(0.2)
+
+
+def read_line(stream, timeout: float) -> bytes:
+    """One line of a child's pipe, waiting at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    fd = stream.fileno()
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no line within {timeout:g} s; read {line!r}")
+        r, _, _ = select.select([fd], [], [], min(left, 0.2))
+        if r:
+            chunk = os.read(fd, 1)
+            if not chunk:
+                break
+            line += chunk
+    return line
+
+
 class Terminal:
     """``fastgpu ARGS`` with a pseudo-terminal as its controlling terminal."""
 
@@ -175,6 +205,59 @@ class SessionPtyTest(unittest.TestCase):
         self.assertEqual(r.returncode, 4, r.stderr)
         self.assertIn(b"HELLO PIPES", r.stdout)
 
+    def test_pipes_keep_stderr_apart_and_the_job_log_has_the_output(self):
+        r = subprocess.run([BINARY, "run", "--gpu", "0.1", "--name", "streams", *self.alice,
+                            "--", "sh", "-c", "echo to-out; echo to-err >&2; exit 0"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=WAIT_S * 2)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"to-out", r.stdout)
+        self.assertNotIn(b"to-err", r.stdout)
+        self.assertIn(b"to-err", r.stderr)
+        # The session's output went to the job's log too (shipped as a batch job's).
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            logs = subprocess.run([BINARY, "job", "logs", "streams", *self.alice],
+                                  capture_output=True, timeout=WAIT_S)
+            if b"to-out" in logs.stdout and b"to-err" in logs.stdout:
+                break
+            self.assertLess(time.monotonic(), deadline, logs)
+            time.sleep(0.2)
+
+    def test_a_terminal_session_shows_in_the_job_log(self):
+        t = self.shell(self.alice, "logged")
+        t.send("echo logged-$((5*5))\r")
+        t.expect(r"logged-25")
+        t.send("exit 0\r")
+        self.assertEqual(t.wait(), 0)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            logs = subprocess.run([BINARY, "job", "logs", "logged", *self.alice],
+                                  capture_output=True, timeout=WAIT_S)
+            if b"logged-25" in logs.stdout:
+                break
+            self.assertLess(time.monotonic(), deadline, logs)
+            time.sleep(0.2)
+
+    def test_an_exec_is_stopped_when_its_replica_ends(self):
+        subprocess.run([BINARY, "job", "submit", "--name", "short", "--gpu", "0.1", *self.alice,
+                        "--", "sleep", "120"], check=True, capture_output=True, timeout=WAIT_S)
+        self.addCleanup(subprocess.run, [BINARY, "job", "cancel", "short", *self.alice],
+                        capture_output=True, timeout=WAIT_S)
+        wait_running(self, "short", self.alice)
+        proc = subprocess.Popen([BINARY, "job", "exec", "short", *self.alice, "--", "sh", "-c",
+                                 "echo exec-started; sleep 100; echo exec-outlived"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        line = read_line(proc.stdout, WAIT_S * 2)
+        self.assertIn(b"exec-started", line)
+        subprocess.run([BINARY, "job", "cancel", "short", *self.alice], check=True,
+                       capture_output=True, timeout=WAIT_S)
+        out, err = proc.communicate(timeout=WAIT_S * 2)
+        self.assertEqual(proc.returncode, 137, err)
+        self.assertNotIn(b"exec-outlived", out)
+        self.assertIn(b"the command was stopped: its replica", err)
+
     def test_another_tenant_cannot_attach(self):
         t = self.shell(self.alice, "private")
         t.send("echo r-$((1+1))\r")
@@ -250,6 +333,47 @@ class SessionPtyTest(unittest.TestCase):
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=WAIT_S)
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"no job", r.stderr)
+
+
+@unittest.skipUnless(BINARY and os.path.exists(BINARY), "FASTGPU_BINARY is not set")
+class TlsSessionTest(unittest.TestCase):
+    """``fastgpu up --tls``: the CLI's and the local agent's WebSockets over wss."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = LiveServer(BINARY, extra_args=["--tls"])
+        cls.who = ["--server", cls.server.url, "--token", cls.server.admin_token,
+                   "--ca-cert", cls.server.ca_cert]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_a_terminal_and_an_exec_over_https(self):
+        self.assertTrue(self.server.url.startswith("https://"), self.server.url)
+        t = Terminal(["run", "-it", "--gpu", "0.1", "--name", "secure", "--env", "PS1=$ ",
+                      *self.who, "--", "bash", "--norc", "--noprofile"])
+        self.addCleanup(t.close)
+        t.send("echo tls-$((7*6))\r")
+        t.expect(r"tls-42")
+        # A job exec in the session's replica, through the same wss path.
+        r = subprocess.run([BINARY, "job", "exec", "secure", *self.who, "--", "sh", "-c",
+                            "echo exec-over-tls; echo exec-err >&2; exit 5"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=WAIT_S * 2)
+        self.assertEqual(r.returncode, 5, r.stderr)
+        self.assertIn(b"exec-over-tls", r.stdout)
+        self.assertIn(b"exec-err", r.stderr)
+        t.send("exit 3\r")
+        self.assertEqual(t.wait(), 3)
+
+    def test_another_ca_is_refused_with_the_reason(self):
+        other = LiveServer(BINARY, extra_args=["--tls"], gpus="1xH100-80GB")
+        self.addCleanup(other.stop)
+        t = Terminal(["run", "-it", "--gpu", "0.1", "--server", self.server.url, "--token",
+                      self.server.admin_token, "--ca-cert", other.ca_cert, "--", "bash"])
+        self.addCleanup(t.close)
+        self.assertNotEqual(t.wait(), 0)
+        self.assertIn(b"not trusted", t.seen)
 
 
 @unittest.skipUnless(BINARY and os.path.exists(BINARY), "FASTGPU_BINARY is not set")
