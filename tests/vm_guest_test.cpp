@@ -7,10 +7,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "agent/libvirt.h"
 #include "agent/vm_domain.h"
+#include "agent/vm_leftovers.h"
 #include "agent/vm_runner.h"
 #include "common/testing/child_process.h"
 #include "common/testing/temp_dir.h"
@@ -128,6 +130,44 @@ TEST_F(VmGuestTest, RefusedDomainFailsWithLibvirtsReason) {
   EXPECT_NE(ReadFile(dir.path() + "/err").find("libvirt refused the domain"), std::string::npos)
       << ReadFile(dir.path() + "/err");
   EXPECT_FALSE(hv_->Running(run.name).value_or(true));
+}
+
+// At an agent's start its guests of replicas it no longer runs are destroyed with their
+// serial files; those it re-adopts stay, and so do other agents' (another replica folder).
+TEST_F(VmGuestTest, LeftoverGuestsOfThisAgentAreDestroyed) {
+  TempDir dir;
+  const std::string replicas = dir.path() + "/replicas";
+  auto start = [&](const std::string& id) {
+    const std::string rdir = replicas + "/" + id;
+    std::filesystem::create_directories(rdir);
+    VmDomainSpec spec;
+    spec.name = VmDomainName(id);
+    spec.allocation_id = id;
+    spec.domain_type = DomainType();
+    spec.memory_mib = 128;
+    spec.kernel = host_->kernel;
+    spec.initrd = host_->initrd;
+    spec.kernel_args = GuestKernelArgs("n0nce", Base64Encode(GuestScript({"sleep", "600"}, {})));
+    spec.console_path = rdir + "/vm-console.log";
+    spec.output_path = rdir + "/vm-serial.log";
+    Result<std::string> xml = BuildDomainXml(spec);
+    ASSERT_TRUE(xml.ok()) << xml.status().message();
+    ASSERT_TRUE(hv_->Start(*xml).ok());
+  };
+  start("vmleft-gone");
+  start("vmleft-kept");
+  VmOptions vm;
+  EXPECT_TRUE(hv_->Running(VmDomainName("vmleft-gone")).value_or(false));
+  // Another agent's folder: none of these is its own.
+  vm.libvirt_uri = host_->uri;
+  EXPECT_TRUE(DestroyLeftoverDomains(vm, dir.path() + "/other", {}).empty());
+  std::vector<std::string> destroyed = DestroyLeftoverDomains(vm, replicas, {"vmleft-kept"});
+  EXPECT_EQ(destroyed, std::vector<std::string>{VmDomainName("vmleft-gone")});
+  EXPECT_FALSE(hv_->Running(VmDomainName("vmleft-gone")).value_or(true));
+  EXPECT_NE(::access((replicas + "/vmleft-gone/vm-serial.log").c_str(), F_OK), 0);
+  EXPECT_NE(::access((replicas + "/vmleft-gone/vm-console.log").c_str(), F_OK), 0);
+  EXPECT_TRUE(hv_->Running(VmDomainName("vmleft-kept")).value_or(false));
+  EXPECT_TRUE(hv_->Destroy(VmDomainName("vmleft-kept")).ok());
 }
 
 }  // namespace

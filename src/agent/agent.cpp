@@ -21,6 +21,8 @@
 #include "agent/replicas.h"
 #include "agent/session_host.h"
 #include "agent/state.h"
+#include "agent/vm_leftovers.h"
+#include "agent/vm_offers.h"
 #include "common/ids.h"
 #include "common/join_token.h"
 #include "common/log.h"
@@ -267,6 +269,16 @@ Status Agent::Impl::Start() {
   for (const std::string& name : cgroups_.RemoveStale(own, kStaleCgroupAge, clock_.Now())) {
     spdlog::info("agent: removed the empty cgroup {} that no replica of this agent names", name);
   }
+  if (VmConfigured(options_.vm)) {
+    // Guests of replicas this agent no longer runs go; those it re-adopts stay.
+    for (const std::string& name :
+         DestroyLeftoverDomains(options_.vm, options_.data_dir + "/replicas", own)) {
+      spdlog::info("agent: destroyed the guest {} that no replica of this agent runs", name);
+    }
+    // What the GPUs offer to vm work may have changed (libvirt, IOMMU, vGPU driver): the
+    // agent registers again (with its node secret: the same node) to report it.
+    state_.node_id.clear();
+  }
   net::HttpClientOptions http;
   http.connect_timeout = std::chrono::seconds(3);
   http.read_timeout = std::chrono::seconds(10);
@@ -396,6 +408,15 @@ bool Agent::Impl::Register() {
   req.memory_mib = options_.memory_mib;
   req.simulated = options_.inventory->simulated();
   for (const GpuSample& s : gpus_) req.gpus.push_back(s.gpu);
+  // What each GPU offers to vm work (vm_offers.h), with the reasons it offers less.
+  const std::vector<model::VmOffer> offers =
+      VmOffers(options_.vm, gpus_, LibvirtReason(options_.vm));
+  for (size_t i = 0; i < offers.size() && i < req.gpus.size(); ++i) {
+    req.gpus[i].vm = offers[i];
+    if (!offers[i].reason.empty()) {
+      spdlog::warn("agent: GPU {}: vm isolation: {}", req.gpus[i].index, offers[i].reason);
+    }
+  }
   client_->set_bearer_token(join_secret_);
   auto res = client_->Post("/v1/nodes/register", protocol::EncodeRegister(req));
   if (!res.ok()) {

@@ -19,6 +19,7 @@
 #include "agent/libvirt.h"
 #include "agent/vgpu_sysfs.h"
 #include "agent/vm_domain.h"
+#include "agent/vm_leftovers.h"
 #include "agent/vm_runner.h"
 #include "common/log.h"
 
@@ -58,7 +59,31 @@ Status WriteSysfs(const std::string& path, const std::string& value) {
 
 // What a replica's vGPU instance was, kept in its folder for Release: "vf <addr>" or
 // "mdev <parent> <uuid>".
-std::string VgpuFile(const ReplicaRecord& rec) { return rec.dir + "/vm-vgpu"; }
+std::string VgpuFile(const std::string& dir) { return dir + "/vm-vgpu"; }
+std::string VgpuFile(const ReplicaRecord& rec) { return VgpuFile(rec.dir); }
+
+// Gives back the vGPU instance a replica (folder `dir`, allocation `id`) set up, if any.
+void ReleaseVgpu(const VmOptions& vm, const std::string& dir, const std::string& id) {
+  auto text = ReadWholeFile(VgpuFile(dir), 4096);
+  if (!text.ok()) return;
+  std::istringstream in(*text);
+  std::string kind, function, uuid;
+  in >> kind >> function >> uuid;
+  const std::string dev = vm.sysfs_root + "/bus/pci/devices/" + function;
+  Status st = kind == "vf" ? WriteSysfs(dev + "/nvidia/current_vgpu_type", "0")
+              : kind == "mdev"
+                  ? WriteSysfs(vm.sysfs_root + "/bus/mdev/devices/" + uuid + "/remove", "1")
+                  : OkStatus();
+  if (!st.ok()) spdlog::warn("replica {}: vGPU not released: {}", id, st.message());
+  ::unlink(VgpuFile(dir).c_str());
+}
+
+// Removes what a replica's guest leaves in its folder: the serial files and the vGPU.
+void RemoveGuestFiles(const VmOptions& vm, const std::string& dir, const std::string& id) {
+  ::unlink((dir + "/vm-serial.log").c_str());
+  ::unlink((dir + "/vm-console.log").c_str());
+  ReleaseVgpu(vm, dir, id);
+}
 
 class Vm final : public IsolationMode {
  public:
@@ -147,7 +172,7 @@ class Vm final : public IsolationMode {
         d.hostdevs.push_back({g->pci_address, "", true});
         continue;
       }
-      FASTGPU_ASSIGN_OR_RETURN(VmHostdev dev, CreateVgpu(vm, *g, s.milli, rec));
+      FASTGPU_ASSIGN_OR_RETURN(VmHostdev dev, CreateVgpu(vm, *g, s, rec));
       d.hostdevs.push_back(dev);
     }
     // The workload: its command and the job's and the isolation's variables (the host's
@@ -193,15 +218,16 @@ class Vm final : public IsolationMode {
         (*hv)->Destroy(VmDomainName(rec.id())).IgnoreError();
       }
     }
-    ::unlink((rec.dir + "/vm-serial.log").c_str());
-    ::unlink((rec.dir + "/vm-console.log").c_str());
-    ReleaseVgpu(vm, rec);
+    RemoveGuestFiles(vm, rec.dir, rec.id());
   }
 
  private:
-  // Makes a vGPU instance of the smallest type that holds `milli` of the GPU.
-  Result<VmHostdev> CreateVgpu(const VmOptions& vm, const GpuSample& g, int milli,
+  // Makes a vGPU instance of the slice's type (the one the scheduler placed it as), or,
+  // for a slice from an older control plane that names none, of the smallest type that
+  // holds its share of the GPU.
+  Result<VmHostdev> CreateVgpu(const VmOptions& vm, const GpuSample& g, const model::VgpuSlice& s,
                                const ReplicaRecord& rec) const {
+    const int milli = s.milli;
     const std::string name = GpuName(g.gpu.index);
     std::vector<VgpuType> types = ListVgpuTypes(vm.sysfs_root, g.pci_address);
     if (types.empty()) {
@@ -209,7 +235,19 @@ class Vm final : public IsolationMode {
                                 " offers no vGPU type (no SR-IOV vGPU or mdev support: "
                                 "install NVIDIA's vGPU host driver)");
     }
-    Result<VgpuType> t = SmallestVgpuTypeFor(types, milli, g.gpu.memory_mib);
+    Result<VgpuType> t = NotFound("");
+    if (!s.vm_type.empty()) {
+      auto it = std::find_if(types.begin(), types.end(), [&](const VgpuType& x) {
+        return x.name == s.vm_type && x.available > 0;
+      });
+      if (it == types.end()) {
+        return FailedPrecondition("vm isolation: " + name + ": the vGPU type " + s.vm_type +
+                                  " no longer fits (no instance of it can be created now)");
+      }
+      t = *it;
+    } else {
+      t = SmallestVgpuTypeFor(types, milli, g.gpu.memory_mib);
+    }
     if (!t.ok()) {
       return FailedPrecondition("vm isolation: " + name +
                                 ": no vGPU type fits any more: " + t.status().message());
@@ -232,24 +270,38 @@ class Vm final : public IsolationMode {
         .IgnoreError();
     return VmHostdev{"", uuid, true};
   }
-
-  static void ReleaseVgpu(const VmOptions& vm, const ReplicaRecord& rec) {
-    auto text = ReadWholeFile(VgpuFile(rec), 4096);
-    if (!text.ok()) return;
-    std::istringstream in(*text);
-    std::string kind, function, uuid;
-    in >> kind >> function >> uuid;
-    const std::string dev = vm.sysfs_root + "/bus/pci/devices/" + function;
-    Status st = kind == "vf" ? WriteSysfs(dev + "/nvidia/current_vgpu_type", "0")
-                : kind == "mdev"
-                    ? WriteSysfs(vm.sysfs_root + "/bus/mdev/devices/" + uuid + "/remove", "1")
-                    : OkStatus();
-    if (!st.ok()) spdlog::warn("replica {}: vGPU not released: {}", rec.id(), st.message());
-    ::unlink(VgpuFile(rec).c_str());
-  }
 };
 
 }  // namespace
+
+std::vector<std::string> DestroyLeftoverDomains(const VmOptions& vm,
+                                                const std::string& replicas_dir,
+                                                const std::set<std::string>& keep) {
+  std::vector<std::string> destroyed;
+  Result<std::unique_ptr<Hypervisor>> hv = OpenLibvirt(vm.libvirt_uri);
+  if (!hv.ok()) return destroyed;
+  Result<std::vector<std::string>> names = (*hv)->List(kVmDomainPrefix);
+  if (!names.ok()) return destroyed;
+  for (const std::string& name : *names) {
+    const std::string id = name.substr(std::string_view(kVmDomainPrefix).size());
+    if (id.empty() || keep.contains(id)) continue;
+    Result<std::string> xml = (*hv)->Xml(name);
+    if (!xml.ok()) continue;
+    // Ours: FastGPU's metadata naming this allocation, and the guest's serial files in
+    // this agent's replica folder (another agent on the host keeps its own).
+    const std::string dir = replicas_dir + "/" + id;
+    const bool ours = xml->find("https://fastgpu.dev/xmlns/vm/1") != std::string::npos &&
+                      xml->find(dir + "/vm-serial.log") != std::string::npos;
+    if (!ours) continue;
+    if (Status st = (*hv)->Destroy(name); !st.ok()) {
+      spdlog::warn("agent: cannot destroy the leftover guest {}: {}", name, st.message());
+      continue;
+    }
+    RemoveGuestFiles(vm, dir, id);
+    destroyed.push_back(name);
+  }
+  return destroyed;
+}
 
 const IsolationMode& VmIsolation() {
   static const Vm mode;

@@ -23,6 +23,7 @@ struct LibvirtApi {
   int (*domain_get_state)(VirDomain, int*, int*, unsigned) = nullptr;
   const char* (*domain_get_name)(VirDomain) = nullptr;
   int (*connect_list_all_domains)(VirConnect, VirDomain**, unsigned) = nullptr;
+  char* (*domain_get_xml_desc)(VirDomain, unsigned) = nullptr;
   const char* (*get_last_error_message)() = nullptr;
   void* (*get_last_error)() = nullptr;
   void (*set_error_func)(void*, void (*)(void*, void*)) = nullptr;
@@ -60,6 +61,7 @@ const LibvirtApi& Api() {
     Load(lib, "virDomainGetState", &api.domain_get_state, &e);
     Load(lib, "virDomainGetName", &api.domain_get_name, &e);
     Load(lib, "virConnectListAllDomains", &api.connect_list_all_domains, &e);
+    Load(lib, "virDomainGetXMLDesc", &api.domain_get_xml_desc, &e);
     Load(lib, "virGetLastErrorMessage", &api.get_last_error_message, &e);
     Load(lib, "virGetLastError", &api.get_last_error, &e);
     // Errors are returned as values; libvirt's default handler would also print them.
@@ -140,6 +142,21 @@ class Libvirt final : public Hypervisor {
     }
     ::free(domains);
     return names;
+  }
+
+  Result<std::string> Xml(const std::string& name) override {
+    VirDomain d = api_.domain_lookup_by_name(conn_, name.c_str());
+    if (d == nullptr) {
+      if (LastErrorCode(api_) == kVirErrNoDomain) return NotFound("no domain " + name);
+      return Unavailable("libvirt: " + LastError(api_));
+    }
+    char* xml = api_.domain_get_xml_desc(d, 0);
+    std::string error = xml == nullptr ? LastError(api_) : "";
+    api_.domain_free(d);
+    if (xml == nullptr) return Unavailable("libvirt: " + error);
+    std::string out(xml);
+    ::free(xml);
+    return out;
   }
 
  private:

@@ -30,6 +30,8 @@ class Hypervisor {
   virtual Status Destroy(const std::string& name) = 0;
   // Names of the running domains whose names start with `prefix`.
   virtual Result<std::vector<std::string>> List(const std::string& prefix) = 0;
+  // The live XML of the domain `name`. NotFound when it does not exist.
+  virtual Result<std::string> Xml(const std::string& name) = 0;
 };
 
 // A connection to libvirt at `uri` (default "qemu:///system"). Unavailable when

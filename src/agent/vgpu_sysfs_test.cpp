@@ -13,6 +13,7 @@
 
 #include "agent/isolation.h"
 #include "agent/mps.h"
+#include "agent/vm_offers.h"
 #include "common/testing/child_process.h"
 #include "common/testing/temp_dir.h"
 
@@ -143,11 +144,13 @@ class VmModeSysfsTest : public ::testing::Test {
     vm_.libvirt_uri = "test:///default";  // libvirt's in-process test driver
   }
   // PrepareLaunch of a replica with one slice of `milli` on a real (non-simulated) GPU.
-  Status Prepare(int milli) {
+  // `vm_type`: the type the control plane placed it as ("" as an older one sends).
+  Status Prepare(int milli, const std::string& vm_type = "") {
     want_.allocation.id = "a1";
     want_.allocation.cpu_milli = 2000;
     want_.allocation.memory_mib = 1024;
     want_.allocation.slices = {{0, "GPU-x", milli, 81920 * milli / 1000, model::Isolation::kVm}};
+    want_.allocation.slices[0].vm_type = vm_type;
     want_.command = {"nvidia-smi"};
     rec_.desired = want_;
     GpuSample g;
@@ -230,6 +233,25 @@ TEST_F(VmModeSysfsTest, FractionOnAGpuWhoseTypesNoLongerFitIsRefused) {
   EXPECT_NE(st.message().find("offers no vGPU type"), std::string::npos) << st.message();
 }
 
+TEST_F(VmModeSysfsTest, FractionTakesTheTypeItWasPlacedAs) {
+  sys_.Device(kGpu, "12");
+  sys_.Vf(kGpu, 0, "0000:65:00.4", kH100Types);
+  // Placed as the 80C (its share 1000 would be whole; any named type is taken as named).
+  Status st = Prepare(500, "NVIDIA H100-80C");
+  ASSERT_FALSE(Xml().empty()) << st.message();
+  EXPECT_EQ(ReadFile(sys_.Dev("0000:65:00.4") + "/nvidia/current_vgpu_type"), "595");
+}
+
+TEST_F(VmModeSysfsTest, ATypeThatNoLongerFitsIsAClearReason) {
+  sys_.Device(kGpu, "12");
+  sys_.Vf(kGpu, 0, "0000:65:00.4", kH100Types, "592");  // the only VF is taken
+  Status st = Prepare(500, "NVIDIA H100-40C");
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("vm isolation: GPU 0: the vGPU type NVIDIA H100-40C no longer fits"),
+            std::string::npos)
+      << st.message();
+}
+
 TEST_F(VmModeSysfsTest, FractionAsAMediatedDevice) {
   sys_.Device(kGpu, "12");
   sys_.Mdev(kGpu, "nvidia-900", "NVIDIA A100-40C", 2);
@@ -253,6 +275,106 @@ TEST_F(VmModeSysfsTest, LibvirtDownIsAClearReason) {
   EXPECT_TRUE(st.message().find("cannot connect to libvirt") != std::string::npos ||
               st.message().find("libvirt is not installed") != std::string::npos)
       << st.message();
+}
+
+// ---- what the GPUs offer to vm work at registration (vm_offers.h) ----
+
+GpuSample RealGpu(int64_t memory_mib = 81920) {
+  GpuSample g;
+  g.gpu.index = 0;
+  g.gpu.uuid = "GPU-x";
+  g.gpu.model = "H100-80GB";
+  g.gpu.memory_mib = memory_mib;
+  g.pci_address = kGpu;
+  return g;
+}
+
+VmOptions Configured(const std::string& sysfs_root) {
+  VmOptions vm;
+  vm.kernel = "/boot/vmlinuz";  // only whether one is configured matters here
+  vm.sysfs_root = sysfs_root;
+  return vm;
+}
+
+TEST(VmOffersTest, RealGpuOffersPassthroughAndItsTypesOnce) {
+  FakeSysfs sys;
+  sys.Device(kGpu, "12");
+  sys.Vf(kGpu, 0, "0000:65:00.4", kH100Types);
+  sys.Vf(kGpu, 1, "0000:65:00.5", kH100Types);  // the same types again: listed once
+  std::vector<model::VmOffer> offers = VmOffers(Configured(sys.root()), {RealGpu()}, "");
+  ASSERT_EQ(offers.size(), 1u);
+  const model::VmOffer& o = offers[0];
+  EXPECT_TRUE(o.passthrough);
+  EXPECT_EQ(o.reason, "");
+  ASSERT_EQ(o.types.size(), 3u);  // the 80C is the whole GPU: no fraction
+  EXPECT_EQ(o.types[0].name, "NVIDIA H100-10C");
+  EXPECT_EQ(o.types[0].milli, 125);
+  EXPECT_EQ(o.types[0].framebuffer_mib, 10240);
+  EXPECT_EQ(o.types[1].milli, 250);
+  EXPECT_EQ(o.types[2].milli, 500);
+  model::Gpu gpu = RealGpu().gpu;
+  gpu.vm = o;
+  EXPECT_TRUE(model::ValidateGpu(gpu).ok()) << model::ValidateGpu(gpu);
+}
+
+TEST(VmOffersTest, NoIommuNoTypesAndLibvirtDownAreReasons) {
+  FakeSysfs sys;
+  sys.Device(kGpu, "");
+  std::vector<model::VmOffer> offers =
+      VmOffers(Configured(sys.root()), {RealGpu()}, "cannot connect to libvirt at x");
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_FALSE(offers[0].passthrough);
+  EXPECT_TRUE(offers[0].types.empty());
+  EXPECT_NE(offers[0].reason.find("the host has no IOMMU"), std::string::npos) << offers[0].reason;
+  EXPECT_NE(offers[0].reason.find("no vGPU type"), std::string::npos) << offers[0].reason;
+  EXPECT_NE(offers[0].reason.find("cannot connect to libvirt at x"), std::string::npos)
+      << offers[0].reason;
+}
+
+TEST(VmOffersTest, AnAgentWithoutAGuestOffersNothing) {
+  FakeSysfs sys;
+  sys.Device(kGpu, "12");
+  VmOptions vm = Configured(sys.root());
+  vm.kernel.clear();
+  std::vector<model::VmOffer> offers = VmOffers(vm, {RealGpu()}, "");
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_TRUE(offers[0].Empty());
+  EXPECT_EQ(LibvirtReason(vm), "");  // not even asked
+}
+
+TEST(VmOffersTest, SimulatedGpusOfferPassthroughAndTheirTypes) {
+  GpuSample sim = RealGpu(81559);
+  sim.gpu.simulated = true;
+  sim.pci_address.clear();
+  VmOptions vm = Configured("/nonexistent");
+  std::vector<model::VmOffer> offers = VmOffers(vm, {sim}, "");
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_TRUE(offers[0].passthrough);
+  ASSERT_EQ(offers[0].types.size(), 3u);
+  EXPECT_EQ(offers[0].types[0].name, "H100-80GB-10C");
+  EXPECT_EQ(offers[0].types[0].milli, 125);
+  EXPECT_EQ(offers[0].types[2].name, "H100-80GB-40C");
+  EXPECT_EQ(offers[0].types[2].milli, 500);
+
+  vm.simulated_vgpu_types = "A100-4-20C:0.5,A100-2-10C:250m";
+  offers = VmOffers(vm, {sim}, "");
+  ASSERT_EQ(offers[0].types.size(), 2u);
+  EXPECT_EQ(offers[0].types[0].name, "A100-2-10C");  // smallest first
+  EXPECT_EQ(offers[0].types[0].milli, 250);
+  EXPECT_EQ(offers[0].types[1].milli, 500);
+  vm.simulated_vgpu_types = "none";
+  offers = VmOffers(vm, {sim}, "");
+  EXPECT_TRUE(offers[0].passthrough);
+  EXPECT_TRUE(offers[0].types.empty());
+}
+
+TEST(VmOffersTest, BadSimulatedTypesNameTheEntry) {
+  for (const char* bad : {"A100-2-10C", ":0.5", "x:1", "x:0", "x:abc", "a:0.5,b:0.5", "a:0.5,"}) {
+    Result<std::vector<model::VmGpuType>> r = ParseSimulatedVgpuTypes(bad, "GPU", 81920);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("--simulate-vgpu-types"), std::string::npos)
+        << r.status();
+  }
 }
 
 }  // namespace

@@ -23,6 +23,11 @@ struct VmOptions {
   // The binary that runs a replica's guest (`<self> vm-run --spec FILE`). Default "":
   // /proc/self/exe.
   std::string runner;
+  // ---- offers at registration (vm_offers.h) ----
+  // The vGPU types simulated GPUs offer (`--simulate-vgpu-types`): "NAME:SHARE,...", e.g.
+  // "A100-2-10C:0.25,A100-4-20C:0.5", or "none". Default "": shares 1/8, 1/4 and 1/2 of
+  // the GPU, named "<model>-<GiB>C".
+  std::string simulated_vgpu_types;
 };
 
 }  // namespace fastgpu::agent

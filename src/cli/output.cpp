@@ -133,6 +133,8 @@ std::string RenderJob(const json::value& j) {
       for (const auto& s : Arr(a, "slices")) {
         gpus += (gpus.empty() ? "" : ",") + Str(s, "gpu_index") + ":" + Str(s, "milli") + "m/" +
                 Str(s, "isolation");
+        // A vm fraction runs as a vGPU type: its share is the type's.
+        if (!Str(s, "vm_type").empty()) gpus += "(" + Str(s, "vm_type") + ")";
       }
       std::string endpoint = Str(a, "endpoint");
       if (endpoint.empty()) {
@@ -167,7 +169,30 @@ std::string RenderNodeList(const json::value& list) {
     t.Add({Str(n, "id"), Str(n, "name"), Str(n, "state"), desc, Gpus(milli),
            unhealthy.empty() ? "-" : unhealthy, Time(Int(n, "last_heartbeat"))});
   }
-  return t.Render();
+  return t.Render() + RenderVmOffers(list);
+}
+
+std::string RenderVmOffers(const json::value& list) {
+  std::string out;
+  for (const auto& n : Arr(list, "nodes")) {
+    for (const auto& g : Arr(n, "gpus")) {
+      const json::object* vm = nullptr;
+      if (g.is_object()) {
+        const json::value* f = g.as_object().if_contains("vm");
+        if (f != nullptr && f->is_object()) vm = &f->as_object();
+      }
+      if (vm == nullptr) continue;
+      const json::value offer(*vm);
+      std::string what = Bool(offer, "passthrough") ? "passthrough" : "";
+      for (const auto& t : Arr(offer, "types")) {
+        what += (what.empty() ? "" : ", ") + Str(t, "name") + " (" + Gpus(Int(t, "milli")) + ")";
+      }
+      if (what.empty()) what = "nothing";
+      if (!Str(offer, "reason").empty()) what += "; " + Str(offer, "reason");
+      out += "  " + Str(n, "id") + " GPU " + Str(g, "index") + ": " + what + "\n";
+    }
+  }
+  return out.empty() ? "" : "\nvm isolation offers:\n" + out;
 }
 
 std::string RenderNode(const json::value& n) {

@@ -26,6 +26,10 @@ std::string RenderJobList(const boost::json::value& list);   // {"jobs":[...]}
 std::string RenderJob(const boost::json::value& job);        // one job with events
 std::string RenderNodeList(const boost::json::value& list);  // {"nodes":[...]}
 std::string RenderNode(const boost::json::value& node);       // one node of GET /v1/nodes/{id}
+// What the nodes' GPUs offer to vm isolation and why they offer less (docs/vm-isolation.md):
+// a line per GPU that reports an offer, under a heading; "" when none does. RenderNodeList
+// ends with it.
+std::string RenderVmOffers(const boost::json::value& list);
 std::string RenderTenantList(const boost::json::value& list);
 std::string RenderTokenList(const boost::json::value& list);
 // "a1 (2 GPUs)" style one-liners for created objects.

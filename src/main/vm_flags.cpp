@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "agent/libvirt.h"
+#include "agent/vm_offers.h"
 #include "agent/vm_runner.h"
 #include "common/log.h"
 
@@ -33,6 +34,10 @@ void AddVmFlags(CLI::App* cmd, agent::VmOptions* o) {
   cmd->add_option("--vm-domain-type", o->domain_type,
                   "vm replicas: kvm, qemu (software emulation) or auto (kvm when /dev/kvm opens)")
       ->capture_default_str();
+  cmd->add_option("--simulate-vgpu-types", o->simulated_vgpu_types,
+                  "vm replicas on simulated GPUs: the vGPU types each GPU offers, NAME:SHARE,... "
+                  "(e.g. A100-2-10C:0.25,A100-4-20C:0.5) or none (default: shares 1/8, 1/4 and "
+                  "1/2 of the GPU, named <model>-<GiB>C)");
 }
 
 Status CheckVmOptions(const agent::VmOptions& o) {
@@ -45,6 +50,11 @@ Status CheckVmOptions(const agent::VmOptions& o) {
   }
   if (!o.initrd.empty() && o.kernel.empty()) {
     return InvalidArgument("--vm-initrd needs --vm-kernel");
+  }
+  if (Result<std::vector<model::VmGpuType>> types =
+          agent::ParseSimulatedVgpuTypes(o.simulated_vgpu_types, "GPU", 81920);
+      !types.ok()) {
+    return types.status();
   }
   for (const std::string* p : {&o.image, &o.kernel, &o.initrd}) {
     struct stat st {};

@@ -21,6 +21,10 @@ struct VgpuSlice {
   int milli = 0;                                // compute share, 1..1000
   int64_t memory_mib = 0;                       // memory cap; for whole GPUs, the GPU's memory
   Isolation isolation = Isolation::kExclusive;  // never kDefault once placed
+  // ---- vm isolation ----
+  // The vGPU type a `vm` fraction takes (model::VmGpuType::name; milli is its share);
+  // "" otherwise. JSON "vm_type", absent when empty.
+  std::string vm_type;
   friend bool operator==(const VgpuSlice&, const VgpuSlice&) = default;
 };
 

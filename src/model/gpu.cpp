@@ -24,6 +24,35 @@ Status ValidateGpuModelName(const std::string& model) {
   return OkStatus();
 }
 
+const VmGpuType* SmallestVmTypeFor(const VmOffer& offer, int milli) {
+  for (const VmGpuType& t : offer.types) {
+    if (t.milli >= milli) return &t;
+  }
+  return nullptr;
+}
+
+namespace {
+
+Status ValidateVmOffer(const VmOffer& vm, const std::string& where) {
+  if (vm.types.size() > static_cast<size_t>(kMaxVmGpuTypes)) {
+    return InvalidArgument(where + ": vm.types holds more than " +
+                           std::to_string(kMaxVmGpuTypes) + " types");
+  }
+  for (size_t i = 0; i < vm.types.size(); ++i) {
+    const VmGpuType& t = vm.types[i];
+    const std::string at = where + ": vm.types[" + std::to_string(i) + "]";
+    if (t.name.empty() || t.name.size() > 128)
+      return InvalidArgument(at + ".name must be 1 to 128 characters");
+    if (t.milli < 1 || t.milli > 1000) return InvalidArgument(at + ".milli must be 1..1000");
+    if (t.framebuffer_mib < 0) return InvalidArgument(at + ".framebuffer_mib must not be negative");
+    if (i > 0 && t.milli < vm.types[i - 1].milli)
+      return InvalidArgument(at + ": types must be sorted smallest first");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Status ValidateGpu(const Gpu& gpu) {
   if (gpu.index < 0) return InvalidArgument("gpu index must not be negative");
   if (gpu.uuid.empty())
@@ -33,7 +62,7 @@ Status ValidateGpu(const Gpu& gpu) {
   if (gpu.memory_mib <= 0) {
     return InvalidArgument("gpu " + std::to_string(gpu.index) + ": memory_mib must be positive");
   }
-  return OkStatus();
+  return ValidateVmOffer(gpu.vm, "gpu " + std::to_string(gpu.index));
 }
 
 Status ValidateNode(const Node& node) {

@@ -209,6 +209,7 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const Gpu& g) {
                    {"health_reason", g.health_reason},
                    {"mig_enabled", g.mig_enabled},
                    {"simulated", g.simulated}};
+  if (!g.vm.Empty()) v.as_object()["vm"] = json::value_from(g.vm);
 }
 
 Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown, Gpu& g) {
@@ -220,7 +221,41 @@ Status JsonDecode(const json::value& v, const std::string& path, UnknownFields u
       .Bool("healthy", g.healthy)
       .Str("health_reason", g.health_reason)
       .Bool("mig_enabled", g.mig_enabled)
-      .Bool("simulated", g.simulated);
+      .Bool("simulated", g.simulated)
+      .Field("vm", g.vm);
+  return r.Finish();
+}
+
+// ---- VmGpuType, VmOffer (vm isolation) ----
+
+void tag_invoke(const json::value_from_tag&, json::value& v, const VmGpuType& t) {
+  v = json::object{
+      {"name", t.name}, {"milli", t.milli}, {"framebuffer_mib", t.framebuffer_mib}};
+}
+
+Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+                  VmGpuType& t) {
+  JsonObjectReader r(v, path, unknown);
+  r.Str("name", t.name, Need::kRequired)
+      .Int("milli", t.milli, 1, 1000, Need::kRequired)
+      .Int("framebuffer_mib", t.framebuffer_mib, 0, kMaxGpuMemoryMib);
+  return r.Finish();
+}
+
+void tag_invoke(const json::value_from_tag&, json::value& v, const VmOffer& o) {
+  json::array types;
+  for (const VmGpuType& t : o.types) types.push_back(json::value_from(t));
+  v = json::object{{"passthrough", o.passthrough}, {"types", std::move(types)}};
+  if (!o.reason.empty()) v.as_object()["reason"] = o.reason;
+}
+
+Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
+                  VmOffer& o) {
+  JsonObjectReader r(v, path, unknown);
+  r.Bool("passthrough", o.passthrough).List("types", o.types).Str("reason", o.reason);
+  if (r.ok() && o.types.size() > static_cast<size_t>(kMaxVmGpuTypes)) {
+    r.Fail("types", "at most " + std::to_string(kMaxVmGpuTypes) + " types");
+  }
   return r.Finish();
 }
 
@@ -276,6 +311,7 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const VgpuSlice& s)
                    {"milli", s.milli},
                    {"memory_mib", s.memory_mib},
                    {"isolation", IsolationName(s.isolation)}};
+  if (!s.vm_type.empty()) v.as_object()["vm_type"] = s.vm_type;
 }
 
 Status JsonDecode(const json::value& v, const std::string& path, UnknownFields unknown,
@@ -286,7 +322,8 @@ Status JsonDecode(const json::value& v, const std::string& path, UnknownFields u
       .Str("gpu_uuid", s.gpu_uuid)
       .Int("milli", s.milli, 1, 1000, Need::kRequired)
       .Int("memory_mib", s.memory_mib, 0, kMaxGpuMemoryMib)
-      .Str("isolation", iso, Need::kRequired);
+      .Str("isolation", iso, Need::kRequired)
+      .Str("vm_type", s.vm_type);
   if (r.ok()) {
     Result<Isolation> parsed = ParseIsolation(iso);
     if (parsed.ok()) {

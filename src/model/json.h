@@ -126,6 +126,10 @@ class JsonObjectReader {
 Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
                   Gpu& out);
 Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
+                  VmGpuType& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
+                  VmOffer& out);
+Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
                   Shape& out);
 Status JsonDecode(const boost::json::value& v, const std::string& path, UnknownFields unknown,
                   VgpuSlice& out);
@@ -179,6 +183,8 @@ std::string ToJsonText(const T& x) {
 // ---- Boost.JSON customisation points (encoders and try_value_to entries) ----
 
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const Gpu& g);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const VmGpuType& t);
+void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const VmOffer& o);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const Shape& s);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const VgpuSlice& s);
 void tag_invoke(const boost::json::value_from_tag&, boost::json::value& v, const JobSpec& s);

@@ -128,6 +128,55 @@ TEST(ModelJsonTest, GpusAndSlicesRoundTripAsVectors) {
   EXPECT_EQ(*sb, slices);
 }
 
+TEST(ModelJsonTest, VmOfferRoundTripsAndIsOptional) {
+  Gpu g;
+  g.uuid = "GPU-0";
+  g.model = "A100-80GB";
+  g.memory_mib = 81920;
+  // Without an offer the field is absent, and its absence reads as "nothing offered".
+  json::value plain = json::value_from(g);
+  EXPECT_FALSE(plain.as_object().contains("vm"));
+  Result<Gpu> old = FromJson<Gpu>(plain);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->vm.Empty());
+  EXPECT_FALSE(old->vm.passthrough);
+
+  g.vm.passthrough = true;
+  g.vm.types = {{"NVIDIA A100-20C", 250, 20480}, {"NVIDIA A100-40C", 500, 40960}};
+  g.vm.reason = "cannot connect to libvirt";
+  json::value with = json::value_from(g);
+  ASSERT_TRUE(with.as_object().contains("vm"));
+  Result<Gpu> back = FromJson<Gpu>(with);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->vm, g.vm);
+  EXPECT_TRUE(ValidateGpu(*back).ok());
+  ASSERT_NE(SmallestVmTypeFor(back->vm, 300), nullptr);
+  EXPECT_EQ(SmallestVmTypeFor(back->vm, 300)->name, "NVIDIA A100-40C");
+  EXPECT_EQ(SmallestVmTypeFor(back->vm, 501), nullptr);
+
+  // Bad offers name the field.
+  Result<Gpu> bad = FromJsonText<Gpu>(
+      R"({"index":0,"uuid":"u","model":"A100-80GB","memory_mib":1,)"
+      R"("vm":{"types":[{"name":"x","milli":1001}]}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("vm.types[0].milli"), std::string::npos)
+      << bad.status();
+  g.vm.types = {{"NVIDIA A100-40C", 500, 40960}, {"NVIDIA A100-20C", 250, 20480}};
+  Status unsorted = ValidateGpu(g);
+  EXPECT_FALSE(unsorted.ok());
+  EXPECT_NE(unsorted.message().find("smallest first"), std::string::npos) << unsorted;
+}
+
+TEST(ModelJsonTest, SliceVmTypeRoundTripsAndIsOptional) {
+  VgpuSlice s{0, "GPU-0", 500, 0, Isolation::kVm};
+  EXPECT_FALSE(json::value_from(s).as_object().contains("vm_type"));
+  s.vm_type = "NVIDIA A100-40C";
+  Result<VgpuSlice> back = FromJson<VgpuSlice>(json::value_from(s));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->vm_type, "NVIDIA A100-40C");
+  EXPECT_EQ(*back, s);
+}
+
 TEST(ModelJsonTest, ShapeDefaultsAndWholeGpuMilli) {
   Result<Shape> s = FromJsonText<Shape>(R"({"gpu_count":2})");
   ASSERT_TRUE(s.ok()) << s.status();

@@ -113,6 +113,7 @@ Result<Cluster> Cluster::FromNodes(const std::vector<model::Node>& nodes) {
       state.gpus[pos].total_memory_mib = gpu.memory_mib;
       state.gpus[pos].free_memory_mib = gpu.memory_mib;
       if (!gpu.healthy) FASTGPU_RETURN_IF_ERROR(cluster.SetGpuHealthy(index, pos, false));
+      if (!gpu.vm.Empty()) FASTGPU_RETURN_IF_ERROR(cluster.SetGpuVm(index, pos, VmSizesOf(gpu.vm)));
     }
   }
   return cluster;
@@ -314,6 +315,27 @@ Status Cluster::SetGpuMig(int node_index, int gpu_index, bool mig) {
   node.gpus[gpu_index].mig = mig;
   Changed(node_index);
   return OkStatus();
+}
+
+Status Cluster::SetGpuVm(int node_index, int gpu_index, const GpuVmSizes& vm) {
+  FASTGPU_RETURN_IF_ERROR(CheckGpu(node_index, gpu_index));
+  NodeState& node = nodes_[node_index];
+  if (node.gpus[gpu_index].vm == vm) return OkStatus();
+  node.gpus[gpu_index].vm = vm;
+  Changed(node_index);
+  return OkStatus();
+}
+
+GpuVmSizes VmSizesOf(const model::VmOffer& offer) {
+  GpuVmSizes out;
+  out.passthrough = offer.passthrough;
+  for (const model::VmGpuType& t : offer.types) {
+    if (t.milli < 1 || t.milli >= kMilliPerGpu || out.Offers(t.milli)) continue;
+    if (out.count == model::kMaxVmGpuTypes) break;
+    out.milli[out.count++] = static_cast<int16_t>(t.milli);
+  }
+  std::sort(out.milli.begin(), out.milli.begin() + out.count);
+  return out;
 }
 
 void Cluster::ReplaceNode(int index, const NodeSpec& spec) {

@@ -13,6 +13,7 @@
 // concurrently when no thread mutates.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -30,6 +31,25 @@ inline constexpr int kMilliPerGpu = 1000;
 // Most GPUs one node may have in a Cluster (the fragmentation memo packs states).
 inline constexpr int kMaxGpusPerNode = 16;
 
+// ---- vm isolation ----
+// What one GPU offers to `vm` work, as placement needs it (model::VmOffer without names):
+// whole-GPU passthrough, and the shares of its vGPU types. A type of the whole GPU's size
+// (1000) is no fraction and is left out. Plain value; copy freely.
+struct GpuVmSizes {
+  bool passthrough = false;
+  std::array<int16_t, model::kMaxVmGpuTypes> milli{};  // distinct shares, smallest first
+  int count = 0;                                        // how many of `milli` are set
+  bool Offers(int share) const {
+    for (int i = 0; i < count; ++i) {
+      if (milli[i] == share) return true;
+    }
+    return false;
+  }
+  friend bool operator==(const GpuVmSizes&, const GpuVmSizes&) = default;
+};
+// The sizes of `offer` (its types' shares below 1000, each once, smallest first).
+GpuVmSizes VmSizesOf(const model::VmOffer& offer);
+
 struct GpuState {
   int free_milli = kMilliPerGpu;  // 0..1000
   int64_t total_memory_mib = 0;   // 0 = unknown (trace GPUs); memory asks then cannot fit
@@ -40,6 +60,7 @@ struct GpuState {
   // many placements hold it in that mode: other modes' fractions stay off it.
   model::Isolation mode = model::Isolation::kDefault;
   int mode_holders = 0;
+  GpuVmSizes vm;  // what it offers to `vm` work (filters.h); default nothing
 };
 
 // Whether a node takes new work, and if not, why.
@@ -113,7 +134,8 @@ class Cluster {
   Cluster() = default;
 
   // Builds a Cluster from registered nodes (all free, all schedulable). A node's GPU
-  // model is that of its first GPU; GPU health and memory come from the Gpu values.
+  // model is that of its first GPU; GPU health, memory and vm offers come from the Gpu
+  // values.
   // Fails (InvalidArgument) on mixed models within a node or more than kMaxGpusPerNode GPUs.
   static Result<Cluster> FromNodes(const std::vector<model::Node>& nodes);
 
@@ -138,9 +160,12 @@ class Cluster {
   // Marks a GPU as in MIG mode (MIG-isolated shapes fit only on such GPUs); bumps the
   // node's version when it changes. Out-of-range indexes fail.
   Status SetGpuMig(int node, int gpu_index, bool mig);
+  // Sets what a GPU offers to `vm` work; bumps the node's version when it changes.
+  // Out-of-range indexes fail.
+  Status SetGpuVm(int node, int gpu_index, const GpuVmSizes& vm);
 
-  // Gives node `index` a new spec (same id): everything free again, all GPUs healthy and
-  // not in MIG mode, schedulable. Its version keeps rising (caches keyed by version stay
+  // Gives node `index` a new spec (same id): everything free again, all GPUs healthy, not
+  // in MIG mode and offering nothing to vm work, schedulable. Its version keeps rising (caches keyed by version stay
   // sound). The caller re-applies what the node still holds. Asserts as AddNode does.
   void ReplaceNode(int index, const NodeSpec& spec);
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "model/units.h"
 #include "scheduler/filters.h"
 
 namespace fastgpu::sched {
@@ -46,6 +47,10 @@ void Engine::SetFlags(int index, const EngineNode& node) {
     if (cluster_.node(index).gpus[g].healthy == unhealthy)
       cluster_.SetGpuHealthy(index, g, !unhealthy).IgnoreError();  // index checked above
     if (cluster_.node(index).gpus[g].mig != mig) cluster_.SetGpuMig(index, g, mig).IgnoreError();
+    static const GpuVmSizes kNoVm;
+    const GpuVmSizes& vm = g < static_cast<int>(node.vm.size()) ? node.vm[g] : kNoVm;
+    if (!(cluster_.node(index).gpus[g].vm == vm))
+      cluster_.SetGpuVm(index, g, vm).IgnoreError();  // index checked above
   }
   if (cluster_.node(index).availability != node.availability)
     cluster_.SetAvailability(index, node.availability).IgnoreError();
@@ -59,6 +64,7 @@ Result<int> Engine::UpsertNode(const EngineNode& node) {
     node_index_.emplace(node.spec.id, index);
     nodes_.push_back(node);
     node_allocs_.emplace_back();
+    if (!node.vm.empty()) vm_stale_ = true;
     SetFlags(index, node);
     policy_->OnNodeChanged(cluster_, index);
     return index;
@@ -68,6 +74,7 @@ Result<int> Engine::UpsertNode(const EngineNode& node) {
   if (known == node) return index;
   ++freed_epoch_;  // any change may give room (a larger node, a GPU healthy, undrained)
   const bool spec_changed = !(known.spec == node.spec);
+  if (!(known.vm == node.vm)) vm_stale_ = true;
   Status dropped = OkStatus();
   if (spec_changed) {
     cluster_.ReplaceNode(index, node.spec);
@@ -150,8 +157,61 @@ void Engine::Observe(const model::Shape& shape) {
   }
 }
 
+const std::vector<int>& Engine::VmSizes() {
+  if (!vm_stale_) return vm_sizes_;
+  vm_sizes_.clear();
+  vm_passthrough_ = false;
+  for (const EngineNode& n : nodes_) {
+    for (const GpuVmSizes& g : n.vm) {
+      vm_passthrough_ = vm_passthrough_ || g.passthrough;
+      vm_sizes_.insert(vm_sizes_.end(), g.milli.begin(), g.milli.begin() + g.count);
+    }
+  }
+  std::sort(vm_sizes_.begin(), vm_sizes_.end());
+  vm_sizes_.erase(std::unique(vm_sizes_.begin(), vm_sizes_.end()), vm_sizes_.end());
+  vm_stale_ = false;
+  return vm_sizes_;
+}
+
+int Engine::VmShareFor(int milli) {
+  const std::vector<int>& sizes = VmSizes();
+  auto it = std::lower_bound(sizes.begin(), sizes.end(), milli);
+  return it == sizes.end() ? 0 : *it;
+}
+
+std::string Engine::VmRefusal(const model::Shape& shape) {
+  if (shape.EffectiveIsolation() != model::Isolation::kVm || !shape.NeedsGpu()) return "";
+  const std::vector<int>& sizes = VmSizes();
+  if (!shape.IsFractional()) {
+    return vm_passthrough_ ? "" : "no GPU offers whole-GPU vm passthrough";
+  }
+  if (VmShareFor(shape.gpu_milli) > 0) return "";
+  std::string text = "no GPU offers a vm type of at least " +
+                     model::FormatGpuAmount({1, shape.gpu_milli});
+  if (sizes.empty()) return text + " (no GPU offers vm types)";
+  text += " (types offered:";
+  for (int m : sizes) text += " " + model::FormatGpuAmount({1, m});
+  return text + ")";
+}
+
 Result<std::vector<NodePlacement>> Engine::Place(const Request& request) {
-  return PlaceGang(*policy_, cluster_, request);
+  const model::Shape& shape = request.shape;
+  if (shape.EffectiveIsolation() != model::Isolation::kVm || !shape.IsFractional()) {
+    return PlaceGang(*policy_, cluster_, request);
+  }
+  // A vm fraction: each type size that holds it, smallest first.
+  const std::vector<int>& sizes = VmSizes();
+  auto it = std::lower_bound(sizes.begin(), sizes.end(), shape.gpu_milli);
+  if (it == sizes.end()) return ResourceExhausted(VmRefusal(shape));
+  Status last = OkStatus();
+  Request sized = request;
+  for (; it != sizes.end(); ++it) {
+    sized.shape.gpu_milli = *it;
+    Result<std::vector<NodePlacement>> placed = PlaceGang(*policy_, cluster_, sized);
+    if (placed.ok()) return placed;
+    if (last.ok()) last = placed.status();  // the smallest size's answer says most
+  }
+  return last;
 }
 
 namespace {
@@ -187,8 +247,16 @@ std::string Unfit(const Cluster& cluster, const model::Shape& shape, const NodeP
 std::vector<Result<std::vector<NodePlacement>>> Engine::PlaceBatch(
     const std::vector<Request>& requests, BatchPlacer& placer) {
   std::vector<Request> asked;  // the requests with replicas
+  std::vector<Request> sized;  // `requests`, vm fractions at the smallest type size that holds them
+  sized.reserve(requests.size());
   for (const Request& r : requests) {
-    if (r.replicas >= 1) asked.push_back(r);
+    sized.push_back(r);
+    const model::Shape& s = r.shape;
+    if (s.EffectiveIsolation() == model::Isolation::kVm && s.IsFractional()) {
+      const int share = VmShareFor(s.gpu_milli);
+      if (share > 0) sized.back().shape.gpu_milli = share;
+    }
+    if (r.replicas >= 1) asked.push_back(sized.back());
   }
   std::vector<std::vector<NodePlacement>> answer;
   if (!asked.empty()) answer = placer.PlaceBatch(cluster_, asked);
@@ -196,7 +264,7 @@ std::vector<Result<std::vector<NodePlacement>>> Engine::PlaceBatch(
   std::vector<Result<std::vector<NodePlacement>>> out;
   out.reserve(requests.size());
   size_t next = 0;  // index into `asked` and `answer`
-  for (const Request& r : requests) {
+  for (const Request& r : sized) {
     if (r.replicas < 1) {
       out.push_back(InvalidArgument("request " + r.id + " asks for no replicas"));
       continue;

@@ -47,6 +47,8 @@ struct EngineNode {
   NodeSpec spec;                // totals (sized to hold what the node's allocations hold)
   std::vector<bool> unhealthy;  // by GPU index; missing = healthy
   std::vector<bool> mig;        // by GPU index: in MIG mode; missing = not
+  // ---- vm isolation ----
+  std::vector<GpuVmSizes> vm;  // by GPU index: what it offers to `vm` work; missing = nothing
   NodeAvailability availability = NodeAvailability::kOpen;  // default open to new work
   friend bool operator==(const EngineNode&, const EngineNode&) = default;
 };
@@ -87,7 +89,21 @@ class Engine {
   // Places every replica of `request` and applies them (all or nothing). The caller books
   // each under an id with AddAllocation(id, p, /*already_applied=*/true) or gives them
   // back with Unplace. ResourceExhausted (with why) when it fits nowhere now.
+  //
+  // A `vm` fraction takes a vGPU type's share: it is tried at each type size the pool's
+  // GPUs offer that holds it, smallest first, and its slots carry that size (0.3 on GPUs
+  // offering 0.25 and 0.5 takes 0.5). ResourceExhausted with VmRefusal's text when no GPU
+  // offers a size that holds it.
   Result<std::vector<NodePlacement>> Place(const Request& request);
+  // Why no GPU of the pool can ever take `shape`'s `vm` share, whatever is free: "no GPU
+  // offers a vm type of at least 0.3 (types offered: 0.25)" or "no GPU offers whole-GPU vm
+  // passthrough". "" for other shapes, and when some GPU of the pool (of any model,
+  // drained, lost or busy ones included) offers it. O(distinct offers) after the first call
+  // following a change of offers.
+  std::string VmRefusal(const model::Shape& shape);
+  // The share a `vm` fraction of `milli` takes now: the smallest type size some GPU offers
+  // that is at least `milli`; 0 when none does.
+  int VmShareFor(int milli);
   // Places a window of requests with `placer` in one call (on the cluster as it stands)
   // and applies its answers request by request, in order. A request is placed only when
   // every replica got a place that still applies (a schedulable node, healthy GPUs of an
@@ -124,6 +140,8 @@ class Engine {
   explicit Engine(const EngineOptions& options, std::unique_ptr<Policy> policy);
   Status ApplyHeld(const NodePlacement& placement);
   void SetFlags(int index, const EngineNode& node);
+  // The distinct vm type sizes of every node's view (vm_sizes_), rebuilt when stale.
+  const std::vector<int>& VmSizes();
 
   Cluster cluster_;
   std::unique_ptr<Policy> policy_;
@@ -135,6 +153,10 @@ class Engine {
   std::vector<EngineNode> nodes_;  // by cluster index: the view last given
   std::unordered_map<std::string, NodePlacement> allocs_;
   std::vector<std::vector<std::string>> node_allocs_;  // by cluster index
+  // ---- vm isolation ----
+  std::vector<int> vm_sizes_;   // distinct vGPU type shares offered in the pool, ascending
+  bool vm_passthrough_ = false;  // some GPU offers whole-GPU passthrough
+  bool vm_stale_ = true;        // a node's offers changed since vm_sizes_ was built
 };
 
 }  // namespace fastgpu::sched

@@ -12,6 +12,8 @@ std::string_view FilterName(Filter filter) {
       return "lack healthy GPUs";
     case Filter::kMigMode:
       return "lack GPUs in the MIG mode asked";
+    case Filter::kVmType:
+      return "lack GPUs offering the vm type asked";
     case Filter::kIsolationMode:
       return "lack GPUs free of other isolation modes";
     case Filter::kGpuCompute:
@@ -30,6 +32,7 @@ std::optional<Filter> GpuRefusal(const GpuState& gpu, const model::Shape& shape,
                                  model::Isolation mode) {
   if (!gpu.healthy) return Filter::kGpuHealth;
   if (!MigModeFits(gpu.mig, mode)) return Filter::kMigMode;
+  if (!VmTypeFits(gpu, shape, mode)) return Filter::kVmType;
   if (!IsolationModeFits(gpu, mode)) return Filter::kIsolationMode;
   if (!GpuComputeFits(gpu, shape)) return Filter::kGpuCompute;
   if (!GpuMemoryFits(gpu, shape)) return Filter::kGpuMemory;
@@ -42,6 +45,10 @@ std::string DescribeGpuRefusal(const GpuState& gpu, Filter filter) {
       return "is unhealthy";
     case Filter::kMigMode:
       return gpu.mig ? "is in MIG mode (MIG-isolated work only)" : "is not in MIG mode";
+    case Filter::kVmType:
+      return gpu.vm.count == 0 && !gpu.vm.passthrough
+                 ? "offers nothing to vm work"
+                 : "offers no vm type of that size (or no passthrough)";
     case Filter::kIsolationMode:
       return "runs " + std::string(model::IsolationName(gpu.mode)) + " work";
     case Filter::kGpuCompute:
@@ -67,7 +74,7 @@ std::optional<Filter> NodeRefusal(const NodeState& node, const model::Shape& sha
       const int last = refusal ? static_cast<int>(*refusal) : kFilterCount;
       for (int f = static_cast<int>(Filter::kGpuHealth); f < last; ++f) ++passed[f];
     }
-    for (Filter f : {Filter::kGpuHealth, Filter::kMigMode, Filter::kIsolationMode,
+    for (Filter f : {Filter::kGpuHealth, Filter::kMigMode, Filter::kVmType, Filter::kIsolationMode,
                      Filter::kGpuCompute, Filter::kGpuMemory}) {
       if (passed[static_cast<int>(f)] < shape.gpu_count) return f;
     }

@@ -11,7 +11,10 @@
 //
 // Isolation rules (as the node agent enforces them): a GPU in MIG mode takes only
 // MIG-isolated work, and MIG-isolated work goes only to GPUs in MIG mode; fractions of
-// different isolation modes (mps, shared) never share a GPU.
+// different isolation modes (mps, shared) never share a GPU. `vm` work goes only to GPUs
+// that offer it (GpuVmSizes): a whole GPU where passthrough is offered, a fraction where a
+// vGPU type of exactly its share is offered (Engine::Place first rounds a `vm` fraction up
+// to the type sizes the pool offers, smallest first).
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -31,13 +34,14 @@ enum class Filter {
   kGpuModel,       // the node's GPU model is one the shape allows
   kGpuHealth,      // enough healthy GPUs
   kMigMode,        // enough of them in the MIG mode the shape's isolation needs
+  kVmType,         // ... offering what `vm` work needs (passthrough, a vGPU type of its size)
   kIsolationMode,  // ... not running fractions of another isolation mode
   kGpuCompute,     // ... with the compute free (all of it for a whole GPU)
   kGpuMemory,      // ... and the GPU memory
   kCpu,            // CPU free beside them
   kMemory,         // memory free beside them
 };
-inline constexpr int kFilterCount = 9;
+inline constexpr int kFilterCount = 10;
 
 // What a refusal by `filter` says of a node, e.g. "lack a healthy GPU", "lack CPU".
 std::string_view FilterName(Filter filter);
@@ -52,6 +56,12 @@ inline bool MigModeFits(bool gpu_mig, model::Isolation mode) {
 }
 inline bool MigModeFits(bool gpu_mig, const model::Shape& shape) {
   return MigModeFits(gpu_mig, GpuMode(shape));
+}
+// A `vm` share needs the GPU to offer it: passthrough for a whole GPU, a vGPU type of
+// exactly gpu_milli for a fraction. Other modes always pass.
+inline bool VmTypeFits(const GpuState& gpu, const model::Shape& shape, model::Isolation mode) {
+  if (mode != model::Isolation::kVm) return true;
+  return shape.gpu_milli >= kMilliPerGpu ? gpu.vm.passthrough : gpu.vm.Offers(shape.gpu_milli);
 }
 inline bool IsolationModeFits(const GpuState& gpu, model::Isolation mode) {
   return gpu.mode == model::Isolation::kDefault || gpu.mode == mode;
@@ -77,7 +87,8 @@ std::string DescribeGpuRefusal(const GpuState& gpu, Filter filter);
 // True when `gpu` can take one GPU of `shape` (every GPU filter passes).
 inline bool GpuFits(const GpuState& gpu, const model::Shape& shape, model::Isolation mode) {
   return gpu.healthy && MigModeFits(gpu.mig, mode) && GpuComputeFits(gpu, shape) &&
-         IsolationModeFits(gpu, mode) && GpuMemoryFits(gpu, shape);
+         IsolationModeFits(gpu, mode) && GpuMemoryFits(gpu, shape) &&
+         VmTypeFits(gpu, shape, mode);
 }
 inline bool GpuFits(const GpuState& gpu, const model::Shape& shape) {
   return GpuFits(gpu, shape, GpuMode(shape));

@@ -119,7 +119,8 @@ uint32_t ScoringPolicy::ContentId(const Cluster& cluster, int n) {
   }
   // Every field of the node but its id, model name (model_id stands for it) and version.
   constexpr size_t kGpuBytes =
-      sizeof(int) + 2 * sizeof(int64_t) + 2 * sizeof(bool) + sizeof(model::Isolation) + sizeof(int);
+      sizeof(int) + 2 * sizeof(int64_t) + 2 * sizeof(bool) + sizeof(model::Isolation) + sizeof(int) +
+      sizeof(bool) + sizeof(int) + sizeof(GpuVmSizes::milli);
   char buffer[sizeof(int) + 4 * sizeof(int64_t) + sizeof(bool) + sizeof(NodeAvailability) +
               kMaxGpusPerNode * kGpuBytes];
   char* end = buffer;
@@ -140,6 +141,9 @@ uint32_t ScoringPolicy::ContentId(const Cluster& cluster, int n) {
     end = Put(end, gpu.mig);
     end = Put(end, gpu.mode);
     end = Put(end, gpu.mode_holders);
+    end = Put(end, gpu.vm.passthrough);
+    end = Put(end, gpu.vm.count);
+    end = Put(end, gpu.vm.milli);  // unset entries stay 0
   }
   std::string& key = content_key_;
   key.assign(buffer, end);

@@ -227,7 +227,8 @@ std::string_view OpenApiSchemasJson() {
       "gpu_uuid": {"type": "string"},
       "milli": {"type": "integer", "minimum": 1, "maximum": 1000},
       "memory_mib": {"type": "integer"},
-      "isolation": {"$ref": "#/components/schemas/Isolation"}
+      "isolation": {"$ref": "#/components/schemas/Isolation"},
+      "vm_type": {"type": "string", "description": "vm isolation: the vGPU type a fraction runs as (milli is its share); absent otherwise"}
     },
     "required": ["gpu_index", "gpu_uuid", "milli", "memory_mib", "isolation"],
     "additionalProperties": false
@@ -273,9 +274,28 @@ std::string_view OpenApiSchemasJson() {
       "healthy": {"type": "boolean"},
       "health_reason": {"type": "string"},
       "mig_enabled": {"type": "boolean"},
-      "simulated": {"type": "boolean"}
+      "simulated": {"type": "boolean"},
+      "vm": {"$ref": "#/components/schemas/VmOffer"}
     },
     "required": ["index", "uuid", "model", "memory_mib"]
+  },
+  "VmGpuType": {
+    "type": "object",
+    "properties": {
+      "name": {"type": "string", "minLength": 1, "maxLength": 128},
+      "milli": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "its share of the GPU"},
+      "framebuffer_mib": {"type": "integer", "minimum": 0}
+    },
+    "required": ["name", "milli"]
+  },
+  "VmOffer": {
+    "type": "object",
+    "description": "what the GPU offers to vm isolation; absent: nothing",
+    "properties": {
+      "passthrough": {"type": "boolean", "description": "the whole GPU can be passed to a guest"},
+      "types": {"type": "array", "maxItems": 8, "items": {"$ref": "#/components/schemas/VmGpuType"}, "description": "vGPU types, smallest first"},
+      "reason": {"type": "string", "description": "why vm work cannot use the GPU, or only part of it"}
+    }
   },
   "NodeGpu": {
     "type": "object",
@@ -288,6 +308,7 @@ std::string_view OpenApiSchemasJson() {
       "health_reason": {"type": "string"},
       "mig_enabled": {"type": "boolean"},
       "simulated": {"type": "boolean"},
+      "vm": {"$ref": "#/components/schemas/VmOffer"},
       "allocated_milli": {"type": "integer", "description": "held by the node's live allocations"},
       "utilization_pct": {"type": "integer", "minimum": 0, "maximum": 100, "description": "GPU utilisation its agent last reported (NVML; simulated GPUs: what their replicas wrote); absent when unknown"}
     },

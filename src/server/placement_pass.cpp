@@ -56,11 +56,13 @@ sched::EngineNode NodeView(const store::NodeRecord& n,
   spec.memory_mib = std::max(n.node.memory_mib, usage.memory_mib);
   view.unhealthy.assign(spec.gpu_count, false);
   view.mig.assign(spec.gpu_count, false);
+  view.vm.assign(spec.gpu_count, sched::GpuVmSizes{});
   for (int g = reported; g < spec.gpu_count; ++g) view.unhealthy[g] = true;  // gone
   for (const model::Gpu& g : n.node.gpus) {
     if (g.index < 0 || g.index >= spec.gpu_count) continue;
     view.unhealthy[g.index] = !g.healthy;
     view.mig[g.index] = g.mig_enabled;
+    view.vm[g.index] = sched::VmSizesOf(g.vm);
   }
   // A node whose credentials were revoked takes no new work until its agent registers
   // again (it may be gone for good).
@@ -213,6 +215,16 @@ PlacementPlan PlanAllocations(const model::Job& job,
       // memory_mib is the memory reserved and the cap the agent enforces; 0 (a
       // fraction that asked for no memory) means no cap beyond the GPU's own.
       rec.alloc.slices.push_back({slot.gpu_index, gpu.uuid, slot.milli, slot.memory_mib, iso});
+      if (iso == model::Isolation::kVm && slot.milli < sched::kMilliPerGpu) {
+        // The vGPU type of that share (the scheduler placed it on a GPU that offers one):
+        // the agent creates that type, and the slice is metered at its share.
+        for (const model::VmGpuType& t : gpu.vm.types) {
+          if (t.milli == slot.milli) {
+            rec.alloc.slices.back().vm_type = t.name;
+            break;
+          }
+        }
+      }
     }
     rec.state = store::AllocationState::kPending;
     plan.where += (r ? ", " : "") + node.node.id;

@@ -34,6 +34,19 @@ std::string WaitKey(const sched::Request& r) {
   return key;
 }
 
+// What the first GPU that reports a vm reason says, as "; node-1 GPU 0: the host has no
+// IOMMU ..." ("" when none does): why a vm job waits, in the node's words.
+std::string VmReasonNote(const std::vector<store::NodeRecord>& nodes) {
+  for (const store::NodeRecord& n : nodes) {
+    for (const model::Gpu& g : n.node.gpus) {
+      if (!g.vm.reason.empty()) {
+        return "; " + n.node.id + " GPU " + std::to_string(g.index) + ": " + g.vm.reason;
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 // The pending jobs of this pass: at most max_pending_per_pass, oldest first, then the
@@ -294,7 +307,12 @@ Status Reconciler::PlacePending(PassStats& stats, const Changes& changes) {
       const std::string key = WaitKey(req);
       auto known = reasons.find(key);
       if (known == reasons.end() || known->second.first != placed_this_pass) {
-        const sched::Diagnosis d = sched::Diagnose(pool, req, placed.status().message());
+        // vm work needs GPUs that offer it (passthrough, a vGPU type that holds the share).
+        std::string vm_refusal = engine_->VmRefusal(req.shape);
+        if (!vm_refusal.empty()) vm_refusal += VmReasonNote(nodes);
+        const sched::Diagnosis d =
+            vm_refusal.empty() ? sched::Diagnose(pool, req, placed.status().message())
+                               : sched::Diagnosis{sched::Verdict::kNever, vm_refusal};
         std::string text = d.Text();
         if (d.verdict == sched::Verdict::kBusy) text += overcommit_note;
         known =

@@ -86,7 +86,8 @@ std::vector<T> DecodeEach(const json::array& items, const std::string& what) {
 
 }  // namespace
 
-SimAgent::SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::string model)
+SimAgent::SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::string model,
+                   model::VmOffer vm)
     : cp_(cp) {
   protocol::RegisterRequest req;
   req.name = agent_id;
@@ -105,6 +106,7 @@ SimAgent::SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::st
     g.memory_mib = 81559;
     g.healthy = true;
     g.simulated = true;
+    g.vm = vm;
     req.gpus.push_back(std::move(g));
   }
   Reply r = cp_.Do("POST", "/v1/nodes/register", cp_.server().join_token(),

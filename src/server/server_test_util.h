@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "model/gpu.h"
 #include "net/http_client.h"
 #include "server/server.h"
 #include "store/store.h"
@@ -69,7 +70,8 @@ class TestControlPlane {
 // `agent_id`, so the same agent id registers again) and heartbeats on demand.
 class SimAgent {
  public:
-  SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::string model = "H100-80GB");
+  SimAgent(TestControlPlane& cp, std::string agent_id, int gpus, std::string model = "H100-80GB",
+           model::VmOffer vm = {});  // what each GPU offers to vm work (default nothing)
   // Sends a heartbeat with the given replica reports and GPU health; returns the answer.
   Reply Heartbeat(const json::array& replicas = {}, const json::array& gpus = {});
   // Allocation ids in the latest heartbeat answer.
