@@ -214,7 +214,7 @@ PlacementPlan PlanAllocations(const model::Job& job,
       rec.alloc.gpu_model = gpu.model;
       // memory_mib is the memory reserved and the cap the agent enforces; 0 (a
       // fraction that asked for no memory) means no cap beyond the GPU's own.
-      rec.alloc.slices.push_back({slot.gpu_index, gpu.uuid, slot.milli, slot.memory_mib, iso});
+      rec.alloc.slices.push_back({slot.gpu_index, gpu.uuid, slot.milli, slot.memory_mib, iso, ""});
       if (iso == model::Isolation::kVm && slot.milli < sched::kMilliPerGpu) {
         // The vGPU type of that share (the scheduler placed it on a GPU that offers one):
         // the agent creates that type, and the slice is metered at its share.
