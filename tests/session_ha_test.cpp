@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/testing/postgres_server.h"
@@ -135,6 +136,9 @@ TEST(SessionHaTest, SessionsMeetOnTheLeaderAndSurviveItsLoss) {
   EXPECT_EQ(ExitWithin(second, std::chrono::seconds(60)), 255) << ReadText(second_log);
   ASSERT_TRUE(WaitUntil([&] { return Leading(urls[1]) == "r2"; }, std::chrono::seconds(30)))
       << ReadText(logs[1]);
+  // The agent retries every second; the command writes the rest once it is back (output of
+  // a command that ends before its agent reconnects is lost: docs/sessions.md, Limits).
+  std::this_thread::sleep_for(std::chrono::seconds(3));
   { std::ofstream(go) << "go\n"; }
   const std::string attach_log = dir.path() + "/attach.log";
   int code = -1;

@@ -166,5 +166,23 @@ TEST(ProtocolTest, SanitizesUtf8) {
   EXPECT_EQ(consumed, 4u);
 }
 
+TEST(ProtocolTest, PendingExecsRoundTripAndRefuseABadItem) {
+  PendingExecs pending;
+  pending.execs.push_back({"exec-1", "alloc-1", {"sh", "-c", "true"}, true});
+  auto back = DecodePendingExecs(EncodePendingExecs(pending));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->execs.size(), 1u);
+  EXPECT_EQ(back->execs[0].exec_id, "exec-1");
+  EXPECT_EQ(back->execs[0].allocation_id, "alloc-1");
+  EXPECT_EQ(back->execs[0].command, (std::vector<std::string>{"sh", "-c", "true"}));
+  EXPECT_TRUE(back->execs[0].tty);
+  auto none = DecodePendingExecs(R"({"protocol_version": 1, "execs": []})");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->execs.empty());
+  auto bad = DecodePendingExecs(R"({"protocol_version": 1, "execs": [{"exec_id": 3}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("execs"), std::string::npos) << bad.status();
+}
+
 }  // namespace
 }  // namespace fastgpu::protocol

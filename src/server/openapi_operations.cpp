@@ -190,7 +190,7 @@ const std::vector<OperationDoc>& OpenApiOperations() {
   "description": "A WebSocket to an interactive session's terminal (fastgpu run -it, fastgpu attach; docs/sessions.md). Output kept while no client was attached comes first. A second client replaces the first. Only a WebSocket upgrade is accepted (101); frames are docs/sessions.md's.",
   "path": {"id": {"description": "the session's job id or name", "example": "train"}},
   "query": [
-    {"name": "exec", "description": "a job exec of this job (the id POST /v1/jobs/{id}/exec gave) instead of the session itself", "schema": {"type": "string"}, "example": "exec-0a1b2c3d4e5f6a7b"},
+    {"name": "exec", "description": "a job exec of this job (the id POST /v1/jobs/{id}/exec gave) instead of the session itself", "schema": {"type": "string"}},
     {"name": "stderr", "description": "1: the command's stderr comes in stderr frames ('2') apart from its output (default: both as output frames)", "schema": {"type": "string", "enum": ["1"]}, "example": "1"}],
   "responses": {"101": {"description": "switched to the WebSocket"},
     "409": {"description": "the job is not a session, it has ended, or the name matches several jobs",

@@ -189,7 +189,9 @@ class SessionPtyTest(unittest.TestCase):
 
     def test_ctrl_c_interrupts_the_remote_command(self):
         t = self.shell(self.alice, "ctrlc")
+        t.expect(r"\$ ")  # connected: the line reaches bash before the ^C
         t.send("sleep 100; echo not-$((1+1))-interrupted\r")
+        t.expect(r"sleep 100; echo not-\$\(\(1\+1\)\)-interrupted\r\n")
         time.sleep(1.0)
         t.send("\x03")
         t.send("echo status=$?\r")
@@ -356,6 +358,7 @@ class TlsSessionTest(unittest.TestCase):
         self.addCleanup(t.close)
         t.send("echo tls-$((7*6))\r")
         t.expect(r"tls-42")
+        wait_running(self, "secure", self.who)  # its agent has reported the replica running
         # A job exec in the session's replica, through the same wss path.
         r = subprocess.run([BINARY, "job", "exec", "secure", *self.who, "--", "sh", "-c",
                             "echo exec-over-tls; echo exec-err >&2; exit 5"],
