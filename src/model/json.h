@@ -26,8 +26,9 @@
 //   VgpuSlice  {"gpu_index","gpu_uuid","milli","memory_mib","isolation"}; gpu_index,
 //               milli and isolation required
 //   JobSpec    {"name","command","env","shape","replicas","max_retries","priority",
-//               "image","run_as_root"}; command and shape required; run_as_root written
-//               only when true
+//               "image","run_as_root","service","service_generation"}; command and shape
+//               required; run_as_root written only when true, service and
+//               service_generation only for a service's replica
 //   JobEvent   {"at","from","to","reason"} (encode only)
 //   Allocation {"allocation_id","job_id","replica","node_id","gpu_model","slices",
 //               "cpu_milli","memory_mib","created_at"} (encode only)
