@@ -69,7 +69,7 @@ std::string_view OpenApiSchemasJson() {
         "items": {
           "type": "object",
           "properties": {
-            "method": {"type": "string", "enum": ["GET", "POST", "PUT"]},
+            "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
             "path": {"type": "string", "description": "template, {name} segments"},
             "auth": {"$ref": "#/components/schemas/AuthLevel"},
             "summary": {"type": "string"}
