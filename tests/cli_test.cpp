@@ -10,13 +10,14 @@ TEST(CliTest, HelpListsEverySubcommand) {
   CommandResult r = RunFastgpu("--help");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   for (const char* sub : {"version", "up", "server", "agent", "sim", "login", "job", "node",
-                          "tenant", "token", "usage"}) {
+                          "tenant", "token", "usage", "service"}) {
     EXPECT_NE(r.output.find(sub), std::string::npos) << sub << " missing from:\n" << r.output;
   }
 }
 
 TEST(CliTest, EachSubcommandHasHelp) {
-  for (const char* sub : {"up", "server", "agent", "sim", "job", "node", "tenant", "token"}) {
+  for (const char* sub :
+       {"up", "server", "agent", "sim", "job", "node", "tenant", "token", "service"}) {
     CommandResult r = RunFastgpu(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub << ": " << r.output;
     EXPECT_NE(r.output.find("Usage"), std::string::npos) << sub;
@@ -73,6 +74,7 @@ TEST(CliTest, CompletionScriptsCoverTheCommandTree) {
   EXPECT_NE(bash.output.find("complete -o default -F _fastgpu fastgpu"), std::string::npos);
   EXPECT_NE(bash.output.find("\"job/submit\") words=\""), std::string::npos) << bash.output;
   EXPECT_NE(bash.output.find("--gpu-memory"), std::string::npos);
+  EXPECT_NE(bash.output.find("\"service/create\") words=\""), std::string::npos) << bash.output;
   // The script is valid bash and completes `fastgpu job su` to `submit`.
   CommandResult run =
       RunFastgpu("version >/dev/null; bash -c 'source <(" + std::string(FASTGPU_BINARY) +

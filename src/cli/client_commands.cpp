@@ -12,6 +12,7 @@
 #include "cli/command_runner.h"
 #include "cli/config.h"
 #include "cli/output.h"
+#include "cli/service_commands.h"
 #include "cli/session_commands.h"
 #include "cli/usage_commands.h"
 #include "common/ids.h"
@@ -624,6 +625,7 @@ void RegisterClientCommands(CLI::App& app, int* exit_code) {
   AddToken(app, exit_code);
   RegisterUsageCommands(app, exit_code);    // usage, price, tenant quota (metering)
   RegisterSessionCommands(app, exit_code);  // run, attach
+  RegisterServiceCommands(app, exit_code);  // service (docs/services.md)
 }
 
 }  // namespace fastgpu::cli

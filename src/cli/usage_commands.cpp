@@ -81,9 +81,10 @@ Result<std::string> RenderReport(const json::value& r) {
       .Int("to", to, 0, std::numeric_limits<int64_t>::max(), model::Need::kRequired);
   if (Status st = reader.Finish(); !st.ok()) return UnexpectedAnswer(st);
   const std::string by = Str(r, "by");
-  Table t({by == "job"     ? "JOB"
-           : by == "model" ? "GPU MODEL"
-                           : "DAY (UTC)",
+  Table t({by == "job"       ? "JOB"
+           : by == "model"   ? "GPU MODEL"
+           : by == "service" ? "SERVICE"
+                             : "DAY (UTC)",
            "BILLED SECONDS", "GPU-HOURS", "COST"});
   for (const ReportRow& row : rows) {
     char hours[32];
@@ -118,7 +119,7 @@ void AddUsage(CLI::App& app, int* exit_code) {
   auto q = std::make_shared<std::map<std::string, std::string>>();
   auto* cmd =
       app.add_subcommand("usage",
-                         "Report metered GPU usage and cost (by job, GPU model or UTC day).\n"
+                         "Report metered GPU usage and cost (by job, service, GPU model or UTC day).\n"
                          "The rows add up to the total, the tenant's bill, to the cent.");
   cmd->add_option("--tenant", (*q)["tenant"], "Tenant name or id (the admin: any; default all)");
   cmd->add_option("--from", (*q)["from"],
@@ -127,7 +128,7 @@ void AddUsage(CLI::App& app, int* exit_code) {
   (*q)["by"] = "job";
   cmd->add_option("--by", (*q)["by"], "Group rows by")
       ->capture_default_str()
-      ->check(CLI::IsMember({"job", "model", "day"}));
+      ->check(CLI::IsMember({"job", "service", "model", "day"}));
   AddFlags(cmd, f, {"table", "json", "csv"});
   cmd->callback([f, q, exit_code] {
     *exit_code = Run(*f, [q](ApiClient& api, const std::string& output) -> Result<std::string> {

@@ -50,6 +50,9 @@ struct UsageRecord {
   int64_t memory_mib = 0;
   int64_t start_ms = 0;           // Unix milliseconds
   int64_t end_ms = 0;             // Unix milliseconds; >= start_ms
+  // The service the job is a replica of, by the service's name (docs/services.md); "" for
+  // a plain job. Only the by-service grouping reads it.
+  std::string service;
 };
 
 Status ValidateUsageRecord(const UsageRecord& record);

@@ -57,7 +57,9 @@ Result<GroupBy> ParseGroupBy(std::string_view text) {
   if (text == "job") return GroupBy::kJob;
   if (text == "model") return GroupBy::kModel;
   if (text == "day") return GroupBy::kDay;
-  return InvalidArgument("unknown grouping '" + std::string(text) + "' (use job, model or day)");
+  if (text == "service") return GroupBy::kService;
+  return InvalidArgument("unknown grouping '" + std::string(text) +
+                         "' (use job, service, model or day)");
 }
 
 std::string_view GroupByName(GroupBy by) {
@@ -68,6 +70,8 @@ std::string_view GroupByName(GroupBy by) {
       return "model";
     case GroupBy::kDay:
       return "day";
+    case GroupBy::kService:
+      return "service";
   }
   return "job";
 }
@@ -114,6 +118,9 @@ Result<UsageReport> BuildReport(const std::vector<UsageRecord>& records, const P
           break;
         case GroupBy::kDay:
           key = day;
+          break;
+        case GroupBy::kService:
+          key = rec.service.empty() ? std::string(kNoService) : rec.service;
           break;
       }
       UsageRow& row = rows[key];

@@ -1,4 +1,4 @@
-// Usage reports: metered records grouped by job, GPU model or UTC day, priced.
+// Usage reports: metered records grouped by job, service, GPU model or UTC day, priced.
 //
 // Amounts are exact in microcents until they are rounded to cents, once, per cell: one
 // job's use of one GPU model on one UTC day (a record is split at UTC midnight; the
@@ -18,18 +18,23 @@
 
 namespace fastgpu::metering {
 
-enum class GroupBy { kJob, kModel, kDay };
-Result<GroupBy> ParseGroupBy(std::string_view text);  // "job", "model", "day"
+enum class GroupBy { kJob, kModel, kDay, kService };
+Result<GroupBy> ParseGroupBy(std::string_view text);  // "job", "model", "day", "service"
 std::string_view GroupByName(GroupBy by);
 
 struct UsageRow {
-  std::string key;                // job id, GPU model ("cpu-only" for none) or "2026-11-25"
+  // job id, GPU model ("cpu-only" for none), "2026-11-25", or the service's name (kNoService
+  // for the plain jobs)
+  std::string key;
   int64_t billed_seconds = 0;     // replica-seconds billed
   int64_t gpu_milli_seconds = 0;  // GPU held (billed share, milli) x seconds
   int64_t microcents = 0;         // exact (unrounded) charge of the row
   int64_t cents = 0;              // sum of the row's cells, each rounded half up
   double GpuHours() const { return static_cast<double>(gpu_milli_seconds) / 3.6e6; }
 };
+
+// The by-service row of the jobs that are no service's replicas.
+inline constexpr std::string_view kNoService = "-";
 
 struct UsageReport {
   GroupBy by = GroupBy::kJob;

@@ -47,6 +47,27 @@ TEST(ReportTest, ByJobAddsUpToTheBill) {
   EXPECT_EQ(sum, r->total_cents);
 }
 
+TEST(ReportTest, ByServiceGroupsReplicasAndLeavesPlainJobsApart) {
+  std::vector<UsageRecord> recs = {
+      Rec("job-a", "H100-80GB", 500, kT0, kT0 + kHourMs),
+      Rec("job-b", "H100-80GB", 500, kT0, kT0 + kHourMs / 2),
+      Rec("job-c", "H100-80GB", 1000, kT0, kT0 + kHourMs),
+  };
+  recs[0].service = "chat";
+  recs[1].service = "chat";
+  auto r = BuildReport(recs, Prices(), GroupBy::kService, kT0, kT0 + kDay);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->rows.size(), 2u);
+  EXPECT_EQ(r->rows[0].key, "-");  // the plain job
+  EXPECT_EQ(r->rows[0].cents, 240);
+  EXPECT_EQ(r->rows[1].key, "chat");
+  EXPECT_EQ(r->rows[1].cents, 180);  // 0.5 GPU x 1.5 replica-hours x $2.40
+  EXPECT_EQ(r->rows[1].billed_seconds, 5400);
+  EXPECT_EQ(r->total_cents, 420);
+  EXPECT_EQ(ParseGroupBy("service").value_or(GroupBy::kJob), GroupBy::kService);
+  EXPECT_EQ(GroupByName(GroupBy::kService), "service");
+}
+
 TEST(ReportTest, TinyChargesRoundPerCellInEveryGrouping) {
   // Two jobs of 0.4 cent each: each cell rounds to 0, so the model's row is 0 cents too
   // (its exact charge, 0.8 cent, is kept in microcents); rows add up to the total.
@@ -88,7 +109,7 @@ TEST(ReportTest, RowsOfEveryGroupingAddUpToTheTotal) {
     recs.push_back(
         Rec("job-" + std::to_string(i), "H100-80GB", 1000, midnight - 9000, midnight + 9000));
   }
-  for (GroupBy by : {GroupBy::kJob, GroupBy::kModel, GroupBy::kDay}) {
+  for (GroupBy by : {GroupBy::kJob, GroupBy::kModel, GroupBy::kDay, GroupBy::kService}) {
     auto r = BuildReport(recs, Prices(), by, kT0, kT0 + 4 * kDay);
     ASSERT_TRUE(r.ok()) << r.status();
     int64_t sum = 0;

@@ -66,6 +66,13 @@ struct JobSpec {
   // e.g. "localhost/trainer:v3". Default "": the command runs as a plain process. The
   // node refuses an image whose registry its operator did not allow.
   std::string image;
+  // The service this job is a replica of (docs/services.md): the service's id, set by the
+  // control plane's service pass, never by a tenant. Default "": a plain job. JSON
+  // "service" and "service_generation" (both present only for a replica).
+  std::string service;
+  // The service's generation the replica was started with (Service::generation); a
+  // rolling update replaces replicas of older generations. Default 0.
+  int64_t service_generation = 0;
   // An interactive session (`fastgpu run -it`, docs/sessions.md) instead of a batch job:
   // the command runs with its stdin and output connected to the user's terminal through
   // the control plane, and the job ends when the command exits, after `idle_timeout_s`

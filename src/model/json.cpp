@@ -406,6 +406,10 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const JobSpec& spec
                  {"replicas", spec.replicas}, {"max_retries", spec.max_retries},
                  {"priority", spec.priority}, {"image", spec.image}};
   if (spec.run_as_root) o["run_as_root"] = true;
+  if (!spec.service.empty()) {  // only for a service's replicas
+    o["service"] = spec.service;
+    o["service_generation"] = spec.service_generation;
+  }
   if (spec.session) {  // only for sessions, so that batch jobs keep their form
     o["session"] = true;
     o["tty"] = spec.tty;
@@ -429,6 +433,8 @@ Status JsonDecode(const json::value& v, const std::string& path, UnknownFields u
       .Int("priority", spec.priority, -1000, 1000)  // absent in rows of older versions
       .Bool("run_as_root", spec.run_as_root)
       .Str("image", spec.image)  // likewise: a plain process
+      .Str("service", spec.service)
+      .Int("service_generation", spec.service_generation, 0, int64_t{1} << 53)
       .Bool("session", spec.session)
       .Bool("tty", spec.tty)
       .Int("idle_timeout_s", spec.idle_timeout_s, 0, int64_t{30} * 24 * 3600)

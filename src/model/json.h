@@ -27,9 +27,10 @@
 //               milli and isolation required
 //   JobSpec    {"name","command","env","shape","replicas","max_retries","priority",
 //               "image","run_as_root","session","tty","idle_timeout_s","port",
-//               "readiness"}; command and shape required; run_as_root and port written
-//               only when true, the session fields only for a session, readiness only
-//               when set
+//               "readiness","service","service_generation"}; command and shape required;
+//               run_as_root and port written only when true, the session fields only for
+//               a session, readiness only when set, service and service_generation only
+//               for a service's replica
 //   ReadinessProbe {"http": "/path"} or {"tcp": true}: exactly one
 //   JobEvent   {"at","from","to","reason"} (encode only)
 //   Allocation {"allocation_id","job_id","replica","node_id","gpu_model","slices",

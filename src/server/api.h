@@ -3,7 +3,7 @@
 // Every endpoint is one line of one route table (api_routes.cpp: method, path template,
 // auth level, summary, handler; Routes() lists it). Handle() finds the route, authorizes
 // the caller at its level, runs the resource's handler (api_jobs.cpp, api_nodes.cpp,
-// api_admin.cpp, api_usage.cpp), answers its Reply or maps its error Status to
+// api_admin.cpp, api_usage.cpp, api_services.cpp), answers its Reply or maps its error Status to
 // {"code","message"} with the code's HTTP status, and records request metrics. Mutations
 // are idempotent under an Idempotency-Key header. Every acknowledged change is durable
 // (Store::Write returns after the commit). See docs/api.md for the endpoints.
@@ -141,6 +141,13 @@ class Api {
   Result<Reply> ListJobs(const Call& c);
   Result<Reply> GetJob(const Call& c);
   Result<Reply> CancelJob(const Call& c);
+  // api_services.cpp: services (docs/services.md).
+  Result<Reply> CreateService(const Call& c);
+  Result<Reply> ListServices(const Call& c);
+  Result<Reply> GetService(const Call& c);
+  Result<Reply> ScaleService(const Call& c);
+  Result<Reply> UpdateService(const Call& c);
+  Result<Reply> DeleteService(const Call& c);
   // api_sessions.cpp: the client's and the agent's WebSockets of a session.
   Result<Reply> AttachSession(const Call& c);
   Result<Reply> AgentSession(const Call& c);
@@ -245,6 +252,14 @@ class Api {
 // Helpers shared by the api_*.cpp files.
 // The job the caller names by id or by name; another tenant's job is NotFound.
 Result<model::Job> FindJob(store::ReadTx& tx, const Principal& p, const std::string& id_or_name);
+// The service the caller names by id or by name (api_services.cpp); another tenant's is
+// NotFound. The admin may name any tenant's (a name several tenants use is
+// FailedPrecondition, 409, listing the ids).
+Result<model::Service> FindService(store::ReadTx& tx, const Principal& p,
+                                   const std::string& id_or_name);
+// The service as the API shows it: the model's JSON form plus "replica_status", one
+// {"job_id","state","generation","ready","reason"} per live replica job.
+Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc);
 // Allocation as the API shows it: placement plus state, exit code, times, message.
 json::object AllocationRecordToJson(const store::AllocationRecord& rec);
 

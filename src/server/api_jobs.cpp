@@ -79,6 +79,11 @@ Result<Reply> Api::SubmitJob(const Call& c) {
   FASTGPU_ASSIGN_OR_RETURN(json::object body, ParseObject(req.body));
   std::set<std::string> models = KnownModels();
   FASTGPU_ASSIGN_OR_RETURN(model::JobSpec spec, JobSpecFromJson(body, &models));
+  if (!spec.service.empty() || spec.service_generation != 0) {
+    return InvalidArgument(
+        "service: set by the control plane on a service's replicas; create a service with "
+        "POST /v1/services");
+  }
   FASTGPU_RETURN_IF_ERROR(CheckSessionSpec(spec));
   const std::string key = req.Header("idempotency-key");
   if (key.size() > 200) return InvalidArgument("Idempotency-Key: at most 200 characters");

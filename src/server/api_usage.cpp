@@ -2,7 +2,7 @@
 // reports, tenant quotas.
 //   GET  /v1/prices                 any tenant; the table (docs/metering.md)
 //   PUT  /v1/prices                 admin; replaces the table
-//   GET  /v1/usage?tenant=&from=&to=&by=job|model|day&format=json|csv
+//   GET  /v1/usage?tenant=&from=&to=&by=job|service|model|day&format=json|csv
 //                                   a tenant sees only its own; the admin any (all
 //                                   tenants when `tenant` is left out)
 //   PUT  /v1/tenants/{id}/quota     admin; {"max_gpu_milli","budget_cents"}, each optional

@@ -156,7 +156,8 @@ Result<json::object> ExpandOperation(const RouteInfo& r, const json::object* det
       params.push_back(std::move(p));
     }
   }
-  const bool mutation = r.method == "POST" || r.method == "PUT";
+  const bool mutation =
+      r.method == "POST" || r.method == "PUT" || r.method == "PATCH" || r.method == "DELETE";
   const bool idempotent = mutation && (r.auth == AuthLevel::kTenant || r.auth == AuthLevel::kAdmin);
   if (idempotent) {
     params.push_back(json::object{{"$ref", "#/components/parameters/IdempotencyKey"}});
@@ -251,6 +252,9 @@ json::array Tags() {
           "heartbeat and ship their replicas' output."),
       tag("jobs", "Submit, list, read, cancel jobs and read their logs."),
       tag("allocations", "Where a job's replicas run."),
+      tag("services",
+          "Long-running replicas kept at a count, replaced, rolled and scaled "
+          "(docs/services.md)."),
       tag("nodes", "The pool's nodes (admin)."),
       tag("metering", "Prices, usage and cost (docs/metering.md)."),
       tag("tenants", "Tenants, their quotas and settings, and their API tokens."),

@@ -230,6 +230,60 @@ const std::vector<OperationDoc>& OpenApiOperations() {
   "responses": {"200": {"description": "the allocation", "schema": {"$ref": "#/components/schemas/Allocation"}, "exampleRef": "Allocation"}},
   "errors": {"404": "no such allocation, or another tenant's"}
 })json"},
+      // ---- services (docs/services.md) ----
+      {"GET /v1/services", R"json({
+  "operationId": "listServices", "tags": ["services"],
+  "description": "A tenant's services in creation order; the admin's call lists every tenant's (or one tenant's with ?tenant=).",
+  "query": [{"name": "tenant", "description": "admin only: one tenant's services (its id or name)", "schema": {"type": "string"}}],
+  "responses": {"200": {"description": "the services with their replicas", "schema": {"$ref": "#/components/schemas/ServiceList"}}},
+  "errors": {"404": "admin: no such tenant"}
+})json"},
+      {"POST /v1/services", R"json({
+  "operationId": "createService", "tags": ["services"],
+  "description": "The control plane keeps `replicas` replica jobs of the service running (each a job of one replica, named as the service): one that ends is replaced, with a back-off when they end right after starting. replicas defaults to min_replicas (at least 1) and is clamped to min..max.",
+  "request": {"schema": {"$ref": "#/components/schemas/ServiceCreate"},
+    "example": {"name": "embed", "command": ["python", "serve.py"], "env": {"MODEL": "bge"},
+      "shape": {"gpu_count": 1, "gpu_milli": 250}, "port": true, "readiness": {"http": "/healthz"},
+      "min_replicas": 1, "max_replicas": 4, "target_rps": 20}},
+  "responses": {"201": {"description": "the service, pending", "schema": {"$ref": "#/components/schemas/Service"}, "exampleRef": "Service"},
+    "200": {"description": "a replay of an earlier creation with the same Idempotency-Key", "schema": {"$ref": "#/components/schemas/Service"}}},
+  "errors": {"400": "the spec is malformed (the message names the field)",
+    "403": "run_as_root for a tenant not allowed to, or the join token",
+    "409": "the tenant has a service of that name",
+    "422": "no node of the pool could ever hold a replica (unless the server runs with --allow-unplaceable), or an Idempotency-Key reused for another request"}
+})json"},
+      {"GET /v1/services/{id}", R"json({
+  "operationId": "getService", "tags": ["services"],
+  "path": {"id": {"description": "the service's name or id", "example": "chat"}},
+  "responses": {"200": {"description": "the service with its replicas", "schema": {"$ref": "#/components/schemas/Service"}}},
+  "errors": {"404": "no such service, or another tenant's", "409": "admin: the name is used by several tenants"}
+})json"},
+      {"PATCH /v1/services/{id}", R"json({
+  "operationId": "updateService", "tags": ["services"],
+  "description": "The fields given replace the service's (null restores a field's default). A change of what a replica runs (command, env, shape, port, readiness, image, run_as_root) raises the generation and rolls the replicas one at a time: a new one starts, and once it is ready an old one is cancelled. A change of the scaling fields alone does not; the count is clamped to the new bounds.",
+  "path": {"id": {"description": "the service's name or id", "example": "chat"}},
+  "request": {"schema": {"$ref": "#/components/schemas/ServiceUpdate"},
+    "example": {"env": {"MODEL": "llama-3.1-8b"}, "max_replicas": 4}},
+  "responses": {"200": {"description": "the service, updating", "schema": {"$ref": "#/components/schemas/Service"}}},
+  "errors": {"400": "a field is malformed, replicas given (use .../scale), or a name change",
+    "404": "no such service, or another tenant's", "409": "admin: the name is used by several tenants",
+    "422": "no node of the pool could ever hold a replica of the new spec"}
+})json"},
+      {"DELETE /v1/services/{id}", R"json({
+  "operationId": "deleteService", "tags": ["services"],
+  "description": "Its live replica jobs are cancelled (their agents stop them) and the service is removed; the jobs stay, as cancelled jobs.",
+  "path": {"id": {"description": "the service's name or id", "example": "chat"}},
+  "responses": {"200": {"description": "what was deleted", "schema": {"$ref": "#/components/schemas/DeletedService"}}},
+  "errors": {"404": "no such service, or another tenant's", "409": "admin: the name is used by several tenants"}
+})json"},
+      {"POST /v1/services/{id}/scale", R"json({
+  "operationId": "scaleService", "tags": ["services"],
+  "description": "Sets the desired replica count, clamped to min_replicas..max_replicas; the answer's scale says what was asked and whether it was clamped. With an autoscaling target the autoscaler moves the count again at its next step.",
+  "path": {"id": {"description": "the service's name or id", "example": "chat"}},
+  "request": {"schema": {"$ref": "#/components/schemas/ServiceScale"}, "example": {"replicas": 3}},
+  "responses": {"200": {"description": "the service with the count set", "schema": {"$ref": "#/components/schemas/Service"}}},
+  "errors": {"400": "replicas missing or out of 0..1024", "404": "no such service, or another tenant's", "409": "admin: the name is used by several tenants"}
+})json"},
       // ---- nodes (admin) ----
       {"GET /v1/nodes", R"json({
   "operationId": "listNodes", "tags": ["nodes"],
@@ -311,7 +365,7 @@ const std::vector<OperationDoc>& OpenApiOperations() {
     {"name": "tenant", "description": "a tenant's name or id", "schema": {"type": "string"}},
     {"name": "from", "description": "start: Unix milliseconds, a UTC date (2026-11-25) or RFC 3339 in UTC", "schema": {"type": "string"}},
     {"name": "to", "description": "end, as from (default now)", "schema": {"type": "string"}},
-    {"name": "by", "description": "rows per job (default), GPU model or day", "schema": {"type": "string", "enum": ["job", "model", "day"]}, "example": "model"},
+    {"name": "by", "description": "rows per job (default), service (its replicas' usage; - for plain jobs), GPU model or day", "schema": {"type": "string", "enum": ["job", "service", "model", "day"]}, "example": "model"},
     {"name": "format", "description": "json (default) or csv", "schema": {"type": "string", "enum": ["json", "csv"]}}],
   "responses": {"200": {"description": "the report",
     "content": {
@@ -417,6 +471,14 @@ std::string_view OpenApiExamplesJson() {
     "state": "cancelled", "reason": "cancelled by tenant-7c1e4a90d2b35f68", "attempts": 1, "created_at": 1767225600000, "updated_at": 1767225660000,
     "events": [{"at": 1767225660000, "from": "running", "to": "cancelled", "reason": "cancelled by tenant-7c1e4a90d2b35f68"}],
     "simulated": false, "allocations": []}},
+  "Service": {"summary": "a service just created", "value": {
+    "id": "svc-4d2e6f8a0b1c3d5e", "tenant_id": "tenant-7c1e4a90d2b35f68", "name": "embed",
+    "spec": {"name": "embed", "command": ["python", "serve.py"], "env": {"MODEL": "bge"},
+      "shape": {"gpu_count": 1, "gpu_milli": 250, "gpu_memory_mib": 0, "gpu_models": [], "cpu_milli": 0, "memory_mib": 0, "isolation": "default", "description": "0.25 GPU"},
+      "port": true, "readiness": {"http": "/healthz"}, "min_replicas": 1, "max_replicas": 4, "target_rps": 20, "target_gpu_util": 0,
+      "idle_timeout_s": 300, "scale_down_delay_s": 300, "image": ""},
+    "replicas": 1, "generation": 1, "state": "pending", "reason": "created by tenant-7c1e4a90d2b35f68",
+    "replica_jobs": [], "replica_status": [], "created_at": 1767225600000, "updated_at": 1767225600000}},
   "Allocation": {"summary": "a running replica", "value": {
     "allocation_id": "alloc-9b8a7c6d5e4f3021", "job_id": "job-3f2a9c0d11e4b7a2", "replica": 0, "node_id": "node-5f1c2d3e4a5b6c7d", "gpu_model": "H100-80GB",
     "slices": [{"gpu_index": 0, "gpu_uuid": "GPU-6f1d2c3b-4a59-4e8f-9d7c-0b1a2c3d4e5f", "milli": 500, "memory_mib": 0, "isolation": "mps"}],

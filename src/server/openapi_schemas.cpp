@@ -69,7 +69,7 @@ std::string_view OpenApiSchemasJson() {
         "items": {
           "type": "object",
           "properties": {
-            "method": {"type": "string", "enum": ["GET", "POST", "PUT"]},
+            "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
             "path": {"type": "string", "description": "template, {name} segments"},
             "auth": {"$ref": "#/components/schemas/AuthLevel"},
             "summary": {"type": "string"}
@@ -185,6 +185,8 @@ std::string_view OpenApiSchemasJson() {
       "idle_timeout_s": {"type": "integer", "description": "sessions only: the idle timeout in force"},
       "port": {"type": "boolean", "description": "present only when true: each replica gets a TCP port"},
       "readiness": {"$ref": "#/components/schemas/ReadinessProbe"},
+      "service": {"type": "string", "description": "present only for a service's replica: the service's id (docs/services.md)"},
+      "service_generation": {"type": "integer", "format": "int64", "description": "present only for a service's replica: the service's generation it runs"},
       "state": {"$ref": "#/components/schemas/JobState"},
       "reason": {"type": "string", "description": "why it is in its state; while pending, why it waits"},
       "attempts": {"type": "integer"},
@@ -195,6 +197,136 @@ std::string_view OpenApiSchemasJson() {
       "allocations": {"type": "array", "items": {"$ref": "#/components/schemas/Allocation"}, "description": "every allocation of the job in GET /v1/jobs/{id}; empty in other answers"}
     },
     "required": ["id", "tenant_id", "name", "command", "env", "shape", "replicas", "max_retries", "priority", "image", "state", "reason", "attempts", "created_at", "updated_at", "events", "simulated", "allocations"],
+    "additionalProperties": false
+  },
+  "Readiness": {
+    "type": "object",
+    "description": "How a replica is judged ready: an HTTP GET of the path on its port answers 2xx, or its port accepts a TCP connection. Absent: a running replica is ready.",
+    "properties": {
+      "http": {"type": "string", "description": "the path to GET, starting with /"},
+      "tcp": {"type": "boolean", "description": "a TCP connect to the port"}
+    },
+    "additionalProperties": false
+  },
+  "ServiceUpdate": {
+    "type": "object",
+    "description": "The fields of a service's spec as a request gives them (POST creates with them; PATCH changes the ones given, null restoring a default).",
+    "properties": {
+      "name": {"type": "string", "description": "1-63 of a-z, 0-9 and -; unique per tenant; cannot change"},
+      "command": {"type": "array", "items": {"type": "string"}},
+      "env": {"type": "object", "additionalProperties": {"type": "string"}},
+      "shape": {"$ref": "#/components/schemas/ShapeRequest"},
+      "port": {"type": "boolean", "description": "the replica listens on $PORT, which its agent gives; default false"},
+      "readiness": {"$ref": "#/components/schemas/Readiness"},
+      "min_replicas": {"type": "integer", "minimum": 0, "maximum": 1024, "description": "default 1; 0 lets an idle service drop to zero"},
+      "max_replicas": {"type": "integer", "minimum": 0, "maximum": 1024, "description": "default (or 0): min_replicas, at least 1"},
+      "target_rps": {"type": "number", "minimum": 0, "description": "requests per second per replica the autoscaler aims at; 0 (default): off"},
+      "target_gpu_util": {"type": "integer", "minimum": 0, "maximum": 100, "description": "GPU utilisation percent the autoscaler aims at; 0 (default): off; not with target_rps"},
+      "idle_timeout_s": {"type": "integer", "minimum": 1, "description": "with min_replicas 0: no request for this long scales to zero; default 300"},
+      "scale_down_delay_s": {"type": "integer", "minimum": 0, "description": "the autoscaler lowers the count only after wanting fewer this long; default 300"},
+      "image": {"type": "string", "description": "an OCI image to run each replica in; empty: a plain process"},
+      "run_as_root": {"type": "boolean", "description": "only for a tenant the admin allowed"}
+    },
+    "additionalProperties": false
+  },
+  "ServiceCreate": {
+    "type": "object",
+    "properties": {
+      "name": {"type": "string"},
+      "command": {"type": "array", "items": {"type": "string"}},
+      "env": {"type": "object", "additionalProperties": {"type": "string"}},
+      "shape": {"$ref": "#/components/schemas/ShapeRequest"},
+      "port": {"type": "boolean"},
+      "readiness": {"$ref": "#/components/schemas/Readiness"},
+      "min_replicas": {"type": "integer", "minimum": 0, "maximum": 1024},
+      "max_replicas": {"type": "integer", "minimum": 0, "maximum": 1024},
+      "target_rps": {"type": "number", "minimum": 0},
+      "target_gpu_util": {"type": "integer", "minimum": 0, "maximum": 100},
+      "idle_timeout_s": {"type": "integer", "minimum": 1},
+      "scale_down_delay_s": {"type": "integer", "minimum": 0},
+      "image": {"type": "string"},
+      "run_as_root": {"type": "boolean"},
+      "replicas": {"type": "integer", "minimum": 0, "maximum": 1024, "description": "the count to start with, clamped to min..max; default min_replicas, at least 1"}
+    },
+    "required": ["name", "command"],
+    "additionalProperties": false
+  },
+  "ServiceScale": {
+    "type": "object",
+    "properties": {"replicas": {"type": "integer", "minimum": 0, "maximum": 1024}},
+    "required": ["replicas"],
+    "additionalProperties": false
+  },
+  "ServiceSpec": {
+    "type": "object",
+    "properties": {
+      "name": {"type": "string"},
+      "command": {"type": "array", "items": {"type": "string"}},
+      "env": {"type": "object", "additionalProperties": {"type": "string"}},
+      "shape": {"$ref": "#/components/schemas/Shape"},
+      "port": {"type": "boolean"},
+      "readiness": {"$ref": "#/components/schemas/Readiness"},
+      "min_replicas": {"type": "integer"},
+      "max_replicas": {"type": "integer"},
+      "target_rps": {"type": "number"},
+      "target_gpu_util": {"type": "integer"},
+      "idle_timeout_s": {"type": "integer"},
+      "scale_down_delay_s": {"type": "integer"},
+      "image": {"type": "string"},
+      "run_as_root": {"type": "boolean", "description": "present only when true"}
+    },
+    "required": ["name", "command", "env", "shape", "port", "min_replicas", "max_replicas", "target_rps", "target_gpu_util", "idle_timeout_s", "scale_down_delay_s", "image"],
+    "additionalProperties": false
+  },
+  "ReplicaStatus": {
+    "type": "object",
+    "properties": {
+      "job_id": {"type": "string"},
+      "state": {"$ref": "#/components/schemas/JobState"},
+      "generation": {"type": "integer", "format": "int64"},
+      "ready": {"type": "boolean"},
+      "reason": {"type": "string"}
+    },
+    "required": ["job_id", "state", "generation", "ready", "reason"],
+    "additionalProperties": false
+  },
+  "Service": {
+    "type": "object",
+    "properties": {
+      "id": {"type": "string"},
+      "tenant_id": {"type": "string"},
+      "name": {"type": "string"},
+      "spec": {"$ref": "#/components/schemas/ServiceSpec"},
+      "replicas": {"type": "integer", "description": "the desired count now, within min..max"},
+      "generation": {"type": "integer", "format": "int64", "description": "rises with every change of what a replica runs"},
+      "state": {"type": "string", "enum": ["pending", "running", "updating", "backoff", "idle"]},
+      "reason": {"type": "string"},
+      "replica_jobs": {"type": "array", "items": {"type": "string"}, "description": "the ids of its live replica jobs, oldest first"},
+      "replica_status": {"type": "array", "items": {"$ref": "#/components/schemas/ReplicaStatus"}},
+      "created_at": {"type": "integer", "format": "int64"},
+      "updated_at": {"type": "integer", "format": "int64"},
+      "scale": {"type": "object", "description": "POST .../scale only: what was asked and what was set",
+        "properties": {"requested": {"type": "integer"}, "replicas": {"type": "integer"}, "clamped": {"type": "boolean"}, "note": {"type": "string"}},
+        "required": ["requested", "replicas", "clamped", "note"], "additionalProperties": false}
+    },
+    "required": ["id", "tenant_id", "name", "spec", "replicas", "generation", "state", "reason", "replica_jobs", "replica_status", "created_at", "updated_at"],
+    "additionalProperties": false
+  },
+  "ServiceList": {
+    "type": "object",
+    "properties": {"services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}}},
+    "required": ["services"],
+    "additionalProperties": false
+  },
+  "DeletedService": {
+    "type": "object",
+    "properties": {
+      "id": {"type": "string"},
+      "name": {"type": "string"},
+      "deleted": {"type": "boolean", "enum": [true]},
+      "cancelled_jobs": {"type": "array", "items": {"type": "string"}, "description": "the replica jobs cancelled"}
+    },
+    "required": ["id", "name", "deleted", "cancelled_jobs"],
     "additionalProperties": false
   },
   "JobList": {
@@ -490,7 +622,7 @@ std::string_view OpenApiSchemasJson() {
   "UsageRow": {
     "type": "object",
     "properties": {
-      "key": {"type": "string", "description": "the job id, the GPU model or the day (YYYY-MM-DD)"},
+      "key": {"type": "string", "description": "the job id, the service's name (- for plain jobs), the GPU model or the day (YYYY-MM-DD)"},
       "billed_seconds": {"type": "integer"},
       "gpu_hours": {"type": "number"},
       "gpu_milli_seconds": {"type": "integer"},
@@ -503,7 +635,7 @@ std::string_view OpenApiSchemasJson() {
   "Usage": {
     "type": "object",
     "properties": {
-      "by": {"type": "string", "enum": ["job", "model", "day"]},
+      "by": {"type": "string", "enum": ["job", "service", "model", "day"]},
       "from": {"type": "integer", "format": "int64"},
       "to": {"type": "integer", "format": "int64"},
       "rows": {"type": "array", "items": {"$ref": "#/components/schemas/UsageRow"}},

@@ -287,8 +287,8 @@ TEST(JsonSchemaCheckTest, RefusesWhatItCannotCheck) {
 // ---- the examples against a live control plane ----
 
 // A control plane with what the examples name: tenant "team-a" with a token, node
-// "gpu-node-1" (2 simulated GPUs), and team-a's job "train" running on it with 18 bytes
-// of log. The document's example ids map to these objects' real ids.
+// "gpu-node-1" (2 simulated GPUs), team-a's job "train" running on it with 18 bytes
+// of log, and team-a's service "chat" (one replica, placed). The document's example ids map to these objects' real ids.
 // The name of the dashboard's embedded script (its name carries a hash of its content).
 std::string DashboardScript() {
   for (const DashboardAsset& a : DashboardAssets()) {
@@ -325,6 +325,11 @@ struct ExampleWorld {
               json::serialize(json::object{
                   {"allocation_id", alloc}, {"offset", 0}, {"data", "epoch 1 loss 0.42\n"}}));
     EXPECT_EQ(log.status, 200) << log.raw;
+    Reply svc = cp.Do("POST", "/v1/services", tenant_token,
+                      R"({"name":"chat","command":["python","serve.py"],
+                          "shape":{"gpu_count":1,"gpu_milli":250}})");
+    EXPECT_EQ(svc.status, 201) << svc.raw;
+    cp.Reconcile();
     ids = {{std::string(OpenApiExampleIds::kTenant), t.Str("id")},
            {std::string(OpenApiExampleIds::kToken), tok.Str("id")},
            {std::string(OpenApiExampleIds::kNode), agent->node_id()},

@@ -179,6 +179,7 @@ Reconciler::Reconciler(store::Store& store, Clock& clock, IdGenerator& ids, Metr
       engine_(std::move(engine)),
       batch_placer_(std::move(batch_placer)),
       pool_observer_(metrics),
+      services_(store, clock, ids, options_.services),
       leases_(clock.Now()) {}
 
 Reconciler::~Reconciler() { Stop(); }
@@ -197,6 +198,14 @@ Result<PassStats> Reconciler::RunOnce() {
   }
   if (st.ok()) st = RequeueUnhealthy(stats, changes.full ? nullptr : &changes.nodes);
   if (st.ok()) st = AdvanceJobs(stats, changes.full ? nullptr : &changes.jobs);
+  if (st.ok()) {
+    Result<ServicePassStats> services = services_.Run();
+    if (services.ok()) {
+      stats.services = *services;
+    } else {
+      st = services.status();
+    }
+  }
   if (st.ok()) {
     st =
         EnforceBudgets(store_, clock_, {.grace = options_.budget_grace}, &budget_checked_).status();
@@ -217,6 +226,8 @@ Result<PassStats> Reconciler::RunOnce() {
     last_full_ = changes.started;
   }
   feed_seq_ = changes.seq_after;
+  // Replicas submitted or stopped by the service pass are placed by the next pass, soon.
+  if (stats.services.submitted > 0 || stats.services.cancelled > 0) Poke();
   return stats;
 }
 

@@ -31,6 +31,9 @@
 //      With an online policy a job the engine refused is not asked of it again, nor given a
 //      new reason, until sched::Engine::freed_epoch() moves or the job is placed and sent
 //      back; a pass after which nothing was freed reads only the jobs the feed names.
+//   5. services (service_pass.h), after job progress and before placement: replicas
+//      that ended are replaced (with a back-off when they crash), extras cancelled,
+//      updates rolled one replica at a time.
 //   Allocations released while live are marked "stopped by the control plane (<why>)"
 //   (allocation_end.h).
 // Start() runs passes on a thread of its own; nothing a pass throws ends that thread (it
@@ -68,6 +71,7 @@
 #include "server/placement_pass.h"
 #include "server/pool.h"
 #include "server/pool_metrics.h"
+#include "server/service_pass.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -88,6 +92,8 @@ struct ReconcilerOptions {
   // Borrowed, default null: the node pool stepped after each pass's placement with the
   // jobs still pending (pool.h); its errors are logged and do not fail the pass.
   NodePool* pool = nullptr;
+  // The service pass (service_pass.h): crash window, back-off, readiness. Defaults there.
+  ServicePassOptions services;
 };
 
 // What one pass did.
@@ -104,6 +110,7 @@ struct PassStats {
   int not_retried = 0;
   bool full = false;  // the pass read everything (not only what changed)
   int changes = 0;    // change-feed entries the pass read
+  ServicePassStats services;  // what the service pass did
 };
 
 class Reconciler {
@@ -219,6 +226,7 @@ class Reconciler {
   std::unordered_map<std::string, size_t> node_pos_;
   Overcommitted overcommitted_;
   PoolObserver pool_observer_;  // guarded by pass_mu_: the pool gauges of /metrics
+  ServicePass services_;        // guarded by pass_mu_: keeps the services' replicas
   TimePoint last_gc_{};
   TimePoint budget_checked_{};  // last budget enforcement (usage_budget.h)
   NodeLeases leases_;

@@ -52,7 +52,8 @@ void TestControlPlane::Reconcile() {
     auto stats = server_->reconciler().RunOnce();
     ASSERT_TRUE(stats.ok()) << stats.status();
     if (stats->nodes_lost + stats->requeued + stats->failed + stats->succeeded + stats->running +
-            stats->placed ==
+            stats->placed + stats->services.submitted + stats->services.cancelled +
+            stats->services.ended ==
         0) {
       return;
     }

@@ -70,6 +70,7 @@ Result<std::vector<metering::UsageRecord>> UsageRecords(store::ReadTx& tx,
       r.allocation_id = a.alloc.id;
       r.job_id = job.id;
       r.tenant_id = job.tenant_id;
+      if (!job.spec.service.empty()) r.service = job.spec.name;  // replicas carry its name
       r.start_ms = a.started_at_ms;
       r.end_ms = a.ended_at_ms > 0 ? a.ended_at_ms : std::min(now_ms, to_ms);
       if (r.end_ms < r.start_ms) r.end_ms = r.start_ms;  // an agent's clock ahead of ours

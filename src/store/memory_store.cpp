@@ -38,6 +38,7 @@ struct MemState {
   std::map<int64_t, std::string> job_by_seq;
   std::map<TenantKey, std::string> job_by_idempotency_key;
   std::map<TenantKey, std::string> job_request_hash;  // same keys: the first request's hash
+  std::map<std::string, Seq<model::Service>> services;
   std::map<std::string, Seq<AllocationRecord>> allocs;
   std::map<std::string, std::string> logs;
   std::map<TenantKey, IdempotencyRecord> idempotency;
@@ -157,6 +158,25 @@ class MemReader : public Base {
       if (!filter.include_events) page.jobs.back().events.clear();
     }
     return page;
+  }
+  Result<model::Service> GetService(const std::string& id) override {
+    auto it = s_.services.find(id);
+    if (it == s_.services.end()) return NotFound("service " + id + " not found");
+    return it->second.value;
+  }
+  Result<model::Service> GetServiceByName(const std::string& tenant_id,
+                                          const std::string& name) override {
+    for (const auto& [id, svc] : s_.services) {
+      if (svc.value.tenant_id == tenant_id && svc.value.spec.name == name) return svc.value;
+    }
+    return NotFound("no service '" + name + "'");
+  }
+  Result<std::vector<model::Service>> ListServices(const std::string& tenant_id) override {
+    std::vector<Seq<model::Service>> found;
+    for (const auto& [id, svc] : s_.services) {
+      if (tenant_id.empty() || svc.value.tenant_id == tenant_id) found.push_back(svc);
+    }
+    return SortedBySeq(std::move(found));
   }
   Result<AllocationRecord> GetAllocation(const std::string& id) override {
     auto it = s_.allocs.find(id);
@@ -479,6 +499,35 @@ class MemWriteTx final : public MemReader<WriteTx> {
     Put(s_.log_ends, alloc_id, end);
     return OkStatus();
   }
+  Status CreateService(const model::Service& service) override {
+    if (!s_.tenants.contains(service.tenant_id)) {
+      return NotFound("tenant " + service.tenant_id + " not found");
+    }
+    if (s_.services.contains(service.id)) return AlreadyExists("service " + service.id + " exists");
+    if (this->GetServiceByName(service.tenant_id, service.spec.name).ok()) {
+      return AlreadyExists("service name '" + service.spec.name + "' is taken");
+    }
+    Put(s_.services, service.id, Seq<model::Service>{NextSeq(), NormalizeTimes(service)});
+    return OkStatus();
+  }
+  Status UpdateService(const model::Service& service) override {
+    auto it = s_.services.find(service.id);
+    if (it == s_.services.end()) return NotFound("service " + service.id + " not found");
+    Seq<model::Service> stored = it->second;
+    const model::Service& old = stored.value;
+    model::Service n = NormalizeTimes(service);
+    n.tenant_id = old.tenant_id;
+    n.spec.name = old.spec.name;
+    n.created_at = old.created_at;
+    stored.value = std::move(n);
+    Put(s_.services, service.id, std::move(stored));
+    return OkStatus();
+  }
+  Status DeleteService(const std::string& id) override {
+    if (!s_.services.contains(id)) return NotFound("service " + id + " not found");
+    Erase(s_.services, id);
+    return OkStatus();
+  }
   Status PutIdempotency(const IdempotencyRecord& record) override {
     TenantKey key{record.tenant_id, record.key};
     if (s_.idempotency.contains(key)) return AlreadyExists("request id " + record.key + " used");
@@ -530,6 +579,11 @@ class MemWriteTx final : public MemReader<WriteTx> {
   }
 
  private:
+  static model::Service NormalizeTimes(model::Service s) {
+    s.created_at = TruncateToMillis(s.created_at);
+    s.updated_at = TruncateToMillis(s.updated_at);
+    return s;
+  }
   // Adds an entry to the change feed (ReadTx::ListChangesSince).
   Status Changed(ChangeKind kind, const std::string& id) {
     const int64_t seq = s_.next_change_seq++;

@@ -144,6 +144,23 @@ CREATE TABLE leader_lease(
   generation BIGINT NOT NULL,
   expires_at_ms BIGINT NOT NULL);
 )sql",
+    // 3: services (SQLite version 10).
+    R"sql(
+CREATE TABLE services(
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  spec_json TEXT NOT NULL,
+  replicas BIGINT NOT NULL,
+  generation BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  replica_jobs_json TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  UNIQUE(tenant_id, name));
+)sql",
 };
 
 // The advisory lock that lets one replica migrate at a time.

@@ -18,6 +18,7 @@
 #include "model/allocation.h"
 #include "model/gpu.h"
 #include "model/job.h"
+#include "model/service.h"
 #include "model/tenant.h"
 
 namespace fastgpu::store {

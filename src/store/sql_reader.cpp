@@ -87,6 +87,23 @@ Result<AllocationRecord> AllocFromRow(const Stmt& q) {
   return r;
 }
 
+Result<model::Service> ServiceFromRow(const Stmt& q) {
+  model::Service s;
+  s.id = q.Text(0);
+  s.tenant_id = q.Text(1);
+  FASTGPU_ASSIGN_OR_RETURN(s.spec, DecodeServiceSpec(q.Text(3)));
+  s.spec.name = q.Text(2);
+  s.replicas = static_cast<int>(q.Int(4));
+  s.generation = q.Int(5);
+  FASTGPU_ASSIGN_OR_RETURN(s.state,
+                           ParseOr(model::ParseServiceState(q.Text(6)), "service state"));
+  s.reason = q.Text(7);
+  FASTGPU_ASSIGN_OR_RETURN(s.replica_jobs, DecodeStringList(q.Text(8), "service replica jobs"));
+  s.created_at = FromUnixMillis(q.Int(9));
+  s.updated_at = FromUnixMillis(q.Int(10));
+  return s;
+}
+
 template <typename Base>
 Status SqlReader<Base>::LoadEvents(model::Job& job) {
   Stmt q(c_,

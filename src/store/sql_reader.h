@@ -23,6 +23,9 @@
   "last_heartbeat_ms, registered_at_ms, secret_sha256_hex"
 #define FASTGPU_JOB_COLS \
   "id, tenant_id, spec_json, state, reason, attempts, created_at_ms, updated_at_ms, seq"
+#define FASTGPU_SERVICE_COLS                                                                     \
+  "id, tenant_id, name, spec_json, replicas, generation, state, reason, replica_jobs_json, " \
+  "created_at_ms, updated_at_ms"
 #define FASTGPU_ALLOC_COLS                                                                       \
   "id, job_id, replica, node_id, gpu_model, slices_json, cpu_milli, memory_mib, created_at_ms, " \
   "state, exit_code, signal_no, started_at_ms, ended_at_ms, message, log_bytes"
@@ -35,6 +38,7 @@ ApiToken TokenFromRow(const Stmt& q);
 Result<NodeRecord> NodeFromRow(const Stmt& q);
 Result<model::Job> JobFromRow(const Stmt& q);  // without events
 Result<AllocationRecord> AllocFromRow(const Stmt& q);
+Result<model::Service> ServiceFromRow(const Stmt& q);
 
 template <typename Base>
 class SqlReader : public Base {
@@ -144,6 +148,35 @@ class SqlReader : public Base {
     return job;
   }
   Result<JobPage> ListJobs(const JobFilter& filter) override;
+  Result<model::Service> GetService(const std::string& id) override {
+    Stmt q(c_, "SELECT " FASTGPU_SERVICE_COLS " FROM services WHERE id = ?1");
+    q.Bind(1, id);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("service " + id + " not found");
+    return ServiceFromRow(q);
+  }
+  Result<model::Service> GetServiceByName(const std::string& tenant_id,
+                                          const std::string& name) override {
+    Stmt q(c_, "SELECT " FASTGPU_SERVICE_COLS " FROM services WHERE tenant_id = ?1 AND name = ?2");
+    q.Bind(1, tenant_id).Bind(2, name);
+    FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return NotFound("no service '" + name + "'");
+    return ServiceFromRow(q);
+  }
+  Result<std::vector<model::Service>> ListServices(const std::string& tenant_id) override {
+    Stmt q(c_, tenant_id.empty()
+                   ? "SELECT " FASTGPU_SERVICE_COLS " FROM services ORDER BY seq"
+                   : "SELECT " FASTGPU_SERVICE_COLS " FROM services WHERE tenant_id = ?1"
+                     " ORDER BY seq");
+    if (!tenant_id.empty()) q.Bind(1, tenant_id);
+    std::vector<model::Service> out;
+    for (;;) {
+      FASTGPU_ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return out;
+      FASTGPU_ASSIGN_OR_RETURN(model::Service svc, ServiceFromRow(q));
+      out.push_back(std::move(svc));
+    }
+  }
   Result<AllocationRecord> GetAllocation(const std::string& id) override {
     Stmt q(c_, "SELECT " FASTGPU_ALLOC_COLS " FROM allocations WHERE id = ?1");
     q.Bind(1, id);

@@ -207,6 +207,36 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
     if (!pg) FASTGPU_RETURN_IF_ERROR(Changed(ChangeKind::kJob, job_id));
     return true;
   }
+  Status CreateService(const model::Service& svc) override {
+    if (!GetTenant(svc.tenant_id).ok()) return NotFound("tenant " + svc.tenant_id + " not found");
+    // Inserted unless the id or the tenant's name is taken (both UNIQUE).
+    Stmt q(c_, "INSERT INTO services(" FASTGPU_SERVICE_COLS
+               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING");
+    q.Bind(1, svc.id).Bind(2, svc.tenant_id).Bind(3, svc.spec.name);
+    BindService(q, svc, 4);
+    q.Bind(10, ToUnixMillis(svc.created_at)).Bind(11, ToUnixMillis(svc.updated_at));
+    FASTGPU_RETURN_IF_ERROR(q.Run());
+    if (q.Changes() == 0) {
+      FASTGPU_ASSIGN_OR_RETURN(bool taken, Exists("SELECT 1 FROM services WHERE id = ?1", svc.id));
+      if (taken) return AlreadyExists("service " + svc.id + " exists");
+      return AlreadyExists("service name '" + svc.spec.name + "' is taken");
+    }
+    return OkStatus();
+  }
+  Status UpdateService(const model::Service& svc) override {
+    Stmt q(c_,
+           "UPDATE services SET spec_json = ?2, replicas = ?3, generation = ?4, state = ?5,"
+           " reason = ?6, replica_jobs_json = ?7, updated_at_ms = ?8 WHERE id = ?1");
+    q.Bind(1, svc.id);
+    BindService(q, svc, 2);
+    q.Bind(8, ToUnixMillis(svc.updated_at));
+    return RunOnOne(q, "service " + svc.id);
+  }
+  Status DeleteService(const std::string& id) override {
+    Stmt q(c_, "DELETE FROM services WHERE id = ?1");
+    q.Bind(1, id);
+    return RunOnOne(q, "service " + id);
+  }
   // One statement per allocation (with its change-feed entry on PostgreSQL): a taken id
   // inserts nothing, and a missing job or node fails the row's foreign key (NotFound).
   Status CreateAllocations(const std::vector<AllocationRecord>& records) override {
@@ -369,6 +399,13 @@ class SqlWriteTx final : public SqlReader<WriteTx> {
     Stmt q(c_, sql);
     q.Bind(1, arg);
     return q.Step();
+  }
+  // Binds spec, replicas, generation, state, reason and replica jobs of a service's row
+  // (FASTGPU_SERVICE_COLS' order) to ?first .. ?first+5.
+  static void BindService(Stmt& q, const model::Service& svc, int first) {
+    q.Bind(first, EncodeServiceSpec(svc.spec)).Bind(first + 1, int64_t{svc.replicas});
+    q.Bind(first + 2, svc.generation).Bind(first + 3, model::ServiceStateName(svc.state));
+    q.Bind(first + 4, svc.reason).Bind(first + 5, EncodeStringList(svc.replica_jobs));
   }
   Status InsertEvents(const model::Job& job, size_t from) {
     for (size_t n = from; n < job.events.size(); ++n) {

@@ -1,6 +1,7 @@
 #include "store/sqlite_codec.h"
 
 #include "model/json.h"
+#include "model/service_json.h"
 
 namespace fastgpu::store {
 namespace {
@@ -21,6 +22,31 @@ std::string EncodeJobSpec(const model::JobSpec& spec) { return model::ToJsonText
 
 Result<model::JobSpec> DecodeJobSpec(std::string_view text) {
   return Decode<model::JobSpec>(text, "job spec");
+}
+
+std::string EncodeServiceSpec(const model::ServiceSpec& spec) { return model::ToJsonText(spec); }
+
+Result<model::ServiceSpec> DecodeServiceSpec(std::string_view text) {
+  return Decode<model::ServiceSpec>(text, "service spec");
+}
+
+std::string EncodeStringList(const std::vector<std::string>& list) {
+  boost::json::array a;
+  for (const std::string& s : list) a.emplace_back(s);
+  return boost::json::serialize(a);
+}
+
+Result<std::vector<std::string>> DecodeStringList(std::string_view text, const char* what) {
+  Result<boost::json::value> v = model::ParseJson(text);
+  std::vector<std::string> out;
+  if (v.ok() && v->is_array()) {
+    for (const boost::json::value& e : v->as_array()) {
+      if (!e.is_string()) break;
+      out.emplace_back(e.as_string());
+    }
+    if (out.size() == v->as_array().size()) return out;
+  }
+  return DataLoss(std::string("stored ") + what + " is malformed: must be an array of strings");
 }
 
 std::string EncodeGpus(const std::vector<model::Gpu>& gpus) { return model::ToJsonText(gpus); }

@@ -214,6 +214,24 @@ CREATE TABLE leader_lease(
   generation INTEGER NOT NULL,
   expires_at_ms INTEGER NOT NULL);
 )sql",
+    // 10: services (model/service.h): the spec as JSON, the desired count, the generation,
+    // what the service pass last saw, and the ids of its live replica jobs (a JSON array).
+    R"sql(
+CREATE TABLE services(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  spec_json TEXT NOT NULL,
+  replicas INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  replica_jobs_json TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  UNIQUE(tenant_id, name));
+)sql",
 };
 
 Result<int> CurrentVersion(SqliteConn& conn) {

@@ -1,7 +1,7 @@
 // Store: the control plane's durable state behind one interface.
 //
 // Everything the control plane must not lose (tenants, tokens, nodes and their drain
-// marks, jobs, allocations, job logs and their ends, idempotency records, the price
+// marks, jobs, services, allocations, job logs and their ends, idempotency records, the price
 // table, budget marks, the join token's hash) goes through a Store. Each is a typed
 // record with its own methods; there is no untyped key/value escape hatch.
 // Three implementations pass the same conformance suite: SQLite (embedded, the default;
@@ -108,6 +108,14 @@ class ReadTx {
   // no job.
   virtual Result<std::vector<model::Job>> FindJobsByName(const std::string& tenant_id,
                                                          const std::string& name, int limit) = 0;
+
+  // --- services (model/service.h) ---
+  virtual Result<model::Service> GetService(const std::string& id) = 0;  // NotFound
+  // The tenant's service named `name`. NotFound when it has none of that name.
+  virtual Result<model::Service> GetServiceByName(const std::string& tenant_id,
+                                                  const std::string& name) = 0;
+  // The tenant's services (every tenant's when `tenant_id` is empty), in creation order.
+  virtual Result<std::vector<model::Service>> ListServices(const std::string& tenant_id) = 0;
 
   // --- allocations ---
   virtual Result<AllocationRecord> GetAllocation(const std::string& id) = 0;  // NotFound
@@ -229,6 +237,17 @@ class WriteTx : public ReadTx {
   // change-feed entry is written); false when the job is not pending, already waits with
   // `reason`, or is not stored. One statement where UpdateJob takes several.
   virtual Result<bool> SetPendingReason(const std::string& job_id, const std::string& reason) = 0;
+
+  // --- services ---
+  // Stores `service` as given (the caller sets id, tenant_id, times, ...). AlreadyExists
+  // when the id is taken or the tenant has a service of that name (spec.name); NotFound
+  // when the tenant is unknown.
+  virtual Status CreateService(const model::Service& service) = 0;
+  // Replaces everything of the stored service but id, tenant_id, name and created_at.
+  // NotFound.
+  virtual Status UpdateService(const model::Service& service) = 0;
+  // Removes the service (its replica jobs stay, as jobs). NotFound.
+  virtual Status DeleteService(const std::string& id) = 0;
 
   // --- allocations ---
   // Stores the records (a gang's allocations in one call; all or none). AlreadyExists

@@ -15,9 +15,10 @@ namespace {
 const char* const kTables[] = {"tenants",     "api_tokens", "nodes",       "node_drains",
                                "jobs",        "job_events", "allocations", "log_chunks",
                                "idempotency", "prices",     "gpu_prices",  "budget_over_marks",
-                               "join_token",  "changes"};
+                               "join_token",  "changes",    "services"};
 // Tables whose seq comes from a sequence that must continue after the copied rows.
-const char* const kSequenced[] = {"api_tokens", "nodes", "jobs", "allocations", "changes"};
+const char* const kSequenced[] = {"api_tokens", "nodes",   "jobs",
+                                  "allocations", "changes", "services"};
 
 struct Column {
   std::string name;
