@@ -87,6 +87,13 @@ int ServiceProxy::held() const {
   return held_;
 }
 
+size_t ServiceProxy::idle_connections() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [endpoint, clients] : idle_) n += clients.size();
+  return n;
+}
+
 Result<std::unique_ptr<net::HttpClient>> ServiceProxy::Take(const std::string& endpoint,
                                                             bool* pooled) {
   {
@@ -170,10 +177,23 @@ Result<ProxyResponse> ServiceProxy::Forward(const std::string& service, const Pr
   std::sort(ready.begin(), ready.end());
   ready.erase(std::unique(ready.begin(), ready.end()), ready.end());
   uint64_t first;
+  std::vector<std::unique_ptr<net::HttpClient>> closing;  // closed outside the lock
   {
     std::lock_guard lock(mu_);
     first = next_[service]++;
+    std::vector<std::string>& before = endpoints_[service];
+    if (before != ready) {
+      for (const std::string& gone : before) {
+        if (std::binary_search(ready.begin(), ready.end(), gone)) continue;
+        auto it = idle_.find(gone);
+        if (it == idle_.end()) continue;
+        for (auto& c : it->second) closing.push_back(std::move(c));
+        idle_.erase(it);
+      }
+      before = ready;
+    }
   }
+  closing.clear();
 
   const std::string connection(HeaderOf(req.headers, "connection"));
   net::HttpHeaders headers;

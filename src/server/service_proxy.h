@@ -111,6 +111,9 @@ class ServiceProxy {
   const ServiceProxyOptions& options() const { return options_; }
   // How many requests are held now.
   int held() const;
+  // Idle kept-alive connections over all endpoints. An endpoint that leaves a service's
+  // ready list has its idle connections closed at that service's next request.
+  size_t idle_connections() const;
 
  private:
   // A client for `endpoint`: an idle kept-alive one (pooled = true) or a new one.
@@ -126,6 +129,9 @@ class ServiceProxy {
   const ServiceProxyOptions options_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, uint64_t> next_;  // round-robin position per service
+  // Each service's ready endpoints at its last request (sorted), to close the idle
+  // connections of those that left.
+  std::unordered_map<std::string, std::vector<std::string>> endpoints_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<net::HttpClient>>> idle_;
   int held_ = 0;  // guarded by mu_
 };

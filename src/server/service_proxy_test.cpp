@@ -131,6 +131,22 @@ TEST(ServiceProxyTest, ForwardsTheBodyAndHeadersButNotTheTokenNorHopByHopOnes) {
   EXPECT_TRUE(content_type);
 }
 
+TEST(ServiceProxyTest, AnEndpointThatLeavesHasItsIdleConnectionsClosed) {
+  Backend a("a"), b("b");
+  ServiceProxy proxy(SystemClock::Default(), {});
+  std::vector<std::string> ready = {Endpoint(*a.server), Endpoint(*b.server)};
+  FakeBackends backends([&] { return ready; });
+  ASSERT_TRUE(proxy.Forward("t/svc", Get("/"), backends).ok());
+  ASSERT_TRUE(proxy.Forward("t/svc", Get("/"), backends).ok());
+  EXPECT_EQ(proxy.idle_connections(), 2u);  // one kept alive to each
+  ASSERT_TRUE(proxy.Forward("t/svc", Get("/"), backends).ok());
+  EXPECT_EQ(proxy.idle_connections(), 2u);  // reused, not a third
+  ready = {Endpoint(*a.server)};            // b's replica is gone
+  ASSERT_TRUE(proxy.Forward("t/svc", Get("/"), backends).ok());
+  EXPECT_EQ(proxy.idle_connections(), 1u);
+  EXPECT_EQ(a.server->connections_accepted() + b.server->connections_accepted(), 2);
+}
+
 TEST(ServiceProxyTest, PassesAReplicasErrorStatusBack) {
   auto started = TestHttpServer::Start(
       [](const TestRequest&) { return ::fastgpu::testing::Reply(404, "{\"detail\":\"no\"}"); });
