@@ -48,7 +48,7 @@ struct ServiceProxyOptions {
   // Time allowed for a replica to answer a forwarded request whole. Default 60 s.
   std::chrono::milliseconds read_timeout{60000};
   // How long a request waits for a ready replica (scale from zero) before 503. Default
-  // 120 s (the server's --service-cold-start-timeout).
+  // 120 s.
   std::chrono::milliseconds cold_start_timeout{120000};
   // How often a held request looks for a ready endpoint again. Default 200 ms.
   std::chrono::milliseconds poll_interval{200};

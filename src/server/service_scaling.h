@@ -28,8 +28,8 @@ namespace fastgpu::server {
 struct ServiceLoad {
   std::string key;  // the RequestRate key of the service: ServiceKey(tenant, name)
   AutoscalePolicy policy;
-  int current = 0;  // the desired count in force
-  int ready = 0;    // replicas whose endpoint is ready
+  int current = 0;                 // the desired count in force
+  int ready = 0;                   // replicas whose endpoint is ready
   std::optional<double> gpu_util;  // mean GPU utilisation of the ready replicas, 0..100
   TimePoint created_at;            // when the service was created
 };
