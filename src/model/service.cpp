@@ -124,6 +124,13 @@ JobSpec ReplicaJobSpec(const Service& service) {
   job.max_retries = 0;
   job.image = service.spec.image;
   job.run_as_root = service.spec.run_as_root;
+  job.port = service.spec.port;
+  if (!service.spec.readiness.http_path.empty()) {
+    job.readiness.kind = ReadinessProbe::Kind::kHttp;
+    job.readiness.http_path = service.spec.readiness.http_path;
+  } else if (service.spec.readiness.tcp) {
+    job.readiness.kind = ReadinessProbe::Kind::kTcp;
+  }
   job.service = service.id;
   job.service_generation = service.generation;
   return job;

@@ -258,8 +258,10 @@ Result<model::Job> FindJob(store::ReadTx& tx, const Principal& p, const std::str
 Result<model::Service> FindService(store::ReadTx& tx, const Principal& p,
                                    const std::string& id_or_name);
 // The service as the API shows it: the model's JSON form plus "replica_status", one
-// {"job_id","state","generation","ready","reason"} per live replica job.
-Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc);
+// {"job_id","state","generation","ready","reason","endpoint"} per live replica job ("ready":
+// ReplicaJobReady; "endpoint" once its agent reported one).
+Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc,
+                                   const ReplicaStatus* status);
 // Allocation as the API shows it: placement plus state, exit code, times, message.
 json::object AllocationRecordToJson(const store::AllocationRecord& rec);
 

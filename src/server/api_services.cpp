@@ -49,11 +49,11 @@ Result<model::Service> FindService(store::ReadTx& tx, const Principal& p,
                             std::to_string(named.size()) + " tenants: " + ids + "; use an id");
 }
 
-Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc) {
+Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc,
+                                   const ReplicaStatus* status) {
   json::value v = json::value_from(svc);
   json::object& o = v.as_object();
-  o["spec"].as_object()["shape"].as_object()["description"] =
-      model::DescribeShape(svc.spec.shape);
+  o["spec"].as_object()["shape"].as_object()["description"] = model::DescribeShape(svc.spec.shape);
   json::array replicas;
   for (const std::string& id : svc.replica_jobs) {
     auto job = tx.GetJob(id);
@@ -61,11 +61,17 @@ Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc)
       if (job.status().code() != StatusCode::kNotFound) return job.status();
       continue;
     }
-    replicas.push_back(json::object{{"job_id", job->id},
-                                    {"state", model::JobStateName(job->state)},
-                                    {"generation", job->spec.service_generation},
-                                    {"ready", job->state == model::JobState::kRunning},
-                                    {"reason", job->reason}});
+    json::object r{{"job_id", job->id},
+                   {"state", model::JobStateName(job->state)},
+                   {"generation", job->spec.service_generation},
+                   {"ready", ReplicaJobReady(*job, status)},
+                   {"reason", job->reason}};
+    if (status != nullptr) {
+      for (const ReplicaEndpoint& e : status->EndpointsOfJob(job->id)) {
+        if (!e.endpoint.empty()) r["endpoint"] = e.endpoint;
+      }
+    }
+    replicas.push_back(std::move(r));
   }
   o["replica_status"] = std::move(replicas);
   return std::move(o);
@@ -111,7 +117,8 @@ Result<Reply> Api::CreateService(const Call& c) {
   model::Service svc;
   svc.id = ids_.Next("svc");
   svc.tenant_id = c.who.tenant_id;
-  svc.replicas = model::ClampReplicas(spec, initial >= 0 ? initial : std::max(spec.min_replicas, 1));
+  svc.replicas =
+      model::ClampReplicas(spec, initial >= 0 ? initial : std::max(spec.min_replicas, 1));
   svc.spec = std::move(spec);
   svc.generation = 1;
   svc.state = svc.replicas == 0 ? model::ServiceState::kIdle : model::ServiceState::kPending;
@@ -123,7 +130,7 @@ Result<Reply> Api::CreateService(const Call& c) {
     unplaceable = admitted.code() == StatusCode::kFailedPrecondition;
     FASTGPU_RETURN_IF_ERROR(admitted);
     FASTGPU_RETURN_IF_ERROR(tx.CreateService(svc));
-    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, svc));
+    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, svc, options_.replica_status));
     return Reply::Created(out);
   });
   if (!reply.ok() && unplaceable) return Reply::Unprocessable(reply.status());
@@ -145,7 +152,7 @@ Result<Reply> Api::ListServices(const Call& c) {
     }
     FASTGPU_ASSIGN_OR_RETURN(std::vector<model::Service> all, tx.ListServices(tenant));
     for (const model::Service& s : all) {
-      FASTGPU_ASSIGN_OR_RETURN(json::object o, ServiceToJson(tx, s));
+      FASTGPU_ASSIGN_OR_RETURN(json::object o, ServiceToJson(tx, s, options_.replica_status));
       out.push_back(std::move(o));
     }
     return OkStatus();
@@ -159,7 +166,7 @@ Result<Reply> Api::GetService(const Call& c) {
   Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(std::string name, DecodePathSegment(c.Param("id")));
     FASTGPU_ASSIGN_OR_RETURN(model::Service svc, FindService(tx, c.who, name));
-    FASTGPU_ASSIGN_OR_RETURN(out, ServiceToJson(tx, svc));
+    FASTGPU_ASSIGN_OR_RETURN(out, ServiceToJson(tx, svc, options_.replica_status));
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
@@ -178,7 +185,8 @@ Result<Reply> Api::ScaleService(const Call& c) {
     FASTGPU_ASSIGN_OR_RETURN(
         ScaleOutcome scaled,
         SetServiceReplicas(tx, svc.id, replicas, "scaled by " + Actor(c.who), clock_.Now()));
-    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, scaled.service));
+    FASTGPU_ASSIGN_OR_RETURN(json::object out,
+                             ServiceToJson(tx, scaled.service, options_.replica_status));
     out["scale"] = json::object{{"requested", scaled.requested},
                                 {"replicas", scaled.service.replicas},
                                 {"clamped", scaled.clamped},
@@ -204,9 +212,8 @@ Result<Reply> Api::UpdateService(const Call& c) {
     // The fields given replace the stored spec's (null: back to the default).
     json::value merged = json::value_from(svc.spec);
     for (const auto& kv : body) merged.as_object()[kv.key()] = kv.value();
-    FASTGPU_ASSIGN_OR_RETURN(
-        model::ServiceSpec spec,
-        model::FromJson<model::ServiceSpec>(merged, model::UnknownFields::kRefuse));
+    FASTGPU_ASSIGN_OR_RETURN(model::ServiceSpec spec, model::FromJson<model::ServiceSpec>(
+                                                          merged, model::UnknownFields::kRefuse));
     if (spec.name != svc.spec.name) {
       return InvalidArgument("name: a service keeps its name (create another to rename)");
     }
@@ -229,7 +236,7 @@ Result<Reply> Api::UpdateService(const Call& c) {
     }
     svc.updated_at = now;
     FASTGPU_RETURN_IF_ERROR(tx.UpdateService(svc));
-    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, svc));
+    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, svc, options_.replica_status));
     return Reply::Json(out);
   });
   if (!reply.ok() && unplaceable) return Reply::Unprocessable(reply.status());

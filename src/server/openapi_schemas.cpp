@@ -284,8 +284,9 @@ std::string_view OpenApiSchemasJson() {
       "job_id": {"type": "string"},
       "state": {"$ref": "#/components/schemas/JobState"},
       "generation": {"type": "integer", "format": "int64"},
-      "ready": {"type": "boolean"},
-      "reason": {"type": "string"}
+      "ready": {"type": "boolean", "description": "running and, with a port, its readiness probe passed"},
+      "reason": {"type": "string"},
+      "endpoint": {"type": "string", "description": "host:port its agent gave the replica; absent until reported"}
     },
     "required": ["job_id", "state", "generation", "ready", "reason"],
     "additionalProperties": false

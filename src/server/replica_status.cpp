@@ -158,4 +158,13 @@ std::string ReplicaStatus::RenderMetrics() const {
   return out;
 }
 
+bool ReplicaJobReady(const model::Job& job, const ReplicaStatus* status) {
+  if (job.state != model::JobState::kRunning) return false;
+  if (!job.spec.port || status == nullptr) return true;
+  for (const ReplicaEndpoint& e : status->EndpointsOfJob(job.id)) {
+    if (e.ready) return true;
+  }
+  return false;
+}
+
 }  // namespace fastgpu::server

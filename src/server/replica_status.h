@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "model/job.h"
 
 namespace fastgpu::server {
 
@@ -56,6 +57,13 @@ struct GpuUtilization {
   int percent = 0;  // 0..100
   TimePoint updated{};
 };
+
+class ReplicaStatus;
+
+// Whether a service's replica job serves: running and, when it has a port, its agent
+// reported it ready (its readiness probe passed; no probe: running). `status` may be null
+// (no reports kept): running is then enough.
+bool ReplicaJobReady(const model::Job& job, const ReplicaStatus* status);
 
 class ReplicaStatus {
  public:

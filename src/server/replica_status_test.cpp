@@ -51,6 +51,27 @@ TEST(ReplicaStatusTest, KeepsWhatTheLatestHeartbeatSays) {
   EXPECT_EQ(status.GpuPercent("node-1", 0), 20);
 }
 
+TEST(ReplicaStatusTest, AReplicaJobWithAPortIsReadyOnlyOnceItsAgentSaysSo) {
+  ManualClock clock;
+  ReplicaStatus status(clock);
+  model::Job job;
+  job.id = "job-1";
+  job.state = model::JobState::kRunning;
+  EXPECT_TRUE(ReplicaJobReady(job, &status));  // no port: running is ready
+  job.spec.port = true;
+  EXPECT_FALSE(ReplicaJobReady(job, &status));  // nothing reported yet
+  status.ObserveNode("node-1", clock.Now(),
+                     {Seen("alloc-a", "job-1", {0}, "127.0.0.1:4000", false)}, {});
+  EXPECT_FALSE(ReplicaJobReady(job, &status));
+  status.ObserveNode("node-1", clock.Now(), {Seen("alloc-a", "job-1", {0}, "127.0.0.1:4000", true)},
+                     {});
+  EXPECT_TRUE(ReplicaJobReady(job, &status));
+  job.state = model::JobState::kPending;
+  EXPECT_FALSE(ReplicaJobReady(job, &status));
+  job.state = model::JobState::kRunning;
+  EXPECT_TRUE(ReplicaJobReady(job, nullptr));  // no reports kept: running is enough
+}
+
 TEST(ReplicaStatusTest, MeanOverTheGpusAnAllocationSitsOn) {
   ManualClock clock;
   ReplicaStatus status(clock);

@@ -166,6 +166,9 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ro.budget_grace = s->options_.budget_grace;
   ro.max_pending_per_pass = s->options_.max_pending_per_pass;
   ro.pool = s->options_.pool.get();
+  s->replica_status_ = std::make_unique<ReplicaStatus>(clock, s->options_.node_timeout);
+  ReplicaStatus* status = s->replica_status_.get();
+  ro.services.is_ready = [status](const model::Job& job) { return ReplicaJobReady(job, status); };
   if (s->options_.replica_id.empty()) s->options_.replica_id = "replica-" + RandomHex(6);
   s->fenced_ = std::make_unique<FencedStore>(store, s->options_.replica_id);
   FASTGPU_ASSIGN_OR_RETURN(s->reconciler_,
@@ -213,7 +216,6 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ao.sessions = s->sessions_.get();
   s->execs_ = std::make_unique<ExecTable>(clock);
   ao.execs = s->execs_.get();
-  s->replica_status_ = std::make_unique<ReplicaStatus>(clock, s->options_.node_timeout);
   ao.replica_status = s->replica_status_.get();
   ao.session_idle_timeout_s = s->options_.session_idle_timeout.count();
   Reconciler* rec = s->reconciler_.get();
