@@ -90,7 +90,7 @@ class EndpointsE2eTest : public ::testing::Test {
 
 TEST_F(EndpointsE2eTest, AReadyReplicaIsReachedThroughItsEndpoint) {
   const std::string id =
-      Submit("--name web --port --ready-http /",
+      Submit("--name web --gpu 0.25 --port --ready-http /",
              "sh -c 'exec timeout 120 /usr/bin/python3 -m http.server \"$PORT\" --bind 127.0.0.1'");
   ASSERT_FALSE(id.empty());
   json::value job = PollJson("job get -o json " + id, [](const json::value& v) {

@@ -99,7 +99,7 @@ TEST(PendingReasonsE2eTest, UserSeesTheRealObstacleAndTheSignal) {
   EXPECT_EQ(alloc.at("signal").as_int64(), 15);
   EXPECT_EQ(Field(alloc, "state"), "released");
   get = RunFastgpu("job get " + id + " " + flags);
-  EXPECT_NE(get.output.find("released  0:1000m/exclusive  signal 15"), std::string::npos)
+  EXPECT_NE(get.output.find("released  0:1000m/exclusive  -         signal 15"), std::string::npos)
       << get.output;
   EXPECT_NE(get.output.find("ended after it was stopped by the control plane (job cancelled): "
                             "killed by signal 15 (Terminated)"),

@@ -60,7 +60,13 @@ struct Up {
     if (!up->ok()) return;
     flags = " --server " + up->url() + " --token " + ReadFirstLine(dir.path() + "/admin.token");
   }
-  CommandResult Cli(const std::string& args) { return RunFastgpu(args + flags + " 2>&1"); }
+  // Runs `fastgpu ARGS` against this control plane; the flags go before a " -- " that starts
+  // the replicas' command.
+  CommandResult Cli(const std::string& args) {
+    const size_t dashes = args.find(" -- ");
+    if (dashes == std::string::npos) return RunFastgpu(args + flags + " 2>&1");
+    return RunFastgpu(args.substr(0, dashes) + flags + args.substr(dashes) + " 2>&1");
+  }
   // `service get NAME -o json`, null when it fails.
   json::value Get(const std::string& name) {
     CommandResult r = Cli("service get " + name + " -o json");

@@ -230,7 +230,9 @@ class Vm final : public IsolationMode {
     const int milli = s.milli;
     const std::string name = GpuName(g.gpu.index);
     std::vector<VgpuType> types = ListVgpuTypes(vm.sysfs_root, g.pci_address);
-    if (types.empty()) {
+    // A slice placed as a named type whose instances are all taken (no free VF lists it any
+    // more) says that the type no longer fits, below.
+    if (types.empty() && s.vm_type.empty()) {
       return FailedPrecondition("vm isolation: " + name +
                                 " offers no vGPU type (no SR-IOV vGPU or mdev support: "
                                 "install NVIDIA's vGPU host driver)");

@@ -92,7 +92,7 @@ std::vector<model::VmOffer> VmOffers(const VmOptions& vm, const std::vector<GpuS
         if (g.gpu.memory_mib <= 0 || t.framebuffer_mib <= 0) continue;
         const int milli = static_cast<int>(
             std::min<int64_t>(1000, t.framebuffer_mib * 1000 / g.gpu.memory_mib));
-        if (milli < 1) continue;
+        if (milli < 1 || milli >= 1000) continue;  // a whole GPU goes by passthrough
         const bool known = std::any_of(offer.types.begin(), offer.types.end(),
                                        [&](const model::VmGpuType& x) { return x.name == t.name; });
         if (!known) offer.types.push_back({t.name, milli, t.framebuffer_mib});

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,18 +59,35 @@ class ServiceFixture : public ::testing::Test {
     if (allocs.empty()) return "";
     return std::string(allocs.back().at("allocation_id").as_string());
   }
-  // The agent reports the job's replica in `state` (with `exit_code` for exited).
+  // The agent reports the job's replica in `state` (with `exit_code` for exited). A running
+  // replica is reported ready on an endpoint of its own, as an agent whose readiness probe
+  // passed does, in this and every later heartbeat until it is reported otherwise.
   void Report(const std::string& job, const std::string& state, int exit_code = 0) {
     const std::string alloc = AllocOf(job);
     ASSERT_FALSE(alloc.empty()) << job << " has no allocation";
-    Reply hb = agent_->Heartbeat(json::array{ReplicaReportJson(alloc, state, exit_code)});
+    json::object report = ReplicaReportJson(alloc, state, exit_code);
+    running_.erase(alloc);
+    if (state == "running") {
+      report["ready"] = true;
+      report["endpoint"] = "127.0.0.1:" + std::to_string(40000 + running_.size());
+      running_[alloc] = report;
+    }
+    json::array replicas = RunningReports();
+    if (state != "running") replicas.push_back(report);
+    Reply hb = agent_->Heartbeat(replicas);
     ASSERT_EQ(hb.status, 200) << hb.raw;
+  }
+  // What the agent reports about the replicas it runs, in each heartbeat.
+  json::array RunningReports() const {
+    json::array out;
+    for (const auto& [alloc, report] : running_) out.push_back(report);
+    return out;
   }
   // Moves the clock by `seconds`, the agent heartbeating every 5 s (its lease holds).
   void Advance(int seconds) {
     for (int left = seconds; left > 0; left -= 5) {
       cp_.clock().Advance(std::chrono::seconds(std::min(left, 5)));
-      ASSERT_EQ(agent_->Heartbeat().status, 200);
+      ASSERT_EQ(agent_->Heartbeat(RunningReports()).status, 200);
     }
   }
   // Every replica of the service placed and reported running.
@@ -84,6 +102,7 @@ class ServiceFixture : public ::testing::Test {
   TestControlPlane cp_;
   std::string token_;
   std::unique_ptr<SimAgent> agent_;
+  std::map<std::string, json::object> running_;  // allocation -> its last running report
 };
 
 }  // namespace fastgpu::server::testing
