@@ -17,22 +17,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Polls `fastgpu job get -o json` (every 100 ms, at most 20 s) until `done` holds.
-template <typename Pred>
-json::value WaitFor(const std::string& flags, const std::string& id, Pred done) {
-  json::value last;
-  for (int i = 0; i < 200; ++i) {
-    CommandResult r = RunFastgpu("job get " + id + " -o json " + flags);
-    if (r.exit_code == 0) {
-      last = JsonOutput(r);
-      if (done(last.as_object())) return last;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ADD_FAILURE() << id << ": condition never held; last: " << json::serialize(last);
-  return last;
-}
-
 std::string Field(const json::object& o, const char* key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
@@ -83,15 +67,15 @@ TEST(PendingReasonsE2eTest, UserSeesTheRealObstacleAndTheSignal) {
   ASSERT_EQ(sub.exit_code, 0) << sub.output;
   const std::string id(JsonOutput(sub).at("id").as_string());
   const std::string drained = "waiting for unavailable capacity: node " + node + " is drained";
-  WaitFor(flags, id, [&](const json::object& j) { return Field(j, "reason") == drained; });
+  WaitForJob(flags, id, [&](const json::object& j) { return Field(j, "reason") == drained; });
   CommandResult get = RunFastgpu("job get " + id + " " + flags);
   EXPECT_NE(get.output.find("reason:    " + drained), std::string::npos) << get.output;
 
   // Back in service: it runs; cancelled, its replica is stopped by SIGTERM and says so.
   ASSERT_EQ(RunFastgpu("node drain --undo " + node + " " + flags).exit_code, 0);
-  WaitFor(flags, id, [](const json::object& j) { return Field(j, "state") == "running"; });
+  WaitForJob(flags, id, [](const json::object& j) { return Field(j, "state") == "running"; });
   ASSERT_EQ(RunFastgpu("job cancel " + id + " " + flags).exit_code, 0);
-  json::value done = WaitFor(flags, id, [](const json::object& j) {
+  json::value done = WaitForJob(flags, id, [](const json::object& j) {
     const auto& allocs = j.at("allocations").as_array();
     return !allocs.empty() && Field(allocs[0].as_object(), "ended") == "signal 15";
   });

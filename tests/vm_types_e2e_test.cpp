@@ -18,22 +18,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Polls `fastgpu job get -o json` (every 100 ms, at most 30 s) until `done` holds.
-template <typename Pred>
-json::value WaitFor(const std::string& flags, const std::string& id, Pred done) {
-  json::value last;
-  for (int i = 0; i < 300; ++i) {
-    CommandResult r = RunFastgpu("job get " + id + " -o json " + flags);
-    if (r.exit_code == 0) {
-      last = JsonOutput(r);
-      if (last.is_object() && done(last.as_object())) return last;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ADD_FAILURE() << id << ": condition never held; last: " << json::serialize(last);
-  return last;
-}
-
 std::string Str(const json::value& v, const char* key) {
   const json::value* f = v.is_object() ? v.as_object().if_contains(key) : nullptr;
   return f != nullptr && f->is_string() ? std::string(f->as_string()) : "";
@@ -71,7 +55,7 @@ TEST(VmTypesE2eTest, AFractionLandsOnTheSmallestTypeThatHoldsIt) {
                                  "256Mi " + flags + " -- true");
   ASSERT_EQ(sub.exit_code, 0) << sub.output;
   const std::string id = Str(JsonOutput(sub), "id");
-  json::value job = WaitFor(flags, id, [](const json::object& j) {
+  json::value job = WaitForJob(flags, id, [](const json::object& j) {
     return !j.at("allocations").as_array().empty();
   });
   ASSERT_TRUE(job.is_object());
@@ -82,7 +66,7 @@ TEST(VmTypesE2eTest, AFractionLandsOnTheSmallestTypeThatHoldsIt) {
   CommandResult shown = RunFastgpu("job get " + id + " " + flags);
   EXPECT_NE(shown.output.find("0:500m/vm(H100-4-40C)"), std::string::npos) << shown.output;
   // libvirt does not answer: the replica fails with that reason, it does not hang.
-  job = WaitFor(flags, id, [](const json::object& j) {
+  job = WaitForJob(flags, id, [](const json::object& j) {
     return Str(j, "state") == "failed";
   });
   const std::string message = Str(job.at("allocations").as_array()[0], "message");
@@ -95,7 +79,7 @@ TEST(VmTypesE2eTest, AFractionLandsOnTheSmallestTypeThatHoldsIt) {
                                  " -- true");
   ASSERT_EQ(big.exit_code, 0) << big.output;
   const std::string big_id = Str(JsonOutput(big), "id");
-  job = WaitFor(flags, big_id, [](const json::object& j) {
+  job = WaitForJob(flags, big_id, [](const json::object& j) {
     return Str(j, "reason").find("no GPU offers a vm type of at least 0.6") != std::string::npos;
   });
   EXPECT_EQ(Str(job, "state"), "pending") << json::serialize(job);
