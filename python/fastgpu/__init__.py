@@ -1,4 +1,5 @@
-"""FastGPU's Python client: submit jobs, follow their logs, read usage and cost.
+"""FastGPU's Python client: submit jobs, follow their logs, run services, read usage and
+cost.
 
 Standard library only. Quick start::
 
@@ -19,8 +20,9 @@ from .errors import (AlreadyExistsError, FailedPreconditionError, FastGPUError, 
                      InvalidArgumentError, NotFoundError, PermissionDeniedError,
                      ResourceExhaustedError, UnauthenticatedError, UnavailableError,
                      WaitTimeoutError)
-from .types import (TERMINAL_STATES, Allocation, Gpu, Job, JobEvent, JobPage, LogChunk, Node,
-                    Prices, Shape, Slice, Tenant, Token, UsageReport, UsageRow)
+from .types import (SERVICE_STATES, TERMINAL_STATES, Allocation, DeletedService, Gpu, Job,
+                    JobEvent, JobPage, LogChunk, Node, Prices, Readiness, ReplicaStatus, Service,
+                    ServiceScale, ServiceSpec, Shape, Slice, Tenant, Token, UsageReport, UsageRow)
 from .units import parse_cpu_milli, parse_gpu, parse_memory_mib
 
 __version__ = "0.1.0"
@@ -32,5 +34,7 @@ __all__ = [
     "InternalError", "UnavailableError", "WaitTimeoutError",
     "TERMINAL_STATES", "Allocation", "Gpu", "Job", "JobEvent", "JobPage", "LogChunk", "Node",
     "Prices", "Shape", "Slice", "Tenant", "Token", "UsageReport", "UsageRow",
+    "SERVICE_STATES", "Service", "ServiceSpec", "ServiceScale", "Readiness", "ReplicaStatus",
+    "DeletedService",
     "parse_gpu", "parse_memory_mib", "parse_cpu_milli", "__version__",
 ]

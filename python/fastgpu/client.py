@@ -1,4 +1,4 @@
-"""The FastGPU client: jobs, logs, nodes, usage, prices, tenants and tokens.
+"""The FastGPU client: jobs, logs, services, nodes, usage, prices, tenants and tokens.
 
 A :class:`Client` holds a resolved configuration (server, token, CA file; see
 :mod:`fastgpu.config`) and a :class:`fastgpu.transport.Transport`. Every method is one
@@ -24,13 +24,15 @@ from urllib.parse import quote, urlencode
 from .config import ClientConfig, resolve_config
 from .errors import FastGPUError, InvalidArgumentError, WaitTimeoutError
 from .transport import Transport
-from .types import (Job, JobPage, LogChunk, Node, Prices, Tenant, Token, UsageReport)
+from .types import (DeletedService, Job, JobPage, LogChunk, Node, Prices, Service, Tenant,
+                    Token, UsageReport)
 from .units import Amount, parse_cpu_milli, parse_gpu, parse_memory_mib
 
-#: A job, node or tenant named by its id, its name, or the object itself.
+#: A job, node, tenant or service named by its id, its name, or the object itself.
 JobRef = Union[str, Job]
 NodeRef = Union[str, Node]
 TenantRef = Union[str, Tenant]
+ServiceRef = Union[str, Service]
 #: A report bound: Unix ms, a ``datetime`` (naive means UTC), a ``date``, or the API's
 #: text (``"2026-11-01"``, ``"2026-11-01T00:00:00Z"``).
 TimeArg = Union[int, str, _dt.date, _dt.datetime]
@@ -54,6 +56,69 @@ def _ref(value: Any, kind: str) -> str:
     if not isinstance(ident, str) or not ident:
         raise InvalidArgumentError(f"{kind}: expected an id or a name, got {value!r}")
     return ident
+
+
+def _command(command: Sequence[str]) -> List[str]:
+    if isinstance(command, (str, bytes)) or not all(isinstance(a, str) for a in command):
+        raise InvalidArgumentError("command: expected a list of strings, e.g. "
+                                   "['sh', '-c', 'echo hello']")
+    return list(command)
+
+
+def _shape(gpu: Amount, gpu_memory: Optional[Amount], gpu_models: Union[str, Sequence[str]],
+           cpu: Optional[Amount], memory: Optional[Amount], isolation: str) -> Dict[str, Any]:
+    """The API's shape from the CLI's units; a bad one is refused naming the argument."""
+    models = [gpu_models] if isinstance(gpu_models, str) else list(gpu_models)
+    shape: Dict[str, Any] = {"isolation": isolation, "gpu_models": models}
+    try:
+        shape["gpu_count"], shape["gpu_milli"] = parse_gpu(gpu)
+    except InvalidArgumentError as e:
+        raise InvalidArgumentError(f"gpu: {e.message}") from None
+    for arg, key, value, parse in (
+            ("gpu_memory", "gpu_memory_mib", gpu_memory, parse_memory_mib),
+            ("cpu", "cpu_milli", cpu, parse_cpu_milli),
+            ("memory", "memory_mib", memory, parse_memory_mib)):
+        if value is None:
+            continue
+        try:
+            shape[key] = parse(value)
+        except InvalidArgumentError as e:
+            raise InvalidArgumentError(f"{arg}: {e.message}") from None
+    return shape
+
+
+def _whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{name}: expected a whole number, got {value!r}")
+    return value
+
+
+def _readiness(http_path: Optional[str], tcp: bool) -> Dict[str, Any]:
+    """The API's readiness object: ``{"http": path}``, ``{"tcp": true}``, or {} (none)."""
+    probe: Dict[str, Any] = {}
+    if http_path:
+        if not isinstance(http_path, str):
+            raise InvalidArgumentError(f"ready_http: expected a path, got {http_path!r}")
+        probe["http"] = http_path
+    if tcp:
+        probe["tcp"] = True
+    return probe
+
+
+def _scaling(**given: Any) -> Dict[str, Any]:
+    """The scaling fields given (not None), under the API's names, checked for type."""
+    body: Dict[str, Any] = {}
+    for arg, key in (("min", "min_replicas"), ("max", "max_replicas"),
+                     ("target_gpu_util", "target_gpu_util"), ("idle_timeout", "idle_timeout_s"),
+                     ("scale_down_delay", "scale_down_delay_s")):
+        if given[arg] is not None:
+            body[key] = _whole(given[arg], arg)
+    rps = given["target_rps"]
+    if rps is not None:
+        if isinstance(rps, bool) or not isinstance(rps, (int, float)):
+            raise InvalidArgumentError(f"target_rps: expected a number, got {rps!r}")
+        body["target_rps"] = rps
+    return body
 
 
 def _time_param(value: Optional[TimeArg], name: str) -> Optional[str]:
@@ -176,27 +241,9 @@ class Client:
                 the key was used for another request.
             ResourceExhaustedError: over the tenant's quota or budget (429).
         """
-        if isinstance(command, (str, bytes)) or not all(isinstance(a, str) for a in command):
-            raise InvalidArgumentError("command: expected a list of strings, e.g. "
-                                       "['sh', '-c', 'echo hello']")
-        models = [gpu_models] if isinstance(gpu_models, str) else list(gpu_models)
-        shape: Dict[str, Any] = {"isolation": isolation, "gpu_models": models}
-        try:
-            shape["gpu_count"], shape["gpu_milli"] = parse_gpu(gpu)
-        except InvalidArgumentError as e:
-            raise InvalidArgumentError(f"gpu: {e.message}") from None
-        for arg, key, value, parse in (
-                ("gpu_memory", "gpu_memory_mib", gpu_memory, parse_memory_mib),
-                ("cpu", "cpu_milli", cpu, parse_cpu_milli),
-                ("memory", "memory_mib", memory, parse_memory_mib)):
-            if value is None:
-                continue
-            try:
-                shape[key] = parse(value)
-            except InvalidArgumentError as e:
-                raise InvalidArgumentError(f"{arg}: {e.message}") from None
         body: Dict[str, Any] = {
-            "name": name, "command": list(command), "env": dict(env or {}), "shape": shape,
+            "name": name, "command": _command(command), "env": dict(env or {}),
+            "shape": _shape(gpu, gpu_memory, gpu_models, cpu, memory, isolation),
             "replicas": replicas, "max_retries": retries, "priority": priority,
         }
         if image:
@@ -392,6 +439,206 @@ class Client:
         if tail:
             yield tail
 
+    # ---- services (docs/services.md) ----
+
+    def create_service(self, name: str, command: Sequence[str], *, gpu: Amount = 0,
+                       gpu_memory: Optional[Amount] = None,
+                       gpu_models: Union[str, Sequence[str]] = (), cpu: Optional[Amount] = None,
+                       memory: Optional[Amount] = None, isolation: str = "default",
+                       env: Optional[Mapping[str, str]] = None, image: str = "",
+                       root: bool = False, port: bool = False, ready_http: Optional[str] = None,
+                       ready_tcp: bool = False, min: Optional[int] = None,
+                       max: Optional[int] = None, replicas: Optional[int] = None,
+                       target_rps: Optional[float] = None, target_gpu_util: Optional[int] = None,
+                       idle_timeout: Optional[int] = None, scale_down_delay: Optional[int] = None,
+                       idempotency_key: Optional[str] = None,
+                       extra: Optional[Mapping[str, Any]] = None) -> Service:
+        """Creates a service: ``replicas`` copies of ``command``, each a job of one
+        replica, that the control plane keeps running (``fastgpu service create``).
+
+        Args:
+            name: 1-63 of ``a-z``, ``0-9``, ``-``; unique among the tenant's services.
+            command, gpu, gpu_memory, gpu_models, cpu, memory, isolation, env, image, root:
+                each replica's, as in :meth:`submit`.
+            port: the replica listens on the port its agent gives it (``$PORT``).
+            ready_http: readiness probe: a GET of this path on the port answers 2xx.
+            ready_tcp: readiness probe: the port accepts a connection. A probe needs
+                ``port``; without one a running replica is ready.
+            min, max: the count's bounds (the API's ``min_replicas``, default 1, and
+                ``max_replicas``, default ``min`` but at least 1).
+            replicas: the count to start with, clamped to min..max (default: ``min``, at
+                least 1).
+            target_rps, target_gpu_util: the autoscaler's target (requests per second per
+                replica, or GPU utilisation percent; not both; docs/services.md).
+            idle_timeout: with ``min=0``: seconds without a request before scaling to zero
+                (the API's ``idle_timeout_s``, default 300).
+            scale_down_delay: seconds the autoscaler waits before lowering the count
+                (``scale_down_delay_s``, default 300).
+            idempotency_key: as in :meth:`submit` (default: random, the same on retries).
+            extra: more top-level fields sent as given.
+
+        Returns:
+            The service as stored (``pending``, or ``idle`` with no replicas).
+
+        Raises:
+            InvalidArgumentError: a bad argument (``.field`` names it: ``min_replicas``,
+                ``shape.gpu_milli``, ``name``, or the argument refused here).
+            AlreadyExistsError: the tenant has a service of that name (409).
+            FailedPreconditionError: no node could ever hold a replica (422), or the key
+                was used for another request.
+            PermissionDeniedError: ``root`` for a tenant not allowed to (403).
+        """
+        body: Dict[str, Any] = {
+            "name": name, "command": _command(command), "env": dict(env or {}),
+            "shape": _shape(gpu, gpu_memory, gpu_models, cpu, memory, isolation),
+        }
+        if image:
+            body["image"] = image
+        if root:
+            body["run_as_root"] = True
+        if port:
+            body["port"] = True
+        if ready_http is not None or ready_tcp:
+            body["readiness"] = _readiness(ready_http, ready_tcp)
+        body.update(_scaling(min=min, max=max, target_rps=target_rps,
+                             target_gpu_util=target_gpu_util, idle_timeout=idle_timeout,
+                             scale_down_delay=scale_down_delay))
+        if replicas is not None:
+            body["replicas"] = _whole(replicas, "replicas")
+        body.update(extra or {})
+        answer = self._call("POST", "/v1/services", body, idempotency_key or _new_key())
+        return Service.from_json(self._object(answer, "service"))
+
+    def list_services(self, tenant: Optional[TenantRef] = None) -> List[Service]:
+        """The caller's services in creation order (the admin: every tenant's, or one
+        ``tenant``'s), each with its replicas."""
+        path = "/v1/services"
+        if tenant is not None:
+            path += "?" + urlencode({"tenant": _ref(tenant, "tenant")})
+        answer = self._object(self._call("GET", path), "services")
+        services = answer.get("services")
+        return [Service.from_json(s) for s in services if isinstance(s, dict)] if isinstance(
+            services, list) else []
+
+    def get_service(self, service: ServiceRef) -> Service:
+        """The service (by name or id) with the state of each replica.
+
+        Raises:
+            NotFoundError: no such service among the caller's (another tenant's is 404).
+        """
+        answer = self._call("GET", f"/v1/services/{_seg(_ref(service, 'service'))}")
+        return Service.from_json(self._object(answer, "service"))
+
+    def scale_service(self, service: ServiceRef, replicas: int,
+                      idempotency_key: Optional[str] = None) -> Service:
+        """Sets the desired count, clamped to min..max; the answer's ``scale`` says what
+        was asked and set (``scale.clamped``, ``scale.note``). Extra replicas are
+        cancelled newest first; missing ones start at the next pass.
+
+        Raises:
+            InvalidArgumentError: ``replicas`` not in 0..1024.
+            NotFoundError: no such service among the caller's.
+        """
+        body = {"replicas": _whole(replicas, "replicas")}
+        answer = self._call("POST", f"/v1/services/{_seg(_ref(service, 'service'))}/scale",
+                            body, idempotency_key or _new_key())
+        return Service.from_json(self._object(answer, "service"))
+
+    def update_service(self, service: ServiceRef, *, command: Optional[Sequence[str]] = None,
+                       env: Optional[Mapping[str, str]] = None, gpu: Optional[Amount] = None,
+                       gpu_memory: Optional[Amount] = None,
+                       gpu_models: Optional[Union[str, Sequence[str]]] = None,
+                       cpu: Optional[Amount] = None, memory: Optional[Amount] = None,
+                       isolation: Optional[str] = None, image: Optional[str] = None,
+                       root: Optional[bool] = None, port: Optional[bool] = None,
+                       ready_http: Optional[str] = None, ready_tcp: Optional[bool] = None,
+                       min: Optional[int] = None, max: Optional[int] = None,
+                       target_rps: Optional[float] = None, target_gpu_util: Optional[int] = None,
+                       idle_timeout: Optional[int] = None, scale_down_delay: Optional[int] = None,
+                       reset: Sequence[str] = (), idempotency_key: Optional[str] = None,
+                       extra: Optional[Mapping[str, Any]] = None) -> Service:
+        """Changes the fields given (``fastgpu service update``); None leaves one as it is.
+
+        A change of what a replica runs (command, env, shape, image, root, port, probe)
+        raises the generation and rolls the replicas one at a time; a change of the
+        scaling fields alone does not (the count is clamped to the new bounds). ``env``
+        replaces the whole environment; any of ``gpu``, ``gpu_memory``, ``gpu_models``,
+        ``cpu``, ``memory``, ``isolation`` replaces the whole shape (the others at their
+        defaults, as the CLI's shape flags do); ``ready_http`` / ``ready_tcp`` replace the
+        probe (``ready_tcp=False`` or ``ready_http=""`` alone removes it). The count is
+        set with :meth:`scale_service`.
+
+        Args:
+            reset: the API's field names to restore to their defaults (sent as null), e.g.
+                ``["target_rps", "readiness", "idle_timeout_s"]``.
+
+        Raises:
+            InvalidArgumentError: a bad field (``.field`` names it), or nothing to change.
+            NotFoundError: no such service among the caller's.
+            FailedPreconditionError: no node could ever hold a replica of the new spec.
+        """
+        body: Dict[str, Any] = {}
+        if command is not None:
+            body["command"] = _command(command)
+        if env is not None:
+            body["env"] = dict(env)
+        if any(v is not None for v in (gpu, gpu_memory, gpu_models, cpu, memory, isolation)):
+            body["shape"] = _shape(0 if gpu is None else gpu, gpu_memory,
+                                   () if gpu_models is None else gpu_models, cpu, memory,
+                                   isolation or "default")
+        for key, value in (("image", image), ("run_as_root", root), ("port", port)):
+            if value is not None:
+                body[key] = value
+        if ready_http is not None or ready_tcp is not None:
+            body["readiness"] = _readiness(ready_http, bool(ready_tcp))
+        body.update(_scaling(min=min, max=max, target_rps=target_rps,
+                             target_gpu_util=target_gpu_util, idle_timeout=idle_timeout,
+                             scale_down_delay=scale_down_delay))
+        body.update(extra or {})
+        for key in [reset] if isinstance(reset, str) else reset:
+            if key in body:
+                raise InvalidArgumentError(f"reset: {key!r} is both given and reset")
+            body[key] = None
+        answer = self._call("PATCH", f"/v1/services/{_seg(_ref(service, 'service'))}", body,
+                            idempotency_key or _new_key())
+        return Service.from_json(self._object(answer, "service"))
+
+    def delete_service(self, service: ServiceRef,
+                       idempotency_key: Optional[str] = None) -> DeletedService:
+        """Cancels the service's live replicas and removes it; the replica jobs stay,
+        cancelled (``cancelled_jobs``), for their logs and their bill.
+
+        Raises:
+            NotFoundError: no such service among the caller's.
+        """
+        answer = self._call("DELETE", f"/v1/services/{_seg(_ref(service, 'service'))}", None,
+                            idempotency_key or _new_key())
+        return DeletedService.from_json(self._object(answer, "deleted service"))
+
+    def wait_service(self, service: ServiceRef, timeout: Optional[float] = None,
+                     poll_interval: float = 0.5) -> Service:
+        """Polls the service until it is :attr:`Service.steady` (every wanted replica of
+        the current generation ready, or idle with none wanted); returns it.
+
+        Raises:
+            WaitTimeoutError: not steady after ``timeout`` s (``.service``: the last view).
+            NotFoundError: no such service among the caller's.
+        """
+        ident = _ref(service, "service")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            current = self.get_service(ident)
+            if current.steady:
+                return current
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise WaitTimeoutError(
+                    f"service {ident} is {current.state} with {current.ready_replicas} of "
+                    f"{current.replicas} replicas ready after {timeout:g} s ({current.reason})",
+                    service=current)
+            pause = poll_interval if deadline is None else min(poll_interval, deadline - now)
+            time.sleep(max(0.0, pause))
+
     # ---- nodes (admin) ----
 
     def list_nodes(self) -> List[Node]:
@@ -424,8 +671,8 @@ class Client:
 
     def _usage_query(self, tenant: Optional[TenantRef], from_: Optional[TimeArg],
                      to: Optional[TimeArg], by: str, fmt: str) -> str:
-        if by not in ("job", "model", "day"):
-            raise InvalidArgumentError(f"by: must be job, model or day, got {by!r}")
+        if by not in ("job", "service", "model", "day"):
+            raise InvalidArgumentError(f"by: must be job, service, model or day, got {by!r}")
         query: Dict[str, str] = {"by": by, "format": fmt}
         if tenant is not None:
             query["tenant"] = _ref(tenant, "tenant")
@@ -444,7 +691,8 @@ class Client:
                 caller's own; the admin's default is every tenant).
             from_: start (default: the start of this month, UTC).
             to: end, exclusive (default: now).
-            by: rows per ``job``, GPU ``model`` or UTC ``day``.
+            by: rows per ``job``, ``service`` (its replicas' usage under the service's
+                name, and a row ``"-"`` for plain jobs), GPU ``model`` or UTC ``day``.
         """
         answer = self._call("GET", self._usage_query(tenant, from_, to, by, "json"))
         return UsageReport.from_json(self._object(answer, "usage"))

@@ -10,7 +10,16 @@ request before sending it). The common codes have a subclass each, so callers ca
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, Optional, Type
+
+# A field's path as the API writes it at the start of a message: "shape.gpu_milli: ...".
+_FIELD_PREFIX = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\])*(?:\.[A-Za-z_][A-Za-z0-9_]*"
+                           r"(?:\[[0-9]+\])*)*): ")
+# The codes whose messages name a field of the request that way (an INTERNAL "sqlite: ..."
+# names none).
+_FIELD_CODES = frozenset({"INVALID_ARGUMENT", "OUT_OF_RANGE", "PERMISSION_DENIED",
+                          "ALREADY_EXISTS", "FAILED_PRECONDITION"})
 
 
 class FastGPUError(Exception):
@@ -24,6 +33,18 @@ class FastGPUError(Exception):
         self.code: str = code or self.default_code or "UNKNOWN"
         self.message: str = message
         self.status: Optional[int] = status
+
+    @property
+    def field(self) -> str:
+        """The field the message names first (``"shape.gpu_milli"`` of ``"shape.gpu_milli:
+        must be ..."``, ``"min"`` of the client's ``"min: expected ..."``), or "" when it
+        names none. The API starts the message of a refused field with its path; only
+        the codes of refused requests (``INVALID_ARGUMENT``, ``PERMISSION_DENIED``,
+        ``ALREADY_EXISTS``, ``FAILED_PRECONDITION``, ``OUT_OF_RANGE``) are read so."""
+        if self.code not in _FIELD_CODES:
+            return ""
+        m = _FIELD_PREFIX.match(self.message)
+        return m.group(1) if m else ""
 
     def __str__(self) -> str:
         where = f"HTTP {self.status}, " if self.status is not None else ""
@@ -63,7 +84,7 @@ class NotFoundError(FastGPUError):
 
 
 class AlreadyExistsError(FastGPUError):
-    """409 ``ALREADY_EXISTS``: e.g. a tenant name that is taken."""
+    """409 ``ALREADY_EXISTS``: e.g. a tenant or service name that is taken."""
 
     default_code = "ALREADY_EXISTS"
 
@@ -100,16 +121,18 @@ class UnavailableError(FastGPUError, ConnectionError):
 
 
 class WaitTimeoutError(FastGPUError, TimeoutError):
-    """``DEADLINE_EXCEEDED``: :meth:`Client.wait` or a followed log ran past its timeout.
+    """``DEADLINE_EXCEEDED``: :meth:`Client.wait`, :meth:`Client.wait_service` or a
+    followed log ran past its timeout.
 
-    ``job`` holds the job as last seen (None when it was never read).
+    ``job`` holds the job as last seen, ``service`` the service (None when not read).
     """
 
     default_code = "DEADLINE_EXCEEDED"
 
-    def __init__(self, message: str, job: Any = None) -> None:
+    def __init__(self, message: str, job: Any = None, service: Any = None) -> None:
         super().__init__(message)
         self.job = job
+        self.service = service
 
 
 _BY_CODE: Dict[str, Type[FastGPUError]] = {

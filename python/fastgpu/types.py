@@ -175,7 +175,8 @@ class Job:
     ``state`` runs ``pending`` -> ``scheduled`` -> ``running`` -> ``succeeded`` |
     ``failed`` | ``cancelled``; ``reason`` says why it is where it is. ``events`` and
     ``allocations`` are filled by :meth:`Client.get_job` (and the calls built on it),
-    empty in listings.
+    empty in listings. A service's replica job has ``service`` (the service's id) and
+    ``service_generation``; other jobs have "" and 0.
     """
 
     id: str = ""
@@ -195,6 +196,8 @@ class Job:
     created_at: int = 0
     updated_at: int = 0
     simulated: bool = False
+    service: str = ""
+    service_generation: int = 0
     events: List[JobEvent] = field(default_factory=list)
     allocations: List[Allocation] = field(default_factory=list)
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -220,6 +223,7 @@ class Job:
                    image=_s(d, "image"), run_as_root=_b(d, "run_as_root"),
                    attempts=_i(d, "attempts"), created_at=_i(d, "created_at"),
                    updated_at=_i(d, "updated_at"), simulated=_b(d, "simulated"),
+                   service=_s(d, "service"), service_generation=_i(d, "service_generation"),
                    events=[JobEvent.from_json(x) for x in _objects(d, "events")],
                    allocations=[Allocation.from_json(x) for x in _objects(d, "allocations")],
                    raw=dict(d))
@@ -320,7 +324,10 @@ class Node:
 
 @dataclass
 class UsageRow:
-    """One row of a usage report: a job, a GPU model or a UTC day (``key``).
+    """One row of a usage report: a job, a service, a GPU model or a UTC day (``key``).
+
+    Grouped by service, ``key`` is the service's name, and ``"-"`` the row of the
+    tenant's plain jobs.
 
     Money is ``cents`` (exact) and ``cost`` (its text, ``"$0.04"``); ``gpu_hours`` is
     rounded to 6 places, ``gpu_milli_seconds`` the exact integer behind it.
@@ -344,7 +351,8 @@ class UsageRow:
 
 @dataclass
 class UsageReport:
-    """Metered usage and cost over ``[from_ms, to_ms)``, grouped ``by`` job, model or day.
+    """Metered usage and cost over ``[from_ms, to_ms)``, grouped ``by`` job, service, model
+    or day.
 
     The rows add up to ``total_cents`` (the tenant's bill) to the cent. ``tenant`` is
     ``"*"`` for the admin's report over every tenant.
@@ -361,7 +369,7 @@ class UsageReport:
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def row(self, key: str) -> Optional[UsageRow]:
-        """The row whose key is ``key`` (a job id, a model, a day), or None."""
+        """The row whose key is ``key`` (a job id, a service name, a model, a day), or None."""
         return next((r for r in self.rows if r.key == key), None)
 
     @classmethod
@@ -452,3 +460,202 @@ class Token:
         return cls(id=_s(d, "id"), tenant_id=_s(d, "tenant_id"), name=_s(d, "name"),
                    revoked=_b(d, "revoked"), created_at=_i(d, "created_at"),
                    token=_s(d, "token"), raw=dict(d))
+
+
+#: The states of a service (docs/services.md).
+SERVICE_STATES = frozenset({"pending", "running", "updating", "backoff", "idle"})
+
+
+@dataclass
+class Readiness:
+    """A service's readiness probe: an HTTP GET of ``http`` (a path) on the replica's
+    port answers 2xx, or (``tcp``) the port accepts a connection. Neither: a running
+    replica is ready."""
+
+    http: str = ""
+    tcp: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """True when there is no probe."""
+        return not self.http and not self.tcp
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Readiness":
+        """Reads an API readiness object (``{"http": "/healthz"}`` or ``{"tcp": true}``)."""
+        return cls(http=_s(d, "http"), tcp=_b(d, "tcp"))
+
+
+@dataclass
+class ServiceSpec:
+    """What a service runs and how many (the API's ``spec``).
+
+    ``command``, ``env``, ``shape``, ``image`` and ``run_as_root`` are each replica's
+    (a job of one replica). ``port``: the replica listens on ``$PORT``. The count stays
+    within ``min_replicas..max_replicas``; ``target_rps`` / ``target_gpu_util`` (0: off),
+    ``idle_timeout_s`` and ``scale_down_delay_s`` are the autoscaler's settings.
+    """
+
+    name: str = ""
+    command: List[str] = field(default_factory=list)
+    env: Dict[str, str] = field(default_factory=dict)
+    shape: Shape = field(default_factory=Shape)
+    port: bool = False
+    readiness: Readiness = field(default_factory=Readiness)
+    min_replicas: int = 1
+    max_replicas: int = 1
+    target_rps: float = 0.0
+    target_gpu_util: int = 0
+    idle_timeout_s: int = 300
+    scale_down_delay_s: int = 300
+    image: str = ""
+    run_as_root: bool = False
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "ServiceSpec":
+        """Reads an API service spec; unknown fields are kept in ``raw`` only."""
+        return cls(name=_s(d, "name"), command=_str_list(d, "command"), env=_str_map(d, "env"),
+                   shape=Shape.from_json(_object(d, "shape")), port=_b(d, "port"),
+                   readiness=Readiness.from_json(_object(d, "readiness")),
+                   min_replicas=_i(d, "min_replicas", 1), max_replicas=_i(d, "max_replicas", 1),
+                   target_rps=_f(d, "target_rps"), target_gpu_util=_i(d, "target_gpu_util"),
+                   idle_timeout_s=_i(d, "idle_timeout_s", 300),
+                   scale_down_delay_s=_i(d, "scale_down_delay_s", 300), image=_s(d, "image"),
+                   run_as_root=_b(d, "run_as_root"), raw=dict(d))
+
+
+@dataclass
+class ReplicaStatus:
+    """One live replica of a service: its job, the job's state and reason, the
+    generation it runs, whether it is ready, and its ``endpoint`` ("host:port", "" until
+    its agent reports one)."""
+
+    job_id: str = ""
+    state: str = ""
+    generation: int = 0
+    ready: bool = False
+    reason: str = ""
+    endpoint: str = ""
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "ReplicaStatus":
+        """Reads one entry of the API's ``replica_status``."""
+        return cls(job_id=_s(d, "job_id"), state=_s(d, "state"), generation=_i(d, "generation"),
+                   ready=_b(d, "ready"), reason=_s(d, "reason"), endpoint=_s(d, "endpoint"),
+                   raw=dict(d))
+
+
+@dataclass
+class ServiceScale:
+    """What :meth:`Client.scale_service` asked (``requested``) and set (``replicas``);
+    ``clamped`` when the count was held to min..max, with ``note`` saying how."""
+
+    requested: int = 0
+    replicas: int = 0
+    clamped: bool = False
+    note: str = ""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "ServiceScale":
+        """Reads the API's ``scale`` object."""
+        return cls(requested=_i(d, "requested"), replicas=_i(d, "replicas"),
+                   clamped=_b(d, "clamped"), note=_s(d, "note"))
+
+
+@dataclass
+class Service:
+    """A service as the API answers it.
+
+    ``replicas`` is the desired count now (within ``min_replicas..max_replicas``),
+    ``generation`` rises with every change of what a replica runs, ``state`` is one of
+    :data:`SERVICE_STATES` with ``reason`` saying why. ``replica_jobs`` are the ids of its
+    live replica jobs (oldest first), ``replica_status`` the same replicas in detail.
+    ``scale`` is set only in the answer of :meth:`Client.scale_service`.
+    """
+
+    id: str = ""
+    tenant_id: str = ""
+    name: str = ""
+    spec: ServiceSpec = field(default_factory=ServiceSpec)
+    replicas: int = 0
+    generation: int = 0
+    state: str = ""
+    reason: str = ""
+    replica_jobs: List[str] = field(default_factory=list)
+    replica_status: List[ReplicaStatus] = field(default_factory=list)
+    created_at: int = 0
+    updated_at: int = 0
+    scale: Optional[ServiceScale] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def min_replicas(self) -> int:
+        """The spec's ``min_replicas``."""
+        return self.spec.min_replicas
+
+    @property
+    def max_replicas(self) -> int:
+        """The spec's ``max_replicas``."""
+        return self.spec.max_replicas
+
+    @property
+    def command(self) -> List[str]:
+        """The spec's ``command``."""
+        return self.spec.command
+
+    @property
+    def shape(self) -> Shape:
+        """The spec's ``shape`` (each replica's)."""
+        return self.spec.shape
+
+    @property
+    def ready_replicas(self) -> int:
+        """How many live replicas are ready (any generation)."""
+        return sum(1 for r in self.replica_status if r.ready)
+
+    @property
+    def steady(self) -> bool:
+        """True when the service is where it was asked to be: ``replicas`` live replicas,
+        every one of the current generation and ready, state ``running``; or, with none
+        wanted, ``idle`` with none left."""
+        if self.replicas == 0:
+            return self.state == "idle" and not self.replica_jobs
+        return (self.state == "running" and len(self.replica_jobs) == self.replicas
+                and len(self.replica_status) == self.replicas
+                and all(r.ready and r.generation == self.generation
+                        for r in self.replica_status))
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Service":
+        """Reads an API service object; unknown fields are kept in ``raw`` only."""
+        spec = ServiceSpec.from_json(_object(d, "spec"))
+        scale = d.get("scale")
+        return cls(id=_s(d, "id"), tenant_id=_s(d, "tenant_id"),
+                   name=_s(d, "name") or spec.name, spec=spec, replicas=_i(d, "replicas"),
+                   generation=_i(d, "generation"), state=_s(d, "state"), reason=_s(d, "reason"),
+                   replica_jobs=_str_list(d, "replica_jobs"),
+                   replica_status=[ReplicaStatus.from_json(x)
+                                   for x in _objects(d, "replica_status")],
+                   created_at=_i(d, "created_at"), updated_at=_i(d, "updated_at"),
+                   scale=ServiceScale.from_json(scale) if isinstance(scale, dict) else None,
+                   raw=dict(d))
+
+
+@dataclass
+class DeletedService:
+    """The answer of :meth:`Client.delete_service`: the service's ``id`` and ``name``,
+    and the replica jobs it cancelled (they stay, cancelled, for their logs and bill)."""
+
+    id: str = ""
+    name: str = ""
+    deleted: bool = False
+    cancelled_jobs: List[str] = field(default_factory=list)
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "DeletedService":
+        """Reads the API's deletion answer."""
+        return cls(id=_s(d, "id"), name=_s(d, "name"), deleted=_b(d, "deleted"),
+                   cancelled_jobs=_str_list(d, "cancelled_jobs"), raw=dict(d))

@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 import uuid
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import fastgpu
@@ -29,6 +29,7 @@ from .live_server import LiveServer
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_DIR = os.path.dirname(PYTHON_DIR)
 JOB_TIMEOUT_S = 60.0
+SERVICE_TIMEOUT_S = 60.0  # for a service's replicas to be started, rolled or stopped
 NO_CONFIG = "/nonexistent/fastgpu/config.json"  # the user's own config file stays unread
 
 _server: Optional[LiveServer] = None
@@ -69,10 +70,11 @@ def unique(prefix: str) -> str:
 
 class DroppingProxy:
     """Forwards requests to the control plane, but drops the connection after forwarding
-    the first ``POST /v1/jobs``: the server applied it, the client never got the answer
-    (the case an Idempotency-Key exists for). Records each forwarded submission's key."""
+    the first ``drop`` request (``POST /v1/jobs`` unless told): the server applied it, the
+    client never got the answer (the case an Idempotency-Key exists for). Records the key
+    of each forwarded request of that method and path."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, drop: Tuple[str, str] = ("POST", "/v1/jobs")) -> None:
         parts = urlsplit(target)
         self.keys: List[str] = []
         self._dropped = False
@@ -93,7 +95,7 @@ class DroppingProxy:
                 resp = conn.getresponse()
                 data = resp.read()
                 conn.close()
-                if self.command == "POST" and self.path == "/v1/jobs":
+                if (self.command, self.path) == drop:
                     proxy.keys.append(self.headers.get("Idempotency-Key", ""))
                     if not proxy._dropped:
                         proxy._dropped = True
@@ -107,7 +109,7 @@ class DroppingProxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _forward
+            do_GET = do_POST = do_PATCH = do_DELETE = _forward
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -336,6 +338,264 @@ class LiveTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("hello from a half GPU\n", out.stdout)
         self.assertRegex(out.stdout, r"succeeded, cost \$0\.02\n")
+
+
+class ServiceLiveTest(unittest.TestCase):
+    """Services (docs/services.md) end to end: replicas are real jobs on the simulated
+    H100s, so each test deletes what it created."""
+
+    admin: fastgpu.Client
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        assert _server is not None
+        cls.admin = fastgpu.Client(_server.url, _server.admin_token, config_path=NO_CONFIG)
+
+    def create(self, client: fastgpu.Client, name: str, **kwargs: Any) -> fastgpu.Service:
+        """Creates a service of ``sleep`` replicas that is deleted after the test, its
+        replicas stopped."""
+        svc = client.create_service(name, ["sleep", "600"], **kwargs)
+
+        def delete() -> None:
+            try:
+                client.delete_service(svc.id)
+            except fastgpu.NotFoundError:
+                pass
+            self.wait_replicas_stopped(lambda job: job.service == svc.id)
+
+        self.addCleanup(delete)
+        return svc
+
+    def wait_replicas_stopped(self, match: Callable[[fastgpu.Job], bool]) -> List[fastgpu.Job]:
+        """Waits until the agent has stopped every replica job ``match`` selects (its log
+        is done: the job is over and the agent sent the replica's last output), since
+        ``fastgpu up`` leaves workloads running when it stops; returns those jobs."""
+        deadline = time.monotonic() + SERVICE_TIMEOUT_S
+        jobs = [j for j in self.admin.iter_jobs() if j.service and match(j)]
+        for job in jobs:
+            while not self.admin.read_log(job.id).done:
+                if time.monotonic() > deadline:
+                    self.fail(f"replica job {job.id} ({job.name}) was not stopped within "
+                              f"{SERVICE_TIMEOUT_S:g} s: {self.admin.get_job(job.id)}")
+                time.sleep(0.2)
+        return jobs
+
+    def test_create_wait_scale_update_delete(self) -> None:
+        name = unique("svc")
+        svc = self.create(self.admin, name, gpu=0.25, cpu="100m", env={"MODEL": "a"}, min=2,
+                          max=3)
+        self.assertTrue(svc.id.startswith("svc-"), svc.id)
+        self.assertEqual((svc.name, svc.state, svc.replicas, svc.generation),
+                         (name, "pending", 2, 1))
+        self.assertEqual((svc.min_replicas, svc.max_replicas), (2, 3))
+        self.assertEqual((svc.shape.gpu, svc.shape.cpu_milli, svc.command),
+                         ("0.25", 100, ["sleep", "600"]))
+        self.assertEqual((svc.spec.env, svc.spec.port, svc.spec.target_rps), ({"MODEL": "a"},
+                                                                               False, 0.0))
+        self.assertTrue(svc.spec.readiness.empty)
+        self.assertEqual((svc.spec.idle_timeout_s, svc.spec.scale_down_delay_s), (300, 300))
+        self.assertIn(svc.tenant_id, [t.id for t in self.admin.list_tenants()])
+
+        # Two replicas running and ready, each a job that names the service.
+        up = self.admin.wait_service(name, timeout=SERVICE_TIMEOUT_S)
+        self.assertEqual((up.state, up.ready_replicas, len(up.replica_jobs)), ("running", 2, 2))
+        self.assertEqual([(r.state, r.generation, r.ready) for r in up.replica_status],
+                         [("running", 1, True)] * 2)
+        job = self.admin.get_job(up.replica_jobs[0])
+        self.assertEqual((job.name, job.service, job.service_generation), (name, svc.id, 1))
+        self.assertEqual((job.replicas, job.shape.gpu_milli), (1, 250))
+        self.assertIn(svc.id, [s.id for s in self.admin.list_services()])
+
+        # Scaling is clamped to min..max, and the answer says so.
+        scaled = self.admin.scale_service(svc, 9)
+        assert scaled.scale is not None
+        self.assertEqual((scaled.scale.requested, scaled.scale.replicas, scaled.scale.clamped),
+                         (9, 3, True))
+        self.assertEqual(scaled.scale.note, "clamped to max_replicas 3")
+        self.assertEqual(scaled.replicas, 3)
+        self.assertEqual(self.admin.wait_service(svc, timeout=SERVICE_TIMEOUT_S).ready_replicas,
+                         3)
+        down = self.admin.scale_service(name, 0)
+        assert down.scale is not None
+        self.assertEqual((down.replicas, down.scale.clamped, down.scale.note),
+                         (2, True, "clamped to min_replicas 2"))
+        exact = self.admin.scale_service(name, 2)
+        assert exact.scale is not None
+        self.assertEqual((exact.scale.clamped, exact.scale.note), (False, ""))
+        self.assertEqual(len(self.admin.wait_service(name, timeout=SERVICE_TIMEOUT_S)
+                             .replica_jobs), 2)
+
+        # A change of the scaling fields alone rolls nothing; a new env rolls generation 2.
+        tuned = self.admin.update_service(name, max=4, target_rps=5)
+        self.assertEqual((tuned.generation, tuned.max_replicas, tuned.spec.target_rps),
+                         (1, 4, 5.0))
+        self.assertEqual(tuned.spec.env, {"MODEL": "a"})
+        rolled = self.admin.update_service(svc, env={"MODEL": "b"})
+        self.assertEqual((rolled.generation, rolled.state, rolled.spec.env),
+                         (2, "updating", {"MODEL": "b"}))
+        self.assertEqual(rolled.spec.target_rps, 5.0)  # kept: only env was given
+        new = self.admin.wait_service(name, timeout=SERVICE_TIMEOUT_S)
+        self.assertEqual([(r.generation, r.ready) for r in new.replica_status],
+                         [(2, True)] * 2)
+        self.assertEqual(self.admin.get_job(new.replica_jobs[0]).env, {"MODEL": "b"})
+        old_jobs = set(up.replica_jobs) - set(new.replica_jobs)
+        self.assertEqual(len(old_jobs), 2)
+        self.assertEqual({self.admin.get_job(j).state for j in old_jobs}, {"cancelled"})
+        reset = self.admin.update_service(name, reset=["target_rps", "max_replicas"])
+        self.assertEqual((reset.spec.target_rps, reset.max_replicas, reset.generation),
+                         (0.0, 2, 2))
+
+        # Delete cancels the live replicas; the service is gone, its jobs stay.
+        live = self.admin.get_service(name).replica_jobs
+        gone = self.admin.delete_service(name)
+        self.assertEqual((gone.id, gone.name, gone.deleted), (svc.id, name, True))
+        self.assertEqual(sorted(gone.cancelled_jobs), sorted(live))
+        for job_id in live:
+            self.assertEqual(self.admin.get_job(job_id).state, "cancelled")
+        stopped = self.wait_replicas_stopped(lambda job: job.service == svc.id)
+        self.assertLessEqual(set(live), {j.id for j in stopped})
+        for job_id in live:  # the agent stopped the process (SIGTERM)
+            self.assertEqual(self.admin.get_job(job_id).allocations[-1].ended, "signal 15")
+        with self.assertRaises(fastgpu.NotFoundError):
+            self.admin.get_service(name)
+        self.assertNotIn(svc.id, [s.id for s in self.admin.list_services()])
+
+        # Its replicas' usage is one row under its name; the rows add up as by job.
+        to = int(time.time() * 1000)
+        by_service = self.admin.usage(by="service", from_=svc.created_at, to=to)
+        row = by_service.row(name)
+        assert row is not None, [r.key for r in by_service.rows]
+        self.assertGreater(row.billed_seconds, 0)
+        by_job = self.admin.usage(by="job", from_=svc.created_at, to=to)
+        self.assertEqual(by_service.total_cents, by_job.total_cents)
+        self.assertEqual(by_service.by, "service")
+
+    def test_errors_name_the_field(self) -> None:
+        name = unique("svc-err")
+        svc = self.create(self.admin, name, cpu="100m", min=0)
+        self.assertEqual((svc.replicas, svc.min_replicas), (1, 0))  # at least 1 to start
+        with self.assertRaises(fastgpu.AlreadyExistsError) as taken:
+            self.create(self.admin, name, cpu="100m")
+        self.assertEqual((taken.exception.status, taken.exception.code), (409, "ALREADY_EXISTS"))
+        self.assertIn(name, taken.exception.message)
+
+        def refused(call: Any, field: str, status: Optional[int] = 400) -> str:
+            with self.assertRaises(fastgpu.InvalidArgumentError) as ctx:
+                call()
+            self.assertEqual((ctx.exception.field, ctx.exception.status), (field, status),
+                             ctx.exception.message)
+            return ctx.exception.message
+
+        other = unique("svc-bad")
+        refused(lambda: self.create(self.admin, other, cpu="100m", min=-1), "min_replicas")
+        refused(lambda: self.create(self.admin, other, cpu="100m", min=3, max=2),
+                "max_replicas")
+        refused(lambda: self.create(self.admin, "Bad_Name", cpu="100m"), "name")
+        refused(lambda: self.create(self.admin, other, cpu="100m", ready_http="/healthz"),
+                "readiness")  # a probe needs port
+        refused(lambda: self.create(self.admin, other, cpu="100m", port=True,
+                                    ready_http="healthz"), "readiness.http")
+        refused(lambda: self.create(self.admin, other, cpu="100m", target_rps=5,
+                                    target_gpu_util=50), "target_gpu_util")
+        self.assertEqual(refused(lambda: self.create(self.admin, other, cpu="100m",
+                                                     extra={"gpus": 1}), "gpus"),
+                         "gpus: unknown field")
+        refused(lambda: self.create(self.admin, other, cpu="100m", min="1"), "min", None)
+        refused(lambda: self.admin.update_service(name, extra={"replicas": 3}), "replicas")
+        refused(lambda: self.admin.update_service(name, extra={"name": "x"}), "name")
+        refused(lambda: self.admin.update_service(name, idle_timeout=0), "idle_timeout_s")
+        refused(lambda: self.admin.scale_service(name, 2000), "replicas")
+        with self.assertRaises(fastgpu.FailedPreconditionError) as never:
+            self.create(self.admin, other, gpu=8)
+        self.assertEqual(never.exception.status, 422)
+        self.assertIn("never fits", never.exception.message)
+        self.assertNotIn(other, [s.name for s in self.admin.list_services()])
+        missing = unique("svc-none")
+        for call in (lambda: self.admin.get_service(missing),
+                     lambda: self.admin.scale_service(missing, 1),
+                     lambda: self.admin.update_service(missing, max=2),
+                     lambda: self.admin.delete_service(missing)):
+            with self.assertRaises(fastgpu.NotFoundError) as ctx:
+                call()
+            self.assertEqual((ctx.exception.status, ctx.exception.code), (404, "NOT_FOUND"))
+            self.assertEqual(ctx.exception.message, f"no service '{missing}'")
+
+    def test_another_tenant_cannot_see_the_service(self) -> None:
+        assert _server is not None
+        name = unique("svc-private")
+        svc = self.create(self.admin, name, cpu="100m")
+        tenant = self.admin.create_tenant(unique("svc-tenant"))
+        other = fastgpu.Client(_server.url, self.admin.create_token(tenant).token,
+                               config_path=NO_CONFIG)
+        for call in (lambda: other.get_service(name), lambda: other.get_service(svc.id),
+                     lambda: other.scale_service(svc.id, 3),
+                     lambda: other.update_service(name, max=5),
+                     lambda: other.delete_service(svc.id)):
+            with self.assertRaises(fastgpu.NotFoundError) as ctx:
+                call()
+            self.assertEqual(ctx.exception.status, 404)
+        self.assertEqual(other.list_services(), [])
+        # Names are per tenant: the other tenant may use the same one.
+        own = self.create(other, name, cpu="100m")
+        self.assertEqual((own.name, own.tenant_id), (name, tenant.id))
+        self.assertNotEqual(own.id, svc.id)
+        self.assertEqual([s.id for s in other.list_services()], [own.id])
+        self.assertEqual(other.get_service(name).id, own.id)
+        self.assertEqual([s.id for s in self.admin.list_services(tenant=tenant.name)], [own.id])
+        self.assertLessEqual({svc.id, own.id}, {s.id for s in self.admin.list_services()})
+        # Nothing the other tenant tried touched the admin's service.
+        mine = self.admin.get_service(svc.id)
+        self.assertEqual((mine.replicas, mine.max_replicas, mine.generation), (1, 1, 1))
+
+    def test_one_creation_and_one_deletion_after_lost_answers(self) -> None:
+        assert _server is not None
+        name = unique("svc-lost")
+        proxy = DroppingProxy(_server.url, drop=("POST", "/v1/services"))
+        self.addCleanup(proxy.close)
+        client = fastgpu.Client(proxy.url, _server.admin_token, config_path=NO_CONFIG,
+                                backoff=0.05)
+        svc = self.create(client, name, cpu="100m")
+        self.assertEqual(len(proxy.keys), 2)  # the server saw the creation twice
+        self.assertEqual(proxy.keys[0], proxy.keys[1])
+        self.assertTrue(proxy.keys[0])
+        self.assertEqual([s.id for s in self.admin.list_services() if s.name == name], [svc.id])
+        # The deletion's answer lost: its retry gets the first answer, not a 404.
+        deleter = DroppingProxy(_server.url, drop=("DELETE", f"/v1/services/{name}"))
+        self.addCleanup(deleter.close)
+        client = fastgpu.Client(deleter.url, _server.admin_token, config_path=NO_CONFIG,
+                                backoff=0.05)
+        gone = client.delete_service(name)
+        self.assertEqual(len(deleter.keys), 2)
+        self.assertEqual(deleter.keys[0], deleter.keys[1])
+        self.assertEqual((gone.id, gone.deleted), (svc.id, True))
+        with self.assertRaises(fastgpu.NotFoundError):
+            self.admin.get_service(name)
+        # The same key again is the same creation, not a second (or a name taken).
+        key = uuid.uuid4().hex
+        first = self.create(self.admin, unique("svc-key"), cpu="100m", idempotency_key=key)
+        second = self.admin.create_service(first.name, ["sleep", "600"], cpu="100m",
+                                           idempotency_key=key)
+        self.assertEqual(second.id, first.id)
+
+    def test_python_readme_example_runs(self) -> None:
+        assert _server is not None
+        with open(os.path.join(PYTHON_DIR, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        m = re.search(r"^```python\n(.*?)^```$", readme, re.MULTILINE | re.DOTALL)
+        self.assertIsNotNone(m, "python/README.md has no ```python block")
+        assert m is not None
+        env = dict(os.environ, FASTGPU_SERVER=_server.url, FASTGPU_TOKEN=_server.admin_token,
+                   PYTHONPATH=PYTHON_DIR, HOME=_server.dir, XDG_CONFIG_HOME="")
+        out = subprocess.run([sys.executable, "-c", m.group(1)], env=env, capture_output=True,
+                             text=True, timeout=300, cwd=_server.dir)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.splitlines()[:3], [
+            "running: 2 of 2 replicas ready", "clamped to max_replicas 4", "generation 2"])
+        self.assertRegex(out.stdout.splitlines()[3], r"^\$\d+\.\d\d$")
+        self.assertRegex(out.stdout.splitlines()[4], r"^cancelled \d replicas$")
+        self.assertEqual(len(out.stdout.splitlines()), 5, out.stdout)
+        stopped = self.wait_replicas_stopped(lambda job: job.name == "sdk-demo")
+        self.assertGreaterEqual(len(stopped), 8)  # 2, 2 more scaled up, 4 of generation 2
 
 
 class TlsTest(unittest.TestCase):
