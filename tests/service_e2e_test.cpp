@@ -18,76 +18,12 @@
 #include <vector>
 
 #include "common/testing/child_process.h"
-#include "tests/server_process.h"
-#include "tests/test_util.h"
-#include "tests/up_process.h"
+#include "tests/service_up.h"
 
 namespace fastgpu::testing {
 namespace {
 
 namespace json = boost::json;
-using std::chrono::seconds;
-
-// Polls `done` every 200 ms for up to `limit`; true when it held.
-bool WaitFor(const std::function<bool()>& done, seconds limit = seconds(45)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return done();
-}
-
-// The pids of processes whose command line is exactly `cmdline`.
-std::vector<pid_t> Pids(const std::string& cmdline) {
-  ShellRun r = RunShell("pgrep -x -f '" + cmdline + "' || true");
-  std::vector<pid_t> out;
-  std::istringstream in(r.out);
-  for (long pid; in >> pid;) out.push_back(static_cast<pid_t>(pid));
-  return out;
-}
-
-struct Up {
-  TempDir dir;
-  std::unique_ptr<UpProcess> up;
-  std::string flags;
-
-  Up() {
-    up = std::make_unique<UpProcess>(
-        std::vector<std::string>{"--log-level", "warn", "up", "--data-dir", dir.path(),
-                                 "--simulate-gpus", "2xH100-80GB"},
-        dir.path() + "/up.log");
-    if (!up->ok()) return;
-    flags = " --server " + up->url() + " --token " + ReadFirstLine(dir.path() + "/admin.token");
-  }
-  // Runs `fastgpu ARGS` against this control plane; the flags go before a " -- " that starts
-  // the replicas' command.
-  CommandResult Cli(const std::string& args) {
-    const size_t dashes = args.find(" -- ");
-    if (dashes == std::string::npos) return RunFastgpu(args + flags + " 2>&1");
-    return RunFastgpu(args.substr(0, dashes) + flags + args.substr(dashes) + " 2>&1");
-  }
-  // `service get NAME -o json`, null when it fails.
-  json::value Get(const std::string& name) {
-    CommandResult r = Cli("service get " + name + " -o json");
-    if (r.exit_code != 0) return nullptr;
-    boost::system::error_code ec;
-    json::value v = json::parse(r.output, ec);
-    return ec ? json::value(nullptr) : v;
-  }
-  // The service's replicas that run, as (job id, generation).
-  std::vector<std::pair<std::string, int64_t>> Running(const std::string& name) {
-    std::vector<std::pair<std::string, int64_t>> out;
-    json::value v = Get(name);
-    if (!v.is_object()) return out;
-    for (const json::value& r : v.at("replica_status").as_array()) {
-      if (r.at("state") == "running") {
-        out.emplace_back(std::string(r.at("job_id").as_string()), r.at("generation").as_int64());
-      }
-    }
-    return out;
-  }
-};
 
 TEST(ServiceE2eTest, KeepsReplacesRollsAndDeletes) {
   Up s;

@@ -71,6 +71,9 @@ void CloseFrom(int first) {
 // Everything the shim needs, prepared before fork so the child allocates nothing.
 struct Prepared {
   std::string exe;
+  // The command's other matches on PATH, in order: tried when `exe` cannot be run by the
+  // replica's user (a PATH entry under /root, say), as execvp does.
+  std::vector<std::string> more_exes;
   std::vector<std::string> argv_storage, env_storage;
   std::vector<char*> argv, envp;
   std::string work_dir, log_path, status_path, status_tmp;
@@ -160,7 +163,13 @@ struct ShimReport {
       }
     }
     execve(p.exe.c_str(), p.argv.data(), p.envp.data());
-    fail(errno, sandbox::kNone);
+    const int first_err = errno;
+    if (first_err == EACCES || first_err == ENOENT || first_err == ENOTDIR) {
+      for (const std::string& other : p.more_exes) {
+        execve(other.c_str(), p.argv.data(), p.envp.data());
+      }
+    }
+    fail(first_err, sandbox::kNone);
   }
   _exit(127);
 }
@@ -317,17 +326,22 @@ void WriteStatus(const Prepared& p, const char* line, size_t len) {
   _exit(0);
 }
 
-std::string FindExecutable(const std::string& name, const std::map<std::string, std::string>& env) {
-  if (name.find('/') != std::string::npos) return name;
+// Every match of `name` on the replica's PATH that the agent may run, in PATH order (the
+// name itself when it has a '/'); empty when there is none. The replica's user may not
+// reach the first (the agent runs as root), so the child tries them in turn.
+std::vector<std::string> FindExecutables(const std::string& name,
+                                         const std::map<std::string, std::string>& env) {
+  if (name.find('/') != std::string::npos) return {name};
   auto it = env.find("PATH");
   std::string path = it != env.end() ? it->second : "/usr/local/bin:/usr/bin:/bin";
   std::stringstream dirs(path);
   std::string dir;
+  std::vector<std::string> out;
   while (std::getline(dirs, dir, ':')) {
     std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (access(candidate.c_str(), X_OK) == 0) out.push_back(std::move(candidate));
   }
-  return "";
+  return out;
 }
 
 class ShimLauncher final : public ProcessLauncher {
@@ -335,10 +349,12 @@ class ShimLauncher final : public ProcessLauncher {
   Result<ProcessHandle> Launch(const LaunchSpec& spec) override {
     if (spec.argv.empty() || spec.argv[0].empty()) return InvalidArgument("empty command");
     Prepared p;
-    p.exe = FindExecutable(spec.argv[0], spec.env);
-    if (p.exe.empty()) {
+    std::vector<std::string> exes = FindExecutables(spec.argv[0], spec.env);
+    if (exes.empty()) {
       return FailedPrecondition("command not found: " + spec.argv[0] + " (searched PATH)");
     }
+    p.exe = exes.front();
+    p.more_exes.assign(exes.begin() + 1, exes.end());
     p.argv_storage = spec.argv;
     for (const auto& [k, v] : spec.env) p.env_storage.push_back(k + "=" + v);
     for (auto& s : p.argv_storage) p.argv.push_back(s.data());

@@ -355,6 +355,15 @@ std::string RenderService(const json::value& s) {
     << "port:        " << (Str(spec, "port") == "true" ? "$PORT" : "none") << "\n"
     << "readiness:   " << probe << "\n"
     << "autoscaling: " << scaling << "\n";
+  if (Str(spec, "min_replicas") == "0") {
+    o << "scale to 0:  after " << Str(spec, "idle_timeout_s") << " s without a request\n";
+  }
+  if (const json::value* a = Field(s, "autoscaler")) {
+    o << "autoscaler:  " << Str(*a, "reason") << "\n";
+  }
+  if (Str(spec, "port") == "true") {
+    o << "proxy:       /v1/services/" << Str(s, "name") << "/proxy/ (with an API token)\n";
+  }
   if (!Str(spec, "image").empty()) o << "image:       " << Str(spec, "image") << "\n";
   if (!Arr(s, "replica_status").empty()) {
     o << "\nreplicas:\n";

@@ -151,6 +151,11 @@ void AddControlPlaneFlags(CLI::App* cmd, const std::shared_ptr<ControlPlaneFlags
                   "ended: the default of `fastgpu run --idle-timeout` and its maximum")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 30.0 * 24 * 3600));
+  cmd->add_option("--service-cold-start-timeout", f->service_cold_start_timeout_s,
+                  "Seconds the service proxy holds a request while a replica of a service at "
+                  "zero replicas starts; then it answers 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3600.0));
   cmd->add_option("--session-grace", f->session_grace_s,
                   "Seconds an interactive session whose client is gone keeps running, for "
                   "`fastgpu attach` (its output is kept meanwhile, up to 1 MiB)")
@@ -255,6 +260,8 @@ Result<RunningControlPlane> StartControlPlane(const ControlPlaneFlags& f) {
   o.request_timeout = Millis(f.request_timeout_s);
   o.allow_unplaceable = f.allow_unplaceable;
   o.pool_history_interval = Millis(f.pool_history_interval_s);
+  o.service_cold_start_timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(std::max(1.0, f.service_cold_start_timeout_s) * 1000));
   o.session_idle_timeout =
       std::chrono::seconds(static_cast<int64_t>(std::max(1.0, f.session_idle_timeout_s)));
   o.session_grace = Millis(f.session_grace_s);

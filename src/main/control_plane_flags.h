@@ -49,6 +49,7 @@ struct ControlPlaneFlags {
   double leader_lease_s = 4;             // a lapsed leader is replaced after this long
   double pool_history_interval_s = 10;   // between samples of GET /v1/pool/history
   double session_idle_timeout_s = 3600;  // sessions: default and most idle time
+  double service_cold_start_timeout_s = 120;  // services: the proxy's hold on a cold start
   double session_grace_s = 300;          // sessions: a dropped client's grace period
   int pool_history_samples = 8640;       // samples kept (24 h at 10 s)
   std::string pool_file;                 // default "": no node pool; else its groups (docs/pool.md)

@@ -34,7 +34,10 @@
 #include "server/node_leases.h"
 #include "server/pool.h"
 #include "server/pool_history.h"
+#include "server/autoscale_pass.h"
 #include "server/replica_status.h"
+#include "server/request_rate.h"
+#include "server/service_proxy.h"
 #include "server/session_execs.h"
 #include "server/session_relay.h"
 #include "store/store.h"
@@ -83,6 +86,14 @@ struct ApiOptions {
   // readiness and each GPU's utilisation here (replica_status.h); job and node answers and
   // /metrics show them. Null: they are neither kept nor shown.
   ReplicaStatus* replica_status = nullptr;
+  // Borrowed, may be null (default): the service proxy (service_proxy.h) and the request
+  // counts it keeps for the autoscaler (request_rate.h); without both (or replica_status)
+  // /v1/services/{id}/proxy/... answers 503.
+  ServiceProxy* service_proxy = nullptr;
+  RequestRate* request_rate = nullptr;
+  // Borrowed, may be null (default): the autoscaler, whose last decision `service get`
+  // shows (autoscale_pass.h).
+  const AutoscalePass* autoscale = nullptr;
 };
 
 // The node an admin names by id or by name (already percent-decoded); a name must match
@@ -148,6 +159,8 @@ class Api {
   Result<Reply> ScaleService(const Call& c);
   Result<Reply> UpdateService(const Call& c);
   Result<Reply> DeleteService(const Call& c);
+  // api_service_proxy.cpp: ANY /v1/services/{id}/proxy/{path...} (service_proxy.h).
+  Result<Reply> ProxyService(const Call& c);
   // api_sessions.cpp: the client's and the agent's WebSockets of a session.
   Result<Reply> AttachSession(const Call& c);
   Result<Reply> AgentSession(const Call& c);
@@ -260,8 +273,10 @@ Result<model::Service> FindService(store::ReadTx& tx, const Principal& p,
 // The service as the API shows it: the model's JSON form plus "replica_status", one
 // {"job_id","state","generation","ready","reason","endpoint"} per live replica job ("ready":
 // ReplicaJobReady; "endpoint" once its agent reported one).
+// With `autoscale`, "autoscaler": its last decision for the service, once there is one.
 Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc,
-                                   const ReplicaStatus* status);
+                                   const ReplicaStatus* status,
+                                   const AutoscalePass* autoscale = nullptr);
 // Allocation as the API shows it: placement plus state, exit code, times, message.
 json::object AllocationRecordToJson(const store::AllocationRecord& rec);
 

@@ -40,11 +40,30 @@ std::string_view AuthLevelName(AuthLevel level) {
   return "admin";
 }
 
+bool IsTailParam(std::string_view segment) {
+  return IsParam(segment) && segment.size() > 5 &&
+         segment.substr(segment.size() - 4) == "...}";
+}
+
+std::string_view ParamName(std::string_view segment) {
+  segment = segment.substr(1, segment.size() - 2);
+  if (segment.ends_with("...")) segment.remove_suffix(3);
+  return segment;
+}
+
 std::optional<int> MatchPathTemplate(std::string_view pattern, std::string_view path,
                                      std::map<std::string, std::string, std::less<>>* params) {
-  const std::vector<std::string_view> want = Segments(pattern);
+  std::vector<std::string_view> want = Segments(pattern);
   const std::vector<std::string_view> got = Segments(path);
-  if (want.size() != got.size()) return std::nullopt;
+  const bool tail = !want.empty() && IsTailParam(want.back());
+  std::string_view tail_name;
+  if (tail) {
+    tail_name = ParamName(want.back());
+    want.pop_back();
+    if (got.size() < want.size()) return std::nullopt;
+  } else if (want.size() != got.size()) {
+    return std::nullopt;
+  }
   int literals = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     if (IsParam(want[i])) continue;
@@ -54,9 +73,18 @@ std::optional<int> MatchPathTemplate(std::string_view pattern, std::string_view 
   if (params != nullptr) {
     params->clear();
     for (size_t i = 0; i < want.size(); ++i) {
-      if (IsParam(want[i])) {
-        (*params)[std::string(want[i].substr(1, want[i].size() - 2))] = std::string(got[i]);
+      if (IsParam(want[i])) (*params)[std::string(ParamName(want[i]))] = std::string(got[i]);
+    }
+    if (tail) {
+      // The rest as sent, from the '/' after the last matched segment (views into `path`).
+      std::string_view rest;
+      if (!want.empty()) {
+        const std::string_view last = got[want.size() - 1];
+        rest = path.substr(static_cast<size_t>(last.data() + last.size() - path.data()));
+      } else {
+        rest = path;
       }
+      (*params)[std::string(tail_name)] = rest.empty() ? std::string("/") : std::string(rest);
     }
   }
   return literals;
@@ -70,6 +98,13 @@ const std::string& Call::Param(std::string_view name) const {
 
 Reply Reply::Json(const json::value& body, SuccessStatus status) {
   return Reply({static_cast<int>(status), "application/json", metering::JsonText(body)});
+}
+
+Reply Reply::Forwarded(int http_status, std::string content_type, std::string body,
+                       std::vector<std::pair<std::string, std::string>> headers) {
+  HttpResponse resp{http_status, std::move(content_type), std::move(body)};
+  resp.headers = std::move(headers);
+  return Reply(std::move(resp));
 }
 
 Reply Reply::Text(std::string content_type, std::string body) {

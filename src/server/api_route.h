@@ -47,7 +47,9 @@ struct RouteInfo {
 
 // Whether `path` fits the template `pattern` segment by segment (empty segments are
 // ignored, so "/v1/jobs/" fits "/v1/jobs"); fills `params` with each "{name}" segment as
-// sent (not percent-decoded). Returns the count of literal segments matched (a literal
+// sent (not percent-decoded). A last segment "{name...}" takes the rest of the path, zero
+// or more segments, as sent from the '/' that ends the segments before it ("/" when nothing
+// follows; a trailing '/' kept). Returns the count of literal segments matched (a literal
 // beats a "{name}": "/v1/nodes/register" over "/v1/nodes/{id}"), or nullopt.
 std::optional<int> MatchPathTemplate(std::string_view pattern, std::string_view path,
                                      std::map<std::string, std::string, std::less<>>* params);
@@ -93,6 +95,10 @@ class Reply {
   // An answer stored by a mutation under its Idempotency-Key, replayed as it was first
   // given (its status, JSON body).
   static Reply Replayed(int http_status, std::string body);
+  // A service replica's answer as the proxy got it (service_proxy.h): its status (any),
+  // content type ("" when it gave none) and headers, passed on unchanged.
+  static Reply Forwarded(int http_status, std::string content_type, std::string body,
+                         std::vector<std::pair<std::string, std::string>> headers);
   // 422 (Unprocessable Content) with the error body of `why` (its code unchanged): the
   // request is well formed but can never succeed as sent, whatever the state it meets (an
   // Idempotency-Key reused for another request; a job no node of the pool could hold).

@@ -189,6 +189,23 @@ TEST(ApiRoutesTest, MethodsATemplateDoesNotTakeAre405WithAllow) {
   EXPECT_EQ(methods.at("/v1/prices"), (std::vector<std::string>{"GET", "PUT"}));
 }
 
+TEST(MatchPathTemplateTest, ATailParamTakesTheRestOfThePathAsSent) {
+  std::map<std::string, std::string, std::less<>> params;
+  const char* kProxy = "/v1/services/{id}/proxy/{path...}";
+  EXPECT_EQ(MatchPathTemplate(kProxy, "/v1/services/web/proxy/a/b%2Fc/", &params), 3);
+  EXPECT_EQ(params["id"], "web");
+  EXPECT_EQ(params["path"], "/a/b%2Fc/");  // as sent, trailing '/' kept
+  EXPECT_EQ(MatchPathTemplate(kProxy, "/v1/services/web/proxy", &params), 3);
+  EXPECT_EQ(params["path"], "/");
+  EXPECT_EQ(MatchPathTemplate(kProxy, "/v1/services/web/proxy/", &params), 3);
+  EXPECT_EQ(params["path"], "/");
+  EXPECT_EQ(MatchPathTemplate(kProxy, "/v1/services/web/proxy//x", &params), 3);
+  EXPECT_EQ(params["path"], "//x");
+  EXPECT_FALSE(MatchPathTemplate(kProxy, "/v1/services/web", &params));
+  EXPECT_FALSE(MatchPathTemplate(kProxy, "/v1/services/web/scale", &params));
+  EXPECT_FALSE(MatchPathTemplate(kProxy, "/v1/services/proxy", &params));
+}
+
 TEST(MatchPathTemplateTest, LiteralsParamsAndEmptySegments) {
   std::map<std::string, std::string, std::less<>> params;
   EXPECT_EQ(MatchPathTemplate("/v1/jobs/{id}/logs", "/v1/jobs/my%20job/logs", &params), 3);

@@ -50,7 +50,7 @@ Result<model::Service> FindService(store::ReadTx& tx, const Principal& p,
 }
 
 Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc,
-                                   const ReplicaStatus* status) {
+                                   const ReplicaStatus* status, const AutoscalePass* autoscale) {
   json::value v = json::value_from(svc);
   json::object& o = v.as_object();
   o["spec"].as_object()["shape"].as_object()["description"] = model::DescribeShape(svc.spec.shape);
@@ -74,6 +74,17 @@ Result<json::object> ServiceToJson(store::ReadTx& tx, const model::Service& svc,
     replicas.push_back(std::move(r));
   }
   o["replica_status"] = std::move(replicas);
+  if (autoscale != nullptr) {
+    if (std::optional<AutoscaleNote> note = autoscale->Last(svc.id)) {
+      json::object a{{"replicas", note->replicas},
+                     {"reason", note->reason},
+                     {"rps", note->rps},
+                     {"ready", note->ready},
+                     {"at", ToUnixMillis(note->at)}};
+      if (note->gpu_util) a["gpu_util"] = *note->gpu_util;
+      o["autoscaler"] = std::move(a);
+    }
+  }
   return std::move(o);
 }
 
@@ -130,7 +141,7 @@ Result<Reply> Api::CreateService(const Call& c) {
     unplaceable = admitted.code() == StatusCode::kFailedPrecondition;
     FASTGPU_RETURN_IF_ERROR(admitted);
     FASTGPU_RETURN_IF_ERROR(tx.CreateService(svc));
-    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, svc, options_.replica_status));
+    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, svc, options_.replica_status, options_.autoscale));
     return Reply::Created(out);
   });
   if (!reply.ok() && unplaceable) return Reply::Unprocessable(reply.status());
@@ -152,7 +163,7 @@ Result<Reply> Api::ListServices(const Call& c) {
     }
     FASTGPU_ASSIGN_OR_RETURN(std::vector<model::Service> all, tx.ListServices(tenant));
     for (const model::Service& s : all) {
-      FASTGPU_ASSIGN_OR_RETURN(json::object o, ServiceToJson(tx, s, options_.replica_status));
+      FASTGPU_ASSIGN_OR_RETURN(json::object o, ServiceToJson(tx, s, options_.replica_status, options_.autoscale));
       out.push_back(std::move(o));
     }
     return OkStatus();
@@ -166,7 +177,7 @@ Result<Reply> Api::GetService(const Call& c) {
   Status st = store_.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(std::string name, DecodePathSegment(c.Param("id")));
     FASTGPU_ASSIGN_OR_RETURN(model::Service svc, FindService(tx, c.who, name));
-    FASTGPU_ASSIGN_OR_RETURN(out, ServiceToJson(tx, svc, options_.replica_status));
+    FASTGPU_ASSIGN_OR_RETURN(out, ServiceToJson(tx, svc, options_.replica_status, options_.autoscale));
     return OkStatus();
   });
   FASTGPU_RETURN_IF_ERROR(st);
@@ -186,7 +197,7 @@ Result<Reply> Api::ScaleService(const Call& c) {
         ScaleOutcome scaled,
         SetServiceReplicas(tx, svc.id, replicas, "scaled by " + Actor(c.who), clock_.Now()));
     FASTGPU_ASSIGN_OR_RETURN(json::object out,
-                             ServiceToJson(tx, scaled.service, options_.replica_status));
+                             ServiceToJson(tx, scaled.service, options_.replica_status, options_.autoscale));
     out["scale"] = json::object{{"requested", scaled.requested},
                                 {"replicas", scaled.service.replicas},
                                 {"clamped", scaled.clamped},
@@ -236,7 +247,7 @@ Result<Reply> Api::UpdateService(const Call& c) {
     }
     svc.updated_at = now;
     FASTGPU_RETURN_IF_ERROR(tx.UpdateService(svc));
-    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, svc, options_.replica_status));
+    FASTGPU_ASSIGN_OR_RETURN(json::object out, ServiceToJson(tx, svc, options_.replica_status, options_.autoscale));
     return Reply::Json(out);
   });
   if (!reply.ok() && unplaceable) return Reply::Unprocessable(reply.status());

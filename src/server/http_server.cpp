@@ -56,6 +56,7 @@ std::optional<HttpRequest> ToHttpRequest(http::request<http::string_body>& req) 
   if (!url) return std::nullopt;
   r.path = std::string(url->encoded_path());
   for (auto param : url->params()) r.query[param.key] = param.value;
+  if (url->has_query()) r.raw_query = std::string(url->encoded_query());
   for (const auto& field : req) {
     r.headers[AsciiLower(std::string_view(
         field.name_string().data(), field.name_string().size()))] = std::string(field.value());

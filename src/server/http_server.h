@@ -54,6 +54,7 @@ struct HttpRequest {
   std::string method;                          // "GET", "POST", ...
   std::string path;                            // "/v1/jobs/job-1" (no query string)
   std::map<std::string, std::string> query;    // decoded query parameters
+  std::string raw_query;                       // the query as sent, without '?'; "" for none
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
 

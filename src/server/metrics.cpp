@@ -15,6 +15,7 @@ const std::vector<double> kSchedulingBounds = {0.001, 0.01, 0.1, 0.5, 1,   2.5,
                                                5,     10,   30,  60,  300, 3600};
 const std::vector<double> kPassBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25,  0.5,    1,     2.5,  5,     10};
+const std::vector<double> kColdStartBounds = {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300};
 
 }  // namespace
 
@@ -51,7 +52,10 @@ void Histogram::Render(const std::string& name, const std::string& labels, std::
   out += name + "_count" + braces + " " + std::to_string(count_) + "\n";
 }
 
-Metrics::Metrics() : scheduling_latency_(kSchedulingBounds), pass_duration_(kPassBounds) {}
+Metrics::Metrics()
+    : scheduling_latency_(kSchedulingBounds),
+      pass_duration_(kPassBounds),
+      cold_start_(kColdStartBounds) {}
 
 void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status,
                              double seconds) {
@@ -78,6 +82,11 @@ void Metrics::ObserveRequest(const std::string& route, const std::string& method
 void Metrics::ObserveScheduling(double seconds) {
   std::lock_guard lock(mu_);
   scheduling_latency_.Observe(seconds);
+}
+
+void Metrics::ObserveServiceColdStart(double seconds) {
+  std::lock_guard lock(mu_);
+  cold_start_.Observe(seconds);
 }
 
 void Metrics::CountHeartbeat() {
@@ -128,6 +137,11 @@ std::string Metrics::Render(const PoolGauges& g) const {
       "# HELP fastgpu_scheduling_latency_seconds From submission to placement.\n"
       "# TYPE fastgpu_scheduling_latency_seconds histogram\n";
   scheduling_latency_.Render("fastgpu_scheduling_latency_seconds", "", out);
+  out +=
+      "# HELP fastgpu_service_cold_start_seconds How long the service proxy held a request "
+      "for want of a ready replica (scale from zero).\n"
+      "# TYPE fastgpu_service_cold_start_seconds histogram\n";
+  cold_start_.Render("fastgpu_service_cold_start_seconds", "", out);
   out +=
       "# HELP fastgpu_heartbeats_total Node heartbeats accepted.\n"
       "# TYPE fastgpu_heartbeats_total counter\n";

@@ -64,6 +64,9 @@ class Metrics {
   // One job placed: seconds from its submission (or requeue) to its placement.
   void ObserveScheduling(double seconds);
   void CountHeartbeat();
+  // One request the service proxy held for want of a ready replica (scale from zero)
+  // answered or given up after `seconds`.
+  void ObserveServiceColdStart(double seconds);
   // One reconciler pass ended (however it ended), after `seconds` of work.
   void ObservePass(double seconds);
   // The pool as the reconciler last measured it (replaces the previous snapshot).
@@ -84,6 +87,7 @@ class Metrics {
   Histogram scheduling_latency_;
   uint64_t heartbeats_ = 0;
   Histogram pass_duration_;
+  Histogram cold_start_;
   uint64_t passes_ = 0;
   PoolSnapshot pool_;
 };

@@ -14,18 +14,21 @@ namespace {
 
 std::string Key(const RouteInfo& r) { return std::string(r.method) + " " + std::string(r.path); }
 
-// The "{name}" segments of a path template, in order.
+// The "{name}" segments of a path template, in order (a tail "{name...}" as "name").
 std::vector<std::string> TemplateParams(std::string_view path) {
   std::vector<std::string> out;
   size_t i = 0;
   while ((i = path.find('{', i)) != std::string_view::npos) {
     size_t close = path.find('}', i);
     if (close == std::string_view::npos) break;
-    out.emplace_back(path.substr(i + 1, close - i - 1));
+    std::string_view name = path.substr(i + 1, close - i - 1);
+    if (name.ends_with("...")) name.remove_suffix(3);
+    out.emplace_back(name);
     i = close + 1;
   }
   return out;
 }
+
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -158,7 +161,11 @@ Result<json::object> ExpandOperation(const RouteInfo& r, const json::object* det
   }
   const bool mutation =
       r.method == "POST" || r.method == "PUT" || r.method == "PATCH" || r.method == "DELETE";
-  const bool idempotent = mutation && (r.auth == AuthLevel::kTenant || r.auth == AuthLevel::kAdmin);
+  // "idempotency": false for a route that forwards the request as it is (the proxy).
+  const json::value* idem_doc = d.if_contains("idempotency");
+  const bool idempotent = mutation &&
+                          (r.auth == AuthLevel::kTenant || r.auth == AuthLevel::kAdmin) &&
+                          !(idem_doc != nullptr && idem_doc->is_bool() && !idem_doc->as_bool());
   if (idempotent) {
     params.push_back(json::object{{"$ref", "#/components/parameters/IdempotencyKey"}});
   }
@@ -299,7 +306,7 @@ Result<json::value> BuildOpenApiDocument(const std::vector<RouteInfo>& routes) {
       FASTGPU_ASSIGN_OR_RETURN(detail, ParseText(it->second, Key(r)));
     }
     FASTGPU_ASSIGN_OR_RETURN(json::object op, ExpandOperation(r, detail ? &*detail : nullptr));
-    json::value& item = paths[r.path];
+    json::value& item = paths[OpenApiPath(r.path)];
     if (!item.is_object()) item = json::object{};
     item.as_object()[Lower(r.method)] = std::move(op);
   }
@@ -401,6 +408,12 @@ Result<Reply> Api::OpenApiJson(const Call&) {
   }();
   if (!kDocument.ok()) return Internal("the OpenAPI document: " + kDocument.status().message());
   return Reply::Text("application/json", *kDocument);
+}
+
+std::string OpenApiPath(std::string_view path) {
+  std::string out(path);
+  if (size_t dots = out.find("...}"); dots != std::string::npos) out.erase(dots, 3);
+  return out;
 }
 
 }  // namespace fastgpu::server

@@ -62,4 +62,8 @@ std::vector<std::string> OpenApiDrift(const std::vector<RouteInfo>& routes);
 // "tenantToken" etc.: the security scheme of a level; "" for AuthLevel::kNone.
 std::string_view SecuritySchemeFor(AuthLevel level);
 
+// A route's template as the document's "paths" key: a tail "{name...}" becomes "{name}"
+// (OpenAPI has no parameter of several segments; its description says it takes the rest).
+std::string OpenApiPath(std::string_view path);
+
 }  // namespace fastgpu::server

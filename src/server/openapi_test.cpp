@@ -35,7 +35,7 @@ std::string Lower(std::string_view s) {
 }
 
 const json::object* Operation(const json::value& doc, const RouteInfo& r) {
-  const json::value* path = doc.at("paths").as_object().if_contains(r.path);
+  const json::value* path = doc.at("paths").as_object().if_contains(OpenApiPath(r.path));
   if (path == nullptr || !path->is_object()) return nullptr;
   const json::value* op = path->as_object().if_contains(Lower(r.method));
   return op != nullptr && op->is_object() ? &op->as_object() : nullptr;
@@ -445,7 +445,7 @@ TEST(OpenApiExamplesTest, EveryExampleIsAnsweredAsDocumented) {
 
     ExampleWorld world;
     // The path and query from the parameters' examples.
-    std::string path(r.path), query;
+    std::string path = OpenApiPath(r.path), query;
     if (const json::value* params = op->if_contains("parameters")) {
       for (const json::value& p : params->as_array()) {
         const json::object& o = p.as_object();

@@ -198,6 +198,14 @@ Result<PassStats> Reconciler::RunOnce() {
   }
   if (st.ok()) st = RequeueUnhealthy(stats, changes.full ? nullptr : &changes.nodes);
   if (st.ok()) st = AdvanceJobs(stats, changes.full ? nullptr : &changes.jobs);
+  if (st.ok() && options_.autoscale != nullptr) {
+    Result<AutoscaleStats> scaled = options_.autoscale->Run();
+    if (scaled.ok()) {
+      stats.autoscale = *scaled;
+    } else {
+      st = scaled.status();
+    }
+  }
   if (st.ok()) {
     Result<ServicePassStats> services = services_.Run();
     if (services.ok()) {

@@ -31,7 +31,9 @@
 //      With an online policy a job the engine refused is not asked of it again, nor given a
 //      new reason, until sched::Engine::freed_epoch() moves or the job is placed and sent
 //      back; a pass after which nothing was freed reads only the jobs the feed names.
-//   5. services (service_pass.h), after job progress and before placement: replicas
+//   5. services, after job progress and before placement: the autoscaler sets each
+//      service's count from its load (autoscale_pass.h, when given), then (service_pass.h)
+//      replicas
 //      that ended are replaced (with a back-off when they crash), extras cancelled,
 //      updates rolled one replica at a time.
 //   Allocations released while live are marked "stopped by the control plane (<why>)"
@@ -71,6 +73,7 @@
 #include "server/placement_pass.h"
 #include "server/pool.h"
 #include "server/pool_metrics.h"
+#include "server/autoscale_pass.h"
 #include "server/service_pass.h"
 #include "store/store.h"
 
@@ -94,6 +97,10 @@ struct ReconcilerOptions {
   NodePool* pool = nullptr;
   // The service pass (service_pass.h): crash window, back-off, readiness. Defaults there.
   ServicePassOptions services;
+  // Borrowed, default null (no autoscaling): sizes the services from their load just
+  // before the service pass (autoscale_pass.h); its errors fail the pass like the service
+  // pass's.
+  AutoscalePass* autoscale = nullptr;
 };
 
 // What one pass did.
@@ -111,6 +118,7 @@ struct PassStats {
   bool full = false;  // the pass read everything (not only what changed)
   int changes = 0;    // change-feed entries the pass read
   ServicePassStats services;  // what the service pass did
+  AutoscaleStats autoscale;   // what the autoscaler did
 };
 
 class Reconciler {

@@ -171,6 +171,14 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   ro.services.is_ready = [status](const model::Job& job) { return ReplicaJobReady(job, status); };
   if (s->options_.replica_id.empty()) s->options_.replica_id = "replica-" + RandomHex(6);
   s->fenced_ = std::make_unique<FencedStore>(store, s->options_.replica_id);
+  s->request_rate_ = std::make_unique<RequestRate>(clock.Now());
+  ServiceProxyOptions po;
+  po.cold_start_timeout = s->options_.service_cold_start_timeout;
+  po.max_held = std::max(1, s->options_.worker_threads / 2);
+  s->service_proxy_ = std::make_unique<ServiceProxy>(clock, po);
+  s->autoscale_ =
+      std::make_unique<AutoscalePass>(*s->fenced_, clock, *s->request_rate_, *status);
+  ro.autoscale = s->autoscale_.get();
   FASTGPU_ASSIGN_OR_RETURN(s->reconciler_,
                            Reconciler::Create(*s->fenced_, clock, ids, s->metrics_, ro));
   if (s->options_.run_reconciler) {
@@ -183,8 +191,10 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
     Server* raw = s.get();
     s->elector_ = std::make_unique<LeaderElector>(
         store, clock, lo,
-        [raw](int64_t generation) {
+        [raw, &clock](int64_t generation) {
           raw->fenced_->Arm(generation);
+          // A new leader judges no service idle on silence it did not watch.
+          raw->request_rate_->Restart(clock.Now());
           raw->reconciler_->Resync();
           raw->reconciler_->Start();
         },
@@ -217,6 +227,9 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, store::Sto
   s->execs_ = std::make_unique<ExecTable>(clock);
   ao.execs = s->execs_.get();
   ao.replica_status = s->replica_status_.get();
+  ao.service_proxy = s->service_proxy_.get();
+  ao.request_rate = s->request_rate_.get();
+  ao.autoscale = s->autoscale_.get();
   ao.session_idle_timeout_s = s->options_.session_idle_timeout.count();
   Reconciler* rec = s->reconciler_.get();
   s->api_ =

@@ -30,7 +30,10 @@
 #include "server/pool.h"
 #include "server/pool_history.h"
 #include "server/reconciler.h"
+#include "server/autoscale_pass.h"
 #include "server/replica_status.h"
+#include "server/request_rate.h"
+#include "server/service_proxy.h"
 #include "store/store.h"
 
 namespace fastgpu::server {
@@ -93,6 +96,9 @@ struct ServerOptions {
   std::chrono::seconds session_idle_timeout{3600};
   std::chrono::milliseconds session_grace{std::chrono::minutes(5)};
   size_t session_buffer_bytes = size_t{1} << 20;
+  // Services (docs/services.md): how long the proxy holds a request while a replica of an
+  // idle service starts (scale from zero) before answering 503. Default 120 s.
+  std::chrono::milliseconds service_cold_start_timeout{std::chrono::seconds(120)};
 };
 
 // OK unless `options` would serve plain HTTP on a non-loopback address without
@@ -149,6 +155,10 @@ class Server {
   std::unique_ptr<SessionRelay> sessions_;
   std::unique_ptr<ExecTable> execs_;
   std::unique_ptr<ReplicaStatus> replica_status_;
+  // Services: the proxy's request counts, the proxy and the autoscaler (leader only).
+  std::unique_ptr<RequestRate> request_rate_;
+  std::unique_ptr<ServiceProxy> service_proxy_;
+  std::unique_ptr<AutoscalePass> autoscale_;
   // Ends expired sessions once a second (Api::SweepSessions) until Stop().
   std::thread session_sweeper_;
   std::mutex sweep_mu_;

@@ -86,14 +86,17 @@ AutoscaleDecision ServiceAutoscaler::Decide(const AutoscaleInput& in) {
     history_.emplace_back(now, 0);
     return {0, "idle: no request for " + Seconds(p.idle_timeout) + ": 0 replicas"};
   }
-  const int floor = std::max(p.min_replicas, idle ? 0 : 1);
+  // A metric may recommend 0 while requests still come: a target keeps one replica then.
+  // Without a target the count in force (set by hand) stands, down to zero too.
+  const bool targeted = p.target_rps > 0 || p.target_gpu_util > 0;
+  const int floor = std::max(p.min_replicas, idle || !targeted ? 0 : 1);
   if (want < floor) {
     want = floor;
     why += p.min_replicas >= floor ? " (min " + std::to_string(p.min_replicas) + ")"
                                    : " (requests within the idle timeout: 1)";
   }
   // 3. Scale from zero.
-  if (in.request_waiting && current == 0 && want < 1) {
+  if (in.request_waiting && want < 1) {
     want = 1;
     why = "a request is waiting: 1 replica";
   }

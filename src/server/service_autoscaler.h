@@ -11,11 +11,12 @@
 //          ceil(ready × util / target_gpu_util), or the current count while the ratio
 //          util / target is within ±10% (kTolerance) of 1;
 //      the highest of them counts (no target at all: the current count);
-//   2. the floor: min_replicas, raised to 1 for a service with min 0 that had a request
-//      within idle_timeout; a min-0 service with no request for idle_timeout goes to 0 at
-//      once (scale to zero);
-//   3. a request waiting in the proxy while the service has 0 replicas: at least 1
-//      (scale from zero);
+//   2. the floor: min_replicas, raised to 1 for a service with min 0 and a target that had
+//      a request within idle_timeout (without a target the count set by hand stands, 0
+//      included); a min-0 service with no request for idle_timeout goes to 0 at once
+//      (scale to zero);
+//   3. a request waiting in the proxy for want of a ready replica: at least 1 (scale from
+//      zero; kept while the first replica starts, however long that takes);
 //   4. the ceiling: max_replicas;
 //   5. stabilisation: more replicas than now are taken at once; fewer only down to the
 //      highest recommendation of the last scale_down_delay, so a dip does not remove a

@@ -159,11 +159,39 @@ TEST(ServiceAutoscalerTest, AWaitingRequestStartsOneReplicaFromZero) {
   EXPECT_EQ(d.reason, "a request is waiting: 1 replica");
 }
 
+TEST(ServiceAutoscalerTest, AWaitingRequestKeepsTheStartingReplicaPastTheDelays) {
+  // min 0, 10 rps per replica, scale-down delay 300 s, idle timeout 600 s (RpsPolicy).
+  ServiceAutoscaler a(RpsPolicy(0, 4, 10));
+  AutoscaleInput in = At(kT0, 0, 0);
+  in.request_waiting = true;
+  EXPECT_EQ(a.Decide(in).replicas, 1);
+  // The replica takes long to become ready; the request still waits, its rate has left the
+  // window and the idle timeout has passed: the replica stays.
+  in.current = 1;
+  for (int s : {60, 400, 1000}) {
+    in.now = kT0 + seconds(s);
+    EXPECT_EQ(a.Decide(in).replicas, 1) << "at " << s << " s";
+  }
+  // Once nothing waits, the idle rule takes it back to zero.
+  in.request_waiting = false;
+  in.now = kT0 + seconds(1001);
+  EXPECT_EQ(a.Decide(in).replicas, 0);
+}
+
 TEST(ServiceAutoscalerTest, MaxZeroKeepsAServiceStoppedEvenWithAWaitingRequest) {
   ServiceAutoscaler a(RpsPolicy(0, 0, 10));
   AutoscaleInput in = At(kT0, 0, 5);
   in.request_waiting = true;
   EXPECT_EQ(a.Decide(in).replicas, 0);
+}
+
+TEST(ServiceAutoscalerTest, NoTargetKeepsAServiceScaledToZeroByHand) {
+  AutoscalePolicy p;  // min 0, no target, idle timeout 300 s
+  ServiceAutoscaler a(p);
+  AutoscaleInput in = At(kT0, 0, 0);  // just created (last request = now), scaled to 0
+  EXPECT_EQ(a.Decide(in).replicas, 0);
+  in.current = 1;
+  EXPECT_EQ(a.Decide(in).replicas, 1);
 }
 
 TEST(ServiceAutoscalerTest, NoTargetKeepsTheCurrentCountWithinBounds) {

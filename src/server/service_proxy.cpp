@@ -11,6 +11,13 @@ namespace fastgpu::server {
 
 namespace {
 
+// The service as messages name it: a key "tenant/name" shows its name.
+std::string Shown(const std::string& key) {
+  const size_t slash = key.rfind('/');
+  return slash == std::string::npos ? key : key.substr(slash + 1);
+}
+
+
 // RFC 9110 section 7.6.1's hop-by-hop fields, plus what the client sets itself (Host,
 // Content-Length) and the tenant's credentials.
 constexpr std::array<std::string_view, 12> kNotForwarded = {"connection",
@@ -128,7 +135,7 @@ Result<std::vector<std::string>> ServiceProxy::WaitForEndpoints(const std::strin
   {
     std::lock_guard lock(mu_);
     if (held_ >= options_.max_held) {
-      return Unavailable("service '" + service + "' has no ready replica and " +
+      return Unavailable("service '" + Shown(service) + "' has no ready replica and " +
                          std::to_string(held_) +
                          " requests are already waiting for one; retry later");
     }
@@ -141,7 +148,7 @@ Result<std::vector<std::string>> ServiceProxy::WaitForEndpoints(const std::strin
   while (true) {
     const MonoTime now = clock_.MonotonicNow();
     if (now >= deadline) {
-      out = Unavailable("service '" + service + "' has no ready replica after " +
+      out = Unavailable("service '" + Shown(service) + "' has no ready replica after " +
                         SecondsText(options_.cold_start_timeout) +
                         " (the cold-start timeout); its replica is still starting or cannot "
                         "be placed: see its replica jobs");
@@ -234,12 +241,12 @@ Result<ProxyResponse> ServiceProxy::Forward(const std::string& service, const Pr
     failures += (failures.empty() ? "" : "; ") + answer.status().message();
     const bool never_connected = !pooled && (*client)->connections_opened() == opened;
     if (!never_connected && !Idempotent(req.method)) {
-      return Unavailable("service '" + service + "': replica " + endpoint +
+      return Unavailable("service '" + Shown(service) + "': replica " + endpoint +
                          " gave no answer (not sent again: " + req.method +
                          " is not idempotent): " + answer.status().message());
     }
   }
-  return Unavailable("service '" + service + "': no ready replica answered (" +
+  return Unavailable("service '" + Shown(service) + "': no ready replica answered (" +
                      std::to_string(ready.size()) + " tried): " + failures);
 }
 

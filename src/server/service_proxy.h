@@ -101,7 +101,8 @@ class ServiceProxy {
   ServiceProxy(const ServiceProxy&) = delete;
   ServiceProxy& operator=(const ServiceProxy&) = delete;
 
-  // Forwards `req` for `service` (a key of the round-robin order, e.g. "tenant/name") to a
+  // Forwards `req` for `service` (a key of the round-robin order, "tenant/name"; messages
+  // name the part after the last '/') to a
   // ready replica, holding it while none is (see the header comment). The replica's answer
   // whatever its status; Unavailable when no replica answered or none was ready in time;
   // InvalidArgument for a method it does not forward; an error of `backends` as it is.
