@@ -152,7 +152,7 @@ class ScoringPolicy : public Policy {
   bool seeded_order_;
   bool cacheable_;
   bool use_index_ = true;
-  bool elastic_ = false;  // SetElasticPool; default off (a static pool)
+  bool elastic_ = false;    // SetElasticPool; default off (a static pool)
   std::vector<int> rank_;   // node -> position in the tie-break order
   std::vector<int> order_;  // position -> node
   std::unordered_map<std::string, int> shape_ids_;

@@ -101,7 +101,7 @@ TEST(PoolConfigTest, CanShrinkWhenSomeGroupHasRoomBelowItsMaximum) {
   EXPECT_TRUE(CanShrink(*c));  // a100: 0 to 3
   for (NodeGroupConfig& g : c->groups) g.min_nodes = g.max_nodes;
   EXPECT_FALSE(CanShrink(*c));  // every group fixed at its size
-  c->groups[1].min_nodes = 1;  // cpu: 1 to 2
+  c->groups[1].min_nodes = 1;   // cpu: 1 to 2
   EXPECT_TRUE(CanShrink(*c));
 }
 

@@ -298,9 +298,9 @@ TEST(PoolTest, APoolThatCanShrinkPacksOntoNodesHoldingWork) {
   };
   for (const bool can_shrink : {false, true}) {
     SCOPED_TRACE(can_shrink ? "can shrink" : "fixed");
-    PoolHarness h(Pool(group("a", "A100-80GB", 1) + "," +
-                       group("b", "H100-80GB", can_shrink ? 2 : 1)),
-                  nullptr, "first-fit");
+    PoolHarness h(
+        Pool(group("a", "A100-80GB", 1) + "," + group("b", "H100-80GB", can_shrink ? 2 : 1)),
+        nullptr, "first-fit");
     EXPECT_EQ(h.pool().CanShrink(), can_shrink);
     for (int i = 0; i < 3; ++i) h.Step(seconds(5));
     ASSERT_EQ(h.live(), 2);

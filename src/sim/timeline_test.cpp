@@ -71,8 +71,8 @@ TEST(TimelineTest, APodGoesToANodeHoldingWorkNotToAnEmptyOne) {
   std::vector<TraceNode> nodes{{"n0", 32000, 65536, 2, "A"}, {"n1", 32000, 65536, 2, "A"}};
   // p1 takes both GPUs of x; p2 boots y; p1 leaves at 1000; p3 comes at 1100.
   std::vector<TracePod> pods{Pod("p1", 2, 1000), Pod("p2", 1, 1000), Pod("p3", 1, 1000)};
-  std::map<std::string, PodLifetime> life{{"p1", {0, 1000}}, {"p2", {0, 5000}},
-                                          {"p3", {1100, 2000}}};
+  std::map<std::string, PodLifetime> life{
+      {"p1", {0, 1000}}, {"p2", {0, 5000}}, {"p3", {1100, 2000}}};
   TimelineOptions o = Options(10, 300);
   o.policy = "first-fit";
   auto r = RunTimeline(nodes, pods, life, o);
