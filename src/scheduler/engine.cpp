@@ -14,6 +14,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   popts.seed = options.seed;
   popts.target_workload = options.target_workload;
   FASTGPU_ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, MakePolicy(options.policy, popts));
+  policy->SetElasticPool(options.elastic_pool);
   return std::unique_ptr<Engine>(new Engine(options, std::move(policy)));
 }
 

@@ -40,6 +40,9 @@ struct EngineOptions {
   // A fixed target workload; default empty: learned from Observe() (see WorkloadWindow).
   std::vector<TargetTask> target_workload;
   int workload_window = WorkloadWindow::kDefaultCapacity;  // shapes the learning keeps
+  // Nodes that empty out are given back (an autoscaled pool): the policy packs work onto
+  // nodes that hold work already (Policy::SetElasticPool). Default false: a static pool.
+  bool elastic_pool = false;
 };
 
 // What the engine needs to know of a node, as its driver sees it now.

@@ -448,5 +448,87 @@ TEST(EngineBatchTest, PlacesThatBreakTheRulesAreRefused) {
   EXPECT_EQ(e->cluster().FreeGpuMilli(), free_before);
 }
 
+// ---- the pool term (EngineOptions::elastic_pool) ----
+
+model::Shape Whole(int gpus, int64_t cpu) {
+  model::Shape s;
+  s.gpu_count = gpus;
+  s.gpu_milli = 1000;
+  s.cpu_milli = cpu;
+  s.memory_mib = 1024;
+  return s;
+}
+
+// Node "empty" (index 0) and node "busy" (index 1, one whole GPU of four and half its CPU
+// taken), then `shape` placed: the index of the node it went to.
+int NodeChosen(const std::string& policy, bool elastic, const model::Shape& shape) {
+  EngineOptions o;
+  o.policy = policy;
+  o.elastic_pool = elastic;
+  auto e = NewEngine(o);
+  EXPECT_TRUE(e->UpsertNode(Node("empty", 4)).ok());
+  EXPECT_TRUE(e->UpsertNode(Node("busy", 4)).ok());
+  const model::Shape held = Whole(1, 16000);
+  NodePlacement p;
+  p.node = 1;
+  p.cpu_milli = held.cpu_milli;
+  p.memory_mib = held.memory_mib;
+  p.gpus = {{0, 1000, 16000}};
+  EXPECT_TRUE(e->AddAllocation("held", p).ok());
+  e->Observe(held);
+  e->Observe(shape);
+  auto placed = e->Place({"j", shape, 1});
+  EXPECT_TRUE(placed.ok()) << placed.status();
+  return placed.ok() ? (*placed)[0].node : -1;
+}
+
+TEST(EngineElasticTest, FirstFitTakesTheFirstNodeOnAStaticPoolAndTheBusyOneOnAnElasticPool) {
+  EXPECT_EQ(NodeChosen("first-fit", false, Whole(1, 2000)), 0);
+  EXPECT_EQ(NodeChosen("first-fit", true, Whole(1, 2000)), 1);
+}
+
+// fastgpu's stranding cost: a 1-GPU pod asking 14 of the busy node's 16 free cores would
+// leave its two other free GPUs 2 cores, so on a static pool it goes to the empty node; on
+// an elastic pool the empty node is opened only when no busy node fits.
+TEST(EngineElasticTest, FastgpuKeepsTheEmptyNodeEmptyOnAnElasticPoolOnly) {
+  EXPECT_EQ(NodeChosen("fastgpu", false, Whole(1, 14000)), 0);
+  EXPECT_EQ(NodeChosen("fastgpu", true, Whole(1, 14000)), 1);
+  // What the busy node cannot hold (17 cores) still goes to the empty one.
+  EXPECT_EQ(NodeChosen("fastgpu", true, Whole(1, 17000)), 0);
+}
+
+// Every policy, on an elastic pool: a node holding work is preferred to an empty one, and
+// the node with the larger share of its GPUs in use to another holding work.
+TEST(EngineElasticTest, EveryPolicyPacksOntoTheBusiestNodesOnAnElasticPool) {
+  for (const std::string& policy : PolicyNames()) {
+    EngineOptions o;
+    o.policy = policy;
+    o.elastic_pool = true;
+    auto e = NewEngine(o);
+    // 0: empty; 1: one GPU of four in use; 2: two of four in use (a half and a whole).
+    for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(e->UpsertNode(Node(id, 4)).ok());
+    auto book = [&](const std::string& id, int node, int gpu, int milli) {
+      NodePlacement p;
+      p.node = node;
+      p.cpu_milli = 1000;
+      p.memory_mib = 1024;
+      p.gpus = {{gpu, milli, milli == 1000 ? 16000 : 0}};
+      ASSERT_TRUE(e->AddAllocation(id, p).ok()) << id;
+    };
+    book("b0", 1, 0, 1000);
+    book("c0", 2, 0, 500);
+    book("c1", 2, 1, 1000);
+    e->Observe(Whole(1, 1000));
+    auto placed = e->Place({"j", Whole(1, 1000), 1});
+    ASSERT_TRUE(placed.ok()) << policy << ": " << placed.status();
+    EXPECT_EQ((*placed)[0].node, 2) << policy;
+    e->Unplace(*placed);
+    // Three whole GPUs fit the empty node and node 1 only (node 2 has two left): node 1.
+    auto two = e->Place({"k", Whole(3, 1000), 1});
+    ASSERT_TRUE(two.ok()) << policy << ": " << two.status();
+    EXPECT_EQ((*two)[0].node, 1) << policy;
+  }
+}
+
 }  // namespace
 }  // namespace fastgpu::sched

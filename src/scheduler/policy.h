@@ -68,6 +68,15 @@ class Policy {
   // the policy's own learning: the caller (the engine) learns it. Policies that do not
   // measure against a workload ignore it.
   virtual void SetTargetWorkload(const std::vector<TargetTask>& target) { (void)target; }
+  // Says whether the pool is elastic: nodes that empty out are given back, so where work
+  // lands decides which nodes can go. On an elastic pool the scoring policies (all the
+  // built-in ones) choose a node holding no work only when no node holding work fits, and
+  // among the nodes holding work prefer the one with the larger share of its GPUs in use
+  // (fewer whole GPUs left free to keep a node up for); their own score decides between
+  // nodes equal in that. Nothing of how long work will stay is used (it is not known).
+  // Default off (a static pool: every answer as before). Scores cached before a change are
+  // dropped.
+  virtual void SetElasticPool(bool elastic) { (void)elastic; }
 };
 
 // "first-fit", "best-fit", "dot-product", "gpu-packing", "gpu-clustering", "fgd",

@@ -72,7 +72,8 @@ class ShapePool {
   std::vector<model::Shape> shapes_;
 };
 
-std::unique_ptr<Policy> Make(const std::string& name, bool use_index, bool learn) {
+std::unique_ptr<Policy> Make(const std::string& name, bool use_index, bool learn,
+                             bool elastic = false) {
   PolicyOptions options;
   options.seed = 11;
   if (!learn) {
@@ -91,20 +92,22 @@ std::unique_ptr<Policy> Make(const std::string& name, bool use_index, bool learn
   auto* scoring = dynamic_cast<ScoringPolicy*>(p->get());
   EXPECT_NE(scoring, nullptr) << name;
   if (scoring != nullptr) scoring->set_use_index(use_index);
+  (*p)->SetElasticPool(elastic);
   return std::move(*p);
 }
 
 class ScoringIndex : public ::testing::TestWithParam<std::string> {};
 
 // Runs `steps` random events on a random cluster; every Place must agree.
-void RunAgainstScan(const std::string& name, bool learn, uint64_t seed, int steps) {
+void RunAgainstScan(const std::string& name, bool learn, uint64_t seed, int steps,
+                    bool elastic = false) {
   std::mt19937_64 rng(seed);
   Cluster cluster;
   int next_node = 0;
   for (; next_node < 60; ++next_node) cluster.AddNode(RandomSpec(rng, next_node));
   ShapePool pool(rng, ScoringPolicy::kIndexedShapes + 24);
-  std::unique_ptr<Policy> indexed = Make(name, true, learn);
-  std::unique_ptr<Policy> scanned = Make(name, false, learn);
+  std::unique_ptr<Policy> indexed = Make(name, true, learn, elastic);
+  std::unique_ptr<Policy> scanned = Make(name, false, learn, elastic);
   std::vector<NodePlacement> held;
   int placed = 0, failed = 0;
   for (int step = 0; step < steps; ++step) {
@@ -165,6 +168,12 @@ TEST_P(ScoringIndex, AgreesWithAScanOfEveryNode) { RunAgainstScan(GetParam(), fa
 
 TEST_P(ScoringIndex, AgreesWithAScanWhileLearningTheWorkload) {
   RunAgainstScan(GetParam(), true, 9, 3000);
+}
+
+// With the pool term (an elastic pool): releases empty nodes out and placements fill them,
+// so the term moves with every event; the trees must follow it.
+TEST_P(ScoringIndex, AgreesWithAScanOnAnElasticPool) {
+  RunAgainstScan(GetParam(), false, 13, 4000, /*elastic=*/true);
 }
 
 // Two forks of one cluster, each open only on its own nodes (even ones in one, odd in the

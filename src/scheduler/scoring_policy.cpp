@@ -81,6 +81,31 @@ Status NoFitFromCounts(const model::Shape& shape, const std::array<int, kFilterC
 ScoringPolicy::ScoringPolicy(const PolicyOptions& options, bool seeded_order, bool cacheable)
     : options_(options), rng_(options.seed), seeded_order_(seeded_order), cacheable_(cacheable) {}
 
+void ScoringPolicy::SetElasticPool(bool elastic) {
+  if (elastic == elastic_) return;
+  elastic_ = elastic;
+  InvalidateScores();
+}
+
+int ScoringPolicy::PoolTerm(const NodeState& node) {
+  bool holds_work =
+      node.cpu_free_milli < node.cpu_total_milli || node.memory_free_mib < node.memory_total_mib;
+  int in_use = 0;
+  for (const GpuState& g : node.gpus) {
+    if (g.free_milli < kMilliPerGpu) ++in_use;
+  }
+  if (in_use > 0) holds_work = true;
+  if (!holds_work) return 0;
+  return 1 + in_use * 1000 / static_cast<int>(std::max<size_t>(1, node.gpus.size()));
+}
+
+double ScoringPolicy::ScoreInPool(const Cluster& cluster, int n, const model::Shape& shape,
+                                  const ShapeInfo& info, int* gpu_index) {
+  const double score = Score(cluster, n, shape, info, gpu_index);
+  if (!elastic_) return score;
+  return kPoolTermStep * PoolTerm(cluster.node(n)) + score;
+}
+
 void ScoringPolicy::InvalidateScores() {
   if (++epoch_ == 0) {  // wrapped: no entry may look current
     for (auto& row : cache_) {
@@ -223,7 +248,7 @@ bool ScoringPolicy::Refresh(const Cluster& cluster, int n, const model::Shape& s
     if (e.filtered) {  // only the scoring function changed: the filters' answer holds
       e.epoch = epoch_;
       e.gpu_index = -1;
-      if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
+      if (e.fits) e.score = ScoreInPool(cluster, n, shape, info, &e.gpu_index);
       return true;
     }
   }
@@ -231,7 +256,7 @@ bool ScoringPolicy::Refresh(const Cluster& cluster, int n, const model::Shape& s
   e.version = node.version;
   e.fits = NodeFits(node, shape, info);
   e.gpu_index = -1;
-  if (e.fits) e.score = Score(cluster, n, shape, info, &e.gpu_index);
+  if (e.fits) e.score = ScoreInPool(cluster, n, shape, info, &e.gpu_index);
   e.filtered = cacheable_ && use_index_;
   if (e.filtered) e.refusal = e.fits ? kFits : RefusalOf(node, shape, info);
   return true;

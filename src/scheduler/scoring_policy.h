@@ -61,6 +61,17 @@ class ScoringPolicy : public Policy {
   // false: every Place scans every node (using the cached scores), as before the score
   // trees; the reference the trees must match in tests. Default true.
   void set_use_index(bool use_index) { use_index_ = use_index; }
+  // On an elastic pool every score gets kPoolTermStep * PoolTerm(node) added (see
+  // Policy::SetElasticPool); a change drops the cached scores.
+  void SetElasticPool(bool elastic) override;
+  bool elastic_pool() const { return elastic_; }
+  // The pool term of a node: 0 when it holds no work (every GPU, its CPU and its memory
+  // all free); otherwise 1 + 1000 * (GPUs holding work) / (GPUs), floored: 1 to 1001.
+  // Reads only the node's contents, so scores by content stay valid.
+  static int PoolTerm(const NodeState& node);
+  // A step of the pool term, above any policy's own score (every built-in policy scores
+  // within [0, 100]), so the term decides first and the policy's score within a step.
+  static constexpr double kPoolTermStep = 1000;
 
  protected:
   // Scores a feasible node (higher is better) and, for a fraction, sets *gpu_index to
@@ -115,6 +126,9 @@ class ScoringPolicy : public Policy {
     std::array<int, kFilterCount + 1> refusals{};
   };
 
+  // Score, plus the pool term on an elastic pool.
+  double ScoreInPool(const Cluster& cluster, int n, const model::Shape& shape,
+                     const ShapeInfo& info, int* gpu_index);
   const ShapeInfo& Prepare(const Cluster& cluster, const model::Shape& shape);
   void ClearShapes();
   void EnsureOrder(int nodes);
@@ -138,6 +152,7 @@ class ScoringPolicy : public Policy {
   bool seeded_order_;
   bool cacheable_;
   bool use_index_ = true;
+  bool elastic_ = false;    // SetElasticPool; default off (a static pool)
   std::vector<int> rank_;   // node -> position in the tie-break order
   std::vector<int> order_;  // position -> node
   std::unordered_map<std::string, int> shape_ids_;

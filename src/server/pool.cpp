@@ -361,6 +361,14 @@ Result<PoolStepStats> NodePool::Step(store::Store& store, const std::vector<mode
   return stats;
 }
 
+bool NodePool::CanShrink() const {
+  std::lock_guard lock(mu_);
+  for (const Group& g : groups_) {
+    if (g.config.min_nodes < g.config.max_nodes) return true;
+  }
+  return false;
+}
+
 NodePoolSnapshot NodePool::Snapshot() const {
   std::lock_guard lock(mu_);
   NodePoolSnapshot snap;

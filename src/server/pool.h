@@ -101,6 +101,9 @@ class NodePool {
 
   NodePoolSnapshot Snapshot() const;
 
+  // CanShrink (pool_config.h) of the groups: whether nodes that empty out can be given back.
+  bool CanShrink() const;
+
  private:
   struct Instance {
     std::string name;

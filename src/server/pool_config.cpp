@@ -222,4 +222,11 @@ Result<PoolConfig> LoadPoolFile(const std::string& path) {
   return config;
 }
 
+bool CanShrink(const PoolConfig& config) {
+  for (const NodeGroupConfig& g : config.groups) {
+    if (g.min_nodes < g.max_nodes) return true;
+  }
+  return false;
+}
+
 }  // namespace fastgpu::server

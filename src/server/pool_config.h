@@ -66,4 +66,9 @@ Result<PoolConfig> ParsePoolConfig(std::string_view json_text);
 // Reads `path` and parses it; NotFound / InvalidArgument name the path.
 Result<PoolConfig> LoadPoolFile(const std::string& path);
 
+// True when some group can give nodes back (min_nodes < max_nodes): the pool is elastic,
+// and the placement engine packs work onto nodes holding work (EngineOptions::elastic_pool)
+// so that emptied nodes can go.
+bool CanShrink(const PoolConfig& config);
+
 }  // namespace fastgpu::server

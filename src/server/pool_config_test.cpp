@@ -95,6 +95,16 @@ TEST(PoolConfigTest, BadFilesNameTheField) {
   }
 }
 
+TEST(PoolConfigTest, CanShrinkWhenSomeGroupHasRoomBelowItsMaximum) {
+  auto c = ParsePoolConfig(kGood);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(CanShrink(*c));  // a100: 0 to 3
+  for (NodeGroupConfig& g : c->groups) g.min_nodes = g.max_nodes;
+  EXPECT_FALSE(CanShrink(*c));  // every group fixed at its size
+  c->groups[1].min_nodes = 1;   // cpu: 1 to 2
+  EXPECT_TRUE(CanShrink(*c));
+}
+
 TEST(PoolConfigTest, MissingFileIsNotFound) {
   auto c = LoadPoolFile("/nonexistent/pool.json");
   ASSERT_FALSE(c.ok());

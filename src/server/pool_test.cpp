@@ -22,7 +22,8 @@ using std::chrono::seconds;
 class PoolHarness {
  public:
   explicit PoolHarness(const std::string& pool_json,
-                       std::unique_ptr<NodeProvider> extra_provider = nullptr) {
+                       std::unique_ptr<NodeProvider> extra_provider = nullptr,
+                       const std::string& policy = "") {
     auto config = ParsePoolConfig(pool_json);
     EXPECT_TRUE(config.ok()) << config.status();
     std::map<std::string, seconds> delays;
@@ -36,6 +37,7 @@ class PoolHarness {
     pool_ = std::shared_ptr<NodePool>(std::move(pool).value());
     ServerOptions options;
     options.pool = pool_;
+    if (!policy.empty()) options.policy = policy;
     cp_ = std::make_unique<TestControlPlane>(nullptr, options);
   }
 
@@ -283,6 +285,38 @@ TEST(PoolTest, ProviderFailureIsTheGroupsReason) {
   EXPECT_EQ(g.reason, "create failed: quota exceeded in zone a");
   EXPECT_NE(h.Why(id).find("quota exceeded"), std::string::npos) << h.Why(id);
   EXPECT_EQ(GetJob(h.cp(), id).Str("state"), "pending");
+}
+
+// A pool that can shrink packs work onto nodes holding work: with first-fit, which on a fixed
+// pool takes the first node that fits (the idle A100 node, registered first), a job free to
+// use any model goes to the H100 node that holds work instead.
+TEST(PoolTest, APoolThatCanShrinkPacksOntoNodesHoldingWork) {
+  auto group = [](const std::string& name, const std::string& model, int max) {
+    return R"({"name":")" + name + R"(","provider":"simulated","min_nodes":1,"max_nodes":)" +
+           std::to_string(max) + R"(,"shape":{"gpu_model":")" + model +
+           R"(","gpus":2,"cpu":"32","memory":"256GiB"},"simulated":{"boot_delay_s":10}})";
+  };
+  for (const bool can_shrink : {false, true}) {
+    SCOPED_TRACE(can_shrink ? "can shrink" : "fixed");
+    PoolHarness h(
+        Pool(group("a", "A100-80GB", 1) + "," + group("b", "H100-80GB", can_shrink ? 2 : 1)),
+        nullptr, "first-fit");
+    EXPECT_EQ(h.pool().CanShrink(), can_shrink);
+    for (int i = 0; i < 3; ++i) h.Step(seconds(5));
+    ASSERT_EQ(h.live(), 2);
+    std::string on_h100 =
+        Submit(h.cp(), JobBody(1, 0, R"("gpu_count":1,"gpu_models":["H100-80GB"])"));
+    h.Step(seconds(1));
+    ASSERT_EQ(GetJob(h.cp(), on_h100).Str("state"), "scheduled");
+    std::string any = Submit(h.cp(), JobBody(1, 0, R"("gpu_count":1)"));
+    h.Step(seconds(1));
+    Reply job = GetJob(h.cp(), any);
+    ASSERT_EQ(job.Str("state"), "scheduled") << job.raw;
+    const auto& allocs = job.body.as_object().at("allocations").as_array();
+    ASSERT_EQ(allocs.size(), 1u) << job.raw;
+    EXPECT_EQ(allocs[0].as_object().at("gpu_model").as_string(),
+              can_shrink ? "H100-80GB" : "A100-80GB");
+  }
 }
 
 }  // namespace

@@ -158,6 +158,9 @@ Result<std::unique_ptr<Reconciler>> Reconciler::Create(store::Store& store, Cloc
   } else {
     eopts.policy = options.policy;
   }
+  // A pool that gives emptied nodes back: pack work onto nodes that hold work already, as
+  // the simulator's elastic pool does (docs/elastic.md).
+  eopts.elastic_pool = options.pool != nullptr && options.pool->CanShrink();
   Result<std::unique_ptr<sched::Engine>> engine = sched::Engine::Create(eopts);
   if (!engine.ok() && engine.status().code() == StatusCode::kNotFound) {
     return NotFound("no placer named '" + options.policy + "' (" + placer::KnownPlacersText() +

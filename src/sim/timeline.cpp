@@ -86,6 +86,7 @@ class Timeline {
     sched::EngineOptions eopts;
     eopts.policy = options_.policy;
     eopts.seed = options_.seed;
+    eopts.elastic_pool = true;  // empty nodes are given back (scale_down_after_s)
     FASTGPU_ASSIGN_OR_RETURN(engine_, sched::Engine::Create(eopts));
     FASTGPU_ASSIGN_OR_RETURN(booking_, sched::MakePolicy("best-fit", {}));
     return OkStatus();

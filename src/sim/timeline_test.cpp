@@ -64,6 +64,29 @@ TEST(TimelineTest, PodsArrivingDuringABootShareTheNodeBooting) {
   EXPECT_NEAR(r->demand_gpu_hours, (0.5 * 1000 + 0.5 * 990) / 3600, kEps);
 }
 
+// The pool is elastic, so the engine packs onto nodes holding work: with first-fit, which
+// on a static pool takes the first node that fits (here the emptied x), a pod goes to the
+// busy y instead and x is given back.
+TEST(TimelineTest, APodGoesToANodeHoldingWorkNotToAnEmptyOne) {
+  std::vector<TraceNode> nodes{{"n0", 32000, 65536, 2, "A"}, {"n1", 32000, 65536, 2, "A"}};
+  // p1 takes both GPUs of x; p2 boots y; p1 leaves at 1000; p3 comes at 1100.
+  std::vector<TracePod> pods{Pod("p1", 2, 1000), Pod("p2", 1, 1000), Pod("p3", 1, 1000)};
+  std::map<std::string, PodLifetime> life{
+      {"p1", {0, 1000}}, {"p2", {0, 5000}}, {"p3", {1100, 2000}}};
+  TimelineOptions o = Options(10, 300);
+  o.policy = "first-fit";
+  auto r = RunTimeline(nodes, pods, life, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->boots, 2);
+  EXPECT_EQ(r->pods_placed, 3);
+  EXPECT_EQ(r->pods_waited, 2);  // p1 and p2 waited for the boots; p3 found room on y
+  EXPECT_EQ(r->scale_downs, 2);  // x 300 s after p1 left, y 300 s after p2 left
+  // x: 2 GPUs from 0 to 1300; y: 2 GPUs from 0 to 5300. With p3 on x (the static rule), x
+  // would have stayed up to 2300: 2 * (2300 + 5300) GPU-seconds.
+  EXPECT_NEAR(r->provisioned_gpu_hours, 2 * (1300.0 + 5300) / 3600, kEps);
+  EXPECT_NEAR(r->demand_gpu_hours, (2 * 1000.0 + 5000 + 900) / 3600, kEps);
+}
+
 TEST(TimelineTest, ACpuHeavyPodGetsTheTypeWhoseShareOfItCostsLeast) {
   // Both types have 2 GPUs; the pod takes 80% of A's CPU but half of B's.
   std::vector<TraceNode> nodes{{"a0", 40000, 65536, 2, "A"}, {"b0", 64000, 65536, 2, "B"}};
