@@ -120,7 +120,10 @@ Status NodePool::Observe(store::Store& store, const std::map<std::string, int>& 
         if (rec.state == store::NodeState::kReady && !rec.token_sha256_hex.empty()) {
           in.node_id = rec.node.id;
           in.state = PoolNodeState::kReady;
-          in.empty = true;  // no work yet: its room is open, scale_down_after counts from now
+          // No work yet (the usual case): its room is open, scale_down_after counts from
+          // now. An adopted node, or one the pass just placed work on, may hold some.
+          auto live = live_by_node.find(in.node_id);
+          in.empty = live == live_by_node.end() || live->second == 0;
           in.empty_since = now;
           spdlog::info("pool: node {} of group {} registered as {}", in.name, g.config.name,
                        in.node_id);
@@ -209,6 +212,63 @@ Status NodePool::Observe(store::Store& store, const std::map<std::string, int>& 
   return OkStatus();
 }
 
+Status NodePool::Adopt(store::Store& store, Group& g) {
+  Result<std::vector<std::string>> held = g.provider->List(g.config.name);
+  if (!held.ok()) {
+    const std::string why = "list failed (the nodes it holds are adopted once it answers): " +
+                            held.status().message();
+    if (why != g.reason) spdlog::warn("pool: group {}: {}", g.config.name, why);
+    g.reason = why;
+    return OkStatus();
+  }
+  std::set<std::string> known;
+  for (const Instance& in : g.instances) known.insert(in.name);
+  const std::string prefix = g.config.name + "-";
+  std::vector<std::string> adopted;
+  for (const std::string& name : *held) {
+    if (name.empty() || !known.insert(name).second) continue;
+    Instance in = EmptyRoom(g.config.shape);
+    in.name = name;
+    in.created = clock_.MonotonicNow();  // a booting one has its boot timeout from now
+    // A registered node that was drained goes on being given back; any other registered
+    // node is found ready by the step's Observe, as a booting node that registered.
+    FASTGPU_RETURN_IF_ERROR(store.Read([&](store::ReadTx& tx) -> Status {
+      FASTGPU_ASSIGN_OR_RETURN(std::vector<store::NodeRecord> found, tx.FindNodesByName(name));
+      for (const auto& rec : found) {
+        if (rec.state != store::NodeState::kReady || rec.token_sha256_hex.empty()) continue;
+        FASTGPU_ASSIGN_OR_RETURN(bool drained, tx.IsNodeDrained(rec.node.id));
+        if (drained) {
+          in.node_id = rec.node.id;
+          in.state = PoolNodeState::kDraining;
+        }
+      }
+      return OkStatus();
+    }));
+    if (name.rfind(prefix, 0) == 0) {
+      const std::string digits = name.substr(prefix.size());
+      if (!digits.empty() && digits.size() < 16 &&
+          digits.find_first_not_of("0123456789") == std::string::npos) {
+        g.next_index = std::max<int64_t>(g.next_index, std::stoll(digits) + 1);
+      }
+    }
+    adopted.push_back(name);
+    g.instances.push_back(std::move(in));
+  }
+  g.adopted = true;
+  if (!adopted.empty()) {
+    std::string names;
+    for (const std::string& n : adopted) names += (names.empty() ? "" : ", ") + n;
+    spdlog::info("pool: group {}: adopted {} node(s) its provider holds: {}", g.config.name,
+                 adopted.size(), names);
+  }
+  return OkStatus();
+}
+
+void NodePool::Resync() {
+  std::lock_guard lock(mu_);
+  for (Group& g : groups_) g.adopted = false;
+}
+
 bool NodePool::StartNode(Group& g, Instance** started) {
   NodeRequest req;
   req.group = g.config.name;
@@ -238,6 +298,9 @@ Result<PoolStepStats> NodePool::Step(store::Store& store, const std::vector<mode
   PoolStepStats stats;
   const MonoTime now = clock_.MonotonicNow();
   for (auto& [name, provider] : providers_) provider->Tick(now);
+  for (Group& g : groups_) {
+    if (!g.adopted) FASTGPU_RETURN_IF_ERROR(Adopt(store, g));
+  }
   std::map<std::string, int> live_by_node;  // live allocations per node
   FASTGPU_RETURN_IF_ERROR(store.Read([&](store::ReadTx& tx) -> Status {
     FASTGPU_ASSIGN_OR_RETURN(auto live, tx.ListLiveAllocations());

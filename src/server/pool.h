@@ -19,7 +19,8 @@
 //      are brought up to it. A provider error stops that group for the step and is shown
 //      as its reason;
 //   5. a booting node no pending job counts on any more is deleted (down to min_nodes).
-// Time comes from the Clock (monotonic for timeouts). Owns the providers; borrows the
+// Before its first step (and after Resync) the pool adopts the nodes its providers hold that
+// it does not know (Resync below). Time comes from the Clock (monotonic for timeouts). Owns the providers; borrows the
 // clock. Thread-safe: Step and Snapshot take one mutex (Snapshot serves GET /v1/pool).
 #pragma once
 
@@ -104,6 +105,15 @@ class NodePool {
   // CanShrink (pool_config.h) of the groups: whether nodes that empty out can be given back.
   bool CanShrink() const;
 
+  // The next step first asks every group's provider which nodes it holds (List) and adopts
+  // those the pool does not know: a control plane that has just started or just become the
+  // leader takes over the nodes an earlier leader asked for. A held node registered and
+  // ready is ready (draining when it was drained), any other is booting from now (its boot
+  // timeout counts from the adoption); new names continue after the highest "<group>-<n>"
+  // adopted. A failing List is the group's reason and is retried at the next step. Done
+  // once at creation and again after each Resync (the reconciler's, on becoming leader).
+  void Resync();
+
  private:
   struct Instance {
     std::string name;
@@ -127,10 +137,13 @@ class NodePool {
     int64_t created = 0;
     int64_t deleted = 0;
     int64_t next_index = 1;
+    bool adopted = false;  // the provider's nodes were listed since the last Resync
   };
   NodePool(Clock& clock) : clock_(clock) {}
   Status Observe(store::Store& store, const std::map<std::string, int>& live_by_node, Group& g,
                  PoolStepStats& stats);
+  // Lists the group's nodes at its provider and adopts those the pool does not know.
+  Status Adopt(store::Store& store, Group& g);
   bool StartNode(Group& g, Instance** started);
   static bool Fits(const Instance& room, const model::Shape& shape, const PoolNodeShape& node);
   static void Book(Instance& room, const model::Shape& shape);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -317,6 +318,87 @@ TEST(PoolTest, APoolThatCanShrinkPacksOntoNodesHoldingWork) {
     EXPECT_EQ(allocs[0].as_object().at("gpu_model").as_string(),
               can_shrink ? "H100-80GB" : "A100-80GB");
   }
+}
+
+// A provider that holds machines across control-plane restarts, as a cloud does.
+class HeldProvider : public NodeProvider {
+ public:
+  explicit HeldProvider(std::set<std::string> held) : held_(std::move(held)) {}
+  Status Create(const NodeRequest& r) override {
+    held_.insert(r.name);
+    created_.push_back(r.name);
+    return OkStatus();
+  }
+  Status Delete(const std::string&, const std::string& name) override {
+    held_.erase(name);
+    deleted_.push_back(name);
+    return OkStatus();
+  }
+  Result<std::vector<std::string>> List(const std::string&) override {
+    ++lists_;
+    if (fail_) return Unavailable("cloud API down");
+    return std::vector<std::string>(held_.begin(), held_.end());
+  }
+  std::set<std::string> held_;
+  std::vector<std::string> created_, deleted_;
+  int lists_ = 0;
+  bool fail_ = false;
+};
+
+// After a restart the pool adopts what its provider holds: a node that registered is ready
+// and takes work, one that never registers is deleted after its boot timeout, and new names
+// continue after the highest adopted one. A failing list is the group's reason, retried.
+TEST(PoolTest, AdoptsTheNodesItsProviderHoldsAfterARestart) {
+  const std::string pool = R"({"groups":[{"name":"cloud","provider":"exec","max_nodes":3,
+    "boot_timeout_s":60,"scale_down_after_s":600,
+    "shape":{"gpu_model":"H100-80GB","gpus":1,"cpu":"8","memory":"32GiB"},
+    "exec":{"command":["/bin/false"]}}]})";
+  auto owned = std::make_unique<HeldProvider>(std::set<std::string>{"cloud-1", "cloud-4"});
+  HeldProvider& provider = *owned;
+  provider.fail_ = true;
+  PoolHarness h(pool, std::move(owned));
+  // cloud-1 booted and registered under the earlier control plane.
+  SimAgent one(h.cp(), "cloud-1", 1, "H100-80GB");
+  ASSERT_FALSE(one.node_id().empty());
+  h.Step(seconds(1));
+  EXPECT_EQ(h.Group(0).nodes.size(), 0u);
+  EXPECT_NE(h.Group(0).reason.find("list failed"), std::string::npos) << h.Group(0).reason;
+  provider.fail_ = false;
+  // One job lands on the registered node; the next waits and counts on cloud-4's room (an
+  // adopted node nobody waits for would be given back at once, as any cancelled boot).
+  std::string first = Submit(h.cp(), JobBody(1, 0, "\"gpu_count\":1"));
+  std::string second = Submit(h.cp(), JobBody(1, 0, "\"gpu_count\":1"));
+  one.Heartbeat();
+  h.Step(seconds(1));
+  auto g = h.Group(0);
+  ASSERT_EQ(g.nodes.size(), 2u) << GetJob(h.cp(), first).raw << GetJob(h.cp(), second).raw;
+  std::map<std::string, NodePoolSnapshot::Node> by_name;
+  for (const auto& n : g.nodes) by_name[n.name] = n;
+  EXPECT_EQ(by_name["cloud-1"].state, PoolNodeState::kReady);
+  EXPECT_EQ(by_name["cloud-1"].node_id, one.node_id());
+  EXPECT_EQ(by_name["cloud-4"].state, PoolNodeState::kBooting);
+  EXPECT_EQ(GetJob(h.cp(), first).Str("state"), "scheduled");
+  EXPECT_EQ(h.Why(second), "waiting for pool node cloud-4");
+  EXPECT_TRUE(provider.created_.empty());
+  const int lists = provider.lists_;
+  one.Heartbeat();
+  h.Step(seconds(1));
+  EXPECT_EQ(provider.lists_, lists);  // listed once, not at every step
+  // cloud-4 never registers: after the boot timeout it is deleted and cloud-5 asked for.
+  for (int i = 0; i < 7; ++i) {
+    one.Heartbeat();
+    h.Step(seconds(10));
+  }
+  EXPECT_EQ(provider.deleted_, std::vector<std::string>{"cloud-4"});
+  EXPECT_EQ(provider.created_, std::vector<std::string>{"cloud-5"});
+  EXPECT_NE(h.Group(0).reason.find("cloud-4 did not register"), std::string::npos)
+      << h.Group(0).reason;
+  // A new leader lists again.
+  h.pool().Resync();
+  one.Heartbeat();
+  h.Step(seconds(1));
+  EXPECT_EQ(provider.lists_, lists + 1);
+  EXPECT_EQ(h.Group(0).nodes.size(), 2u);  // cloud-1 and cloud-5, nothing twice
 }
 
 }  // namespace

@@ -540,6 +540,8 @@ void Reconciler::Resync() {
     listed_valid_ = false;
   }
   leases_.Restart(clock_.Now());
+  // Nodes another leader asked of the pool's providers are adopted at the next step.
+  if (options_.pool != nullptr) options_.pool->Resync();
 }
 
 void Reconciler::Start() {
