@@ -17,11 +17,16 @@
 // examples are OpenApiExampleIds, which that test maps to the objects it made.
 #include "server/openapi.h"
 
+#include <array>
+#include <string>
+
 namespace fastgpu::server {
 
-// The service proxy's five methods say the same but for their operationId.
-constexpr std::string_view kProxyDocGet = R"json({
-  "operationId": "proxyServiceGet", "tags": ["services"], "idempotency": false,
+namespace {
+
+// The service proxy's five methods say the same but for their operationId ("@ID@").
+constexpr std::string_view kProxyDoc = R"json({
+  "operationId": "@ID@", "tags": ["services"], "idempotency": false,
   "description": "Forwards the request to one of the service's ready replicas, round robin (docs/services.md): method, the path after /proxy, query and body as sent; the hop-by-hop headers and Authorization are not forwarded (the replica never sees the tenant's token). The replica's answer comes back with its status, headers and body, whatever they are. While the service has no ready replica (scaled to zero) the request is held until one is (its answer then carries Fastgpu-Cold-Start-Ms) or the server's --service-cold-start-timeout passes (503). Counted for the autoscaler's requests per second. Served by the leader.",
   "path": {"id": {"description": "the service's name or id", "example": "chat"},
     "path": {"description": "the rest of the path, sent to the replica as it is (it may hold several segments)", "example": "v1/completions"}},
@@ -30,46 +35,24 @@ constexpr std::string_view kProxyDocGet = R"json({
       "example": {"code": "FAILED_PRECONDITION", "message": "service 'chat' has no port: its replicas serve nothing to forward to (create it with --port)"}}},
   "errors": {"404": "no such service, or another tenant's", "503": "no ready replica within the cold-start timeout, none answered, too many requests held, or this replica does not lead"}
 })json";
-constexpr std::string_view kProxyDocPost = R"json({
-  "operationId": "proxyServicePost", "tags": ["services"], "idempotency": false,
-  "description": "Forwards the request to one of the service's ready replicas, round robin (docs/services.md): method, the path after /proxy, query and body as sent; the hop-by-hop headers and Authorization are not forwarded (the replica never sees the tenant's token). The replica's answer comes back with its status, headers and body, whatever they are. While the service has no ready replica (scaled to zero) the request is held until one is (its answer then carries Fastgpu-Cold-Start-Ms) or the server's --service-cold-start-timeout passes (503). Counted for the autoscaler's requests per second. Served by the leader.",
-  "path": {"id": {"description": "the service's name or id", "example": "chat"},
-    "path": {"description": "the rest of the path, sent to the replica as it is (it may hold several segments)", "example": "v1/completions"}},
-  "responses": {"200": {"description": "the replica's answer, of any status and content type", "content": {"*/*": {"schema": {}}}},
-    "409": {"description": "the service has no port (nothing to forward to)", "schema": {"$ref": "#/components/schemas/Error"},
-      "example": {"code": "FAILED_PRECONDITION", "message": "service 'chat' has no port: its replicas serve nothing to forward to (create it with --port)"}}},
-  "errors": {"404": "no such service, or another tenant's", "503": "no ready replica within the cold-start timeout, none answered, too many requests held, or this replica does not lead"}
-})json";
-constexpr std::string_view kProxyDocPut = R"json({
-  "operationId": "proxyServicePut", "tags": ["services"], "idempotency": false,
-  "description": "Forwards the request to one of the service's ready replicas, round robin (docs/services.md): method, the path after /proxy, query and body as sent; the hop-by-hop headers and Authorization are not forwarded (the replica never sees the tenant's token). The replica's answer comes back with its status, headers and body, whatever they are. While the service has no ready replica (scaled to zero) the request is held until one is (its answer then carries Fastgpu-Cold-Start-Ms) or the server's --service-cold-start-timeout passes (503). Counted for the autoscaler's requests per second. Served by the leader.",
-  "path": {"id": {"description": "the service's name or id", "example": "chat"},
-    "path": {"description": "the rest of the path, sent to the replica as it is (it may hold several segments)", "example": "v1/completions"}},
-  "responses": {"200": {"description": "the replica's answer, of any status and content type", "content": {"*/*": {"schema": {}}}},
-    "409": {"description": "the service has no port (nothing to forward to)", "schema": {"$ref": "#/components/schemas/Error"},
-      "example": {"code": "FAILED_PRECONDITION", "message": "service 'chat' has no port: its replicas serve nothing to forward to (create it with --port)"}}},
-  "errors": {"404": "no such service, or another tenant's", "503": "no ready replica within the cold-start timeout, none answered, too many requests held, or this replica does not lead"}
-})json";
-constexpr std::string_view kProxyDocPatch = R"json({
-  "operationId": "proxyServicePatch", "tags": ["services"], "idempotency": false,
-  "description": "Forwards the request to one of the service's ready replicas, round robin (docs/services.md): method, the path after /proxy, query and body as sent; the hop-by-hop headers and Authorization are not forwarded (the replica never sees the tenant's token). The replica's answer comes back with its status, headers and body, whatever they are. While the service has no ready replica (scaled to zero) the request is held until one is (its answer then carries Fastgpu-Cold-Start-Ms) or the server's --service-cold-start-timeout passes (503). Counted for the autoscaler's requests per second. Served by the leader.",
-  "path": {"id": {"description": "the service's name or id", "example": "chat"},
-    "path": {"description": "the rest of the path, sent to the replica as it is (it may hold several segments)", "example": "v1/completions"}},
-  "responses": {"200": {"description": "the replica's answer, of any status and content type", "content": {"*/*": {"schema": {}}}},
-    "409": {"description": "the service has no port (nothing to forward to)", "schema": {"$ref": "#/components/schemas/Error"},
-      "example": {"code": "FAILED_PRECONDITION", "message": "service 'chat' has no port: its replicas serve nothing to forward to (create it with --port)"}}},
-  "errors": {"404": "no such service, or another tenant's", "503": "no ready replica within the cold-start timeout, none answered, too many requests held, or this replica does not lead"}
-})json";
-constexpr std::string_view kProxyDocDelete = R"json({
-  "operationId": "proxyServiceDelete", "tags": ["services"], "idempotency": false,
-  "description": "Forwards the request to one of the service's ready replicas, round robin (docs/services.md): method, the path after /proxy, query and body as sent; the hop-by-hop headers and Authorization are not forwarded (the replica never sees the tenant's token). The replica's answer comes back with its status, headers and body, whatever they are. While the service has no ready replica (scaled to zero) the request is held until one is (its answer then carries Fastgpu-Cold-Start-Ms) or the server's --service-cold-start-timeout passes (503). Counted for the autoscaler's requests per second. Served by the leader.",
-  "path": {"id": {"description": "the service's name or id", "example": "chat"},
-    "path": {"description": "the rest of the path, sent to the replica as it is (it may hold several segments)", "example": "v1/completions"}},
-  "responses": {"200": {"description": "the replica's answer, of any status and content type", "content": {"*/*": {"schema": {}}}},
-    "409": {"description": "the service has no port (nothing to forward to)", "schema": {"$ref": "#/components/schemas/Error"},
-      "example": {"code": "FAILED_PRECONDITION", "message": "service 'chat' has no port: its replicas serve nothing to forward to (create it with --port)"}}},
-  "errors": {"404": "no such service, or another tenant's", "503": "no ready replica within the cold-start timeout, none answered, too many requests held, or this replica does not lead"}
-})json";
+
+// kProxyDoc for the proxy's method `i` of GET, POST, PUT, PATCH, DELETE.
+std::string_view ProxyDoc(size_t i) {
+  static const std::array<std::string, 5> kDocs = [] {
+    constexpr std::array<std::string_view, 5> kIds = {"proxyServiceGet", "proxyServicePost",
+                                                      "proxyServicePut", "proxyServicePatch",
+                                                      "proxyServiceDelete"};
+    std::array<std::string, 5> out;
+    for (size_t m = 0; m < kIds.size(); ++m) {
+      out[m] = std::string(kProxyDoc);
+      out[m].replace(out[m].find("@ID@"), 4, kIds[m]);
+    }
+    return out;
+  }();
+  return kDocs.at(i);
+}
+
+}  // namespace
 
 const std::vector<OperationDoc>& OpenApiOperations() {
   static const std::vector<OperationDoc> kOperations = {
@@ -336,11 +319,11 @@ const std::vector<OperationDoc>& OpenApiOperations() {
   "responses": {"200": {"description": "the service with the count set", "schema": {"$ref": "#/components/schemas/Service"}}},
   "errors": {"400": "replicas missing or out of 0..1024", "404": "no such service, or another tenant's", "409": "admin: the name is used by several tenants"}
 })json"},
-      {"GET /v1/services/{id}/proxy/{path...}", kProxyDocGet},
-      {"POST /v1/services/{id}/proxy/{path...}", kProxyDocPost},
-      {"PUT /v1/services/{id}/proxy/{path...}", kProxyDocPut},
-      {"PATCH /v1/services/{id}/proxy/{path...}", kProxyDocPatch},
-      {"DELETE /v1/services/{id}/proxy/{path...}", kProxyDocDelete},
+      {"GET /v1/services/{id}/proxy/{path...}", ProxyDoc(0)},
+      {"POST /v1/services/{id}/proxy/{path...}", ProxyDoc(1)},
+      {"PUT /v1/services/{id}/proxy/{path...}", ProxyDoc(2)},
+      {"PATCH /v1/services/{id}/proxy/{path...}", ProxyDoc(3)},
+      {"DELETE /v1/services/{id}/proxy/{path...}", ProxyDoc(4)},
       // ---- nodes (admin) ----
       {"GET /v1/nodes", R"json({
   "operationId": "listNodes", "tags": ["nodes"],
